@@ -1,0 +1,58 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppContext } from './context.js';
+import { auditRoutes } from './http/audit/audit.routes.js';
+import { healthRoutes } from './http/health/health.routes.js';
+import { openapiRoutes } from './http/openapi/openapi.routes.js';
+import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
+import { generateRequestId, registerRequestLifecycle, type DeclaredRoute } from './http/plugins/request-lifecycle.js';
+import { webRoutes } from './http/web/web.routes.js';
+
+export interface App {
+  fastify: FastifyInstance;
+  /** Every route with its declared permission (complete once `fastify.ready()` resolved). */
+  routes: DeclaredRoute[];
+}
+
+/** Builds the HTTP server over a context. Does not listen. */
+export async function buildApp(ctx: AppContext): Promise<App> {
+  const fastify = Fastify({
+    loggerInstance: ctx.logger,
+    genReqId: generateRequestId,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    // Trust X-Forwarded-For only from the configured number of proxy hops in front of us.
+    trustProxy: (_address: string, hop: number) => hop < ctx.config.trustProxyHops,
+    // Never let a slow client hold a connection forever.
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
+  fastify.decorateRequest('ctx');
+  registerJsonParser(fastify);
+
+  const routes = registerRequestLifecycle(fastify, ctx.services.audit);
+  registerProblemHandlers(fastify);
+
+  await fastify.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Lantern API',
+        version: ctx.version,
+        description: 'Secure research on de-identified health data. Errors are application/problem+json with a stable `code`.',
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  await fastify.register(openapiRoutes);
+  await fastify.register(healthRoutes(ctx.services.health));
+  await fastify.register(auditRoutes(ctx.services.audit));
+  await fastify.register(webRoutes(ctx.config.webDir));
+
+  return { fastify, routes };
+}

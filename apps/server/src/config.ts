@@ -1,0 +1,118 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * The configuration of a Lantern server, parsed once at boot from `LANTERN_*` environment variables
+ * and command-line flags (flags win). This is the only module that reads `process.env`.
+ */
+export interface Config {
+  /** Where PGlite, local objects and the process lock live. Absolute. */
+  readonly dataDir: string;
+  readonly host: string;
+  /** 0 asks the kernel for a free port. */
+  readonly port: number;
+  /** PostgreSQL connection string; PGlite in the data directory when absent. */
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest request body accepted, in bytes; larger bodies get 413. */
+  readonly bodyLimitBytes: number;
+  /** Trust X-Forwarded-For from this many proxy hops (0: use the socket's address). */
+  readonly trustProxyHops: number;
+  /** The built web app; served at `/`. */
+  readonly webDir: string;
+  readonly objectStore: 'local';
+  readonly computeBackend: 'local';
+  /** How often queued audit events are sealed into the hash chain. */
+  readonly auditSealIntervalMs: number;
+  /** How long a graceful shutdown may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Flags given on the command line; each overrides its environment variable. */
+export interface ConfigFlags {
+  dataDir?: string | undefined;
+  host?: string | undefined;
+  port?: string | number | undefined;
+}
+
+/** Thrown when the configuration is invalid; `message` lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const defaultWebDir = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+const integer = (min: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+const schema = z.object({
+  LANTERN_DATA_DIR: z.string().min(1).default('./.lantern'),
+  LANTERN_HOST: z.string().min(1).default('127.0.0.1'),
+  LANTERN_PORT: integer(0, 65535).default(8080),
+  LANTERN_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  LANTERN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LANTERN_BODY_LIMIT_BYTES: integer(1024, 1024 ** 3).default(1024 * 1024),
+  LANTERN_TRUST_PROXY_HOPS: integer(0, 16).default(0),
+  LANTERN_WEB_DIR: z.string().min(1).default(defaultWebDir),
+  LANTERN_OBJECT_STORE: z.enum(['local']).default('local'),
+  LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
+  LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
+  LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+});
+
+/** The variables Lantern reads, with their defaults; printed by `--help` and the README. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
+/** Parses an environment and flags into a frozen Config, or throws a ConfigError naming each problem. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, flags: ConfigFlags = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = env[key];
+    // An empty variable means "not set", as most shells and .env files intend.
+    if (value !== undefined && value !== '') {
+      input[key] = value;
+    }
+  }
+  if (flags.dataDir !== undefined) {
+    input['LANTERN_DATA_DIR'] = flags.dataDir;
+  }
+  if (flags.host !== undefined) {
+    input['LANTERN_HOST'] = flags.host;
+  }
+  if (flags.port !== undefined) {
+    input['LANTERN_PORT'] = flags.port;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    dataDir: resolve(e.LANTERN_DATA_DIR),
+    host: e.LANTERN_HOST,
+    port: e.LANTERN_PORT,
+    databaseUrl: e.LANTERN_DATABASE_URL,
+    logLevel: e.LANTERN_LOG_LEVEL,
+    bodyLimitBytes: e.LANTERN_BODY_LIMIT_BYTES,
+    trustProxyHops: e.LANTERN_TRUST_PROXY_HOPS,
+    webDir: resolve(e.LANTERN_WEB_DIR),
+    objectStore: e.LANTERN_OBJECT_STORE,
+    computeBackend: e.LANTERN_COMPUTE_BACKEND,
+    auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
+    shutdownTimeoutMs: e.LANTERN_SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+/** Reads the process environment (the one place that does) and the given flags. */
+export function loadConfig(flags: ConfigFlags = {}): Config {
+  return parseConfig(process.env, flags);
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import { LocalComputeBackend, type ComputeBackend } from './compute/compute-backend.js';
+import type { Config } from './config.js';
+import { openDatabase, type DatabaseHandle } from './db/database.js';
+import { AuditSealer } from './jobs/audit-sealer.js';
+import { AuditService } from './services/audit/audit.service.js';
+import { HealthService } from './services/health/health.service.js';
+import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
+
+/** Everything a running server holds: configuration, connections, services and workers. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  version: string;
+  database: DatabaseHandle;
+  objectStore: ObjectStore;
+  compute: ComputeBackend;
+  services: {
+    audit: AuditService;
+    health: HealthService;
+  };
+  sealer: AuditSealer;
+  /** Stops workers and closes connections. */
+  close(): Promise<void>;
+}
+
+/** The server's version, from its package.json. */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Opens the database and object store and wires the services. The caller holds the data dir lock. */
+export async function createContext(config: Config, logger: Logger): Promise<AppContext> {
+  const database = await openDatabase(config);
+  const objectStore = new LocalObjectStore(config.dataDir);
+  await objectStore.init();
+  const compute = new LocalComputeBackend();
+  const audit = new AuditService(database.db);
+  const health = new HealthService({
+    db: database.db,
+    dialect: database.dialect,
+    databaseLocation: database.location,
+    objectStore,
+    compute,
+    audit,
+    version: VERSION,
+  });
+  const sealer = new AuditSealer(audit, logger, config.auditSealIntervalMs);
+  return {
+    config,
+    logger,
+    version: VERSION,
+    database,
+    objectStore,
+    compute,
+    services: { audit, health },
+    sealer,
+    async close() {
+      await sealer.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-audit.js';
+
+/**
+ * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
+ * Listed statically rather than read from a folder, so the built server needs no file lookup.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-audit': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};

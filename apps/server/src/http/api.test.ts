@@ -1,0 +1,204 @@
+import { ApiError } from '@lantern/sdk';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ LANTERN_BODY_LIMIT_BYTES: '2048' });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+async function eventsFor(requestId: string) {
+  await server.flushAudit();
+  return server.ctx.database.db.selectFrom('audit_event').selectAll().where('request_id', '=', requestId).execute();
+}
+
+describe(`HTTP API on ${TEST_DIALECT}`, () => {
+  describe('GET /api/v1/health', () => {
+    it('reports each component with a reason', async () => {
+      const report = await server.client.getHealth();
+      expect(report.checks.database).toMatchObject({ ok: true, dialect: TEST_DIALECT });
+      expect(report.checks.objectStore).toMatchObject({ ok: true, kind: 'local' });
+      expect(report.checks.compute.backend).toBe('local');
+      expect(report.checks.compute.detail).not.toBe('');
+      expect(report.checks.audit.ok).toBe(true);
+      expect(['ok', 'degraded']).toContain(report.status);
+      expect(report.status === 'ok').toBe(report.checks.compute.ok);
+    });
+
+    it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
+      const safe = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'trace-123' } });
+      expect(safe.headers.get('x-request-id')).toBe('trace-123');
+      const unsafe = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+      expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('GET /api/v1/openapi.json', () => {
+    it('describes every API route from its schemas', async () => {
+      const res = await fetch(`${server.url}/api/v1/openapi.json`);
+      expect(res.status).toBe(200);
+      const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { operationId?: string }>> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.paths['/api/v1/health']?.['get']?.operationId).toBe('getHealth');
+      expect(doc.paths['/api/v1/audit/events']?.['get']?.operationId).toBe('listAuditEvents');
+      expect(doc.paths['/api/v1/audit/verify']?.['post']?.operationId).toBe('verifyAuditChain');
+      expect(Object.keys(doc.paths).every((p) => p.startsWith('/api/v1/'))).toBe(true);
+    });
+  });
+
+  describe('errors are application/problem+json with a stable code', () => {
+    it('answers an unknown API route with 404', async () => {
+      for (const [method, path] of [
+        ['GET', '/api/v1/no-such-thing'],
+        ['POST', '/api/v1/no-such-thing'],
+        ['DELETE', '/api/v1/health'],
+      ] as const) {
+        const res = await fetch(`${server.url}${path}`, { method });
+        expect(res.status).toBe(404);
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body).toMatchObject({ status: 404, code: 'not_found', type: 'urn:lantern:problem:not_found' });
+        expect(body['requestId']).toBe(res.headers.get('x-request-id'));
+      }
+    });
+
+    it('answers malformed JSON with 400 saying where', async () => {
+      const res = await fetch(`${server.url}/api/v1/audit/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"from": 1,',
+      });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body.code).toBe('invalid_json');
+      expect(body.detail).toMatch(/not valid JSON: .*position|not valid JSON: .*JSON/);
+    });
+
+    it('refuses prototype poisoning in JSON bodies', async () => {
+      const res = await fetch(`${server.url}/api/v1/audit/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"__proto__": {"admin": true}}',
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('invalid_json');
+    });
+
+    it('answers invalid parameters with 400 naming each field', async () => {
+      const res = await fetch(`${server.url}/api/v1/audit/events?limit=abc&before=-3`);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { code: string; detail: string; errors: { path: string }[] };
+      expect(body.code).toBe('validation_failed');
+      expect(body.errors.map((e) => e.path).sort()).toEqual(['querystring.before', 'querystring.limit']);
+      expect(body.detail).toContain('querystring.limit');
+    });
+
+    it('answers an oversize body with 413', async () => {
+      const res = await fetch(`${server.url}/api/v1/audit/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ padding: 'x'.repeat(4096) }),
+      });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { code: string }).code).toBe('payload_too_large');
+    });
+
+    it('answers an unsupported media type with 415', async () => {
+      const res = await fetch(`${server.url}/api/v1/audit/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-evil' },
+        body: 'x',
+      });
+      expect(res.status).toBe(415);
+      expect(((await res.json()) as { code: string }).code).toBe('unsupported_media_type');
+    });
+
+    it('denies a route the caller lacks the permission for with 401, through the SDK too', async () => {
+      const error = await server.client.listAuditEvents().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 401, code: 'unauthenticated' });
+      await expect(server.client.verifyAuditChain()).rejects.toMatchObject({ status: 401 });
+    });
+  });
+
+  describe('every request writes an audit event', () => {
+    it('records an allowed request', async () => {
+      const res = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'audit-allowed-1' } });
+      expect(res.status).toBe(200);
+      const [event, ...more] = await eventsFor('audit-allowed-1');
+      expect(more).toHaveLength(0);
+      expect(event).toMatchObject({ action: 'health.read', outcome: 'allowed', actor: 'anonymous', client_ip: '127.0.0.1' });
+      expect(JSON.parse(event?.details ?? '{}')).toMatchObject({ method: 'GET', route: '/api/v1/health', status: 200 });
+    });
+
+    it('records a denied request', async () => {
+      await fetch(`${server.url}/api/v1/audit/events`, { headers: { 'x-request-id': 'audit-denied-1' } });
+      const [event] = await eventsFor('audit-denied-1');
+      expect(event).toMatchObject({ action: 'audit.list', outcome: 'denied' });
+      expect(JSON.parse(event?.details ?? '{}')).toMatchObject({ status: 401 });
+    });
+
+    it('records failed requests: unknown route, malformed body, invalid parameters', async () => {
+      await fetch(`${server.url}/api/v1/nothing-here`, { method: 'PUT', headers: { 'x-request-id': 'audit-failed-1' } });
+      await fetch(`${server.url}/api/v1/audit/verify`, {
+        method: 'POST',
+        headers: { 'x-request-id': 'audit-failed-2', 'content-type': 'application/json' },
+        body: '{',
+      });
+      await fetch(`${server.url}/api/v1/audit/events?limit=0`, { headers: { 'x-request-id': 'audit-failed-3' } });
+      expect(await eventsFor('audit-failed-1')).toMatchObject([{ action: 'http.not_found', outcome: 'failed' }]);
+      expect(await eventsFor('audit-failed-2')).toMatchObject([{ action: 'audit.verify', outcome: 'failed' }]);
+      expect(await eventsFor('audit-failed-3')).toMatchObject([{ action: 'audit.list', outcome: 'failed' }]);
+    });
+
+    it('keeps the chain intact under many concurrent requests', async () => {
+      const before = (await server.ctx.services.audit.status()).head?.seq ?? 0;
+      const responses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': `burst-${i}` } })),
+      );
+      expect(responses.every((r) => r.status === 200)).toBe(true);
+      await server.flushAudit();
+      const after = (await server.ctx.services.audit.status()).head?.seq ?? 0;
+      expect(after - before).toBeGreaterThanOrEqual(60);
+      const verdict = await server.ctx.services.audit.verify();
+      expect(verdict).toMatchObject({ ok: true });
+    });
+  });
+
+  describe('the audit log is append-only', () => {
+    it('refuses updates, deletes and truncation of sealed events', async () => {
+      await fetch(`${server.url}/api/v1/health`);
+      await server.flushAudit();
+      const db = server.ctx.database.db;
+      await expect(db.updateTable('audit_event').set({ actor: 'someone' }).where('seq', '=', 1).execute()).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('audit_event').where('seq', '=', 1).execute()).rejects.toThrow(/append-only/);
+      await expect(sql`truncate audit_event`.execute(db)).rejects.toThrow(/append-only/);
+      expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
+    });
+  });
+});
+
+describe('routes', () => {
+  it('each declare one permission from the closed list', () => {
+    const listed = server.app.routes.map((r) => `${r.method} ${r.url} ${r.permission ?? 'NONE'}`).sort();
+    expect(listed).toEqual([
+      'GET /* public',
+      'GET /api/* public',
+      'GET /api/v1/audit/events audit.read',
+      'GET /api/v1/health public',
+      'GET /api/v1/openapi.json public',
+      'HEAD /* public',
+      'HEAD /api/* public',
+      'HEAD /api/v1/audit/events audit.read',
+      'HEAD /api/v1/health public',
+      'HEAD /api/v1/openapi.json public',
+      'POST /api/v1/audit/verify audit.verify',
+    ]);
+  });
+});

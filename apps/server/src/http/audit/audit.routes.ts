@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { problemResponses } from '../plugins/problems.js';
+import { z } from 'zod';
+import type { AuditService } from '../../services/audit/audit.service.js';
+
+const auditEvent = z
+  .object({
+    seq: z.number().int(),
+    time: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    projectId: z.string().nullable(),
+    clientIp: z.string().nullable(),
+    requestId: z.string().nullable(),
+    outcome: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditEvent' });
+
+const verdict = z
+  .object({
+    ok: z.boolean(),
+    checked: z.number().int(),
+    headSeq: z.number().int().nullable(),
+    firstBadSeq: z.number().int().nullable(),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: 'AuditVerdict' });
+
+/** The audit log: read it, and recompute its hash chain. */
+export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/api/v1/audit/events',
+      {
+        config: { permission: 'audit.read', action: 'audit.list' },
+        schema: {
+          operationId: 'listAuditEvents',
+          summary: 'Sealed audit events, newest first (keyset pagination on seq)',
+          tags: ['audit'],
+          querystring: z.object({
+            before: z.coerce.number().int().positive().optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+            action: z.string().max(100).optional(),
+            actor: z.string().max(200).optional(),
+            projectId: z.string().max(100).optional(),
+          }),
+          response: { ...problemResponses, 200: z.object({ events: z.array(auditEvent), nextBefore: z.number().int().nullable() }) },
+        },
+      },
+      async (request) => {
+        const { before, limit, action, actor, projectId } = request.query;
+        const events = await audit.list({ afterSeq: before, limit, action, actor, projectId });
+        const last = events.at(-1);
+        return {
+          events: events.map((e) => ({
+            ...e,
+            time: e.time.toISOString(),
+            details: JSON.parse(e.details) as Record<string, unknown>,
+          })),
+          nextBefore: events.length === limit && last !== undefined ? last.seq : null,
+        };
+      },
+    );
+
+    app.post(
+      '/api/v1/audit/verify',
+      {
+        config: { permission: 'audit.verify', action: 'audit.verify' },
+        schema: {
+          operationId: 'verifyAuditChain',
+          summary: 'Recompute the hash chain and name the first bad seq, if any',
+          tags: ['audit'],
+          response: { ...problemResponses, 200: verdict },
+        },
+      },
+      async () => {
+        const result = await audit.verify();
+        return result.ok
+          ? { ok: true, checked: result.checked, headSeq: result.head.seq, firstBadSeq: null, reason: null }
+          : { ok: false, checked: result.checked, headSeq: null, firstBadSeq: result.fault.seq, reason: result.fault.detail };
+      },
+    );
+  };
+}

@@ -1,0 +1,15 @@
+import type { Permission } from '@lantern/core';
+import type { RequestContext } from '../request-context.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call this route. Required: the server refuses to start when a route has none. */
+    permission?: Permission;
+    /** The audit action recorded for a request to this route, e.g. `health.read`. */
+    action?: string;
+  }
+  interface FastifyRequest {
+    /** Who is calling, where from, and whether the request was audited yet. */
+    ctx: RequestContext;
+  }
+}

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, hasPermission, isPermission, type Permission } from '@lantern/core';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { runWithRequestContext } from '../../request-context.js';
+import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
+import type { AuditService } from '../../services/audit/audit.service.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Uses the caller's X-Request-Id when it is safe to log, otherwise makes one. */
+export function generateRequestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** A route as declared: method, path and the permission it requires. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  permission: Permission | undefined;
+  action: string | undefined;
+}
+
+/**
+ * The request pipeline shared by every route: context and authentication on arrival, authorization
+ * before the handler (after validation), and an audit event for every request that did not record
+ * its own inside a transaction — allowed, denied and failed alike.
+ * Returns the registry of declared routes, checked when the server becomes ready.
+ */
+export function registerRequestLifecycle(app: FastifyInstance, audit: AuditService): DeclaredRoute[] {
+  const routes: DeclaredRoute[] = [];
+  const declared: RouteOptions[] = [];
+
+  app.addHook('onRoute', (route) => {
+    declared.push(route);
+  });
+
+  // Deny by default: a route without a permission is a programming error, caught before listening.
+  app.addHook('onReady', async () => {
+    routes.length = 0;
+    const missing: string[] = [];
+    for (const route of declared) {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const permission = route.config?.permission;
+      for (const method of methods) {
+        routes.push({ method, url: route.url, permission, action: route.config?.action });
+        if (!isPermission(permission)) {
+          missing.push(`${method} ${route.url}`);
+        }
+      }
+    }
+    if (missing.length > 0) {
+      throw new Error(`routes without a declared permission: ${missing.join(', ')}`);
+    }
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    request.ctx = {
+      requestId: request.id,
+      clientIp: request.ip,
+      // Authentication joins with the identity issue; until then every caller is anonymous.
+      principal: { kind: 'anonymous' },
+      projectId: null,
+      audited: false,
+      denied: false,
+    };
+    void reply.header('x-request-id', request.id);
+    runWithRequestContext(request.ctx, done);
+  });
+
+  app.addHook('preHandler', async (request) => {
+    authorize(request);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const status = reply.statusCode;
+    if (request.ctx.audited && status < 400) {
+      return payload;
+    }
+    try {
+      await audit.recordAlone({
+        action: request.routeOptions.config.action ?? 'http.not_found',
+        outcome: status < 400 ? 'allowed' : request.ctx.denied ? 'denied' : 'failed',
+        details: {
+          method: request.method,
+          route: request.routeOptions.url ?? null,
+          path: request.url.split('?')[0] ?? request.url,
+          status,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+      });
+      return payload;
+    } catch (error) {
+      // Nothing leaves unrecorded: if the audit log cannot be written, the answer is withheld.
+      request.log.error({ err: error }, 'audit write failed; response withheld');
+      void reply.code(503).type(PROBLEM_CONTENT_TYPE);
+      return problemJson(
+        request,
+        new AppError('unavailable', 'the audit log cannot be written; the request was not completed'),
+      );
+    }
+  });
+
+  return routes;
+}
+
+function authorize(request: FastifyRequest): void {
+  if (request.is404) {
+    // The not-found handler matches no route, so there is nothing to authorize: it answers 404.
+    return;
+  }
+  const permission = request.routeOptions.config.permission;
+  if (permission === undefined) {
+    throw new AppError('forbidden', 'this route declares no permission');
+  }
+  if (!hasPermission(request.ctx.principal, permission)) {
+    request.ctx.denied = true;
+    throw request.ctx.principal.kind === 'anonymous'
+      ? new AppError('unauthenticated', 'sign in to do this')
+      : new AppError('forbidden', 'you do not have permission to do this');
+  }
+}

@@ -1,0 +1,26 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Principal } from '@lantern/core';
+
+/** What is known about the request being served, for logs and audit events. */
+export interface RequestContext {
+  requestId: string;
+  clientIp: string;
+  principal: Principal;
+  projectId: string | null;
+  /** Set once a service has written this request's audit event inside its own transaction. */
+  audited: boolean;
+  /** Set when a service refused by answering "not found" (so the request audits as `denied`). */
+  denied: boolean;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Runs `fn` with `context` as the current request context. */
+export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** The current request's context, if any (background jobs have none). */
+export function currentRequestContext(): RequestContext | undefined {
+  return storage.getStore();
+}

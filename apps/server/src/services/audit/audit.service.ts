@@ -1,0 +1,132 @@
+import {
+  AuditChainVerifier,
+  GENESIS_HASH,
+  sealAuditEvents,
+  type AuditEventInput,
+  type ChainVerdict,
+  type SealedAuditEvent,
+} from '@lantern/core/audit';
+import { actorOf } from '@lantern/core';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { auditRepository, type AuditListFilter } from '../../repositories/audit/audit.repository.js';
+import { currentRequestContext } from '../../request-context.js';
+
+/** What a service says about a change it makes; who, when and from where come from the request. */
+export type AuditRecord = Pick<AuditEventInput, 'action' | 'details'> &
+  Partial<Pick<AuditEventInput, 'target' | 'projectId' | 'outcome'>>;
+
+const SEAL_BATCH = 2000;
+const VERIFY_PAGE = 10_000;
+
+/**
+ * The audit log. Writers only queue events (one insert, in their own transaction, no shared row to
+ * wait on); a single sealer links queued events onto the hash chain in batches. This keeps many
+ * concurrent requests from serialising behind the chain's head, while the chain itself stays a
+ * strict sequence that `verify` can recompute.
+ */
+export class AuditService {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Records `record` in `trx`, the transaction of the change it describes, and marks the current
+   * request as audited so that it is not recorded twice.
+   */
+  async record(trx: Transaction<Database>, record: AuditRecord): Promise<void> {
+    await auditRepository.enqueue(trx, [this.complete(record)]);
+    const ctx = currentRequestContext();
+    if (ctx !== undefined) {
+      ctx.audited = true;
+    }
+  }
+
+  /** Records an event on its own (a read, a denial, a failure): nothing else to commit with it. */
+  async recordAlone(record: AuditRecord): Promise<void> {
+    await auditRepository.enqueue(this.db, [this.complete(record)]);
+  }
+
+  private complete(record: AuditRecord): AuditEventInput {
+    const ctx = currentRequestContext();
+    return {
+      time: new Date(),
+      actor: ctx === undefined ? 'system:lantern' : actorOf(ctx.principal),
+      action: record.action,
+      target: record.target ?? null,
+      projectId: record.projectId ?? ctx?.projectId ?? null,
+      clientIp: ctx?.clientIp ?? null,
+      requestId: ctx?.requestId ?? null,
+      outcome: record.outcome ?? 'allowed',
+      details: record.details,
+    };
+  }
+
+  /**
+   * Seals one batch of queued events onto the chain. Returns how many were sealed; 0 when the
+   * queue is empty or another sealer (another replica) holds the lock.
+   */
+  async sealBatch(limit = SEAL_BATCH): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await auditRepository.tryLockSealer(trx))) {
+        return 0;
+      }
+      const queued = await auditRepository.claimInbox(trx, limit);
+      if (queued.length === 0) {
+        return 0;
+      }
+      const head = await auditRepository.head(trx);
+      const sealed = sealAuditEvents(head ?? { seq: 0, hash: GENESIS_HASH }, queued);
+      await auditRepository.appendSealed(
+        trx,
+        sealed,
+        queued.map((q) => q.inboxId),
+      );
+      return sealed.length;
+    });
+  }
+
+  /** Seals until the queue is empty (as far as this sealer can see). */
+  async sealAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.sealBatch();
+      total += n;
+      if (n < SEAL_BATCH) {
+        return total;
+      }
+    }
+  }
+
+  /**
+   * Recomputes the whole chain, streaming it in pages, and returns the first fault if any.
+   * `onProgress` is told how many events were checked so far.
+   */
+  async verify(onProgress?: (checked: number) => void): Promise<ChainVerdict> {
+    const verifier = new AuditChainVerifier();
+    let after = 0;
+    for (;;) {
+      const page = await auditRepository.chainPage(this.db, after, VERIFY_PAGE);
+      for (const event of page) {
+        if (!verifier.push(event)) {
+          return verifier.result();
+        }
+      }
+      const last = page.at(-1);
+      if (last === undefined || page.length < VERIFY_PAGE) {
+        return verifier.result();
+      }
+      after = last.seq;
+      onProgress?.(verifier.result().checked);
+    }
+  }
+
+  /** Sealed events, newest first. */
+  async list(filter: AuditListFilter): Promise<SealedAuditEvent[]> {
+    return auditRepository.list(this.db, filter);
+  }
+
+  /** The chain's head and the queue's backlog, for health. */
+  async status(): Promise<{ head: { seq: number; hash: string } | null; pending: number; oldestPending: Date | null }> {
+    const [head, inbox] = await Promise.all([auditRepository.head(this.db), auditRepository.inboxStats(this.db)]);
+    return { head, pending: inbox.pending, oldestPending: inbox.oldest };
+  }
+}

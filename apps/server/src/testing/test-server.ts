@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLanternClient, type LanternClient } from '@lantern/sdk';
+import pg from 'pg';
+import { buildApp, type App } from '../app.js';
+import { parseConfig, type Config } from '../config.js';
+import { createContext, type AppContext } from '../context.js';
+import { createLogger } from '../logging.js';
+
+/**
+ * The database the shared integration suite runs on: PGlite by default, PostgreSQL when
+ * `LANTERN_TEST_DATABASE_URL` names a server (then each test server gets a fresh database on it).
+ */
+export const TEST_DATABASE_URL = process.env['LANTERN_TEST_DATABASE_URL'];
+export const TEST_DIALECT = TEST_DATABASE_URL === undefined ? 'pglite' : 'postgres';
+
+/** A running server on a free port, with an SDK client pointed at it. */
+export interface TestServer {
+  url: string;
+  client: LanternClient;
+  ctx: AppContext;
+  app: App;
+  /** Seals queued audit events now, so tests can read them. */
+  flushAudit(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `lantern_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Starts a server the way `lantern start` does, on the test database and a temporary data dir. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lantern-test-'));
+  const pgdb = TEST_DATABASE_URL === undefined ? null : await createPostgresDatabase(TEST_DATABASE_URL);
+  const config: Config = parseConfig({
+    LANTERN_LOG_LEVEL: 'silent',
+    LANTERN_AUDIT_SEAL_INTERVAL_MS: '50',
+    ...(pgdb === null ? {} : { LANTERN_DATABASE_URL: pgdb.url }),
+    ...env,
+    LANTERN_DATA_DIR: dataDir,
+    LANTERN_PORT: '0',
+  });
+  const ctx = await createContext(config, createLogger(config));
+  const app = await buildApp(ctx);
+  await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+  ctx.sealer.start();
+  const address = app.fastify.server.address();
+  if (address === null || typeof address === 'string') {
+    throw new Error('test server has no TCP address');
+  }
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    url,
+    client: createLanternClient({ baseUrl: url }),
+    ctx,
+    app,
+    flushAudit: () => ctx.sealer.flush(),
+    async close() {
+      await app.fastify.close();
+      await ctx.close();
+      await pgdb?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

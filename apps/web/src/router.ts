@@ -1,0 +1,35 @@
+import { useCallback, useEffect, useState } from 'react';
+
+/** The pages of the app; each has a path and a title for the navigation. */
+export const ROUTES = [
+  { path: '/', title: 'Home' },
+  { path: '/status', title: 'Status' },
+  { path: '/sign-in', title: 'Sign in' },
+] as const;
+
+export type RoutePath = (typeof ROUTES)[number]['path'];
+
+function currentPath(): string {
+  return window.location.pathname;
+}
+
+/** A minimal history-API router: the current path, and a way to go elsewhere without reloading. */
+export function useRouter(): { path: string; navigate: (to: string) => void } {
+  const [path, setPath] = useState(currentPath);
+  useEffect(() => {
+    const handlePop = () => {
+      setPath(currentPath());
+    };
+    window.addEventListener('popstate', handlePop);
+    return () => {
+      window.removeEventListener('popstate', handlePop);
+    };
+  }, []);
+  const navigate = useCallback((to: string) => {
+    if (to !== window.location.pathname) {
+      window.history.pushState(null, '', to);
+      setPath(to);
+    }
+  }, []);
+  return { path, navigate };
+}

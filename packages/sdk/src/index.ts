@@ -1,0 +1,116 @@
+/**
+ * The typed client of Lantern's HTTP API, used by the web app, the CLI and the tests. Every type
+ * here comes from `src/generated/schema.ts`, which openapi-typescript generates from the server's
+ * own OpenAPI document (`npm run generate:sdk`); nothing about the API is written twice by hand.
+ */
+import { isErrorCode, type Problem } from '@lantern/core';
+import createClient, { type Client } from 'openapi-fetch';
+import type { components, operations, paths } from './generated/schema.js';
+
+export type { components, operations, paths };
+export type HealthReport = components['schemas']['HealthReport'];
+export type AuditEvent = components['schemas']['AuditEvent'];
+export type AuditVerdict = components['schemas']['AuditVerdict'];
+export type ListAuditEventsQuery = NonNullable<operations['listAuditEvents']['parameters']['query']>;
+
+/** An error answer from the server, with its problem details. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+
+  constructor(status: number, problem: Problem) {
+    super(`${problem.code}: ${problem.detail}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem;
+  }
+
+  get code(): Problem['code'] {
+    return this.problem.code;
+  }
+}
+
+export interface LanternClientOptions {
+  /** Where the server is, e.g. `http://127.0.0.1:8080`; `''` for the same origin (the web app). */
+  baseUrl: string;
+  /** An API token, sent as a bearer token. */
+  token?: string;
+  /** A fetch implementation (tests, proxies); the global one by default. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** The raw openapi-fetch client, typed by the generated schema. */
+export type RawClient = Client<paths>;
+
+/** A client with one method per API operation; each resolves to the body or throws ApiError. */
+export interface LanternClient {
+  raw: RawClient;
+  /** Health of each component. Resolves for 200 and for 503 (the report says what is down). */
+  getHealth(): Promise<HealthReport>;
+  listAuditEvents(query?: ListAuditEventsQuery): Promise<{ events: AuditEvent[]; nextBefore: number | null }>;
+  verifyAuditChain(): Promise<AuditVerdict>;
+}
+
+/** Creates a client for the server at `options.baseUrl`. */
+export function createLanternClient(options: LanternClientOptions): LanternClient {
+  const raw = createClient<paths>({
+    baseUrl: options.baseUrl,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+  });
+  return {
+    raw,
+    async getHealth() {
+      const { data, error, response } = await raw.GET('/api/v1/health');
+      if (data !== undefined) {
+        return data;
+      }
+      // A 503 carries the same report, saying what is down.
+      if (response.status === 503 && isHealthReport(error)) {
+        return error;
+      }
+      throw toApiError(response, error);
+    },
+    async listAuditEvents(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/audit/events', { params: { query } });
+      return data ?? throwApiError(response, error);
+    },
+    async verifyAuditChain() {
+      const { data, error, response } = await raw.POST('/api/v1/audit/verify');
+      return data ?? throwApiError(response, error);
+    },
+  };
+}
+
+function isHealthReport(value: unknown): value is HealthReport {
+  return typeof value === 'object' && value !== null && 'checks' in value && 'status' in value;
+}
+
+function isProblem(value: unknown): value is Problem {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'code' in value &&
+    isErrorCode(value.code) &&
+    'detail' in value &&
+    typeof value.detail === 'string'
+  );
+}
+
+/** The ApiError for a failed response; a body that is not a problem becomes an `internal` one. */
+export function toApiError(response: Response, body: unknown): ApiError {
+  if (isProblem(body)) {
+    return new ApiError(response.status, body);
+  }
+  return new ApiError(response.status, {
+    type: 'urn:lantern:problem:internal',
+    title: 'Unexpected response',
+    status: response.status,
+    code: response.status >= 500 ? 'unavailable' : 'bad_request',
+    detail: `the server answered ${response.status} ${response.statusText} without problem details`,
+  });
+}
+
+function throwApiError(response: Response, body: unknown): never {
+  throw toApiError(response, body);
+}

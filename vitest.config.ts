@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// One runner for every workspace. `lantern-source` resolves workspace packages to their TypeScript
+// sources, so tests never depend on a stale build. The CLI and browser tests run the built product
+// (`npm test` builds first), as a user would.
+const conditions = ['lantern-source'];
+
+const project = (name: string, include: string[], extra: { testTimeout?: number } = {}) => ({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    name,
+    include,
+    environment: 'node',
+    testTimeout: extra.testTimeout ?? 30_000,
+    hookTimeout: 60_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      project('core', ['packages/core/src/**/*.test.ts']),
+      project('sdk', ['packages/sdk/src/**/*.test.ts']),
+      project('server', ['apps/server/src/**/*.test.ts']),
+      project('cli', ['apps/cli/src/**/*.test.ts'], { testTimeout: 60_000 }),
+      project('web', ['apps/web/e2e/**/*.test.ts'], { testTimeout: 60_000 }),
+    ],
+  },
+});
