@@ -13,9 +13,8 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -211,8 +210,8 @@ async function migrate(url: string): Promise<void> {
 
 /** The unchained peer: audit_inbox's columns, its bigserial key and no other index. */
 async function createPlainTable(db: Kysely<Database>): Promise<void> {
-  await sql`create table audit_plain (like audit_inbox including defaults including constraints)`.execute(db);
-  // LIKE copies the column default nextval('audit_inbox_id_seq'); give the table its own sequence.
+  // LIKE copies the columns, types and NOT NULLs; bigserial's own sequence and the key come after.
+  await sql`create table audit_plain (like audit_inbox)`.execute(db);
   await sql`create sequence audit_plain_id_seq owned by audit_plain.id`.execute(db);
   await sql`alter table audit_plain alter column id set default nextval('audit_plain_id_seq')`.execute(db);
   await sql`alter table audit_plain add primary key (id)`.execute(db);
@@ -232,26 +231,10 @@ function recordFor(worker: number, n: number): AuditRecord {
 }
 
 /**
- * The audit_inbox row AuditService.record would insert for `record` outside a request context
- * (AuditService.complete + auditRepository.enqueue, which are private to them), so the plain
- * peer writes the same rows, canonical JSON included.
+ * The event AuditService.record makes of `record` outside a request context (AuditService.complete
+ * is private), so that the plain peer and the seeding write the same events as the chained writers.
  */
-function inboxRow(record: AuditRecord): Insertable<AuditInboxTable> {
-  return {
-    occurred_at: new Date(),
-    actor: SYSTEM_ACTOR,
-    action: record.action,
-    target: record.target ?? null,
-    project_id: record.projectId ?? null,
-    client_ip: null,
-    request_id: null,
-    outcome: record.outcome ?? 'allowed',
-    details: canonicalJson(record.details),
-  };
-}
-
-function eventFor(worker: number, n: number): AuditEventInput {
-  const record = recordFor(worker, n);
+function complete(record: AuditRecord): AuditEventInput {
   return {
     time: new Date(),
     actor: SYSTEM_ACTOR,
@@ -262,6 +245,21 @@ function eventFor(worker: number, n: number): AuditEventInput {
     requestId: null,
     outcome: record.outcome ?? 'allowed',
     details: record.details,
+  };
+}
+
+/** The row auditRepository.enqueue inserts for `event`, canonical JSON included. */
+function inboxRow(event: AuditEventInput): Insertable<AuditInboxTable> {
+  return {
+    occurred_at: event.time,
+    actor: event.actor,
+    action: event.action,
+    target: event.target,
+    project_id: event.projectId,
+    client_ip: event.clientIp,
+    request_id: event.requestId,
+    outcome: event.outcome,
+    details: canonicalJson(event.details),
   };
 }
 
@@ -312,7 +310,7 @@ interface ChainedResult extends PlainResult {
 async function measurePlain(db: Kysely<Database>, writers: number, seconds: number): Promise<PlainResult> {
   const plain = db.withTables<{ audit_plain: AuditInboxTable }>();
   const run = await runWriters(writers, seconds, (worker, n) =>
-    plain.transaction().execute((trx) => trx.insertInto('audit_plain').values(inboxRow(recordFor(worker, n))).execute()),
+    plain.transaction().execute((trx) => trx.insertInto('audit_plain').values(inboxRow(complete(recordFor(worker, n)))).execute()),
   );
   return { ...run, perSec: run.events / run.seconds };
 }
@@ -418,7 +416,7 @@ async function seedChain(db: Kysely<Database>, audit: AuditService, target: numb
       const size = Math.min(SEED_BATCH, batch - done);
       await auditRepository.enqueue(
         db,
-        Array.from({ length: size }, () => eventFor(n % 32, n++)),
+        Array.from({ length: size }, () => complete(recordFor(n % 32, n++))),
       );
     }
     // Sealing as we go keeps the inbox (and the sealer's claim query) small.

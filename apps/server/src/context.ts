@@ -40,7 +40,6 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   const health = new HealthService({
     db: database.db,
     dialect: database.dialect,
-    databaseLocation: database.location,
     objectStore,
     compute,
     audit,

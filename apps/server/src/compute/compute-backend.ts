@@ -20,7 +20,7 @@ export class LocalComputeBackend implements ComputeBackend {
   async check(): Promise<ComponentCheck> {
     try {
       await access(BWRAP, constants.X_OK);
-      return { ok: true, detail: `sandboxed local processes (${BWRAP})` };
+      return { ok: true, detail: 'sandboxed local processes (bubblewrap)' };
     } catch {
       return {
         ok: false,

@@ -14,14 +14,14 @@ const LOCK_FILE = 'lantern.pid';
 
 /** Creates the data directory if needed and checks that this process may write to it. */
 export async function prepareDataDir(dir: string): Promise<void> {
+  const existing = await stat(dir).catch(() => null);
+  if (existing !== null && !existing.isDirectory()) {
+    throw new DataDirError(`data directory ${dir} is not a directory; choose another with --data-dir`);
+  }
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw new DataDirError(`data directory ${dir} cannot be created (${describe(error)}); choose another with --data-dir`);
-  }
-  const info = await stat(dir);
-  if (!info.isDirectory()) {
-    throw new DataDirError(`data directory ${dir} is not a directory; choose another with --data-dir`);
   }
   try {
     await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);

@@ -37,10 +37,10 @@ export class LocalObjectStore implements ObjectStore {
       const probe = join(this.root, `.health-${process.pid}`);
       await writeFile(probe, 'ok');
       await rm(probe);
-      return { ok: true, detail: `local files in ${this.root}` };
+      return { ok: true, detail: 'local files in the data directory' };
     } catch (error) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
-      return { ok: false, detail: `cannot write to ${this.root} (${code}); check its permissions and free space` };
+      return { ok: false, detail: `cannot write to objects/ in the data directory (${code}); check its permissions and free space` };
     }
   }
 }

@@ -53,7 +53,10 @@ async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; 
 }
 
 /** Starts a server the way `lantern start` does, on the test database and a temporary data dir. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  extend?: (fastify: App['fastify']) => void,
+): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lantern-test-'));
   const pgdb = TEST_DATABASE_URL === undefined ? null : await createPostgresDatabase(TEST_DATABASE_URL);
   const config: Config = parseConfig({
@@ -66,7 +69,15 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const ctx = await createContext(config, createLogger(config));
   const app = await buildApp(ctx);
-  await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    extend?.(app.fastify);
+    await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    await ctx.close();
+    await pgdb?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   ctx.sealer.start();
   const address = app.fastify.server.address();
   if (address === null || typeof address === 'string') {

@@ -30,7 +30,6 @@ export class HealthService {
     private readonly deps: {
       db: Kysely<Database>;
       dialect: DatabaseDialect;
-      databaseLocation: string;
       objectStore: ObjectStore;
       compute: ComputeBackend;
       audit: AuditService;
@@ -64,12 +63,12 @@ export class HealthService {
     try {
       await pingDatabase(this.deps.db);
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      return { ok: true, detail: `${this.deps.dialect} at ${this.deps.databaseLocation}`, dialect: this.deps.dialect, latencyMs };
+      return { ok: true, detail: describeDatabase(this.deps.dialect), dialect: this.deps.dialect, latencyMs };
     } catch (error) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreachable';
       return {
         ok: false,
-        detail: `${this.deps.dialect} at ${this.deps.databaseLocation} is not answering (${code})`,
+        detail: `${describeDatabase(this.deps.dialect)} is not answering (${code})`,
         dialect: this.deps.dialect,
         latencyMs: null,
       };
@@ -90,4 +89,9 @@ export class HealthService {
     }
     return { ok: true, detail: `hash chain at seq ${headSeq}, ${pending} queued`, headSeq, pending };
   }
+}
+
+/** Health is public: it says what kind of database answers, never where it lives. */
+function describeDatabase(dialect: DatabaseDialect): string {
+  return dialect === 'pglite' ? 'PGlite, embedded in the data directory' : 'PostgreSQL server';
 }

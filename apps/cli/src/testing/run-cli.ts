@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built `lantern` command, run as a user runs it. */
+export const LANTERN_BIN = fileURLToPath(new URL('../../bin/lantern.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lantern <args>` to completion. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LANTERN_BIN, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A `lantern start` running in the background, with the URL it printed. */
+export interface RunningLantern {
+  url: string;
+  process: ChildProcess;
+  output: () => string;
+  /** Sends SIGTERM and resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `lantern start --port 0 …` and waits until it prints where it listens. */
+export function startLantern(args: readonly string[], env: Record<string, string> = {}): Promise<RunningLantern> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LANTERN_BIN, 'start', '--port', '0', ...args], {
+      env: { ...process.env, LANTERN_LOG_LEVEL: 'warn', ...env },
+    });
+    let output = '';
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /is running at (http:\/\/\S+?)\/?\s/.exec(output);
+      if (match?.[1] !== undefined) {
+        resolve({
+          url: match[1],
+          process: child,
+          output: () => output,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => {
+      reject(new Error(`lantern start exited with ${String(code)} before listening:\n${output}`));
+    });
+  });
+}

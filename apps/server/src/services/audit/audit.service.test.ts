@@ -1,0 +1,59 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  // Some traffic to chain.
+  for (let i = 0; i < 12; i += 1) {
+    await fetch(`${server.url}/api/v1/health`);
+  }
+  await server.flushAudit();
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+/** Tampering as someone with database superuser rights would: with the guard trigger disabled. */
+async function tamper(statement: ReturnType<typeof sql>): Promise<void> {
+  await server.ctx.database.db.transaction().execute(async (trx) => {
+    await sql`alter table audit_event disable trigger audit_event_no_change`.execute(trx);
+    await statement.execute(trx);
+    await sql`alter table audit_event enable trigger audit_event_no_change`.execute(trx);
+  });
+}
+
+describe(`audit chain verification on ${TEST_DIALECT}`, () => {
+  it('verifies the chain the server wrote', async () => {
+    const verdict = await server.ctx.services.audit.verify();
+    expect(verdict.ok).toBe(true);
+    expect(verdict.checked).toBeGreaterThanOrEqual(12);
+  });
+
+  it('names the first bad seq after an edit, and after the edit is undone verifies again', async () => {
+    const original = await server.ctx.database.db.selectFrom('audit_event').select('details').where('seq', '=', 5).executeTakeFirstOrThrow();
+    await tamper(sql`update audit_event set details = '{"status":500}' where seq = 5`);
+    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, checked: 4, fault: { kind: 'edited', seq: 5 } });
+    await tamper(sql`update audit_event set details = ${original.details} where seq = 5`);
+    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names the seq of a deleted event', async () => {
+    const row = await server.ctx.database.db.selectFrom('audit_event').selectAll().where('seq', '=', 7).executeTakeFirstOrThrow();
+    await tamper(sql`delete from audit_event where seq = 7`);
+    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, fault: { kind: 'missing', seq: 7 } });
+    await server.ctx.database.db.insertInto('audit_event').values({ ...row, sealed_at: undefined } as never).execute();
+    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names the seq where events were reordered', async () => {
+    // Swap the contents of seq 3 and 4 by renumbering through a free seq.
+    await tamper(sql`update audit_event set seq = -4 where seq = 4`);
+    await tamper(sql`update audit_event set seq = 4 where seq = 3`);
+    await tamper(sql`update audit_event set seq = 3 where seq = -4`);
+    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, fault: { seq: 3 } });
+  });
+});

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Browser tests drive the built product in Debian's Chromium, as a user would: `lantern start`,
+// then pages. Screenshots are kept under test-results/screenshots for people to look at.
+const LANTERN_BIN = fileURLToPath(new URL('../../cli/bin/lantern.js', import.meta.url));
+const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
+
+let dataDir: string;
+let baseUrl: string;
+let stopServer: () => Promise<void>;
+let browser: Browser;
+
+function startLantern(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir], {
+      env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
+    });
+    let output = '';
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /is running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
+      if (url !== undefined) {
+        resolve({ url, stop: () => (child.kill('SIGTERM'), exited) });
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then(() => reject(new Error(`lantern start exited before listening:\n${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-'));
+  const server = await startLantern(dataDir);
+  baseUrl = server.url;
+  stopServer = server.stop;
+  await mkdir(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser.close();
+  await stopServer();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('web app', () => {
+  it('shows the status page with every component and keeps a screenshot', async () => {
+    const page = await browser.newPage({ viewport: { width: 1024, height: 640 } });
+    await page.goto(`${baseUrl}/status`);
+    await expect.poll(() => page.getByTestId('overall-status').textContent()).toMatch(/^(ok|degraded)$/);
+    for (const name of ['database', 'objectStore', 'compute', 'audit']) {
+      await expect.poll(() => page.getByTestId(`check-${name}`).count()).toBe(1);
+    }
+    expect(await page.getByTestId('check-database').textContent()).toMatch(/DatabaseokPGlite, embedded/);
+    expect(await page.title()).toBe('Lantern');
+    await page.screenshot({ path: join(SCREENSHOTS, 'status.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('navigates with the keyboard and keeps client-side routes on reload', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toMatch(/Secure research/);
+    // Tab past the skip link and the first nav entries to Status, then Enter.
+    await page.getByRole('link', { name: 'Status' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/status`);
+    expect(await page.getByRole('link', { name: 'Status' }).getAttribute('aria-current')).toBe('page');
+    await page.reload();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Status');
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    expect(await page.getByRole('status').textContent()).toMatch(/Accounts are not open yet/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sign-in.png') });
+    await page.close();
+  });
+
+  it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/no/such/page`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Page not found');
+    const api = await page.request.get(`${baseUrl}/api/v1/no/such/route`);
+    expect(api.status()).toBe(404);
+    expect(api.headers()['content-type']).toMatch(/^application\/problem\+json/);
+    await page.close();
+  });
+});

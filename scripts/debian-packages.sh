@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Lantern needs, and nothing when they are already there.
+#   scripts/debian-packages.sh runtime   what `npm start` needs (sandbox for notebook instances)
+#   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium)
+# Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
+set -euo pipefail
+
+RUNTIME=(bubblewrap)
+TEST=("${RUNTIME[@]}" postgresql chromium)
+
+case "${1:-runtime}" in
+runtime) WANT=("${RUNTIME[@]}") ;;
+test) WANT=("${TEST[@]}") ;;
+*) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "debian-packages: not a Debian system; install these yourself: ${WANT[*]}" >&2
+  exit 0
+fi
+
+MISSING=()
+for pkg in "${WANT[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
+    MISSING+=("$pkg")
+  fi
+done
+[ ${#MISSING[@]} -eq 0 ] && exit 0
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); else
+    echo "debian-packages: missing ${MISSING[*]}; as root run: apt-get install --no-install-recommends ${MISSING[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "debian-packages: installing ${MISSING[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q >/dev/null
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${MISSING[@]}" >/dev/null
+echo "debian-packages: done" >&2
