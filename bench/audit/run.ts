@@ -8,8 +8,9 @@
  * plain, verification >= 400,000 events/s. It is a measurement: it exits 0 whether or not the
  * targets are met, non-zero only on errors.
  *
- *   node --conditions=lantern-source --import tsx bench/audit/run.ts [--seconds 5] [--warmup 1]
- *     [--seal-interval-ms 200] [--verify-events 200000] [--pool 40] [--out bench/out/audit.json]
+ *   node --conditions=lantern-source --import tsx bench/audit/run.ts [--seconds 5] [--rounds 1]
+ *     [--warmup 1] [--seal-interval-ms 200] [--verify-events 200000] [--pool 40]
+ *     [--out bench/out/audit.json]
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -33,7 +34,10 @@ import { openDatabase } from '../../apps/server/src/db/database.js';
 import type { AuditInboxTable, Database } from '../../apps/server/src/db/schema.js';
 import { AuditSealer } from '../../apps/server/src/jobs/audit-sealer.js';
 import { auditRepository } from '../../apps/server/src/repositories/audit/audit.repository.js';
-import { AuditService, type AuditRecord } from '../../apps/server/src/services/audit/audit.service.js';
+import {
+  AuditService,
+  type AuditRecord,
+} from '../../apps/server/src/services/audit/audit.service.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -56,6 +60,7 @@ const SYSTEM_ACTOR = 'system:lantern';
 
 interface Options {
   seconds: number;
+  rounds: number;
   warmupSeconds: number;
   sealIntervalMs: number;
   verifyEvents: number;
@@ -68,6 +73,8 @@ function parseOptions(argv: readonly string[]): Options {
     args: [...argv],
     options: {
       seconds: { type: 'string', default: '5' },
+      // Each round runs every variant once; more rounds (medians) steady a noisy machine.
+      rounds: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '1' },
       // The server's default LANTERN_AUDIT_SEAL_INTERVAL_MS.
       'seal-interval-ms': { type: 'string', default: '200' },
@@ -79,6 +86,7 @@ function parseOptions(argv: readonly string[]): Options {
   });
   const options: Options = {
     seconds: positiveNumber('--seconds', values.seconds),
+    rounds: Math.ceil(positiveNumber('--rounds', values.rounds)),
     warmupSeconds: positiveNumber('--warmup', values.warmup, true),
     sealIntervalMs: positiveNumber('--seal-interval-ms', values['seal-interval-ms']),
     verifyEvents: positiveNumber('--verify-events', values['verify-events']),
@@ -89,7 +97,9 @@ function parseOptions(argv: readonly string[]): Options {
   // Every writer holds a connection for its transaction and the sealer needs one more; fewer
   // would measure waiting for the pool rather than the database.
   if (options.poolMax < maxWriters + 1) {
-    throw new Error(`--pool must be at least ${maxWriters + 1} (${maxWriters} writers + the sealer)`);
+    throw new Error(
+      `--pool must be at least ${maxWriters + 1} (${maxWriters} writers + the sealer)`,
+    );
   }
   return options;
 }
@@ -141,7 +151,6 @@ async function acquirePostgres(): Promise<PostgresServer> {
 
 interface BenchDatabase {
   url: string;
-  name: string;
   drop(): Promise<void>;
 }
 
@@ -153,13 +162,18 @@ async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    name,
     // FORCE: a pool that failed to close must not keep the database alive.
-    drop: () => withAdminClient(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`)),
+    drop: () =>
+      withAdminClient(adminUrl, (client) =>
+        client.query(`drop database if exists ${name} with (force)`),
+      ),
   };
 }
 
-async function withAdminClient(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
+async function withAdminClient(
+  url: string,
+  fn: (client: pg.Client) => Promise<unknown>,
+): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -180,6 +194,14 @@ function parseInt8(value: string): number {
   return n;
 }
 
+/** pg's parser for `oid`, but int8 as above (pg-types declares its parsers as returning any). */
+function typeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === INT8_OID) {
+    return parseInt8;
+  }
+  return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+}
+
 /**
  * The bench's own Kysely: openDatabase's pool has max 16, which would cap 32 writers at 16
  * connections. Same int8 parser as openDatabase, so the services see the same values.
@@ -188,10 +210,7 @@ function createKysely(url: string, max: number): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
   });
   pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -213,7 +232,9 @@ async function createPlainTable(db: Kysely<Database>): Promise<void> {
   // LIKE copies the columns, types and NOT NULLs; bigserial's own sequence and the key come after.
   await sql`create table audit_plain (like audit_inbox)`.execute(db);
   await sql`create sequence audit_plain_id_seq owned by audit_plain.id`.execute(db);
-  await sql`alter table audit_plain alter column id set default nextval('audit_plain_id_seq')`.execute(db);
+  await sql`alter table audit_plain alter column id set default nextval('audit_plain_id_seq')`.execute(
+    db,
+  );
   await sql`alter table audit_plain add primary key (id)`.execute(db);
 }
 
@@ -278,7 +299,11 @@ interface WriterRun {
  * `writers` concurrent loops, each doing one write after the other, like requests would, until
  * `seconds` have passed. A write started before the deadline is finished and counted.
  */
-async function runWriters(writers: number, seconds: number, writeOne: WriteOne): Promise<WriterRun> {
+async function runWriters(
+  writers: number,
+  seconds: number,
+  writeOne: WriteOne,
+): Promise<WriterRun> {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const counts = await Promise.all(
@@ -291,7 +316,10 @@ async function runWriters(writers: number, seconds: number, writeOne: WriteOne):
       return n;
     }),
   );
-  return { events: counts.reduce((a, b) => a + b, 0), seconds: (performance.now() - started) / 1000 };
+  return {
+    events: counts.reduce((a, b) => a + b, 0),
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 interface PlainResult {
@@ -307,10 +335,19 @@ interface ChainedResult extends PlainResult {
   drainSeconds: number;
 }
 
-async function measurePlain(db: Kysely<Database>, writers: number, seconds: number): Promise<PlainResult> {
+async function measurePlain(
+  db: Kysely<Database>,
+  writers: number,
+  seconds: number,
+): Promise<PlainResult> {
   const plain = db.withTables<{ audit_plain: AuditInboxTable }>();
   const run = await runWriters(writers, seconds, (worker, n) =>
-    plain.transaction().execute((trx) => trx.insertInto('audit_plain').values(inboxRow(complete(recordFor(worker, n)))).execute()),
+    plain.transaction().execute((trx) =>
+      trx
+        .insertInto('audit_plain')
+        .values(inboxRow(complete(recordFor(worker, n))))
+        .execute(),
+    ),
   );
   return { ...run, perSec: run.events / run.seconds };
 }
@@ -331,19 +368,27 @@ async function measureChained(
   const sealer = new AuditSealer(audit, pino({ level: 'warn' }), sealIntervalMs);
   const started = performance.now();
   sealer.start();
-  const run = await runWriters(writers, seconds, (worker, n) =>
-    db.transaction().execute((trx) => audit.record(trx, recordFor(worker, n))),
-  );
-  const writersDone = performance.now();
-  // stop() waits for a sealing in progress, then seals everything still queued.
-  await sealer.stop();
+  let writersDone = started;
+  let run: WriterRun;
+  try {
+    run = await runWriters(writers, seconds, (worker, n) =>
+      db.transaction().execute((trx) => audit.record(trx, recordFor(worker, n))),
+    );
+  } finally {
+    writersDone = performance.now();
+    // stop() waits for a sealing in progress, then seals everything still queued (it logs rather
+    // than throws, so a writer's error is the one that propagates).
+    await sealer.stop();
+  }
   const drained = performance.now();
 
   // The sealer logs (rather than throws) its failures; check that every event made the chain.
   const after = await audit.status();
   const sealed = (after.head?.seq ?? 0) - headBefore;
   if (after.pending !== 0 || sealed !== run.events) {
-    throw new Error(`chained run: ${run.events} events written, ${sealed} sealed, ${after.pending} still queued`);
+    throw new Error(
+      `chained run: ${run.events} events written, ${sealed} sealed, ${after.pending} still queued`,
+    );
   }
   const totalSeconds = (drained - started) / 1000;
   return {
@@ -355,6 +400,7 @@ async function measureChained(
   };
 }
 
+/** One plain run and the chained run right after it. */
 interface WriteComparison {
   writers: number;
   plain: PlainResult;
@@ -363,8 +409,26 @@ interface WriteComparison {
   ratio: number;
 }
 
-/** Plain and chained alternately per writer count, so drift (autovacuum, caches) hits both. */
-async function compareWrites(db: Kysely<Database>, audit: AuditService, options: Options): Promise<WriteComparison[]> {
+/** A writer count over all rounds: medians, and the runs they come from. */
+interface WriteSummary {
+  writers: number;
+  plainPerSec: number;
+  chainedPerSec: number;
+  /** Median of the rounds' ratios: each round's pair ran back to back, so drift cancels out. */
+  ratio: number;
+  maxDrainSeconds: number;
+  rounds: WriteComparison[];
+}
+
+/**
+ * Plain and chained alternately per writer count (plain 1, chained 1, plain 32, chained 32, then
+ * again per round), so drift (autovacuum, caches, other load) hits both alike.
+ */
+async function compareWrites(
+  db: Kysely<Database>,
+  audit: AuditService,
+  options: Options,
+): Promise<WriteSummary[]> {
   if (options.warmupSeconds > 0) {
     // JIT, pool connections (all 32 + the sealer's), PostgreSQL's caches; results discarded.
     const maxWriters = Math.max(...WRITER_COUNTS);
@@ -372,14 +436,47 @@ async function compareWrites(db: Kysely<Database>, audit: AuditService, options:
     await measureChained(db, audit, maxWriters, options.warmupSeconds, options.sealIntervalMs);
   }
   const comparisons: WriteComparison[] = [];
-  for (const writers of WRITER_COUNTS) {
-    log(`writes: plain, ${writers} writer(s), ${options.seconds} s`);
-    const plain = await measurePlain(db, writers, options.seconds);
-    log(`writes: chained, ${writers} writer(s), ${options.seconds} s`);
-    const chained = await measureChained(db, audit, writers, options.seconds, options.sealIntervalMs);
-    comparisons.push({ writers, plain, chained, ratio: chained.perSec / plain.perSec });
+  for (let round = 1; round <= options.rounds; round += 1) {
+    for (const writers of WRITER_COUNTS) {
+      const label = `round ${round}/${options.rounds}, ${writers} writer(s), ${options.seconds} s`;
+      log(`writes: plain, ${label}`);
+      const plain = await measurePlain(db, writers, options.seconds);
+      log(`writes: chained, ${label}`);
+      const chained = await measureChained(
+        db,
+        audit,
+        writers,
+        options.seconds,
+        options.sealIntervalMs,
+      );
+      comparisons.push({ writers, plain, chained, ratio: chained.perSec / plain.perSec });
+    }
   }
-  return comparisons;
+  return WRITER_COUNTS.map((writers) =>
+    summarize(
+      writers,
+      comparisons.filter((c) => c.writers === writers),
+    ),
+  );
+}
+
+function summarize(writers: number, rounds: WriteComparison[]): WriteSummary {
+  return {
+    writers,
+    plainPerSec: median(rounds.map((r) => r.plain.perSec)),
+    chainedPerSec: median(rounds.map((r) => r.chained.perSec)),
+    ratio: median(rounds.map((r) => r.ratio)),
+    maxDrainSeconds: Math.max(...rounds.map((r) => r.chained.drainSeconds)),
+    rounds,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +504,11 @@ interface VerifyResult {
 }
 
 /** Brings the chain to at least `target` events; not timed (seeding is not what is measured). */
-async function seedChain(db: Kysely<Database>, audit: AuditService, target: number): Promise<number> {
+async function seedChain(
+  db: Kysely<Database>,
+  audit: AuditService,
+  target: number,
+): Promise<number> {
   let length = (await audit.status()).head?.seq ?? 0;
   let n = 0;
   while (length < target) {
@@ -427,7 +528,12 @@ async function seedChain(db: Kysely<Database>, audit: AuditService, target: numb
 
 /** A pass over the chain like AuditService.verify, with timers around its two halves. */
 async function profileVerification(db: Kysely<Database>): Promise<VerifyProfile> {
-  const profile: VerifyProfile = { readSeconds: 0, checkSeconds: 0, encodeSeconds: 0, sha256Seconds: 0 };
+  const profile: VerifyProfile = {
+    readSeconds: 0,
+    checkSeconds: 0,
+    encodeSeconds: 0,
+    sha256Seconds: 0,
+  };
   const verifier = new AuditChainVerifier();
   let after = 0;
   for (;;) {
@@ -464,7 +570,11 @@ function splitHashing(page: readonly SealedAuditEvent[], profile: VerifyProfile)
   profile.sha256Seconds += (performance.now() - t) / 1000;
 }
 
-async function measureVerification(db: Kysely<Database>, audit: AuditService, minEvents: number): Promise<VerifyResult> {
+async function measureVerification(
+  db: Kysely<Database>,
+  audit: AuditService,
+  minEvents: number,
+): Promise<VerifyResult> {
   log(`verification: seeding the chain to ${minEvents.toLocaleString('en-US')} events (not timed)`);
   const length = await seedChain(db, audit, minEvents);
   // The profile pass also warms the JIT and PostgreSQL's buffers for the timed pass.
@@ -496,9 +606,15 @@ async function measureVerification(db: Kysely<Database>, audit: AuditService, mi
 
 interface Report {
   startedAt: string;
-  environment: { node: string; cpus: number; cpuModel: string; postgres: string; postgresOrigin: string };
+  environment: {
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    postgres: string;
+    postgresOrigin: string;
+  };
   options: Omit<Options, 'outFile'>;
-  writes: WriteComparison[];
+  writes: WriteSummary[];
   verification: VerifyResult;
   targets: {
     chainedRatioAt32: { target: number; actual: number; pass: boolean };
@@ -516,14 +632,16 @@ function printReport(report: Report): void {
     '',
     `Audit log benchmark: PostgreSQL ${report.environment.postgres} (${report.environment.postgresOrigin}), ` +
       `Node ${report.environment.node}, ${report.environment.cpus} CPU(s)`,
-    `${report.options.seconds} s per run, sealer every ${report.options.sealIntervalMs} ms, pool ${report.options.poolMax}`,
+    `${report.options.seconds} s per run, ${report.options.rounds} round(s) (medians), ` +
+      `sealer every ${report.options.sealIntervalMs} ms, pool ${report.options.poolMax}`,
     '',
     `${'writers'.padStart(7)}  ${'plain/s'.padStart(10)}  ${'chained/s'.padStart(10)}  ${'ratio'.padStart(6)}  ${'drain'.padStart(7)}`,
     ...writes.map(
       (w) =>
-        `${String(w.writers).padStart(7)}  ${fmt(w.plain.perSec).padStart(10)}  ${fmt(w.chained.perSec).padStart(10)}  ` +
-        `${fmt(w.ratio, 2).padStart(6)}  ${`${fmt(w.chained.drainSeconds * 1000)} ms`.padStart(7)}`,
+        `${String(w.writers).padStart(7)}  ${fmt(w.plainPerSec).padStart(10)}  ${fmt(w.chainedPerSec).padStart(10)}  ` +
+        `${fmt(w.ratio, 2).padStart(6)}  ${`${fmt(w.maxDrainSeconds * 1000)} ms`.padStart(7)}`,
     ),
+    '(drain: sealing what was still queued once the writers stopped; part of chained/s)',
     '',
     `chained/plain at 32 writers: ${fmt(targets.chainedRatioAt32.actual, 2)}x ` +
       `(target >= ${fmt(TARGET_CHAINED_RATIO, 2)}x)  ${passFail(targets.chainedRatioAt32.pass)}`,
@@ -574,7 +692,11 @@ async function runBench(server: PostgresServer, url: string, options: Options): 
       writes,
       verification,
       targets: {
-        chainedRatioAt32: { target: TARGET_CHAINED_RATIO, actual: at32.ratio, pass: at32.ratio >= TARGET_CHAINED_RATIO },
+        chainedRatioAt32: {
+          target: TARGET_CHAINED_RATIO,
+          actual: at32.ratio,
+          pass: at32.ratio >= TARGET_CHAINED_RATIO,
+        },
         verifyPerSec: {
           target: TARGET_VERIFY_PER_SEC,
           actual: verification.perSec,
@@ -616,6 +738,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

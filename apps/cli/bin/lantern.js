@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/main.js', import.meta.url);
 if (!existsSync(main)) {
-  process.stderr.write('lantern: the CLI is not built yet; run `npm run build` in the Lantern checkout\n');
+  process.stderr.write(
+    'lantern: the CLI is not built yet; run `npm run build` in the Lantern checkout\n',
+  );
   process.exit(2);
 }
 await import(main.href);

@@ -17,7 +17,9 @@ afterEach(async () => {
 
 describe('lantern', () => {
   it('prints its version', async () => {
-    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
     expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
@@ -48,7 +50,11 @@ describe('lantern', () => {
     const second = await runCli(['start', '--port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(2);
     expect(second.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^lantern: data directory .* is in use by another Lantern process \\(pid \\d+, lantern start\\)`)),
+      expect.stringMatching(
+        new RegExp(
+          `^lantern: data directory .* is in use by another Lantern process \\(pid \\d+, lantern start\\)`,
+        ),
+      ),
     ]);
 
     expect(await lantern.stop()).toBe(0);
@@ -74,13 +80,17 @@ describe('lantern', () => {
 
     const verify = await runCli(['audit', 'verify', '--data-dir', dataDir]);
     expect(verify.code).toBe(1);
-    expect(verify.stdout).toMatch(/^audit chain BROKEN at seq 3: seq 3 does not match its hash \(the event was edited\)/);
+    expect(verify.stdout).toMatch(
+      /^audit chain BROKEN at seq 3: seq 3 does not match its hash \(the event was edited\)/,
+    );
   });
 
   it('audit verify on a directory with no database says so', async () => {
     const verify = await runCli(['audit', 'verify', '--data-dir', join(dataDir, 'missing')]);
     expect(verify.code).toBe(2);
-    expect(verify.stderr).toMatch(/no Lantern database in .*missing; pass the data directory with --data-dir/);
+    expect(verify.stderr).toMatch(
+      /no Lantern database in .*missing; pass the data directory with --data-dir/,
+    );
   });
 
   it('start reports a bad configuration as a readable list', async () => {

@@ -3,13 +3,18 @@ import { Command, Option } from 'commander';
 import { status } from './commands/status.command.js';
 import { localFlags, runServer } from './server-process.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+const { version } = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+) as {
   version: string;
 };
 
 const dataDirOption = () =>
   // No commander defaults: an absent flag leaves the LANTERN_* variable (or the server's default) in charge.
-  new Option('--data-dir <dir>', 'data directory: PGlite database, local objects (default: ./.lantern)');
+  new Option(
+    '--data-dir <dir>',
+    'data directory: PGlite database, local objects (default: ./.lantern)',
+  );
 
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -38,7 +43,9 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('recompute the hash chain; exit 1 naming the first bad seq if any event was altered')
+    .description(
+      'recompute the hash chain; exit 1 naming the first bad seq if any event was altered',
+    )
     .addOption(dataDirOption())
     .action(async (options: { dataDir?: string }) => {
       process.exitCode = await runServer(['audit-verify', ...localFlags(options)]);
@@ -47,7 +54,9 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description("print a running server's health")
-    .addOption(new Option('--server <url>', 'server URL').env('LANTERN_SERVER').default(DEFAULT_SERVER))
+    .addOption(
+      new Option('--server <url>', 'server URL').env('LANTERN_SERVER').default(DEFAULT_SERVER),
+    )
     .option('--json', 'print the report as JSON')
     .action(async (options: { server: string; json?: boolean }) => {
       process.exitCode = await status(options);

@@ -1,12 +1,21 @@
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import type { AppContext } from './context.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
-import { generateRequestId, registerRequestLifecycle, type DeclaredRoute } from './http/plugins/request-lifecycle.js';
+import {
+  generateRequestId,
+  registerRequestLifecycle,
+  type DeclaredRoute,
+} from './http/plugins/request-lifecycle.js';
 import { webRoutes } from './http/web/web.routes.js';
 
 export interface App {
@@ -42,7 +51,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       info: {
         title: 'Lantern API',
         version: ctx.version,
-        description: 'Secure research on de-identified health data. Errors are application/problem+json with a stable `code`.',
+        description:
+          'Secure research on de-identified health data. Errors are application/problem+json with a stable `code`.',
       },
     },
     transform: jsonSchemaTransform,

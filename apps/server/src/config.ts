@@ -57,7 +57,9 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
-  LANTERN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LANTERN_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
   LANTERN_BODY_LIMIT_BYTES: integer(1024, 1024 ** 3).default(1024 * 1024),
   LANTERN_TRUST_PROXY_HOPS: integer(0, 16).default(0),
   LANTERN_WEB_DIR: z.string().min(1).default(defaultWebDir),
@@ -71,7 +73,10 @@ const schema = z.object({
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 /** Parses an environment and flags into a frozen Config, or throws a ConfigError naming each problem. */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>, flags: ConfigFlags = {}): Config {
+export function parseConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ConfigFlags = {},
+): Config {
   const input: Record<string, unknown> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];

@@ -27,7 +27,9 @@ export interface AppContext {
 
 /** The server's version, from its package.json. */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
 ).version;
 
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */

@@ -26,7 +26,10 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
         return {};
       }
       const user = ctx.principal.kind === 'user' ? ctx.principal.userId : undefined;
-      return { ...(user === undefined ? {} : { userId: user }), ...(ctx.projectId === null ? {} : { projectId: ctx.projectId }) };
+      return {
+        ...(user === undefined ? {} : { userId: user }),
+        ...(ctx.projectId === null ? {} : { projectId: ctx.projectId }),
+      };
     },
   });
 }

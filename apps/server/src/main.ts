@@ -67,7 +67,9 @@ async function start(config: Config): Promise<void> {
     await lock.release();
     const code = error instanceof Error && 'code' in error ? String(error.code) : '';
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new DataDirError(`cannot listen on ${config.host}:${config.port} (${code}); choose another with --port or --host`);
+      throw new DataDirError(
+        `cannot listen on ${config.host}:${config.port} (${code}); choose another with --port or --host`,
+      );
     }
     throw error;
   }
@@ -82,16 +84,19 @@ async function start(config: Config): Promise<void> {
 }
 
 async function auditVerify(config: Config): Promise<number> {
-  let release = async (): Promise<void> => undefined;
+  let release = (): Promise<void> => Promise.resolve();
   if (config.databaseUrl === undefined) {
     const exists = await stat(join(config.dataDir, 'db')).then(
       () => true,
       () => false,
     );
     if (!exists) {
-      throw new DataDirError(`no Lantern database in ${config.dataDir}; pass the data directory with --data-dir`);
+      throw new DataDirError(
+        `no Lantern database in ${config.dataDir}; pass the data directory with --data-dir`,
+      );
     }
-    release = (await lockDataDir(config.dataDir, 'lantern audit verify')).release;
+    const lock = await lockDataDir(config.dataDir, 'lantern audit verify');
+    release = () => lock.release();
   }
   try {
     const database = await openDatabase(config);
@@ -129,7 +134,10 @@ async function auditVerify(config: Config): Promise<number> {
 async function emitOpenapi(config: Config): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lantern-openapi-'));
   try {
-    const ctx = await createContext({ ...config, dataDir: dir, databaseUrl: undefined, logLevel: 'silent' }, createLogger({ logLevel: 'silent' }));
+    const ctx = await createContext(
+      { ...config, dataDir: dir, databaseUrl: undefined, logLevel: 'silent' },
+      createLogger({ logLevel: 'silent' }),
+    );
     try {
       const { fastify } = await buildApp(ctx);
       await fastify.ready();
@@ -166,6 +174,7 @@ async function main(argv: string[]): Promise<number> {
     case 'openapi':
       await emitOpenapi(config);
       return 0;
+    case undefined:
     default:
       err(USAGE);
       return 2;
@@ -181,7 +190,11 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError || error instanceof DataDirError) {
       err(`lantern: ${error.message}`);
-    } else if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    } else if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
       err(`lantern: ${error.message}\n${USAGE}`);
     } else {
       err(`lantern: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

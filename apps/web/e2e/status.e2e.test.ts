@@ -18,9 +18,13 @@ let browser: Browser;
 
 function startLantern(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir], {
-      env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
-    });
+    const child = spawn(
+      process.execPath,
+      [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir],
+      {
+        env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
+      },
+    );
     let output = '';
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     child.stdout.on('data', (chunk: Buffer) => {
@@ -57,11 +61,15 @@ describe('web app', () => {
   it('shows the status page with every component and keeps a screenshot', async () => {
     const page = await browser.newPage({ viewport: { width: 1024, height: 640 } });
     await page.goto(`${baseUrl}/status`);
-    await expect.poll(() => page.getByTestId('overall-status').textContent()).toMatch(/^(ok|degraded)$/);
+    await expect
+      .poll(() => page.getByTestId('overall-status').textContent())
+      .toMatch(/^(ok|degraded)$/);
     for (const name of ['database', 'objectStore', 'compute', 'audit']) {
       await expect.poll(() => page.getByTestId(`check-${name}`).count()).toBe(1);
     }
-    expect(await page.getByTestId('check-database').textContent()).toMatch(/DatabaseokPGlite, embedded/);
+    expect(await page.getByTestId('check-database').textContent()).toMatch(
+      /DatabaseokPGlite, embedded/,
+    );
     expect(await page.title()).toBe('Lantern');
     await page.screenshot({ path: join(SCREENSHOTS, 'status.png'), fullPage: true });
     await page.close();
@@ -75,7 +83,9 @@ describe('web app', () => {
     await page.getByRole('link', { name: 'Status' }).focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.url()).toBe(`${baseUrl}/status`);
-    expect(await page.getByRole('link', { name: 'Status' }).getAttribute('aria-current')).toBe('page');
+    expect(await page.getByRole('link', { name: 'Status' }).getAttribute('aria-current')).toBe(
+      'page',
+    );
     await page.reload();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Status');
     await page.getByRole('link', { name: 'Sign in' }).click();

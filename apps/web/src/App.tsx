@@ -17,7 +17,15 @@ function NotFoundPage({ path }: { path: string }) {
 export function App() {
   const { path, navigate } = useRouter();
   const page =
-    path === '/' ? <HomePage /> : path === '/status' ? <StatusPage /> : path === '/sign-in' ? <SignInPage /> : <NotFoundPage path={path} />;
+    path === '/' ? (
+      <HomePage />
+    ) : path === '/status' ? (
+      <StatusPage />
+    ) : path === '/sign-in' ? (
+      <SignInPage />
+    ) : (
+      <NotFoundPage path={path} />
+    );
   return (
     <>
       <a className="skip" href="#main">
@@ -40,7 +48,9 @@ export function App() {
       <main id="main" tabIndex={-1}>
         {page}
       </main>
-      <footer>Open platform for secure research on de-identified health data. Everything is recorded.</footer>
+      <footer>
+        Open platform for secure research on de-identified health data. Everything is recorded.
+      </footer>
     </>
   );
 }

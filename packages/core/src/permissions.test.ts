@@ -13,8 +13,12 @@ describe('permissions', () => {
     for (const permission of PERMISSIONS) {
       expect(hasPermission({ kind: 'user', userId: 'u', roles: ['admin'] }, permission)).toBe(true);
     }
-    expect(hasPermission({ kind: 'user', userId: 'u', roles: ['researcher'] }, 'audit.read')).toBe(false);
-    expect(hasPermission({ kind: 'user', userId: 'u', roles: ['researcher', 'reviewer'] }, 'audit.read')).toBe(true);
+    expect(hasPermission({ kind: 'user', userId: 'u', roles: ['researcher'] }, 'audit.read')).toBe(
+      false,
+    );
+    expect(
+      hasPermission({ kind: 'user', userId: 'u', roles: ['researcher', 'reviewer'] }, 'audit.read'),
+    ).toBe(true);
     expect(hasPermission({ kind: 'user', userId: 'u', roles: [] }, 'audit.read')).toBe(false);
   });
 

@@ -3,11 +3,7 @@
  * to start when a route declares none (deny by default). `public` is the only permission an
  * anonymous caller holds.
  */
-export const PERMISSIONS = [
-  'public',
-  'audit.read',
-  'audit.verify',
-] as const;
+export const PERMISSIONS = ['public', 'audit.read', 'audit.verify'] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -11,7 +11,9 @@ export type { components, operations, paths };
 export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
-export type ListAuditEventsQuery = NonNullable<operations['listAuditEvents']['parameters']['query']>;
+export type ListAuditEventsQuery = NonNullable<
+  operations['listAuditEvents']['parameters']['query']
+>;
 
 /** An error answer from the server, with its problem details. */
 export class ApiError extends Error {
@@ -47,7 +49,9 @@ export interface LanternClient {
   raw: RawClient;
   /** Health of each component. Resolves for 200 and for 503 (the report says what is down). */
   getHealth(): Promise<HealthReport>;
-  listAuditEvents(query?: ListAuditEventsQuery): Promise<{ events: AuditEvent[]; nextBefore: number | null }>;
+  listAuditEvents(
+    query?: ListAuditEventsQuery,
+  ): Promise<{ events: AuditEvent[]; nextBefore: number | null }>;
   verifyAuditChain(): Promise<AuditVerdict>;
 }
 
@@ -72,7 +76,9 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       throw toApiError(response, error);
     },
     async listAuditEvents(query = {}) {
-      const { data, error, response } = await raw.GET('/api/v1/audit/events', { params: { query } });
+      const { data, error, response } = await raw.GET('/api/v1/audit/events', {
+        params: { query },
+      });
       return data ?? throwApiError(response, error);
     },
     async verifyAuditChain() {

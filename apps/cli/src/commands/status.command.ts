@@ -10,7 +10,10 @@ export async function status(options: { server: string; json?: boolean }): Promi
     if (error instanceof ApiError) {
       console.error(`lantern: ${options.server} answered ${error.status}: ${error.problem.detail}`);
     } else {
-      const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      const reason =
+        error instanceof Error && error.cause instanceof Error
+          ? error.cause.message
+          : String(error);
       console.error(`lantern: cannot reach ${options.server} (${reason}); is it running?`);
     }
     return 2;

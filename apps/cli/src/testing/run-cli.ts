@@ -11,9 +11,14 @@ export interface CliResult {
 }
 
 /** Runs `lantern <args>` to completion. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LANTERN_BIN, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [LANTERN_BIN, ...args], {
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -35,7 +40,10 @@ export interface RunningLantern {
 }
 
 /** Starts `lantern start --port 0 …` and waits until it prints where it listens. */
-export function startLantern(args: readonly string[], env: Record<string, string> = {}): Promise<RunningLantern> {
+export function startLantern(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<RunningLantern> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LANTERN_BIN, 'start', '--port', '0', ...args], {
       env: { ...process.env, LANTERN_LOG_LEVEL: 'warn', ...env },

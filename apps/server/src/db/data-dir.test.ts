@@ -23,12 +23,18 @@ describe('prepareDataDir', () => {
 
   it('says so in one line when the path is a file', async () => {
     await writeFile(join(dir, 'file'), 'x');
-    await expect(prepareDataDir(join(dir, 'file'))).rejects.toThrow(new DataDirError(`data directory ${join(dir, 'file')} is not a directory; choose another with --data-dir`));
+    await expect(prepareDataDir(join(dir, 'file'))).rejects.toThrow(
+      new DataDirError(
+        `data directory ${join(dir, 'file')} is not a directory; choose another with --data-dir`,
+      ),
+    );
   });
 
   it('says so when it cannot be created', async () => {
     await writeFile(join(dir, 'file'), 'x');
-    await expect(prepareDataDir(join(dir, 'file', 'sub'))).rejects.toThrow(/cannot be created \(ENOTDIR\)/);
+    await expect(prepareDataDir(join(dir, 'file', 'sub'))).rejects.toThrow(
+      /cannot be created \(ENOTDIR\)/,
+    );
   });
 });
 
@@ -37,7 +43,9 @@ describe('lockDataDir', () => {
     const sleeper = spawn('sleep', ['30']);
     try {
       await writeFile(join(dir, 'lantern.pid'), `${sleeper.pid}\nlantern start\n`);
-      await expect(lockDataDir(dir, 'test')).rejects.toThrow(`in use by another Lantern process (pid ${sleeper.pid}, lantern start)`);
+      await expect(lockDataDir(dir, 'test')).rejects.toThrow(
+        `in use by another Lantern process (pid ${sleeper.pid}, lantern start)`,
+      );
     } finally {
       sleeper.kill();
     }
@@ -56,7 +64,9 @@ describe('openDatabase on a damaged PGlite directory', () => {
   it('says it is corrupt and what to do, in one line', async () => {
     await mkdir(join(dir, 'db'));
     await writeFile(join(dir, 'db', 'PG_VERSION'), 'not a version\n');
-    const error = await openDatabase({ dataDir: dir, databaseUrl: undefined }).catch((e: unknown) => e);
+    const error = await openDatabase({ dataDir: dir, databaseUrl: undefined }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DataDirError);
     expect((error as Error).message).toMatch(/cannot be opened .*corrupt.*move it aside/);
     expect((error as Error).message).not.toContain('\n');

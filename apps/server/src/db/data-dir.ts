@@ -16,12 +16,16 @@ const LOCK_FILE = 'lantern.pid';
 export async function prepareDataDir(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => null);
   if (existing !== null && !existing.isDirectory()) {
-    throw new DataDirError(`data directory ${dir} is not a directory; choose another with --data-dir`);
+    throw new DataDirError(
+      `data directory ${dir} is not a directory; choose another with --data-dir`,
+    );
   }
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new DataDirError(`data directory ${dir} cannot be created (${describe(error)}); choose another with --data-dir`);
+    throw new DataDirError(
+      `data directory ${dir} cannot be created (${describe(error)}); choose another with --data-dir`,
+    );
   }
   try {
     await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
@@ -74,7 +78,9 @@ export async function lockDataDir(dir: string, purpose: string): Promise<DataDir
     // Stale: its process is gone. Remove and try once more.
     await rm(path, { force: true });
   }
-  throw new DataDirError(`data directory ${dir} is being locked by another process at the same time; try again`);
+  throw new DataDirError(
+    `data directory ${dir} is being locked by another process at the same time; try again`,
+  );
 }
 
 async function readHolder(path: string): Promise<{ pid: number; purpose: string } | null> {

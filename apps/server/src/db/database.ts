@@ -31,10 +31,20 @@ function parseInt8(value: string): number {
   return n;
 }
 
+/** pg's type parsers, with int8 as a number like PGlite's. */
+const int8AsNumber: typeof pg.types.getTypeParser = (oid: number, format?: 'text' | 'binary') =>
+  oid === INT8_OID
+    ? parseInt8
+    : (pg.types.getTypeParser(oid, format) as (value: string) => unknown);
+
 /** Opens PostgreSQL when `databaseUrl` is set, otherwise PGlite in the data directory; migrates. */
-export async function openDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: Pick<Config, 'dataDir' | 'databaseUrl'>,
+): Promise<DatabaseHandle> {
   const handle =
-    config.databaseUrl === undefined ? await openPGlite(join(config.dataDir, 'db')) : openPostgres(config.databaseUrl);
+    config.databaseUrl === undefined
+      ? await openPGlite(join(config.dataDir, 'db'))
+      : openPostgres(config.databaseUrl);
   try {
     await migrate(handle.db);
   } catch (error) {
@@ -63,10 +73,7 @@ function openPostgres(url: string): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: 16,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: int8AsNumber },
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
@@ -79,7 +86,7 @@ async function migrate(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`database migration ${failed} failed`, { cause: error });
   }
 }
 

@@ -15,7 +15,11 @@ afterAll(async () => {
 
 async function eventsFor(requestId: string) {
   await server.flushAudit();
-  return server.ctx.database.db.selectFrom('audit_event').selectAll().where('request_id', '=', requestId).execute();
+  return server.ctx.database.db
+    .selectFrom('audit_event')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .execute();
 }
 
 describe(`HTTP API on ${TEST_DIALECT}`, () => {
@@ -32,9 +36,13 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
     });
 
     it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
-      const safe = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'trace-123' } });
+      const safe = await fetch(`${server.url}/api/v1/health`, {
+        headers: { 'x-request-id': 'trace-123' },
+      });
       expect(safe.headers.get('x-request-id')).toBe('trace-123');
-      const unsafe = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+      const unsafe = await fetch(`${server.url}/api/v1/health`, {
+        headers: { 'x-request-id': 'bad id\twith spaces' },
+      });
       expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
   });
@@ -43,7 +51,10 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
     it('describes every API route from its schemas', async () => {
       const res = await fetch(`${server.url}/api/v1/openapi.json`);
       expect(res.status).toBe(200);
-      const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { operationId?: string }>> };
+      const doc = (await res.json()) as {
+        openapi: string;
+        paths: Record<string, Record<string, { operationId?: string }>>;
+      };
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.paths['/api/v1/health']?.['get']?.operationId).toBe('getHealth');
       expect(doc.paths['/api/v1/audit/events']?.['get']?.operationId).toBe('listAuditEvents');
@@ -63,7 +74,11 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
         expect(res.status).toBe(404);
         expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         const body = (await res.json()) as Record<string, unknown>;
-        expect(body).toMatchObject({ status: 404, code: 'not_found', type: 'urn:lantern:problem:not_found' });
+        expect(body).toMatchObject({
+          status: 404,
+          code: 'not_found',
+          type: 'urn:lantern:problem:not_found',
+        });
         expect(body['requestId']).toBe(res.headers.get('x-request-id'));
       }
     });
@@ -93,9 +108,16 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
     it('answers invalid parameters with 400 naming each field', async () => {
       const res = await fetch(`${server.url}/api/v1/audit/events?limit=abc&before=-3`);
       expect(res.status).toBe(400);
-      const body = (await res.json()) as { code: string; detail: string; errors: { path: string }[] };
+      const body = (await res.json()) as {
+        code: string;
+        detail: string;
+        errors: { path: string }[];
+      };
       expect(body.code).toBe('validation_failed');
-      expect(body.errors.map((e) => e.path).sort()).toEqual(['querystring.before', 'querystring.limit']);
+      expect(body.errors.map((e) => e.path).sort()).toEqual([
+        'querystring.before',
+        'querystring.limit',
+      ]);
       expect(body.detail).toContain('querystring.limit');
     });
 
@@ -129,38 +151,64 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
 
   describe('every request writes an audit event', () => {
     it('records an allowed request', async () => {
-      const res = await fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': 'audit-allowed-1' } });
+      const res = await fetch(`${server.url}/api/v1/health`, {
+        headers: { 'x-request-id': 'audit-allowed-1' },
+      });
       expect(res.status).toBe(200);
       const [event, ...more] = await eventsFor('audit-allowed-1');
       expect(more).toHaveLength(0);
-      expect(event).toMatchObject({ action: 'health.read', outcome: 'allowed', actor: 'anonymous', client_ip: '127.0.0.1' });
-      expect(JSON.parse(event?.details ?? '{}')).toMatchObject({ method: 'GET', route: '/api/v1/health', status: 200 });
+      expect(event).toMatchObject({
+        action: 'health.read',
+        outcome: 'allowed',
+        actor: 'anonymous',
+        client_ip: '127.0.0.1',
+      });
+      expect(JSON.parse(event?.details ?? '{}')).toMatchObject({
+        method: 'GET',
+        route: '/api/v1/health',
+        status: 200,
+      });
     });
 
     it('records a denied request', async () => {
-      await fetch(`${server.url}/api/v1/audit/events`, { headers: { 'x-request-id': 'audit-denied-1' } });
+      await fetch(`${server.url}/api/v1/audit/events`, {
+        headers: { 'x-request-id': 'audit-denied-1' },
+      });
       const [event] = await eventsFor('audit-denied-1');
       expect(event).toMatchObject({ action: 'audit.list', outcome: 'denied' });
       expect(JSON.parse(event?.details ?? '{}')).toMatchObject({ status: 401 });
     });
 
     it('records failed requests: unknown route, malformed body, invalid parameters', async () => {
-      await fetch(`${server.url}/api/v1/nothing-here`, { method: 'PUT', headers: { 'x-request-id': 'audit-failed-1' } });
+      await fetch(`${server.url}/api/v1/nothing-here`, {
+        method: 'PUT',
+        headers: { 'x-request-id': 'audit-failed-1' },
+      });
       await fetch(`${server.url}/api/v1/audit/verify`, {
         method: 'POST',
         headers: { 'x-request-id': 'audit-failed-2', 'content-type': 'application/json' },
         body: '{',
       });
-      await fetch(`${server.url}/api/v1/audit/events?limit=0`, { headers: { 'x-request-id': 'audit-failed-3' } });
-      expect(await eventsFor('audit-failed-1')).toMatchObject([{ action: 'http.not_found', outcome: 'failed' }]);
-      expect(await eventsFor('audit-failed-2')).toMatchObject([{ action: 'audit.verify', outcome: 'failed' }]);
-      expect(await eventsFor('audit-failed-3')).toMatchObject([{ action: 'audit.list', outcome: 'failed' }]);
+      await fetch(`${server.url}/api/v1/audit/events?limit=0`, {
+        headers: { 'x-request-id': 'audit-failed-3' },
+      });
+      expect(await eventsFor('audit-failed-1')).toMatchObject([
+        { action: 'http.not_found', outcome: 'failed' },
+      ]);
+      expect(await eventsFor('audit-failed-2')).toMatchObject([
+        { action: 'audit.verify', outcome: 'failed' },
+      ]);
+      expect(await eventsFor('audit-failed-3')).toMatchObject([
+        { action: 'audit.list', outcome: 'failed' },
+      ]);
     });
 
     it('keeps the chain intact under many concurrent requests', async () => {
       const before = (await server.ctx.services.audit.status()).head?.seq ?? 0;
       const responses = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': `burst-${i}` } })),
+        Array.from({ length: 60 }, (_, i) =>
+          fetch(`${server.url}/api/v1/health`, { headers: { 'x-request-id': `burst-${i}` } }),
+        ),
       );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       await server.flushAudit();
@@ -176,8 +224,12 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
       await fetch(`${server.url}/api/v1/health`);
       await server.flushAudit();
       const db = server.ctx.database.db;
-      await expect(db.updateTable('audit_event').set({ actor: 'someone' }).where('seq', '=', 1).execute()).rejects.toThrow(/append-only/);
-      await expect(db.deleteFrom('audit_event').where('seq', '=', 1).execute()).rejects.toThrow(/append-only/);
+      await expect(
+        db.updateTable('audit_event').set({ actor: 'someone' }).where('seq', '=', 1).execute(),
+      ).rejects.toThrow(/append-only/);
+      await expect(db.deleteFrom('audit_event').where('seq', '=', 1).execute()).rejects.toThrow(
+        /append-only/,
+      );
       await expect(sql`truncate audit_event`.execute(db)).rejects.toThrow(/append-only/);
       expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
     });
@@ -186,7 +238,9 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
 
 describe('routes', () => {
   it('each declare one permission from the closed list', () => {
-    const listed = server.app.routes.map((r) => `${r.method} ${r.url} ${r.permission ?? 'NONE'}`).sort();
+    const listed = server.app.routes
+      .map((r) => `${r.method} ${r.url} ${r.permission ?? 'NONE'}`)
+      .sort();
     expect(listed).toEqual([
       'GET /* public',
       'GET /api/* public',

@@ -56,7 +56,10 @@ export class AuditSealer {
       .sealAll()
       .then(() => undefined)
       .catch((error: unknown) => {
-        this.logger.error({ err: error }, 'audit sealing failed; events stay queued and will be retried');
+        this.logger.error(
+          { err: error },
+          'audit sealing failed; events stay queued and will be retried',
+        );
       })
       .finally(() => {
         if (this.running === tracked) {

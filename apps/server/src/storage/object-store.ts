@@ -40,7 +40,10 @@ export class LocalObjectStore implements ObjectStore {
       return { ok: true, detail: 'local files in the data directory' };
     } catch (error) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
-      return { ok: false, detail: `cannot write to objects/ in the data directory (${code}); check its permissions and free space` };
+      return {
+        ok: false,
+        detail: `cannot write to objects/ in the data directory (${code}); check its permissions and free space`,
+      };
     }
   }
 }

@@ -27,7 +27,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function createPostgresDatabase(
+  adminUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `lantern_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -58,7 +60,8 @@ export async function startTestServer(
   extend?: (fastify: App['fastify']) => void,
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lantern-test-'));
-  const pgdb = TEST_DATABASE_URL === undefined ? null : await createPostgresDatabase(TEST_DATABASE_URL);
+  const pgdb =
+    TEST_DATABASE_URL === undefined ? null : await createPostgresDatabase(TEST_DATABASE_URL);
   const config: Config = parseConfig({
     LANTERN_LOG_LEVEL: 'silent',
     LANTERN_AUDIT_SEAL_INTERVAL_MS: '50',

@@ -3,7 +3,8 @@
  * code units, no insignificant whitespace, numbers and strings serialised as ECMAScript's
  * JSON.stringify does (which is exactly what JCS prescribes for them).
  */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** Encodes `value` canonically. Throws on values JSON cannot represent (NaN, functions, bigint). */
 export function canonicalJson(value: unknown): string {
@@ -33,7 +34,12 @@ export function canonicalJson(value: unknown): string {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
     }
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
       throw new TypeError(`canonicalJson: a ${typeof value} is not JSON`);
   }
+  // Unreachable while `typeof` has the eight answers above; a ninth would land here.
+  throw new TypeError('canonicalJson: value is not JSON');
 }

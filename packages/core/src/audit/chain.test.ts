@@ -36,7 +36,13 @@ describe('audit event encoding', () => {
     }
     const encoded = encodeAuditEvent(event);
     const { hash: _hash, ...rest } = event;
-    const expected = canonicalJson({ ...rest, v: rest.schemaVersion, schemaVersion: undefined, time: rest.time.toISOString(), details: JSON.parse(rest.details) as unknown });
+    const expected = canonicalJson({
+      ...rest,
+      v: rest.schemaVersion,
+      schemaVersion: undefined,
+      time: rest.time.toISOString(),
+      details: JSON.parse(rest.details) as unknown,
+    });
     expect(encoded).toBe(expected);
   });
 
@@ -63,8 +69,14 @@ describe('AuditChainVerifier', () => {
   });
 
   it('catches an edited event and names its seq', () => {
-    const chain = makeChain(10).map((e) => (e.seq === 4 ? { ...e, actor: 'user:someone-else' } : e));
-    expect(verify(chain)).toMatchObject({ ok: false, checked: 3, fault: { kind: 'edited', seq: 4 } });
+    const chain = makeChain(10).map((e) =>
+      e.seq === 4 ? { ...e, actor: 'user:someone-else' } : e,
+    );
+    expect(verify(chain)).toMatchObject({
+      ok: false,
+      checked: 3,
+      fault: { kind: 'edited', seq: 4 },
+    });
   });
 
   it('catches edited details, outcome and time', () => {
@@ -80,7 +92,11 @@ describe('AuditChainVerifier', () => {
 
   it('catches a deleted event as a gap', () => {
     const chain = makeChain(10).filter((e) => e.seq !== 5);
-    expect(verify(chain)).toMatchObject({ ok: false, checked: 4, fault: { kind: 'missing', seq: 5 } });
+    expect(verify(chain)).toMatchObject({
+      ok: false,
+      checked: 4,
+      fault: { kind: 'missing', seq: 5 },
+    });
   });
 
   it('catches a deleted event whose successors were renumbered', () => {
@@ -97,13 +113,31 @@ describe('AuditChainVerifier', () => {
       throw new Error('no event');
     }
     const [forged] = sealAuditEvents(before, [
-      { time: new Date(), actor: 'anonymous', action: 'forged', target: null, projectId: null, clientIp: null, requestId: null, outcome: 'allowed', details: '{}' },
+      {
+        time: new Date(),
+        actor: 'anonymous',
+        action: 'forged',
+        target: null,
+        projectId: null,
+        clientIp: null,
+        requestId: null,
+        outcome: 'allowed',
+        details: '{}',
+      },
     ]);
     if (forged === undefined) {
       throw new Error('no forged event');
     }
-    const tampered = [...chain.slice(0, 4), forged, ...chain.slice(4).map((e) => ({ ...e, seq: e.seq + 1 }))];
-    expect(verify(tampered)).toMatchObject({ ok: false, checked: 5, fault: { kind: 'broken_link', seq: 6 } });
+    const tampered = [
+      ...chain.slice(0, 4),
+      forged,
+      ...chain.slice(4).map((e) => ({ ...e, seq: e.seq + 1 })),
+    ];
+    expect(verify(tampered)).toMatchObject({
+      ok: false,
+      checked: 5,
+      fault: { kind: 'broken_link', seq: 6 },
+    });
   });
 
   it('catches reordered events', () => {
@@ -112,8 +146,17 @@ describe('AuditChainVerifier', () => {
     if (a === undefined || b === undefined) {
       throw new Error('no events');
     }
-    const swapped = [...chain.slice(0, 6), { ...b, seq: a.seq }, { ...a, seq: b.seq }, ...chain.slice(8)];
-    expect(verify(swapped)).toMatchObject({ ok: false, checked: 6, fault: { kind: 'broken_link', seq: 7 } });
+    const swapped = [
+      ...chain.slice(0, 6),
+      { ...b, seq: a.seq },
+      { ...a, seq: b.seq },
+      ...chain.slice(8),
+    ];
+    expect(verify(swapped)).toMatchObject({
+      ok: false,
+      checked: 6,
+      fault: { kind: 'broken_link', seq: 7 },
+    });
   });
 
   it('catches events served out of order (a duplicated seq)', () => {
@@ -122,7 +165,10 @@ describe('AuditChainVerifier', () => {
     if (third === undefined) {
       throw new Error('no event');
     }
-    expect(verify([...chain.slice(0, 4), third])).toMatchObject({ ok: false, fault: { kind: 'out_of_order', seq: 3 } });
+    expect(verify([...chain.slice(0, 4), third])).toMatchObject({
+      ok: false,
+      fault: { kind: 'out_of_order', seq: 3 },
+    });
   });
 
   it('continues a chain from a known head', () => {

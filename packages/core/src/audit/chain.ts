@@ -110,7 +110,11 @@ export class AuditChainVerifier {
       };
     }
     if (hashAuditEvent(event) !== event.hash) {
-      return { kind: 'edited', seq, detail: `seq ${seq} does not match its hash (the event was edited)` };
+      return {
+        kind: 'edited',
+        seq,
+        detail: `seq ${seq} does not match its hash (the event was edited)`,
+      };
     }
     return null;
   }

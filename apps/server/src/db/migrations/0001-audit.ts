@@ -35,8 +35,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addCheckConstraint('audit_event_outcome', sql`outcome in ('allowed', 'denied', 'failed')`)
     .execute();
 
-  await db.schema.createIndex('audit_event_project_seq').on('audit_event').columns(['project_id', 'seq']).execute();
-  await db.schema.createIndex('audit_event_actor_seq').on('audit_event').columns(['actor', 'seq']).execute();
+  await db.schema
+    .createIndex('audit_event_project_seq')
+    .on('audit_event')
+    .columns(['project_id', 'seq'])
+    .execute();
+  await db.schema
+    .createIndex('audit_event_actor_seq')
+    .on('audit_event')
+    .columns(['actor', 'seq'])
+    .execute();
 
   // Append-only: the database itself refuses to change or remove a sealed event. (Someone with
   // enough privileges can drop the trigger; that is what `lantern audit verify` is for.)

@@ -48,7 +48,10 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
             actor: z.string().max(200).optional(),
             projectId: z.string().max(100).optional(),
           }),
-          response: { ...problemResponses, 200: z.object({ events: z.array(auditEvent), nextBefore: z.number().int().nullable() }) },
+          response: {
+            ...problemResponses,
+            200: z.object({ events: z.array(auditEvent), nextBefore: z.number().int().nullable() }),
+          },
         },
       },
       async (request) => {
@@ -80,8 +83,20 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
       async () => {
         const result = await audit.verify();
         return result.ok
-          ? { ok: true, checked: result.checked, headSeq: result.head.seq, firstBadSeq: null, reason: null }
-          : { ok: false, checked: result.checked, headSeq: null, firstBadSeq: result.fault.seq, reason: result.fault.detail };
+          ? {
+              ok: true,
+              checked: result.checked,
+              headSeq: result.head.seq,
+              firstBadSeq: null,
+              reason: null,
+            }
+          : {
+              ok: false,
+              checked: result.checked,
+              headSeq: null,
+              firstBadSeq: result.fault.seq,
+              reason: result.fault.detail,
+            };
       },
     );
   };

@@ -11,7 +11,10 @@ const healthReport = z
     version: z.string(),
     uptimeSeconds: z.number().int(),
     checks: z.object({
-      database: check.extend({ dialect: z.enum(['pglite', 'postgres']), latencyMs: z.number().nullable() }),
+      database: check.extend({
+        dialect: z.enum(['pglite', 'postgres']),
+        latencyMs: z.number().nullable(),
+      }),
       objectStore: check.extend({ kind: z.string() }),
       compute: check.extend({ backend: z.string() }),
       audit: check.extend({ headSeq: z.number().int(), pending: z.number().int() }),

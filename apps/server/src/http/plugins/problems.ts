@@ -1,6 +1,12 @@
-import { AppError, ERROR_CODES, problemSchema, problemType, type FieldError, type Problem } from '@lantern/core';
+import {
+  AppError,
+  ERROR_CODES,
+  problemSchema,
+  problemType,
+  type FieldError,
+  type Problem,
+} from '@lantern/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import secureJson from 'secure-json-parse';
 
 /** Spread into every route's `response` schema, so the OpenAPI document (and the SDK) know errors. */
@@ -21,14 +27,21 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) {
     return error;
   }
-  if (hasZodFastifySchemaValidationErrors(error)) {
+  if (isFastifyError(error) && error.validation !== undefined) {
     const context = error.validationContext ?? 'request';
     const errors: FieldError[] = error.validation.map((issue) => {
       const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
-      return { path: path === '' ? context : `${context}.${path}`, message: issue.message };
+      return {
+        path: path === '' ? context : `${context}.${path}`,
+        message: issue.message ?? 'invalid value',
+      };
     });
     const named = errors.map((e) => e.path).join(', ');
-    return new AppError('validation_failed', `invalid ${named}: ${errors[0]?.message ?? 'invalid value'}`, { errors });
+    return new AppError(
+      'validation_failed',
+      `invalid ${named}: ${errors[0]?.message ?? 'invalid value'}`,
+      { errors },
+    );
   }
   if (isFastifyError(error)) {
     const code = FASTIFY_CODES[error.code];
@@ -43,7 +56,11 @@ export function toAppError(error: unknown): AppError {
       return new AppError('bad_request', error.message);
     }
   }
-  return new AppError('internal', 'an internal error occurred; it was logged with this request id', { cause: error });
+  return new AppError(
+    'internal',
+    'an internal error occurred; it was logged with this request id',
+    { cause: error },
+  );
 }
 
 function isFastifyError(error: unknown): error is FastifyError {
@@ -68,7 +85,11 @@ export function problemJson(request: FastifyRequest, error: AppError): string {
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** Sends `error` as `application/problem+json`. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: AppError,
+): FastifyReply {
   if (error.code === 'rate_limited' && !reply.hasHeader('retry-after')) {
     reply.header('retry-after', '1');
   }
@@ -91,7 +112,14 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+    sendProblem(
+      request,
+      reply,
+      new AppError(
+        'not_found',
+        `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      ),
+    ),
   );
 }
 
@@ -104,11 +132,17 @@ export function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
-      done(new AppError('invalid_json', 'request body is empty but content-type is application/json'), undefined);
+      done(
+        new AppError('invalid_json', 'request body is empty but content-type is application/json'),
+        undefined,
+      );
       return;
     }
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(
+        null,
+        secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : 'unparseable';
       done(new AppError('invalid_json', `request body is not valid JSON: ${reason}`), undefined);

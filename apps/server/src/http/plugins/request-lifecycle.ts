@@ -8,7 +8,9 @@ import type { AuditService } from '../../services/audit/audit.service.js';
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** Uses the caller's X-Request-Id when it is safe to log, otherwise makes one. */
-export function generateRequestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+export function generateRequestId(request: {
+  headers: Record<string, string | string[] | undefined>;
+}): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
@@ -27,7 +29,10 @@ export interface DeclaredRoute {
  * its own inside a transaction — allowed, denied and failed alike.
  * Returns the registry of declared routes, checked when the server becomes ready.
  */
-export function registerRequestLifecycle(app: FastifyInstance, audit: AuditService): DeclaredRoute[] {
+export function registerRequestLifecycle(
+  app: FastifyInstance,
+  audit: AuditService,
+): DeclaredRoute[] {
   const routes: DeclaredRoute[] = [];
   const declared: RouteOptions[] = [];
 
@@ -96,7 +101,10 @@ export function registerRequestLifecycle(app: FastifyInstance, audit: AuditServi
       void reply.code(503).type(PROBLEM_CONTENT_TYPE);
       return problemJson(
         request,
-        new AppError('unavailable', 'the audit log cannot be written; the request was not completed'),
+        new AppError(
+          'unavailable',
+          'the audit log cannot be written; the request was not completed',
+        ),
       );
     }
   });

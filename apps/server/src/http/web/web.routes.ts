@@ -27,7 +27,10 @@ export function webRoutes(webDir: string): FastifyPluginAsync {
       { config: { permission: 'public', action: 'web.read' }, schema: { hide: true } },
       async (request, reply) => {
         if (!hasBuild) {
-          throw new AppError('not_found', `the web app is not built (no ${webDir}/index.html); run npm run build`);
+          throw new AppError(
+            'not_found',
+            `the web app is not built (no ${webDir}/index.html); run npm run build`,
+          );
         }
         const path = (request.params as { '*': string })['*'];
         const isAsset = path.startsWith('assets/');

@@ -4,7 +4,10 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AuditEventTable, AuditInboxTable, Database } from '../../db/schema.js';
 
 /** A queued event, as claimed by the sealer. */
-export interface InboxEvent extends Omit<SealedAuditEvent, 'seq' | 'prevHash' | 'hash' | 'schemaVersion'> {
+export interface InboxEvent extends Omit<
+  SealedAuditEvent,
+  'seq' | 'prevHash' | 'hash' | 'schemaVersion'
+> {
   inboxId: number;
 }
 
@@ -52,13 +55,20 @@ export const auditRepository = {
 
   /** Takes the sealer's lock for this transaction; false when another sealer holds it. */
   async tryLockSealer(trx: Transaction<Database>): Promise<boolean> {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEALER_LOCK_KEY}) as locked`.execute(trx);
+    const { rows } = await sql<{
+      locked: boolean;
+    }>`select pg_try_advisory_xact_lock(${SEALER_LOCK_KEY}) as locked`.execute(trx);
     return rows[0]?.locked === true;
   },
 
   /** The last sealed event's seq and hash, or null for an empty log. */
   async head(executor: Executor): Promise<{ seq: number; hash: string } | null> {
-    const row = await executor.selectFrom('audit_event').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const row = await executor
+      .selectFrom('audit_event')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return row ?? null;
   },
 
@@ -76,7 +86,11 @@ export const auditRepository = {
   },
 
   /** Appends sealed events to the chain and removes them from the queue, in one transaction. */
-  async appendSealed(trx: Transaction<Database>, sealed: readonly SealedAuditEvent[], inboxIds: readonly number[]): Promise<void> {
+  async appendSealed(
+    trx: Transaction<Database>,
+    sealed: readonly SealedAuditEvent[],
+    inboxIds: readonly number[],
+  ): Promise<void> {
     if (sealed.length === 0) {
       return;
     }
@@ -100,11 +114,18 @@ export const auditRepository = {
         })),
       )
       .execute();
-    await trx.deleteFrom('audit_inbox').where('id', 'in', [...inboxIds]).execute();
+    await trx
+      .deleteFrom('audit_inbox')
+      .where('id', 'in', [...inboxIds])
+      .execute();
   },
 
   /** Sealed events with seq > `afterSeq`, in seq order, at most `limit`. */
-  async chainPage(executor: Executor, afterSeq: number, limit: number): Promise<SealedAuditEvent[]> {
+  async chainPage(
+    executor: Executor,
+    afterSeq: number,
+    limit: number,
+  ): Promise<SealedAuditEvent[]> {
     const rows = await executor
       .selectFrom('audit_event')
       .select(CHAIN_COLUMNS)
@@ -117,7 +138,11 @@ export const auditRepository = {
 
   /** Sealed events matching `filter`, newest first. */
   async list(executor: Executor, filter: AuditListFilter): Promise<SealedAuditEvent[]> {
-    let query = executor.selectFrom('audit_event').select(CHAIN_COLUMNS).orderBy('seq', 'desc').limit(filter.limit);
+    let query = executor
+      .selectFrom('audit_event')
+      .select(CHAIN_COLUMNS)
+      .orderBy('seq', 'desc')
+      .limit(filter.limit);
     if (filter.afterSeq !== undefined) {
       // "after" in the newest-first order means older: keyset pagination on seq.
       query = query.where('seq', '<', filter.afterSeq);
@@ -138,9 +163,15 @@ export const auditRepository = {
   async inboxStats(executor: Executor): Promise<{ pending: number; oldest: Date | null }> {
     const row = await executor
       .selectFrom('audit_inbox')
-      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min('occurred_at').as('oldest')])
+      .select((eb) => [
+        eb.fn.countAll<number>().as('pending'),
+        eb.fn.min('occurred_at').as('oldest'),
+      ])
       .executeTakeFirstOrThrow();
-    return { pending: Number(row.pending), oldest: row.oldest === null ? null : new Date(row.oldest) };
+    return {
+      pending: Number(row.pending),
+      oldest: row.oldest === null ? null : new Date(row.oldest),
+    };
   },
 };
 
@@ -175,7 +206,9 @@ function fromInbox(row: Selectable<AuditInboxTable>): InboxEvent {
   };
 }
 
-function fromEvent(row: Pick<Selectable<AuditEventTable>, (typeof CHAIN_COLUMNS)[number]>): SealedAuditEvent {
+function fromEvent(
+  row: Pick<Selectable<AuditEventTable>, (typeof CHAIN_COLUMNS)[number]>,
+): SealedAuditEvent {
   return {
     seq: row.seq,
     schemaVersion: row.schema_version,

@@ -34,18 +34,36 @@ describe(`audit chain verification on ${TEST_DIALECT}`, () => {
   });
 
   it('names the first bad seq after an edit, and after the edit is undone verifies again', async () => {
-    const original = await server.ctx.database.db.selectFrom('audit_event').select('details').where('seq', '=', 5).executeTakeFirstOrThrow();
+    const original = await server.ctx.database.db
+      .selectFrom('audit_event')
+      .select('details')
+      .where('seq', '=', 5)
+      .executeTakeFirstOrThrow();
     await tamper(sql`update audit_event set details = '{"status":500}' where seq = 5`);
-    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, checked: 4, fault: { kind: 'edited', seq: 5 } });
+    expect(await server.ctx.services.audit.verify()).toMatchObject({
+      ok: false,
+      checked: 4,
+      fault: { kind: 'edited', seq: 5 },
+    });
     await tamper(sql`update audit_event set details = ${original.details} where seq = 5`);
     expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
   });
 
   it('names the seq of a deleted event', async () => {
-    const row = await server.ctx.database.db.selectFrom('audit_event').selectAll().where('seq', '=', 7).executeTakeFirstOrThrow();
+    const row = await server.ctx.database.db
+      .selectFrom('audit_event')
+      .selectAll()
+      .where('seq', '=', 7)
+      .executeTakeFirstOrThrow();
     await tamper(sql`delete from audit_event where seq = 7`);
-    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, fault: { kind: 'missing', seq: 7 } });
-    await server.ctx.database.db.insertInto('audit_event').values({ ...row, sealed_at: undefined } as never).execute();
+    expect(await server.ctx.services.audit.verify()).toMatchObject({
+      ok: false,
+      fault: { kind: 'missing', seq: 7 },
+    });
+    await server.ctx.database.db
+      .insertInto('audit_event')
+      .values({ ...row, sealed_at: undefined } as never)
+      .execute();
     expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
   });
 
@@ -54,6 +72,9 @@ describe(`audit chain verification on ${TEST_DIALECT}`, () => {
     await tamper(sql`update audit_event set seq = -4 where seq = 4`);
     await tamper(sql`update audit_event set seq = 4 where seq = 3`);
     await tamper(sql`update audit_event set seq = 3 where seq = -4`);
-    expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: false, fault: { seq: 3 } });
+    expect(await server.ctx.services.audit.verify()).toMatchObject({
+      ok: false,
+      fault: { seq: 3 },
+    });
   });
 });

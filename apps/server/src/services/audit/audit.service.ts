@@ -9,7 +9,10 @@ import {
 import { actorOf } from '@lantern/core';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { auditRepository, type AuditListFilter } from '../../repositories/audit/audit.repository.js';
+import {
+  auditRepository,
+  type AuditListFilter,
+} from '../../repositories/audit/audit.repository.js';
 import { currentRequestContext } from '../../request-context.js';
 
 /** What a service says about a change it makes; who, when and from where come from the request. */
@@ -125,8 +128,15 @@ export class AuditService {
   }
 
   /** The chain's head and the queue's backlog, for health. */
-  async status(): Promise<{ head: { seq: number; hash: string } | null; pending: number; oldestPending: Date | null }> {
-    const [head, inbox] = await Promise.all([auditRepository.head(this.db), auditRepository.inboxStats(this.db)]);
+  async status(): Promise<{
+    head: { seq: number; hash: string } | null;
+    pending: number;
+    oldestPending: Date | null;
+  }> {
+    const [head, inbox] = await Promise.all([
+      auditRepository.head(this.db),
+      auditRepository.inboxStats(this.db),
+    ]);
     return { head, pending: inbox.pending, oldestPending: inbox.oldest };
   }
 }

@@ -43,8 +43,14 @@ export class HealthService {
       this.deps.objectStore.check(),
       this.deps.compute.check(),
     ]);
-    const audit = database.ok ? await this.checkAudit() : { ok: false, detail: 'database unavailable', headSeq: 0, pending: 0 };
-    const status: HealthStatus = !database.ok ? 'down' : objectStore.ok && compute.ok && audit.ok ? 'ok' : 'degraded';
+    const audit = database.ok
+      ? await this.checkAudit()
+      : { ok: false, detail: 'database unavailable', headSeq: 0, pending: 0 };
+    const status: HealthStatus = !database.ok
+      ? 'down'
+      : objectStore.ok && compute.ok && audit.ok
+        ? 'ok'
+        : 'degraded';
     return {
       status,
       version: this.deps.version,
@@ -63,7 +69,12 @@ export class HealthService {
     try {
       await pingDatabase(this.deps.db);
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      return { ok: true, detail: describeDatabase(this.deps.dialect), dialect: this.deps.dialect, latencyMs };
+      return {
+        ok: true,
+        detail: describeDatabase(this.deps.dialect),
+        dialect: this.deps.dialect,
+        latencyMs,
+      };
     } catch (error) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreachable';
       return {
@@ -87,7 +98,12 @@ export class HealthService {
         pending,
       };
     }
-    return { ok: true, detail: `hash chain at seq ${headSeq}, ${pending} queued`, headSeq, pending };
+    return {
+      ok: true,
+      detail: `hash chain at seq ${headSeq}, ${pending} queued`,
+      headSeq,
+      pending,
+    };
   }
 }
 

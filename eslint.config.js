@@ -1,0 +1,127 @@
+// @ts-check
+import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** Imports that would make an arrow of DESIGN.md point the wrong way. */
+const SERVER = ['@lantern/server', '@lantern/server/*', '**/apps/server/**', '**/server/src/**'];
+const APPS = [
+  ...SERVER,
+  '@lantern/web',
+  '@lantern/web/*',
+  '@lantern/cli',
+  '@lantern/cli/*',
+  '**/apps/**',
+];
+const layer = (patterns, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
+});
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'packages/sdk/src/generated/**',
+      'test-results/**',
+      'bench/out/**',
+      '.lantern/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  importX.flatConfigs.typescript,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['eslint.config.js', 'vitest.config.ts', 'apps/cli/bin/lantern.js'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: { ...globals.node },
+    },
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: ['apps/*/tsconfig.json', 'packages/*/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
+      'import-x/ignore': ['node_modules'],
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      // Fastify handlers and plugins are async by contract, awaiting or not.
+      '@typescript-eslint/require-await': 'off',
+      eqeqeq: ['error', 'always'],
+      curly: ['error', 'all'],
+      'no-console': 'error',
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  // The layers of DESIGN.md: apps -> packages -> core; web and cli reach the server only over HTTP.
+  {
+    files: ['apps/web/**', 'apps/cli/**'],
+    rules: layer(
+      SERVER,
+      'web and cli reach the server over HTTP through @lantern/sdk, never by import',
+    ),
+  },
+  { files: ['packages/**'], rules: layer(APPS, 'packages never import apps') },
+  {
+    files: ['packages/core/**'],
+    rules: layer(
+      [
+        ...APPS,
+        'node:fs',
+        'node:fs/*',
+        'node:net',
+        'node:http',
+        'node:child_process',
+        'pg',
+        'kysely',
+        '@lantern/sdk',
+      ],
+      'core holds domain rules without I/O',
+    ),
+  },
+  // Inside the server, one direction per request: http -> services -> repositories -> db.
+  {
+    files: ['apps/server/src/http/**'],
+    rules: layer(
+      ['**/repositories/**', '**/db/database*', '**/db/schema*'],
+      'http calls services; SQL lives in repositories',
+    ),
+  },
+  {
+    files: ['apps/server/src/services/**'],
+    rules: layer(['**/http/**'], 'services know nothing of HTTP'),
+  },
+  {
+    files: ['apps/server/src/repositories/**'],
+    rules: layer(['**/http/**', '**/services/**'], 'repositories hold SQL only'),
+  },
+  // The CLI, scripts and benchmarks talk to people on the terminal.
+  { files: ['apps/cli/**', 'bench/**', 'scripts/**'], rules: { 'no-console': 'off' } },
+  {
+    files: ['apps/web/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+);
