@@ -15,7 +15,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { constants, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -717,7 +717,7 @@ async function main(): Promise<void> {
       for (const cleanup of onInterrupt) {
         cleanup();
       }
-      process.exit(130);
+      process.exit(128 + constants.signals[signal]);
     });
   }
   const server = await acquirePostgres();

@@ -20,6 +20,9 @@ const auditEvent = z
   })
   .meta({ id: 'AuditEvent' });
 
+/** Stored details are canonical JSON objects; parsed, never trusted by cast. */
+const detailsSchema = z.record(z.string(), z.unknown());
+
 const verdict = z
   .object({
     ok: z.boolean(),
@@ -62,7 +65,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
           events: events.map((e) => ({
             ...e,
             time: e.time.toISOString(),
-            details: JSON.parse(e.details) as Record<string, unknown>,
+            details: detailsSchema.parse(JSON.parse(e.details)),
           })),
           nextBefore: events.length === limit && last !== undefined ? last.seq : null,
         };
