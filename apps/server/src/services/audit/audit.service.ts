@@ -4,6 +4,7 @@ import {
   sealAuditEvents,
   type AuditEventInput,
   type ChainVerdict,
+  type EncodedAuditEvent,
   type SealedAuditEvent,
 } from '@lantern/core/audit';
 import { actorOf } from '@lantern/core';
@@ -20,7 +21,9 @@ export type AuditRecord = Pick<AuditEventInput, 'action' | 'details'> &
   Partial<Pick<AuditEventInput, 'target' | 'projectId' | 'outcome'>>;
 
 const SEAL_BATCH = 2000;
-const VERIFY_PAGE = 10_000;
+const VERIFY_PAGE = 20_000;
+/** Ranges fetched ahead while one is hashed. */
+const VERIFY_AHEAD = 3;
 
 /**
  * The audit log. Writers only queue events (one insert, in their own transaction, no shared row to
@@ -100,26 +103,50 @@ export class AuditService {
   }
 
   /**
-   * Recomputes the whole chain, streaming it in pages, and returns the first fault if any.
-   * `onProgress` is told how many events were checked so far.
+   * Recomputes the chain up to its current head and returns the first fault if any. Ranges of seqs
+   * are fetched ahead (VERIFY_AHEAD at a time, each on its own connection on PostgreSQL) so the
+   * database encodes the next ranges while this process hashes the current one. `onProgress` is
+   * told how many events were checked so far, after each range.
    */
   async verify(onProgress?: (checked: number) => void): Promise<ChainVerdict> {
     const verifier = new AuditChainVerifier();
-    let after = 0;
-    for (;;) {
-      const page = await auditRepository.chainPage(this.db, after, VERIFY_PAGE);
-      for (const event of page) {
-        if (!verifier.push(event)) {
-          return verifier.result();
+    const head = (await auditRepository.head(this.db))?.seq ?? 0;
+    const fetchRange = (lo: number) =>
+      auditRepository.encodedChainRange(this.db, lo, lo + VERIFY_PAGE);
+    const ahead: Promise<EncodedAuditEvent[]>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (ahead.length < VERIFY_AHEAD && next < head) {
+        ahead.push(fetchRange(next));
+        next += VERIFY_PAGE;
+      }
+    };
+    fill();
+    try {
+      for (let range = ahead.shift(); range !== undefined; range = ahead.shift()) {
+        const page = await range;
+        fill();
+        for (const event of page) {
+          if (!verifier.pushEncoded(event)) {
+            return verifier.result();
+          }
         }
+        onProgress?.(verifier.result().checked);
       }
-      const last = page.at(-1);
-      if (last === undefined || page.length < VERIFY_PAGE) {
-        return verifier.result();
-      }
-      after = last.seq;
-      onProgress?.(verifier.result().checked);
+    } finally {
+      // Settle what was fetched ahead of an early return, so nothing rejects unobserved.
+      await Promise.allSettled(ahead);
     }
+    const result = verifier.result();
+    if (result.ok && result.head.seq < head) {
+      const seq = result.head.seq + 1;
+      return {
+        ok: false,
+        checked: result.checked,
+        fault: { kind: 'missing', seq, detail: `seqs ${seq}..${head} are missing (deleted)` },
+      };
+    }
+    return result;
   }
 
   /** Sealed events, newest first. */
