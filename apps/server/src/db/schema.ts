@@ -1,36 +1,27 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** Events written by requests and services, waiting to be sealed into the chain (a queue). */
+/** Event bodies written by requests and services, waiting to be sealed into the chain (a queue). */
 export interface AuditInboxTable {
   id: Generated<number>;
-  occurred_at: ColumnType<Date, Date, never>;
-  actor: string;
-  action: string;
-  target: string | null;
-  project_id: string | null;
-  client_ip: string | null;
-  request_id: string | null;
-  outcome: string;
-  /** Canonical JSON (RFC 8785). */
-  details: string;
+  /** The event: canonical JSON (packages/core encodeAuditBody). */
+  body: string;
+  queued_at: ColumnType<Date, never, never>;
 }
 
-/** The append-only, hash-chained audit log. Rows are never updated or deleted (triggers refuse). */
+/**
+ * The append-only, hash-chained audit log. Rows are never updated or deleted (triggers refuse).
+ * `body` is the event; the other event columns are generated from it, for indexes and filters.
+ */
 export interface AuditEventTable {
   seq: number;
-  schema_version: number;
-  occurred_at: ColumnType<Date, Date, never>;
-  actor: string;
-  action: string;
-  target: string | null;
-  project_id: string | null;
-  client_ip: string | null;
-  request_id: string | null;
-  outcome: string;
-  details: string;
   prev_hash: string;
   hash: string;
+  body: string;
   sealed_at: ColumnType<Date, never, never>;
+  action: ColumnType<string, never, never>;
+  actor: ColumnType<string, never, never>;
+  project_id: ColumnType<string | null, never, never>;
+  request_id: ColumnType<string | null, never, never>;
 }
 
 /** The whole database, as Kysely sees it. */

@@ -23,12 +23,7 @@ describe('the server', () => {
       expect(text).not.toContain('secret internal detail');
       expect(text).not.toMatch(/at .*\.ts:\d+/);
       expect(JSON.parse(text)).toMatchObject({ code: 'internal', requestId: 'explode-1' });
-      await server.flushAudit();
-      const events = await server.ctx.database.db
-        .selectFrom('audit_event')
-        .selectAll()
-        .where('request_id', '=', 'explode-1')
-        .execute();
+      const events = await server.auditEventsFor('explode-1');
       expect(events).toMatchObject([{ action: 'test.explode', outcome: 'failed' }]);
     } finally {
       await server.close();

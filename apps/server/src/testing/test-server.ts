@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAuditBody, type AuditBody } from '@lantern/core/audit';
 import { createLanternClient, type LanternClient } from '@lantern/sdk';
 import pg from 'pg';
 import { buildApp, type App } from '../app.js';
@@ -24,6 +25,8 @@ export interface TestServer {
   app: App;
   /** Seals queued audit events now, so tests can read them. */
   flushAudit(): Promise<void>;
+  /** The audit events of one request (after sealing), oldest first, as their parsed bodies. */
+  auditEventsFor(requestId: string): Promise<(AuditBody & { seq: number })[]>;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,11 @@ export async function startTestServer(
     ctx,
     app,
     flushAudit: () => ctx.sealer.flush(),
+    async auditEventsFor(requestId) {
+      await ctx.sealer.flush();
+      const events = await ctx.services.audit.list({ limit: 100, requestId });
+      return events.reverse().map((e) => ({ seq: e.seq, ...parseAuditBody(e.body) }));
+    },
     async close() {
       await app.fastify.close();
       await ctx.close();

@@ -1,21 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical.js';
-import { AuditChainVerifier, encodeAuditEvent, hashAuditEvent, sealAuditEvents } from './chain.js';
-import { GENESIS_HASH, type SealedAuditEvent } from './event.js';
+import { createHash } from 'node:crypto';
+import { AuditChainVerifier, sealAuditEvents } from './chain.js';
+import { encodeAuditBody, GENESIS_HASH, parseAuditBody, type SealedAuditEvent } from './event.js';
 
 function makeChain(length: number): SealedAuditEvent[] {
-  const events = Array.from({ length }, (_, i) => ({
-    time: new Date(Date.UTC(2026, 11, 4, 12, 0, i)),
-    actor: i % 2 === 0 ? 'anonymous' : 'user:u_1',
-    action: 'health.read',
-    target: null,
-    projectId: i === 3 ? 'p_1' : null,
-    clientIp: '127.0.0.1',
-    requestId: `req-${i}`,
-    outcome: 'allowed',
-    details: canonicalJson({ status: 200, i }),
-  }));
-  return sealAuditEvents({ seq: 0, hash: GENESIS_HASH }, events);
+  const bodies = Array.from({ length }, (_, i) =>
+    encodeAuditBody({
+      time: new Date(Date.UTC(2026, 11, 4, 12, 0, i)),
+      actor: i % 2 === 0 ? 'anonymous' : 'user:u_1',
+      action: 'health.read',
+      target: null,
+      projectId: i === 3 ? 'p_1' : null,
+      clientIp: '127.0.0.1',
+      requestId: `req-${i}`,
+      outcome: 'allowed',
+      details: { status: 200, i },
+    }),
+  );
+  return sealAuditEvents({ seq: 0, hash: GENESIS_HASH }, bodies);
 }
 
 function verify(events: readonly SealedAuditEvent[]) {
@@ -28,32 +30,28 @@ function verify(events: readonly SealedAuditEvent[]) {
   return verifier.result();
 }
 
-describe('audit event encoding', () => {
-  it('is canonical JSON of every field but the hash, in code-unit order', () => {
+describe('audit event body and hash', () => {
+  it('stores the event as canonical JSON with its schema version', () => {
     const [event] = makeChain(1);
-    if (event === undefined) {
-      throw new Error('no event');
-    }
-    const encoded = encodeAuditEvent(event);
-    const { hash: _hash, ...rest } = event;
-    const expected = canonicalJson({
-      ...rest,
-      v: rest.schemaVersion,
-      schemaVersion: undefined,
-      time: rest.time.toISOString(),
-      details: JSON.parse(rest.details) as unknown,
+    expect(event?.body).toBe(
+      '{"action":"health.read","actor":"anonymous","clientIp":"127.0.0.1","details":{"i":0,"status":200},' +
+        '"outcome":"allowed","projectId":null,"requestId":"req-0","target":null,"time":"2026-12-04T12:00:00.000Z","v":1}',
+    );
+    expect(parseAuditBody(event?.body ?? '')).toMatchObject({
+      actor: 'anonymous',
+      details: { i: 0 },
     });
-    expect(encoded).toBe(expected);
   });
 
-  it('hashes with SHA-256 over the encoding, chained from the genesis hash', () => {
+  it('hashes SHA-256 over previous hash, seq and body, chained from the genesis hash', () => {
     const [first, second] = makeChain(2);
     expect(first?.prevHash).toBe(GENESIS_HASH);
-    expect(first?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first?.hash).toBe(
+      createHash('sha256')
+        .update(`${GENESIS_HASH}\n1\n${first?.body ?? ''}`)
+        .digest('hex'),
+    );
     expect(second?.prevHash).toBe(first?.hash);
-    if (first !== undefined) {
-      expect(hashAuditEvent(first)).toBe(first.hash);
-    }
   });
 });
 
@@ -70,7 +68,7 @@ describe('AuditChainVerifier', () => {
 
   it('catches an edited event and names its seq', () => {
     const chain = makeChain(10).map((e) =>
-      e.seq === 4 ? { ...e, actor: 'user:someone-else' } : e,
+      e.seq === 4 ? { ...e, body: e.body.replace('"user:u_1"', '"user:someone-else"') } : e,
     );
     expect(verify(chain)).toMatchObject({
       ok: false,
@@ -79,11 +77,16 @@ describe('AuditChainVerifier', () => {
     });
   });
 
-  it('catches edited details, outcome and time', () => {
+  it('catches edited details, outcome and time, and an edited hash', () => {
     for (const edit of [
-      (e: SealedAuditEvent) => ({ ...e, details: '{"i":5,"status":403}' }),
-      (e: SealedAuditEvent) => ({ ...e, outcome: 'denied' }),
-      (e: SealedAuditEvent) => ({ ...e, time: new Date(e.time.getTime() + 1) }),
+      (e: SealedAuditEvent) => ({ ...e, body: e.body.replace('"status":200', '"status":403') }),
+      (e: SealedAuditEvent) => ({ ...e, body: e.body.replace('"allowed"', '"denied"') }),
+      (e: SealedAuditEvent) => ({ ...e, body: e.body.replace(':00:05.000Z', ':00:05.001Z') }),
+      (e: SealedAuditEvent) => ({ ...e, body: e.body.replace('{"action"', '{ "action"') }),
+      (e: SealedAuditEvent) => ({
+        ...e,
+        hash: e.hash.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      }),
     ]) {
       const chain = makeChain(8).map((e) => (e.seq === 6 ? edit(e) : e));
       expect(verify(chain)).toMatchObject({ ok: false, fault: { kind: 'edited', seq: 6 } });
@@ -113,7 +116,7 @@ describe('AuditChainVerifier', () => {
       throw new Error('no event');
     }
     const [forged] = sealAuditEvents(before, [
-      {
+      encodeAuditBody({
         time: new Date(),
         actor: 'anonymous',
         action: 'forged',
@@ -122,8 +125,8 @@ describe('AuditChainVerifier', () => {
         clientIp: null,
         requestId: null,
         outcome: 'allowed',
-        details: '{}',
-      },
+        details: {},
+      }),
     ]);
     if (forged === undefined) {
       throw new Error('no forged event');

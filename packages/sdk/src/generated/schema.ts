@@ -259,6 +259,7 @@ export interface operations {
                 action?: string;
                 actor?: string;
                 projectId?: string;
+                requestId?: string;
             };
             header?: never;
             path?: never;

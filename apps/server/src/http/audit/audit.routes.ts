@@ -1,3 +1,4 @@
+import { parseAuditBody, type SealedAuditEvent } from '@lantern/core/audit';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { problemResponses } from '../plugins/problems.js';
 import { z } from 'zod';
@@ -20,9 +21,6 @@ const auditEvent = z
   })
   .meta({ id: 'AuditEvent' });
 
-/** Stored details are canonical JSON objects; parsed, never trusted by cast. */
-const detailsSchema = z.record(z.string(), z.unknown());
-
 const verdict = z
   .object({
     ok: z.boolean(),
@@ -32,6 +30,12 @@ const verdict = z
     reason: z.string().nullable(),
   })
   .meta({ id: 'AuditVerdict' });
+
+/** An event as clients see it: its body's fields beside its place in the chain. */
+function presentAuditEvent(event: SealedAuditEvent) {
+  const { v: _version, ...body } = parseAuditBody(event.body);
+  return { seq: event.seq, ...body, prevHash: event.prevHash, hash: event.hash };
+}
 
 /** The audit log: read it, and recompute its hash chain. */
 export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
@@ -50,6 +54,7 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
             action: z.string().max(100).optional(),
             actor: z.string().max(200).optional(),
             projectId: z.string().max(100).optional(),
+            requestId: z.string().max(64).optional(),
           }),
           response: {
             ...problemResponses,
@@ -58,15 +63,18 @@ export function auditRoutes(audit: AuditService): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const { before, limit, action, actor, projectId } = request.query;
-        const events = await audit.list({ afterSeq: before, limit, action, actor, projectId });
+        const { before, limit, action, actor, projectId, requestId } = request.query;
+        const events = await audit.list({
+          beforeSeq: before,
+          limit,
+          action,
+          actor,
+          projectId,
+          requestId,
+        });
         const last = events.at(-1);
         return {
-          events: events.map((e) => ({
-            ...e,
-            time: e.time.toISOString(),
-            details: detailsSchema.parse(JSON.parse(e.details)),
-          })),
+          events: events.map(presentAuditEvent),
           nextBefore: events.length === limit && last !== undefined ? last.seq : null,
         };
       },

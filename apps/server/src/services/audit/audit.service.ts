@@ -1,13 +1,13 @@
+import { actorOf } from '@lantern/core';
 import {
   AuditChainVerifier,
+  encodeAuditBody,
   GENESIS_HASH,
   sealAuditEvents,
   type AuditEventInput,
   type ChainVerdict,
-  type EncodedAuditEvent,
   type SealedAuditEvent,
 } from '@lantern/core/audit';
-import { actorOf } from '@lantern/core';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import {
@@ -23,7 +23,7 @@ export type AuditRecord = Pick<AuditEventInput, 'action' | 'details'> &
 const SEAL_BATCH = 2000;
 const VERIFY_PAGE = 20_000;
 /** Ranges fetched ahead while one is hashed. */
-const VERIFY_AHEAD = 3;
+const VERIFY_AHEAD = 2;
 
 /**
  * The audit log. Writers only queue events (one insert, in their own transaction, no shared row to
@@ -39,7 +39,7 @@ export class AuditService {
    * request as audited so that it is not recorded twice.
    */
   async record(trx: Transaction<Database>, record: AuditRecord): Promise<void> {
-    await auditRepository.enqueue(trx, [this.complete(record)]);
+    await auditRepository.enqueue(trx, [encodeAuditBody(this.complete(record))]);
     const ctx = currentRequestContext();
     if (ctx !== undefined) {
       ctx.audited = true;
@@ -48,7 +48,7 @@ export class AuditService {
 
   /** Records an event on its own (a read, a denial, a failure): nothing else to commit with it. */
   async recordAlone(record: AuditRecord): Promise<void> {
-    await auditRepository.enqueue(this.db, [this.complete(record)]);
+    await auditRepository.enqueue(this.db, [encodeAuditBody(this.complete(record))]);
   }
 
   private complete(record: AuditRecord): AuditEventInput {
@@ -75,17 +75,16 @@ export class AuditService {
       if (!(await auditRepository.tryLockSealer(trx))) {
         return 0;
       }
-      const queued = await auditRepository.claimInbox(trx, limit);
+      const queued = await auditRepository.takeInbox(trx, limit);
       if (queued.length === 0) {
         return 0;
       }
       const head = await auditRepository.head(trx);
-      const sealed = sealAuditEvents(head ?? { seq: 0, hash: GENESIS_HASH }, queued);
-      await auditRepository.appendSealed(
-        trx,
-        sealed,
-        queued.map((q) => q.inboxId),
+      const sealed = sealAuditEvents(
+        head ?? { seq: 0, hash: GENESIS_HASH },
+        queued.map((q) => q.body),
       );
+      await auditRepository.appendSealed(trx, sealed);
       return sealed.length;
     });
   }
@@ -105,15 +104,14 @@ export class AuditService {
   /**
    * Recomputes the chain up to its current head and returns the first fault if any. Ranges of seqs
    * are fetched ahead (VERIFY_AHEAD at a time, each on its own connection on PostgreSQL) so the
-   * database encodes the next ranges while this process hashes the current one. `onProgress` is
+   * database reads the next ranges while this process hashes the current one. `onProgress` is
    * told how many events were checked so far, after each range.
    */
   async verify(onProgress?: (checked: number) => void): Promise<ChainVerdict> {
     const verifier = new AuditChainVerifier();
     const head = (await auditRepository.head(this.db))?.seq ?? 0;
-    const fetchRange = (lo: number) =>
-      auditRepository.encodedChainRange(this.db, lo, lo + VERIFY_PAGE);
-    const ahead: Promise<EncodedAuditEvent[]>[] = [];
+    const fetchRange = (lo: number) => auditRepository.chainRange(this.db, lo, lo + VERIFY_PAGE);
+    const ahead: Promise<SealedAuditEvent[]>[] = [];
     let next = 0;
     const fill = () => {
       while (ahead.length < VERIFY_AHEAD && next < head) {
@@ -127,7 +125,7 @@ export class AuditService {
         const page = await range;
         fill();
         for (const event of page) {
-          if (!verifier.pushEncoded(event)) {
+          if (!verifier.push(event)) {
             return verifier.result();
           }
         }
