@@ -74,7 +74,7 @@ describe('lantern', () => {
     const pglite = await PGlite.create(join(dataDir, 'db'));
     await pglite.exec(`
       alter table audit_event disable trigger audit_event_no_change;
-      update audit_event set actor = 'user:nobody' where seq = 3;
+      update audit_event set body = replace(body, '"anonymous"', '"user:nobody"') where seq = 3;
     `);
     await pglite.close();
 
