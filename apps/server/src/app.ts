@@ -12,6 +12,7 @@ import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
 import {
+  frameworkErrorHandler,
   generateRequestId,
   registerRequestLifecycle,
   type DeclaredRoute,
@@ -35,6 +36,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     // Never let a slow client hold a connection forever.
     requestTimeout: 120_000,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler(ctx.services.audit),
     forceCloseConnections: 'idle',
   });
   fastify.setValidatorCompiler(validatorCompiler);

@@ -197,6 +197,18 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
       ]);
     });
 
+    it('records a URL that cannot be decoded, answered as a problem', async () => {
+      const res = await fetch(`${server.url}/api/v1/%zz`, {
+        headers: { 'x-request-id': 'audit-bad-url-1' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({ code: 'bad_request', requestId: 'audit-bad-url-1' });
+      expect(await eventsFor('audit-bad-url-1')).toMatchObject([
+        { action: 'http.bad_request', outcome: 'failed', actor: 'anonymous' },
+      ]);
+    });
+
     it('keeps the chain intact under many concurrent requests', async () => {
       const before = (await server.ctx.services.audit.status()).head?.seq ?? 0;
       const responses = await Promise.all(

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, hasPermission, isPermission, type Permission } from '@lantern/core';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { runWithRequestContext } from '../../request-context.js';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RouteOptions,
+} from 'fastify';
+import { runWithRequestContext, type RequestContext } from '../../request-context.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
 
@@ -60,15 +66,7 @@ export function registerRequestLifecycle(
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    request.ctx = {
-      requestId: request.id,
-      clientIp: request.ip,
-      // Authentication joins with the identity issue; until then every caller is anonymous.
-      principal: { kind: 'anonymous' },
-      projectId: null,
-      audited: false,
-      denied: false,
-    };
+    request.ctx = newRequestContext(request);
     void reply.header('x-request-id', request.id);
     runWithRequestContext(request.ctx, done);
   });
@@ -79,6 +77,10 @@ export function registerRequestLifecycle(
 
   app.addHook('onSend', async (request, reply, payload) => {
     const status = reply.statusCode;
+    if (request.routeOptions.config.action === undefined && request.ctx.audited) {
+      // Answered by frameworkErrorHandler, which has audited it.
+      return payload;
+    }
     if (request.ctx.audited && status < 400) {
       return payload;
     }
@@ -110,6 +112,48 @@ export function registerRequestLifecycle(
   });
 
   return routes;
+}
+
+function newRequestContext(request: FastifyRequest): RequestContext {
+  return {
+    requestId: request.id,
+    clientIp: request.ip,
+    // Authentication joins with the identity issue; until then every caller is anonymous.
+    principal: { kind: 'anonymous' },
+    projectId: null,
+    audited: false,
+    denied: false,
+  };
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL it cannot decode never reaches a route or the hooks above, so
+ * it is answered and audited here, like any other failed request.
+ */
+export function frameworkErrorHandler(audit: AuditService) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    request.ctx = newRequestContext(request);
+    void reply.header('x-request-id', request.id);
+    const appError = new AppError('bad_request', error.message);
+    void runWithRequestContext(request.ctx, () =>
+      audit.recordAlone({
+        action: 'http.bad_request',
+        outcome: 'failed',
+        details: {
+          method: request.method,
+          path: request.url.split('?')[0] ?? request.url,
+          status: 400,
+          code: error.code,
+        },
+      }),
+    )
+      .catch((auditError: unknown) => {
+        request.log.error({ err: auditError }, 'audit write failed');
+      })
+      .finally(() => {
+        void reply.code(400).type(PROBLEM_CONTENT_TYPE).send(problemJson(request, appError));
+      });
+  };
 }
 
 function authorize(request: FastifyRequest): void {

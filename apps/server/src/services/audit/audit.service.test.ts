@@ -1,3 +1,4 @@
+import { sealAuditEvents } from '@lantern/core/audit';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
@@ -25,6 +26,26 @@ async function tamper(statement: ReturnType<typeof sql>): Promise<void> {
     await sql`alter table audit_event enable trigger audit_event_no_change`.execute(trx);
   });
 }
+
+describe(`audit events in the transaction of their change, on ${TEST_DIALECT}`, () => {
+  it('commits an event with its change and drops it when the change rolls back', async () => {
+    const { db } = server.ctx.database;
+    const audit = server.ctx.services.audit;
+    await db.transaction().execute(async (trx) => {
+      await audit.record(trx, { action: 'test.committed', details: { n: 1 } });
+    });
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await audit.record(trx, { action: 'test.rolled_back', details: { n: 2 } });
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    await server.flushAudit();
+    expect(await audit.list({ limit: 10, action: 'test.committed' })).toHaveLength(1);
+    expect(await audit.list({ limit: 10, action: 'test.rolled_back' })).toHaveLength(0);
+    expect(await audit.verify()).toMatchObject({ ok: true });
+  });
+});
 
 describe(`audit chain verification on ${TEST_DIALECT}`, () => {
   it('verifies the chain the server wrote', async () => {
@@ -67,6 +88,32 @@ describe(`audit chain verification on ${TEST_DIALECT}`, () => {
       .values({ seq: row.seq, prev_hash: row.prev_hash, hash: row.hash, body: row.body })
       .execute();
     expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('names the seq after an inserted event, even one hashed onto its predecessor', async () => {
+    const { db } = server.ctx.database;
+    const before = await db
+      .selectFrom('audit_event')
+      .select(['seq', 'hash'])
+      .where('seq', '=', 8)
+      .executeTakeFirstOrThrow();
+    const [forged] = sealAuditEvents(before, ['{"action":"forged"}']);
+    if (forged === undefined) {
+      throw new Error('nothing forged');
+    }
+    // Make room after seq 8, highest first so the primary key never collides.
+    const head = (await server.ctx.services.audit.status()).head?.seq ?? 0;
+    for (let seq = head; seq > 8; seq -= 1) {
+      await tamper(sql`update audit_event set seq = ${seq + 1} where seq = ${seq}`);
+    }
+    await db
+      .insertInto('audit_event')
+      .values({ seq: forged.seq, prev_hash: forged.prevHash, hash: forged.hash, body: forged.body })
+      .execute();
+    expect(await server.ctx.services.audit.verify()).toMatchObject({
+      ok: false,
+      fault: { kind: 'broken_link', seq: 10 },
+    });
   });
 
   it('names the seq where events were reordered', async () => {
