@@ -24,7 +24,7 @@ import { encodeAuditBody, type AuditEventInput } from '@lantern/core/audit';
 import { Kysely, PostgresDialect, sql, type Insertable } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
-import { openDatabase } from '../../apps/server/src/db/database.js';
+import { createPostgresPool, openDatabase } from '../../apps/server/src/db/database.js';
 import type { AuditInboxTable, Database } from '../../apps/server/src/db/schema.js';
 import { AuditSealer } from '../../apps/server/src/jobs/audit-sealer.js';
 import { auditRepository } from '../../apps/server/src/repositories/audit/audit.repository.js';
@@ -177,37 +177,14 @@ async function withAdminClient(
   }
 }
 
-const INT8_OID = 20;
-
-/** As database.ts parses int8 (not exported there): a JS number, refusing unsafe integers. */
-function parseInt8(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) {
-    throw new RangeError(`int8 value ${value} exceeds the safe integer range`);
-  }
-  return n;
-}
-
-/** pg's parser for `oid`, but int8 as above (pg-types declares its parsers as returning any). */
-function typeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === INT8_OID) {
-    return parseInt8;
-  }
-  return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
-}
-
 /**
  * The bench's own Kysely: openDatabase's pool has max 16, which would cap 32 writers at 16
  * connections. Same int8 parser as openDatabase, so the services see the same values.
  */
 function createKysely(url: string, max: number): Kysely<Database> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: createPostgresPool(url, max) }),
   });
-  pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** openDatabase runs the server's migrations; the bench only needs it for that. */

@@ -69,14 +69,19 @@ async function openPGlite(dir: string): Promise<DatabaseHandle> {
   return { db, dialect: 'pglite', location: dir, close: () => db.destroy() };
 }
 
-function openPostgres(url: string): DatabaseHandle {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 16,
-    types: { getTypeParser: int8AsNumber },
-  });
+/**
+ * A PostgreSQL pool whose int8 values arrive as numbers, as PGlite's do. Exported for tools that
+ * need more connections than the server's pool (the audit benchmark's 32 writers).
+ */
+export function createPostgresPool(url: string, max = 16): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: { getTypeParser: int8AsNumber } });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  return pool;
+}
+
+function openPostgres(url: string): DatabaseHandle {
+  const pool = createPostgresPool(url);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
 }

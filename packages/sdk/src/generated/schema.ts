@@ -74,7 +74,6 @@ export interface components {
             }[];
         };
         AuditEventInput: {
-            seq: number;
             time: string;
             actor: string;
             action: string;
@@ -86,6 +85,7 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+            seq: number;
             prevHash: string;
             hash: string;
         };
@@ -142,7 +142,6 @@ export interface components {
             }[];
         };
         AuditEvent: {
-            seq: number;
             time: string;
             actor: string;
             action: string;
@@ -154,6 +153,7 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+            seq: number;
             prevHash: string;
             hash: string;
         };

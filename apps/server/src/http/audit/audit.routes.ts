@@ -1,24 +1,12 @@
-import { parseAuditBody, type SealedAuditEvent } from '@lantern/core/audit';
+import { auditBodySchema, parseAuditBody, type SealedAuditEvent } from '@lantern/core/audit';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { problemResponses } from '../plugins/problems.js';
 import { z } from 'zod';
 import type { AuditService } from '../../services/audit/audit.service.js';
 
-const auditEvent = z
-  .object({
-    seq: z.number().int(),
-    time: z.string(),
-    actor: z.string(),
-    action: z.string(),
-    target: z.string().nullable(),
-    projectId: z.string().nullable(),
-    clientIp: z.string().nullable(),
-    requestId: z.string().nullable(),
-    outcome: z.string(),
-    details: z.record(z.string(), z.unknown()),
-    prevHash: z.string(),
-    hash: z.string(),
-  })
+const auditEvent = auditBodySchema
+  .omit({ v: true })
+  .extend({ seq: z.number().int(), prevHash: z.string(), hash: z.string() })
   .meta({ id: 'AuditEvent' });
 
 const verdict = z
