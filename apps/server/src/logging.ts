@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination as pinoDestination, pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { currentRequestContext } from './request-context.js';
 
@@ -16,22 +16,28 @@ const REDACT = [
 ];
 
 /** The process logger: JSON lines, with the user and project of the current request mixed in. */
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
-    level: config.logLevel,
-    redact: { paths: REDACT, censor: '[redacted]' },
-    mixin() {
-      const ctx = currentRequestContext();
-      if (ctx === undefined) {
-        return {};
-      }
-      const user = ctx.principal.kind === 'user' ? ctx.principal.userId : undefined;
-      return {
-        ...(user === undefined ? {} : { userId: user }),
-        ...(ctx.projectId === null ? {} : { projectId: ctx.projectId }),
-      };
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination: DestinationStream = pinoDestination(1),
+): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      mixin() {
+        const ctx = currentRequestContext();
+        if (ctx === undefined) {
+          return {};
+        }
+        const user = ctx.principal.kind === 'user' ? ctx.principal.userId : undefined;
+        return {
+          ...(user === undefined ? {} : { userId: user }),
+          ...(ctx.projectId === null ? {} : { projectId: ctx.projectId }),
+        };
+      },
     },
-  });
+    destination,
+  );
 }
 
 /** Hides the password of a database URL, for messages. */
