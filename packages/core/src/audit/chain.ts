@@ -6,9 +6,27 @@ import { GENESIS_HASH, type SealedAuditEvent } from './event.js';
  * body, one per line. The body is canonical JSON, so no newline can occur before it, and the
  * framing is unambiguous. Verifying needs no parsing, only this concatenation and one SHA-256.
  */
-export function hashAuditEvent(event: Omit<SealedAuditEvent, 'hash'>): string {
-  return digest('sha256', `${event.prevHash}\n${String(event.seq)}\n${event.body}`, 'hex');
+export function frameAuditEvent(event: Omit<SealedAuditEvent, 'hash'>): string {
+  return `${event.prevHash}\n${String(event.seq)}\n${event.body}`;
 }
+
+/** SHA-256 (hex) of the framed event (crypto.hash: one call, about twice createHash's speed). */
+export function hashAuditEvent(event: Omit<SealedAuditEvent, 'hash'>): string {
+  return digest('sha256', frameAuditEvent(event), 'hex');
+}
+
+/**
+ * An event as verification reads it: seq, stored hash, and the framed text its hash must cover,
+ * as the database frames the stored columns (so the verifier hashes without building strings).
+ */
+export interface FramedAuditEvent {
+  seq: number;
+  hash: string;
+  framed: string;
+}
+
+const HASH_LENGTH = GENESIS_HASH.length;
+const NEWLINE = 10;
 
 /**
  * Links a batch of bodies onto the chain whose head is `head`: assigns consecutive seqs and
@@ -59,6 +77,11 @@ export class AuditChainVerifier {
 
   /** Feeds the next event; returns false once a fault was found (further input is ignored). */
   push(event: SealedAuditEvent): boolean {
+    return this.pushFramed({ seq: event.seq, hash: event.hash, framed: frameAuditEvent(event) });
+  }
+
+  /** Feeds the next event, framed; as push. */
+  pushFramed(event: FramedAuditEvent): boolean {
     if (this.fault !== null) {
       return false;
     }
@@ -72,7 +95,7 @@ export class AuditChainVerifier {
     return true;
   }
 
-  private check(event: SealedAuditEvent): ChainFault | null {
+  private check(event: FramedAuditEvent): ChainFault | null {
     const seq = this.expectedSeq;
     if (event.seq > seq) {
       const missing = event.seq - 1 === seq ? `seq ${seq} is` : `seqs ${seq}..${event.seq - 1} are`;
@@ -85,14 +108,19 @@ export class AuditChainVerifier {
         detail: `seq ${event.seq} appears after seq ${seq - 1} (duplicated or reordered)`,
       };
     }
-    if (event.prevHash !== this.prevHash) {
+    const { framed } = event;
+    if (
+      !framed.startsWith(this.prevHash) ||
+      framed.charCodeAt(HASH_LENGTH) !== NEWLINE ||
+      !framed.startsWith(`${String(seq)}\n`, HASH_LENGTH + 1)
+    ) {
       return {
         kind: 'broken_link',
         seq,
         detail: `seq ${seq} does not follow the previous event (an event was inserted, deleted or reordered)`,
       };
     }
-    if (hashAuditEvent(event) !== event.hash) {
+    if (digest('sha256', framed, 'hex') !== event.hash) {
       return {
         kind: 'edited',
         seq,

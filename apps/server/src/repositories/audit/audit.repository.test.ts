@@ -1,4 +1,4 @@
-import { encodeAuditBody, parseAuditBody } from '@lantern/core/audit';
+import { encodeAuditBody, frameAuditEvent, parseAuditBody } from '@lantern/core/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import { auditRepository } from './audit.repository.js';
@@ -60,12 +60,20 @@ describe(`audit repository on ${TEST_DIALECT}`, () => {
     expect(await server.ctx.services.audit.verify()).toMatchObject({ ok: true });
   });
 
-  it('reads the chain in seq ranges', async () => {
+  it('reads the chain in seq ranges, framed by the database exactly as frameAuditEvent frames', async () => {
     const db = server.ctx.database.db;
     const head = (await auditRepository.head(db))?.seq ?? 0;
     expect(head).toBeGreaterThanOrEqual(TRICKY.length);
-    const range = await auditRepository.chainRange(db, 1, 3);
-    expect(range.map((e) => e.seq)).toEqual([2, 3]);
-    expect(range[1]?.prevHash).toBe(range[0]?.hash);
+    const framed = await auditRepository.framedChainRange(db, 0, head);
+    const events = (await auditRepository.list(db, { limit: 1000 })).reverse();
+    expect(framed.map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+    for (const [i, event] of events.entries()) {
+      expect(framed[i]).toEqual({
+        seq: event.seq,
+        hash: event.hash,
+        framed: frameAuditEvent(event),
+      });
+    }
+    expect((await auditRepository.framedChainRange(db, 1, 3)).map((e) => e.seq)).toEqual([2, 3]);
   });
 });

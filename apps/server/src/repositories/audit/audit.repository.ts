@@ -1,4 +1,4 @@
-import type { SealedAuditEvent } from '@lantern/core/audit';
+import type { FramedAuditEvent, SealedAuditEvent } from '@lantern/core/audit';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 
@@ -24,8 +24,7 @@ type Executor = Kysely<Database> | Transaction<Database>;
 // Arbitrary constant naming the advisory lock that makes the sealer a singleton across replicas.
 const SEALER_LOCK_KEY = 7_305_117_001;
 
-// Aliased to SealedAuditEvent's names, so rows need no mapping (verification reads hundreds of
-// thousands a second).
+// Aliased to SealedAuditEvent's names, so rows need no mapping.
 const CHAIN_COLUMNS = ['seq', 'prev_hash as prevHash', 'hash', 'body'] as const;
 
 /**
@@ -91,17 +90,16 @@ export const auditRepository = {
   },
 
   /**
-   * Sealed events with lo < seq <= hi, in seq order. Ranges rather than keyset pages, so the
-   * verifier can fetch the next ranges while it hashes this one; a missing seq shows as a gap.
+   * Sealed events with lo < seq <= hi, in seq order, framed as their hashes cover them
+   * (frameAuditEvent in packages/core: prev_hash, seq and body, one per line). The database does
+   * the concatenation, so the verifier receives one string per event and hashes it as it is.
+   * Ranges rather than keyset pages, so the verifier can fetch the next range while it hashes this
+   * one; a missing seq shows as a gap.
    */
-  async chainRange(executor: Executor, lo: number, hi: number): Promise<SealedAuditEvent[]> {
-    const rows = await executor
-      .selectFrom('audit_event')
-      .select(CHAIN_COLUMNS)
-      .where('seq', '>', lo)
-      .where('seq', '<=', hi)
-      .orderBy('seq')
-      .execute();
+  async framedChainRange(executor: Executor, lo: number, hi: number): Promise<FramedAuditEvent[]> {
+    const { rows } = await sql<FramedAuditEvent>`
+      select seq, hash, prev_hash || E'\n' || seq::text || E'\n' || body as framed
+      from audit_event where seq > ${lo} and seq <= ${hi} order by seq`.execute(executor);
     return rows;
   },
 

@@ -6,6 +6,7 @@ import {
   sealAuditEvents,
   type AuditEventInput,
   type ChainVerdict,
+  type FramedAuditEvent,
   type SealedAuditEvent,
 } from '@lantern/core/audit';
 import type { Kysely, Transaction } from 'kysely';
@@ -110,8 +111,9 @@ export class AuditService {
   async verify(onProgress?: (checked: number) => void): Promise<ChainVerdict> {
     const verifier = new AuditChainVerifier();
     const head = (await auditRepository.head(this.db))?.seq ?? 0;
-    const fetchRange = (lo: number) => auditRepository.chainRange(this.db, lo, lo + VERIFY_PAGE);
-    const ahead: Promise<SealedAuditEvent[]>[] = [];
+    const fetchRange = (lo: number) =>
+      auditRepository.framedChainRange(this.db, lo, lo + VERIFY_PAGE);
+    const ahead: Promise<FramedAuditEvent[]>[] = [];
     let next = 0;
     const fill = () => {
       while (ahead.length < VERIFY_AHEAD && next < head) {
@@ -125,7 +127,7 @@ export class AuditService {
         const page = await range;
         fill();
         for (const event of page) {
-          if (!verifier.push(event)) {
+          if (!verifier.pushFramed(event)) {
             return verifier.result();
           }
         }
