@@ -10,7 +10,7 @@ export interface AuditInboxTable {
 
 /**
  * The append-only, hash-chained audit log. Rows are never updated or deleted (triggers refuse).
- * `body` is the event; the other event columns are generated from it, for indexes and filters.
+ * `body` is the event; actor and project_id are generated from it, for the feeds' indexes.
  */
 export interface AuditEventTable {
   seq: number;
@@ -18,10 +18,8 @@ export interface AuditEventTable {
   hash: string;
   body: string;
   sealed_at: ColumnType<Date, never, never>;
-  action: ColumnType<string, never, never>;
   actor: ColumnType<string, never, never>;
   project_id: ColumnType<string | null, never, never>;
-  request_id: ColumnType<string | null, never, never>;
 }
 
 /** The whole database, as Kysely sees it. */

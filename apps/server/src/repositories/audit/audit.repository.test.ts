@@ -46,14 +46,12 @@ describe(`audit repository on ${TEST_DIALECT}`, () => {
       });
       const columns = await db
         .selectFrom('audit_event')
-        .select(['actor', 'action', 'project_id', 'request_id'])
-        .where('request_id', '=', `tricky-${i}`)
+        .select(['actor', 'project_id'])
+        .where('seq', '=', event?.seq ?? -1)
         .executeTakeFirstOrThrow();
       expect(columns).toEqual({
         actor: input.actor,
-        action: input.action,
         project_id: input.projectId,
-        request_id: input.requestId,
       });
     }
     expect(await auditRepository.list(db, { limit: 10, projectId: TRICKY[1] })).toHaveLength(1);

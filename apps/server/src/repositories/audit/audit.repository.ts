@@ -114,7 +114,7 @@ export const auditRepository = {
       query = query.where('seq', '<', filter.beforeSeq);
     }
     if (filter.action !== undefined) {
-      query = query.where('action', '=', filter.action);
+      query = query.where(sql<string>`body::jsonb ->> 'action'`, '=', filter.action);
     }
     if (filter.actor !== undefined) {
       query = query.where('actor', '=', filter.actor);
@@ -123,7 +123,7 @@ export const auditRepository = {
       query = query.where('project_id', '=', filter.projectId);
     }
     if (filter.requestId !== undefined) {
-      query = query.where('request_id', '=', filter.requestId);
+      query = query.where(sql<string>`body::jsonb ->> 'requestId'`, '=', filter.requestId);
     }
     return query.execute();
   },
