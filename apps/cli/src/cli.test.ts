@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startLantern } from './testing/run-cli.js';
+import { LANTERN_BIN, runCli, startLantern } from './testing/run-cli.js';
 
 let dataDir: string;
 
@@ -91,6 +92,28 @@ describe('lantern', () => {
     expect(verify.stderr).toMatch(
       /no Lantern database in .*missing; pass the data directory with --data-dir/,
     );
+  });
+
+  it('start refuses a data directory it cannot write, in one line', async () => {
+    const readOnly = join(dataDir, 'read-only');
+    await chmod(dataDir, 0o755);
+    await mkdir(readOnly, { mode: 0o555 });
+    await chmod(readOnly, 0o555);
+    // Root writes anywhere, so as root the command runs as `nobody`; otherwise as this user.
+    const asRoot = process.getuid?.() === 0;
+    const command = asRoot ? 'runuser' : process.execPath;
+    const args = [LANTERN_BIN, 'start', '--port', '0', '--data-dir', readOnly];
+    const result = spawnSync(
+      command,
+      asRoot ? ['-u', 'nobody', '--', process.execPath, ...args] : args,
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `lantern: data directory ${readOnly} is not writable by this user (EACCES); fix its permissions or choose another with --data-dir`,
+    ]);
   });
 
   it('start reports a bad configuration as a readable list', async () => {
