@@ -1,0 +1,4 @@
+export * from './orcid.js';
+export * from './password-policy.js';
+export * from './secrets.js';
+export * from './totp.js';
