@@ -27,6 +27,12 @@ export interface Config {
   readonly auditSealIntervalMs: number;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** The address of the admin created on the first start of an empty data directory. */
+  readonly adminEmail: string;
+  /** How long a sign-in lasts. */
+  readonly sessionTtlMs: number;
+  /** Where people reach this server (for links printed and sent); from host and port when unset. */
+  readonly publicUrl: string | undefined;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -67,6 +73,12 @@ const schema = z.object({
   LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  LANTERN_ADMIN_EMAIL: z.email('must be an email address').default('admin@lantern.local'),
+  LANTERN_SESSION_TTL_HOURS: integer(1, 24 * 30).default(12),
+  LANTERN_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
 });
 
 /** The variables Lantern reads, with their defaults; printed by `--help` and the README. */
@@ -114,6 +126,9 @@ export function parseConfig(
     computeBackend: e.LANTERN_COMPUTE_BACKEND,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     shutdownTimeoutMs: e.LANTERN_SHUTDOWN_TIMEOUT_MS,
+    adminEmail: e.LANTERN_ADMIN_EMAIL,
+    sessionTtlMs: e.LANTERN_SESSION_TTL_HOURS * 60 * 60 * 1000,
+    publicUrl: e.LANTERN_PUBLIC_URL,
   });
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { LocalComputeBackend, type ComputeBackend } from './compute/compute-backend.js';
 import type { Config } from './config.js';
@@ -6,6 +7,7 @@ import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
+import { IdentityService } from './services/identity/identity.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
@@ -19,6 +21,7 @@ export interface AppContext {
   services: {
     audit: AuditService;
     health: HealthService;
+    identity: IdentityService;
   };
   sealer: AuditSealer;
   /** Stops workers and closes connections. */
@@ -47,6 +50,11 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     audit,
     version: VERSION,
   });
+  const identity = new IdentityService(database.db, audit, {
+    adminEmail: config.adminEmail,
+    sessionTtlMs: config.sessionTtlMs,
+    commonPasswords: await loadCommonPasswords(),
+  });
   const sealer = new AuditSealer(audit, logger, config.auditSealIntervalMs);
   return {
     config,
@@ -55,11 +63,17 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     database,
     objectStore,
     compute,
-    services: { audit, health },
+    services: { audit, health, identity },
     sealer,
     async close() {
       await sealer.stop();
       await database.close();
     },
   };
+}
+
+/** The common and breached passwords shipped in data/ (see data/README.md). */
+async function loadCommonPasswords(): Promise<Set<string>> {
+  const text = await readFile(new URL('../data/common-passwords.txt', import.meta.url), 'utf8');
+  return new Set(text.split('\n').filter((line) => line !== ''));
 }

@@ -43,6 +43,8 @@ describe('logs', () => {
         principal: { kind: 'user', userId: 'u_7', roles: [] },
         projectId: 'p_3',
         audited: false,
+        auditSettled: false,
+        authenticatedBy: 'session',
         denied: false,
       },
       () => {

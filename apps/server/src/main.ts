@@ -77,9 +77,16 @@ async function start(config: Config): Promise<void> {
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  out(`Lantern ${ctx.version} is running at http://${host}:${port}/`);
+  const baseUrl = config.publicUrl ?? `http://${host}:${port}`;
+  out(`Lantern ${ctx.version} is running at ${baseUrl}/`);
   out(`  data directory: ${config.dataDir}`);
   out(`  database: ${ctx.database.dialect} (${ctx.database.location})`);
+  const setup = await ctx.services.identity.ensureFirstAdmin();
+  if (setup !== null) {
+    out(`  first admin: ${setup.email} has no password yet; set it within 24 hours at`);
+    out(`    ${baseUrl}/set-password#token=${setup.secret}`);
+    out('    (the link works once; until a password is set, each start prints a new one)');
+  }
   out('  stop with Ctrl-C');
 }
 

@@ -9,6 +9,10 @@ export interface RequestContext {
   projectId: string | null;
   /** Set once a service has written this request's audit event inside its own transaction. */
   audited: boolean;
+  /** Set once a service has written this request's outcome outside any transaction (a refusal). */
+  auditSettled: boolean;
+  /** How the caller proved who they are; cookie-authenticated writes need the CSRF header. */
+  authenticatedBy: 'session' | null;
   /** Set when a service refused by answering "not found" (so the request audits as `denied`). */
   denied: boolean;
 }

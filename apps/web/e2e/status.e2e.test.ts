@@ -14,9 +14,12 @@ const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', 
 let dataDir: string;
 let baseUrl: string;
 let stopServer: () => Promise<void>;
+let banner: string;
 let browser: Browser;
 
-function startLantern(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+function startLantern(
+  dir: string,
+): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -30,8 +33,9 @@ function startLantern(dir: string): Promise<{ url: string; stop: () => Promise<v
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const url = /is running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
-      if (url !== undefined) {
-        resolve({ url, stop: () => (child.kill('SIGTERM'), exited) });
+      // Wait for the whole banner: the first start also prints the first admin's link.
+      if (url !== undefined && /stop with Ctrl-C/.test(output)) {
+        resolve({ url, output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -44,6 +48,7 @@ beforeAll(async () => {
   const server = await startLantern(dataDir);
   baseUrl = server.url;
   stopServer = server.stop;
+  banner = server.output();
   await mkdir(SCREENSHOTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -79,7 +84,6 @@ describe('web app', () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toMatch(/Secure research/);
-    // Tab past the skip link and the first nav entries to Status, then Enter.
     await page.getByRole('link', { name: 'Status' }).focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.url()).toBe(`${baseUrl}/status`);
@@ -88,9 +92,58 @@ describe('web app', () => {
     );
     await page.reload();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Status');
-    await page.getByRole('link', { name: 'Sign in' }).click();
-    expect(await page.getByRole('status').textContent()).toMatch(/Accounts are not open yet/);
-    await page.screenshot({ path: join(SCREENSHOTS, 'sign-in.png') });
+    await page.close();
+  });
+
+  it('lets the first admin set a password from the printed link, sign in and sign out', async () => {
+    const link = /(http:\/\/\S+\/set-password#token=lne_[a-z2-7]{52})/.exec(banner)?.[1];
+    expect(link, banner).toBeDefined();
+    const page = await browser.newPage();
+    await page.goto(link ?? '');
+    await page.getByLabel('New password').fill('password123');
+    await page.getByLabel('Again').fill('password123');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/at least 15 characters/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'set-password-refused.png') });
+
+    const strong = 'quiet orchard under seven moons';
+    await page.getByLabel('New password').fill(strong);
+    await page.getByLabel('Again').fill(strong);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/password of admin@lantern\.local is set/);
+    expect(page.url()).toBe(`${baseUrl}/set-password`);
+
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Email').fill('admin@lantern.local');
+    await page.getByLabel('Password').fill('a wrong password entirely');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('wrong email or password');
+    await page.getByLabel('Password').fill(strong);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Administrator');
+    expect(page.url()).toBe(`${baseUrl}/`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'signed-in.png') });
+
+    // The session survives a reload (HttpOnly cookie), and signing out ends it.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Administrator');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('link', { name: 'Sign in' }).count()).toBe(1);
+    await page.close();
+  });
+
+  it('never follows a return path off the site after signing in', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/sign-in?next=//evil.example/phish`);
+    await page.getByLabel('Email').fill('admin@lantern.local');
+    await page.getByLabel('Password').fill('quiet orchard under seven moons');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Administrator');
+    expect(page.url()).toBe(`${baseUrl}/`);
     await page.close();
   });
 

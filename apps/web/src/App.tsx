@@ -1,8 +1,10 @@
 import { Link } from './components/Link.js';
 import { HomePage } from './pages/HomePage.js';
+import { SetPasswordPage } from './pages/SetPasswordPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { StatusPage } from './pages/StatusPage.js';
 import { ROUTES, useRouter } from './router.js';
+import { SessionProvider, useSession } from './session.js';
 
 function NotFoundPage({ path }: { path: string }) {
   return (
@@ -13,8 +15,34 @@ function NotFoundPage({ path }: { path: string }) {
   );
 }
 
-/** The layout: a header with navigation, the current page, a footer. */
-export function App() {
+function Account({ navigate }: { navigate: (to: string) => void }) {
+  const { user, signOut } = useSession();
+  if (user === undefined) {
+    return null;
+  }
+  if (user === null) {
+    return (
+      <Link to="/sign-in" navigate={navigate}>
+        Sign in
+      </Link>
+    );
+  }
+  const handleSignOut = () => {
+    void signOut().then(() => {
+      navigate('/');
+    });
+  };
+  return (
+    <span className="account">
+      <span data-testid="signed-in-as">{user.name}</span>{' '}
+      <button type="button" onClick={handleSignOut}>
+        Sign out
+      </button>
+    </span>
+  );
+}
+
+function Layout() {
   const { path, navigate } = useRouter();
   const page =
     path === '/' ? (
@@ -22,7 +50,9 @@ export function App() {
     ) : path === '/status' ? (
       <StatusPage />
     ) : path === '/sign-in' ? (
-      <SignInPage />
+      <SignInPage navigate={navigate} />
+    ) : path === '/set-password' ? (
+      <SetPasswordPage navigate={navigate} />
     ) : (
       <NotFoundPage path={path} />
     );
@@ -43,6 +73,7 @@ export function App() {
               </li>
             ))}
           </ul>
+          <Account navigate={navigate} />
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
@@ -52,5 +83,14 @@ export function App() {
         Open platform for secure research on de-identified health data. Everything is recorded.
       </footer>
     </>
+  );
+}
+
+/** The app: who is signed in, and the page for the current path. */
+export function App() {
+  return (
+    <SessionProvider>
+      <Layout />
+    </SessionProvider>
   );
 }

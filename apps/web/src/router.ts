@@ -4,7 +4,6 @@ import { useCallback, useEffect, useState } from 'react';
 export const ROUTES = [
   { path: '/', title: 'Home' },
   { path: '/status', title: 'Status' },
-  { path: '/sign-in', title: 'Sign in' },
 ] as const;
 
 export type RoutePath = (typeof ROUTES)[number]['path'];

@@ -11,6 +11,7 @@ export type { components, operations, paths };
 export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
+export type SessionUser = components['schemas']['SessionUser'];
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -53,6 +54,13 @@ export interface LanternClient {
     query?: ListAuditEventsQuery,
   ): Promise<{ events: AuditEvent[]; nextBefore: number | null }>;
   verifyAuditChain(): Promise<AuditVerdict>;
+  /** Signs in; in a browser the session cookie is set by the answer. */
+  signIn(email: string, password: string): Promise<{ user: SessionUser; expiresAt: string }>;
+  signOut(): Promise<void>;
+  /** Who is signed in, or null. */
+  getSession(): Promise<SessionUser | null>;
+  /** Sets a password with the secret of a single-use link. */
+  setPasswordWithLink(token: string, password: string): Promise<{ email: string }>;
 }
 
 /** Creates a client for the server at `options.baseUrl`. */
@@ -60,7 +68,12 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
   const raw = createClient<paths>({
     baseUrl: options.baseUrl,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+    // The server refuses browser writes without this header (CSRF defence); sending it always is
+    // harmless elsewhere.
+    headers: {
+      'x-lantern-csrf': '1',
+      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+    },
   });
   return {
     raw,
@@ -83,6 +96,28 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     },
     async verifyAuditChain() {
       const { data, error, response } = await raw.POST('/api/v1/audit/verify');
+      return data ?? throwApiError(response, error);
+    },
+    async signIn(email, password) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/sign-in', {
+        body: { email, password },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async signOut() {
+      const { error, response } = await raw.POST('/api/v1/auth/sign-out');
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async getSession() {
+      const { data, error, response } = await raw.GET('/api/v1/auth/session');
+      return (data ?? throwApiError(response, error)).user;
+    },
+    async setPasswordWithLink(token, password) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/set-password', {
+        body: { token, password },
+      });
       return data ?? throwApiError(response, error);
     },
   };

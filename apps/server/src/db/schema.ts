@@ -22,8 +22,52 @@ export interface AuditEventTable {
   project_id: ColumnType<string | null, never, never>;
 }
 
+export type UserStatus = 'unverified' | 'pending' | 'admitted' | 'rejected' | 'suspended';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  institution: string | null;
+  institution_role: string | null;
+  research_purpose: string | null;
+  orcid: string | null;
+  /** argon2id PHC string; null until the user has set a password. */
+  password_hash: string | null;
+  status: UserStatus;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  email_verified_at: Date | null;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** Signed-in browsers. The cookie holds the secret; only its SHA-256 is stored. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: ColumnType<Date, never, never>;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  expires_at: Date;
+  revoked_at: Date | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+/** Single-use links sent to a person (stored hashed). */
+export interface OneTimeLinksTable {
+  id_hash: string;
+  user_id: string;
+  purpose: 'set_password';
+  created_at: ColumnType<Date, never, never>;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
   audit_event: AuditEventTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  one_time_links: OneTimeLinksTable;
 }

@@ -251,14 +251,19 @@ describe('routes', () => {
       'GET /* public',
       'GET /api/* public',
       'GET /api/v1/audit/events audit.read',
+      'GET /api/v1/auth/session public',
       'GET /api/v1/health public',
       'GET /api/v1/openapi.json public',
       'HEAD /* public',
       'HEAD /api/* public',
       'HEAD /api/v1/audit/events audit.read',
+      'HEAD /api/v1/auth/session public',
       'HEAD /api/v1/health public',
       'HEAD /api/v1/openapi.json public',
       'POST /api/v1/audit/verify audit.verify',
+      'POST /api/v1/auth/set-password public',
+      'POST /api/v1/auth/sign-in public',
+      'POST /api/v1/auth/sign-out public',
     ]);
   });
 });

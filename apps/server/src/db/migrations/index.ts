@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-audit.js';
+import * as m0002 from './0002-identity.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -7,6 +8,7 @@ import * as m0001 from './0001-audit.js';
  */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-audit': m0001,
+  '0002-identity': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

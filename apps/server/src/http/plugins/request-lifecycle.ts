@@ -10,6 +10,8 @@ import type {
 import { runWithRequestContext, type RequestContext } from '../../request-context.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
+import type { IdentityService } from '../../services/identity/identity.service.js';
+import { readCookie, SESSION_COOKIE } from './cookies.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -38,6 +40,7 @@ export interface DeclaredRoute {
 export function registerRequestLifecycle(
   app: FastifyInstance,
   audit: AuditService,
+  identity: IdentityService,
 ): DeclaredRoute[] {
   const routes: DeclaredRoute[] = [];
   const declared: RouteOptions[] = [];
@@ -68,10 +71,18 @@ export function registerRequestLifecycle(
   app.addHook('onRequest', (request, reply, done) => {
     request.ctx = newRequestContext(request);
     void reply.header('x-request-id', request.id);
-    runWithRequestContext(request.ctx, done);
+    authenticate(request, identity).then(
+      () => {
+        runWithRequestContext(request.ctx, done);
+      },
+      (error: unknown) => {
+        done(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
 
   app.addHook('preHandler', async (request) => {
+    checkCsrf(request);
     authorize(request);
   });
 
@@ -81,7 +92,7 @@ export function registerRequestLifecycle(
       // Answered by frameworkErrorHandler, which has audited it.
       return payload;
     }
-    if (request.ctx.audited && status < 400) {
+    if (request.ctx.auditSettled || (request.ctx.audited && status < 400)) {
       return payload;
     }
     try {
@@ -118,12 +129,49 @@ function newRequestContext(request: FastifyRequest): RequestContext {
   return {
     requestId: request.id,
     clientIp: request.ip,
-    // Authentication joins with the identity issue; until then every caller is anonymous.
+    // Anonymous until authenticate() finds a session.
     principal: { kind: 'anonymous' },
     projectId: null,
     audited: false,
+    auditSettled: false,
+    authenticatedBy: null,
     denied: false,
   };
+}
+
+/** Resolves the session cookie, if any, to the person behind it. */
+async function authenticate(request: FastifyRequest, identity: IdentityService): Promise<void> {
+  const secret = readCookie(request, SESSION_COOKIE);
+  if (secret === undefined) {
+    return;
+  }
+  const found = await identity.authenticate(secret);
+  if (found !== null) {
+    request.ctx.principal = found.principal;
+    request.ctx.authenticatedBy = 'session';
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const CSRF_HEADER = 'x-lantern-csrf';
+
+/**
+ * Cross-site request forgery: a browser sends cookies with requests other sites start, but it
+ * never lets them add a custom header without a CORS preflight, which this server does not grant
+ * (OWASP CSRF cheat sheet, "custom request headers"). So every write from a browser must carry
+ * X-Lantern-CSRF; the SDK always sends it. Sign-in is covered too (login CSRF).
+ */
+function checkCsrf(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method) || request.is404) {
+    return;
+  }
+  if (request.headers[CSRF_HEADER] !== '1') {
+    request.ctx.denied = true;
+    throw new AppError(
+      'forbidden',
+      `writes from a browser need the header ${CSRF_HEADER}: 1 (the SDK sends it)`,
+    );
+  }
 }
 
 /**

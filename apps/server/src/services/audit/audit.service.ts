@@ -50,6 +50,10 @@ export class AuditService {
   /** Records an event on its own (a read, a denial, a failure): nothing else to commit with it. */
   async recordAlone(record: AuditRecord): Promise<void> {
     await auditRepository.enqueue(this.db, [encodeAuditBody(this.complete(record))]);
+    const ctx = currentRequestContext();
+    if (ctx !== undefined) {
+      ctx.auditSettled = true;
+    }
   }
 
   private complete(record: AuditRecord): AuditEventInput {

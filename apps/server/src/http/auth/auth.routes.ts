@@ -1,0 +1,125 @@
+import { AppError } from '@lantern/core';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { IdentityService } from '../../services/identity/identity.service.js';
+import {
+  clearSessionCookie,
+  readCookie,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from '../plugins/cookies.js';
+import { problemResponses } from '../plugins/problems.js';
+
+const sessionUser = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    status: z.string(),
+    roles: z.array(z.string()),
+  })
+  .meta({ id: 'SessionUser' });
+
+/** Signing in and out, the current session, and setting a password through a single-use link. */
+export function authRoutes(identity: IdentityService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/api/v1/auth/sign-in',
+      {
+        config: { permission: 'public', action: 'auth.sign_in' },
+        schema: {
+          operationId: 'signIn',
+          summary: 'Sign in with email and password; sets the session cookie',
+          tags: ['auth'],
+          body: z.object({
+            email: z.string().trim().min(3).max(320),
+            password: z.string().min(1).max(1024),
+          }),
+          response: {
+            ...problemResponses,
+            200: z.object({ user: sessionUser, expiresAt: z.string() }),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { secret, user, expiresAt } = await identity.signIn(
+          request.body.email,
+          request.body.password,
+          {
+            clientIp: request.ip,
+            userAgent: request.headers['user-agent'] ?? null,
+          },
+        );
+        setSessionCookie(request, reply, secret, expiresAt);
+        return { user, expiresAt: expiresAt.toISOString() };
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/sign-out',
+      {
+        config: { permission: 'public', action: 'auth.sign_out' },
+        schema: {
+          operationId: 'signOut',
+          summary: 'End this session (harmless when not signed in)',
+          tags: ['auth'],
+          response: { ...problemResponses, 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const secret = readCookie(request, SESSION_COOKIE);
+        const { principal } = request.ctx;
+        if (secret !== undefined && principal.kind === 'user') {
+          await identity.signOut(principal.userId, secret);
+        }
+        clearSessionCookie(request, reply);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/v1/auth/session',
+      {
+        config: { permission: 'public', action: 'auth.session' },
+        schema: {
+          operationId: 'getSession',
+          summary: 'Who is signed in (user null when nobody)',
+          tags: ['auth'],
+          response: { ...problemResponses, 200: z.object({ user: sessionUser.nullable() }) },
+        },
+      },
+      async (request) => {
+        const { principal } = request.ctx;
+        return {
+          user: principal.kind === 'user' ? await identity.getUser(principal.userId) : null,
+        };
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/set-password',
+      {
+        config: { permission: 'public', action: 'user.set_password' },
+        schema: {
+          operationId: 'setPasswordWithLink',
+          summary: 'Set a password with the secret of a single-use link',
+          tags: ['auth'],
+          body: z.object({
+            token: z.string().min(1).max(200),
+            password: z.string().min(1).max(1024),
+          }),
+          response: { ...problemResponses, 200: z.object({ email: z.string() }) },
+        },
+      },
+      async (request) => {
+        if (request.ctx.principal.kind === 'user') {
+          throw new AppError(
+            'conflict',
+            'sign out before using a link meant for setting a password',
+          );
+        }
+        return identity.setPasswordWithLink(request.body.token, request.body.password);
+      },
+    );
+  };
+}

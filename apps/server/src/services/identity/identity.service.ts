@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { AppError, ROLES, type Principal, type Role } from '@lantern/core';
+import {
+  checkPassword,
+  generateSecret,
+  hashSecret,
+  isSecretOfKind,
+  normalizePassword,
+} from '@lantern/core/identity';
+import argon2 from 'argon2';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { oneTimeLinksRepository } from '../../repositories/identity/one-time-links.repository.js';
+import { sessionsRepository } from '../../repositories/identity/sessions.repository.js';
+import { usersRepository } from '../../repositories/identity/users.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
+
+export interface IdentityOptions {
+  /** The address of the admin created on the first start of an empty data directory. */
+  adminEmail: string;
+  sessionTtlMs: number;
+  /** Lower-cased common and breached passwords, refused by the password policy. */
+  commonPasswords: ReadonlySet<string>;
+}
+
+/** The signed-in person, as the API shows them. */
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+  status: string;
+  roles: Role[];
+}
+
+const SET_PASSWORD_LINK_TTL_MS = 24 * 60 * 60 * 1000;
+/** Sessions are touched at most this often, so reads do not each write. */
+const TOUCH_INTERVAL_MS = 60 * 1000;
+const WRONG_CREDENTIALS = 'wrong email or password';
+
+// argon2id, RFC 9106's second recommended option scaled to a server: 64 MiB, 3 passes, 4 lanes.
+const ARGON2_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 65_536,
+  timeCost: 3,
+  parallelism: 4,
+} as const;
+
+const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
+const newUserId = () => `u_${randomBytes(10).toString('hex')}`;
+
+/**
+ * Who people are and how they prove it: the first admin, passwords, sessions. Every decision is
+ * audited — successes with the change they make, refusals on their own.
+ */
+export class IdentityService {
+  /** Hashed once at start, so "no such user" costs the same as "wrong password". */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditService,
+    private readonly options: IdentityOptions,
+  ) {
+    this.dummyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
+  }
+
+  /**
+   * On an empty database, creates the first admin. While an admin has never set a password, makes
+   * a fresh single-use link to set it (earlier links stop working) and returns it to be printed:
+   * there is no default password that could live on.
+   */
+  async ensureFirstAdmin(): Promise<{ email: string; secret: string } | null> {
+    return this.db.transaction().execute(async (trx) => {
+      if ((await usersRepository.count(trx)) === 0) {
+        const id = newUserId();
+        await usersRepository.insert(trx, {
+          id,
+          email: this.options.adminEmail,
+          name: 'Administrator',
+          status: 'admitted',
+          roles: ['admin'],
+          email_verified_at: new Date(),
+        });
+        await this.audit.record(trx, {
+          action: 'user.create_first_admin',
+          target: `user:${id}`,
+          details: { email: this.options.adminEmail },
+        });
+      }
+      const [admin] = await usersRepository.findAdminsWithoutPassword(trx);
+      if (admin === undefined) {
+        return null;
+      }
+      const now = new Date();
+      const secret = generateSecret('email_link');
+      await oneTimeLinksRepository.expireUnused(trx, admin.id, 'set_password', now);
+      await oneTimeLinksRepository.insert(trx, {
+        id_hash: hashSecret(secret),
+        user_id: admin.id,
+        purpose: 'set_password',
+        expires_at: new Date(now.getTime() + SET_PASSWORD_LINK_TTL_MS),
+      });
+      await this.audit.record(trx, {
+        action: 'user.issue_set_password_link',
+        target: `user:${admin.id}`,
+        details: {},
+      });
+      return { email: admin.email, secret };
+    });
+  }
+
+  /** Sets a password through a single-use link. The link is spent only if the password is accepted. */
+  async setPasswordWithLink(secret: string, password: string): Promise<{ email: string }> {
+    const problems = await this.db.transaction().execute(async (trx) => {
+      const link = isSecretOfKind(secret, 'email_link')
+        ? await oneTimeLinksRepository.consume(trx, hashSecret(secret), 'set_password', new Date())
+        : undefined;
+      const user =
+        link === undefined ? undefined : await usersRepository.findById(trx, link.user_id);
+      if (user === undefined) {
+        return { kind: 'bad_link' as const };
+      }
+      const refused = checkPassword(password, {
+        email: user.email,
+        name: user.name,
+        commonPasswords: this.options.commonPasswords,
+      });
+      if (refused.length > 0) {
+        // Rolls back, so the link still works for a better password.
+        throw new AppError(
+          'validation_failed',
+          `password refused: ${refused.map((p) => p.message).join('; ')}`,
+          {
+            errors: refused.map((p) => ({ path: 'body.password', message: p.message })),
+          },
+        );
+      }
+      await usersRepository.setPasswordHash(
+        trx,
+        user.id,
+        await argon2.hash(normalizePassword(password), ARGON2_OPTIONS),
+      );
+      await this.audit.record(trx, {
+        action: 'user.set_password',
+        target: `user:${user.id}`,
+        details: { via: 'link' },
+      });
+      return { kind: 'ok' as const, email: user.email };
+    });
+    if (problems.kind === 'bad_link') {
+      await this.audit.recordAlone({
+        action: 'user.set_password',
+        outcome: 'denied',
+        details: { reason: 'bad_link' },
+      });
+      throw new AppError(
+        'not_found',
+        'this link is invalid, used or expired; ask an administrator for a new one',
+      );
+    }
+    return { email: problems.email };
+  }
+
+  /**
+   * Signs in with email and password. "No such user" and "wrong password" get the same answer
+   * after the same work (an argon2 verification either way).
+   */
+  async signIn(
+    email: string,
+    password: string,
+    meta: { clientIp: string | null; userAgent: string | null },
+  ): Promise<{ secret: string; user: SessionUser; expiresAt: Date }> {
+    const user = await usersRepository.findByEmail(this.db, email.trim());
+    const candidate = normalizePassword(password);
+    const matches =
+      user?.password_hash !== null && user?.password_hash !== undefined
+        ? await argon2.verify(user.password_hash, candidate)
+        : (await argon2.verify(await this.dummyHash, candidate), false);
+    if (user === undefined || !matches) {
+      await this.audit.recordAlone({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        target: user === undefined ? null : `user:${user.id}`,
+        details: { reason: user === undefined ? 'no_such_user' : 'wrong_password' },
+      });
+      throw new AppError('unauthenticated', WRONG_CREDENTIALS);
+    }
+    if (user.status === 'suspended' || user.status === 'rejected') {
+      // The password was right, so saying why does not reveal that the account exists.
+      await this.audit.recordAlone({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        target: `user:${user.id}`,
+        details: { reason: user.status },
+      });
+      throw new AppError('forbidden', `this account is ${user.status}; contact the administrators`);
+    }
+    const secret = generateSecret('session');
+    const expiresAt = new Date(Date.now() + this.options.sessionTtlMs);
+    await this.db.transaction().execute(async (trx) => {
+      await sessionsRepository.insert(trx, {
+        id_hash: hashSecret(secret),
+        user_id: user.id,
+        expires_at: expiresAt,
+        client_ip: meta.clientIp,
+        user_agent: meta.userAgent?.slice(0, 400) ?? null,
+      });
+      await this.audit.record(trx, {
+        action: 'auth.sign_in',
+        target: `user:${user.id}`,
+        details: {},
+      });
+    });
+    return { secret, user: present(user), expiresAt };
+  }
+
+  /** The person behind a session secret, or null when it is not a live session. */
+  async authenticate(secret: string): Promise<{ principal: Principal; user: SessionUser } | null> {
+    if (!isSecretOfKind(secret, 'session')) {
+      return null;
+    }
+    const now = new Date();
+    const found = await sessionsRepository.findLive(this.db, hashSecret(secret), now);
+    if (
+      found === undefined ||
+      found.user.status === 'suspended' ||
+      found.user.status === 'rejected'
+    ) {
+      return null;
+    }
+    if (now.getTime() - found.session.last_seen_at.getTime() > TOUCH_INTERVAL_MS) {
+      await sessionsRepository.touch(this.db, found.session.id_hash, now);
+    }
+    const user = present(found.user);
+    // Only admitted people act with their roles; others may see their own standing, nothing more.
+    const roles = found.user.status === 'admitted' ? user.roles : [];
+    return { principal: { kind: 'user', userId: user.id, roles }, user };
+  }
+
+  /** Ends the session whose secret is given (it must be the caller's). */
+  async signOut(userId: string, secret: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await sessionsRepository.revoke(trx, userId, hashSecret(secret), new Date());
+      await this.audit.record(trx, {
+        action: 'auth.sign_out',
+        target: `user:${userId}`,
+        details: {},
+      });
+    });
+  }
+
+  /** The person by id, as the API shows them. */
+  async getUser(userId: string): Promise<SessionUser | null> {
+    const user = await usersRepository.findById(this.db, userId);
+    return user === undefined ? null : present(user);
+  }
+}
+
+function present(user: {
+  id: string;
+  email: string;
+  name: string;
+  status: string;
+  roles: string[];
+}): SessionUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    status: user.status,
+    roles: user.roles.filter(isRole),
+  };
+}
