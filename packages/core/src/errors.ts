@@ -44,6 +44,8 @@ export interface Problem {
 export interface AppErrorOptions {
   errors?: FieldError[];
   cause?: unknown;
+  /** With `rate_limited`: when to try again (sent as Retry-After). */
+  retryAfterSeconds?: number;
 }
 
 /** The only error type services throw on purpose. */
@@ -51,6 +53,7 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly errors: FieldError[] | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, detail: string, options: AppErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
@@ -58,6 +61,7 @@ export class AppError extends Error {
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.errors = options.errors;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** Is this error one a client should see as a denial (audit outcome `denied`)? */

@@ -63,6 +63,15 @@ export interface OneTimeLinksTable {
   used_at: Date | null;
 }
 
+/** Failed attempts at a secret, per key, for lockout with backoff. */
+export interface AuthThrottleTable {
+  key: string;
+  failures: number;
+  first_failure_at: Date;
+  locked_until: Date | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -70,4 +79,5 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   one_time_links: OneTimeLinksTable;
+  auth_throttle: AuthThrottleTable;
 }

@@ -180,3 +180,41 @@ describe(`identity: first admin, password, sessions on ${TEST_DIALECT}`, () => {
     }
   });
 });
+
+describe(`sign-in lockout with backoff on ${TEST_DIALECT}`, () => {
+  const signIn = (email: string, password: string) =>
+    post('/api/v1/auth/sign-in', { email, password });
+
+  it('locks an account after five failures, even for the right password, and says when to retry', async () => {
+    // Start from no failures (the tests above made some).
+    await server.ctx.database.db.deleteFrom('auth_throttle').execute();
+    for (let i = 0; i < 5; i += 1) {
+      expect((await signIn('admin@lantern.local', `wrong guess number ${i}`)).status).toBe(401);
+    }
+    const locked = await signIn('ADMIN@lantern.local', STRONG);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(30);
+    expect(((await locked.json()) as { detail: string }).detail).toMatch(
+      /too many failed sign-ins; try again in \d+ seconds/,
+    );
+    // Unknown addresses lock the same way, so a lock does not tell whether an account exists.
+    for (let i = 0; i < 5; i += 1) {
+      await signIn('nobody@example.org', `guess ${i}`);
+    }
+    expect((await signIn('nobody@example.org', 'guess 6')).status).toBe(429);
+  });
+
+  it('opens again when the lock has run out, and a success forgets the failures', async () => {
+    await server.ctx.database.db
+      .updateTable('auth_throttle')
+      .set({ locked_until: new Date(Date.now() - 1000) })
+      .execute();
+    expect((await signIn('admin@lantern.local', STRONG)).status).toBe(200);
+    const row = await server.ctx.database.db
+      .selectFrom('auth_throttle')
+      .selectAll()
+      .where('key', '=', 'account:admin@lantern.local')
+      .executeTakeFirst();
+    expect(row).toBeUndefined();
+  });
+});

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-audit.js';
 import * as m0002 from './0002-identity.js';
+import * as m0003 from './0003-auth-throttle.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -9,6 +10,7 @@ import * as m0002 from './0002-identity.js';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-audit': m0001,
   '0002-identity': m0002,
+  '0003-auth-throttle': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -91,7 +91,7 @@ export function sendProblem(
   error: AppError,
 ): FastifyReply {
   if (error.code === 'rate_limited' && !reply.hasHeader('retry-after')) {
-    reply.header('retry-after', '1');
+    reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds ?? 1))));
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemJson(request, error));
 }

@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, ROLES, type Principal, type Role } from '@lantern/core';
 import {
+  ACCOUNT_THROTTLE,
+  ADDRESS_THROTTLE,
+  afterFailure,
   checkPassword,
   generateSecret,
   hashSecret,
   isSecretOfKind,
   normalizePassword,
+  type ThrottlePolicy,
 } from '@lantern/core/identity';
 import argon2 from 'argon2';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { oneTimeLinksRepository } from '../../repositories/identity/one-time-links.repository.js';
 import { sessionsRepository } from '../../repositories/identity/sessions.repository.js';
+import { throttleRepository } from '../../repositories/identity/throttle.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 
@@ -44,6 +49,16 @@ const ARGON2_OPTIONS = {
   timeCost: 3,
   parallelism: 4,
 } as const;
+
+interface ThrottleKey {
+  key: string;
+  policy: ThrottlePolicy;
+}
+
+/** "3 minutes", "40 seconds". */
+function describeWait(seconds: number): string {
+  return seconds >= 90 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+}
 
 const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 const newUserId = () => `u_${randomBytes(10).toString('hex')}`;
@@ -170,13 +185,42 @@ export class IdentityService {
     password: string,
     meta: { clientIp: string | null; userAgent: string | null },
   ): Promise<{ secret: string; user: SessionUser; expiresAt: Date }> {
-    const user = await usersRepository.findByEmail(this.db, email.trim());
+    const address = email.trim();
+    const keys: ThrottleKey[] = [
+      { key: `account:${address.toLowerCase()}`, policy: ACCOUNT_THROTTLE },
+    ];
+    if (meta.clientIp !== null) {
+      keys.push({ key: `address:${meta.clientIp}`, policy: ADDRESS_THROTTLE });
+    }
+    // Locked keys are refused before any password is checked, whether the account exists or not.
+    const lockedUntil = await throttleRepository.lockedUntil(
+      this.db,
+      keys.map((k) => k.key),
+      new Date(),
+    );
+    if (lockedUntil !== null) {
+      const seconds = Math.ceil((lockedUntil.getTime() - Date.now()) / 1000);
+      await this.audit.recordAlone({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        details: { reason: 'locked', seconds },
+      });
+      throw new AppError(
+        'rate_limited',
+        `too many failed sign-ins; try again in ${describeWait(seconds)}`,
+        {
+          retryAfterSeconds: seconds,
+        },
+      );
+    }
+    const user = await usersRepository.findByEmail(this.db, address);
     const candidate = normalizePassword(password);
     const matches =
       user?.password_hash !== null && user?.password_hash !== undefined
         ? await argon2.verify(user.password_hash, candidate)
         : (await argon2.verify(await this.dummyHash, candidate), false);
     if (user === undefined || !matches) {
+      await this.recordFailures(keys);
       await this.audit.recordAlone({
         action: 'auth.sign_in',
         outcome: 'denied',
@@ -185,6 +229,7 @@ export class IdentityService {
       });
       throw new AppError('unauthenticated', WRONG_CREDENTIALS);
     }
+    await throttleRepository.clear(this.db, `account:${address.toLowerCase()}`);
     if (user.status === 'suspended' || user.status === 'rejected') {
       // The password was right, so saying why does not reveal that the account exists.
       await this.audit.recordAlone({
@@ -212,6 +257,17 @@ export class IdentityService {
       });
     });
     return { secret, user: present(user), expiresAt };
+  }
+
+  /** Counts a failure against each key, one transaction per key so concurrent failures all count. */
+  private async recordFailures(keys: readonly ThrottleKey[]): Promise<void> {
+    const now = new Date();
+    for (const { key, policy } of keys) {
+      await this.db.transaction().execute(async (trx) => {
+        const previous = await throttleRepository.getForUpdate(trx, key);
+        await throttleRepository.put(trx, key, afterFailure(previous, now, policy), now);
+      });
+    }
   }
 
   /** The person behind a session secret, or null when it is not a live session. */
