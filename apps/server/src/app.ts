@@ -9,6 +9,7 @@ import {
 import type { AppContext } from './context.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
+import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
@@ -45,7 +46,12 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   fastify.decorateRequest('ctx');
   registerJsonParser(fastify);
 
-  const routes = registerRequestLifecycle(fastify, ctx.services.audit, ctx.services.identity);
+  const routes = registerRequestLifecycle(
+    fastify,
+    ctx.services.audit,
+    ctx.services.identity,
+    ctx.services.tokens,
+  );
   registerProblemHandlers(fastify);
 
   await fastify.register(fastifySwagger, {
@@ -65,6 +71,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(openapiRoutes);
   await fastify.register(healthRoutes(ctx.services.health));
   await fastify.register(authRoutes(ctx.services.identity));
+  await fastify.register(tokenRoutes(ctx.services.tokens));
   await fastify.register(auditRoutes(ctx.services.audit));
   await fastify.register(webRoutes(ctx.config.webDir));
 

@@ -7,6 +7,7 @@ import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
+import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
 
@@ -22,6 +23,7 @@ export interface AppContext {
     audit: AuditService;
     health: HealthService;
     identity: IdentityService;
+    tokens: ApiTokensService;
   };
   sealer: AuditSealer;
   /** Stops workers and closes connections. */
@@ -63,7 +65,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     database,
     objectStore,
     compute,
-    services: { audit, health, identity },
+    services: { audit, health, identity, tokens: new ApiTokensService(database.db, audit) },
     sealer,
     async close() {
       await sealer.stop();

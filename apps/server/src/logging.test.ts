@@ -45,6 +45,7 @@ describe('logs', () => {
         audited: false,
         auditSettled: false,
         authenticatedBy: 'session',
+        tokenId: null,
         denied: false,
       },
       () => {

@@ -12,7 +12,9 @@ export interface RequestContext {
   /** Set once a service has written this request's outcome outside any transaction (a refusal). */
   auditSettled: boolean;
   /** How the caller proved who they are; cookie-authenticated writes need the CSRF header. */
-  authenticatedBy: 'session' | null;
+  authenticatedBy: 'session' | 'token' | null;
+  /** The API token used, when authenticatedBy is 'token'. */
+  tokenId: string | null;
   /** Set when a service refused by answering "not found" (so the request audits as `denied`). */
   denied: boolean;
 }

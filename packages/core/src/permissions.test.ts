@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { actorOf, hasPermission, isPermission, PERMISSIONS, ROLES } from './permissions.js';
+import {
+  actorOf,
+  hasPermission,
+  isPermission,
+  PERMISSIONS,
+  permissionsOf,
+  ROLES,
+} from './permissions.js';
 
 describe('permissions', () => {
   it('lets anyone use public routes and nothing else while anonymous', () => {
@@ -20,6 +27,29 @@ describe('permissions', () => {
       hasPermission({ kind: 'user', userId: 'u', roles: ['researcher', 'reviewer'] }, 'audit.read'),
     ).toBe(true);
     expect(hasPermission({ kind: 'user', userId: 'u', roles: [] }, 'audit.read')).toBe(false);
+  });
+
+  it('gives every signed-in person their own account, and nothing more without roles', () => {
+    const pending = { kind: 'user', userId: 'u', roles: [] } as const;
+    expect(hasPermission(pending, 'account')).toBe(true);
+    expect(hasPermission(pending, 'audit.read')).toBe(false);
+    expect(hasPermission({ kind: 'anonymous' }, 'account')).toBe(false);
+  });
+
+  it('limits a token to its scope, and the scope to what the roles give', () => {
+    const token = {
+      kind: 'user',
+      userId: 'u',
+      roles: ['reviewer'],
+      scope: ['audit.read', 'audit.verify'],
+    } as const;
+    expect(hasPermission(token, 'audit.read')).toBe(true);
+    // In scope, but reviewers cannot verify: the roles still decide.
+    expect(hasPermission(token, 'audit.verify')).toBe(false);
+    // Held by the roles, but out of scope.
+    expect(hasPermission({ ...token, scope: ['account'] }, 'audit.read')).toBe(false);
+    expect(permissionsOf(['reviewer'])).toEqual(['public', 'account', 'audit.read']);
+    expect(permissionsOf([])).toEqual(['public', 'account']);
   });
 
   it('recognises only the closed list', () => {

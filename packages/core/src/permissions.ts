@@ -1,9 +1,10 @@
 /**
  * The closed list of permissions. Every HTTP route declares exactly one of these; the server refuses
  * to start when a route declares none (deny by default). `public` is the only permission an
- * anonymous caller holds.
+ * anonymous caller holds; `account` (acting on one's own account: sessions, tokens) is held by
+ * every signed-in person, admitted or not.
  */
-export const PERMISSIONS = ['public', 'audit.read', 'audit.verify'] as const;
+export const PERMISSIONS = ['public', 'account', 'audit.read', 'audit.verify'] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -19,11 +20,21 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
 };
 
-/** Who is calling. Until the identity issue lands, every caller is anonymous. */
+/**
+ * Who is calling. A user acting through an API token carries the token's `scope`: the permissions
+ * it may use, which never exceed what the user's roles give (both are checked).
+ */
 export type Principal =
   | { kind: 'anonymous' }
-  | { kind: 'user'; userId: string; roles: readonly Role[] }
+  | { kind: 'user'; userId: string; roles: readonly Role[]; scope?: readonly Permission[] }
   | { kind: 'system'; name: string };
+
+/** Every permission `roles` give, `account` included. */
+export function permissionsOf(roles: readonly Role[]): Permission[] {
+  return PERMISSIONS.filter(
+    (p) => p === 'public' || p === 'account' || roles.some((r) => ROLE_PERMISSIONS[r].includes(p)),
+  );
+}
 
 /** Is `value` one of the closed list of permissions? */
 export function isPermission(value: unknown): value is Permission {
@@ -40,8 +51,12 @@ export function hasPermission(principal: Principal, permission: Permission): boo
       return false;
     case 'system':
       return true;
-    case 'user':
-      return principal.roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
+    case 'user': {
+      const held =
+        permission === 'account' ||
+        principal.roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
+      return held && (principal.scope === undefined || principal.scope.includes(permission));
+    }
     default:
       return principal satisfies never;
   }

@@ -72,6 +72,19 @@ export interface AuthThrottleTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/** API tokens; the secret is shown once and only its SHA-256 is kept. */
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  scope: string[];
+  created_at: ColumnType<Date, never, never>;
+  expires_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -80,4 +93,5 @@ export interface Database {
   sessions: SessionsTable;
   one_time_links: OneTimeLinksTable;
   auth_throttle: AuthThrottleTable;
+  api_tokens: ApiTokensTable;
 }

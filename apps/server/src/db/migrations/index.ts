@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-audit.js';
 import * as m0002 from './0002-identity.js';
 import * as m0003 from './0003-auth-throttle.js';
+import * as m0004 from './0004-api-tokens.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-audit': m0001,
   '0002-identity': m0002,
   '0003-auth-throttle': m0003,
+  '0004-api-tokens': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,7 @@ import type {
 import { runWithRequestContext, type RequestContext } from '../../request-context.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
+import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
 import type { IdentityService } from '../../services/identity/identity.service.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
@@ -41,6 +42,7 @@ export function registerRequestLifecycle(
   app: FastifyInstance,
   audit: AuditService,
   identity: IdentityService,
+  tokens: ApiTokensService,
 ): DeclaredRoute[] {
   const routes: DeclaredRoute[] = [];
   const declared: RouteOptions[] = [];
@@ -71,14 +73,17 @@ export function registerRequestLifecycle(
   app.addHook('onRequest', (request, reply, done) => {
     request.ctx = newRequestContext(request);
     void reply.header('x-request-id', request.id);
-    authenticate(request, identity).then(
-      () => {
-        runWithRequestContext(request.ctx, done);
-      },
-      (error: unknown) => {
-        done(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+    // Everything after this, errors included, runs in the request's context (logs, audit).
+    runWithRequestContext(request.ctx, () => {
+      authenticate(request, identity, tokens).then(
+        () => {
+          done();
+        },
+        (error: unknown) => {
+          done(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   });
 
   app.addHook('preHandler', async (request) => {
@@ -105,6 +110,8 @@ export function registerRequestLifecycle(
           path: request.url.split('?')[0] ?? request.url,
           status,
           ms: Math.round(reply.elapsedTime * 10) / 10,
+          via: request.ctx.authenticatedBy,
+          ...(request.ctx.tokenId === null ? {} : { token: request.ctx.tokenId }),
         },
       });
       return payload;
@@ -135,12 +142,35 @@ function newRequestContext(request: FastifyRequest): RequestContext {
     audited: false,
     auditSettled: false,
     authenticatedBy: null,
+    tokenId: null,
     denied: false,
   };
 }
 
-/** Resolves the session cookie, if any, to the person behind it. */
-async function authenticate(request: FastifyRequest, identity: IdentityService): Promise<void> {
+/**
+ * Who is calling: an API token (`Authorization: Bearer lnt_…`) or a session cookie. A token that
+ * does not work is refused outright (401), never treated as anonymous.
+ */
+async function authenticate(
+  request: FastifyRequest,
+  identity: IdentityService,
+  tokens: ApiTokensService,
+): Promise<void> {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const bearer = /^Bearer\s+(\S+)$/iu.exec(authorization)?.[1];
+    if (bearer === undefined) {
+      throw new AppError(
+        'unauthenticated',
+        'the Authorization header must be "Bearer <API token>"',
+      );
+    }
+    const found = await tokens.authenticate(bearer, request.ip);
+    request.ctx.principal = found.principal;
+    request.ctx.authenticatedBy = 'token';
+    request.ctx.tokenId = found.tokenId;
+    return;
+  }
   const secret = readCookie(request, SESSION_COOKIE);
   if (secret === undefined) {
     return;
@@ -150,6 +180,15 @@ async function authenticate(request: FastifyRequest, identity: IdentityService):
     request.ctx.principal = found.principal;
     request.ctx.authenticatedBy = 'session';
   }
+}
+
+/** The signed-in caller's id, for routes about one's own account. */
+export function requireUser(request: FastifyRequest): string {
+  const { principal } = request.ctx;
+  if (principal.kind !== 'user') {
+    throw new AppError('unauthenticated', 'sign in to do this');
+  }
+  return principal.userId;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -162,7 +201,12 @@ export const CSRF_HEADER = 'x-lantern-csrf';
  * X-Lantern-CSRF; the SDK always sends it. Sign-in is covered too (login CSRF).
  */
 function checkCsrf(request: FastifyRequest): void {
-  if (SAFE_METHODS.has(request.method) || request.is404) {
+  // API tokens travel in a header no other site can make a browser send, so they need no more.
+  if (
+    SAFE_METHODS.has(request.method) ||
+    request.is404 ||
+    request.ctx.authenticatedBy === 'token'
+  ) {
     return;
   }
   if (request.headers[CSRF_HEADER] !== '1') {

@@ -3,13 +3,11 @@ import { AppError, ROLES, type Principal, type Role } from '@lantern/core';
 import {
   ACCOUNT_THROTTLE,
   ADDRESS_THROTTLE,
-  afterFailure,
   checkPassword,
   generateSecret,
   hashSecret,
   isSecretOfKind,
   normalizePassword,
-  type ThrottlePolicy,
 } from '@lantern/core/identity';
 import argon2 from 'argon2';
 import type { Kysely } from 'kysely';
@@ -19,6 +17,12 @@ import { sessionsRepository } from '../../repositories/identity/sessions.reposit
 import { throttleRepository } from '../../repositories/identity/throttle.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
+import {
+  describeWait,
+  recordThrottleFailures,
+  secondsLocked,
+  type ThrottleKey,
+} from './throttle.js';
 
 export interface IdentityOptions {
   /** The address of the admin created on the first start of an empty data directory. */
@@ -49,16 +53,6 @@ const ARGON2_OPTIONS = {
   timeCost: 3,
   parallelism: 4,
 } as const;
-
-interface ThrottleKey {
-  key: string;
-  policy: ThrottlePolicy;
-}
-
-/** "3 minutes", "40 seconds". */
-function describeWait(seconds: number): string {
-  return seconds >= 90 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
-}
 
 const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 const newUserId = () => `u_${randomBytes(10).toString('hex')}`;
@@ -193,13 +187,8 @@ export class IdentityService {
       keys.push({ key: `address:${meta.clientIp}`, policy: ADDRESS_THROTTLE });
     }
     // Locked keys are refused before any password is checked, whether the account exists or not.
-    const lockedUntil = await throttleRepository.lockedUntil(
-      this.db,
-      keys.map((k) => k.key),
-      new Date(),
-    );
-    if (lockedUntil !== null) {
-      const seconds = Math.ceil((lockedUntil.getTime() - Date.now()) / 1000);
+    const seconds = await secondsLocked(this.db, keys);
+    if (seconds !== null) {
       await this.audit.recordAlone({
         action: 'auth.sign_in',
         outcome: 'denied',
@@ -220,7 +209,7 @@ export class IdentityService {
         ? await argon2.verify(user.password_hash, candidate)
         : (await argon2.verify(await this.dummyHash, candidate), false);
     if (user === undefined || !matches) {
-      await this.recordFailures(keys);
+      await recordThrottleFailures(this.db, keys);
       await this.audit.recordAlone({
         action: 'auth.sign_in',
         outcome: 'denied',
@@ -257,17 +246,6 @@ export class IdentityService {
       });
     });
     return { secret, user: present(user), expiresAt };
-  }
-
-  /** Counts a failure against each key, one transaction per key so concurrent failures all count. */
-  private async recordFailures(keys: readonly ThrottleKey[]): Promise<void> {
-    const now = new Date();
-    for (const { key, policy } of keys) {
-      await this.db.transaction().execute(async (trx) => {
-        const previous = await throttleRepository.getForUpdate(trx, key);
-        await throttleRepository.put(trx, key, afterFailure(previous, now, policy), now);
-      });
-    }
   }
 
   /** The person behind a session secret, or null when it is not a live session. */

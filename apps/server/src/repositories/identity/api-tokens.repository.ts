@@ -1,0 +1,88 @@
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ApiTokensTable, Database, UsersTable } from '../../db/schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+export type ApiTokenRow = Omit<Selectable<ApiTokensTable>, 'token_hash'>;
+
+const COLUMNS = [
+  'id',
+  'user_id',
+  'name',
+  'scope',
+  'created_at',
+  'expires_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
+/** SQL of API tokens. Every query but the lookup by secret is scoped to the holder. */
+export const apiTokensRepository = {
+  async insert(executor: Executor, token: Insertable<ApiTokensTable>): Promise<void> {
+    await executor.insertInto('api_tokens').values(token).execute();
+  },
+
+  /** The holder's tokens, newest first (secrets are never stored, so never returned). */
+  async listForUser(executor: Executor, userId: string): Promise<ApiTokenRow[]> {
+    return executor
+      .selectFrom('api_tokens')
+      .select(COLUMNS)
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .execute();
+  },
+
+  /** Revokes the holder's token `id`; false when the holder has no such live token. */
+  async revoke(executor: Executor, userId: string, id: string, now: Date): Promise<boolean> {
+    const result = await executor
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /** A live token by the hash of its secret, with its holder. */
+  async findLive(
+    executor: Executor,
+    tokenHash: string,
+    now: Date,
+  ): Promise<
+    | { token: ApiTokenRow; user: Pick<Selectable<UsersTable>, 'id' | 'status' | 'roles'> }
+    | undefined
+  > {
+    const row = await executor
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select([
+        'api_tokens.id',
+        'api_tokens.user_id',
+        'api_tokens.name',
+        'api_tokens.scope',
+        'api_tokens.created_at',
+        'api_tokens.expires_at',
+        'api_tokens.last_used_at',
+        'api_tokens.revoked_at',
+        'users.status',
+        'users.roles',
+      ])
+      .where('api_tokens.token_hash', '=', tokenHash)
+      .where('api_tokens.revoked_at', 'is', null)
+      .where('api_tokens.expires_at', '>', now)
+      .executeTakeFirst();
+    if (row === undefined) {
+      return undefined;
+    }
+    const { status, roles, ...token } = row;
+    return { token, user: { id: row.user_id, status, roles } };
+  },
+
+  async touch(executor: Executor, id: string, now: Date): Promise<void> {
+    await executor
+      .updateTable('api_tokens')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .execute();
+  },
+};
