@@ -247,27 +247,33 @@ describe('routes', () => {
     const listed = server.app.routes
       .map((r) => `${r.method} ${r.url} ${r.permission ?? 'NONE'}`)
       .sort();
-    expect(listed).toEqual([
-      'DELETE /api/v1/auth/tokens/:id account',
-      'GET /* public',
-      'GET /api/* public',
-      'GET /api/v1/audit/events audit.read',
-      'GET /api/v1/auth/session public',
-      'GET /api/v1/auth/tokens account',
-      'GET /api/v1/health public',
-      'GET /api/v1/openapi.json public',
-      'HEAD /* public',
-      'HEAD /api/* public',
-      'HEAD /api/v1/audit/events audit.read',
-      'HEAD /api/v1/auth/session public',
-      'HEAD /api/v1/auth/tokens account',
-      'HEAD /api/v1/health public',
-      'HEAD /api/v1/openapi.json public',
-      'POST /api/v1/audit/verify audit.verify',
-      'POST /api/v1/auth/set-password public',
-      'POST /api/v1/auth/sign-in public',
-      'POST /api/v1/auth/sign-out public',
-      'POST /api/v1/auth/tokens account',
-    ]);
+    expect(listed).toEqual(
+      [
+        'DELETE /api/v1/auth/sessions/:id account',
+        'DELETE /api/v1/auth/tokens/:id account',
+        'GET /* public',
+        'GET /api/* public',
+        'GET /api/v1/audit/events audit.read',
+        'GET /api/v1/auth/session public',
+        'GET /api/v1/auth/sessions account',
+        'GET /api/v1/auth/tokens account',
+        'GET /api/v1/health public',
+        'GET /api/v1/openapi.json public',
+        'HEAD /* public',
+        'HEAD /api/* public',
+        'HEAD /api/v1/audit/events audit.read',
+        'HEAD /api/v1/auth/session public',
+        'HEAD /api/v1/auth/sessions account',
+        'HEAD /api/v1/auth/tokens account',
+        'HEAD /api/v1/health public',
+        'HEAD /api/v1/openapi.json public',
+        'POST /api/v1/audit/verify audit.verify',
+        'POST /api/v1/auth/set-password public',
+        'POST /api/v1/auth/sign-out-everywhere account',
+        'POST /api/v1/auth/sign-in public',
+        'POST /api/v1/auth/sign-out public',
+        'POST /api/v1/auth/tokens account',
+      ].sort(),
+    );
   });
 });

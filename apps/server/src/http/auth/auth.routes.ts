@@ -9,6 +9,7 @@ import {
   setSessionCookie,
 } from '../plugins/cookies.js';
 import { problemResponses } from '../plugins/problems.js';
+import { requireUser } from '../plugins/request-lifecycle.js';
 
 const sessionUser = z
   .object({
@@ -119,6 +120,76 @@ export function authRoutes(identity: IdentityService): FastifyPluginAsyncZod {
           );
         }
         return identity.setPasswordWithLink(request.body.token, request.body.password);
+      },
+    );
+
+    app.get(
+      '/api/v1/auth/sessions',
+      {
+        config: { permission: 'account', action: 'auth.list_sessions' },
+        schema: {
+          operationId: 'listSessions',
+          summary: 'Your signed-in sessions, the current one marked',
+          tags: ['auth'],
+          response: {
+            ...problemResponses,
+            200: z.object({
+              sessions: z.array(
+                z.object({
+                  id: z.string(),
+                  current: z.boolean(),
+                  createdAt: z.string(),
+                  lastSeenAt: z.string(),
+                  expiresAt: z.string(),
+                  clientIp: z.string().nullable(),
+                  userAgent: z.string().nullable(),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      async (request) => ({
+        sessions: await identity.listSessions(
+          requireUser(request),
+          readCookie(request, SESSION_COOKIE),
+        ),
+      }),
+    );
+
+    app.delete(
+      '/api/v1/auth/sessions/:id',
+      {
+        config: { permission: 'account', action: 'auth.revoke_session' },
+        schema: {
+          operationId: 'revokeSession',
+          summary: 'End one of your sessions',
+          tags: ['auth'],
+          params: z.object({ id: z.string().regex(/^[0-9a-f]{64}$/u) }),
+          response: { ...problemResponses, 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        await identity.revokeSession(requireUser(request), request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/sign-out-everywhere',
+      {
+        config: { permission: 'account', action: 'auth.sign_out_everywhere' },
+        schema: {
+          operationId: 'signOutEverywhere',
+          summary: 'End every one of your sessions, this one included',
+          tags: ['auth'],
+          response: { ...problemResponses, 200: z.object({ ended: z.number().int() }) },
+        },
+      },
+      async (request, reply) => {
+        const ended = await identity.signOutEverywhere(requireUser(request));
+        clearSessionCookie(request, reply);
+        return { ended };
       },
     );
   };

@@ -47,6 +47,34 @@ export const sessionsRepository = {
     };
   },
 
+  /** The user's live sessions, most recently used first. */
+  async listLive(
+    executor: Executor,
+    userId: string,
+    now: Date,
+  ): Promise<Selectable<SessionsTable>[]> {
+    return executor
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('last_seen_at', 'desc')
+      .execute();
+  },
+
+  /** Revokes every live session of the user; returns how many. */
+  async revokeAll(executor: Executor, userId: string, now: Date): Promise<number> {
+    const result = await executor
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
   async touch(executor: Executor, idHash: string, now: Date): Promise<void> {
     await executor
       .updateTable('sessions')

@@ -41,6 +41,17 @@ export interface SessionUser {
   roles: Role[];
 }
 
+/** A session as its owner sees it. */
+export interface SessionView {
+  id: string;
+  current: boolean;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
 const SET_PASSWORD_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 /** Sessions are touched at most this often, so reads do not each write. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
@@ -280,6 +291,52 @@ export class IdentityService {
         target: `user:${userId}`,
         details: {},
       });
+    });
+  }
+
+  /** The caller's live sessions; `currentSecret` marks the one making the request. */
+  async listSessions(userId: string, currentSecret: string | undefined): Promise<SessionView[]> {
+    const current = currentSecret === undefined ? null : hashSecret(currentSecret);
+    const rows = await sessionsRepository.listLive(this.db, userId, new Date());
+    return rows.map((row) => ({
+      id: row.id_hash,
+      current: row.id_hash === current,
+      createdAt: row.created_at.toISOString(),
+      lastSeenAt: row.last_seen_at.toISOString(),
+      expiresAt: row.expires_at.toISOString(),
+      clientIp: row.client_ip,
+      userAgent: row.user_agent,
+    }));
+  }
+
+  /** Ends one of the caller's sessions by id; another person's session looks like none. */
+  async revokeSession(userId: string, id: string): Promise<void> {
+    const revoked = await this.db.transaction().execute(async (trx) => {
+      const done = await sessionsRepository.revoke(trx, userId, id, new Date());
+      if (done) {
+        await this.audit.record(trx, {
+          action: 'auth.revoke_session',
+          target: `user:${userId}`,
+          details: { session: id.slice(0, 12) },
+        });
+      }
+      return done;
+    });
+    if (!revoked) {
+      throw new AppError('not_found', 'no such live session');
+    }
+  }
+
+  /** Ends every session of the caller, this one included. */
+  async signOutEverywhere(userId: string): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const count = await sessionsRepository.revokeAll(trx, userId, new Date());
+      await this.audit.record(trx, {
+        action: 'auth.sign_out_everywhere',
+        target: `user:${userId}`,
+        details: { sessions: count },
+      });
+      return count;
     });
   }
 
