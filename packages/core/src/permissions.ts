@@ -36,6 +36,11 @@ export function permissionsOf(roles: readonly Role[]): Permission[] {
   );
 }
 
+/** Is `value` one of the roles? */
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
 /** Is `value` one of the closed list of permissions? */
 export function isPermission(value: unknown): value is Permission {
   return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value);

@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import {
   AppError,
   isPermission,
+  isRole,
   permissionsOf,
-  ROLES,
   type Permission,
   type Principal,
-  type Role,
 } from '@lantern/core';
 import {
   ADDRESS_THROTTLE,
@@ -40,7 +39,6 @@ export interface ApiTokenView {
 }
 
 const TOUCH_INTERVAL_MS = 60 * 1000;
-const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 
 /**
  * API tokens for the CLI and SDK. A token's scope never exceeds its holder: it is checked against

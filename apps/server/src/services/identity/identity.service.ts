@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, ROLES, type Principal, type Role } from '@lantern/core';
+import { AppError, isRole, type Principal, type Role } from '@lantern/core';
 import {
   ACCOUNT_THROTTLE,
   ADDRESS_THROTTLE,
@@ -65,7 +65,6 @@ const ARGON2_OPTIONS = {
   parallelism: 4,
 } as const;
 
-const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
 const newUserId = () => `u_${randomBytes(10).toString('hex')}`;
 
 /**
