@@ -147,6 +147,39 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('shows your sessions and makes, uses and revokes an API token from the account page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/sign-in?next=/account`);
+    await page.getByLabel('Email').fill('admin@lantern.local');
+    await page.getByLabel('Password').fill('quiet orchard under seven moons');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toBe('Your account');
+    await expect.poll(() => page.getByTestId('sessions').textContent()).toContain('this browser');
+
+    await page.getByLabel('Name').fill('e2e reader');
+    await page.getByLabel('audit.read').check();
+    await page.getByRole('button', { name: 'Make token' }).click();
+    const shown =
+      (await page.getByTestId('new-token').locator('code').textContent({ timeout: 10_000 })) ?? '';
+    expect(shown).toMatch(/^lnt_[a-z2-7]{52}$/);
+    await expect.poll(() => page.getByTestId('tokens').textContent()).toContain('e2e reader');
+    await page.screenshot({ path: join(SCREENSHOTS, 'account.png'), fullPage: true });
+
+    const withToken = { headers: { authorization: `Bearer ${shown}` } };
+    expect((await page.request.get(`${baseUrl}/api/v1/audit/events`, withToken)).status()).toBe(
+      200,
+    );
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => page.getByTestId('tokens').textContent()).toContain('revoked');
+    expect((await page.request.get(`${baseUrl}/api/v1/audit/events`, withToken)).status()).toBe(
+      401,
+    );
+    await page.close();
+  });
+
   it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/no/such/page`);

@@ -1,4 +1,5 @@
 import { Link } from './components/Link.js';
+import { AccountPage } from './pages/AccountPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { SetPasswordPage } from './pages/SetPasswordPage.js';
 import { SignInPage } from './pages/SignInPage.js';
@@ -34,7 +35,9 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
   };
   return (
     <span className="account">
-      <span data-testid="signed-in-as">{user.name}</span>{' '}
+      <Link to="/account" navigate={navigate}>
+        <span data-testid="signed-in-as">{user.name}</span>
+      </Link>{' '}
       <button type="button" onClick={handleSignOut}>
         Sign out
       </button>
@@ -53,6 +56,8 @@ function Layout() {
       <SignInPage navigate={navigate} />
     ) : path === '/set-password' ? (
       <SetPasswordPage navigate={navigate} />
+    ) : path === '/account' ? (
+      <AccountPage navigate={navigate} />
     ) : (
       <NotFoundPage path={path} />
     );

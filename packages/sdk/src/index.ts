@@ -12,6 +12,9 @@ export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
 export type SessionUser = components['schemas']['SessionUser'];
+export type ApiToken = components['schemas']['ApiToken'];
+export type SessionInfo =
+  operations['listSessions']['responses']['200']['content']['application/json']['sessions'][number];
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -61,6 +64,17 @@ export interface LanternClient {
   getSession(): Promise<SessionUser | null>;
   /** Sets a password with the secret of a single-use link. */
   setPasswordWithLink(token: string, password: string): Promise<{ email: string }>;
+  listSessions(): Promise<SessionInfo[]>;
+  revokeSession(id: string): Promise<void>;
+  signOutEverywhere(): Promise<number>;
+  listApiTokens(): Promise<ApiToken[]>;
+  /** Makes a token; the secret is in this answer only. */
+  createApiToken(input: {
+    name: string;
+    scope: ApiToken['scope'];
+    expiresInDays: number;
+  }): Promise<{ token: string; info: ApiToken }>;
+  revokeApiToken(id: string): Promise<void>;
 }
 
 /** Creates a client for the server at `options.baseUrl`. */
@@ -113,6 +127,38 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async getSession() {
       const { data, error, response } = await raw.GET('/api/v1/auth/session');
       return (data ?? throwApiError(response, error)).user;
+    },
+    async listSessions() {
+      const { data, error, response } = await raw.GET('/api/v1/auth/sessions');
+      return (data ?? throwApiError(response, error)).sessions;
+    },
+    async revokeSession(id) {
+      const { error, response } = await raw.DELETE('/api/v1/auth/sessions/{id}', {
+        params: { path: { id } },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async signOutEverywhere() {
+      const { data, error, response } = await raw.POST('/api/v1/auth/sign-out-everywhere');
+      return (data ?? throwApiError(response, error)).ended;
+    },
+    async listApiTokens() {
+      const { data, error, response } = await raw.GET('/api/v1/auth/tokens');
+      return (data ?? throwApiError(response, error)).tokens;
+    },
+    async createApiToken(input) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/tokens', { body: input });
+      return data ?? throwApiError(response, error);
+    },
+    async revokeApiToken(id) {
+      const { error, response } = await raw.DELETE('/api/v1/auth/tokens/{id}', {
+        params: { path: { id } },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
     },
     async setPasswordWithLink(token, password) {
       const { data, error, response } = await raw.POST('/api/v1/auth/set-password', {
