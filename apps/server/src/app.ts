@@ -7,6 +7,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { AppContext } from './context.js';
+import { outboxRoutes } from './http/admin/outbox.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { tokenRoutes } from './http/auth/tokens.routes.js';
@@ -73,6 +74,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(authRoutes(ctx.services.identity));
   await fastify.register(tokenRoutes(ctx.services.tokens));
   await fastify.register(auditRoutes(ctx.services.audit));
+  await fastify.register(outboxRoutes(ctx.services.email));
   await fastify.register(webRoutes(ctx.config.webDir));
 
   return { fastify, routes };

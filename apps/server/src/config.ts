@@ -33,6 +33,9 @@ export interface Config {
   readonly sessionTtlMs: number;
   /** Where people reach this server (for links printed and sent); from host and port when unset. */
   readonly publicUrl: string | undefined;
+  /** SMTP server for outgoing mail (smtp:// or smtps://, credentials in the URL); outbox only when unset. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -75,6 +78,11 @@ const schema = z.object({
   LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   LANTERN_ADMIN_EMAIL: z.email('must be an email address').default('admin@lantern.local'),
   LANTERN_SESSION_TTL_HOURS: integer(1, 24 * 30).default(12),
+  LANTERN_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  LANTERN_MAIL_FROM: z.string().min(3).default('Lantern <no-reply@lantern.local>'),
   LANTERN_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .transform((url) => url.replace(/\/+$/, ''))
@@ -129,6 +137,8 @@ export function parseConfig(
     adminEmail: e.LANTERN_ADMIN_EMAIL,
     sessionTtlMs: e.LANTERN_SESSION_TTL_HOURS * 60 * 60 * 1000,
     publicUrl: e.LANTERN_PUBLIC_URL,
+    smtpUrl: e.LANTERN_SMTP_URL,
+    mailFrom: e.LANTERN_MAIL_FROM,
   });
 }
 

@@ -5,6 +5,8 @@ import { LocalComputeBackend, type ComputeBackend } from './compute/compute-back
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
+import { PeriodicWorker } from './jobs/periodic-worker.js';
+import { EmailService } from './services/email/email.service.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
@@ -24,8 +26,11 @@ export interface AppContext {
     health: HealthService;
     identity: IdentityService;
     tokens: ApiTokensService;
+    email: EmailService;
   };
   sealer: AuditSealer;
+  /** Delivers queued email when SMTP is configured. */
+  mailer: PeriodicWorker;
   /** Stops workers and closes connections. */
   close(): Promise<void>;
 }
@@ -58,6 +63,11 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     commonPasswords: await loadCommonPasswords(),
   });
   const sealer = new AuditSealer(audit, logger, config.auditSealIntervalMs);
+  const email = new EmailService(database.db, audit, {
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+  });
+  const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   return {
     config,
     logger,
@@ -65,9 +75,12 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     database,
     objectStore,
     compute,
-    services: { audit, health, identity, tokens: new ApiTokensService(database.db, audit) },
+    services: { audit, health, identity, tokens: new ApiTokensService(database.db, audit), email },
     sealer,
+    mailer,
     async close() {
+      await mailer.stop();
+      await email.close();
       await sealer.stop();
       await database.close();
     },

@@ -13,6 +13,8 @@ const REDACT = [
   '*.secret',
   '*.databaseUrl',
   'databaseUrl',
+  '*.smtpUrl',
+  'smtpUrl',
 ];
 
 /** The process logger: JSON lines, with the user and project of the current request mixed in. */

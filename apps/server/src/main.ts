@@ -74,6 +74,7 @@ async function start(config: Config): Promise<void> {
     throw error;
   }
   ctx.sealer.start();
+  ctx.mailer.start();
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -4,7 +4,13 @@
  * anonymous caller holds; `account` (acting on one's own account: sessions, tokens) is held by
  * every signed-in person, admitted or not.
  */
-export const PERMISSIONS = ['public', 'account', 'audit.read', 'audit.verify'] as const;
+export const PERMISSIONS = [
+  'public',
+  'account',
+  'audit.read',
+  'audit.verify',
+  'outbox.read',
+] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -85,6 +85,20 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+/** Email waiting to be delivered, and delivered email, for admins to read. */
+export interface EmailOutboxTable {
+  id: Generated<number>;
+  kind: string;
+  to_address: string;
+  subject: string;
+  body_text: string;
+  created_at: ColumnType<Date, never, never>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  attempts: ColumnType<number, never, number>;
+  sent_at: Date | null;
+  last_error: string | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -94,4 +108,5 @@ export interface Database {
   one_time_links: OneTimeLinksTable;
   auth_throttle: AuthThrottleTable;
   api_tokens: ApiTokensTable;
+  email_outbox: EmailOutboxTable;
 }

@@ -253,6 +253,8 @@ describe('routes', () => {
         'DELETE /api/v1/auth/tokens/:id account',
         'GET /* public',
         'GET /api/* public',
+        'GET /api/v1/admin/outbox outbox.read',
+        'HEAD /api/v1/admin/outbox outbox.read',
         'GET /api/v1/audit/events audit.read',
         'GET /api/v1/auth/session public',
         'GET /api/v1/auth/sessions account',

@@ -85,6 +85,7 @@ export async function startTestServer(
     throw error;
   }
   ctx.sealer.start();
+  ctx.mailer.start();
   const address = app.fastify.server.address();
   if (address === null || typeof address === 'string') {
     throw new Error('test server has no TCP address');

@@ -209,6 +209,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Email sent and waiting, newest first (keyset pagination on id) */
+        get: operations["listOutbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -226,6 +243,17 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+        };
+        OutboxMessageInput: {
+            id: number;
+            kind: string;
+            to: string;
+            subject: string;
+            text: string;
+            createdAt: string;
+            sentAt: string | null;
+            attempts: number;
+            lastError: string | null;
         };
         AuditEventInput: {
             time: string;
@@ -260,7 +288,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "audit.read" | "audit.verify")[];
+            scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -311,6 +339,17 @@ export interface components {
                 message: string;
             }[];
         };
+        OutboxMessage: {
+            id: number;
+            kind: string;
+            to: string;
+            subject: string;
+            text: string;
+            createdAt: string;
+            sentAt: string | null;
+            attempts: number;
+            lastError: string | null;
+        };
         AuditEvent: {
             time: string;
             actor: string;
@@ -344,7 +383,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "audit.read" | "audit.verify")[];
+            scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -785,7 +824,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "audit.read" | "audit.verify")[];
+                    scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -926,6 +965,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerdict"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOutbox: {
+        parameters: {
+            query?: {
+                before?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        delivery: string;
+                        messages: components["schemas"]["OutboxMessage"][];
+                        nextBefore: number | null;
+                    };
                 };
             };
             /** @description Default Response */

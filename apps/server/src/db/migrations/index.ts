@@ -3,6 +3,7 @@ import * as m0001 from './0001-audit.js';
 import * as m0002 from './0002-identity.js';
 import * as m0003 from './0003-auth-throttle.js';
 import * as m0004 from './0004-api-tokens.js';
+import * as m0005 from './0005-email-outbox.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-identity': m0002,
   '0003-auth-throttle': m0003,
   '0004-api-tokens': m0004,
+  '0005-email-outbox': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
