@@ -11,6 +11,7 @@ import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
+import { RegistrationService } from './services/identity/registration.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
@@ -27,7 +28,14 @@ export interface AppContext {
     identity: IdentityService;
     tokens: ApiTokensService;
     email: EmailService;
+    registration: RegistrationService;
   };
+  /**
+   * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
+   * server listens on once it does (set by whoever calls listen). Never the request's Host header,
+   * which a client chooses.
+   */
+  links: { base: string };
   sealer: AuditSealer;
   /** Delivers queued email when SMTP is configured. */
   mailer: PeriodicWorker;
@@ -57,15 +65,21 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     audit,
     version: VERSION,
   });
+  const commonPasswords = await loadCommonPasswords();
   const identity = new IdentityService(database.db, audit, {
     adminEmail: config.adminEmail,
     sessionTtlMs: config.sessionTtlMs,
-    commonPasswords: await loadCommonPasswords(),
+    commonPasswords,
   });
   const sealer = new AuditSealer(audit, logger, config.auditSealIntervalMs);
   const email = new EmailService(database.db, audit, {
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
+  });
+  const links = { base: config.publicUrl ?? `http://${config.host}:${config.port}` };
+  const registration = new RegistrationService(database.db, audit, email, {
+    commonPasswords,
+    links,
   });
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   return {
@@ -75,7 +89,15 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     database,
     objectStore,
     compute,
-    services: { audit, health, identity, tokens: new ApiTokensService(database.db, audit), email },
+    services: {
+      audit,
+      health,
+      identity,
+      tokens: new ApiTokensService(database.db, audit),
+      email,
+      registration,
+    },
+    links,
     sealer,
     mailer,
     async close() {

@@ -79,6 +79,7 @@ async function start(config: Config): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const baseUrl = config.publicUrl ?? `http://${host}:${port}`;
+  ctx.links.base = baseUrl;
   out(`Lantern ${ctx.version} is running at ${baseUrl}/`);
   out(`  data directory: ${config.dataDir}`);
   out(`  database: ${ctx.database.dialect} (${ctx.database.location})`);

@@ -180,6 +180,53 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('lets a researcher apply, and confirms the address from the emailed link', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/sign-in`);
+    await page.getByRole('link', { name: 'Apply for an account' }).click();
+    await page.getByLabel('Full name').fill('Grace Hopper');
+    await page.getByLabel('Email (at your institution)').fill('grace@navy.example');
+    await page
+      .getByLabel('Password (15 characters or more)')
+      .fill('compilers translate human intent');
+    await page.getByLabel('Institution', { exact: true }).fill('Naval Research Lab');
+    await page.getByLabel('Your role there').fill('Research scientist');
+    await page.getByLabel('ORCID iD (optional)').fill('0000-0002-1825-0098');
+    await page
+      .getByLabel('What do you want to study?')
+      .fill('Outcomes after pneumonia seen on chest X-rays.');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('#orcid-problem').textContent()).toMatch(/check digit/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'register-refused.png'), fullPage: true });
+    await page.getByLabel('ORCID iD (optional)').fill('0000-0002-1825-0097');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/check grace@navy\.example for a link/);
+
+    // The admin reads the outbox (no SMTP here) and the link in it confirms the address.
+    const admin = await browser.newContext();
+    const signIn = await admin.request.post(`${baseUrl}/api/v1/auth/sign-in`, {
+      headers: { 'x-lantern-csrf': '1' },
+      data: { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' },
+    });
+    expect(signIn.status()).toBe(200);
+    const outbox = (await (await admin.request.get(`${baseUrl}/api/v1/admin/outbox`)).json()) as {
+      messages: { to: string; text: string }[];
+    };
+    const link = /(http:\/\/\S+\/verify-email#token=lne_[a-z2-7]{52})/.exec(
+      outbox.messages.find((m) => m.to === 'grace@navy.example')?.text ?? '',
+    )?.[1];
+    expect(link).toBeDefined();
+    await admin.close();
+    await page.goto(link ?? '');
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/grace@navy\.example is confirmed/);
+    expect(page.url()).toBe(`${baseUrl}/verify-email`);
+    await page.close();
+  });
+
   it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/no/such/page`);

@@ -1,9 +1,11 @@
 import { Link } from './components/Link.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { HomePage } from './pages/HomePage.js';
+import { RegisterPage } from './pages/RegisterPage.js';
 import { SetPasswordPage } from './pages/SetPasswordPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { StatusPage } from './pages/StatusPage.js';
+import { VerifyEmailPage } from './pages/VerifyEmailPage.js';
 import { ROUTES, useRouter } from './router.js';
 import { SessionProvider, useSession } from './session.js';
 
@@ -56,6 +58,10 @@ function Layout() {
       <SignInPage navigate={navigate} />
     ) : path === '/set-password' ? (
       <SetPasswordPage navigate={navigate} />
+    ) : path === '/register' ? (
+      <RegisterPage />
+    ) : path === '/verify-email' ? (
+      <VerifyEmailPage />
     ) : path === '/account' ? (
       <AccountPage navigate={navigate} />
     ) : (

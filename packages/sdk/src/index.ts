@@ -12,6 +12,7 @@ export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
 export type SessionUser = components['schemas']['SessionUser'];
+export type RegisterInput = operations['register']['requestBody']['content']['application/json'];
 export type ApiToken = components['schemas']['ApiToken'];
 export type SessionInfo =
   operations['listSessions']['responses']['200']['content']['application/json']['sessions'][number];
@@ -64,6 +65,9 @@ export interface LanternClient {
   getSession(): Promise<SessionUser | null>;
   /** Sets a password with the secret of a single-use link. */
   setPasswordWithLink(token: string, password: string): Promise<{ email: string }>;
+  /** Applies for an account; the answer is the same whether or not the address is known. */
+  register(input: RegisterInput): Promise<{ next: string }>;
+  verifyEmail(token: string): Promise<{ email: string; status: string }>;
   listSessions(): Promise<SessionInfo[]>;
   revokeSession(id: string): Promise<void>;
   signOutEverywhere(): Promise<number>;
@@ -127,6 +131,16 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async getSession() {
       const { data, error, response } = await raw.GET('/api/v1/auth/session');
       return (data ?? throwApiError(response, error)).user;
+    },
+    async register(input) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/register', { body: input });
+      return data ?? throwApiError(response, error);
+    },
+    async verifyEmail(token) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/verify-email', {
+        body: { token },
+      });
+      return data ?? throwApiError(response, error);
     },
     async listSessions() {
       const { data, error, response } = await raw.GET('/api/v1/auth/sessions');

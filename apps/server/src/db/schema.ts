@@ -57,7 +57,7 @@ export interface SessionsTable {
 export interface OneTimeLinksTable {
   id_hash: string;
   user_id: string;
-  purpose: 'set_password';
+  purpose: 'set_password' | 'verify_email';
   created_at: ColumnType<Date, never, never>;
   expires_at: Date;
   used_at: Date | null;

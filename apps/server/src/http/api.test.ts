@@ -270,6 +270,8 @@ describe('routes', () => {
         'HEAD /api/v1/health public',
         'HEAD /api/v1/openapi.json public',
         'POST /api/v1/audit/verify audit.verify',
+        'POST /api/v1/auth/register public',
+        'POST /api/v1/auth/verify-email public',
         'POST /api/v1/auth/set-password public',
         'POST /api/v1/auth/sign-out-everywhere account',
         'POST /api/v1/auth/sign-in public',

@@ -91,6 +91,7 @@ export async function startTestServer(
     throw new Error('test server has no TCP address');
   }
   const url = `http://127.0.0.1:${address.port}`;
+  ctx.links.base = url;
   return {
     url,
     client: createLanternClient({ baseUrl: url }),

@@ -59,7 +59,7 @@ export function SignInPage({ navigate }: { navigate: (to: string) => void }) {
         </button>
       </form>
       <p className="muted">
-        Registration opens with the next release; until then an administrator creates accounts.
+        New here? <a href="/register">Apply for an account</a>.
       </p>
     </section>
   );

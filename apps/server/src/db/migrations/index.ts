@@ -4,6 +4,7 @@ import * as m0002 from './0002-identity.js';
 import * as m0003 from './0003-auth-throttle.js';
 import * as m0004 from './0004-api-tokens.js';
 import * as m0005 from './0005-email-outbox.js';
+import * as m0006 from './0006-email-verification.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-auth-throttle': m0003,
   '0004-api-tokens': m0004,
   '0005-email-outbox': m0005,
+  '0006-email-verification': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@ import { AppError } from '@lantern/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IdentityService } from '../../services/identity/identity.service.js';
+import type { RegistrationService } from '../../services/identity/registration.service.js';
 import {
   clearSessionCookie,
   readCookie,
@@ -22,7 +23,10 @@ const sessionUser = z
   .meta({ id: 'SessionUser' });
 
 /** Signing in and out, the current session, and setting a password through a single-use link. */
-export function authRoutes(identity: IdentityService): FastifyPluginAsyncZod {
+export function authRoutes(
+  identity: IdentityService,
+  registration: RegistrationService,
+): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/api/v1/auth/sign-in',
@@ -191,6 +195,60 @@ export function authRoutes(identity: IdentityService): FastifyPluginAsyncZod {
         clearSessionCookie(request, reply);
         return { ended };
       },
+    );
+
+    app.post(
+      '/api/v1/auth/register',
+      {
+        config: { permission: 'public', action: 'user.register' },
+        schema: {
+          operationId: 'register',
+          summary: 'Apply for an account; a link to confirm the address is emailed',
+          tags: ['auth'],
+          body: z.object({
+            name: z.string().trim().min(1).max(200),
+            email: z.email().max(320),
+            password: z.string().min(1).max(1024),
+            institution: z.string().trim().min(2).max(200),
+            institutionRole: z.string().trim().min(2).max(200),
+            researchPurpose: z
+              .string()
+              .trim()
+              .min(20, 'say in a sentence or two what you want to study')
+              .max(4000),
+            orcid: z.string().max(60).optional(),
+          }),
+          response: { ...problemResponses, 202: z.object({ next: z.string() }) },
+        },
+      },
+      async (request, reply) => {
+        if (request.ctx.principal.kind === 'user') {
+          throw new AppError('conflict', 'sign out before registering another account');
+        }
+        await registration.register(request.body, request.ip);
+        // The same answer whether or not the address already has an account.
+        return reply
+          .code(202)
+          .send({ next: `check ${request.body.email} for a link to confirm the address` });
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/verify-email',
+      {
+        config: { permission: 'public', action: 'user.verify_email' },
+        schema: {
+          operationId: 'verifyEmail',
+          summary: 'Confirm an address with the secret from the emailed link',
+          tags: ['auth'],
+          body: z.object({ token: z.string().min(1).max(200) }),
+          response: {
+            ...problemResponses,
+            200: z.object({ email: z.string(), status: z.string() }),
+          },
+        },
+      },
+      async (request) => registration.verifyEmail(request.body.token),
     );
   };
 }

@@ -41,6 +41,16 @@ export const usersRepository = {
     await executor.insertInto('users').values(user).execute();
   },
 
+  /** Marks the address verified and moves an unverified user on to wait for admission. */
+  async markEmailVerified(executor: Executor, id: string, now: Date): Promise<void> {
+    await executor
+      .updateTable('users')
+      .set({ email_verified_at: now, status: 'pending', updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'unverified')
+      .execute();
+  },
+
   async setPasswordHash(executor: Executor, id: string, passwordHash: string): Promise<void> {
     await executor
       .updateTable('users')

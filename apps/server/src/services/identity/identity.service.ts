@@ -58,7 +58,7 @@ const TOUCH_INTERVAL_MS = 60 * 1000;
 const WRONG_CREDENTIALS = 'wrong email or password';
 
 // argon2id, RFC 9106's second recommended option scaled to a server: 64 MiB, 3 passes, 4 lanes.
-const ARGON2_OPTIONS = {
+export const ARGON2_OPTIONS = {
   type: argon2.argon2id,
   memoryCost: 65_536,
   timeCost: 3,
