@@ -48,7 +48,12 @@ describe('permissions', () => {
     expect(hasPermission(token, 'audit.verify')).toBe(false);
     // Held by the roles, but out of scope.
     expect(hasPermission({ ...token, scope: ['account'] }, 'audit.read')).toBe(false);
-    expect(permissionsOf(['reviewer'])).toEqual(['public', 'account', 'audit.read']);
+    expect(permissionsOf(['reviewer'])).toEqual([
+      'public',
+      'account',
+      'admission.review',
+      'audit.read',
+    ]);
     expect(permissionsOf([])).toEqual(['public', 'account']);
   });
 

@@ -7,6 +7,7 @@
 export const PERMISSIONS = [
   'public',
   'account',
+  'admission.review',
   'audit.read',
   'audit.verify',
   'outbox.read',
@@ -21,7 +22,7 @@ export type Role = (typeof ROLES)[number];
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   researcher: ['public'],
   curator: ['public'],
-  reviewer: ['public', 'audit.read'],
+  reviewer: ['public', 'admission.review', 'audit.read'],
   partner: ['public'],
   admin: PERMISSIONS,
 };

@@ -37,6 +37,14 @@ export interface UsersTable {
   status: UserStatus;
   roles: ColumnType<string[], string[] | undefined, string[]>;
   email_verified_at: Date | null;
+  /** When the address was confirmed and the application entered the queue. */
+  applied_at: Date | null;
+  training_certificate_id: string | null;
+  /** A calendar date as text (YYYY-MM-DD), the same on both dialects. */
+  training_expires_on: string | null;
+  decided_at: Date | null;
+  decided_by: string | null;
+  decision_reason: string | null;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }

@@ -260,6 +260,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admission/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where your application stands, and the current median wait */
+        get: operations["getAdmissionStanding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admission/me/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Your human-subjects research training certificate */
+        put: operations["submitTrainingEvidence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admission/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Applications, oldest first */
+        get: operations["listApplicants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admission/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admit or reject one or more applicants (all or none); each is emailed */
+        post: operations["decideApplications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -288,6 +356,37 @@ export interface components {
             sentAt: string | null;
             attempts: number;
             lastError: string | null;
+        };
+        AdmissionStandingInput: {
+            status: string;
+            appliedAt: string | null;
+            evidence: {
+                certificateId: string;
+                expiresOn: string;
+            } | null;
+            ahead: number | null;
+            medianWaitDays: number | null;
+            decision: {
+                at: string;
+                reason: string | null;
+            } | null;
+        };
+        ApplicantInput: {
+            id: string;
+            email: string;
+            name: string;
+            institution: string | null;
+            institutionRole: string | null;
+            researchPurpose: string | null;
+            orcid: string | null;
+            status: string;
+            appliedAt: string | null;
+            evidence: {
+                certificateId: string;
+                expiresOn: string;
+            } | null;
+            decidedAt: string | null;
+            decisionReason: string | null;
         };
         AuditEventInput: {
             time: string;
@@ -322,7 +421,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "outbox.read")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -384,6 +483,37 @@ export interface components {
             attempts: number;
             lastError: string | null;
         };
+        AdmissionStanding: {
+            status: string;
+            appliedAt: string | null;
+            evidence: {
+                certificateId: string;
+                expiresOn: string;
+            } | null;
+            ahead: number | null;
+            medianWaitDays: number | null;
+            decision: {
+                at: string;
+                reason: string | null;
+            } | null;
+        };
+        Applicant: {
+            id: string;
+            email: string;
+            name: string;
+            institution: string | null;
+            institutionRole: string | null;
+            researchPurpose: string | null;
+            orcid: string | null;
+            status: string;
+            appliedAt: string | null;
+            evidence: {
+                certificateId: string;
+                expiresOn: string;
+            } | null;
+            decidedAt: string | null;
+            decisionReason: string | null;
+        };
         AuditEvent: {
             time: string;
             actor: string;
@@ -417,7 +547,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "outbox.read")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -958,7 +1088,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "audit.read" | "audit.verify" | "outbox.read")[];
+                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "outbox.read")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -1143,6 +1273,182 @@ export interface operations {
                         delivery: string;
                         messages: components["schemas"]["OutboxMessage"][];
                         nextBefore: number | null;
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdmissionStanding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdmissionStanding"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submitTrainingEvidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    certificateId: string;
+                    /** Format: date */
+                    expiresOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApplicants: {
+        parameters: {
+            query?: {
+                status?: "pending" | "admitted" | "rejected";
+                hasEvidence?: "true" | "false";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        applicants: components["schemas"]["Applicant"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideApplications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    userIds: string[];
+                    /** @enum {string} */
+                    decision: "admit" | "reject";
+                    /** @default  */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        decided: number;
                     };
                 };
             };

@@ -5,6 +5,7 @@ import * as m0003 from './0003-auth-throttle.js';
 import * as m0004 from './0004-api-tokens.js';
 import * as m0005 from './0005-email-outbox.js';
 import * as m0006 from './0006-email-verification.js';
+import * as m0007 from './0007-admission.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-api-tokens': m0004,
   '0005-email-outbox': m0005,
   '0006-email-verification': m0006,
+  '0007-admission': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -45,7 +45,7 @@ export const usersRepository = {
   async markEmailVerified(executor: Executor, id: string, now: Date): Promise<void> {
     await executor
       .updateTable('users')
-      .set({ email_verified_at: now, status: 'pending', updated_at: now })
+      .set({ email_verified_at: now, applied_at: now, status: 'pending', updated_at: now })
       .where('id', '=', id)
       .where('status', '=', 'unverified')
       .execute();
