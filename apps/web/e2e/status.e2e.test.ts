@@ -227,6 +227,47 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('lets the applicant give training evidence and a reviewer admit her from the queue', async () => {
+    const grace = await browser.newPage();
+    await grace.goto(`${baseUrl}/sign-in`);
+    await grace.getByLabel('Email').fill('grace@navy.example');
+    await grace.getByLabel('Password').fill('compilers translate human intent');
+    await grace.getByRole('button', { name: 'Sign in' }).click();
+    await grace.getByRole('link', { name: 'Your application' }).click();
+    await expect
+      .poll(() => grace.getByTestId('standing').textContent())
+      .toMatch(/Waiting for review; 0 applications are ahead/);
+    expect(await grace.getByTestId('median-wait').textContent()).toBe(
+      'No decisions yet to estimate the wait from.',
+    );
+    await grace.getByLabel('Certificate id').fill('CITI-48213');
+    await grace.getByLabel('Valid until').fill(`${new Date().getFullYear() + 2}-06-30`);
+    await grace.getByRole('button', { name: 'Save evidence' }).click();
+    await expect
+      .poll(() => grace.getByRole('status').first().textContent())
+      .toMatch(/On file: certificate CITI-48213/);
+    await grace.screenshot({ path: join(SCREENSHOTS, 'application.png'), fullPage: true });
+
+    const admin = await browser.newPage();
+    await admin.goto(`${baseUrl}/sign-in?next=/admission`);
+    await admin.getByLabel('Email').fill('admin@lantern.local');
+    await admin.getByLabel('Password').fill('quiet orchard under seven moons');
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => admin.getByTestId('queue').textContent())
+      .toContain('grace@navy.example');
+    await admin.getByLabel('select grace@navy.example').check();
+    await admin.screenshot({ path: join(SCREENSHOTS, 'admission-queue.png'), fullPage: true });
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await admin.getByRole('button', { name: 'Admit selected' }).click();
+    await expect.poll(() => admin.getByRole('status').textContent()).toBe('1 admitted.');
+
+    await grace.reload();
+    await expect.poll(() => grace.getByTestId('standing').textContent()).toBe('You are admitted.');
+    await grace.close();
+    await admin.close();
+  });
+
   it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/no/such/page`);

@@ -1,5 +1,6 @@
 import { Link } from './components/Link.js';
 import { AccountPage } from './pages/AccountPage.js';
+import { AdmissionPage } from './pages/AdmissionPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
 import { SetPasswordPage } from './pages/SetPasswordPage.js';
@@ -35,8 +36,15 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
       navigate('/');
     });
   };
+  const reviews =
+    user.status === 'admitted' && (user.roles.includes('reviewer') || user.roles.includes('admin'));
   return (
     <span className="account">
+      {(reviews || user.status !== 'admitted') && (
+        <Link to="/admission" navigate={navigate}>
+          {reviews ? 'Admission queue' : 'Your application'}
+        </Link>
+      )}
       <Link to="/account" navigate={navigate}>
         <span data-testid="signed-in-as">{user.name}</span>
       </Link>{' '}
@@ -62,6 +70,8 @@ function Layout() {
       <RegisterPage />
     ) : path === '/verify-email' ? (
       <VerifyEmailPage />
+    ) : path === '/admission' ? (
+      <AdmissionPage />
     ) : path === '/account' ? (
       <AccountPage navigate={navigate} />
     ) : (

@@ -12,6 +12,8 @@ export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
 export type SessionUser = components['schemas']['SessionUser'];
+export type AdmissionStanding = components['schemas']['AdmissionStanding'];
+export type Applicant = components['schemas']['Applicant'];
 export type RegisterInput = operations['register']['requestBody']['content']['application/json'];
 export type ApiToken = components['schemas']['ApiToken'];
 export type SessionInfo =
@@ -68,6 +70,15 @@ export interface LanternClient {
   /** Applies for an account; the answer is the same whether or not the address is known. */
   register(input: RegisterInput): Promise<{ next: string }>;
   verifyEmail(token: string): Promise<{ email: string; status: string }>;
+  getAdmissionStanding(): Promise<AdmissionStanding>;
+  submitTrainingEvidence(certificateId: string, expiresOn: string): Promise<void>;
+  /** Pending applications, oldest first (reviewers). */
+  listApplicants(): Promise<Applicant[]>;
+  decideApplications(
+    userIds: string[],
+    decision: 'admit' | 'reject',
+    reason: string,
+  ): Promise<number>;
   listSessions(): Promise<SessionInfo[]>;
   revokeSession(id: string): Promise<void>;
   signOutEverywhere(): Promise<number>;
@@ -141,6 +152,28 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         body: { token },
       });
       return data ?? throwApiError(response, error);
+    },
+    async getAdmissionStanding() {
+      const { data, error, response } = await raw.GET('/api/v1/admission/me');
+      return data ?? throwApiError(response, error);
+    },
+    async submitTrainingEvidence(certificateId, expiresOn) {
+      const { error, response } = await raw.PUT('/api/v1/admission/me/evidence', {
+        body: { certificateId, expiresOn },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async listApplicants() {
+      const { data, error, response } = await raw.GET('/api/v1/admission/queue');
+      return (data ?? throwApiError(response, error)).applicants;
+    },
+    async decideApplications(userIds, decision, reason) {
+      const { data, error, response } = await raw.POST('/api/v1/admission/decisions', {
+        body: { userIds, decision, reason },
+      });
+      return (data ?? throwApiError(response, error)).decided;
     },
     async listSessions() {
       const { data, error, response } = await raw.GET('/api/v1/auth/sessions');
