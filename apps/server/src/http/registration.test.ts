@@ -53,6 +53,16 @@ describe(`registration and email verification on ${TEST_DIALECT}`, () => {
       user: { email: ADA.email, status: 'unverified', roles: ['researcher'] },
     });
 
+    // Signed in, one cannot register another account or use a set-password link.
+    expect(
+      (await post('/api/v1/auth/register', { ...ADA, email: 'other@uni.example' }, { cookie }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await post('/api/v1/auth/set-password', { token, password: ADA.password }, { cookie }))
+        .status,
+    ).toBe(409);
+
     const verified = await post('/api/v1/auth/verify-email', { token });
     expect(verified.status).toBe(200);
     expect(await verified.json()).toEqual({ email: ADA.email, status: 'pending' });

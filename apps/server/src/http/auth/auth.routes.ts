@@ -1,4 +1,3 @@
-import { AppError } from '@lantern/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IdentityService } from '../../services/identity/identity.service.js';
@@ -117,13 +116,11 @@ export function authRoutes(
         },
       },
       async (request) => {
-        if (request.ctx.principal.kind === 'user') {
-          throw new AppError(
-            'conflict',
-            'sign out before using a link meant for setting a password',
-          );
-        }
-        return identity.setPasswordWithLink(request.body.token, request.body.password);
+        return identity.setPasswordWithLink(
+          request.ctx.principal,
+          request.body.token,
+          request.body.password,
+        );
       },
     );
 
@@ -222,10 +219,7 @@ export function authRoutes(
         },
       },
       async (request, reply) => {
-        if (request.ctx.principal.kind === 'user') {
-          throw new AppError('conflict', 'sign out before registering another account');
-        }
-        await registration.register(request.body, request.ip);
+        await registration.register(request.ctx.principal, request.body, request.ip);
         // The same answer whether or not the address already has an account.
         return reply
           .code(202)

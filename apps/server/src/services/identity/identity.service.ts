@@ -129,7 +129,14 @@ export class IdentityService {
   }
 
   /** Sets a password through a single-use link. The link is spent only if the password is accepted. */
-  async setPasswordWithLink(secret: string, password: string): Promise<{ email: string }> {
+  async setPasswordWithLink(
+    caller: Principal,
+    secret: string,
+    password: string,
+  ): Promise<{ email: string }> {
+    if (caller.kind === 'user') {
+      throw new AppError('conflict', 'sign out before using a link meant for setting a password');
+    }
     const problems = await this.db.transaction().execute(async (trx) => {
       const link = isSecretOfKind(secret, 'email_link')
         ? await oneTimeLinksRepository.consume(trx, hashSecret(secret), 'set_password', new Date())

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, type FieldError } from '@lantern/core';
+import { AppError, type FieldError, type Principal } from '@lantern/core';
 import {
   checkPassword,
   generateSecret,
@@ -51,7 +51,10 @@ export class RegistrationService {
     private readonly options: { commonPasswords: ReadonlySet<string>; links: { base: string } },
   ) {}
 
-  async register(input: Registration, clientIp: string): Promise<void> {
+  async register(caller: Principal, input: Registration, clientIp: string): Promise<void> {
+    if (caller.kind === 'user') {
+      throw new AppError('conflict', 'sign out before registering another account');
+    }
     const keys = [{ key: `register:${clientIp}`, policy: REGISTRATION_THROTTLE }];
     const locked = await secondsLocked(this.db, keys);
     if (locked !== null) {
