@@ -12,6 +12,7 @@ import { admissionRoutes } from './http/admission/admission.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { tokenRoutes } from './http/auth/tokens.routes.js';
+import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
@@ -21,6 +22,7 @@ import {
   registerRequestLifecycle,
   type DeclaredRoute,
 } from './http/plugins/request-lifecycle.js';
+import { termsRoutes } from './http/terms/terms.routes.js';
 import { webRoutes } from './http/web/web.routes.js';
 
 export interface App {
@@ -74,6 +76,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(healthRoutes(ctx.services.health));
   await fastify.register(authRoutes(ctx.services.identity, ctx.services.registration));
   await fastify.register(tokenRoutes(ctx.services.tokens));
+  await fastify.register(secondFactorRoutes(ctx.services.secondFactor));
+  await fastify.register(termsRoutes(ctx.services.terms));
   await fastify.register(auditRoutes(ctx.services.audit));
   await fastify.register(outboxRoutes(ctx.services.email));
   await fastify.register(admissionRoutes(ctx.services.admission));

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -36,6 +36,12 @@ export interface Config {
   /** SMTP server for outgoing mail (smtp:// or smtps://, credentials in the URL); outbox only when unset. */
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
+  /**
+   * The file holding the deployment key (base64, 32 bytes or more), which seals second-factor
+   * secrets and keys pseudonyms. Made on first start when absent. Servers sharing one PostgreSQL
+   * database must share this file.
+   */
+  readonly secretKeyFile: string;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -83,6 +89,7 @@ const schema = z.object({
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
     .optional(),
   LANTERN_MAIL_FROM: z.string().min(3).default('Lantern <no-reply@lantern.local>'),
+  LANTERN_SECRET_KEY_FILE: z.string().min(1).optional(),
   LANTERN_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .transform((url) => url.replace(/\/+$/, ''))
@@ -138,6 +145,7 @@ export function parseConfig(
     sessionTtlMs: e.LANTERN_SESSION_TTL_HOURS * 60 * 60 * 1000,
     publicUrl: e.LANTERN_PUBLIC_URL,
     smtpUrl: e.LANTERN_SMTP_URL,
+    secretKeyFile: resolve(e.LANTERN_SECRET_KEY_FILE ?? join(e.LANTERN_DATA_DIR, 'secret.key')),
     mailFrom: e.LANTERN_MAIL_FROM,
   });
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { LocalComputeBackend, type ComputeBackend } from './compute/compute-backend.js';
 import type { Config } from './config.js';
+import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
 import { PeriodicWorker } from './jobs/periodic-worker.js';
@@ -13,6 +14,8 @@ import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
+import { SecondFactorService } from './services/identity/second-factor.service.js';
+import { TermsService } from './services/terms/terms.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
@@ -27,7 +30,9 @@ export interface AppContext {
     audit: AuditService;
     health: HealthService;
     identity: IdentityService;
+    secondFactor: SecondFactorService;
     tokens: ApiTokensService;
+    terms: TermsService;
     email: EmailService;
     registration: RegistrationService;
     admission: AdmissionService;
@@ -54,7 +59,14 @@ export const VERSION: string = (
 
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */
 export async function createContext(config: Config, logger: Logger): Promise<AppContext> {
+  const key = await DeploymentKey.load(config.secretKeyFile);
   const database = await openDatabase(config);
+  try {
+    await key.checkAgainst(database.db, config.secretKeyFile);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const objectStore = new LocalObjectStore(config.dataDir);
   await objectStore.init();
   const compute = new LocalComputeBackend();
@@ -68,7 +80,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     version: VERSION,
   });
   const commonPasswords = await loadCommonPasswords();
-  const identity = new IdentityService(database.db, audit, {
+  const secondFactor = new SecondFactorService(database.db, audit, key);
+  const identity = new IdentityService(database.db, audit, secondFactor, {
     adminEmail: config.adminEmail,
     sessionTtlMs: config.sessionTtlMs,
     commonPasswords,
@@ -83,6 +96,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     commonPasswords,
     links,
   });
+  const terms = new TermsService(database.db, audit, email, links);
+  await terms.ensurePublished();
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   return {
     config,
@@ -95,7 +110,9 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       audit,
       health,
       identity,
+      secondFactor,
       tokens: new ApiTokensService(database.db, audit),
+      terms,
       email,
       registration,
       admission: new AdmissionService(database.db, audit, email),

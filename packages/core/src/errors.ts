@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, title: 'Malformed JSON body' },
   validation_failed: { status: 400, title: 'Request validation failed' },
   unauthenticated: { status: 401, title: 'Authentication required' },
+  second_factor_required: { status: 401, title: 'Second factor required' },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

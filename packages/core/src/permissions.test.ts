@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   actorOf,
+  blockedByTerms,
+  effectiveRoles,
   hasPermission,
   isPermission,
   PERMISSIONS,
@@ -18,7 +20,12 @@ describe('permissions', () => {
 
   it('gives admins every permission and others only their roles', () => {
     for (const permission of PERMISSIONS) {
-      expect(hasPermission({ kind: 'user', userId: 'u', roles: ['admin'] }, permission)).toBe(true);
+      expect(
+        hasPermission(
+          { kind: 'user', userId: 'u', roles: ['admin'], termsAccepted: true },
+          permission,
+        ),
+      ).toBe(true);
     }
     expect(hasPermission({ kind: 'user', userId: 'u', roles: ['researcher'] }, 'audit.read')).toBe(
       false,
@@ -53,8 +60,33 @@ describe('permissions', () => {
       'account',
       'admission.review',
       'audit.read',
+      'data.read',
     ]);
     expect(permissionsOf([])).toEqual(['public', 'account']);
+  });
+
+  it('withholds data until the current terms are accepted, and says so', () => {
+    const researcher = { kind: 'user', userId: 'u', roles: ['researcher'] } as const;
+    expect(hasPermission(researcher, 'data.read')).toBe(false);
+    expect(hasPermission({ ...researcher, termsAccepted: false }, 'data.read')).toBe(false);
+    expect(hasPermission({ ...researcher, termsAccepted: true }, 'data.read')).toBe(true);
+    expect(blockedByTerms(researcher, 'data.read')).toBe(true);
+    // Terms never give what the roles do not: a partner, or a token scoped without data.
+    expect(blockedByTerms({ ...researcher, roles: ['partner'] }, 'data.read')).toBe(false);
+    expect(blockedByTerms({ ...researcher, scope: ['account'] }, 'data.read')).toBe(false);
+    expect(blockedByTerms({ ...researcher, termsAccepted: true }, 'data.read')).toBe(false);
+    // Terms do not gate one's own account.
+    expect(hasPermission(researcher, 'account')).toBe(true);
+  });
+
+  it('gives roles only to admitted people, and reviewer and admin only with a second factor', () => {
+    const admin = { status: 'admitted', roles: ['admin', 'curator', 'bogus'] };
+    expect(effectiveRoles(admin, true)).toEqual(['admin', 'curator']);
+    expect(effectiveRoles(admin, false)).toEqual(['curator']);
+    expect(effectiveRoles({ status: 'admitted', roles: ['reviewer'] }, false)).toEqual([]);
+    for (const status of ['unverified', 'pending', 'rejected', 'suspended']) {
+      expect(effectiveRoles({ ...admin, status }, true)).toEqual([]);
+    }
   });
 
   it('recognises only the closed list', () => {

@@ -45,6 +45,12 @@ export interface UsersTable {
   decided_at: Date | null;
   decided_by: string | null;
   decision_reason: string | null;
+  /** The TOTP secret, sealed with the deployment key (DeploymentKey.seal); set at enrolment. */
+  totp_secret_sealed: string | null;
+  /** When enrolment was confirmed with a code; null while none, or while enrolment is unconfirmed. */
+  totp_enabled_at: Date | null;
+  /** The last TOTP time step accepted: each code works once. */
+  totp_last_step: number | null;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
@@ -59,6 +65,23 @@ export interface SessionsTable {
   revoked_at: Date | null;
   client_ip: string | null;
   user_agent: string | null;
+  /** Signed in with a second factor (or enrolled one in this session). */
+  second_factor: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** Single-use recovery codes for a second factor, stored hashed. */
+export interface RecoveryCodesTable {
+  code_hash: string;
+  user_id: string;
+  created_at: ColumnType<Date, never, never>;
+  used_at: Date | null;
+}
+
+/** A check value of the deployment key (one row), so a wrong key is caught at start. */
+export interface DeploymentKeyTable {
+  id: number;
+  key_check: string;
+  created_at: ColumnType<Date, never, never>;
 }
 
 /** Single-use links sent to a person (stored hashed). */
@@ -107,6 +130,27 @@ export interface EmailOutboxTable {
   last_error: string | null;
 }
 
+/** Published versions of the terms (the data use agreement); never changed once published. */
+export interface TermsVersionTable {
+  version: number;
+  title: string;
+  /** Markdown. */
+  body: string;
+  /** What changed since the previous version, in a sentence or two, shown to those re-accepting. */
+  changes: string;
+  published_at: ColumnType<Date, Date | undefined, never>;
+  /** `user:<id>`, or `system:…` for the version shipped with the server. */
+  published_by: string;
+}
+
+/** Who accepted which version of the terms, when and from where. */
+export interface TermsAcceptanceTable {
+  user_id: string;
+  version: number;
+  accepted_at: ColumnType<Date, never, never>;
+  client_ip: string | null;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -117,4 +161,8 @@ export interface Database {
   auth_throttle: AuthThrottleTable;
   api_tokens: ApiTokensTable;
   email_outbox: EmailOutboxTable;
+  terms_version: TermsVersionTable;
+  terms_acceptance: TermsAcceptanceTable;
+  recovery_codes: RecoveryCodesTable;
+  deployment_key: DeploymentKeyTable;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
+import { enrolSecondFactor } from '../testing/users.js';
 
 let server: TestServer;
 
@@ -107,7 +108,28 @@ describe(`identity: first admin, password, sessions on ${TEST_DIALECT}`, () => {
     cookie = sessionCookie(res);
     const session = await fetch(`${server.url}/api/v1/auth/session`, { headers: { cookie } });
     expect(await session.json()).toMatchObject({
-      user: { email: 'admin@lantern.local', roles: ['admin'], status: 'admitted' },
+      user: {
+        email: 'admin@lantern.local',
+        roles: ['admin'],
+        status: 'admitted',
+        actingRoles: [],
+        secondFactor: { enabled: false, required: true, thisSession: false },
+      },
+    });
+  });
+
+  it('acts as admin only after enrolling a second factor in the session', async () => {
+    const before = await fetch(`${server.url}/api/v1/audit/events?limit=1`, {
+      headers: { cookie },
+    });
+    expect(before.status).toBe(403);
+    await enrolSecondFactor(server, cookie);
+    const session = await fetch(`${server.url}/api/v1/auth/session`, { headers: { cookie } });
+    expect(await session.json()).toMatchObject({
+      user: {
+        actingRoles: ['admin'],
+        secondFactor: { enabled: true, required: true, thisSession: true, recoveryCodesLeft: 10 },
+      },
     });
   });
 

@@ -6,6 +6,8 @@ import * as m0004 from './0004-api-tokens.js';
 import * as m0005 from './0005-email-outbox.js';
 import * as m0006 from './0006-email-verification.js';
 import * as m0007 from './0007-admission.js';
+import * as m0008 from './0008-terms.js';
+import * as m0009 from './0009-second-factor.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -19,6 +21,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-email-outbox': m0005,
   '0006-email-verification': m0006,
   '0007-admission': m0007,
+  '0008-terms': m0008,
+  '0009-second-factor': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -21,6 +21,22 @@ const sessionUser = z
   })
   .meta({ id: 'SessionUser' });
 
+const sessionDescription = sessionUser
+  .extend({
+    actingRoles: z.array(z.string()).meta({
+      description:
+        'The roles this session acts with: none until admitted; reviewer and admin only with a second factor',
+    }),
+    secondFactor: z.object({
+      enabled: z.boolean(),
+      required: z.boolean(),
+      recoveryCodesLeft: z.number().int(),
+      thisSession: z.boolean(),
+    }),
+    termsAccepted: z.boolean(),
+  })
+  .meta({ id: 'SessionDescription' });
+
 /** Signing in and out, the current session, and setting a password through a single-use link. */
 export function authRoutes(
   identity: IdentityService,
@@ -38,6 +54,12 @@ export function authRoutes(
           body: z.object({
             email: z.string().trim().min(3).max(320),
             password: z.string().min(1).max(1024),
+            code: z
+              .string()
+              .trim()
+              .max(20)
+              .optional()
+              .meta({ description: 'TOTP code or recovery code, when two-factor sign-in is on' }),
           }),
           response: {
             ...problemResponses,
@@ -53,6 +75,7 @@ export function authRoutes(
             clientIp: request.ip,
             userAgent: request.headers['user-agent'] ?? null,
           },
+          request.body.code,
         );
         setSessionCookie(request, reply, secret, expiresAt);
         return { user, expiresAt: expiresAt.toISOString() };
@@ -89,15 +112,15 @@ export function authRoutes(
           operationId: 'getSession',
           summary: 'Who is signed in (user null when nobody)',
           tags: ['auth'],
-          response: { ...problemResponses, 200: z.object({ user: sessionUser.nullable() }) },
+          response: {
+            ...problemResponses,
+            200: z.object({ user: sessionDescription.nullable() }),
+          },
         },
       },
-      async (request) => {
-        const { principal } = request.ctx;
-        return {
-          user: principal.kind === 'user' ? await identity.getUser(principal.userId) : null,
-        };
-      },
+      async (request) => ({
+        user: await identity.describe(request.ctx.principal, readCookie(request, SESSION_COOKIE)),
+      }),
     );
 
     app.post(

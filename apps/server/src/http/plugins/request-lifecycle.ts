@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, hasPermission, isPermission, type Permission } from '@lantern/core';
+import {
+  AppError,
+  blockedByTerms,
+  hasPermission,
+  isPermission,
+  type Permission,
+} from '@lantern/core';
 import type {
   FastifyError,
   FastifyInstance,
@@ -191,6 +197,20 @@ export function requireUser(request: FastifyRequest): string {
   return principal.userId;
 }
 
+/**
+ * The signed-in caller and their session secret, for changes to how one signs in: refused with an
+ * API token, which must never be able to change the credentials of its holder.
+ */
+export function requireSession(request: FastifyRequest): { userId: string; secret: string } {
+  const userId = requireUser(request);
+  const secret = readCookie(request, SESSION_COOKIE);
+  if (request.ctx.authenticatedBy !== 'session' || secret === undefined) {
+    request.ctx.denied = true;
+    throw new AppError('forbidden', 'sign in with a browser session to do this; API tokens cannot');
+  }
+  return { userId, secret };
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const CSRF_HEADER = 'x-lantern-csrf';
 
@@ -257,10 +277,17 @@ function authorize(request: FastifyRequest): void {
   if (permission === undefined) {
     throw new AppError('forbidden', 'this route declares no permission');
   }
-  if (!hasPermission(request.ctx.principal, permission)) {
+  const { principal } = request.ctx;
+  if (!hasPermission(principal, permission)) {
     request.ctx.denied = true;
-    throw request.ctx.principal.kind === 'anonymous'
-      ? new AppError('unauthenticated', 'sign in to do this')
+    if (principal.kind === 'anonymous') {
+      throw new AppError('unauthenticated', 'sign in to do this');
+    }
+    throw blockedByTerms(principal, permission)
+      ? new AppError(
+          'forbidden',
+          'accept the current version of the terms (the data use agreement, at /terms) before touching data',
+        )
       : new AppError('forbidden', 'you do not have permission to do this');
   }
 }

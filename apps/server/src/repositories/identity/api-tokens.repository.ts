@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { ApiTokensTable, Database, UsersTable } from '../../db/schema.js';
+import { acceptedCurrentTerms } from '../terms/terms.repository.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 export type ApiTokenRow = Omit<Selectable<ApiTokensTable>, 'token_hash'>;
@@ -49,7 +50,12 @@ export const apiTokensRepository = {
     tokenHash: string,
     now: Date,
   ): Promise<
-    | { token: ApiTokenRow; user: Pick<Selectable<UsersTable>, 'id' | 'status' | 'roles'> }
+    | {
+        token: ApiTokenRow;
+        user: Pick<Selectable<UsersTable>, 'id' | 'status' | 'roles' | 'totp_enabled_at'> & {
+          terms_accepted: boolean;
+        };
+      }
     | undefined
   > {
     const row = await executor
@@ -66,6 +72,8 @@ export const apiTokensRepository = {
         'api_tokens.revoked_at',
         'users.status',
         'users.roles',
+        'users.totp_enabled_at',
+        acceptedCurrentTerms,
       ])
       .where('api_tokens.token_hash', '=', tokenHash)
       .where('api_tokens.revoked_at', 'is', null)
@@ -74,8 +82,8 @@ export const apiTokensRepository = {
     if (row === undefined) {
       return undefined;
     }
-    const { status, roles, ...token } = row;
-    return { token, user: { id: row.user_id, status, roles } };
+    const { status, roles, totp_enabled_at, terms_accepted, ...token } = row;
+    return { token, user: { id: row.user_id, status, roles, totp_enabled_at, terms_accepted } };
   },
 
   async touch(executor: Executor, id: string, now: Date): Promise<void> {

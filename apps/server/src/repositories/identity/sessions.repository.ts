@@ -1,12 +1,19 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, SessionsTable, UsersTable } from '../../db/schema.js';
+import { acceptedCurrentTerms } from '../terms/terms.repository.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** A live session with the user it belongs to. */
 export interface SessionWithUser {
-  session: Pick<Selectable<SessionsTable>, 'id_hash' | 'last_seen_at' | 'expires_at'>;
-  user: Pick<Selectable<UsersTable>, 'id' | 'email' | 'name' | 'status' | 'roles'>;
+  session: Pick<
+    Selectable<SessionsTable>,
+    'id_hash' | 'last_seen_at' | 'expires_at' | 'second_factor'
+  >;
+  user: Pick<Selectable<UsersTable>, 'id' | 'email' | 'name' | 'status' | 'roles'> & {
+    /** Accepted the newest version of the terms. */
+    terms_accepted: boolean;
+  };
 }
 
 /** SQL of sessions, always by the hash of the secret the browser holds. */
@@ -28,11 +35,13 @@ export const sessionsRepository = {
         'sessions.id_hash',
         'sessions.last_seen_at',
         'sessions.expires_at',
+        'sessions.second_factor',
         'users.id',
         'users.email',
         'users.name',
         'users.status',
         'users.roles',
+        acceptedCurrentTerms,
       ])
       .where('sessions.id_hash', '=', idHash)
       .where('sessions.revoked_at', 'is', null)
@@ -42,8 +51,20 @@ export const sessionsRepository = {
       return undefined;
     }
     return {
-      session: { id_hash: row.id_hash, last_seen_at: row.last_seen_at, expires_at: row.expires_at },
-      user: { id: row.id, email: row.email, name: row.name, status: row.status, roles: row.roles },
+      session: {
+        id_hash: row.id_hash,
+        last_seen_at: row.last_seen_at,
+        expires_at: row.expires_at,
+        second_factor: row.second_factor,
+      },
+      user: {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        status: row.status,
+        roles: row.roles,
+        terms_accepted: row.terms_accepted,
+      },
     };
   },
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   AppError,
   isPermission,
-  isRole,
+  effectiveRoles,
   permissionsOf,
   type Permission,
   type Principal,
@@ -161,13 +161,15 @@ export class ApiTokensService {
     ) {
       await apiTokensRepository.touch(this.db, found.token.id, now);
     }
-    const roles = found.user.status === 'admitted' ? found.user.roles.filter(isRole) : [];
     return {
       principal: {
         kind: 'user',
         userId: found.user.id,
-        roles,
+        // A token was made from a session that held its scope; reviewer and admin permissions
+        // still need the holder to keep a second factor.
+        roles: effectiveRoles(found.user, found.user.totp_enabled_at !== null),
         scope: found.token.scope.filter(isPermission),
+        termsAccepted: found.user.terms_accepted,
       },
       tokenId: found.token.id,
     };

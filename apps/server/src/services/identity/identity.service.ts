@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, isRole, type Principal, type Role } from '@lantern/core';
+import { AppError, effectiveRoles, isRole, type Principal, type Role } from '@lantern/core';
 import {
   ACCOUNT_THROTTLE,
   ADDRESS_THROTTLE,
@@ -17,6 +17,7 @@ import { sessionsRepository } from '../../repositories/identity/sessions.reposit
 import { throttleRepository } from '../../repositories/identity/throttle.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { SecondFactorService, SecondFactorStatus } from './second-factor.service.js';
 import {
   describeWait,
   recordThrottleFailures,
@@ -38,7 +39,18 @@ export interface SessionUser {
   email: string;
   name: string;
   status: string;
+  /** The roles given to the person. */
   roles: Role[];
+}
+
+/** The signed-in person and what this session may do, for the web app. */
+export interface SessionDescription extends SessionUser {
+  /** The roles this caller acts with now: none until admitted, and no reviewer or admin role
+   *  without a second factor in this session. */
+  actingRoles: Role[];
+  secondFactor: SecondFactorStatus & { thisSession: boolean };
+  /** Accepted the current terms (data is withheld until then). */
+  termsAccepted: boolean;
 }
 
 /** A session as its owner sees it. */
@@ -78,6 +90,7 @@ export class IdentityService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
+    private readonly secondFactor: SecondFactorService,
     private readonly options: IdentityOptions,
   ) {
     this.dummyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
@@ -195,6 +208,7 @@ export class IdentityService {
     email: string,
     password: string,
     meta: { clientIp: string | null; userAgent: string | null },
+    code?: string,
   ): Promise<{ secret: string; user: SessionUser; expiresAt: Date }> {
     const address = email.trim();
     const keys: ThrottleKey[] = [
@@ -235,7 +249,6 @@ export class IdentityService {
       });
       throw new AppError('unauthenticated', WRONG_CREDENTIALS);
     }
-    await throttleRepository.clear(this.db, `account:${address.toLowerCase()}`);
     if (user.status === 'suspended' || user.status === 'rejected') {
       // The password was right, so saying why does not reveal that the account exists.
       await this.audit.recordAlone({
@@ -246,6 +259,8 @@ export class IdentityService {
       });
       throw new AppError('forbidden', `this account is ${user.status}; contact the administrators`);
     }
+    const proof = await this.checkSecondFactor(user, code, keys);
+    await throttleRepository.clear(this.db, `account:${address.toLowerCase()}`);
     const secret = generateSecret('session');
     const expiresAt = new Date(Date.now() + this.options.sessionTtlMs);
     await this.db.transaction().execute(async (trx) => {
@@ -255,14 +270,57 @@ export class IdentityService {
         expires_at: expiresAt,
         client_ip: meta.clientIp,
         user_agent: meta.userAgent?.slice(0, 400) ?? null,
+        second_factor: proof !== null,
       });
       await this.audit.record(trx, {
         action: 'auth.sign_in',
         target: `user:${user.id}`,
-        details: {},
+        details: { secondFactor: proof },
       });
     });
     return { secret, user: present(user), expiresAt };
+  }
+
+  /**
+   * After the right password: when the person has a second factor, the code is required and must
+   * match (a wrong one counts like a wrong password). Returns how it was proved, or null when the
+   * person has none.
+   */
+  private async checkSecondFactor(
+    user: { id: string; totp_enabled_at: Date | null },
+    code: string | undefined,
+    keys: ThrottleKey[],
+  ): Promise<'totp' | 'recovery_code' | null> {
+    if (user.totp_enabled_at === null) {
+      return null;
+    }
+    if (code === undefined || code.trim() === '') {
+      await this.audit.recordAlone({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        target: `user:${user.id}`,
+        details: { reason: 'second_factor_required' },
+      });
+      throw new AppError(
+        'second_factor_required',
+        'enter the 6-digit code from your authenticator app, or one of your recovery codes',
+      );
+    }
+    const proof = await this.secondFactor.verify(this.db, user.id, code);
+    if (proof === null) {
+      await recordThrottleFailures(this.db, keys);
+      await this.audit.recordAlone({
+        action: 'auth.sign_in',
+        outcome: 'denied',
+        target: `user:${user.id}`,
+        details: { reason: 'wrong_second_factor' },
+      });
+      throw new AppError(
+        'second_factor_required',
+        'that code is wrong or was already used; enter the newest code from your app',
+      );
+    }
+    return proof;
   }
 
   /** The person behind a session secret, or null when it is not a live session. */
@@ -283,9 +341,42 @@ export class IdentityService {
       await sessionsRepository.touch(this.db, found.session.id_hash, now);
     }
     const user = present(found.user);
-    // Only admitted people act with their roles; others may see their own standing, nothing more.
-    const roles = found.user.status === 'admitted' ? user.roles : [];
-    return { principal: { kind: 'user', userId: user.id, roles }, user };
+    return {
+      principal: {
+        kind: 'user',
+        userId: user.id,
+        roles: effectiveRoles(found.user, found.session.second_factor),
+        termsAccepted: found.user.terms_accepted,
+      },
+      user,
+    };
+  }
+
+  /** Who the caller is and what they may do now, for the web app's header and guards. */
+  async describe(
+    principal: Principal,
+    secret: string | undefined,
+  ): Promise<SessionDescription | null> {
+    if (principal.kind !== 'user') {
+      return null;
+    }
+    const user = await this.getUser(principal.userId);
+    if (user === null) {
+      return null;
+    }
+    const session =
+      secret !== undefined && isSecretOfKind(secret, 'session')
+        ? await sessionsRepository.findLive(this.db, hashSecret(secret), new Date())
+        : undefined;
+    return {
+      ...user,
+      actingRoles: [...principal.roles],
+      secondFactor: {
+        ...(await this.secondFactor.status(user.id)),
+        thisSession: session?.session.second_factor ?? false,
+      },
+      termsAccepted: principal.termsAccepted === true,
+    };
   }
 
   /** Ends the session whose secret is given (it must be the caller's). */
