@@ -11,6 +11,7 @@ import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
+import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
@@ -30,6 +31,7 @@ export interface AppContext {
     tokens: ApiTokensService;
     email: EmailService;
     registration: RegistrationService;
+    passwordReset: PasswordResetService;
     admission: AdmissionService;
   };
   /**
@@ -98,6 +100,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       tokens: new ApiTokensService(database.db, audit),
       email,
       registration,
+      passwordReset: new PasswordResetService(database.db, audit, email, { links }),
       admission: new AdmissionService(database.db, audit, email),
     },
     links,
