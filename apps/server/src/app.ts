@@ -74,7 +74,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
 
   await fastify.register(openapiRoutes);
   await fastify.register(healthRoutes(ctx.services.health));
-  await fastify.register(authRoutes(ctx.services.identity, ctx.services.registration));
+  await fastify.register(
+    authRoutes(ctx.services.identity, ctx.services.registration, ctx.services.passwordReset),
+  );
   await fastify.register(tokenRoutes(ctx.services.tokens));
   await fastify.register(secondFactorRoutes(ctx.services.secondFactor));
   await fastify.register(termsRoutes(ctx.services.terms));

@@ -12,6 +12,7 @@ import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
+import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
@@ -35,6 +36,7 @@ export interface AppContext {
     terms: TermsService;
     email: EmailService;
     registration: RegistrationService;
+    passwordReset: PasswordResetService;
     admission: AdmissionService;
   };
   /**
@@ -115,6 +117,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       terms,
       email,
       registration,
+      passwordReset: new PasswordResetService(database.db, audit, email, { links }),
       admission: new AdmissionService(database.db, audit, email),
     },
     links,

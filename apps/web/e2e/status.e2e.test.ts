@@ -268,6 +268,78 @@ describe('web app', () => {
     await admin.close();
   });
 
+  it('offers a new verification link when a link is bad', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/verify-email#token=lne_${'a'.repeat(52)}`);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/invalid, used or expired/);
+    await page.getByLabel('Your email address').fill('someone@navy.example');
+    await page.getByRole('button', { name: 'Send me a new link' }).click();
+    await expect
+      .poll(() => page.getByTestId('resend-answer').textContent())
+      .toMatch(/^If someone@navy\.example awaits confirmation, a new link is on its way/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'verify-email-resend.png') });
+    await page.close();
+  });
+
+  it('lets a researcher who forgot her password set a new one, which signs her out elsewhere', async () => {
+    // Grace is signed in on one browser (think: a stolen laptop) …
+    const elsewhere = await browser.newPage();
+    await elsewhere.goto(`${baseUrl}/sign-in`);
+    await elsewhere.getByLabel('Email').fill('grace@navy.example');
+    await elsewhere.getByLabel('Password').fill('compilers translate human intent');
+    await elsewhere.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => elsewhere.getByTestId('signed-in-as').textContent())
+      .toBe('Grace Hopper');
+
+    // … and on another asks for a link.
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/sign-in`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill('grace@navy.example');
+    await page.getByRole('button', { name: 'Email me a link' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/^If an account exists for grace@navy\.example, we sent it a link/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'forgot-password.png') });
+
+    const admin = await browser.newContext();
+    await admin.request.post(`${baseUrl}/api/v1/auth/sign-in`, {
+      headers: { 'x-lantern-csrf': '1' },
+      data: { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' },
+    });
+    const outbox = (await (await admin.request.get(`${baseUrl}/api/v1/admin/outbox`)).json()) as {
+      messages: { to: string; text: string }[];
+    };
+    await admin.close();
+    const link = outbox.messages
+      .filter((m) => m.to === 'grace@navy.example')
+      .map((m) => /(http:\/\/\S+\/set-password#token=lne_[a-z2-7]{52})/.exec(m.text)?.[1])
+      .find((l) => l !== undefined);
+    expect(link).toBeDefined();
+
+    await page.goto(link ?? '');
+    const fresh = 'lighthouses blink across the bay';
+    await page.getByLabel('New password').fill(fresh);
+    await page.getByLabel('Again').fill(fresh);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/password of grace@navy\.example is set/);
+
+    await elsewhere.reload();
+    await expect.poll(() => elsewhere.getByRole('link', { name: 'Sign in' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Email').fill('grace@navy.example');
+    await page.getByLabel('Password').fill(fresh);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Grace Hopper');
+    await elsewhere.close();
+    await page.close();
+  });
+
   it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/no/such/page`);

@@ -1,6 +1,7 @@
 import { Link } from './components/Link.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { AdmissionPage } from './pages/AdmissionPage.js';
+import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
 import { SetPasswordPage } from './pages/SetPasswordPage.js';
@@ -66,6 +67,8 @@ function Layout() {
       <SignInPage navigate={navigate} />
     ) : path === '/set-password' ? (
       <SetPasswordPage navigate={navigate} />
+    ) : path === '/forgot-password' ? (
+      <ForgotPasswordPage />
     ) : path === '/register' ? (
       <RegisterPage />
     ) : path === '/verify-email' ? (

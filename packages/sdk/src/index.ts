@@ -70,6 +70,10 @@ export interface LanternClient {
   /** Applies for an account; the answer is the same whether or not the address is known. */
   register(input: RegisterInput): Promise<{ next: string }>;
   verifyEmail(token: string): Promise<{ email: string; status: string }>;
+  /** Asks for a new verification link; the answer is the same whatever the address. */
+  resendVerificationEmail(email: string): Promise<{ next: string }>;
+  /** Asks for a link to set a new password; the answer is the same whatever the address. */
+  requestPasswordReset(email: string): Promise<{ next: string }>;
   getAdmissionStanding(): Promise<AdmissionStanding>;
   submitTrainingEvidence(certificateId: string, expiresOn: string): Promise<void>;
   /** Pending applications, oldest first (reviewers). */
@@ -150,6 +154,18 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async verifyEmail(token) {
       const { data, error, response } = await raw.POST('/api/v1/auth/verify-email', {
         body: { token },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async resendVerificationEmail(email) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/verify-email/resend', {
+        body: { email },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async requestPasswordReset(email) {
+      const { data, error, response } = await raw.POST('/api/v1/auth/password-reset', {
+        body: { email },
       });
       return data ?? throwApiError(response, error);
     },

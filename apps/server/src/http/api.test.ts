@@ -278,6 +278,8 @@ describe('routes', () => {
         'POST /api/v1/audit/verify audit.verify',
         'POST /api/v1/auth/register public',
         'POST /api/v1/auth/verify-email public',
+        'POST /api/v1/auth/verify-email/resend public',
+        'POST /api/v1/auth/password-reset public',
         'POST /api/v1/auth/set-password public',
         'POST /api/v1/auth/sign-out-everywhere account',
         'POST /api/v1/auth/sign-in public',

@@ -1,6 +1,7 @@
 import { ApiError } from '@lantern/sdk';
 import { useState, type FormEvent } from 'react';
 import { api } from '../api.js';
+import { ResendVerification } from '../components/ResendVerification.js';
 import { formText } from '../session.js';
 
 const FIELDS = [
@@ -26,7 +27,7 @@ const FIELDS = [
 export function RegisterPage() {
   const [problems, setProblems] = useState<Record<string, string>>({});
   const [general, setGeneral] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ next: string; email: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
   const handleSubmit = async (event: FormEvent<HTMLFormElement>) => {
@@ -37,16 +38,17 @@ export function RegisterPage() {
     setGeneral(null);
     try {
       const orcid = formText(form, 'orcid');
+      const email = formText(form, 'email');
       const { next } = await api.register({
         name: formText(form, 'name'),
-        email: formText(form, 'email'),
+        email,
         password: formText(form, 'password'),
         institution: formText(form, 'institution'),
         institutionRole: formText(form, 'institutionRole'),
         researchPurpose: formText(form, 'researchPurpose'),
         ...(orcid === '' ? {} : { orcid }),
       });
-      setDone(next);
+      setDone({ next, email });
     } catch (caught) {
       if (caught instanceof ApiError && caught.problem.errors !== undefined) {
         const byField: Record<string, string> = {};
@@ -73,9 +75,14 @@ export function RegisterPage() {
       <section aria-labelledby="register-title" className="narrow">
         <h1 id="register-title">Almost there</h1>
         <p role="status">
-          Now {done}. Then an administrator reviews your application; you will hear from us either
-          way.
+          Now {done.next}. Then an administrator reviews your application; you will hear from us
+          either way.
         </p>
+        <h2>No email?</h2>
+        <p className="muted">
+          Give it a few minutes and look in your spam folder. Still nothing, or the link expired?
+        </p>
+        <ResendVerification email={done.email} />
       </section>
     );
   }

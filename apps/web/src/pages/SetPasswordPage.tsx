@@ -8,10 +8,14 @@ function tokenFromHash(): string {
   return new URLSearchParams(window.location.hash.slice(1)).get('token') ?? '';
 }
 
-/** Choosing a password through a single-use link. */
+/**
+ * Choosing a password through a single-use link: the first admin's, or one asked for with "Forgot
+ * your password?".
+ */
 export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }) {
   const [token] = useState(tokenFromHash);
   const [problems, setProblems] = useState<string[]>([]);
+  const [isBadLink, setIsBadLink] = useState(false);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -25,6 +29,7 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
     }
     setBusy(true);
     setProblems([]);
+    setIsBadLink(false);
     try {
       const { email } = await api.setPasswordWithLink(token, password);
       // Forget the secret in the address bar now that it is spent.
@@ -33,6 +38,7 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
     } catch (caught) {
       if (caught instanceof ApiError) {
         setProblems(caught.problem.errors?.map((e) => e.message) ?? [caught.problem.detail]);
+        setIsBadLink(caught.code === 'not_found');
       } else {
         setProblems(['the server cannot be reached; try again']);
       }
@@ -45,7 +51,10 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
     return (
       <section aria-labelledby="set-password-title" className="narrow">
         <h1 id="set-password-title">Password set</h1>
-        <p role="status">The password of {done} is set.</p>
+        <p role="status">
+          The password of {done} is set, and every session of the account has ended: sign in again
+          wherever you use Lantern.
+        </p>
         <button type="button" onClick={() => navigate('/sign-in')}>
           Sign in
         </button>
@@ -59,6 +68,9 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
         <p role="alert">
           This page needs the link you were given; open it again from where you found it.
         </p>
+        <p>
+          Lost it, or did it expire? <a href="/forgot-password">Ask for a new link</a>.
+        </p>
       </section>
     );
   }
@@ -68,6 +80,11 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
       <p className="muted">
         At least 15 characters. Several unrelated words make a strong password that is easy to
         remember; no rules about digits or symbols.
+      </p>
+      <p className="muted">
+        Setting it signs this account out everywhere, so anyone signed in with the old password is
+        thrown out. Your API tokens keep working; revoke any you no longer trust on your account
+        page. A second factor, if you have one, stays as it is.
       </p>
       <form onSubmit={(event) => void handleSubmit(event)} noValidate>
         <label>
@@ -84,6 +101,11 @@ export function SetPasswordPage({ navigate }: { navigate: (to: string) => void }
               <li key={p}>{p}</li>
             ))}
           </ul>
+        )}
+        {isBadLink && (
+          <p>
+            <a href="/forgot-password">Ask for a new link</a>.
+          </p>
         )}
         <button type="submit" disabled={busy}>
           {busy ? 'Saving…' : 'Set password'}

@@ -58,6 +58,9 @@ export function SignInPage({ navigate }: { navigate: (to: string) => void }) {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
+      <p>
+        <a href="/forgot-password">Forgot your password?</a>
+      </p>
       <p className="muted">
         New here? <a href="/register">Apply for an account</a>.
       </p>

@@ -1,6 +1,7 @@
 import { ApiError } from '@lantern/sdk';
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
+import { ResendVerification } from '../components/ResendVerification.js';
 
 type State =
   { kind: 'working' } | { kind: 'done'; email: string } | { kind: 'failed'; message: string };
@@ -36,9 +37,13 @@ export function VerifyEmailPage() {
         </p>
       )}
       {state.kind === 'failed' && (
-        <p role="alert" className="bad">
-          {state.message}
-        </p>
+        <>
+          <p role="alert" className="bad">
+            {state.message}
+          </p>
+          <p>Links work once, for 24 hours. We can send you a new one.</p>
+          <ResendVerification />
+        </>
       )}
     </section>
   );

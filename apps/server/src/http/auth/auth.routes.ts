@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IdentityService } from '../../services/identity/identity.service.js';
+import type { PasswordResetService } from '../../services/identity/password-reset.service.js';
 import type { RegistrationService } from '../../services/identity/registration.service.js';
 import {
   clearSessionCookie,
@@ -37,10 +38,14 @@ const sessionDescription = sessionUser
   })
   .meta({ id: 'SessionDescription' });
 
-/** Signing in and out, the current session, and setting a password through a single-use link. */
+/**
+ * Signing in and out, the current session, registering, and the emailed single-use links that
+ * confirm an address or set a password.
+ */
 export function authRoutes(
   identity: IdentityService,
   registration: RegistrationService,
+  passwordReset: PasswordResetService,
 ): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
@@ -129,7 +134,8 @@ export function authRoutes(
         config: { permission: 'public', action: 'user.set_password' },
         schema: {
           operationId: 'setPasswordWithLink',
-          summary: 'Set a password with the secret of a single-use link',
+          summary:
+            'Set a password with the secret of a single-use link; ends every session of the person (API tokens stay)',
           tags: ['auth'],
           body: z.object({
             token: z.string().min(1).max(200),
@@ -266,6 +272,48 @@ export function authRoutes(
         },
       },
       async (request) => registration.verifyEmail(request.body.token),
+    );
+
+    app.post(
+      '/api/v1/auth/verify-email/resend',
+      {
+        config: { permission: 'public', action: 'user.resend_verification' },
+        schema: {
+          operationId: 'resendVerificationEmail',
+          summary: 'Email a new link to confirm an address that awaits confirmation',
+          tags: ['auth'],
+          body: z.object({ email: z.string().trim().min(3).max(320) }),
+          response: { ...problemResponses, 202: z.object({ next: z.string() }) },
+        },
+      },
+      async (request, reply) => {
+        await registration.resendVerification(request.body.email, request.ip);
+        // The same answer whether the address is unknown, confirmed already, or awaits confirmation.
+        return reply.code(202).send({
+          next: `if ${request.body.email} awaits confirmation, a new link is on its way; it works for 24 hours, and older links no longer work`,
+        });
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/password-reset',
+      {
+        config: { permission: 'public', action: 'user.request_password_reset' },
+        schema: {
+          operationId: 'requestPasswordReset',
+          summary: 'Forgot your password: email a single-use link to set a new one',
+          tags: ['auth'],
+          body: z.object({ email: z.string().trim().min(3).max(320) }),
+          response: { ...problemResponses, 202: z.object({ next: z.string() }) },
+        },
+      },
+      async (request, reply) => {
+        await passwordReset.requestReset(request.body.email, request.ip);
+        // The same answer whether or not the address has an account.
+        return reply.code(202).send({
+          next: `if an account exists for ${request.body.email}, we sent it a link to set a new password; it works once, within an hour`,
+        });
+      },
     );
   };
 }

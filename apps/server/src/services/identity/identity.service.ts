@@ -141,7 +141,11 @@ export class IdentityService {
     });
   }
 
-  /** Sets a password through a single-use link. The link is spent only if the password is accepted. */
+  /**
+   * Sets a password through a single-use link: the first admin's, or one asked for with "forgot
+   * your password?". The link is spent only if the password is accepted. Every session of the
+   * person ends (whoever else was signed in is thrown out); API tokens and second factors stay.
+   */
   async setPasswordWithLink(
     caller: Principal,
     secret: string,
@@ -156,7 +160,8 @@ export class IdentityService {
         : undefined;
       const user =
         link === undefined ? undefined : await usersRepository.findById(trx, link.user_id);
-      if (user === undefined) {
+      // A link made before a suspension or rejection does not outlive it.
+      if (user === undefined || user.status === 'suspended' || user.status === 'rejected') {
         return { kind: 'bad_link' as const };
       }
       const refused = checkPassword(password, {
@@ -179,10 +184,13 @@ export class IdentityService {
         user.id,
         await argon2.hash(normalizePassword(password), ARGON2_OPTIONS),
       );
+      const sessions = await sessionsRepository.revokeAll(trx, user.id, new Date());
+      // The sign-in lock counted guesses at the old password; they say nothing about the new one.
+      await throttleRepository.clear(trx, `account:${user.email.toLowerCase()}`);
       await this.audit.record(trx, {
         action: 'user.set_password',
         target: `user:${user.id}`,
-        details: { via: 'link' },
+        details: { via: 'link', sessionsEnded: sessions },
       });
       return { kind: 'ok' as const, email: user.email };
     });
@@ -194,7 +202,7 @@ export class IdentityService {
       });
       throw new AppError(
         'not_found',
-        'this link is invalid, used or expired; ask an administrator for a new one',
+        'this link is invalid, used or expired; ask for a new one with "Forgot your password?" on the sign-in page',
       );
     }
     return { email: problems.email };

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, type FieldError, type Principal } from '@lantern/core';
 import {
+  ACCOUNT_THROTTLE,
+  ADDRESS_THROTTLE,
   checkPassword,
   generateSecret,
   hashSecret,
@@ -10,14 +12,20 @@ import {
   type ThrottlePolicy,
 } from '@lantern/core/identity';
 import argon2 from 'argon2';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { oneTimeLinksRepository } from '../../repositories/identity/one-time-links.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { EmailService } from '../email/email.service.js';
 import { ARGON2_OPTIONS } from './identity.service.js';
-import { describeWait, recordThrottleFailures, secondsLocked } from './throttle.js';
+import {
+  countAttempt,
+  describeWait,
+  recordThrottleFailures,
+  secondsLocked,
+  type ThrottleKey,
+} from './throttle.js';
 
 export interface Registration {
   name: string;
@@ -122,23 +130,59 @@ export class RegistrationService {
         status: 'unverified',
         roles: ['researcher'],
       });
-      const secret = generateSecret('email_link');
-      await oneTimeLinksRepository.insert(trx, {
-        id_hash: hashSecret(secret),
-        user_id: id,
-        purpose: 'verify_email',
-        expires_at: new Date(Date.now() + VERIFY_LINK_TTL_MS),
-      });
-      await this.email.queue(trx, {
-        kind: 'email.verify',
-        to: email,
-        subject: 'Confirm your email address for Lantern',
-        text: `Hello ${input.name.trim()},\n\nconfirm your address by opening this link within 24 hours:\n\n${this.options.links.base}/verify-email#token=${secret}\n\nThen an administrator reviews your application; you will hear from us either way.\n`,
-      });
+      await this.sendVerificationLink(trx, { id, email, name: input.name.trim() });
       await this.audit.record(trx, {
         action: 'user.register',
         target: `user:${id}`,
         details: { institution: input.institution.trim() },
+      });
+    });
+  }
+
+  /**
+   * Sends a fresh verification link to an applicant who lost theirs or let it expire; their older
+   * unused links stop working. The caller hears the same whether the address is unknown, already
+   * confirmed or awaiting confirmation (only the audit event says whether a mail went out), and
+   * requests are limited per client address and per address asked about, known or not.
+   */
+  async resendVerification(address: string, clientIp: string): Promise<void> {
+    const email = address.trim();
+    const keys: ThrottleKey[] = [
+      { key: `resend-verification:account:${email.toLowerCase()}`, policy: ACCOUNT_THROTTLE },
+      { key: `resend-verification:address:${clientIp}`, policy: ADDRESS_THROTTLE },
+    ];
+    const locked = await countAttempt(this.db, keys);
+    if (locked !== null) {
+      await this.audit.recordAlone({
+        action: 'user.resend_verification',
+        outcome: 'denied',
+        details: { reason: 'locked', seconds: locked },
+      });
+      throw new AppError(
+        'rate_limited',
+        `too many requests for links; try again in ${describeWait(locked)}`,
+        { retryAfterSeconds: locked },
+      );
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const user = await usersRepository.findByEmail(trx, email);
+      if (user?.status !== 'unverified') {
+        await this.audit.record(trx, {
+          action: 'user.resend_verification',
+          target: user === undefined ? null : `user:${user.id}`,
+          details: {
+            mailed: false,
+            reason: user === undefined ? 'no_account' : 'already_verified',
+          },
+        });
+        return;
+      }
+      await oneTimeLinksRepository.expireUnused(trx, user.id, 'verify_email', new Date());
+      await this.sendVerificationLink(trx, user);
+      await this.audit.record(trx, {
+        action: 'user.resend_verification',
+        target: `user:${user.id}`,
+        details: { mailed: true },
       });
     });
   }
@@ -169,9 +213,29 @@ export class RegistrationService {
       });
       throw new AppError(
         'not_found',
-        'this link is invalid, used or expired; register again or sign in to ask for a new one',
+        'this link is invalid, used or expired; ask for a new one with your email address',
       );
     }
     return { email: result.email, status: result.status };
+  }
+
+  /** Makes a verification link for `user` and queues the mail that carries it, in `trx`. */
+  private async sendVerificationLink(
+    trx: Transaction<Database>,
+    user: { id: string; email: string; name: string },
+  ): Promise<void> {
+    const secret = generateSecret('email_link');
+    await oneTimeLinksRepository.insert(trx, {
+      id_hash: hashSecret(secret),
+      user_id: user.id,
+      purpose: 'verify_email',
+      expires_at: new Date(Date.now() + VERIFY_LINK_TTL_MS),
+    });
+    await this.email.queue(trx, {
+      kind: 'email.verify',
+      to: user.email,
+      subject: 'Confirm your email address for Lantern',
+      text: `Hello ${user.name},\n\nconfirm your address by opening this link within 24 hours:\n\n${this.options.links.base}/verify-email#token=${secret}\n\nThen an administrator reviews your application; you will hear from us either way.\n`,
+    });
   }
 }

@@ -40,3 +40,20 @@ export async function secondsLocked(
 export function describeWait(seconds: number): string {
   return seconds >= 90 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
 }
+
+/**
+ * For limits on volume (mail sent on request) rather than on guessing: the seconds left when any
+ * key is locked; otherwise counts this attempt against every key, successful or not, and returns
+ * null.
+ */
+export async function countAttempt(
+  db: Kysely<Database>,
+  keys: readonly ThrottleKey[],
+): Promise<number | null> {
+  const locked = await secondsLocked(db, keys);
+  if (locked !== null) {
+    return locked;
+  }
+  await recordThrottleFailures(db, keys);
+  return null;
+}
