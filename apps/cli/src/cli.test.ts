@@ -25,7 +25,20 @@ describe('lantern', () => {
   });
 
   it('has --help on every command', async () => {
-    for (const command of [[], ['start'], ['audit'], ['audit', 'verify'], ['status']]) {
+    for (const command of [
+      [],
+      ['start'],
+      ['audit'],
+      ['audit', 'verify'],
+      ['status'],
+      ['login'],
+      ['logout'],
+      ['whoami'],
+      ['tokens'],
+      ['tokens', 'list'],
+      ['tokens', 'create'],
+      ['tokens', 'revoke'],
+    ]) {
       const result = await runCli([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/^Usage: lantern/);

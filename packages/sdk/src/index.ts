@@ -94,6 +94,10 @@ export interface LanternClient {
     expiresInDays: number;
   }): Promise<{ token: string; info: ApiToken }>;
   revokeApiToken(id: string): Promise<void>;
+  /** The token this client was made with: its name, scope and expiry (any scope may ask). */
+  getCurrentApiToken(): Promise<ApiToken>;
+  /** Revokes the token this client was made with (any scope may). */
+  revokeCurrentApiToken(): Promise<void>;
 }
 
 /** Creates a client for the server at `options.baseUrl`. */
@@ -219,6 +223,16 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { error, response } = await raw.DELETE('/api/v1/auth/tokens/{id}', {
         params: { path: { id } },
       });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async getCurrentApiToken() {
+      const { data, error, response } = await raw.GET('/api/v1/auth/token');
+      return (data ?? throwApiError(response, error)).token;
+    },
+    async revokeCurrentApiToken() {
+      const { error, response } = await raw.DELETE('/api/v1/auth/token');
       if (!response.ok) {
         throwApiError(response, error);
       }

@@ -10,15 +10,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `lantern <args>` to completion. */
+/** Runs `lantern <args>` to completion, with `stdin` as its input (none by default). */
 export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
+  stdin = '',
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LANTERN_BIN, ...args], {
       env: { ...process.env, ...env },
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -39,7 +41,10 @@ export interface RunningLantern {
   stop(): Promise<number | null>;
 }
 
-/** Starts `lantern start --port 0 …` and waits until it prints where it listens. */
+/**
+ * Starts `lantern start --port 0 …` and waits until it has printed its whole banner: where it
+ * listens and, on the first start, the first admin's set-password link.
+ */
 export function startLantern(
   args: readonly string[],
   env: Record<string, string> = {},
@@ -53,7 +58,7 @@ export function startLantern(
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /is running at (http:\/\/\S+?)\/?\s/.exec(output);
-      if (match?.[1] !== undefined) {
+      if (match?.[1] !== undefined && output.includes('stop with Ctrl-C')) {
         resolve({
           url: match[1],
           process: child,

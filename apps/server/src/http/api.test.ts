@@ -250,6 +250,7 @@ describe('routes', () => {
     expect(listed).toEqual(
       [
         'DELETE /api/v1/auth/sessions/:id account',
+        'DELETE /api/v1/auth/token public',
         'DELETE /api/v1/auth/tokens/:id account',
         'GET /* public',
         'GET /api/* public',
@@ -264,6 +265,7 @@ describe('routes', () => {
         'GET /api/v1/audit/events audit.read',
         'GET /api/v1/auth/session public',
         'GET /api/v1/auth/sessions account',
+        'GET /api/v1/auth/token public',
         'GET /api/v1/auth/tokens account',
         'GET /api/v1/health public',
         'GET /api/v1/openapi.json public',
@@ -272,6 +274,7 @@ describe('routes', () => {
         'HEAD /api/v1/audit/events audit.read',
         'HEAD /api/v1/auth/session public',
         'HEAD /api/v1/auth/sessions account',
+        'HEAD /api/v1/auth/token public',
         'HEAD /api/v1/auth/tokens account',
         'HEAD /api/v1/health public',
         'HEAD /api/v1/openapi.json public',

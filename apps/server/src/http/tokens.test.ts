@@ -139,4 +139,48 @@ describe(`API tokens on ${TEST_DIALECT}`, () => {
       details: { via: 'token', token: token.info.id },
     });
   });
+
+  it('read and revoke themselves whatever their scope; a session has no token to ask about', async () => {
+    const made = (await (await makeToken(adminCookie, ['public'], 'laptop')).json()) as {
+      token: string;
+      info: { id: string };
+    };
+    const auth = { authorization: `Bearer ${made.token}` };
+    const own = await call('/api/v1/auth/token', { headers: auth });
+    expect(own.status).toBe(200);
+    expect(await own.json()).toMatchObject({
+      token: { id: made.info.id, name: 'laptop', scope: ['public'], revokedAt: null },
+    });
+    // Its scope holds no `account`, so the token list is closed to it, but "who am I" is not.
+    expect((await call('/api/v1/auth/tokens', { headers: auth })).status).toBe(403);
+    expect(await (await call('/api/v1/auth/session', { headers: auth })).json()).toMatchObject({
+      user: { email: 'admin@example.org', roles: ['admin'] },
+    });
+
+    for (const method of ['GET', 'DELETE']) {
+      const bySession = await call('/api/v1/auth/token', {
+        method,
+        headers: { cookie: adminCookie, 'x-lantern-csrf': '1' },
+      });
+      expect(bySession.status, method).toBe(401);
+    }
+
+    const revoke = await call('/api/v1/auth/token', {
+      method: 'DELETE',
+      headers: { ...auth, 'x-request-id': 'token-self-revoke' },
+    });
+    expect(revoke.status).toBe(204);
+    expect(await server.auditEventsFor('token-self-revoke')).toEqual([
+      expect.objectContaining({
+        action: 'token.revoke',
+        outcome: 'allowed',
+        target: `token:${made.info.id}`,
+      }),
+    ]);
+    expect((await call('/api/v1/auth/token', { headers: auth })).status).toBe(401);
+    const listed = (await (
+      await call('/api/v1/auth/tokens', { headers: { cookie: adminCookie } })
+    ).json()) as { tokens: { id: string; revokedAt: string | null }[] };
+    expect(listed.tokens.find((t) => t.id === made.info.id)?.revokedAt).toEqual(expect.any(String));
+  });
 });

@@ -1,4 +1,5 @@
-import { PERMISSIONS } from '@lantern/core';
+import { AppError, PERMISSIONS } from '@lantern/core';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
@@ -17,7 +18,23 @@ const tokenView = z
   })
   .meta({ id: 'ApiToken' });
 
-/** The caller's own API tokens: make (shown once), list, revoke. */
+/**
+ * The token a request carries, and its holder. Anything else (no header, a session cookie) has no
+ * token to speak of.
+ */
+function requireToken(request: FastifyRequest): { userId: string; tokenId: string } {
+  const { principal, authenticatedBy, tokenId } = request.ctx;
+  if (authenticatedBy !== 'token' || tokenId === null || principal.kind !== 'user') {
+    throw new AppError('unauthenticated', 'send an API token as "Authorization: Bearer <token>"');
+  }
+  return { userId: principal.userId, tokenId };
+}
+
+/**
+ * The caller's own API tokens: make (shown once), list, revoke. The token a request carries may
+ * always read and revoke itself, whatever its scope (`public`, as signing out is): a script or the
+ * CLI can say whose token it holds and give it up without being trusted with the account.
+ */
 export function tokenRoutes(tokens: ApiTokensService): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
@@ -53,6 +70,41 @@ export function tokenRoutes(tokens: ApiTokensService): FastifyPluginAsyncZod {
       async (request, reply) => {
         const { token, view } = await tokens.create(request.ctx.principal, request.body);
         return reply.code(201).send({ token, info: view });
+      },
+    );
+
+    app.get(
+      '/api/v1/auth/token',
+      {
+        config: { permission: 'public', action: 'token.describe' },
+        schema: {
+          operationId: 'getCurrentApiToken',
+          summary: 'The API token this request carries: its name, scope and expiry',
+          tags: ['auth'],
+          response: { ...problemResponses, 200: z.object({ token: tokenView }) },
+        },
+      },
+      async (request) => {
+        const { userId, tokenId } = requireToken(request);
+        return { token: await tokens.describe(userId, tokenId) };
+      },
+    );
+
+    app.delete(
+      '/api/v1/auth/token',
+      {
+        config: { permission: 'public', action: 'token.revoke' },
+        schema: {
+          operationId: 'revokeCurrentApiToken',
+          summary: 'Revoke the API token this request carries (signing out of the CLI)',
+          tags: ['auth'],
+          response: { ...problemResponses, 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        const { userId, tokenId } = requireToken(request);
+        await tokens.revoke(userId, tokenId);
+        return reply.code(204).send(null);
       },
     );
 

@@ -32,6 +32,20 @@ export const apiTokensRepository = {
       .execute();
   },
 
+  /** The holder's token `id`, live or not; undefined when the holder has none by that id. */
+  async findForUser(
+    executor: Executor,
+    userId: string,
+    id: string,
+  ): Promise<ApiTokenRow | undefined> {
+    return executor
+      .selectFrom('api_tokens')
+      .select(COLUMNS)
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  },
+
   /** Revokes the holder's token `id`; false when the holder has no such live token. */
   async revoke(executor: Executor, userId: string, id: string, now: Date): Promise<boolean> {
     const result = await executor

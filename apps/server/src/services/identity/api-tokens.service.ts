@@ -106,6 +106,15 @@ export class ApiTokensService {
     return (await apiTokensRepository.listForUser(this.db, userId)).map(present);
   }
 
+  /** One of the holder's tokens (the one a request carries, for "who am I"). */
+  async describe(userId: string, id: string): Promise<ApiTokenView> {
+    const row = await apiTokensRepository.findForUser(this.db, userId, id);
+    if (row === undefined) {
+      throw new AppError('not_found', `no token ${id}`);
+    }
+    return present(row);
+  }
+
   /** Revokes one of the caller's tokens; another person's token looks like no token at all. */
   async revoke(userId: string, id: string): Promise<void> {
     const revoked = await this.db.transaction().execute(async (trx) => {

@@ -1,0 +1,25 @@
+import type { ApiToken, SessionUser } from '@lantern/sdk';
+
+/** "Ada Lovelace <ada@example.org>" */
+export function describeUser(user: SessionUser): string {
+  return user.name === user.email ? user.email : `${user.name} <${user.email}>`;
+}
+
+/** "admin, reviewer", or "none" (not admitted yet) */
+export function describeRoles(user: SessionUser): string {
+  return user.roles.length === 0 ? `none (${user.status})` : user.roles.join(', ');
+}
+
+/** "2026-05-01 (in 90 days)"; the time is in the ISO string for --json. */
+export function describeExpiry(token: ApiToken, now = Date.now()): string {
+  const left = Date.parse(token.expiresAt) - now;
+  const days = Math.round(left / (24 * 60 * 60 * 1000));
+  const date = token.expiresAt.slice(0, 10);
+  if (token.revokedAt !== null) {
+    return `${date} (revoked ${token.revokedAt.slice(0, 10)})`;
+  }
+  if (left <= 0) {
+    return `${date} (expired)`;
+  }
+  return days < 1 ? `${date} (today)` : `${date} (in ${days} day${days === 1 ? '' : 's'})`;
+}
