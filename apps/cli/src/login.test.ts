@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
 import { createLanternClient } from '@lantern/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LANTERN_BIN, runCli, startLantern, type RunningLantern } from './testing/run-cli.js';
@@ -30,6 +31,19 @@ beforeAll(async () => {
   });
   cookie = /^(lantern_session=[^;]+)/u.exec(signIn.headers.get('set-cookie') ?? '')?.[1] ?? '';
   expect(signIn.status).toBe(200);
+  // Admins act as admins only after enrolling a second factor, as the web app asks them to.
+  const write = { cookie, 'content-type': 'application/json', 'x-lantern-csrf': '1' };
+  const begun = await fetch(`${lantern.url}/api/v1/auth/second-factor/enrolment`, {
+    method: 'POST',
+    headers: { cookie, 'x-lantern-csrf': '1' },
+  });
+  const seed = base32Decode(((await begun.json()) as { secret: string }).secret);
+  const confirmed = await fetch(`${lantern.url}/api/v1/auth/second-factor/enrolment/confirm`, {
+    method: 'POST',
+    headers: write,
+    body: JSON.stringify({ code: seed === null ? '' : hotp(seed, totpStep(Date.now())) }),
+  });
+  expect(confirmed.status).toBe(200);
 });
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from './context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
+import { userAdminRoutes } from './http/admin/users.routes.js';
 import { admissionRoutes } from './http/admission/admission.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
@@ -82,6 +83,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(termsRoutes(ctx.services.terms));
   await fastify.register(auditRoutes(ctx.services.audit));
   await fastify.register(outboxRoutes(ctx.services.email));
+  await fastify.register(userAdminRoutes(ctx.services.userAdmin));
   await fastify.register(admissionRoutes(ctx.services.admission));
   await fastify.register(webRoutes(ctx.config.webDir));
 

@@ -16,6 +16,7 @@ import { PasswordResetService } from './services/identity/password-reset.service
 import { AdmissionService } from './services/admission/admission.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
+import { UserAdminService } from './services/identity/user-admin.service.js';
 import { TermsService } from './services/terms/terms.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
 
@@ -34,6 +35,7 @@ export interface AppContext {
     secondFactor: SecondFactorService;
     tokens: ApiTokensService;
     terms: TermsService;
+    userAdmin: UserAdminService;
     email: EmailService;
     registration: RegistrationService;
     passwordReset: PasswordResetService;
@@ -115,6 +117,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       secondFactor,
       tokens: new ApiTokensService(database.db, audit),
       terms,
+      userAdmin: new UserAdminService(database.db, audit, email),
       email,
       registration,
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),

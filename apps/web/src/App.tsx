@@ -1,5 +1,6 @@
 import { Link } from './components/Link.js';
 import { AccountPage } from './pages/AccountPage.js';
+import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { AdmissionPage } from './pages/AdmissionPage.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
@@ -46,6 +47,11 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
           {reviews ? 'Admission queue' : 'Your application'}
         </Link>
       )}
+      {user.status === 'admitted' && user.roles.includes('admin') && (
+        <Link to="/admin/users" navigate={navigate}>
+          People
+        </Link>
+      )}
       <Link to="/account" navigate={navigate}>
         <span data-testid="signed-in-as">{user.name}</span>
       </Link>{' '}
@@ -75,6 +81,8 @@ function Layout() {
       <VerifyEmailPage />
     ) : path === '/admission' ? (
       <AdmissionPage />
+    ) : path === '/admin/users' ? (
+      <AdminUsersPage />
     ) : path === '/account' ? (
       <AccountPage navigate={navigate} />
     ) : (

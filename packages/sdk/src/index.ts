@@ -18,6 +18,8 @@ export type RegisterInput = operations['register']['requestBody']['content']['ap
 export type ApiToken = components['schemas']['ApiToken'];
 export type SessionInfo =
   operations['listSessions']['responses']['200']['content']['application/json']['sessions'][number];
+export type ManagedUser = components['schemas']['ManagedUser'];
+export type ListUsersQuery = NonNullable<operations['listUsers']['parameters']['query']>;
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -98,6 +100,14 @@ export interface LanternClient {
   getCurrentApiToken(): Promise<ApiToken>;
   /** Revokes the token this client was made with (any scope may). */
   revokeCurrentApiToken(): Promise<void>;
+  /** People, newest first (admins); pass `next` back as `cursor` for the next page. */
+  listUsers(query?: ListUsersQuery): Promise<{ users: ManagedUser[]; next: string | null }>;
+  getUser(id: string): Promise<ManagedUser & { sessions: number; tokens: number }>;
+  /** Suspends a person: their sessions and tokens end now. */
+  suspendUser(id: string, reason: string): Promise<ManagedUser>;
+  reinstateUser(id: string, note?: string): Promise<ManagedUser>;
+  setUserRoles(id: string, roles: ManagedUser['roles']): Promise<ManagedUser>;
+  resetUserSecondFactor(id: string, reason: string): Promise<ManagedUser>;
 }
 
 /** Creates a client for the server at `options.baseUrl`. */
@@ -236,6 +246,46 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       if (!response.ok) {
         throwApiError(response, error);
       }
+    },
+    async listUsers(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/admin/users', {
+        params: { query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getUser(id) {
+      const { data, error, response } = await raw.GET('/api/v1/admin/users/{id}', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async suspendUser(id, reason) {
+      const { data, error, response } = await raw.POST('/api/v1/admin/users/{id}/suspend', {
+        params: { path: { id } },
+        body: { reason },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async reinstateUser(id, note = '') {
+      const { data, error, response } = await raw.POST('/api/v1/admin/users/{id}/reinstate', {
+        params: { path: { id } },
+        body: { note },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async setUserRoles(id, roles) {
+      const { data, error, response } = await raw.PUT('/api/v1/admin/users/{id}/roles', {
+        params: { path: { id } },
+        body: { roles },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async resetUserSecondFactor(id, reason) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/admin/users/{id}/second-factor/reset',
+        { params: { path: { id } }, body: { reason } },
+      );
+      return data ?? throwApiError(response, error);
     },
     async setPasswordWithLink(token, password) {
       const { data, error, response } = await raw.POST('/api/v1/auth/set-password', {

@@ -51,6 +51,11 @@ export interface UsersTable {
   totp_enabled_at: Date | null;
   /** The last TOTP time step accepted: each code works once. */
   totp_last_step: number | null;
+  suspended_at: Date | null;
+  suspended_by: string | null;
+  suspension_reason: string | null;
+  /** The status a reinstated person returns to. */
+  status_before_suspension: UserStatus | null;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }

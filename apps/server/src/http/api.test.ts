@@ -304,6 +304,14 @@ describe('routes', () => {
         'POST /api/v1/auth/second-factor/enrolment/confirm account',
         'POST /api/v1/auth/second-factor/recovery-codes account',
         'POST /api/v1/auth/second-factor/disable account',
+        'GET /api/v1/admin/users user.manage',
+        'HEAD /api/v1/admin/users user.manage',
+        'GET /api/v1/admin/users/:id user.manage',
+        'HEAD /api/v1/admin/users/:id user.manage',
+        'POST /api/v1/admin/users/:id/suspend user.manage',
+        'POST /api/v1/admin/users/:id/reinstate user.manage',
+        'PUT /api/v1/admin/users/:id/roles user.manage',
+        'POST /api/v1/admin/users/:id/second-factor/reset user.manage',
       ].sort(),
     );
   });

@@ -100,6 +100,18 @@ export const apiTokensRepository = {
     return { token, user: { id: row.user_id, status, roles, totp_enabled_at, terms_accepted } };
   },
 
+  /** Revokes every live token of the user; returns how many. */
+  async revokeAll(executor: Executor, userId: string, now: Date): Promise<number> {
+    const result = await executor
+      .updateTable('api_tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
   async touch(executor: Executor, id: string, now: Date): Promise<void> {
     await executor
       .updateTable('api_tokens')
