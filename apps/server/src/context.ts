@@ -98,7 +98,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       tokens: new ApiTokensService(database.db, audit),
       email,
       registration,
-      admission: new AdmissionService(database.db, audit, email),
+      admission: new AdmissionService(database.db, audit, email, objectStore),
     },
     links,
     sealer,

@@ -45,6 +45,14 @@ export interface UsersTable {
   decided_at: Date | null;
   decided_by: string | null;
   decision_reason: string | null;
+  /** The training certificate file: its object store key, media type and sanitised name. */
+  training_file_key: string | null;
+  training_file_type: string | null;
+  training_file_name: string | null;
+  training_file_size: number | null;
+  /** The file certificate's expiry, a calendar date as text (YYYY-MM-DD). */
+  training_file_expires_on: string | null;
+  training_file_uploaded_at: Date | null;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }

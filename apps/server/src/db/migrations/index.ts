@@ -6,6 +6,7 @@ import * as m0004 from './0004-api-tokens.js';
 import * as m0005 from './0005-email-outbox.js';
 import * as m0006 from './0006-email-verification.js';
 import * as m0007 from './0007-admission.js';
+import * as m0011 from './0011-admission-certificate-files.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-email-outbox': m0005,
   '0006-email-verification': m0006,
   '0007-admission': m0007,
+  '0011-admission-certificate-files': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
