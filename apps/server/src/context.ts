@@ -121,7 +121,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       email,
       registration,
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),
-      admission: new AdmissionService(database.db, audit, email),
+      admission: new AdmissionService(database.db, audit, email, objectStore),
     },
     links,
     sealer,

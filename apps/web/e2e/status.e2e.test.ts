@@ -246,6 +246,19 @@ describe('web app', () => {
     await expect
       .poll(() => grace.getByRole('status').first().textContent())
       .toMatch(/On file: certificate CITI-48213/);
+    // The certificate itself, as a file: checked by its bytes on the server.
+    await grace.getByLabel('Certificate file', { exact: true }).setInputFiles({
+      name: 'CITI completion report.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n'),
+    });
+    await grace
+      .getByLabel('Certificate file expires on')
+      .fill(`${new Date().getFullYear() + 2}-06-30`);
+    await grace.getByRole('button', { name: 'Upload file' }).click();
+    await expect
+      .poll(() => grace.getByTestId('certificate-file').textContent())
+      .toMatch(/^File on file: CITI completion report\.pdf \(PDF, 1 KB\), valid until/);
     await grace.screenshot({ path: join(SCREENSHOTS, 'application.png'), fullPage: true });
 
     const admin = await browser.newPage();
@@ -256,11 +269,27 @@ describe('web app', () => {
     await expect
       .poll(() => admin.getByTestId('queue').textContent())
       .toContain('grace@navy.example');
+    const fileLink = admin.getByRole('link', { name: 'CITI completion report.pdf' });
+    const viewed = await admin.request.get(`${baseUrl}${await fileLink.getAttribute('href')}`);
+    expect(viewed.headers()).toMatchObject({
+      'content-type': 'application/pdf',
+      'content-disposition': 'inline; filename="CITI completion report.pdf"',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(viewed.headers()['content-security-policy']).toMatch(/^sandbox;/);
     await admin.getByLabel('select grace@navy.example').check();
     await admin.screenshot({ path: join(SCREENSHOTS, 'admission-queue.png'), fullPage: true });
     admin.once('dialog', (dialog) => void dialog.accept());
     await admin.getByRole('button', { name: 'Admit selected' }).click();
     await expect.poll(() => admin.getByRole('status').textContent()).toBe('1 admitted.');
+    await expect
+      .poll(() => admin.getByTestId('queue-empty').textContent())
+      .toBe('No applications are waiting.');
+    await admin.getByRole('button', { name: 'Admitted' }).click();
+    await expect
+      .poll(() => admin.getByTestId('decided').textContent())
+      .toMatch(/grace@navy\.example.*admitted.*admin@lantern\.local/);
+    await admin.screenshot({ path: join(SCREENSHOTS, 'admission-decided.png'), fullPage: true });
 
     await grace.reload();
     await expect.poll(() => grace.getByTestId('standing').textContent()).toBe('You are admitted.');

@@ -14,6 +14,8 @@ export type AuditVerdict = components['schemas']['AuditVerdict'];
 export type SessionUser = components['schemas']['SessionUser'];
 export type AdmissionStanding = components['schemas']['AdmissionStanding'];
 export type Applicant = components['schemas']['Applicant'];
+export type CertificateFile = components['schemas']['CertificateFile'];
+export type ListApplicantsQuery = NonNullable<operations['listApplicants']['parameters']['query']>;
 export type RegisterInput = operations['register']['requestBody']['content']['application/json'];
 export type ApiToken = components['schemas']['ApiToken'];
 export type SessionInfo =
@@ -78,8 +80,18 @@ export interface LanternClient {
   requestPasswordReset(email: string): Promise<{ next: string }>;
   getAdmissionStanding(): Promise<AdmissionStanding>;
   submitTrainingEvidence(certificateId: string, expiresOn: string): Promise<void>;
-  /** Pending applications, oldest first (reviewers). */
-  listApplicants(): Promise<Applicant[]>;
+  /**
+   * Uploads your training certificate file (PDF, PNG or JPEG, at most 10 MiB; its `type` is sent
+   * as Content-Type), valid until `expiresOn` (YYYY-MM-DD). Replaces any earlier file.
+   */
+  uploadCertificateFile(file: Blob, expiresOn: string, name?: string): Promise<CertificateFile>;
+  /**
+   * One page of applications (reviewers): pending ones oldest first, decided ones newest decision
+   * first. Pass the answer's `nextCursor` as `cursor` for the next page; null means no more.
+   */
+  listApplicants(
+    query?: ListApplicantsQuery,
+  ): Promise<{ applicants: Applicant[]; nextCursor: string | null }>;
   decideApplications(
     userIds: string[],
     decision: 'admit' | 'reject',
@@ -195,9 +207,21 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         throwApiError(response, error);
       }
     },
-    async listApplicants() {
-      const { data, error, response } = await raw.GET('/api/v1/admission/queue');
-      return (data ?? throwApiError(response, error)).applicants;
+    async uploadCertificateFile(file, expiresOn, name) {
+      const { data, error, response } = await raw.PUT('/api/v1/admission/me/certificate-file', {
+        params: { query: { expiresOn, ...(name === undefined ? {} : { name }) } },
+        body: file,
+        // The body is the file's bytes, not JSON.
+        bodySerializer: (body: unknown) => (body instanceof Blob ? body : null),
+        headers: { 'content-type': file.type === '' ? 'application/octet-stream' : file.type },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listApplicants(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/admission/queue', {
+        params: { query },
+      });
+      return data ?? throwApiError(response, error);
     },
     async decideApplications(userIds, decision, reason) {
       const { data, error, response } = await raw.POST('/api/v1/admission/decisions', {
@@ -294,6 +318,16 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       return data ?? throwApiError(response, error);
     },
   };
+}
+
+/**
+ * Where a certificate file can be viewed, for a link or an `<iframe>`: an applicant's (reviewers),
+ * or your own when `userId` is omitted. Relative to the server's base URL.
+ */
+export function certificateFilePath(userId?: string): string {
+  return userId === undefined
+    ? '/api/v1/admission/me/certificate-file'
+    : `/api/v1/admission/applicants/${encodeURIComponent(userId)}/certificate-file`;
 }
 
 function isHealthReport(value: unknown): value is HealthReport {

@@ -56,6 +56,14 @@ export interface UsersTable {
   suspension_reason: string | null;
   /** The status a reinstated person returns to. */
   status_before_suspension: UserStatus | null;
+  /** The training certificate file: its object store key, media type and sanitised name. */
+  training_file_key: string | null;
+  training_file_type: string | null;
+  training_file_name: string | null;
+  training_file_size: number | null;
+  /** The file certificate's expiry, a calendar date as text (YYYY-MM-DD). */
+  training_file_expires_on: string | null;
+  training_file_uploaded_at: Date | null;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }

@@ -1,6 +1,8 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** The result of a component's self-check, for `/api/v1/health`. */
 export interface ComponentCheck {
@@ -9,26 +11,58 @@ export interface ComponentCheck {
   detail: string;
 }
 
+/** An object as stored: its key (derived from its content), size and SHA-256. */
+export interface StoredObject {
+  /** `sha256/<64 hex digits>`: the same bytes always get the same key. */
+  key: string;
+  sha256: string;
+  size: number;
+}
+
 /**
- * Where dataset files and results live. Only the local backend exists so far; the S3 backend
- * (AWS S3, Ceph RGW) implements the same interface when ingest needs it.
+ * Where dataset files, results and uploaded documents live. Objects are content-addressed: a key
+ * names the SHA-256 of the bytes, so a key never points at different bytes and writing the same
+ * bytes twice stores them once. Keys, never paths, cross this interface, so that the S3 backend
+ * (AWS S3, Ceph RGW) can implement it unchanged when ingest needs it.
  */
 export interface ObjectStore {
   readonly kind: 'local';
   check(): Promise<ComponentCheck>;
+  /**
+   * Stores the bytes `body` yields, streaming, and returns their key. Visible under that key only
+   * once complete: if `body` throws (a limit, a client gone), nothing is stored and the error is
+   * rethrown.
+   */
+  put(body: AsyncIterable<Uint8Array>): Promise<StoredObject>;
+  /** The object's bytes as a stream, and its size; null when no object has this key. */
+  get(key: string): Promise<{ body: Readable; size: number } | null>;
+  /** The object's size; null when no object has this key. */
+  head(key: string): Promise<{ size: number } | null>;
+  /** Removes the object; removing one that does not exist is not an error. */
+  delete(key: string): Promise<void>;
 }
 
-/** Objects as files under `<dataDir>/objects`. */
+const KEY = /^sha256\/([0-9a-f]{64})$/u;
+
+/** Is `key` a well-formed object key? */
+export function isObjectKey(key: string): boolean {
+  return KEY.test(key);
+}
+
+/** Objects as files under `<dataDir>/objects`, at `sha256/<first two hex digits>/<hex>`. */
 export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
+  private readonly scratch: string;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'objects');
+    // Temporary files live inside the store, on its file system, so rename() is atomic (POSIX).
+    this.scratch = join(this.root, '.tmp');
   }
 
   async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.scratch, { recursive: true });
   }
 
   async check(): Promise<ComponentCheck> {
@@ -46,4 +80,80 @@ export class LocalObjectStore implements ObjectStore {
       };
     }
   }
+
+  async put(body: AsyncIterable<Uint8Array>): Promise<StoredObject> {
+    const temp = join(this.scratch, randomUUID());
+    const hash = createHash('sha256');
+    let size = 0;
+    const file = await open(temp, 'wx', 0o600);
+    try {
+      // Written as it arrives (each write awaited, so a fast client waits for the disk).
+      for await (const chunk of body) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        for (let offset = 0; offset < chunk.byteLength;) {
+          offset += (await file.write(chunk, offset)).bytesWritten;
+        }
+      }
+      // On disk before it is visible under its key, so a crash never leaves a short object.
+      await file.sync();
+      await file.close();
+      const sha256 = hash.digest('hex');
+      const key = `sha256/${sha256}`;
+      const path = this.pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      await rename(temp, path);
+      return { key, sha256, size };
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<{ body: Readable; size: number } | null> {
+    try {
+      const file = await open(this.pathOf(key), 'r');
+      try {
+        const { size } = await file.stat();
+        return { body: file.createReadStream(), size };
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+    } catch (error) {
+      if (isMissing(error)) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<{ size: number } | null> {
+    try {
+      return { size: (await stat(this.pathOf(key))).size };
+    } catch (error) {
+      if (isMissing(error)) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  /** The file of `key`; a key that is not well-formed is refused, so no path escapes the root. */
+  private pathOf(key: string): string {
+    const hex = KEY.exec(key)?.[1];
+    if (hex === undefined) {
+      throw new Error(`not an object key: ${JSON.stringify(key)}`);
+    }
+    return join(this.root, 'sha256', hex.slice(0, 2), hex);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'ENOENT';
 }

@@ -619,6 +619,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admission/me/certificate-file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your training certificate file, as you uploaded it */
+        get: operations["getOwnCertificateFile"];
+        /**
+         * Your training certificate as a file (PDF, PNG or JPEG, at most 10 MiB), replacing any earlier one
+         * @description The body is the file itself, with its media type as Content-Type; the type is checked against the first bytes of the file.
+         */
+        put: operations["uploadCertificateFile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admission/applicants/{id}/certificate-file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An applicant's training certificate file (reviewers), shown sandboxed */
+        get: operations["getApplicantCertificateFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admission/queue": {
         parameters: {
             query?: never;
@@ -626,7 +664,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Applications, oldest first */
+        /** Applications a page at a time: pending ones oldest first, decided ones newest decision first */
         get: operations["listApplicants"];
         put?: never;
         post?: never;
@@ -699,6 +737,13 @@ export interface components {
                 returnsTo: string;
             } | null;
         };
+        CertificateFileInput: {
+            name: string;
+            mediaType: string;
+            size: number;
+            expiresOn: string;
+            uploadedAt: string;
+        };
         AdmissionStandingInput: {
             status: string;
             appliedAt: string | null;
@@ -706,6 +751,7 @@ export interface components {
                 certificateId: string;
                 expiresOn: string;
             } | null;
+            certificateFile: components["schemas"]["CertificateFileInput"] | null;
             ahead: number | null;
             medianWaitDays: number | null;
             decision: {
@@ -727,7 +773,13 @@ export interface components {
                 certificateId: string;
                 expiresOn: string;
             } | null;
+            certificateFile: components["schemas"]["CertificateFileInput"] | null;
             decidedAt: string | null;
+            decidedBy: {
+                id: string;
+                name: string | null;
+                email: string | null;
+            } | null;
             decisionReason: string | null;
         };
         AuditEventInput: {
@@ -879,6 +931,13 @@ export interface components {
                 returnsTo: string;
             } | null;
         };
+        CertificateFile: {
+            name: string;
+            mediaType: string;
+            size: number;
+            expiresOn: string;
+            uploadedAt: string;
+        };
         AdmissionStanding: {
             status: string;
             appliedAt: string | null;
@@ -886,6 +945,7 @@ export interface components {
                 certificateId: string;
                 expiresOn: string;
             } | null;
+            certificateFile: components["schemas"]["CertificateFile"] | null;
             ahead: number | null;
             medianWaitDays: number | null;
             decision: {
@@ -907,7 +967,13 @@ export interface components {
                 certificateId: string;
                 expiresOn: string;
             } | null;
+            certificateFile: components["schemas"]["CertificateFile"] | null;
             decidedAt: string | null;
+            decidedBy: {
+                id: string;
+                name: string | null;
+                email: string | null;
+            } | null;
             decisionReason: string | null;
         };
         AuditEvent: {
@@ -2742,11 +2808,121 @@ export interface operations {
             };
         };
     };
+    getOwnCertificateFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadCertificateFile: {
+        parameters: {
+            query: {
+                expiresOn: string;
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description the bytes of the file */
+        requestBody: {
+            content: {
+                "application/pdf": unknown;
+                "image/png": unknown;
+                "image/jpeg": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateFile"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getApplicantCertificateFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listApplicants: {
         parameters: {
             query?: {
                 status?: "pending" | "admitted" | "rejected";
                 hasEvidence?: "true" | "false";
+                q?: string;
+                cursor?: string;
                 limit?: number;
             };
             header?: never;
@@ -2763,6 +2939,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         applicants: components["schemas"]["Applicant"][];
+                        nextCursor: string | null;
                     };
                 };
             };

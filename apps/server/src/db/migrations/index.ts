@@ -9,6 +9,7 @@ import * as m0007 from './0007-admission.js';
 import * as m0008 from './0008-terms.js';
 import * as m0009 from './0009-second-factor.js';
 import * as m0010 from './0010-suspension.js';
+import * as m0011 from './0011-admission-certificate-files.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-terms': m0008,
   '0009-second-factor': m0009,
   '0010-suspension': m0010,
+  '0011-admission-certificate-files': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
