@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
-import { enrolSecondFactor } from '../testing/users.js';
+import { enrolSecondFactor, totpCode } from '../testing/users.js';
 
 let server: TestServer;
+/** The first admin's TOTP secret, once enrolled. */
+let adminTotp = '';
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -123,7 +125,7 @@ describe(`identity: first admin, password, sessions on ${TEST_DIALECT}`, () => {
       headers: { cookie },
     });
     expect(before.status).toBe(403);
-    await enrolSecondFactor(server, cookie);
+    adminTotp = await enrolSecondFactor(server, cookie);
     const session = await fetch(`${server.url}/api/v1/auth/session`, { headers: { cookie } });
     expect(await session.json()).toMatchObject({
       user: {
@@ -231,7 +233,12 @@ describe(`sign-in lockout with backoff on ${TEST_DIALECT}`, () => {
       .updateTable('auth_throttle')
       .set({ locked_until: new Date(Date.now() - 1000) })
       .execute();
-    expect((await signIn('admin@lantern.local', STRONG)).status).toBe(200);
+    const ok = await post('/api/v1/auth/sign-in', {
+      email: 'admin@lantern.local',
+      password: STRONG,
+      code: totpCode(adminTotp, 1),
+    });
+    expect(ok.status).toBe(200);
     const row = await server.ctx.database.db
       .selectFrom('auth_throttle')
       .selectAll()
