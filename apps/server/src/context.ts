@@ -84,17 +84,17 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     version: VERSION,
   });
   const commonPasswords = await loadCommonPasswords();
-  const secondFactor = new SecondFactorService(database.db, audit, key);
+  const email = new EmailService(database.db, audit, {
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+  });
+  const secondFactor = new SecondFactorService(database.db, audit, key, email);
   const identity = new IdentityService(database.db, audit, secondFactor, {
     adminEmail: config.adminEmail,
     sessionTtlMs: config.sessionTtlMs,
     commonPasswords,
   });
   const sealer = new AuditSealer(audit, logger, config.auditSealIntervalMs);
-  const email = new EmailService(database.db, audit, {
-    smtpUrl: config.smtpUrl,
-    from: config.mailFrom,
-  });
   const links = { base: config.publicUrl ?? `http://${config.host}:${config.port}` };
   const registration = new RegistrationService(database.db, audit, email, {
     commonPasswords,

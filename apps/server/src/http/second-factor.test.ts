@@ -113,6 +113,12 @@ describe(`two-factor sign-in on ${TEST_DIALECT}`, () => {
     expect((await signIn('ada@example.org', typed)).status).toBe(401);
     const status = await request(server, 'GET', '/api/v1/auth/second-factor', researcher);
     expect(await status.json()).toMatchObject({ recoveryCodesLeft: 9 });
+    const mail = (await server.ctx.services.email.list({ limit: 50 })).filter(
+      (m) => m.kind === 'auth.recovery_code_used',
+    );
+    expect(mail).toHaveLength(1);
+    expect(mail[0]?.to_address).toBe('ada@example.org');
+    expect(mail[0]?.body_text).toContain('9 codes are left');
   });
 
   it('replaces recovery codes after a code from the app; the old ones stop working', async () => {

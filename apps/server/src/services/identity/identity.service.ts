@@ -285,6 +285,9 @@ export class IdentityService {
         target: `user:${user.id}`,
         details: { secondFactor: proof },
       });
+      if (proof === 'recovery_code') {
+        await this.secondFactor.noticeRecoveryCodeUsed(trx, user);
+      }
     });
     return { secret, user: present(user), expiresAt };
   }

@@ -15,6 +15,7 @@ import type { Database } from '../../db/schema.js';
 import { secondFactorRepository } from '../../repositories/identity/second-factor.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { EmailService } from '../email/email.service.js';
 import {
   describeWait,
   recordThrottleFailures,
@@ -48,7 +49,25 @@ export class SecondFactorService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
     private readonly key: DeploymentKey,
+    private readonly email: EmailService,
   ) {}
+
+  /**
+   * Tells the person a recovery code was used to sign in, and how many are left: if it was not
+   * them, they act now; if it was, they know when to make new ones.
+   */
+  async noticeRecoveryCodeUsed(
+    trx: Transaction<Database>,
+    user: { id: string; email: string; name: string },
+  ): Promise<void> {
+    const left = await secondFactorRepository.unusedRecoveryCodes(trx, user.id);
+    await this.email.queue(trx, {
+      kind: 'auth.recovery_code_used',
+      to: user.email,
+      subject: 'A Lantern recovery code was used to sign in',
+      text: `Hello ${user.name},\n\na recovery code was just used to sign in to your Lantern account; ${left} ${left === 1 ? 'code is' : 'codes are'} left.${left <= 3 ? ' Make new ones on your account page.' : ''}\n\nIf this was not you, tell the administrators at once: someone has your password and a recovery code.\n`,
+    });
+  }
 
   async status(userId: string): Promise<SecondFactorStatus> {
     const user = await usersRepository.findById(this.db, userId);
