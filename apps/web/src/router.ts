@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 export const ROUTES = [
   { path: '/', title: 'Home' },
   { path: '/status', title: 'Status' },
+  { path: '/terms', title: 'Terms' },
 ] as const;
 
 export type RoutePath = (typeof ROUTES)[number]['path'];
