@@ -18,36 +18,47 @@ let stopServer: () => Promise<void>;
 let banner: string;
 let browser: Browser;
 
-const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
-// The first admin's authenticator, as the test reads it from the page while enrolling.
-let adminSeed: Buffer | null = null;
-let adminRecoveryCodes: string[] = [];
-let lastStep = 0;
-let adminContext: BrowserContext | null = null;
-
 /**
- * A code from the admin's authenticator for a time step not used yet: the server takes each step
- * once and only one step either side of now (RFC 6238), so after two quick codes this waits for
- * the clock to reach the next step.
+ * An authenticator app, made from the secret a person reads off the page while enrolling. Each
+ * code is for a time step not used yet: the server takes each step once and only one step either
+ * side of now (RFC 6238), so after two quick codes this waits for the clock to reach the next step.
  */
-async function freshCode(): Promise<string> {
-  if (adminSeed === null) {
-    throw new Error('the admin has not enrolled yet');
+class Authenticator {
+  private lastStep = 0;
+  private constructor(private readonly seed: Buffer) {}
+
+  static fromPage(text: string | null): Authenticator {
+    const seed = base32Decode((text ?? '').replace(/\s/g, ''));
+    expect(seed, text ?? '').not.toBeNull();
+    return new Authenticator(seed ?? Buffer.alloc(0));
   }
-  await expect
-    .poll(() => totpStep(Date.now()) + 1 > lastStep, { timeout: 40_000, interval: 250 })
-    .toBe(true);
-  lastStep = Math.max(totpStep(Date.now()), lastStep + 1);
-  return hotp(adminSeed, lastStep);
+
+  async code(): Promise<string> {
+    await expect
+      .poll(() => totpStep(Date.now()) + 1 > this.lastStep, { timeout: 40_000, interval: 250 })
+      .toBe(true);
+    this.lastStep = Math.max(totpStep(Date.now()), this.lastStep + 1);
+    return hotp(this.seed, this.lastStep);
+  }
+
+  /** A six-digit code the app does not show around now. */
+  wrongCode(): string {
+    const near = [-1, 0, 1].map((d) => hotp(this.seed, totpStep(Date.now()) + d));
+    return ['000000', '111111', '222222'].find((code) => !near.includes(code)) ?? '333333';
+  }
 }
 
-/** A six-digit code the admin's app does not show around now. */
-function wrongCode(): string {
-  const near =
-    adminSeed === null
-      ? []
-      : [-1, 0, 1].map((d) => hotp(adminSeed ?? Buffer.alloc(0), totpStep(Date.now()) + d));
-  return ['000000', '111111', '222222', '333333'].find((code) => !near.includes(code)) ?? '444444';
+const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
+let adminApp: Authenticator | null = null;
+let adminRecoveryCodes: string[] = [];
+let adminContext: BrowserContext | null = null;
+
+/** The first admin's app (after the test where the admin enrols). */
+function adminAuthenticator(): Authenticator {
+  if (adminApp === null) {
+    throw new Error('the admin has not enrolled yet');
+  }
+  return adminApp;
 }
 
 /**
@@ -200,16 +211,16 @@ describe('web app', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'signed-in.png') });
     await page.getByRole('link', { name: 'set it up' }).click();
     await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
-    adminSeed = base32Decode(secret.replace(/\s/g, ''));
-    expect(adminSeed, secret).not.toBeNull();
+    adminApp = Authenticator.fromPage(await page.getByTestId('totp-secret').textContent());
     expect(
       await page
         .getByRole('img', { name: 'QR code to add Lantern to your authenticator app' })
         .count(),
     ).toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'two-factor-setup.png'), fullPage: true });
-    await page.getByLabel('Then enter the 6-digit code it shows').fill(await freshCode());
+    await page
+      .getByLabel('Then enter the 6-digit code it shows')
+      .fill(await adminAuthenticator().code());
     await page.getByRole('button', { name: 'Turn on' }).click();
     const shown = page.getByTestId('recovery-codes');
     await expect.poll(() => shown.locator('li').count()).toBe(10);
@@ -242,14 +253,14 @@ describe('web app', () => {
     expect(await code.getAttribute('autocomplete')).toBe('one-time-code');
     expect(await code.getAttribute('inputmode')).toBe('numeric');
     expect(await page.locator('#code-prompt').textContent()).toMatch(/6-digit code/);
-    await code.fill(wrongCode());
+    await code.fill(adminAuthenticator().wrongCode());
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toMatch(/that code is wrong or was already used/);
     expect(await code.count()).toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'sign-in-code.png') });
-    await code.fill(await freshCode());
+    await code.fill(await adminAuthenticator().code());
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe('Administrator');
     await expect.poll(() => page.getByRole('link', { name: 'Admission queue' }).count()).toBe(1);
@@ -555,16 +566,56 @@ describe('web app', () => {
     expect(await page.getByRole('button', { name: 'Turn two-factor sign-in off' }).count()).toBe(0);
     expect(await page.locator('#two-factor').textContent()).toMatch(/cannot be turned off/);
     const form = page.getByRole('form', { name: 'New recovery codes' });
-    await form.getByLabel('Code from your authenticator app').fill(wrongCode());
+    await form
+      .getByLabel('Code from your authenticator app')
+      .fill(adminAuthenticator().wrongCode());
     await form.getByRole('button', { name: 'Make new recovery codes' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/does not match/);
-    await form.getByLabel('Code from your authenticator app').fill(await freshCode());
+    await form
+      .getByLabel('Code from your authenticator app')
+      .fill(await adminAuthenticator().code());
     await form.getByRole('button', { name: 'Make new recovery codes' }).click();
     await expect.poll(() => page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
     await page.getByRole('button', { name: 'I have stored them' }).click();
     await expect
       .poll(() => page.getByTestId('two-factor-status').textContent())
       .toMatch(/10 of 10 recovery codes left/);
+    await page.close();
+  });
+
+  it('lets a researcher turn two-factor sign-in on, then off again after a code and a warning', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/sign-in?next=/account`);
+    await signIn(page, 'grace@navy.example', 'lighthouses blink across the bay');
+    await expect
+      .poll(() => page.getByTestId('two-factor-status').textContent())
+      .toMatch(/^Off: your password alone signs you in/);
+    expect(await page.getByTestId('notice-second-factor').count()).toBe(0);
+    await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+    const app = Authenticator.fromPage(await page.getByTestId('totp-secret').textContent());
+    await page.getByLabel('Then enter the 6-digit code it shows').fill(app.wrongCode());
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/does not match/);
+    await page.getByLabel('Then enter the 6-digit code it shows').fill(await app.code());
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await expect.poll(() => page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await page.getByRole('button', { name: 'I have stored them' }).click();
+    await expect.poll(() => page.getByTestId('two-factor-status').textContent()).toMatch(/^On: /);
+
+    // Not required for researchers, so it can be turned off: with a code, after a warning.
+    const off = page.getByRole('form', { name: 'Turn off' });
+    await off.getByLabel('Code from your authenticator app').fill(await app.code());
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await off.getByRole('button', { name: 'Turn two-factor sign-in off' }).click();
+    expect(await page.getByTestId('two-factor-status').textContent()).toMatch(/^On: /);
+    let warning = '';
+    page.once('dialog', (dialog) => {
+      warning = dialog.message();
+      void dialog.accept();
+    });
+    await off.getByRole('button', { name: 'Turn two-factor sign-in off' }).click();
+    await expect.poll(() => page.getByTestId('two-factor-status').textContent()).toMatch(/^Off: /);
+    expect(warning).toMatch(/recovery codes stop working/);
     await page.close();
   });
 
