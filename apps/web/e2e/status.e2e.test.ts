@@ -209,6 +209,12 @@ describe('web app', () => {
       .toBe('Your roles need two-factor sign-in: set it up');
     expect(await page.getByRole('link', { name: 'Admission queue' }).count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'signed-in.png') });
+    // Another browser signs in too, before the second factor exists (think: a work laptop).
+    const laptop = await browser.newPage();
+    await laptop.goto(`${baseUrl}/sign-in`);
+    await signIn(laptop, ADMIN.email, strong);
+    await expect.poll(() => laptop.getByTestId('signed-in-as').textContent()).toBe('Administrator');
+
     await page.getByRole('link', { name: 'set it up' }).click();
     await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
     adminApp = Authenticator.fromPage(await page.getByTestId('totp-secret').textContent());
@@ -243,6 +249,23 @@ describe('web app', () => {
     expect(await page.getByTestId('two-factor-status').textContent()).toMatch(
       /^On: .* 10 of 10 recovery codes left\./,
     );
+
+    // The laptop's session has no second factor: it is told to sign in again with a code.
+    await laptop.reload();
+    await expect
+      .poll(() => laptop.getByTestId('notice-second-factor').textContent())
+      .toBe('Your roles need two-factor sign-in: sign in again with your code');
+    expect(await laptop.getByRole('link', { name: 'Admission queue' }).count()).toBe(0);
+    await laptop.screenshot({ path: join(SCREENSHOTS, 'second-factor-sign-in-again.png') });
+    await laptop.getByRole('button', { name: 'sign in again with your code' }).click();
+    await expect.poll(() => laptop.getByRole('link', { name: 'Sign in' }).count()).toBe(1);
+    await signIn(laptop, ADMIN.email, strong);
+    await laptop.getByRole('button', { name: 'Use a recovery code instead' }).click();
+    await laptop.getByLabel('Recovery code').fill(adminRecoveryCodes.pop() ?? '');
+    await laptop.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => laptop.getByRole('link', { name: 'Admission queue' }).count()).toBe(1);
+    expect(await laptop.getByTestId('notice-second-factor').count()).toBe(0);
+    await laptop.close();
 
     // Signing in again asks for a code; a wrong one is refused and the field stays.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -561,7 +584,7 @@ describe('web app', () => {
     await page.goto(`${baseUrl}/account`);
     await expect
       .poll(() => page.getByTestId('two-factor-status').textContent())
-      .toMatch(/8 of 10 recovery codes left/);
+      .toMatch(/7 of 10 recovery codes left/);
     // Required for admins: it cannot be turned off, and the page says why.
     expect(await page.getByRole('button', { name: 'Turn two-factor sign-in off' }).count()).toBe(0);
     expect(await page.locator('#two-factor').textContent()).toMatch(/cannot be turned off/);
