@@ -576,6 +576,13 @@ describe('web app', () => {
     await expect
       .poll(() => grace.getByTestId('terms-standing').textContent())
       .toMatch(/^You accepted version 2 on /);
+    // Earlier versions stay readable, and say they are not the current one.
+    await grace.goto(`${baseUrl}/terms/versions/1`);
+    await expect
+      .poll(() => grace.getByTestId('terms-version').textContent())
+      .toMatch(/^Version 1, published /);
+    expect(await grace.getByText('This page keeps version 1').count()).toBe(1);
+    expect(await grace.getByRole('button', { name: /I accept/ }).count()).toBe(0);
     await grace.close();
   });
 
