@@ -26,14 +26,15 @@ export function SignInPage({ navigate }: { navigate: (to: string) => void }) {
       await api.signIn(
         formText(form, 'email'),
         formText(form, 'password'),
-        codePrompt === null || code === '' ? undefined : code,
+        code === '' ? undefined : code,
       );
       await refresh();
       navigate(safeReturnPath(new URLSearchParams(window.location.search).get('next')));
     } catch (caught) {
       if (caught instanceof ApiError && caught.code === 'second_factor_required') {
-        // The first time, the server's answer is the prompt; after a code, it says what was wrong.
-        if (codePrompt === null || code === '') {
+        // The first time, the server's answer is the prompt; after that, it says what was wrong
+        // (no code, or a wrong or used one).
+        if (codePrompt === null) {
           setCodePrompt(asSentence(caught.problem.detail));
         } else {
           setError(caught.problem.detail);
