@@ -1,6 +1,7 @@
 import { Link } from './components/Link.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
+import { AdminTermsPage } from './pages/AdminTermsPage.js';
 import { AdmissionPage } from './pages/AdmissionPage.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
@@ -8,9 +9,10 @@ import { RegisterPage } from './pages/RegisterPage.js';
 import { SetPasswordPage } from './pages/SetPasswordPage.js';
 import { SignInPage } from './pages/SignInPage.js';
 import { StatusPage } from './pages/StatusPage.js';
+import { TermsPage } from './pages/TermsPage.js';
 import { VerifyEmailPage } from './pages/VerifyEmailPage.js';
 import { ROUTES, useRouter } from './router.js';
-import { SessionProvider, useSession } from './session.js';
+import { can, SessionProvider, useSession } from './session.js';
 
 function NotFoundPage({ path }: { path: string }) {
   return (
@@ -38,8 +40,9 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
       navigate('/');
     });
   };
-  const reviews =
-    user.status === 'admitted' && (user.roles.includes('reviewer') || user.roles.includes('admin'));
+  // What the session acts as, not what the person holds: reviewers and admins signed in without
+  // their second factor see what everyone else sees.
+  const reviews = can(user, 'admission.review');
   return (
     <span className="account">
       {(reviews || user.status !== 'admitted') && (
@@ -47,7 +50,12 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
           {reviews ? 'Admission queue' : 'Your application'}
         </Link>
       )}
-      {user.status === 'admitted' && user.roles.includes('admin') && (
+      {can(user, 'terms.manage') && (
+        <Link to="/admin/terms" navigate={navigate}>
+          Manage terms
+        </Link>
+      )}
+      {can(user, 'user.manage') && (
         <Link to="/admin/users" navigate={navigate}>
           People
         </Link>
@@ -62,8 +70,57 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
   );
 }
 
+/**
+ * What the signed-in person must do before the platform works fully for them: sign in with a
+ * second factor for their roles, and accept the current terms before touching data.
+ */
+function Notices({ path, navigate }: { path: string; navigate: (to: string) => void }) {
+  const { user, signOut } = useSession();
+  if (!user) {
+    return null;
+  }
+  const { enabled, required, thisSession } = user.secondFactor;
+  const handleSignInAgain = () => {
+    void signOut().then(() => {
+      navigate(`/sign-in?next=${encodeURIComponent(path)}`);
+    });
+  };
+  const needsSecondFactor = required && !thisSession;
+  // Not on /terms itself, where the page says it.
+  const needsTerms = user.status === 'admitted' && !user.termsAccepted && path !== '/terms';
+  if (!needsSecondFactor && !needsTerms) {
+    return null;
+  }
+  return (
+    <div className="notices">
+      {needsSecondFactor && (
+        <p className="notice" data-testid="notice-second-factor">
+          Your roles need two-factor sign-in:{' '}
+          {enabled ? (
+            <button type="button" className="link" onClick={handleSignInAgain}>
+              sign in again with your code
+            </button>
+          ) : (
+            <Link to="/account" navigate={navigate}>
+              set it up
+            </Link>
+          )}
+        </p>
+      )}
+      {needsTerms && (
+        <p className="notice" data-testid="notice-terms">
+          <Link to="/terms" navigate={navigate}>
+            New terms: read and accept them before touching data
+          </Link>
+        </p>
+      )}
+    </div>
+  );
+}
+
 function Layout() {
   const { path, navigate } = useRouter();
+  const termsVersion = /^\/terms\/versions\/([1-9]\d{0,5})$/.exec(path)?.[1];
   const page =
     path === '/' ? (
       <HomePage />
@@ -85,6 +142,12 @@ function Layout() {
       <AdminUsersPage />
     ) : path === '/account' ? (
       <AccountPage navigate={navigate} />
+    ) : path === '/terms' ? (
+      <TermsPage />
+    ) : termsVersion !== undefined ? (
+      <TermsPage version={Number(termsVersion)} />
+    ) : path === '/admin/terms' ? (
+      <AdminTermsPage />
     ) : (
       <NotFoundPage path={path} />
     );
@@ -107,6 +170,7 @@ function Layout() {
           </ul>
           <Account navigate={navigate} />
         </nav>
+        <Notices path={path} navigate={navigate} />
       </header>
       <main id="main" tabIndex={-1}>
         {page}

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 export const ROUTES = [
   { path: '/', title: 'Home' },
   { path: '/status', title: 'Status' },
+  { path: '/terms', title: 'Terms' },
 ] as const;
 
 export type RoutePath = (typeof ROUTES)[number]['path'];
@@ -24,10 +25,11 @@ export function useRouter(): { path: string; navigate: (to: string) => void } {
       window.removeEventListener('popstate', handlePop);
     };
   }, []);
+  // `to` may carry a query (`/sign-in?next=/account`): the path is what the browser makes of it.
   const navigate = useCallback((to: string) => {
-    if (to !== window.location.pathname) {
+    if (to !== `${window.location.pathname}${window.location.search}`) {
       window.history.pushState(null, '', to);
-      setPath(to);
+      setPath(currentPath());
     }
   }, []);
   return { path, navigate };

@@ -1,4 +1,5 @@
-import { type SessionUser } from '@lantern/sdk';
+import { isRole, permissionsOf, type Permission } from '@lantern/core';
+import { type SessionDescription } from '@lantern/sdk';
 import {
   createContext,
   useCallback,
@@ -12,7 +13,7 @@ import { api } from './api.js';
 
 interface SessionState {
   /** undefined while loading, null when nobody is signed in. */
-  user: SessionUser | null | undefined;
+  user: SessionDescription | null | undefined;
   refresh: () => Promise<void>;
   signOut: () => Promise<void>;
 }
@@ -21,7 +22,7 @@ const SessionContext = createContext<SessionState | null>(null);
 
 /** Holds who is signed in, for every page. */
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const [user, setUser] = useState<SessionUser | null | undefined>(undefined);
+  const [user, setUser] = useState<SessionDescription | null | undefined>(undefined);
   const refresh = useCallback(async () => {
     try {
       setUser(await api.getSession());
@@ -47,6 +48,19 @@ export function useSession(): SessionState {
     throw new Error('useSession outside SessionProvider');
   }
   return state;
+}
+
+/**
+ * Whether this session may do `permission` now: from the roles it acts with (`actingRoles`), which
+ * leave out reviewer and admin until the person signs in with a second factor, and every role
+ * until they are admitted. The server decides again on every request; this only shapes the page.
+ */
+export function can(user: SessionDescription | null | undefined, permission: Permission): boolean {
+  return (
+    user !== null &&
+    user !== undefined &&
+    permissionsOf(user.actingRoles.filter(isRole)).includes(permission)
+  );
 }
 
 /**

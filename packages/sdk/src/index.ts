@@ -12,6 +12,18 @@ export type HealthReport = components['schemas']['HealthReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditVerdict = components['schemas']['AuditVerdict'];
 export type SessionUser = components['schemas']['SessionUser'];
+/** Who is signed in, with the roles this session acts with, the second factor and the terms. */
+export type SessionDescription = components['schemas']['SessionDescription'];
+export type TermsVersion =
+  operations['getCurrentTerms']['responses']['200']['content']['application/json'];
+export type TermsStanding =
+  operations['getTermsStanding']['responses']['200']['content']['application/json'];
+/** A version of the terms with how many people accepted it (admins). */
+export type TermsHistoryEntry =
+  operations['listTermsVersions']['responses']['200']['content']['application/json']['versions'][number];
+export type PublishTermsInput =
+  operations['publishTerms']['requestBody']['content']['application/json'];
+export type SecondFactorStatus = components['schemas']['SecondFactorStatus'];
 export type AdmissionStanding = components['schemas']['AdmissionStanding'];
 export type Applicant = components['schemas']['Applicant'];
 export type CertificateFile = components['schemas']['CertificateFile'];
@@ -64,11 +76,19 @@ export interface LanternClient {
     query?: ListAuditEventsQuery,
   ): Promise<{ events: AuditEvent[]; nextBefore: number | null }>;
   verifyAuditChain(): Promise<AuditVerdict>;
-  /** Signs in; in a browser the session cookie is set by the answer. */
-  signIn(email: string, password: string): Promise<{ user: SessionUser; expiresAt: string }>;
+  /**
+   * Signs in; in a browser the session cookie is set by the answer. With two-factor sign-in on,
+   * `code` (from the app, or a recovery code) is needed: without it, or when it is wrong, this
+   * throws an ApiError with code `second_factor_required`.
+   */
+  signIn(
+    email: string,
+    password: string,
+    code?: string,
+  ): Promise<{ user: SessionUser; expiresAt: string }>;
   signOut(): Promise<void>;
-  /** Who is signed in, or null. */
-  getSession(): Promise<SessionUser | null>;
+  /** Who is signed in and what this session acts as, or null. */
+  getSession(): Promise<SessionDescription | null>;
   /** Sets a password with the secret of a single-use link. */
   setPasswordWithLink(token: string, password: string): Promise<{ email: string }>;
   /** Applies for an account; the answer is the same whether or not the address is known. */
@@ -120,6 +140,26 @@ export interface LanternClient {
   reinstateUser(id: string, note?: string): Promise<ManagedUser>;
   setUserRoles(id: string, roles: ManagedUser['roles']): Promise<ManagedUser>;
   resetUserSecondFactor(id: string, reason: string): Promise<ManagedUser>;
+  /** The current version of the terms (anyone). */
+  getCurrentTerms(): Promise<TermsVersion>;
+  getTermsVersion(version: number): Promise<TermsVersion>;
+  /** Which version you accepted, and whether it is the current one. */
+  getTermsStanding(): Promise<TermsStanding>;
+  /** Accepts `version`, which must be the current one (you accept the words you saw). */
+  acceptTerms(version: number): Promise<TermsStanding>;
+  /** Every version, newest first, with how many accepted each (admins). */
+  listTermsVersions(): Promise<TermsHistoryEntry[]>;
+  /** Publishes a new version (admins); everyone accepts it again before touching data. */
+  publishTerms(input: PublishTermsInput): Promise<TermsVersion>;
+  getSecondFactor(): Promise<SecondFactorStatus>;
+  /** Starts two-factor sign-in: a new secret (base32) and its otpauth:// URI for a QR code. */
+  beginSecondFactorEnrolment(): Promise<{ secret: string; uri: string }>;
+  /** Turns two-factor sign-in on with a code from the app; the recovery codes, shown once. */
+  confirmSecondFactorEnrolment(code: string): Promise<string[]>;
+  /** New recovery codes after a code from the app; the old ones stop working. */
+  regenerateRecoveryCodes(code: string): Promise<string[]>;
+  /** Turns two-factor sign-in off (refused when your roles require it). */
+  disableSecondFactor(code: string): Promise<void>;
 }
 
 /** Creates a client for the server at `options.baseUrl`. */
@@ -157,9 +197,9 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST('/api/v1/audit/verify');
       return data ?? throwApiError(response, error);
     },
-    async signIn(email, password) {
+    async signIn(email, password, code) {
       const { data, error, response } = await raw.POST('/api/v1/auth/sign-in', {
-        body: { email, password },
+        body: { email, password, ...(code === undefined ? {} : { code }) },
       });
       return data ?? throwApiError(response, error);
     },
@@ -310,6 +350,66 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         { params: { path: { id } }, body: { reason } },
       );
       return data ?? throwApiError(response, error);
+    },
+    async getCurrentTerms() {
+      const { data, error, response } = await raw.GET('/api/v1/terms');
+      return data ?? throwApiError(response, error);
+    },
+    async getTermsVersion(version) {
+      const { data, error, response } = await raw.GET('/api/v1/terms/versions/{version}', {
+        params: { path: { version } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getTermsStanding() {
+      const { data, error, response } = await raw.GET('/api/v1/terms/standing');
+      return data ?? throwApiError(response, error);
+    },
+    async acceptTerms(version) {
+      const { data, error, response } = await raw.POST('/api/v1/terms/accept', {
+        body: { version },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listTermsVersions() {
+      const { data, error, response } = await raw.GET('/api/v1/admin/terms');
+      return (data ?? throwApiError(response, error)).versions;
+    },
+    async publishTerms(input) {
+      const { data, error, response } = await raw.POST('/api/v1/admin/terms', { body: input });
+      return data ?? throwApiError(response, error);
+    },
+    async getSecondFactor() {
+      const { data, error, response } = await raw.GET('/api/v1/auth/second-factor');
+      return data ?? throwApiError(response, error);
+    },
+    async beginSecondFactorEnrolment() {
+      const { data, error, response } = await raw.POST('/api/v1/auth/second-factor/enrolment');
+      return data ?? throwApiError(response, error);
+    },
+    async confirmSecondFactorEnrolment(code) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/auth/second-factor/enrolment/confirm',
+        { body: { code } },
+      );
+      return (data ?? throwApiError(response, error)).recoveryCodes;
+    },
+    async regenerateRecoveryCodes(code) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/auth/second-factor/recovery-codes',
+        {
+          body: { code },
+        },
+      );
+      return (data ?? throwApiError(response, error)).recoveryCodes;
+    },
+    async disableSecondFactor(code) {
+      const { error, response } = await raw.POST('/api/v1/auth/second-factor/disable', {
+        body: { code },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
     },
     async setPasswordWithLink(token, password) {
       const { data, error, response } = await raw.POST('/api/v1/auth/set-password', {

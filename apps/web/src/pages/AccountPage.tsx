@@ -2,6 +2,7 @@ import { permissionsOf, isRole, type Permission } from '@lantern/core';
 import { ApiError, type ApiToken, type SessionInfo } from '@lantern/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
+import { TwoFactorSection } from '../components/TwoFactorSection.js';
 import { formText, useSession } from '../session.js';
 
 const when = (iso: string | null) => (iso === null ? '—' : new Date(iso).toLocaleString());
@@ -45,7 +46,8 @@ export function AccountPage({ navigate }: { navigate: (to: string) => void }) {
       </section>
     );
   }
-  const grantable: Permission[] = permissionsOf(user.roles.filter(isRole)).filter(
+  // A token can do no more than this session acts as (the server checks again).
+  const grantable: Permission[] = permissionsOf(user.actingRoles.filter(isRole)).filter(
     (p) => p !== 'public',
   );
 
@@ -94,14 +96,29 @@ export function AccountPage({ navigate }: { navigate: (to: string) => void }) {
   return (
     <section aria-labelledby="account-title">
       <h1 id="account-title">Your account</h1>
-      <p>
-        {user.name} · {user.email} · {user.status} · roles: {user.roles.join(', ') || 'none'}
+      <p data-testid="account-summary">
+        {user.name} · {user.email} ·{' '}
+        {user.status === 'admitted'
+          ? `roles: ${user.roles.join(', ') || 'none'}`
+          : // Roles mean nothing until admission: say where the application stands instead.
+            user.status === 'unverified'
+            ? 'email not confirmed yet'
+            : user.status}
+        {user.status === 'admitted' && user.actingRoles.length < user.roles.length && (
+          <>
+            {' '}
+            (acting as {user.actingRoles.join(', ') || 'none'} until you sign in with a second
+            factor)
+          </>
+        )}
       </p>
       {error !== null && (
         <p role="alert" className="bad">
           {error}
         </p>
       )}
+
+      <TwoFactorSection user={user} />
 
       <h2>Sessions</h2>
       {sessions === null ? (

@@ -1,7 +1,7 @@
 import { ApiError, type ListUsersQuery, type ManagedUser } from '@lantern/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
-import { formText, useSession } from '../session.js';
+import { can, formText, useSession } from '../session.js';
 
 const ROLES = ['researcher', 'curator', 'reviewer', 'admin', 'partner'] as const;
 const STATUSES = ['unverified', 'pending', 'admitted', 'rejected', 'suspended'] as const;
@@ -171,11 +171,12 @@ export function AdminUsersPage() {
     },
     [query],
   );
+  const allowed = can(user, 'user.manage');
   useEffect(() => {
-    if (user !== undefined && user !== null) {
+    if (allowed) {
       void fetchPage(null);
     }
-  }, [fetchPage, user]);
+  }, [fetchPage, allowed]);
 
   if (user === undefined) {
     return <p role="status">Loading…</p>;
@@ -187,6 +188,14 @@ export function AdminUsersPage() {
         <p>
           <a href="/sign-in?next=/admin/users">Sign in</a> as an admin.
         </p>
+      </section>
+    );
+  }
+  if (!allowed) {
+    return (
+      <section>
+        <h1>People</h1>
+        <p>Managing people needs the admin role, from a session signed in with two-factor.</p>
       </section>
     );
   }

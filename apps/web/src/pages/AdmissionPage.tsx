@@ -8,7 +8,7 @@ import {
 } from '@lantern/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
-import { formText, useSession } from '../session.js';
+import { can, formText, useSession } from '../session.js';
 
 const problemOf = (error: unknown) =>
   error instanceof ApiError ? error.problem.detail : 'the server cannot be reached';
@@ -486,7 +486,26 @@ export function AdmissionPage() {
       </section>
     );
   }
-  const reviews =
-    user.status === 'admitted' && (user.roles.includes('reviewer') || user.roles.includes('admin'));
-  return reviews ? <ReviewQueue /> : <WaitingPage />;
+  // The roles this session acts with: a reviewer signed in without a second factor is told so.
+  if (can(user, 'admission.review')) {
+    return <ReviewQueue />;
+  }
+  if (user.status === 'admitted' && !user.secondFactor.thisSession && user.secondFactor.required) {
+    return (
+      <section>
+        <h1>Admission queue</h1>
+        <p>
+          Reviewing applications needs two-factor sign-in.{' '}
+          {user.secondFactor.enabled ? (
+            'Sign out, then sign in again with a code from your app.'
+          ) : (
+            <>
+              Set it up on <a href="/account">your account page</a> first.
+            </>
+          )}
+        </p>
+      </section>
+    );
+  }
+  return <WaitingPage />;
 }
