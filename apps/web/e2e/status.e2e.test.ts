@@ -678,6 +678,49 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('lets an admin find a person, suspend her with a reason, and reinstate her', async () => {
+    const grace = await browser.newPage();
+    await grace.goto(`${baseUrl}/sign-in?next=/account`);
+    await signIn(grace, 'grace@navy.example', 'lighthouses blink across the bay');
+    await expect.poll(() => grace.getByTestId('signed-in-as').count()).toBe(1);
+
+    const admin = await (await signedInAdmin()).newPage();
+    await admin.goto(`${baseUrl}/admin/users`);
+    await admin.getByLabel('Name, email or institution').fill('navy');
+    await admin.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => admin.getByTestId('people').locator('tbody tr').count()).toBe(1);
+    await admin.getByRole('button', { name: 'manage grace@navy.example' }).click();
+    const detail = admin.getByTestId('user-detail');
+    await detail.getByLabel(/Reason for suspending/).fill('Shared her screen in a public talk');
+    let question = '';
+    admin.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.accept();
+    });
+    await detail.getByRole('button', { name: 'Suspend' }).click();
+    await expect.poll(() => detail.getByRole('status').textContent()).toMatch(/is suspended/);
+    expect(question).toMatch(/sessions and \d+ API tokens? end now/);
+    await admin.screenshot({ path: `${SCREENSHOTS}admin-users-suspended.png`, fullPage: true });
+
+    // Her open page is signed out at its next request.
+    await grace.reload();
+    const nav = grace.getByRole('navigation', { name: 'Main' });
+    await expect.poll(() => nav.getByRole('link', { name: 'Sign in' }).count()).toBe(1);
+    const mail = (await readOutbox()).find(
+      (m) => m.to === 'grace@navy.example' && m.text.includes('was suspended'),
+    );
+    expect(mail?.text).toContain('Shared her screen in a public talk');
+
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await detail.getByRole('button', { name: 'Reinstate' }).click();
+    await expect.poll(() => detail.getByRole('status').textContent()).toMatch(/is reinstated/);
+    await grace.goto(`${baseUrl}/sign-in?next=/account`);
+    await signIn(grace, 'grace@navy.example', 'lighthouses blink across the bay');
+    await expect.poll(() => grace.getByTestId('signed-in-as').count()).toBe(1);
+    await grace.close();
+    await admin.close();
+  });
+
   it('shows a not-found page for an unknown path, and the API still answers problem+json', async () => {
     const page = await browser.newPage();
     await page.goto(`${baseUrl}/no/such/page`);

@@ -104,7 +104,7 @@ function UserDetail({ id, onChanged }: { id: string; onChanged: (user: ManagedUs
         </p>
       )}
       {user.status === 'suspended' ? (
-        <form onSubmit={handleReinstate}>
+        <form key="reinstate" onSubmit={handleReinstate}>
           <label>
             Note to the person (optional)
             <textarea name="note" rows={2} />
@@ -112,7 +112,7 @@ function UserDetail({ id, onChanged }: { id: string; onChanged: (user: ManagedUs
           <button type="submit">Reinstate</button>
         </form>
       ) : (
-        <form onSubmit={handleSuspend}>
+        <form key="suspend" onSubmit={handleSuspend}>
           <label>
             Reason for suspending (the person reads it)
             <textarea name="reason" rows={2} required minLength={3} />
