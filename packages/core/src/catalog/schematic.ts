@@ -25,6 +25,7 @@ const LAYER_GAP = 96;
 const ROW_GAP = 28;
 const MARGIN = 24;
 const MAX_NAME = 40;
+const LANE = 10;
 
 /**
  * Text safe inside XML 1.0 elements and quoted attributes: the five special characters escaped,
@@ -122,7 +123,10 @@ const gutterOf = (table: TableSnapshot) =>
   Math.max(0, ...table.columns.map((column) => markers(table, column.name).length)) + 1;
 
 /** Tables placed in layers, ordered in each layer near the tables they refer to. */
-function place(tables: readonly TableSnapshot[]): {
+function place(
+  tables: readonly TableSnapshot[],
+  top: number,
+): {
   boxes: Map<string, Box>;
   width: number;
   height: number;
@@ -157,7 +161,7 @@ function place(tables: readonly TableSnapshot[]): {
   let x = MARGIN;
   sorted.forEach((layer, index) => {
     const width = Math.max(0, ...layer.map((table) => boxWidth(table, gutterOf(table))));
-    let y = MARGIN + (height - (heights[index] ?? 0)) / 2;
+    let y = MARGIN + top + (height - (heights[index] ?? 0)) / 2;
     for (const table of layer) {
       const boxHeight = HEADER + table.columns.length * LINE + PAD;
       boxes.set(table.name, {
@@ -176,7 +180,7 @@ function place(tables: readonly TableSnapshot[]): {
   return {
     boxes,
     width: Math.max(x - LAYER_GAP + MARGIN, 2 * MARGIN + MIN_WIDTH),
-    height: height + 2 * MARGIN,
+    height: height + top + 2 * MARGIN,
   };
 }
 
@@ -235,14 +239,26 @@ interface Relation {
   optional: boolean;
 }
 
-function renderRelation(relation: Relation): string {
+/** Is this a connector that would cross a layer of boxes (so it runs in a lane above them)? */
+const isLong = (relation: Relation) => relation.parent.layer < relation.child.layer - 1;
+
+function renderRelation(relation: Relation, lane: number): string {
   const { child, parent } = relation;
   const y1 = rowMiddle(child, relation.columns[0]);
   const y2 = rowMiddle(parent, relation.referenced[0]);
   let path: string;
   let ends: string;
-  if (parent.layer < child.layer) {
-    // Parent on the left: leave the child's left edge, enter the parent's right edge.
+  if (isLong(relation)) {
+    // Over a layer: out of the child's left edge, up to its lane above every box, across, and
+    // down into the parent's right edge, so that it never runs over another table.
+    const x1 = child.x;
+    const x2 = parent.x + parent.width;
+    const step = 18 + 6 * (lane % 10);
+    const laneY = MARGIN + lane * LANE;
+    path = `M${num(x1)} ${num(y1)}H${num(x1 - step)}V${num(laneY)}H${num(x2 + step)}V${num(y2)}H${num(x2)}`;
+    ends = many(x1, y1, -1) + one(x2, y2, 1, relation.optional);
+  } else if (parent.layer < child.layer) {
+    // Parent in the layer on the left: leave the child's left edge, enter the parent's right edge.
     const x1 = child.x;
     const x2 = parent.x + parent.width;
     const bend = Math.max(24, (x1 - x2) / 2);
@@ -316,7 +332,7 @@ const STYLE =
   `.box{fill:#fff;stroke:#4a5b73;stroke-width:1.2}.header{fill:#e6edf6}` +
   `.table-name{font-weight:700;font-size:13px}.rows{fill:#5a6675;font-size:11px}` +
   `.type{fill:#5a6675}.mark{font-size:10px;font-weight:700}.pk .mark,.pk .name{fill:#8a4b00}` +
-  `.fk .mark{fill:#1f5f8b}.link,.end{fill:none;stroke:#4a5b73;stroke-width:1.3}` +
+  `.fk .mark{fill:#1f5f8b}.link,.end{fill:none;stroke:#4a5b73;stroke-width:1.3;stroke-linejoin:round}` +
   `.optional{fill:#fff}`;
 
 /**
@@ -327,14 +343,20 @@ const STYLE =
  */
 export function schematicSvg(snapshot: Snapshot, options: SchematicOptions = {}): string {
   const prefix = (options.idPrefix ?? 'schematic').replace(/[^A-Za-z0-9_-]/gu, '_');
-  const { boxes, width, height } = place(snapshot.tables);
+  // Place once to learn the layers, then again with room above for the lanes of long connectors.
+  const long = relationsOf(place(snapshot.tables, 0).boxes).filter(isLong).length;
+  const { boxes, width, height } = place(snapshot.tables, long === 0 ? 0 : long * LANE + 8);
   const relations = relationsOf(boxes);
+  let lane = 0;
+  const connectors = relations.map((relation) =>
+    renderRelation(relation, isLong(relation) ? lane++ : 0),
+  );
   const count = snapshot.tables.length;
   const title = `Entity-relationship diagram of ${count} ${count === 1 ? 'table' : 'tables'}`;
   const body =
     count === 0
       ? `<text x="${MARGIN}" y="${MARGIN + 14}">No tables</text>`
-      : [...boxes.values()].map(renderBox).join('') + relations.map(renderRelation).join('');
+      : [...boxes.values()].map(renderBox).join('') + connectors.join('');
   const svgHeight = count === 0 ? 2 * MARGIN + 20 : height;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${num(width)}" height="${num(svgHeight)}" viewBox="0 0 ${num(width)} ${num(svgHeight)}" aria-labelledby="${prefix}-title ${prefix}-desc">` +
