@@ -6,3 +6,6 @@ export * from './change-log.js';
 export * from './dictionary-check.js';
 export * from './naming-lint.js';
 export * from './schematic.js';
+export * from './key-integrity.js';
+export * from './version-status.js';
+export * from './publication.js';
