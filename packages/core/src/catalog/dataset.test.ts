@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { pathology, pathologyDictionary } from './catalog.fixtures.js';
 import { isCountryCode } from './countries.js';
@@ -71,6 +72,18 @@ describe('dataset model', () => {
     const partner = { name: 'National Taiwan University Hospital', description: '' };
     expect(partnerSchema.safeParse({ ...partner, country: 'TW' }).success).toBe(true);
     expect(partnerSchema.safeParse({ ...partner, country: 'Taiwan' }).success).toBe(false);
+  });
+
+  it('has a JSON Schema both ways, as the OpenAPI document needs (no transforms)', () => {
+    for (const schema of [
+      datasetSchema,
+      documentationSchema,
+      snapshotSchema,
+      dataDictionarySchema,
+    ]) {
+      expect(() => z.toJSONSchema(schema, { io: 'input' })).not.toThrow();
+      expect(() => z.toJSONSchema(schema, { io: 'output' })).not.toThrow();
+    }
   });
 
   it('refuses a wrong ORCID iD, a malformed DOI, repeated tags and multi-line titles', () => {

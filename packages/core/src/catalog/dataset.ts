@@ -84,14 +84,9 @@ export const authorSchema = z.object({
   name: line(200),
   orcid: z
     .string()
-    .transform((value, context) => {
-      const orcid = parseOrcid(value);
-      if (orcid === null) {
-        context.addIssue({ code: 'custom', message: 'not a valid ORCID iD' });
-        return z.NEVER;
-      }
-      return orcid;
-    })
+    .refine((value) => parseOrcid(value) !== null, 'not a valid ORCID iD')
+    // overwrite, not transform: the type stays a string, so the schema still has a JSON Schema.
+    .overwrite((value) => parseOrcid(value) ?? value)
     .optional(),
 });
 export type Author = z.infer<typeof authorSchema>;

@@ -202,6 +202,25 @@ describe('the schematic', () => {
     expect(relation === undefined ? [] : byClass(relation, 'optional')).toHaveLength(1);
   });
 
+  it('shows at most 14 columns of a wide table, its keys always, and counts the rest', () => {
+    const wide: TableSnapshot = {
+      ...patients,
+      columns: [
+        ...Array.from({ length: 30 }, (_, i) => column(`flag_${i}`, 'boolean')),
+        ...patients.columns,
+      ],
+    };
+    const [box] = byClass(parseXml(schematicSvg({ tables: [wide] })), 'table');
+    if (box === undefined) {
+      throw new Error('no box');
+    }
+    const shown = byClass(box, 'column').map((c) => c.attributes['data-column']);
+    expect(shown).toHaveLength(13);
+    expect(shown).toContain('patient_ngsci_id');
+    expect(shown.slice(0, 3)).toEqual(['flag_0', 'flag_1', 'flag_2']);
+    expect(byClass(box, 'more').map(textOf)).toEqual(['… 21 more columns']);
+  });
+
   it('is described for screen readers', () => {
     expect(doc.attributes['role']).toBe('img');
     expect(doc.attributes['aria-labelledby']).toBe('schematic-title schematic-desc');
@@ -318,6 +337,31 @@ describe('the schematic', () => {
     };
     writeFileSync(`${OUT}pathology.svg`, svg);
     writeFileSync(`${OUT}two-studies.svg`, schematicSvg({ tables: [...pathology.tables, ecg] }));
+    const encounters: TableSnapshot = {
+      name: 'ed-encounter',
+      file: 'ed-encounter.csv',
+      rowCount: 1,
+      columns: [
+        column('ed_enc_id', 'string'),
+        column('patient_ngsci_id', 'string'),
+        column('ecg_id', 'string', true),
+        column('age_at_admit', 'integer'),
+        ...['test', 'cath', 'stent_or_cabg'].map((name) => column(`${name}_010_day`, 'boolean')),
+        column('macetrop_pos_or_death_030', 'boolean'),
+        ...Array.from({ length: 12 }, (_, i) =>
+          column(`troponin_${i}_ng_per_l_measured_value`, 'number', true),
+        ),
+      ],
+      primaryKey: ['ed_enc_id'],
+      foreignKeys: [
+        {
+          columns: ['patient_ngsci_id'],
+          references: { table: 'patient', columns: ['patient_ngsci_id'] },
+        },
+        { columns: ['ecg_id'], references: { table: 'ecg-metadata', columns: ['ecg_id'] } },
+      ],
+    };
+    writeFileSync(`${OUT}emergency.svg`, schematicSvg({ tables: [patients, ecg, encounters] }));
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { formatCount } from './change-log.js';
-import type { Snapshot, TableSnapshot } from './dataset.js';
+import type { Column, Snapshot, TableSnapshot } from './dataset.js';
 import { compareText } from './snapshot-diff.js';
 
 /**
@@ -26,6 +26,8 @@ const ROW_GAP = 28;
 const MARGIN = 24;
 const MAX_NAME = 40;
 const LANE = 10;
+/** Columns drawn per box at most; key columns always are, the rest are counted in a last line. */
+const MAX_COLUMNS = 14;
 
 /**
  * Text safe inside XML 1.0 elements and quoted attributes: the five special characters escaped,
@@ -107,11 +109,37 @@ function markers(table: TableSnapshot, column: string): string {
   return marks.join(' ');
 }
 
+/** The columns a box shows (keys first kept, then the others in order) and how many it leaves out. */
+function shownColumns(table: TableSnapshot): { columns: Column[]; hidden: number } {
+  if (table.columns.length <= MAX_COLUMNS) {
+    return { columns: table.columns, hidden: 0 };
+  }
+  const isKey = (column: Column) => markers(table, column.name) !== '';
+  const keys = table.columns.filter(isKey).length;
+  let room = Math.max(0, MAX_COLUMNS - 1 - keys);
+  const columns = table.columns.filter((column) => {
+    if (isKey(column)) {
+      return true;
+    }
+    room -= 1;
+    return room >= 0;
+  });
+  return { columns, hidden: table.columns.length - columns.length };
+}
+
+/** How many lines a box has below its header. */
+function lineCount(table: TableSnapshot): number {
+  const { columns, hidden } = shownColumns(table);
+  return columns.length + (hidden > 0 ? 1 : 0);
+}
+
 function boxWidth(table: TableSnapshot, gutter: number): number {
   const widest = Math.max(
     length(clip(table.name)) + 2,
     length(rowsLabel(table)),
-    ...table.columns.map((column) => gutter + length(clip(column.name)) + 2 + column.type.length),
+    ...shownColumns(table).columns.map(
+      (column) => gutter + length(clip(column.name)) + 2 + column.type.length + 1,
+    ),
   );
   return Math.max(MIN_WIDTH, Math.ceil(widest * CHAR + 2 * PAD));
 }
@@ -154,7 +182,7 @@ function place(
   const boxes = new Map<string, Box>();
   const heights = sorted.map(
     (layer) =>
-      layer.reduce((sum, table) => sum + HEADER + table.columns.length * LINE + PAD, 0) +
+      layer.reduce((sum, table) => sum + HEADER + lineCount(table) * LINE + PAD, 0) +
       ROW_GAP * Math.max(0, layer.length - 1),
   );
   const height = Math.max(0, ...heights);
@@ -163,7 +191,7 @@ function place(
     const width = Math.max(0, ...layer.map((table) => boxWidth(table, gutterOf(table))));
     let y = MARGIN + top + (height - (heights[index] ?? 0)) / 2;
     for (const table of layer) {
-      const boxHeight = HEADER + table.columns.length * LINE + PAD;
+      const boxHeight = HEADER + lineCount(table) * LINE + PAD;
       boxes.set(table.name, {
         table,
         layer: index,
@@ -171,7 +199,7 @@ function place(
         y,
         width,
         height: boxHeight,
-        rows: new Map(table.columns.map((column, row) => [column.name, row])),
+        rows: new Map(shownColumns(table).columns.map((column, row) => [column.name, row])),
       });
       y += boxHeight + ROW_GAP;
     }
@@ -193,7 +221,8 @@ function rowMiddle(box: Box, column: string | undefined): number {
 function renderBox(box: Box): string {
   const { table, width, height } = box;
   const gutter = gutterOf(table);
-  const lines = table.columns.map((column, row) => {
+  const { columns, hidden } = shownColumns(table);
+  const lines = columns.map((column, row) => {
     const mark = markers(table, column.name);
     const y = HEADER + row * LINE + LINE * 0.7;
     const kind = mark.includes('PK') ? ' pk' : mark.includes('FK') ? ' fk' : '';
@@ -213,6 +242,9 @@ function renderBox(box: Box): string {
     `<text x="${PAD}" y="18" class="table-name">${escapeXml(clip(table.name))}</text>` +
     `<text x="${PAD}" y="34" class="rows">${rowsLabel(table)}</text>` +
     lines.join('') +
+    (hidden === 0
+      ? ''
+      : `<text x="${PAD}" y="${num(HEADER + columns.length * LINE + LINE * 0.7)}" class="more">… ${hidden} more ${hidden === 1 ? 'column' : 'columns'}</text>`) +
     `</g>`
   );
 }
@@ -331,7 +363,7 @@ const STYLE =
   `text{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;fill:#1d2733}` +
   `.box{fill:#fff;stroke:#4a5b73;stroke-width:1.2}.header{fill:#e6edf6}` +
   `.table-name{font-weight:700;font-size:13px}.rows{fill:#5a6675;font-size:11px}` +
-  `.type{fill:#5a6675}.mark{font-size:10px;font-weight:700}.pk .mark,.pk .name{fill:#8a4b00}` +
+  `.type,.more{fill:#5a6675}.more{font-style:italic}.mark{font-size:10px;font-weight:700}.pk .mark,.pk .name{fill:#8a4b00}` +
   `.fk .mark{fill:#1f5f8b}.link,.end{fill:none;stroke:#4a5b73;stroke-width:1.3;stroke-linejoin:round}` +
   `.optional{fill:#fff}`;
 
