@@ -16,9 +16,10 @@ export interface SnapshotRowKeys {
 }
 
 /**
- * The key of one row from the values of its primary-key columns, in the table's key order: the
- * same values always give the same string and different values never do (JSON keeps `["a,b"]`
- * and `["a","b"]` apart).
+ * The key of one row from the values of its primary-key columns, in the table's key order. Within
+ * one table (whose key always has the same number of columns) the same values give the same
+ * string and different values never do: a one-column text key is itself, others are JSON (which
+ * keeps `["a,b"]` and `["a","b"]`, `[1]` and `["1"]` apart).
  */
 export function rowKey(values: readonly (string | number | boolean | null)[]): string {
   return values.length === 1 && typeof values[0] === 'string' ? values[0] : JSON.stringify(values);
