@@ -10,6 +10,8 @@ export const PERMISSIONS = [
   'admission.review',
   'audit.read',
   'audit.verify',
+  'catalog.curate',
+  'catalog.manage',
   'data.read',
   'outbox.read',
   'terms.manage',
@@ -24,7 +26,7 @@ export type Role = (typeof ROLES)[number];
 /** What each role may do. `admin` holds every permission. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   researcher: ['public', 'data.read'],
-  curator: ['public', 'data.read'],
+  curator: ['public', 'data.read', 'catalog.curate'],
   reviewer: ['public', 'admission.review', 'audit.read', 'data.read'],
   partner: ['public'],
   admin: PERMISSIONS,

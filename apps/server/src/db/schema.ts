@@ -1,3 +1,15 @@
+import type {
+  AccessTier,
+  Author,
+  ChangeLevel,
+  ChangeLogEntry,
+  Citation,
+  DataDictionary,
+  Documentation,
+  Partner,
+  Snapshot,
+  VersionStatus,
+} from '@lantern/core/catalog';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Event bodies written by requests and services, waiting to be sealed into the chain (a queue). */
@@ -164,6 +176,70 @@ export interface TermsAcceptanceTable {
   client_ip: string | null;
 }
 
+/** Categories of the catalog: the fixed ones and those admins add. */
+export interface DatasetCategoryTable {
+  slug: string;
+  title: string;
+  description: ColumnType<string, string | undefined, string>;
+  created_by: string;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** JSON stored in a jsonb column: read as a value, written as its JSON text. */
+type Json<T> = ColumnType<T, string, string>;
+
+/** A dataset as the catalog describes it; its content lives in its versions. */
+export interface DatasetTable {
+  id: string;
+  slug: string;
+  title: string;
+  problem: string;
+  category: string;
+  partners: Json<Partner[]>;
+  authors: Json<Author[]>;
+  citation: Json<Citation>;
+  access_tier: AccessTier;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  synthetic: ColumnType<boolean, boolean | undefined, boolean>;
+  created_by: string;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A version of a dataset: a draft curators edit, then published (never changed) or retired. */
+export interface DatasetVersionTable {
+  id: string;
+  dataset_id: string;
+  status: VersionStatus;
+  /** The computed number ('1.0', '2.1.1'); null while a draft. */
+  number: string | null;
+  major: number | null;
+  minor: number | null;
+  patch: number | null;
+  snapshot: Json<Snapshot>;
+  dictionary: Json<DataDictionary>;
+  documentation: Json<Documentation>;
+  /** The curator's own notes, shown beside the generated change log. */
+  notes: ColumnType<string, string | undefined, string>;
+  change_log: ColumnType<ChangeLogEntry[], string | undefined, string>;
+  change_level: ChangeLevel | null;
+  change_reasons: ColumnType<string[], string | undefined, string>;
+  created_by: string;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  published_at: Date | null;
+  published_by: string | null;
+  retired_at: Date | null;
+}
+
+/** A file of a version: its path in the version folder and the object holding its bytes. */
+export interface DatasetVersionFileTable {
+  version_id: string;
+  path: string;
+  object_key: string;
+  size: ColumnType<string, number, number>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -178,4 +254,8 @@ export interface Database {
   terms_acceptance: TermsAcceptanceTable;
   recovery_codes: RecoveryCodesTable;
   deployment_key: DeploymentKeyTable;
+  dataset_category: DatasetCategoryTable;
+  dataset: DatasetTable;
+  dataset_version: DatasetVersionTable;
+  dataset_version_file: DatasetVersionFileTable;
 }

@@ -10,6 +10,7 @@ import * as m0008 from './0008-terms.js';
 import * as m0009 from './0009-second-factor.js';
 import * as m0010 from './0010-suspension.js';
 import * as m0011 from './0011-admission-certificate-files.js';
+import * as m0012 from './0012-catalog.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-second-factor': m0009,
   '0010-suspension': m0010,
   '0011-admission-certificate-files': m0011,
+  '0012-catalog': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,651 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '@lantern/core';
+import {
+  changeLog,
+  checkPublication,
+  checkRequestedVersion,
+  diffSnapshots,
+  formatVersion,
+  lintNaming,
+  nextVersion,
+  orderSections,
+  parseVersion,
+  refuseTransition,
+  schematicSvg,
+  type AccessTier,
+  type Author,
+  type ChangeLevel,
+  type ChangeLogEntry,
+  type Citation,
+  type DataDictionary,
+  type Documentation,
+  type ForeignKey,
+  type Partner,
+  type PublicationProblem,
+  type Snapshot,
+  type TableSnapshot,
+} from '@lantern/core/catalog';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import {
+  catalogRepository,
+  type CatalogEntryRow,
+  type DatasetRow,
+  type VersionRow,
+} from '../../repositories/catalog/catalog.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
+
+/** What a curator says of a dataset (the catalog card and the page header). */
+export interface DatasetInput {
+  slug: string;
+  title: string;
+  problem: string;
+  category: string;
+  partners: Partner[];
+  authors: Author[];
+  citation: Citation;
+  accessTier: AccessTier;
+  tags: string[];
+}
+
+/** A dataset as the catalog shows it. */
+export interface DatasetView extends DatasetInput {
+  synthetic: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A card of the catalog. */
+export interface CatalogCard extends DatasetView {
+  latestVersion: string | null;
+  latestPublishedAt: string | null;
+  hasDraft: boolean;
+}
+
+/** A version in a dataset's history. */
+export interface VersionSummary {
+  version: string | null;
+  status: 'draft' | 'published' | 'retired';
+  changeLevel: ChangeLevel | null;
+  publishedAt: string | null;
+  retiredAt: string | null;
+  updatedAt: string;
+}
+
+/** One version whole: documentation, tables, dictionary, change log. Never any data. */
+export interface VersionView extends VersionSummary {
+  documentation: (Documentation[number] & { title: string })[];
+  snapshot: Snapshot;
+  dictionary: DataDictionary;
+  changeLog: ChangeLogEntry[];
+  changeReasons: string[];
+  notes: string;
+  files: { path: string; size: number }[];
+}
+
+/** What publishing the draft now would do, and what stands in its way. */
+export interface PublicationPreview {
+  version: string;
+  previous: string | null;
+  level: ChangeLevel;
+  reasons: string[];
+  changeLog: ChangeLogEntry[];
+  problems: PublicationProblem[];
+  publishable: boolean;
+}
+
+/** `draft`, or a published number. */
+export type VersionRef = 'draft' | string;
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
+const json = (value: unknown) => JSON.stringify(value);
+
+/**
+ * The catalog: datasets, their documentation and their versions. Anyone reads published versions
+ * (documentation, tables described, dictionary, schematic: never data); curators edit a dataset's
+ * single draft and publish it under the number its changes make, after the dictionary, keys and
+ * naming checks pass. Published versions never change (the database refuses too).
+ */
+export class CatalogService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditService,
+  ) {}
+
+  async categories(): Promise<{ slug: string; title: string; description: string }[]> {
+    const rows = await catalogRepository.categories(this.db);
+    return rows.map(({ slug, title, description }) => ({ slug, title, description }));
+  }
+
+  async addCategory(input: { slug: string; title: string; description: string }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const added = await catalogRepository.insertCategory(trx, {
+        ...input,
+        created_by: 'user',
+      });
+      if (!added) {
+        throw new AppError('conflict', `the category ${input.slug} exists already`);
+      }
+      await this.audit.record(trx, {
+        action: 'catalog.add_category',
+        target: `category:${input.slug}`,
+        details: { title: input.title },
+      });
+    });
+  }
+
+  async list(
+    canCurate: boolean,
+    filter: { category?: string; partner?: string; country?: string; q?: string },
+  ): Promise<CatalogCard[]> {
+    const rows = await catalogRepository.list(this.db, {
+      includeUnpublished: canCurate,
+      category: filter.category,
+      partner: filter.partner,
+      country: filter.country,
+      search: filter.q,
+    });
+    return rows.map(card);
+  }
+
+  /** A dataset with its versions; drafts and unpublished datasets only for curators. */
+  async get(
+    slug: string,
+    canCurate: boolean,
+  ): Promise<DatasetView & { versions: VersionSummary[] }> {
+    const dataset = await this.dataset(slug);
+    const versions = (await catalogRepository.versions(this.db, dataset.id)).filter(
+      (v) => canCurate || v.status !== 'draft',
+    );
+    if (!canCurate && versions.length === 0) {
+      throw notFound(slug);
+    }
+    return { ...present(dataset), versions: versions.map(summary) };
+  }
+
+  async version(slug: string, ref: VersionRef, canCurate: boolean): Promise<VersionView> {
+    const dataset = await this.dataset(slug);
+    const row = await this.findVersion(dataset, ref, canCurate);
+    const files = await catalogRepository.files(this.db, row.id);
+    return {
+      ...summary(row),
+      documentation: orderSections(row.documentation).map((section) => ({
+        ...section,
+        title: section.kind === 'free' ? section.title : sectionHeading(section.kind),
+      })),
+      snapshot: row.snapshot,
+      dictionary: row.dictionary,
+      changeLog: row.change_log,
+      changeReasons: row.change_reasons,
+      notes: row.notes,
+      files: files.map((file) => ({ path: file.path, size: Number(file.size) })),
+    };
+  }
+
+  /** The entity-relationship diagram of a version, drawn from its declared keys. */
+  async schematic(slug: string, ref: VersionRef, canCurate: boolean): Promise<string> {
+    const dataset = await this.dataset(slug);
+    const row = await this.findVersion(dataset, ref, canCurate);
+    return schematicSvg(row.snapshot, { idPrefix: `schematic-${dataset.slug}` });
+  }
+
+  /** A new dataset, with an empty draft to fill. */
+  async create(curatorId: string, input: DatasetInput): Promise<DatasetView> {
+    await this.db.transaction().execute(async (trx) => {
+      if ((await catalogRepository.bySlug(trx, input.slug)) !== undefined) {
+        throw new AppError('conflict', `a dataset named ${input.slug} exists already`);
+      }
+      await this.requireCategory(trx, input.category);
+      const id = newId('ds');
+      await catalogRepository.insertDataset(trx, {
+        id,
+        ...columnsOf(input),
+        slug: input.slug,
+        created_by: `user:${curatorId}`,
+      });
+      await catalogRepository.insertVersion(trx, {
+        id: newId('dv'),
+        dataset_id: id,
+        status: 'draft',
+        snapshot: json({ tables: [] }),
+        dictionary: json({ tables: [] }),
+        documentation: json([]),
+        created_by: `user:${curatorId}`,
+      });
+      await this.audit.record(trx, {
+        action: 'catalog.create_dataset',
+        target: `dataset:${input.slug}`,
+        details: { title: input.title, category: input.category },
+      });
+    });
+    return present(await this.dataset(input.slug));
+  }
+
+  /** Changes what the catalog says of a dataset (its slug stays). */
+  async update(slug: string, input: Omit<DatasetInput, 'slug'>): Promise<DatasetView> {
+    await this.db.transaction().execute(async (trx) => {
+      const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+      if (dataset === undefined) {
+        throw notFound(slug);
+      }
+      await this.requireCategory(trx, input.category);
+      await catalogRepository.updateDataset(trx, dataset.id, columnsOf(input));
+      await this.audit.record(trx, {
+        action: 'catalog.update_dataset',
+        target: `dataset:${slug}`,
+        details: { title: input.title },
+      });
+    });
+    return present(await this.dataset(slug));
+  }
+
+  /** Opens a draft from the newest version (tables, files, dictionary, documentation). */
+  async openDraft(curatorId: string, slug: string): Promise<VersionView> {
+    await this.db.transaction().execute(async (trx) => {
+      const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+      if (dataset === undefined) {
+        throw notFound(slug);
+      }
+      if ((await catalogRepository.draft(trx, dataset.id)) !== undefined) {
+        throw new AppError('conflict', `${slug} has a draft already; edit it`);
+      }
+      const latest = await catalogRepository.latestPublished(trx, dataset.id);
+      const id = newId('dv');
+      await catalogRepository.insertVersion(trx, {
+        id,
+        dataset_id: dataset.id,
+        status: 'draft',
+        snapshot: json(latest?.snapshot ?? { tables: [] }),
+        dictionary: json(latest?.dictionary ?? { tables: [] }),
+        documentation: json(latest?.documentation ?? []),
+        created_by: `user:${curatorId}`,
+      });
+      if (latest !== undefined) {
+        await catalogRepository.copyFiles(trx, latest.id, id);
+      }
+      await this.audit.record(trx, {
+        action: 'catalog.open_draft',
+        target: `dataset:${slug}`,
+        details: { from: latest?.number ?? null },
+      });
+    });
+    return this.version(slug, 'draft', true);
+  }
+
+  async setDocumentation(slug: string, documentation: Documentation): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.edit_documentation', async (trx, draft) => {
+      await catalogRepository.updateVersion(trx, draft.id, { documentation: json(documentation) });
+      return { sections: documentation.length };
+    });
+  }
+
+  async setDictionary(slug: string, dictionary: DataDictionary): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.edit_dictionary', async (trx, draft) => {
+      await catalogRepository.updateVersion(trx, draft.id, { dictionary: json(dictionary) });
+      return { tables: dictionary.tables.length };
+    });
+  }
+
+  /**
+   * Puts a table into the draft as its file was read (columns, types, rows), replacing one of the
+   * same name, with the bytes already in the object store under `objectKey`.
+   */
+  async putTable(
+    slug: string,
+    table: Omit<TableSnapshot, 'primaryKey' | 'foreignKeys'>,
+    file: { objectKey: string; size: number },
+  ): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.put_table', async (trx, draft) => {
+      const previous = draft.snapshot.tables.find((t) => t.name === table.name);
+      const next: TableSnapshot = {
+        ...table,
+        // Keys survive a new delivery of the same table when their columns are still there.
+        primaryKey: keep(previous?.primaryKey ?? [], table),
+        foreignKeys: (previous?.foreignKeys ?? []).filter((key) =>
+          key.columns.every((c) => table.columns.some((col) => col.name === c)),
+        ),
+      };
+      if (previous !== undefined && previous.file !== table.file) {
+        await catalogRepository.deleteFile(trx, draft.id, previous.file);
+      }
+      await catalogRepository.putFile(trx, {
+        version_id: draft.id,
+        path: table.file,
+        object_key: file.objectKey,
+        size: file.size,
+      });
+      const tables = [...draft.snapshot.tables.filter((t) => t.name !== table.name), next];
+      await catalogRepository.updateVersion(trx, draft.id, { snapshot: json({ tables }) });
+      return {
+        table: table.name,
+        file: table.file,
+        rows: table.rowCount,
+        columns: table.columns.length,
+        object: file.objectKey,
+      };
+    });
+  }
+
+  async setKeys(
+    slug: string,
+    tableName: string,
+    keys: { primaryKey: string[]; foreignKeys: ForeignKey[] },
+  ): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.set_keys', async (trx, draft) => {
+      const table = draft.snapshot.tables.find((t) => t.name === tableName);
+      if (table === undefined) {
+        throw new AppError('not_found', `the draft of ${slug} has no table ${tableName}`);
+      }
+      const tables = draft.snapshot.tables.map((t) =>
+        t.name === tableName ? { ...t, ...keys } : t,
+      );
+      await catalogRepository.updateVersion(trx, draft.id, { snapshot: json({ tables }) });
+      return { table: tableName, ...keys };
+    });
+  }
+
+  async removeTable(slug: string, tableName: string): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.remove_table', async (trx, draft) => {
+      const table = draft.snapshot.tables.find((t) => t.name === tableName);
+      if (table === undefined) {
+        throw new AppError('not_found', `the draft of ${slug} has no table ${tableName}`);
+      }
+      await catalogRepository.deleteFile(trx, draft.id, table.file);
+      const tables = draft.snapshot.tables.filter((t) => t.name !== tableName);
+      await catalogRepository.updateVersion(trx, draft.id, { snapshot: json({ tables }) });
+      return { table: tableName };
+    });
+  }
+
+  /** The number, change log and problems publishing the draft now would give. */
+  async preview(slug: string): Promise<PublicationPreview> {
+    const dataset = await this.dataset(slug);
+    const draft = await this.requireDraft(this.db, dataset);
+    return this.previewOf(this.db, dataset, draft);
+  }
+
+  /**
+   * Publishes the draft under the number its changes make (a number the curator typed must be
+   * that one), with the generated change log beside the curator's notes; refused with every
+   * problem listed when the dictionary, keys or names do not hold.
+   */
+  async publish(
+    curatorId: string,
+    slug: string,
+    input: { version?: string | undefined; notes: string },
+  ): Promise<VersionView> {
+    const number = await this.db.transaction().execute(async (trx) => {
+      const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+      if (dataset === undefined) {
+        throw notFound(slug);
+      }
+      const draft = await this.requireDraft(trx, dataset);
+      const preview = await this.previewOf(trx, dataset, draft);
+      if (!preview.publishable) {
+        const blocking = preview.problems.filter((p) => p.severity === 'blocking');
+        throw new AppError(
+          'conflict',
+          `the draft of ${slug} cannot be published: ${blocking.length} ${blocking.length === 1 ? 'problem' : 'problems'} to fix first`,
+          {
+            errors: blocking.map((p) => ({
+              path: p.column === undefined ? p.table : `${p.table}.${p.column}`,
+              message: p.message,
+            })),
+          },
+        );
+      }
+      const computed = nextVersion(
+        preview.previous === null ? null : parseVersion(preview.previous),
+        diffSnapshots(await this.previousSnapshot(trx, dataset), draft.snapshot),
+      );
+      const requested = checkRequestedVersion(computed, input.version);
+      if (!requested.ok) {
+        throw new AppError('conflict', requested.message, {
+          errors: [{ path: 'body.version', message: requested.message }],
+        });
+      }
+      const { major, minor, patch } = requested.version;
+      await catalogRepository.updateVersion(trx, draft.id, {
+        status: 'published',
+        number: preview.version,
+        major,
+        minor,
+        patch,
+        notes: input.notes,
+        change_log: json(preview.changeLog),
+        change_level: preview.level,
+        change_reasons: json(preview.reasons),
+        published_at: new Date(),
+        published_by: `user:${curatorId}`,
+      });
+      await this.audit.record(trx, {
+        action: 'catalog.publish',
+        target: `dataset:${slug}`,
+        details: {
+          version: preview.version,
+          level: preview.level,
+          warnings: preview.problems.length,
+        },
+      });
+      return preview.version;
+    });
+    return this.version(slug, number, true);
+  }
+
+  /** Retires a published version: no longer offered, still readable and citable. */
+  async retire(slug: string, number: string): Promise<VersionView> {
+    await this.db.transaction().execute(async (trx) => {
+      const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+      if (dataset === undefined) {
+        throw notFound(slug);
+      }
+      const row = await catalogRepository.version(trx, dataset.id, number);
+      if (row === undefined) {
+        throw new AppError('not_found', `${slug} has no version ${number}`);
+      }
+      const refusal = refuseTransition(row.status, 'retire');
+      if (refusal !== null) {
+        throw new AppError('conflict', refusal);
+      }
+      await catalogRepository.updateVersion(trx, row.id, {
+        status: 'retired',
+        retired_at: new Date(),
+      });
+      await this.audit.record(trx, {
+        action: 'catalog.retire',
+        target: `dataset:${slug}`,
+        details: { version: number },
+      });
+    });
+    return this.version(slug, number, true);
+  }
+
+  private async previewOf(
+    executor: Kysely<Database> | Transaction<Database>,
+    dataset: DatasetRow,
+    draft: VersionRow,
+  ): Promise<PublicationPreview> {
+    const previousRow = await catalogRepository.latestPublished(executor, dataset.id);
+    const previous =
+      previousRow?.number === null || previousRow?.number === undefined
+        ? null
+        : parseVersion(previousRow.number);
+    const diff = diffSnapshots(previousRow?.snapshot ?? null, draft.snapshot);
+    const computed = nextVersion(previous, diff);
+    const others = (await catalogRepository.latestSnapshots(executor)).filter(
+      (entry) => entry.slug !== dataset.slug,
+    );
+    const check = checkPublication({
+      slug: dataset.slug,
+      snapshot: draft.snapshot,
+      dictionary: draft.dictionary,
+      naming: lintNaming([
+        ...others.map((entry) => ({ slug: entry.slug, tables: entry.snapshot.tables })),
+        { slug: dataset.slug, tables: draft.snapshot.tables },
+      ]),
+    });
+    const problems: PublicationProblem[] =
+      draft.snapshot.tables.length === 0
+        ? [
+            {
+              source: 'dictionary',
+              severity: 'blocking',
+              code: 'no-tables',
+              table: '',
+              message: 'a version holds at least one table; add the tables first',
+            },
+            ...check.problems,
+          ]
+        : check.problems;
+    return {
+      version: formatVersion(computed.version),
+      previous: previous === null ? null : formatVersion(previous),
+      level: computed.level,
+      reasons: computed.reasons,
+      changeLog: changeLog(diff),
+      problems,
+      publishable: problems.every((p) => p.severity !== 'blocking'),
+    };
+  }
+
+  private async previousSnapshot(
+    executor: Kysely<Database> | Transaction<Database>,
+    dataset: DatasetRow,
+  ): Promise<Snapshot | null> {
+    return (await catalogRepository.latestPublished(executor, dataset.id))?.snapshot ?? null;
+  }
+
+  private async editDraft(
+    slug: string,
+    action: string,
+    apply: (trx: Transaction<Database>, draft: VersionRow) => Promise<Record<string, unknown>>,
+  ): Promise<VersionView> {
+    await this.db.transaction().execute(async (trx) => {
+      const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+      if (dataset === undefined) {
+        throw notFound(slug);
+      }
+      const draft = await this.requireDraft(trx, dataset);
+      const details = await apply(trx, draft);
+      await this.audit.record(trx, { action, target: `dataset:${slug}`, details });
+    });
+    return this.version(slug, 'draft', true);
+  }
+
+  private async requireDraft(
+    executor: Kysely<Database> | Transaction<Database>,
+    dataset: DatasetRow,
+  ): Promise<VersionRow> {
+    const draft = await catalogRepository.draft(executor, dataset.id);
+    if (draft === undefined) {
+      throw new AppError(
+        'conflict',
+        `${dataset.slug} has no draft: published versions never change; open a new draft`,
+      );
+    }
+    return draft;
+  }
+
+  private async requireCategory(trx: Transaction<Database>, category: string): Promise<void> {
+    const categories = await catalogRepository.categories(trx);
+    if (!categories.some((c) => c.slug === category)) {
+      throw new AppError('validation_failed', `there is no category ${category}`, {
+        errors: [{ path: 'body.category', message: `no category ${category}` }],
+      });
+    }
+  }
+
+  private async dataset(slug: string): Promise<DatasetRow> {
+    const dataset = await catalogRepository.bySlug(this.db, slug);
+    if (dataset === undefined) {
+      throw notFound(slug);
+    }
+    return dataset;
+  }
+
+  private async findVersion(
+    dataset: DatasetRow,
+    ref: VersionRef,
+    canCurate: boolean,
+  ): Promise<VersionRow> {
+    const row =
+      ref === 'draft'
+        ? canCurate
+          ? await catalogRepository.draft(this.db, dataset.id)
+          : undefined
+        : await catalogRepository.version(this.db, dataset.id, ref);
+    if (row === undefined) {
+      throw new AppError(
+        'not_found',
+        `${dataset.slug} has no ${ref === 'draft' ? 'draft' : `version ${ref}`}`,
+      );
+    }
+    return row;
+  }
+}
+
+const notFound = (slug: string) => new AppError('not_found', `there is no dataset ${slug}`);
+
+const SECTION_HEADINGS: Record<string, string> = {
+  problem: 'The problem',
+  overview: 'Dataset overview',
+  partners: 'Our partners',
+  construction: 'Dataset construction',
+  contents: 'Contents',
+  'whats-next': "What's next",
+};
+const sectionHeading = (kind: string) => SECTION_HEADINGS[kind] ?? kind;
+
+function keep(primaryKey: string[], table: { columns: { name: string }[] }): string[] {
+  return primaryKey.every((c) => table.columns.some((col) => col.name === c)) ? primaryKey : [];
+}
+
+function columnsOf(input: Omit<DatasetInput, 'slug'>) {
+  return {
+    title: input.title,
+    problem: input.problem,
+    category: input.category,
+    partners: json(input.partners),
+    authors: json(input.authors),
+    citation: json(input.citation),
+    access_tier: input.accessTier,
+    tags: input.tags,
+  };
+}
+
+function present(row: DatasetRow): DatasetView {
+  return {
+    slug: row.slug,
+    title: row.title,
+    problem: row.problem,
+    category: row.category,
+    partners: row.partners,
+    authors: row.authors,
+    citation: row.citation,
+    accessTier: row.access_tier,
+    tags: row.tags,
+    synthetic: row.synthetic,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function card(row: CatalogEntryRow): CatalogCard {
+  return {
+    ...present(row),
+    latestVersion: row.latest_number,
+    latestPublishedAt: row.latest_published_at?.toISOString() ?? null,
+    hasDraft: row.has_draft,
+  };
+}
+
+function summary(row: VersionRow): VersionSummary {
+  return {
+    version: row.number,
+    status: row.status,
+    changeLevel: row.change_level,
+    publishedAt: row.published_at?.toISOString() ?? null,
+    retiredAt: row.retired_at?.toISOString() ?? null,
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
