@@ -76,10 +76,7 @@ export default tseslint.config(
   // The layers of DESIGN.md: apps -> packages -> core; web and cli reach the server only over HTTP.
   {
     files: ['apps/cli/**'],
-    rules: layer(
-      SERVER,
-      'web and cli reach the server over HTTP through @lantern/sdk, never by import',
-    ),
+    rules: layer(SERVER, 'cli reaches the server over HTTP through @lantern/sdk, never by import'),
   },
   {
     files: ['apps/web/**'],

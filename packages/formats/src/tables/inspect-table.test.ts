@@ -73,7 +73,7 @@ describe('inspecting a table', () => {
     expect(keys?.distinct).toBe(2000);
     expect(keys?.duplicates).toBe(1);
     expect(keys?.empty).toBe(2);
-    expect(keys?.duplicateLines).toEqual([2002]);
+    expect(keys?.duplicateRows).toEqual([2002]);
     expect(keys?.values.has(['999', 'II'])).toBe(true);
     expect(keys?.values.has(['999', 'III'])).toBe(false);
     // A composite key is not the concatenation of its values.
@@ -85,7 +85,7 @@ describe('inspecting a table', () => {
     });
     expect(single.keys?.distinct).toBe(1000);
     expect(single.keys?.duplicates).toBe(1002);
-    expect(single.keys?.duplicateLines).toHaveLength(10);
+    expect(single.keys?.duplicateRows).toHaveLength(10);
   });
 
   it('stops at the bound on distinct keys', async () => {
