@@ -32,6 +32,10 @@ export const FORMAT_ERROR_CODES = [
   'ragged_row',
   /** More distinct key values than the reader's `maxKeys`. */
   'too_many_keys',
+  /** The file is not well-formed Parquet, or declares sizes past the reader's limits. */
+  'invalid_parquet',
+  /** Well-formed Parquet this reader does not read (a codec, nested columns). */
+  'unsupported_parquet',
 ] as const;
 
 export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];
