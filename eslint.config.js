@@ -75,13 +75,24 @@ export default tseslint.config(
   },
   // The layers of DESIGN.md: apps -> packages -> core; web and cli reach the server only over HTTP.
   {
-    files: ['apps/web/**', 'apps/cli/**'],
+    files: ['apps/cli/**'],
+    rules: layer(SERVER, 'cli reaches the server over HTTP through @lantern/sdk, never by import'),
+  },
+  {
+    files: ['apps/web/**'],
     rules: layer(
-      SERVER,
-      'web and cli reach the server over HTTP through @lantern/sdk, never by import',
+      [...SERVER, '@lantern/formats', '@lantern/formats/*', '**/packages/formats/**'],
+      'web reaches the server over HTTP through @lantern/sdk, and runs no Node-side readers',
     ),
   },
   { files: ['packages/**'], rules: layer(APPS, 'packages never import apps') },
+  {
+    files: ['packages/formats/**'],
+    rules: layer(
+      [...APPS, '@lantern/sdk', '@lantern/sdk/*'],
+      'formats may import core, never apps',
+    ),
+  },
   {
     files: ['packages/core/**'],
     rules: layer(

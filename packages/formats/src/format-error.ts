@@ -1,0 +1,87 @@
+/**
+ * The one error every reader of this package throws for a file it cannot read: which file, where in
+ * it (the byte offset, and for text tables the line and column), and what was wrong, with a stable
+ * `code` from a closed set so that callers never classify failures by message text. A reader never
+ * lets hostile input crash, hang or allocate without bound: a length or size past a limit is a
+ * FormatError too.
+ */
+
+/** Why a file could not be read. */
+export const FORMAT_ERROR_CODES = [
+  /** The bytes are not well-formed UTF-8 (Unicode 15, Table 3-7). */
+  'invalid_utf8',
+  /** A single field is longer than the reader's `maxFieldBytes`. */
+  'field_too_large',
+  /** A record (a row, all its fields) is longer than the reader's `maxRecordBytes`. */
+  'record_too_large',
+  /** More columns than the reader's `maxColumns`. */
+  'too_many_columns',
+  /** A quoted field is still open at the end of the file. */
+  'unterminated_quote',
+  /** A double quote where RFC 4180 allows none (inside an unquoted field, after a closing quote). */
+  'unexpected_quote',
+  /** The file has no header row. */
+  'missing_header',
+  /** A header names a column with nothing but white space, or nothing at all. */
+  'empty_column_name',
+  /** A header names the same column twice. */
+  'duplicate_column_name',
+  /** A column the caller asked for (a key column) is not in the header. */
+  'missing_column',
+  /** A row has more or fewer fields than the header. */
+  'ragged_row',
+  /** More distinct key values than the reader's `maxKeys`. */
+  'too_many_keys',
+  /** The file is not well-formed Parquet, or declares sizes past the reader's limits. */
+  'invalid_parquet',
+  /** Well-formed Parquet this reader does not read (a codec, nested columns). */
+  'unsupported_parquet',
+] as const;
+
+export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];
+
+/** Where in a file a problem is. `line` and `column` are set for text formats only. */
+export interface FormatErrorLocation {
+  /** The file's name as the caller gave it (never opened by that name here). */
+  file: string;
+  /** Zero-based byte offset in the file, counting a byte-order mark if there is one. */
+  offset: number;
+  /** One-based line number; line breaks inside quoted fields count. */
+  line?: number;
+  /** One-based field number within its row. */
+  column?: number;
+}
+
+/** A file that cannot be read, and exactly where and why. */
+export class FormatError extends Error {
+  readonly code: FormatErrorCode;
+  readonly file: string;
+  readonly offset: number;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  /** What was wrong, without the location (the message has both). */
+  readonly detail: string;
+
+  constructor(code: FormatErrorCode, detail: string, location: FormatErrorLocation) {
+    super(`${location.file}: ${detail} (${describeLocation(location)})`);
+    this.name = 'FormatError';
+    this.code = code;
+    this.detail = detail;
+    this.file = location.file;
+    this.offset = location.offset;
+    this.line = location.line;
+    this.column = location.column;
+  }
+}
+
+function describeLocation(location: FormatErrorLocation): string {
+  const parts: string[] = [];
+  if (location.line !== undefined) {
+    parts.push(`line ${location.line}`);
+  }
+  if (location.column !== undefined) {
+    parts.push(`column ${location.column}`);
+  }
+  parts.push(`byte ${location.offset}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,6 @@
+/**
+ * Lantern's native formats, read on the Node side (streams and Buffers; never imported by the web
+ * app). Every reader throws `FormatError` for a file it cannot read.
+ */
+export * from './format-error.js';
+export * from './tables/index.js';
