@@ -14,6 +14,7 @@ import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
+import { CatalogService } from './services/catalog/catalog.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
 import { UserAdminService } from './services/identity/user-admin.service.js';
@@ -36,6 +37,7 @@ export interface AppContext {
     tokens: ApiTokensService;
     terms: TermsService;
     userAdmin: UserAdminService;
+    catalog: CatalogService;
     email: EmailService;
     registration: RegistrationService;
     passwordReset: PasswordResetService;
@@ -118,6 +120,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       tokens: new ApiTokensService(database.db, audit),
       terms,
       userAdmin: new UserAdminService(database.db, audit, email),
+      catalog: new CatalogService(database.db, audit, objectStore),
       email,
       registration,
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),

@@ -33,6 +33,20 @@ export type ApiToken = components['schemas']['ApiToken'];
 export type SessionInfo =
   operations['listSessions']['responses']['200']['content']['application/json']['sessions'][number];
 export type ManagedUser = components['schemas']['ManagedUser'];
+export type Dataset = components['schemas']['Dataset'];
+export type CatalogCard = components['schemas']['CatalogCard'];
+export type DatasetVersion = components['schemas']['DatasetVersion'];
+export type VersionSummary = components['schemas']['VersionSummary'];
+export type PublicationPreview = components['schemas']['PublicationPreview'];
+export type DatasetInput =
+  operations['createDataset']['requestBody']['content']['application/json'];
+export type DatasetDictionary =
+  operations['setDraftDictionary']['requestBody']['content']['application/json'];
+export type DatasetDocumentation =
+  operations['setDraftDocumentation']['requestBody']['content']['application/json']['sections'];
+export type TableKeys =
+  operations['setDraftTableKeys']['requestBody']['content']['application/json'];
+export type ListDatasetsQuery = NonNullable<operations['listDatasets']['parameters']['query']>;
 export type ListUsersQuery = NonNullable<operations['listUsers']['parameters']['query']>;
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
@@ -140,6 +154,32 @@ export interface LanternClient {
   reinstateUser(id: string, note?: string): Promise<ManagedUser>;
   setUserRoles(id: string, roles: ManagedUser['roles']): Promise<ManagedUser>;
   resetUserSecondFactor(id: string, reason: string): Promise<ManagedUser>;
+  listDatasetCategories(): Promise<{ slug: string; title: string; description: string }[]>;
+  /** The catalog (published datasets; drafts too for curators). */
+  listDatasets(query?: ListDatasetsQuery): Promise<CatalogCard[]>;
+  getDataset(slug: string): Promise<Dataset & { versions: VersionSummary[] }>;
+  /** One version (`draft` for curators): documentation, tables described, dictionary, change log. */
+  getDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
+  /** Where the schematic (SVG) of a version is, for an <img>. */
+  schematicPath(slug: string, version: string): string;
+  createDataset(input: DatasetInput): Promise<Dataset>;
+  updateDataset(slug: string, input: Omit<DatasetInput, 'slug'>): Promise<Dataset>;
+  openDatasetDraft(slug: string): Promise<DatasetVersion>;
+  setDraftDocumentation(slug: string, sections: DatasetDocumentation): Promise<DatasetVersion>;
+  setDraftDictionary(slug: string, dictionary: DatasetDictionary): Promise<DatasetVersion>;
+  /** Uploads a table of the draft as CSV; `file` is its path in the version folder. */
+  uploadDraftTable(
+    slug: string,
+    table: string,
+    file: string,
+    csv: Blob | string,
+  ): Promise<DatasetVersion>;
+  setDraftTableKeys(slug: string, table: string, keys: TableKeys): Promise<DatasetVersion>;
+  removeDraftTable(slug: string, table: string): Promise<DatasetVersion>;
+  previewPublication(slug: string): Promise<PublicationPreview>;
+  /** Publishes the draft; `version`, when given, must be the computed number. */
+  publishDraft(slug: string, input: { version?: string; notes?: string }): Promise<DatasetVersion>;
+  retireDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -348,6 +388,112 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST(
         '/api/v1/admin/users/{id}/second-factor/reset',
         { params: { path: { id } }, body: { reason } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async listDatasetCategories() {
+      const { data, error, response } = await raw.GET('/api/v1/dataset-categories');
+      return (data ?? throwApiError(response, error)).categories;
+    },
+    async listDatasets(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets', {
+        params: { query },
+      });
+      return (data ?? throwApiError(response, error)).datasets;
+    },
+    async getDataset(slug) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getDatasetVersion(slug, version) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/datasets/{slug}/versions/{version}',
+        { params: { path: { slug, version } } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    schematicPath(slug, version) {
+      return `${options.baseUrl}/api/v1/datasets/${encodeURIComponent(slug)}/versions/${encodeURIComponent(version)}/schematic.svg`;
+    },
+    async createDataset(input) {
+      const { data, error, response } = await raw.POST('/api/v1/datasets', { body: input });
+      return data ?? throwApiError(response, error);
+    },
+    async updateDataset(slug, input) {
+      const { data, error, response } = await raw.PUT('/api/v1/datasets/{slug}', {
+        params: { path: { slug } },
+        body: input,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async openDatasetDraft(slug) {
+      const { data, error, response } = await raw.POST('/api/v1/datasets/{slug}/draft', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async setDraftDocumentation(slug, sections) {
+      const { data, error, response } = await raw.PUT(
+        '/api/v1/datasets/{slug}/draft/documentation',
+        { params: { path: { slug } }, body: { sections } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async setDraftDictionary(slug, dictionary) {
+      const { data, error, response } = await raw.PUT('/api/v1/datasets/{slug}/draft/dictionary', {
+        params: { path: { slug } },
+        body: dictionary,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async uploadDraftTable(slug, table, file, csv) {
+      const { data, error, response } = await raw.PUT(
+        '/api/v1/datasets/{slug}/draft/tables/{table}',
+        {
+          params: { path: { slug, table }, query: { file } },
+          body: csv as never,
+          bodySerializer: (body: unknown) => body,
+          headers: { 'content-type': 'text/csv' },
+        },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async setDraftTableKeys(slug, table, keys) {
+      const { data, error, response } = await raw.PUT(
+        '/api/v1/datasets/{slug}/draft/tables/{table}/keys',
+        { params: { path: { slug, table } }, body: keys },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async removeDraftTable(slug, table) {
+      const { data, error, response } = await raw.DELETE(
+        '/api/v1/datasets/{slug}/draft/tables/{table}',
+        { params: { path: { slug, table } } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async previewPublication(slug) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/publication', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async publishDraft(slug, input) {
+      const { data, error, response } = await raw.POST('/api/v1/datasets/{slug}/draft/publish', {
+        params: { path: { slug } },
+        body: {
+          notes: input.notes ?? '',
+          ...(input.version === undefined ? {} : { version: input.version }),
+        },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async retireDatasetVersion(slug, version) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/datasets/{slug}/versions/{version}/retire',
+        { params: { path: { slug, version } } },
       );
       return data ?? throwApiError(response, error);
     },

@@ -432,6 +432,231 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dataset-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The categories of the catalog */
+        get: operations["listDatasetCategories"];
+        put?: never;
+        /** Add a category to the catalog */
+        post: operations["addDatasetCategory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The catalog: published datasets (and drafts, for curators), searchable and filterable */
+        get: operations["listDatasets"];
+        put?: never;
+        /** A new dataset, with an empty draft to fill */
+        post: operations["createDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dataset with its versions */
+        get: operations["getDataset"];
+        /** Change what the catalog says of a dataset (not its slug) */
+        put: operations["updateDataset"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version: documentation, tables described, data dictionary, change log (`draft` for curators) */
+        get: operations["getDatasetVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/versions/{version}/schematic.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The entity-relationship diagram of a version, as SVG, drawn from its keys */
+        get: operations["getDatasetSchematic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a draft from the newest version, to make the next one */
+        post: operations["openDatasetDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/documentation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The draft's documentation, in Markdown sections */
+        put: operations["setDraftDocumentation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/dictionary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The draft's data dictionary, checked against its tables at publication */
+        put: operations["setDraftDictionary"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/tables/{table}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** A table of the draft as a CSV file (RFC 4180, UTF-8); its columns are read from it */
+        put: operations["uploadDraftTable"];
+        post?: never;
+        /** Remove a table from the draft */
+        delete: operations["removeDraftTable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/tables/{table}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** A table's primary key and foreign keys (they draw the schematic) */
+        put: operations["setDraftTableKeys"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/publication": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The number, change log and problems publishing the draft now would give */
+        get: operations["previewPublication"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish the draft under the number its changes make; refused with every problem listed */
+        post: operations["publishDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/versions/{version}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a published version: no longer offered, still readable */
+        post: operations["retireDatasetVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -805,6 +1030,158 @@ export interface components {
             firstBadSeq: number | null;
             reason: string | null;
         };
+        DatasetInput: {
+            slug: string;
+            title: string;
+            problem: string;
+            category: string;
+            partners: {
+                name: string;
+                country: string;
+                description: string;
+            }[];
+            authors: {
+                name: string;
+                orcid?: string;
+            }[];
+            citation: {
+                text: string;
+                doi?: string;
+            };
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            tags: string[];
+            synthetic: boolean;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CatalogCardInput: {
+            slug: string;
+            title: string;
+            problem: string;
+            category: string;
+            partners: {
+                name: string;
+                country: string;
+                description: string;
+            }[];
+            authors: {
+                name: string;
+                orcid?: string;
+            }[];
+            citation: {
+                text: string;
+                doi?: string;
+            };
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            tags: string[];
+            synthetic: boolean;
+            createdAt: string;
+            updatedAt: string;
+            latestVersion: string | null;
+            latestPublishedAt: string | null;
+            hasDraft: boolean;
+        };
+        VersionSummaryInput: {
+            /** @description null for the draft */
+            version: string | null;
+            /** @enum {string} */
+            status: "draft" | "published" | "retired";
+            changeLevel: ("major" | "minor" | "patch") | null;
+            publishedAt: string | null;
+            retiredAt: string | null;
+            updatedAt: string;
+        };
+        ChangeLogEntryInput: {
+            kind: string;
+            table: string;
+            column?: string;
+            text: string;
+        };
+        DatasetVersionInput: {
+            /** @description null for the draft */
+            version: string | null;
+            /** @enum {string} */
+            status: "draft" | "published" | "retired";
+            changeLevel: ("major" | "minor" | "patch") | null;
+            publishedAt: string | null;
+            retiredAt: string | null;
+            updatedAt: string;
+            documentation: {
+                kind: string;
+                title: string;
+                markdown: string;
+            }[];
+            snapshot: {
+                tables: {
+                    name: string;
+                    file: string;
+                    rowCount: number;
+                    columns: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                        nullable: boolean;
+                    }[];
+                    primaryKey: string[];
+                    foreignKeys: {
+                        columns: string[];
+                        references: {
+                            table: string;
+                            columns: string[];
+                        };
+                    }[];
+                }[];
+            };
+            dictionary: {
+                tables: {
+                    name: string;
+                    description: string;
+                    columns: {
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                        example?: string;
+                        unit?: string;
+                        allowedValues?: string[];
+                        deidentification?: {
+                            /** @enum {string} */
+                            method: "none" | "pseudonym" | "date-shift" | "generalised" | "other";
+                            note?: string;
+                        };
+                    }[];
+                }[];
+            };
+            changeLog: components["schemas"]["ChangeLogEntryInput"][];
+            changeReasons: string[];
+            notes: string;
+            files: {
+                path: string;
+                size: number;
+            }[];
+        };
+        PublicationProblemInput: {
+            /** @enum {string} */
+            source: "dictionary" | "keys" | "naming";
+            /** @enum {string} */
+            severity: "blocking" | "warning";
+            code: string;
+            table: string;
+            column?: string;
+            message: string;
+        };
+        PublicationPreviewInput: {
+            version: string;
+            previous: string | null;
+            /** @enum {string} */
+            level: "major" | "minor" | "patch";
+            reasons: string[];
+            changeLog: components["schemas"]["ChangeLogEntryInput"][];
+            problems: components["schemas"]["PublicationProblemInput"][];
+            publishable: boolean;
+        };
         SessionUserInput: {
             id: string;
             email: string;
@@ -831,7 +1208,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -999,6 +1376,158 @@ export interface components {
             firstBadSeq: number | null;
             reason: string | null;
         };
+        Dataset: {
+            slug: string;
+            title: string;
+            problem: string;
+            category: string;
+            partners: {
+                name: string;
+                country: string;
+                description: string;
+            }[];
+            authors: {
+                name: string;
+                orcid?: string;
+            }[];
+            citation: {
+                text: string;
+                doi?: string;
+            };
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            tags: string[];
+            synthetic: boolean;
+            createdAt: string;
+            updatedAt: string;
+        };
+        CatalogCard: {
+            slug: string;
+            title: string;
+            problem: string;
+            category: string;
+            partners: {
+                name: string;
+                country: string;
+                description: string;
+            }[];
+            authors: {
+                name: string;
+                orcid?: string;
+            }[];
+            citation: {
+                text: string;
+                doi?: string;
+            };
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            tags: string[];
+            synthetic: boolean;
+            createdAt: string;
+            updatedAt: string;
+            latestVersion: string | null;
+            latestPublishedAt: string | null;
+            hasDraft: boolean;
+        };
+        VersionSummary: {
+            /** @description null for the draft */
+            version: string | null;
+            /** @enum {string} */
+            status: "draft" | "published" | "retired";
+            changeLevel: ("major" | "minor" | "patch") | null;
+            publishedAt: string | null;
+            retiredAt: string | null;
+            updatedAt: string;
+        };
+        ChangeLogEntry: {
+            kind: string;
+            table: string;
+            column?: string;
+            text: string;
+        };
+        DatasetVersion: {
+            /** @description null for the draft */
+            version: string | null;
+            /** @enum {string} */
+            status: "draft" | "published" | "retired";
+            changeLevel: ("major" | "minor" | "patch") | null;
+            publishedAt: string | null;
+            retiredAt: string | null;
+            updatedAt: string;
+            documentation: {
+                kind: string;
+                title: string;
+                markdown: string;
+            }[];
+            snapshot: {
+                tables: {
+                    name: string;
+                    file: string;
+                    rowCount: number;
+                    columns: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                        nullable: boolean;
+                    }[];
+                    primaryKey: string[];
+                    foreignKeys: {
+                        columns: string[];
+                        references: {
+                            table: string;
+                            columns: string[];
+                        };
+                    }[];
+                }[];
+            };
+            dictionary: {
+                tables: {
+                    name: string;
+                    description: string;
+                    columns: {
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                        example?: string;
+                        unit?: string;
+                        allowedValues?: string[];
+                        deidentification?: {
+                            /** @enum {string} */
+                            method: "none" | "pseudonym" | "date-shift" | "generalised" | "other";
+                            note?: string;
+                        };
+                    }[];
+                }[];
+            };
+            changeLog: components["schemas"]["ChangeLogEntry"][];
+            changeReasons: string[];
+            notes: string;
+            files: {
+                path: string;
+                size: number;
+            }[];
+        };
+        PublicationProblem: {
+            /** @enum {string} */
+            source: "dictionary" | "keys" | "naming";
+            /** @enum {string} */
+            severity: "blocking" | "warning";
+            code: string;
+            table: string;
+            column?: string;
+            message: string;
+        };
+        PublicationPreview: {
+            version: string;
+            previous: string | null;
+            /** @enum {string} */
+            level: "major" | "minor" | "patch";
+            reasons: string[];
+            changeLog: components["schemas"]["ChangeLogEntry"][];
+            problems: components["schemas"]["PublicationProblem"][];
+            publishable: boolean;
+        };
         SessionUser: {
             id: string;
             email: string;
@@ -1025,7 +1554,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -1681,7 +2210,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -2283,6 +2812,826 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TermsVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDatasetCategories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        categories: {
+                            slug: string;
+                            title: string;
+                            description: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addDatasetCategory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    slug: string;
+                    title: string;
+                    /** @default  */
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDatasets: {
+        parameters: {
+            query?: {
+                q?: string;
+                category?: string;
+                partner?: string;
+                country?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        datasets: components["schemas"]["CatalogCard"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    slug: string;
+                    title: string;
+                    problem: string;
+                    category: string;
+                    partners: {
+                        name: string;
+                        country: string;
+                        description: string;
+                    }[];
+                    authors: {
+                        name: string;
+                        orcid?: string;
+                    }[];
+                    citation: {
+                        text: string;
+                        doi?: string;
+                    };
+                    /** @enum {string} */
+                    accessTier: "open" | "approval";
+                    tags: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        slug: string;
+                        title: string;
+                        problem: string;
+                        category: string;
+                        partners: {
+                            name: string;
+                            country: string;
+                            description: string;
+                        }[];
+                        authors: {
+                            name: string;
+                            orcid?: string;
+                        }[];
+                        citation: {
+                            text: string;
+                            doi?: string;
+                        };
+                        /** @enum {string} */
+                        accessTier: "open" | "approval";
+                        tags: string[];
+                        synthetic: boolean;
+                        createdAt: string;
+                        updatedAt: string;
+                        versions: components["schemas"]["VersionSummary"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    problem: string;
+                    category: string;
+                    partners: {
+                        name: string;
+                        country: string;
+                        description: string;
+                    }[];
+                    authors: {
+                        name: string;
+                        orcid?: string;
+                    }[];
+                    citation: {
+                        text: string;
+                        doi?: string;
+                    };
+                    /** @enum {string} */
+                    accessTier: "open" | "approval";
+                    tags: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDatasetVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDatasetSchematic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    openDatasetDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setDraftDocumentation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    sections: ({
+                        /** @enum {string} */
+                        kind: "problem" | "overview" | "partners" | "construction" | "contents" | "whats-next";
+                        markdown: string;
+                    } | {
+                        /** @enum {string} */
+                        kind: "free";
+                        title: string;
+                        markdown: string;
+                    })[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setDraftDictionary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tables: {
+                        name: string;
+                        description: string;
+                        columns: {
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                            example?: string;
+                            unit?: string;
+                            allowedValues?: string[];
+                            deidentification?: {
+                                /** @enum {string} */
+                                method: "none" | "pseudonym" | "date-shift" | "generalised" | "other";
+                                note?: string;
+                            };
+                        }[];
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadDraftTable: {
+        parameters: {
+            query: {
+                /** @description where the file sits in the version folder, e.g. tables/patients.csv */
+                file: string;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        /** @description the bytes of the CSV file */
+        requestBody: {
+            content: {
+                "text/csv": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeDraftTable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setDraftTableKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    primaryKey: string[];
+                    foreignKeys: {
+                        columns: string[];
+                        references: {
+                            table: string;
+                            columns: string[];
+                        };
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewPublication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicationPreview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publishDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the number you expect; refused when it is not the computed one */
+                    version?: string;
+                    /** @default  */
+                    notes?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retireDatasetVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
                 };
             };
             /** @description Default Response */

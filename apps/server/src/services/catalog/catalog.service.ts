@@ -25,6 +25,7 @@ import {
   type Snapshot,
   type TableSnapshot,
 } from '@lantern/core/catalog';
+import { FormatError, inspectTable, type TableInspection } from '@lantern/formats';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import {
@@ -33,6 +34,8 @@ import {
   type DatasetRow,
   type VersionRow,
 } from '../../repositories/catalog/catalog.repository.js';
+import { withinBytes } from '../../storage/byte-limit.js';
+import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 
 /** What a curator says of a dataset (the catalog card and the page header). */
@@ -94,8 +97,11 @@ export interface PublicationPreview {
   publishable: boolean;
 }
 
-/** `draft`, or a published number. */
-export type VersionRef = 'draft' | string;
+/** `draft`, or a published number such as `2.1`. */
+export type VersionRef = string;
+
+/** The largest table accepted through the API (ingest takes larger deliveries). */
+export const TABLE_MAX_BYTES = 1024 ** 3;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 const json = (value: unknown) => JSON.stringify(value);
@@ -110,6 +116,7 @@ export class CatalogService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
+    private readonly objects: ObjectStore,
   ) {}
 
   async categories(): Promise<{ slug: string; title: string; description: string }[]> {
@@ -136,7 +143,12 @@ export class CatalogService {
 
   async list(
     canCurate: boolean,
-    filter: { category?: string; partner?: string; country?: string; q?: string },
+    filter: {
+      category?: string | undefined;
+      partner?: string | undefined;
+      country?: string | undefined;
+      q?: string | undefined;
+    },
   ): Promise<CatalogCard[]> {
     const rows = await catalogRepository.list(this.db, {
       includeUnpublished: canCurate,
@@ -324,6 +336,57 @@ export class CatalogService {
         object: file.objectKey,
       };
     });
+  }
+
+  /**
+   * A table delivered as a CSV file: its bytes are streamed into the object store, then read once
+   * to learn its columns, their types and its rows, and the draft's table of that name is replaced.
+   * A file that cannot be read is refused with where and why; the draft stays as it was.
+   */
+  async uploadTable(
+    slug: string,
+    input: { table: string; file: string; body: AsyncIterable<Uint8Array> },
+  ): Promise<VersionView> {
+    const dataset = await this.dataset(slug);
+    await this.requireDraft(this.db, dataset);
+    const stored = await this.objects.put(
+      withinBytes(
+        input.body,
+        TABLE_MAX_BYTES,
+        () =>
+          new AppError(
+            'payload_too_large',
+            `a table uploaded here may be at most ${TABLE_MAX_BYTES / 1024 ** 3} GiB; larger ones arrive by ingest`,
+          ),
+      ),
+    );
+    const object = await this.objects.get(stored.key);
+    if (object === null) {
+      throw new Error(`the object ${stored.key} just stored cannot be read`);
+    }
+    let inspection: TableInspection;
+    try {
+      inspection = await inspectTable(object.body, { name: input.file });
+    } catch (error) {
+      if (error instanceof FormatError) {
+        throw new AppError('validation_failed', `the table cannot be read: ${error.message}`, {
+          errors: [{ path: 'body', message: error.message }],
+        });
+      }
+      throw error;
+    } finally {
+      object.body.destroy();
+    }
+    return this.putTable(
+      slug,
+      {
+        name: input.table,
+        file: input.file,
+        rowCount: inspection.rowCount,
+        columns: inspection.columns.map(({ name, type, nullable }) => ({ name, type, nullable })),
+      },
+      { objectKey: stored.key, size: stored.size },
+    );
   }
 
   async setKeys(
