@@ -15,6 +15,7 @@ import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
+import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
 import { UserAdminService } from './services/identity/user-admin.service.js';
@@ -38,6 +39,7 @@ export interface AppContext {
     terms: TermsService;
     userAdmin: UserAdminService;
     catalog: CatalogService;
+    reports: ReportsService;
     email: EmailService;
     registration: RegistrationService;
     passwordReset: PasswordResetService;
@@ -121,6 +123,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       terms,
       userAdmin: new UserAdminService(database.db, audit, email),
       catalog: new CatalogService(database.db, audit, objectStore),
+      reports: new ReportsService(database.db, audit, email, links),
       email,
       registration,
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),

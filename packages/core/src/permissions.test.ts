@@ -60,6 +60,7 @@ describe('permissions', () => {
       'account',
       'admission.review',
       'audit.read',
+      'catalog.report',
       'data.read',
     ]);
     expect(permissionsOf([])).toEqual(['public', 'account']);

@@ -12,6 +12,7 @@ export const PERMISSIONS = [
   'audit.verify',
   'catalog.curate',
   'catalog.manage',
+  'catalog.report',
   'data.read',
   'outbox.read',
   'terms.manage',
@@ -25,10 +26,10 @@ export type Role = (typeof ROLES)[number];
 
 /** What each role may do. `admin` holds every permission. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  researcher: ['public', 'data.read'],
-  curator: ['public', 'data.read', 'catalog.curate'],
-  reviewer: ['public', 'admission.review', 'audit.read', 'data.read'],
-  partner: ['public'],
+  researcher: ['public', 'catalog.report', 'data.read'],
+  curator: ['public', 'catalog.report', 'data.read', 'catalog.curate'],
+  reviewer: ['public', 'admission.review', 'audit.read', 'catalog.report', 'data.read'],
+  partner: ['public', 'catalog.report'],
   admin: PERMISSIONS,
 };
 

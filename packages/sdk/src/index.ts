@@ -38,6 +38,7 @@ export type CatalogCard = components['schemas']['CatalogCard'];
 export type DatasetVersion = components['schemas']['DatasetVersion'];
 export type VersionSummary = components['schemas']['VersionSummary'];
 export type PublicationPreview = components['schemas']['PublicationPreview'];
+export type DatasetReport = components['schemas']['DatasetReport'];
 export type DatasetInput =
   operations['createDataset']['requestBody']['content']['application/json'];
 export type DatasetDictionary =
@@ -180,6 +181,31 @@ export interface LanternClient {
   /** Publishes the draft; `version`, when given, must be the computed number. */
   publishDraft(slug: string, input: { version?: string; notes?: string }): Promise<DatasetVersion>;
   retireDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
+  /** Reports a problem on a dataset, a table or a column (admitted readers). */
+  reportDatasetProblem(
+    slug: string,
+    input: { version?: string; table?: string; column?: string; text: string },
+  ): Promise<DatasetReport>;
+  listMyReports(): Promise<DatasetReport[]>;
+  /** The curators' queue of reports. */
+  listReports(status?: DatasetReport['status']): Promise<DatasetReport[]>;
+  /** Answers a report; `fixedIn` (a published version) or `close` closes it. */
+  answerReport(
+    id: string,
+    input: { answer: string; fixedIn?: string; close?: boolean },
+  ): Promise<DatasetReport>;
+  listFixedReports(
+    slug: string,
+    version: string,
+  ): Promise<
+    {
+      id: string;
+      table: string | null;
+      column: string | null;
+      text: string;
+      answer: string | null;
+    }[]
+  >;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -496,6 +522,41 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         { params: { path: { slug, version } } },
       );
       return data ?? throwApiError(response, error);
+    },
+    async reportDatasetProblem(slug, input) {
+      const { data, error, response } = await raw.POST('/api/v1/datasets/{slug}/reports', {
+        params: { path: { slug } },
+        body: input,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listMyReports() {
+      const { data, error, response } = await raw.GET('/api/v1/reports/mine');
+      return (data ?? throwApiError(response, error)).reports;
+    },
+    async listReports(status = 'open') {
+      const { data, error, response } = await raw.GET('/api/v1/catalog/reports', {
+        params: { query: { status } },
+      });
+      return (data ?? throwApiError(response, error)).reports;
+    },
+    async answerReport(id, input) {
+      const { data, error, response } = await raw.POST('/api/v1/catalog/reports/{id}/answer', {
+        params: { path: { id } },
+        body: {
+          answer: input.answer,
+          close: input.close ?? false,
+          ...(input.fixedIn === undefined ? {} : { fixedIn: input.fixedIn }),
+        },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listFixedReports(slug, version) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/datasets/{slug}/versions/{version}/fixed-reports',
+        { params: { path: { slug, version } } },
+      );
+      return (data ?? throwApiError(response, error)).reports;
     },
     async getCurrentTerms() {
       const { data, error, response } = await raw.GET('/api/v1/terms');

@@ -240,6 +240,26 @@ export interface DatasetVersionFileTable {
   size: ColumnType<string, number, number>;
 }
 
+/** A problem reported in a dataset, and how curators answered it. */
+export interface DatasetReportTable {
+  id: string;
+  dataset_id: string;
+  /** The version the reporter was reading. */
+  version: string | null;
+  table_name: string | null;
+  column_name: string | null;
+  text: string;
+  reporter_id: string;
+  status: ColumnType<'open' | 'answered' | 'closed', 'open' | undefined, 'answered' | 'closed'>;
+  answer: string | null;
+  answered_by: string | null;
+  answered_at: Date | null;
+  /** The published version that fixes it. */
+  fixed_in: string | null;
+  closed_at: Date | null;
+  created_at: ColumnType<Date, never, never>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -258,4 +278,5 @@ export interface Database {
   dataset: DatasetTable;
   dataset_version: DatasetVersionTable;
   dataset_version_file: DatasetVersionFileTable;
+  dataset_report: DatasetReportTable;
 }

@@ -366,3 +366,103 @@ describe(`the catalog on ${TEST_DIALECT}`, () => {
     ).toBe(200);
   });
 });
+
+describe(`reports of problems in a dataset on ${TEST_DIALECT}`, () => {
+  let reportId = '';
+
+  it('are filed by admitted readers on what they can see', async () => {
+    const body = {
+      version: '1.1',
+      table: 'xrays',
+      column: 'view',
+      text: 'LAT is spelled LATERAL in the documentation',
+    };
+    expect(
+      (await request(server, 'POST', '/api/v1/datasets/demo-knee-xray/reports', {}, body)).status,
+    ).toBe(401);
+    const unknown = await request(
+      server,
+      'POST',
+      '/api/v1/datasets/demo-knee-xray/reports',
+      researcher,
+      {
+        ...body,
+        column: 'no_such_column',
+      },
+    );
+    expect(unknown.status).toBe(404);
+    const filed = await request(
+      server,
+      'POST',
+      '/api/v1/datasets/demo-knee-xray/reports',
+      researcher,
+      body,
+    );
+    expect(filed.status).toBe(201);
+    const report = (await filed.json()) as { id: string; status: string };
+    expect(report.status).toBe('open');
+    reportId = report.id;
+  });
+
+  it('reach the curators, who answer, then close them with the version that fixes them', async () => {
+    expect((await request(server, 'GET', '/api/v1/catalog/reports', researcher)).status).toBe(403);
+    const queue = await request(server, 'GET', '/api/v1/catalog/reports', curator);
+    expect(
+      ((await queue.json()) as { reports: { id: string }[] }).reports.map((r) => r.id),
+    ).toEqual([reportId]);
+    const answered = await request(
+      server,
+      'POST',
+      `/api/v1/catalog/reports/${reportId}/answer`,
+      curator,
+      {
+        answer: 'Thank you, we are checking the delivery.',
+      },
+    );
+    expect(await answered.json()).toMatchObject({ status: 'answered' });
+    const wrong = await request(
+      server,
+      'POST',
+      `/api/v1/catalog/reports/${reportId}/answer`,
+      curator,
+      {
+        answer: 'Fixed.',
+        fixedIn: '9.9',
+      },
+    );
+    expect(wrong.status).toBe(400);
+    const closed = await request(
+      server,
+      'POST',
+      `/api/v1/catalog/reports/${reportId}/answer`,
+      curator,
+      {
+        answer: 'Fixed: the documentation now says LAT.',
+        fixedIn: '1.1',
+      },
+    );
+    expect(await closed.json()).toMatchObject({ status: 'closed', fixedIn: '1.1' });
+    const fixed = await request(
+      server,
+      'GET',
+      '/api/v1/datasets/demo-knee-xray/versions/1.1/fixed-reports',
+    );
+    expect(await fixed.json()).toMatchObject({
+      reports: [{ id: reportId, table: 'xrays', column: 'view' }],
+    });
+    const mine = await request(server, 'GET', '/api/v1/reports/mine', researcher);
+    expect(await mine.json()).toMatchObject({ reports: [{ id: reportId, status: 'closed' }] });
+    const mail = (await server.ctx.services.email.list({ limit: 50 })).filter(
+      (m) => m.kind === 'catalog.report_answered' && m.to_address === 'ada@example.org',
+    );
+    expect(mail).toHaveLength(2);
+    expect(mail[0]?.body_text).toContain('fixed in version 1.1');
+    expect(
+      (
+        await request(server, 'POST', `/api/v1/catalog/reports/${reportId}/answer`, curator, {
+          answer: 'again',
+        })
+      ).status,
+    ).toBe(409);
+  });
+});

@@ -657,6 +657,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/{slug}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report a problem in a dataset, a table or a column */
+        post: operations["reportDatasetProblem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The problems you reported, newest first, with the answers */
+        get: operations["listMyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reported problems: open ones oldest first, others newest first */
+        get: operations["listReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/reports/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer a report; with `fixedIn` (a published version) or `close`, close it; the reporter is told */
+        post: operations["answerReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/versions/{version}/fixed-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reported problems this version fixed (shown beside its change log) */
+        get: operations["listFixedReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -1182,6 +1267,25 @@ export interface components {
             problems: components["schemas"]["PublicationProblemInput"][];
             publishable: boolean;
         };
+        DatasetReportInput: {
+            id: string;
+            dataset: string;
+            version: string | null;
+            table: string | null;
+            column: string | null;
+            text: string;
+            reporter: {
+                name: string;
+                email?: string;
+            };
+            /** @enum {string} */
+            status: "open" | "answered" | "closed";
+            answer: string | null;
+            answeredAt: string | null;
+            fixedIn: string | null;
+            closedAt: string | null;
+            createdAt: string;
+        };
         SessionUserInput: {
             id: string;
             email: string;
@@ -1208,7 +1312,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -1528,6 +1632,25 @@ export interface components {
             problems: components["schemas"]["PublicationProblem"][];
             publishable: boolean;
         };
+        DatasetReport: {
+            id: string;
+            dataset: string;
+            version: string | null;
+            table: string | null;
+            column: string | null;
+            text: string;
+            reporter: {
+                name: string;
+                email?: string;
+            };
+            /** @enum {string} */
+            status: "open" | "answered" | "closed";
+            answer: string | null;
+            answeredAt: string | null;
+            fixedIn: string | null;
+            closedAt: string | null;
+            createdAt: string;
+        };
         SessionUser: {
             id: string;
             email: string;
@@ -1554,7 +1677,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -2210,7 +2333,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -3632,6 +3755,237 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportDatasetProblem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version?: string;
+                    table?: string;
+                    column?: string;
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetReport"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyReports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reports: components["schemas"]["DatasetReport"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: {
+                status?: "open" | "answered" | "closed";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reports: components["schemas"]["DatasetReport"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    answerReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    answer: string;
+                    fixedIn?: string;
+                    /** @default false */
+                    close?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetReport"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFixedReports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reports: {
+                            id: string;
+                            table: string | null;
+                            column: string | null;
+                            text: string;
+                            answer: string | null;
+                            closedAt: string | null;
+                        }[];
+                    };
                 };
             };
             /** @description Default Response */
