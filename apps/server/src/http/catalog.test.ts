@@ -466,3 +466,19 @@ describe(`reports of problems in a dataset on ${TEST_DIALECT}`, () => {
     ).toBe(409);
   });
 });
+
+describe(`rows read at publication on ${TEST_DIALECT}`, () => {
+  it('finds a study whose patient does not exist, and counts rows by their keys', async () => {
+    // The open draft (2.0, with bmi) gets a radiograph of nobody, replacing x3 one for one.
+    const orphan =
+      'xray_id,patient_ngsci_id,view,exam_date\nx1,p1,AP,2020-01-02\nx2,p2,LAT,2020-02-03\nx4,p9,AP,2021-05-06\n';
+    expect((await upload('xrays', 'tables/xrays.csv', orphan)).status).toBe(200);
+    const blocked = await preview();
+    expect(blocked.publishable).toBe(false);
+    expect(blocked.problems.map((p) => p.message).join(' ')).toMatch(/p9/);
+    // Rows are told apart by key: x4 added and x3 removed, though the count did not change.
+    expect(blocked.changeLog.map((e) => e.text).join(' ')).toMatch(
+      /1 row added.*1 row removed|1 row removed.*1 row added/,
+    );
+  });
+});

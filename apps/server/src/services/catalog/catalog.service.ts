@@ -5,6 +5,8 @@ import {
   checkPublication,
   checkRequestedVersion,
   diffSnapshots,
+  KeyIntegrityCheck,
+  rowKey,
   formatVersion,
   lintNaming,
   nextVersion,
@@ -20,12 +22,15 @@ import {
   type DataDictionary,
   type Documentation,
   type ForeignKey,
+  type KeyIntegrityProblem,
+  type NextVersion,
+  type SnapshotRowKeys,
   type Partner,
   type PublicationProblem,
   type Snapshot,
   type TableSnapshot,
 } from '@lantern/core/catalog';
-import { FormatError, inspectTable, type TableInspection } from '@lantern/formats';
+import { FormatError, inspectTable, readCsv, type TableInspection } from '@lantern/formats';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import {
@@ -89,6 +94,8 @@ export interface VersionView extends VersionSummary {
 /** What publishing the draft now would do, and what stands in its way. */
 export interface PublicationPreview {
   version: string;
+  /** The computed number with the previous one, its level and why. */
+  computed: NextVersion;
   previous: string | null;
   level: ChangeLevel;
   reasons: string[];
@@ -457,11 +464,7 @@ export class CatalogService {
           },
         );
       }
-      const computed = nextVersion(
-        preview.previous === null ? null : parseVersion(preview.previous),
-        diffSnapshots(await this.previousSnapshot(trx, dataset), draft.snapshot),
-      );
-      const requested = checkRequestedVersion(computed, input.version);
+      const requested = checkRequestedVersion(preview.computed, input.version);
       if (!requested.ok) {
         throw new AppError('conflict', requested.message, {
           errors: [{ path: 'body.version', message: requested.message }],
@@ -533,7 +536,8 @@ export class CatalogService {
       previousRow?.number === null || previousRow?.number === undefined
         ? null
         : parseVersion(previousRow.number);
-    const diff = diffSnapshots(previousRow?.snapshot ?? null, draft.snapshot);
+    const rows = await this.readRows(executor, draft, previousRow);
+    const diff = diffSnapshots(previousRow?.snapshot ?? null, draft.snapshot, rows.rowKeys);
     const computed = nextVersion(previous, diff);
     const others = (await catalogRepository.latestSnapshots(executor)).filter(
       (entry) => entry.slug !== dataset.slug,
@@ -546,6 +550,7 @@ export class CatalogService {
         ...others.map((entry) => ({ slug: entry.slug, tables: entry.snapshot.tables })),
         { slug: dataset.slug, tables: draft.snapshot.tables },
       ]),
+      keys: rows.keyProblems,
     });
     const problems: PublicationProblem[] =
       draft.snapshot.tables.length === 0
@@ -561,6 +566,7 @@ export class CatalogService {
           ]
         : check.problems;
     return {
+      computed,
       version: formatVersion(computed.version),
       previous: previous === null ? null : formatVersion(previous),
       level: computed.level,
@@ -571,11 +577,87 @@ export class CatalogService {
     };
   }
 
-  private async previousSnapshot(
+  /**
+   * Reads the rows of the draft's tables once (and of the previous version's tables that have a
+   * primary key on both sides): the primary-key values, so that the diff counts rows added and
+   * removed exactly, and the keys' integrity (empty or repeated primary keys, references to rows
+   * that do not exist).
+   */
+  private async readRows(
     executor: Kysely<Database> | Transaction<Database>,
-    dataset: DatasetRow,
-  ): Promise<Snapshot | null> {
-    return (await catalogRepository.latestPublished(executor, dataset.id))?.snapshot ?? null;
+    draft: VersionRow,
+    previous: VersionRow | undefined,
+  ): Promise<{ rowKeys: SnapshotRowKeys; keyProblems: KeyIntegrityProblem[] }> {
+    const check = new KeyIntegrityCheck(draft.snapshot);
+    const next = new Map<string, Set<string>>();
+    const before = new Map<string, Set<string>>();
+    const keyed = (snapshot: Snapshot | undefined, name: string) =>
+      snapshot?.tables.find((t) => t.name === name && t.primaryKey.length > 0);
+    const draftFiles = new Map(
+      (await catalogRepository.files(executor, draft.id)).map((f) => [f.path, f.object_key]),
+    );
+    for (const table of draft.snapshot.tables) {
+      const key = draftFiles.get(table.file);
+      if (key === undefined) {
+        continue;
+      }
+      const compare =
+        keyed(previous?.snapshot, table.name) !== undefined && table.primaryKey.length > 0;
+      const keys = new Set<string>();
+      await this.eachRow(key, table.file, (columns, values) => {
+        const row = Object.fromEntries(columns.map((name, i) => [name, values[i] ?? null]));
+        check.addRow(table.name, row);
+        if (compare) {
+          keys.add(rowKey(table.primaryKey.map((c) => row[c] ?? null)));
+        }
+      });
+      if (compare) {
+        next.set(table.name, keys);
+      }
+    }
+    if (previous !== undefined) {
+      const files = new Map(
+        (await catalogRepository.files(executor, previous.id)).map((f) => [f.path, f.object_key]),
+      );
+      for (const table of previous.snapshot.tables) {
+        const key = files.get(table.file);
+        if (key === undefined || !next.has(table.name) || table.primaryKey.length === 0) {
+          continue;
+        }
+        const keys = new Set<string>();
+        await this.eachRow(key, table.file, (columns, values) => {
+          const row = Object.fromEntries(columns.map((name, i) => [name, values[i] ?? null]));
+          keys.add(rowKey(table.primaryKey.map((c) => row[c] ?? null)));
+        });
+        before.set(table.name, keys);
+      }
+    }
+    // Only tables whose keys are known on both sides compare by keys.
+    for (const name of [...next.keys()]) {
+      if (!before.has(name)) {
+        next.delete(name);
+      }
+    }
+    return { rowKeys: { previous: before, next }, keyProblems: check.problems() };
+  }
+
+  private async eachRow(
+    objectKey: string,
+    name: string,
+    visit: (columns: readonly string[], values: readonly (string | null)[]) => void,
+  ): Promise<void> {
+    const object = await this.objects.get(objectKey);
+    if (object === null) {
+      throw new Error(`the object ${objectKey} of ${name} is missing from the object store`);
+    }
+    try {
+      const table = await readCsv(object.body, { name });
+      for await (const row of table) {
+        visit(table.columns, row.values);
+      }
+    } finally {
+      object.body.destroy();
+    }
   }
 
   private async editDraft(
