@@ -340,6 +340,8 @@ describe(`the catalog on ${TEST_DIALECT}`, () => {
     ]);
     const anon = await request(server, 'GET', '/api/v1/datasets/demo-knee-xray');
     expect(((await anon.json()) as { versions: unknown[] }).versions).toHaveLength(2);
+    const cards = await request(server, 'GET', '/api/v1/datasets');
+    expect(await cards.json()).toMatchObject({ datasets: [{ hasDraft: false }] });
   });
 
   it('retires a version, which stays readable', async () => {

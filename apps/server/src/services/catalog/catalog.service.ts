@@ -164,7 +164,8 @@ export class CatalogService {
       country: filter.country,
       search: filter.q,
     });
-    return rows.map(card);
+    // Whether a draft is being prepared is the curators' business.
+    return rows.map((row) => ({ ...card(row), hasDraft: canCurate && row.has_draft }));
   }
 
   /** A dataset with its versions; drafts and unpublished datasets only for curators. */
