@@ -185,10 +185,7 @@ describe('lantern datasets', () => {
     const accepted = await answer('y');
     expect(accepted.code).toBe(0);
     expect(accepted.screen).toContain(`Published ${SLUG} 1.1 (minor) on ${lantern.url}`);
-    expect((await anyone.getDataset(SLUG)).versions.map((v) => v.version)).toEqual([
-      '1.1',
-      '1.0',
-    ]);
+    expect((await anyone.getDataset(SLUG)).versions.map((v) => v.version)).toEqual(['1.1', '1.0']);
   });
 
   it('publish refuses a draft with blocking problems with exit code 1, listing them first', async () => {
@@ -216,10 +213,7 @@ describe('lantern datasets', () => {
     expect(refused.stderr).toBe(
       `lantern: ${SLUG} cannot be published: ${blocking} blocking problem${blocking === 1 ? '' : 's'}; fix ${blocking === 1 ? 'it' : 'them'} in the draft\n`,
     );
-    expect((await anyone.getDataset(SLUG)).versions.map((v) => v.version)).toEqual([
-      '1.1',
-      '1.0',
-    ]);
+    expect((await anyone.getDataset(SLUG)).versions.map((v) => v.version)).toEqual(['1.1', '1.0']);
   });
 
   it('list shows the catalog as a table, searchable and filtered by category', async () => {

@@ -39,7 +39,9 @@ export async function listDatasets(options: {
   if (datasets.length === 0) {
     const filtered = options.q !== undefined || options.category !== undefined;
     console.log(
-      filtered ? `No dataset on ${target.server} matches.` : `The catalog of ${target.server} is empty.`,
+      filtered
+        ? `No dataset on ${target.server} matches.`
+        : `The catalog of ${target.server} is empty.`,
     );
     return 0;
   }
@@ -266,7 +268,8 @@ function printPreview(slug: string, preview: PublicationPreview): void {
     `Problems: ${blocking} blocking, ${problems.length - blocking} warning${problems.length - blocking === 1 ? '' : 's'}`,
   );
   for (const problem of problems) {
-    const where = problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
+    const where =
+      problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
     console.log(
       `  ${problem.severity === 'blocking' ? 'BLOCKING' : 'warning '} ${problem.source} ${where}: ${problem.message}`,
     );

@@ -89,8 +89,7 @@ export function tableReport(file: string, inspection: TableInspection): TableRep
       type: column.type,
       nullable: column.nullable,
       empty: column.empty,
-      example:
-        identifying && column.example !== null ? maskValue(column.example) : column.example,
+      example: identifying && column.example !== null ? maskValue(column.example) : column.example,
       identifying,
     };
   });
