@@ -38,6 +38,11 @@ describe('lantern', () => {
       ['tokens', 'list'],
       ['tokens', 'create'],
       ['tokens', 'revoke'],
+      ['datasets'],
+      ['datasets', 'list'],
+      ['datasets', 'show'],
+      ['datasets', 'publish'],
+      ['inspect'],
     ]) {
       const result = await runCli([...command, '--help']);
       expect(result.code, command.join(' ')).toBe(0);

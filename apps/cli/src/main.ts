@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CliError } from './cli-error.js';
+import { listDatasets, publishDataset, showDataset } from './commands/datasets.command.js';
+import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
 import { logout } from './commands/logout.command.js';
 import { status } from './commands/status.command.js';
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
     .description('Lantern: secure research on de-identified health data')
     .version(version, '-V, --version')
     .showHelpAfterError()
+    // `lantern --version` is the program's; `datasets show --version 1.1` is the subcommand's own.
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -152,6 +156,76 @@ one entry per server. Example: lantern login --server https://lantern.example.or
     .addOption(serverOption())
     .action(async (id: string, options: { server?: string }) => {
       process.exitCode = await revokeToken(id, options);
+    });
+
+  const datasets = program
+    .command('datasets')
+    .description('the catalog: datasets, their documentation and versions (never their data)');
+  datasets
+    .command('list')
+    .description('list the catalog; anyone may (a curator also sees datasets with only a draft)')
+    .addOption(serverOption())
+    .option('--q <text>', 'search titles, problems, tags and column names')
+    .option('--category <slug>', 'only this category, e.g. ecg-waveforms')
+    .option('--json', 'print them as JSON')
+    .action(async (options: { server?: string; q?: string; category?: string; json?: boolean }) => {
+      process.exitCode = await listDatasets(options);
+    });
+  datasets
+    .command('show')
+    .description(
+      'print a dataset, its versions, and one version: tables with their columns, change log',
+    )
+    .argument('<slug>', 'the dataset, as datasets list shows it')
+    .addOption(serverOption())
+    .option('--version <v>', 'the version to describe, e.g. 1.1 (default: the latest published)')
+    .option('--json', 'print it as JSON')
+    .action(
+      async (slug: string, options: { server?: string; version?: string; json?: boolean }) => {
+        process.exitCode = await showDataset(slug, options);
+      },
+    );
+  datasets
+    .command('publish')
+    .description(
+      'publish the draft: prints the version its changes make, why, the change log and every problem, then asks',
+    )
+    .argument('<slug>', 'the dataset whose draft to publish')
+    .addOption(serverOption())
+    .option('--notes <text>', "the curator's notes, beside the generated change log")
+    .option('--version <v>', 'the version you expect; refused unless it is the computed one')
+    .option('--yes', 'publish without asking (needed when stdin is not a terminal)')
+    .addHelpText(
+      'after',
+      `${SIGNED_IN_HELP} It needs the catalog.curate permission.
+Exit codes: 0 published; 1 refused (blocking problems, another version, a no at the prompt);
+2 not run (no terminal to ask on and no --yes, an unreachable server).`,
+    )
+    .action(
+      async (
+        slug: string,
+        options: { server?: string; notes?: string; version?: string; yes?: boolean },
+      ) => {
+        process.exitCode = await publishDataset(slug, options);
+      },
+    );
+
+  program
+    .command('inspect')
+    .description(
+      'tell what a file is before it enters a dataset: format, rows, columns with types, identifying fields',
+    )
+    .argument('<file>', 'a table (CSV or Parquet)')
+    .option('--json', 'print one JSON object: format, rowCount, bytes, columns, identifying')
+    .addHelpText(
+      'after',
+      `
+Identifying fields are columns whose names look like a person's (name, MRN, SSN, phone, email,
+address, date of birth); their examples are masked. DICOM, ECG and slide files are recognised but
+not read yet (exit code 2). A table that cannot be read exits 1 naming the line or byte.`,
+    )
+    .action(async (file: string, options: { json?: boolean }) => {
+      process.exitCode = await inspect(file, options);
     });
 
   return program;

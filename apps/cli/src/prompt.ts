@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { CliError } from './cli-error.js';
 
 /**
@@ -52,4 +53,22 @@ export async function readStdin(): Promise<string> {
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Asks a yes/no question on the terminal (on stderr, so that stdout stays the command's output);
+ * only "y" or "yes" is a yes, and Ctrl-D or an empty answer is the default, no.
+ */
+export async function confirm(question: string): Promise<boolean> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const closed = new Promise<string>((resolve) => terminal.once('close', () => resolve('')));
+    const interrupted = new Promise<never>((_resolve, reject) =>
+      terminal.once('SIGINT', () => reject(new CliError(130, 'cancelled'))),
+    );
+    const answer = await Promise.race([terminal.question(question), closed, interrupted]);
+    return /^\s*y(es)?\s*$/iu.test(answer);
+  } finally {
+    terminal.close();
+  }
 }

@@ -2,7 +2,7 @@ import { isPermission, PERMISSIONS, type Permission } from '@lantern/core';
 import type { ApiToken } from '@lantern/sdk';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
-import { describeExpiry } from './describe.js';
+import { describeExpiry, printTable } from './describe.js';
 
 /** `lantern tokens list`: the signed-in person's tokens, the one in use marked. */
 export async function listTokens(options: { server?: string; json?: boolean }): Promise<number> {
@@ -95,13 +95,4 @@ function parseScope(values: readonly string[]): Permission[] {
     );
   }
   return [...new Set(names.filter(isPermission))];
-}
-
-function printTable(rows: readonly (readonly string[])[]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows) {
-    console.log(
-      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
-    );
-  }
 }

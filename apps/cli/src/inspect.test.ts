@@ -1,0 +1,153 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './testing/run-cli.js';
+
+// `lantern inspect` on tables written by other software (DuckDB's Parquet fixtures) and by hand.
+const FIXTURES = fileURLToPath(
+  new URL('../../../packages/formats/fixtures/tables/', import.meta.url),
+);
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lantern-cli-inspect-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(name: string, content: string | Uint8Array): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+describe('lantern inspect', () => {
+  it('describes a Parquet file: rows, columns with their types, nullable, an example', async () => {
+    const file = join(FIXTURES, 'ecgs-duckdb-snappy.parquet');
+    const json = await runCli(['inspect', file, '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      columns: { name: string; type: string; nullable: boolean }[];
+    };
+    expect(report).toMatchObject({ file, format: 'parquet', rowCount: 5000, identifying: [] });
+    expect(report.columns.map(({ name, type, nullable }) => [name, type, nullable])).toEqual([
+      ['ecg_id', 'integer', false],
+      ['patient_ngsci_id', 'string', false],
+      ['accession', 'integer', false],
+      ['heart_rate', 'number', true],
+      ['qt_ms', 'number', false],
+      ['arrest', 'boolean', false],
+      ['ecg_date', 'date', true],
+      ['ecg_time', 'datetime', false],
+      ['rhythm', 'string', false],
+    ]);
+    expect(report.columns[1]).toMatchObject({ example: 'p0000', empty: 0 });
+
+    const text = await runCli(['inspect', file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^.*ecgs-duckdb-snappy\.parquet: Parquet table, 5000 rows, 9 columns, /,
+    );
+    expect(text.stdout).toMatch(/^ {2}heart_rate\s+number\s+yes \(500 empty\)\s+"50"$/m);
+    expect(text.stdout).not.toContain('Identifying');
+
+    const empty = await runCli(['inspect', join(FIXTURES, 'empty-duckdb.parquet'), '--json']);
+    expect(JSON.parse(empty.stdout)).toMatchObject({ format: 'parquet', rowCount: 0 });
+  });
+
+  it('describes a CSV file and flags the columns that identify a person, examples masked', async () => {
+    const file = await write(
+      'patients.csv',
+      '\ufeffpatient_ngsci_id,patient_name,MRN,date_of_birth,age,email\r\n' +
+        'p1,"Doe, Jane",A123456,1984-02-03,41,jane.doe@example.org\r\n' +
+        'p2,Bob Roe,B654321,,52,\r\n',
+    );
+    const json = await runCli(['inspect', file, '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { columns: unknown[] };
+    expect(report).toMatchObject({
+      file,
+      format: 'csv',
+      rowCount: 2,
+      identifying: [
+        { field: 'patient_name', example: 'D**, ****' },
+        { field: 'MRN', example: 'A******' },
+        { field: 'date_of_birth', example: '1***-**-**' },
+        { field: 'email', example: 'j***.***@*******.***' },
+      ],
+    });
+    expect(report.columns).toEqual([
+      { name: 'patient_ngsci_id', type: 'string', nullable: false, empty: 0, example: 'p1' },
+      { name: 'patient_name', type: 'string', nullable: false, empty: 0, example: 'D**, ****' },
+      { name: 'MRN', type: 'string', nullable: false, empty: 0, example: 'A******' },
+      { name: 'date_of_birth', type: 'date', nullable: true, empty: 1, example: '1***-**-**' },
+      { name: 'age', type: 'integer', nullable: false, empty: 0, example: '41' },
+      { name: 'email', type: 'string', nullable: true, empty: 1, example: 'j***.***@*******.***' },
+    ]);
+
+    const text = await runCli(['inspect', file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`${file}: CSV table, 2 rows, 6 columns, `);
+    expect(text.stdout).toMatch(
+      /\nIdentifying fields \(examples masked\): de-identify these before publishing\n {2}patient_name\s+"D\*\*, \*\*\*\*"\n {2}MRN\s+"A\*\*\*\*\*\*"\n/,
+    );
+    // No identifying value is printed whole, anywhere.
+    for (const value of ['Jane', 'Doe', 'A123456', '1984-02-03', 'jane.doe@example.org']) {
+      expect(text.stdout + json.stdout).not.toContain(value);
+    }
+  });
+
+  it("exits 1 with the reader's one-line message for a table it cannot read", async () => {
+    const ragged = await write('ragged.csv', 'a,b\n1,2\n3\n');
+    const result = await runCli(['inspect', ragged]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^lantern: ${ragged}: .* \\(line 3, .*byte 8\\)\n$`));
+
+    const quote = await write('quote.csv', 'a,b\n1,"open\n');
+    const unterminated = await runCli(['inspect', quote, '--json']);
+    expect(unterminated.code).toBe(1);
+    expect(unterminated.stdout).toBe('');
+    expect(unterminated.stderr).toMatch(new RegExp(`^lantern: ${quote}: .*\\(line 2, .*\\)\n$`));
+
+    // Well-formed Parquet that the reader does not read yet is refused the same way.
+    const zstd = join(FIXTURES, 'ecgs-duckdb-zstd.parquet');
+    const compressed = await runCli(['inspect', zstd]);
+    expect(compressed.code).toBe(1);
+    expect(compressed.stderr).toMatch(new RegExp(`^lantern: ${zstd}: .*ZSTD.*\\(byte \\d+\\)\n$`));
+  });
+
+  it('names DICOM, ECG and slide files as not tables yet, with exit code 2', async () => {
+    const dicom = new Uint8Array(256);
+    dicom.set(Buffer.from('DICM', 'latin1'), 128);
+    const files = [
+      ['DICOM', await write('study.bin', dicom)],
+      [
+        'a TIFF image (a slide?)',
+        await write('slide.svs', Buffer.from('II*\0\x08\0\0\0', 'latin1')),
+      ],
+      [
+        'a NumPy array (an ECG?)',
+        await write('ecg.dat.npy', Buffer.from('\x93NUMPY\x01\0', 'latin1')),
+      ],
+      ['a WFDB record (an ECG?)', await write('100.hea', '100 2 360 650000\n')],
+    ] as const;
+    for (const [kind, file] of files) {
+      const result = await runCli(['inspect', file, '--json']);
+      expect(result.code, file).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `lantern: ${file} looks like ${kind}: not a table (DICOM, ECG and slide readers arrive with issue 5)\n`,
+      );
+    }
+    const missing = await runCli(['inspect', join(dir, 'missing.csv')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`lantern: cannot read ${join(dir, 'missing.csv')}: no such file\n`);
+  });
+});
