@@ -1,17 +1,11 @@
-import { AppError } from '@lantern/core';
-import {
-  ACCOUNT_THROTTLE,
-  ADDRESS_THROTTLE,
-  generateSecret,
-  hashSecret,
-} from '@lantern/core/identity';
+import { generateSecret, hashSecret } from '@lantern/core/identity';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { oneTimeLinksRepository } from '../../repositories/identity/one-time-links.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { EmailService } from '../email/email.service.js';
-import { countAttempt, describeWait, type ThrottleKey } from './throttle.js';
+import { limitLinkRequests } from './throttle.js';
 
 /** A reset link is a key to the account sitting in a mailbox: short-lived (OWASP suggests ~1 hour). */
 export const RESET_LINK_TTL_MS = 60 * 60 * 1000;
@@ -37,23 +31,12 @@ export class PasswordResetService {
    */
   async requestReset(address: string, clientIp: string): Promise<void> {
     const email = address.trim();
-    const keys: ThrottleKey[] = [
-      { key: `password-reset:account:${email.toLowerCase()}`, policy: ACCOUNT_THROTTLE },
-      { key: `password-reset:address:${clientIp}`, policy: ADDRESS_THROTTLE },
-    ];
-    const locked = await countAttempt(this.db, keys);
-    if (locked !== null) {
-      await this.audit.recordAlone({
-        action: 'user.request_password_reset',
-        outcome: 'denied',
-        details: { reason: 'locked', seconds: locked },
-      });
-      throw new AppError(
-        'rate_limited',
-        `too many requests for links; try again in ${describeWait(locked)}`,
-        { retryAfterSeconds: locked },
-      );
-    }
+    await limitLinkRequests(this.db, this.audit, {
+      purpose: 'password-reset',
+      action: 'user.request_password_reset',
+      email,
+      clientIp,
+    });
     await this.db.transaction().execute(async (trx) => {
       const user = await usersRepository.findByEmail(trx, email);
       if (user === undefined || user.status === 'rejected' || user.status === 'suspended') {

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, type FieldError, type Principal } from '@lantern/core';
 import {
-  ACCOUNT_THROTTLE,
-  ADDRESS_THROTTLE,
   checkPassword,
   generateSecret,
   hashSecret,
@@ -20,11 +18,10 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { EmailService } from '../email/email.service.js';
 import { ARGON2_OPTIONS } from './identity.service.js';
 import {
-  countAttempt,
   describeWait,
+  limitLinkRequests,
   recordThrottleFailures,
   secondsLocked,
-  type ThrottleKey,
 } from './throttle.js';
 
 export interface Registration {
@@ -147,23 +144,12 @@ export class RegistrationService {
    */
   async resendVerification(address: string, clientIp: string): Promise<void> {
     const email = address.trim();
-    const keys: ThrottleKey[] = [
-      { key: `resend-verification:account:${email.toLowerCase()}`, policy: ACCOUNT_THROTTLE },
-      { key: `resend-verification:address:${clientIp}`, policy: ADDRESS_THROTTLE },
-    ];
-    const locked = await countAttempt(this.db, keys);
-    if (locked !== null) {
-      await this.audit.recordAlone({
-        action: 'user.resend_verification',
-        outcome: 'denied',
-        details: { reason: 'locked', seconds: locked },
-      });
-      throw new AppError(
-        'rate_limited',
-        `too many requests for links; try again in ${describeWait(locked)}`,
-        { retryAfterSeconds: locked },
-      );
-    }
+    await limitLinkRequests(this.db, this.audit, {
+      purpose: 'resend-verification',
+      action: 'user.resend_verification',
+      email,
+      clientIp,
+    });
     await this.db.transaction().execute(async (trx) => {
       const user = await usersRepository.findByEmail(trx, email);
       if (user?.status !== 'unverified') {

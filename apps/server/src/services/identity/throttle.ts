@@ -1,7 +1,14 @@
-import { afterFailure, type ThrottlePolicy } from '@lantern/core/identity';
+import { AppError } from '@lantern/core';
+import {
+  ACCOUNT_THROTTLE,
+  ADDRESS_THROTTLE,
+  afterFailure,
+  type ThrottlePolicy,
+} from '@lantern/core/identity';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { throttleRepository } from '../../repositories/identity/throttle.repository.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 /** A key to count failures under, and how strictly. */
 export interface ThrottleKey {
@@ -56,4 +63,31 @@ export async function countAttempt(
   }
   await recordThrottleFailures(db, keys);
   return null;
+}
+
+/**
+ * Counts a request for an emailed link (`purpose`) against the address asked about and the
+ * client; past either limit, refuses with 429 and Retry-After, audited as `action`.
+ */
+export async function limitLinkRequests(
+  db: Kysely<Database>,
+  audit: AuditService,
+  request: { purpose: string; action: string; email: string; clientIp: string },
+): Promise<void> {
+  const locked = await countAttempt(db, [
+    { key: `${request.purpose}:account:${request.email.toLowerCase()}`, policy: ACCOUNT_THROTTLE },
+    { key: `${request.purpose}:address:${request.clientIp}`, policy: ADDRESS_THROTTLE },
+  ]);
+  if (locked !== null) {
+    await audit.recordAlone({
+      action: request.action,
+      outcome: 'denied',
+      details: { reason: 'locked', seconds: locked },
+    });
+    throw new AppError(
+      'rate_limited',
+      `too many requests for links; try again in ${describeWait(locked)}`,
+      { retryAfterSeconds: locked },
+    );
+  }
 }
