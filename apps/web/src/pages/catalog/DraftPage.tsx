@@ -136,23 +136,26 @@ function UploadTable({ slug, change }: { slug: string; change: Change }) {
   return (
     <form onSubmit={handleUpload} aria-label="Upload a table" className="panel">
       <h3>Upload a table (CSV)</h3>
-      <label>
-        Table name
-        <input name="table" value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
-      <label>
-        Path in the version folder
-        <input
-          name="path"
-          value={path}
-          placeholder={name === '' ? 'tables/<name>.csv' : `tables/${name}.csv`}
-          onChange={(e) => setPath(e.target.value)}
-        />
-      </label>
-      <label>
-        CSV file
-        <input name="csv" type="file" accept=".csv,text/csv" required />
-      </label>
+      {/* Disabled while a file is on its way: the form is emptied once it is read. */}
+      <fieldset className="plain" disabled={uploading !== null}>
+        <label>
+          Table name
+          <input name="table" value={name} onChange={(e) => setName(e.target.value)} required />
+        </label>
+        <label>
+          Path in the version folder
+          <input
+            name="path"
+            value={path}
+            placeholder={name === '' ? 'tables/<name>.csv' : `tables/${name}.csv`}
+            onChange={(e) => setPath(e.target.value)}
+          />
+        </label>
+        <label>
+          CSV file
+          <input name="csv" type="file" accept=".csv,text/csv" required />
+        </label>
+      </fieldset>
       {uploading !== null && (
         <p role="status">
           <progress aria-label={`Uploading ${uploading}`} /> Uploading {uploading}…
@@ -631,7 +634,11 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
   };
   const status =
     message === null ? null : (
-      <p role={message.bad ? 'alert' : 'status'} className={message.bad ? 'bad' : 'good'}>
+      <p
+        role={message.bad ? 'alert' : 'status'}
+        className={message.bad ? 'bad' : 'good'}
+        data-testid="draft-message"
+      >
         {message.text}
       </p>
     );
