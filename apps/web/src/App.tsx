@@ -3,6 +3,10 @@ import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { AdminTermsPage } from './pages/AdminTermsPage.js';
 import { AdmissionPage } from './pages/AdmissionPage.js';
+import { CatalogPage } from './pages/catalog/CatalogPage.js';
+import { DatasetPage } from './pages/catalog/DatasetPage.js';
+import { DraftPage } from './pages/catalog/DraftPage.js';
+import { NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
@@ -121,6 +125,11 @@ function Notices({ path, navigate }: { path: string; navigate: (to: string) => v
 function Layout() {
   const { path, navigate } = useRouter();
   const termsVersion = /^\/terms\/versions\/([1-9]\d{0,5})$/.exec(path)?.[1];
+  // /datasets/SLUG, /datasets/SLUG/versions/1.0, /datasets/SLUG/draft (slugs as @lantern/core's).
+  const dataset =
+    /^\/datasets\/([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\/versions\/(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)|\/(draft))?$/.exec(
+      path,
+    );
   const page =
     path === '/' ? (
       <HomePage />
@@ -148,6 +157,19 @@ function Layout() {
       <TermsPage version={Number(termsVersion)} />
     ) : path === '/admin/terms' ? (
       <AdminTermsPage />
+    ) : path === '/datasets' ? (
+      <CatalogPage navigate={navigate} />
+    ) : path === '/datasets/new' ? (
+      <NewDatasetPage navigate={navigate} />
+    ) : dataset?.[1] !== undefined && dataset[3] !== undefined ? (
+      <DraftPage key={dataset[1]} slug={dataset[1]} navigate={navigate} />
+    ) : dataset?.[1] !== undefined ? (
+      <DatasetPage
+        key={dataset[1]}
+        slug={dataset[1]}
+        {...(dataset[2] === undefined ? {} : { version: dataset[2] })}
+        navigate={navigate}
+      />
     ) : (
       <NotFoundPage path={path} />
     );

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 /** The pages of the app; each has a path and a title for the navigation. */
 export const ROUTES = [
   { path: '/', title: 'Home' },
+  { path: '/datasets', title: 'Datasets' },
   { path: '/status', title: 'Status' },
   { path: '/terms', title: 'Terms' },
 ] as const;

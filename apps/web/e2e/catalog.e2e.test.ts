@@ -1,0 +1,458 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
+import {
+  chromium,
+  type APIRequestContext,
+  type APIResponse,
+  type Browser,
+  type Page,
+} from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The catalog's pages in Debian's Chromium, on the built product (`lantern start`): a curator
+// makes and publishes a dataset from the draft page, an anonymous visitor finds and reads it.
+// Screenshots are kept under test-results/screenshots for people to look at.
+const LANTERN_BIN = fileURLToPath(new URL('../../cli/bin/lantern.js', import.meta.url));
+const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
+const CSRF = { 'x-lantern-csrf': '1' };
+
+const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
+const CURATOR = {
+  email: 'curator@hospital.example',
+  password: 'curators document every column',
+  name: 'Rosalind Franklin',
+};
+
+const PATIENTS = 'patient_ngsci_id,sex,age_at_exam\np1,F,61\np2,M,70\np3,F,55\n';
+const XRAYS_V1 =
+  'xray_id,patient_ngsci_id,view,exam_date\nx1,p1,AP,2020-01-02\nx2,p2,LAT,2020-02-03\n';
+const XRAYS_V2 = `${XRAYS_V1}x3,p3,AP,2021-03-04\n`;
+
+let dataDir: string;
+let baseUrl: string;
+let stopServer: () => Promise<void>;
+let banner: string;
+let browser: Browser;
+
+function startLantern(
+  dir: string,
+): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir],
+      {
+        env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
+      },
+    );
+    let output = '';
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /is running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
+      if (url !== undefined && /stop with Ctrl-C/.test(output)) {
+        resolve({ url, output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then(() => reject(new Error(`lantern start exited before listening:\n${output}`)));
+  });
+}
+
+async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
+  const done = await answer;
+  expect(done.status(), await done.text()).toBeLessThan(300);
+  return done;
+}
+
+/**
+ * Through the API, as the existing browser tests' admin does: the first admin sets a password
+ * from the printed link and enrols a second factor (that session then acts as admin); a person
+ * applies, confirms her address, gives training evidence, and the admin admits her as a curator.
+ */
+async function makeCurator(): Promise<void> {
+  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
+  const admin = (await browser.newContext()).request;
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
+      headers: CSRF,
+      data: { token, password: ADMIN.password },
+    }),
+  );
+  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
+  const enrolment = (await (
+    await expectOk(admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }))
+  ).json()) as { secret: string };
+  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
+      headers: CSRF,
+      data: { code: hotp(seed, totpStep(Date.now())) },
+    }),
+  );
+
+  const curator = (await browser.newContext()).request;
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/register`, {
+      headers: CSRF,
+      data: {
+        name: CURATOR.name,
+        email: CURATOR.email,
+        password: CURATOR.password,
+        institution: 'Example Health System',
+        institutionRole: 'Data curator',
+        researchPurpose: 'Curating the knee radiograph dataset for the catalog.',
+      },
+    }),
+  );
+  const outbox = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admin/outbox`))).json()) as {
+    messages: { to: string; text: string }[];
+  };
+  const verify = outbox.messages
+    .filter((m) => m.to === CURATOR.email)
+    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
+    .find((t) => t !== undefined);
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/verify-email`, {
+      headers: CSRF,
+      data: { token: verify },
+    }),
+  );
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/sign-in`, {
+      headers: CSRF,
+      data: { email: CURATOR.email, password: CURATOR.password },
+    }),
+  );
+  await expectOk(
+    curator.put(`${baseUrl}/api/v1/admission/me/evidence`, {
+      headers: CSRF,
+      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
+    }),
+  );
+  const queue = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admission/queue`))).json()) as {
+    applicants: { id: string; email: string }[];
+  };
+  const id = queue.applicants.find((a) => a.email === CURATOR.email)?.id ?? '';
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/admission/decisions`, {
+      headers: CSRF,
+      data: { userIds: [id], decision: 'admit', reason: 'Known curator.' },
+    }),
+  );
+  await expectOk(
+    admin.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
+      headers: CSRF,
+      data: { roles: ['curator'] },
+    }),
+  );
+  await disposeAll([admin, curator]);
+}
+
+async function disposeAll(requests: APIRequestContext[]) {
+  await Promise.all(requests.map((r) => r.dispose()));
+}
+
+async function signInAsCurator(page: Page, next: string): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(CURATOR.email);
+  await page.getByLabel('Password').fill(CURATOR.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(CURATOR.name);
+}
+
+async function upload(page: Page, table: string, csv: string): Promise<void> {
+  const form = page.getByRole('form', { name: 'Upload a table' });
+  await form.getByLabel('Table name').fill(table);
+  await form.getByLabel('CSV file').setInputFiles({
+    name: `${table}.csv`,
+    mimeType: 'text/csv',
+    buffer: Buffer.from(csv),
+  });
+  await form.getByRole('button', { name: 'Upload' }).click();
+  await expect
+    .poll(() => page.getByTestId('draft-message').textContent())
+    .toBe(`Table ${table} read.`);
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-catalog-'));
+  const server = await startLantern(dataDir);
+  baseUrl = server.url;
+  stopServer = server.stop;
+  banner = server.output();
+  await mkdir(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
+  });
+  await makeCurator();
+});
+
+afterAll(async () => {
+  await browser.close();
+  await stopServer();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('catalog pages', () => {
+  it('shows an empty catalog to anyone, in the main navigation', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${baseUrl}/`);
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Datasets' })
+      .click();
+    await expect
+      .poll(() => page.getByTestId('catalog-empty').textContent())
+      .toBe('The catalog has no datasets yet.');
+    expect(await page.getByRole('link', { name: 'New dataset' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('lets a curator create a dataset, fill its draft, see a blocking problem, fix it and publish 1.0', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+    await signInAsCurator(page, '/datasets');
+    await page.getByRole('link', { name: 'New dataset' }).click();
+    const form = page.getByRole('form', { name: 'New dataset' });
+    await form.getByLabel(/^Slug/).fill('Knee X-rays');
+    await form.getByLabel('Title').fill('Knee osteoarthritis outcomes: a dataset');
+    await form
+      .getByLabel('The medical problem, in one line')
+      .fill('Which knees will need a replacement within five years?');
+    await form.getByLabel('Category').selectOption({ label: 'X-ray images' });
+    await form.getByLabel('Partner name').fill('Example Health System');
+    await form.getByLabel(/^Partner country/).fill('ZZ');
+    await form.getByLabel('Author name').fill('Ada Lovelace');
+    await form
+      .getByLabel('How to cite')
+      .fill('Lovelace A. Knee outcomes (synthetic). Lantern, 2026.');
+    await form.getByLabel(/^Tags/).fill('synthetic, knee');
+    await form.getByRole('button', { name: 'Create dataset' }).click();
+    // Field by field: the server's errors sit under the fields they are about.
+    await expect
+      .poll(() => page.locator('#field-slug-problem').textContent())
+      .toMatch(/lower-case/);
+    expect(await page.locator('#field-partners-0-country-problem').textContent()).toMatch(
+      /ISO 3166-1/,
+    );
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'catalog-new-dataset-refused.png'),
+      fullPage: true,
+    });
+    await form.getByLabel(/^Slug/).fill('demo-knee-xray');
+    await form.getByLabel(/^Partner country/).fill('US');
+    await form.getByRole('button', { name: 'Create dataset' }).click();
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/draft`);
+
+    await upload(page, 'patients', PATIENTS);
+    await upload(page, 'xrays', XRAYS_V1);
+    expect(await page.getByTestId('draft-table-xrays').textContent()).toMatch(
+      /tables\/xrays\.csv · 2 rows · columns read: xray_id \(string\), patient_ngsci_id \(string\), view \(string\), exam_date \(date\)/,
+    );
+
+    const patientKeys = page.getByRole('form', { name: 'Keys of patients' });
+    await patientKeys
+      .getByRole('group', { name: 'Primary key of patients' })
+      .getByLabel('patient_ngsci_id')
+      .check();
+    await patientKeys.getByRole('button', { name: 'Save keys of patients' }).click();
+    await expect
+      .poll(() => page.getByTestId('draft-message').textContent())
+      .toBe('Keys of patients saved.');
+    const xrayKeys = page.getByRole('form', { name: 'Keys of xrays' });
+    await xrayKeys
+      .getByRole('group', { name: 'Primary key of xrays' })
+      .getByLabel('xray_id')
+      .check();
+    await xrayKeys.getByLabel(/^Column/).selectOption('patient_ngsci_id');
+    await xrayKeys.getByLabel('References table').selectOption('patients');
+    await xrayKeys.getByLabel('Referenced column').selectOption('patient_ngsci_id');
+    await xrayKeys.getByRole('button', { name: 'Add foreign key' }).click();
+    await xrayKeys.getByRole('button', { name: 'Save keys of xrays' }).click();
+    await expect
+      .poll(() => page.getByTestId('draft-message').textContent())
+      .toBe('Keys of xrays saved.');
+
+    // Every column described but one.
+    const descriptions: Record<string, string> = {
+      'patients.patient_ngsci_id': 'Pseudonymous person id.',
+      'patients.sex': 'Sex recorded at the exam.',
+      'patients.age_at_exam': 'Age in years at the exam.',
+      'xrays.xray_id': 'Radiograph id.',
+      'xrays.patient_ngsci_id': 'The person.',
+      'xrays.exam_date': 'Exam date, shifted per patient.',
+    };
+    const dictionary = page.getByRole('form', { name: 'Data dictionary' });
+    for (const [column, text] of Object.entries(descriptions)) {
+      await dictionary.getByLabel(`Description of ${column}`, { exact: true }).fill(text);
+    }
+    await dictionary.getByLabel('Unit of patients.age_at_exam', { exact: true }).fill('years');
+    await dictionary
+      .getByLabel('De-identification of xrays.exam_date', { exact: true })
+      .selectOption('date-shift');
+    await dictionary.getByRole('button', { name: 'Save data dictionary' }).click();
+    await expect
+      .poll(() => page.getByTestId('draft-message').textContent())
+      .toBe('Data dictionary saved.');
+    await expect.poll(() => page.getByTestId('problems').textContent()).toMatch(/Blocking.*view/);
+    const publish = page.getByRole('button', { name: 'Publish version 1.0' });
+    expect(await publish.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog-draft-blocked.png'), fullPage: true });
+
+    await dictionary
+      .getByLabel('Description of xrays.view', { exact: true })
+      .fill('Projection of the radiograph.');
+    await dictionary.getByLabel('Allowed values of xrays.view', { exact: true }).fill('AP, LAT');
+    await dictionary.getByRole('button', { name: 'Save data dictionary' }).click();
+    // Warnings may stay (the naming lint); nothing blocks any more.
+    await expect.poll(() => publish.isDisabled()).toBe(false);
+    expect(await page.getByTestId('problems').locator('li.blocking').count()).toBe(0);
+
+    const documentation = page.getByRole('form', { name: 'Documentation' });
+    await documentation
+      .getByLabel('The problem (Markdown)')
+      .fill('Knees **wear out**. <script>window.pwned = true</script>');
+    await expect
+      .poll(() => page.getByTestId('preview-doc-problem').locator('strong').textContent())
+      .toBe('wear out');
+    await documentation
+      .getByLabel('Dataset overview (Markdown)')
+      .fill('Two tables: `patients` and `xrays`.');
+    await documentation.getByRole('button', { name: 'Save documentation' }).click();
+    await expect
+      .poll(() => page.getByTestId('draft-message').textContent())
+      .toBe('Documentation saved.');
+    expect(await page.getByTestId('computed-version').textContent()).toMatch(
+      /version 1\.0 \(the first version\)/,
+    );
+    expect(await page.getByTestId('preview-log').textContent()).toMatch(/Table patients added/);
+    await page.getByLabel(/^Notes for this version/).fill('First release.');
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog-draft-ready.png'), fullPage: true });
+    await publish.click();
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/versions/1.0`);
+    await page.close();
+  });
+
+  it('lets an anonymous visitor find the dataset by a column name and read every tab', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`${baseUrl}/datasets`);
+    await page.getByLabel('Search titles, problems and column names').fill('exam_date');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(() => page.getByTestId('catalog-count').textContent())
+      .toBe('1 dataset match');
+    const card = page.getByTestId('card-demo-knee-xray');
+    expect(await card.textContent()).toMatch(
+      /Which knees.*Example Health System \(United States\).*Version 1\.0.*synthetic/,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog.png'), fullPage: true });
+    await page
+      .getByLabel('Search titles, problems and column names')
+      .fill('no such column anywhere');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(() => page.getByTestId('catalog-empty').textContent())
+      .toMatch(/No dataset matches/);
+    await page.getByLabel('Search titles, problems and column names').fill('');
+    await page.getByLabel('Country').selectOption('US');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect
+      .poll(() => page.getByTestId('catalog-count').textContent())
+      .toBe('1 dataset match');
+    await page.getByRole('link', { name: 'Knee osteoarthritis outcomes: a dataset' }).click();
+
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toMatch(/^Knee osteoarthritis/);
+    expect(await page.getByTestId('citation').textContent()).toBe(
+      'Lovelace A. Knee outcomes (synthetic). Lantern, 2026.',
+    );
+    expect(await page.getByLabel(/^Version/).inputValue()).toBe('1.0');
+    const tabs = page.getByRole('tab');
+    expect(await tabs.allTextContents()).toEqual([
+      'The problem',
+      'Dataset overview',
+      'Data dictionary',
+      'Schematic',
+      'Versions',
+      'Compare',
+    ]);
+    // Markdown, safely: no script runs, its text shows.
+    const panel = page.getByRole('tabpanel');
+    expect(await panel.locator('strong').textContent()).toBe('wear out');
+    expect(await panel.locator('script').count()).toBe(0);
+    expect(await page.evaluate(() => 'pwned' in globalThis)).toBe(false);
+
+    // Keyboard: one tab stop, arrows move and show.
+    await page.getByRole('tab', { name: 'The problem' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('tab', { selected: true }).textContent()).toBe('Data dictionary');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Data dictionary');
+    expect(await page.getByRole('tab', { name: 'The problem' }).getAttribute('tabindex')).toBe(
+      '-1',
+    );
+    const dictionary = page.getByTestId('dictionary');
+    expect(await dictionary.textContent()).toMatch(/tables\/xrays\.csv · 2 rows · 4 columns/);
+    await dictionary.getByLabel('Search columns and descriptions').fill('shifted');
+    await expect.poll(() => dictionary.locator('tbody tr').count()).toBe(1);
+    expect(await dictionary.locator('tbody tr').textContent()).toMatch(/exam_date.*date-shift/);
+    await dictionary.getByLabel('Search columns and descriptions').fill('');
+    await dictionary.getByRole('button', { name: 'Column' }).first().click();
+    expect(await dictionary.locator('table').first().locator('tbody th').allTextContents()).toEqual(
+      ['age_at_exam', 'patient_ngsci_id PK', 'sex'],
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'dataset-dictionary.png'), fullPage: true });
+
+    await page.getByRole('tab', { name: 'Schematic' }).click();
+    const schematic = page.getByRole('img', { name: /Entity-relationship diagram of Knee/ });
+    await expect
+      // Loaded and decoded: an image that failed has no natural width.
+      .poll(() => schematic.evaluate((img) => Number(Reflect.get(img, 'naturalWidth'))))
+      .toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dataset-schematic.png'), fullPage: true });
+    await page.getByRole('tab', { name: 'Versions' }).click();
+    await expect
+      .poll(() => page.getByTestId('versions').textContent())
+      .toMatch(/Version 1\.0.*First release\..*Table patients added/);
+    // Nothing offers the data.
+    expect(await page.locator('a[download], a[href*=".csv"]').count()).toBe(0);
+    await page.close();
+  });
+
+  it('lets the curator publish 1.1 with more rows, and the compare view says 1 row added', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+    await signInAsCurator(page, '/datasets/demo-knee-xray');
+    await page.getByRole('button', { name: 'Open a new draft' }).click();
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/draft`);
+    await upload(page, 'xrays', XRAYS_V2);
+    await expect
+      .poll(() => page.getByTestId('computed-version').textContent())
+      .toMatch(/version 1\.1 \(minor change from 1\.0\)/);
+    expect(await page.getByTestId('preview-log').textContent()).toMatch(/1 row added to xrays/);
+    await page.getByLabel(/^Notes for this version/).fill('One more radiograph.');
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog-draft-1.1.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Publish version 1.1' }).click();
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/versions/1.1`);
+    await page.close();
+
+    const visitor = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await visitor.goto(`${baseUrl}/datasets/demo-knee-xray`);
+    await expect.poll(() => visitor.getByLabel(/^Version/).inputValue()).toBe('1.1');
+    await visitor.getByRole('tab', { name: 'Compare' }).click();
+    await expect
+      .poll(() => visitor.getByTestId('compare-log').textContent())
+      .toMatch(/^1 row added to xrays \(2 -> 3\)/);
+    await visitor.screenshot({ path: join(SCREENSHOTS, 'dataset-compare.png'), fullPage: true });
+    await visitor.getByLabel(/^Version/).selectOption('1.0');
+    await expect.poll(() => visitor.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/versions/1.0`);
+    await visitor.close();
+  });
+});

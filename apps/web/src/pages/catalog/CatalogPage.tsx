@@ -1,0 +1,221 @@
+import type { CatalogCard, ListDatasetsQuery } from '@lantern/sdk';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { api } from '../../api.js';
+import { Link } from '../../components/Link.js';
+import { can, formText, useSession } from '../../session.js';
+import { countryName, datasetPath, day, problemOf } from './catalog-text.js';
+
+interface Category {
+  slug: string;
+  title: string;
+  description: string;
+}
+
+function DatasetCard({ card, navigate }: { card: CatalogCard; navigate: (to: string) => void }) {
+  return (
+    <li className="card" data-testid={`card-${card.slug}`}>
+      <h3>
+        <Link to={datasetPath(card.slug)} navigate={navigate}>
+          {card.title}
+        </Link>{' '}
+        {card.synthetic && <span className="badge synthetic">synthetic</span>}
+      </h3>
+      <p>{card.problem}</p>
+      <p className="muted">
+        {card.partners.map((p) => `${p.name} (${countryName(p.country)})`).join(', ')}
+      </p>
+      <p className="muted">
+        {card.latestVersion === null
+          ? 'Not published yet'
+          : `Version ${card.latestVersion}${card.latestPublishedAt === null ? '' : `, ${day(card.latestPublishedAt)}`}`}
+        {card.hasDraft && ' · a draft is open'}
+      </p>
+      {card.tags.length > 0 && (
+        <ul className="tags" aria-label="Tags">
+          {card.tags.map((tag) => (
+            <li key={tag}>{tag}</li>
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+/**
+ * /datasets: the catalog, cards grouped by category, with full-text search (titles, problems,
+ * column names: the server's `q`) and filters by category, partner and country.
+ */
+export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
+  const { user } = useSession();
+  const [categories, setCategories] = useState<Category[]>([]);
+  const [everything, setEverything] = useState<CatalogCard[]>([]);
+  const [query, setQuery] = useState<ListDatasetsQuery>({});
+  const [found, setFound] = useState<CatalogCard[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  // The whole catalog once, for the filters' choices; curators also see unpublished drafts.
+  useEffect(() => {
+    if (user === undefined) {
+      return;
+    }
+    Promise.all([api.listDatasetCategories(), api.listDatasets()]).then(
+      ([listed, datasets]) => {
+        setCategories(listed);
+        setEverything(datasets);
+      },
+      (caught: unknown) => setError(problemOf(caught)),
+    );
+  }, [user]);
+
+  useEffect(() => {
+    if (user === undefined) {
+      return;
+    }
+    let live = true;
+    api.listDatasets(query).then(
+      (datasets) => {
+        if (live) {
+          setFound(datasets);
+          setError(null);
+        }
+      },
+      (caught: unknown) => {
+        if (live) {
+          setError(problemOf(caught));
+        }
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [query, user]);
+
+  const partners = useMemo(
+    () => [...new Set(everything.flatMap((d) => d.partners.map((p) => p.name)))].sort(),
+    [everything],
+  );
+  const countries = useMemo(
+    () => [...new Set(everything.flatMap((d) => d.partners.map((p) => p.country)))].sort(),
+    [everything],
+  );
+
+  const handleSearch = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const next: ListDatasetsQuery = {};
+    const q = formText(form, 'q').trim();
+    const category = formText(form, 'category');
+    const partner = formText(form, 'partner');
+    const country = formText(form, 'country');
+    if (q !== '') {
+      next.q = q;
+    }
+    if (category !== '') {
+      next.category = category;
+    }
+    if (partner !== '') {
+      next.partner = partner;
+    }
+    if (country !== '') {
+      next.country = country;
+    }
+    setQuery(next);
+  };
+
+  const titleOf = (slug: string) => categories.find((c) => c.slug === slug)?.title ?? slug;
+  const groups = new Map<string, CatalogCard[]>();
+  for (const card of found ?? []) {
+    groups.set(card.category, [...(groups.get(card.category) ?? []), card]);
+  }
+  const filtered = Object.keys(query).length > 0;
+
+  return (
+    <section aria-labelledby="catalog-title">
+      <h1 id="catalog-title">Datasets</h1>
+      <p className="muted">
+        De-identified health data, documented and versioned. Anyone may read the catalog; working
+        with the data needs an admitted account and accepted terms.
+      </p>
+      {can(user, 'catalog.curate') && (
+        <p>
+          <Link to="/datasets/new" navigate={navigate}>
+            New dataset
+          </Link>
+        </p>
+      )}
+      <form className="filters" role="search" aria-label="Datasets" onSubmit={handleSearch}>
+        <label>
+          Search titles, problems and column names
+          <input name="q" type="search" maxLength={200} />
+        </label>
+        <label>
+          Category
+          <select name="category" defaultValue="">
+            <option value="">Any</option>
+            {categories.map((c) => (
+              <option key={c.slug} value={c.slug}>
+                {c.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Partner
+          <select name="partner" defaultValue="">
+            <option value="">Any</option>
+            {partners.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Country
+          <select name="country" defaultValue="">
+            <option value="">Any</option>
+            {countries.map((c) => (
+              <option key={c} value={c}>
+                {countryName(c)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Search</button>
+      </form>
+      {error !== null && (
+        <p role="alert" className="bad">
+          {error}
+        </p>
+      )}
+      {found === null && error === null && <p role="status">Loading…</p>}
+      {found !== null && found.length === 0 && (
+        <p data-testid="catalog-empty">
+          {filtered
+            ? 'No dataset matches this search. Try fewer words or other filters.'
+            : 'The catalog has no datasets yet.'}
+        </p>
+      )}
+      {found !== null && found.length > 0 && (
+        <p role="status" className="muted" data-testid="catalog-count">
+          {found.length === 1 ? '1 dataset' : `${found.length} datasets`}
+          {filtered ? ' match' : ''}
+        </p>
+      )}
+      <div data-testid="catalog">
+        {[...groups.entries()]
+          .sort(([a], [b]) => titleOf(a).localeCompare(titleOf(b)))
+          .map(([category, cards]) => (
+            <section key={category} aria-labelledby={`category-${category}`}>
+              <h2 id={`category-${category}`}>{titleOf(category)}</h2>
+              <ul className="cards">
+                {cards.map((card) => (
+                  <DatasetCard key={card.slug} card={card} navigate={navigate} />
+                ))}
+              </ul>
+            </section>
+          ))}
+      </div>
+    </section>
+  );
+}

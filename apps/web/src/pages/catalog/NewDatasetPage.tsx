@@ -1,0 +1,220 @@
+import { ApiError, type DatasetInput } from '@lantern/sdk';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { api } from '../../api.js';
+import { formText } from '../../session.js';
+import { datasetPath, problemOf } from './catalog-text.js';
+
+type Problems = Record<string, string>;
+
+/** The server's field errors (`body.partners.0.country`) by field name (`partners.0.country`). */
+function byField(error: ApiError): Problems {
+  const problems: Problems = {};
+  for (const e of error.problem.errors ?? []) {
+    const field = e.path.replace(/^body\.?/, '') || 'form';
+    problems[field] =
+      problems[field] === undefined ? e.message : `${problems[field]}; ${e.message}`;
+  }
+  return problems;
+}
+
+/** A labelled input with the server's problem for it under it (and tied to it for screen readers). */
+function Field({
+  name,
+  label,
+  problems,
+  children,
+}: {
+  name: string;
+  label: string;
+  problems: Problems;
+  children: (props: {
+    id: string;
+    name: string;
+    'aria-describedby'?: string;
+    'aria-invalid'?: boolean;
+  }) => ReactNode;
+}) {
+  const problem = problems[name];
+  const id = `field-${name.replaceAll('.', '-')}`;
+  return (
+    <label htmlFor={id}>
+      {label}
+      {children({
+        id,
+        name,
+        ...(problem === undefined
+          ? {}
+          : { 'aria-describedby': `${id}-problem`, 'aria-invalid': true }),
+      })}
+      {problem !== undefined && (
+        <span id={`${id}-problem`} className="field-problem bad">
+          {problem}
+        </span>
+      )}
+    </label>
+  );
+}
+
+/** /datasets/new (curators): what the catalog says of a new dataset; an empty draft comes with it. */
+export function NewDatasetPage({ navigate }: { navigate: (to: string) => void }) {
+  const [categories, setCategories] = useState<{ slug: string; title: string }[]>([]);
+  const [partners, setPartners] = useState(1);
+  const [authors, setAuthors] = useState(1);
+  const [problems, setProblems] = useState<Problems>({});
+  const [general, setGeneral] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api
+      .listDatasetCategories()
+      .then(setCategories, (caught: unknown) => setGeneral(problemOf(caught)));
+  }, []);
+
+  const handleSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const text = (name: string) => formText(form, name);
+    const doi = text('citation.doi').trim();
+    const input: DatasetInput = {
+      slug: text('slug').trim(),
+      title: text('title'),
+      problem: text('problem'),
+      category: text('category'),
+      partners: Array.from({ length: partners }, (_, i) => ({
+        name: text(`partners.${i}.name`),
+        country: text(`partners.${i}.country`).trim().toUpperCase(),
+        description: text(`partners.${i}.description`),
+      })).filter((p) => p.name !== '' || p.country !== '' || p.description !== ''),
+      authors: Array.from({ length: authors }, (_, i) => {
+        const orcid = text(`authors.${i}.orcid`).trim();
+        return { name: text(`authors.${i}.name`), ...(orcid === '' ? {} : { orcid }) };
+      }).filter((a) => a.name !== '' || a.orcid !== undefined),
+      citation: { text: text('citation.text'), ...(doi === '' ? {} : { doi }) },
+      accessTier: text('accessTier') === 'approval' ? 'approval' : 'open',
+      tags: text('tags')
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    };
+    setBusy(true);
+    setProblems({});
+    setGeneral(null);
+    api.createDataset(input).then(
+      (made) => navigate(`${datasetPath(made.slug)}/draft`),
+      (caught: unknown) => {
+        setBusy(false);
+        if (caught instanceof ApiError && caught.problem.errors !== undefined) {
+          setProblems(byField(caught));
+          setGeneral('Some fields need another look; each says why.');
+        } else {
+          setGeneral(problemOf(caught));
+        }
+      },
+    );
+  };
+
+  const input = (type = 'text') =>
+    function Input(props: { id: string; name: string }) {
+      return <input type={type} {...props} />;
+    };
+
+  return (
+    <section aria-labelledby="new-dataset-title" className="narrow wide">
+      <h1 id="new-dataset-title">New dataset</h1>
+      <p className="muted">
+        What the catalog says of it. Tables, dictionary and documentation go in its draft next.
+      </p>
+      {general !== null && (
+        <p role="alert" className="bad">
+          {general}
+        </p>
+      )}
+      <form onSubmit={handleSubmit} noValidate aria-label="New dataset">
+        <Field
+          name="slug"
+          label="Slug (in URLs and folders, e.g. knee-emory-xray)"
+          problems={problems}
+        >
+          {input()}
+        </Field>
+        <Field name="title" label="Title" problems={problems}>
+          {input()}
+        </Field>
+        <Field name="problem" label="The medical problem, in one line" problems={problems}>
+          {input()}
+        </Field>
+        <Field name="category" label="Category" problems={problems}>
+          {(props) => (
+            <select {...props} defaultValue="">
+              <option value="" disabled>
+                Choose…
+              </option>
+              {categories.map((c) => (
+                <option key={c.slug} value={c.slug}>
+                  {c.title}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {Array.from({ length: partners }, (_, i) => (
+          <fieldset key={`partner-${i}`}>
+            <legend>Partner {i + 1}</legend>
+            <Field name={`partners.${i}.name`} label="Partner name" problems={problems}>
+              {input()}
+            </Field>
+            <Field
+              name={`partners.${i}.country`}
+              label="Partner country (ISO code, e.g. US)"
+              problems={problems}
+            >
+              {(props) => <input {...props} maxLength={2} autoComplete="off" />}
+            </Field>
+            <Field name={`partners.${i}.description`} label="About the partner" problems={problems}>
+              {(props) => <textarea {...props} rows={2} />}
+            </Field>
+          </fieldset>
+        ))}
+        <button type="button" onClick={() => setPartners((n) => n + 1)}>
+          Add a partner
+        </button>
+        {Array.from({ length: authors }, (_, i) => (
+          <fieldset key={`author-${i}`}>
+            <legend>Author {i + 1}</legend>
+            <Field name={`authors.${i}.name`} label="Author name" problems={problems}>
+              {input()}
+            </Field>
+            <Field name={`authors.${i}.orcid`} label="ORCID iD (optional)" problems={problems}>
+              {input()}
+            </Field>
+          </fieldset>
+        ))}
+        <button type="button" onClick={() => setAuthors((n) => n + 1)}>
+          Add an author
+        </button>
+        <Field name="citation.text" label="How to cite" problems={problems}>
+          {(props) => <textarea {...props} rows={2} />}
+        </Field>
+        <Field name="citation.doi" label="DOI (optional, e.g. 10.1234/abc)" problems={problems}>
+          {input()}
+        </Field>
+        <fieldset>
+          <legend>Access</legend>
+          <label className="inline">
+            <input type="radio" name="accessTier" value="open" defaultChecked /> Open to admitted
+            researchers
+          </label>
+          <label className="inline">
+            <input type="radio" name="accessTier" value="approval" /> By approval
+          </label>
+        </fieldset>
+        <Field name="tags" label="Tags (comma-separated, e.g. synthetic, knee)" problems={problems}>
+          {input()}
+        </Field>
+        <button type="submit" disabled={busy}>
+          Create dataset
+        </button>
+      </form>
+    </section>
+  );
+}
