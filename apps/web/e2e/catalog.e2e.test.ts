@@ -455,4 +455,36 @@ describe('catalog pages', () => {
     await expect.poll(() => visitor.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/versions/1.0`);
     await visitor.close();
   });
+
+  it('takes a report of a problem on a column, which a curator closes as fixed in 1.1', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await signInAsCurator(page, '/datasets/demo-knee-xray/versions/1.1');
+    await page.getByRole('button', { name: 'Report a problem' }).click();
+    const form = page.getByRole('form', { name: 'Report a problem' });
+    await form.getByLabel('Where').selectOption('xrays');
+    await form.getByLabel('Column').selectOption('view');
+    await form.getByLabel('What looks wrong').fill('LAT and AP are not explained anywhere.');
+    await form.getByRole('button', { name: 'Send the report' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Thank you/);
+
+    await page.getByRole('link', { name: 'Reported problems' }).click();
+    const report = page.getByTestId('report').first();
+    await expect.poll(() => report.textContent()).toMatch(/LAT and AP are not explained/);
+    await report
+      .getByLabel('Answer (the reporter reads it)')
+      .fill('The dictionary now lists the views.');
+    await report.getByLabel(/^Fixed in version/).fill('1.1');
+    await report.getByRole('button', { name: 'Send' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/Closed as fixed in 1\.1/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog-reports.png'), fullPage: true });
+
+    await page.goto(`${baseUrl}/datasets/demo-knee-xray/versions/1.1`);
+    await page.getByRole('tab', { name: 'Versions' }).click();
+    await expect
+      .poll(() => page.getByTestId('fixed-reports-1.1').textContent())
+      .toMatch(/xrays\.view: LAT and AP are not explained anywhere\./);
+    await page.close();
+  });
 });

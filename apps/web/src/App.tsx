@@ -7,6 +7,7 @@ import { CatalogPage } from './pages/catalog/CatalogPage.js';
 import { DatasetPage } from './pages/catalog/DatasetPage.js';
 import { DraftPage } from './pages/catalog/DraftPage.js';
 import { NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
+import { ReportsQueuePage } from './pages/catalog/Reports.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
@@ -161,6 +162,8 @@ function Layout() {
       <CatalogPage navigate={navigate} />
     ) : path === '/datasets/new' ? (
       <NewDatasetPage navigate={navigate} />
+    ) : path === '/datasets/reports' ? (
+      <ReportsQueuePage navigate={navigate} />
     ) : dataset?.[1] !== undefined && dataset[3] !== undefined ? (
       <DraftPage key={dataset[1]} slug={dataset[1]} navigate={navigate} />
     ) : dataset?.[1] !== undefined ? (

@@ -8,6 +8,7 @@ import { Tabs, type Tab } from '../../components/Tabs.js';
 import { can, useSession } from '../../session.js';
 import { countryName, datasetPath, day, problemOf } from './catalog-text.js';
 import { DataDictionary } from './DataDictionary.js';
+import { FixedReports, ReportProblem } from './Reports.js';
 
 type DatasetWithVersions = Dataset & { versions: VersionSummary[] };
 
@@ -100,6 +101,7 @@ function VersionsTab({
               ))}
             </ul>
           )}
+          {v.version !== null && <FixedReports slug={dataset.slug} version={v.version} />}
         </li>
       ))}
     </ol>
@@ -317,6 +319,9 @@ export function DatasetPage({
       <Citation text={dataset.citation.text} doi={dataset.citation.doi} />
       {curates && (
         <p className="curator-actions">
+          <Link to="/datasets/reports" navigate={navigate}>
+            Reported problems
+          </Link>{' '}
           {hasDraft ? (
             <Link to={`${datasetPath(slug)}/draft`} navigate={navigate}>
               Edit the draft
@@ -362,6 +367,7 @@ export function DatasetPage({
             selected={tab}
             onSelect={setTab}
           />
+          <ReportProblem key={shown.version} slug={slug} version={shown} />
         </>
       )}
     </article>
