@@ -6,3 +6,5 @@ export * from './ecg.js';
 export * from './npy.js';
 export * from './npz.js';
 export * from './zip.js';
+export * from './muse-xml.js';
+export * from './xml.js';
