@@ -40,6 +40,14 @@ export const STANDARD_12_LEADS = [
   'V6',
 ] as const;
 
+/** A field of the file that identifies a person, its value masked. */
+export interface IdentifyingField {
+  /** Where it is: "PatientDemographics/PatientID". */
+  field: string;
+  /** The value masked (`maskValue`). */
+  value: string;
+}
+
 /** Limits every ECG reader applies before it allocates. */
 export interface EcgLimits {
   /** The most leads (signals) in one ECG. Default 64. */

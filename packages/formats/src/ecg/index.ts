@@ -8,3 +8,4 @@ export * from './npz.js';
 export * from './zip.js';
 export * from './muse-xml.js';
 export * from './xml.js';
+export * from './wfdb.js';

@@ -23,6 +23,7 @@ import {
   type EcgReadOptions,
   type EcgSamples,
   type EcgUnits,
+  type IdentifyingField,
 } from './ecg.js';
 import {
   childOf,
@@ -32,14 +33,6 @@ import {
   type XmlElement,
   type XmlOptions,
 } from './xml.js';
-
-/** A field of the file that identifies a person, its value masked. */
-export interface IdentifyingField {
-  /** Where it is: "PatientDemographics/PatientID". */
-  field: string;
-  /** The value masked (`maskValue`). */
-  value: string;
-}
 
 export interface MuseEcg {
   ecg: Ecg;

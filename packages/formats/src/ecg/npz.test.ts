@@ -20,7 +20,7 @@ const fixture = async (name: string) =>
   new Uint8Array(await readFile(new URL(`../../fixtures/ecg/${name}`, import.meta.url)));
 
 /** scipy's real ECG excerpt (python3-scipy, installed by scripts/debian-packages.sh test). */
-export const SCIPY_ECG = '/usr/lib/python3/dist-packages/scipy/misc/ecg.dat';
+const SCIPY_ECG = '/usr/lib/python3/dist-packages/scipy/misc/ecg.dat';
 
 function failureOf(read: () => unknown): FormatError {
   try {
