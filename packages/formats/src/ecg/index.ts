@@ -9,3 +9,4 @@ export * from './zip.js';
 export * from './muse-xml.js';
 export * from './xml.js';
 export * from './wfdb.js';
+export * from './describe-ecg.js';
