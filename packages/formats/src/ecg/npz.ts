@@ -18,7 +18,11 @@ import {
 import { readNpy, readNpyHeader, writeNpy, type NpyArray, type NpyData } from './npy.js';
 import { readZip, writeZip } from './zip.js';
 
-/** Reads every array of an `.npz`, by name (the entry name without ".npy"). */
+/**
+ * Reads every array of an `.npz`, by name (the entry name without ".npy"). A problem inside an
+ * array names the file as "archive.npz:waveform.npy", with the offset inside that entry's
+ * (inflated) bytes; a problem with the archive names the archive and the offset in it.
+ */
 export function readNpz(
   bytes: Uint8Array,
   options: EcgReadOptions & { only?: string },
@@ -31,13 +35,11 @@ export function readNpz(
     if (options.only !== undefined && arrayName !== options.only) {
       continue;
     }
-    const start = entry.headerOffset;
     arrays.set(
       arrayName,
       readNpy(archive.read(entry), {
         name: `${options.name}:${entry.name}`,
         maxArrayBytes: limits.maxArrayBytes,
-        baseOffset: start,
       }),
     );
   }
@@ -55,7 +57,6 @@ export function listNpz(
     const header = readNpyHeader(archive.read(entry), {
       name: `${options.name}:${entry.name}`,
       maxArrayBytes: limits.maxArrayBytes,
-      baseOffset: entry.headerOffset,
     });
     return { name: entry.name.replace(/\.npy$/u, ''), shape: header.shape, descr: header.descr };
   });
