@@ -32,6 +32,24 @@ export const FORMAT_ERROR_CODES = [
   'ragged_row',
   /** More distinct key values than the reader's `maxKeys`. */
   'too_many_keys',
+  /** A declared length, count or size (an ECG's samples, a ZIP entry) past the reader's limits. */
+  'limit_exceeded',
+  /** The file ends before what it declares (an array's data, a ZIP entry, a WFDB signal). */
+  'truncated',
+  /** The bytes are not a well-formed NumPy .npy array (magic, version, header dictionary). */
+  'invalid_npy',
+  /** A well-formed .npy this reader does not read (a structured or object dtype). */
+  'unsupported_npy',
+  /** The bytes are not a well-formed ZIP archive (.npz): directory, entry headers, CRC. */
+  'invalid_zip',
+  /** A well-formed ZIP this reader does not read (a compression method, encryption, spanning). */
+  'unsupported_zip',
+  /** The bytes are not well-formed XML, or use what this reader refuses (DTD subsets, entities). */
+  'invalid_xml',
+  /** A WFDB header or signal file that is not well-formed, or a signal format not read here. */
+  'invalid_wfdb',
+  /** A readable container that does not hold an ECG as expected (no waveform, leads, rate). */
+  'invalid_ecg',
   /** The file is not well-formed Parquet, or declares sizes past the reader's limits. */
   'invalid_parquet',
   /** Well-formed Parquet this reader does not read (a codec, nested columns). */

@@ -3,4 +3,5 @@
  * app). Every reader throws `FormatError` for a file it cannot read.
  */
 export * from './format-error.js';
+export * from './ecg/index.js';
 export * from './tables/index.js';
