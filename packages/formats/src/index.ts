@@ -4,3 +4,4 @@
  */
 export * from './format-error.js';
 export * from './tables/index.js';
+export * from './dicom/index.js';
