@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { readDicom, readDicomFile, type DicomReadOptions } from './parse.js';
+import { decodeFrame } from './pixels.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -238,7 +239,7 @@ describe('hostile DICOM', () => {
     expect(failureOf(part10(Buffer.concat([name, noVr]))).detail).toContain('has no valid VR');
   });
 
-  it('never crashes on real files truncated at every 7th byte or with lengths overwritten', () => {
+  it('never crashes on real files truncated at every 7th byte or with lengths overwritten, parsing or decoding pixels', () => {
     // Each mutation either still reads (a cut at an element boundary) or is a FormatError; anything
     // else thrown fails the test. The corpus is bounded by its size, not by a clock.
     let refused = 0;
@@ -265,7 +266,10 @@ describe('hostile DICOM', () => {
       }
       for (const mutant of mutants) {
         try {
-          readDicom(mutant, { name: source });
+          const file = readDicom(mutant, { name: source });
+          if (file.dataset.has(TAG.PixelData)) {
+            decodeFrame(file);
+          }
           read += 1;
         } catch (error) {
           expect(error).toBeInstanceOf(FormatError);
