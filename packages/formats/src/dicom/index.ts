@@ -6,3 +6,4 @@ export * from './dictionary.js';
 export * from './transfer-syntax.js';
 export * from './parse.js';
 export * from './pixels.js';
+export * from './waveform.js';
