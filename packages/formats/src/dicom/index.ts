@@ -7,3 +7,4 @@ export * from './transfer-syntax.js';
 export * from './parse.js';
 export * from './pixels.js';
 export * from './waveform.js';
+export * from './describe.js';

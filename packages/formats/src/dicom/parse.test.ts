@@ -5,6 +5,7 @@ import { FormatError } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { readDicom, readDicomFile, type DicomReadOptions } from './parse.js';
 import { decodeFrame } from './pixels.js';
+import { describeDicom } from './describe.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -267,6 +268,7 @@ describe('hostile DICOM', () => {
       for (const mutant of mutants) {
         try {
           const file = readDicom(mutant, { name: source });
+          describeDicom(file);
           if (file.dataset.has(TAG.PixelData)) {
             decodeFrame(file);
           }
