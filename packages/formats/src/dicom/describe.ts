@@ -113,7 +113,7 @@ export interface DicomDescription {
   samplesPerPixel: number | null;
   bitsAllocated: number | null;
   photometricInterpretation: string | null;
-  /** Does this reader decode the file's pixel data (native or RLE)? */
+  /** Does this reader decode the file's pixel data (native, RLE, 8-bit or lossless JPEG)? */
   isPixelDataDecoded: boolean;
   /** Burned In Annotation (0028,0301): text in the pixels that de-identification cannot remove. */
   burnedInAnnotation: string | null;
@@ -182,7 +182,10 @@ export function describeDicom(file: DicomFile): DicomDescription {
     samplesPerPixel: image?.samplesPerPixel ?? null,
     bitsAllocated: image?.bitsAllocated ?? null,
     photometricInterpretation: image?.photometricInterpretation ?? null,
-    isPixelDataDecoded: image !== null && (encoding === 'native' || encoding === 'rle'),
+    isPixelDataDecoded:
+      image !== null &&
+      (['native', 'rle', 'jpeg-lossless'].includes(encoding) ||
+        (['jpeg-baseline', 'jpeg-extended'].includes(encoding) && image.bitsAllocated === 8)),
     burnedInAnnotation: dataset.string(TAG.BurnedInAnnotation),
     leads: waveforms[0]?.channels.length ?? null,
     samplingRate: waveforms[0]?.samplingFrequency ?? null,

@@ -97,15 +97,64 @@ describe('pixel data of pydicom test files, compared with pydicom.pixel_array', 
     expect(Array.from(values.subarray(0, 3))).toEqual([175 - 1024, 180 - 1024, 166 - 1024]);
   });
 
-  it('reports JPEG, JPEG-LS and JPEG 2000 as not decoded, with a typed error', () => {
+  it('reports 12-bit lossy JPEG, JPEG-LS and JPEG 2000 as not decoded, with a typed error', () => {
     for (const name of [
       'JPEG2000.dcm',
       'JPGExtended.dcm',
       'MR_small_jpeg_ls_lossless.dcm',
-      'SC_rgb_jpeg_dcmtk.dcm',
+      'MR_small_jp2klossless.dcm',
     ]) {
       const error = failureOf(() => decodeFrame(pydicomFile(name)));
       expect(error.code).toBe('unsupported_transfer_syntax');
+    }
+  });
+
+  it('decodes JPEG Lossless (gdcm) to exactly the samples of the same image in RLE', () => {
+    const lossless = decodeFrame(pydicomFile('SC_rgb_jpeg_gdcm.dcm'));
+    const rle = decodeFrame(pydicomFile('SC_rgb_rle.dcm'));
+    expect(pydicomFile('SC_rgb_jpeg_gdcm.dcm').transferSyntax.uid).toBe('1.2.840.10008.1.2.4.70');
+    expect(Array.from(lossless.data)).toEqual(Array.from(rle.data));
+  });
+
+  it.each(['SC_rgb_jpeg_dcmtk.dcm', 'SC_rgb_dcmtk_+eb+cy+np.dcm', 'SC_rgb_dcmtk_+eb+cr.dcm'])(
+    'decodes JPEG baseline %s (dcmtk, YBR or RGB) to RGB close to the lossless image',
+    (name) => {
+      const lossy = decodeFrame(pydicomFile(name));
+      const rle = decodeFrame(pydicomFile('SC_rgb_rle.dcm')).data;
+      expect(lossy.photometricInterpretation).toBe('RGB');
+      let difference = 0;
+      for (const [i, value] of lossy.data.entries()) {
+        difference += Math.abs(value - (rle[i] ?? 0));
+      }
+      expect(difference / rle.length).toBeLessThan(1.5);
+    },
+  );
+
+  it('refuses a JPEG stream whose frame header disagrees with Rows and Columns, or that is cut short', () => {
+    const bytes = Buffer.from(readFileSync(PYDICOM + 'SC_rgb_jpeg_gdcm.dcm'));
+    const rows = bytes.indexOf(Buffer.from([0x28, 0x00, 0x10, 0x00, 0x55, 0x53, 0x02, 0x00]));
+    bytes.writeUInt16LE(99, rows + 8);
+    expect(failureOf(() => decodeFrame(readDicom(bytes, { name: 'rows' }))).detail).toContain(
+      'the dataset says 100 x 99',
+    );
+    for (const name of ['SC_rgb_jpeg_gdcm.dcm', 'SC_rgb_jpeg_dcmtk.dcm']) {
+      const file = pydicomFile(name);
+      const fragment = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0];
+      if (fragment === undefined) {
+        throw new Error(`${name} has no fragment`);
+      }
+      const whole = Buffer.from(readFileSync(PYDICOM + name));
+      const start = fragment.offset;
+      for (let cut = 0; cut < fragment.bytes.length; cut += 97) {
+        // Zero the stream from `cut` on: the lengths still agree, the JPEG data does not.
+        const mutant = Buffer.from(whole);
+        mutant.fill(0, start + cut, start + fragment.bytes.length);
+        try {
+          decodeFrame(readDicom(mutant, { name }));
+        } catch (error) {
+          expect(error).toBeInstanceOf(FormatError);
+        }
+      }
     }
   });
 

@@ -1,17 +1,18 @@
 /**
  * Pixel data to numbers (PS3.3 C.7.6.3 image pixel module, PS3.5 section 8): native pixel data of
  * 1, 8, 16 or 32 bits allocated, signed or unsigned, interleaved or planar, in either byte order;
- * and RLE Lossless (PS3.5 Annex G). Samples come out interleaved (R, G, B, R, …) in a typed array
- * of the stored width, masked to Bits Stored and sign-extended. JPEG, JPEG-LS and JPEG 2000 are not
- * decoded: no pure-JavaScript decoder is a dependency here, so they are an
- * `unsupported_transfer_syntax` error.
+ * RLE Lossless (PS3.5 Annex G); and JPEG baseline (8-bit) and lossless (jpeg.ts). Samples come out
+ * interleaved (R, G, B, R, …) in a typed array of the stored width, masked to Bits Stored and
+ * sign-extended. 12-bit lossy JPEG, JPEG-LS and JPEG 2000 are not decoded (no pure-JavaScript
+ * decoder of them is a dependency here): an `unsupported_transfer_syntax` error.
  *
  * Then the modality LUT's linear rescale (C.11.1) and an 8-bit rendering through a VOI window with
  * the linear function of C.11.2.1.2.1, inverted for MONOCHROME1 (C.7.6.3.1.2).
  */
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { TAG } from './dictionary.js';
-import type { DicomFile } from './parse.js';
+import { decodeJpeg } from './jpeg.js';
+import type { DicomElement, DicomFile, DicomFragment } from './parse.js';
 
 export type PixelArray =
   Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -156,23 +157,23 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
     );
   }
   const encoding = file.transferSyntax.pixelEncoding;
-  if (
-    info.photometricInterpretation.startsWith('YBR') &&
-    info.photometricInterpretation.endsWith('_422')
-  ) {
-    throw failure(
-      file,
-      'unsupported_pixel_data',
-      `${info.photometricInterpretation} (subsampled chroma) is not decoded`,
-      element.offset,
-    );
-  }
   if (element.encapsulated === null) {
     if (encoding !== 'native') {
       throw failure(
         file,
         'invalid_dicom',
         `${file.transferSyntax.name} pixel data is not encapsulated`,
+        element.offset,
+      );
+    }
+    if (
+      info.photometricInterpretation.startsWith('YBR') &&
+      info.photometricInterpretation.endsWith('_422')
+    ) {
+      throw failure(
+        file,
+        'unsupported_pixel_data',
+        `native ${info.photometricInterpretation} (subsampled chroma) is not decoded`,
         element.offset,
       );
     }
@@ -188,7 +189,8 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
       ),
     };
   }
-  if (encoding !== 'rle') {
+  const isJpeg = ['jpeg-baseline', 'jpeg-extended', 'jpeg-lossless'].includes(encoding);
+  if (encoding !== 'rle' && !isJpeg) {
     throw failure(
       file,
       'unsupported_transfer_syntax',
@@ -196,16 +198,58 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
       element.offset,
     );
   }
-  const { fragments, offsetTable } = element.encapsulated;
-  // RLE puts each frame in exactly one fragment (PS3.5 G.2); the offset table may be empty.
-  const fragment =
-    offsetTable.length === 0
-      ? fragments[index]
-      : fragments.find((f) => f.offset - (fragments[0]?.offset ?? 0) === offsetTable[index]);
-  if (fragment === undefined) {
-    throw failure(file, 'invalid_dicom', `no RLE fragment holds frame ${index}`, element.offset);
+  const fragment = frameFragment(file, element.encapsulated, info.frames, index, element.offset);
+  if (isJpeg) {
+    const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
+    const data = allocate(info, info.rows * info.columns * info.samplesPerPixel);
+    for (let i = 0; i < data.length; i += 1) {
+      data[i] = storedValue(decoded.samples[i] ?? 0, info);
+    }
+    return { ...info, photometricInterpretation: decoded.photometricInterpretation, data };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
+}
+
+/**
+ * The bytes of frame `index` of encapsulated pixel data (PS3.5 A.4): the fragments from the one the
+ * basic offset table names (offsets count from the first fragment's item tag) up to the next
+ * frame's; without a table, one fragment per frame, or all of them for a single frame.
+ */
+function frameFragment(
+  file: DicomFile,
+  encapsulated: NonNullable<DicomElement['encapsulated']>,
+  frames: number,
+  index: number,
+  offset: number,
+): DicomFragment {
+  const { fragments, offsetTable } = encapsulated;
+  const first = fragments[0];
+  let selected: readonly DicomFragment[] = [];
+  if (first !== undefined && offsetTable.length === frames) {
+    const start = offsetTable[index] ?? -1;
+    const end = offsetTable[index + 1] ?? Infinity;
+    selected = fragments.filter(
+      (f) => f.offset - first.offset >= start && f.offset - first.offset < end,
+    );
+  } else if (fragments.length === frames) {
+    selected = fragments.slice(index, index + 1);
+  } else if (frames === 1) {
+    selected = fragments;
+  }
+  const [only] = selected;
+  if (only === undefined) {
+    throw failure(file, 'invalid_dicom', `no pixel data fragment holds frame ${index}`, offset);
+  }
+  if (selected.length === 1) {
+    return only;
+  }
+  const bytes = new Uint8Array(selected.reduce((sum, f) => sum + f.bytes.length, 0));
+  let at = 0;
+  for (const f of selected) {
+    bytes.set(f.bytes, at);
+    at += f.bytes.length;
+  }
+  return { offset: only.offset, bytes };
 }
 
 function decodeNative(
