@@ -6,7 +6,7 @@
 set -euo pipefail
 
 RUNTIME=(bubblewrap)
-TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy)
+TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

@@ -54,6 +54,20 @@ export const FORMAT_ERROR_CODES = [
   'invalid_parquet',
   /** Well-formed Parquet this reader does not read (a codec, nested columns). */
   'unsupported_parquet',
+  /** The file is not well-formed DICOM (PS3.10 file format, PS3.5 data encoding). */
+  'invalid_dicom',
+  /** Well-formed DICOM whose transfer syntax (a pixel codec) this reader does not decode. */
+  'unsupported_transfer_syntax',
+  /** Pixel data or a waveform this reader does not decode (bit depth, photometric interpretation). */
+  'unsupported_pixel_data',
+  /** An attribute a reading needs (Rows, Pixel Data, Waveform Data, …) is absent or unreadable. */
+  'missing_element',
+  /** More data elements than the reader's `maxElements`. */
+  'too_many_elements',
+  /** Sequences nested deeper than the reader's `maxDepth`. */
+  'too_deep',
+  /** The file, or its inflated dataset, is larger than the reader's `maxBytes`. */
+  'file_too_large',
 ] as const;
 
 export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];

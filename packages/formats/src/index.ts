@@ -5,3 +5,4 @@
 export * from './format-error.js';
 export * from './ecg/index.js';
 export * from './tables/index.js';
+export * from './dicom/index.js';

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { describeDicomFile, maskValue } from './describe.js';
+
+/** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
+
+describe('describeDicom, for lantern inspect', () => {
+  it('describes a CT image: transfer syntax, geometry, modality, and what identifies the patient, masked', async () => {
+    const description = await describeDicomFile(PYDICOM + 'CT_small.dcm');
+    expect(description).toMatchObject({
+      format: 'dicom',
+      transferSyntax: { uid: '1.2.840.10008.1.2.1', name: 'Explicit VR Little Endian' },
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      modality: 'CT',
+      width: 128,
+      height: 128,
+      frames: 1,
+      samplesPerPixel: 1,
+      bitsAllocated: 16,
+      photometricInterpretation: 'MONOCHROME2',
+      isPixelDataDecoded: true,
+      leads: null,
+    });
+    const byKeyword = new Map(
+      description.identifying
+        .filter((found) => found.path.length === 0)
+        .map((found) => [found.keyword, found]),
+    );
+    expect(byKeyword.get('PatientName')).toEqual({
+      tag: '(0010,0010)',
+      keyword: 'PatientName',
+      value: 'C***********',
+      path: [],
+    });
+    expect(byKeyword.get('PatientID')?.value).toBe('1***');
+    expect(byKeyword.get('PatientSex')?.value).toBe('*');
+    for (const keyword of [
+      'StudyInstanceUID',
+      'SOPInstanceUID',
+      'StudyDate',
+      'InstitutionName',
+    ] as const) {
+      expect(byKeyword.has(keyword)).toBe(true);
+    }
+    const json = JSON.stringify(description);
+    expect(json).not.toContain('CompressedSamples');
+    expect(json).not.toContain('1CT1');
+    // Identifying attributes inside sequences are found too, with where they are.
+    expect(description.identifying.filter((found) => found.path.length > 0).length).toBeGreaterThan(
+      0,
+    );
+    expect(description.privateElements).toBeGreaterThan(0);
+  });
+
+  it('describes a 12-lead ECG as ecg-dicom with its leads and sampling rate', async () => {
+    const description = await describeDicomFile(PYDICOM + 'waveform_ecg.dcm');
+    expect(description).toMatchObject({
+      format: 'ecg-dicom',
+      modality: 'ECG',
+      width: null,
+      leads: 12,
+      samplingRate: 1000,
+    });
+    const keywords = description.identifying.map((found) => found.keyword);
+    expect(keywords).toEqual(
+      expect.arrayContaining([
+        'PatientName',
+        'PatientID',
+        'PatientBirthDate',
+        'AccessionNumber',
+        'InstitutionName',
+        'ReferringPhysicianName',
+      ]),
+    );
+    expect(JSON.stringify(description)).not.toContain('642341');
+  });
+
+  it('describes compressed images it does not decode, and names the transfer syntax', async () => {
+    const description = await describeDicomFile(PYDICOM + 'JPEG2000.dcm');
+    expect(description).toMatchObject({
+      transferSyntax: { uid: '1.2.840.10008.1.2.4.91', name: 'JPEG 2000' },
+      width: 256,
+      height: 1024,
+      isPixelDataDecoded: false,
+    });
+  });
+
+  it('masks values', () => {
+    expect(maskValue('Doe^Jane')).toBe('D*******');
+    expect(maskValue('M')).toBe('*');
+    expect(maskValue('1.2.840.10008.5.1.4.1.1.2.12345')).toBe('1***********');
+  });
+});

@@ -1,0 +1,244 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FormatError } from '../format-error.js';
+import { TAG } from './dictionary.js';
+import { readDicom, type DicomFile } from './parse.js';
+import { decodeFrame, renderFrame8, rescale } from './pixels.js';
+
+/** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
+const pydicomFile = (name: string) => readDicom(readFileSync(PYDICOM + name), { name });
+
+function sumOf(file: DicomFile): { count: number; sum: number; min: number; max: number } {
+  let count = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let frame = 0; frame < (file.dataset.number(TAG.NumberOfFrames) ?? 1); frame += 1) {
+    for (const value of decodeFrame(file, frame).data) {
+      count += 1;
+      sum += value;
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+  }
+  return { count, sum, min, max };
+}
+
+function failureOf(action: () => unknown): FormatError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof FormatError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected a FormatError');
+}
+
+describe('pixel data of pydicom test files, compared with pydicom.pixel_array', () => {
+  // count, sum, min, max and the first samples as pydicom 2.x reports them for the same files.
+  it.each([
+    ['CT_small.dcm', 16384, 14826310, 128, 2191, [175, 180, 166, 143, 139, 152]],
+    ['MR_small.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['MR_small_implicit.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['MR_small_bigendian.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['MR_small_expb.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['MR_small_RLE.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['MR_small_padded.dcm', 4096, 2125338, 127, 2145, [905, 1019, 1227, 1259, 761, 404]],
+    ['ExplVR_BigEnd.dcm', 14400, 2470716, 0, 255, [171, 171, 171, 173, 173, 173]],
+    ['image_dfl.dcm', 262144, 33322688, 0, 255, [213, 213, 213, 213, 213, 213]],
+    ['SC_rgb_rle.dcm', 30000, 3831000, 0, 255, [255, 0, 0, 255, 0, 0]],
+    ['SC_rgb_rle_16bit_2frame.dcm', 60000, 1966050000, 0, 65535, [65535, 0, 0, 65535, 0, 0]],
+    [
+      'SC_rgb_rle_32bit.dcm',
+      30000,
+      64525567479000,
+      0,
+      4294967295,
+      [4294967295, 0, 0, 4294967295, 0, 0],
+    ],
+    ['SC_rgb_small_odd.dcm', 27, 3477, 52, 176, [166, 141, 52, 166, 141, 52]],
+    [
+      'rtdose.dcm',
+      1500,
+      1519910000,
+      795000,
+      1254000,
+      [1249000, 1249000, 1250000, 1250000, 1247000, 1244000],
+    ],
+    [
+      'rtdose_rle.dcm',
+      1500,
+      1519910000,
+      795000,
+      1254000,
+      [1249000, 1249000, 1250000, 1250000, 1247000, 1244000],
+    ],
+    ['liver_1frame.dcm', 262144, 36233, 0, 1, [0, 0, 0, 0, 0, 0]],
+  ])('%s decodes to %i samples summing to %i', (name, count, sum, min, max, first) => {
+    const file = pydicomFile(name);
+    expect(sumOf(file)).toEqual({ count, sum, min, max });
+    expect(Array.from(decodeFrame(file).data.subarray(0, 6))).toEqual(first);
+  });
+
+  it('gives signed 16-bit values a signed array, and interleaves planar RGB (ExplVR_BigEnd.dcm is planar)', () => {
+    expect(decodeFrame(pydicomFile('MR_small.dcm')).data).toBeInstanceOf(Int16Array);
+    const rgb = decodeFrame(pydicomFile('ExplVR_BigEnd.dcm'));
+    expect(rgb.planarConfiguration).toBe(1);
+    expect([rgb.rows, rgb.columns, rgb.samplesPerPixel]).toEqual([60, 80, 3]);
+    expect(rgb.data).toBeInstanceOf(Uint8Array);
+  });
+
+  it('rescales CT to Hounsfield units (slope 1, intercept -1024)', () => {
+    const file = pydicomFile('CT_small.dcm');
+    const values = rescale(file, decodeFrame(file));
+    expect(Array.from(values.subarray(0, 3))).toEqual([175 - 1024, 180 - 1024, 166 - 1024]);
+  });
+
+  it('reports 12-bit lossy JPEG, JPEG-LS and JPEG 2000 as not decoded, with a typed error', () => {
+    for (const name of [
+      'JPEG2000.dcm',
+      'JPGExtended.dcm',
+      'MR_small_jpeg_ls_lossless.dcm',
+      'MR_small_jp2klossless.dcm',
+    ]) {
+      const error = failureOf(() => decodeFrame(pydicomFile(name)));
+      expect(error.code).toBe('unsupported_transfer_syntax');
+    }
+  });
+
+  it('decodes JPEG Lossless (gdcm) to exactly the samples of the same image in RLE', () => {
+    const lossless = decodeFrame(pydicomFile('SC_rgb_jpeg_gdcm.dcm'));
+    const rle = decodeFrame(pydicomFile('SC_rgb_rle.dcm'));
+    expect(pydicomFile('SC_rgb_jpeg_gdcm.dcm').transferSyntax.uid).toBe('1.2.840.10008.1.2.4.70');
+    expect(Array.from(lossless.data)).toEqual(Array.from(rle.data));
+  });
+
+  it.each(['SC_rgb_jpeg_dcmtk.dcm', 'SC_rgb_dcmtk_+eb+cy+np.dcm', 'SC_rgb_dcmtk_+eb+cr.dcm'])(
+    'decodes JPEG baseline %s (dcmtk, YBR or RGB) to RGB close to the lossless image',
+    (name) => {
+      const lossy = decodeFrame(pydicomFile(name));
+      const rle = decodeFrame(pydicomFile('SC_rgb_rle.dcm')).data;
+      expect(lossy.photometricInterpretation).toBe('RGB');
+      let difference = 0;
+      for (const [i, value] of lossy.data.entries()) {
+        difference += Math.abs(value - (rle[i] ?? 0));
+      }
+      expect(difference / rle.length).toBeLessThan(1.5);
+    },
+  );
+
+  it('refuses a JPEG stream whose frame header disagrees with Rows and Columns, or that is cut short', () => {
+    const bytes = Buffer.from(readFileSync(PYDICOM + 'SC_rgb_jpeg_gdcm.dcm'));
+    const rows = bytes.indexOf(Buffer.from([0x28, 0x00, 0x10, 0x00, 0x55, 0x53, 0x02, 0x00]));
+    bytes.writeUInt16LE(99, rows + 8);
+    expect(failureOf(() => decodeFrame(readDicom(bytes, { name: 'rows' }))).detail).toContain(
+      'the dataset says 100 x 99',
+    );
+    for (const name of ['SC_rgb_jpeg_gdcm.dcm', 'SC_rgb_jpeg_dcmtk.dcm']) {
+      const file = pydicomFile(name);
+      const fragment = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0];
+      if (fragment === undefined) {
+        throw new Error(`${name} has no fragment`);
+      }
+      const whole = Buffer.from(readFileSync(PYDICOM + name));
+      const start = fragment.offset;
+      for (let cut = 0; cut < fragment.bytes.length; cut += 97) {
+        // Zero the stream from `cut` on: the lengths still agree, the JPEG data does not.
+        const mutant = Buffer.from(whole);
+        mutant.fill(0, start + cut, start + fragment.bytes.length);
+        try {
+          decodeFrame(readDicom(mutant, { name }));
+        } catch (error) {
+          expect(error).toBeInstanceOf(FormatError);
+        }
+      }
+    }
+  });
+
+  it('refuses a frame larger than the pixel data holds before allocating it (Rows, Columns 16384)', () => {
+    for (const name of ['MR_small.dcm', 'MR_small_RLE.dcm']) {
+      const bytes = Buffer.from(readFileSync(PYDICOM + name));
+      for (const element of [0x10, 0x11]) {
+        const at = bytes.indexOf(Buffer.from([0x28, 0x00, element, 0x00, 0x55, 0x53, 0x02, 0x00]));
+        bytes.writeUInt16LE(16384, at + 8);
+      }
+      const file = readDicom(bytes, { name });
+      expect(file.dataset.number(TAG.Rows)).toBe(16384);
+      expect(failureOf(() => decodeFrame(file)).code).toBe('invalid_dicom');
+    }
+  });
+
+  it('refuses pixel data shorter than its frames, and frames that do not exist', () => {
+    const file = pydicomFile('MR_small.dcm');
+    expect(failureOf(() => decodeFrame(file, 1)).code).toBe('missing_element');
+    const bytes = readFileSync(PYDICOM + 'SC_ybr_full_422_uncompressed.dcm');
+    expect(failureOf(() => decodeFrame(readDicom(bytes, { name: 'ybr' }))).code).toBe(
+      'unsupported_pixel_data',
+    );
+  });
+});
+
+describe('8-bit rendering through a VOI window (PS3.3 C.11.2.1.2.1)', () => {
+  const linear = (x: number, c: number, w: number) => {
+    if (x <= c - 0.5 - (w - 1) / 2) {
+      return 0;
+    }
+    if (x > c - 0.5 + (w - 1) / 2) {
+      return 255;
+    }
+    return Math.round(((x - (c - 0.5)) / (w - 1) + 0.5) * 255);
+  };
+
+  it("uses the file's window (MR_small: center 600, width 1600)", () => {
+    const file = pydicomFile('MR_small.dcm');
+    const rendered = renderFrame8(file);
+    expect(rendered.window).toEqual({ center: 600, width: 1600 });
+    expect([rendered.width, rendered.height]).toEqual([64, 64]);
+    const stored = decodeFrame(file).data;
+    for (const i of [0, 1, 2, 100, 2000, 4095]) {
+      expect(rendered.data[i]).toBe(linear(stored[i] ?? 0, 600, 1600));
+    }
+    expect(rendered.data[0]).toBe(176);
+  });
+
+  it('uses a given window, clipping below and above it', () => {
+    const rendered = renderFrame8(pydicomFile('MR_small.dcm'), 0, {
+      window: { center: 1000, width: 200 },
+    });
+    const stored = decodeFrame(pydicomFile('MR_small.dcm')).data;
+    expect(rendered.data[0]).toBe(6); // 905, just inside 900..1100
+    expect(rendered.data[4]).toBe(0); // 761 is below the window
+    expect(Array.from(rendered.data.subarray(0, 4))).toEqual(
+      Array.from(stored.subarray(0, 4)).map((x) => linear(x, 1000, 200)),
+    );
+    expect(rendered.data[3]).toBe(255); // 1259 is above the window
+  });
+
+  it('spans the rescaled range when the file has no window (CT_small), and inverts MONOCHROME1', () => {
+    const ct = renderFrame8(pydicomFile('CT_small.dcm'));
+    expect(Math.min(...ct.data)).toBe(0);
+    expect(Math.max(...ct.data)).toBe(255);
+    const bytes = Buffer.from(readFileSync(PYDICOM + 'MR_small.dcm'));
+    const at = bytes.indexOf('MONOCHROME2');
+    bytes.write('MONOCHROME1', at, 'latin1');
+    const inverted = renderFrame8(readDicom(bytes, { name: 'mono1' }));
+    const normal = renderFrame8(pydicomFile('MR_small.dcm'));
+    expect(Array.from(inverted.data)).toEqual(Array.from(normal.data).map((y) => 255 - y));
+  });
+
+  it('refuses a window narrower than 1', () => {
+    const error = failureOf(() =>
+      renderFrame8(pydicomFile('MR_small.dcm'), 0, { window: { center: 0, width: 0.5 } }),
+    );
+    expect(error.code).toBe('invalid_dicom');
+  });
+
+  it('passes 8-bit RGB through', () => {
+    const rendered = renderFrame8(pydicomFile('SC_rgb_rle.dcm'));
+    expect(rendered.samplesPerPixel).toBe(3);
+    expect(Array.from(rendered.data.subarray(0, 3))).toEqual([255, 0, 0]);
+  });
+});

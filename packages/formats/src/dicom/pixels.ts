@@ -1,0 +1,510 @@
+/**
+ * Pixel data to numbers (PS3.3 C.7.6.3 image pixel module, PS3.5 section 8): native pixel data of
+ * 1, 8, 16 or 32 bits allocated, signed or unsigned, interleaved or planar, in either byte order;
+ * RLE Lossless (PS3.5 Annex G); and JPEG baseline (8-bit) and lossless (jpeg.ts). Samples come out
+ * interleaved (R, G, B, R, …) in a typed array of the stored width, masked to Bits Stored and
+ * sign-extended. 12-bit lossy JPEG, JPEG-LS and JPEG 2000 are not decoded (no pure-JavaScript
+ * decoder of them is a dependency here): an `unsupported_transfer_syntax` error.
+ *
+ * Then the modality LUT's linear rescale (C.11.1) and an 8-bit rendering through a VOI window with
+ * the linear function of C.11.2.1.2.1, inverted for MONOCHROME1 (C.7.6.3.1.2).
+ */
+import { FormatError, type FormatErrorCode } from '../format-error.js';
+import { TAG } from './dictionary.js';
+import { decodeJpeg } from './jpeg.js';
+import type { DicomElement, DicomFile, DicomFragment } from './parse.js';
+
+export type PixelArray =
+  Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+/** The image pixel module, as read from the dataset. */
+export interface ImageInfo {
+  rows: number;
+  columns: number;
+  frames: number;
+  samplesPerPixel: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  highBit: number;
+  isSigned: boolean;
+  /** 0: samples interleaved per pixel; 1: one plane per sample (C.7.6.3.1.3). */
+  planarConfiguration: number;
+  photometricInterpretation: string;
+}
+
+/** One decoded frame. */
+export interface PixelFrame extends ImageInfo {
+  /** rows x columns x samplesPerPixel stored values, interleaved. */
+  data: PixelArray;
+}
+
+/** The largest image the decoder allocates for: 2^28 samples per frame (a 16384² RGB image). */
+const MAX_SAMPLES_PER_FRAME = 2 ** 28;
+
+function failure(file: DicomFile, code: FormatErrorCode, detail: string, offset: number) {
+  return new FormatError(code, detail, { file: file.name, offset });
+}
+
+/** Reads and checks the image pixel module. */
+export function readImageInfo(file: DicomFile): ImageInfo {
+  const { dataset } = file;
+  const offset = dataset.get(TAG.PixelData)?.offset ?? 0;
+  const required = (tag: number, keyword: string): number => {
+    const value = dataset.number(tag);
+    if (value === null || !Number.isInteger(value) || value < 0) {
+      throw failure(
+        file,
+        'missing_element',
+        `${keyword} is missing or not a whole number`,
+        dataset.get(tag)?.offset ?? offset,
+      );
+    }
+    return value;
+  };
+  const rows = required(TAG.Rows, 'Rows');
+  const columns = required(TAG.Columns, 'Columns');
+  const bitsAllocated = required(TAG.BitsAllocated, 'BitsAllocated');
+  const samplesPerPixel = dataset.number(TAG.SamplesPerPixel) ?? 1;
+  const bitsStored = dataset.number(TAG.BitsStored) ?? bitsAllocated;
+  const highBit = dataset.number(TAG.HighBit) ?? bitsStored - 1;
+  const frames = dataset.number(TAG.NumberOfFrames) ?? 1;
+  const info: ImageInfo = {
+    rows,
+    columns,
+    frames,
+    samplesPerPixel,
+    bitsAllocated,
+    bitsStored,
+    highBit,
+    isSigned: dataset.number(TAG.PixelRepresentation) === 1,
+    planarConfiguration: dataset.number(TAG.PlanarConfiguration) ?? 0,
+    photometricInterpretation: dataset.string(TAG.PhotometricInterpretation) ?? 'MONOCHROME2',
+  };
+  if (![1, 8, 16, 32].includes(bitsAllocated)) {
+    throw failure(
+      file,
+      'unsupported_pixel_data',
+      `BitsAllocated ${bitsAllocated} is not 1, 8, 16 or 32`,
+      offset,
+    );
+  }
+  if (
+    bitsStored < 1 ||
+    bitsStored > bitsAllocated ||
+    highBit < bitsStored - 1 ||
+    highBit >= bitsAllocated
+  ) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      `BitsStored ${bitsStored} and HighBit ${highBit} do not fit BitsAllocated ${bitsAllocated}`,
+      offset,
+    );
+  }
+  if (![1, 3, 4].includes(samplesPerPixel) || !Number.isInteger(frames) || frames < 1) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      `${samplesPerPixel} samples per pixel and ${frames} frames is not an image`,
+      offset,
+    );
+  }
+  if (rows * columns * samplesPerPixel > MAX_SAMPLES_PER_FRAME || rows * columns === 0) {
+    throw failure(
+      file,
+      'unsupported_pixel_data',
+      `a frame of ${rows} x ${columns} x ${samplesPerPixel} samples is empty or too large`,
+      offset,
+    );
+  }
+  return info;
+}
+
+function allocate(info: ImageInfo, length: number): PixelArray {
+  if (info.bitsAllocated <= 8) {
+    return info.isSigned ? new Int8Array(length) : new Uint8Array(length);
+  }
+  if (info.bitsAllocated === 16) {
+    return info.isSigned ? new Int16Array(length) : new Uint16Array(length);
+  }
+  return info.isSigned ? new Int32Array(length) : new Uint32Array(length);
+}
+
+/** Masks a raw value to Bits Stored at High Bit and sign-extends it (PS3.5 8.1.1). */
+function storedValue(raw: number, info: ImageInfo): number {
+  const shift = info.highBit + 1 - info.bitsStored;
+  const width = info.bitsStored;
+  const value = width >= 32 ? raw >>> shift : (raw >>> shift) & (2 ** width - 1);
+  if (info.isSigned && width < 32 && value >= 2 ** (width - 1)) {
+    return value - 2 ** width;
+  }
+  return info.isSigned && width === 32 ? value | 0 : value;
+}
+
+/** The stored values of frame `index` (from 0), samples interleaved. */
+export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
+  const info = readImageInfo(file);
+  const element = file.dataset.get(TAG.PixelData);
+  if (element === undefined) {
+    throw failure(file, 'missing_element', 'the dataset has no Pixel Data (7FE0,0010)', 0);
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= info.frames) {
+    throw failure(
+      file,
+      'missing_element',
+      `frame ${index} is not one of the ${info.frames} frames`,
+      element.offset,
+    );
+  }
+  const encoding = file.transferSyntax.pixelEncoding;
+  if (element.encapsulated === null) {
+    if (encoding !== 'native') {
+      throw failure(
+        file,
+        'invalid_dicom',
+        `${file.transferSyntax.name} pixel data is not encapsulated`,
+        element.offset,
+      );
+    }
+    if (
+      info.photometricInterpretation.startsWith('YBR') &&
+      info.photometricInterpretation.endsWith('_422')
+    ) {
+      throw failure(
+        file,
+        'unsupported_pixel_data',
+        `native ${info.photometricInterpretation} (subsampled chroma) is not decoded`,
+        element.offset,
+      );
+    }
+    return {
+      ...info,
+      data: decodeNative(
+        file,
+        info,
+        element.bytes,
+        index,
+        file.dataset.isLittleEndian,
+        element.offset,
+      ),
+    };
+  }
+  const isJpeg = ['jpeg-baseline', 'jpeg-extended', 'jpeg-lossless'].includes(encoding);
+  if (encoding !== 'rle' && !isJpeg) {
+    throw failure(
+      file,
+      'unsupported_transfer_syntax',
+      `pixel data in ${file.transferSyntax.name} (${file.transferSyntax.uid}) is not decoded`,
+      element.offset,
+    );
+  }
+  const fragment = frameFragment(file, element.encapsulated, info.frames, index, element.offset);
+  if (isJpeg) {
+    const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
+    const data = allocate(info, info.rows * info.columns * info.samplesPerPixel);
+    for (let i = 0; i < data.length; i += 1) {
+      data[i] = storedValue(decoded.samples[i] ?? 0, info);
+    }
+    return { ...info, photometricInterpretation: decoded.photometricInterpretation, data };
+  }
+  return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
+}
+
+/**
+ * The bytes of frame `index` of encapsulated pixel data (PS3.5 A.4): the fragments from the one the
+ * basic offset table names (offsets count from the first fragment's item tag) up to the next
+ * frame's; without a table, one fragment per frame, or all of them for a single frame.
+ */
+function frameFragment(
+  file: DicomFile,
+  encapsulated: NonNullable<DicomElement['encapsulated']>,
+  frames: number,
+  index: number,
+  offset: number,
+): DicomFragment {
+  const { fragments, offsetTable } = encapsulated;
+  const first = fragments[0];
+  let selected: readonly DicomFragment[] = [];
+  if (first !== undefined && offsetTable.length === frames) {
+    const start = offsetTable[index] ?? -1;
+    const end = offsetTable[index + 1] ?? Infinity;
+    selected = fragments.filter(
+      (f) => f.offset - first.offset >= start && f.offset - first.offset < end,
+    );
+  } else if (fragments.length === frames) {
+    selected = fragments.slice(index, index + 1);
+  } else if (frames === 1) {
+    selected = fragments;
+  }
+  const [only] = selected;
+  if (only === undefined) {
+    throw failure(file, 'invalid_dicom', `no pixel data fragment holds frame ${index}`, offset);
+  }
+  if (selected.length === 1) {
+    return only;
+  }
+  const bytes = new Uint8Array(selected.reduce((sum, f) => sum + f.bytes.length, 0));
+  let at = 0;
+  for (const f of selected) {
+    bytes.set(f.bytes, at);
+    at += f.bytes.length;
+  }
+  return { offset: only.offset, bytes };
+}
+
+function decodeNative(
+  file: DicomFile,
+  info: ImageInfo,
+  bytes: Uint8Array,
+  index: number,
+  isLittleEndian: boolean,
+  offset: number,
+): PixelArray {
+  const pixels = info.rows * info.columns;
+  const samples = pixels * info.samplesPerPixel;
+  if (info.bitsAllocated === 1) {
+    // Bits are packed across frames, least significant bit first (PS3.5 8.1.1, 8.2).
+    const first = index * samples;
+    if (Math.ceil((first + samples) / 8) > bytes.length) {
+      throw failure(
+        file,
+        'invalid_dicom',
+        `Pixel Data has ${bytes.length} bytes, too few for ${info.frames} frames`,
+        offset,
+      );
+    }
+    const out = allocate(info, samples);
+    for (let i = 0; i < samples; i += 1) {
+      const bit = first + i;
+      out[i] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
+    }
+    return out;
+  }
+  const sampleBytes = info.bitsAllocated / 8;
+  const frameBytes = samples * sampleBytes;
+  if ((index + 1) * frameBytes > bytes.length) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      `Pixel Data has ${bytes.length} bytes, too few for ${info.frames} frames of ${frameBytes}`,
+      offset,
+    );
+  }
+  // Allocated only once the file is known to hold the frame's bytes.
+  const out = allocate(info, samples);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
+  const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
+  for (let i = 0; i < samples; i += 1) {
+    // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
+    const target = isPlanar ? (i % pixels) * info.samplesPerPixel + Math.floor(i / pixels) : i;
+    const at = i * sampleBytes;
+    const raw =
+      sampleBytes === 1
+        ? view.getUint8(at)
+        : sampleBytes === 2
+          ? view.getUint16(at, isLittleEndian)
+          : view.getUint32(at, isLittleEndian);
+    out[target] = storedValue(raw, info);
+  }
+  return out;
+}
+
+/**
+ * RLE Lossless (PS3.5 Annex G): a 64-byte header of segment offsets, then one PackBits segment per
+ * byte of each sample, most significant byte first; segment k of a pixel's sample s holds byte k of
+ * it. Output is bounded by the frame's size, whatever the segments claim.
+ */
+function decodeRle(
+  file: DicomFile,
+  info: ImageInfo,
+  bytes: Uint8Array,
+  offset: number,
+): PixelArray {
+  const pixels = info.rows * info.columns;
+  const sampleBytes = Math.max(1, info.bitsAllocated / 8);
+  const segmentCount = info.samplesPerPixel * sampleBytes;
+  if (bytes.length < 64) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      'an RLE fragment is shorter than its 64-byte header',
+      offset,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declared = view.getUint32(0, true);
+  if (declared !== segmentCount) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      `the RLE header declares ${declared} segments, the image needs ${segmentCount}`,
+      offset,
+    );
+  }
+  const bounds: [number, number][] = [];
+  for (let s = 0; s < segmentCount; s += 1) {
+    const start = view.getUint32(4 + s * 4, true);
+    const end = s + 1 < segmentCount ? view.getUint32(8 + s * 4, true) : bytes.length;
+    // A 2-byte PackBits run makes at most 128 bytes, so a segment shorter than pixels / 64 cannot
+    // fill the frame: refused before the frame is allocated.
+    if (start < 64 || end > bytes.length || end < start || (end - start) * 64 < pixels) {
+      throw failure(
+        file,
+        'invalid_dicom',
+        `RLE segment ${s + 1} lies outside its fragment or is too short for the frame`,
+        offset,
+      );
+    }
+    bounds.push([start, end]);
+  }
+  const out = allocate(info, pixels * info.samplesPerPixel);
+  const segment = new Uint8Array(pixels);
+  const raws = new Float64Array(pixels * info.samplesPerPixel);
+  for (const [s, [start, end]] of bounds.entries()) {
+    const filled = unpackBits(bytes, start, end, segment);
+    if (filled < pixels) {
+      throw failure(
+        file,
+        'invalid_dicom',
+        `RLE segment ${s + 1} decodes to ${filled} bytes, not ${pixels}`,
+        offset + start,
+      );
+    }
+    const sample = Math.floor(s / sampleBytes);
+    const shift = (sampleBytes - 1 - (s % sampleBytes)) * 8;
+    for (let p = 0; p < pixels; p += 1) {
+      const at = p * info.samplesPerPixel + sample;
+      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * 2 ** shift;
+    }
+  }
+  for (let i = 0; i < raws.length; i += 1) {
+    out[i] = storedValue(raws[i] ?? 0, info);
+  }
+  return out;
+}
+
+/** PackBits (PS3.5 G.3.1) into `out`; returns how many bytes were written (at most out.length). */
+function unpackBits(bytes: Uint8Array, start: number, end: number, out: Uint8Array): number {
+  let at = start;
+  let filled = 0;
+  while (at < end && filled < out.length) {
+    const header = bytes[at] ?? 0;
+    at += 1;
+    if (header < 128) {
+      const count = Math.min(header + 1, end - at, out.length - filled);
+      out.set(bytes.subarray(at, at + count), filled);
+      filled += count;
+      at += header + 1;
+    } else if (header > 128) {
+      const count = Math.min(257 - header, out.length - filled);
+      out.fill(bytes[at] ?? 0, filled, filled + count);
+      filled += count;
+      at += 1;
+    }
+  }
+  return filled;
+}
+
+/** The modality LUT's linear part (C.11.1.1.2): stored value x slope + intercept. */
+export function rescale(file: DicomFile, frame: PixelFrame): Float32Array {
+  const slope = file.dataset.number(TAG.RescaleSlope) ?? 1;
+  const intercept = file.dataset.number(TAG.RescaleIntercept) ?? 0;
+  const out = new Float32Array(frame.data.length);
+  for (let i = 0; i < out.length; i += 1) {
+    out[i] = (frame.data[i] ?? 0) * slope + intercept;
+  }
+  return out;
+}
+
+export interface VoiWindow {
+  center: number;
+  /** At least 1 (C.11.2.1.2.1). */
+  width: number;
+}
+
+/**
+ * The window a rendering uses: the one given, else the file's first Window Center/Width, else one
+ * spanning the frame's range of modality values.
+ */
+export function windowOf(file: DicomFile, values: Float32Array, given?: VoiWindow): VoiWindow {
+  if (given !== undefined) {
+    return given;
+  }
+  const center = file.dataset.number(TAG.WindowCenter);
+  const width = file.dataset.number(TAG.WindowWidth);
+  if (center !== null && width !== null && width >= 1) {
+    return { center, width };
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of values) {
+    min = Math.min(min, value);
+    max = Math.max(max, value);
+  }
+  if (!Number.isFinite(min)) {
+    return { center: 0.5, width: 1 };
+  }
+  return { center: (min + max) / 2 + 0.5, width: max - min + 1 };
+}
+
+/**
+ * The 8-bit rendering of a frame (a grayscale frame: one byte per pixel; RGB of 8 bits: passed
+ * through), through the VOI window's linear function (PS3.3 C.11.2.1.2.1):
+ *   x <= c - 0.5 - (w-1)/2          -> 0
+ *   x >  c - 0.5 + (w-1)/2          -> 255
+ *   else ((x - (c - 0.5)) / (w-1) + 0.5) * 255
+ * and inverted for MONOCHROME1, where the minimum is white.
+ */
+export function renderFrame8(
+  file: DicomFile,
+  index = 0,
+  options: { window?: VoiWindow } = {},
+): {
+  width: number;
+  height: number;
+  samplesPerPixel: number;
+  window: VoiWindow | null;
+  data: Uint8Array;
+} {
+  const frame = decodeFrame(file, index);
+  const size = { width: frame.columns, height: frame.rows, samplesPerPixel: frame.samplesPerPixel };
+  const photometric = frame.photometricInterpretation;
+  if (photometric === 'RGB' && frame.bitsAllocated === 8 && !frame.isSigned) {
+    return { ...size, window: null, data: Uint8Array.from(frame.data) };
+  }
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') {
+    throw failure(
+      file,
+      'unsupported_pixel_data',
+      `${photometric} images of ${frame.bitsAllocated} bits are not rendered`,
+      file.dataset.get(TAG.PixelData)?.offset ?? 0,
+    );
+  }
+  const values = rescale(file, frame);
+  const window = windowOf(file, values, options.window);
+  if (!(window.width >= 1) || !Number.isFinite(window.center)) {
+    throw failure(
+      file,
+      'invalid_dicom',
+      `the VOI window ${window.center}/${window.width} has a width under 1`,
+      file.dataset.get(TAG.WindowWidth)?.offset ?? 0,
+    );
+  }
+  const low = window.center - 0.5 - (window.width - 1) / 2;
+  const high = window.center - 0.5 + (window.width - 1) / 2;
+  const isInverted = photometric === 'MONOCHROME1';
+  const data = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i += 1) {
+    const x = values[i] ?? 0;
+    let y: number;
+    if (x <= low) {
+      y = 0;
+    } else if (x > high) {
+      y = 255;
+    } else {
+      y = Math.round(((x - (window.center - 0.5)) / (window.width - 1 || 1) + 0.5) * 255);
+    }
+    data[i] = isInverted ? 255 - y : y;
+  }
+  return { ...size, window, data };
+}
