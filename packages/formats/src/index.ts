@@ -3,6 +3,7 @@
  * app). Every reader throws `FormatError` for a file it cannot read.
  */
 export * from './format-error.js';
+export * from './identifying.js';
 export * from './ecg/index.js';
 export * from './tables/index.js';
 export * from './dicom/index.js';

@@ -1,6 +1,12 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { FormatError, inspectTableFile, type TableInspection } from '@lantern/formats';
+import {
+  describeDicomFile,
+  describeEcgFile,
+  FormatError,
+  inspectTableFile,
+  type TableInspection,
+} from '@lantern/formats';
 import { CliError } from '../cli-error.js';
 import { isIdentifyingName, maskValue } from '../identifying.js';
 import { printTable } from './describe.js';
@@ -28,17 +34,21 @@ export interface TableReport {
 const SNIFF_BYTES = 132;
 
 /**
- * `lantern inspect FILE`: what a file is, before it enters a dataset. Tables (CSV, Parquet) only
- * for now; a file of another known kind is named and refused with exit code 2, an unreadable
- * table with its FormatError (file, line or byte, what) and exit code 1.
+ * `lantern inspect FILE`: what a file is, before it enters a dataset: tables (CSV, Parquet),
+ * DICOM (images and waveforms) and ECGs (.npy, .npz, MUSE XML, WFDB), with the fields that
+ * identify a person masked. Slides are named and refused with exit code 2 (their reader comes
+ * later); an unreadable file gets its FormatError (file, line or byte, what) and exit code 1.
  */
 export async function inspect(path: string, options: { json?: boolean }): Promise<number> {
   const other = await otherFormat(path);
+  if (other === 'DICOM') {
+    return printDescription(path, await readOrExplain(() => describeDicomFile(path)), options);
+  }
+  if (other !== null && /ECG/u.test(other)) {
+    return printDescription(path, await readOrExplain(() => describeEcgFile(path)), options);
+  }
   if (other !== null) {
-    throw new CliError(
-      2,
-      `${path} looks like ${other}: not a table (DICOM, ECG and slide readers arrive with issue 5)`,
-    );
+    throw new CliError(2, `${path} looks like ${other}: the slide reader arrives later in issue 5`);
   }
   let inspection: TableInspection;
   try {
@@ -76,6 +86,48 @@ export async function inspect(path: string, options: { json?: boolean }): Promis
         f.example === null ? '' : JSON.stringify(f.example),
       ]),
     );
+  }
+  return 0;
+}
+
+/** A reader's answer, or its FormatError as a one-line refusal (exit 1). */
+async function readOrExplain<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof FormatError) {
+      throw new CliError(1, error.message);
+    }
+    throw error;
+  }
+}
+
+/** A DICOM or ECG description: as JSON, or as `field: value` lines with identifying fields apart. */
+function printDescription(
+  path: string,
+  description: object & { format: string; identifying: object[] },
+  options: { json?: boolean },
+): number {
+  if (options.json === true) {
+    console.log(JSON.stringify({ file: path, ...description }, null, 2));
+    return 0;
+  }
+  const { identifying, ...facts } = description;
+  console.log(`${path}: ${description.format}`);
+  printTable(
+    Object.entries(facts)
+      .filter(([key, value]) => key !== 'format' && value !== null && value !== undefined)
+      .map(([key, value]) => [
+        `  ${key}`,
+        typeof value === 'object' ? JSON.stringify(value) : String(value as string | number),
+      ]),
+  );
+  if (identifying.length > 0) {
+    console.log('');
+    console.log('Identifying fields (values masked): de-identify these before publishing');
+    for (const field of identifying) {
+      console.log(`  ${JSON.stringify(field)}`);
+    }
   }
   return 0;
 }
@@ -134,6 +186,9 @@ async function otherFormat(path: string): Promise<string | null> {
   }
   if (starts('\x93NUMPY')) {
     return 'a NumPy array (an ECG?)';
+  }
+  if (starts('PK\x03\x04')) {
+    return 'a NumPy archive (an ECG?)';
   }
   const extension = extname(path).toLowerCase();
   switch (extension) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeDicomFile, maskValue } from './describe.js';
+import { maskValue } from '../identifying.js';
+import { describeDicomFile } from './describe.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';

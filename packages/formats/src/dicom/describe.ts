@@ -1,3 +1,4 @@
+import { maskValue } from '../identifying.js';
 /**
  * What `lantern inspect` says about a DICOM file: its transfer syntax, image geometry or waveform
  * leads, and the attributes that identify a person or an encounter, with their values masked. The
@@ -123,19 +124,6 @@ export interface DicomDescription {
   /** Private elements (odd groups) at the top level, which PS3.15's basic profile removes. */
   privateElements: number;
   identifying: IdentifyingAttribute[];
-}
-
-/**
- * Masks a value: its first character then an asterisk for each further one (at most 12 in all),
- * or only asterisks for a value shorter than 4 characters (a sex, an age), which one character
- * would give away.
- */
-export function maskValue(value: string): string {
-  const characters = Array.from(value);
-  if (characters.length < 4) {
-    return '*'.repeat(characters.length);
-  }
-  return (characters[0] ?? '') + '*'.repeat(Math.min(characters.length - 1, 11));
 }
 
 function findIdentifying(

@@ -133,15 +133,3 @@ export function deriveLimbLeads(
   }
   return { III, aVR, aVL, aVF };
 }
-
-/**
- * An identifying value masked for display: its first and last characters kept when it is long
- * enough that they say little (5 or more), every other character a "*".
- */
-export function maskValue(value: string): string {
-  const chars = [...value];
-  if (chars.length <= 4) {
-    return '*'.repeat(chars.length);
-  }
-  return `${chars[0] ?? ''}${'*'.repeat(chars.length - 2)}${chars[chars.length - 1] ?? ''}`;
-}

@@ -1,3 +1,4 @@
+import { maskValue } from '../identifying.js';
 /**
  * GE MUSE resting ECG XML ("RestingECG"): PatientDemographics and TestDemographics, then one
  * Waveform per kind (Median beats, the full Rhythm strip), each with a SampleBase (Hz, times
@@ -17,7 +18,6 @@ import {
   deriveLimbLeads,
   ECG_DEFAULT_LIMITS,
   makeEcg,
-  maskValue,
   STANDARD_12_LEADS,
   type Ecg,
   type EcgReadOptions,

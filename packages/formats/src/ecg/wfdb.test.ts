@@ -68,8 +68,8 @@ describe('WFDB headers', () => {
       },
     );
     expect(header.identifying).toEqual([
-      { field: 'record/baseTime', value: '1******0' },
-      { field: 'record/baseDate', value: '2********9' },
+      { field: 'record/baseTime', value: '1*******' },
+      { field: 'record/baseDate', value: '2*********' },
     ]);
     expect(header.signals[0]?.units).toBe('uV');
   });

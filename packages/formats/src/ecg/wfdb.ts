@@ -1,3 +1,4 @@
+import { maskValue } from '../identifying.js';
 /**
  * WFDB records (PhysioNet; the header(5) and signal(5) manual pages of the WFDB Software Package):
  * a text header (`.hea`) whose record line gives the record name, the number of signals, the
@@ -18,7 +19,6 @@ import { FormatError, type FormatErrorCode } from '../format-error.js';
 import {
   ECG_DEFAULT_LIMITS,
   makeEcg,
-  maskValue,
   type Ecg,
   type EcgReadOptions,
   type EcgUnits,
