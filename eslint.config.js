@@ -94,6 +94,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['packages/synth/**'],
+    rules: layer(
+      [...APPS, '@lantern/sdk', '@lantern/sdk/*'],
+      'synth may import core and formats, never apps',
+    ),
+  },
+  {
     files: ['packages/core/**'],
     rules: layer(
       [

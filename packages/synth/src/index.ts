@@ -1,0 +1,10 @@
+/**
+ * Lantern's synthetic demo deliveries, generated from a seed (the same seed writes the same bytes):
+ * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart. Node only.
+ */
+export * from './random.js';
+export * from './people.js';
+export * from './ecg/ecgsyn.js';
+export * from './ecg/render-svg.js';
+export * from './arrest-ecg/cohort.js';
+export * from './arrest-ecg/delivery.js';
