@@ -55,6 +55,9 @@ const APERIO_IDENTIFYING = new Set([
   'DSR ID',
 ]);
 
+/** The longest TIFF identifying field read (its value masked); longer ones are listed unread. */
+const MAX_FIELD_BYTES = 4096;
+
 const TIFF_IDENTIFYING: readonly [number, string][] = [
   [TIFF_TAG.DocumentName, 'DocumentName'],
   [TIFF_TAG.PageName, 'PageName'],
@@ -78,12 +81,19 @@ export async function describeSlide(slide: Slide): Promise<SlideDescription> {
   }
   for (const ifd of slide.tiff.ifds) {
     for (const [tag, keyword] of TIFF_IDENTIFYING) {
+      const entry = ifd.entries.get(tag);
+      if (entry === undefined) {
+        continue;
+      }
+      const field = ifd.index === 0 ? keyword : `IFD ${ifd.index}/${keyword}`;
+      // Such fields are short; a long one is listed unread, so that reads cannot add up.
+      if (entry.count > MAX_FIELD_BYTES) {
+        identifying.push({ field, value: '*'.repeat(11) });
+        continue;
+      }
       const value = await slide.tiff.string(ifd, tag);
       if (value !== null && value.trim() !== '') {
-        identifying.push({
-          field: ifd.index === 0 ? keyword : `IFD ${ifd.index}/${keyword}`,
-          value: maskValue(value.trim()),
-        });
+        identifying.push({ field, value: maskValue(value.trim()) });
       }
     }
   }

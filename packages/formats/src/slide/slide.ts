@@ -30,6 +30,9 @@ export interface SlideLimits extends TiffLimits {
 
 export const SLIDE_DEFAULT_LIMITS = { maxTileBytes: 64 * 1024 * 1024 } as const;
 
+/** The longest ImageDescription read from an IFD other than the first. */
+const MAX_ASSOCIATED_DESCRIPTION_BYTES = 64 * 1024;
+
 export interface SlideReadOptions extends SlideLimits {
   /** The file's name, for error messages. */
   name: string;
@@ -153,7 +156,13 @@ export class Slide {
     const associatedImages: AssociatedImage[] = [];
     let firstDescription: string | null = null;
     for (const ifd of tiff.ifds) {
-      const description = await tiff.string(ifd, TIFF_TAG.ImageDescription);
+      // Only level 0's description may be long (OME-XML); the others are read to tell a label or
+      // macro, so that a chain of IFDs sharing one huge description cannot make reads add up.
+      const descriptionEntry = ifd.entries.get(TIFF_TAG.ImageDescription);
+      const description =
+        ifd.index === 0 || (descriptionEntry?.count ?? 0) <= MAX_ASSOCIATED_DESCRIPTION_BYTES
+          ? await tiff.string(ifd, TIFF_TAG.ImageDescription)
+          : null;
       if (ifd.index === 0) {
         firstDescription = description;
       }
