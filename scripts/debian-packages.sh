@@ -6,7 +6,7 @@
 set -euo pipefail
 
 RUNTIME=(bubblewrap)
-TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom)
+TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom libvips-tools python3-skimage)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

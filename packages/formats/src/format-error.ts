@@ -68,6 +68,10 @@ export const FORMAT_ERROR_CODES = [
   'too_deep',
   /** The file, or its inflated dataset, is larger than the reader's `maxBytes`. */
   'file_too_large',
+  /** The bytes are not well-formed TIFF or BigTIFF (header, IFD chain, tag values, tile layout). */
+  'invalid_tiff',
+  /** Well-formed TIFF this reader does not read (a compression, bit depth or sample layout). */
+  'unsupported_tiff',
 ] as const;
 
 export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];

@@ -7,3 +7,4 @@ export * from './identifying.js';
 export * from './ecg/index.js';
 export * from './tables/index.js';
 export * from './dicom/index.js';
+export * from './slide/index.js';
