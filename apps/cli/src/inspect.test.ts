@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,7 +124,7 @@ describe('lantern inspect', () => {
     expect(compressed.stderr).toMatch(new RegExp(`^lantern: ${zstd}: .*ZSTD.*\\(byte \\d+\\)\n$`));
   });
 
-  it('describes real DICOM and ECG files, identifying fields masked; refuses slides for now', async () => {
+  it('describes real DICOM, ECG and slide files, identifying fields masked', async () => {
     // Files written by others: pydicom's CT test image and scipy's MIT-BIH excerpt (Debian packages).
     const ct = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
     const dicom = await runCli(['inspect', ct, '--json']);
@@ -157,13 +158,30 @@ describe('lantern inspect', () => {
     expect(truncated.code).toBe(1);
     expect(truncated.stderr).toMatch(/^lantern: .*study\.bin/);
 
-    const slide = await write('slide.svs', Buffer.from('II*\0\x08\0\0\0', 'latin1'));
-    const refused = await runCli(['inspect', slide, '--json']);
-    expect(refused.code).toBe(2);
-    expect(refused.stdout).toBe('');
-    expect(refused.stderr).toBe(
-      `lantern: ${slide} looks like a TIFF image (a slide?): the slide reader arrives later in issue 5\n`,
-    );
+    // A pyramid vips builds from scikit-image's real stained tissue.
+    const pyramid = join(dir, 'ihc.tif');
+    execFileSync('vips', [
+      'tiffsave',
+      '/usr/lib/python3/dist-packages/skimage/data/ihc.png',
+      pyramid,
+      '--tile',
+      '--pyramid',
+      '--compression',
+      'jpeg',
+      '--tile-width',
+      '256',
+      '--tile-height',
+      '256',
+    ]);
+    const slide = await runCli(['inspect', pyramid, '--json']);
+    expect(slide.code, slide.stderr).toBe(0);
+    const levels = JSON.parse(slide.stdout) as { format: string; levels: { width: number }[] };
+    expect(levels.format).toBe('wsi-tiff');
+    expect(levels.levels[0]?.width).toBe(512);
+    const fake = await write('slide.svs', Buffer.from('II*\0\x08\0\0\0', 'latin1'));
+    const refused = await runCli(['inspect', fake]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^lantern: .*slide\.svs/);
     const missing = await runCli(['inspect', join(dir, 'missing.csv')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`lantern: cannot read ${join(dir, 'missing.csv')}: no such file\n`);

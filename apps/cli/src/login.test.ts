@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import { createLanternClient } from '@lantern/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { signInFirstAdmin } from './testing/first-admin.js';
 import { LANTERN_BIN, runCli, startLantern, type RunningLantern } from './testing/run-cli.js';
 
 // The CLI signs in as a user would: against a real `lantern start`, with the first admin's password
@@ -19,31 +18,8 @@ let home: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'lantern-cli-login-'));
   lantern = await startLantern(['--data-dir', dataDir]);
-  const link = /set-password#token=(lne_[a-z2-7]{52})/.exec(lantern.output())?.[1];
-  if (link === undefined) {
-    throw new Error(`no set-password link in:\n${lantern.output()}`);
-  }
-  await createLanternClient({ baseUrl: lantern.url }).setPasswordWithLink(link, PASSWORD);
-  const signIn = await fetch(`${lantern.url}/api/v1/auth/sign-in`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-lantern-csrf': '1' },
-    body: JSON.stringify({ email: 'admin@lantern.local', password: PASSWORD }),
-  });
-  cookie = /^(lantern_session=[^;]+)/u.exec(signIn.headers.get('set-cookie') ?? '')?.[1] ?? '';
-  expect(signIn.status).toBe(200);
   // Admins act as admins only after enrolling a second factor, as the web app asks them to.
-  const write = { cookie, 'content-type': 'application/json', 'x-lantern-csrf': '1' };
-  const begun = await fetch(`${lantern.url}/api/v1/auth/second-factor/enrolment`, {
-    method: 'POST',
-    headers: { cookie, 'x-lantern-csrf': '1' },
-  });
-  const seed = base32Decode(((await begun.json()) as { secret: string }).secret);
-  const confirmed = await fetch(`${lantern.url}/api/v1/auth/second-factor/enrolment/confirm`, {
-    method: 'POST',
-    headers: write,
-    body: JSON.stringify({ code: seed === null ? '' : hotp(seed, totpStep(Date.now())) }),
-  });
-  expect(confirmed.status).toBe(200);
+  ({ cookie } = await signInFirstAdmin(lantern, PASSWORD));
 });
 
 afterAll(async () => {

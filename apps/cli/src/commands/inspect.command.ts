@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import {
   describeDicomFile,
   describeEcgFile,
+  describeSlideFile,
   FormatError,
   inspectTableFile,
   type TableInspection,
@@ -36,8 +37,8 @@ const SNIFF_BYTES = 132;
 /**
  * `lantern inspect FILE`: what a file is, before it enters a dataset: tables (CSV, Parquet),
  * DICOM (images and waveforms) and ECGs (.npy, .npz, MUSE XML, WFDB), with the fields that
- * identify a person masked. Slides are named and refused with exit code 2 (their reader comes
- * later); an unreadable file gets its FormatError (file, line or byte, what) and exit code 1.
+ * identify a person masked, and whole-slide images (tiled pyramidal TIFF, BigTIFF, Aperio SVS);
+ * an unreadable file gets its FormatError (file, line or byte, what) and exit code 1.
  */
 export async function inspect(path: string, options: { json?: boolean }): Promise<number> {
   const other = await otherFormat(path);
@@ -48,7 +49,7 @@ export async function inspect(path: string, options: { json?: boolean }): Promis
     return printDescription(path, await readOrExplain(() => describeEcgFile(path)), options);
   }
   if (other !== null) {
-    throw new CliError(2, `${path} looks like ${other}: the slide reader arrives later in issue 5`);
+    return printDescription(path, await readOrExplain(() => describeSlideFile(path)), options);
   }
   let inspection: TableInspection;
   try {
