@@ -1,0 +1,608 @@
+/**
+ * Formats benchmark (issue 5).
+ *
+ * DICOM: parse + pixel decode of every frame, in files/s and MB/s, over one corpus (by default
+ * pydicom's test files: real files from many writers and transfer syntaxes), side by side with
+ * pydicom (dcmread + pixel_array, in one Python process) and dcmtk's dcmdump (one process given the
+ * corpus many times; it parses and prints, it does not decode). The corpus is the files that both
+ * @lantern/formats and pydicom decode and dcmdump reads; the others are listed with the reasons.
+ *
+ * Whole-slide images: random tile reads per second (one tile, decoded to RGB) on one pyramidal
+ * JPEG TIFF that vips builds from scikit-image's real tissue (ihc.png, enlarged), side by side with
+ * OpenSlide's read_region of the same tiles. Tiles are drawn without replacement over every level,
+ * so OpenSlide's tile cache never holds a tile before it is read (Lantern has no cache).
+ *
+ * Target (from the issue): at least 1.0x both peers. A measurement: it exits 0 whether or not the
+ * targets are met, non-zero only on errors.
+ *
+ *   node --conditions=lantern-source --import tsx bench/formats/run.ts [--rounds 3]
+ *     [--dicom-repeat 20] [--corpus DIR] [--slide-scale 32] [--tiles 500]
+ *     [--out bench/out/formats.json]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import {
+  decodeFrame,
+  openSlideFile,
+  readDicom,
+  readImageInfo,
+  type PixelArray,
+} from '@lantern/formats';
+import { Random } from '@lantern/synth';
+
+const execFileAsync = promisify(execFile);
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, '../..');
+const PEERS_PY = join(HERE, 'peers.py');
+/** Debian's interpreter, where python3-pydicom and python3-openslide are installed. */
+const PYTHON = '/usr/bin/python3';
+const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+const IHC = '/usr/lib/python3/dist-packages/skimage/data/ihc.png';
+const TARGET_RATIO = 1.0;
+/** Tiles read before timing, on each side (drawn apart from the timed ones). */
+const WARMUP_TILES = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  rounds: number;
+  dicomRepeat: number;
+  corpus: string;
+  slideScale: number;
+  tiles: number;
+  outFile: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      // Each round runs every side once, alternating; the median is reported.
+      rounds: { type: 'string', default: '3' },
+      // Passes over the DICOM corpus per timed run (pydicom's files are small).
+      'dicom-repeat': { type: 'string', default: '20' },
+      corpus: { type: 'string', default: PYDICOM_TEST_FILES },
+      // ihc.png (512 x 512) enlarged this many times: 32 makes a 16,384² slide, 4,096 level-0 tiles.
+      'slide-scale': { type: 'string', default: '32' },
+      tiles: { type: 'string', default: '500' },
+      out: { type: 'string', default: join(REPO_ROOT, 'bench/out/formats.json') },
+    },
+    strict: true,
+  });
+  return {
+    rounds: positiveInteger('--rounds', values.rounds),
+    dicomRepeat: positiveInteger('--dicom-repeat', values['dicom-repeat']),
+    corpus: resolve(values.corpus),
+    slideScale: positiveInteger('--slide-scale', values['slide-scale']),
+    tiles: positiveInteger('--tiles', values.tiles),
+    outFile: resolve(values.out),
+  };
+}
+
+function positiveInteger(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+/** Runs peers.py with a JSON request; its JSON answer. */
+async function python<T>(request: Record<string, unknown>): Promise<T> {
+  const child = spawn(PYTHON, [PEERS_PY], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const exited = new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  child.stdin.end(JSON.stringify(request));
+  const code = await exited;
+  if (code !== 0) {
+    throw new Error(
+      `${PYTHON} ${PEERS_PY} (${String(request['mode'])}) exited ${code}: ${Buffer.concat(err).toString()}`,
+    );
+  }
+  return JSON.parse(Buffer.concat(out).toString()) as T;
+}
+
+/** Runs dcmdump over `files`, its output discarded: its exit code, stderr and wall time. */
+async function runDcmdump(
+  files: readonly string[],
+): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  const started = performance.now();
+  const child = spawn('dcmdump', files, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const err: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return { code, stderr: Buffer.concat(err).toString(), seconds };
+}
+
+/** Wall time of one dcmdump process over `files` (which it must all read). */
+async function timeDcmdump(files: readonly string[]): Promise<number> {
+  const { code, stderr, seconds } = await runDcmdump(files);
+  if (code !== 0) {
+    throw new Error(`dcmdump exited ${code}: ${stderr.slice(0, 2000)}`);
+  }
+  return seconds;
+}
+
+/** Why dcmdump cannot read `file`, or null when it can. */
+async function probeDcmdump(file: string): Promise<string | null> {
+  const { code, stderr } = await runDcmdump([file]);
+  return code === 0
+    ? null
+    : (stderr.split('\n').find((line) => line.startsWith('E:')) ?? `exit ${code}`);
+}
+
+async function versionOf(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args);
+    return stdout.split('\n')[0]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DICOM
+
+interface DicomProbe {
+  file: string;
+  frames?: number;
+  sum?: number;
+  error?: string;
+}
+
+/** Decodes every frame; the sum of every sample (to compare with pydicom's). */
+function decodeAll(bytes: Uint8Array, name: string): { frames: number; sum: number } {
+  const file = readDicom(bytes, { name });
+  const { frames } = readImageInfo(file);
+  let sum = 0;
+  for (let i = 0; i < frames; i += 1) {
+    sum += sumOf(decodeFrame(file, i).data);
+  }
+  return { frames, sum };
+}
+
+function sumOf(data: PixelArray): number {
+  let sum = 0;
+  for (const value of data) {
+    sum += value;
+  }
+  return sum;
+}
+
+async function probeLantern(files: readonly string[]): Promise<DicomProbe[]> {
+  const results: DicomProbe[] = [];
+  for (const file of files) {
+    try {
+      results.push({ file, ...decodeAll(await readFile(file), basename(file)) });
+    } catch (error) {
+      results.push({ file, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return results;
+}
+
+/** Every pass reads the files from disk (the page cache), as pydicom's dcmread does. */
+async function timeLantern(
+  files: readonly string[],
+  repeat: number,
+  decode: boolean,
+): Promise<number> {
+  const started = performance.now();
+  for (let pass = 0; pass < repeat; pass += 1) {
+    for (const path of files) {
+      const bytes = await readFile(path);
+      const file = readDicom(bytes, { name: path });
+      if (decode) {
+        const { frames } = readImageInfo(file);
+        for (let i = 0; i < frames; i += 1) {
+          decodeFrame(file, i);
+        }
+      }
+    }
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function listDicomFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir, { withFileTypes: true });
+  return names
+    .filter((entry) => entry.isFile() && /\.(dcm|dicom)$/i.test(entry.name))
+    .map((entry) => join(dir, entry.name))
+    .sort();
+}
+
+interface Rate {
+  seconds: number;
+  filesPerSec: number;
+  mbPerSec: number;
+}
+
+interface DicomResult {
+  corpus: string;
+  files: number;
+  frames: number;
+  bytes: number;
+  repeat: number;
+  /** Corpus files left out, and why (a side could not decode them). */
+  excluded: {
+    file: string;
+    lantern: string | null;
+    pydicom: string | null;
+    dcmdump: string | null;
+  }[];
+  /** Files whose decoded samples sum to the same total on both sides. */
+  samplesAgree: number;
+  samplesDiffer: string[];
+  lantern: Rate;
+  lanternParseOnly: Rate;
+  pydicom: Rate;
+  pydicomParseOnly: Rate;
+  dcmdump: Rate;
+  ratioToPydicom: number;
+  ratioToDcmdump: number;
+  versions: { pydicom: string; dcmdump: string };
+}
+
+async function benchDicom(options: Options): Promise<DicomResult> {
+  const candidates = await listDicomFiles(options.corpus);
+  if (candidates.length === 0) {
+    throw new Error(`no .dcm files in ${options.corpus}`);
+  }
+  log(`dicom: probing ${candidates.length} files in ${options.corpus}`);
+  const ours = await probeLantern(candidates);
+  const theirs = await python<{ pydicom: string; results: DicomProbe[] }>({
+    mode: 'dicom-probe',
+    files: candidates,
+  });
+  const files: string[] = [];
+  const excluded: DicomResult['excluded'] = [];
+  const samplesDiffer: string[] = [];
+  let frames = 0;
+  for (const [i, file] of candidates.entries()) {
+    const a = ours[i];
+    const b = theirs.results[i];
+    const dump = await probeDcmdump(file);
+    if (a?.sum === undefined || b?.sum === undefined || dump !== null) {
+      excluded.push({
+        file: basename(file),
+        lantern: a?.error ?? null,
+        pydicom: b?.error ?? null,
+        dcmdump: dump,
+      });
+      continue;
+    }
+    files.push(file);
+    frames += a.frames ?? 0;
+    if (a.sum !== b.sum) {
+      samplesDiffer.push(basename(file));
+    }
+  }
+  let bytes = 0;
+  for (const file of files) {
+    bytes += (await stat(file)).size;
+  }
+  const repeat = options.dicomRepeat;
+  const dcmdumpArgs = Array.from({ length: repeat }, () => files).flat();
+  const rate = (seconds: number): Rate => ({
+    seconds,
+    filesPerSec: (files.length * repeat) / seconds,
+    mbPerSec: (bytes * repeat) / 1e6 / seconds,
+  });
+
+  log(`dicom: ${files.length} files read by all three; warm-up`);
+  await timeLantern(files, 1, true);
+  await python({ mode: 'dicom', files, repeat: 1 });
+  await timeDcmdump(files);
+  const runs: {
+    lantern: number;
+    lanternParse: number;
+    py: number;
+    pyParse: number;
+    dump: number;
+  }[] = [];
+  for (let round = 1; round <= options.rounds; round += 1) {
+    log(`dicom: round ${round}/${options.rounds}, ${repeat} passes each`);
+    const lantern = await timeLantern(files, repeat, true);
+    const lanternParse = await timeLantern(files, repeat, false);
+    const py = await python<{ decodeSeconds: number; parseSeconds: number }>({
+      mode: 'dicom',
+      files,
+      repeat,
+    });
+    const dump = await timeDcmdump(dcmdumpArgs);
+    runs.push({ lantern, lanternParse, py: py.decodeSeconds, pyParse: py.parseSeconds, dump });
+  }
+  const lantern = rate(median(runs.map((r) => r.lantern)));
+  const pydicom = rate(median(runs.map((r) => r.py)));
+  const dcmdump = rate(median(runs.map((r) => r.dump)));
+  return {
+    corpus: options.corpus,
+    files: files.length,
+    frames,
+    bytes,
+    repeat,
+    excluded,
+    samplesAgree: files.length - samplesDiffer.length,
+    samplesDiffer,
+    lantern,
+    lanternParseOnly: rate(median(runs.map((r) => r.lanternParse))),
+    pydicom,
+    pydicomParseOnly: rate(median(runs.map((r) => r.pyParse))),
+    dcmdump,
+    ratioToPydicom: lantern.filesPerSec / pydicom.filesPerSec,
+    ratioToDcmdump: lantern.filesPerSec / dcmdump.filesPerSec,
+    versions: {
+      pydicom: theirs.pydicom,
+      dcmdump: await versionOf('dcmdump', ['--version']),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole-slide images
+
+type TileRef = [level: number, x: number, y: number];
+
+interface SlideResult {
+  source: string;
+  width: number;
+  height: number;
+  levels: number;
+  tileSize: string;
+  fileBytes: number;
+  tiles: number;
+  lantern: { seconds: number; tilesPerSec: number };
+  openslide: { seconds: number; tilesPerSec: number };
+  ratio: number;
+  openslideVersion: string;
+}
+
+/** Builds the slide: ihc.png enlarged `scale` times, a JPEG pyramid of 256² tiles. */
+async function buildSlide(dir: string, scale: number): Promise<string> {
+  const slide = join(dir, 'ihc-slide.tif');
+  // Resized straight into the pyramid: vips streams it, no full-size image on disk.
+  await execFileAsync('vips', [
+    'resize',
+    IHC,
+    `${slide}[tile,pyramid,compression=jpeg,Q=85,tile-width=256,tile-height=256]`,
+    String(scale),
+  ]);
+  return slide;
+}
+
+async function benchSlide(options: Options, dir: string): Promise<SlideResult> {
+  log(`slide: vips builds a pyramid from ihc.png enlarged ${options.slideScale}x`);
+  const path = await buildSlide(dir, options.slideScale);
+  const { slide, close } = await openSlideFile(path);
+  try {
+    const all: TileRef[] = slide.levels.flatMap((level, index) =>
+      Array.from({ length: level.tilesAcross * level.tilesDown }, (_, i): TileRef => [
+        index,
+        i % level.tilesAcross,
+        Math.floor(i / level.tilesAcross),
+      ]),
+    );
+    // Each round and side reads its own tiles, none read before (no cache can help).
+    const needed = (WARMUP_TILES + options.tiles) * options.rounds * 2;
+    if (all.length < needed) {
+      throw new Error(
+        `the slide has ${all.length} tiles, fewer than the ${needed} needed; raise --slide-scale or lower --tiles`,
+      );
+    }
+    shuffle(all, new Random('bench/formats'));
+    const draw = (() => {
+      let at = 0;
+      return (n: number): TileRef[] => all.slice(at, (at += n));
+    })();
+
+    const lanternRead = async (tiles: readonly TileRef[]): Promise<number> => {
+      const started = performance.now();
+      for (const [level, x, y] of tiles) {
+        await slide.readTilePixels(level, x, y);
+      }
+      return (performance.now() - started) / 1000;
+    };
+    const runs: { lantern: number; openslide: number }[] = [];
+    let openslideVersion = 'unknown';
+    for (let round = 1; round <= options.rounds; round += 1) {
+      log(`slide: round ${round}/${options.rounds}, ${options.tiles} random tiles each`);
+      await lanternRead(draw(WARMUP_TILES));
+      const lantern = await lanternRead(draw(options.tiles));
+      const peer = await python<{
+        openslide: string;
+        seconds: number;
+        levels: { width: number; height: number }[];
+      }>({
+        mode: 'openslide',
+        path,
+        warmup: draw(WARMUP_TILES),
+        tiles: draw(options.tiles),
+      });
+      checkSameLevels(slide.levels, peer.levels);
+      openslideVersion = peer.openslide;
+      runs.push({ lantern, openslide: peer.seconds });
+    }
+    const level0 = slide.levels[0];
+    const perSec = (seconds: number) => ({ seconds, tilesPerSec: options.tiles / seconds });
+    const lantern = perSec(median(runs.map((r) => r.lantern)));
+    const openslide = perSec(median(runs.map((r) => r.openslide)));
+    return {
+      source: `${IHC} x${options.slideScale}, vips tiffsave --pyramid, JPEG Q85`,
+      width: level0?.width ?? 0,
+      height: level0?.height ?? 0,
+      levels: slide.levels.length,
+      tileSize: `${level0?.tileWidth ?? 0}x${level0?.tileHeight ?? 0}`,
+      fileBytes: (await stat(path)).size,
+      tiles: options.tiles,
+      lantern,
+      openslide,
+      ratio: lantern.tilesPerSec / openslide.tilesPerSec,
+      openslideVersion,
+    };
+  } finally {
+    await close();
+  }
+}
+
+/** Both sides must read the same pyramid, or the tiles would not be the same tiles. */
+function checkSameLevels(
+  ours: readonly { width: number; height: number }[],
+  theirs: readonly { width: number; height: number }[],
+): void {
+  const text = (levels: readonly { width: number; height: number }[]) =>
+    levels.map((l) => `${l.width}x${l.height}`).join(', ');
+  if (text(ours) !== text(theirs)) {
+    throw new Error(`levels differ: Lantern ${text(ours)}, OpenSlide ${text(theirs)}`);
+  }
+}
+
+/** Fisher–Yates, seeded. */
+function shuffle<T>(items: T[], random: Random): void {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = random.integer(0, i);
+    const a = items[i];
+    const b = items[j];
+    if (a !== undefined && b !== undefined) {
+      items[i] = b;
+      items[j] = a;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Report {
+  startedAt: string;
+  environment: { node: string; cpus: number; cpuModel: string };
+  options: Omit<Options, 'outFile'>;
+  dicom: DicomResult;
+  slide: SlideResult;
+  targets: {
+    dicomVsPydicom: Target;
+    dicomVsDcmdump: Target;
+    slideVsOpenslide: Target;
+  };
+}
+
+interface Target {
+  target: number;
+  actual: number;
+  pass: boolean;
+}
+
+const target = (actual: number): Target => ({
+  target: TARGET_RATIO,
+  actual,
+  pass: actual >= TARGET_RATIO,
+});
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const passFail = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
+
+function printReport(report: Report): void {
+  const { dicom: d, slide: s, targets } = report;
+  const row = (name: string, rate: Rate) =>
+    `  ${name.padEnd(34)}${fmt(rate.filesPerSec).padStart(9)}${fmt(rate.mbPerSec, 1).padStart(9)}`;
+  const lines = [
+    '',
+    `Formats benchmark: Node ${report.environment.node}, ${report.environment.cpus} CPU(s), ` +
+      `${report.options.rounds} round(s) (medians)`,
+    '',
+    `DICOM: ${d.files} files, ${d.frames} frames, ${fmt(d.bytes / 1e6, 1)} MB, from ${d.corpus}, ` +
+      `${d.repeat} passes a run`,
+    `  ${''.padEnd(34)}${'files/s'.padStart(9)}${'MB/s'.padStart(9)}`,
+    row('Lantern parse + decode', d.lantern),
+    row(`pydicom ${d.versions.pydicom} dcmread + pixel_array`, d.pydicom),
+    row('dcmdump (parse + print)', d.dcmdump),
+    row('Lantern parse only', d.lanternParseOnly),
+    row('pydicom dcmread only', d.pydicomParseOnly),
+    `  decoded samples agree with pydicom's on ${d.samplesAgree} of ${d.files} files` +
+      (d.samplesDiffer.length > 0 ? ` (differ: ${d.samplesDiffer.join(', ')})` : ''),
+    `  left out (not read by all three): ${d.excluded.map((e) => e.file).join(', ') || 'none'}`,
+    `  vs pydicom: ${fmt(targets.dicomVsPydicom.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsPydicom.pass)}`,
+    `  vs dcmdump: ${fmt(targets.dicomVsDcmdump.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsDcmdump.pass)}`,
+    '',
+    `Slide: ${s.width}x${s.height}, ${s.levels} levels, ${s.tileSize} JPEG tiles, ${fmt(s.fileBytes / 1e6, 1)} MB; ` +
+      `${s.tiles} random tiles a run, each decoded to RGB`,
+    `  Lantern readTilePixels          ${fmt(s.lantern.tilesPerSec).padStart(7)} tiles/s`,
+    `  OpenSlide ${s.openslideVersion.padEnd(6)} read_region       ${fmt(s.openslide.tilesPerSec).padStart(7)} tiles/s`,
+    `  vs OpenSlide: ${fmt(targets.slideVsOpenslide.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.slideVsOpenslide.pass)}`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const dir = await mkdtemp(join(tmpdir(), 'lantern-bench-formats-'));
+  try {
+    const startedAt = new Date().toISOString();
+    const dicom = await benchDicom(options);
+    const slide = await benchSlide(options, dir);
+    const { outFile: _outFile, ...shown } = options;
+    const report: Report = {
+      startedAt,
+      environment: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+      },
+      options: shown,
+      dicom,
+      slide,
+      targets: {
+        dicomVsPydicom: target(dicom.ratioToPydicom),
+        dicomVsDcmdump: target(dicom.ratioToDcmdump),
+        slideVsOpenslide: target(slide.ratio),
+      },
+    };
+    printReport(report);
+    await mkdir(dirname(options.outFile), { recursive: true });
+    await writeFile(options.outFile, JSON.stringify(report, null, 2) + '\n');
+    log(`results written to ${options.outFile}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
