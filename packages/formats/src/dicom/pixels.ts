@@ -120,6 +120,8 @@ export function readImageInfo(file: DicomFile): ImageInfo {
   return info;
 }
 
+const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function allocate(info: ImageInfo, length: number): PixelArray {
   if (info.bitsAllocated <= 8) {
     return info.isSigned ? new Int8Array(length) : new Uint8Array(length);
@@ -130,15 +132,25 @@ function allocate(info: ImageInfo, length: number): PixelArray {
   return info.isSigned ? new Int32Array(length) : new Uint32Array(length);
 }
 
-/** Masks a raw value to Bits Stored at High Bit and sign-extends it (PS3.5 8.1.1). */
-function storedValue(raw: number, info: ImageInfo): number {
+/**
+ * Masks a raw value to Bits Stored at High Bit and sign-extends it (PS3.5 8.1.1): a function for
+ * one image, its shift, mask and sign bit worked out once rather than per sample.
+ */
+function storedValueOf(info: ImageInfo): (raw: number) => number {
   const shift = info.highBit + 1 - info.bitsStored;
   const width = info.bitsStored;
-  const value = width >= 32 ? raw >>> shift : (raw >>> shift) & (2 ** width - 1);
-  if (info.isSigned && width < 32 && value >= 2 ** (width - 1)) {
-    return value - 2 ** width;
+  if (width >= 32) {
+    return info.isSigned ? (raw) => (raw >>> shift) | 0 : (raw) => raw >>> shift;
   }
-  return info.isSigned && width === 32 ? value | 0 : value;
+  const mask = 2 ** width - 1;
+  const sign = 2 ** (width - 1);
+  const range = 2 ** width;
+  return info.isSigned
+    ? (raw) => {
+        const value = (raw >>> shift) & mask;
+        return value >= sign ? value - range : value;
+      }
+    : (raw) => (raw >>> shift) & mask;
 }
 
 /** The stored values of frame `index` (from 0), samples interleaved. */
@@ -202,8 +214,9 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
   if (isJpeg) {
     const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
     const data = allocate(info, info.rows * info.columns * info.samplesPerPixel);
+    const stored = storedValueOf(info);
     for (let i = 0; i < data.length; i += 1) {
-      data[i] = storedValue(decoded.samples[i] ?? 0, info);
+      data[i] = stored(decoded.samples[i] ?? 0);
     }
     return { ...info, photometricInterpretation: decoded.photometricInterpretation, data };
   }
@@ -292,8 +305,34 @@ function decodeNative(
   }
   // Allocated only once the file is known to hold the frame's bytes.
   const out = allocate(info, samples);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
   const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
+  // The common case — interleaved, every allocated bit stored, the platform's byte order (or
+  // bytes) — is a copy: the samples are already the stored values.
+  if (
+    !isPlanar &&
+    info.bitsStored === info.bitsAllocated &&
+    info.highBit === info.bitsAllocated - 1 &&
+    (sampleBytes === 1 || (isLittleEndian && PLATFORM_IS_LITTLE_ENDIAN))
+  ) {
+    // A copy with its own (aligned) buffer: a Buffer's slice() would share the pool's.
+    const frame = new Uint8Array(bytes.subarray(index * frameBytes, (index + 1) * frameBytes));
+    out.set(
+      sampleBytes === 1
+        ? info.isSigned
+          ? new Int8Array(frame.buffer)
+          : frame
+        : sampleBytes === 2
+          ? info.isSigned
+            ? new Int16Array(frame.buffer)
+            : new Uint16Array(frame.buffer)
+          : info.isSigned
+            ? new Int32Array(frame.buffer)
+            : new Uint32Array(frame.buffer),
+    );
+    return out;
+  }
+  const stored = storedValueOf(info);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
   for (let i = 0; i < samples; i += 1) {
     // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
     const target = isPlanar ? (i % pixels) * info.samplesPerPixel + Math.floor(i / pixels) : i;
@@ -304,7 +343,7 @@ function decodeNative(
         : sampleBytes === 2
           ? view.getUint16(at, isLittleEndian)
           : view.getUint32(at, isLittleEndian);
-    out[target] = storedValue(raw, info);
+    out[target] = stored(raw);
   }
   return out;
 }
@@ -377,8 +416,9 @@ function decodeRle(
       raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * 2 ** shift;
     }
   }
+  const stored = storedValueOf(info);
   for (let i = 0; i < raws.length; i += 1) {
-    out[i] = storedValue(raws[i] ?? 0, info);
+    out[i] = stored(raws[i] ?? 0);
   }
   return out;
 }
