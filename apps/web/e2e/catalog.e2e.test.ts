@@ -1,23 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import {
-  chromium,
-  type APIRequestContext,
-  type APIResponse,
-  type Browser,
-  type Page,
-} from 'playwright-core';
+import { type APIRequestContext, type APIResponse, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 // The catalog's pages in Debian's Chromium, on the built product (`lantern start`): a curator
 // makes and publishes a dataset from the draft page, an anonymous visitor finds and reads it.
 // Screenshots are kept under test-results/screenshots for people to look at.
-const LANTERN_BIN = fileURLToPath(new URL('../../cli/bin/lantern.js', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
 const CSRF = { 'x-lantern-csrf': '1' };
 
 const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
@@ -37,31 +28,6 @@ let baseUrl: string;
 let stopServer: () => Promise<void>;
 let banner: string;
 let browser: Browser;
-
-function startLantern(
-  dir: string,
-): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir],
-      {
-        env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
-      },
-    );
-    let output = '';
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /is running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
-      if (url !== undefined && /stop with Ctrl-C/.test(output)) {
-        resolve({ url, output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then(() => reject(new Error(`lantern start exited before listening:\n${output}`)));
-  });
-}
 
 async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
   const done = await answer;
@@ -186,10 +152,7 @@ beforeAll(async () => {
   stopServer = server.stop;
   banner = server.output();
   await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
   await makeCurator();
 });
 

@@ -1,16 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 // Browser tests drive the built product in Debian's Chromium, as a user would: `lantern start`,
 // then pages. Screenshots are kept under test-results/screenshots for people to look at.
-const LANTERN_BIN = fileURLToPath(new URL('../../cli/bin/lantern.js', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
 
 let dataDir: string;
 let baseUrl: string;
@@ -93,32 +90,6 @@ async function signIn(page: Page, email: string, password: string): Promise<void
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-function startLantern(
-  dir: string,
-): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir],
-      {
-        env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' },
-      },
-    );
-    let output = '';
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /is running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
-      // Wait for the whole banner: the first start also prints the first admin's link.
-      if (url !== undefined && /stop with Ctrl-C/.test(output)) {
-        resolve({ url, output: () => output, stop: () => (child.kill('SIGTERM'), exited) });
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then(() => reject(new Error(`lantern start exited before listening:\n${output}`)));
-  });
-}
-
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-'));
   const server = await startLantern(dataDir);
@@ -126,10 +97,7 @@ beforeAll(async () => {
   stopServer = server.stop;
   banner = server.output();
   await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,35 +1,15 @@
-import { ApiError } from '@lantern/sdk';
-import { useState, type FormEvent } from 'react';
 import { api } from '../api.js';
-import { asSentence, formText } from '../session.js';
+import { useLinkRequest } from '../components/link-request.js';
+import { asSentence } from '../session.js';
 
 /**
  * "Forgot your password?": asks for the address and says that a link was sent if an account
  * exists — the server answers the same whether or not one does.
  */
 export function ForgotPasswordPage() {
-  const [sent, setSent] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const handleSubmit = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
-      const { next } = await api.requestPasswordReset(formText(form, 'email'));
-      setSent(next);
-    } catch (caught) {
-      setError(
-        caught instanceof ApiError
-          ? caught.problem.detail
-          : 'the server cannot be reached; try again',
-      );
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { sent, error, busy, onSubmit } = useLinkRequest((email) =>
+    api.requestPasswordReset(email),
+  );
 
   if (sent !== null) {
     return (
@@ -50,7 +30,7 @@ export function ForgotPasswordPage() {
         Give the address of your account and we will email you a link to set a new password. It
         works once, within an hour.
       </p>
-      <form onSubmit={(event) => void handleSubmit(event)} noValidate>
+      <form onSubmit={onSubmit} noValidate>
         <label>
           Email
           <input name="email" type="email" autoComplete="username" required autoFocus />
