@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import { type APIRequestContext, type APIResponse, type Browser, type Page } from 'playwright-core';
+import type {
+  APIRequestContext,
+  APIResponse,
+  Browser,
+  BrowserContext,
+  Page,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
@@ -28,6 +34,8 @@ let baseUrl: string;
 let stopServer: () => Promise<void>;
 let banner: string;
 let browser: Browser;
+/** The admin's signed-in browser context (its API requests and its pages share the session). */
+let adminContext: BrowserContext;
 
 async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
   const done = await answer;
@@ -42,7 +50,8 @@ async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
  */
 async function makeCurator(): Promise<void> {
   const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
-  const admin = (await browser.newContext()).request;
+  adminContext = await browser.newContext();
+  const admin = adminContext.request;
   await expectOk(
     admin.post(`${baseUrl}/api/v1/auth/set-password`, {
       headers: CSRF,
@@ -116,7 +125,7 @@ async function makeCurator(): Promise<void> {
       data: { roles: ['curator'] },
     }),
   );
-  await disposeAll([admin, curator]);
+  await disposeAll([curator]);
 }
 
 async function disposeAll(requests: APIRequestContext[]) {
@@ -157,6 +166,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await adminContext.close();
   await browser.close();
   await stopServer();
   await rm(dataDir, { recursive: true, force: true });
@@ -449,5 +459,149 @@ describe('catalog pages', () => {
       .poll(() => page.getByTestId('fixed-reports-1.1').textContent())
       .toMatch(/xrays\.view: LAT and AP are not explained anywhere\./);
     await page.close();
+  });
+  it("lets the curator edit the dataset's details, with the server's problems field by field", async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await signInAsCurator(page, '/datasets/demo-knee-xray');
+    await page.getByRole('link', { name: 'Edit details' }).click();
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray/edit`);
+    const form = page.getByRole('form', { name: 'Dataset details' });
+    // The same fields as a new dataset's, filled with what the catalog says now; no slug.
+    await expect
+      .poll(() => form.getByLabel('Title').inputValue())
+      .toBe('Knee osteoarthritis outcomes: a dataset');
+    await expect.poll(() => form.getByLabel('Category').inputValue()).toBe('xray-images');
+    expect(await form.getByLabel(/^Partner country/).inputValue()).toBe('US');
+    expect(await form.getByLabel('Author name').inputValue()).toBe('Ada Lovelace');
+    expect(await form.getByLabel(/^Tags/).inputValue()).toBe('synthetic, knee');
+    expect(await form.getByLabel('Open to admitted researchers').isChecked()).toBe(true);
+    expect(await form.getByLabel(/^Slug/).count()).toBe(0);
+
+    await form.getByLabel('Title').fill('Knee osteoarthritis outcomes: five years of radiographs');
+    await form.getByLabel(/^Partner country/).fill('ZZ');
+    await form.getByRole('button', { name: 'Save details' }).click();
+    await expect
+      .poll(() => page.locator('#field-partners-0-country-problem').textContent())
+      .toMatch(/ISO 3166-1/);
+    expect(await page.getByRole('alert').textContent()).toMatch(/Some fields need another look/);
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'catalog-edit-details-refused.png'),
+      fullPage: true,
+    });
+
+    await form.getByLabel(/^Partner country/).fill('CA');
+    await form.getByRole('button', { name: 'Add an author' }).click();
+    await form.getByLabel('Author name').nth(1).fill('Grace Hopper');
+    await form.getByLabel('By approval').check();
+    await form.getByLabel(/^Tags/).fill('synthetic, knee, radiographs');
+    // Keyboard: Enter in a field submits the form.
+    await form.getByLabel(/^Tags/).press('Enter');
+    await expect.poll(() => page.url()).toBe(`${baseUrl}/datasets/demo-knee-xray`);
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toMatch(/^Knee osteoarthritis outcomes: five years of radiographs/);
+    expect(await page.getByTestId('access-tier').textContent()).toMatch(/^By approval/);
+    expect(await page.locator('.facts').textContent()).toMatch(
+      /Example Health System \(Canada\).*Ada Lovelace, Grace Hopper/,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'catalog-edited.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('lets the curator retire 1.0 after a confirmation that it stays readable and citable', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const confirmations: string[] = [];
+    let accept = false;
+    page.on('dialog', (dialog) => {
+      confirmations.push(dialog.message());
+      void (accept ? dialog.accept() : dialog.dismiss());
+    });
+    await signInAsCurator(page, '/datasets/demo-knee-xray');
+    await page.getByRole('tab', { name: 'Versions' }).click();
+    const retire = page.getByRole('button', { name: 'Retire version 1.0' });
+    // Declined: nothing changes.
+    await retire.click();
+    expect(confirmations).toHaveLength(1);
+    expect(confirmations[0]).toMatch(/Retire version 1\.0 .*stays readable and citable/);
+    expect(await page.getByTestId('versions').locator('.badge.retired').count()).toBe(0);
+
+    // By keyboard this time, and accepted.
+    accept = true;
+    await retire.focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('versions')
+          .locator('li', { has: page.getByRole('link', { name: 'Version 1.0' }) })
+          .first()
+          .textContent(),
+      )
+      .toMatch(/Version 1\.0 retired.*retired/);
+    expect(confirmations).toHaveLength(2);
+    expect(await retire.count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Retire version 1.1' }).count()).toBe(1);
+    expect(
+      await page
+        .getByLabel(/^Version/)
+        .locator('option')
+        .allTextContents(),
+    ).toEqual(['1.1 (latest)', '1.0 (retired)']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dataset-retired.png'), fullPage: true });
+    await page.close();
+
+    // Still readable (and citable) by anyone, marked as retired.
+    const visitor = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await visitor.goto(`${baseUrl}/datasets/demo-knee-xray/versions/1.0`);
+    await expect
+      .poll(() => visitor.getByTestId('retired').textContent())
+      .toMatch(/Version 1\.0 is retired: it stays readable/);
+    expect(await visitor.getByTestId('citation').textContent()).toBe(
+      'Lovelace A. Knee outcomes (synthetic). Lantern, 2026.',
+    );
+    expect(await visitor.getByRole('button', { name: /^Retire/ }).count()).toBe(0);
+    await visitor.close();
+  });
+
+  it('lets an admin add a category, which the filters and the new-dataset form then offer', async () => {
+    const page = await adminContext.newPage();
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.goto(`${baseUrl}/datasets`);
+    // Keyboard: the section opens from its summary.
+    await page.getByText('Add a category (admins)').focus();
+    await page.keyboard.press('Enter');
+    const form = page.getByRole('form', { name: 'Add a category' });
+    await form.getByLabel(/^Category slug/).fill('MRI Images');
+    await form.getByLabel('Category title').fill('MRI images');
+    await form.getByRole('button', { name: 'Add the category' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/slug/);
+    await form.getByLabel(/^Category slug/).fill('mri-images');
+    await form
+      .getByLabel('Category description')
+      .fill('Magnetic resonance images, as DICOM series.');
+    await form.getByRole('button', { name: 'Add the category' }).click();
+    await expect
+      .poll(() => page.getByTestId('category-added').textContent())
+      .toBe('Category MRI images added.');
+    await expect
+      .poll(() =>
+        page.getByRole('search').getByLabel('Category').locator('option').allTextContents(),
+      )
+      .toContain('MRI images');
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'catalog-category-added.png'),
+      fullPage: true,
+    });
+    await page.close();
+
+    const curator = await browser.newPage();
+    await signInAsCurator(curator, '/datasets/new');
+    const select = curator.getByRole('form', { name: 'New dataset' }).getByLabel('Category');
+    await expect.poll(() => select.locator('option').allTextContents()).toContain('MRI images');
+    // A curator is not offered the admins' section.
+    await curator.goto(`${baseUrl}/datasets`);
+    await expect.poll(() => curator.getByTestId('catalog-count').count()).toBe(1);
+    expect(await curator.getByText('Add a category (admins)').count()).toBe(0);
+    await curator.close();
   });
 });

@@ -6,7 +6,7 @@ import { AdmissionPage } from './pages/AdmissionPage.js';
 import { CatalogPage } from './pages/catalog/CatalogPage.js';
 import { DatasetPage } from './pages/catalog/DatasetPage.js';
 import { DraftPage } from './pages/catalog/DraftPage.js';
-import { NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
+import { EditDatasetPage, NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
 import { ReportsQueuePage } from './pages/catalog/Reports.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
@@ -126,9 +126,9 @@ function Notices({ path, navigate }: { path: string; navigate: (to: string) => v
 function Layout() {
   const { path, navigate } = useRouter();
   const termsVersion = /^\/terms\/versions\/([1-9]\d{0,5})$/.exec(path)?.[1];
-  // /datasets/SLUG, /datasets/SLUG/versions/1.0, /datasets/SLUG/draft (slugs as @lantern/core's).
+  // /datasets/SLUG, /datasets/SLUG/versions/1.0, /datasets/SLUG/draft, /datasets/SLUG/edit (slugs as @lantern/core's).
   const dataset =
-    /^\/datasets\/([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\/versions\/(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)|\/(draft))?$/.exec(
+    /^\/datasets\/([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\/versions\/(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)|\/(draft)|\/(edit))?$/.exec(
       path,
     );
   const page =
@@ -164,6 +164,8 @@ function Layout() {
       <NewDatasetPage navigate={navigate} />
     ) : path === '/datasets/reports' ? (
       <ReportsQueuePage navigate={navigate} />
+    ) : dataset?.[1] !== undefined && dataset[4] !== undefined ? (
+      <EditDatasetPage key={dataset[1]} slug={dataset[1]} navigate={navigate} />
     ) : dataset?.[1] !== undefined && dataset[3] !== undefined ? (
       <DraftPage key={dataset[1]} slug={dataset[1]} navigate={navigate} />
     ) : dataset?.[1] !== undefined ? (

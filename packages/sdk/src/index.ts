@@ -156,6 +156,8 @@ export interface LanternClient {
   setUserRoles(id: string, roles: ManagedUser['roles']): Promise<ManagedUser>;
   resetUserSecondFactor(id: string, reason: string): Promise<ManagedUser>;
   listDatasetCategories(): Promise<{ slug: string; title: string; description: string }[]>;
+  /** Adds a category to the catalog (admins). */
+  addDatasetCategory(input: { slug: string; title: string; description?: string }): Promise<void>;
   /** The catalog (published datasets; drafts too for curators). */
   listDatasets(query?: ListDatasetsQuery): Promise<CatalogCard[]>;
   getDataset(slug: string): Promise<Dataset & { versions: VersionSummary[] }>;
@@ -420,6 +422,12 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async listDatasetCategories() {
       const { data, error, response } = await raw.GET('/api/v1/dataset-categories');
       return (data ?? throwApiError(response, error)).categories;
+    },
+    async addDatasetCategory(input) {
+      const { error, response } = await raw.POST('/api/v1/dataset-categories', { body: input });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
     },
     async listDatasets(query = {}) {
       const { data, error, response } = await raw.GET('/api/v1/datasets', {

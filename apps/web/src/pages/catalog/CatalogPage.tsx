@@ -1,4 +1,4 @@
-import type { CatalogCard, ListDatasetsQuery } from '@lantern/sdk';
+import { ApiError, type CatalogCard, type ListDatasetsQuery } from '@lantern/sdk';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
@@ -41,6 +41,86 @@ function DatasetCard({ card, navigate }: { card: CatalogCard; navigate: (to: str
   );
 }
 
+/** Admins: a new category (slug, title, description) for the filters and the new-dataset form. */
+function AddCategory({ onAdded }: { onAdded: (title: string) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const handleSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const target = event.currentTarget;
+    const form = new FormData(target);
+    const input = {
+      slug: formText(form, 'slug').trim(),
+      title: formText(form, 'title').trim(),
+      description: formText(form, 'description').trim(),
+    };
+    setBusy(true);
+    setError(null);
+    setProblems([]);
+    setDone(null);
+    api.addDatasetCategory(input).then(
+      () => {
+        setBusy(false);
+        setDone(`Category ${input.title} added.`);
+        target.reset();
+        onAdded(input.title);
+      },
+      (caught: unknown) => {
+        setBusy(false);
+        setError(problemOf(caught));
+        if (caught instanceof ApiError) {
+          setProblems(
+            (caught.problem.errors ?? []).map(
+              (e) => `${e.path.replace(/^body\.?/, '')}: ${e.message}`,
+            ),
+          );
+        }
+      },
+    );
+  };
+  return (
+    <details className="admin-categories">
+      <summary>Add a category (admins)</summary>
+      <form onSubmit={handleSubmit} aria-label="Add a category" noValidate>
+        <label>
+          Category slug (e.g. mri-images)
+          <input name="slug" autoComplete="off" />
+        </label>
+        <label>
+          Category title
+          <input name="title" />
+        </label>
+        <label>
+          Category description
+          <textarea name="description" rows={2} />
+        </label>
+        <button type="submit" disabled={busy}>
+          Add the category
+        </button>
+      </form>
+      {done !== null && (
+        <p role="status" data-testid="category-added">
+          {done}
+        </p>
+      )}
+      {error !== null && (
+        <div role="alert" className="bad">
+          <p>{error}</p>
+          {problems.length > 0 && (
+            <ul>
+              {problems.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </details>
+  );
+}
+
 /**
  * /datasets: the catalog, cards grouped by category, with full-text search (titles, problems,
  * column names: the server's `q`) and filters by category, partner and country.
@@ -52,6 +132,7 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
   const [query, setQuery] = useState<ListDatasetsQuery>({});
   const [found, setFound] = useState<CatalogCard[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [categoriesAdded, setCategoriesAdded] = useState(0);
 
   // The whole catalog once, for the filters' choices; curators also see unpublished drafts.
   useEffect(() => {
@@ -65,7 +146,7 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
       },
       (caught: unknown) => setError(problemOf(caught)),
     );
-  }, [user]);
+  }, [user, categoriesAdded]);
 
   useEffect(() => {
     if (user === undefined) {
@@ -142,6 +223,9 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
             New dataset
           </Link>
         </p>
+      )}
+      {can(user, 'catalog.manage') && (
+        <AddCategory onAdded={() => setCategoriesAdded((n) => n + 1)} />
       )}
       <form className="filters" role="search" aria-label="Datasets" onSubmit={handleSearch}>
         <label>

@@ -51,16 +51,45 @@ function Citation({ text, doi }: { text: string; doi?: string | undefined }) {
   );
 }
 
-/** Each version with its level, date, change log and the curator's notes; fetched when shown. */
+/**
+ * Each version with its level, date, change log and the curator's notes; fetched when shown.
+ * Curators may retire a published version (behind a confirmation); it stays readable.
+ */
 function VersionsTab({
   dataset,
+  curates,
+  onRetired,
   navigate,
 }: {
   dataset: DatasetWithVersions;
+  curates: boolean;
+  onRetired: (version: string) => void;
   navigate: (to: string) => void;
 }) {
   const [versions, setVersions] = useState<DatasetVersion[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const handleRetire = (version: string) => {
+    if (
+      !window.confirm(
+        `Retire version ${version} of ${dataset.title}? It stays readable and citable at its address, but is no longer offered as the current version. This cannot be undone.`,
+      )
+    ) {
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    api.retireDatasetVersion(dataset.slug, version).then(
+      () => {
+        setBusy(false);
+        onRetired(version);
+      },
+      (caught: unknown) => {
+        setBusy(false);
+        setError(problemOf(caught));
+      },
+    );
+  };
   useEffect(() => {
     Promise.all(readable(dataset).map((v) => api.getDatasetVersion(dataset.slug, v.version))).then(
       setVersions,
@@ -71,40 +100,58 @@ function VersionsTab({
     return error === null ? <p role="status">Loading…</p> : <p role="alert">{error}</p>;
   }
   return (
-    <ol className="versions" data-testid="versions">
-      {versions.map((v) => (
-        <li key={v.version}>
-          <h3>
-            <Link to={datasetPath(dataset.slug, v.version)} navigate={navigate}>
-              Version {v.version}
-            </Link>{' '}
-            {v.status === 'retired' && <span className="badge retired">retired</span>}
-          </h3>
-          <p className="muted">
-            {v.changeLevel === null ? 'First version' : `${LEVELS[v.changeLevel]} change`}
-            {v.publishedAt !== null && `, published ${day(v.publishedAt)}`}
-            {v.retiredAt !== null && `, retired ${day(v.retiredAt)}`}
-          </p>
-          {v.notes !== '' && (
-            <div className="notes">
-              <h4>Notes from the curators</h4>
-              <p>{v.notes}</p>
-            </div>
-          )}
-          <h4>Change log</h4>
-          {v.changeLog.length === 0 ? (
-            <p className="muted">No change to the tables.</p>
-          ) : (
-            <ul>
-              {v.changeLog.map((entry, i) => (
-                <li key={i}>{entry.text}</li>
-              ))}
-            </ul>
-          )}
-          {v.version !== null && <FixedReports slug={dataset.slug} version={v.version} />}
-        </li>
-      ))}
-    </ol>
+    <>
+      {error !== null && (
+        <p role="alert" className="bad">
+          {error}
+        </p>
+      )}
+      <ol className="versions" data-testid="versions">
+        {versions.map((v) => (
+          <li key={v.version}>
+            <h3>
+              <Link to={datasetPath(dataset.slug, v.version)} navigate={navigate}>
+                Version {v.version}
+              </Link>{' '}
+              {v.status === 'retired' && <span className="badge retired">retired</span>}
+            </h3>
+            <p className="muted">
+              {v.changeLevel === null ? 'First version' : `${LEVELS[v.changeLevel]} change`}
+              {v.publishedAt !== null && `, published ${day(v.publishedAt)}`}
+              {v.retiredAt !== null && `, retired ${day(v.retiredAt)}`}
+            </p>
+            {v.notes !== '' && (
+              <div className="notes">
+                <h4>Notes from the curators</h4>
+                <p>{v.notes}</p>
+              </div>
+            )}
+            <h4>Change log</h4>
+            {v.changeLog.length === 0 ? (
+              <p className="muted">No change to the tables.</p>
+            ) : (
+              <ul>
+                {v.changeLog.map((entry, i) => (
+                  <li key={i}>{entry.text}</li>
+                ))}
+              </ul>
+            )}
+            {curates && v.status === 'published' && v.version !== null && (
+              <p>
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => v.version !== null && handleRetire(v.version)}
+                >
+                  Retire version {v.version}
+                </button>
+              </p>
+            )}
+            {v.version !== null && <FixedReports slug={dataset.slug} version={v.version} />}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 }
 
@@ -197,6 +244,7 @@ export function DatasetPage({
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState('');
   const [busy, setBusy] = useState(false);
+  const [loads, setLoads] = useState(0);
 
   useEffect(() => {
     if (user === undefined) {
@@ -218,7 +266,7 @@ export function DatasetPage({
     return () => {
       live = false;
     };
-  }, [slug, version, user]);
+  }, [slug, version, user, loads]);
 
   if (dataset === null) {
     return error === null ? <p role="status">Loading…</p> : <p role="alert">{error}</p>;
@@ -268,7 +316,14 @@ export function DatasetPage({
           {
             id: 'versions',
             label: 'Versions',
-            render: () => <VersionsTab dataset={dataset} navigate={navigate} />,
+            render: () => (
+              <VersionsTab
+                dataset={dataset}
+                curates={curates}
+                onRetired={() => setLoads((n) => n + 1)}
+                navigate={navigate}
+              />
+            ),
           },
           {
             id: 'compare',
@@ -321,6 +376,9 @@ export function DatasetPage({
         <p className="curator-actions">
           <Link to="/datasets/reports" navigate={navigate}>
             Reported problems
+          </Link>{' '}
+          <Link to={`${datasetPath(slug)}/edit`} navigate={navigate}>
+            Edit details
           </Link>{' '}
           {hasDraft ? (
             <Link to={`${datasetPath(slug)}/draft`} navigate={navigate}>
