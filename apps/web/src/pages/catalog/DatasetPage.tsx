@@ -116,7 +116,9 @@ function VersionsTab({
               {v.status === 'retired' && <span className="badge retired">retired</span>}
             </h3>
             <p className="muted">
-              {v.changeLevel === null ? 'First version' : `${LEVELS[v.changeLevel]} change`}
+              {v.changeLevel === null || v.changeReasons.includes('first publication')
+                ? 'First version'
+                : `${LEVELS[v.changeLevel]} change`}
               {v.publishedAt !== null && `, published ${day(v.publishedAt)}`}
               {v.retiredAt !== null && `, retired ${day(v.retiredAt)}`}
             </p>
