@@ -101,6 +101,13 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['packages/deid/**'],
+    rules: layer(
+      [...APPS, '@lantern/sdk', '@lantern/sdk/*', '@lantern/synth', '@lantern/synth/*'],
+      'deid may import core and formats, never apps or the generators',
+    ),
+  },
+  {
     files: ['packages/core/**'],
     rules: layer(
       [

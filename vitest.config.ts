@@ -23,6 +23,7 @@ export default defineConfig({
       project('core', ['packages/core/src/**/*.test.ts']),
       project('formats', ['packages/formats/src/**/*.test.ts']),
       project('synth', ['packages/synth/src/**/*.test.ts'], { testTimeout: 60_000 }),
+      project('deid', ['packages/deid/src/**/*.test.ts'], { testTimeout: 60_000 }),
       project('sdk', ['packages/sdk/src/**/*.test.ts']),
       project('server', ['apps/server/src/**/*.test.ts']),
       project('cli', ['apps/cli/src/**/*.test.ts'], { testTimeout: 60_000 }),

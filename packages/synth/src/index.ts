@@ -3,6 +3,8 @@
  * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart. Node only.
  */
 export * from './random.js';
+export * from './demo/demo-dataset.js';
+export * from './demo/delivery-writer.js';
 export * from './people.js';
 export * from './ecg/ecgsyn.js';
 export * from './ecg/render-svg.js';

@@ -70,8 +70,8 @@ describe('the demo-arrest-ecg delivery', () => {
     expect(await digests(again)).toEqual(await digests(first));
     expect(await digests(other)).not.toEqual(await digests(first));
     expect(summary).toMatchObject({ dataset: 'demo-arrest-ecg', patients: 40 });
-    expect(summary.ecgs).toBeGreaterThanOrEqual(40);
-    expect(summary.files).toBe(summary.ecgs + 4);
+    expect(summary.images).toBeGreaterThanOrEqual(40);
+    expect(summary.files).toBe(summary.images + 4);
   });
 
   it('has the manifest of issue 6 naming the patient, study, files and date columns', async () => {

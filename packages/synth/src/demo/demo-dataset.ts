@@ -1,0 +1,61 @@
+/**
+ * What every demo dataset of the catalogue provides, so that `lantern demo generate` and the first
+ * start of an empty data directory treat the four alike: the catalog entry and its documentation,
+ * the words of its data dictionary, and a generator that writes each of its partner deliveries.
+ *
+ * A delivery is a full snapshot, as a partner sends it (issue 6): delivery 2 holds everything of
+ * delivery 1 (the same people, identifiers and files, byte for byte) plus what changed, so that
+ * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows) or 2.0 (new columns).
+ */
+import { type Dataset, type DictionaryColumn, type Documentation } from '@lantern/core/catalog';
+import { type Seed } from '../random.js';
+
+export interface DemoGenerateOptions {
+  /** The folder to write the delivery into (created if missing; files of the same names replaced). */
+  out: string;
+  /** Size: 1 is the demo (small: the four datasets' deliveries together well under 200 MB). Default 1. */
+  scale?: number;
+  /** Default 1. The same seed, scale and delivery write the same bytes. */
+  seed?: Seed;
+  /** Which delivery, 1 or 2 (see above). Default 1. */
+  delivery?: number;
+}
+
+/** What a generator wrote. */
+export interface DeliverySummary {
+  dataset: string;
+  delivery: number;
+  patients: number;
+  /** The studies (ECGs, biopsies, radiograph studies, encounters). */
+  studies: number;
+  /** The native files (ECGs, slides, DICOM images). */
+  images: number;
+  /** Files written, the manifest and tables included. */
+  files: number;
+  bytes: number;
+}
+
+/** How the data dictionary describes one column of the published (de-identified) table. */
+export type DemoColumnWords = Pick<DictionaryColumn, 'description'> &
+  Partial<Pick<DictionaryColumn, 'unit' | 'allowedValues' | 'deidentification'>>;
+
+export interface DemoDataset {
+  /** The catalog entry; `dataset.slug` is the `dataset:` of every delivery's manifest. */
+  dataset: Dataset;
+  /** Synthetic data is labelled so everywhere it is shown. */
+  synthetic: true;
+  /** The documentation every version carries (its sections in Markdown). */
+  documentation: Documentation;
+  /**
+   * The dictionary's words, by table and column name as the tables are published: after ingest
+   * renamed the patient column to `patient_ngsci_id` and the study column to `<table singular>_id`,
+   * dropped the `drop:` columns and shifted the dates. Types and examples are inferred by ingest.
+   */
+  tables: Readonly<
+    Record<string, { description: string; columns: Record<string, DemoColumnWords> }>
+  >;
+  /** The curator's notes for the version each delivery makes, in delivery order (two of them). */
+  versionNotes: readonly string[];
+  /** Writes one delivery. */
+  generate(options: DemoGenerateOptions): Promise<DeliverySummary>;
+}
