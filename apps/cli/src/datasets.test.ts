@@ -75,6 +75,7 @@ async function createDraft(): Promise<void> {
     authors: [{ name: 'A. Researcher' }],
     citation: { text: 'Example Lab. Smears (synthetic).' },
     accessTier: 'open',
+    modalities: ['microscopy'],
     tags: ['tuberculosis'],
   });
   await curator.uploadDraftTable(SLUG, 'labels', 'labels.csv', LABELS_V1);
@@ -216,7 +217,7 @@ describe('lantern datasets', () => {
     expect((await anyone.getDataset(SLUG)).versions.map((v) => v.version)).toEqual(['1.1', '1.0']);
   });
 
-  it('list shows the catalog as a table, searchable and filtered by category', async () => {
+  it('list shows the catalog as a table, searchable and filtered by category and modality', async () => {
     const list = await lanternCli(['datasets', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')).toEqual([
@@ -232,6 +233,15 @@ describe('lantern datasets', () => {
     );
     const elsewhere = await lanternCli(['datasets', 'list', '--category', 'x-ray-images']);
     expect(elsewhere.stdout).toBe(`No dataset on ${lantern.url} matches.\n`);
+    expect((await lanternCli(['datasets', 'list', '--modality', 'microscopy'])).stdout).toContain(
+      SLUG,
+    );
+    expect((await lanternCli(['datasets', 'list', '--modality', 'ecg'])).stdout).toBe(
+      `No dataset on ${lantern.url} matches.\n`,
+    );
+    const wrong = await lanternCli(['datasets', 'list', '--modality', 'pet-scan']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/Allowed choices are ecg, xray/);
     const json = await lanternCli([
       'datasets',
       'list',

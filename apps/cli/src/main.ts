@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { MODALITIES, type Modality } from '@lantern/core/catalog';
 import { CliError } from './cli-error.js';
 import { listDatasets, publishDataset, showDataset } from './commands/datasets.command.js';
 import { inspect } from './commands/inspect.command.js';
@@ -167,10 +168,23 @@ one entry per server. Example: lantern login --server https://lantern.example.or
     .addOption(serverOption())
     .option('--q <text>', 'search titles, problems, tags and column names')
     .option('--category <slug>', 'only this category, e.g. ecg-waveforms')
+    .addOption(
+      new Option('--modality <kind>', 'only datasets holding this kind of data').choices(
+        MODALITIES,
+      ),
+    )
     .option('--json', 'print them as JSON')
-    .action(async (options: { server?: string; q?: string; category?: string; json?: boolean }) => {
-      process.exitCode = await listDatasets(options);
-    });
+    .action(
+      async (options: {
+        server?: string;
+        q?: string;
+        category?: string;
+        modality?: Modality;
+        json?: boolean;
+      }) => {
+        process.exitCode = await listDatasets(options);
+      },
+    );
   datasets
     .command('show')
     .description(

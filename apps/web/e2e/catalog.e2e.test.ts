@@ -206,6 +206,7 @@ describe('catalog pages', () => {
       .getByLabel('How to cite')
       .fill('Lovelace A. Knee outcomes (synthetic). Lantern, 2026.');
     await form.getByLabel(/^Tags/).fill('synthetic, knee');
+    await form.getByLabel('X-ray radiographs (CR, DX)').check();
     await form.getByRole('button', { name: 'Create dataset' }).click();
     // Field by field: the server's errors sit under the fields they are about.
     await expect
@@ -334,10 +335,14 @@ describe('catalog pages', () => {
       .toMatch(/No dataset matches/);
     await page.getByLabel('Search titles, problems and column names').fill('');
     await page.getByLabel('Country').selectOption('US');
+    await page.getByLabel('Modality').selectOption({ label: 'X-ray radiographs (CR, DX)' });
     await page.getByRole('button', { name: 'Search' }).click();
     await expect
       .poll(() => page.getByTestId('catalog-count').textContent())
       .toBe('1 dataset match');
+    expect(await page.getByTestId('modalities-demo-knee-xray').textContent()).toBe(
+      'X-ray radiographs (CR, DX)',
+    );
     await page.getByRole('link', { name: 'Knee osteoarthritis outcomes: a dataset' }).click();
 
     await expect

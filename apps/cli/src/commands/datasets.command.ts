@@ -6,6 +6,7 @@ import type {
   PublicationPreview,
   VersionSummary,
 } from '@lantern/sdk';
+import type { Modality } from '@lantern/core/catalog';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
 import { confirm } from '../prompt.js';
@@ -19,12 +20,14 @@ export async function listDatasets(options: {
   server?: string;
   q?: string;
   category?: string;
+  modality?: Modality;
   json?: boolean;
 }): Promise<number> {
   const target = await resolveTarget(options.server);
   const query: ListDatasetsQuery = {
     ...(options.q === undefined ? {} : { q: options.q }),
     ...(options.category === undefined ? {} : { category: options.category }),
+    ...(options.modality === undefined ? {} : { modality: options.modality }),
   };
   let datasets: CatalogCard[];
   try {
@@ -37,7 +40,7 @@ export async function listDatasets(options: {
     return 0;
   }
   if (datasets.length === 0) {
-    const filtered = options.q !== undefined || options.category !== undefined;
+    const filtered = Object.keys(query).length > 0;
     console.log(
       filtered
         ? `No dataset on ${target.server} matches.`

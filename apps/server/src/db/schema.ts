@@ -1,5 +1,6 @@
 import type {
   AccessTier,
+  Modality,
   Author,
   ChangeLevel,
   ChangeLogEntry,
@@ -200,6 +201,7 @@ export interface DatasetTable {
   citation: Json<Citation>;
   access_tier: AccessTier;
   tags: ColumnType<string[], string[] | undefined, string[]>;
+  modalities: ColumnType<Modality[], Modality[] | undefined, Modality[]>;
   synthetic: ColumnType<boolean, boolean | undefined, boolean>;
   created_by: string;
   created_at: ColumnType<Date, never, never>;

@@ -18,6 +18,7 @@ const KNEE = {
   authors: [{ name: 'Ada Lovelace' }],
   citation: { text: 'Lovelace A. Knee outcomes (synthetic). Lantern, 2026.' },
   accessTier: 'open',
+  modalities: ['xray', 'clinical-records'],
   tags: ['synthetic', 'knee'],
 };
 
@@ -271,6 +272,14 @@ describe(`the catalog on ${TEST_DIALECT}`, () => {
     expect(((await other.json()) as { datasets: unknown[] }).datasets).toHaveLength(0);
     const country = await request(server, 'GET', '/api/v1/datasets?country=us');
     expect(((await country.json()) as { datasets: unknown[] }).datasets).toHaveLength(1);
+    const xray = await request(server, 'GET', '/api/v1/datasets?modality=xray');
+    expect(await xray.json()).toMatchObject({
+      datasets: [{ slug: 'demo-knee-xray', modalities: ['xray', 'clinical-records'] }],
+    });
+    const ecg = await request(server, 'GET', '/api/v1/datasets?modality=ecg');
+    expect(((await ecg.json()) as { datasets: unknown[] }).datasets).toHaveLength(0);
+    const unknown = await request(server, 'GET', '/api/v1/datasets?modality=pet-scan');
+    expect(unknown.status).toBe(400);
   });
 
   it('never changes a published version', async () => {

@@ -25,6 +25,7 @@ const dataset: Dataset = {
   authors: [{ name: 'Ada Lovelace', orcid: 'https://orcid.org/0000-0002-1825-0097' }],
   citation: { text: 'Lovelace A. brca-psj-path (v2.1).', doi: '10.48815/n5r0-ap29' },
   accessTier: 'open',
+  modalities: ['slide-microscopy', 'clinical-records'],
   tags: ['pathology', 'breast-cancer'],
 };
 
@@ -86,7 +87,7 @@ describe('dataset model', () => {
     }
   });
 
-  it('refuses a wrong ORCID iD, a malformed DOI, repeated tags and multi-line titles', () => {
+  it('refuses a wrong ORCID iD, a malformed DOI, repeated tags or modalities and multi-line titles', () => {
     const refuse = (changes: Partial<Record<keyof Dataset, unknown>>) =>
       datasetSchema.safeParse({ ...dataset, ...changes }).success;
     expect(refuse({ authors: [{ name: 'A', orcid: '0000-0002-1825-0098' }] })).toBe(false);
@@ -95,6 +96,8 @@ describe('dataset model', () => {
     expect(refuse({ tags: ['ECG'] })).toBe(false);
     expect(refuse({ title: 'two\nlines' })).toBe(false);
     expect(refuse({ accessTier: 'public' })).toBe(false);
+    expect(refuse({ modalities: ['xray', 'xray'] })).toBe(false);
+    expect(refuse({ modalities: ['pet-scan'] })).toBe(false);
   });
 });
 

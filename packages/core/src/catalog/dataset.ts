@@ -110,6 +110,39 @@ export type AccessTier = (typeof ACCESS_TIERS)[number];
 
 const TAG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/u;
 
+/**
+ * What kinds of data a dataset holds, for the catalog's modality filter: its native images and
+ * signals, and the clinical tables beside them. The DICOM modality codes (PS3.3 C.7.3.1.1.1) say
+ * what each one covers.
+ */
+export const MODALITIES = [
+  'ecg',
+  'xray',
+  'ct',
+  'mri',
+  'ultrasound',
+  'slide-microscopy',
+  'microscopy',
+  'clinical-records',
+  'laboratory',
+] as const;
+export type Modality = (typeof MODALITIES)[number];
+
+/** How modalities are shown, with the DICOM codes they cover. */
+export const MODALITY_TITLES: Readonly<Record<Modality, string>> = {
+  ecg: 'ECG waveforms (ECG)',
+  xray: 'X-ray radiographs (CR, DX)',
+  ct: 'Computed tomography (CT)',
+  mri: 'Magnetic resonance (MR)',
+  ultrasound: 'Ultrasound (US)',
+  'slide-microscopy': 'Whole-slide microscopy (SM)',
+  microscopy: 'Microscopy images',
+  'clinical-records': 'Clinical records (encounters, outcomes)',
+  laboratory: 'Laboratory results',
+};
+
+export const modalitySchema = z.enum(MODALITIES);
+
 /** A dataset as the catalog describes it (its documentation and versions are apart). */
 export const datasetSchema = z.object({
   slug: datasetSlugSchema,
@@ -121,6 +154,12 @@ export const datasetSchema = z.object({
   authors: z.array(authorSchema).max(100),
   citation: citationSchema,
   accessTier: z.enum(ACCESS_TIERS),
+  /** What the dataset holds (the modality filter); empty until a curator says. */
+  modalities: z
+    .array(modalitySchema)
+    .max(MODALITIES.length)
+    .refine((modalities) => new Set(modalities).size === modalities.length, 'each modality once')
+    .default([]),
   tags: z
     .array(z.string().min(1).max(40).regex(TAG, 'tags are lower-case words joined by hyphens'))
     .max(20)

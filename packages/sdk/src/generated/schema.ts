@@ -1135,6 +1135,8 @@ export interface components {
             };
             /** @enum {string} */
             accessTier: "open" | "approval";
+            /** @default [] */
+            modalities: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
             tags: string[];
             synthetic: boolean;
             createdAt: string;
@@ -1160,6 +1162,8 @@ export interface components {
             };
             /** @enum {string} */
             accessTier: "open" | "approval";
+            /** @default [] */
+            modalities: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
             tags: string[];
             synthetic: boolean;
             createdAt: string;
@@ -1500,6 +1504,8 @@ export interface components {
             };
             /** @enum {string} */
             accessTier: "open" | "approval";
+            /** @default [] */
+            modalities: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
             tags: string[];
             synthetic: boolean;
             createdAt: string;
@@ -1525,6 +1531,8 @@ export interface components {
             };
             /** @enum {string} */
             accessTier: "open" | "approval";
+            /** @default [] */
+            modalities: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
             tags: string[];
             synthetic: boolean;
             createdAt: string;
@@ -3053,6 +3061,7 @@ export interface operations {
                 category?: string;
                 partner?: string;
                 country?: string;
+                modality?: "ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory";
             };
             header?: never;
             path?: never;
@@ -3120,6 +3129,8 @@ export interface operations {
                     };
                     /** @enum {string} */
                     accessTier: "open" | "approval";
+                    /** @default [] */
+                    modalities?: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
                     tags: string[];
                 };
             };
@@ -3191,6 +3202,8 @@ export interface operations {
                         };
                         /** @enum {string} */
                         accessTier: "open" | "approval";
+                        /** @default [] */
+                        modalities: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
                         tags: string[];
                         synthetic: boolean;
                         createdAt: string;
@@ -3249,6 +3262,8 @@ export interface operations {
                     };
                     /** @enum {string} */
                     accessTier: "open" | "approval";
+                    /** @default [] */
+                    modalities?: ("ecg" | "xray" | "ct" | "mri" | "ultrasound" | "slide-microscopy" | "microscopy" | "clinical-records" | "laboratory")[];
                     tags: string[];
                 };
             };

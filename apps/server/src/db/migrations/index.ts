@@ -12,6 +12,7 @@ import * as m0010 from './0010-suspension.js';
 import * as m0011 from './0011-admission-certificate-files.js';
 import * as m0012 from './0012-catalog.js';
 import * as m0013 from './0013-dataset-reports.js';
+import * as m0014 from './0014-dataset-modalities.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-admission-certificate-files': m0011,
   '0012-catalog': m0012,
   '0013-dataset-reports': m0013,
+  '0014-dataset-modalities': m0014,
 };
 
 export const migrationProvider: MigrationProvider = {

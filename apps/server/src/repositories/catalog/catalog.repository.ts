@@ -40,7 +40,7 @@ export const catalogRepository = {
 
   /**
    * The catalog: datasets with a published version (and, for curators, drafts-only ones), newest
-   * first, filtered by category, partner, country and free text over titles, problems, tags and
+   * first, filtered by category, partner, country, modality and free text over titles, problems, tags and
    * the column names of the newest published version.
    */
   async list(
@@ -50,6 +50,7 @@ export const catalogRepository = {
       category?: string | undefined;
       partner?: string | undefined;
       country?: string | undefined;
+      modality?: string | undefined;
       search?: string | undefined;
     },
   ): Promise<CatalogEntryRow[]> {
@@ -99,6 +100,9 @@ export const catalogRepository = {
         sql<boolean>`exists (select 1 from jsonb_array_elements(dataset.partners) p
           where p->>'country' = ${filter.country.toUpperCase()})`,
       );
+    }
+    if (filter.modality !== undefined) {
+      query = query.where(sql<boolean>`${filter.modality} = any(dataset.modalities)`);
     }
     const search = filter.search?.trim().toLowerCase();
     if (search !== undefined && search !== '') {

@@ -15,6 +15,7 @@ import {
   refuseTransition,
   schematicSvg,
   type AccessTier,
+  type Modality,
   type Author,
   type ChangeLevel,
   type ChangeLogEntry,
@@ -53,6 +54,7 @@ export interface DatasetInput {
   authors: Author[];
   citation: Citation;
   accessTier: AccessTier;
+  modalities: Modality[];
   tags: string[];
 }
 
@@ -154,6 +156,7 @@ export class CatalogService {
       category?: string | undefined;
       partner?: string | undefined;
       country?: string | undefined;
+      modality?: Modality | undefined;
       q?: string | undefined;
     },
   ): Promise<CatalogCard[]> {
@@ -162,6 +165,7 @@ export class CatalogService {
       category: filter.category,
       partner: filter.partner,
       country: filter.country,
+      modality: filter.modality,
       search: filter.q,
     });
     // Whether a draft is being prepared is the curators' business.
@@ -755,6 +759,7 @@ function columnsOf(input: Omit<DatasetInput, 'slug'>) {
     authors: json(input.authors),
     citation: json(input.citation),
     access_tier: input.accessTier,
+    modalities: input.modalities,
     tags: input.tags,
   };
 }
@@ -769,6 +774,7 @@ function present(row: DatasetRow): DatasetView {
     authors: row.authors,
     citation: row.citation,
     accessTier: row.access_tier,
+    modalities: row.modalities,
     tags: row.tags,
     synthetic: row.synthetic,
     createdAt: row.created_at.toISOString(),

@@ -1,3 +1,4 @@
+import { MODALITIES, MODALITY_TITLES, type Modality } from '@lantern/core/catalog';
 import { ApiError, type CatalogCard, type ListDatasetsQuery } from '@lantern/sdk';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api } from '../../api.js';
@@ -24,6 +25,11 @@ function DatasetCard({ card, navigate }: { card: CatalogCard; navigate: (to: str
       <p className="muted">
         {card.partners.map((p) => `${p.name} (${countryName(p.country)})`).join(', ')}
       </p>
+      {card.modalities.length > 0 && (
+        <p className="muted" data-testid={`modalities-${card.slug}`}>
+          {card.modalities.map((m) => MODALITY_TITLES[m]).join(' · ')}
+        </p>
+      )}
       <p className="muted">
         {card.latestVersion === null
           ? 'Not published yet'
@@ -123,7 +129,7 @@ function AddCategory({ onAdded }: { onAdded: (title: string) => void }) {
 
 /**
  * /datasets: the catalog, cards grouped by category, with full-text search (titles, problems,
- * column names: the server's `q`) and filters by category, partner and country.
+ * column names: the server's `q`) and filters by category, partner, country and modality.
  */
 export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
   const { user } = useSession();
@@ -180,6 +186,12 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
     [everything],
   );
 
+  // Only the modalities some dataset has, in the order of MODALITIES.
+  const modalities = useMemo(() => {
+    const held = new Set<Modality>(everything.flatMap((d) => d.modalities));
+    return MODALITIES.filter((m) => held.has(m));
+  }, [everything]);
+
   const handleSearch = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -188,6 +200,7 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
     const category = formText(form, 'category');
     const partner = formText(form, 'partner');
     const country = formText(form, 'country');
+    const modality = MODALITIES.find((m) => m === formText(form, 'modality'));
     if (q !== '') {
       next.q = q;
     }
@@ -199,6 +212,9 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
     }
     if (country !== '') {
       next.country = country;
+    }
+    if (modality !== undefined) {
+      next.modality = modality;
     }
     setQuery(next);
   };
@@ -261,6 +277,17 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
             {countries.map((c) => (
               <option key={c} value={c}>
                 {countryName(c)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Modality
+          <select name="modality" defaultValue="">
+            <option value="">Any</option>
+            {modalities.map((m) => (
+              <option key={m} value={m}>
+                {MODALITY_TITLES[m]}
               </option>
             ))}
           </select>

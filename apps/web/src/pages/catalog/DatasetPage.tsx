@@ -1,4 +1,4 @@
-import { changeLog, diffSnapshots } from '@lantern/core/catalog';
+import { MODALITY_TITLES, changeLog, diffSnapshots } from '@lantern/core/catalog';
 import type { Dataset, DatasetVersion, VersionSummary } from '@lantern/sdk';
 import { useEffect, useState } from 'react';
 import { api } from '../../api.js';
@@ -346,6 +346,12 @@ export function DatasetPage({
       </h1>
       <p className="problem">{dataset.problem}</p>
       <dl className="facts">
+        {dataset.modalities.length > 0 && (
+          <>
+            <dt>Holds</dt>
+            <dd>{dataset.modalities.map((m) => MODALITY_TITLES[m]).join(' · ')}</dd>
+          </>
+        )}
         <dt>Partners</dt>
         <dd>
           {dataset.partners.map((p) => `${p.name} (${countryName(p.country)})`).join(', ') ||

@@ -1,3 +1,4 @@
+import { MODALITIES, MODALITY_TITLES } from '@lantern/core/catalog';
 import { ApiError, type Dataset, type DatasetInput } from '@lantern/sdk';
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { api } from '../../api.js';
@@ -108,6 +109,7 @@ export function DatasetForm({
       }).filter((a) => a.name !== '' || a.orcid !== undefined),
       citation: { text: text('citation.text'), ...(doi === '' ? {} : { doi }) },
       accessTier: text('accessTier') === 'approval' ? 'approval' : 'open',
+      modalities: MODALITIES.filter((m) => form.getAll('modalities').includes(m)),
       tags: text('tags')
         .split(',')
         .map((t) => t.trim())
@@ -246,6 +248,27 @@ export function DatasetForm({
             />{' '}
             By approval
           </label>
+        </fieldset>
+        <fieldset
+          aria-describedby={problems['modalities'] === undefined ? undefined : 'modalities-problem'}
+        >
+          <legend>What the dataset holds</legend>
+          {MODALITIES.map((m) => (
+            <label className="inline" key={m}>
+              <input
+                type="checkbox"
+                name="modalities"
+                value={m}
+                defaultChecked={initial?.modalities.includes(m) === true}
+              />{' '}
+              {MODALITY_TITLES[m]}
+            </label>
+          ))}
+          {problems['modalities'] !== undefined && (
+            <p className="bad" id="modalities-problem">
+              {problems['modalities']}
+            </p>
+          )}
         </fieldset>
         <Field name="tags" label="Tags (comma-separated, e.g. synthetic, knee)" problems={problems}>
           {input('text', initial?.tags.join(', '))}
