@@ -69,7 +69,7 @@ Known trade-offs: the tissue is procedural (stroma, nuclei and ducts, no real an
 tables/patients.csv
 tables/outcomes.csv
 tables/biopsy-slides.csv
-files/svs/<2 chars>/<biopsy_id>_<n>.svs
+files/…/*.svs           one per slide, at the path slide_path names
 \`\`\`
 Slides open with OpenSlide (\`openslide.OpenSlide(path)\`) or any TIFF reader; read a region of level 0 or 1 rather than the whole slide.`,
     },
