@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../format-error.js';
 import { describeSlide, describeSlideFile } from './describe-slide.js';
 import { Slide, openSlideFile } from './slide.js';
+import { MemoryTiffSink, TiffWriter, type TiffWriteType } from './write-tiff.js';
 
 /** Real stained tissue, shipped by Debian's python3-skimage (scripts/debian-packages.sh test). */
 const IHC = '/usr/lib/python3/dist-packages/skimage/data/ihc.png';
@@ -242,134 +243,44 @@ interface Written {
   entriesAt: number[];
 }
 
-/** A small TIFF writer for the cases vips does not write: big-endian, Aperio's layout, hostile. */
-function writeTiff(options: { little: boolean; big: boolean }, images: ImageSpec[]): Written {
-  const { little, big } = options;
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const append = (bytes: Uint8Array) => {
-    const at = length;
-    chunks.push(bytes);
-    length += bytes.length;
-    if (length % 2 === 1) {
-      chunks.push(new Uint8Array(1));
-      length += 1;
-    }
-    return at;
-  };
-  const header = new Uint8Array(big ? 16 : 8);
-  const headerView = new DataView(header.buffer);
-  header.set(little ? [0x49, 0x49] : [0x4d, 0x4d]);
-  headerView.setUint16(2, big ? 43 : 42, little);
-  if (big) {
-    headerView.setUint16(4, 8, little);
-  }
-  append(header);
-  const offsetType = big ? 16 : 4;
-  const prepared = images.map((image) => {
-    const offsets = image.data.map((bytes) => append(bytes));
-    const entries: Entry[] = [
-      ...image.entries,
-      [image.tiled ? 324 : 273, offsetType, offsets],
-      [image.tiled ? 325 : 279, offsetType, image.data.map((bytes) => bytes.length)],
-    ];
-    return entries.sort((a, b) => a[0] - b[0]);
+/** TIFF field types by their TIFF 6.0 codes, as the entries below name them. */
+const TYPES = new Map<number, TiffWriteType>([
+  [2, 'ascii'],
+  [3, 'short'],
+  [4, 'long'],
+  [5, 'rational'],
+  [7, 'undefined'],
+  [16, 'long8'],
+]);
+
+/** Writes images through the shipped writer, for the cases vips does not write: big-endian, Aperio's layout, hostile. */
+async function writeTiff(
+  options: { little: boolean; big: boolean },
+  images: ImageSpec[],
+): Promise<Written> {
+  const sink = new MemoryTiffSink();
+  const writer = await TiffWriter.create(sink, {
+    littleEndian: options.little,
+    bigTiff: options.big,
   });
-  const sizes = new Map([
-    [1, 1],
-    [2, 1],
-    [3, 2],
-    [4, 4],
-    [5, 8],
-    [7, 1],
-    [16, 8],
-  ]);
-  const entrySize = big ? 20 : 12;
-  const countSize = big ? 8 : 2;
-  const offsetSize = big ? 8 : 4;
-  const ifdOffsets: number[] = [];
-  const nextPointers: number[] = [];
-  const entriesAt: number[] = [];
-  const ifdBuffers: { at: number; view: DataView }[] = [];
-  for (const entries of prepared) {
-    const valueBytes = entries.map(([, type, values]) => {
-      const encoded = typeof values === 'string' ? new TextEncoder().encode(`${values}\0`) : values;
-      const size = sizes.get(type) ?? 1;
-      const bytes = new Uint8Array(encoded.length * size);
-      const view = new DataView(bytes.buffer);
-      encoded.forEach((value, i) => {
-        if (type === 3) {
-          view.setUint16(i * 2, value, little);
-        } else if (type === 4) {
-          view.setUint32(i * 4, value, little);
-        } else if (type === 16) {
-          view.setBigUint64(i * 8, BigInt(value), little);
-        } else if (type === 5) {
-          view.setUint32(i * 8, Math.round(value * 1000), little);
-          view.setUint32(i * 8 + 4, 1000, little);
-        } else {
-          view.setUint8(i, value);
-        }
-      });
-      return { bytes, count: encoded.length };
-    });
-    const ifd = new Uint8Array(countSize + entries.length * entrySize + offsetSize);
-    const view = new DataView(ifd.buffer);
-    const at = append(ifd);
-    ifdOffsets.push(at);
-    entriesAt.push(at + countSize);
-    nextPointers.push(at + countSize + entries.length * entrySize);
-    if (big) {
-      view.setBigUint64(0, BigInt(entries.length), little);
-    } else {
-      view.setUint16(0, entries.length, little);
+  for (const image of images) {
+    const offsets: number[] = [];
+    for (const data of image.data) {
+      offsets.push(await writer.writeData(data));
     }
-    entries.forEach(([tag, type], i) => {
-      const e = countSize + i * entrySize;
-      const { bytes, count } = valueBytes[i] ?? { bytes: new Uint8Array(0), count: 0 };
-      view.setUint16(e, tag, little);
-      view.setUint16(e + 2, type, little);
-      if (big) {
-        view.setBigUint64(e + 4, BigInt(count), little);
-      } else {
-        view.setUint32(e + 4, count, little);
-      }
-      const valueAt = e + (big ? 12 : 8);
-      if (bytes.length <= offsetSize) {
-        ifd.set(bytes, valueAt);
-      } else {
-        const where = append(bytes);
-        if (big) {
-          view.setBigUint64(valueAt, BigInt(where), little);
-        } else {
-          view.setUint32(valueAt, where, little);
-        }
-      }
-    });
-    ifdBuffers.push({ at, view });
+    writer.addImage([
+      ...image.entries.map(([tag, type, values]) => ({
+        tag,
+        type: TYPES.get(type) ?? 'undefined',
+        values,
+      })),
+      { tag: image.tiled ? 324 : 273, type: 'offset', values: offsets },
+      { tag: image.tiled ? 325 : 279, type: 'offset', values: image.data.map((d) => d.length) },
+    ]);
   }
-  ifdBuffers.forEach(({ view }, i) => {
-    const next = ifdOffsets[i + 1] ?? 0;
-    const where = countSize + (prepared[i]?.length ?? 0) * entrySize;
-    if (big) {
-      view.setBigUint64(where, BigInt(next), little);
-    } else {
-      view.setUint32(where, next, little);
-    }
-  });
-  const first = ifdOffsets[0] ?? 0;
-  if (big) {
-    headerView.setBigUint64(8, BigInt(first), little);
-  } else {
-    headerView.setUint32(4, first, little);
-  }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return { bytes, ifdOffsets, nextPointers, entriesAt };
+  const result = await writer.finish();
+  expect(result.bigTiff).toBe(options.big);
+  return { ...result, bytes: sink.bytes() };
 }
 
 /** An RGB image of w x h whose pixel (x, y) is (x, y, x ^ y). */
@@ -396,7 +307,7 @@ const APERIO =
   'Aperio Image Library v12.0.15\r\n64x32 [0,100 64x32] (32x32) RAW/RGB|AppMag = 20|StripeWidth = 1000|ScanScope ID = SS1234|Filename = JD-2019-0042|Date = 03/14/19|Time = 09:59:15|User = 4f2c7e-jdoe|MPP = 0.2520|Left = 25.69';
 
 /** An Aperio-style slide: a 64 x 32 level in 32 x 32 tiles, a 32 x 16 level, thumbnail, label, macro. */
-function aperioSlide(options: { little: boolean; big: boolean }): Written {
+async function aperioSlide(options: { little: boolean; big: boolean }): Promise<Written> {
   const base = gradient(64, 32);
   const tile = (rgb: Uint8Array, width: number, left: number) => {
     const out = new Uint8Array(32 * 32 * 3);
@@ -453,7 +364,7 @@ describe('Aperio SVS conventions, both byte orders, classic and BigTIFF', () => 
   ])(
     'reads levels, MPP and associated images, and lists identifying fields masked (%o)',
     async (options) => {
-      const { bytes } = aperioSlide(options);
+      const { bytes } = await aperioSlide(options);
       const slide = await openBytes(bytes, 'case.svs');
       expect(slide.vendor).toBe('aperio');
       expect(slide.tiff.isLittleEndian).toBe(options.little);
@@ -523,7 +434,7 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
     new DataView(bytes.buffer).setUint32(at, value, true);
 
   it('a cyclic IFD chain', async () => {
-    const { bytes, ifdOffsets, nextPointers } = aperioSlide(little);
+    const { bytes, ifdOffsets, nextPointers } = await aperioSlide(little);
     setUint32(bytes, nextPointers[2] ?? 0, ifdOffsets[0] ?? 0);
     const error = await formatError(openBytes(bytes, 'cycle.tif'));
     expect(error).toMatchObject({
@@ -540,13 +451,13 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
   });
 
   it('huge entry counts, in TIFF and BigTIFF', async () => {
-    const classic = aperioSlide(little);
+    const classic = await aperioSlide(little);
     new DataView(classic.bytes.buffer).setUint16(classic.ifdOffsets[0] ?? 0, 65_000, true);
     expect(await formatError(openBytes(classic.bytes, 'many.tif'))).toMatchObject({
       code: 'limit_exceeded',
       offset: classic.ifdOffsets[0],
     });
-    const big = aperioSlide({ little: true, big: true });
+    const big = await aperioSlide({ little: true, big: true });
     new DataView(big.bytes.buffer).setBigUint64(big.ifdOffsets[1] ?? 0, 2n ** 40n, true);
     expect(await formatError(openBytes(big.bytes, 'many.tif'))).toMatchObject({
       code: 'limit_exceeded',
@@ -565,7 +476,7 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
   });
 
   it('a tag whose value count runs past the end of the file', async () => {
-    const { bytes, entriesAt } = aperioSlide(little);
+    const { bytes, entriesAt } = await aperioSlide(little);
     const first = entriesAt[0] ?? 0;
     // The first entry (ImageWidth) claims 2^32 - 1 values.
     setUint32(bytes, first + 4, 0xffff_ffff);
@@ -576,14 +487,14 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
   });
 
   it('offsets past the end: the first IFD, a tag value, a tile', async () => {
-    const header = aperioSlide(little);
+    const header = await aperioSlide(little);
     setUint32(header.bytes, 4, header.bytes.length + 10);
     expect(await formatError(openBytes(header.bytes, 'ifd.tif'))).toMatchObject({
       code: 'truncated',
       offset: 4,
     });
 
-    const value = aperioSlide(little);
+    const value = await aperioSlide(little);
     // IFD 0's ImageDescription points past the end.
     const entries = value.entriesAt[0] ?? 0;
     let described = -1;
@@ -599,7 +510,7 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
       offset: described + 8,
     });
 
-    const tile = aperioSlide(little);
+    const tile = await aperioSlide(little);
     const slide = await openBytes(tile.bytes, 'tile.tif');
     const tileOffsets = slide.tiff.ifds[0]?.entries.get(324)?.valueOffset ?? 0;
     setUint32(tile.bytes, tileOffsets + 4, tile.bytes.length - 10);
@@ -616,7 +527,7 @@ describe('hostile TIFFs fail with a FormatError naming the offset', () => {
       code: 'invalid_tiff',
       offset: 0,
     });
-    const stripped = writeTiff(little, [
+    const stripped = await writeTiff(little, [
       { entries: [...rgbEntries(8, 4, 1), [278, 3, [4]]], data: [gradient(8, 4)], tiled: false },
     ]);
     expect(await formatError(openBytes(stripped.bytes, 'photo.tif'))).toMatchObject({
