@@ -1,6 +1,7 @@
 /**
  * Lantern's synthetic demo deliveries, generated from a seed (the same seed writes the same bytes):
- * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart. Node only.
+ * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart, and demo-knee-xray's
+ * DICOM knee radiographs drawn from anatomy. Node only.
  */
 export * from './random.js';
 export * from './demo/demo-dataset.js';
@@ -10,3 +11,7 @@ export * from './ecg/ecgsyn.js';
 export * from './ecg/render-svg.js';
 export * from './arrest-ecg/cohort.js';
 export * from './arrest-ecg/delivery.js';
+export * from './knee-xray/cohort.js';
+export * from './knee-xray/radiograph.js';
+export * from './knee-xray/delivery.js';
+export * from './knee-xray/demo.js';
