@@ -58,8 +58,8 @@ async function rowsOf(file: string): Promise<Record<string, string | null>[]> {
   return rows;
 }
 
-async function readImage(path: string): Promise<DicomFile> {
-  return readDicom(await readFile(join(first, 'files', path)), { name: path });
+async function readImage(delivery: string, path: string): Promise<DicomFile> {
+  return readDicom(await readFile(join(delivery, 'files', path)), { name: path });
 }
 
 beforeAll(async () => {
@@ -145,7 +145,7 @@ describe('the demo-knee-xray delivery', () => {
       modalities: new Set<string>(),
     };
     for (const row of rows) {
-      const file = await readImage(row['path'] ?? '');
+      const file = await readImage(first, row['path'] ?? '');
       const { dataset } = file;
       const view = (row['view'] ?? '').toUpperCase();
       const size = radiographSize(view === 'SKYLINE' ? 'SKYLINE' : 'AP');
@@ -188,24 +188,25 @@ describe('the demo-knee-xray delivery', () => {
     const output = execFileSync('/usr/bin/python3', ['-c', script, ...paths], { encoding: 'utf8' });
     const expected = [];
     for (const row of rows) {
-      const file = await readImage(row['path'] ?? '');
+      const file = await readImage(first, row['path'] ?? '');
       const frame = decodeFrame(file);
       expected.push([
         row['mrn'],
         file.dataset.string(TAG.PatientName),
         frame.rows,
         frame.columns,
-        frame.data.reduce((sum, value) => sum + value, 0),
+        Array.from(frame.data).reduce((sum, value) => sum + value, 0),
       ]);
     }
     expect(JSON.parse(output)).toEqual(expected);
   });
 
   it('shows the baseline KL grade in the images: the medial joint space narrows (AUC of grade >= 2)', async () => {
+    // Delivery 2 holds delivery 1's patients and more: the larger sample.
     const outcomes = new Map(
-      (await rowsOf(join(first, 'tables', 'outcomes.csv'))).map((row) => [row['mrn'], row]),
+      (await rowsOf(join(second, 'tables', 'outcomes.csv'))).map((row) => [row['mrn'], row]),
     );
-    const rows = await rowsOf(join(first, 'tables', 'xrays.csv'));
+    const rows = await rowsOf(join(second, 'tables', 'xrays.csv'));
     const firstExam = new Map<string, string>();
     for (const row of rows) {
       const mrn = row['mrn'] ?? '';
@@ -226,7 +227,7 @@ describe('the demo-knee-xray delivery', () => {
       if (grade === null || grade === undefined) {
         continue;
       }
-      scores.push(medialGapBrightness(await readImage(row['path'] ?? '')));
+      scores.push(medialNarrowing(await readImage(second, row['path'] ?? '')));
       labels.push(Number(grade) >= 2);
     }
     expect(labels.some((label) => label)).toBe(true);
@@ -236,25 +237,29 @@ describe('the demo-knee-xray delivery', () => {
 });
 
 /**
- * A simple image measure: the darkest row of the medial compartment near the image's centre, in
- * MONOCHROME2 terms. A narrow joint space leaves no dark row, so the darkest row is brighter.
+ * A simple image measure of joint space narrowing: in the medial compartment near the image's
+ * centre, how few rows are dark (nearer the soft tissue beside the knee than the brightest bone),
+ * in MONOCHROME2 terms. A narrow joint space leaves few dark rows between femur and tibia.
  */
-function medialGapBrightness(file: DicomFile): number {
+function medialNarrowing(file: DicomFile): number {
   const frame = decodeFrame(file);
   const isInverted = file.dataset.string(TAG.PhotometricInterpretation) === 'MONOCHROME1';
   const medialSign = file.dataset.string(TAG.ImageLaterality) === 'L' ? -1 : 1;
   const centerRow = Math.round(frame.rows / 2);
   const centerColumn = Math.round(frame.columns / 2);
-  let darkest = Infinity;
-  for (let r = centerRow - 40; r <= centerRow + 40; r++) {
+  const rowMean = (r: number, from: number, to: number) => {
     let sum = 0;
-    for (let k = 40; k < 70; k++) {
+    for (let k = from; k < to; k++) {
       const value = frame.data[r * frame.columns + centerColumn + medialSign * k] ?? 0;
       sum += isInverted ? 4095 - value : value;
     }
-    darkest = Math.min(darkest, sum / 30);
-  }
-  return darkest;
+    return sum / (to - from);
+  };
+  const rows = Array.from({ length: 81 }, (_, i) => centerRow - 40 + i);
+  const bone = rows.map((r) => rowMean(r, 40, 70));
+  const soft = rows.reduce((sum, r) => sum + rowMean(r, 130, 150), 0) / rows.length;
+  const threshold = soft + 0.5 * (Math.max(...bone) - soft);
+  return -bone.filter((value) => value < threshold).length;
 }
 
 describe('delivery 2 of demo-knee-xray', () => {
