@@ -1,7 +1,8 @@
 /**
  * Lantern's synthetic demo deliveries, generated from a seed (the same seed writes the same bytes):
- * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart, and demo-brca-path's
- * tables and H&E whole-slide images drawn tile by tile. Node only.
+ * demo-arrest-ecg's tables and ECG files from a dynamical model of the heart, demo-brca-path's
+ * tables and H&E whole-slide images drawn tile by tile, and demo-knee-xray's DICOM knee
+ * radiographs drawn from anatomy. Node only.
  */
 export * from './random.js';
 export * from './demo/demo-dataset.js';
@@ -15,3 +16,7 @@ export * from './brca-path/tissue.js';
 export * from './brca-path/cohort.js';
 export * from './brca-path/delivery.js';
 export * from './brca-path/dataset.js';
+export * from './knee-xray/cohort.js';
+export * from './knee-xray/radiograph.js';
+export * from './knee-xray/delivery.js';
+export * from './knee-xray/demo.js';
