@@ -5,3 +5,5 @@
  */
 export * from './pseudonym.js';
 export * from './date-shift.js';
+export * from './tables.js';
+export * from './delivery/index.js';
