@@ -108,6 +108,14 @@ export default tseslint.config(
     ),
   },
   {
+    // Tests check de-identification on the synthetic deliveries partners' data is shaped like.
+    files: ['packages/deid/src/**/*.test.ts'],
+    rules: layer(
+      [...APPS, '@lantern/sdk', '@lantern/sdk/*'],
+      'deid tests may import core, formats and the generators, never apps',
+    ),
+  },
+  {
     files: ['packages/core/**'],
     rules: layer(
       [

@@ -1,0 +1,2 @@
+export * from './read-delivery.js';
+export * from './table-source.js';
