@@ -10,7 +10,8 @@
  *   is named like an identifier (`mrn`, `accession`, an `*_id` that is not a pseudonym) or holds
  *   fixed-width numbers of 7-10 digits nearly all distinct. A value with leading zeros is text.
  * - Booleans and dates are never names or numbers; a date column is a birth date only if named so,
- *   or if its dates fall 15 years or more before every other date of their row in most rows.
+ *   or if its dates fall 15 years or more before the latest other date of their row in most
+ *   rows.
  * - `patient_ngsci_id` and `*_id` columns whose every value has the pseudonym shape of ingest (16
  *   to 64 letters, digits, `-` and `_`) are exempt from the record-number check, and so are the
  *   columns the caller names as pseudonyms.
@@ -79,6 +80,8 @@ const BOOLEAN = /^(?:true|false|yes|no|y|n|t|f)$/iu;
 const DETECTED = 1;
 const WHOLE_CELL = 2;
 const WHOLE_NUMBER = 4;
+/** A number of 7-10 digits alone in a cell: a record number, unless the column holds numbers. */
+const LONE_NUMBER = 8;
 
 /** The cells one source of evidence found in a column: how many, the first rows, examples. */
 class Evidence {
@@ -116,6 +119,7 @@ class ColumnState {
   readonly hint: string;
   nonEmpty = 0;
   numbers = 0;
+  integers = 0;
   booleans = 0;
   dates = 0;
   texts = 0;
@@ -270,6 +274,7 @@ export class PhiScanner {
     if (matchesColumnType(value, 'number')) {
       state.numbers += 1;
       if (/^\d+$/u.test(value)) {
+        state.integers += 1;
         state.integerWidths.add(value.length);
         this.digitsCell(state, value, isIdShaped);
       }
@@ -307,6 +312,9 @@ export class PhiScanner {
     if (isIdShaped) {
       this.note(state, 'mrn', WHOLE_NUMBER, value, 0.8, 'numbers in a column of identifiers');
     }
+    if (digits >= 7 && digits <= 10) {
+      this.note(state, 'mrn', LONE_NUMBER, value, 0.6, 'a number of 7-10 digits among text');
+    }
     if (
       PHONE_HINT.test(state.hint) &&
       (digits === 10 || (digits === 11 && value.startsWith('1')))
@@ -337,25 +345,28 @@ export class PhiScanner {
     this.note(state, 'name', WHOLE_CELL, value, isLexicon ? 0.8 : 0.7, 'a column of names');
   }
 
-  /** Counts, per date column, the rows whose date falls decades before all the row's others. */
+  /**
+   * Counts, per date column, the rows whose date falls decades before the latest other date of the
+   * row (the latest, so that two birth dates in a row, a patient's and a parent's, both count).
+   */
   private compareDates(): void {
-    let earliest = Infinity;
-    let second = Infinity;
-    let earliestIndex = -1;
+    let latest = -Infinity;
+    let second = -Infinity;
+    let latestIndex = -1;
     for (let index = 0; index < this.rowDates.length; index += 1) {
       const date = this.rowDates[index];
       if (date === null || date === undefined) {
         continue;
       }
-      if (date < earliest) {
-        second = earliest;
-        earliest = date;
-        earliestIndex = index;
-      } else if (date < second) {
+      if (date > latest) {
+        second = latest;
+        latest = date;
+        latestIndex = index;
+      } else if (date > second) {
         second = date;
       }
     }
-    if (second === Infinity) {
+    if (second === -Infinity) {
       return;
     }
     for (let index = 0; index < this.rowDates.length; index += 1) {
@@ -364,7 +375,7 @@ export class PhiScanner {
         continue;
       }
       const state = this.states[index] as ColumnState;
-      const others = index === earliestIndex ? second : earliest;
+      const others = index === latestIndex ? second : latest;
       state.comparedRows += 1;
       if (others - date >= BIRTH_GAP_DAYS) {
         state.birthLikeRows += 1;
@@ -447,11 +458,18 @@ function judgeColumn(state: ColumnState): Map<PhiKind, JudgedEvidence> {
           selected = 0;
           break;
         }
+        if (PHONE_HINT.test(state.hint) || SSN_HINT.test(state.hint)) {
+          // Their digits are telephone or social security numbers, below.
+          break;
+        }
         if (recordNamed || (state.idShaped >= 0.8 * state.nonEmpty && !isCategory)) {
           selected |= WHOLE_CELL;
         }
         if (recordNamed || isFixedWidthIdentifier(state)) {
           selected |= WHOLE_NUMBER;
+        }
+        if (state.numbers < 0.5 * state.nonEmpty) {
+          selected |= LONE_NUMBER;
         }
         break;
       case 'phone':
@@ -480,7 +498,7 @@ function judgeColumn(state: ColumnState): Map<PhiKind, JudgedEvidence> {
           selected |= WHOLE_CELL;
           override = {
             confidence: 0.6 + 0.3 * birthShare,
-            reason: `dates 15 years or more before the other dates of the row in ${Math.round(birthShare * 100)}% of rows`,
+            reason: `dates 15 years or more before the latest other date of the row in ${Math.round(birthShare * 100)}% of rows`,
           };
         }
         break;
@@ -546,7 +564,7 @@ function combine(
 
 /** Integers of one width of 7 to 10 digits, nearly all distinct: numbered things, not measures. */
 function isFixedWidthIdentifier(state: ColumnState): boolean {
-  if (state.numbers < 0.9 * state.nonEmpty || state.integerWidths.size !== 1) {
+  if (state.integers < 0.9 * state.nonEmpty || state.integerWidths.size !== 1) {
     return false;
   }
   const [width = 0] = state.integerWidths;
