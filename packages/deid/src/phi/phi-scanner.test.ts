@@ -75,6 +75,20 @@ describe('scanTableForPhi', () => {
     expect(mrn?.id).toBe('patients.mrn:mrn');
   });
 
+  it('takes a lone number of 7-10 digits among text for a record number, but not in a column of measures', async () => {
+    const rows = Array.from({ length: 20 }, (_, index) => [
+      index === 4 ? '48291337' : (['none', 'see note', 'repeat ECG'][index % 3] ?? null),
+      String(150_000 + index * 9_871),
+    ]);
+    const findings = await scanTableForPhi(
+      { table: 't', columns: ['comment', 'platelets_per_ul'] },
+      rows,
+    );
+    expect(findings.map(({ column, kind, rows: at }) => [column, kind, at])).toEqual([
+      ['comment', 'mrn', [5]],
+    ]);
+  });
+
   it('treats a column the caller declares a pseudonym as one whatever its shape', async () => {
     const rows = Array.from({ length: 10 }, (_, index) => [String(10_000_000 + index)]);
     const options = { table: 't', columns: ['study_key'] };
