@@ -7,3 +7,4 @@ export * from './pseudonym.js';
 export * from './date-shift.js';
 export * from './tables.js';
 export * from './delivery/index.js';
+export * from './phi/index.js';
