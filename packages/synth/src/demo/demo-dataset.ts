@@ -19,6 +19,14 @@ export interface DemoGenerateOptions {
   seed?: Seed;
   /** Which delivery, 1 or 2 (see above). Default 1. */
   delivery?: number;
+  /** Told after each file is written: the files and bytes of this delivery so far. */
+  onProgress?: (progress: DeliveryProgress) => void;
+}
+
+/** How far a delivery has been written. */
+export interface DeliveryProgress {
+  files: number;
+  bytes: number;
 }
 
 /** What a generator wrote. */
