@@ -5,7 +5,8 @@
  *
  * A delivery is a full snapshot, as a partner sends it (issue 6): delivery 2 holds everything of
  * delivery 1 (the same people, identifiers and files, byte for byte) plus what changed, so that
- * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows) or 2.0 (new columns).
+ * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows), 2.0 (new columns) or 1.0.1
+ * (cells corrected, nothing added).
  */
 import { type Dataset, type DictionaryColumn, type Documentation } from '@lantern/core/catalog';
 import { type Seed } from '../random.js';

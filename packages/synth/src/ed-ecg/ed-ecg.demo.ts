@@ -59,7 +59,7 @@ writes the same bytes.
 1. **People.** Sex, a date of birth between 1935 and 1990, an 8-digit MRN, a made-up name from
    common given and family names, a telephone number in the 555-01xx range reserved for fiction,
    one race and ethnicity indicator and one income band set to 1.
-2. **Visits.** One or two per patient between 2014 and 2020. A hidden risk, age and sex set the
+2. **Visits.** One or two per patient between 2014 and 2021. A hidden risk, age and sex set the
    chance that a visit is an acute coronary syndrome (ACS); about a third of those are
    ST-elevation infarcts. The triage note is a complaint typed as nurses type them — cardiac ones
    far more often for an ACS — and about one in eight names a person or a telephone number.
