@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { MODALITIES, type Modality } from '@lantern/core/catalog';
 import { CliError } from './cli-error.js';
 import { listDatasets, publishDataset, showDataset } from './commands/datasets.command.js';
+import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo.command.js';
 import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
 import { logout } from './commands/logout.command.js';
@@ -240,6 +241,34 @@ not read yet (exit code 2). A table that cannot be read exits 1 naming the line 
     )
     .action(async (file: string, options: { json?: boolean }) => {
       process.exitCode = await inspect(file, options);
+    });
+
+  const demo = program
+    .command('demo')
+    .description('the synthetic demo catalogue (made-up people, labelled synthetic)');
+  demo
+    .command('generate')
+    .description('write the demo partner deliveries to <out>/<slug>/delivery-<n>/')
+    .requiredOption('--out <dir>', 'the folder to write into (new or empty, unless --force)')
+    .option(
+      '--scale <n>',
+      'size: 1 is the demo (well under 200 MB), 10 ten times as many patients',
+      '1',
+    )
+    .option('--seed <s>', 'the same seed writes the same bytes (a number or any text)', '1')
+    .option('--dataset <slug...>', `only these datasets (default all: ${demoSlugs().join(', ')})`)
+    .option('--delivery <n>', 'only delivery 1 or 2 (default both: 2 makes the next version)')
+    .option('--force', 'write into a folder that is not empty, replacing files of the same names')
+    .option('--json', 'print the summaries as JSON')
+    .addHelpText(
+      'after',
+      `
+Delivery 2 of each dataset is the partner's next full snapshot: more patients (a minor version)
+or corrected cells (a patch). Ingest delivery 1, publish, then ingest delivery 2.
+Example: lantern demo generate --out ./demo --dataset demo-ed-ecg --scale 0.5`,
+    )
+    .action(async (options: DemoGenerateFlags) => {
+      process.exitCode = await generateDemo(options);
     });
 
   return program;

@@ -88,8 +88,23 @@ export function makePerson(
     familyName: random.pick(FAMILY),
     sex,
     birthDate: isoDate(birth),
-    phone: `(${random.integer(201, 989)}) 555-01${String(random.integer(0, 99)).padStart(2, '0')}`,
+    phone: makePhone(random),
   };
+}
+
+/** A telephone number in the 555-01xx range reserved for fiction: `(617) 555-0142`. */
+export function makePhone(random: Random): string {
+  return `(${random.integer(201, 989)}) 555-01${String(random.integer(0, 99)).padStart(2, '0')}`;
+}
+
+/** A relative's or a contact's name as a triage note writes it: `Rosa Nguyen`. */
+export function makeContactName(random: Random): string {
+  return `${random.pick(random.chance(0.5) ? GIVEN_FEMALE : GIVEN_MALE)} ${random.pick(FAMILY)}`;
+}
+
+/** A family name alone (`Dr. Okafor`). */
+export function makeFamilyName(random: Random): string {
+  return random.pick(FAMILY);
 }
 
 /** A clinician's name, as an order or a report carries it. */

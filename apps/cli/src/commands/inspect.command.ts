@@ -10,7 +10,7 @@ import {
 } from '@lantern/formats';
 import { CliError } from '../cli-error.js';
 import { isIdentifyingName, maskValue } from '../identifying.js';
-import { printTable } from './describe.js';
+import { describeBytes, printTable } from './describe.js';
 
 /** What `lantern inspect --json` prints for a table. */
 export interface TableReport {
@@ -216,16 +216,4 @@ function describeSystemError(error: unknown): string {
     return error.code === 'ENOENT' ? 'no such file' : `${error.code}, ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** "1.2 MB" */
-function describeBytes(bytes: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
 }

@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectTable, readCsv, readEcgNpz, readMuseXml, type Ecg } from '@lantern/formats';
+import { inspectTable, readEcgNpz, readMuseXml, type Ecg } from '@lantern/formats';
 import { simulateEcg } from '../ecg/ecgsyn.js';
 import { Random } from '../random.js';
+import { digests, listFiles, rowsOf } from '../testing/delivery-files.js';
 import {
   auc,
   detectRPeaks,
@@ -19,37 +19,6 @@ import { generateArrestEcgDelivery } from './delivery.js';
 
 let root: string;
 let first: string;
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort();
-}
-
-async function digests(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const file of await listFiles(dir)) {
-    out[file] = createHash('sha256')
-      .update(await readFile(join(dir, file)))
-      .digest('hex');
-  }
-  return out;
-}
-
-async function rowsOf(file: string): Promise<Record<string, string | null>[]> {
-  const table = await readCsv(createReadStream(file), { name: file });
-  const rows: Record<string, string | null>[] = [];
-  try {
-    for await (const row of table) {
-      rows.push(Object.fromEntries(table.columns.map((name, i) => [name, row.values[i] ?? null])));
-    }
-  } finally {
-    await table.close();
-  }
-  return rows;
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lantern-synth-'));
@@ -138,7 +107,7 @@ describe('the demo-arrest-ecg delivery', () => {
 
   it('has one native file per ECG row, each reading back as 12 leads at 500 Hz', async () => {
     const rows = await rowsOf(join(first, 'tables', 'ecgs.csv'));
-    const files = (await listFiles(join(first, 'files'))).map((file) => file.replaceAll('\\', '/'));
+    const files = await listFiles(join(first, 'files'));
     expect(files).toEqual(rows.map((row) => row['path'] ?? '').sort());
     const formats = new Set<string>();
     for (const row of rows) {
@@ -190,5 +159,35 @@ describe('the demo-arrest-ecg delivery', () => {
     expect(cases).toBeGreaterThan(20);
     expect(cases).toBeLessThan(cohort.length - 20);
     expect(auc(lowVariability, labels)).toBeGreaterThan(0.6);
+  });
+
+  it('has a second delivery that repeats the first byte for byte and adds patients with their ECGs', async () => {
+    const second = join(root, 'second');
+    const summary = await generateArrestEcgDelivery({
+      out: second,
+      scale: 1,
+      seed: 11,
+      delivery: 2,
+    });
+    expect(summary).toMatchObject({ dataset: 'demo-arrest-ecg', delivery: 2, patients: 50 });
+    const before = await digests(first);
+    const after = await digests(second);
+    const tables = ['tables/ecgs.csv', 'tables/outcomes.csv', 'tables/patients.csv'];
+    for (const [file, digest] of Object.entries(before)) {
+      if (!tables.includes(file)) {
+        expect(after[file], file).toBe(digest);
+      }
+    }
+    const added = Object.keys(after).filter((file) => !(file in before));
+    expect(added.length).toBeGreaterThanOrEqual(10);
+    expect(added.every((file) => file.startsWith('files/'))).toBe(true);
+    for (const table of tables) {
+      const old = await readFile(join(first, table), 'utf8');
+      const next = await readFile(join(second, table), 'utf8');
+      // Every row of delivery 1, in order, then the new ones: more rows, the same columns.
+      expect(next.startsWith(old), table).toBe(true);
+      expect(next.length).toBeGreaterThan(old.length);
+    }
+    expect((await rowsOf(join(second, 'tables', 'patients.csv'))).length).toBe(50);
   });
 });

@@ -11,7 +11,12 @@ import { isoDate, isoDatetime } from '../people.js';
 import { DeliveryWriter } from '../demo/delivery-writer.js';
 import { type DeliverySummary, type DemoGenerateOptions } from '../demo/demo-dataset.js';
 import { Random } from '../random.js';
-import { makeArrestCohort, type ArrestEcgRecord, type ArrestPatient } from './cohort.js';
+import {
+  ARREST_ECG_PATIENTS_AT_SCALE_1,
+  makeArrestCohort,
+  type ArrestEcgRecord,
+  type ArrestPatient,
+} from './cohort.js';
 
 export const ARREST_ECG_SLUG = 'demo-arrest-ecg';
 export const ARREST_ECG_PARTNER = 'Lantern Synthetic Heart Institute';
@@ -45,13 +50,37 @@ export function arrestEcgPath(ecg: Pick<ArrestEcgRecord, 'accession' | 'format'>
   return `${ecg.accession.slice(-2)}/${ecg.accession}.${extension}`;
 }
 
-/** Writes the delivery of demo-arrest-ecg into `out`. */
+/**
+ * How many patients delivery `delivery` holds at `scale`. Delivery 2 is the partner's next export:
+ * everyone of delivery 1 and a quarter more people, enrolled since (a minor version, more rows).
+ */
+export function arrestEcgPatientCount(scale: number, delivery: number): number {
+  const first = Math.max(1, Math.round(ARREST_ECG_PATIENTS_AT_SCALE_1 * scale));
+  switch (delivery) {
+    case 1:
+      return first;
+    case 2:
+      return first + Math.max(1, Math.round(first / 4));
+    default:
+      throw new RangeError(`demo-arrest-ecg has deliveries 1 and 2, not ${delivery}`);
+  }
+}
+
+/**
+ * Writes delivery 1 or 2 of demo-arrest-ecg into `out`. The cohort draws each patient from their
+ * own generator forked in turn, so the first patients of a larger cohort are the same people with
+ * the same ECGs: delivery 2 repeats delivery 1 row for row and file for file, then adds people.
+ */
 export async function generateArrestEcgDelivery(
   options: DemoGenerateOptions,
 ): Promise<DeliverySummary> {
   const seed = options.seed ?? 1;
-  const patients = makeArrestCohort({ seed, scale: options.scale ?? 1 });
-  const writer = new DeliveryWriter(options.out);
+  const delivery = options.delivery ?? 1;
+  const patients = makeArrestCohort({
+    seed,
+    patients: arrestEcgPatientCount(options.scale ?? 1, delivery),
+  });
+  const writer = new DeliveryWriter(options.out, options.onProgress);
   const write = (path: string, data: string | Uint8Array) => writer.write(path, data);
 
   await write('delivery.yaml', MANIFEST);
@@ -67,7 +96,7 @@ export async function generateArrestEcgDelivery(
   }
   return {
     dataset: ARREST_ECG_SLUG,
-    delivery: 1,
+    delivery,
     patients: patients.length,
     studies: ecgCount,
     images: ecgCount,

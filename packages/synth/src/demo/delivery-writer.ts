@@ -3,14 +3,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { type DeliveryProgress } from './demo-dataset.js';
 
 export class DeliveryWriter {
   readonly out: string;
   files = 0;
   bytes = 0;
+  private readonly onProgress: ((progress: DeliveryProgress) => void) | undefined;
 
-  constructor(out: string) {
+  /** `onProgress` (DemoGenerateOptions') is told the running counts after every file. */
+  constructor(out: string, onProgress?: (progress: DeliveryProgress) => void) {
     this.out = out;
+    this.onProgress = onProgress;
   }
 
   /** Writes `data` at `path` (relative to the delivery's folder, `/`-separated). */
@@ -20,5 +24,6 @@ export class DeliveryWriter {
     await writeFile(target, data);
     this.files += 1;
     this.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    this.onProgress?.({ files: this.files, bytes: this.bytes });
   }
 }

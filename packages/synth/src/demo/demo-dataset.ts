@@ -5,7 +5,8 @@
  *
  * A delivery is a full snapshot, as a partner sends it (issue 6): delivery 2 holds everything of
  * delivery 1 (the same people, identifiers and files, byte for byte) plus what changed, so that
- * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows) or 2.0 (new columns).
+ * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows), 2.0 (new columns) or 1.0.1
+ * (cells corrected, nothing added).
  */
 import { type Dataset, type DictionaryColumn, type Documentation } from '@lantern/core/catalog';
 import { type Seed } from '../random.js';
@@ -19,6 +20,14 @@ export interface DemoGenerateOptions {
   seed?: Seed;
   /** Which delivery, 1 or 2 (see above). Default 1. */
   delivery?: number;
+  /** Told after each file is written: the files and bytes of this delivery so far. */
+  onProgress?: (progress: DeliveryProgress) => void;
+}
+
+/** How far a delivery has been written. */
+export interface DeliveryProgress {
+  files: number;
+  bytes: number;
 }
 
 /** What a generator wrote. */

@@ -83,6 +83,7 @@ export const kneeXrayDemo: DemoDataset = {
       text: 'Lantern contributors. demo-knee-xray: synthetic knee radiographs and osteoarthritis outcomes. Lantern demo catalogue.',
     },
     accessTier: 'open',
+    modalities: ['xray', 'clinical-records'],
     tags: ['synthetic', 'dicom', 'radiograph', 'knee', 'osteoarthritis'],
   },
   synthetic: true,

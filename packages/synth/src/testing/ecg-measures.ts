@@ -56,6 +56,18 @@ export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) {
+    return 0;
+  }
+  return sorted.length % 2 === 1
+    ? (sorted[half] ?? 0)
+    : ((sorted[half - 1] ?? 0) + (sorted[half] ?? 0)) / 2;
+}
+
 export function standardDeviation(values: readonly number[]): number {
   const m = mean(values);
   return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1));
@@ -78,4 +90,33 @@ export function auc(score: readonly number[], label: readonly boolean[]): number
     });
   });
   return wins / pairs;
+}
+
+/**
+ * The ST segment's deviation from the baseline in each lead, microvolts, the median over the
+ * beats: the level 70–90 ms after each peak `detectRPeaks` found (its peak sits on the QRS's
+ * steepest part, a little after the R wave's apex, so this is early in the ST segment, past the J
+ * point) less the level 55–70 ms before it (the end of the PR segment). Ischaemia raises it in
+ * some leads and lowers it in others; healthy hearts keep it near zero in all.
+ */
+export function stDeviations(ecg: Ecg, peaks: readonly number[]): number[] {
+  const rate = ecg.samplingRate;
+  const at = (ms: number) => Math.round((ms / 1000) * rate);
+  const windowMean = (lead: ArrayLike<number>, from: number, to: number) => {
+    let sum = 0;
+    for (let i = from; i <= to; i++) {
+      sum += lead[i] ?? 0;
+    }
+    return sum / (to - from + 1);
+  };
+  const beats = peaks.filter((peak) => peak - at(70) >= 0 && peak + at(90) < ecg.sampleCount);
+  return ecg.samples.map((lead) =>
+    median(
+      beats.map(
+        (peak) =>
+          windowMean(lead, peak + at(70), peak + at(90)) -
+          windowMean(lead, peak - at(70), peak - at(55)),
+      ),
+    ),
+  );
 }
