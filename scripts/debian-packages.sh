@@ -7,7 +7,7 @@
 set -euo pipefail
 
 RUNTIME=(bubblewrap)
-TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom libvips-tools python3-skimage)
+TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom python3-numpy libvips-tools python3-skimage)
 BENCH=("${TEST[@]}" dcmtk openslide-tools python3-openslide python3-pil)
 
 case "${1:-runtime}" in

@@ -57,7 +57,10 @@ export interface DicomElement {
   readonly keyword: string | null;
   /** Is it a private element (odd group, PS3.5 7.8)? Private elements are kept as read. */
   readonly isPrivate: boolean;
-  /** Where the element's header begins (for a deflated file: past the meta group, in the inflated bytes). */
+  /**
+   * Where the element's header begins (for a deflated file: past the meta group, in the inflated
+   * bytes); -1 for an element built in memory (write.ts).
+   */
   readonly offset: number;
   /** The value's bytes; empty for a sequence and for encapsulated pixel data. */
   readonly bytes: Uint8Array;
@@ -91,6 +94,16 @@ export class DicomDataset {
     this.elements = elements;
     this.isLittleEndian = isLittleEndian;
     this.#text = text;
+  }
+
+  /** Decodes text bytes in the dataset's character set (its file's Specific Character Set). */
+  decodeText(bytes: Uint8Array): string {
+    return this.#text.decoder.decode(bytes);
+  }
+
+  /** Is the dataset's text UTF-8 (ISO_IR 192)? Otherwise it is read as ISO 8859-1. */
+  get isUtf8(): boolean {
+    return this.#text.decoder.encoding === 'utf-8';
   }
 
   has(tag: number): boolean {
