@@ -3,4 +3,4 @@
  * shifting, the DICOM PS3.15 Basic Application Level Confidentiality Profile, and a PHI scan of
  * tables and free text. Pure functions over bytes and values; keys come from the caller. Node only.
  */
-export {};
+export * from './dicom/index.js';
