@@ -313,6 +313,10 @@ describe('the profile table', () => {
     expect(BASIC_PROFILE_BY_TAG.get(TAG.SOPInstanceUID)?.basic).toBe('U');
     expect(BASIC_PROFILE_BY_TAG.get(TAG.StudyDate)?.modifiedDates).toBe('C');
     expect(BASIC_PROFILE_BY_TAG.get(TAG.ReferencedImageSequence)?.isSequence).toBe(true);
+    // RT Plan Date, Acquisition DateTime, Study Time: typed for values an implicit reader cannot.
+    expect(BASIC_PROFILE_BY_TAG.get(0x300a0006)?.dateVr).toBe('DA');
+    expect(BASIC_PROFILE_BY_TAG.get(0x0008002a)?.dateVr).toBe('DT');
+    expect(BASIC_PROFILE_BY_TAG.get(TAG.StudyTime)?.dateVr).toBe('TM');
   });
 });
 

@@ -16,7 +16,6 @@
 import { createHash } from 'node:crypto';
 import {
   changeDicomDataset,
-  DicomDataset,
   dicomDataset,
   FormatError,
   lookupTag,
@@ -24,6 +23,7 @@ import {
   TAG,
   TEXT_VRS,
   writeDicom,
+  type DicomDataset,
   type DicomElement,
   type DicomEntry,
   type DicomFile,
@@ -383,12 +383,14 @@ function applyStep(
       counts.remapped += 1;
       return;
     case 'shift': {
-      if (vr !== 'DA' && vr !== 'DT') {
+      // A date the reader could not type (implicit VR, not in its dictionary) is typed by the table.
+      const dateVr = vr === 'UN' ? (BASIC_PROFILE_BY_TAG.get(tag)?.dateVr ?? null) : vr;
+      if (dateVr !== 'DA' && dateVr !== 'DT') {
         return;
       }
       const text = latin1(element.bytes);
-      const shifted = shiftDateText(text, vr, context.options.shiftDays);
-      set.push({ tag, vr: element.vr, value: ascii(shifted ?? '', vr) });
+      const shifted = shiftDateText(text, dateVr, context.options.shiftDays);
+      set.push({ tag, vr: element.vr, value: ascii(shifted ?? '', dateVr) });
       if (shifted === null) {
         counts.emptied += 1;
       } else {
@@ -472,6 +474,15 @@ function deidentificationEntries(): DicomEntry[] {
   ];
 }
 
+/** Is the text one LO or PN value: 1 to 64 characters, no backslash or control character? */
+function isValueText(text: string): boolean {
+  return (
+    text.length > 0 &&
+    text.length <= 64 &&
+    [...text].every((char) => char !== '\\' && char.charCodeAt(0) >= 0x20)
+  );
+}
+
 function checkOptions(options: DicomDeidOptions): void {
   const fail = (detail: string) => new DicomDeidError('invalid_option', options.name, detail);
   if (!Number.isSafeInteger(options.shiftDays) || Math.abs(options.shiftDays) > 365_000) {
@@ -480,10 +491,10 @@ function checkOptions(options: DicomDeidOptions): void {
     );
   }
   const { patientId, patientName } = options.pseudonym;
-  if (patientId === '' || patientId.length > 64 || /[\\\0-\x1f]/.test(patientId)) {
+  if (!isValueText(patientId)) {
     throw fail('the patient pseudonym must be 1 to 64 characters of LO text (PS3.5 6.2)');
   }
-  if (patientName === '' || patientName.length > 64 || /[\\\0-\x1f]/.test(patientName)) {
+  if (!isValueText(patientName)) {
     throw fail('the patient name pseudonym must be 1 to 64 characters of PN text (PS3.5 6.2)');
   }
   for (const safe of options.safePrivateTags ?? []) {
@@ -531,7 +542,7 @@ export function deidentifyDicomFile(
   const metaInstance = file.meta.get(0x00020003);
   if (instance !== null) {
     metaEntries.push({ tag: 0x00020003, vr: 'UI', value: instance });
-  } else if (metaInstance !== undefined) {
+  } else if (metaInstance !== undefined && file.meta.string(0x00020003) !== null) {
     metaEntries.push({ tag: 0x00020003, vr: 'UI', value: remapValue(metaInstance, context) });
     counts.remapped += 1;
   }

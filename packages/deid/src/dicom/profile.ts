@@ -32,6 +32,26 @@ export interface ProfileAttribute {
   readonly modifiedDates: 'C' | null;
   /** Is the attribute a sequence (its name says so)? Its items are de-identified in turn. */
   readonly isSequence: boolean;
+  /**
+   * For a row with the modified-dates option, the VR its name implies (PS3.6: "… Date" is DA,
+   * "… DateTime" DT, "… Time" TM), so that a value an implicit-VR reader could not type is still
+   * shifted; null for the others.
+   */
+  readonly dateVr: 'DA' | 'DT' | 'TM' | null;
+}
+
+function dateVrOf(name: string, modifiedDates: 'C' | undefined): ProfileAttribute['dateVr'] {
+  if (modifiedDates === undefined) {
+    return null;
+  }
+  const bare = name.replace(/ \(Trial\)$/, '');
+  if (/DateTime$/.test(bare)) {
+    return 'DT';
+  }
+  if (/Date( Stamp)?$/.test(bare)) {
+    return 'DA';
+  }
+  return /Time$/.test(bare) ? 'TM' : null;
 }
 
 type Row = readonly [tag: number, basic: ProfileAction, name: string, modifiedDates?: 'C'];
@@ -503,6 +523,7 @@ export const BASIC_PROFILE: readonly ProfileAttribute[] = ROWS.map(
     basic,
     modifiedDates: modifiedDates ?? null,
     isSequence: /Sequence( \(Trial\))?$/.test(name),
+    dateVr: dateVrOf(name, modifiedDates),
   }),
 );
 
