@@ -38,7 +38,12 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['eslint.config.js', 'vitest.config.ts', 'apps/cli/bin/lantern.js'],
+          allowDefaultProject: [
+            'eslint.config.js',
+            'vitest.config.ts',
+            'apps/cli/bin/lantern.js',
+            'bench/ingest/worker.mjs',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -157,5 +162,5 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'error' },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -2,13 +2,13 @@
 # Installs the Debian packages Lantern needs, and nothing when they are already there.
 #   scripts/debian-packages.sh runtime   what `npm start` needs (sandbox for notebook instances)
 #   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium)
-#   scripts/debian-packages.sh bench     test + the peers bench/formats measures against
+#   scripts/debian-packages.sh bench     test + the peers bench/formats and bench/ingest measure against
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
 
 RUNTIME=(bubblewrap)
 TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom python3-numpy libvips-tools python3-skimage)
-BENCH=("${TEST[@]}" dcmtk openslide-tools python3-openslide python3-pil)
+BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-openslide python3-pil)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

@@ -8,3 +8,4 @@ export * from './date-shift.js';
 export * from './tables.js';
 export * from './delivery/index.js';
 export * from './phi/index.js';
+export * from './dicom/index.js';
