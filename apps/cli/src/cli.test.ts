@@ -66,7 +66,7 @@ describe('lantern', () => {
     expect(status.stdout).toMatch(/database\s+PGlite, embedded/);
 
     // A second server on the same data directory is refused in one line naming the first.
-    const second = await runCli(['start', '--port', '0', '--data-dir', dataDir]);
+    const second = await runCli(['start', '--no-demo', '--port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(2);
     expect(second.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(

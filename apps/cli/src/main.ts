@@ -52,12 +52,20 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .addOption(new Option('--port <n>', 'port to listen on, 0 for any free port (default: 8080)'))
     .addOption(new Option('--host <host>', 'address to listen on (default: 127.0.0.1)'))
+    .option(
+      '--no-demo',
+      'do not generate the demo catalogue on the first start of an empty catalog',
+    )
     .addHelpText(
       'after',
       '\nEnvironment: LANTERN_DATABASE_URL (PostgreSQL instead of PGlite), LANTERN_LOG_LEVEL and the other\nLANTERN_* variables in the README. Flags win over variables.',
     )
-    .action(async (options: { dataDir?: string; port?: string; host?: string }) => {
-      process.exitCode = await runServer(['start', ...localFlags(options)]);
+    .action(async (options: { dataDir?: string; port?: string; host?: string; demo?: boolean }) => {
+      process.exitCode = await runServer([
+        'start',
+        ...localFlags(options),
+        ...(options.demo === false ? ['--no-demo'] : []),
+      ]);
     });
 
   const audit = program.command('audit').description('the tamper-evident audit log');

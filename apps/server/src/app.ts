@@ -12,6 +12,7 @@ import { userAdminRoutes } from './http/admin/users.routes.js';
 import { admissionRoutes } from './http/admission/admission.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { catalogRoutes } from './http/catalog/catalog.routes.js';
+import { ingestRoutes } from './http/ingest/ingest.routes.js';
 import { reportRoutes } from './http/catalog/reports.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
 import { tokenRoutes } from './http/auth/tokens.routes.js';
@@ -84,6 +85,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(secondFactorRoutes(ctx.services.secondFactor));
   await fastify.register(termsRoutes(ctx.services.terms));
   await fastify.register(catalogRoutes(ctx.services.catalog));
+  await fastify.register(ingestRoutes(ctx.services.ingest));
   await fastify.register(reportRoutes(ctx.services.reports));
   await fastify.register(auditRoutes(ctx.services.audit));
   await fastify.register(outboxRoutes(ctx.services.email));

@@ -42,6 +42,10 @@ export interface Config {
    * database must share this file.
    */
   readonly secretKeyFile: string;
+  /** Generate, ingest and publish the demo catalogue on the first start of an empty catalog. */
+  readonly demo: boolean;
+  /** The demo's size (1: small, well under 200 MB). */
+  readonly demoScale: number;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -49,6 +53,8 @@ export interface ConfigFlags {
   dataDir?: string | undefined;
   host?: string | undefined;
   port?: string | number | undefined;
+  /** `--no-demo`: false. */
+  demo?: boolean | undefined;
 }
 
 /** Thrown when the configuration is invalid; `message` lists every problem, one per line. */
@@ -90,6 +96,12 @@ const schema = z.object({
     .optional(),
   LANTERN_MAIL_FROM: z.string().min(3).default('Lantern <no-reply@lantern.local>'),
   LANTERN_SECRET_KEY_FILE: z.string().min(1).optional(),
+  LANTERN_DEMO: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  LANTERN_DEMO_SCALE: z.coerce
+    .number({ error: 'must be a number' })
+    .gt(0, 'must be above 0')
+    .max(1000)
+    .default(1),
   LANTERN_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .transform((url) => url.replace(/\/+$/, ''))
@@ -114,6 +126,9 @@ export function parseConfig(
   }
   if (flags.dataDir !== undefined) {
     input['LANTERN_DATA_DIR'] = flags.dataDir;
+  }
+  if (flags.demo === false) {
+    input['LANTERN_DEMO'] = 'off';
   }
   if (flags.host !== undefined) {
     input['LANTERN_HOST'] = flags.host;
@@ -146,6 +161,8 @@ export function parseConfig(
     publicUrl: e.LANTERN_PUBLIC_URL,
     smtpUrl: e.LANTERN_SMTP_URL,
     secretKeyFile: resolve(e.LANTERN_SECRET_KEY_FILE ?? join(e.LANTERN_DATA_DIR, 'secret.key')),
+    demo: e.LANTERN_DEMO === 'on',
+    demoScale: e.LANTERN_DEMO_SCALE,
     mailFrom: e.LANTERN_MAIL_FROM,
   });
 }

@@ -15,6 +15,7 @@ import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
+import { IngestService } from './services/ingest/ingest.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
@@ -39,6 +40,7 @@ export interface AppContext {
     terms: TermsService;
     userAdmin: UserAdminService;
     catalog: CatalogService;
+    ingest: IngestService;
     reports: ReportsService;
     email: EmailService;
     registration: RegistrationService;
@@ -106,6 +108,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   });
   const terms = new TermsService(database.db, audit, email, links);
   await terms.ensurePublished();
+  const catalog = new CatalogService(database.db, audit, objectStore);
+  const ingest = new IngestService(database.db, audit, catalog, objectStore, key.pseudonymKey());
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   return {
     config,
@@ -122,7 +126,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       tokens: new ApiTokensService(database.db, audit),
       terms,
       userAdmin: new UserAdminService(database.db, audit, email),
-      catalog: new CatalogService(database.db, audit, objectStore),
+      catalog,
+      ingest,
       reports: new ReportsService(database.db, audit, email, links),
       email,
       registration,

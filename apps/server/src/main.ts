@@ -14,6 +14,7 @@ import { DataDirError, lockDataDir, prepareDataDir } from './db/data-dir.js';
 import { openDatabase } from './db/database.js';
 import { createLogger } from './logging.js';
 import { AuditService } from './services/audit/audit.service.js';
+import { seedDemoCatalogue } from './services/ingest/demo-catalogue.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -37,6 +38,7 @@ async function start(config: Config): Promise<void> {
   const context = ctx;
 
   let closing = false;
+  let demoSeeding: Promise<void> = Promise.resolve();
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) {
       return;
@@ -50,6 +52,7 @@ async function start(config: Config): Promise<void> {
     timer.unref();
     try {
       await fastify.close();
+      await demoSeeding;
       await context.close();
     } finally {
       await lock.release();
@@ -88,6 +91,21 @@ async function start(config: Config): Promise<void> {
     out(`  first admin: ${setup.email} has no password yet; set it within 24 hours at`);
     out(`    ${baseUrl}/set-password#token=${setup.secret}`);
     out('    (the link works once; until a password is set, each start prints a new one)');
+  }
+  if (config.demo && (await ctx.services.catalog.list(true, {})).length === 0) {
+    out('  demo catalogue: generating, ingesting and publishing the four synthetic datasets in');
+    out('    the background (about a minute; --no-demo or LANTERN_DEMO=off skips it)');
+    demoSeeding = seedDemoCatalogue(ctx.services, {
+      scale: config.demoScale,
+      stopping: () => closing,
+      onProgress: (event) =>
+        event.error === undefined
+          ? logger.info(event, 'demo dataset published')
+          : logger.error(event, 'demo dataset not published'),
+    }).then(
+      (versions) => logger.info({ versions }, 'demo catalogue ready'),
+      (error: unknown) => logger.error({ err: error }, 'demo catalogue failed'),
+    );
   }
   out('  stop with Ctrl-C');
 }
@@ -160,7 +178,7 @@ async function emitOpenapi(config: Config): Promise<void> {
   }
 }
 
-const USAGE = `usage: lantern-server <start|audit-verify|openapi> [--data-dir DIR] [--port N] [--host H]`;
+const USAGE = `usage: lantern-server <start|audit-verify|openapi> [--data-dir DIR] [--port N] [--host H] [--no-demo]`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -170,9 +188,15 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'no-demo': { type: 'boolean' },
     },
   });
-  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host };
+  const flags: ConfigFlags = {
+    dataDir: values['data-dir'],
+    port: values.port,
+    host: values.host,
+    ...(values['no-demo'] === true ? { demo: false } : {}),
+  };
   const config = loadConfig(flags);
   switch (positionals[0]) {
     case 'start':

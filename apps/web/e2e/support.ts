@@ -23,7 +23,7 @@ export function startLantern(dir: string): Promise<RunningLantern> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [LANTERN_BIN, 'start', '--port', '0', '--data-dir', dir],
+      [LANTERN_BIN, 'start', '--no-demo', '--port', '0', '--data-dir', dir],
       { env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' } },
     );
     let output = '';

@@ -50,9 +50,13 @@ export function startLantern(
   env: Record<string, string> = {},
 ): Promise<RunningLantern> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LANTERN_BIN, 'start', '--port', '0', ...args], {
-      env: { ...process.env, LANTERN_LOG_LEVEL: 'warn', ...env },
-    });
+    const child = spawn(
+      process.execPath,
+      [LANTERN_BIN, 'start', '--no-demo', '--port', '0', ...args],
+      {
+        env: { ...process.env, LANTERN_LOG_LEVEL: 'warn', ...env },
+      },
+    );
     let output = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     const onData = (chunk: Buffer) => {

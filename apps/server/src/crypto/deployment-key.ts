@@ -98,6 +98,14 @@ export class DeploymentKey {
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
   }
 
+  /**
+   * The key of ingest's pseudonyms, date shifts and UID remapping: derived, so stable for the
+   * deployment's life (the same patient gets the same id in every delivery), and never stored.
+   */
+  pseudonymKey(): Buffer {
+    return this.derive('pseudonym');
+  }
+
   /** A keyed hash for `purpose` (HMAC-SHA256 with a derived key). */
   hmac(purpose: string, data: string | Buffer): Buffer {
     return createHmac('sha256', this.derive(`hmac:${purpose}`))

@@ -11,6 +11,7 @@ import type {
   Snapshot,
   VersionStatus,
 } from '@lantern/core/catalog';
+import type { PhiDecision, PhiFinding } from '@lantern/deid';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Event bodies written by requests and services, waiting to be sealed into the chain (a queue). */
@@ -263,6 +264,43 @@ export interface DatasetReportTable {
 }
 
 /** The whole database, as Kysely sees it. */
+/** What one ingest run counted. */
+export interface IngestCounts {
+  tables: number;
+  rows: number;
+  files: number;
+  /** Native files stored as new objects, and those whose bytes the store held already. */
+  stored: number;
+  deduplicated: number;
+  held: number;
+  bytes: number;
+}
+
+/** A native file held back for review (burned-in annotation, or no de-identifier for it). */
+export interface HeldFile {
+  path: string;
+  reason: string;
+}
+
+/** One ingest run: a partner's delivery read into a dataset's draft. */
+export interface IngestRunTable {
+  id: string;
+  dataset_id: string;
+  version_id: string;
+  status: 'running' | 'done' | 'failed';
+  partner: string;
+  counts: Json<Partial<IngestCounts>>;
+  /** Cell problems (dates that would not shift …), located, never quoting a value. */
+  problems: Json<unknown[]>;
+  held: Json<HeldFile[]>;
+  phi_findings: Json<PhiFinding[]>;
+  phi_decisions: Json<PhiDecision[]>;
+  error: string | null;
+  created_by: string;
+  started_at: ColumnType<Date, never, never>;
+  finished_at: ColumnType<Date | null, Date | undefined, Date>;
+}
+
 export interface Database {
   audit_inbox: AuditInboxTable;
   audit_event: AuditEventTable;
@@ -281,4 +319,5 @@ export interface Database {
   dataset_version: DatasetVersionTable;
   dataset_version_file: DatasetVersionFileTable;
   dataset_report: DatasetReportTable;
+  ingest_run: IngestRunTable;
 }

@@ -10,7 +10,8 @@ import type { NamingFinding } from './naming-lint.js';
  * warnings are shown to the curator beside the button.
  */
 export interface PublicationProblem {
-  source: 'dictionary' | 'keys' | 'naming';
+  /** `phi`: the PHI scan of the ingest that made the draft, and files it held back. */
+  source: 'dictionary' | 'keys' | 'naming' | 'phi';
   severity: 'blocking' | 'warning';
   code: string;
   table: string;

@@ -657,6 +657,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/{slug}/draft/phi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The PHI the last ingest's scan found in the draft's tables (masked), the decisions taken, and files held back */
+        get: operations["getPhiReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/phi/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decide PHI findings: drop a column (its table is rewritten without it) or confirm a finding is not PHI, saying why */
+        post: operations["decidePhi"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{slug}/reports": {
         parameters: {
             query?: never;
@@ -1253,7 +1287,7 @@ export interface components {
         };
         PublicationProblemInput: {
             /** @enum {string} */
-            source: "dictionary" | "keys" | "naming";
+            source: "dictionary" | "keys" | "naming" | "phi";
             /** @enum {string} */
             severity: "blocking" | "warning";
             code: string;
@@ -1270,6 +1304,45 @@ export interface components {
             changeLog: components["schemas"]["ChangeLogEntryInput"][];
             problems: components["schemas"]["PublicationProblemInput"][];
             publishable: boolean;
+        };
+        PhiFindingInput: {
+            id: string;
+            table: string;
+            column: string;
+            /** @enum {string} */
+            kind: "name" | "mrn" | "phone" | "email" | "address" | "ssn" | "birth-date" | "url" | "ip";
+            cells: number;
+            rows: number[];
+            examples: {
+                row: number;
+                masked: string;
+            }[];
+            confidence: number;
+            freeText: boolean;
+            reason: string;
+        };
+        PhiDecisionInput: {
+            /** @constant */
+            action: "drop";
+            table: string;
+            column: string;
+            note?: string;
+        } | {
+            /** @constant */
+            action: "confirm";
+            finding: string;
+            note: string;
+        };
+        PhiReviewInput: {
+            ingest: string | null;
+            findings: components["schemas"]["PhiFindingInput"][];
+            decisions: components["schemas"]["PhiDecisionInput"][];
+            open: string[];
+            blocked: boolean;
+            held: {
+                path: string;
+                reason: string;
+            }[];
         };
         DatasetReportInput: {
             id: string;
@@ -1622,7 +1695,7 @@ export interface components {
         };
         PublicationProblem: {
             /** @enum {string} */
-            source: "dictionary" | "keys" | "naming";
+            source: "dictionary" | "keys" | "naming" | "phi";
             /** @enum {string} */
             severity: "blocking" | "warning";
             code: string;
@@ -1639,6 +1712,45 @@ export interface components {
             changeLog: components["schemas"]["ChangeLogEntry"][];
             problems: components["schemas"]["PublicationProblem"][];
             publishable: boolean;
+        };
+        PhiFinding: {
+            id: string;
+            table: string;
+            column: string;
+            /** @enum {string} */
+            kind: "name" | "mrn" | "phone" | "email" | "address" | "ssn" | "birth-date" | "url" | "ip";
+            cells: number;
+            rows: number[];
+            examples: {
+                row: number;
+                masked: string;
+            }[];
+            confidence: number;
+            freeText: boolean;
+            reason: string;
+        };
+        PhiDecision: {
+            /** @constant */
+            action: "drop";
+            table: string;
+            column: string;
+            note?: string;
+        } | {
+            /** @constant */
+            action: "confirm";
+            finding: string;
+            note: string;
+        };
+        PhiReview: {
+            ingest: string | null;
+            findings: components["schemas"]["PhiFinding"][];
+            decisions: components["schemas"]["PhiDecision"][];
+            open: string[];
+            blocked: boolean;
+            held: {
+                path: string;
+                reason: string;
+            }[];
         };
         DatasetReport: {
             id: string;
@@ -3770,6 +3882,92 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPhiReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhiReview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decidePhi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    decisions: components["schemas"]["PhiDecisionInput"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhiReview"];
                 };
             };
             /** @description Default Response */

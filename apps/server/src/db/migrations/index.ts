@@ -13,6 +13,7 @@ import * as m0011 from './0011-admission-certificate-files.js';
 import * as m0012 from './0012-catalog.js';
 import * as m0013 from './0013-dataset-reports.js';
 import * as m0014 from './0014-dataset-modalities.js';
+import * as m0015 from './0015-ingest.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-catalog': m0012,
   '0013-dataset-reports': m0013,
   '0014-dataset-modalities': m0014,
+  '0015-ingest': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -70,7 +70,7 @@ const versionView = versionSummary
 
 const problem = z
   .object({
-    source: z.enum(['dictionary', 'keys', 'naming']),
+    source: z.enum(['dictionary', 'keys', 'naming', 'phi']),
     severity: z.enum(['blocking', 'warning']),
     code: z.string(),
     table: z.string(),
@@ -195,7 +195,7 @@ export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) =>
-        reply.code(201).send(await catalog.create(requireUser(request), request.body)),
+        reply.code(201).send(await catalog.create(`user:${requireUser(request)}`, request.body)),
     );
 
     app.get(
@@ -293,7 +293,9 @@ export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) =>
-        reply.code(201).send(await catalog.openDraft(requireUser(request), request.params.slug)),
+        reply
+          .code(201)
+          .send(await catalog.openDraft(`user:${requireUser(request)}`, request.params.slug)),
     );
 
     app.put(
@@ -433,7 +435,8 @@ export function catalogRoutes(catalog: CatalogService): FastifyPluginAsyncZod {
           response: { ...problemResponses, 200: versionView },
         },
       },
-      async (request) => catalog.publish(requireUser(request), request.params.slug, request.body),
+      async (request) =>
+        catalog.publish(`user:${requireUser(request)}`, request.params.slug, request.body),
     );
 
     app.post(

@@ -31,7 +31,14 @@ import {
   type Snapshot,
   type TableSnapshot,
 } from '@lantern/core/catalog';
-import { FormatError, inspectTable, readCsv, type TableInspection } from '@lantern/formats';
+import { phiBlocks } from '@lantern/deid';
+import {
+  FormatError,
+  formatCsvRow,
+  inspectTable,
+  readCsv,
+  type TableInspection,
+} from '@lantern/formats';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import {
@@ -40,6 +47,7 @@ import {
   type DatasetRow,
   type VersionRow,
 } from '../../repositories/catalog/catalog.repository.js';
+import { ingestRepository } from '../../repositories/ingest/ingest.repository.js';
 import { withinBytes } from '../../storage/byte-limit.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -214,7 +222,11 @@ export class CatalogService {
   }
 
   /** A new dataset, with an empty draft to fill. */
-  async create(curatorId: string, input: DatasetInput): Promise<DatasetView> {
+  async create(
+    actor: string,
+    input: DatasetInput,
+    options: { synthetic?: boolean } = {},
+  ): Promise<DatasetView> {
     await this.db.transaction().execute(async (trx) => {
       if ((await catalogRepository.bySlug(trx, input.slug)) !== undefined) {
         throw new AppError('conflict', `a dataset named ${input.slug} exists already`);
@@ -225,7 +237,8 @@ export class CatalogService {
         id,
         ...columnsOf(input),
         slug: input.slug,
-        created_by: `user:${curatorId}`,
+        synthetic: options.synthetic === true,
+        created_by: actor,
       });
       await catalogRepository.insertVersion(trx, {
         id: newId('dv'),
@@ -234,7 +247,7 @@ export class CatalogService {
         snapshot: json({ tables: [] }),
         dictionary: json({ tables: [] }),
         documentation: json([]),
-        created_by: `user:${curatorId}`,
+        created_by: actor,
       });
       await this.audit.record(trx, {
         action: 'catalog.create_dataset',
@@ -264,7 +277,7 @@ export class CatalogService {
   }
 
   /** Opens a draft from the newest version (tables, files, dictionary, documentation). */
-  async openDraft(curatorId: string, slug: string): Promise<VersionView> {
+  async openDraft(actor: string, slug: string): Promise<VersionView> {
     await this.db.transaction().execute(async (trx) => {
       const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
       if (dataset === undefined) {
@@ -282,7 +295,7 @@ export class CatalogService {
         snapshot: json(latest?.snapshot ?? { tables: [] }),
         dictionary: json(latest?.dictionary ?? { tables: [] }),
         documentation: json(latest?.documentation ?? []),
-        created_by: `user:${curatorId}`,
+        created_by: actor,
       });
       if (latest !== undefined) {
         await catalogRepository.copyFiles(trx, latest.id, id);
@@ -432,6 +445,136 @@ export class CatalogService {
     });
   }
 
+  /** Is there a dataset of this slug? */
+  async exists(slug: string): Promise<boolean> {
+    return (await catalogRepository.bySlug(this.db, slug)) !== undefined;
+  }
+
+  async hasDraft(slug: string): Promise<boolean> {
+    const dataset = await this.dataset(slug);
+    return (await catalogRepository.draft(this.db, dataset.id)) !== undefined;
+  }
+
+  /** The ids of a dataset and its draft (for the ingest runs that fill it). */
+  async draftIds(slug: string): Promise<{ datasetId: string; draftId: string }> {
+    const dataset = await this.dataset(slug);
+    const draft = await this.requireDraft(this.db, dataset);
+    return { datasetId: dataset.id, draftId: draft.id };
+  }
+
+  /** Sets the keys ingest inferred, table by table, in one change. */
+  async setKeysFromIngest(
+    slug: string,
+    keys: ReadonlyMap<string, { primaryKey: string[]; foreignKeys: ForeignKey[] }>,
+  ): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.set_keys', async (trx, draft) => {
+      const tables = draft.snapshot.tables.map((t) => ({ ...t, ...(keys.get(t.name) ?? {}) }));
+      await catalogRepository.updateVersion(trx, draft.id, { snapshot: json({ tables }) });
+      return { tables: [...keys.keys()], inferred: true };
+    });
+  }
+
+  /**
+   * A delivery's native files become the draft's: every file but the tables' (`tableFiles`) is
+   * replaced by `files`, already stored.
+   */
+  async replaceNativeFiles(
+    slug: string,
+    tableFiles: readonly string[],
+    files: readonly { path: string; objectKey: string; size: number }[],
+  ): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.put_files', async (trx, draft) => {
+      const keep = new Set(tableFiles);
+      for (const file of await catalogRepository.files(trx, draft.id)) {
+        if (!keep.has(file.path)) {
+          await catalogRepository.deleteFile(trx, draft.id, file.path);
+        }
+      }
+      for (const file of files) {
+        await catalogRepository.putFile(trx, {
+          version_id: draft.id,
+          path: file.path,
+          object_key: file.objectKey,
+          size: file.size,
+        });
+      }
+      return { files: files.length };
+    });
+  }
+
+  /**
+   * The dictionary after a delivery: what curators wrote of columns still there stays (with the
+   * type the tables now have); columns gone leave it. New columns wait for their words.
+   */
+  async keepDictionaryOf(slug: string): Promise<VersionView> {
+    return this.editDraft(slug, 'catalog.edit_dictionary', async (trx, draft) => {
+      const tables = draft.dictionary.tables.flatMap((entry) => {
+        const table = draft.snapshot.tables.find((t) => t.name === entry.name);
+        if (table === undefined) {
+          return [];
+        }
+        const columns = entry.columns.flatMap((column) => {
+          const found = table.columns.find((c) => c.name === column.name);
+          return found === undefined ? [] : [{ ...column, type: found.type }];
+        });
+        return [{ ...entry, columns }];
+      });
+      await catalogRepository.updateVersion(trx, draft.id, { dictionary: json({ tables }) });
+      return { tables: tables.length };
+    });
+  }
+
+  /**
+   * Rewrites a draft table's stored CSV through `change` (null: leave it), as dropping a column a
+   * PHI finding names needs.
+   */
+  async rewriteTable(
+    slug: string,
+    tableName: string,
+    change: (columns: string[]) => {
+      columns: string[];
+      row: (values: (string | null)[]) => (string | null)[];
+    } | null,
+  ): Promise<VersionView> {
+    const dataset = await this.dataset(slug);
+    const draft = await this.requireDraft(this.db, dataset);
+    const table = draft.snapshot.tables.find((t) => t.name === tableName);
+    const file =
+      table === undefined
+        ? undefined
+        : (await catalogRepository.files(this.db, draft.id)).find((f) => f.path === table.file);
+    if (table === undefined || file === undefined) {
+      throw new AppError('not_found', `the draft of ${slug} has no table ${tableName}`);
+    }
+    const object = await this.objects.get(file.object_key);
+    if (object === null) {
+      throw new Error(`the object ${file.object_key} of ${table.file} cannot be read`);
+    }
+    const rows = await readCsv(object.body, { name: table.file });
+    const plan = change([...rows.columns]);
+    if (plan === null) {
+      object.body.destroy();
+      return this.version(slug, 'draft', true);
+    }
+    async function* body(): AsyncGenerator<Uint8Array> {
+      const encoder = new TextEncoder();
+      try {
+        yield encoder.encode(formatCsvRow(plan?.columns ?? []));
+        for await (const row of rows) {
+          yield encoder.encode(formatCsvRow(plan?.row(row.values) ?? []));
+        }
+      } finally {
+        object?.body.destroy();
+      }
+    }
+    const keys = { primaryKey: table.primaryKey, foreignKeys: table.foreignKeys };
+    await this.uploadTable(slug, { table: tableName, file: table.file, body: body() });
+    return this.setKeys(slug, tableName, {
+      primaryKey: keys.primaryKey.filter((c) => plan.columns.includes(c)),
+      foreignKeys: keys.foreignKeys.filter((k) => k.columns.every((c) => plan.columns.includes(c))),
+    });
+  }
+
   /** The number, change log and problems publishing the draft now would give. */
   async preview(slug: string): Promise<PublicationPreview> {
     const dataset = await this.dataset(slug);
@@ -445,7 +588,7 @@ export class CatalogService {
    * problem listed when the dictionary, keys or names do not hold.
    */
   async publish(
-    curatorId: string,
+    actor: string,
     slug: string,
     input: { version?: string | undefined; notes: string },
   ): Promise<VersionView> {
@@ -487,7 +630,7 @@ export class CatalogService {
         change_level: preview.level,
         change_reasons: json(preview.reasons),
         published_at: new Date(),
-        published_by: `user:${curatorId}`,
+        published_by: actor,
       });
       await this.audit.record(trx, {
         action: 'catalog.publish',
@@ -557,19 +700,21 @@ export class CatalogService {
       ]),
       keys: rows.keyProblems,
     });
-    const problems: PublicationProblem[] =
-      draft.snapshot.tables.length === 0
+    const problems: PublicationProblem[] = [
+      ...(await this.ingestProblems(executor, draft)),
+      ...(draft.snapshot.tables.length === 0
         ? [
             {
-              source: 'dictionary',
-              severity: 'blocking',
+              source: 'dictionary' as const,
+              severity: 'blocking' as const,
               code: 'no-tables',
               table: '',
               message: 'a version holds at least one table; add the tables first',
             },
             ...check.problems,
           ]
-        : check.problems;
+        : check.problems),
+    ];
     return {
       computed,
       version: formatVersion(computed.version),
@@ -580,6 +725,40 @@ export class CatalogService {
       problems,
       publishable: problems.every((p) => p.severity !== 'blocking'),
     };
+  }
+
+  /**
+   * What the last ingest into the draft leaves to do: every PHI finding without a curator's
+   * decision blocks; files held back for review are said (they are not in the version).
+   */
+  private async ingestProblems(
+    executor: Kysely<Database> | Transaction<Database>,
+    draft: VersionRow,
+  ): Promise<PublicationProblem[]> {
+    const run = await ingestRepository.latestDone(executor, draft.id);
+    if (run === undefined) {
+      return [];
+    }
+    const problems: PublicationProblem[] = phiBlocks(run.phi_findings, run.phi_decisions).open.map(
+      (finding) => ({
+        source: 'phi',
+        severity: 'blocking',
+        code: `phi-${finding.kind}`,
+        table: finding.table,
+        column: finding.column,
+        message: `${finding.cells} ${finding.cells === 1 ? 'cell looks' : 'cells look'} like ${finding.kind} (${finding.reason}); drop the column or confirm it is not PHI`,
+      }),
+    );
+    if (run.held.length > 0) {
+      problems.push({
+        source: 'phi',
+        severity: 'warning',
+        code: 'files-held',
+        table: '',
+        message: `${run.held.length} ${run.held.length === 1 ? 'file is' : 'files are'} held back for review and not in this version (${[...new Set(run.held.map((h) => h.reason))].join('; ')})`,
+      });
+    }
+    return problems;
   }
 
   /**

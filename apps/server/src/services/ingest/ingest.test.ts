@@ -1,0 +1,253 @@
+import { createReadStream } from 'node:fs';
+import { cp, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppError } from '@lantern/core';
+import { readCsv, readDicom } from '@lantern/formats';
+import { generateKneeXrayDelivery } from '@lantern/synth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../../testing/http.js';
+import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
+import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
+import { seedDemoCatalogue } from './demo-catalogue.js';
+
+let server: TestServer;
+let curator: SignedInUser;
+let work: string;
+let delivery: string;
+/** Every identifier the partner's delivery carries: MRNs, names, accession numbers, phones. */
+let identifiers: string[];
+
+async function column(path: string, name: string): Promise<string[]> {
+  const table = await readCsv(createReadStream(path), { name: path });
+  const index = table.columns.indexOf(name);
+  const values: string[] = [];
+  for await (const row of table) {
+    const value = row.values[index];
+    if (value !== null && value !== undefined && value !== '') {
+      values.push(value);
+    }
+  }
+  return values;
+}
+
+async function objectBytes(key: string): Promise<Buffer> {
+  const object = await server.ctx.objectStore.get(key);
+  if (object === null) {
+    throw new Error(`no object ${key}`);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.body) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function draftObjects(slug: string): Promise<{ path: string; bytes: Buffer }[]> {
+  const rows = await server.ctx.database.db
+    .selectFrom('dataset_version_file')
+    .innerJoin('dataset_version', 'dataset_version.id', 'dataset_version_file.version_id')
+    .innerJoin('dataset', 'dataset.id', 'dataset_version.dataset_id')
+    .select(['dataset_version_file.path', 'dataset_version_file.object_key'])
+    .where('dataset.slug', '=', slug)
+    .where('dataset_version.status', '=', 'draft')
+    .execute();
+  return Promise.all(
+    rows.map(async (row) => ({ path: row.path, bytes: await objectBytes(row.object_key) })),
+  );
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  curator = await createSignedInUser(server, {
+    email: 'curator@example.org',
+    roles: ['curator'],
+    password: 'a long curator passphrase',
+  });
+  work = await mkdtemp(join(tmpdir(), 'lantern-ingest-'));
+  delivery = join(work, 'knee-1');
+  await generateKneeXrayDelivery({ out: delivery, scale: 0.25, seed: 5, delivery: 1 });
+  identifiers = [
+    ...(await column(join(delivery, 'tables/patients.csv'), 'mrn')),
+    ...(await column(join(delivery, 'tables/patients.csv'), 'patient_name')),
+    ...(await column(join(delivery, 'tables/patients.csv'), 'phone')),
+    ...(await column(join(delivery, 'tables/xrays.csv'), 'accession')),
+  ];
+}, 120_000);
+
+afterAll(async () => {
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
+  it('refuses a broken delivery with every problem, and stores nothing', async () => {
+    const broken = join(work, 'broken');
+    await cp(delivery, broken, { recursive: true });
+    await unlink(join(broken, 'tables/outcomes.csv'));
+    const xray = (await column(join(broken, 'tables/xrays.csv'), 'path'))[0] ?? '';
+    await unlink(join(broken, 'files', xray));
+    const refused = await server.ctx.services.ingest
+      .ingestDirectory(broken, { actor: 'system:lantern' })
+      .then(
+        () => null,
+        (error: unknown) => error as AppError,
+      );
+    expect(refused?.code).toBe('validation_failed');
+    const messages = (refused?.errors ?? []).map((e) => `${e.path} ${e.message}`);
+    expect(messages.some((m) => m.startsWith('tables/outcomes.csv table_missing'))).toBe(true);
+    expect(messages.some((m) => / file_missing/u.test(m))).toBe(true);
+    expect(await server.ctx.services.catalog.exists('demo-knee-xray')).toBe(false);
+  });
+
+  it('publishes tables and DICOM files with no identifier left in any stored byte', async () => {
+    const report = await server.ctx.services.ingest.ingestDirectory(delivery, {
+      actor: 'system:lantern',
+    });
+    expect(report.counts.tables).toBe(3);
+    expect(report.counts.files).toBeGreaterThan(4);
+    expect(report.counts.stored + report.counts.held).toBe(report.counts.files);
+    const tables = report.draft.snapshot.tables;
+    expect(tables.map((t) => t.name).sort()).toEqual(['outcomes', 'patients', 'xrays']);
+    const xrays = tables.find((t) => t.name === 'xrays');
+    expect(xrays?.columns.slice(0, 2).map((c) => c.name)).toEqual(['patient_ngsci_id', 'xray_id']);
+    expect(xrays?.columns.map((c) => c.name)).not.toContain('referring_physician');
+    expect(xrays?.foreignKeys).toEqual([
+      {
+        columns: ['patient_ngsci_id'],
+        references: { table: 'patients', columns: ['patient_ngsci_id'] },
+      },
+    ]);
+    expect(tables.find((t) => t.name === 'patients')?.primaryKey).toEqual(['patient_ngsci_id']);
+
+    const stored = await draftObjects('demo-knee-xray');
+    const dicom = stored.filter((file) => file.path.endsWith('.dcm'));
+    expect(dicom.length).toBe(report.counts.stored);
+    for (const file of stored) {
+      const text = file.bytes.toString('latin1');
+      for (const identifier of identifiers) {
+        expect(text.includes(identifier), `${identifier} in ${file.path}`).toBe(false);
+      }
+    }
+    const read = readDicom(dicom[0]?.bytes ?? new Uint8Array(), { name: 'first' });
+    expect(read.dataset.string(0x00120062)).toBe('YES'); // Patient Identity Removed
+    expect(read.dataset.string(0x00100020)).toMatch(/^[a-z0-9]{20}$/u);
+    // Images with burned-in text are held back, not stored.
+    for (const held of report.held) {
+      expect(stored.some((file) => file.path === held.path)).toBe(false);
+    }
+  });
+
+  it('blocks publication until each PHI finding has a decision', async () => {
+    const review = await request(
+      server,
+      'GET',
+      '/api/v1/datasets/demo-knee-xray/draft/phi',
+      curator,
+    );
+    expect(review.status).toBe(200);
+    const body = (await review.json()) as {
+      findings: { id: string; table: string; column: string; kind: string }[];
+      blocked: boolean;
+    };
+    expect(body.blocked).toBe(true);
+    expect(body.findings).toContainEqual(
+      expect.objectContaining({ table: 'patients', column: 'birth_date', kind: 'birth-date' }),
+    );
+    const preview = await request(
+      server,
+      'GET',
+      '/api/v1/datasets/demo-knee-xray/draft/publication',
+      curator,
+    );
+    const problems = (
+      (await preview.json()) as { problems: { source: string; severity: string }[] }
+    ).problems;
+    expect(problems).toContainEqual(
+      expect.objectContaining({ source: 'phi', severity: 'blocking' }),
+    );
+
+    const unknown = await request(
+      server,
+      'POST',
+      '/api/v1/datasets/demo-knee-xray/draft/phi/decisions',
+      curator,
+      { decisions: [{ action: 'confirm', finding: 'patients.nothing:name', note: 'no' }] },
+    );
+    expect(unknown.status).toBe(400);
+
+    const columns = [...new Set(body.findings.map((f) => `${f.table}.${f.column}`))];
+    const decided = await request(
+      server,
+      'POST',
+      '/api/v1/datasets/demo-knee-xray/draft/phi/decisions',
+      curator,
+      {
+        decisions: columns.map((c) => {
+          const [table = '', column = ''] = c.split('.');
+          return { action: 'drop', table, column };
+        }),
+      },
+    );
+    expect(decided.status).toBe(200);
+    expect(((await decided.json()) as { blocked: boolean }).blocked).toBe(false);
+    const after = await server.ctx.services.catalog.version('demo-knee-xray', 'draft', true);
+    expect(
+      after.snapshot.tables.find((t) => t.name === 'patients')?.columns.map((c) => c.name),
+    ).not.toContain('birth_date');
+    const again = await request(
+      server,
+      'GET',
+      '/api/v1/datasets/demo-knee-xray/draft/publication',
+      curator,
+    );
+    expect(
+      ((await again.json()) as { problems: { source: string }[] }).problems.filter(
+        (p) => p.source === 'phi' && 'severity' in p && p.severity === 'blocking',
+      ),
+    ).toEqual([]);
+  });
+
+  it('stores nothing twice when the same files are delivered again', async () => {
+    const report = await server.ctx.services.ingest.ingestDirectory(delivery, {
+      actor: 'system:lantern',
+    });
+    expect(report.counts.stored).toBe(0);
+    expect(report.counts.deduplicated + report.counts.held).toBe(report.counts.files);
+  });
+
+  it('is refused to people who are not curators', async () => {
+    const researcher = await createSignedInUser(server, {
+      email: 'researcher@example.org',
+      roles: ['researcher'],
+      password: 'a long researcher passphrase',
+    });
+    const review = await request(
+      server,
+      'GET',
+      '/api/v1/datasets/demo-knee-xray/draft/phi',
+      researcher,
+    );
+    expect(review.status).toBe(403);
+  });
+});
+
+describe(`the demo catalogue on ${TEST_DIALECT}`, () => {
+  it('ingests, documents and publishes two versions of a demo dataset, marked synthetic', async () => {
+    const events: { dataset: string; version?: string; error?: string }[] = [];
+    const published = await seedDemoCatalogue(server.ctx.services, {
+      scale: 0.25,
+      datasets: ['demo-arrest-ecg'],
+      onProgress: (event) => events.push(event),
+    });
+    expect(events.filter((e) => e.error !== undefined)).toEqual([]);
+    expect(published).toEqual(['demo-arrest-ecg 1.0', 'demo-arrest-ecg 1.1']);
+    const list = await request(server, 'GET', '/api/v1/datasets?modality=ecg');
+    expect(await list.json()).toMatchObject({
+      datasets: [{ slug: 'demo-arrest-ecg', synthetic: true, latestVersion: '1.1' }],
+    });
+    const version = await server.ctx.services.catalog.version('demo-arrest-ecg', '1.1', false);
+    expect(version.documentation.map((d) => d.kind)).toContain('problem');
+    expect(version.files.some((f) => f.path.endsWith('.npz'))).toBe(true);
+  }, 120_000);
+});
