@@ -10,3 +10,4 @@ export * from './delivery/index.js';
 export * from './phi/index.js';
 export * from './dicom/index.js';
 export * from './slide/index.js';
+export * from './ecg/index.js';
