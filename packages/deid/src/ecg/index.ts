@@ -3,3 +3,4 @@
  * replaced or removed, dates shifted by the patient's offset), waveforms untouched.
  */
 export * from './muse.js';
+export * from './wfdb.js';
