@@ -1,7 +1,7 @@
 /**
  * De-identification for ingest: keyed pseudonyms for patients and studies, per-patient date
- * shifting, the DICOM PS3.15 Basic Application Level Confidentiality Profile, and a PHI scan of
- * tables and free text. Pure functions over bytes and values; keys come from the caller. Node only.
+ * shifting, the DICOM PS3.15 Basic Application Level Confidentiality Profile, whole-slide images
+ * rewritten without their label and macro, and a PHI scan of tables and free text. Pure functions over bytes and values; keys come from the caller. Node only.
  */
 export * from './pseudonym.js';
 export * from './date-shift.js';
@@ -9,3 +9,5 @@ export * from './tables.js';
 export * from './delivery/index.js';
 export * from './phi/index.js';
 export * from './dicom/index.js';
+export * from './slide/index.js';
+export * from './ecg/index.js';

@@ -332,3 +332,44 @@ function decodeDocument(
     });
   }
 }
+
+export interface XmlWriteOptions {
+  /** A document type declaration written after the XML declaration ("<!DOCTYPE RestingECG …>"). */
+  doctype?: string;
+}
+
+/**
+ * Writes an element tree as an XML document (what `parseXml` reads back into the same tree):
+ * ISO-8859-1 declared, every character outside printable ASCII written as a character reference,
+ * attributes and text escaped, children indented by two spaces. An element's own text comes before
+ * its children (the reader does not keep where mixed text stood); comments and processing
+ * instructions are not in the tree and are not written.
+ */
+export function writeXml(root: XmlElement, options: XmlWriteOptions = {}): Uint8Array {
+  const lines = ['<?xml version="1.0" encoding="ISO-8859-1"?>'];
+  if (options.doctype !== undefined) {
+    lines.push(options.doctype);
+  }
+  const write = (element: XmlElement, indent: string): void => {
+    const attributes = [...element.attributes]
+      .map(([name, value]) => ` ${name}="${escapeXml(value)}"`)
+      .join('');
+    const open = `${indent}<${element.name}${attributes}>`;
+    if (element.children.length === 0) {
+      lines.push(`${open}${escapeXml(element.text)}</${element.name}>`);
+      return;
+    }
+    const text = element.text.trim();
+    lines.push(text === '' ? open : `${open}${escapeXml(text)}`);
+    for (const child of element.children) {
+      write(child, `${indent}  `);
+    }
+    lines.push(`${indent}</${element.name}>`);
+  };
+  write(root, '');
+  lines.push('');
+  const text = lines
+    .join('\n')
+    .replace(/[^\t\n\r -~]/gu, (char) => `&#${char.codePointAt(0) ?? 63};`);
+  return new TextEncoder().encode(text);
+}
