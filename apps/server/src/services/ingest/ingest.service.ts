@@ -7,7 +7,8 @@
  * 2. each table is streamed through the keyed pseudonyms and per-patient date shifts of
  *    @lantern/deid into a published CSV in the object store, and put into the draft;
  * 3. each native file is de-identified by its format (DICOM by PS3.15's basic profile with
- *    modified dates; NumPy arrays carry no header and pass as they are) and stored content-
+ *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
+ *    XML cleaned of demographics; NumPy arrays carry no header and pass as they are) and stored content-
  *    addressed under a name that reveals nothing; a file that must be reviewed (burned-in
  *    annotation) or that no de-identifier reads yet is held back, never stored;
  * 4. the published tables are scanned for PHI; publication waits for a curator's decision on
@@ -19,8 +20,9 @@
  * ingest after a crash redoes it; the object store keeps each content once.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { AppError } from '@lantern/core';
 import type { ForeignKey } from '@lantern/core/catalog';
 import type { DeliveryManifest, DeliveryTable } from '@lantern/core/ingest';
@@ -28,6 +30,8 @@ import {
   createPseudonymizer,
   dateShiftDays,
   deidentifyDicom,
+  deidentifyMuseXml,
+  deidentifySlide,
   deidentifyTable,
   deliveryFilePath,
   hmacUidRemapper,
@@ -40,7 +44,7 @@ import {
   type PhiFinding,
   type Pseudonymizer,
 } from '@lantern/deid';
-import { formatCsvRow, isDicom, isNpy, isZip } from '@lantern/formats';
+import { formatCsvRow, isDicom, isNpy, isTiff, isZip } from '@lantern/formats';
 import type { Kysely } from 'kysely';
 import type { Database, HeldFile, IngestCounts } from '../../db/schema.js';
 import {
@@ -465,6 +469,27 @@ export class IngestService {
       }
       return this.store([result.bytes], result.sha256);
     }
+    if (isTiff(head)) {
+      // Label and macro images (names, barcodes) and identifying tags are left out of a new file.
+      const out = join(await mkdtemp(join(tmpdir(), 'lantern-slide-')), 'slide.tif');
+      try {
+        const result = await deidentifySlide(path, out, {
+          name: entry.published,
+          shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+        });
+        return await this.store(streamFile(out), result.sha256);
+      } finally {
+        await rm(dirname(out), { recursive: true, force: true });
+      }
+    }
+    if (looksLikeXml(head)) {
+      const result = deidentifyMuseXml(await readFile(path), {
+        name: entry.published,
+        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+        pseudonym: { patientId: pseudonymizer.patient(entry.patient) },
+      });
+      return this.store([result.bytes], result.sha256);
+    }
     if (isNpy(head) || (isZip(head) && entry.published.endsWith('.npz'))) {
       // NumPy arrays hold numbers and a shape, nothing else.
       if ((await stat(path)).size <= HASH_IN_MEMORY_BYTES) {
@@ -475,7 +500,7 @@ export class IngestService {
     }
     return {
       reason:
-        'no de-identifier reads this format yet (slides, ECG XML and WFDB headers come next); held back, not stored',
+        'no de-identifier reads this format yet (WFDB records come next); held back, not stored',
     };
   }
 
@@ -591,6 +616,15 @@ export function inferKeys(
     keys.set(table.name, { primaryKey: primary.get(table.name) ?? [], foreignKeys });
   }
   return keys;
+}
+
+/** An XML document's first bytes (a BOM, white space, then `<`). */
+function looksLikeXml(head: Uint8Array): boolean {
+  const text = Buffer.from(head)
+    .toString('utf8')
+    .replace(/^\uFEFF/u, '')
+    .trimStart();
+  return text.startsWith('<?xml') || text.startsWith('<');
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {

@@ -249,5 +249,7 @@ describe(`the demo catalogue on ${TEST_DIALECT}`, () => {
     const version = await server.ctx.services.catalog.version('demo-arrest-ecg', '1.1', false);
     expect(version.documentation.map((d) => d.kind)).toContain('problem');
     expect(version.files.some((f) => f.path.endsWith('.npz'))).toBe(true);
+    // GE MUSE XML files are cleaned of their demographics and published too.
+    expect(version.files.some((f) => f.path.endsWith('.xml'))).toBe(true);
   }, 120_000);
 });
