@@ -21,6 +21,7 @@ import { SecondFactorService } from './services/identity/second-factor.service.j
 import { UserAdminService } from './services/identity/user-admin.service.js';
 import { TermsService } from './services/terms/terms.service.js';
 import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
+import { S3ObjectStore } from './storage/s3-object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
 export interface AppContext {
@@ -75,8 +76,13 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     await database.close();
     throw error;
   }
-  const objectStore = new LocalObjectStore(config.dataDir);
-  await objectStore.init();
+  let objectStore: ObjectStore;
+  try {
+    objectStore = await openObjectStore(config);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const compute = new LocalComputeBackend();
   const audit = new AuditService(database.db);
   const health = new HealthService({
@@ -137,8 +143,44 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       await email.close();
       await sealer.stop();
       await database.close();
+      await objectStore.close();
     },
   };
+}
+
+/**
+ * The object store the configuration chooses, ready: the data directory's objects/ made, or the
+ * S3 bucket created if missing (and its crashed uploads swept).
+ */
+async function openObjectStore(config: Config): Promise<ObjectStore> {
+  if (config.objectStore === 'local' || config.s3 === undefined) {
+    const local = new LocalObjectStore(config.dataDir);
+    await local.init();
+    return local;
+  }
+  const s3 = config.s3;
+  const secret =
+    s3.secretAccessKeyFile === undefined
+      ? s3.secretAccessKey
+      : (await readFile(s3.secretAccessKeyFile, 'utf8')).trim();
+  const store = new S3ObjectStore({
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    credentials:
+      s3.accessKeyId === undefined || secret === undefined
+        ? undefined
+        : { accessKeyId: s3.accessKeyId, secretAccessKey: secret },
+  });
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw new Error(
+      `cannot open the S3 object store (bucket ${s3.bucket}${s3.endpoint === undefined ? '' : ` at ${s3.endpoint}`}): ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+  }
+  return store;
 }
 
 /** The common and breached passwords shipped in data/ (see data/README.md). */
