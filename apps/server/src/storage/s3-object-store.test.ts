@@ -24,13 +24,14 @@ import { S3ObjectStore, type S3StoreOptions } from './s3-object-store.js';
 // A real S3 server: Ceph's radosgw on a memstore OSD, started here and stopped at the end.
 let ceph: ThrowawayCeph;
 
+// Starting takes a few seconds; more on a busy machine, where the script itself waits up to 90 s.
 beforeAll(async () => {
   ceph = await startThrowawayCeph();
-});
+}, 150_000);
 
 afterAll(async () => {
   await ceph?.stop();
-});
+}, 60_000);
 
 const MIB = 1024 * 1024;
 /** Bytes each store has sent in its PutObject and UploadPart requests, once the server took them. */

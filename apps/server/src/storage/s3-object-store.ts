@@ -199,7 +199,10 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       // In Node the SDK's body is the HTTP response, a Readable.
-      return { body: got.Body as Readable, size: got.ContentLength ?? 0 };
+      return {
+        body: got.Body as Readable,
+        size: required(got.ContentLength, 'Content-Length'),
+      };
     } catch (error) {
       if (isNotFound(error)) {
         return null;
@@ -212,7 +215,7 @@ export class S3ObjectStore implements ObjectStore {
     objectKeyHex(key);
     try {
       const got = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: got.ContentLength ?? 0 };
+      return { size: required(got.ContentLength, 'Content-Length') };
     } catch (error) {
       if (isNotFound(error)) {
         return null;

@@ -21,7 +21,7 @@ export interface ThrowawayCeph {
  * beforeAll; the Debian packages come with `npm test` (scripts/debian-packages.sh test).
  */
 export async function startThrowawayCeph(): Promise<ThrowawayCeph> {
-  const { stdout } = await run(SCRIPT, ['start'], { timeout: 120_000 });
+  const { stdout } = await run(SCRIPT, ['start'], { timeout: 140_000 });
   const exported = (name: string): string => {
     const value = new RegExp(`\\b${name}=(\\S+)`).exec(stdout)?.[1];
     if (value === undefined) {
