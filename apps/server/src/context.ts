@@ -20,8 +20,8 @@ import { RegistrationService } from './services/identity/registration.service.js
 import { SecondFactorService } from './services/identity/second-factor.service.js';
 import { UserAdminService } from './services/identity/user-admin.service.js';
 import { TermsService } from './services/terms/terms.service.js';
-import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
-import { S3ObjectStore } from './storage/s3-object-store.js';
+import { LocalObjectStore, ObjectStoreError, type ObjectStore } from './storage/object-store.js';
+import { describeS3Error, S3ObjectStore } from './storage/s3-object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
 export interface AppContext {
@@ -159,10 +159,18 @@ async function openObjectStore(config: Config): Promise<ObjectStore> {
     return local;
   }
   const s3 = config.s3;
-  const secret =
-    s3.secretAccessKeyFile === undefined
-      ? s3.secretAccessKey
-      : (await readFile(s3.secretAccessKeyFile, 'utf8')).trim();
+  const where = `the S3 bucket ${s3.bucket}${s3.endpoint === undefined ? ' on AWS' : ` at ${s3.endpoint}`}`;
+  let secret = s3.secretAccessKey;
+  if (s3.secretAccessKeyFile !== undefined) {
+    try {
+      secret = (await readFile(s3.secretAccessKeyFile, 'utf8')).trim();
+    } catch (error) {
+      const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+      throw new ObjectStoreError(
+        `cannot read LANTERN_S3_SECRET_ACCESS_KEY_FILE ${s3.secretAccessKeyFile} (${code})`,
+      );
+    }
+  }
   const store = new S3ObjectStore({
     endpoint: s3.endpoint,
     bucket: s3.bucket,
@@ -176,8 +184,8 @@ async function openObjectStore(config: Config): Promise<ObjectStore> {
     await store.init();
   } catch (error) {
     await store.close();
-    throw new Error(
-      `cannot open the S3 object store (bucket ${s3.bucket}${s3.endpoint === undefined ? '' : ` at ${s3.endpoint}`}): ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    throw new ObjectStoreError(
+      `cannot open ${where} (${describeS3Error(error)}); check that the server is up and LANTERN_S3_* (keys, region, bucket)`,
     );
   }
   return store;

@@ -29,6 +29,8 @@ export interface StoredObject {
  */
 export interface ObjectStore {
   readonly kind: 'local' | 's3';
+  /** Where the objects are, for the start banner: a directory, or a bucket and its server. */
+  readonly location: string;
   check(): Promise<ComponentCheck>;
   /**
    * Stores the bytes `body` yields, streaming, and returns their key. Visible under that key only
@@ -44,6 +46,14 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Lets go of connections; the store is not used after. */
   close(): Promise<void>;
+}
+
+/** The configured object store cannot be opened at start; `message` says why and what to do. */
+export class ObjectStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ObjectStoreError';
+  }
 }
 
 const KEY = /^sha256\/([0-9a-f]{64})$/u;
@@ -67,6 +77,10 @@ export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
   private readonly scratch: string;
+
+  get location(): string {
+    return this.root;
+  }
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'objects');

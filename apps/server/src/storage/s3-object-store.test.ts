@@ -19,6 +19,7 @@ import { startThrowawayCeph, type ThrowawayCeph } from '../testing/ceph.js';
 import { startTestServer } from '../testing/test-server.js';
 import { createSignedInUser } from '../testing/users.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
+import { ObjectStoreError } from './object-store.js';
 import { S3ObjectStore, type S3StoreOptions } from './s3-object-store.js';
 
 // A real S3 server: Ceph's radosgw on a memstore OSD, started here and stopped at the end.
@@ -130,7 +131,7 @@ describe('S3 object store on Ceph radosgw', () => {
     await expect(wrong.init()).rejects.toThrow();
     const check = await wrong.check();
     expect(check.ok).toBe(false);
-    expect(check.detail).toMatch(/cannot reach the S3 bucket .* \(.*HTTP 403\)/);
+    expect(check.detail).toMatch(/cannot reach the S3 bucket .* \(Forbidden, HTTP 403\)/);
     expect(check.detail).not.toContain('not-the-secret');
     expect(check.detail).not.toContain(ceph.accessKeyId);
     await wrong.close();
@@ -224,5 +225,36 @@ describe('S3 object store on Ceph radosgw', () => {
       await server.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('stops a server whose S3 store cannot be opened, saying why without the secret', async () => {
+    const opening = async (env: Record<string, string>): Promise<unknown> => {
+      try {
+        const server = await startTestServer(env);
+        await server.close();
+      } catch (error) {
+        return error;
+      }
+      return null;
+    };
+    const bucket = newBucket();
+    const wrongSecret = 'wrong-secret-0123456789abcdef';
+    const refused = await opening({
+      ...ceph.serverEnv(bucket),
+      LANTERN_S3_SECRET_ACCESS_KEY: wrongSecret,
+    });
+    expect(refused).toBeInstanceOf(ObjectStoreError);
+    expect((refused as Error).message).toBe(
+      `cannot open the S3 bucket ${bucket} at ${ceph.endpoint} (Forbidden, HTTP 403); check that the server is up and LANTERN_S3_* (keys, region, bucket)`,
+    );
+    const { LANTERN_S3_SECRET_ACCESS_KEY: _secret, ...env } = ceph.serverEnv(bucket);
+    const unreadable = await opening({
+      ...env,
+      LANTERN_S3_SECRET_ACCESS_KEY_FILE: '/nonexistent/s3-secret',
+    });
+    expect(unreadable).toBeInstanceOf(ObjectStoreError);
+    expect((unreadable as Error).message).toBe(
+      'cannot read LANTERN_S3_SECRET_ACCESS_KEY_FILE /nonexistent/s3-secret (ENOENT)',
+    );
   });
 });

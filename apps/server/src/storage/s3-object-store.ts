@@ -116,15 +116,19 @@ export class S3ObjectStore implements ObjectStore {
     await this.sweepStaging(new Date(Date.now() - STAGING_MAX_AGE_MS));
   }
 
+  get location(): string {
+    return `bucket ${this.bucket}${this.endpoint === undefined ? ' on AWS S3' : ` at ${this.endpoint}`}`;
+  }
+
   async check(): Promise<ComponentCheck> {
-    const where = `bucket ${this.bucket}${this.endpoint === undefined ? ' on AWS S3' : ` at ${this.endpoint}`}`;
+    const where = this.location;
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return { ok: true, detail: `S3 ${where}` };
     } catch (error) {
       return {
         ok: false,
-        detail: `cannot reach the S3 ${where} (${describeError(error)}); check LANTERN_S3_* and that the server is up`,
+        detail: `cannot reach the S3 ${where} (${describeS3Error(error)}); check LANTERN_S3_* and that the server is up`,
       };
     }
   }
@@ -437,12 +441,22 @@ function isNotFound(error: unknown): boolean {
 }
 
 /** An error's S3 code and status, or its network code; never the request (which is signed). */
-function describeError(error: unknown): string {
+export function describeS3Error(error: unknown): string {
   if (error instanceof S3ServiceException) {
-    return `${error.name}, HTTP ${error.$metadata.httpStatusCode ?? '?'}`;
+    const status = error.$metadata.httpStatusCode;
+    // A HEAD request's error has no body, so no S3 code: name it by its status.
+    const name = error.name === 'Unknown' ? (STATUS_NAMES[status ?? 0] ?? 'Unknown') : error.name;
+    return `${name}, HTTP ${status ?? '?'}`;
   }
   if (error instanceof Error && 'code' in error) {
     return String(error.code);
   }
   return error instanceof Error ? error.name : 'error';
 }
+
+const STATUS_NAMES: Record<number, string> = {
+  301: 'PermanentRedirect',
+  400: 'BadRequest',
+  403: 'Forbidden',
+  404: 'NotFound',
+};
