@@ -5,6 +5,8 @@
 #   eval "$(scripts/ceph-throwaway.sh start)"   exports LANTERN_CEPH_DIR, LANTERN_TEST_S3_ENDPOINT,
 #                                               LANTERN_TEST_S3_ACCESS_KEY, LANTERN_TEST_S3_SECRET_KEY
 #   scripts/ceph-throwaway.sh stop "$LANTERN_CEPH_DIR"
+#   scripts/ceph-throwaway.sh start --owner PID   also stops it once process PID has exited (a test
+#                                               runner killed before its cleanup leaves nothing)
 # Everything (config, data, logs, sockets, pid files) lives in the temp dir; stop kills the three
 # daemons by PID (SIGKILL: memstore keeps nothing worth a clean shutdown) and removes the dir.
 set -euo pipefail
@@ -27,8 +29,13 @@ stop)
   [ -n "${2:-}" ] && [ -d "$2" ] || exit 0
   stop "$2"
   exit 0 ;;
-start) ;;
-*) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
+start)
+  OWNER=
+  if [ "${2:-}" = --owner ]; then
+    [[ "${3:-}" =~ ^[0-9]+$ ]] || { echo "usage: $0 start [--owner PID]" >&2; exit 2; }
+    OWNER=$3
+  fi ;;
+*) echo "usage: $0 start [--owner PID] | stop DIR" >&2; exit 2 ;;
 esac
 for bin in monmaptool ceph-mon ceph-osd radosgw radosgw-admin ceph curl; do
   command -v "$bin" >/dev/null || { echo "$bin is not installed; run scripts/debian-packages.sh test" >&2; exit 1; }
@@ -145,4 +152,12 @@ radosgw-admin user create --uid=lantern-test --display-name="Lantern tests" \
 
 t user-created
 trap - ERR
+if [ -n "$OWNER" ]; then
+  # Detached from our output, so that whoever reads it sees it end now.
+  (
+    while kill -0 "$OWNER" 2>/dev/null && [ -d "$DIR" ]; do sleep 1; done
+    [ -d "$DIR" ] && stop "$DIR"
+  ) </dev/null >/dev/null 2>&1 &
+  disown
+fi
 echo "export LANTERN_CEPH_DIR=$DIR LANTERN_TEST_S3_ENDPOINT=http://127.0.0.1:$RGW_PORT LANTERN_TEST_S3_ACCESS_KEY=$ACCESS_KEY LANTERN_TEST_S3_SECRET_KEY=$SECRET_KEY"

@@ -18,10 +18,13 @@ export interface ThrowawayCeph {
 
 /**
  * Starts a throwaway Ceph (monitor, memstore OSD, radosgw) on free ports, as the S3 tests do in
- * beforeAll; the Debian packages come with `npm test` (scripts/debian-packages.sh test).
+ * beforeAll; the Debian packages come with `npm test` (scripts/debian-packages.sh test). It is
+ * stopped by `stop()`, or else once this process has exited (killed before its afterAll).
  */
 export async function startThrowawayCeph(): Promise<ThrowawayCeph> {
-  const { stdout } = await run(SCRIPT, ['start'], { timeout: 140_000 });
+  const { stdout } = await run(SCRIPT, ['start', '--owner', String(process.pid)], {
+    timeout: 140_000,
+  });
   const exported = (name: string): string => {
     const value = new RegExp(`\\b${name}=(\\S+)`).exec(stdout)?.[1];
     if (value === undefined) {
