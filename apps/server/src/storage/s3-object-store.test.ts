@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
@@ -35,6 +37,8 @@ afterAll(async () => {
 }, 60_000);
 
 const MIB = 1024 * 1024;
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const PUT_THEN_HANG = fileURLToPath(new URL('../testing/s3-put-then-hang.ts', import.meta.url));
 /** Bytes each store has sent in its PutObject and UploadPart requests, once the server took them. */
 const handedOff = new WeakMap<S3ObjectStore, number>();
 
@@ -256,5 +260,46 @@ describe('S3 object store on Ceph radosgw', () => {
     expect((unreadable as Error).message).toBe(
       'cannot read LANTERN_S3_SECRET_ACCESS_KEY_FILE /nonexistent/s3-secret (ENOENT)',
     );
+  });
+
+  it('leaves no object when the process putting is killed mid-upload, only staging to sweep', async () => {
+    const store = await newS3Store();
+    try {
+      const child = spawn(
+        process.execPath,
+        ['--conditions=lantern-source', '--import', 'tsx', PUT_THEN_HANG],
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, ...ceph.serverEnv(store.bucket) },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('part sent')) {
+            resolve();
+          }
+        });
+        void exited.then(() => reject(new Error(`the putting process exited early: ${out}`)));
+      });
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const left = await bucketContents(store);
+      expect(left).toHaveLength(1);
+      expect(left[0]).toMatch(/^upload:staging\//);
+      // Too recent for a start's sweep (it may be another server's upload in progress) ...
+      await store.init();
+      expect(await bucketContents(store)).toEqual(left);
+      // ... and gone once old enough.
+      await store.sweepStaging(new Date(Date.now() + 3_600_000));
+      expect(await bucketContents(store)).toEqual([]);
+    } finally {
+      await emptyAndDelete(store);
+    }
   });
 });
