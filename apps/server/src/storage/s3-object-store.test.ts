@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import {
 import { certificateFilePath } from '@lantern/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyThroughApi } from '../testing/applicants.js';
+import { request } from '../testing/http.js';
 import { startThrowawayCeph, type ThrowawayCeph } from '../testing/ceph.js';
 import { startTestServer } from '../testing/test-server.js';
 import { createSignedInUser } from '../testing/users.js';
@@ -176,7 +177,7 @@ describe('S3 object store on Ceph radosgw', () => {
     }
   });
 
-  it('is what a server configured with LANTERN_S3_* stores its files in', async () => {
+  it('is what a server configured with LANTERN_S3_* stores certificates and tables in', async () => {
     const bucket = newBucket();
     const dir = await mkdtemp(join(tmpdir(), 'lantern-s3-secret-'));
     const secretFile = join(dir, 's3-secret');
@@ -221,7 +222,45 @@ describe('S3 object store on Ceph radosgw', () => {
       });
       expect(viewed.status).toBe(200);
       expect(Buffer.from(await viewed.arrayBuffer()).equals(pdf)).toBe(true);
-      for (const key of listed) {
+      // A curator's table: streamed into the bucket, then read back from it for its columns.
+      const curator = await createSignedInUser(server, {
+        email: 'curator@example.org',
+        roles: ['curator'],
+        password: 'seven quiet rivers under the hill',
+      });
+      const made = await request(server, 'POST', '/api/v1/datasets', curator, {
+        slug: 'demo-s3-table',
+        title: 'A table kept in S3',
+        problem: 'Does the catalog read its tables from S3?',
+        category: 'xray-images',
+        partners: [{ name: 'Example Health System', country: 'US', description: 'Synthetic.' }],
+        authors: [{ name: 'Ada Lovelace' }],
+        citation: { text: 'Lovelace A. A table kept in S3 (synthetic). Lantern, 2026.' },
+        accessTier: 'open',
+        modalities: ['clinical-records'],
+        tags: ['synthetic'],
+      });
+      expect(made.status).toBe(201);
+      const csv = 'patient_ngsci_id,sex,age_at_exam\np1,F,61\np2,M,70\np3,F,55\n';
+      const table = await fetch(
+        `${server.url}/api/v1/datasets/demo-s3-table/draft/tables/patients?file=tables%2Fpatients.csv`,
+        {
+          method: 'PUT',
+          headers: { cookie: curator.cookie, 'x-lantern-csrf': '1', 'content-type': 'text/csv' },
+          body: csv,
+        },
+      );
+      expect(table.status).toBe(200);
+      const draft = (await table.json()) as {
+        snapshot: { tables: { name: string; rowCount: number; columns: { name: string }[] }[] };
+      };
+      expect(draft.snapshot.tables).toMatchObject([
+        { name: 'patients', rowCount: 3, columns: [{ name: 'patient_ngsci_id' }, {}, {}] },
+      ]);
+      const all = await bucketContents(store);
+      expect(all).toHaveLength(2);
+      expect(all).toContain(`sha256/${createHash('sha256').update(csv).digest('hex')}`);
+      for (const key of all) {
         await store.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
       }
       await store.client.send(new DeleteBucketCommand({ Bucket: bucket }));
