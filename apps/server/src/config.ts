@@ -21,7 +21,10 @@ export interface Config {
   readonly trustProxyHops: number;
   /** The built web app; served at `/`. */
   readonly webDir: string;
-  readonly objectStore: 'local';
+  /** Where objects live: files in the data directory, or an S3 bucket (then `s3` is set). */
+  readonly objectStore: 'local' | 's3';
+  /** The S3 bucket and how to reach it; undefined unless `objectStore` is `s3`. */
+  readonly s3: S3Config | undefined;
   readonly computeBackend: 'local';
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
@@ -46,6 +49,18 @@ export interface Config {
   readonly demo: boolean;
   /** The demo's size (1: small, well under 200 MB). */
   readonly demoScale: number;
+}
+
+/** An S3-compatible object store (AWS S3, Ceph RGW …). */
+export interface S3Config {
+  /** The server's URL; AWS S3 when absent. Buckets are addressed path-style when it is set. */
+  readonly endpoint: string | undefined;
+  readonly bucket: string;
+  readonly region: string;
+  readonly accessKeyId: string | undefined;
+  /** The secret key itself, or the file holding it (read at start); never both, never logged. */
+  readonly secretAccessKey: string | undefined;
+  readonly secretAccessKeyFile: string | undefined;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -84,7 +99,22 @@ const schema = z.object({
   LANTERN_BODY_LIMIT_BYTES: integer(1024, 1024 ** 3).default(1024 * 1024),
   LANTERN_TRUST_PROXY_HOPS: integer(0, 16).default(0),
   LANTERN_WEB_DIR: z.string().min(1).default(defaultWebDir),
-  LANTERN_OBJECT_STORE: z.enum(['local']).default('local'),
+  LANTERN_OBJECT_STORE: z.enum(['local', 's3']).default('local'),
+  LANTERN_S3_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  LANTERN_S3_BUCKET: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)',
+    )
+    .optional(),
+  LANTERN_S3_REGION: z.string().min(1).default('us-east-1'),
+  LANTERN_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  LANTERN_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  LANTERN_S3_SECRET_ACCESS_KEY_FILE: z.string().min(1).optional(),
   LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
@@ -136,7 +166,7 @@ export function parseConfig(
   if (flags.port !== undefined) {
     input['LANTERN_PORT'] = flags.port;
   }
-  const parsed = schema.safeParse(input);
+  const parsed = schema.superRefine(checkS3).safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`),
@@ -153,6 +183,20 @@ export function parseConfig(
     trustProxyHops: e.LANTERN_TRUST_PROXY_HOPS,
     webDir: resolve(e.LANTERN_WEB_DIR),
     objectStore: e.LANTERN_OBJECT_STORE,
+    s3:
+      e.LANTERN_OBJECT_STORE === 's3' && e.LANTERN_S3_BUCKET !== undefined
+        ? Object.freeze({
+            endpoint: e.LANTERN_S3_ENDPOINT,
+            bucket: e.LANTERN_S3_BUCKET,
+            region: e.LANTERN_S3_REGION,
+            accessKeyId: e.LANTERN_S3_ACCESS_KEY_ID,
+            secretAccessKey: e.LANTERN_S3_SECRET_ACCESS_KEY,
+            secretAccessKeyFile:
+              e.LANTERN_S3_SECRET_ACCESS_KEY_FILE === undefined
+                ? undefined
+                : resolve(e.LANTERN_S3_SECRET_ACCESS_KEY_FILE),
+          })
+        : undefined,
     computeBackend: e.LANTERN_COMPUTE_BACKEND,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     shutdownTimeoutMs: e.LANTERN_SHUTDOWN_TIMEOUT_MS,
@@ -165,6 +209,39 @@ export function parseConfig(
     demoScale: e.LANTERN_DEMO_SCALE,
     mailFrom: e.LANTERN_MAIL_FROM,
   });
+}
+
+/**
+ * The S3 variables hang together: a bucket when the store is S3, and static credentials whole
+ * (a key id with one secret, from the variable or its file) or not at all (the SDK's default chain).
+ */
+function checkS3(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
+  if (e.LANTERN_OBJECT_STORE !== 's3') {
+    return;
+  }
+  const problem = (variable: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (e.LANTERN_S3_BUCKET === undefined) {
+    problem('LANTERN_S3_BUCKET', 'is required when LANTERN_OBJECT_STORE is s3');
+  }
+  const secrets = [e.LANTERN_S3_SECRET_ACCESS_KEY, e.LANTERN_S3_SECRET_ACCESS_KEY_FILE].filter(
+    (v) => v !== undefined,
+  ).length;
+  if (secrets === 2) {
+    problem(
+      'LANTERN_S3_SECRET_ACCESS_KEY',
+      'give the secret or LANTERN_S3_SECRET_ACCESS_KEY_FILE, not both',
+    );
+  }
+  if (secrets > 0 && e.LANTERN_S3_ACCESS_KEY_ID === undefined) {
+    problem('LANTERN_S3_ACCESS_KEY_ID', 'is required with a secret access key');
+  }
+  if (secrets === 0 && e.LANTERN_S3_ACCESS_KEY_ID !== undefined) {
+    problem(
+      'LANTERN_S3_SECRET_ACCESS_KEY',
+      'is required with LANTERN_S3_ACCESS_KEY_ID (or LANTERN_S3_SECRET_ACCESS_KEY_FILE)',
+    );
+  }
 }
 
 /** Reads the process environment (the one place that does) and the given flags. */

@@ -21,7 +21,8 @@ import { RegistrationService } from './services/identity/registration.service.js
 import { SecondFactorService } from './services/identity/second-factor.service.js';
 import { UserAdminService } from './services/identity/user-admin.service.js';
 import { TermsService } from './services/terms/terms.service.js';
-import { LocalObjectStore, type ObjectStore } from './storage/object-store.js';
+import { LocalObjectStore, ObjectStoreError, type ObjectStore } from './storage/object-store.js';
+import { describeS3Error, S3ObjectStore } from './storage/s3-object-store.js';
 
 /** Everything a running server holds: configuration, connections, services and workers. */
 export interface AppContext {
@@ -77,8 +78,13 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     await database.close();
     throw error;
   }
-  const objectStore = new LocalObjectStore(config.dataDir);
-  await objectStore.init();
+  let objectStore: ObjectStore;
+  try {
+    objectStore = await openObjectStore(config);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const compute = new LocalComputeBackend();
   const audit = new AuditService(database.db);
   const health = new HealthService({
@@ -142,8 +148,52 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       await email.close();
       await sealer.stop();
       await database.close();
+      await objectStore.close();
     },
   };
+}
+
+/**
+ * The object store the configuration chooses, ready: the data directory's objects/ made, or the
+ * S3 bucket created if missing (and its crashed uploads swept).
+ */
+async function openObjectStore(config: Config): Promise<ObjectStore> {
+  if (config.objectStore === 'local' || config.s3 === undefined) {
+    const local = new LocalObjectStore(config.dataDir);
+    await local.init();
+    return local;
+  }
+  const s3 = config.s3;
+  const where = `the S3 bucket ${s3.bucket}${s3.endpoint === undefined ? ' on AWS' : ` at ${s3.endpoint}`}`;
+  let secret = s3.secretAccessKey;
+  if (s3.secretAccessKeyFile !== undefined) {
+    try {
+      secret = (await readFile(s3.secretAccessKeyFile, 'utf8')).trim();
+    } catch (error) {
+      const code = error instanceof Error && 'code' in error ? String(error.code) : 'error';
+      throw new ObjectStoreError(
+        `cannot read LANTERN_S3_SECRET_ACCESS_KEY_FILE ${s3.secretAccessKeyFile} (${code})`,
+      );
+    }
+  }
+  const store = new S3ObjectStore({
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    credentials:
+      s3.accessKeyId === undefined || secret === undefined
+        ? undefined
+        : { accessKeyId: s3.accessKeyId, secretAccessKey: secret },
+  });
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw new ObjectStoreError(
+      `cannot open ${where} (${describeS3Error(error)}); check that the server is up and LANTERN_S3_* (keys, region, bucket)`,
+    );
+  }
+  return store;
 }
 
 /** The common and breached passwords shipped in data/ (see data/README.md). */

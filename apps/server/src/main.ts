@@ -15,6 +15,7 @@ import { openDatabase } from './db/database.js';
 import { createLogger } from './logging.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { seedDemoCatalogue } from './services/ingest/demo-catalogue.js';
+import { ObjectStoreError } from './storage/object-store.js';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -86,6 +87,7 @@ async function start(config: Config): Promise<void> {
   out(`Lantern ${ctx.version} is running at ${baseUrl}/`);
   out(`  data directory: ${config.dataDir}`);
   out(`  database: ${ctx.database.dialect} (${ctx.database.location})`);
+  out(`  objects: ${ctx.objectStore.kind} (${ctx.objectStore.location})`);
   const setup = await ctx.services.identity.ensureFirstAdmin();
   if (setup !== null) {
     out(`  first admin: ${setup.email} has no password yet; set it within 24 hours at`);
@@ -221,7 +223,11 @@ main(process.argv.slice(2)).then(
     }
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof DataDirError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof DataDirError ||
+      error instanceof ObjectStoreError
+    ) {
       err(`lantern: ${error.message}`);
     } else if (
       error instanceof TypeError &&

@@ -22,11 +22,15 @@ export interface StoredObject {
 /**
  * Where dataset files, results and uploaded documents live. Objects are content-addressed: a key
  * names the SHA-256 of the bytes, so a key never points at different bytes and writing the same
- * bytes twice stores them once. Keys, never paths, cross this interface, so that the S3 backend
- * (AWS S3, Ceph RGW) can implement it unchanged when ingest needs it.
+ * bytes twice stores them once. Keys, never paths, cross this interface: local files
+ * (LocalObjectStore, below) and S3-compatible servers such as AWS S3 and Ceph RGW
+ * (S3ObjectStore, s3-object-store.ts) implement it alike, and one contract test holds both to it.
+ * Every method refuses a key that is not well-formed (see isObjectKey) before doing anything.
  */
 export interface ObjectStore {
-  readonly kind: 'local';
+  readonly kind: 'local' | 's3';
+  /** Where the objects are, for the start banner: a directory, or a bucket and its server. */
+  readonly location: string;
   check(): Promise<ComponentCheck>;
   /**
    * Stores the bytes `body` yields, streaming, and returns their key. Visible under that key only
@@ -40,6 +44,16 @@ export interface ObjectStore {
   head(key: string): Promise<{ size: number } | null>;
   /** Removes the object; removing one that does not exist is not an error. */
   delete(key: string): Promise<void>;
+  /** Lets go of connections; the store is not used after. */
+  close(): Promise<void>;
+}
+
+/** The configured object store cannot be opened at start; `message` says why and what to do. */
+export class ObjectStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ObjectStoreError';
+  }
 }
 
 const KEY = /^sha256\/([0-9a-f]{64})$/u;
@@ -49,11 +63,24 @@ export function isObjectKey(key: string): boolean {
   return KEY.test(key);
 }
 
+/** The 64 hex digits of a well-formed key; anything else is refused, so no key escapes the store. */
+export function objectKeyHex(key: string): string {
+  const hex = KEY.exec(key)?.[1];
+  if (hex === undefined) {
+    throw new Error(`not an object key: ${JSON.stringify(key)}`);
+  }
+  return hex;
+}
+
 /** Objects as files under `<dataDir>/objects`, at `sha256/<first two hex digits>/<hex>`. */
 export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
   private readonly scratch: string;
+
+  get location(): string {
+    return this.root;
+  }
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'objects');
@@ -144,12 +171,13 @@ export class LocalObjectStore implements ObjectStore {
     await rm(this.pathOf(key), { force: true });
   }
 
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The file of `key`; a key that is not well-formed is refused, so no path escapes the root. */
   private pathOf(key: string): string {
-    const hex = KEY.exec(key)?.[1];
-    if (hex === undefined) {
-      throw new Error(`not an object key: ${JSON.stringify(key)}`);
-    }
+    const hex = objectKeyHex(key);
     return join(this.root, 'sha256', hex.slice(0, 2), hex);
   }
 }
