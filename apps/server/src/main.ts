@@ -96,7 +96,7 @@ async function start(config: Config): Promise<void> {
   }
   if (config.demo && (await ctx.services.catalog.list(true, {})).length === 0) {
     out('  demo catalogue: generating, ingesting and publishing the four synthetic datasets in');
-    out('    the background (about a minute; --no-demo or LANTERN_DEMO=off skips it)');
+    out('    the background (a minute or two; --no-demo or LANTERN_DEMO=off skips it)');
     demoSeeding = seedDemoCatalogue(ctx.services, {
       scale: config.demoScale,
       stopping: () => closing,
