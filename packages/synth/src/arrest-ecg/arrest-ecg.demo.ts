@@ -4,15 +4,17 @@
  * made up and how), the words of its data dictionary for the tables as ingest publishes them, and
  * its two deliveries (1.0, then 1.1 with more patients).
  */
-import { type DemoDataset } from '../demo/demo-dataset.js';
+import {
+  DEMO_DEIDENTIFICATION,
+  DEMO_PATIENT_COLUMNS,
+  demoDocumentation,
+  type DemoDataset,
+} from '../demo/demo-dataset.js';
 import { ARREST_ECG_PATIENTS_AT_SCALE_1 } from './cohort.js';
 import { ARREST_ECG_PARTNER, ARREST_ECG_SLUG, generateArrestEcgDelivery } from './delivery.js';
 
-const PSEUDONYM = {
-  method: 'pseudonym',
-  note: 'keyed HMAC of the partner’s medical record number',
-} as const;
-const DATE_SHIFT = { method: 'date-shift', note: 'one random offset per patient' } as const;
+const PSEUDONYM = DEMO_DEIDENTIFICATION.pseudonym;
+const DATE_SHIFT = DEMO_DEIDENTIFICATION.dateShift;
 
 const PROBLEM = `Sudden cardiac arrest kills more people than most cancers, and most of them die before
 they reach a hospital. Many had a resting ECG in the months or years before, read as normal or
@@ -110,26 +112,19 @@ export const arrestEcgDemo: DemoDataset = {
     tags: ['synthetic', 'demo', 'ecg', '12-lead', 'sudden-cardiac-arrest', 'cardiology'],
   },
   synthetic: true,
-  documentation: [
-    { kind: 'problem', markdown: PROBLEM },
-    { kind: 'overview', markdown: OVERVIEW },
-    { kind: 'partners', markdown: PARTNERS },
-    { kind: 'construction', markdown: CONSTRUCTION },
-    { kind: 'contents', markdown: CONTENTS },
-    { kind: 'whats-next', markdown: WHATS_NEXT },
-  ],
+  documentation: demoDocumentation({
+    problem: PROBLEM,
+    overview: OVERVIEW,
+    partners: PARTNERS,
+    construction: CONSTRUCTION,
+    contents: CONTENTS,
+    'whats-next': WHATS_NEXT,
+  }),
   tables: {
     patients: {
       description: 'One row per patient.',
       columns: {
-        patient_ngsci_id: {
-          description: 'The patient, the same in every table and every version.',
-          deidentification: PSEUDONYM,
-        },
-        birth_date: {
-          description: 'Date of birth, shifted with the patient’s other dates.',
-          deidentification: DATE_SHIFT,
-        },
+        ...DEMO_PATIENT_COLUMNS,
         sex: { description: 'Sex as recorded by the hospital.', allowedValues: ['F', 'M'] },
       },
     },

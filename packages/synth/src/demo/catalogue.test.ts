@@ -70,7 +70,8 @@ beforeAll(async () => {
     seed: 3,
     onProgress: (event) => events.push(event),
   });
-});
+  // Four datasets, two deliveries each: slides and radiographs take a while on a busy machine.
+}, 300_000);
 
 afterAll(async () => {
   await rm(out, { recursive: true, force: true });

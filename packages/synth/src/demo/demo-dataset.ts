@@ -8,7 +8,13 @@
  * ingesting 1 then 2 makes versions 1.0 and then 1.1 (more rows), 2.0 (new columns) or 1.0.1
  * (cells corrected, nothing added).
  */
-import { type Dataset, type DictionaryColumn, type Documentation } from '@lantern/core/catalog';
+import {
+  FIXED_SECTIONS,
+  type Dataset,
+  type DictionaryColumn,
+  type Documentation,
+  type FixedSection,
+} from '@lantern/core/catalog';
 import { type Seed } from '../random.js';
 
 export interface DemoGenerateOptions {
@@ -67,4 +73,30 @@ export interface DemoDataset {
   versionNotes: readonly string[];
   /** Writes one delivery. */
   generate(options: DemoGenerateOptions): Promise<DeliverySummary>;
+}
+
+/** What ingest does to the identifiers and dates of every demo delivery, as dictionaries say it. */
+export const DEMO_DEIDENTIFICATION = {
+  pseudonym: {
+    method: 'pseudonym',
+    note: 'keyed HMAC of the partner\u2019s medical record number',
+  },
+  dateShift: { method: 'date-shift', note: 'one random offset per patient' },
+} as const;
+
+/** The words of the columns every demo dataset's patients table has. */
+export const DEMO_PATIENT_COLUMNS = {
+  patient_ngsci_id: {
+    description: 'The patient, the same in every table and every version.',
+    deidentification: DEMO_DEIDENTIFICATION.pseudonym,
+  },
+  birth_date: {
+    description: 'Date of birth, shifted with the patient\u2019s other dates.',
+    deidentification: DEMO_DEIDENTIFICATION.dateShift,
+  },
+} as const satisfies Record<string, DemoColumnWords>;
+
+/** A demo dataset's documentation: the six fixed sections, in their order. */
+export function demoDocumentation(sections: Readonly<Record<FixedSection, string>>): Documentation {
+  return FIXED_SECTIONS.map((kind) => ({ kind, markdown: sections[kind] }));
 }

@@ -4,19 +4,22 @@
  * how), the words of its data dictionary for the tables as ingest publishes them, and its two
  * deliveries (1.0, then the patch 1.0.1 correcting a few cells).
  */
-import { type DemoColumnWords, type DemoDataset } from '../demo/demo-dataset.js';
+import {
+  DEMO_DEIDENTIFICATION,
+  DEMO_PATIENT_COLUMNS,
+  demoDocumentation,
+  type DemoColumnWords,
+  type DemoDataset,
+} from '../demo/demo-dataset.js';
 import { ED_ECG_PATIENTS_AT_SCALE_1, INCOME_COLUMNS, RACE_COLUMNS } from './cohort.js';
 import { ED_ECG_PARTNER, ED_ECG_SLUG, generateEdEcgDelivery } from './delivery.js';
 
-const PSEUDONYM = {
-  method: 'pseudonym',
-  note: 'keyed HMAC of the partner’s medical record number',
-} as const;
+const PSEUDONYM = DEMO_DEIDENTIFICATION.pseudonym;
 const ENCOUNTER = {
   method: 'pseudonym',
   note: 'keyed HMAC of the visit’s contact serial number (CSN)',
 } as const;
-const DATE_SHIFT = { method: 'date-shift', note: 'one random offset per patient' } as const;
+const DATE_SHIFT = DEMO_DEIDENTIFICATION.dateShift;
 const FLAG = ['0', '1'];
 
 const PROBLEM = `Every year millions of people come to emergency departments with chest pain, and a
@@ -158,26 +161,19 @@ export const edEcgDemo: DemoDataset = {
     tags: ['synthetic', 'demo', 'ecg', 'emergency-department', 'heart-attack', 'troponin'],
   },
   synthetic: true,
-  documentation: [
-    { kind: 'problem', markdown: PROBLEM },
-    { kind: 'overview', markdown: OVERVIEW },
-    { kind: 'partners', markdown: PARTNERS },
-    { kind: 'construction', markdown: CONSTRUCTION },
-    { kind: 'contents', markdown: CONTENTS },
-    { kind: 'whats-next', markdown: WHATS_NEXT },
-  ],
+  documentation: demoDocumentation({
+    problem: PROBLEM,
+    overview: OVERVIEW,
+    partners: PARTNERS,
+    construction: CONSTRUCTION,
+    contents: CONTENTS,
+    'whats-next': WHATS_NEXT,
+  }),
   tables: {
     patients: {
       description: 'One row per patient.',
       columns: {
-        patient_ngsci_id: {
-          description: 'The patient, the same in every table and every version.',
-          deidentification: PSEUDONYM,
-        },
-        birth_date: {
-          description: 'Date of birth, shifted with the patient’s other dates.',
-          deidentification: DATE_SHIFT,
-        },
+        ...DEMO_PATIENT_COLUMNS,
         sex: { description: 'Sex as recorded by the hospital.', allowedValues: ['F', 'M'] },
         ...race,
         ...income,

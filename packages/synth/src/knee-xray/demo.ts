@@ -2,7 +2,7 @@
  * demo-knee-xray in the catalogue: its entry, documentation, dictionary words and version notes,
  * and the generator of its two deliveries (delivery.ts). Shaped like mrkr-emory-xray; synthetic.
  */
-import { type DemoDataset } from '../demo/demo-dataset.js';
+import { demoDocumentation, type DemoDataset } from '../demo/demo-dataset.js';
 import { KNEE_XRAY_PARTNER, KNEE_XRAY_SLUG, generateKneeXrayDelivery } from './delivery.js';
 
 const PROBLEM = `Knee osteoarthritis is the commonest cause of disability in older adults, and total knee
@@ -87,14 +87,14 @@ export const kneeXrayDemo: DemoDataset = {
     tags: ['synthetic', 'dicom', 'radiograph', 'knee', 'osteoarthritis'],
   },
   synthetic: true,
-  documentation: [
-    { kind: 'problem', markdown: PROBLEM },
-    { kind: 'overview', markdown: OVERVIEW },
-    { kind: 'partners', markdown: PARTNERS },
-    { kind: 'construction', markdown: CONSTRUCTION },
-    { kind: 'contents', markdown: CONTENTS },
-    { kind: 'whats-next', markdown: WHATS_NEXT },
-  ],
+  documentation: demoDocumentation({
+    problem: PROBLEM,
+    overview: OVERVIEW,
+    partners: PARTNERS,
+    construction: CONSTRUCTION,
+    contents: CONTENTS,
+    'whats-next': WHATS_NEXT,
+  }),
   tables: {
     patients: {
       description: 'One row per person.',
