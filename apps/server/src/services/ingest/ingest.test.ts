@@ -252,4 +252,25 @@ describe(`the demo catalogue on ${TEST_DIALECT}`, () => {
     // GE MUSE XML files are cleaned of their demographics and published too.
     expect(version.files.some((f) => f.path.endsWith('.xml'))).toBe(true);
   }, 120_000);
+
+  it('shows the public the catalog and documentation, and no data: no object, no byte, no PHI review', async () => {
+    const page = await request(server, 'GET', '/api/v1/datasets/demo-arrest-ecg/versions/1.1');
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain('patient_ngsci_id');
+    // Paths and sizes are documentation; the content-addressed keys that would fetch bytes are not.
+    expect(text).not.toMatch(/sha256\/[0-9a-f]{64}/u);
+    const file = JSON.parse(text) as { files: { path: string }[] };
+    const first = file.files[0]?.path ?? '';
+    for (const path of [
+      `/api/v1/datasets/demo-arrest-ecg/versions/1.1/files/${first}`,
+      `/api/v1/datasets/demo-arrest-ecg/versions/1.1/${first}`,
+      `/api/v1/datasets/demo-arrest-ecg/files/${first}`,
+    ]) {
+      expect((await request(server, 'GET', path)).status, path).toBe(404);
+    }
+    expect((await request(server, 'GET', '/api/v1/datasets/demo-knee-xray/draft/phi')).status).toBe(
+      401,
+    );
+  });
 });
