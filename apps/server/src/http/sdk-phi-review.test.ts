@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError, createLanternClient, type LanternClient } from '@lantern/sdk';
@@ -9,6 +9,24 @@ import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-
 import { createSignedInUser } from '../testing/users.js';
 
 const SLUG = 'demo-knee-xray';
+/** A delivery whose free text and contact column the scan flags: made up here, no real person. */
+const NOTES = 'demo-clinic-notes';
+const NOTES_MANIFEST = `# Synthetic: written by the SDK's test; no real person.
+dataset: ${NOTES}
+partner: Example Health System
+tables:
+  - name: visits
+    file: tables/visits.csv
+    patient: mrn
+    dates: [visit_date]
+`;
+const NOTES_VISITS = [
+  'mrn,visit_date,note,contact',
+  'MRN-0001,2020-01-02,Seen with her daughter; call back on (415) 555-0142 after the scan.,helen.marsh@example.org',
+  'MRN-0002,2020-02-03,Knee pain improving. Follow up with Dr. Alan Whitfield in 6 weeks.,j.okafor@example.net',
+  'MRN-0003,2020-03-04,No concerns today.,r.silva@example.com',
+  '',
+].join('\n');
 
 let server: TestServer;
 let curator: LanternClient;
@@ -31,8 +49,14 @@ beforeAll(async () => {
   // A draft made by an ingest: the synthetic knee delivery, with its dates of birth and burned-in
   // radiographs.
   work = await mkdtemp(join(tmpdir(), 'lantern-sdk-phi-'));
-  await generateKneeXrayDelivery({ out: work, scale: 0.25, seed: 5, delivery: 1 });
-  await server.ctx.services.ingest.ingestDirectory(work, { actor: 'system:lantern' });
+  const knee = join(work, 'knee');
+  await generateKneeXrayDelivery({ out: knee, scale: 0.25, seed: 5, delivery: 1 });
+  await server.ctx.services.ingest.ingestDirectory(knee, { actor: 'system:lantern' });
+  const notes = join(work, 'notes');
+  await mkdir(join(notes, 'tables'), { recursive: true });
+  await writeFile(join(notes, 'delivery.yaml'), NOTES_MANIFEST);
+  await writeFile(join(notes, 'tables/visits.csv'), NOTES_VISITS);
+  await server.ctx.services.ingest.ingestDirectory(notes, { actor: 'system:lantern' });
 }, 120_000);
 
 afterAll(async () => {
@@ -41,7 +65,7 @@ afterAll(async () => {
 });
 
 describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIALECT}`, () => {
-  it('reads the findings masked and the held files, and decides each finding', async () => {
+  it('reads the findings masked and the held files, and drops a column, dictionary words and all', async () => {
     const review = await curator.getPhiReview(SLUG);
     expect(review.ingest).toMatch(/^ing_/);
     expect(review.blocked).toBe(true);
@@ -108,21 +132,53 @@ describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIAL
       (patients?.columns ?? []).map((c) => c.name).filter((c) => c !== 'birth_date'),
     );
 
-    const rest = dropped.findings.filter((f) => dropped.open.includes(f.id));
-    const decided =
-      rest.length === 0
-        ? dropped
-        : await curator.decidePhi(
-            SLUG,
-            rest.map((f) => ({
-              action: 'confirm' as const,
-              finding: f.id,
-              note: 'Synthetic data: made up by the generator.',
-            })),
-          );
-    expect(decided).toMatchObject({ blocked: false, open: [] });
-    expect(decided.decisions).toHaveLength(1 + rest.length);
+    expect(dropped).toMatchObject({ blocked: false, open: [] });
     const preview = await curator.previewPublication(SLUG);
+    expect(preview.problems.filter((p) => p.source === 'phi' && p.severity === 'blocking')).toEqual(
+      [],
+    );
+  });
+
+  it('confirms free-text findings as not PHI with a note, and drops a contact column', async () => {
+    const review = await curator.getPhiReview(NOTES);
+    expect(review.findings.map((f) => [f.id, f.cells, f.freeText]).sort()).toEqual([
+      ['visits.contact:email', 3, false],
+      ['visits.note:name', 1, true],
+      ['visits.note:phone', 1, true],
+    ]);
+    // Masked, with the row each example is from: no address, name or number in the answer.
+    const text = JSON.stringify(review);
+    for (const planted of ['helen.marsh', 'Whitfield', '555-0142', 'example.org']) {
+      expect(text).not.toContain(planted);
+    }
+    expect(review.findings.find((f) => f.id === 'visits.note:phone')?.examples).toEqual([
+      { row: 1, masked: expect.not.stringContaining('555') as unknown },
+    ]);
+    expect(review.held).toEqual([]);
+
+    const confirmed = await curator.decidePhi(NOTES, [
+      { action: 'confirm', finding: 'visits.note:name', note: 'A made-up clinician of the test.' },
+      { action: 'confirm', finding: 'visits.note:phone', note: 'A 555 number: fictional.' },
+    ]);
+    expect(confirmed).toMatchObject({ blocked: true, open: ['visits.contact:email'] });
+    expect(confirmed.decisions.map((d) => [d.action, d.note, d.by])).toEqual([
+      ['confirm', 'A made-up clinician of the test.', 'curator@example.org'],
+      ['confirm', 'A 555 number: fictional.', 'curator@example.org'],
+    ]);
+    const decided = await curator.decidePhi(NOTES, [
+      { action: 'drop', table: 'visits', column: 'contact', note: 'Contacts are never published.' },
+    ]);
+    expect(decided).toMatchObject({ blocked: false, open: [] });
+    expect(decided.decisions).toHaveLength(3);
+    // Decisions are kept: a fresh read says the same.
+    expect(await curator.getPhiReview(NOTES)).toEqual(decided);
+    const draft = await curator.getDatasetVersion(NOTES, 'draft');
+    expect(draft.snapshot.tables[0]?.columns.map((c) => c.name)).toEqual([
+      'patient_ngsci_id',
+      'visit_date',
+      'note',
+    ]);
+    const preview = await curator.previewPublication(NOTES);
     expect(preview.problems.filter((p) => p.source === 'phi' && p.severity === 'blocking')).toEqual(
       [],
     );
