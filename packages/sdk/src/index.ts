@@ -39,6 +39,12 @@ export type DatasetVersion = components['schemas']['DatasetVersion'];
 export type VersionSummary = components['schemas']['VersionSummary'];
 export type PublicationPreview = components['schemas']['PublicationPreview'];
 export type DatasetReport = components['schemas']['DatasetReport'];
+/** The PHI review of a draft an ingest made: findings (masked), decisions, files held back. */
+export type PhiReview = components['schemas']['PhiReview'];
+export type PhiFinding = components['schemas']['PhiFinding'];
+/** A curator's decision on a finding: drop its column, or confirm it is not PHI (saying why). */
+export type PhiDecisionInput =
+  operations['decidePhi']['requestBody']['content']['application/json']['decisions'][number];
 export type DatasetInput =
   operations['createDataset']['requestBody']['content']['application/json'];
 export type DatasetDictionary =
@@ -183,6 +189,16 @@ export interface LanternClient {
   /** Publishes the draft; `version`, when given, must be the computed number. */
   publishDraft(slug: string, input: { version?: string; notes?: string }): Promise<DatasetVersion>;
   retireDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
+  /**
+   * What the PHI scan of the last ingest found in the draft's tables (examples masked, with their
+   * row numbers), the decisions taken, the findings still open and the files held back.
+   */
+  getPhiReview(slug: string): Promise<PhiReview>;
+  /**
+   * Decides PHI findings: `drop` rewrites the column's table without it, `confirm` says why a
+   * finding is not PHI. Resolves to the review after the decisions.
+   */
+  decidePhi(slug: string, decisions: PhiDecisionInput[]): Promise<PhiReview>;
   /** Reports a problem on a dataset, a table or a column (admitted readers). */
   reportDatasetProblem(
     slug: string,
@@ -528,6 +544,19 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST(
         '/api/v1/datasets/{slug}/versions/{version}/retire',
         { params: { path: { slug, version } } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async getPhiReview(slug) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/phi', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async decidePhi(slug, decisions) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/datasets/{slug}/draft/phi/decisions',
+        { params: { path: { slug } }, body: { decisions } },
       );
       return data ?? throwApiError(response, error);
     },

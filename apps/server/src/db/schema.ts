@@ -277,6 +277,13 @@ export interface IngestCounts {
 }
 
 /** A native file held back for review (burned-in annotation, or no de-identifier for it). */
+/**
+ * A curator's decision on a PHI finding as it is kept: who took it (`user:<id>`, or
+ * `system:lantern` for the demo catalogue) and when (ISO 8601). Runs recorded before either was
+ * kept have neither.
+ */
+export type RecordedPhiDecision = PhiDecision & { by?: string; at?: string };
+
 export interface HeldFile {
   path: string;
   reason: string;
@@ -294,7 +301,7 @@ export interface IngestRunTable {
   problems: Json<unknown[]>;
   held: Json<HeldFile[]>;
   phi_findings: Json<PhiFinding[]>;
-  phi_decisions: Json<PhiDecision[]>;
+  phi_decisions: Json<RecordedPhiDecision[]>;
   error: string | null;
   created_by: string;
   started_at: ColumnType<Date, never, never>;

@@ -1333,10 +1333,26 @@ export interface components {
             finding: string;
             note: string;
         };
+        PhiDecisionTakenInput: {
+            /** @constant */
+            action: "drop";
+            table: string;
+            column: string;
+            note?: string;
+            by: string | null;
+            at: string | null;
+        } | {
+            /** @constant */
+            action: "confirm";
+            finding: string;
+            note: string;
+            by: string | null;
+            at: string | null;
+        };
         PhiReviewInput: {
             ingest: string | null;
             findings: components["schemas"]["PhiFindingInput"][];
-            decisions: components["schemas"]["PhiDecisionInput"][];
+            decisions: components["schemas"]["PhiDecisionTakenInput"][];
             open: string[];
             blocked: boolean;
             held: {
@@ -1741,10 +1757,26 @@ export interface components {
             finding: string;
             note: string;
         };
+        PhiDecisionTaken: {
+            /** @constant */
+            action: "drop";
+            table: string;
+            column: string;
+            note?: string;
+            by: string | null;
+            at: string | null;
+        } | {
+            /** @constant */
+            action: "confirm";
+            finding: string;
+            note: string;
+            by: string | null;
+            at: string | null;
+        };
         PhiReview: {
             ingest: string | null;
             findings: components["schemas"]["PhiFinding"][];
-            decisions: components["schemas"]["PhiDecision"][];
+            decisions: components["schemas"]["PhiDecisionTaken"][];
             open: string[];
             blocked: boolean;
             held: {

@@ -3,6 +3,7 @@ import { columnNameSchema, datasetSlugSchema, tableNameSchema } from '@lantern/c
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { IngestService } from '../../services/ingest/ingest.service.js';
+import { requireUser } from '../plugins/request-lifecycle.js';
 import { problemResponses } from '../plugins/problems.js';
 
 const finding = z
@@ -20,27 +21,33 @@ const finding = z
   })
   .meta({ id: 'PhiFinding' });
 
-const decision = z
-  .discriminatedUnion('action', [
-    z.object({
-      action: z.literal('drop'),
-      table: tableNameSchema,
-      column: columnNameSchema,
-      note: z.string().trim().max(2000).optional(),
-    }),
-    z.object({
-      action: z.literal('confirm'),
-      finding: z.string().max(400),
-      note: z.string().trim().min(1, 'say why it is not PHI').max(2000),
-    }),
-  ])
-  .meta({ id: 'PhiDecision' });
+const drop = z.object({
+  action: z.literal('drop'),
+  table: tableNameSchema,
+  column: columnNameSchema,
+  note: z.string().trim().max(2000).optional(),
+});
+const confirm = z.object({
+  action: z.literal('confirm'),
+  finding: z.string().max(400),
+  note: z.string().trim().min(1, 'say why it is not PHI').max(2000),
+});
+const decision = z.discriminatedUnion('action', [drop, confirm]).meta({ id: 'PhiDecision' });
+
+/** Who took a decision (their name; null for decisions recorded before names were) and when. */
+const taken = {
+  by: z.string().nullable(),
+  at: z.string().nullable(),
+};
+const decisionTaken = z
+  .discriminatedUnion('action', [drop.extend(taken), confirm.extend(taken)])
+  .meta({ id: 'PhiDecisionTaken' });
 
 const review = z
   .object({
     ingest: z.string().nullable(),
     findings: z.array(finding),
-    decisions: z.array(decision),
+    decisions: z.array(decisionTaken),
     open: z.array(z.string()),
     blocked: z.boolean(),
     held: z.array(z.object({ path: z.string(), reason: z.string() })),
@@ -95,6 +102,7 @@ export function ingestRoutes(ingest: IngestService): FastifyPluginAsyncZod {
                 }
               : d,
           ),
+          `user:${requireUser(request)}`,
         ),
     );
   };

@@ -46,11 +46,12 @@ import {
 } from '@lantern/deid';
 import { formatCsvRow, isDicom, isNpy, isTiff, isZip } from '@lantern/formats';
 import type { Kysely } from 'kysely';
-import type { Database, HeldFile, IngestCounts } from '../../db/schema.js';
+import type { Database, HeldFile, IngestCounts, RecordedPhiDecision } from '../../db/schema.js';
 import {
   ingestRepository,
   type IngestRunRow,
 } from '../../repositories/ingest/ingest.repository.js';
+import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
@@ -85,11 +86,14 @@ export interface IngestReport {
   draft: VersionView;
 }
 
+/** A decision on a finding with who took it (their name; null when not recorded) and when. */
+export type PhiDecisionView = PhiDecision & { by: string | null; at: string | null };
+
 /** The PHI review of a draft: the last ingest's findings and the decisions taken on them. */
 export interface PhiReviewView {
   ingest: string | null;
   findings: PhiFinding[];
-  decisions: PhiDecision[];
+  decisions: PhiDecisionView[];
   open: string[];
   blocked: boolean;
   held: HeldFile[];
@@ -174,14 +178,19 @@ export class IngestService {
   /** The PHI review of a dataset's draft. */
   async phiReview(slug: string): Promise<PhiReviewView> {
     const { draftId } = await this.catalog.draftIds(slug);
-    return reviewOf(await ingestRepository.latestDone(this.db, draftId));
+    return this.reviewOf(await ingestRepository.latestDone(this.db, draftId));
   }
 
   /**
    * Records a curator's decisions on the draft's PHI findings. Dropping a column rewrites its
-   * published table without it; confirming says why the finding is not PHI.
+   * published table without it; confirming says why the finding is not PHI. `by` is who decides
+   * (`user:<id>`; the demo catalogue decides as `system:lantern`).
    */
-  async decidePhi(slug: string, decisions: PhiDecision[]): Promise<PhiReviewView> {
+  async decidePhi(
+    slug: string,
+    decisions: PhiDecision[],
+    by = 'system:lantern',
+  ): Promise<PhiReviewView> {
     const { draftId } = await this.catalog.draftIds(slug);
     const run = await ingestRepository.latestDone(this.db, draftId);
     if (run === undefined) {
@@ -207,7 +216,11 @@ export class IngestService {
         await this.dropColumn(slug, decision.table, decision.column);
       }
     }
-    const all = [...run.phi_decisions, ...decisions];
+    const at = new Date().toISOString();
+    const all: RecordedPhiDecision[] = [
+      ...run.phi_decisions,
+      ...decisions.map((decision) => ({ ...decision, by, at })),
+    ];
     await this.db.transaction().execute(async (trx) => {
       await ingestRepository.update(trx, run.id, { phi_decisions: JSON.stringify(all) });
       await this.audit.record(trx, {
@@ -219,7 +232,44 @@ export class IngestService {
         },
       });
     });
-    return reviewOf({ ...run, phi_decisions: all });
+    return this.reviewOf({ ...run, phi_decisions: all });
+  }
+
+  /** The review of a run (an empty one when no ingest made the draft), deciders named. */
+  private async reviewOf(run: IngestRunRow | undefined): Promise<PhiReviewView> {
+    if (run === undefined) {
+      return { ingest: null, findings: [], decisions: [], open: [], blocked: false, held: [] };
+    }
+    const review = phiBlocks(run.phi_findings, run.phi_decisions);
+    const names = new Map<string, string | null>();
+    for (const { by } of run.phi_decisions) {
+      if (by !== undefined && !names.has(by)) {
+        names.set(by, await this.nameOf(by));
+      }
+    }
+    return {
+      ingest: run.id,
+      findings: run.phi_findings,
+      decisions: run.phi_decisions.map(({ by, at, ...decision }) => ({
+        ...decision,
+        by: by === undefined ? null : (names.get(by) ?? null),
+        at: at ?? null,
+      })),
+      open: review.open.map((f) => f.id),
+      blocked: review.blocked,
+      held: run.held,
+    };
+  }
+
+  /** A decider's name: a person's, or "Lantern" for the platform's own (the demo catalogue's). */
+  private async nameOf(actor: string): Promise<string | null> {
+    if (actor === 'system:lantern') {
+      return 'Lantern';
+    }
+    if (!actor.startsWith('user:')) {
+      return null;
+    }
+    return (await usersRepository.findById(this.db, actor.slice('user:'.length)))?.name ?? null;
   }
 
   private async ensureDraft(
@@ -514,6 +564,10 @@ export class IngestService {
     return { key: stored.key, size: stored.size, existed };
   }
 
+  /**
+   * Drops a column from its published table, and from the dictionary: words left there would
+   * describe a column the table no longer has, which blocks publication.
+   */
   private async dropColumn(slug: string, tableName: string, column: string): Promise<void> {
     await this.catalog.rewriteTable(slug, tableName, (columns) => {
       const index = columns.indexOf(column);
@@ -525,22 +579,8 @@ export class IngestService {
         row: (values) => values.filter((_, i) => i !== index),
       };
     });
+    await this.catalog.keepDictionaryOf(slug);
   }
-}
-
-function reviewOf(run: IngestRunRow | undefined): PhiReviewView {
-  if (run === undefined) {
-    return { ingest: null, findings: [], decisions: [], open: [], blocked: false, held: [] };
-  }
-  const review = phiBlocks(run.phi_findings, run.phi_decisions);
-  return {
-    ingest: run.id,
-    findings: run.phi_findings,
-    decisions: run.phi_decisions,
-    open: review.open.map((f) => f.id),
-    blocked: review.blocked,
-    held: run.held,
-  };
 }
 
 /** A delivery that cannot be ingested: every problem, located, none quoting a row's value. */

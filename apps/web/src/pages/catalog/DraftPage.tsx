@@ -11,6 +11,7 @@ import {
   type DatasetDictionary,
   type DatasetDocumentation,
   type DatasetVersion,
+  type PhiReview,
   type PublicationPreview,
 } from '@lantern/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
@@ -19,6 +20,7 @@ import { Link } from '../../components/Link.js';
 import { Markdown } from '../../components/Markdown.js';
 import { can, formText, useSession } from '../../session.js';
 import { datasetPath, problemOf } from './catalog-text.js';
+import { PhiReviewSection, type Decide } from './PhiReview.js';
 
 type Table = DatasetVersion['snapshot']['tables'][number];
 type Change = (work: () => Promise<DatasetVersion>, done: string) => Promise<boolean>;
@@ -468,11 +470,14 @@ function Publication({
   slug,
   title,
   preview,
+  phiOpen,
   navigate,
 }: {
   slug: string;
   title: string;
   preview: PublicationPreview;
+  /** Findings of the PHI review without a decision (0 when the draft was not ingested). */
+  phiOpen: number;
   navigate: (to: string) => void;
 }) {
   const [notes, setNotes] = useState('');
@@ -516,6 +521,14 @@ function Publication({
       {problems.length > 0 && (
         <>
           <h3>Problems</h3>
+          {phiOpen > 0 && (
+            <p data-testid="publication-phi-open">
+              <a href="#phi-title">
+                {phiOpen} PHI {phiOpen === 1 ? 'finding' : 'findings'} without a decision
+              </a>{' '}
+              block publication.
+            </p>
+          )}
           <ul className="problems" data-testid="problems">
             {problems.map((p, i) => (
               <li key={i} className={p.severity}>
@@ -571,14 +584,16 @@ function Publication({
 }
 
 /**
- * /datasets/:slug/draft (curators): the next version in the making — documentation with a
- * preview, tables uploaded as CSV, their keys, the data dictionary, and the publication preview.
+ * /datasets/:slug/draft (curators): the next version in the making — the PHI review when an ingest
+ * made it, documentation with a preview, tables uploaded as CSV, their keys, the data dictionary,
+ * and the publication preview.
  */
 export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: string) => void }) {
   const { user } = useSession();
   const [title, setTitle] = useState('');
   const [draft, setDraft] = useState<DatasetVersion | null | undefined>(undefined);
   const [preview, setPreview] = useState<PublicationPreview | null>(null);
+  const [review, setReview] = useState<PhiReview | null>(null);
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
 
   const refreshPreview = useCallback(async () => {
@@ -598,6 +613,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
           return;
         }
         setDraft(await api.getDatasetVersion(slug, 'draft'));
+        setReview(await api.getPhiReview(slug));
         await refreshPreview();
       })
       .catch((caught: unknown) => setMessage({ text: problemOf(caught), bad: true }));
@@ -619,6 +635,13 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
       return false;
     }
   };
+
+  // A decision may rewrite a table (a dropped column), so the draft is read again after it.
+  const decide: Decide = (decisions, done) =>
+    change(async () => {
+      setReview(await api.decidePhi(slug, decisions));
+      return api.getDatasetVersion(slug, 'draft');
+    }, done);
 
   if (user !== undefined && !can(user, 'catalog.curate')) {
     return <p role="alert">Only curators edit drafts.</p>;
@@ -663,6 +686,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
         </>
       ) : (
         <>
+          {review !== null && <PhiReviewSection review={review} decide={decide} />}
           <section aria-labelledby="tables-title">
             <h2 id="tables-title">Tables</h2>
             <UploadTable slug={slug} change={change} />
@@ -689,7 +713,13 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
             {preview === null ? (
               <p role="status">Checking…</p>
             ) : (
-              <Publication slug={slug} title={title} preview={preview} navigate={navigate} />
+              <Publication
+                slug={slug}
+                title={title}
+                preview={preview}
+                phiOpen={review?.open.length ?? 0}
+                navigate={navigate}
+              />
             )}
           </section>
         </>
