@@ -67,6 +67,34 @@ describe('local object store', () => {
     }
   });
 
+  it('renews the time of an object put again, so a sweep takes a repeat for new', async () => {
+    const store = await newLocalStore();
+    try {
+      const stored = await store.put(
+        (async function* () {
+          yield new TextEncoder().encode('delivered twice');
+        })(),
+      );
+      const path = join(store.root, 'sha256', stored.sha256.slice(0, 2), stored.sha256);
+      const old = new Date((await stat(path)).mtime.getTime() - 86_400_000);
+      await utimes(path, old, old);
+      const before = new Date();
+      await store.put(
+        (async function* () {
+          yield new TextEncoder().encode('delivered twice');
+        })(),
+      );
+      const listed = [];
+      for await (const object of store.list()) {
+        listed.push(object);
+      }
+      expect(listed).toHaveLength(1);
+      expect(listed[0]?.storedAt.getTime()).toBeGreaterThan(before.getTime() - 1000);
+    } finally {
+      await rm(join(store.root, '..'), { recursive: true, force: true });
+    }
+  });
+
   it('sweeps the temporary file a killed put left, once it is older than the time given', async () => {
     const store = await newLocalStore();
     try {
