@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { AppError } from '@lantern/core';
+import { parseAuditBody } from '@lantern/core/audit';
 import { readCsv, readDicom } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
 import { request } from '../../testing/http.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
 import { seedDemoCatalogue } from './demo-catalogue.js';
+import { INGEST_STALE_MS } from './ingest.service.js';
 
 let server: TestServer;
 let curator: SignedInUser;
@@ -326,6 +330,63 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
       researcher,
     );
     expect(review.status).toBe(403);
+  });
+
+  it("marks interrupted a run whose heartbeat stopped, not another replica's live one", async () => {
+    const db = server.ctx.database.db;
+    const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
+    // A run another process is doing (its heartbeat fresh), as on a PostgreSQL shared by replicas.
+    await db
+      .insertInto('ingest_run')
+      .values({
+        id: 'ing_elsewhere',
+        dataset_id: datasetId,
+        version_id: draftId,
+        status: 'running',
+        partner: 'Example Health System',
+        counts: '{}',
+        problems: '[]',
+        held: '[]',
+        phi_findings: '[]',
+        phi_decisions: '[]',
+        created_by: 'system:lantern',
+      })
+      .execute();
+    expect(await server.ctx.services.ingest.recoverInterrupted(INGEST_STALE_MS)).toBe(0);
+    const preview = await server.ctx.services.catalog.preview('demo-knee-xray');
+    expect(preview.problems).toContainEqual(
+      expect.objectContaining({ code: 'ingest-unfinished', severity: 'blocking' }),
+    );
+    // Its process died: no beat for longer than INGEST_STALE_MS.
+    await db
+      .updateTable('ingest_run')
+      .set({ heartbeat_at: sql<Date>`now() - interval '6 minutes'` })
+      .where('id', '=', 'ing_elsewhere')
+      .execute();
+    expect(await server.ctx.services.ingest.recoverInterrupted(INGEST_STALE_MS)).toBe(1);
+    const run = await db
+      .selectFrom('ingest_run')
+      .select(['status', 'error', 'finished_at'])
+      .where('id', '=', 'ing_elsewhere')
+      .executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    expect(run.finished_at).not.toBeNull();
+    await server.flushAudit();
+    const events = await server.ctx.services.audit.list({
+      limit: 5,
+      action: 'ingest.interrupted',
+    });
+    expect(events.map((e) => parseAuditBody(e.body).details)).toEqual([
+      { runs: ['ing_elsewhere'] },
+    ]);
+    // Until the delivery is ingested again, the draft cannot be published.
+    expect(
+      (await server.ctx.services.catalog.preview('demo-knee-xray')).problems.map((p) => p.code),
+    ).toContain('ingest-unfinished');
+    await server.ctx.services.ingest.ingestDirectory(delivery, { actor: 'system:lantern' });
+    expect(
+      (await server.ctx.services.catalog.preview('demo-knee-xray')).problems.map((p) => p.code),
+    ).not.toContain('ingest-unfinished');
   });
 });
 
