@@ -61,7 +61,7 @@ export interface AppContext {
   mailer: PeriodicWorker;
   /**
    * Marks interrupted the ingests whose process died and sweeps unreferenced objects; started by
-   * `lantern start` to run at once and then every LANTERN_OBJECT_SWEEP_INTERVAL_MINUTES.
+   * `lantern start` to run at once and then every LANTERN_SWEEP_INTERVAL_MINUTES.
    */
   janitor: PeriodicWorker;
   /** Stops workers and closes connections. */

@@ -49,7 +49,7 @@ async function openDataDir(dir: string): Promise<AppContext> {
     LANTERN_DATA_DIR: dir,
     LANTERN_LOG_LEVEL: 'silent',
     LANTERN_DEMO: 'off',
-    LANTERN_OBJECT_SWEEP_GRACE_MINUTES: '0',
+    LANTERN_SWEEP_GRACE_MINUTES: '0',
   });
   return createContext(config, createLogger(config));
 }
