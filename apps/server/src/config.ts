@@ -28,6 +28,10 @@ export interface Config {
   readonly computeBackend: 'local';
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
+  /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
+  readonly objectSweepGraceMs: number;
+  /** How often the unreferenced-object sweep runs (and once at start). */
+  readonly objectSweepIntervalMs: number;
   /** How long a graceful shutdown may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** The address of the admin created on the first start of an empty data directory. */
@@ -117,6 +121,8 @@ const schema = z.object({
   LANTERN_S3_SECRET_ACCESS_KEY_FILE: z.string().min(1).optional(),
   LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
+  LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
+  LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
   LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   LANTERN_ADMIN_EMAIL: z.email('must be an email address').default('admin@lantern.local'),
   LANTERN_SESSION_TTL_HOURS: integer(1, 24 * 30).default(12),
@@ -199,6 +205,8 @@ export function parseConfig(
         : undefined,
     computeBackend: e.LANTERN_COMPUTE_BACKEND,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
+    objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
+    objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,
     shutdownTimeoutMs: e.LANTERN_SHUTDOWN_TIMEOUT_MS,
     adminEmail: e.LANTERN_ADMIN_EMAIL,
     sessionTtlMs: e.LANTERN_SESSION_TTL_HOURS * 60 * 60 * 1000,

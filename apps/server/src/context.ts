@@ -15,7 +15,8 @@ import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
-import { IngestService } from './services/ingest/ingest.service.js';
+import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
+import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
@@ -47,6 +48,7 @@ export interface AppContext {
     registration: RegistrationService;
     passwordReset: PasswordResetService;
     admission: AdmissionService;
+    objectSweep: ObjectSweepService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -57,6 +59,11 @@ export interface AppContext {
   sealer: AuditSealer;
   /** Delivers queued email when SMTP is configured. */
   mailer: PeriodicWorker;
+  /**
+   * Marks interrupted the ingests whose process died and sweeps unreferenced objects; started by
+   * `lantern start` to run at once and then every LANTERN_SWEEP_INTERVAL_MINUTES.
+   */
+  janitor: PeriodicWorker;
   /** Stops workers and closes connections. */
   close(): Promise<void>;
 }
@@ -117,6 +124,25 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   const catalog = new CatalogService(database.db, audit, objectStore);
   const ingest = new IngestService(database.db, audit, catalog, objectStore, key.pseudonymKey());
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
+  // An embedded database is this process's alone: a run still `running` at its start was
+  // interrupted. Replicas sharing PostgreSQL leave each other's runs until their heartbeat stops.
+  await ingest.recoverInterrupted(database.dialect === 'pglite' ? 0 : INGEST_STALE_MS);
+  const objectSweep = new ObjectSweepService(database.db, audit, objectStore, {
+    graceMs: config.objectSweepGraceMs,
+  });
+  const janitor = new PeriodicWorker(
+    'ingest recovery and object sweep',
+    async () => {
+      await ingest.recoverInterrupted(INGEST_STALE_MS);
+      const swept = await objectSweep.sweep();
+      if (swept.deleted > 0 || swept.unfinished > 0) {
+        logger.info(swept, 'unreferenced objects swept');
+      }
+    },
+    logger,
+    config.objectSweepIntervalMs,
+    false,
+  );
   return {
     config,
     logger,
@@ -139,11 +165,14 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       registration,
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),
       admission: new AdmissionService(database.db, audit, email, objectStore),
+      objectSweep,
     },
     links,
     sealer,
     mailer,
+    janitor,
     async close() {
+      await janitor.stop();
       await mailer.stop();
       await email.close();
       await sealer.stop();

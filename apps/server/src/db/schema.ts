@@ -306,6 +306,8 @@ export interface IngestRunTable {
   created_by: string;
   started_at: ColumnType<Date, never, never>;
   finished_at: ColumnType<Date | null, Date | undefined, Date>;
+  /** Renewed while the run's process works on it; a stale one was interrupted. */
+  heartbeat_at: ColumnType<Date, never, Date>;
 }
 
 export interface Database {

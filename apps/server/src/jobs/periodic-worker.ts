@@ -15,11 +15,14 @@ export class PeriodicWorker {
     private readonly task: () => Promise<unknown>,
     private readonly logger: Logger,
     private readonly intervalMs: number,
+    /** Whether stop() runs the task once more (a queue's last items; not a sweep). */
+    private readonly runOnStop = true,
   ) {}
 
-  start(): void {
+  /** Runs every `intervalMs`, the first time after `firstDelayMs` (default: one interval). */
+  start(firstDelayMs = this.intervalMs): void {
     this.stopped = false;
-    this.schedule(this.intervalMs);
+    this.schedule(firstDelayMs);
   }
 
   /** Runs now (or right after the run in progress) and waits for it. */
@@ -28,7 +31,10 @@ export class PeriodicWorker {
     await this.runOnce();
   }
 
-  /** Stops the loop, then runs once more so nothing waits in a queue across a restart. */
+  /**
+   * Stops the loop and waits for a run under way; then runs once more (unless told not to at
+   * construction) so nothing waits in a queue across a restart.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) {
@@ -36,7 +42,9 @@ export class PeriodicWorker {
       this.timer = null;
     }
     await this.running;
-    await this.runOnce();
+    if (this.runOnStop) {
+      await this.runOnce();
+    }
   }
 
   private schedule(delay: number): void {

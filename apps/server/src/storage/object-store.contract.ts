@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isObjectKey, type ObjectStore } from './object-store.js';
+import { isObjectKey, type ListedObject, type ObjectStore } from './object-store.js';
 
 /**
  * The behaviour every ObjectStore owes its callers, as one suite that each store's test file runs
@@ -45,6 +45,14 @@ function* split(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let offset = 0; offset < bytes.byteLength; offset += size) {
     yield bytes.subarray(offset, offset + size);
   }
+}
+
+async function listAll(store: ObjectStore): Promise<ListedObject[]> {
+  const listed: ListedObject[] = [];
+  for await (const object of store.list()) {
+    listed.push(object);
+  }
+  return listed.sort((a, b) => a.key.localeCompare(b.key));
 }
 
 export function describeObjectStoreContract<S extends ObjectStore>(
@@ -160,6 +168,56 @@ export function describeObjectStoreContract<S extends ObjectStore>(
         await expect(store.head(bad)).rejects.toThrow('not an object key');
         await expect(store.delete(bad)).rejects.toThrow('not an object key');
       }
+    });
+
+    it('lists every complete object with its size and time, and no put under way', async () => {
+      const before = new Date();
+      const small = await store.put(chunksOf('listed'));
+      const big = await store.put(chunksOf(...split(patterned(harness.largeBytes + MIB, 7), MIB)));
+      let release: () => void = () => undefined;
+      let firstTaken: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const taken = new Promise<void>((resolve) => {
+        firstTaken = resolve;
+      });
+      async function* slow(): AsyncGenerator<Uint8Array> {
+        yield* split(patterned(harness.largeBytes + MIB, 9), MIB);
+        firstTaken();
+        await gate;
+        yield encode('the end');
+      }
+      const putting = store.put(slow());
+      await taken;
+      const listed = await listAll(store);
+      const after = new Date();
+      expect(listed.map(({ key, size }) => ({ key, size }))).toEqual(
+        [small, big]
+          .map(({ key, size }) => ({ key, size }))
+          .sort((a, b) => a.key.localeCompare(b.key)),
+      );
+      for (const object of listed) {
+        // S3 keeps whole seconds; file systems stamp with a clock a tick behind.
+        expect(object.storedAt.getTime()).toBeGreaterThanOrEqual(
+          Math.floor(before.getTime() / 1000) * 1000 - 1000,
+        );
+        expect(object.storedAt.getTime()).toBeLessThanOrEqual(after.getTime() + 1000);
+      }
+      // A put under way is not what a crash left: a sweep of what began before it leaves it be.
+      expect(await store.sweepIncomplete(before)).toBe(0);
+      release();
+      const third = await putting;
+      await store.delete(small.key);
+      expect((await listAll(store)).map((o) => o.key)).toEqual([big.key, third.key].sort());
+    });
+
+    it('sweeps only what unfinished puts left, never a complete object', async () => {
+      const stored = await store.put(chunksOf('complete'));
+      expect(await store.sweepIncomplete(new Date(Date.now() + 60_000))).toBe(0);
+      expect(await store.head(stored.key)).toEqual({ size: 8 });
+      expect((await listAll(store)).map((o) => o.key)).toEqual([stored.key]);
+      expect(await harness.contents(store)).toHaveLength(1);
     });
 
     it('streams a large object in and out without holding it in memory', async () => {

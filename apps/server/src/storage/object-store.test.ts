@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,51 @@ describe('local object store', () => {
       const sha = createHash('sha256').update('first half, second half').digest('hex');
       expect(await putting).toEqual({ key: `sha256/${sha}`, sha256: sha, size: 23 });
       expect(await filesIn(store.root)).toEqual([`sha256/${sha.slice(0, 2)}/${sha}`]);
+    } finally {
+      await rm(join(store.root, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('renews the time of an object put again, so a sweep takes a repeat for new', async () => {
+    const store = await newLocalStore();
+    try {
+      const stored = await store.put(
+        (async function* () {
+          yield new TextEncoder().encode('delivered twice');
+        })(),
+      );
+      const path = join(store.root, 'sha256', stored.sha256.slice(0, 2), stored.sha256);
+      const old = new Date((await stat(path)).mtime.getTime() - 86_400_000);
+      await utimes(path, old, old);
+      const before = new Date();
+      await store.put(
+        (async function* () {
+          yield new TextEncoder().encode('delivered twice');
+        })(),
+      );
+      const listed = [];
+      for await (const object of store.list()) {
+        listed.push(object);
+      }
+      expect(listed).toHaveLength(1);
+      expect(listed[0]?.storedAt.getTime()).toBeGreaterThan(before.getTime() - 1000);
+    } finally {
+      await rm(join(store.root, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('sweeps the temporary file a killed put left, once it is older than the time given', async () => {
+    const store = await newLocalStore();
+    try {
+      // What a process killed mid-put leaves: a part-written file in .tmp, never renamed.
+      const leftover = join(store.root, '.tmp', 'killed-put');
+      await writeFile(leftover, 'part of a table');
+      const written = (await stat(leftover)).mtime;
+      await utimes(leftover, written, new Date(written.getTime() - 3_600_000));
+      expect(await store.sweepIncomplete(new Date(written.getTime() - 7_200_000))).toBe(0);
+      expect(await filesIn(join(store.root, '.tmp'))).toEqual(['killed-put']);
+      expect(await store.sweepIncomplete(new Date(written.getTime() - 1_800_000))).toBe(1);
+      expect(await filesIn(join(store.root, '.tmp'))).toEqual([]);
     } finally {
       await rm(join(store.root, '..'), { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -17,6 +17,17 @@ export interface StoredObject {
   key: string;
   sha256: string;
   size: number;
+}
+
+/** An object as listed: its key, size and when its bytes were last put. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /**
+   * When the object was last stored: a put of bytes already held renews it, so an object a caller
+   * has just put is never older than the put, whenever its bytes first arrived.
+   */
+  storedAt: Date;
 }
 
 /**
@@ -44,6 +55,18 @@ export interface ObjectStore {
   head(key: string): Promise<{ size: number } | null>;
   /** Removes the object; removing one that does not exist is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Every complete object, in no particular order, paged from the storage as it goes (never all
+   * held at once). What puts under way or interrupted hold (temporary files, staging uploads) is
+   * not listed.
+   */
+  list(): AsyncIterable<ListedObject>;
+  /**
+   * Removes what puts begun before `before` left unfinished (a process killed mid-put): the local
+   * store's temporary files, the S3 store's staging uploads. Returns how many it removed. Puts
+   * begun since may still be under way, and are left alone.
+   */
+  sweepIncomplete(before: Date): Promise<number>;
   /** Lets go of connections; the store is not used after. */
   close(): Promise<void>;
 }
@@ -129,6 +152,7 @@ export class LocalObjectStore implements ObjectStore {
       const key = `sha256/${sha256}`;
       const path = this.pathOf(key);
       await mkdir(dirname(path), { recursive: true });
+      // Over a copy already there, too: the same bytes, and a renewed time for list()'s storedAt.
       await rename(temp, path);
       return { key, sha256, size };
     } catch (error) {
@@ -171,6 +195,51 @@ export class LocalObjectStore implements ObjectStore {
     await rm(this.pathOf(key), { force: true });
   }
 
+  async *list(): AsyncGenerator<ListedObject> {
+    const top = join(this.root, 'sha256');
+    for (const prefix of await entriesOf(top)) {
+      if (!/^[0-9a-f]{2}$/u.test(prefix)) {
+        continue;
+      }
+      for (const hex of await entriesOf(join(top, prefix))) {
+        const key = `sha256/${hex}`;
+        if (!isObjectKey(key) || !hex.startsWith(prefix)) {
+          continue;
+        }
+        try {
+          const stats = await stat(join(top, prefix, hex));
+          if (stats.isFile()) {
+            yield { key, size: stats.size, storedAt: stats.mtime };
+          }
+        } catch (error) {
+          // Deleted while listing.
+          if (!isMissing(error)) {
+            throw error;
+          }
+        }
+      }
+    }
+  }
+
+  async sweepIncomplete(before: Date): Promise<number> {
+    let removed = 0;
+    for (const name of await entriesOf(this.scratch)) {
+      const path = join(this.scratch, name);
+      try {
+        // A put writes its temporary file as bytes arrive, so its time is the last byte's.
+        if ((await stat(path)).mtime < before) {
+          await rm(path, { force: true });
+          removed += 1;
+        }
+      } catch (error) {
+        if (!isMissing(error)) {
+          throw error;
+        }
+      }
+    }
+    return removed;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -179,6 +248,18 @@ export class LocalObjectStore implements ObjectStore {
   private pathOf(key: string): string {
     const hex = objectKeyHex(key);
     return join(this.root, 'sha256', hex.slice(0, 2), hex);
+  }
+}
+
+/** The names in a directory; none when it does not exist (yet). */
+async function entriesOf(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (isMissing(error)) {
+      return [];
+    }
+    throw error;
   }
 }
 

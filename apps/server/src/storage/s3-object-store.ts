@@ -20,8 +20,10 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
+  isObjectKey,
   objectKeyHex,
   type ComponentCheck,
+  type ListedObject,
   type ObjectStore,
   type StoredObject,
 } from './object-store.js';
@@ -59,11 +61,14 @@ const STAGING = 'staging/';
  * hashed as they arrive and held up to one part (`partBytes`, 16 MiB by default). A body that ends
  * within one part is hashed by then, so it goes to its final key in one PutObject. A longer one
  * is streamed part by part into a multipart upload under a staging key (`staging/<uuid>`), which
- * is completed at the end, copied server-side to its final key (skipped when that key already
- * holds the bytes) and deleted. S3 fixes an upload's key when it starts, so a copy is the only way
+ * is completed at the end, copied server-side to its final key and deleted. S3 fixes an upload's key when it starts, so a copy is the only way
  * to name it by a hash learned at the end; it costs no transfer (Ceph RGW shares the data between
  * the two keys) and the final key appears whole or not at all. A body that fails aborts the upload,
  * so no part or staging object remains; one a crash interrupts is swept on the next start.
+ *
+ * A put of bytes the bucket already holds writes them again (the same bytes under the same key),
+ * so that their LastModified, list()'s storedAt, is renewed: the unreferenced-object sweep keeps
+ * what was put within its grace period, and must not take a repeat for an old leftover.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly kind = 's3';
@@ -172,11 +177,9 @@ export class S3ObjectStore implements ObjectStore {
     const sha256 = hash.digest('hex');
     const key = `sha256/${sha256}`;
     if (upload === null) {
-      if ((await this.head(key)) === null) {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: part.subarray(0, filled) }),
-        );
-      }
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: part.subarray(0, filled) }),
+      );
       return { key, sha256, size };
     }
     try {
@@ -189,9 +192,7 @@ export class S3ObjectStore implements ObjectStore {
       throw error;
     }
     try {
-      if ((await this.head(key)) === null) {
-        await this.copy(upload.key, key, size);
-      }
+      await this.copy(upload.key, key, size);
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: upload.key }));
     }
@@ -234,6 +235,33 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
+  async *list(): AsyncGenerator<ListedObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: 'sha256/',
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (
+          object.Key !== undefined &&
+          isObjectKey(object.Key) &&
+          object.LastModified !== undefined
+        ) {
+          yield { key: object.Key, size: object.Size ?? 0, storedAt: object.LastModified };
+        }
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  sweepIncomplete(before: Date): Promise<number> {
+    return this.sweepStaging(before);
+  }
+
   close(): Promise<void> {
     this.client.destroy();
     return Promise.resolve();
@@ -241,9 +269,11 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Aborts the multipart uploads and deletes the staging objects begun before `before`: what a
-   * process killed mid-put left. Later ones may belong to a server still uploading.
+   * process killed mid-put left. Later ones may belong to a server still uploading. Returns how
+   * many uploads and objects it removed.
    */
-  async sweepStaging(before: Date): Promise<void> {
+  async sweepStaging(before: Date): Promise<number> {
+    let removed = 0;
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
@@ -269,6 +299,7 @@ export class S3ObjectStore implements ObjectStore {
               UploadId: upload.UploadId,
             }),
           );
+          removed += 1;
         }
       }
       if (page.IsTruncated !== true) {
@@ -293,10 +324,12 @@ export class S3ObjectStore implements ObjectStore {
           object.LastModified < before
         ) {
           await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+          removed += 1;
         }
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
+    return removed;
   }
 
   private async startUpload(): Promise<MultipartUpload> {

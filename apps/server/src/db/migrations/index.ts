@@ -14,6 +14,7 @@ import * as m0012 from './0012-catalog.js';
 import * as m0013 from './0013-dataset-reports.js';
 import * as m0014 from './0014-dataset-modalities.js';
 import * as m0015 from './0015-ingest.js';
+import * as m0016 from './0016-ingest-heartbeat.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-dataset-reports': m0013,
   '0014-dataset-modalities': m0014,
   '0015-ingest': m0015,
+  '0016-ingest-heartbeat': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {

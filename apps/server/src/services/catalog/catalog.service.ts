@@ -728,13 +728,27 @@ export class CatalogService {
   }
 
   /**
-   * What the last ingest into the draft leaves to do: every PHI finding without a curator's
-   * decision blocks; files held back for review are said (they are not in the version).
+   * What the last ingest into the draft leaves to do: one that did not finish (interrupted by a
+   * crash, or failed part-way) blocks, since its tables may not all be the delivery's and their
+   * PHI scan was never recorded; every PHI finding without a curator's decision blocks; files held
+   * back for review are said (they are not in the version).
    */
   private async ingestProblems(
     executor: Kysely<Database> | Transaction<Database>,
     draft: VersionRow,
   ): Promise<PublicationProblem[]> {
+    const last = await ingestRepository.latest(executor, draft.id);
+    if (last !== undefined && last.status !== 'done') {
+      return [
+        {
+          source: 'phi',
+          severity: 'blocking',
+          code: 'ingest-unfinished',
+          table: '',
+          message: `the last ingest into this draft (${last.id}) ${last.status === 'running' ? 'is still running' : 'did not finish'}; ingest the delivery again (it redoes everything) before publishing`,
+        },
+      ];
+    }
     const run = await ingestRepository.latestDone(executor, draft.id);
     if (run === undefined) {
       return [];

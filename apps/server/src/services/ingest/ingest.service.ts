@@ -18,6 +18,15 @@
  *
  * A delivery is a full snapshot: the draft's tables and files become the delivery's. Re-running an
  * ingest after a crash redoes it; the object store keeps each content once.
+ *
+ * Crash safety (issue 6, "never lose, never leak"): only de-identified bytes are ever written, and
+ * a published version is never touched (the catalog's triggers), so a process killed at any moment
+ * leaves the previous versions as they were and, at worst, a draft part-way through the delivery.
+ * Its run stays `running` with a heartbeat that stops; recoverInterrupted marks it failed as
+ * interrupted (at start, and periodically for other replicas' runs), and the catalog refuses to
+ * publish a draft whose last ingest did not finish until the delivery is ingested again. Objects
+ * stored before the rows that would refer to them dangle; the object sweep
+ * (services/objects/object-sweep.service.ts) removes them once no ingest is running.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
@@ -110,6 +119,11 @@ interface PublishedTable {
   references: { column: string; table: string }[];
 }
 
+/** How often a running ingest renews its heartbeat. */
+export const INGEST_HEARTBEAT_MS = 30_000;
+/** A run whose heartbeat is this old was interrupted: its process is gone. */
+export const INGEST_STALE_MS = 5 * 60_000;
+
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 
 /** NumPy files up to this size are hashed in memory first, so that a repeat is counted as one. */
@@ -156,6 +170,11 @@ export class IngestService {
       phi_decisions: JSON.stringify([]),
       created_by: options.actor,
     });
+    const heartbeat = setInterval(() => {
+      // A missed beat is retried on the next; only a long silence makes the run look interrupted.
+      ingestRepository.beat(this.db, id).catch(() => undefined);
+    }, INGEST_HEARTBEAT_MS);
+    heartbeat.unref();
     try {
       const report = await this.run(id, dir, manifest, slug, progress);
       await this.audit.recordAlone({
@@ -172,7 +191,29 @@ export class IngestService {
         finished_at: new Date(),
       });
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Marks failed, as interrupted, the runs left `running` whose heartbeat is `staleMs` old or
+   * older: their process died mid-ingest. Their drafts stay as the crash left them (publication
+   * refuses them until the delivery is ingested again, which redoes it all). At the start of a
+   * server on PGlite, which no other process can open, every running run was interrupted (0);
+   * replicas sharing PostgreSQL wait for INGEST_STALE_MS of silence. Returns how many it marked.
+   */
+  async recoverInterrupted(staleMs: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const runs = await ingestRepository.failInterrupted(trx, staleMs);
+      if (runs.length > 0) {
+        await this.audit.record(trx, {
+          action: 'ingest.interrupted',
+          details: { runs },
+        });
+      }
+      return runs.length;
+    });
   }
 
   /** The PHI review of a dataset's draft. */

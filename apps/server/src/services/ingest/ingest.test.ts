@@ -1,15 +1,20 @@
 import { createReadStream } from 'node:fs';
-import { cp, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { AppError } from '@lantern/core';
+import { parseAuditBody } from '@lantern/core/audit';
 import { readCsv, readDicom } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
 import { request } from '../../testing/http.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
 import { seedDemoCatalogue } from './demo-catalogue.js';
+import { INGEST_STALE_MS } from './ingest.service.js';
 
 let server: TestServer;
 let curator: SignedInUser;
@@ -29,6 +34,25 @@ async function column(path: string, name: string): Promise<string[]> {
     }
   }
   return values;
+}
+
+/** The rows of a CSV table, as objects keyed by column. */
+async function rowsOf(bytes: Buffer, name: string): Promise<Record<string, string>[]> {
+  const table = await readCsv(Readable.from([bytes]), { name });
+  const rows: Record<string, string>[] = [];
+  for await (const row of table) {
+    rows.push(Object.fromEntries(table.columns.map((c, i) => [c, row.values[i] ?? ''])));
+  }
+  return rows;
+}
+
+/** Days since 1970 of an ISO date (YYYY-MM-DD) or a DICOM DA (YYYYMMDD). */
+function dayNumber(date: string): number {
+  const match = /^(\d{4})-?(\d{2})-?(\d{2})$/u.exec(date);
+  if (match === null) {
+    throw new Error(`not a date: ${date}`);
+  }
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / 86_400_000;
 }
 
 async function objectBytes(key: string): Promise<Buffer> {
@@ -138,6 +162,83 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
     }
   });
 
+  it("shifts a patient's dates by one offset, in the xrays table and DICOM headers alike", async () => {
+    const stored = new Map((await draftObjects('demo-knee-xray')).map((f) => [f.path, f.bytes]));
+    const published = await rowsOf(stored.get('tables/xrays.csv') ?? Buffer.alloc(0), 'xrays');
+    const source = await rowsOf(await readFile(join(delivery, 'tables/xrays.csv')), 'source');
+    // The table is streamed row by row: row i of the published table is row i of the delivery's.
+    expect(published.length).toBe(source.length);
+    const offsets = new Map<string, Set<number>>();
+    const pseudonyms = new Map<string, Set<string>>();
+    // StudyDate, SeriesDate, AcquisitionDate, ContentDate.
+    const dateTags = [0x00080020, 0x00080021, 0x00080022, 0x00080023];
+    let headersChecked = 0;
+    for (const [i, row] of published.entries()) {
+      const from = source[i] ?? {};
+      const mrn = from['mrn'] ?? '';
+      const offset = dayNumber(row['exam_date'] ?? '') - dayNumber(from['exam_date'] ?? '');
+      offsets.set(mrn, (offsets.get(mrn) ?? new Set()).add(offset));
+      pseudonyms.set(mrn, (pseudonyms.get(mrn) ?? new Set()).add(row['patient_ngsci_id'] ?? ''));
+      const bytes = stored.get(row['path'] ?? '');
+      if (bytes === undefined) {
+        continue; // held back (burned-in text): not stored
+      }
+      const original = readDicom(await readFile(join(delivery, 'files', from['path'] ?? '')), {
+        name: from['path'] ?? '',
+      }).dataset;
+      const shifted = readDicom(bytes, { name: row['path'] ?? '' }).dataset;
+      // The header's study date is the table's exam date, before and after the shift.
+      expect(original.string(0x00080020)).toBe((from['exam_date'] ?? '').replaceAll('-', ''));
+      expect(shifted.string(0x00080020)).toBe((row['exam_date'] ?? '').replaceAll('-', ''));
+      for (const tag of dateTags) {
+        const before = original.string(tag);
+        if (before !== null && before !== '') {
+          expect(dayNumber(shifted.string(tag) ?? '') - dayNumber(before), `tag ${tag}`).toBe(
+            offset,
+          );
+          headersChecked += 1;
+        }
+      }
+    }
+    expect(headersChecked).toBeGreaterThan(0);
+    // The other tables' dates move by the same offset as the patient's exams.
+    let tableDatesChecked = 0;
+    for (const [table, columns] of [
+      ['patients', ['birth_date']],
+      ['outcomes', ['tkr_date', 'follow_up_end_date']],
+    ] as const) {
+      const after = await rowsOf(stored.get(`tables/${table}.csv`) ?? Buffer.alloc(0), table);
+      const before = await rowsOf(await readFile(join(delivery, `tables/${table}.csv`)), table);
+      expect(after.length).toBe(before.length);
+      for (const [i, row] of after.entries()) {
+        const from = before[i] ?? {};
+        const expected = offsets.get(from['mrn'] ?? '');
+        for (const name of columns) {
+          const value = from[name] ?? '';
+          if (expected === undefined || value === '') {
+            continue;
+          }
+          expect(dayNumber(row[name] ?? '') - dayNumber(value), `${table}.${name}`).toBe(
+            [...expected][0],
+          );
+          tableDatesChecked += 1;
+        }
+      }
+    }
+    expect(tableDatesChecked).toBeGreaterThan(0);
+    for (const [, patientOffsets] of offsets) {
+      expect(patientOffsets.size).toBe(1);
+      expect([...patientOffsets][0]).not.toBe(0);
+    }
+    for (const [, ids] of pseudonyms) {
+      expect(ids.size).toBe(1);
+    }
+    // Each patient has an offset of their own.
+    const distinct = new Set([...offsets.values()].map((set) => [...set][0]));
+    expect(offsets.size).toBeGreaterThan(3);
+    expect(distinct.size).toBeGreaterThan(offsets.size / 2);
+  });
+
   it('blocks publication until each PHI finding has a decision', async () => {
     const review = await request(
       server,
@@ -229,6 +330,63 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
       researcher,
     );
     expect(review.status).toBe(403);
+  });
+
+  it("marks interrupted a run whose heartbeat stopped, not another replica's live one", async () => {
+    const db = server.ctx.database.db;
+    const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
+    // A run another process is doing (its heartbeat fresh), as on a PostgreSQL shared by replicas.
+    await db
+      .insertInto('ingest_run')
+      .values({
+        id: 'ing_elsewhere',
+        dataset_id: datasetId,
+        version_id: draftId,
+        status: 'running',
+        partner: 'Example Health System',
+        counts: '{}',
+        problems: '[]',
+        held: '[]',
+        phi_findings: '[]',
+        phi_decisions: '[]',
+        created_by: 'system:lantern',
+      })
+      .execute();
+    expect(await server.ctx.services.ingest.recoverInterrupted(INGEST_STALE_MS)).toBe(0);
+    const preview = await server.ctx.services.catalog.preview('demo-knee-xray');
+    expect(preview.problems).toContainEqual(
+      expect.objectContaining({ code: 'ingest-unfinished', severity: 'blocking' }),
+    );
+    // Its process died: no beat for longer than INGEST_STALE_MS.
+    await db
+      .updateTable('ingest_run')
+      .set({ heartbeat_at: sql<Date>`now() - interval '6 minutes'` })
+      .where('id', '=', 'ing_elsewhere')
+      .execute();
+    expect(await server.ctx.services.ingest.recoverInterrupted(INGEST_STALE_MS)).toBe(1);
+    const run = await db
+      .selectFrom('ingest_run')
+      .select(['status', 'error', 'finished_at'])
+      .where('id', '=', 'ing_elsewhere')
+      .executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    expect(run.finished_at).not.toBeNull();
+    await server.flushAudit();
+    const events = await server.ctx.services.audit.list({
+      limit: 5,
+      action: 'ingest.interrupted',
+    });
+    expect(events.map((e) => parseAuditBody(e.body).details)).toEqual([
+      { runs: ['ing_elsewhere'] },
+    ]);
+    // Until the delivery is ingested again, the draft cannot be published.
+    expect(
+      (await server.ctx.services.catalog.preview('demo-knee-xray')).problems.map((p) => p.code),
+    ).toContain('ingest-unfinished');
+    await server.ctx.services.ingest.ingestDirectory(delivery, { actor: 'system:lantern' });
+    expect(
+      (await server.ctx.services.catalog.preview('demo-knee-xray')).problems.map((p) => p.code),
+    ).not.toContain('ingest-unfinished');
   });
 });
 
