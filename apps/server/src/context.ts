@@ -15,6 +15,7 @@ import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
 import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
+import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
 import { IngestService } from './services/ingest/ingest.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
@@ -42,6 +43,8 @@ export interface AppContext {
     userAdmin: UserAdminService;
     catalog: CatalogService;
     ingest: IngestService;
+    /** Remote ingest: deliveries uploaded to a staging folder, ingested, then deleted. */
+    ingestUploads: IngestUploadService;
     reports: ReportsService;
     email: EmailService;
     registration: RegistrationService;
@@ -57,6 +60,8 @@ export interface AppContext {
   sealer: AuditSealer;
   /** Delivers queued email when SMTP is configured. */
   mailer: PeriodicWorker;
+  /** Removes uploaded deliveries left unrun (identified data must not linger). */
+  uploadExpiry: PeriodicWorker;
   /** Stops workers and closes connections. */
   close(): Promise<void>;
 }
@@ -117,6 +122,13 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   const catalog = new CatalogService(database.db, audit, objectStore);
   const ingest = new IngestService(database.db, audit, catalog, objectStore, key.pseudonymKey());
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
+  const ingestUploads = new IngestUploadService(config.dataDir, ingest, catalog);
+  const uploadExpiry = new PeriodicWorker(
+    'ingest upload expiry',
+    () => ingestUploads.expire(),
+    logger,
+    60_000,
+  );
   return {
     config,
     logger,
@@ -134,6 +146,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       userAdmin: new UserAdminService(database.db, audit, email),
       catalog,
       ingest,
+      ingestUploads,
       reports: new ReportsService(database.db, audit, email, links),
       email,
       registration,
@@ -143,7 +156,10 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     links,
     sealer,
     mailer,
+    uploadExpiry,
     async close() {
+      await uploadExpiry.stop();
+      await ingestUploads.close();
       await mailer.stop();
       await email.close();
       await sealer.stop();

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { IngestService } from '../../services/ingest/ingest.service.js';
 import { problemResponses } from '../plugins/problems.js';
 
-const finding = z
+/** One PHI finding of an ingest's scan, masked (also in an ingest's summary). */
+export const phiFinding = z
   .object({
     id: z.string(),
     table: z.string(),
@@ -39,7 +40,7 @@ const decision = z
 const review = z
   .object({
     ingest: z.string().nullable(),
-    findings: z.array(finding),
+    findings: z.array(phiFinding),
     decisions: z.array(decision),
     open: z.array(z.string()),
     blocked: z.boolean(),
