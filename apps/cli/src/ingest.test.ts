@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cp, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { readCsv } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInFirstAdmin } from './testing/first-admin.js';
-import { runCli, startLantern } from './testing/run-cli.js';
+import { LANTERN_BIN, runCli, startLantern } from './testing/run-cli.js';
 
 // `lantern ingest` on a local installation, as a curator runs it: a synthetic partner delivery of
 // the knee X-ray demo (made-up people) read into a fresh data directory, then again (nothing stored
@@ -114,6 +115,33 @@ describe('lantern ingest', () => {
     for (const identifier of identifiers) {
       expect(out.includes(identifier), identifier).toBe(false);
     }
+  });
+
+  it('draws a progress bar on a terminal, phase by phase, and clears it before the report', () => {
+    // script(1) runs the command on a pseudo-terminal: stderr is a TTY, as a curator's is.
+    const command = [
+      process.execPath,
+      LANTERN_BIN,
+      'ingest',
+      delivery,
+      '--data-dir',
+      join(work, 'data-tty'),
+    ]
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 55_000,
+      env: { ...process.env, COLUMNS: '200' },
+    });
+    expect(run.status).toBe(0);
+    const screen = run.stdout;
+    for (const phase of ['checking', 'tables', 'files', 'scanning']) {
+      expect(screen).toMatch(new RegExp(`\\r${phase} +\\[[#-]{24}\\]  \\d+/\\d+  `));
+    }
+    // Each drawing replaces the line; the last is erased before the report is printed.
+    expect(screen).toContain('\r\x1b[KIngested ');
+    expect(screen.slice(screen.indexOf('Ingested '))).not.toContain('\x1b[K');
   });
 
   it('stores nothing twice when the same delivery is ingested again, and --json says so', async () => {

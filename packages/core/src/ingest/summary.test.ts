@@ -71,8 +71,10 @@ const summary: IngestSummary = {
       },
     ],
   },
-  next: nextIngestStep('demo-knee-xray', true, false),
+  next: '',
 };
+
+summary.next = nextIngestStep('demo-knee-xray', true, summary.publication.problems);
 
 describe('ingest summary', () => {
   it('says bytes as people read them', () => {
@@ -112,7 +114,7 @@ describe('ingest summary', () => {
       cellProblems: [{ code: 'unparseable_date' }],
       phi: { findings: [], blocked: false },
       publication: { version: '1.1', level: 'minor', publishable: true, problems: [] },
-      next: nextIngestStep('demo-knee-xray', false, true),
+      next: nextIngestStep('demo-knee-xray', false, []),
     });
     expect(lines.filter((l) => l.startsWith('  held  '))).toHaveLength(20);
     expect(lines).toContain('  … and 5 more held back (--json lists them)');
@@ -122,8 +124,17 @@ describe('ingest summary', () => {
     expect(lines).toContain('PHI scan: nothing found');
     expect(lines).toContain('Publication: ready as version 1.1 (minor), 0 warnings');
     expect(lines.at(-1)).toBe('Next: lantern publish demo-knee-xray');
-    expect(nextIngestStep('x', false, false)).toBe(
-      'fix the blocking problems above on the draft, then lantern publish x (it lists what is left)',
+  });
+
+  it('says what to do next, in order', () => {
+    const dictionary = { source: 'dictionary' as const, severity: 'blocking' as const };
+    const warning = { source: 'naming' as const, severity: 'warning' as const };
+    expect(nextIngestStep('x', false, [warning])).toBe('lantern publish x');
+    expect(nextIngestStep('x', false, [dictionary, warning])).toBe(
+      'fix the blocking problems above on the draft (lantern publish lists what is left); then lantern publish x',
+    );
+    expect(nextIngestStep('x', true, [dictionary])).toBe(
+      "decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/x/draft/phi/decisions with a curator's token; then fix the other blocking problems above on the draft (lantern publish lists what is left); then lantern publish x",
     );
   });
 });

@@ -68,15 +68,28 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** The command to run once a draft is made: PHI decisions first, then the other problems. */
-export function nextIngestStep(slug: string, phiBlocked: boolean, publishable: boolean): string {
+/**
+ * What to do once a draft is made, in order: decide the PHI findings, fix the draft's other
+ * blocking problems (dictionary, keys, names), publish.
+ */
+export function nextIngestStep(
+  slug: string,
+  phiBlocked: boolean,
+  problems: readonly Pick<PublicationProblem, 'source' | 'severity'>[],
+): string {
+  const steps: string[] = [];
   if (phiBlocked) {
-    return `decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/${slug}/draft/phi/decisions with a curator's token; then lantern publish ${slug}`;
+    steps.push(
+      `decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/${slug}/draft/phi/decisions with a curator's token`,
+    );
   }
-  if (!publishable) {
-    return `fix the blocking problems above on the draft, then lantern publish ${slug} (it lists what is left)`;
+  if (problems.some((p) => p.severity === 'blocking' && p.source !== 'phi')) {
+    steps.push(
+      `fix the ${phiBlocked ? 'other ' : ''}blocking problems above on the draft (lantern publish lists what is left)`,
+    );
   }
-  return `lantern publish ${slug}`;
+  steps.push(`lantern publish ${slug}`);
+  return steps.join('; then ');
 }
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;

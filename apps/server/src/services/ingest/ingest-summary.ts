@@ -34,6 +34,6 @@ export function summarize(
       publishable: preview.publishable,
       problems: preview.problems,
     },
-    next: nextIngestStep(report.dataset, report.phi.blocked, preview.publishable),
+    next: nextIngestStep(report.dataset, report.phi.blocked, preview.problems),
   };
 }
