@@ -1,9 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestUploadService, UPLOAD_IDLE_MS } from '../services/ingest/ingest-uploads.service.js';
 import { request } from '../testing/http.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../testing/users.js';
@@ -200,5 +201,39 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     });
     const res = await request(server, 'POST', '/api/v1/ingests', researcher, { files });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('uploads left unrun', () => {
+  it('expire after an hour idle, files and all; a closing server and a start remove them too', async () => {
+    let now = 0;
+    const dataDir = join(work, 'expiry');
+    const uploads = new IngestUploadService(
+      dataDir,
+      server.ctx.services.ingest,
+      server.ctx.services.catalog,
+      () => now,
+    );
+    const owner = 'user:someone';
+    const manifest = await readFile(join(delivery, 'delivery.yaml'));
+    const made = await uploads.create(owner, files);
+    await uploads.putFile(owner, made.id, 'delivery.yaml', Readable.from([manifest]));
+    expect(await readdir(join(dataDir, 'ingest-staging', made.id))).toEqual(['delivery.yaml']);
+
+    now += UPLOAD_IDLE_MS;
+    expect(await uploads.expire()).toBe(0);
+    now += 1;
+    expect(await uploads.expire()).toBe(1);
+    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([]);
+    expect(() => uploads.get(owner, made.id)).toThrow(/no upload/u);
+
+    const pending = await uploads.create(owner, files);
+    await uploads.putFile(owner, pending.id, 'delivery.yaml', Readable.from([manifest]));
+    await uploads.close();
+    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([]);
+
+    await mkdir(join(dataDir, 'ingest-staging', 'upl_left_by_a_crash'), { recursive: true });
+    await uploads.sweep();
+    expect(await stat(join(dataDir, 'ingest-staging')).catch(() => null)).toBeNull();
   });
 });
