@@ -42,6 +42,8 @@ describe('lantern', () => {
       ['datasets', 'list'],
       ['datasets', 'show'],
       ['datasets', 'publish'],
+      ['publish'],
+      ['ingest'],
       ['inspect'],
     ]) {
       const result = await runCli([...command, '--help']);

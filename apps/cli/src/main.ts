@@ -4,6 +4,7 @@ import { MODALITIES, type Modality } from '@lantern/core/catalog';
 import { CliError } from './cli-error.js';
 import { listDatasets, publishDataset, showDataset } from './commands/datasets.command.js';
 import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo.command.js';
+import { ingestRemote } from './commands/ingest.command.js';
 import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
 import { logout } from './commands/logout.command.js';
@@ -35,6 +36,33 @@ const serverOption = () =>
 
 const SIGNED_IN_HELP = `
 The token: $LANTERN_TOKEN if set, else the one lantern login saved for the server.`;
+
+/** `publish <slug>`'s arguments, options and action, on `command`. */
+function publishCommand(command: Command): Command {
+  return command
+    .description(
+      'publish the draft: prints the version its changes make, why, the change log and every problem, then asks',
+    )
+    .argument('<slug>', 'the dataset whose draft to publish')
+    .addOption(serverOption())
+    .option('--notes <text>', "the curator's notes, beside the generated change log")
+    .option('--version <v>', 'the version you expect; refused unless it is the computed one')
+    .option('--yes', 'publish without asking (needed when stdin is not a terminal)')
+    .addHelpText(
+      'after',
+      `${SIGNED_IN_HELP} It needs the catalog.curate permission.
+Exit codes: 0 published; 1 refused (blocking problems, another version, a no at the prompt);
+2 not run (no terminal to ask on and no --yes, an unreachable server).`,
+    )
+    .action(
+      async (
+        slug: string,
+        options: { server?: string; notes?: string; version?: string; yes?: boolean },
+      ) => {
+        process.exitCode = await publishDataset(slug, options);
+      },
+    );
+}
 
 /** Builds the `lantern` command tree. */
 export function buildProgram(): Command {
@@ -208,30 +236,55 @@ one entry per server. Example: lantern login --server https://lantern.example.or
         process.exitCode = await showDataset(slug, options);
       },
     );
-  datasets
-    .command('publish')
+  publishCommand(datasets.command('publish'));
+  program
+    .command('ingest')
     .description(
-      'publish the draft: prints the version its changes make, why, the change log and every problem, then asks',
+      "ingest a partner's delivery (delivery.yaml, tables, files) into its dataset's draft, de-identified",
     )
-    .argument('<slug>', 'the dataset whose draft to publish')
-    .addOption(serverOption())
-    .option('--notes <text>', "the curator's notes, beside the generated change log")
-    .option('--version <v>', 'the version you expect; refused unless it is the computed one')
-    .option('--yes', 'publish without asking (needed when stdin is not a terminal)')
+    .argument('<dir>', 'the delivery folder, with delivery.yaml')
+    .addOption(dataDirOption())
+    .addOption(
+      new Option(
+        '--server <url>',
+        "send the delivery to this running server instead (a curator's token: $LANTERN_TOKEN or lantern login's)",
+      ).conflicts('dataDir'),
+    )
+    .option('--json', 'print the draft made (or the problems) as one JSON object')
     .addHelpText(
       'after',
-      `${SIGNED_IN_HELP} It needs the catalog.curate permission.
-Exit codes: 0 published; 1 refused (blocking problems, another version, a no at the prompt);
-2 not run (no terminal to ask on and no --yes, an unreachable server).`,
+      `
+Without --server it runs against the data directory of a local installation, with the server
+stopped (PGlite allows one process; on PostgreSQL, LANTERN_DATABASE_URL, it runs beside it). With
+--server URL the folder's files are uploaded to that server, which ingests them the same way and
+deletes its copy when the run ends (it needs the catalog.curate permission).
+On a terminal a progress bar (phase, files, bytes, rate, time left) goes to stderr. It prints the
+draft made: tables with rows and columns, files stored, deduplicated and held back (with why), PHI
+findings with masked examples, what blocks publication and the command to run next.
+Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printed, nothing stored);
+2 not run (no such folder, the data directory in use by a running server, no server there).`,
     )
-    .action(
-      async (
-        slug: string,
-        options: { server?: string; notes?: string; version?: string; yes?: boolean },
-      ) => {
-        process.exitCode = await publishDataset(slug, options);
-      },
-    );
+    .action(async (dir: string, options: { dataDir?: string; server?: string; json?: boolean }) => {
+      if (options.server !== undefined) {
+        process.exitCode = await ingestRemote(dir, {
+          server: options.server,
+          ...(options.json === undefined ? {} : { json: options.json }),
+        });
+        return;
+      }
+      process.exitCode = await runServer([
+        'ingest',
+        dir,
+        ...localFlags(options),
+        ...(options.json === true ? ['--json'] : []),
+      ]);
+    });
+
+  // `lantern publish SLUG`, the step after `lantern ingest`, is the same command.
+  publishCommand(program.command('publish')).addHelpText(
+    'after',
+    '\nThe same as lantern datasets publish.',
+  );
 
   program
     .command('inspect')

@@ -12,6 +12,7 @@ import { userAdminRoutes } from './http/admin/users.routes.js';
 import { admissionRoutes } from './http/admission/admission.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { catalogRoutes } from './http/catalog/catalog.routes.js';
+import { ingestUploadRoutes } from './http/ingest/ingest-uploads.routes.js';
 import { ingestRoutes } from './http/ingest/ingest.routes.js';
 import { reportRoutes } from './http/catalog/reports.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
@@ -48,6 +49,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler(ctx.services.audit),
     forceCloseConnections: 'idle',
+    // A delivery's file path is one URL-encoded parameter (PUT /api/v1/ingests/:id/files/:path):
+    // up to 1,024 characters, three each when encoded.
+    routerOptions: { maxParamLength: 3 * 1024 },
   });
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
@@ -86,6 +90,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(termsRoutes(ctx.services.terms));
   await fastify.register(catalogRoutes(ctx.services.catalog));
   await fastify.register(ingestRoutes(ctx.services.ingest));
+  await fastify.register(ingestUploadRoutes(ctx.services.ingestUploads));
   await fastify.register(reportRoutes(ctx.services.reports));
   await fastify.register(auditRoutes(ctx.services.audit));
   await fastify.register(outboxRoutes(ctx.services.email));

@@ -16,6 +16,7 @@ import { PasswordResetService } from './services/identity/password-reset.service
 import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
 import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
+import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
 import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
@@ -43,6 +44,8 @@ export interface AppContext {
     userAdmin: UserAdminService;
     catalog: CatalogService;
     ingest: IngestService;
+    /** Remote ingest: deliveries uploaded to a staging folder, ingested, then deleted. */
+    ingestUploads: IngestUploadService;
     reports: ReportsService;
     email: EmailService;
     registration: RegistrationService;
@@ -64,6 +67,8 @@ export interface AppContext {
    * `lantern start` to run at once and then every LANTERN_SWEEP_INTERVAL_MINUTES.
    */
   janitor: PeriodicWorker;
+  /** Removes uploaded deliveries left unrun (identified data must not linger). */
+  uploadExpiry: PeriodicWorker;
   /** Stops workers and closes connections. */
   close(): Promise<void>;
 }
@@ -143,6 +148,13 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     config.objectSweepIntervalMs,
     false,
   );
+  const ingestUploads = new IngestUploadService(config.dataDir, ingest, catalog);
+  const uploadExpiry = new PeriodicWorker(
+    'ingest upload expiry',
+    () => ingestUploads.expire(),
+    logger,
+    60_000,
+  );
   return {
     config,
     logger,
@@ -160,6 +172,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       userAdmin: new UserAdminService(database.db, audit, email),
       catalog,
       ingest,
+      ingestUploads,
       reports: new ReportsService(database.db, audit, email, links),
       email,
       registration,
@@ -171,8 +184,11 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     sealer,
     mailer,
     janitor,
+    uploadExpiry,
     async close() {
       await janitor.stop();
+      await uploadExpiry.stop();
+      await ingestUploads.close();
       await mailer.stop();
       await email.close();
       await sealer.stop();

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The server's entry point. `lantern` (apps/cli) runs it for the commands that act on a local data
- * directory: `start`, `audit-verify`, `openapi`. Exit codes: 0 ok, 1 failure found, 2 cannot run.
+ * directory: `start`, `audit-verify`, `ingest`, `openapi`. Exit codes: 0 ok, 1 failure found (a
+ * broken chain, a refused delivery), 2 cannot run.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
+import { ingestCommand } from './commands/ingest.command.js';
 import { ConfigError, loadConfig, type Config, type ConfigFlags } from './config.js';
 import { createContext } from './context.js';
 import { DataDirError, lockDataDir, prepareDataDir } from './db/data-dir.js';
@@ -35,6 +37,8 @@ async function start(config: Config): Promise<void> {
     await lock.release();
     throw error;
   }
+  // Staging folders a crash left hold identified data: gone before anything else runs.
+  await ctx.services.ingestUploads.sweep();
   const { fastify } = await buildApp(ctx);
   const context = ctx;
 
@@ -80,6 +84,7 @@ async function start(config: Config): Promise<void> {
   ctx.sealer.start();
   ctx.mailer.start();
   ctx.janitor.start(0);
+  ctx.uploadExpiry.start();
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -181,7 +186,7 @@ async function emitOpenapi(config: Config): Promise<void> {
   }
 }
 
-const USAGE = `usage: lantern-server <start|audit-verify|openapi> [--data-dir DIR] [--port N] [--host H] [--no-demo]`;
+const USAGE = `usage: lantern-server <start|audit-verify|ingest DIR|openapi> [--data-dir DIR] [--port N] [--host H] [--no-demo] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -192,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'no-demo': { type: 'boolean' },
+      json: { type: 'boolean' },
     },
   });
   const flags: ConfigFlags = {
@@ -207,6 +213,8 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'audit-verify':
       return auditVerify(config);
+    case 'ingest':
+      return ingestCommand(config, positionals[1], { json: values.json === true });
     case 'openapi':
       await emitOpenapi(config);
       return 0;

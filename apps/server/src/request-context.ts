@@ -4,7 +4,8 @@ import type { Principal } from '@lantern/core';
 /** What is known about the request being served, for logs and audit events. */
 export interface RequestContext {
   requestId: string;
-  clientIp: string;
+  /** The peer's address; null for a local command (`lantern ingest`), which has none. */
+  clientIp: string | null;
   principal: Principal;
   projectId: string | null;
   /** Set once a service has written this request's audit event inside its own transaction. */

@@ -38,6 +38,9 @@ export type CatalogCard = components['schemas']['CatalogCard'];
 export type DatasetVersion = components['schemas']['DatasetVersion'];
 export type VersionSummary = components['schemas']['VersionSummary'];
 export type PublicationPreview = components['schemas']['PublicationPreview'];
+/** A delivery uploaded for a remote ingest: files received, the run's progress, its outcome. */
+export type IngestUpload = components['schemas']['IngestUpload'];
+export type IngestSummary = components['schemas']['IngestSummary'];
 export type DatasetReport = components['schemas']['DatasetReport'];
 /** The PHI review of a draft an ingest made: findings (masked), decisions, files held back. */
 export type PhiReview = components['schemas']['PhiReview'];
@@ -186,6 +189,13 @@ export interface LanternClient {
   setDraftTableKeys(slug: string, table: string, keys: TableKeys): Promise<DatasetVersion>;
   removeDraftTable(slug: string, table: string): Promise<DatasetVersion>;
   previewPublication(slug: string): Promise<PublicationPreview>;
+  /** Declares a delivery's files (delivery.yaml among them) with their sizes, for a remote ingest. */
+  createIngestUpload(files: { path: string; size: number }[]): Promise<IngestUpload>;
+  /** Sends one declared file: exactly its declared size (a Blob from fs.openAsBlob streams it). */
+  putIngestUploadFile(id: string, path: string, file: Blob): Promise<IngestUpload>;
+  /** Starts the ingest of a complete upload; follow it with getIngestUpload. */
+  runIngestUpload(id: string): Promise<IngestUpload>;
+  getIngestUpload(id: string): Promise<IngestUpload>;
   /** Publishes the draft; `version`, when given, must be the computed number. */
   publishDraft(slug: string, input: { version?: string; notes?: string }): Promise<DatasetVersion>;
   retireDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
@@ -522,6 +532,32 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         '/api/v1/datasets/{slug}/draft/tables/{table}',
         { params: { path: { slug, table } } },
       );
+      return data ?? throwApiError(response, error);
+    },
+    async createIngestUpload(files) {
+      const { data, error, response } = await raw.POST('/api/v1/ingests', { body: { files } });
+      return data ?? throwApiError(response, error);
+    },
+    async putIngestUploadFile(id, path, file) {
+      const { data, error, response } = await raw.PUT('/api/v1/ingests/{id}/files/{path}', {
+        params: { path: { id, path } },
+        body: file as never,
+        // The body is the file's bytes, not JSON.
+        bodySerializer: (body: unknown) => body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async runIngestUpload(id) {
+      const { data, error, response } = await raw.POST('/api/v1/ingests/{id}/run', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getIngestUpload(id) {
+      const { data, error, response } = await raw.GET('/api/v1/ingests/{id}', {
+        params: { path: { id } },
+      });
       return data ?? throwApiError(response, error);
     },
     async previewPublication(slug) {

@@ -10,6 +10,19 @@ export class DataDirError extends Error {
   }
 }
 
+/** The data directory is held by another live Lantern process (a server, or another command). */
+export class DataDirInUseError extends DataDirError {
+  constructor(
+    readonly dir: string,
+    readonly holder: { pid: number; purpose: string },
+  ) {
+    super(
+      `data directory ${dir} is in use by another Lantern process (pid ${holder.pid}, ${holder.purpose}); stop it first or choose another with --data-dir`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
 const LOCK_FILE = 'lantern.pid';
 
 /** Creates the data directory if needed and checks that this process may write to it. */
@@ -71,9 +84,7 @@ export async function lockDataDir(dir: string, purpose: string): Promise<DataDir
     }
     const holder = await readHolder(path);
     if (holder !== null && holder.pid !== process.pid && isAlive(holder.pid)) {
-      throw new DataDirError(
-        `data directory ${dir} is in use by another Lantern process (pid ${holder.pid}, ${holder.purpose}); stop it first or choose another with --data-dir`,
-      );
+      throw new DataDirInUseError(dir, holder);
     }
     // Stale: its process is gone. Remove and try once more.
     await rm(path, { force: true });

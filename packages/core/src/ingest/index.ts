@@ -1,1 +1,3 @@
 export * from './manifest.js';
+export * from './summary.js';
+export * from './progress-bar.js';

@@ -691,6 +691,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ingests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Declare a delivery's files (delivery.yaml among them) with their sizes, before sending each */
+        post: operations["createIngestUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ingests/{id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** One declared file of the delivery, its bytes as the body (path URL-encoded, / as %2F); exactly its declared size */
+        put: operations["putIngestUploadFile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ingests/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ingest the uploaded delivery in the background; its files are deleted when the run ends */
+        post: operations["runIngestUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ingests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where an upload stands: files received, the run's progress, the draft made or every problem */
+        get: operations["getIngestUpload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{slug}/reports": {
         parameters: {
             query?: never;
@@ -1360,6 +1428,85 @@ export interface components {
                 reason: string;
             }[];
         };
+        IngestPhiFindingInput: {
+            id: string;
+            table: string;
+            column: string;
+            kind: string;
+            cells: number;
+            rows: number[];
+            examples: {
+                row: number;
+                masked: string;
+            }[];
+            confidence: number;
+            freeText: boolean;
+            reason: string;
+        };
+        IngestSummaryInput: {
+            ingest: string;
+            dataset: string;
+            delivery: string;
+            counts: {
+                tables: number;
+                rows: number;
+                files: number;
+                stored: number;
+                deduplicated: number;
+                held: number;
+                bytes: number;
+            };
+            tables: {
+                name: string;
+                file: string;
+                rows: number;
+                columns: string[];
+                primaryKey: string[];
+            }[];
+            held: {
+                path: string;
+                reason: string;
+            }[];
+            cellProblems: unknown[];
+            phi: {
+                findings: components["schemas"]["IngestPhiFindingInput"][];
+                blocked: boolean;
+            };
+            publication: {
+                version: string;
+                /** @enum {string} */
+                level: "major" | "minor" | "patch";
+                publishable: boolean;
+                problems: components["schemas"]["PublicationProblemInput"][];
+            };
+            next: string;
+        };
+        IngestUploadInput: {
+            id: string;
+            /** @enum {string} */
+            status: "uploading" | "running" | "done" | "refused" | "failed";
+            files: {
+                declared: number;
+                received: number;
+            };
+            bytes: {
+                declared: number;
+                received: number;
+            };
+            progress: {
+                /** @enum {string} */
+                phase: "checking" | "tables" | "files" | "scanning" | "done";
+                done: number;
+                total: number;
+                bytes: number;
+            } | null;
+            summary: components["schemas"]["IngestSummaryInput"] | null;
+            problems: {
+                path: string;
+                message: string;
+            }[];
+            error: string | null;
+        };
         DatasetReportInput: {
             id: string;
             dataset: string;
@@ -1783,6 +1930,85 @@ export interface components {
                 path: string;
                 reason: string;
             }[];
+        };
+        IngestPhiFinding: {
+            id: string;
+            table: string;
+            column: string;
+            kind: string;
+            cells: number;
+            rows: number[];
+            examples: {
+                row: number;
+                masked: string;
+            }[];
+            confidence: number;
+            freeText: boolean;
+            reason: string;
+        };
+        IngestSummary: {
+            ingest: string;
+            dataset: string;
+            delivery: string;
+            counts: {
+                tables: number;
+                rows: number;
+                files: number;
+                stored: number;
+                deduplicated: number;
+                held: number;
+                bytes: number;
+            };
+            tables: {
+                name: string;
+                file: string;
+                rows: number;
+                columns: string[];
+                primaryKey: string[];
+            }[];
+            held: {
+                path: string;
+                reason: string;
+            }[];
+            cellProblems: unknown[];
+            phi: {
+                findings: components["schemas"]["IngestPhiFinding"][];
+                blocked: boolean;
+            };
+            publication: {
+                version: string;
+                /** @enum {string} */
+                level: "major" | "minor" | "patch";
+                publishable: boolean;
+                problems: components["schemas"]["PublicationProblem"][];
+            };
+            next: string;
+        };
+        IngestUpload: {
+            id: string;
+            /** @enum {string} */
+            status: "uploading" | "running" | "done" | "refused" | "failed";
+            files: {
+                declared: number;
+                received: number;
+            };
+            bytes: {
+                declared: number;
+                received: number;
+            };
+            progress: {
+                /** @enum {string} */
+                phase: "checking" | "tables" | "files" | "scanning" | "done";
+                done: number;
+                total: number;
+                bytes: number;
+            } | null;
+            summary: components["schemas"]["IngestSummary"] | null;
+            problems: {
+                path: string;
+                message: string;
+            }[];
+            error: string | null;
         };
         DatasetReport: {
             id: string;
@@ -4000,6 +4226,179 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PhiReview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createIngestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    files: {
+                        path: string;
+                        size: number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestUpload"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putIngestUploadFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** @description the bytes of the file */
+        requestBody: {
+            content: {
+                "application/octet-stream": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestUpload"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runIngestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestUpload"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIngestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestUpload"];
                 };
             };
             /** @description Default Response */

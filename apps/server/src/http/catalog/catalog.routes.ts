@@ -68,7 +68,8 @@ const versionView = versionSummary
   })
   .meta({ id: 'DatasetVersion' });
 
-const problem = z
+/** A problem of a draft's publication (also in an ingest's summary). */
+export const publicationProblem = z
   .object({
     source: z.enum(['dictionary', 'keys', 'naming', 'phi']),
     severity: z.enum(['blocking', 'warning']),
@@ -86,7 +87,7 @@ const preview = z
     level: z.enum(['major', 'minor', 'patch']),
     reasons: z.array(z.string()),
     changeLog: z.array(changeLogEntry),
-    problems: z.array(problem),
+    problems: z.array(publicationProblem),
     publishable: z.boolean(),
   })
   .meta({ id: 'PublicationPreview' });

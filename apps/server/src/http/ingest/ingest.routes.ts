@@ -6,7 +6,8 @@ import type { IngestService } from '../../services/ingest/ingest.service.js';
 import { requireUser } from '../plugins/request-lifecycle.js';
 import { problemResponses } from '../plugins/problems.js';
 
-const finding = z
+/** One PHI finding of an ingest's scan, masked (also in an ingest's summary). */
+export const phiFinding = z
   .object({
     id: z.string(),
     table: z.string(),
@@ -46,7 +47,7 @@ const decisionTaken = z
 const review = z
   .object({
     ingest: z.string().nullable(),
-    findings: z.array(finding),
+    findings: z.array(phiFinding),
     decisions: z.array(decisionTaken),
     open: z.array(z.string()),
     blocked: z.boolean(),

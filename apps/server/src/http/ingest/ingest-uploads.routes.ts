@@ -1,0 +1,185 @@
+import { actorOf } from '@lantern/core';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import {
+  UPLOAD_MAX_FILES,
+  UPLOAD_PATH_MAX,
+  type IngestUploadService,
+} from '../../services/ingest/ingest-uploads.service.js';
+import { publicationProblem } from '../catalog/catalog.routes.js';
+import { problemResponses } from '../plugins/problems.js';
+import { phiFinding } from './ingest.routes.js';
+
+const FILE_TYPES = ['application/octet-stream'];
+
+const counts = z.object({
+  tables: z.number(),
+  rows: z.number(),
+  files: z.number(),
+  stored: z.number(),
+  deduplicated: z.number(),
+  held: z.number(),
+  bytes: z.number(),
+});
+
+const summary = z
+  .object({
+    ingest: z.string(),
+    dataset: z.string(),
+    delivery: z.string(),
+    counts,
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        file: z.string(),
+        rows: z.number(),
+        columns: z.array(z.string()),
+        primaryKey: z.array(z.string()),
+      }),
+    ),
+    held: z.array(z.object({ path: z.string(), reason: z.string() })),
+    cellProblems: z.array(z.unknown()),
+    phi: z.object({
+      // PhiFinding's fields, its kind as text (a summary outlives the list of kinds it was made with).
+      findings: z.array(phiFinding.extend({ kind: z.string() }).meta({ id: 'IngestPhiFinding' })),
+      blocked: z.boolean(),
+    }),
+    publication: z.object({
+      version: z.string(),
+      level: z.enum(['major', 'minor', 'patch']),
+      publishable: z.boolean(),
+      problems: z.array(publicationProblem),
+    }),
+    next: z.string(),
+  })
+  .meta({ id: 'IngestSummary' });
+
+const upload = z
+  .object({
+    id: z.string(),
+    status: z.enum(['uploading', 'running', 'done', 'refused', 'failed']),
+    files: z.object({ declared: z.number(), received: z.number() }),
+    bytes: z.object({ declared: z.number(), received: z.number() }),
+    progress: z
+      .object({
+        phase: z.enum(['checking', 'tables', 'files', 'scanning', 'done']),
+        done: z.number(),
+        total: z.number(),
+        bytes: z.number(),
+      })
+      .nullable(),
+    summary: summary.nullable(),
+    problems: z.array(z.object({ path: z.string(), message: z.string() })),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'IngestUpload' });
+
+const idParams = z.object({ id: z.string().regex(/^upl_[0-9a-f]{20}$/u, 'an upload id') });
+
+/**
+ * Remote ingest: a curator declares a delivery's files, sends each, runs the ingest and follows
+ * it. The files are held in a staging folder only until the run ends.
+ */
+export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginAsyncZod {
+  return async (app) => {
+    // A delivery's files arrive as the raw bytes of the body, streamed to the staging folder.
+    app.addContentTypeParser(FILE_TYPES, (_request, payload, done) => {
+      done(null, payload);
+    });
+
+    app.post(
+      '/api/v1/ingests',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_create' },
+        // A long delivery's list of files.
+        bodyLimit: 64 * 1024 * 1024,
+        schema: {
+          operationId: 'createIngestUpload',
+          summary:
+            "Declare a delivery's files (delivery.yaml among them) with their sizes, before sending each",
+          tags: ['ingest'],
+          body: z.object({
+            files: z
+              .array(
+                z.object({
+                  path: z.string().min(1).max(UPLOAD_PATH_MAX),
+                  size: z.number().int().min(0),
+                }),
+              )
+              .min(1)
+              .max(UPLOAD_MAX_FILES),
+          }),
+          response: { ...problemResponses, 201: upload },
+        },
+      },
+      async (request, reply) => {
+        const made = await uploads.create(actorOf(request.ctx.principal), request.body.files);
+        return reply.status(201).send(made);
+      },
+    );
+
+    app.put(
+      '/api/v1/ingests/:id/files/:path',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_file' },
+        // Bounded by the size declared for the file, checked as the bytes arrive.
+        bodyLimit: Number.MAX_SAFE_INTEGER,
+        schema: {
+          operationId: 'putIngestUploadFile',
+          summary:
+            'One declared file of the delivery, its bytes as the body (path URL-encoded, / as %2F); exactly its declared size',
+          tags: ['ingest'],
+          consumes: FILE_TYPES,
+          params: idParams.extend({ path: z.string().min(1).max(UPLOAD_PATH_MAX) }),
+          body: z.unknown().meta({ description: 'the bytes of the file' }),
+          response: { ...problemResponses, 200: upload },
+        },
+      },
+      async (request) =>
+        uploads.putFile(
+          actorOf(request.ctx.principal),
+          request.params.id,
+          request.params.path,
+          isAsyncIterable(request.body) ? request.body : Readable.from([]),
+        ),
+    );
+
+    app.post(
+      '/api/v1/ingests/:id/run',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_run' },
+        schema: {
+          operationId: 'runIngestUpload',
+          summary:
+            'Ingest the uploaded delivery in the background; its files are deleted when the run ends',
+          tags: ['ingest'],
+          params: idParams,
+          response: { ...problemResponses, 202: upload },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send(uploads.run(actorOf(request.ctx.principal), request.params.id)),
+    );
+
+    app.get(
+      '/api/v1/ingests/:id',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_read' },
+        schema: {
+          operationId: 'getIngestUpload',
+          summary:
+            "Where an upload stands: files received, the run's progress, the draft made or every problem",
+          tags: ['ingest'],
+          params: idParams,
+          response: { ...problemResponses, 200: upload },
+        },
+      },
+      async (request) => uploads.get(actorOf(request.ctx.principal), request.params.id),
+    );
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}

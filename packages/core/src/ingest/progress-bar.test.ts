@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, formatProgress, ProgressBar, REDRAW_INTERVAL_MS } from './progress-bar.js';
+
+/** A terminal's stream that keeps what was written, and a clock the test moves. */
+function terminal(columns?: number) {
+  const writes: string[] = [];
+  let now = 1_000;
+  return {
+    stream: {
+      write: (text: string) => writes.push(text),
+      ...(columns === undefined ? {} : { columns }),
+    },
+    writes,
+    clock: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('progress bar', () => {
+  it('says durations as people read them', () => {
+    expect(formatDuration(0.4)).toBe('0 s');
+    expect(formatDuration(59)).toBe('59 s');
+    expect(formatDuration(75)).toBe('1 min 15 s');
+    expect(formatDuration(3725)).toBe('1 h 2 min');
+  });
+
+  it('shows the phase, items, bytes, rate and time left at the phase pace', () => {
+    // 10 of 40 files in 5 s of the phase: 30 left take 15 s; 20 MB in 10 s is 2 MB/s.
+    expect(
+      formatProgress({ phase: 'files', done: 10, total: 40, bytes: 20_000_000 }, 10_000, 5_000),
+    ).toBe('files      [######------------------]  10/40  20 MB  2.0 MB/s  15 s left');
+    // Nothing done yet: no time left to say; nothing elapsed: no rate.
+    expect(formatProgress({ phase: 'checking', done: 0, total: 1, bytes: 0 }, 0, 0)).toBe(
+      'checking   [------------------------]  0/1  0 B',
+    );
+    // Done: a full bar and no time left.
+    expect(formatProgress({ phase: 'done', done: 1, total: 1, bytes: 0 }, 2_000, 1)).toBe(
+      'done       [########################]  1/1  0 B  0 B/s',
+    );
+  });
+
+  it('redraws in place at most ten times a second, at once when the phase changes, and clears', () => {
+    const t = terminal();
+    const bar = new ProgressBar(t.stream, t.clock);
+    bar.update({ phase: 'tables', done: 0, total: 3, bytes: 0 });
+    t.advance(REDRAW_INTERVAL_MS / 2);
+    bar.update({ phase: 'tables', done: 1, total: 3, bytes: 0 });
+    expect(t.writes).toHaveLength(1);
+    bar.update({ phase: 'files', done: 0, total: 8, bytes: 0 });
+    expect(t.writes).toHaveLength(2);
+    for (let i = 1; i <= 8; i += 1) {
+      t.advance(REDRAW_INTERVAL_MS / 4);
+      bar.update({ phase: 'files', done: i, total: 8, bytes: i * 1000 });
+    }
+    // 8 samples over 2 intervals: 2 redraws.
+    expect(t.writes).toHaveLength(4);
+    for (const write of t.writes) {
+      expect(write.startsWith('\r') && write.endsWith('\x1b[K')).toBe(true);
+      expect(write).not.toContain('\n');
+    }
+    bar.clear();
+    expect(t.writes.at(-1)).toBe('\r\x1b[K');
+    bar.clear();
+    expect(t.writes).toHaveLength(5);
+  });
+
+  it('fits the line to the terminal, and clears nothing it never drew', () => {
+    const t = terminal(20);
+    const bar = new ProgressBar(t.stream, t.clock);
+    bar.clear();
+    expect(t.writes).toEqual([]);
+    bar.update({ phase: 'files', done: 3, total: 9, bytes: 123_456 });
+    expect(t.writes[0]).toBe('\rfiles      [#######\x1b[K');
+  });
+});

@@ -1,0 +1,172 @@
+import type { ChangeLevel } from '../catalog/version.js';
+import type { PublicationProblem } from '../catalog/publication.js';
+
+/**
+ * What an ingest made (issue 6), as `lantern ingest --json` prints it, and the same in lines a
+ * curator reads: the dataset's draft, its tables with rows and columns, the native files stored,
+ * deduplicated and held back (with why), the PHI findings with masked examples, what blocks
+ * publication and the command to run next. Kept here, without I/O, so that every place that
+ * reports an ingest says it the same way.
+ */
+export interface IngestSummary {
+  /** The ingest run, `ing_…`. */
+  ingest: string;
+  dataset: string;
+  /** The delivery folder as the curator named it. */
+  delivery: string;
+  counts: {
+    tables: number;
+    rows: number;
+    files: number;
+    stored: number;
+    deduplicated: number;
+    held: number;
+    bytes: number;
+  };
+  tables: { name: string; file: string; rows: number; columns: string[]; primaryKey: string[] }[];
+  held: { path: string; reason: string }[];
+  /** Cells that could not be de-identified (published empty), located, never quoted. */
+  cellProblems: unknown[];
+  phi: {
+    findings: {
+      id: string;
+      table: string;
+      column: string;
+      kind: string;
+      cells: number;
+      /** The data rows (from 1) of those cells, the first ones only. */
+      rows: number[];
+      /** Masked: the identifier's shape, never its value. */
+      examples: { row: number; masked: string }[];
+      confidence: number;
+      freeText: boolean;
+      reason: string;
+    }[];
+    blocked: boolean;
+  };
+  publication: {
+    version: string;
+    level: ChangeLevel;
+    publishable: boolean;
+    problems: PublicationProblem[];
+  };
+  next: string;
+}
+
+/** Lists longer than this are cut in the text (`--json` has everything). */
+const LIST_LIMIT = 20;
+
+/** 1234567 -> `1.2 MB`: decimal units, as disks and networks count. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/**
+ * What to do once a draft is made, in order: decide the PHI findings, fix the draft's other
+ * blocking problems (dictionary, keys, names), publish.
+ */
+export function nextIngestStep(
+  slug: string,
+  phiBlocked: boolean,
+  problems: readonly Pick<PublicationProblem, 'source' | 'severity'>[],
+): string {
+  const steps: string[] = [];
+  if (phiBlocked) {
+    steps.push(
+      `decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/${slug}/draft/phi/decisions with a curator's token`,
+    );
+  }
+  if (problems.some((p) => p.severity === 'blocking' && p.source !== 'phi')) {
+    steps.push(
+      `fix the ${phiBlocked ? 'other ' : ''}blocking problems above on the draft (lantern publish lists what is left)`,
+    );
+  }
+  steps.push(`lantern publish ${slug}`);
+  return steps.join('; then ');
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The summary in lines a curator reads. */
+export function describeIngestSummary(summary: IngestSummary): string[] {
+  return [
+    `Ingested ${summary.delivery} into the draft of ${summary.dataset} (ingest ${summary.ingest}).`,
+    '',
+    ...describeTables(summary),
+    '',
+    ...describeFiles(summary),
+    '',
+    ...describePhi(summary),
+    '',
+    ...describePublication(summary),
+    '',
+    `Next: ${summary.next}`,
+  ];
+}
+
+function describeTables({ counts, tables }: IngestSummary): string[] {
+  const nameWidth = Math.max(...tables.map((t) => t.name.length), 0);
+  const rowWidth = Math.max(...tables.map((t) => String(t.rows).length), 0);
+  return [
+    `Tables: ${counts.tables}, ${counts.rows} rows`,
+    ...tables.map(
+      (table) =>
+        `  ${table.name.padEnd(nameWidth)}  ${String(table.rows).padStart(rowWidth)} rows  ${table.columns.length} columns: ${table.columns.join(', ')}`,
+    ),
+  ];
+}
+
+function describeFiles({ counts, held, cellProblems }: IngestSummary): string[] {
+  const lines = [
+    `Files: ${counts.files} delivered: ${counts.stored} stored, ${counts.deduplicated} deduplicated (already in the store), ${counts.held} held back; ${formatBytes(counts.bytes)}`,
+    ...held.slice(0, LIST_LIMIT).map((file) => `  held  ${file.path}: ${file.reason}`),
+  ];
+  if (held.length > LIST_LIMIT) {
+    lines.push(`  … and ${held.length - LIST_LIMIT} more held back (--json lists them)`);
+  }
+  if (cellProblems.length > 0) {
+    lines.push(
+      `Cells that could not be de-identified, published empty: ${cellProblems.length} (--json locates them)`,
+    );
+  }
+  return lines;
+}
+
+function describePhi({ phi }: IngestSummary): string[] {
+  if (phi.findings.length === 0) {
+    return ['PHI scan: nothing found'];
+  }
+  return [
+    `PHI findings: ${phi.findings.length}; publication waits for a decision on each`,
+    ...phi.findings.map((finding) => {
+      const examples = finding.examples.map((e) => e.masked).join(', ');
+      return `  ${finding.table}.${finding.column}  ${finding.kind}  ${plural(finding.cells, 'cell', 'cells')}${examples === '' ? '' : `  e.g. ${examples}`}  (${finding.reason})`;
+    }),
+  ];
+}
+
+function describePublication({ publication }: IngestSummary): string[] {
+  const blocking = publication.problems.filter((p) => p.severity === 'blocking');
+  const warnings = plural(publication.problems.length - blocking.length, 'warning', 'warnings');
+  const lines = [
+    publication.publishable
+      ? `Publication: ready as version ${publication.version} (${publication.level}), ${warnings}`
+      : `Publication: blocked by ${plural(blocking.length, 'problem', 'problems')} (it would be version ${publication.version}), ${warnings}`,
+    ...blocking.slice(0, LIST_LIMIT).map((problem) => {
+      const where =
+        problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
+      return `  BLOCKING ${problem.source} ${where}: ${problem.message}`;
+    }),
+  ];
+  if (blocking.length > LIST_LIMIT) {
+    lines.push(`  … and ${blocking.length - LIST_LIMIT} more (--json lists them)`);
+  }
+  return lines;
+}
