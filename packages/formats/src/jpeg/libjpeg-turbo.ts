@@ -1,11 +1,11 @@
 /**
  * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded by
  * libjpeg-turbo compiled to WebAssembly (npm `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full
- * build with the encoder). It is the library pydicom's Pillow, dcmtk, OpenSlide and libvips decode
+ * build with the encoder). It is the library Pillow (so pydicom), OpenSlide and libvips decode
  * with, so samples come out as theirs do (the same integer IDCT, upsampling and colour conversion),
  * and it decodes about 4 times and encodes about 16 times faster than jpeg-js did (measured in
- * bench/formats/README.md). The .wasm ships in the package and is compiled
- * once, synchronously, from node_modules on first use: no fetch, no top-level await.
+ * bench/formats/README.md). The .wasm ships in the package and is compiled once, synchronously,
+ * from node_modules on first use: no fetch, no top-level await.
  *
  * Callers bound the image's size before decoding (the stream's frame header must agree with what
  * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
