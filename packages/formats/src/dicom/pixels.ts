@@ -213,12 +213,28 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
   const fragment = frameFragment(file, element.encapsulated, info.frames, index, element.offset);
   if (isJpeg) {
     const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
-    const data = allocate(info, info.rows * info.columns * info.samplesPerPixel);
+    const photometricInterpretation = decoded.photometricInterpretation;
+    const length = info.rows * info.columns * info.samplesPerPixel;
+    const { samples } = decoded;
+    // The decoders' samples are fresh arrays of the stored values when nothing needs masking
+    // (unsigned, Bits Stored = Bits Allocated, High Bit = Bits Stored - 1): kept as they are.
+    const isStoredAsIs =
+      !info.isSigned &&
+      info.bitsStored === info.bitsAllocated &&
+      info.highBit === info.bitsStored - 1 &&
+      samples.length >= length &&
+      ((info.bitsAllocated === 8 && samples instanceof Uint8Array) ||
+        (info.bitsAllocated === 16 && samples instanceof Uint16Array));
+    if (isStoredAsIs) {
+      const data = samples.length === length ? samples : samples.slice(0, length);
+      return { ...info, photometricInterpretation, data };
+    }
+    const data = allocate(info, length);
     const stored = storedValueOf(info);
     for (let i = 0; i < data.length; i += 1) {
-      data[i] = stored(decoded.samples[i] ?? 0);
+      data[i] = stored(samples[i] ?? 0);
     }
-    return { ...info, photometricInterpretation: decoded.photometricInterpretation, data };
+    return { ...info, photometricInterpretation, data };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
 }
