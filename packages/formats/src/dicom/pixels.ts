@@ -414,7 +414,14 @@ function decodeRle(
   }
   const out = allocate(info, pixels * info.samplesPerPixel);
   const segment = new Uint8Array(pixels);
-  const raws = new Float64Array(pixels * info.samplesPerPixel);
+  // Unsigned samples that need no masking are summed from their bytes straight into `out`;
+  // others are summed first and then masked and sign-extended.
+  const isStoredAsIs =
+    !info.isSigned &&
+    [8, 16, 32].includes(info.bitsAllocated) &&
+    info.bitsStored === info.bitsAllocated &&
+    info.highBit === info.bitsStored - 1;
+  const raws = isStoredAsIs ? out : new Float64Array(pixels * info.samplesPerPixel);
   for (const [s, [start, end]] of bounds.entries()) {
     const filled = unpackBits(bytes, start, end, segment);
     if (filled < pixels) {
@@ -426,11 +433,14 @@ function decodeRle(
       );
     }
     const sample = Math.floor(s / sampleBytes);
-    const shift = (sampleBytes - 1 - (s % sampleBytes)) * 8;
-    for (let p = 0; p < pixels; p += 1) {
-      const at = p * info.samplesPerPixel + sample;
-      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * 2 ** shift;
+    const weight = 2 ** ((sampleBytes - 1 - (s % sampleBytes)) * 8);
+    const stride = info.samplesPerPixel;
+    for (let p = 0, at = sample; p < pixels; p += 1, at += stride) {
+      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * weight;
     }
+  }
+  if (isStoredAsIs) {
+    return out;
   }
   const stored = storedValueOf(info);
   for (let i = 0; i < raws.length; i += 1) {
