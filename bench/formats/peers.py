@@ -5,7 +5,9 @@ JSON request on stdin and writes one JSON object on stdout. Interpreter start an
 timed; each timed pass reads its files from disk (the page cache) like the Node side does.
 
   {"mode": "dicom-probe", "files": [...]}
-      per file: frames, the sum of every decoded sample (to compare decoders), or the error
+      per file: frames, the sum of every decoded sample (to compare decoders), or the error; for
+      YBR JPEG files also the sum after libjpeg's own YCbCr to RGB conversion (`rgbSum`), since
+      pydicom 2.x's Pillow handler leaves YBR samples unconverted
   {"mode": "dicom", "files": [...], "repeat": R}
       seconds to dcmread + pixel_array every file R times, and to dcmread alone
   {"mode": "openslide", "path": ..., "tiles": [[level, x, y], ...], "warmup": [[...], ...]}
@@ -26,10 +28,33 @@ def dicom_probe(files):
             ds = pydicom.dcmread(path)
             pixels = ds.pixel_array
             frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-            results.append({"file": path, "frames": frames, "sum": int(pixels.sum(dtype="int64"))})
+            result = {"file": path, "frames": frames, "sum": int(pixels.sum(dtype="int64"))}
+            rgb_sum = libjpeg_rgb_sum(ds, frames)
+            if rgb_sum is not None:
+                result["rgbSum"] = rgb_sum
+            results.append(result)
         except Exception as error:  # noqa: BLE001 - a probe reports what any file does
             results.append({"file": path, "error": f"{type(error).__name__}: {error}"})
     return {"pydicom": pydicom.__version__, "results": results}
+
+
+JPEG_LOSSY = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
+
+
+def libjpeg_rgb_sum(ds, frames):
+    """The sum of a YBR JPEG file's samples as Pillow's libjpeg converts them to RGB, else None."""
+    import numpy
+    from io import BytesIO
+    from PIL import Image
+    from pydicom.encaps import generate_pixel_data_frame
+
+    photometric = str(getattr(ds, "PhotometricInterpretation", ""))
+    if ds.file_meta.TransferSyntaxUID not in JPEG_LOSSY or not photometric.startswith("YBR"):
+        return None
+    total = 0
+    for frame in generate_pixel_data_frame(ds.PixelData, frames):
+        total += int(numpy.asarray(Image.open(BytesIO(frame)).convert("RGB")).sum(dtype="int64"))
+    return total
 
 
 def dicom_timed(files, repeat):

@@ -167,6 +167,8 @@ interface DicomProbe {
   file: string;
   frames?: number;
   sum?: number;
+  /** Python side, YBR JPEG files only: the sum after libjpeg's own YCbCr to RGB (Pillow). */
+  rgbSum?: number;
   error?: string;
 }
 
@@ -252,6 +254,11 @@ interface DicomResult {
   }[];
   /** Files whose decoded samples sum to the same total on both sides. */
   samplesAgree: number;
+  /**
+   * YBR JPEG files that pydicom 2.x leaves as YCbCr and Lantern converts to RGB (as pydicom 3 and
+   * dcmtk do), whose sum equals that of libjpeg's own conversion through Pillow.
+   */
+  samplesAgreeAsRgb: string[];
   samplesDiffer: string[];
   lantern: Rate;
   lanternParseOnly: Rate;
@@ -277,6 +284,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
   const files: string[] = [];
   const excluded: DicomResult['excluded'] = [];
   const samplesDiffer: string[] = [];
+  const samplesAgreeAsRgb: string[] = [];
   let frames = 0;
   for (const [i, file] of candidates.entries()) {
     const a = ours[i];
@@ -294,7 +302,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     files.push(file);
     frames += a.frames ?? 0;
     if (a.sum !== b.sum) {
-      samplesDiffer.push(basename(file));
+      (a.sum === b.rgbSum ? samplesAgreeAsRgb : samplesDiffer).push(basename(file));
     }
   }
   let bytes = 0;
@@ -342,7 +350,8 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     bytes,
     repeat,
     excluded,
-    samplesAgree: files.length - samplesDiffer.length,
+    samplesAgree: files.length - samplesDiffer.length - samplesAgreeAsRgb.length,
+    samplesAgreeAsRgb,
     samplesDiffer,
     lantern,
     lanternParseOnly: rate(median(runs.map((r) => r.lanternParse))),
@@ -548,6 +557,12 @@ function printReport(report: Report): void {
     row('pydicom dcmread only', d.pydicomParseOnly),
     `  decoded samples agree with pydicom's on ${d.samplesAgree} of ${d.files} files` +
       (d.samplesDiffer.length > 0 ? ` (differ: ${d.samplesDiffer.join(', ')})` : ''),
+    ...(d.samplesAgreeAsRgb.length > 0
+      ? [
+          `  and on ${d.samplesAgreeAsRgb.length} YBR JPEG files with libjpeg's RGB through Pillow ` +
+            `(pydicom 2.x leaves them YCbCr): ${d.samplesAgreeAsRgb.join(', ')}`,
+        ]
+      : []),
     `  left out (not read by all three): ${d.excluded.map((e) => e.file).join(', ') || 'none'}`,
     `  vs pydicom: ${fmt(targets.dicomVsPydicom.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsPydicom.pass)}`,
     `  vs dcmdump: ${fmt(targets.dicomVsDcmdump.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsDcmdump.pass)}`,

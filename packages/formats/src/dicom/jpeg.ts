@@ -1,14 +1,15 @@
 /**
- * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1), decoded by pure-JavaScript libraries: 8-bit
- * baseline and extended (processes 1 and 2) by jpeg-js, lossless (process 14, any precision) by
+ * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline, extended and progressive
+ * (processes 1, 2 and 4 at 8 bits) by libjpeg-turbo in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as
+ * pydicom's Pillow and dcmtk decode them; lossless (process 14, any precision) by
  * jpeg-lossless-decoder-js. Neither was written for hostile input, so the frame header (SOF) is read
  * here first and must agree with the dataset's Rows, Columns and Samples per Pixel, whose size
  * `readImageInfo` has already bounded; anything the libraries throw becomes a FormatError. 12-bit
  * lossy JPEG, arithmetic coding and hierarchical JPEG are `unsupported_transfer_syntax`.
  */
 import { createRequire } from 'node:module';
-import jpeg from 'jpeg-js';
 import { FormatError, type FormatErrorCode } from '../format-error.js';
+import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
 
@@ -116,15 +117,13 @@ export function decodeJpeg(
       header.precision === 8
     ) {
       const isYbr = info.photometricInterpretation.startsWith('YBR');
-      const decoded = jpeg.decode(bytes, {
-        useTArray: true,
-        colorTransform: isYbr,
-        formatAsRGBA: false,
-        maxResolutionInMP: Math.ceil(pixels / 1e6) + 1,
-        maxMemoryUsageInMB: Math.ceil((pixels * info.samplesPerPixel * 8) / 2 ** 20) + 64,
-      });
+      const decoded = decodeJpegSamples(
+        bytes,
+        { width: info.columns, height: info.rows, components: info.samplesPerPixel },
+        isYbr ? 'ycbcr' : 'rgb',
+      );
       return {
-        samples: decoded.data,
+        samples: decoded.samples,
         photometricInterpretation:
           isYbr && info.samplesPerPixel === 3 ? 'RGB' : info.photometricInterpretation,
       };

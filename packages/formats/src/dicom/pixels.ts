@@ -213,12 +213,28 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
   const fragment = frameFragment(file, element.encapsulated, info.frames, index, element.offset);
   if (isJpeg) {
     const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
-    const data = allocate(info, info.rows * info.columns * info.samplesPerPixel);
+    const photometricInterpretation = decoded.photometricInterpretation;
+    const length = info.rows * info.columns * info.samplesPerPixel;
+    const { samples } = decoded;
+    // The decoders' samples are fresh arrays of the stored values when nothing needs masking
+    // (unsigned, Bits Stored = Bits Allocated, High Bit = Bits Stored - 1): kept as they are.
+    const isStoredAsIs =
+      !info.isSigned &&
+      info.bitsStored === info.bitsAllocated &&
+      info.highBit === info.bitsStored - 1 &&
+      samples.length >= length &&
+      ((info.bitsAllocated === 8 && samples instanceof Uint8Array) ||
+        (info.bitsAllocated === 16 && samples instanceof Uint16Array));
+    if (isStoredAsIs) {
+      const data = samples.length === length ? samples : samples.slice(0, length);
+      return { ...info, photometricInterpretation, data };
+    }
+    const data = allocate(info, length);
     const stored = storedValueOf(info);
     for (let i = 0; i < data.length; i += 1) {
-      data[i] = stored(decoded.samples[i] ?? 0);
+      data[i] = stored(samples[i] ?? 0);
     }
-    return { ...info, photometricInterpretation: decoded.photometricInterpretation, data };
+    return { ...info, photometricInterpretation, data };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
 }
@@ -398,7 +414,14 @@ function decodeRle(
   }
   const out = allocate(info, pixels * info.samplesPerPixel);
   const segment = new Uint8Array(pixels);
-  const raws = new Float64Array(pixels * info.samplesPerPixel);
+  // Unsigned samples that need no masking are summed from their bytes straight into `out`;
+  // others are summed first and then masked and sign-extended.
+  const isStoredAsIs =
+    !info.isSigned &&
+    [8, 16, 32].includes(info.bitsAllocated) &&
+    info.bitsStored === info.bitsAllocated &&
+    info.highBit === info.bitsStored - 1;
+  const raws = isStoredAsIs ? out : new Float64Array(pixels * info.samplesPerPixel);
   for (const [s, [start, end]] of bounds.entries()) {
     const filled = unpackBits(bytes, start, end, segment);
     if (filled < pixels) {
@@ -410,11 +433,14 @@ function decodeRle(
       );
     }
     const sample = Math.floor(s / sampleBytes);
-    const shift = (sampleBytes - 1 - (s % sampleBytes)) * 8;
-    for (let p = 0; p < pixels; p += 1) {
-      const at = p * info.samplesPerPixel + sample;
-      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * 2 ** shift;
+    const weight = 2 ** ((sampleBytes - 1 - (s % sampleBytes)) * 8);
+    const stride = info.samplesPerPixel;
+    for (let p = 0, at = sample; p < pixels; p += 1, at += stride) {
+      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * weight;
     }
+  }
+  if (isStoredAsIs) {
+    return out;
   }
   const stored = storedValueOf(info);
   for (let i = 0; i < raws.length; i += 1) {

@@ -112,12 +112,8 @@ describe('tiled pyramidal TIFFs written by libvips from real tissue', () => {
           const { width, height, rgb } = await slide.readTilePixels(level, x, y);
           expect([width, height, rgb.length]).toEqual([256, 256, 256 * 256 * 3]);
           const expected = vipsRegion(file, level, left, top, 256);
-          let sum = 0;
-          for (let i = 0; i < expected.length; i += 1) {
-            sum += Math.abs((rgb[i] ?? 0) - (expected[i] ?? 0));
-          }
-          // jpeg-js and libjpeg differ in IDCT and chroma upsampling by a level or two, no more.
-          expect(sum / expected.length).toBeLessThan(2);
+          // Both decode with libjpeg-turbo (vips natively, Lantern in WebAssembly): the same samples.
+          expect(Buffer.from(rgb).equals(Buffer.from(expected))).toBe(true);
         }
         const [r, g, b] = (await slide.readTilePixels(0, 0, 0)).rgb.subarray((20 * 256 + 10) * 3);
         const point = vips('getpoint', join(dir, file), '10', '20')

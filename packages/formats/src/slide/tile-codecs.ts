@@ -1,13 +1,14 @@
 /**
  * Decoding one TIFF tile to 8-bit RGB: uncompressed, LZW (TIFF 6.0 section 13), Deflate (Adobe's
  * 8 and the older 32946) with or without the horizontal predictor, and JPEG (TIFF Technical Note 2,
- * abbreviated streams whose tables are in the JPEGTables tag, as libtiff and Aperio write them).
+ * abbreviated streams whose tables are in the JPEGTables tag, as libtiff and Aperio write them;
+ * decoded by libjpeg-turbo in WebAssembly, as OpenSlide's libjpeg does).
  * Output is bounded by the tile's declared size, which the caller has already limited.
  */
 import { inflateSync } from 'node:zlib';
-import jpeg from 'jpeg-js';
 import { readJpegFrameHeader } from '../dicom/jpeg.js';
 import { FormatError } from '../format-error.js';
+import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 
 /** TIFF compression schemes by code (TIFF 6.0, TIFF Technical Note 2, Aperio). */
 export const TIFF_COMPRESSION_NAMES: ReadonlyMap<number, string> = new Map([
@@ -132,22 +133,17 @@ function decodeJpegTile(
   const pixels = layout.width * layout.height;
   let decoded: Uint8Array;
   try {
-    decoded = jpeg.decode(stream, {
-      useTArray: true,
+    decoded = decodeJpegSamples(
+      stream,
+      { width: layout.width, height: layout.height, components: header.components },
       // YCbCr tiles are converted; Aperio's RGB tiles hold RGB as it is (no transform).
-      colorTransform: layout.photometric === 6,
-      formatAsRGBA: false,
-      maxResolutionInMP: Math.ceil(pixels / 1e6) + 1,
-      maxMemoryUsageInMB: Math.ceil((pixels * 3 * 8) / 2 ** 20) + 64,
-    }).data;
+      layout.photometric === 6 ? 'ycbcr' : 'rgb',
+    ).samples;
   } catch (error) {
     throw fail(
       'invalid_tiff',
       `the JPEG tile cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
     );
-  }
-  if (decoded.length < pixels * header.components) {
-    throw fail('invalid_tiff', `the JPEG tile decodes to ${decoded.length} samples`);
   }
   return toRgb(decoded, pixels, header.components, header.components === 1 ? 1 : 2);
 }

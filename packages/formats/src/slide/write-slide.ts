@@ -7,11 +7,11 @@
  * Memory stays flat in the slide's height: the caller makes level 0 one tile at a time, row by row
  * (a callback), each tile is compressed and appended to the file at once, and each smaller level is
  * made from the tiles of the one above, averaging 2 x 2 pixels into a strip one tile high that is
- * cut into tiles when it is full. Tiles are JPEG (YCbCr, 4:4:4, each tile a whole JPEG stream, as
- * jpeg-js encodes it) or Deflate (lossless; zlib, no predictor).
+ * cut into tiles when it is full. Tiles are JPEG (JFIF, YCbCr 4:4:4, each tile a whole baseline
+ * stream, encoded by libjpeg-turbo in WebAssembly) or Deflate (lossless; zlib, no predictor).
  */
 import { deflateSync } from 'node:zlib';
-import jpeg from 'jpeg-js';
+import { encodeJpegRgb } from '../jpeg/libjpeg-turbo.js';
 import { TIFF_TAG } from './tiff.js';
 import {
   FileTiffSink,
@@ -121,7 +121,7 @@ export async function writeSlide(
 
   const encode = (rgb: Uint8Array) =>
     compression === 'jpeg'
-      ? encodeJpeg(rgb, tileSize, tileSize, quality)
+      ? encodeJpegRgb(rgb, tileSize, tileSize, quality)
       : new Uint8Array(deflateSync(rgb));
 
   /** Stores one tile of `level` and averages it into the level below, finishing its rows. */
@@ -394,16 +394,4 @@ function crop(rgb: Uint8Array, tileSize: number, width: number, height: number):
     out.set(rgb.subarray(row * tileSize * 3, (row * tileSize + width) * 3), row * width * 3);
   }
   return { width, height, rgb: out };
-}
-
-/** A whole baseline JPEG stream (JFIF, YCbCr 4:4:4) of an RGB image, by jpeg-js. */
-function encodeJpeg(rgb: Uint8Array, width: number, height: number, quality: number): Uint8Array {
-  const rgba = new Uint8Array(width * height * 4);
-  for (let p = 0, q = 0; p < rgb.length; p += 3, q += 4) {
-    rgba[q] = rgb[p] ?? 0;
-    rgba[q + 1] = rgb[p + 1] ?? 0;
-    rgba[q + 2] = rgb[p + 2] ?? 0;
-    rgba[q + 3] = 255;
-  }
-  return new Uint8Array(jpeg.encode({ data: rgba, width, height }, quality).data);
 }

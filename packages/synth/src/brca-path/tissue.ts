@@ -45,21 +45,44 @@ function unit(seed: number, a: number, b: number, c = 0): number {
   return hashInts(seed, a, b, c) / 4294967296;
 }
 
-/** Smooth value noise in [0, 1) on a lattice of `scale` pixels. */
-function valueNoise(seed: number, x: number, y: number, scale: number): number {
-  const fx = x / scale;
-  const fy = y / scale;
-  const ix = Math.floor(fx);
-  const iy = Math.floor(fy);
-  const tx = fx - ix;
-  const ty = fy - iy;
-  const sx = tx * tx * (3 - 2 * tx);
-  const sy = ty * ty * (3 - 2 * ty);
-  const a = unit(seed, ix, iy);
-  const b = unit(seed, ix + 1, iy);
-  const c = unit(seed, ix, iy + 1);
-  const d = unit(seed, ix + 1, iy + 1);
-  return a + (b - a) * sx + (c - a) * sy + (a - b - c + d) * sx * sy;
+/**
+ * Smooth value noise in [0, 1) on a lattice of `scale` pixels. A tile's pixels walk a lattice cell
+ * row by row, so the cell's four corner hashes are kept until (x, y) leaves it: the same numbers as
+ * hashing them for every pixel, without the hashing.
+ */
+class ValueNoise {
+  private cellX = Number.NaN;
+  private cellY = Number.NaN;
+  private a = 0;
+  private b = 0;
+  private c = 0;
+  private d = 0;
+
+  constructor(
+    private readonly seed: number,
+    private readonly scale: number,
+  ) {}
+
+  at(x: number, y: number): number {
+    const fx = x / this.scale;
+    const fy = y / this.scale;
+    const ix = Math.floor(fx);
+    const iy = Math.floor(fy);
+    if (ix !== this.cellX || iy !== this.cellY) {
+      this.cellX = ix;
+      this.cellY = iy;
+      this.a = unit(this.seed, ix, iy);
+      this.b = unit(this.seed, ix + 1, iy);
+      this.c = unit(this.seed, ix, iy + 1);
+      this.d = unit(this.seed, ix + 1, iy + 1);
+    }
+    const tx = fx - ix;
+    const ty = fy - iy;
+    const sx = tx * tx * (3 - 2 * tx);
+    const sy = ty * ty * (3 - 2 * ty);
+    const { a, b, c, d } = this;
+    return a + (b - a) * sx + (c - a) * sy + (a - b - c + d) * sx * sy;
+  }
 }
 
 interface Gland {
@@ -90,18 +113,37 @@ export class TissueRenderer {
   private readonly radiusX: number;
   private readonly radiusY: number;
   private readonly phases: readonly number[];
-  private readonly fibreAngle: number;
+  /** The fibres' direction, as its cosine and sine. */
+  private readonly fibreCos: number;
+  private readonly fibreSin: number;
+  /** The outline's constant offset. */
+  private readonly outlineOffset: number;
   private readonly pen: { x0: number; y0: number; dx: number; dy: number; colour: number[] };
+  /** The noise fields: the outline's coarse and fine wobble, cellularity, fibre warp, patches. */
+  private readonly outlineNoise: ValueNoise;
+  private readonly outlineDetail: ValueNoise;
+  private readonly cellularityNoise: ValueNoise;
+  private readonly warpNoise: ValueNoise;
+  private readonly patchNoise: ValueNoise;
 
   constructor(spec: TissueSpec) {
     this.spec = spec;
     const s = spec.seed;
+    const scale = Math.min(spec.width, spec.height);
+    this.outlineNoise = new ValueNoise(s + 11, scale / 5);
+    this.outlineDetail = new ValueNoise(s + 12, scale / 20);
+    this.cellularityNoise = new ValueNoise(s + 21, 420);
+    this.warpNoise = new ValueNoise(s + 41, 90);
+    this.patchNoise = new ValueNoise(s + 42, 160);
     this.centreX = spec.width * (0.45 + 0.1 * unit(s, 1, 0));
     this.centreY = spec.height * (0.45 + 0.1 * unit(s, 2, 0));
     this.radiusX = spec.width * (0.3 + 0.1 * unit(s, 3, 0));
     this.radiusY = spec.height * (0.3 + 0.1 * unit(s, 4, 0));
     this.phases = [0, 1, 2, 3].map((i) => 2 * Math.PI * unit(s, 5, i));
-    this.fibreAngle = Math.PI * unit(s, 6, 0);
+    this.outlineOffset = 0.05 * Math.sin(this.phases[2] ?? 0);
+    const fibreAngle = Math.PI * unit(s, 6, 0);
+    this.fibreCos = Math.cos(fibreAngle);
+    this.fibreSin = Math.sin(fibreAngle);
     const fromLeft = unit(s, 7, 0) < 0.5;
     this.pen = {
       x0: fromLeft ? spec.width * 0.05 : spec.width * 0.95,
@@ -117,19 +159,18 @@ export class TissueRenderer {
     const dx = (x - this.centreX) / this.radiusX;
     const dy = (y - this.centreY) / this.radiusY;
     const theta = Math.atan2(dy, dx);
-    const [p0 = 0, p1 = 0, p2 = 0] = this.phases;
+    const [p0 = 0, p1 = 0] = this.phases;
     const edge = 1 + 0.14 * Math.sin(3 * theta + p0) + 0.08 * Math.sin(5 * theta + p1);
-    const scale = Math.min(this.spec.width, this.spec.height);
     const noise =
-      0.35 * (valueNoise(this.spec.seed + 11, x, y, scale / 5) - 0.5) +
-      0.12 * (valueNoise(this.spec.seed + 12, x, y, scale / 20) - 0.5) +
-      0.05 * Math.sin(p2);
+      0.35 * (this.outlineNoise.at(x, y) - 0.5) +
+      0.12 * (this.outlineDetail.at(x, y) - 0.5) +
+      this.outlineOffset;
     return edge - Math.sqrt(dx * dx + dy * dy) + noise;
   }
 
   /** Where tumour cells crowd: 0 to 1, high where severity is high. */
   private cellularity(x: number, y: number): number {
-    const field = valueNoise(this.spec.seed + 21, x, y, 420);
+    const field = this.cellularityNoise.at(x, y);
     const s = this.spec.severity;
     return 0.06 + 0.55 * s * (0.4 + 0.6 * field) + 0.08 * field;
   }
@@ -144,10 +185,10 @@ export class TissueRenderer {
       out[2] = GLASS[2] + grain;
       return;
     }
-    const u = x * Math.cos(this.fibreAngle) + y * Math.sin(this.fibreAngle);
-    const warp = 6 * valueNoise(this.spec.seed + 41, x, y, 90);
+    const u = x * this.fibreCos + y * this.fibreSin;
+    const warp = 6 * this.warpNoise.at(x, y);
     const fibre = 0.5 + 0.5 * Math.sin(u / 5 + warp);
-    const patch = valueNoise(this.spec.seed + 42, x, y, 160);
+    const patch = this.patchNoise.at(x, y);
     // Eosin: pale pink where fibres are thin, deeper pink where collagen is dense.
     const k = Math.min(1, 0.25 + 0.5 * fibre * patch + 0.35 * patch);
     const edgeFade = Math.min(1, depth * 12);

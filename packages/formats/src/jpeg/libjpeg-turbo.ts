@@ -1,0 +1,303 @@
+/**
+ * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded by
+ * libjpeg-turbo compiled to WebAssembly (npm `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full
+ * build with the encoder). It is the library Pillow (so pydicom), OpenSlide and libvips decode
+ * with, so samples come out as theirs do (the same integer IDCT, upsampling and colour conversion),
+ * and it decodes about 4 times and encodes about 16 times faster than jpeg-js did (measured in
+ * bench/formats/README.md). The .wasm ships in the package and is compiled once, synchronously,
+ * from node_modules on first use: no fetch, no top-level await.
+ *
+ * Callers bound the image's size before decoding (the stream's frame header must agree with what
+ * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
+ * rejects becomes a `JpegCodecError`; after any failure the instance is dropped and a fresh one is
+ * made from the compiled module on next use, so that a stream that leaves the C heap in a bad state
+ * (or an abort) cannot affect the next one.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/** What the JPEG frame's three components hold, which libjpeg otherwise guesses from markers. */
+export type JpegColourSpace =
+  /** YCbCr, converted to RGB (JFIF; TIFF photometric YCbCr; DICOM YBR_FULL, YBR_FULL_422). */
+  | 'ycbcr'
+  /** Stored as RGB: samples come out as coded, with no conversion (Adobe transform 0). */
+  | 'rgb'
+  /** As libjpeg guesses: JFIF or Adobe markers, else the component identifiers (ITU T.872). */
+  | 'auto';
+
+/** A decoded frame: interleaved 8-bit samples, rows top down. */
+export interface DecodedJpeg {
+  width: number;
+  height: number;
+  components: number;
+  samples: Uint8Array;
+}
+
+/** libjpeg-turbo refused a stream or an image (the message says which and why). */
+export class JpegCodecError extends Error {
+  override readonly name = 'JpegCodecError';
+}
+
+/** The frame description the WebAssembly build's embind layer takes and gives. */
+interface FrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned: boolean;
+}
+
+/** The embind classes of `@cornerstonejs/codec-libjpeg-turbo-8bit` (its src/JPEGDecoder.hpp, …). */
+interface TurboModule {
+  JPEGDecoder: new () => {
+    /** A view of a WebAssembly buffer of `size` bytes, for the caller to fill with the stream. */
+    getEncodedBuffer(size: number): Uint8Array;
+    decode(): void;
+    getFrameInfo(): FrameInfo;
+    /** A view of the decoded samples in WebAssembly memory, valid until the next call. */
+    getDecodedBuffer(): Uint8ClampedArray;
+  };
+  JPEGEncoder: new () => {
+    /** A view of a WebAssembly buffer sized for `frame`, for the caller to fill with samples. */
+    getDecodedBuffer(frame: FrameInfo): Uint8ClampedArray;
+    getEncodedBuffer(): Uint8ClampedArray;
+    encode(): void;
+    setQuality(quality: number): void;
+    setProgressive(progressive: number): void;
+    /** turbojpeg's TJSAMP: 0 is 4:4:4. */
+    setSubSampling(subSampling: number): void;
+  };
+}
+
+/** What Emscripten's `instantiateWasm` hook gets and gives (opaque here). */
+type WasmImports = object;
+type WasmExports = object;
+
+/** A compiled WebAssembly module (opaque here). */
+interface WasmCompiled {
+  readonly compiled: unique symbol;
+}
+
+/** The part of Node's WebAssembly JavaScript API used here (lib ES2023 does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmCompiled;
+  Instance: new (module: WasmCompiled, imports: WasmImports) => { exports: WasmExports };
+}
+
+type TurboFactory = (module: {
+  wasmBinary: Uint8Array;
+  instantiateWasm: (
+    imports: WasmImports,
+    receive: (instance: { exports: WasmExports }) => void,
+  ) => WasmExports;
+}) => Promise<unknown>;
+
+function isWasmApi(value: unknown): value is WasmApi {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof Reflect.get(value, 'Module') === 'function' &&
+    typeof Reflect.get(value, 'Instance') === 'function'
+  );
+}
+
+function wasmApi(): WasmApi {
+  const api: unknown = Reflect.get(globalThis, 'WebAssembly');
+  if (!isWasmApi(api)) {
+    throw new JpegCodecError('this runtime has no WebAssembly');
+  }
+  return api;
+}
+
+const requireFromHere = createRequire(import.meta.url);
+const PACKAGE = '@cornerstonejs/codec-libjpeg-turbo-8bit';
+
+/** The compiled module (compiled once) and the live instance (made again after a failure). */
+let compiled: { wasm: Uint8Array; module: WasmCompiled; api: WasmApi } | null = null;
+let live: {
+  decoder: InstanceType<TurboModule['JPEGDecoder']>;
+  encoder: InstanceType<TurboModule['JPEGEncoder']>;
+} | null = null;
+
+/**
+ * Instantiates the WebAssembly module synchronously: Emscripten's `instantiateWasm` hook is given
+ * an instance made at once, so the runtime (and its embind classes) is ready when the factory
+ * returns; the factory's promise only repeats that.
+ */
+function turbo(): NonNullable<typeof live> {
+  if (live !== null) {
+    return live;
+  }
+  if (compiled === null) {
+    const wasm = readFileSync(requireFromHere.resolve(`${PACKAGE}/wasm`));
+    const api = wasmApi();
+    compiled = { wasm, module: new api.Module(wasm), api };
+  }
+  const { wasm, module, api } = compiled;
+  const factory = requireFromHere(`${PACKAGE}/wasmjs`) as TurboFactory;
+  const target: Partial<TurboModule> & Parameters<TurboFactory>[0] = {
+    wasmBinary: wasm,
+    instantiateWasm: (imports, receive) => {
+      const instance = new api.Instance(module, imports);
+      receive(instance);
+      return instance.exports;
+    },
+  };
+  void factory(target);
+  if (target.JPEGDecoder === undefined || target.JPEGEncoder === undefined) {
+    throw new JpegCodecError(`${PACKAGE} did not start synchronously`);
+  }
+  live = { decoder: new target.JPEGDecoder(), encoder: new target.JPEGEncoder() };
+  return live;
+}
+
+/** Runs `work` on the live instance; any failure drops the instance and becomes a JpegCodecError. */
+function withTurbo<T>(what: string, work: (codec: NonNullable<typeof live>) => T): T {
+  try {
+    return work(turbo());
+  } catch (error) {
+    live = null;
+    if (error instanceof JpegCodecError) {
+      throw error;
+    }
+    // A C++ exception reaches JavaScript as a number (a pointer), an abort as a RuntimeError.
+    const detail = error instanceof Error ? `: ${error.message}` : '';
+    throw new JpegCodecError(`libjpeg-turbo could not ${what}${detail}`);
+  }
+}
+
+const ADOBE_SEGMENT_LENGTH = 16;
+
+/**
+ * Copies `stream` into `target` so that libjpeg reads the colour space the caller knows: an Adobe
+ * APP14 segment (Adobe Technical Note 5116: "Adobe", version 100, flags, transform) right after
+ * SOI, with transform 1 (YCbCr) or 0 (none), and every JFIF APP0 and Adobe APP14 segment of the
+ * stream's header renamed APP15 (which libjpeg skips), since JFIF would imply YCbCr and a later
+ * Adobe segment would override ours (libjpeg's jdapimin.c, default_decompress_parms). `target` is
+ * `stream.length + 16` bytes. Segments are walked up to SOS; a malformed header is copied as it is,
+ * for libjpeg to refuse.
+ */
+function copyWithColourSpace(stream: Uint8Array, target: Uint8Array, colour: 'ycbcr' | 'rgb') {
+  target.set([0xff, 0xd8, 0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64]);
+  target.set([0x00, 0x00, 0x00, 0x00, colour === 'ycbcr' ? 1 : 0], 13);
+  target.set(stream.subarray(2), 2 + ADOBE_SEGMENT_LENGTH);
+  const shift = ADOBE_SEGMENT_LENGTH;
+  let at = 2;
+  while (at + 4 <= stream.length && stream[at] === 0xff) {
+    const marker = stream[at + 1] ?? 0;
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) {
+      return;
+    }
+    const length = ((stream[at + 2] ?? 0) << 8) | (stream[at + 3] ?? 0);
+    if (length < 2) {
+      return;
+    }
+    if (
+      (marker === 0xe0 && hasIdentifier(stream, at + 4, 'JFIF')) ||
+      (marker === 0xee && hasIdentifier(stream, at + 4, 'Adobe'))
+    ) {
+      target[at + 1 + shift] = 0xef;
+    }
+    at += 2 + length;
+  }
+}
+
+function hasIdentifier(bytes: Uint8Array, at: number, identifier: string): boolean {
+  for (let i = 0; i < identifier.length; i += 1) {
+    if (bytes[at + i] !== identifier.charCodeAt(i)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Decodes an 8-bit DCT JPEG stream (SOF0, SOF1, SOF2; Huffman coded) to interleaved samples: one
+ * component as grey, three as RGB (converted from YCbCr as `colour` says). The caller has checked
+ * the frame header's size against its container; `expected` repeats it, and a stream that decodes
+ * to another size is refused.
+ */
+export function decodeJpegSamples(
+  stream: Uint8Array,
+  expected: { width: number; height: number; components: number },
+  colour: JpegColourSpace,
+): DecodedJpeg {
+  if (stream.length < 4 || stream[0] !== 0xff || stream[1] !== 0xd8) {
+    throw new JpegCodecError('the stream does not start with SOI');
+  }
+  return withTurbo('decode the stream', ({ decoder }) => {
+    if (colour === 'auto' || expected.components !== 3) {
+      decoder.getEncodedBuffer(stream.length).set(stream);
+    } else {
+      copyWithColourSpace(
+        stream,
+        decoder.getEncodedBuffer(stream.length + ADOBE_SEGMENT_LENGTH),
+        colour,
+      );
+    }
+    decoder.decode();
+    const frame = decoder.getFrameInfo();
+    if (
+      frame.width !== expected.width ||
+      frame.height !== expected.height ||
+      frame.componentCount !== expected.components ||
+      frame.bitsPerSample !== 8
+    ) {
+      throw new JpegCodecError(
+        `the stream decodes to ${frame.width} x ${frame.height} x ${frame.componentCount} (${frame.bitsPerSample}-bit), not ${expected.width} x ${expected.height} x ${expected.components}`,
+      );
+    }
+    const view = decoder.getDecodedBuffer();
+    const size = frame.width * frame.height * frame.componentCount;
+    if (view.length < size) {
+      throw new JpegCodecError(`the stream decodes to ${view.length} samples, not ${size}`);
+    }
+    const samples = new Uint8Array(size);
+    samples.set(view.subarray(0, size));
+    return { width: frame.width, height: frame.height, components: frame.componentCount, samples };
+  });
+}
+
+/**
+ * Encodes 8-bit RGB (rows top down) as a whole baseline JPEG stream: JFIF, YCbCr 4:4:4, Huffman
+ * tables of ITU T.81 Annex K, quality 1 to 100 scaling Annex K's quantization tables as the IJG
+ * library does. The same pixels and quality give the same bytes, on any machine.
+ */
+export function encodeJpegRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  quality: number,
+): Uint8Array {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new JpegCodecError(`a JPEG image cannot be ${width} x ${height}`);
+  }
+  if (width > 65_535 || height > 65_535) {
+    throw new JpegCodecError(`a JPEG image is at most 65535 x 65535, not ${width} x ${height}`);
+  }
+  if (rgb.length !== width * height * 3) {
+    throw new JpegCodecError(
+      `${width} x ${height} RGB is ${width * height * 3} bytes, not ${rgb.length}`,
+    );
+  }
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
+    throw new JpegCodecError(`JPEG quality is 1 to 100, not ${quality}`);
+  }
+  return withTurbo('encode the image', ({ encoder }) => {
+    encoder.setQuality(quality);
+    encoder.setProgressive(0);
+    encoder.setSubSampling(0);
+    encoder
+      .getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false })
+      .set(rgb);
+    encoder.encode();
+    const view = encoder.getEncodedBuffer();
+    const stream = new Uint8Array(view.length);
+    stream.set(view);
+    return stream;
+  });
+}
