@@ -1,23 +1,14 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import type {
-  APIRequestContext,
-  APIResponse,
-  Browser,
-  BrowserContext,
-  Page,
-} from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitCurator, signIn } from './people.js';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 // The catalog's pages in Debian's Chromium, on the built product (`lantern start`): a curator
 // makes and publishes a dataset from the draft page, an anonymous visitor finds and reads it.
 // Screenshots are kept under test-results/screenshots for people to look at.
-const CSRF = { 'x-lantern-csrf': '1' };
-
-const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
 const CURATOR = {
   email: 'curator@hospital.example',
   password: 'curators document every column',
@@ -37,108 +28,20 @@ let browser: Browser;
 /** The admin's signed-in browser context (its API requests and its pages share the session). */
 let adminContext: BrowserContext;
 
-async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
-  const done = await answer;
-  expect(done.status(), await done.text()).toBeLessThan(300);
-  return done;
-}
-
-/**
- * Through the API, as the existing browser tests' admin does: the first admin sets a password
- * from the printed link and enrols a second factor (that session then acts as admin); a person
- * applies, confirms her address, gives training evidence, and the admin admits her as a curator.
- */
+/** The curator of these tests, admitted by the first admin (whose context the admin steps use). */
 async function makeCurator(): Promise<void> {
-  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
-  adminContext = await browser.newContext();
-  const admin = adminContext.request;
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
-      headers: CSRF,
-      data: { token, password: ADMIN.password },
-    }),
-  );
-  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
-  const enrolment = (await (
-    await expectOk(admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }))
-  ).json()) as { secret: string };
-  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
-      headers: CSRF,
-      data: { code: hotp(seed, totpStep(Date.now())) },
-    }),
-  );
-
-  const curator = (await browser.newContext()).request;
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/register`, {
-      headers: CSRF,
-      data: {
-        name: CURATOR.name,
-        email: CURATOR.email,
-        password: CURATOR.password,
-        institution: 'Example Health System',
-        institutionRole: 'Data curator',
-        researchPurpose: 'Curating the knee radiograph dataset for the catalog.',
-      },
-    }),
-  );
-  const outbox = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admin/outbox`))).json()) as {
-    messages: { to: string; text: string }[];
-  };
-  const verify = outbox.messages
-    .filter((m) => m.to === CURATOR.email)
-    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
-    .find((t) => t !== undefined);
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/verify-email`, {
-      headers: CSRF,
-      data: { token: verify },
-    }),
-  );
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/sign-in`, {
-      headers: CSRF,
-      data: { email: CURATOR.email, password: CURATOR.password },
-    }),
-  );
-  await expectOk(
-    curator.put(`${baseUrl}/api/v1/admission/me/evidence`, {
-      headers: CSRF,
-      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
-    }),
-  );
-  const queue = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admission/queue`))).json()) as {
-    applicants: { id: string; email: string }[];
-  };
-  const id = queue.applicants.find((a) => a.email === CURATOR.email)?.id ?? '';
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/admission/decisions`, {
-      headers: CSRF,
-      data: { userIds: [id], decision: 'admit', reason: 'Known curator.' },
-    }),
-  );
-  await expectOk(
-    admin.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
-      headers: CSRF,
-      data: { roles: ['curator'] },
-    }),
-  );
-  await disposeAll([curator]);
+  adminContext = await admitCurator({
+    browser,
+    baseUrl,
+    banner,
+    curator: {
+      ...CURATOR,
+      researchPurpose: 'Curating the knee radiograph dataset for the catalog.',
+    },
+  });
 }
 
-async function disposeAll(requests: APIRequestContext[]) {
-  await Promise.all(requests.map((r) => r.dispose()));
-}
-
-async function signInAsCurator(page: Page, next: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Email').fill(CURATOR.email);
-  await page.getByLabel('Password').fill(CURATOR.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(CURATOR.name);
-}
+const signInAsCurator = (page: Page, next: string) => signIn(page, baseUrl, CURATOR, next);
 
 async function upload(page: Page, table: string, csv: string): Promise<void> {
   const form = page.getByRole('form', { name: 'Upload a table' });

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import type { APIResponse, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestDrafts, type IngestedDraft } from './ingest-draft.js';
+import { admitCurator, signIn } from './people.js';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 // The PHI review on the draft page, in Debian's Chromium on the built product: deliveries are
@@ -13,7 +13,6 @@ import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 // found (masked) and the radiographs held back, and decides every finding — a column dropped
 // behind a confirmation, findings confirmed as not PHI with a note — publishing once nothing is
 // open. Screenshots go to test-results/screenshots.
-const CSRF = { 'x-lantern-csrf': '1' };
 const SLUG = 'demo-knee-xray';
 /** Deliveries written here, made up, no real person: one the scan flags, one with nothing to find. */
 const NOTES = 'demo-clinic-notes';
@@ -43,7 +42,6 @@ const FOLDERS: Record<string, Record<string, string>> = {
     'tables/patients.csv': 'mrn,sex,age_at_exam\nMRN-0001,F,61\nMRN-0002,M,70\nMRN-0003,F,55\n',
   },
 };
-const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
 const CURATOR = {
   email: 'curator@hospital.example',
   password: 'curators decide every finding',
@@ -57,101 +55,20 @@ let banner: string;
 let browser: Browser;
 let drafts: Record<string, IngestedDraft>;
 
-async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
-  const done = await answer;
-  expect(done.status(), await done.text()).toBeLessThan(300);
-  return done;
-}
-
-/**
- * Through the API, as the catalog's browser test does: the first admin sets a password and enrols
- * a second factor; a person applies, confirms her address, gives training evidence, and the admin
- * admits her as a curator.
- */
 async function makeCurator(): Promise<void> {
-  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
-  const adminContext = await browser.newContext();
-  const admin = adminContext.request;
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
-      headers: CSRF,
-      data: { token, password: ADMIN.password },
-    }),
-  );
-  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
-  const enrolment = (await (
-    await expectOk(admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }))
-  ).json()) as { secret: string };
-  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
-      headers: CSRF,
-      data: { code: hotp(seed, totpStep(Date.now())) },
-    }),
-  );
-  const curatorContext = await browser.newContext();
-  const curator = curatorContext.request;
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/register`, {
-      headers: CSRF,
-      data: {
-        name: CURATOR.name,
-        email: CURATOR.email,
-        password: CURATOR.password,
-        institution: 'Example Health System',
-        institutionRole: 'Data curator',
-        researchPurpose: 'Reviewing what the PHI scan finds in partner deliveries.',
-      },
-    }),
-  );
-  const outbox = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admin/outbox`))).json()) as {
-    messages: { to: string; text: string }[];
-  };
-  const verify = outbox.messages
-    .filter((m) => m.to === CURATOR.email)
-    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
-    .find((t) => t !== undefined);
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/verify-email`, { headers: CSRF, data: { token: verify } }),
-  );
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/sign-in`, {
-      headers: CSRF,
-      data: { email: CURATOR.email, password: CURATOR.password },
-    }),
-  );
-  await expectOk(
-    curator.put(`${baseUrl}/api/v1/admission/me/evidence`, {
-      headers: CSRF,
-      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
-    }),
-  );
-  const queue = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admission/queue`))).json()) as {
-    applicants: { id: string; email: string }[];
-  };
-  const id = queue.applicants.find((a) => a.email === CURATOR.email)?.id ?? '';
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/admission/decisions`, {
-      headers: CSRF,
-      data: { userIds: [id], decision: 'admit', reason: 'Known curator.' },
-    }),
-  );
-  await expectOk(
-    admin.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
-      headers: CSRF,
-      data: { roles: ['curator'] },
-    }),
-  );
-  await Promise.all([adminContext.close(), curatorContext.close()]);
+  const adminContext = await admitCurator({
+    browser,
+    baseUrl,
+    banner,
+    curator: {
+      ...CURATOR,
+      researchPurpose: 'Reviewing what the PHI scan finds in partner deliveries.',
+    },
+  });
+  await adminContext.close();
 }
 
-async function signInAsCurator(page: Page, next: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Email').fill(CURATOR.email);
-  await page.getByLabel('Password').fill(CURATOR.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(CURATOR.name);
-}
+const signInAsCurator = (page: Page, next: string) => signIn(page, baseUrl, CURATOR, next);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-phi-'));

@@ -1,0 +1,132 @@
+import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
+import type { APIResponse, Browser, BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/**
+ * People for the browser tests, made through the API as a real deployment makes them: the first
+ * admin sets a password from the printed link and enrols a second factor; a curator applies,
+ * confirms her address, gives training evidence, and is admitted with the curator role.
+ */
+export const CSRF = { 'x-lantern-csrf': '1' };
+
+export const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
+
+export interface Person {
+  email: string;
+  password: string;
+  name: string;
+}
+
+/** An API answer that must be a success; its body is the failure message otherwise. */
+export async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
+  const done = await answer;
+  expect(done.status(), await done.text()).toBeLessThan(300);
+  return done;
+}
+
+/**
+ * The first admin (set up, with a second factor) admits `curator`; returns the admin's signed-in
+ * browser context (its API requests and its pages share the session).
+ */
+export async function admitCurator(options: {
+  browser: Browser;
+  baseUrl: string;
+  /** What `lantern start` printed: the first admin's set-password link. */
+  banner: string;
+  curator: Person & { researchPurpose: string };
+}): Promise<BrowserContext> {
+  const { browser, baseUrl, banner, curator: person } = options;
+  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
+  const adminContext = await browser.newContext();
+  const admin = adminContext.request;
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
+      headers: CSRF,
+      data: { token, password: ADMIN.password },
+    }),
+  );
+  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
+  const enrolment = (await (
+    await expectOk(admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }))
+  ).json()) as { secret: string };
+  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
+      headers: CSRF,
+      data: { code: hotp(seed, totpStep(Date.now())) },
+    }),
+  );
+
+  const curatorContext = await browser.newContext();
+  const curator = curatorContext.request;
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/register`, {
+      headers: CSRF,
+      data: {
+        name: person.name,
+        email: person.email,
+        password: person.password,
+        institution: 'Example Health System',
+        institutionRole: 'Data curator',
+        researchPurpose: person.researchPurpose,
+      },
+    }),
+  );
+  const outbox = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admin/outbox`))).json()) as {
+    messages: { to: string; text: string }[];
+  };
+  const verify = outbox.messages
+    .filter((m) => m.to === person.email)
+    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
+    .find((t) => t !== undefined);
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/verify-email`, {
+      headers: CSRF,
+      data: { token: verify },
+    }),
+  );
+  await expectOk(
+    curator.post(`${baseUrl}/api/v1/auth/sign-in`, {
+      headers: CSRF,
+      data: { email: person.email, password: person.password },
+    }),
+  );
+  await expectOk(
+    curator.put(`${baseUrl}/api/v1/admission/me/evidence`, {
+      headers: CSRF,
+      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
+    }),
+  );
+  const queue = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admission/queue`))).json()) as {
+    applicants: { id: string; email: string }[];
+  };
+  const id = queue.applicants.find((a) => a.email === person.email)?.id ?? '';
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/admission/decisions`, {
+      headers: CSRF,
+      data: { userIds: [id], decision: 'admit', reason: 'Known curator.' },
+    }),
+  );
+  await expectOk(
+    admin.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
+      headers: CSRF,
+      data: { roles: ['curator'] },
+    }),
+  );
+  await curatorContext.close();
+  return adminContext;
+}
+
+/** Signs `person` in through the sign-in page, then goes to `next`. */
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  person: Person,
+  next: string,
+): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(person.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(person.name);
+}
