@@ -272,7 +272,9 @@ export class IngestUploadService {
     }
   }
 
+  /** Runs the ingest; the staging folder is gone before the upload says how it ended. */
   private async ingestUpload(upload: Upload, owner: string): Promise<void> {
+    let finish: () => void;
     try {
       const report = await this.ingest.ingestDirectory(upload.dir, {
         actor: owner,
@@ -281,19 +283,28 @@ export class IngestUploadService {
         },
       });
       const preview = await this.catalog.preview(report.dataset);
-      upload.summary = summarize(upload.id, report, preview);
-      upload.status = 'done';
+      const summary = summarize(upload.id, report, preview);
+      finish = () => {
+        upload.summary = summary;
+        upload.status = 'done';
+      };
     } catch (error) {
-      if (error instanceof AppError && error.code === 'validation_failed') {
-        upload.status = 'refused';
-        upload.problems = error.errors ?? [];
-        upload.error = error.message;
-      } else {
-        upload.status = 'failed';
-        upload.error = error instanceof Error ? error.message : String(error);
-      }
-    } finally {
+      finish =
+        error instanceof AppError && error.code === 'validation_failed'
+          ? () => {
+              upload.status = 'refused';
+              upload.problems = error.errors ?? [];
+              upload.error = error.message;
+            }
+          : () => {
+              upload.status = 'failed';
+              upload.error = error instanceof Error ? error.message : String(error);
+            };
+    }
+    try {
       await rm(upload.dir, { recursive: true, force: true });
+    } finally {
+      finish();
       upload.touched = this.clock();
     }
   }
