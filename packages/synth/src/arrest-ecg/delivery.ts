@@ -80,7 +80,10 @@ export async function generateArrestEcgDelivery(
     seed,
     patients: arrestEcgPatientCount(options.scale ?? 1, delivery),
   });
-  const writer = new DeliveryWriter(options.out, options.onProgress);
+  const writer = new DeliveryWriter(options.out, {
+    onProgress: options.onProgress,
+    reuse: options.reuse,
+  });
   const write = (path: string, data: string | Uint8Array) => writer.write(path, data);
 
   await write('delivery.yaml', MANIFEST);
@@ -90,7 +93,7 @@ export async function generateArrestEcgDelivery(
   let ecgCount = 0;
   for (const patient of patients) {
     for (const record of patient.ecgs) {
-      await write(`files/${arrestEcgPath(record)}`, encodeEcg(patient, record));
+      await writer.native(`files/${arrestEcgPath(record)}`, () => encodeEcg(patient, record));
       ecgCount += 1;
     }
   }

@@ -7,8 +7,6 @@
  * images out) and whose description names the barcode. Delivery 2 repeats delivery 1 and adds
  * `tumour_size_mm` to the outcomes (a new column: version 2.0).
  */
-import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { formatCsvRow, writeSlideFile, type RgbImage } from '@lantern/formats';
 import { isoDate, isoDatetime } from '../people.js';
 import { DeliveryWriter } from '../demo/delivery-writer.js';
@@ -79,7 +77,10 @@ export async function generateBrcaPathDelivery(
     ...(options.patients === undefined ? {} : { patients: options.patients }),
   });
   const size = options.slideSize ?? BRCA_SLIDE_SIZE;
-  const writer = new DeliveryWriter(options.out);
+  const writer = new DeliveryWriter(options.out, {
+    onProgress: options.onProgress,
+    reuse: options.reuse,
+  });
   await writer.write('delivery.yaml', MANIFEST);
   await writer.write('tables/patients.csv', patientsCsv(patients));
   await writer.write('tables/outcomes.csv', outcomesCsv(patients, delivery === 2));
@@ -90,15 +91,13 @@ export async function generateBrcaPathDelivery(
     for (const biopsy of patient.biopsies) {
       biopsies += 1;
       for (const slide of biopsy.slides) {
-        const path = join(
-          options.out,
-          'files',
-          ...brcaSlidePath(biopsy.accession, slide).split('/'),
+        await writer.nativeStreamed(
+          `files/${brcaSlidePath(biopsy.accession, slide)}`,
+          async (path) => {
+            const result = await writeBrcaSlide(path, patient, biopsy.accession, slide, size);
+            return result.byteLength;
+          },
         );
-        await mkdir(join(path, '..'), { recursive: true });
-        const result = await writeBrcaSlide(path, patient, biopsy.accession, slide, size);
-        writer.files += 1;
-        writer.bytes += result.byteLength;
         slides += 1;
       }
     }

@@ -8,10 +8,11 @@ import {
   FIXED_CATEGORIES,
   FIXED_SECTIONS,
 } from '@lantern/core/catalog';
-import { columnsOf, listFiles } from '../testing/delivery-files.js';
+import { columnsOf, digests, listFiles } from '../testing/delivery-files.js';
 import {
   DEMO_CATALOGUE,
   DemoCatalogueError,
+  demoDatasetSeed,
   generateDemoCatalogue,
   type DemoCatalogueProgress,
 } from './catalogue.js';
@@ -148,4 +149,22 @@ describe('the demo catalogue', () => {
       }
     }
   });
+
+  it('copies the files delivery 2 repeats from delivery 1: the same bytes as delivery 2 written on its own', async () => {
+    for (const demo of DEMO_CATALOGUE) {
+      const slug = demo.dataset.slug;
+      const alone = await mkdtemp(join(tmpdir(), `lantern-demo-${slug}-`));
+      try {
+        await demo.generate({
+          out: alone,
+          scale: 0.25,
+          seed: demoDatasetSeed(3, slug),
+          delivery: 2,
+        });
+        expect(await digests(join(out, slug, 'delivery-2')), slug).toEqual(await digests(alone));
+      } finally {
+        await rm(alone, { recursive: true, force: true });
+      }
+    }
+  }, 300_000);
 });

@@ -99,16 +99,22 @@ export async function generateDemoCatalogue(
   const summaries: DeliverySummary[] = [];
   for (const demo of datasets) {
     const slug = demo.dataset.slug;
+    // Each delivery repeats the files of the one before: those written in this call are copied.
+    const written = new Map<number, string>();
     for (const delivery of deliveries) {
       options.onProgress?.({ kind: 'start', dataset: slug, delivery });
+      const out = join(options.out, slug, `delivery-${delivery}`);
+      const reuse = written.get(delivery - 1);
       const summary = await demo.generate({
-        out: join(options.out, slug, `delivery-${delivery}`),
+        out,
+        ...(reuse === undefined ? {} : { reuse }),
         scale: options.scale ?? 1,
         seed: demoDatasetSeed(seed, slug),
         delivery,
         onProgress: (progress) =>
           options.onProgress?.({ kind: 'progress', dataset: slug, delivery, ...progress }),
       });
+      written.set(delivery, out);
       options.onProgress?.({ kind: 'done', summary });
       summaries.push(summary);
     }

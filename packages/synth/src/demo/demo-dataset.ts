@@ -26,6 +26,12 @@ export interface DemoGenerateOptions {
   seed?: Seed;
   /** Which delivery, 1 or 2 (see above). Default 1. */
   delivery?: number;
+  /**
+   * The folder of an earlier delivery of the same dataset written with the same seed and scale
+   * (delivery 1 when writing 2): its native files are copied rather than made again, since a
+   * delivery repeats the files of the one before byte for byte.
+   */
+  reuse?: string;
   /** Told after each file is written: the files and bytes of this delivery so far. */
   onProgress?: (progress: DeliveryProgress) => void;
 }

@@ -82,7 +82,10 @@ export async function generateEdEcgDelivery(
   }
   const cohort = makeEdCohort({ seed: options.seed ?? 1, scale: options.scale ?? 1 });
   const cell = delivered(cohort, delivery);
-  const writer = new DeliveryWriter(options.out, options.onProgress);
+  const writer = new DeliveryWriter(options.out, {
+    onProgress: options.onProgress,
+    reuse: options.reuse,
+  });
   const write = (path: string, data: string | Uint8Array) => writer.write(path, data);
 
   await write('delivery.yaml', MANIFEST);
@@ -96,7 +99,7 @@ export async function generateEdEcgDelivery(
     for (const encounter of patient.encounters) {
       encounterCount += 1;
       for (const record of encounter.ecgs) {
-        await write(`files/${edEcgPath(record)}`, encodeEdEcg(record));
+        await writer.native(`files/${edEcgPath(record)}`, () => encodeEdEcg(record));
         ecgCount += 1;
       }
     }

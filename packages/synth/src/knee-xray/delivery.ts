@@ -71,7 +71,10 @@ export async function generateKneeXrayDelivery(
     seed: options.seed ?? 1,
     patients: kneeXrayPatientCount(options.scale ?? 1, delivery),
   });
-  const writer = new DeliveryWriter(options.out);
+  const writer = new DeliveryWriter(options.out, {
+    onProgress: options.onProgress,
+    reuse: options.reuse,
+  });
   await writer.write('delivery.yaml', MANIFEST);
   await writer.write('tables/patients.csv', patientsCsv(patients));
   await writer.write('tables/xrays.csv', xraysCsv(patients));
@@ -82,8 +85,7 @@ export async function generateKneeXrayDelivery(
     for (const study of patient.studies) {
       studies += 1;
       for (const image of study.images) {
-        await writer.write(
-          `files/${kneeXrayPath(study, image)}`,
+        await writer.native(`files/${kneeXrayPath(study, image)}`, () =>
           encodeRadiograph(patient, study, image),
         );
         images += 1;
