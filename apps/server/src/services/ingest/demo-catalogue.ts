@@ -46,81 +46,92 @@ export async function seedDemoCatalogue(
     (demo) => options.datasets === undefined || options.datasets.includes(demo.dataset.slug),
   );
   for (const demo of demos) {
-    for (const [index, notes] of demo.versionNotes.entries()) {
-      if (options.stopping?.() === true) {
-        return published;
+    // Each delivery's folder stays until the next is written: it repeats its files, copied.
+    let previous: string | undefined;
+    const made: string[] = [];
+    try {
+      for (const [index, notes] of demo.versionNotes.entries()) {
+        if (options.stopping?.() === true) {
+          return published;
+        }
+        const delivery = index + 1;
+        const slug = demo.dataset.slug;
+        try {
+          const dir = await mkdtemp(join(tmpdir(), `lantern-demo-${slug}-`));
+          made.push(dir);
+          await demo.generate({
+            out: dir,
+            scale: options.scale,
+            seed: demoDatasetSeed(options.seed ?? 1, slug),
+            delivery,
+            ...(previous === undefined ? {} : { reuse: previous }),
+          });
+          if (previous !== undefined) {
+            await rm(previous, { recursive: true, force: true });
+          }
+          previous = dir;
+          const version = await seedDelivery(services, demo, dir, notes);
+          published.push(`${slug} ${version}`);
+          options.onProgress?.({ dataset: slug, delivery, version });
+        } catch (error) {
+          options.onProgress?.({
+            dataset: slug,
+            delivery,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          break;
+        }
       }
-      const delivery = index + 1;
-      const slug = demo.dataset.slug;
-      try {
-        const version = await seedDelivery(services, demo, delivery, notes, options);
-        published.push(`${slug} ${version}`);
-        options.onProgress?.({ dataset: slug, delivery, version });
-      } catch (error) {
-        options.onProgress?.({
-          dataset: slug,
-          delivery,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        break;
+    } finally {
+      for (const dir of made) {
+        await rm(dir, { recursive: true, force: true });
       }
     }
   }
   return published;
 }
 
+/** Ingests a generated delivery, decides its PHI review as a careful curator would, publishes. */
 async function seedDelivery(
   { catalog, ingest }: { catalog: CatalogService; ingest: IngestService },
   demo: DemoDataset,
-  delivery: number,
+  dir: string,
   notes: string,
-  options: DemoSeedOptions,
 ): Promise<string> {
   const slug = demo.dataset.slug;
-  const dir = await mkdtemp(join(tmpdir(), `lantern-demo-${slug}-`));
-  try {
-    await demo.generate({
-      out: dir,
-      scale: options.scale,
-      seed: demoDatasetSeed(options.seed ?? 1, slug),
-      delivery,
-    });
-    const report = await ingest.ingestDirectory(dir, {
-      actor: ACTOR,
-      dataset: demo.dataset,
-      synthetic: true,
-    });
-    const decisions = report.phi.findings.map((finding): PhiDecision =>
-      finding.freeText
-        ? {
-            action: 'confirm',
-            finding: finding.id,
-            note: 'Synthetic demo data: the generator made up these names and numbers; no real person.',
-          }
-        : { action: 'drop', table: finding.table, column: finding.column },
-    );
-    // One drop per column is enough.
-    const unique = decisions.filter(
-      (decision, i) =>
-        decision.action === 'confirm' ||
-        decisions.findIndex(
-          (other) =>
-            other.action === 'drop' &&
-            other.table === decision.table &&
-            other.column === decision.column,
-        ) === i,
-    );
-    if (unique.length > 0) {
-      await ingest.decidePhi(slug, unique);
-    }
-    await catalog.setDocumentation(slug, demo.documentation);
-    const draft = await catalog.version(slug, 'draft', true);
-    await catalog.setDictionary(slug, dictionaryOf(demo, draft));
-    const version = await catalog.publish(ACTOR, slug, { notes });
-    return version.version ?? 'draft';
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const report = await ingest.ingestDirectory(dir, {
+    actor: ACTOR,
+    dataset: demo.dataset,
+    synthetic: true,
+  });
+  const decisions = report.phi.findings.map((finding): PhiDecision =>
+    finding.freeText
+      ? {
+          action: 'confirm',
+          finding: finding.id,
+          note: 'Synthetic demo data: the generator made up these names and numbers; no real person.',
+        }
+      : { action: 'drop', table: finding.table, column: finding.column },
+  );
+  // One drop per column is enough.
+  const unique = decisions.filter(
+    (decision, i) =>
+      decision.action === 'confirm' ||
+      decisions.findIndex(
+        (other) =>
+          other.action === 'drop' &&
+          other.table === decision.table &&
+          other.column === decision.column,
+      ) === i,
+  );
+  if (unique.length > 0) {
+    await ingest.decidePhi(slug, unique);
   }
+  await catalog.setDocumentation(slug, demo.documentation);
+  const draft = await catalog.version(slug, 'draft', true);
+  await catalog.setDictionary(slug, dictionaryOf(demo, draft));
+  const version = await catalog.publish(ACTOR, slug, { notes });
+  return version.version ?? 'draft';
 }
 
 /** The demo's words for every column the draft's tables have, with their types. */
