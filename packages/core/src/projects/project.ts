@@ -91,3 +91,13 @@ export function isProjectOpen(status: ProjectStatus): boolean {
       return status satisfies never;
   }
 }
+
+/**
+ * An address to invite, as typed: surrounding spaces ignored (normaliseEmail lower-cases it).
+ * Only its shape is checked; the link sent to it is what proves it.
+ */
+export const invitationEmailSchema = z
+  .string()
+  .trim()
+  .max(320, 'at most 320 characters')
+  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/u, 'not an email address');
