@@ -378,6 +378,50 @@ describe(`projects on ${TEST_DIALECT}`, () => {
     expect(mail?.body_text).toContain('The purpose needs these ECGs, and nothing more.');
   });
 
+  it('refuses a request with a reason the members read; a refused version gives no access', async () => {
+    const made = await createProject(outsider, [{ slug: GATED, version: '1.0' }], 'Refused one');
+    const { requests } = (await (await api('GET', '/api/v1/access-requests', reviewer)).json()) as {
+      requests: { id: string; project: { id: string } }[];
+    };
+    const id = requests.find((r) => r.project.id === made.id)?.id ?? '';
+    const refused = await api('POST', `/api/v1/access-requests/${id}/decision`, reviewer, {
+      decision: 'refuse',
+      reason: 'The purpose does not need pathology-grade data.',
+    });
+    expect(refused.status).toBe(200);
+    const seen = await page(made.id, outsider);
+    expect(seen.datasets).toMatchObject([
+      {
+        slug: GATED,
+        status: 'refused',
+        access: false,
+        reason: 'The purpose does not need pathology-grade data.',
+      },
+    ]);
+    expect(seen.activity[0]).toMatchObject({ action: 'access.refuse' });
+    const answered = (await (
+      await api('GET', '/api/v1/access-requests?status=refused', reviewer)
+    ).json()) as { requests: { id: string }[] };
+    expect(answered.requests.map((r) => r.id)).toContain(id);
+    // Another project's invitation is not this project's to withdraw: it does not exist here.
+    const sent = await api('POST', `/api/v1/projects/${projectId}/invitations`, owner, {
+      email: 'someone@example.org',
+      role: 'viewer',
+    });
+    const invitationId = ((await sent.json()) as { id: string }).id;
+    const crossed = await api(
+      'DELETE',
+      `/api/v1/projects/${made.id}/invitations/${invitationId}`,
+      outsider,
+    );
+    expect(crossed.status).toBe(404);
+    expect(await detail(crossed)).toBe('this project has no such invitation');
+    expect(
+      (await api('DELETE', `/api/v1/projects/${projectId}/invitations/${invitationId}`, owner))
+        .status,
+    ).toBe(204);
+  });
+
   it('offers a newer version with its change log without moving the project onto it', async () => {
     await publishNextVersion(server, curator, OPEN, 3);
     const offered = await page(projectId);
