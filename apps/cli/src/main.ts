@@ -3,6 +3,12 @@ import { Command, Option } from 'commander';
 import { MODALITIES, type Modality } from '@lantern/core/catalog';
 import { CliError } from './cli-error.js';
 import { listDatasets, publishDataset, showDataset } from './commands/datasets.command.js';
+import {
+  createProject,
+  inviteToProject,
+  listMembers,
+  listProjects,
+} from './commands/projects.command.js';
 import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo.command.js';
 import { ingestRemote } from './commands/ingest.command.js';
 import { inspect } from './commands/inspect.command.js';
@@ -237,6 +243,66 @@ one entry per server. Example: lantern login --server https://lantern.example.or
       },
     );
   publishCommand(datasets.command('publish'));
+
+  const projects = program
+    .command('projects')
+    .description('your projects: their members and the datasets they use')
+    .addHelpText('after', SIGNED_IN_HELP);
+  projects
+    .command('list')
+    .description('list the projects you are a member of, with your role in each')
+    .addOption(serverOption())
+    .option('--json', 'print them as JSON')
+    .action(async (options: { server?: string; json?: boolean }) => {
+      process.exitCode = await listProjects(options);
+    });
+  projects
+    .command('create')
+    .description(
+      'create a project you own; open datasets attach at once, approval ones go to a reviewer',
+    )
+    .addOption(serverOption())
+    .requiredOption('--title <text>', 'the title, one line')
+    .requiredOption('--purpose <text>', 'the research purpose, shown to reviewers and partners')
+    .option('--dataset <slug@version...>', 'dataset versions it needs, e.g. demo-arrest-ecg@1.0')
+    .option('--json', 'print the project as JSON')
+    .action(
+      async (options: {
+        server?: string;
+        title: string;
+        purpose: string;
+        dataset?: string[];
+        json?: boolean;
+      }) => {
+        process.exitCode = await createProject(options);
+      },
+    );
+  projects
+    .command('invite')
+    .description('invite someone by email (owners); the link works once, for seven days')
+    .argument('<project>', 'the project id (prj_…), as projects list shows it')
+    .argument('<email>', 'their address; without an account they register with it first')
+    .addOption(serverOption())
+    .option('--role <role>', 'owner, editor or viewer', 'viewer')
+    .option('--json', 'print the invitation as JSON')
+    .action(
+      async (
+        project: string,
+        email: string,
+        options: { server?: string; role: string; json?: boolean },
+      ) => {
+        process.exitCode = await inviteToProject(project, email, options);
+      },
+    );
+  projects
+    .command('members')
+    .description("list a project's members with their roles, and who is invited")
+    .argument('<project>', 'the project id (prj_…)')
+    .addOption(serverOption())
+    .option('--json', 'print members and invitations as JSON')
+    .action(async (project: string, options: { server?: string; json?: boolean }) => {
+      process.exitCode = await listMembers(project, options);
+    });
   program
     .command('ingest')
     .description(

@@ -20,6 +20,8 @@ import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
+import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
+import { projectRoutes } from './http/projects/projects.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
 import {
   frameworkErrorHandler,
@@ -96,6 +98,8 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(outboxRoutes(ctx.services.email));
   await fastify.register(userAdminRoutes(ctx.services.userAdmin));
   await fastify.register(admissionRoutes(ctx.services.admission));
+  await fastify.register(projectRoutes(ctx.services.projects));
+  await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(webRoutes(ctx.config.webDir));
 
   return { fastify, routes };

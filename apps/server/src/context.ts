@@ -18,6 +18,8 @@ import { CatalogService } from './services/catalog/catalog.service.js';
 import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
 import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
 import { ObjectSweepService } from './services/objects/object-sweep.service.js';
+import { AccessRequestService } from './services/projects/access-requests.service.js';
+import { ProjectService } from './services/projects/project.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
@@ -52,6 +54,10 @@ export interface AppContext {
     passwordReset: PasswordResetService;
     admission: AdmissionService;
     objectSweep: ObjectSweepService;
+    /** Projects: members, invitations, dataset access per version (issue 7). */
+    projects: ProjectService;
+    /** Reviewers' answers to requests for approval-tier datasets. */
+    accessRequests: AccessRequestService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -179,6 +185,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       passwordReset: new PasswordResetService(database.db, audit, email, { links }),
       admission: new AdmissionService(database.db, audit, email, objectStore),
       objectSweep,
+      projects: new ProjectService(database.db, audit, email, links),
+      accessRequests: new AccessRequestService(database.db, audit, email, links),
     },
     links,
     sealer,

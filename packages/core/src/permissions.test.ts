@@ -58,10 +58,12 @@ describe('permissions', () => {
     expect(permissionsOf(['reviewer'])).toEqual([
       'public',
       'account',
+      'access.review',
       'admission.review',
       'audit.read',
       'catalog.report',
       'data.read',
+      'project.work',
     ]);
     expect(permissionsOf([])).toEqual(['public', 'account']);
   });

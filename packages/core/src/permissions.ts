@@ -7,6 +7,7 @@
 export const PERMISSIONS = [
   'public',
   'account',
+  'access.review',
   'admission.review',
   'audit.read',
   'audit.verify',
@@ -15,6 +16,7 @@ export const PERMISSIONS = [
   'catalog.report',
   'data.read',
   'outbox.read',
+  'project.work',
   'terms.manage',
   'user.manage',
 ] as const;
@@ -26,18 +28,28 @@ export type Role = (typeof ROLES)[number];
 
 /** What each role may do. `admin` holds every permission. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  researcher: ['public', 'catalog.report', 'data.read'],
-  curator: ['public', 'catalog.report', 'data.read', 'catalog.curate'],
-  reviewer: ['public', 'admission.review', 'audit.read', 'catalog.report', 'data.read'],
+  researcher: ['public', 'catalog.report', 'data.read', 'project.work'],
+  curator: ['public', 'catalog.report', 'data.read', 'catalog.curate', 'project.work'],
+  reviewer: [
+    'public',
+    'access.review',
+    'admission.review',
+    'audit.read',
+    'catalog.report',
+    'data.read',
+    'project.work',
+  ],
   partner: ['public', 'catalog.report'],
   admin: PERMISSIONS,
 };
 
 /**
  * Permissions that touch data: held only while the person has accepted the current version of the
- * terms (the data use agreement). A new version withholds them until it is accepted.
+ * terms (the data use agreement). A new version withholds them until it is accepted. Working in
+ * projects (`project.work`: creating, joining, belonging to one) is among them: only admitted
+ * people with the current terms accepted are members.
  */
-export const TERMS_GATED_PERMISSIONS: readonly Permission[] = ['data.read'];
+export const TERMS_GATED_PERMISSIONS: readonly Permission[] = ['data.read', 'project.work'];
 
 /** Roles that act only from a session signed in with a second factor (TOTP or a recovery code). */
 export const SECOND_FACTOR_ROLES: readonly Role[] = ['reviewer', 'admin'];

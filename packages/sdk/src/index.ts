@@ -58,6 +58,20 @@ export type TableKeys =
   operations['setDraftTableKeys']['requestBody']['content']['application/json'];
 export type ListDatasetsQuery = NonNullable<operations['listDatasets']['parameters']['query']>;
 export type ListUsersQuery = NonNullable<operations['listUsers']['parameters']['query']>;
+/** A project in its member's list. */
+export type ProjectSummary = components['schemas']['ProjectSummary'];
+/** Everything a project page shows: members, invitations, datasets and versions, offers, activity. */
+export type Project = components['schemas']['Project'];
+export type ProjectMember = components['schemas']['ProjectMember'];
+export type ProjectInvitation = components['schemas']['ProjectInvitation'];
+/** A project's access to one dataset version. */
+export type ProjectDataset = components['schemas']['ProjectDataset'];
+/** A request for an approval-tier dataset, with the project's purpose, as reviewers read it. */
+export type AccessRequest = components['schemas']['AccessRequest'];
+export type NewProjectInput =
+  operations['createProject']['requestBody']['content']['application/json'];
+export type ProjectChangesInput =
+  operations['updateProject']['requestBody']['content']['application/json'];
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -234,6 +248,41 @@ export interface LanternClient {
       answer: string | null;
     }[]
   >;
+  /** Creates a project (you own it) with the dataset versions it needs. */
+  createProject(input: NewProjectInput): Promise<Project>;
+  /** Your projects, newest first. */
+  listMyProjects(): Promise<ProjectSummary[]>;
+  /** One of your projects, whole (a project you are not a member of is not found). */
+  getProject(id: string): Promise<Project>;
+  updateProject(id: string, changes: ProjectChangesInput): Promise<Project>;
+  /** Attaches (open) or requests (approval) a dataset version; also takes an offered version. */
+  addProjectDataset(id: string, dataset: { slug: string; version: string }): Promise<Project>;
+  /** Invites `email` with `role` (owners): the link is emailed, works once, for seven days. */
+  inviteToProject(
+    id: string,
+    invitation: { email: string; role: ProjectMember['role'] },
+  ): Promise<ProjectInvitation>;
+  revokeProjectInvitation(id: string, invitationId: string): Promise<void>;
+  /** Accepts an invitation with the secret of its link. */
+  acceptProjectInvitation(token: string): Promise<Project>;
+  changeProjectMemberRole(
+    id: string,
+    userId: string,
+    role: ProjectMember['role'],
+  ): Promise<Project>;
+  removeProjectMember(id: string, userId: string): Promise<Project>;
+  leaveProject(id: string): Promise<void>;
+  transferProjectOwnership(id: string, userId: string): Promise<Project>;
+  /** Archives a project: access ends, nothing is deleted. */
+  archiveProject(id: string): Promise<Project>;
+  /** The reviewers' queue of access requests (waiting ones by default). */
+  listAccessRequests(status?: AccessRequest['status']): Promise<AccessRequest[]>;
+  /** Approves or refuses an access request, with a reason the project reads. */
+  decideAccessRequest(
+    id: string,
+    decision: 'approve' | 'refuse',
+    reason: string,
+  ): Promise<AccessRequest>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -630,6 +679,103 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         { params: { path: { slug, version } } },
       );
       return (data ?? throwApiError(response, error)).reports;
+    },
+    async createProject(input) {
+      const { data, error, response } = await raw.POST('/api/v1/projects', { body: input });
+      return data ?? throwApiError(response, error);
+    },
+    async listMyProjects() {
+      const { data, error, response } = await raw.GET('/api/v1/projects');
+      return (data ?? throwApiError(response, error)).projects;
+    },
+    async getProject(id) {
+      const { data, error, response } = await raw.GET('/api/v1/projects/{id}', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async updateProject(id, changes) {
+      const { data, error, response } = await raw.PATCH('/api/v1/projects/{id}', {
+        params: { path: { id } },
+        body: changes,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async addProjectDataset(id, dataset) {
+      const { data, error, response } = await raw.POST('/api/v1/projects/{id}/datasets', {
+        params: { path: { id } },
+        body: dataset,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async inviteToProject(id, invitation) {
+      const { data, error, response } = await raw.POST('/api/v1/projects/{id}/invitations', {
+        params: { path: { id } },
+        body: invitation,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async revokeProjectInvitation(id, invitationId) {
+      const { error, response } = await raw.DELETE(
+        '/api/v1/projects/{id}/invitations/{invitationId}',
+        { params: { path: { id, invitationId } } },
+      );
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async acceptProjectInvitation(token) {
+      const { data, error, response } = await raw.POST('/api/v1/invitations/accept', {
+        body: { token },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async changeProjectMemberRole(id, userId, role) {
+      const { data, error, response } = await raw.PUT('/api/v1/projects/{id}/members/{userId}', {
+        params: { path: { id, userId } },
+        body: { role },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async removeProjectMember(id, userId) {
+      const { data, error, response } = await raw.DELETE('/api/v1/projects/{id}/members/{userId}', {
+        params: { path: { id, userId } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async leaveProject(id) {
+      const { error, response } = await raw.POST('/api/v1/projects/{id}/leave', {
+        params: { path: { id } },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
+    },
+    async transferProjectOwnership(id, userId) {
+      const { data, error, response } = await raw.POST('/api/v1/projects/{id}/transfer', {
+        params: { path: { id } },
+        body: { userId },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async archiveProject(id) {
+      const { data, error, response } = await raw.POST('/api/v1/projects/{id}/archive', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listAccessRequests(status) {
+      const { data, error, response } = await raw.GET('/api/v1/access-requests', {
+        params: { query: status === undefined ? {} : { status } },
+      });
+      return (data ?? throwApiError(response, error)).requests;
+    },
+    async decideAccessRequest(id, decision, reason) {
+      const { data, error, response } = await raw.POST('/api/v1/access-requests/{id}/decision', {
+        params: { path: { id } },
+        body: { decision, reason },
+      });
+      return data ?? throwApiError(response, error);
     },
     async getCurrentTerms() {
       const { data, error, response } = await raw.GET('/api/v1/terms');

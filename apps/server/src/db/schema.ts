@@ -12,6 +12,7 @@ import type {
   VersionStatus,
 } from '@lantern/core/catalog';
 import type { PhiDecision, PhiFinding } from '@lantern/deid';
+import type { AccessStatus, MemberRole, ProjectStatus } from '@lantern/core/projects';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Event bodies written by requests and services, waiting to be sealed into the chain (a queue). */
@@ -310,6 +311,59 @@ export interface IngestRunTable {
   heartbeat_at: ColumnType<Date, never, Date>;
 }
 
+/** A project: where research is done (issue 7). */
+export interface ProjectTable {
+  id: string;
+  title: string;
+  purpose: string;
+  status: ColumnType<ProjectStatus, ProjectStatus | undefined, ProjectStatus>;
+  created_by: string;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  archived_at: Date | null;
+  archived_by: string | null;
+}
+
+/** A member of a project and their role. */
+export interface ProjectMemberTable {
+  project_id: string;
+  user_id: string;
+  role: MemberRole;
+  /** `user:<id>` of whoever added them (the creator, or the inviter). */
+  added_by: string;
+  joined_at: ColumnType<Date, never, never>;
+}
+
+/** An invitation by email; the link's secret is stored as its SHA-256. */
+export interface ProjectInvitationTable {
+  id: string;
+  project_id: string;
+  /** Normalised (trimmed, lower case). */
+  email: string;
+  role: MemberRole;
+  token_hash: string;
+  invited_by: string;
+  created_at: ColumnType<Date, never, never>;
+  expires_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  revoked_at: Date | null;
+}
+
+/** A project's access to one version of a dataset, and the answer to its request. */
+export interface ProjectDatasetTable {
+  id: string;
+  project_id: string;
+  dataset_id: string;
+  version_id: string;
+  status: AccessStatus;
+  requested_by: string;
+  requested_at: ColumnType<Date, Date | undefined, never>;
+  decided_by: string | null;
+  decided_at: Date | null;
+  reason: string | null;
+}
+
 export interface Database {
   audit_inbox: AuditInboxTable;
   audit_event: AuditEventTable;
@@ -329,4 +383,8 @@ export interface Database {
   dataset_version_file: DatasetVersionFileTable;
   dataset_report: DatasetReportTable;
   ingest_run: IngestRunTable;
+  project: ProjectTable;
+  project_member: ProjectMemberTable;
+  project_invitation: ProjectInvitationTable;
+  project_dataset: ProjectDatasetTable;
 }

@@ -1103,6 +1103,213 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The projects you are a member of, newest first */
+        get: operations["listMyProjects"];
+        put?: never;
+        /** Create a project (you are its owner) with the dataset versions it needs: open ones attach at once, approval ones become access requests */
+        post: operations["createProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project: members, open invitations, datasets and versions, newer versions offered, and its activity */
+        get: operations["getProject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the title or the research purpose (owners and editors) */
+        patch: operations["updateProject"];
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Attach a dataset version (open) or request it (approval); also how an offered newer version is taken */
+        post: operations["addProjectDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Invite someone by email with a role (owners): the link works once, for seven days */
+        post: operations["inviteToProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw an open invitation (owners) */
+        delete: operations["revokeProjectInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept an invitation with the secret of its link (admitted, current terms accepted, signed in with the invited address) */
+        post: operations["acceptProjectInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a member's role (owners; never the last owner's) */
+        put: operations["changeProjectMemberRole"];
+        post?: never;
+        /** Remove a member (owners; never the last owner) */
+        delete: operations["removeProjectMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Leave the project (the last owner transfers ownership first) */
+        post: operations["leaveProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make another member owner; you stay on as an editor */
+        post: operations["transferProjectOwnership"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive the project (owners): access to its data ends, open invitations and requests are withdrawn, nothing is deleted */
+        post: operations["archiveProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests for approval-tier datasets with each project's purpose: waiting ones oldest first */
+        get: operations["listAccessRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access-requests/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or refuse a request, with a reason the project's members read (the requester is emailed) */
+        post: operations["decideAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1552,7 +1759,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -1587,6 +1794,121 @@ export interface components {
                     headSeq: number;
                     pending: number;
                 };
+            };
+        };
+        ProjectSummaryInput: {
+            id: string;
+            title: string;
+            purpose: string;
+            /** @enum {string} */
+            status: "active" | "archived";
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            members: number;
+            datasets: number;
+            createdAt: string;
+            archivedAt: string | null;
+        };
+        ProjectMemberInput: {
+            userId: string;
+            name: string;
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            active: boolean;
+            joinedAt: string;
+        };
+        ProjectInvitationInput: {
+            id: string;
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            /** @enum {string} */
+            state: "pending" | "accepted" | "expired" | "revoked";
+            expiresAt: string;
+            createdAt: string;
+        };
+        ProjectDatasetInput: {
+            id: string;
+            slug: string;
+            title: string;
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            version: string;
+            /** @enum {string} */
+            versionStatus: "published" | "retired";
+            /** @enum {string} */
+            status: "attached" | "requested" | "refused" | "withdrawn";
+            access: boolean;
+            requestedAt: string;
+            decidedAt: string | null;
+            reason: string | null;
+        };
+        ProjectInput: {
+            id: string;
+            title: string;
+            purpose: string;
+            /** @enum {string} */
+            status: "active" | "archived";
+            createdAt: string;
+            updatedAt: string;
+            archivedAt: string | null;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            may: ("project.read" | "project.update" | "project.add_dataset" | "project.invite" | "project.revoke_invitation" | "project.change_role" | "project.remove_member" | "project.transfer" | "project.archive" | "project.leave" | "project.launch_instance" | "project.request_release" | "project.spend")[];
+            members: components["schemas"]["ProjectMemberInput"][];
+            invitations: components["schemas"]["ProjectInvitationInput"][];
+            datasets: components["schemas"]["ProjectDatasetInput"][];
+            offers: {
+                slug: string;
+                title: string;
+                version: string;
+                publishedAt: string | null;
+                notes: string;
+                changeLog: {
+                    kind: string;
+                    table: string;
+                    column?: string;
+                    text: string;
+                }[];
+            }[];
+            activity: {
+                seq: number;
+                time: string;
+                actor: string;
+                actorName: string | null;
+                action: string;
+                target: string | null;
+                details: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        AccessRequestInput: {
+            id: string;
+            slug: string;
+            title: string;
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            version: string;
+            /** @enum {string} */
+            versionStatus: "published" | "retired";
+            /** @enum {string} */
+            status: "attached" | "requested" | "refused" | "withdrawn";
+            access: boolean;
+            requestedAt: string;
+            decidedAt: string | null;
+            reason: string | null;
+            project: {
+                id: string;
+                title: string;
+                purpose: string;
+                /** @enum {string} */
+                status: "active" | "archived";
+            };
+            requestedBy: {
+                name: string;
+                email: string;
             };
         };
         TermsVersionInput: {
@@ -2055,7 +2377,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -2090,6 +2412,121 @@ export interface components {
                     headSeq: number;
                     pending: number;
                 };
+            };
+        };
+        ProjectSummary: {
+            id: string;
+            title: string;
+            purpose: string;
+            /** @enum {string} */
+            status: "active" | "archived";
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            members: number;
+            datasets: number;
+            createdAt: string;
+            archivedAt: string | null;
+        };
+        ProjectMember: {
+            userId: string;
+            name: string;
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            active: boolean;
+            joinedAt: string;
+        };
+        ProjectInvitation: {
+            id: string;
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            /** @enum {string} */
+            state: "pending" | "accepted" | "expired" | "revoked";
+            expiresAt: string;
+            createdAt: string;
+        };
+        ProjectDataset: {
+            id: string;
+            slug: string;
+            title: string;
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            version: string;
+            /** @enum {string} */
+            versionStatus: "published" | "retired";
+            /** @enum {string} */
+            status: "attached" | "requested" | "refused" | "withdrawn";
+            access: boolean;
+            requestedAt: string;
+            decidedAt: string | null;
+            reason: string | null;
+        };
+        Project: {
+            id: string;
+            title: string;
+            purpose: string;
+            /** @enum {string} */
+            status: "active" | "archived";
+            createdAt: string;
+            updatedAt: string;
+            archivedAt: string | null;
+            /** @enum {string} */
+            role: "owner" | "editor" | "viewer";
+            may: ("project.read" | "project.update" | "project.add_dataset" | "project.invite" | "project.revoke_invitation" | "project.change_role" | "project.remove_member" | "project.transfer" | "project.archive" | "project.leave" | "project.launch_instance" | "project.request_release" | "project.spend")[];
+            members: components["schemas"]["ProjectMember"][];
+            invitations: components["schemas"]["ProjectInvitation"][];
+            datasets: components["schemas"]["ProjectDataset"][];
+            offers: {
+                slug: string;
+                title: string;
+                version: string;
+                publishedAt: string | null;
+                notes: string;
+                changeLog: {
+                    kind: string;
+                    table: string;
+                    column?: string;
+                    text: string;
+                }[];
+            }[];
+            activity: {
+                seq: number;
+                time: string;
+                actor: string;
+                actorName: string | null;
+                action: string;
+                target: string | null;
+                details: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        AccessRequest: {
+            id: string;
+            slug: string;
+            title: string;
+            /** @enum {string} */
+            accessTier: "open" | "approval";
+            version: string;
+            /** @enum {string} */
+            versionStatus: "published" | "retired";
+            /** @enum {string} */
+            status: "attached" | "requested" | "refused" | "withdrawn";
+            access: boolean;
+            requestedAt: string;
+            decidedAt: string | null;
+            reason: string | null;
+            project: {
+                id: string;
+                title: string;
+                purpose: string;
+                /** @enum {string} */
+                status: "active" | "archived";
+            };
+            requestedBy: {
+                name: string;
+                email: string;
             };
         };
         TermsVersion: {
@@ -2711,7 +3148,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "terms.manage" | "user.manage")[];
+                    scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -5338,6 +5775,665 @@ export interface operations {
                     "application/json": {
                         decided: number;
                     };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyProjects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        projects: components["schemas"]["ProjectSummary"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    purpose: string;
+                    /** @default [] */
+                    datasets?: {
+                        slug: string;
+                        version: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    purpose?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addProjectDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    slug: string;
+                    version: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    inviteToProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    /** @enum {string} */
+                    role: "owner" | "editor" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectInvitation"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeProjectInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                invitationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptProjectInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    changeProjectMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    role: "owner" | "editor" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeProjectMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    leaveProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    transferProjectOwnership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    userId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archiveProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                status?: "attached" | "requested" | "refused" | "withdrawn";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        requests: components["schemas"]["AccessRequest"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "approve" | "refuse";
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
                 };
             };
             /** @description Default Response */

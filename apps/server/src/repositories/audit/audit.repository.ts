@@ -1,3 +1,4 @@
+import type { AuditOutcome } from '@lantern/core';
 import type { FramedAuditEvent, SealedAuditEvent } from '@lantern/core/audit';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.js';
@@ -17,6 +18,10 @@ export interface AuditListFilter {
   actor?: string | undefined;
   projectId?: string | undefined;
   requestId?: string | undefined;
+  /** Only events that ended this way (`allowed` for changes made, as activity feeds show). */
+  outcome?: AuditOutcome | undefined;
+  /** Leave out these actions (reads, in a feed of changes). */
+  excludeActions?: readonly string[] | undefined;
 }
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -124,6 +129,12 @@ export const auditRepository = {
     }
     if (filter.requestId !== undefined) {
       query = query.where(sql<string>`body::jsonb ->> 'requestId'`, '=', filter.requestId);
+    }
+    if (filter.outcome !== undefined) {
+      query = query.where(sql<string>`body::jsonb ->> 'outcome'`, '=', filter.outcome);
+    }
+    if (filter.excludeActions !== undefined && filter.excludeActions.length > 0) {
+      query = query.where(sql<string>`body::jsonb ->> 'action'`, 'not in', filter.excludeActions);
     }
     return query.execute();
   },
