@@ -229,7 +229,7 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
         },
         body,
         duplex: 'half',
-      } as RequestInit,
+      },
     ).then(
       async (res) => (await res.text(), res.status),
       () => 'reset',
