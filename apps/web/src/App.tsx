@@ -6,6 +6,7 @@ import { AdmissionPage } from './pages/AdmissionPage.js';
 import { CatalogPage } from './pages/catalog/CatalogPage.js';
 import { DatasetPage } from './pages/catalog/DatasetPage.js';
 import { DraftPage } from './pages/catalog/DraftPage.js';
+import { IngestPage } from './pages/catalog/IngestPage.js';
 import { EditDatasetPage, NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
 import { ReportsQueuePage } from './pages/catalog/Reports.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
@@ -162,6 +163,8 @@ function Layout() {
       <CatalogPage navigate={navigate} />
     ) : path === '/datasets/new' ? (
       <NewDatasetPage navigate={navigate} />
+    ) : path === '/datasets/ingest' ? (
+      <IngestPage navigate={navigate} />
     ) : path === '/datasets/reports' ? (
       <ReportsQueuePage navigate={navigate} />
     ) : dataset?.[1] !== undefined && dataset[4] !== undefined ? (

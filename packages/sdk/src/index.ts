@@ -41,6 +41,8 @@ export type PublicationPreview = components['schemas']['PublicationPreview'];
 /** A delivery uploaded for a remote ingest: files received, the run's progress, its outcome. */
 export type IngestUpload = components['schemas']['IngestUpload'];
 export type IngestSummary = components['schemas']['IngestSummary'];
+/** A running ingest's phase, items, bytes, rate and time left. */
+export type IngestProgress = components['schemas']['IngestProgress'];
 export type DatasetReport = components['schemas']['DatasetReport'];
 /** The PHI review of a draft an ingest made: findings (masked), decisions, files held back. */
 export type PhiReview = components['schemas']['PhiReview'];
@@ -210,6 +212,8 @@ export interface LanternClient {
   /** Starts the ingest of a complete upload; follow it with getIngestUpload. */
   runIngestUpload(id: string): Promise<IngestUpload>;
   getIngestUpload(id: string): Promise<IngestUpload>;
+  /** Cancels an upload not yet running (its files deleted at once), or forgets a finished one. */
+  cancelIngestUpload(id: string): Promise<void>;
   /** Publishes the draft; `version`, when given, must be the computed number. */
   publishDraft(slug: string, input: { version?: string; notes?: string }): Promise<DatasetVersion>;
   retireDatasetVersion(slug: string, version: string): Promise<DatasetVersion>;
@@ -608,6 +612,14 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         params: { path: { id } },
       });
       return data ?? throwApiError(response, error);
+    },
+    async cancelIngestUpload(id) {
+      const { error, response } = await raw.DELETE('/api/v1/ingests/{id}', {
+        params: { path: { id } },
+      });
+      if (!response.ok) {
+        throwApiError(response, error);
+      }
     },
     async previewPublication(slug) {
       const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/publication', {

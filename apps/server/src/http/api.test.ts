@@ -347,6 +347,7 @@ describe('routes', () => {
         'POST /api/v1/ingests/:id/run catalog.curate',
         'GET /api/v1/ingests/:id catalog.curate',
         'HEAD /api/v1/ingests/:id catalog.curate',
+        'DELETE /api/v1/ingests/:id catalog.curate',
         'POST /api/v1/datasets/:slug/reports catalog.report',
         'GET /api/v1/reports/mine account',
         'HEAD /api/v1/reports/mine account',

@@ -21,6 +21,13 @@ interface Upload {
   id: string;
   status: string;
   files: { declared: number; received: number };
+  progress: {
+    phase: string;
+    bytes: number;
+    elapsedMs: number;
+    bytesPerSecond: number | null;
+    secondsLeft: number | null;
+  } | null;
   summary: {
     dataset: string;
     counts: { tables: number; files: number; stored: number; held: number };
@@ -173,9 +180,73 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
       .execute();
     expect(runs).toEqual([{ created_by: `user:${curator.id}`, status: 'done' }]);
 
+    // The run's last progress: done, nothing left.
+    expect(done.progress?.phase).toBe('done');
+    expect(done.progress?.secondsLeft).toBeNull();
+
     // A finished upload takes no more files and no second run.
     expect((await putFile(id, 'delivery.yaml', manifest)).status).toBe(409);
     expect((await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator)).status).toBe(409);
+
+    // Its owner may forget it; nobody else may.
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, other)).status).toBe(404);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+    expect((await request(server, 'GET', `/api/v1/ingests/${id}`, curator)).status).toBe(404);
+  });
+
+  it('cancels an upload: a send in flight stops, the staging folder goes, only for its owner', async () => {
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    await sendAll(id, [{ path: 'delivery.yaml' }]);
+    const other = await createSignedInUser(server, {
+      email: 'third-curator@example.org',
+      roles: ['curator'],
+      password: 'a third long curator passphrase',
+    });
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, other)).status).toBe(404);
+
+    // A file half sent: its first half arrives, the rest waits until the upload is cancelled.
+    const big = files.reduce((a, b) => (b.size > a.size ? b : a));
+    const bytes = await readFile(join(delivery, big.path));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((done) => (release = done));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(bytes.subarray(0, bytes.length >> 1));
+        await held;
+        controller.enqueue(bytes.subarray(bytes.length >> 1));
+        controller.close();
+      },
+    });
+    const sending = fetch(
+      `${server.url}/api/v1/ingests/${id}/files/${encodeURIComponent(big.path)}`,
+      {
+        method: 'PUT',
+        headers: {
+          'x-lantern-csrf': '1',
+          cookie: curator.cookie,
+          'content-type': 'application/octet-stream',
+        },
+        body,
+        duplex: 'half',
+      },
+    ).then(
+      async (res) => (await res.text(), res.status),
+      () => 'reset',
+    );
+    const folder = join(server.ctx.config.dataDir, 'ingest-staging', id);
+    const partOf = async () =>
+      (await listFiles(folder).catch(() => [])).some((f) => f.path.includes('.part-'));
+    await expect.poll(partOf, { timeout: 20_000 }).toBe(true);
+
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+    release();
+    // The send is refused (its upload gone) or its connection closed; nothing of it stays.
+    expect([409, 'reset']).toContain(await sending);
+    expect(await stagingEntries()).not.toContain(id);
+    // Regression: the refused send's connection was kept alive unreadable, and this request hung.
+    expect((await request(server, 'GET', `/api/v1/ingests/${id}`, curator)).status).toBe(404);
+    expect((await putFile(id, 'delivery.yaml', bytes)).status).toBe(404);
   });
 
   it('reports every problem of a refused delivery, and deletes it too', async () => {
@@ -201,6 +272,47 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     });
     const res = await request(server, 'POST', '/api/v1/ingests', researcher, { files });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('a run', () => {
+  it('cannot be cancelled, and says its rate and times, which stop at its end', async () => {
+    // Each reading of the clock is 5 ms after the last.
+    let now = 0;
+    const uploads = new IngestUploadService(
+      join(work, 'run'),
+      server.ctx.services.ingest,
+      server.ctx.services.catalog,
+      () => (now += 5),
+    );
+    const owner = `user:${curator.id}`;
+    const made = await uploads.create(owner, files);
+    for (const file of files) {
+      const bytes = await readFile(join(delivery, file.path));
+      await uploads.putFile(owner, made.id, file.path, Readable.from([bytes]));
+    }
+    const started = uploads.run(owner, made.id);
+    expect(started.status).toBe('running');
+    await expect(uploads.cancel(owner, made.id)).rejects.toThrow(/cannot be cancelled/u);
+
+    let view = uploads.get(owner, made.id);
+    while (view.status === 'running') {
+      await new Promise((done) => setTimeout(done, 50));
+      view = uploads.get(owner, made.id);
+    }
+    expect(view.status).toBe('done');
+    const progress = view.progress;
+    expect(progress?.phase).toBe('done');
+    expect(progress?.elapsedMs).toBeGreaterThan(0);
+    expect(progress?.bytesPerSecond).toBe(
+      Math.round(((progress?.bytes ?? 0) * 1000) / (progress?.elapsedMs ?? 1)),
+    );
+    expect(progress?.secondsLeft).toBeNull();
+    // Read again later, a finished run's times have not moved.
+    now += 60_000;
+    expect(uploads.get(owner, made.id).progress?.elapsedMs).toBe(progress?.elapsedMs);
+    await uploads.cancel(owner, made.id);
+    expect(() => uploads.get(owner, made.id)).toThrow(/no upload/u);
   });
 });
 

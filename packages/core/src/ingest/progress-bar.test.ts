@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatProgress, ProgressBar, REDRAW_INTERVAL_MS } from './progress-bar.js';
+import {
+  estimateProgress,
+  formatDuration,
+  formatProgress,
+  ProgressBar,
+  REDRAW_INTERVAL_MS,
+} from './progress-bar.js';
 
 /** A terminal's stream that keeps what was written, and a clock the test moves. */
 function terminal(columns?: number) {
@@ -39,6 +45,21 @@ describe('progress bar', () => {
     expect(formatProgress({ phase: 'done', done: 1, total: 1, bytes: 0 }, 2_000, 1)).toBe(
       'done       [########################]  1/1  0 B  0 B/s',
     );
+  });
+
+  it('estimates the rate over the run and the time left at the phase pace, null until known', () => {
+    // 3 of 12 files in 6 s of the phase: 9 left take 18 s; 4 MB in 8 s is 500 kB/s.
+    expect(
+      estimateProgress({ phase: 'files', done: 3, total: 12, bytes: 4_000_000 }, 8_000, 6_000),
+    ).toEqual({ bytesPerSecond: 500_000, secondsLeft: 18 });
+    expect(estimateProgress({ phase: 'files', done: 0, total: 12, bytes: 0 }, 0, 0)).toEqual({
+      bytesPerSecond: null,
+      secondsLeft: null,
+    });
+    // All done: nothing left to estimate.
+    expect(
+      estimateProgress({ phase: 'files', done: 12, total: 12, bytes: 10 }, 1_000, 1_000),
+    ).toEqual({ bytesPerSecond: 10, secondsLeft: null });
   });
 
   it('redraws in place at most ten times a second, at once when the phase changes, and clears', () => {

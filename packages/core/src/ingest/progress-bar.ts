@@ -39,6 +39,31 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
+/** How fast a run goes and how long it has left; null while it cannot be known yet. */
+export interface ProgressEstimate {
+  /** Bytes of the whole run per second so far. */
+  bytesPerSecond: number | null;
+  /** The phase's items left at the phase's pace so far, in seconds. */
+  secondsLeft: number | null;
+}
+
+/**
+ * The rate and time left of `sample`, `elapsedMs` after the run began and `phaseElapsedMs` after
+ * its phase did: time left is unknown until one item of the phase is done, and once all are.
+ */
+export function estimateProgress(
+  sample: ProgressSample,
+  elapsedMs: number,
+  phaseElapsedMs: number,
+): ProgressEstimate {
+  const bytesPerSecond = elapsedMs > 0 ? Math.round((sample.bytes * 1000) / elapsedMs) : null;
+  const secondsLeft =
+    sample.done > 0 && sample.done < sample.total && phaseElapsedMs > 0
+      ? ((sample.total - sample.done) * phaseElapsedMs) / sample.done / 1000
+      : null;
+  return { bytesPerSecond, secondsLeft };
+}
+
 /**
  * The bar's line for `sample`, `elapsedMs` after the run began and `phaseElapsedMs` after its
  * phase did: time left is the phase's items left at the phase's pace so far (unknown until one
@@ -54,12 +79,12 @@ export function formatProgress(
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
   const parts = [sample.phase.padEnd(9), bar, `${sample.done}/${sample.total}`];
   parts.push(formatBytes(sample.bytes));
-  if (elapsedMs > 0) {
-    parts.push(`${formatBytes(Math.round((sample.bytes * 1000) / elapsedMs))}/s`);
+  const { bytesPerSecond, secondsLeft } = estimateProgress(sample, elapsedMs, phaseElapsedMs);
+  if (bytesPerSecond !== null) {
+    parts.push(`${formatBytes(bytesPerSecond)}/s`);
   }
-  if (sample.done > 0 && sample.done < sample.total && phaseElapsedMs > 0) {
-    const left = ((sample.total - sample.done) * phaseElapsedMs) / sample.done / 1000;
-    parts.push(`${formatDuration(left)} left`);
+  if (secondsLeft !== null) {
+    parts.push(`${formatDuration(secondsLeft)} left`);
   }
   return parts.join('  ');
 }

@@ -753,7 +753,8 @@ export interface paths {
         get: operations["getIngestUpload"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Cancel an upload not yet running (its files are deleted at once), or forget a finished one; a running ingest cannot be cancelled */
+        delete: operations["cancelIngestUpload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1688,6 +1689,22 @@ export interface components {
             };
             next: string;
         };
+        IngestProgressInput: {
+            /** @enum {string} */
+            phase: "checking" | "tables" | "files" | "scanning" | "done";
+            /** @description items of the phase done (tables or files) */
+            done: number;
+            total: number;
+            /** @description bytes stored so far */
+            bytes: number;
+            /** @description since the run began */
+            elapsedMs: number;
+            /** @description since its phase began */
+            phaseElapsedMs: number;
+            bytesPerSecond: number | null;
+            /** @description the phase's items left at its pace so far; null until known */
+            secondsLeft: number | null;
+        };
         IngestUploadInput: {
             id: string;
             /** @enum {string} */
@@ -1700,13 +1717,7 @@ export interface components {
                 declared: number;
                 received: number;
             };
-            progress: {
-                /** @enum {string} */
-                phase: "checking" | "tables" | "files" | "scanning" | "done";
-                done: number;
-                total: number;
-                bytes: number;
-            } | null;
+            progress: components["schemas"]["IngestProgressInput"] | null;
             summary: components["schemas"]["IngestSummaryInput"] | null;
             problems: {
                 path: string;
@@ -2306,6 +2317,22 @@ export interface components {
             };
             next: string;
         };
+        IngestProgress: {
+            /** @enum {string} */
+            phase: "checking" | "tables" | "files" | "scanning" | "done";
+            /** @description items of the phase done (tables or files) */
+            done: number;
+            total: number;
+            /** @description bytes stored so far */
+            bytes: number;
+            /** @description since the run began */
+            elapsedMs: number;
+            /** @description since its phase began */
+            phaseElapsedMs: number;
+            bytesPerSecond: number | null;
+            /** @description the phase's items left at its pace so far; null until known */
+            secondsLeft: number | null;
+        };
         IngestUpload: {
             id: string;
             /** @enum {string} */
@@ -2318,13 +2345,7 @@ export interface components {
                 declared: number;
                 received: number;
             };
-            progress: {
-                /** @enum {string} */
-                phase: "checking" | "tables" | "files" | "scanning" | "done";
-                done: number;
-                total: number;
-                bytes: number;
-            } | null;
+            progress: components["schemas"]["IngestProgress"] | null;
             summary: components["schemas"]["IngestSummary"] | null;
             problems: {
                 path: string;
@@ -4837,6 +4858,44 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["IngestUpload"];
                 };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelIngestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Default Response */
             "4XX": {

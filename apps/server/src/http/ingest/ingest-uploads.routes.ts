@@ -64,10 +64,18 @@ const upload = z
     progress: z
       .object({
         phase: z.enum(['checking', 'tables', 'files', 'scanning', 'done']),
-        done: z.number(),
+        done: z.number().meta({ description: 'items of the phase done (tables or files)' }),
         total: z.number(),
-        bytes: z.number(),
+        bytes: z.number().meta({ description: 'bytes stored so far' }),
+        elapsedMs: z.number().meta({ description: 'since the run began' }),
+        phaseElapsedMs: z.number().meta({ description: 'since its phase began' }),
+        bytesPerSecond: z.number().nullable(),
+        secondsLeft: z
+          .number()
+          .nullable()
+          .meta({ description: "the phase's items left at its pace so far; null until known" }),
       })
+      .meta({ id: 'IngestProgress' })
       .nullable(),
     summary: summary.nullable(),
     problems: z.array(z.object({ path: z.string(), message: z.string() })),
@@ -79,7 +87,8 @@ const idParams = z.object({ id: z.string().regex(/^upl_[0-9a-f]{20}$/u, 'an uplo
 
 /**
  * Remote ingest: a curator declares a delivery's files, sends each, runs the ingest and follows
- * it. The files are held in a staging folder only until the run ends.
+ * it, or cancels it before it runs. The files are held in a staging folder only until the run
+ * ends or the upload is cancelled.
  */
 export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -136,13 +145,23 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
           response: { ...problemResponses, 200: upload },
         },
       },
-      async (request) =>
-        uploads.putFile(
-          actorOf(request.ctx.principal),
-          request.params.id,
-          request.params.path,
-          isAsyncIterable(request.body) ? request.body : Readable.from([]),
-        ),
+      async (request, reply) => {
+        try {
+          return await uploads.putFile(
+            actorOf(request.ctx.principal),
+            request.params.id,
+            request.params.path,
+            isAsyncIterable(request.body) ? request.body : Readable.from([]),
+          );
+        } catch (error) {
+          // A body refused before its end (too long, the upload cancelled) leaves the connection
+          // unreadable: the client is told not to send another request on it.
+          if (!request.raw.complete) {
+            void reply.header('connection', 'close');
+          }
+          throw error;
+        }
+      },
     );
 
     app.post(
@@ -176,6 +195,25 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         },
       },
       async (request) => uploads.get(actorOf(request.ctx.principal), request.params.id),
+    );
+
+    app.delete(
+      '/api/v1/ingests/:id',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_cancel' },
+        schema: {
+          operationId: 'cancelIngestUpload',
+          summary:
+            'Cancel an upload not yet running (its files are deleted at once), or forget a finished one; a running ingest cannot be cancelled',
+          tags: ['ingest'],
+          params: idParams,
+          response: { ...problemResponses, 204: z.null() },
+        },
+      },
+      async (request, reply) => {
+        await uploads.cancel(actorOf(request.ctx.principal), request.params.id);
+        return reply.code(204).send(null);
+      },
     );
   };
 }

@@ -5,7 +5,8 @@
  * a staging folder of the data directory — only declared paths, checked, never more bytes than
  * declared; `run` ingests the folder in the background, and the folder is deleted when the run
  * ends, whatever happens, because it holds identified data. Uploads left unrun expire, and a
- * start removes any staging folder a crash left behind.
+ * start removes any staging folder a crash left behind. Its owner may cancel an upload not yet
+ * running (the web app's Cancel): sends in flight stop, and its staging folder goes at once.
  *
  * Uploads live in this process: one server owns its data directory's staging folder.
  */
@@ -16,7 +17,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, type FieldError } from '@lantern/core';
-import type { IngestSummary } from '@lantern/core/ingest';
+import { estimateProgress, type IngestSummary } from '@lantern/core/ingest';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { summarize } from './ingest-summary.js';
 import type { IngestProgress, IngestService } from './ingest.service.js';
@@ -35,14 +36,26 @@ const FINISHED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 export type UploadStatus = 'uploading' | 'running' | 'done' | 'refused' | 'failed';
 
+/**
+ * The run's progress as its client sees it: the ingest's phase and items, with the time since the
+ * run and its phase began, the bytes stored per second and the phase's time left (null until one
+ * item is done).
+ */
+export interface UploadProgress extends IngestProgress {
+  elapsedMs: number;
+  phaseElapsedMs: number;
+  bytesPerSecond: number | null;
+  secondsLeft: number | null;
+}
+
 /** Where an upload stands, as its client sees it. */
 export interface UploadView {
   id: string;
   status: UploadStatus;
   files: { declared: number; received: number };
   bytes: { declared: number; received: number };
-  /** While running: the ingest's phase and items. */
-  progress: IngestProgress | null;
+  /** Once running: the ingest's phase, items, rate and time left. */
+  progress: UploadProgress | null;
   /** Once done: the draft made. */
   summary: IngestSummary | null;
   /** Once refused: every problem of the delivery. */
@@ -64,10 +77,15 @@ interface Upload {
   files: Map<string, DeclaredFile>;
   status: UploadStatus;
   progress: IngestProgress | null;
+  /** When the run and its current phase began (the service's clock). */
+  runStarted: number;
+  phaseStarted: number;
   summary: IngestSummary | null;
   problems: FieldError[];
   error: string | null;
   touched: number;
+  /** Cancelled by its owner: sends in flight stop, and their files are removed. */
+  cancelled: boolean;
   /** The background run, awaited when the service closes. */
   running: Promise<void> | null;
 }
@@ -174,14 +192,17 @@ export class IngestUploadService {
       files: declared,
       status: 'uploading',
       progress: null,
+      runStarted: 0,
+      phaseStarted: 0,
       summary: null,
       problems: [],
       error: null,
       touched: this.clock(),
+      cancelled: false,
       running: null,
     };
     this.uploads.set(id, upload);
-    return viewOf(upload);
+    return this.viewOf(upload);
   }
 
   /**
@@ -218,7 +239,7 @@ export class IngestUploadService {
     const partial = `${target}.part-${randomBytes(4).toString('hex')}`;
     try {
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      const counter = new ByteBound(file.size, path);
+      const counter = new ByteBound(file.size, path, () => upload.cancelled);
       await pipeline(body, counter, createWriteStream(partial, { mode: 0o600 }));
       if (counter.count !== file.size) {
         throw new AppError(
@@ -234,8 +255,12 @@ export class IngestUploadService {
     } finally {
       file.writing = false;
       upload.touched = this.clock();
+      // A cancel while this file arrived: whatever this send wrote goes with the folder.
+      if (upload.cancelled) {
+        await rm(upload.dir, { recursive: true, force: true });
+      }
     }
-    return viewOf(upload);
+    return this.viewOf(upload);
   }
 
   /** Starts the ingest of a complete upload in the background; the staging folder goes when it ends. */
@@ -252,13 +277,33 @@ export class IngestUploadService {
     }
     upload.status = 'running';
     upload.touched = this.clock();
+    upload.runStarted = upload.touched;
+    upload.phaseStarted = upload.touched;
     upload.running = this.ingestUpload(upload, owner);
-    return viewOf(upload);
+    return this.viewOf(upload);
   }
 
   /** Where an upload stands. */
   get(owner: string, id: string): UploadView {
-    return viewOf(this.find(owner, id));
+    return this.viewOf(this.find(owner, id));
+  }
+
+  /**
+   * Cancels an upload not yet running: sends in flight stop, its staging folder is removed and the
+   * upload forgotten. A finished upload is only forgotten (its folder went when its run ended); a
+   * running one cannot be cancelled, since the ingest keeps the draft consistent only if it ends.
+   */
+  async cancel(owner: string, id: string): Promise<void> {
+    const upload = this.find(owner, id);
+    if (upload.status === 'running') {
+      throw new AppError(
+        'conflict',
+        `the upload ${id} is being ingested; it cannot be cancelled, wait for its end`,
+      );
+    }
+    upload.cancelled = true;
+    this.uploads.delete(id);
+    await rm(upload.dir, { recursive: true, force: true });
   }
 
   /** Waits for the runs in progress (a server shutting down). */
@@ -279,6 +324,9 @@ export class IngestUploadService {
       const report = await this.ingest.ingestDirectory(upload.dir, {
         actor: owner,
         onProgress: (progress) => {
+          if (progress.phase !== upload.progress?.phase) {
+            upload.phaseStarted = this.clock();
+          }
           upload.progress = progress;
         },
       });
@@ -317,9 +365,27 @@ export class IngestUploadService {
     }
     return upload;
   }
+
+  /** The upload as its client sees it, the run's rate and time left worked out now. */
+  private viewOf(upload: Upload): UploadView {
+    const { progress } = upload;
+    if (progress === null) {
+      return viewOf(upload, null);
+    }
+    // A finished run's times stop at its end.
+    const now = upload.status === 'running' ? this.clock() : upload.touched;
+    const elapsedMs = Math.max(0, now - upload.runStarted);
+    const phaseElapsedMs = Math.max(0, now - upload.phaseStarted);
+    return viewOf(upload, {
+      ...progress,
+      elapsedMs,
+      phaseElapsedMs,
+      ...estimateProgress(progress, elapsedMs, phaseElapsedMs),
+    });
+  }
 }
 
-function viewOf(upload: Upload): UploadView {
+function viewOf(upload: Upload, progress: UploadProgress | null): UploadView {
   const files = [...upload.files.values()];
   const received = files.filter((f) => f.received);
   return {
@@ -330,25 +396,33 @@ function viewOf(upload: Upload): UploadView {
       declared: files.reduce((sum, f) => sum + f.size, 0),
       received: received.reduce((sum, f) => sum + f.size, 0),
     },
-    progress: upload.progress,
+    progress,
     summary: upload.summary,
     problems: upload.problems,
     error: upload.error,
   };
 }
 
-/** Passes bytes on and counts them, failing as soon as there are more than `limit`. */
+/**
+ * Passes bytes on and counts them, failing as soon as there are more than `limit`, or once the
+ * upload is cancelled.
+ */
 class ByteBound extends Transform {
   count = 0;
 
   constructor(
     private readonly limit: number,
     private readonly path: string,
+    private readonly isCancelled: () => boolean,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.isCancelled()) {
+      done(new AppError('conflict', `the upload was cancelled while ${this.path} was being sent`));
+      return;
+    }
     this.count += chunk.length;
     if (this.count > this.limit) {
       done(

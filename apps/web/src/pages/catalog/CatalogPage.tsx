@@ -237,6 +237,10 @@ export function CatalogPage({ navigate }: { navigate: (to: string) => void }) {
         <p>
           <Link to="/datasets/new" navigate={navigate}>
             New dataset
+          </Link>{' '}
+          ·{' '}
+          <Link to="/datasets/ingest" navigate={navigate}>
+            Ingest a delivery
           </Link>
         </p>
       )}

@@ -615,6 +615,14 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
         setDraft(await api.getDatasetVersion(slug, 'draft'));
         setReview(await api.getPhiReview(slug));
         await refreshPreview();
+        // A link to the review (the ingest page's) lands on it once it is drawn.
+        if (window.location.hash === '#phi-review') {
+          requestAnimationFrame(() => {
+            const heading = document.getElementById('phi-title');
+            heading?.scrollIntoView();
+            heading?.focus();
+          });
+        }
       })
       .catch((caught: unknown) => setMessage({ text: problemOf(caught), bad: true }));
   }, [slug, user, refreshPreview]);
@@ -676,6 +684,14 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
         </Link>
       </p>
       <h1 id="draft-title">Draft of {title}</h1>
+      <p>
+        <Link to="/datasets/ingest" navigate={navigate}>
+          Ingest a delivery
+        </Link>{' '}
+        <span className="muted">
+          to replace the draft's tables and files with a partner's new delivery.
+        </span>
+      </p>
       <div className="sticky-status">{status}</div>
       {draft === null ? (
         <>

@@ -171,7 +171,9 @@ export function PhiReviewSection({ review, decide }: { review: PhiReview; decide
   const open = review.open.length;
   return (
     <section aria-labelledby="phi-title" data-testid="phi-review">
-      <h2 id="phi-title">PHI review</h2>
+      <h2 id="phi-title" tabIndex={-1}>
+        PHI review
+      </h2>
       <p className="muted">
         The scan of the ingest's published tables looked for names, record numbers, telephone
         numbers, email and street addresses, social security numbers and dates of birth. Examples
