@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { LocalComputeBackend, type ComputeBackend } from './compute/compute-backend.js';
+import type { ComputeStatus } from './compute/compute-backend.js';
+import { LocalComputeBackend } from './compute/local/local-backend.js';
 import type { Config } from './config.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -33,7 +34,7 @@ export interface AppContext {
   version: string;
   database: DatabaseHandle;
   objectStore: ObjectStore;
-  compute: ComputeBackend;
+  compute: ComputeStatus;
   services: {
     audit: AuditService;
     health: HealthService;
