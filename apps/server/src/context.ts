@@ -98,7 +98,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     await database.close();
     throw error;
   }
-  const compute = new LocalComputeBackend();
+  const compute = new LocalComputeBackend({ dataDir: config.dataDir });
   const audit = new AuditService(database.db);
   const health = new HealthService({
     db: database.db,
