@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { LocalComputeBackend, type ComputeBackend } from './compute/compute-backend.js';
+import type { ComputeStatus } from './compute/compute-backend.js';
+import { LocalComputeBackend } from './compute/local/local-backend.js';
 import type { Config } from './config.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -35,7 +36,7 @@ export interface AppContext {
   version: string;
   database: DatabaseHandle;
   objectStore: ObjectStore;
-  compute: ComputeBackend;
+  compute: ComputeStatus;
   services: {
     audit: AuditService;
     health: HealthService;
@@ -103,7 +104,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     await database.close();
     throw error;
   }
-  const compute = new LocalComputeBackend();
+  const compute = new LocalComputeBackend({ dataDir: config.dataDir });
   const audit = new AuditService(database.db);
   const health = new HealthService({
     db: database.db,

@@ -1,31 +1,94 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+/**
+ * Where notebook instances run (issue 8): one small interface that the local (bubblewrap), Slurm
+ * and Kubernetes backends implement, so that the instance service, the proxy and the culler never
+ * know which one they talk to.
+ *
+ * The service owns the instance's record and its state machine (@lantern/core/instances); a backend
+ * only launches, looks, stops and finds again. Everything a backend needs to find an instance after
+ * a server restart is in the `BackendHandle` it returned, which the service persists as is.
+ */
+import type { InstanceType } from '@lantern/core/instances';
 import type { ComponentCheck } from '../storage/object-store.js';
 
+export type ComputeBackendKind = 'local' | 'slurm' | 'kubernetes';
+
+/** A dataset version mounted read-only at `/home/ngsci/datasets/<slug>/<version>/`. */
+export interface DatasetMount {
+  slug: string;
+  version: string;
+  /**
+   * A host folder holding the version's files under their published paths (a materialised,
+   * read-only view of the object store), for backends that bind host folders (local, Slurm).
+   */
+  hostPath: string;
+}
+
+/** What to launch: one notebook server, sandboxed, for one user of one project. */
+export interface LaunchSpec {
+  /** The instance's id (`NG_INSTANCE_ID` inside). */
+  instanceId: string;
+  /** Resources: vCPUs, memory, GPUs, disk. */
+  type: InstanceType;
+  /** The path the proxy serves the notebook under, `/instances/<id>/` (Jupyter's base_url). */
+  baseUrl: string;
+  /** Jupyter's token: held by the server and the proxy, never given to the browser. */
+  token: string;
+  datasets: readonly DatasetMount[];
+  /** Host folder shared read-write by the project's members, at `/home/ngsci/project`. */
+  projectPath: string;
+  /** Host folder private to the user, at `/home/ngsci` (the sandbox's home). */
+  homePath: string;
+  /**
+   * Host path of the UNIX socket on which the server answers the `ngsci` module, bound into the
+   * sandbox (the only way out of it); the per-instance token below authenticates the calls.
+   */
+  platformSocket: string;
+  platformToken: string;
+  /** Extra environment inside the sandbox (`NG_INSTANCE_ID` is always set). */
+  env?: Readonly<Record<string, string>>;
+}
+
+/** How to reach a running notebook server: a UNIX socket on this host, or an HTTP base URL. */
+export type NotebookEndpoint = { socketPath: string } | { url: string };
+
 /**
- * Where notebook instances run. The instance lifecycle (start, stop, poll, state, restore) joins this
- * interface with the compute issue; for now each backend reports whether it could run instances.
+ * What a backend returned from `start`: everything needed to find the instance again, persisted
+ * by the service as JSON (a process id and its folder, a Slurm job id, a Pod's name).
  */
+export interface BackendHandle {
+  kind: ComputeBackendKind;
+  /** The backend's own id for it: a pid, a job id, a Pod name. */
+  ref: string;
+  /** Backend-specific, JSON-serialisable. */
+  details: Readonly<Record<string, unknown>>;
+}
+
+/** What a backend sees of an instance. */
+export type BackendState =
+  | { state: 'starting'; detail?: string }
+  | { state: 'running'; endpoint: NotebookEndpoint }
+  | { state: 'stopped'; detail?: string }
+  | { state: 'failed'; reason: string };
+
 export interface ComputeBackend {
-  readonly kind: 'local';
+  readonly kind: ComputeBackendKind;
+  /** Whether this backend can run instances here (for the status page). */
   check(): Promise<ComponentCheck>;
+  /**
+   * Launches the instance and returns once the backend has taken it (a process spawned, a job
+   * submitted, a Pod created), without waiting for the notebook to answer: `poll` says when.
+   */
+  start(spec: LaunchSpec): Promise<BackendHandle>;
+  /** Where the instance stands now; `running` only once the notebook answers. */
+  poll(handle: BackendHandle): Promise<BackendState>;
+  /** Stops the instance and everything it started; stopping one already gone is not an error. */
+  stop(handle: BackendHandle): Promise<void>;
+  /**
+   * After a server restart: takes back the instances the service believes live, and answers what
+   * each is now (running ones re-attached, vanished ones `stopped` or `failed` with why).
+   */
+  restore(handles: readonly BackendHandle[]): Promise<BackendState[]>;
 }
 
-const BWRAP = '/usr/bin/bwrap';
-
-/** Instances as local processes sandboxed by bubblewrap. */
-export class LocalComputeBackend implements ComputeBackend {
-  readonly kind = 'local';
-
-  async check(): Promise<ComponentCheck> {
-    try {
-      await access(BWRAP, constants.X_OK);
-      return { ok: true, detail: 'sandboxed local processes (bubblewrap)' };
-    } catch {
-      return {
-        ok: false,
-        detail: `bubblewrap is not installed (${BWRAP}); run scripts/debian-packages.sh runtime as root`,
-      };
-    }
-  }
-}
+/** What the status page needs of the configured backend. */
+export type ComputeStatus = Pick<ComputeBackend, 'kind' | 'check'>;

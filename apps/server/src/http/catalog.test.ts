@@ -1,5 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatasetViews } from '../compute/dataset-view.js';
 import { request } from '../testing/http.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../testing/users.js';
@@ -280,6 +284,26 @@ describe(`the catalog on ${TEST_DIALECT}`, () => {
     expect(((await ecg.json()) as { datasets: unknown[] }).datasets).toHaveLength(0);
     const unknown = await request(server, 'GET', '/api/v1/datasets?modality=pet-scan');
     expect(unknown.status).toBe(400);
+  });
+
+  it("materialises a published version's files as a dataset view for instances", async () => {
+    const published = await server.ctx.services.catalog.publishedFiles('demo-knee-xray', '1.0');
+    expect(published.files.length).toBeGreaterThanOrEqual(2);
+    const views = new DatasetViews(server.ctx.config.dataDir, server.ctx.objectStore);
+    const view = await views.materialise(published);
+    for (const file of published.files) {
+      const stored = await server.ctx.objectStore.get(file.objectKey);
+      if (stored === null) {
+        throw new Error(`no object ${file.objectKey}`);
+      }
+      expect(await readFile(join(view, file.path))).toEqual(await buffer(stored.body));
+    }
+    await expect(
+      server.ctx.services.catalog.publishedFiles('demo-knee-xray', 'draft'),
+    ).rejects.toThrow(/has no draft/u);
+    await expect(
+      server.ctx.services.catalog.publishedFiles('demo-knee-xray', '9.9'),
+    ).rejects.toThrow(/no version 9.9/u);
   });
 
   it('never changes a published version', async () => {

@@ -244,8 +244,11 @@ export class LocalObjectStore implements ObjectStore {
     return Promise.resolve();
   }
 
-  /** The file of `key`; a key that is not well-formed is refused, so no path escapes the root. */
-  private pathOf(key: string): string {
+  /**
+   * The file of `key`; a key that is not well-formed is refused, so no path escapes the root.
+   * Public for hard links to stored objects (compute/dataset-view.ts); never written through.
+   */
+  pathOf(key: string): string {
     const hex = objectKeyHex(key);
     return join(this.root, 'sha256', hex.slice(0, 2), hex);
   }

@@ -214,6 +214,35 @@ export class CatalogService {
     };
   }
 
+  /**
+   * A published version's files with the objects holding them (tables among them), for the
+   * dataset views instances mount (compute/dataset-view.ts). Never a draft: drafts still change.
+   */
+  async publishedFiles(
+    slug: string,
+    number: string,
+  ): Promise<{
+    slug: string;
+    version: string;
+    files: { path: string; objectKey: string; size: number }[];
+  }> {
+    const dataset = await this.dataset(slug);
+    const row = await this.findVersion(dataset, number, false);
+    if (row.status !== 'published' || row.number === null) {
+      throw new AppError('not_found', `${dataset.slug} has no published version ${number}`);
+    }
+    const files = await catalogRepository.files(this.db, row.id);
+    return {
+      slug: dataset.slug,
+      version: row.number,
+      files: files.map((file) => ({
+        path: file.path,
+        objectKey: file.object_key,
+        size: Number(file.size),
+      })),
+    };
+  }
+
   /** The entity-relationship diagram of a version, drawn from its declared keys. */
   async schematic(slug: string, ref: VersionRef, canCurate: boolean): Promise<string> {
     const dataset = await this.dataset(slug);

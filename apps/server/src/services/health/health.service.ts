@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { ComputeBackend } from '../../compute/compute-backend.js';
+import type { ComputeStatus } from '../../compute/compute-backend.js';
 import { pingDatabase, type DatabaseDialect } from '../../db/database.js';
 import type { Database } from '../../db/schema.js';
 import type { ComponentCheck, ObjectStore } from '../../storage/object-store.js';
@@ -31,7 +31,7 @@ export class HealthService {
       db: Kysely<Database>;
       dialect: DatabaseDialect;
       objectStore: ObjectStore;
-      compute: ComputeBackend;
+      compute: ComputeStatus;
       audit: AuditService;
       version: string;
     },

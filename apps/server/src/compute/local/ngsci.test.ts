@@ -1,0 +1,189 @@
+/**
+ * python/ngsci, the module inside instances (issue 8), run by Debian's Python against a small HTTP
+ * server on a UNIX socket standing where the platform's will be: each call sends the request the
+ * platform's side expects (method, path, bearer token, body), and reads its answers and refusals
+ * as documented. Inside a real sandbox it is exercised by local-backend.test.ts.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PYTHON } from './sandbox-command.js';
+
+const PYTHON_LIB = fileURLToPath(new URL('../../../../../python', import.meta.url));
+const TOKEN = 'platform-token-0123456789';
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string;
+  instance: string;
+  contentType: string;
+  body: string;
+}
+
+let work: string;
+let socketPath: string;
+let server: Server;
+const seen: Seen[] = [];
+/** What the platform answers next, by path (without the query). */
+let answers: Record<string, { status: number; body: unknown }> = {};
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/** Runs `code` with ngsci importable and the instance's environment; its stdout. */
+async function python(code: string, env: Record<string, string> = {}): Promise<string> {
+  const child = spawn(PYTHON, ['-c', code], {
+    env: {
+      PYTHONPATH: PYTHON_LIB,
+      PYTHONDONTWRITEBYTECODE: '1',
+      NG_INSTANCE_ID: 'inst-ngsci',
+      LANTERN_PLATFORM_SOCKET: socketPath,
+      LANTERN_PLATFORM_TOKEN: TOKEN,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code_ = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code_, err).toBe(0);
+  return out;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lantern-ngsci-'));
+  socketPath = join(work, 'platform.sock');
+  server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization ?? '',
+        instance: String(req.headers['x-ng-instance-id'] ?? ''),
+        contentType: req.headers['content-type'] ?? '',
+        body,
+      });
+      const answer = answers[(req.url ?? '').split('?')[0] ?? ''] ?? {
+        status: 404,
+        body: { title: 'not found' },
+      };
+      res.statusCode = answer.status;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('ngsci', () => {
+  it('names the instance from NG_INSTANCE_ID without asking the platform', async () => {
+    const before = seen.length;
+    expect(await python('import ngsci; print(ngsci.instance_id())')).toBe('inst-ngsci\n');
+    expect(seen.length).toBe(before);
+  });
+
+  it('lists the mounted datasets with the bearer token', async () => {
+    answers = {
+      '/v1/datasets': {
+        status: 200,
+        body: {
+          datasets: [
+            {
+              slug: 'arrest-ntuh-ecg',
+              version: '1.2',
+              path: '/home/ngsci/datasets/arrest-ntuh-ecg/1.2',
+            },
+          ],
+        },
+      },
+    };
+    const out = await python(
+      'import ngsci\nfor d in ngsci.datasets(): print(d.slug, d.version, d.path)',
+    );
+    expect(out).toBe('arrest-ntuh-ecg 1.2 /home/ngsci/datasets/arrest-ntuh-ecg/1.2\n');
+    expect(seen.at(-1)).toMatchObject({
+      method: 'GET',
+      url: '/v1/datasets',
+      authorization: `Bearer ${TOKEN}`,
+      instance: 'inst-ngsci',
+    });
+  });
+
+  it('asks the platform to stop the instance, and raises when refused', async () => {
+    answers = { '/v1/instance/stop': { status: 202, body: { state: 'stopping' } } };
+    expect(await python("import ngsci; ngsci.stop_instance(); print('asked')")).toBe('asked\n');
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/instance/stop', body: '{}' });
+
+    answers = { '/v1/instance/stop': { status: 403, body: { detail: 'not your instance' } } };
+    const out = await python(
+      'import ngsci\ntry:\n    ngsci.stop_instance()\nexcept ngsci.PlatformError as e:\n    print(e)',
+    );
+    expect(out).toBe('the platform refused to stop the instance (403: not your instance)\n');
+  });
+
+  it("submits a contest entry's bytes with its description, and returns the platform's result", async () => {
+    const entry = join(work, 'predictions.csv');
+    await writeFile(entry, 'ecg_id,prediction\ne1,0.25\n');
+    answers = {
+      '/v1/contest-entries': {
+        status: 409,
+        body: { result: 'FAILURE', message: 'no contest is open' },
+      },
+    };
+    const out = await python(
+      `import ngsci\nresult, message = ngsci.submit_contest_entry(${JSON.stringify(entry)}, description='first try')\nprint(result is ngsci.Result.FAILURE, message)`,
+    );
+    expect(out).toBe('True no contest is open\n');
+    const request = seen.at(-1);
+    expect(request).toMatchObject({
+      method: 'POST',
+      contentType: 'application/octet-stream',
+      body: 'ecg_id,prediction\ne1,0.25\n',
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(request?.url).toBe('/v1/contest-entries?filename=predictions.csv&description=first+try');
+
+    answers = {
+      '/v1/contest-entries': { status: 201, body: { result: 'SUCCESS', message: 'Success' } },
+    };
+    expect(
+      await python(
+        `import ngsci; print(ngsci.submit_contest_entry(${JSON.stringify(entry)}, description='x'))`,
+      ),
+    ).toBe("(<Result.SUCCESS: 'SUCCESS'>, 'Success')\n");
+  });
+
+  it('fails a submission of a missing file, or with no platform, with the reason', async () => {
+    const before = seen.length;
+    const missing = await python(
+      "import ngsci; r, m = ngsci.submit_contest_entry('/nonexistent/entry.csv'); print(r.name, m)",
+    );
+    expect(missing).toBe('FAILURE cannot read /nonexistent/entry.csv: No such file or directory\n');
+    expect(seen.length).toBe(before);
+
+    const entry = join(work, 'entry.csv');
+    await writeFile(entry, 'a\n');
+    const unreachable = await python(
+      `import ngsci; r, m = ngsci.submit_contest_entry(${JSON.stringify(entry)}); print(r.name, m)`,
+      { LANTERN_PLATFORM_SOCKET: join(work, 'absent.sock') },
+    );
+    expect(unreachable).toMatch(/^FAILURE the platform did not answer on .*absent\.sock/u);
+  });
+});

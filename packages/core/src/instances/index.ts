@@ -1,0 +1,2 @@
+export * from './instance-type.js';
+export * from './lifecycle.js';

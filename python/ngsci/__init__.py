@@ -1,0 +1,173 @@
+"""ngsci: the platform, from inside a Lantern notebook instance.
+
+The same calls as Nightingale Open Science's module, so code written for it runs unchanged:
+
+    import ngsci
+    ngsci.instance_id()            # this instance's id (NG_INSTANCE_ID)
+    ngsci.datasets()               # the dataset versions mounted under /home/ngsci/datasets
+    ngsci.submit_contest_entry('/home/ngsci/project/predictions.csv', description='baseline')
+                                   # -> (Result.SUCCESS, 'Success') or (Result.FAILURE, why)
+    ngsci.stop_instance()          # asks the platform to stop this instance
+
+The instance has no network. The platform answers on a UNIX socket bound into the sandbox
+(LANTERN_PLATFORM_SOCKET), and each call carries the instance's own token
+(LANTERN_PLATFORM_TOKEN) as a bearer token. Standard library only.
+
+The platform's side (HTTP/1.1, JSON unless said):
+    GET  /v1/instance                      -> {"id": ...}
+    GET  /v1/datasets                      -> {"datasets": [{"slug", "version", "path"}, ...]}
+    POST /v1/instance/stop                 -> 202 {"state": "stopping"}
+    POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
+                                           -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+"""
+
+import enum
+import http.client
+import json
+import os
+import socket
+import urllib.parse
+from typing import List, NamedTuple, Tuple
+
+__all__ = [
+    'Dataset',
+    'PlatformError',
+    'Result',
+    'datasets',
+    'instance_id',
+    'stop_instance',
+    'submit_contest_entry',
+]
+
+DEFAULT_SOCKET = '/run/lantern/platform.sock'
+# A contest entry is a file of predictions; anything larger is refused before it is sent.
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
+TIMEOUT_SECONDS = 60
+
+
+class Result(enum.Enum):
+    SUCCESS = 'SUCCESS'
+    FAILURE = 'FAILURE'
+
+
+class Dataset(NamedTuple):
+    slug: str
+    version: str
+    path: str
+
+
+class PlatformError(RuntimeError):
+    """The platform could not be reached, or refused the call; the message says which and why."""
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over the platform's UNIX socket (there is no network inside an instance)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__('localhost', timeout=timeout)
+        self._socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def _environment(name: str) -> str:
+    value = os.environ.get(name, '')
+    if value == '':
+        raise PlatformError(f'{name} is not set: ngsci works inside a Lantern instance')
+    return value
+
+
+def _call(method: str, path: str, body: bytes = b'', content_type: str = 'application/json'):
+    """One request to the platform; returns (status, decoded JSON body or None)."""
+    socket_path = os.environ.get('LANTERN_PLATFORM_SOCKET', DEFAULT_SOCKET)
+    token = _environment('LANTERN_PLATFORM_TOKEN')
+    connection = _UnixConnection(socket_path, TIMEOUT_SECONDS)
+    headers = {
+        'Authorization': f'Bearer {token}',
+        'Accept': 'application/json',
+        'X-NG-Instance-Id': os.environ.get('NG_INSTANCE_ID', ''),
+    }
+    if method == 'POST':
+        headers['Content-Type'] = content_type
+        headers['Content-Length'] = str(len(body))
+    try:
+        connection.request(method, path, body=body if method == 'POST' else None, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+    except OSError as error:
+        raise PlatformError(f'the platform did not answer on {socket_path}: {error}') from error
+    finally:
+        connection.close()
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError as error:
+        raise PlatformError(f'the platform answered {response.status} with no JSON') from error
+    return response.status, payload
+
+
+def _detail(status: int, payload) -> str:
+    if isinstance(payload, dict):
+        for key in ('detail', 'message', 'title'):
+            if isinstance(payload.get(key), str):
+                return f'{status}: {payload[key]}'
+    return str(status)
+
+
+def instance_id() -> str:
+    """This instance's id, as the platform names it (NG_INSTANCE_ID)."""
+    return _environment('NG_INSTANCE_ID')
+
+
+def datasets() -> List[Dataset]:
+    """The dataset versions mounted in this instance, with where each is (read-only)."""
+    status, payload = _call('GET', '/v1/datasets')
+    if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get('datasets'), list):
+        raise PlatformError(f'the platform refused to list datasets ({_detail(status, payload)})')
+    found = []
+    for entry in payload['datasets']:
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(key), str) for key in ('slug', 'version', 'path')
+        ):
+            raise PlatformError(f'the platform listed a dataset it did not describe: {entry!r}')
+        found.append(Dataset(entry['slug'], entry['version'], entry['path']))
+    return found
+
+
+def stop_instance() -> None:
+    """Asks the platform to stop this instance (this kernel with it): save your work first."""
+    status, payload = _call('POST', '/v1/instance/stop', b'{}')
+    if status not in (200, 202):
+        raise PlatformError(f'the platform refused to stop the instance ({_detail(status, payload)})')
+
+
+def submit_contest_entry(path: str, description: str = '') -> Tuple[Result, str]:
+    """Submits the file at `path` to the open contest; (Result.SUCCESS, 'Success') or a failure and why."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_ENTRY_BYTES:
+            return Result.FAILURE, f'{path} is {size} bytes; an entry is at most {MAX_ENTRY_BYTES}'
+        with open(path, 'rb') as entry:
+            body = entry.read()
+    except OSError as error:
+        return Result.FAILURE, f'cannot read {path}: {error.strerror}'
+    query = urllib.parse.urlencode(
+        {'filename': os.path.basename(path), 'description': str(description)}
+    )
+    try:
+        status, payload = _call(
+            'POST', f'/v1/contest-entries?{query}', body, 'application/octet-stream'
+        )
+    except PlatformError as error:
+        return Result.FAILURE, str(error)
+    if isinstance(payload, dict) and payload.get('result') in ('SUCCESS', 'FAILURE'):
+        message = payload.get('message')
+        return Result(payload['result']), message if isinstance(message, str) else ''
+    return Result.FAILURE, f'the platform did not take the entry ({_detail(status, payload)})'
