@@ -3,14 +3,15 @@
 #   scripts/debian-packages.sh runtime   what `npm start` needs (sandbox for notebook instances)
 #   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium,
 #                                        Ceph's mon, OSD and radosgw for the S3 object store,
-#                                        script(1) for the CLI's terminal tests)
+#                                        script(1) for the CLI's terminal tests, Slurm and munge
+#                                        for the Slurm backend, Jupyter for the notebooks it runs)
 #   scripts/debian-packages.sh bench     test + the peers bench/formats and bench/ingest measure against
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
 
 RUNTIME=(bubblewrap)
 TEST=("${RUNTIME[@]}" postgresql chromium python3-scipy python3-pydicom python3-numpy libvips-tools
-  python3-skimage ceph-mon ceph-osd radosgw bsdutils)
+  python3-skimage ceph-mon ceph-osd radosgw bsdutils slurm-wlm munge python3-jupyter-server)
 BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-openslide python3-pil)
 
 case "${1:-runtime}" in
