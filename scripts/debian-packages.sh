@@ -4,7 +4,8 @@
 #                                        server with nbclassic and a Python kernel, the science stack)
 #   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium,
 #                                        Ceph's mon, OSD and radosgw for the S3 object store,
-#                                        script(1) for the CLI's terminal tests)
+#                                        script(1) for the CLI's terminal tests, Slurm and munge
+#                                        for the Slurm backend, Jupyter for the notebooks it runs)
 #   scripts/debian-packages.sh bench     test + the peers bench/formats and bench/ingest measure against
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
@@ -13,7 +14,7 @@ RUNTIME=(bubblewrap util-linux python3 python3-jupyter-server python3-nbclassic 
   python3-numpy python3-pandas python3-pydicom python3-gdcm python3-openslide python3-matplotlib
   python3-sklearn python3-scipy)
 TEST=("${RUNTIME[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd radosgw
-  bsdutils)
+  bsdutils slurm-wlm munge)
 BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-pil)
 
 case "${1:-runtime}" in

@@ -1,0 +1,286 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '@lantern/core/instances';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThrowawaySlurm, type ThrowawaySlurm } from '../../testing/slurm.js';
+import type { BackendHandle, BackendState, LaunchSpec } from '../compute-backend.js';
+import { requestOverSocket } from '../notebook-probe.js';
+import { SlurmComputeBackend, SlurmError } from './slurm-backend.js';
+import { isLive } from './slurm-job.js';
+
+// A real single-node Slurm (munged, slurmctld, slurmd) started here as root, and real Jupyter
+// servers in bubblewrap run by its jobs.
+const exec = promisify(execFile);
+const SANDBOX = { uid: 4242, gid: 4242 };
+/** Small enough that two run side by side on a 2-CPU machine. */
+const TEST_TYPE: InstanceType = {
+  name: 'cpu.test',
+  title: 'Test CPU',
+  vcpus: 1,
+  memoryMib: 768,
+  gpu: null,
+  diskGib: 1,
+  priceCentsPerHour: 0,
+};
+
+let slurm: ThrowawaySlurm;
+let root: string;
+let platform: Server;
+let backend: SlurmComputeBackend;
+
+beforeAll(async () => {
+  slurm = await startThrowawaySlurm();
+  root = await mkdtemp('/tmp/lantern-slurm-test.');
+  await chmod(root, 0o755);
+  await mkdir(join(root, 'instances'), { mode: 0o755 });
+  const dataset = join(root, 'datasets', 'arrest-ntuh-ecg', '1.0');
+  await mkdir(dataset, { recursive: true, mode: 0o755 });
+  await writeFile(join(dataset, 'ecg.csv'), 'ecg_id,rate\n1,72\n2,88\n', { mode: 0o644 });
+  platform = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => platform.listen(join(root, 'platform.sock'), resolve));
+  await chmod(join(root, 'platform.sock'), 0o666);
+  backend = new SlurmComputeBackend({
+    slurmConf: slurm.slurmConf,
+    sharedDir: join(root, 'instances'),
+    sandboxUser: SANDBOX,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await slurm?.stop();
+  await new Promise((resolve) => platform?.close(resolve));
+  if (root !== undefined) {
+    await rm(root, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** A launch of a fresh instance, with its own project and home folders owned by the sandbox user. */
+async function newSpec(type: InstanceType = TEST_TYPE): Promise<LaunchSpec> {
+  const instanceId = `i${randomBytes(5).toString('hex')}`;
+  const projectPath = join(root, `project-${instanceId}`);
+  const homePath = join(root, `home-${instanceId}`);
+  for (const dir of [projectPath, homePath]) {
+    await mkdir(dir, { mode: 0o700 });
+    await chown(dir, SANDBOX.uid, SANDBOX.gid);
+  }
+  return {
+    instanceId,
+    type,
+    baseUrl: `/instances/${instanceId}/`,
+    token: randomBytes(24).toString('hex'),
+    datasets: [
+      {
+        slug: 'arrest-ntuh-ecg',
+        version: '1.0',
+        hostPath: join(root, 'datasets', 'arrest-ntuh-ecg', '1.0'),
+      },
+    ],
+    projectPath,
+    homePath,
+    platformSocket: join(root, 'platform.sock'),
+    platformToken: randomBytes(16).toString('hex'),
+    env: { LANTERN_TEST: 'slurm' },
+  };
+}
+
+/** Polls until the backend says `want` (at most 300 polls, 200 ms apart), and returns that state. */
+async function until(
+  handle: BackendHandle,
+  want: BackendState['state'],
+  using = backend,
+): Promise<BackendState> {
+  let state: BackendState = await using.poll(handle);
+  for (let i = 0; i < 300 && state.state !== want; i++) {
+    if (state.state === 'failed') {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    state = await using.poll(handle);
+  }
+  expect(state).toMatchObject({ state: want });
+  return state;
+}
+
+async function scontrol(jobId: string): Promise<string> {
+  const { stdout } = await exec('scontrol', ['show', 'job', '-o', jobId], {
+    env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+  });
+  return stdout;
+}
+
+/** Host processes whose command line names `text` (the sandbox's argv names the instance folder). */
+async function processesNaming(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+      if (cmdline.includes(text)) {
+        found.push(`${pid}: ${cmdline.slice(0, 120)}`);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe('the Slurm backend on a real single-node cluster', () => {
+  it('says the controller answers', async () => {
+    const check = await backend.check();
+    expect(check).toMatchObject({ ok: true });
+    expect(check.detail).toMatch(/is UP/u);
+  });
+
+  it('submits the type’s resources and runs a sandboxed Jupyter that answers on its socket', async () => {
+    const spec = await newSpec();
+    const handle = await backend.start(spec);
+    expect(handle.kind).toBe('slurm');
+    expect(handle.ref).toMatch(/^\d+$/u);
+    const folder = join(root, 'instances', spec.instanceId);
+
+    const job = await scontrol(handle.ref);
+    expect(job).toContain(`JobName=lantern-${spec.instanceId} `);
+    expect(job).toMatch(/ NumCPUs=1 /u);
+    expect(job).toMatch(/ MinMemoryNode=768M /u);
+    expect(job).toContain(`StdOut=${folder}/slurm-${handle.ref}.out`);
+    const script = await readFile(join(folder, 'job.sh'), 'utf8');
+    expect(script).toMatch(/^#!\/bin\/sh\n/u);
+    expect(script).toContain('/usr/bin/bwrap');
+    expect(script).toContain('--unshare-all');
+    expect(script).not.toContain(spec.token);
+    expect(script).not.toContain(spec.platformToken);
+    expect((await stat(join(folder, 'config', 'jupyter_server_config.json'))).mode & 0o777).toBe(
+      0o600,
+    );
+
+    const running = await until(handle, 'running');
+    const socketPath = join(folder, 'run', 'jupyter.sock');
+    expect(running).toEqual({ state: 'running', endpoint: { socketPath } });
+
+    const auth = { authorization: `token ${spec.token}` };
+    const base = spec.baseUrl;
+    expect((await requestOverSocket(socketPath, 'GET', `${base}api/status`)).status).toBe(403);
+    const listing = await requestOverSocket(
+      socketPath,
+      'GET',
+      `${base}api/contents/datasets/arrest-ntuh-ecg/1.0`,
+      { headers: auth },
+    );
+    expect(listing.status).toBe(200);
+    expect(
+      (JSON.parse(listing.body) as { content: { name: string }[] }).content.map((f) => f.name),
+    ).toEqual(['ecg.csv']);
+
+    const put = (path: string) =>
+      requestOverSocket(socketPath, 'PUT', `${base}api/contents/${path}`, {
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'file', format: 'text', content: 'from the notebook\n' }),
+      });
+    expect((await put('datasets/arrest-ntuh-ecg/1.0/new.txt')).status).toBeGreaterThanOrEqual(400);
+    expect((await put('datasets/elsewhere.txt')).status).toBeGreaterThanOrEqual(400);
+    expect((await put('project/result.txt')).status).toBe(201);
+    const written = join(spec.projectPath, 'result.txt');
+    expect(await readFile(written, 'utf8')).toBe('from the notebook\n');
+    expect((await stat(written)).uid).toBe(SANDBOX.uid);
+
+    await backend.stop(handle);
+  });
+
+  it('stops with scancel and leaves nothing behind', async () => {
+    const spec = await newSpec();
+    const handle = await backend.start(spec);
+    await until(handle, 'running');
+    const folder = join(root, 'instances', spec.instanceId);
+    expect(await processesNaming(folder)).not.toEqual([]);
+
+    await backend.stop(handle);
+    expect(await scontrol(handle.ref)).toMatch(/ JobState=CANCELLED /u);
+    expect(await processesNaming(folder)).toEqual([]);
+    await expect(stat(folder)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await backend.poll(handle)).toEqual({
+      state: 'stopped',
+      detail: `Slurm job ${handle.ref} was cancelled`,
+    });
+    // Stopping what is already stopped is not an error.
+    await backend.stop(handle);
+  });
+
+  it('restores after a restart: a running job re-attached, a cancelled one and a forgotten one stopped', async () => {
+    const [a, b] = [await newSpec(), await newSpec()];
+    const running = await backend.start(a);
+    const cancelled = await backend.start(b);
+    await until(running, 'running');
+    await until(cancelled, 'running');
+    // Cancelled behind the server's back, as an administrator of the cluster might.
+    await exec('scancel', [cancelled.ref], {
+      env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+    });
+    const gone: BackendHandle = { ...cancelled, ref: '999999' };
+
+    const restarted = new SlurmComputeBackend({
+      slurmConf: slurm.slurmConf,
+      sharedDir: join(root, 'instances'),
+      sandboxUser: SANDBOX,
+    });
+    for (let i = 0; i < 150; i++) {
+      const record = (await restarted.records([cancelled.ref])).get(cancelled.ref);
+      if (record !== undefined && !isLive(record)) {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const states = await restarted.restore([running, cancelled, gone]);
+    expect(states).toEqual([
+      {
+        state: 'running',
+        endpoint: { socketPath: join(root, 'instances', a.instanceId, 'run', 'jupyter.sock') },
+      },
+      { state: 'stopped', detail: `Slurm job ${cancelled.ref} was cancelled` },
+      { state: 'stopped', detail: 'Slurm no longer knows job 999999' },
+    ]);
+    // Once the controller forgets a job, the completion log (sacct -c, no slurmdbd) still has it.
+    expect(await restarted.completionLog([cancelled.ref])).toEqual([
+      { jobId: cancelled.ref, state: 'CANCELLED', reason: null, exitCode: '0:0' },
+    ]);
+
+    await restarted.stop(running);
+    await restarted.stop(cancelled);
+    expect(await processesNaming(join(root, 'instances', a.instanceId))).toEqual([]);
+  });
+
+  it('refuses a GPU type on a node without GPUs with Slurm’s reason, and leaves no folder', async () => {
+    const gpu = DEFAULT_INSTANCE_TYPES.find((type) => type.name === 'gpu.t4');
+    expect(gpu).toBeDefined();
+    const spec = await newSpec(gpu);
+    const refused = backend.start(spec);
+    await expect(refused).rejects.toThrow(SlurmError);
+    await expect(refused).rejects.toThrow(
+      `Slurm refused instance ${spec.instanceId} (gpu.t4): Invalid generic resource (gres) specification`,
+    );
+    await expect(stat(join(root, 'instances', spec.instanceId))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('refuses a type larger than any node', async () => {
+    const large = DEFAULT_INSTANCE_TYPES.find((type) => type.name === 'cpu.large');
+    const spec = await newSpec(large);
+    await expect(backend.start(spec)).rejects.toThrow(
+      /^Slurm refused instance \w+ \(cpu\.large\): More processors requested than permitted$/u,
+    );
+  });
+});
