@@ -34,7 +34,11 @@ export interface ImageInfo {
 
 /** One decoded frame. */
 export interface PixelFrame extends ImageInfo {
-  /** rows x columns x samplesPerPixel stored values, interleaved. */
+  /**
+   * rows x columns x samplesPerPixel stored values, interleaved. Native samples that need no work
+   * (interleaved, every allocated bit stored, the platform's byte order) are a view of the file's
+   * bytes, as pydicom's `pixel_array` is of its buffer: copy them before changing them.
+   */
   data: PixelArray;
 }
 
@@ -121,6 +125,29 @@ export function readImageInfo(file: DicomFile): ImageInfo {
 }
 
 const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The typed array of the image's sample type over `length` samples of `buffer` from `start`. */
+function viewOf(
+  info: ImageInfo,
+  buffer: ArrayBufferLike,
+  start: number,
+  length: number,
+): PixelArray {
+  switch (info.bitsAllocated) {
+    case 8:
+      return info.isSigned
+        ? new Int8Array(buffer, start, length)
+        : new Uint8Array(buffer, start, length);
+    case 16:
+      return info.isSigned
+        ? new Int16Array(buffer, start, length)
+        : new Uint16Array(buffer, start, length);
+    default:
+      return info.isSigned
+        ? new Int32Array(buffer, start, length)
+        : new Uint32Array(buffer, start, length);
+  }
+}
 
 function allocate(info: ImageInfo, length: number): PixelArray {
   if (info.bitsAllocated <= 8) {
@@ -302,12 +329,23 @@ function decodeNative(
         offset,
       );
     }
-    const out = allocate(info, samples);
-    for (let i = 0; i < samples; i += 1) {
+    const out = new Uint8Array(samples);
+    let i = 0;
+    if ((first & 7) === 0) {
+      // A frame that starts on a byte boundary is unpacked a byte (eight samples) at a time.
+      for (let at = first >>> 3; i + 8 <= samples; i += 8, at += 1) {
+        const byte = bytes[at] ?? 0;
+        for (let b = 0; b < 8; b += 1) {
+          out[i + b] = (byte >>> b) & 1;
+        }
+      }
+    }
+    for (; i < samples; i += 1) {
       const bit = first + i;
       out[i] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
     }
-    return out;
+    // Signed 1-bit samples are 0 or 1 all the same.
+    return info.isSigned ? new Int8Array(out.buffer) : out;
   }
   const sampleBytes = info.bitsAllocated / 8;
   const frameBytes = samples * sampleBytes;
@@ -319,34 +357,30 @@ function decodeNative(
       offset,
     );
   }
-  // Allocated only once the file is known to hold the frame's bytes.
-  const out = allocate(info, samples);
   const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
   // The common case — interleaved, every allocated bit stored, the platform's byte order (or
-  // bytes) — is a copy: the samples are already the stored values.
+  // bytes) — needs no work: the samples are already the stored values, and the frame is a view
+  // of the file's bytes (copied once only when they do not lie at a multiple of the sample size).
   if (
     !isPlanar &&
     info.bitsStored === info.bitsAllocated &&
     info.highBit === info.bitsAllocated - 1 &&
     (sampleBytes === 1 || (isLittleEndian && PLATFORM_IS_LITTLE_ENDIAN))
   ) {
-    // A copy with its own (aligned) buffer: a Buffer's slice() would share the pool's.
-    const frame = new Uint8Array(bytes.subarray(index * frameBytes, (index + 1) * frameBytes));
-    out.set(
-      sampleBytes === 1
-        ? info.isSigned
-          ? new Int8Array(frame.buffer)
-          : frame
-        : sampleBytes === 2
-          ? info.isSigned
-            ? new Int16Array(frame.buffer)
-            : new Uint16Array(frame.buffer)
-          : info.isSigned
-            ? new Int32Array(frame.buffer)
-            : new Uint32Array(frame.buffer),
-    );
-    return out;
+    const start = bytes.byteOffset + index * frameBytes;
+    return start % sampleBytes === 0
+      ? viewOf(info, bytes.buffer, start, samples)
+      : viewOf(
+          info,
+          new Uint8Array(
+            bytes.subarray(start - bytes.byteOffset, start - bytes.byteOffset + frameBytes),
+          ).buffer,
+          0,
+          samples,
+        );
   }
+  // Allocated only once the file is known to hold the frame's bytes.
+  const out = allocate(info, samples);
   const stored = storedValueOf(info);
   const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
   for (let i = 0; i < samples; i += 1) {
@@ -412,18 +446,26 @@ function decodeRle(
     }
     bounds.push([start, end]);
   }
-  const out = allocate(info, pixels * info.samplesPerPixel);
-  const segment = new Uint8Array(pixels);
-  // Unsigned samples that need no masking are summed from their bytes straight into `out`;
-  // others are summed first and then masked and sign-extended.
+  // Each segment is unpacked straight into its byte of its sample in the frame: segment s holds
+  // byte s % sampleBytes (most significant first) of sample s / sampleBytes of every pixel.
+  // Unsigned samples that need no masking are then the output as they are; the others are
+  // unpacked as unsigned values first, then masked and sign-extended.
+  const length = pixels * info.samplesPerPixel;
+  const out = allocate(info, length);
   const isStoredAsIs =
     !info.isSigned &&
     [8, 16, 32].includes(info.bitsAllocated) &&
     info.bitsStored === info.bitsAllocated &&
     info.highBit === info.bitsStored - 1;
-  const raws = isStoredAsIs ? out : new Float64Array(pixels * info.samplesPerPixel);
+  const raws = isStoredAsIs ? out : unsignedOfSize(sampleBytes, length);
+  const rawBytes = new Uint8Array(raws.buffer, raws.byteOffset, raws.byteLength);
+  const stride = info.samplesPerPixel * sampleBytes;
   for (const [s, [start, end]] of bounds.entries()) {
-    const filled = unpackBits(bytes, start, end, segment);
+    const sample = Math.floor(s / sampleBytes);
+    const significance = s % sampleBytes;
+    const byteInSample = PLATFORM_IS_LITTLE_ENDIAN ? sampleBytes - 1 - significance : significance;
+    const first = sample * sampleBytes + byteInSample;
+    const filled = unpackBits(bytes, start, end, rawBytes, first, stride, pixels);
     if (filled < pixels) {
       throw failure(
         file,
@@ -432,39 +474,69 @@ function decodeRle(
         offset + start,
       );
     }
-    const sample = Math.floor(s / sampleBytes);
-    const weight = 2 ** ((sampleBytes - 1 - (s % sampleBytes)) * 8);
-    const stride = info.samplesPerPixel;
-    for (let p = 0, at = sample; p < pixels; p += 1, at += stride) {
-      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * weight;
-    }
   }
   if (isStoredAsIs) {
     return out;
   }
   const stored = storedValueOf(info);
-  for (let i = 0; i < raws.length; i += 1) {
+  for (let i = 0; i < length; i += 1) {
     out[i] = stored(raws[i] ?? 0);
   }
   return out;
 }
 
-/** PackBits (PS3.5 G.3.1) into `out`; returns how many bytes were written (at most out.length). */
-function unpackBits(bytes: Uint8Array, start: number, end: number, out: Uint8Array): number {
+/** An unsigned array of `length` samples of `sampleBytes` bytes each (1, 2 or 4). */
+function unsignedOfSize(
+  sampleBytes: number,
+  length: number,
+): Uint8Array | Uint16Array | Uint32Array {
+  return sampleBytes === 1
+    ? new Uint8Array(length)
+    : sampleBytes === 2
+      ? new Uint16Array(length)
+      : new Uint32Array(length);
+}
+
+/**
+ * PackBits (PS3.5 G.3.1): unpacks at most `count` bytes into `out` at `first`, `first + stride`, …;
+ * returns how many were written. A literal run cut off by the segment's end gives what is there.
+ */
+function unpackBits(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  first: number,
+  stride: number,
+  count: number,
+): number {
   let at = start;
   let filled = 0;
-  while (at < end && filled < out.length) {
+  while (at < end && filled < count) {
     const header = bytes[at] ?? 0;
     at += 1;
     if (header < 128) {
-      const count = Math.min(header + 1, end - at, out.length - filled);
-      out.set(bytes.subarray(at, at + count), filled);
-      filled += count;
+      const n = Math.min(header + 1, end - at, count - filled);
+      if (stride === 1) {
+        out.set(bytes.subarray(at, at + n), first + filled);
+      } else {
+        for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
+          out[to] = bytes[at + i] ?? 0;
+        }
+      }
+      filled += n;
       at += header + 1;
     } else if (header > 128) {
-      const count = Math.min(257 - header, out.length - filled);
-      out.fill(bytes[at] ?? 0, filled, filled + count);
-      filled += count;
+      const n = Math.min(257 - header, count - filled);
+      const value = bytes[at] ?? 0;
+      if (stride === 1) {
+        out.fill(value, first + filled, first + filled + n);
+      } else {
+        for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
+          out[to] = value;
+        }
+      }
+      filled += n;
       at += 1;
     }
   }
