@@ -12,7 +12,7 @@
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { decodeJpeg } from './jpeg.js';
-import type { DicomElement, DicomFile, DicomFragment } from './parse.js';
+import type { DicomDataset, DicomElement, DicomFile, DicomFragment } from './parse.js';
 
 export type PixelArray =
   Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -49,8 +49,29 @@ function failure(file: DicomFile, code: FormatErrorCode, detail: string, offset:
   return new FormatError(code, detail, { file: file.name, offset });
 }
 
+/**
+ * The image pixel module of the datasets already read: a dataset does not change (changes make a
+ * copy), and `decodeFrame` needs the module for every frame of a file.
+ */
+const IMAGE_INFO = new WeakMap<DicomDataset, Readonly<ImageInfo>>();
+
 /** Reads and checks the image pixel module. */
 export function readImageInfo(file: DicomFile): ImageInfo {
+  return { ...imageInfoOf(file) };
+}
+
+/** The image pixel module, read and checked once per dataset. */
+function imageInfoOf(file: DicomFile): Readonly<ImageInfo> {
+  const known = IMAGE_INFO.get(file.dataset);
+  if (known !== undefined) {
+    return known;
+  }
+  const info = Object.freeze(checkImageInfo(file));
+  IMAGE_INFO.set(file.dataset, info);
+  return info;
+}
+
+function checkImageInfo(file: DicomFile): ImageInfo {
   const { dataset } = file;
   const offset = dataset.get(TAG.PixelData)?.offset ?? 0;
   const required = (tag: number, keyword: string): number => {
@@ -126,6 +147,15 @@ export function readImageInfo(file: DicomFile): ImageInfo {
 
 const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * For each 4-bit value, the 32-bit word whose bytes in memory are its bits, least significant
+ * first (PS3.5 8.1.1: the first pixel is the byte's lowest bit), 0 or 1 each.
+ */
+const BIT_WORDS = Uint32Array.from({ length: 16 }, (_, nibble) => {
+  const bytes = Uint8Array.from({ length: 4 }, (__, bit) => (nibble >>> bit) & 1);
+  return new Uint32Array(bytes.buffer)[0] ?? 0;
+});
+
 /** The typed array of the image's sample type over `length` samples of `buffer` from `start`. */
 function viewOf(
   info: ImageInfo,
@@ -182,7 +212,7 @@ function storedValueOf(info: ImageInfo): (raw: number) => number {
 
 /** The stored values of frame `index` (from 0), samples interleaved. */
 export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
-  const info = readImageInfo(file);
+  const info = imageInfoOf(file);
   const element = file.dataset.get(TAG.PixelData);
   if (element === undefined) {
     throw failure(file, 'missing_element', 'the dataset has no Pixel Data (7FE0,0010)', 0);
@@ -332,13 +362,15 @@ function decodeNative(
     const out = new Uint8Array(samples);
     let i = 0;
     if ((first & 7) === 0) {
-      // A frame that starts on a byte boundary is unpacked a byte (eight samples) at a time.
-      for (let at = first >>> 3; i + 8 <= samples; i += 8, at += 1) {
+      // A frame that starts on a byte boundary is unpacked a byte (eight samples, two 32-bit
+      // words of 0s and 1s) at a time.
+      const words = new Uint32Array(out.buffer, 0, (samples >>> 3) << 1);
+      for (let at = first >>> 3, w = 0; w < words.length; w += 2, at += 1) {
         const byte = bytes[at] ?? 0;
-        for (let b = 0; b < 8; b += 1) {
-          out[i + b] = (byte >>> b) & 1;
-        }
+        words[w] = BIT_WORDS[byte & 0x0f] ?? 0;
+        words[w + 1] = BIT_WORDS[byte >>> 4] ?? 0;
       }
+      i = words.length * 4;
     }
     for (; i < samples; i += 1) {
       const bit = first + i;
