@@ -6,6 +6,8 @@
  * pydicom (dcmread + pixel_array, in one Python process) and dcmtk's dcmdump (one process given the
  * corpus many times; it parses and prints, it does not decode). The corpus is the files that both
  * @lantern/formats and pydicom decode and dcmdump reads; the others are listed with the reasons.
+ * Each side reads every file on every pass with blocking reads, as the peers do; Lantern's rate
+ * with fs/promises reads is shown apart.
  *
  * Whole-slide images: random tile reads per second (one tile, decoded to RGB) on one pyramidal
  * JPEG TIFF that vips builds from scikit-image's real tissue (ihc.png, enlarged), side by side with
@@ -20,6 +22,7 @@
  *     [--out bench/out/formats.json]
  */
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -203,16 +206,24 @@ async function probeLantern(files: readonly string[]): Promise<DicomProbe[]> {
   return results;
 }
 
+/**
+ * How the timed side reads a file: `sync` blocks on open and read, as pydicom's dcmread and
+ * dcmdump do; `promises` is Node's fs/promises, whose open, stat, read and close each wait for a
+ * libuv thread (on this machine that wait alone is longer than dcmdump's whole file).
+ */
+type ReadMode = 'sync' | 'promises';
+
 /** Every pass reads the files from disk (the page cache), as pydicom's dcmread does. */
 async function timeLantern(
   files: readonly string[],
   repeat: number,
   decode: boolean,
+  read: ReadMode = 'sync',
 ): Promise<number> {
   const started = performance.now();
   for (let pass = 0; pass < repeat; pass += 1) {
     for (const path of files) {
-      const bytes = await readFile(path);
+      const bytes = read === 'sync' ? readFileSync(path) : await readFile(path);
       const file = readDicom(bytes, { name: path });
       if (decode) {
         const { frames } = readImageInfo(file);
@@ -262,6 +273,8 @@ interface DicomResult {
   samplesDiffer: string[];
   lantern: Rate;
   lanternParseOnly: Rate;
+  /** Parse + decode with each file read through fs/promises (no target: see `ReadMode`). */
+  lanternPromisesRead: Rate;
   pydicom: Rate;
   pydicomParseOnly: Rate;
   dcmdump: Rate;
@@ -324,6 +337,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
   const runs: {
     lantern: number;
     lanternParse: number;
+    lanternPromises: number;
     py: number;
     pyParse: number;
     dump: number;
@@ -332,13 +346,21 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     log(`dicom: round ${round}/${options.rounds}, ${repeat} passes each`);
     const lantern = await timeLantern(files, repeat, true);
     const lanternParse = await timeLantern(files, repeat, false);
+    const lanternPromises = await timeLantern(files, repeat, true, 'promises');
     const py = await python<{ decodeSeconds: number; parseSeconds: number }>({
       mode: 'dicom',
       files,
       repeat,
     });
     const dump = await timeDcmdump(dcmdumpArgs);
-    runs.push({ lantern, lanternParse, py: py.decodeSeconds, pyParse: py.parseSeconds, dump });
+    runs.push({
+      lantern,
+      lanternParse,
+      lanternPromises,
+      py: py.decodeSeconds,
+      pyParse: py.parseSeconds,
+      dump,
+    });
   }
   const lantern = rate(median(runs.map((r) => r.lantern)));
   const pydicom = rate(median(runs.map((r) => r.py)));
@@ -355,6 +377,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     samplesDiffer,
     lantern,
     lanternParseOnly: rate(median(runs.map((r) => r.lanternParse))),
+    lanternPromisesRead: rate(median(runs.map((r) => r.lanternPromises))),
     pydicom,
     pydicomParseOnly: rate(median(runs.map((r) => r.pyParse))),
     dcmdump,
@@ -554,6 +577,7 @@ function printReport(report: Report): void {
     row(`pydicom ${d.versions.pydicom} dcmread + pixel_array`, d.pydicom),
     row('dcmdump (parse + print)', d.dcmdump),
     row('Lantern parse only', d.lanternParseOnly),
+    row('Lantern parse + decode, async reads', d.lanternPromisesRead),
     row('pydicom dcmread only', d.pydicomParseOnly),
     `  decoded samples agree with pydicom's on ${d.samplesAgree} of ${d.files} files` +
       (d.samplesDiffer.length > 0 ? ` (differ: ${d.samplesDiffer.join(', ')})` : ''),
