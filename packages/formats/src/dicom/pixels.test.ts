@@ -326,6 +326,46 @@ describe('fast paths agree with the plain way of decoding', () => {
   });
 });
 
+describe('stored values of samples whose stored bits do not fill the allocated ones (PS3.5 8.1.1)', () => {
+  // 16 bits allocated, 12 stored, High Bit 13: each value is bits 2 to 13 of its sample.
+  const raws = [0x0000, 0x3ffc, 0x2000, 0x1ffc, 0xc001, 0xffff];
+  const image = (isSigned: boolean) => {
+    const bytes = new Uint8Array(raws.length * 2);
+    raws.forEach((raw, i) => new DataView(bytes.buffer).setUint16(i * 2, raw, true));
+    return dicomDataset([
+      { tag: TAG.SOPClassUID, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+      { tag: TAG.SOPInstanceUID, vr: 'UI', value: '2.25.2' },
+      { tag: TAG.Rows, vr: 'US', value: 2 },
+      { tag: TAG.Columns, vr: 'US', value: 3 },
+      { tag: TAG.SamplesPerPixel, vr: 'US', value: 1 },
+      { tag: TAG.PhotometricInterpretation, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: TAG.BitsAllocated, vr: 'US', value: 16 },
+      { tag: TAG.BitsStored, vr: 'US', value: 12 },
+      { tag: TAG.HighBit, vr: 'US', value: 13 },
+      { tag: TAG.PixelRepresentation, vr: 'US', value: isSigned ? 1 : 0 },
+      { tag: TAG.PixelData, vr: 'OW', value: bytes },
+    ]);
+  };
+
+  it.each([
+    ['explicit VR little endian', '1.2.840.10008.1.2.1'],
+    ['explicit VR big endian', '1.2.840.10008.1.2.2'],
+  ])('masks and shifts them, and sign-extends signed ones, in %s', (_, uid) => {
+    const read = (isSigned: boolean) =>
+      decodeFrame(
+        readDicom(writeDicom({ dataset: image(isSigned), transferSyntaxUid: uid }), {
+          name: 'masked.dcm',
+        }),
+      ).data;
+    const unsigned = read(false);
+    expect(unsigned).toBeInstanceOf(Uint16Array);
+    expect(Array.from(unsigned)).toEqual([0, 4095, 2048, 2047, 0, 4095]);
+    const signed = read(true);
+    expect(signed).toBeInstanceOf(Int16Array);
+    expect(Array.from(signed)).toEqual([0, -1, -2048, 2047, 0, -1]);
+  });
+});
+
 describe('8-bit rendering through a VOI window (PS3.3 C.11.2.1.2.1)', () => {
   const linear = (x: number, c: number, w: number) => {
     if (x <= c - 0.5 - (w - 1) / 2) {

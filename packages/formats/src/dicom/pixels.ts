@@ -189,25 +189,45 @@ function allocate(info: ImageInfo, length: number): PixelArray {
   return info.isSigned ? new Int32Array(length) : new Uint32Array(length);
 }
 
+/** Unsigned raw samples, as read from the file or a decoder, one element per sample. */
+type RawArray = Uint8Array | Uint16Array | Uint32Array;
+
 /**
- * Masks a raw value to Bits Stored at High Bit and sign-extends it (PS3.5 8.1.1): a function for
- * one image, its shift, mask and sign bit worked out once rather than per sample.
+ * The stored values of raw samples (PS3.5 8.1.1): masked to Bits Stored at High Bit and
+ * sign-extended, in the image's array type. When every allocated bit is stored the raw array is
+ * only seen as signed or not, without a copy; otherwise the values are worked out in one pass
+ * over 32-bit integers and converted into the image's type by the typed array's own `set`.
  */
-function storedValueOf(info: ImageInfo): (raw: number) => number {
-  const shift = info.highBit + 1 - info.bitsStored;
+function storedSamples(info: ImageInfo, raws: RawArray): PixelArray {
   const width = info.bitsStored;
+  if (
+    width === info.bitsAllocated &&
+    info.highBit === width - 1 &&
+    raws.BYTES_PER_ELEMENT * 8 === width
+  ) {
+    return info.isSigned ? viewOf(info, raws.buffer, raws.byteOffset, raws.length) : raws;
+  }
+  const shift = info.highBit + 1 - width;
+  const out = allocate(info, raws.length);
   if (width >= 32) {
-    return info.isSigned ? (raw) => (raw >>> shift) | 0 : (raw) => raw >>> shift;
+    // High Bit 31 and Bits Stored 32 of narrower raw samples: no mask, only the sign.
+    const values = new Float64Array(raws.length);
+    for (let i = 0; i < raws.length; i += 1) {
+      const raw = (raws[i] ?? 0) >>> shift;
+      values[i] = info.isSigned ? raw | 0 : raw;
+    }
+    out.set(values);
+    return out;
   }
   const mask = 2 ** width - 1;
-  const sign = 2 ** (width - 1);
-  const range = 2 ** width;
-  return info.isSigned
-    ? (raw) => {
-        const value = (raw >>> shift) & mask;
-        return value >= sign ? value - range : value;
-      }
-    : (raw) => (raw >>> shift) & mask;
+  // Shifting the sign bit to bit 31 and back extends it.
+  const up = info.isSigned ? 32 - width : 0;
+  const values = new Int32Array(raws.length);
+  for (let i = 0; i < raws.length; i += 1) {
+    values[i] = ((((raws[i] ?? 0) >>> shift) & mask) << up) >> up;
+  }
+  out.set(values);
+  return out;
 }
 
 /** The stored values of frame `index` (from 0), samples interleaved. */
@@ -273,25 +293,9 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
     const photometricInterpretation = decoded.photometricInterpretation;
     const length = info.rows * info.columns * info.samplesPerPixel;
     const { samples } = decoded;
-    // The decoders' samples are fresh arrays of the stored values when nothing needs masking
-    // (unsigned, Bits Stored = Bits Allocated, High Bit = Bits Stored - 1): kept as they are.
-    const isStoredAsIs =
-      !info.isSigned &&
-      info.bitsStored === info.bitsAllocated &&
-      info.highBit === info.bitsStored - 1 &&
-      samples.length >= length &&
-      ((info.bitsAllocated === 8 && samples instanceof Uint8Array) ||
-        (info.bitsAllocated === 16 && samples instanceof Uint16Array));
-    if (isStoredAsIs) {
-      const data = samples.length === length ? samples : samples.slice(0, length);
-      return { ...info, photometricInterpretation, data };
-    }
-    const data = allocate(info, length);
-    const stored = storedValueOf(info);
-    for (let i = 0; i < data.length; i += 1) {
-      data[i] = stored(samples[i] ?? 0);
-    }
-    return { ...info, photometricInterpretation, data };
+    // The decoders' samples are fresh arrays: kept as they are when nothing needs masking.
+    const raws = samples.length === length ? samples : samples.subarray(0, length);
+    return { ...info, photometricInterpretation, data: storedSamples(info, raws) };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
 }
@@ -389,43 +393,64 @@ function decodeNative(
       offset,
     );
   }
+  const raws = nativeRaws(bytes, index * frameBytes, samples, sampleBytes, isLittleEndian);
+  // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
   const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
-  // The common case — interleaved, every allocated bit stored, the platform's byte order (or
-  // bytes) — needs no work: the samples are already the stored values, and the frame is a view
-  // of the file's bytes (copied once only when they do not lie at a multiple of the sample size).
-  if (
-    !isPlanar &&
-    info.bitsStored === info.bitsAllocated &&
-    info.highBit === info.bitsAllocated - 1 &&
-    (sampleBytes === 1 || (isLittleEndian && PLATFORM_IS_LITTLE_ENDIAN))
-  ) {
-    const start = bytes.byteOffset + index * frameBytes;
-    return start % sampleBytes === 0
-      ? viewOf(info, bytes.buffer, start, samples)
-      : viewOf(
-          info,
-          new Uint8Array(
-            bytes.subarray(start - bytes.byteOffset, start - bytes.byteOffset + frameBytes),
-          ).buffer,
-          0,
-          samples,
-        );
+  return storedSamples(info, isPlanar ? interleave(raws, pixels, info.samplesPerPixel) : raws);
+}
+
+/**
+ * The raw samples of one frame of native pixel data, from byte `start`. In the platform's byte
+ * order (or of one byte) they are a view of the file's bytes, copied once only when they do not
+ * lie at a multiple of the sample size; in the other they are read through a DataView.
+ */
+function nativeRaws(
+  bytes: Uint8Array,
+  start: number,
+  samples: number,
+  sampleBytes: number,
+  isLittleEndian: boolean,
+): RawArray {
+  const end = start + samples * sampleBytes;
+  if (sampleBytes === 1) {
+    return bytes.subarray(start, end);
   }
-  // Allocated only once the file is known to hold the frame's bytes.
-  const out = allocate(info, samples);
-  const stored = storedValueOf(info);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
+  if (isLittleEndian === PLATFORM_IS_LITTLE_ENDIAN) {
+    const at = bytes.byteOffset + start;
+    const isAligned = at % sampleBytes === 0;
+    const buffer = isAligned ? bytes.buffer : new Uint8Array(bytes.subarray(start, end)).buffer;
+    const from = isAligned ? at : 0;
+    return sampleBytes === 2
+      ? new Uint16Array(buffer, from, samples)
+      : new Uint32Array(buffer, from, samples);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
+  if (sampleBytes === 2) {
+    const out = new Uint16Array(samples);
+    for (let i = 0; i < samples; i += 1) {
+      out[i] = view.getUint16(2 * i, isLittleEndian);
+    }
+    return out;
+  }
+  const out = new Uint32Array(samples);
   for (let i = 0; i < samples; i += 1) {
-    // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
-    const target = isPlanar ? (i % pixels) * info.samplesPerPixel + Math.floor(i / pixels) : i;
-    const at = i * sampleBytes;
-    const raw =
-      sampleBytes === 1
-        ? view.getUint8(at)
-        : sampleBytes === 2
-          ? view.getUint16(at, isLittleEndian)
-          : view.getUint32(at, isLittleEndian);
-    out[target] = stored(raw);
+    out[i] = view.getUint32(4 * i, isLittleEndian);
+  }
+  return out;
+}
+
+/** Planar samples (every pixel's sample 0, then every pixel's sample 1, …) interleaved. */
+function interleave(raws: RawArray, pixels: number, samplesPerPixel: number): RawArray {
+  const out =
+    raws instanceof Uint8Array
+      ? new Uint8Array(raws.length)
+      : raws instanceof Uint16Array
+        ? new Uint16Array(raws.length)
+        : new Uint32Array(raws.length);
+  for (let s = 0; s < samplesPerPixel; s += 1) {
+    for (let p = 0, from = s * pixels, to = s; p < pixels; p += 1, to += samplesPerPixel) {
+      out[to] = raws[from + p] ?? 0;
+    }
   }
   return out;
 }
@@ -479,17 +504,10 @@ function decodeRle(
     bounds.push([start, end]);
   }
   // Each segment is unpacked straight into its byte of its sample in the frame: segment s holds
-  // byte s % sampleBytes (most significant first) of sample s / sampleBytes of every pixel.
-  // Unsigned samples that need no masking are then the output as they are; the others are
-  // unpacked as unsigned values first, then masked and sign-extended.
+  // byte s % sampleBytes (most significant first) of sample s / sampleBytes of every pixel. The
+  // unsigned samples are then masked and sign-extended where that is needed.
   const length = pixels * info.samplesPerPixel;
-  const out = allocate(info, length);
-  const isStoredAsIs =
-    !info.isSigned &&
-    [8, 16, 32].includes(info.bitsAllocated) &&
-    info.bitsStored === info.bitsAllocated &&
-    info.highBit === info.bitsStored - 1;
-  const raws = isStoredAsIs ? out : unsignedOfSize(sampleBytes, length);
+  const raws = unsignedOfSize(sampleBytes, length);
   const rawBytes = new Uint8Array(raws.buffer, raws.byteOffset, raws.byteLength);
   const stride = info.samplesPerPixel * sampleBytes;
   for (const [s, [start, end]] of bounds.entries()) {
@@ -507,21 +525,11 @@ function decodeRle(
       );
     }
   }
-  if (isStoredAsIs) {
-    return out;
-  }
-  const stored = storedValueOf(info);
-  for (let i = 0; i < length; i += 1) {
-    out[i] = stored(raws[i] ?? 0);
-  }
-  return out;
+  return storedSamples(info, raws);
 }
 
 /** An unsigned array of `length` samples of `sampleBytes` bytes each (1, 2 or 4). */
-function unsignedOfSize(
-  sampleBytes: number,
-  length: number,
-): Uint8Array | Uint16Array | Uint32Array {
+function unsignedOfSize(sampleBytes: number, length: number): RawArray {
   return sampleBytes === 1
     ? new Uint8Array(length)
     : sampleBytes === 2
@@ -531,7 +539,8 @@ function unsignedOfSize(
 
 /**
  * PackBits (PS3.5 G.3.1): unpacks at most `count` bytes into `out` at `first`, `first + stride`, …;
- * returns how many were written. A literal run cut off by the segment's end gives what is there.
+ * returns how many were unpacked. A literal run cut off by the segment's end gives what is there.
+ * `out` is a fresh (zeroed) array, so a repeated zero is not written: it is there already.
  */
 function unpackBits(
   bytes: Uint8Array,
@@ -549,7 +558,7 @@ function unpackBits(
     at += 1;
     if (header < 128) {
       const n = Math.min(header + 1, end - at, count - filled);
-      if (stride === 1) {
+      if (stride === 1 && n >= 16) {
         out.set(bytes.subarray(at, at + n), first + filled);
       } else {
         for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
@@ -561,9 +570,9 @@ function unpackBits(
     } else if (header > 128) {
       const n = Math.min(257 - header, count - filled);
       const value = bytes[at] ?? 0;
-      if (stride === 1) {
+      if (value !== 0 && stride === 1) {
         out.fill(value, first + filled, first + filled + n);
-      } else {
+      } else if (value !== 0) {
         for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
           out[to] = value;
         }
