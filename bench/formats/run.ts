@@ -18,7 +18,7 @@
  * targets are met, non-zero only on errors.
  *
  *   node --conditions=lantern-source --import tsx bench/formats/run.ts [--rounds 3]
- *     [--dicom-repeat 20] [--corpus DIR] [--slide-scale 32] [--tiles 500]
+ *     [--dicom-repeat 20] [--dicom-warmup 5] [--corpus DIR] [--slide-scale 32] [--tiles 500]
  *     [--out bench/out/formats.json]
  */
 import { execFile, spawn } from 'node:child_process';
@@ -57,6 +57,7 @@ const WARMUP_TILES = 100;
 interface Options {
   rounds: number;
   dicomRepeat: number;
+  dicomWarmup: number;
   corpus: string;
   slideScale: number;
   tiles: number;
@@ -71,6 +72,9 @@ function parseOptions(argv: readonly string[]): Options {
       rounds: { type: 'string', default: '3' },
       // Passes over the DICOM corpus per timed run (pydicom's files are small).
       'dicom-repeat': { type: 'string', default: '20' },
+      // Untimed passes over the corpus by every side before the rounds: Node's JIT (whose
+      // compiler threads share the 2 cores) reaches its steady state only after several.
+      'dicom-warmup': { type: 'string', default: '5' },
       corpus: { type: 'string', default: PYDICOM_TEST_FILES },
       // ihc.png (512 x 512) enlarged this many times: 32 makes a 16,384² slide, 4,096 level-0 tiles.
       'slide-scale': { type: 'string', default: '32' },
@@ -82,6 +86,7 @@ function parseOptions(argv: readonly string[]): Options {
   return {
     rounds: positiveInteger('--rounds', values.rounds),
     dicomRepeat: positiveInteger('--dicom-repeat', values['dicom-repeat']),
+    dicomWarmup: positiveInteger('--dicom-warmup', values['dicom-warmup']),
     corpus: resolve(values.corpus),
     slideScale: positiveInteger('--slide-scale', values['slide-scale']),
     tiles: positiveInteger('--tiles', values.tiles),
@@ -330,10 +335,12 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     mbPerSec: (bytes * repeat) / 1e6 / seconds,
   });
 
-  log(`dicom: ${files.length} files read by all three; warm-up`);
-  await timeLantern(files, 1, true);
-  await python({ mode: 'dicom', files, repeat: 1 });
-  await timeDcmdump(files);
+  log(`dicom: ${files.length} files read by all three; ${options.dicomWarmup} warm-up passes each`);
+  const warmup = options.dicomWarmup;
+  await timeLantern(files, warmup, true);
+  await timeLantern(files, warmup, true, 'promises');
+  await python({ mode: 'dicom', files, repeat: warmup });
+  await timeDcmdump(Array.from({ length: warmup }, () => files).flat());
   const runs: {
     lantern: number;
     lanternParse: number;
