@@ -53,6 +53,19 @@ export function isVr(text: string): text is Vr {
   return VR_SET.has(text);
 }
 
+/** The VRs by their two bytes as one number (first byte high), as an explicit VR header holds them. */
+const VR_BY_CODE: ReadonlyMap<number, Vr> = new Map(
+  VRS.map((vr): [number, Vr] => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]),
+);
+
+/**
+ * The VR whose two characters are the bytes `first` and `second`, or undefined: the parser's way to
+ * read an explicit VR without making a string of every header's bytes.
+ */
+export function vrOfBytes(first: number, second: number): Vr | undefined {
+  return VR_BY_CODE.get((first << 8) | second);
+}
+
 /** VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2). */
 export const LONG_VRS: ReadonlySet<Vr> = new Set<Vr>([
   'OB',
@@ -278,6 +291,12 @@ const ENTRIES = [
 /** The keyword of a tag in the dictionary (PS3.6's keyword column). */
 export type DicomKeyword = (typeof ENTRIES)[number][2];
 
+/** What the dictionary says of a tag. */
+export interface DictionaryLookup {
+  readonly vr: Vr;
+  readonly keyword: string | null;
+}
+
 interface DictionaryEntry {
   readonly vr: Vr;
   readonly keyword: string;
@@ -296,17 +315,22 @@ export const TAG = Object.freeze(
  * The dictionary's VR and keyword for a tag. Group lengths (gggg,0000) are UL and private creators
  * (odd gggg, 0010-00FF) are LO (PS3.5 7.8.1); anything else unknown is UN.
  */
-export function lookupTag(tag: number): { vr: Vr; keyword: string | null } {
+export function lookupTag(tag: number): DictionaryLookup {
   const entry = BY_TAG.get(tag);
   if (entry !== undefined) {
     return entry;
   }
   const element = tag & 0xffff;
   if (element === 0) {
-    return { vr: 'UL', keyword: null };
+    return GROUP_LENGTH;
   }
   if (isPrivateTag(tag) && element >= 0x10 && element <= 0xff) {
-    return { vr: 'LO', keyword: 'PrivateCreator' };
+    return PRIVATE_CREATOR;
   }
-  return { vr: 'UN', keyword: null };
+  return UNKNOWN;
 }
+
+// The answers for tags the dictionary does not list, made once (every file has many such tags).
+const GROUP_LENGTH: DictionaryLookup = Object.freeze({ vr: 'UL', keyword: null });
+const PRIVATE_CREATOR: DictionaryLookup = Object.freeze({ vr: 'LO', keyword: 'PrivateCreator' });
+const UNKNOWN: DictionaryLookup = Object.freeze({ vr: 'UN', keyword: null });

@@ -1,9 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../format-error.js';
-import { TAG } from './dictionary.js';
-import { readDicom, readDicomFile, type DicomReadOptions } from './parse.js';
+import { formatTag, lookupTag, TAG } from './dictionary.js';
+import {
+  readDicom,
+  readDicomFile,
+  type DicomDataset,
+  type DicomFile,
+  type DicomReadOptions,
+} from './parse.js';
 import { decodeFrame } from './pixels.js';
 import { describeDicom } from './describe.js';
 
@@ -170,6 +176,70 @@ describe('DICOM files written by other software (pydicom test files)', () => {
   it('refuses a file that is not DICOM (no_meta.dcm has a corrupt first byte)', () => {
     expect(failureOf(pydicomFile('no_meta.dcm')).code).toBe('invalid_dicom');
     expect(failureOf(Buffer.from('hello, world')).code).toBe('invalid_dicom');
+  });
+});
+
+/** Every dataset of a tree: the root, then each sequence item's, depth first. */
+function datasetsOf(root: DicomDataset): DicomDataset[] {
+  const all = [root];
+  for (const element of root.elements.values()) {
+    for (const item of element.items ?? []) {
+      all.push(...datasetsOf(item));
+    }
+  }
+  return all;
+}
+
+describe('values decoded on access', () => {
+  it("equal the dataset's decoder's text and the full list of numbers, element for element, over every pydicom test file", () => {
+    let compared = 0;
+    for (const name of readdirSync(PYDICOM).filter((n) => n.endsWith('.dcm'))) {
+      let file: DicomFile;
+      try {
+        file = readDicom(pydicomFile(name), { name });
+      } catch (error) {
+        expect(error).toBeInstanceOf(FormatError);
+        continue;
+      }
+      for (const dataset of [file.meta, ...datasetsOf(file.dataset)]) {
+        for (const [tag, element] of dataset.elements) {
+          if (element.items !== null || element.encapsulated !== null) {
+            continue;
+          }
+          // What strings() gave before its ASCII fast path: the decoder, split, trimmed by regex.
+          const vr = element.vr === 'UN' ? lookupTag(tag).vr : element.vr;
+          const text = dataset.decodeText(element.bytes);
+          const eager =
+            element.bytes.length === 0
+              ? []
+              : (['LT', 'ST', 'UT', 'UR'].includes(vr) ? [text] : text.split('\\')).map((value) =>
+                  value.replace(/[\0 ]+$/, '').replace(/^ +/, ''),
+                );
+          expect(dataset.strings(tag), `${name} ${formatTag(tag)}`).toEqual(eager);
+          expect(dataset.string(tag)).toBe(eager.join('\\') === '' ? null : eager.join('\\'));
+          expect(dataset.number(tag)).toBe(dataset.numbers(tag)[0] ?? null);
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(5000);
+  });
+
+  it('keeps every field of an element in a copy made by spreading it', () => {
+    const { dataset } = readDicom(pydicomFile('CT_small.dcm'), { name: 'CT_small.dcm' });
+    const element = dataset.get(TAG.PatientName);
+    expect(element).toBeDefined();
+    expect({ ...element }).toEqual({
+      tag: TAG.PatientName,
+      vr: 'PN',
+      keyword: 'PatientName',
+      isPrivate: false,
+      offset: element?.offset,
+      bytes: element?.bytes,
+      items: null,
+      encapsulated: null,
+    });
+    expect(new TextDecoder().decode(element?.bytes)).toBe('CompressedSamples^CT1 ');
   });
 });
 

@@ -16,7 +16,15 @@ import { stat, readFile } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { FormatError, type FormatErrorCode } from '../format-error.js';
-import { isPrivateTag, isVr, LONG_VRS, lookupTag, type Vr, formatTag } from './dictionary.js';
+import {
+  isPrivateTag,
+  isVr,
+  LONG_VRS,
+  lookupTag,
+  type Vr,
+  formatTag,
+  vrOfBytes,
+} from './dictionary.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -73,6 +81,41 @@ export interface DicomElement {
   } | null;
 }
 
+/**
+ * The elements the parser makes: one class, so that every element has the same shape (the parser
+ * makes tens of thousands a second), and every field its own property, so that a copy made by
+ * spreading one (`{ ...element, items }`) has them all.
+ */
+class ParsedElement implements DicomElement {
+  readonly tag: number;
+  readonly vr: Vr;
+  readonly keyword: string | null;
+  readonly isPrivate: boolean;
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+  readonly items: readonly DicomDataset[] | null;
+  readonly encapsulated: DicomElement['encapsulated'];
+
+  constructor(
+    tag: number,
+    vr: Vr,
+    keyword: string | null,
+    offset: number,
+    bytes: Uint8Array,
+    items: readonly DicomDataset[] | null,
+    encapsulated: DicomElement['encapsulated'],
+  ) {
+    this.tag = tag;
+    this.vr = vr;
+    this.keyword = keyword;
+    this.isPrivate = isPrivateTag(tag);
+    this.offset = offset;
+    this.bytes = bytes;
+    this.items = items;
+    this.encapsulated = encapsulated;
+  }
+}
+
 /** How the text of a file is decoded (PS3.5 6.1.2.3); shared by a file's nested datasets. */
 interface TextContext {
   decoder: TextDecoder;
@@ -119,23 +162,43 @@ export class DicomDataset {
     return element.vr === 'UN' ? lookupTag(element.tag).vr : element.vr;
   }
 
+  /**
+   * The text of an element's bytes: short ASCII values (most of a header's: UIDs, codes, numbers
+   * as text) character by character, which is the same in every character set Lantern reads;
+   * anything else through the dataset's decoder.
+   */
+  #textOf(bytes: Uint8Array): string {
+    if (bytes.length <= SHORT_TEXT) {
+      let text = '';
+      for (const byte of bytes) {
+        if (byte >= 0x80) {
+          return this.#text.decoder.decode(bytes);
+        }
+        text += String.fromCharCode(byte);
+      }
+      return text;
+    }
+    return this.#text.decoder.decode(bytes);
+  }
+
   /** The text values of an element (split at backslashes, padding trimmed), or [] when absent. */
   strings(tag: number): string[] {
     const element = this.elements.get(tag);
     if (element === undefined || element.bytes.length === 0) {
       return [];
     }
-    const vr = this.#vrOf(element);
-    const text = this.#text.decoder.decode(element.bytes);
+    const text = this.#textOf(element.bytes);
     // LT, ST, UT and UR are single values in which a backslash is text (PS3.5 6.2).
-    const values = ['LT', 'ST', 'UT', 'UR'].includes(vr) ? [text] : text.split('\\');
-    return values.map((value) => value.replace(/[\0 ]+$/, '').replace(/^ +/, ''));
+    if (SINGLE_VALUE_TEXT_VRS.has(this.#vrOf(element)) || !text.includes('\\')) {
+      return [trimPadding(text)];
+    }
+    return text.split('\\').map(trimPadding);
   }
 
   /** The text of an element, multiple values joined by backslashes; null when absent or empty. */
   string(tag: number): string | null {
     const values = this.strings(tag);
-    const text = values.join('\\');
+    const text = values.length === 1 ? (values[0] ?? '') : values.join('\\');
     return text === '' ? null : text;
   }
 
@@ -169,6 +232,20 @@ export class DicomDataset {
 
   /** The first numeric value of an element, or null. */
   number(tag: number): number | null {
+    const element = this.elements.get(tag);
+    if (element === undefined) {
+      return null;
+    }
+    // A binary value's first number is read where it lies, without the list `numbers` makes.
+    const vr = this.#vrOf(element);
+    if (isBinaryVr(vr)) {
+      const { bytes } = element;
+      if (bytes.length < BINARY_SIZES[vr]) {
+        return null;
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return readBinary(view, 0, vr, this.isLittleEndian);
+    }
     return this.numbers(tag)[0] ?? null;
   }
 
@@ -176,6 +253,25 @@ export class DicomDataset {
   items(tag: number): readonly DicomDataset[] {
     return this.elements.get(tag)?.items ?? [];
   }
+}
+
+/** Values up to this many bytes are tried as ASCII before the decoder is called. */
+const SHORT_TEXT = 64;
+
+/** Text VRs whose value is one value, a backslash in it being text (PS3.5 6.2). */
+const SINGLE_VALUE_TEXT_VRS: ReadonlySet<Vr> = new Set<Vr>(['LT', 'ST', 'UT', 'UR']);
+
+/** A text value without its trailing NULs and spaces and its leading spaces (PS3.5 6.2). */
+function trimPadding(value: string): string {
+  let end = value.length;
+  while (end > 0 && (value.charCodeAt(end - 1) === 0x20 || value.charCodeAt(end - 1) === 0)) {
+    end -= 1;
+  }
+  let start = 0;
+  while (start < end && value.charCodeAt(start) === 0x20) {
+    start += 1;
+  }
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
 type BinaryVr = 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD' | 'SV' | 'UV' | 'AT';
@@ -266,7 +362,8 @@ class Parser {
     text: TextContext,
     counter: { elements: number },
   ) {
-    this.#bytes = bytes;
+    // A plain view even of a Buffer: a Buffer's subarray makes a Buffer, several times slower.
+    this.#bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#name = name;
     this.#base = base;
@@ -364,19 +461,21 @@ class Parser {
     this.#count(at);
     const le = syntax.isLittleEndian;
     const tag = this.#tagAt(at, le);
+    const known = lookupTag(tag);
     let vr: Vr;
     let length: number;
     let header: number;
     if (syntax.isExplicitVr) {
-      const text = String.fromCharCode(this.#bytes[at + 4] ?? 0, this.#bytes[at + 5] ?? 0);
-      if (!isVr(text)) {
+      const explicit = vrOfBytes(this.#bytes[at + 4] ?? 0, this.#bytes[at + 5] ?? 0);
+      if (explicit === undefined) {
+        const text = String.fromCharCode(this.#bytes[at + 4] ?? 0, this.#bytes[at + 5] ?? 0);
         throw this.fail(
           'invalid_dicom',
           `${formatTag(tag)} has no valid VR (${JSON.stringify(text)})`,
           at,
         );
       }
-      vr = text;
+      vr = explicit;
       if (LONG_VRS.has(vr)) {
         if (at + 12 > end) {
           throw this.fail('invalid_dicom', `the header of ${formatTag(tag)} is cut off`, at);
@@ -388,27 +487,31 @@ class Parser {
         header = 8;
       }
     } else {
-      vr = lookupTag(tag).vr;
+      vr = known.vr;
       length = this.#view.getUint32(at + 4, le);
       header = 8;
     }
     const start = at + header;
-    const base = {
-      tag,
-      vr,
-      keyword: lookupTag(tag).keyword,
-      isPrivate: isPrivateTag(tag),
-      offset: this.#base + at,
-    };
+    const offset = this.#base + at;
     if (length === UNDEFINED_LENGTH) {
       if (vr === 'SQ' || vr === 'UN') {
         const inner = vr === 'UN' && syntax.isExplicitVr ? UN_SEQUENCE_SYNTAX : syntax;
         const { items, next } = this.#readSequence(start, end, null, depth + 1, inner, at);
-        return { element: { ...base, vr: 'SQ', bytes: EMPTY, items, encapsulated: null }, next };
+        const element = new ParsedElement(tag, 'SQ', known.keyword, offset, EMPTY, items, null);
+        return { element, next };
       }
       if (tag === PIXEL_DATA && (vr === 'OB' || vr === 'OW')) {
         const { encapsulated, next } = this.#readFragments(start, end, le);
-        return { element: { ...base, bytes: EMPTY, items: null, encapsulated }, next };
+        const element = new ParsedElement(
+          tag,
+          vr,
+          known.keyword,
+          offset,
+          EMPTY,
+          null,
+          encapsulated,
+        );
+        return { element, next };
       }
       throw this.fail('invalid_dicom', `${formatTag(tag)} (${vr}) has an undefined length`, at);
     }
@@ -419,22 +522,17 @@ class Parser {
         at,
       );
     }
+    const next = start + length;
     if (vr === 'SQ') {
-      const { items } = this.#readSequence(
-        start,
-        start + length,
-        start + length,
-        depth + 1,
-        syntax,
-        at,
-      );
+      const { items } = this.#readSequence(start, next, next, depth + 1, syntax, at);
       return {
-        element: { ...base, bytes: EMPTY, items, encapsulated: null },
-        next: start + length,
+        element: new ParsedElement(tag, vr, known.keyword, offset, EMPTY, items, null),
+        next,
       };
     }
-    const bytes = this.#bytes.subarray(start, start + length);
-    return { element: { ...base, bytes, items: null, encapsulated: null }, next: start + length };
+    // The value stays a view of the file's bytes, decoded only when asked for (DicomDataset).
+    const bytes = this.#bytes.subarray(start, next);
+    return { element: new ParsedElement(tag, vr, known.keyword, offset, bytes, null, null), next };
   }
 
   /** Reads the items of a sequence: up to `definedEnd`, or up to its delimiter when that is null. */

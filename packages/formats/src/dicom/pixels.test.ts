@@ -4,6 +4,7 @@ import { FormatError } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { readDicom, type DicomFile } from './parse.js';
 import { decodeFrame, renderFrame8, rescale } from './pixels.js';
+import { dicomDataset, writeDicom } from './write.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -190,6 +191,178 @@ describe('pixel data of pydicom test files, compared with pydicom.pixel_array', 
     expect(failureOf(() => decodeFrame(readDicom(bytes, { name: 'ybr' }))).code).toBe(
       'unsupported_pixel_data',
     );
+  });
+});
+
+/**
+ * RLE Lossless decoded the plain way (PS3.5 Annex G), sample by sample, as a reference for
+ * decodeFrame's: each segment unpacked on its own, then every sample summed from its bytes and
+ * masked and sign-extended to Bits Stored.
+ */
+function referenceRle(file: DicomFile, index: number): number[] {
+  const rows = file.dataset.number(TAG.Rows) ?? 0;
+  const columns = file.dataset.number(TAG.Columns) ?? 0;
+  const samplesPerPixel = file.dataset.number(TAG.SamplesPerPixel) ?? 1;
+  const bitsAllocated = file.dataset.number(TAG.BitsAllocated) ?? 8;
+  const bitsStored = file.dataset.number(TAG.BitsStored) ?? bitsAllocated;
+  const highBit = file.dataset.number(TAG.HighBit) ?? bitsStored - 1;
+  const isSigned = file.dataset.number(TAG.PixelRepresentation) === 1;
+  const fragment = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[index]?.bytes;
+  if (fragment === undefined) {
+    throw new Error(`no fragment ${index}`);
+  }
+  const view = new DataView(fragment.buffer, fragment.byteOffset, fragment.byteLength);
+  const segments = view.getUint32(0, true);
+  const pixels = rows * columns;
+  const sampleBytes = bitsAllocated / 8;
+  const raws = new Array<number>(pixels * samplesPerPixel).fill(0);
+  for (let s = 0; s < segments; s += 1) {
+    const start = view.getUint32(4 + 4 * s, true);
+    const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : fragment.length;
+    const bytes: number[] = [];
+    for (let at = start; at < end && bytes.length < pixels;) {
+      const header = fragment[at] ?? 0;
+      if (header < 128) {
+        bytes.push(...fragment.subarray(at + 1, at + 2 + header));
+        at += header + 2;
+      } else {
+        if (header > 128) {
+          bytes.push(...Array<number>(257 - header).fill(fragment[at + 1] ?? 0));
+        }
+        at += 2;
+      }
+    }
+    const weight = 2 ** (8 * (sampleBytes - 1 - (s % sampleBytes)));
+    for (let p = 0; p < pixels; p += 1) {
+      const at = p * samplesPerPixel + Math.floor(s / sampleBytes);
+      raws[at] = (raws[at] ?? 0) + (bytes[p] ?? 0) * weight;
+    }
+  }
+  return raws.map((raw) => {
+    const value = Math.floor(raw / 2 ** (highBit + 1 - bitsStored)) % 2 ** bitsStored;
+    return isSigned && value >= 2 ** (bitsStored - 1) ? value - 2 ** bitsStored : value;
+  });
+}
+
+describe('fast paths agree with the plain way of decoding', () => {
+  it.each([
+    'MR_small_RLE.dcm',
+    'SC_rgb_rle.dcm',
+    'SC_rgb_rle_2frame.dcm',
+    'SC_rgb_rle_16bit.dcm',
+    'SC_rgb_rle_16bit_2frame.dcm',
+    'SC_rgb_rle_32bit.dcm',
+    'SC_rgb_rle_32bit_2frame.dcm',
+    'rtdose_rle.dcm',
+    'rtdose_rle_1frame.dcm',
+  ])('RLE segments unpacked into their bytes of the frame: %s, sample for sample', (name) => {
+    const file = pydicomFile(name);
+    for (let frame = 0; frame < (file.dataset.number(TAG.NumberOfFrames) ?? 1); frame += 1) {
+      expect(Array.from(decodeFrame(file, frame).data)).toEqual(referenceRle(file, frame));
+    }
+  });
+
+  it.each([
+    ['MR_small_RLE.dcm', 'MR_small.dcm'],
+    ['rtdose_rle.dcm', 'rtdose.dcm'],
+    ['rtdose_rle_1frame.dcm', 'rtdose_1frame.dcm'],
+  ])('%s decodes to the samples of the same image uncompressed (%s)', (rle, native) => {
+    const a = pydicomFile(rle);
+    const b = pydicomFile(native);
+    for (let frame = 0; frame < (a.dataset.number(TAG.NumberOfFrames) ?? 1); frame += 1) {
+      const x = decodeFrame(a, frame).data;
+      const y = decodeFrame(b, frame).data;
+      expect(x.constructor).toBe(y.constructor);
+      expect(Array.from(x)).toEqual(Array.from(y));
+    }
+  });
+
+  it("gives native samples that need no work as a view of the file's bytes, and copies misaligned ones once", () => {
+    const bytes = readFileSync(PYDICOM + 'CT_small.dcm');
+    const aligned = decodeFrame(readDicom(bytes, { name: 'CT_small.dcm' }));
+    const pixelData = readDicom(bytes, { name: 'CT_small.dcm' }).dataset.get(TAG.PixelData);
+    expect(aligned.data.buffer).toBe(bytes.buffer);
+    expect(aligned.data.byteOffset).toBe(bytes.byteOffset + (pixelData?.offset ?? 0) + 12);
+    // The same file one byte further into its buffer: 16-bit samples at an odd address.
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const copied = decodeFrame(readDicom(shifted.subarray(1), { name: 'shifted.dcm' }));
+    expect(copied.data).toBeInstanceOf(Int16Array);
+    expect(copied.data.buffer).not.toBe(shifted.buffer);
+    expect(Array.from(copied.data)).toEqual(Array.from(aligned.data));
+  });
+
+  it('unpacks 1-bit frames a byte at a time as bit by bit, on byte boundaries (liver) and off them', () => {
+    const bytes = readFileSync(PYDICOM + 'liver_1frame.dcm');
+    const file = readDicom(bytes, { name: 'liver_1frame.dcm' });
+    const packed = file.dataset.get(TAG.PixelData)?.bytes ?? new Uint8Array(0);
+    const bits = (from: number, count: number) =>
+      Array.from(
+        { length: count },
+        (_, i) => ((packed[(from + i) >>> 3] ?? 0) >>> ((from + i) & 7)) & 1,
+      );
+    expect(Array.from(decodeFrame(file).data)).toEqual(bits(0, 512 * 512));
+    // 3 x 3 frames: frame 1 begins at bit 9, in the middle of a byte.
+    const small = dicomDataset([
+      { tag: TAG.SOPClassUID, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+      { tag: TAG.SOPInstanceUID, vr: 'UI', value: '2.25.1' },
+      { tag: TAG.Rows, vr: 'US', value: 3 },
+      { tag: TAG.Columns, vr: 'US', value: 3 },
+      { tag: TAG.NumberOfFrames, vr: 'IS', value: '2' },
+      { tag: TAG.SamplesPerPixel, vr: 'US', value: 1 },
+      { tag: TAG.PhotometricInterpretation, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: TAG.BitsAllocated, vr: 'US', value: 1 },
+      { tag: TAG.BitsStored, vr: 'US', value: 1 },
+      { tag: TAG.HighBit, vr: 'US', value: 0 },
+      { tag: TAG.PixelRepresentation, vr: 'US', value: 0 },
+      { tag: TAG.PixelData, vr: 'OB', value: new Uint8Array([0b10110101, 0b01101110, 0b11, 0]) },
+    ]);
+    const written = readDicom(
+      writeDicom({ dataset: small, transferSyntaxUid: '1.2.840.10008.1.2.1' }),
+      { name: 'bits.dcm' },
+    );
+    expect(Array.from(decodeFrame(written, 0).data)).toEqual([1, 0, 1, 0, 1, 1, 0, 1, 0]);
+    expect(Array.from(decodeFrame(written, 1).data)).toEqual([1, 1, 1, 0, 1, 1, 0, 1, 1]);
+  });
+});
+
+describe('stored values of samples whose stored bits do not fill the allocated ones (PS3.5 8.1.1)', () => {
+  // 16 bits allocated, 12 stored, High Bit 13: each value is bits 2 to 13 of its sample.
+  const raws = [0x0000, 0x3ffc, 0x2000, 0x1ffc, 0xc001, 0xffff];
+  const image = (isSigned: boolean) => {
+    const bytes = new Uint8Array(raws.length * 2);
+    raws.forEach((raw, i) => new DataView(bytes.buffer).setUint16(i * 2, raw, true));
+    return dicomDataset([
+      { tag: TAG.SOPClassUID, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+      { tag: TAG.SOPInstanceUID, vr: 'UI', value: '2.25.2' },
+      { tag: TAG.Rows, vr: 'US', value: 2 },
+      { tag: TAG.Columns, vr: 'US', value: 3 },
+      { tag: TAG.SamplesPerPixel, vr: 'US', value: 1 },
+      { tag: TAG.PhotometricInterpretation, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: TAG.BitsAllocated, vr: 'US', value: 16 },
+      { tag: TAG.BitsStored, vr: 'US', value: 12 },
+      { tag: TAG.HighBit, vr: 'US', value: 13 },
+      { tag: TAG.PixelRepresentation, vr: 'US', value: isSigned ? 1 : 0 },
+      { tag: TAG.PixelData, vr: 'OW', value: bytes },
+    ]);
+  };
+
+  it.each([
+    ['explicit VR little endian', '1.2.840.10008.1.2.1'],
+    ['explicit VR big endian', '1.2.840.10008.1.2.2'],
+  ])('masks and shifts them, and sign-extends signed ones, in %s', (_, uid) => {
+    const read = (isSigned: boolean) =>
+      decodeFrame(
+        readDicom(writeDicom({ dataset: image(isSigned), transferSyntaxUid: uid }), {
+          name: 'masked.dcm',
+        }),
+      ).data;
+    const unsigned = read(false);
+    expect(unsigned).toBeInstanceOf(Uint16Array);
+    expect(Array.from(unsigned)).toEqual([0, 4095, 2048, 2047, 0, 4095]);
+    const signed = read(true);
+    expect(signed).toBeInstanceOf(Int16Array);
+    expect(Array.from(signed)).toEqual([0, -1, -2048, 2047, 0, -1]);
   });
 });
 

@@ -12,7 +12,7 @@
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { decodeJpeg } from './jpeg.js';
-import type { DicomElement, DicomFile, DicomFragment } from './parse.js';
+import type { DicomDataset, DicomElement, DicomFile, DicomFragment } from './parse.js';
 
 export type PixelArray =
   Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
@@ -34,7 +34,11 @@ export interface ImageInfo {
 
 /** One decoded frame. */
 export interface PixelFrame extends ImageInfo {
-  /** rows x columns x samplesPerPixel stored values, interleaved. */
+  /**
+   * rows x columns x samplesPerPixel stored values, interleaved. Native samples that need no work
+   * (interleaved, every allocated bit stored, the platform's byte order) are a view of the file's
+   * bytes, as pydicom's `pixel_array` is of its buffer: copy them before changing them.
+   */
   data: PixelArray;
 }
 
@@ -45,8 +49,29 @@ function failure(file: DicomFile, code: FormatErrorCode, detail: string, offset:
   return new FormatError(code, detail, { file: file.name, offset });
 }
 
+/**
+ * The image pixel module of the datasets already read: a dataset does not change (changes make a
+ * copy), and `decodeFrame` needs the module for every frame of a file.
+ */
+const IMAGE_INFO = new WeakMap<DicomDataset, Readonly<ImageInfo>>();
+
 /** Reads and checks the image pixel module. */
 export function readImageInfo(file: DicomFile): ImageInfo {
+  return { ...imageInfoOf(file) };
+}
+
+/** The image pixel module, read and checked once per dataset. */
+function imageInfoOf(file: DicomFile): Readonly<ImageInfo> {
+  const known = IMAGE_INFO.get(file.dataset);
+  if (known !== undefined) {
+    return known;
+  }
+  const info = Object.freeze(checkImageInfo(file));
+  IMAGE_INFO.set(file.dataset, info);
+  return info;
+}
+
+function checkImageInfo(file: DicomFile): ImageInfo {
   const { dataset } = file;
   const offset = dataset.get(TAG.PixelData)?.offset ?? 0;
   const required = (tag: number, keyword: string): number => {
@@ -122,6 +147,38 @@ export function readImageInfo(file: DicomFile): ImageInfo {
 
 const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * For each 4-bit value, the 32-bit word whose bytes in memory are its bits, least significant
+ * first (PS3.5 8.1.1: the first pixel is the byte's lowest bit), 0 or 1 each.
+ */
+const BIT_WORDS = Uint32Array.from({ length: 16 }, (_, nibble) => {
+  const bytes = Uint8Array.from({ length: 4 }, (__, bit) => (nibble >>> bit) & 1);
+  return new Uint32Array(bytes.buffer)[0] ?? 0;
+});
+
+/** The typed array of the image's sample type over `length` samples of `buffer` from `start`. */
+function viewOf(
+  info: ImageInfo,
+  buffer: ArrayBufferLike,
+  start: number,
+  length: number,
+): PixelArray {
+  switch (info.bitsAllocated) {
+    case 8:
+      return info.isSigned
+        ? new Int8Array(buffer, start, length)
+        : new Uint8Array(buffer, start, length);
+    case 16:
+      return info.isSigned
+        ? new Int16Array(buffer, start, length)
+        : new Uint16Array(buffer, start, length);
+    default:
+      return info.isSigned
+        ? new Int32Array(buffer, start, length)
+        : new Uint32Array(buffer, start, length);
+  }
+}
+
 function allocate(info: ImageInfo, length: number): PixelArray {
   if (info.bitsAllocated <= 8) {
     return info.isSigned ? new Int8Array(length) : new Uint8Array(length);
@@ -132,30 +189,50 @@ function allocate(info: ImageInfo, length: number): PixelArray {
   return info.isSigned ? new Int32Array(length) : new Uint32Array(length);
 }
 
+/** Unsigned raw samples, as read from the file or a decoder, one element per sample. */
+type RawArray = Uint8Array | Uint16Array | Uint32Array;
+
 /**
- * Masks a raw value to Bits Stored at High Bit and sign-extends it (PS3.5 8.1.1): a function for
- * one image, its shift, mask and sign bit worked out once rather than per sample.
+ * The stored values of raw samples (PS3.5 8.1.1): masked to Bits Stored at High Bit and
+ * sign-extended, in the image's array type. When every allocated bit is stored the raw array is
+ * only seen as signed or not, without a copy; otherwise the values are worked out in one pass
+ * over 32-bit integers and converted into the image's type by the typed array's own `set`.
  */
-function storedValueOf(info: ImageInfo): (raw: number) => number {
-  const shift = info.highBit + 1 - info.bitsStored;
+function storedSamples(info: ImageInfo, raws: RawArray): PixelArray {
   const width = info.bitsStored;
+  if (
+    width === info.bitsAllocated &&
+    info.highBit === width - 1 &&
+    raws.BYTES_PER_ELEMENT * 8 === width
+  ) {
+    return info.isSigned ? viewOf(info, raws.buffer, raws.byteOffset, raws.length) : raws;
+  }
+  const shift = info.highBit + 1 - width;
+  const out = allocate(info, raws.length);
   if (width >= 32) {
-    return info.isSigned ? (raw) => (raw >>> shift) | 0 : (raw) => raw >>> shift;
+    // High Bit 31 and Bits Stored 32 of narrower raw samples: no mask, only the sign.
+    const values = new Float64Array(raws.length);
+    for (let i = 0; i < raws.length; i += 1) {
+      const raw = (raws[i] ?? 0) >>> shift;
+      values[i] = info.isSigned ? raw | 0 : raw;
+    }
+    out.set(values);
+    return out;
   }
   const mask = 2 ** width - 1;
-  const sign = 2 ** (width - 1);
-  const range = 2 ** width;
-  return info.isSigned
-    ? (raw) => {
-        const value = (raw >>> shift) & mask;
-        return value >= sign ? value - range : value;
-      }
-    : (raw) => (raw >>> shift) & mask;
+  // Shifting the sign bit to bit 31 and back extends it.
+  const up = info.isSigned ? 32 - width : 0;
+  const values = new Int32Array(raws.length);
+  for (let i = 0; i < raws.length; i += 1) {
+    values[i] = ((((raws[i] ?? 0) >>> shift) & mask) << up) >> up;
+  }
+  out.set(values);
+  return out;
 }
 
 /** The stored values of frame `index` (from 0), samples interleaved. */
 export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
-  const info = readImageInfo(file);
+  const info = imageInfoOf(file);
   const element = file.dataset.get(TAG.PixelData);
   if (element === undefined) {
     throw failure(file, 'missing_element', 'the dataset has no Pixel Data (7FE0,0010)', 0);
@@ -216,25 +293,9 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
     const photometricInterpretation = decoded.photometricInterpretation;
     const length = info.rows * info.columns * info.samplesPerPixel;
     const { samples } = decoded;
-    // The decoders' samples are fresh arrays of the stored values when nothing needs masking
-    // (unsigned, Bits Stored = Bits Allocated, High Bit = Bits Stored - 1): kept as they are.
-    const isStoredAsIs =
-      !info.isSigned &&
-      info.bitsStored === info.bitsAllocated &&
-      info.highBit === info.bitsStored - 1 &&
-      samples.length >= length &&
-      ((info.bitsAllocated === 8 && samples instanceof Uint8Array) ||
-        (info.bitsAllocated === 16 && samples instanceof Uint16Array));
-    if (isStoredAsIs) {
-      const data = samples.length === length ? samples : samples.slice(0, length);
-      return { ...info, photometricInterpretation, data };
-    }
-    const data = allocate(info, length);
-    const stored = storedValueOf(info);
-    for (let i = 0; i < data.length; i += 1) {
-      data[i] = stored(samples[i] ?? 0);
-    }
-    return { ...info, photometricInterpretation, data };
+    // The decoders' samples are fresh arrays: kept as they are when nothing needs masking.
+    const raws = samples.length === length ? samples : samples.subarray(0, length);
+    return { ...info, photometricInterpretation, data: storedSamples(info, raws) };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
 }
@@ -302,12 +363,25 @@ function decodeNative(
         offset,
       );
     }
-    const out = allocate(info, samples);
-    for (let i = 0; i < samples; i += 1) {
+    const out = new Uint8Array(samples);
+    let i = 0;
+    if ((first & 7) === 0) {
+      // A frame that starts on a byte boundary is unpacked a byte (eight samples, two 32-bit
+      // words of 0s and 1s) at a time.
+      const words = new Uint32Array(out.buffer, 0, (samples >>> 3) << 1);
+      for (let at = first >>> 3, w = 0; w < words.length; w += 2, at += 1) {
+        const byte = bytes[at] ?? 0;
+        words[w] = BIT_WORDS[byte & 0x0f] ?? 0;
+        words[w + 1] = BIT_WORDS[byte >>> 4] ?? 0;
+      }
+      i = words.length * 4;
+    }
+    for (; i < samples; i += 1) {
       const bit = first + i;
       out[i] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
     }
-    return out;
+    // Signed 1-bit samples are 0 or 1 all the same.
+    return info.isSigned ? new Int8Array(out.buffer) : out;
   }
   const sampleBytes = info.bitsAllocated / 8;
   const frameBytes = samples * sampleBytes;
@@ -319,47 +393,64 @@ function decodeNative(
       offset,
     );
   }
-  // Allocated only once the file is known to hold the frame's bytes.
-  const out = allocate(info, samples);
+  const raws = nativeRaws(bytes, index * frameBytes, samples, sampleBytes, isLittleEndian);
+  // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
   const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
-  // The common case — interleaved, every allocated bit stored, the platform's byte order (or
-  // bytes) — is a copy: the samples are already the stored values.
-  if (
-    !isPlanar &&
-    info.bitsStored === info.bitsAllocated &&
-    info.highBit === info.bitsAllocated - 1 &&
-    (sampleBytes === 1 || (isLittleEndian && PLATFORM_IS_LITTLE_ENDIAN))
-  ) {
-    // A copy with its own (aligned) buffer: a Buffer's slice() would share the pool's.
-    const frame = new Uint8Array(bytes.subarray(index * frameBytes, (index + 1) * frameBytes));
-    out.set(
-      sampleBytes === 1
-        ? info.isSigned
-          ? new Int8Array(frame.buffer)
-          : frame
-        : sampleBytes === 2
-          ? info.isSigned
-            ? new Int16Array(frame.buffer)
-            : new Uint16Array(frame.buffer)
-          : info.isSigned
-            ? new Int32Array(frame.buffer)
-            : new Uint32Array(frame.buffer),
-    );
+  return storedSamples(info, isPlanar ? interleave(raws, pixels, info.samplesPerPixel) : raws);
+}
+
+/**
+ * The raw samples of one frame of native pixel data, from byte `start`. In the platform's byte
+ * order (or of one byte) they are a view of the file's bytes, copied once only when they do not
+ * lie at a multiple of the sample size; in the other they are read through a DataView.
+ */
+function nativeRaws(
+  bytes: Uint8Array,
+  start: number,
+  samples: number,
+  sampleBytes: number,
+  isLittleEndian: boolean,
+): RawArray {
+  const end = start + samples * sampleBytes;
+  if (sampleBytes === 1) {
+    return bytes.subarray(start, end);
+  }
+  if (isLittleEndian === PLATFORM_IS_LITTLE_ENDIAN) {
+    const at = bytes.byteOffset + start;
+    const isAligned = at % sampleBytes === 0;
+    const buffer = isAligned ? bytes.buffer : new Uint8Array(bytes.subarray(start, end)).buffer;
+    const from = isAligned ? at : 0;
+    return sampleBytes === 2
+      ? new Uint16Array(buffer, from, samples)
+      : new Uint32Array(buffer, from, samples);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
+  if (sampleBytes === 2) {
+    const out = new Uint16Array(samples);
+    for (let i = 0; i < samples; i += 1) {
+      out[i] = view.getUint16(2 * i, isLittleEndian);
+    }
     return out;
   }
-  const stored = storedValueOf(info);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + index * frameBytes, frameBytes);
+  const out = new Uint32Array(samples);
   for (let i = 0; i < samples; i += 1) {
-    // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
-    const target = isPlanar ? (i % pixels) * info.samplesPerPixel + Math.floor(i / pixels) : i;
-    const at = i * sampleBytes;
-    const raw =
-      sampleBytes === 1
-        ? view.getUint8(at)
-        : sampleBytes === 2
-          ? view.getUint16(at, isLittleEndian)
-          : view.getUint32(at, isLittleEndian);
-    out[target] = stored(raw);
+    out[i] = view.getUint32(4 * i, isLittleEndian);
+  }
+  return out;
+}
+
+/** Planar samples (every pixel's sample 0, then every pixel's sample 1, …) interleaved. */
+function interleave(raws: RawArray, pixels: number, samplesPerPixel: number): RawArray {
+  const out =
+    raws instanceof Uint8Array
+      ? new Uint8Array(raws.length)
+      : raws instanceof Uint16Array
+        ? new Uint16Array(raws.length)
+        : new Uint32Array(raws.length);
+  for (let s = 0; s < samplesPerPixel; s += 1) {
+    for (let p = 0, from = s * pixels, to = s; p < pixels; p += 1, to += samplesPerPixel) {
+      out[to] = raws[from + p] ?? 0;
+    }
   }
   return out;
 }
@@ -412,18 +503,19 @@ function decodeRle(
     }
     bounds.push([start, end]);
   }
-  const out = allocate(info, pixels * info.samplesPerPixel);
-  const segment = new Uint8Array(pixels);
-  // Unsigned samples that need no masking are summed from their bytes straight into `out`;
-  // others are summed first and then masked and sign-extended.
-  const isStoredAsIs =
-    !info.isSigned &&
-    [8, 16, 32].includes(info.bitsAllocated) &&
-    info.bitsStored === info.bitsAllocated &&
-    info.highBit === info.bitsStored - 1;
-  const raws = isStoredAsIs ? out : new Float64Array(pixels * info.samplesPerPixel);
+  // Each segment is unpacked straight into its byte of its sample in the frame: segment s holds
+  // byte s % sampleBytes (most significant first) of sample s / sampleBytes of every pixel. The
+  // unsigned samples are then masked and sign-extended where that is needed.
+  const length = pixels * info.samplesPerPixel;
+  const raws = unsignedOfSize(sampleBytes, length);
+  const rawBytes = new Uint8Array(raws.buffer, raws.byteOffset, raws.byteLength);
+  const stride = info.samplesPerPixel * sampleBytes;
   for (const [s, [start, end]] of bounds.entries()) {
-    const filled = unpackBits(bytes, start, end, segment);
+    const sample = Math.floor(s / sampleBytes);
+    const significance = s % sampleBytes;
+    const byteInSample = PLATFORM_IS_LITTLE_ENDIAN ? sampleBytes - 1 - significance : significance;
+    const first = sample * sampleBytes + byteInSample;
+    const filled = unpackBits(bytes, start, end, rawBytes, first, stride, pixels);
     if (filled < pixels) {
       throw failure(
         file,
@@ -432,39 +524,60 @@ function decodeRle(
         offset + start,
       );
     }
-    const sample = Math.floor(s / sampleBytes);
-    const weight = 2 ** ((sampleBytes - 1 - (s % sampleBytes)) * 8);
-    const stride = info.samplesPerPixel;
-    for (let p = 0, at = sample; p < pixels; p += 1, at += stride) {
-      raws[at] = (raws[at] ?? 0) + (segment[p] ?? 0) * weight;
-    }
   }
-  if (isStoredAsIs) {
-    return out;
-  }
-  const stored = storedValueOf(info);
-  for (let i = 0; i < raws.length; i += 1) {
-    out[i] = stored(raws[i] ?? 0);
-  }
-  return out;
+  return storedSamples(info, raws);
 }
 
-/** PackBits (PS3.5 G.3.1) into `out`; returns how many bytes were written (at most out.length). */
-function unpackBits(bytes: Uint8Array, start: number, end: number, out: Uint8Array): number {
+/** An unsigned array of `length` samples of `sampleBytes` bytes each (1, 2 or 4). */
+function unsignedOfSize(sampleBytes: number, length: number): RawArray {
+  return sampleBytes === 1
+    ? new Uint8Array(length)
+    : sampleBytes === 2
+      ? new Uint16Array(length)
+      : new Uint32Array(length);
+}
+
+/**
+ * PackBits (PS3.5 G.3.1): unpacks at most `count` bytes into `out` at `first`, `first + stride`, …;
+ * returns how many were unpacked. A literal run cut off by the segment's end gives what is there.
+ * `out` is a fresh (zeroed) array, so a repeated zero is not written: it is there already.
+ */
+function unpackBits(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  first: number,
+  stride: number,
+  count: number,
+): number {
   let at = start;
   let filled = 0;
-  while (at < end && filled < out.length) {
+  while (at < end && filled < count) {
     const header = bytes[at] ?? 0;
     at += 1;
     if (header < 128) {
-      const count = Math.min(header + 1, end - at, out.length - filled);
-      out.set(bytes.subarray(at, at + count), filled);
-      filled += count;
+      const n = Math.min(header + 1, end - at, count - filled);
+      if (stride === 1 && n >= 16) {
+        out.set(bytes.subarray(at, at + n), first + filled);
+      } else {
+        for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
+          out[to] = bytes[at + i] ?? 0;
+        }
+      }
+      filled += n;
       at += header + 1;
     } else if (header > 128) {
-      const count = Math.min(257 - header, out.length - filled);
-      out.fill(bytes[at] ?? 0, filled, filled + count);
-      filled += count;
+      const n = Math.min(257 - header, count - filled);
+      const value = bytes[at] ?? 0;
+      if (value !== 0 && stride === 1) {
+        out.fill(value, first + filled, first + filled + n);
+      } else if (value !== 0) {
+        for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
+          out[to] = value;
+        }
+      }
+      filled += n;
       at += 1;
     }
   }
