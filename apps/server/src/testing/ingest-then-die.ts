@@ -7,7 +7,8 @@
  * - `put:<n>:after`: right after the n-th put returns, before any row refers to its object;
  * - `phase:<phase>`: when the ingest reports that phase (`scanning`: every row of the draft
  *   written, the run not yet marked done).
- * The store is the configured one, wrapped only to count puts and die on cue. Without a cue the
+ * The stores are the configured ones (published and quarantine), wrapped only to count puts (in
+ * both, one count) and die on cue. Without a cue the
  * ingest runs to its end and the process prints `done <ingest id>`.
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-then-die.ts DATA_DIR DELIVERY_DIR
@@ -45,9 +46,11 @@ function die(): never {
   throw new Error('SIGKILL did not kill this process');
 }
 
+/** Puts counted across the stores (published and quarantine), in the order they happen. */
+const counter = { puts: 0 };
+
 /** The store, dying on the cue's put. */
 function dyingStore(inner: ObjectStore, cue: Cue): ObjectStore {
-  let puts = 0;
   async function* dieAfterFirstChunk(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     let given = 0;
     for await (const chunk of body) {
@@ -64,8 +67,8 @@ function dyingStore(inner: ObjectStore, cue: Cue): ObjectStore {
     location: inner.location,
     check: () => inner.check(),
     async put(body): Promise<StoredObject> {
-      puts += 1;
-      const cued = cue.kind === 'put' && cue.n === puts;
+      counter.puts += 1;
+      const cued = cue.kind === 'put' && cue.n === counter.puts;
       if (cued && cue.when === 'mid') {
         return inner.put(dieAfterFirstChunk(body));
       }
@@ -99,7 +102,13 @@ const key = await DeploymentKey.load(config.secretKeyFile);
 const db = ctx.database.db;
 const store = dyingStore(ctx.objectStore, cue);
 const catalog = new CatalogService(db, ctx.services.audit, store);
-const ingest = new IngestService(db, ctx.services.audit, catalog, store, key.pseudonymKey());
+const ingest = new IngestService(
+  db,
+  ctx.services.audit,
+  catalog,
+  { published: store, quarantine: dyingStore(ctx.quarantineStore, cue) },
+  key.pseudonymKey(),
+);
 const report = await ingest.ingestDirectory(delivery, {
   actor: 'system:lantern',
   onProgress: (progress) => {

@@ -15,6 +15,7 @@ import * as m0013 from './0013-dataset-reports.js';
 import * as m0014 from './0014-dataset-modalities.js';
 import * as m0015 from './0015-ingest.js';
 import * as m0016 from './0016-ingest-heartbeat.js';
+import * as m0020 from './0020-held-files.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-dataset-modalities': m0014,
   '0015-ingest': m0015,
   '0016-ingest-heartbeat': m0016,
+  '0020-held-files': m0020,
 };
 
 export const migrationProvider: MigrationProvider = {
