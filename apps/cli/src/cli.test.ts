@@ -44,6 +44,9 @@ describe('lantern', () => {
       ['datasets', 'publish'],
       ['publish'],
       ['ingest'],
+      ['phi'],
+      ['phi', 'list'],
+      ['phi', 'decide'],
       ['inspect'],
     ]) {
       const result = await runCli([...command, '--help']);

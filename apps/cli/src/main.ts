@@ -13,6 +13,7 @@ import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo
 import { ingestRemote } from './commands/ingest.command.js';
 import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
+import { decidePhi, listPhi } from './commands/phi.command.js';
 import { logout } from './commands/logout.command.js';
 import { status } from './commands/status.command.js';
 import { createToken, listTokens, revokeToken } from './commands/tokens.command.js';
@@ -303,6 +304,49 @@ one entry per server. Example: lantern login --server https://lantern.example.or
     .action(async (project: string, options: { server?: string; json?: boolean }) => {
       process.exitCode = await listMembers(project, options);
     });
+
+  const phi = program
+    .command('phi')
+    .description("a draft's PHI review: the scan's findings and the files held back (curators)");
+  phi
+    .command('list')
+    .description('print the findings (masked) and held files of a draft, with their decisions')
+    .argument('<slug>', 'the dataset whose draft an ingest made')
+    .addOption(serverOption())
+    .option('--json', 'print the review as JSON')
+    .action(async (slug: string, options: { server?: string; json?: boolean }) => {
+      process.exitCode = await listPhi(slug, options);
+    });
+  const many = (value: string, previous: string[] = []) => [...previous, value];
+  phi
+    .command('decide')
+    .description('decide PHI findings and held files, as the draft page does')
+    .argument('<slug>', 'the dataset whose draft an ingest made')
+    .addOption(serverOption())
+    .option('--drop <table.column>', 'drop a column a finding names (repeatable)', many)
+    .option('--confirm <finding>', 'confirm a finding is not PHI (repeatable; needs --note)', many)
+    .option(
+      '--release <file>',
+      'release a held file into the draft (repeatable; needs --note)',
+      many,
+    )
+    .option('--exclude <file>', 'exclude a held file; its cells are emptied (repeatable)', many)
+    .option('--note <text>', 'why: required to confirm or release')
+    .action(
+      async (
+        slug: string,
+        options: {
+          server?: string;
+          drop?: string[];
+          confirm?: string[];
+          release?: string[];
+          exclude?: string[];
+          note?: string;
+        },
+      ) => {
+        process.exitCode = await decidePhi(slug, options);
+      },
+    );
   program
     .command('ingest')
     .description(

@@ -13,6 +13,7 @@ import { admissionRoutes } from './http/admission/admission.routes.js';
 import { auditRoutes } from './http/audit/audit.routes.js';
 import { catalogRoutes } from './http/catalog/catalog.routes.js';
 import { ingestUploadRoutes } from './http/ingest/ingest-uploads.routes.js';
+import { heldFilesRoutes } from './http/ingest/held-files.routes.js';
 import { ingestRoutes } from './http/ingest/ingest.routes.js';
 import { reportRoutes } from './http/catalog/reports.routes.js';
 import { authRoutes } from './http/auth/auth.routes.js';
@@ -92,6 +93,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(termsRoutes(ctx.services.terms));
   await fastify.register(catalogRoutes(ctx.services.catalog));
   await fastify.register(ingestRoutes(ctx.services.ingest));
+  await fastify.register(heldFilesRoutes(ctx.services.heldFiles));
   await fastify.register(ingestUploadRoutes(ctx.services.ingestUploads));
   await fastify.register(reportRoutes(ctx.services.reports));
   await fastify.register(auditRoutes(ctx.services.audit));

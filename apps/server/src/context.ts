@@ -18,6 +18,7 @@ import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
 import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
 import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
+import { HeldFilesService } from './services/ingest/held-files.service.js';
 import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { AccessRequestService } from './services/projects/access-requests.service.js';
 import { ProjectService } from './services/projects/project.service.js';
@@ -36,6 +37,11 @@ export interface AppContext {
   version: string;
   database: DatabaseHandle;
   objectStore: ObjectStore;
+  /**
+   * Ingest's quarantine: held files' de-identified bytes waiting for a curator's review, a store
+   * apart from the published objects (no version's manifest ever refers to it).
+   */
+  quarantineStore: ObjectStore;
   compute: ComputeStatus;
   services: {
     audit: AuditService;
@@ -47,6 +53,8 @@ export interface AppContext {
     userAdmin: UserAdminService;
     catalog: CatalogService;
     ingest: IngestService;
+    /** Files an ingest held back (burned-in text, unreadable), reviewed and released or excluded. */
+    heldFiles: HeldFilesService;
     /** Remote ingest: deliveries uploaded to a staging folder, ingested, then deleted. */
     ingestUploads: IngestUploadService;
     reports: ReportsService;
@@ -59,6 +67,8 @@ export interface AppContext {
     projects: ProjectService;
     /** Reviewers' answers to requests for approval-tier datasets. */
     accessRequests: AccessRequestService;
+    /** The same sweep over the quarantine: held files decided, or of drafts gone, leave it. */
+    quarantineSweep: ObjectSweepService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -98,9 +108,17 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     throw error;
   }
   let objectStore: ObjectStore;
+  let quarantineStore: ObjectStore;
   try {
-    objectStore = await openObjectStore(config);
+    objectStore = await openObjectStore(config, 'objects');
   } catch (error) {
+    await database.close();
+    throw error;
+  }
+  try {
+    quarantineStore = await openObjectStore(config, 'quarantine');
+  } catch (error) {
+    await objectStore.close();
     await database.close();
     throw error;
   }
@@ -134,13 +152,27 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   const terms = new TermsService(database.db, audit, email, links);
   await terms.ensurePublished();
   const catalog = new CatalogService(database.db, audit, objectStore);
-  const ingest = new IngestService(database.db, audit, catalog, objectStore, key.pseudonymKey());
+  const ingest = new IngestService(
+    database.db,
+    audit,
+    catalog,
+    { published: objectStore, quarantine: quarantineStore },
+    key.pseudonymKey(),
+  );
+  const heldFiles = new HeldFilesService(database.db, audit, catalog, {
+    published: objectStore,
+    quarantine: quarantineStore,
+  });
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   // An embedded database is this process's alone: a run still `running` at its start was
   // interrupted. Replicas sharing PostgreSQL leave each other's runs until their heartbeat stops.
   await ingest.recoverInterrupted(database.dialect === 'pglite' ? 0 : INGEST_STALE_MS);
   const objectSweep = new ObjectSweepService(database.db, audit, objectStore, {
     graceMs: config.objectSweepGraceMs,
+  });
+  const quarantineSweep = new ObjectSweepService(database.db, audit, quarantineStore, {
+    graceMs: config.objectSweepGraceMs,
+    area: 'quarantine',
   });
   const janitor = new PeriodicWorker(
     'ingest recovery and object sweep',
@@ -149,6 +181,10 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       const swept = await objectSweep.sweep();
       if (swept.deleted > 0 || swept.unfinished > 0) {
         logger.info(swept, 'unreferenced objects swept');
+      }
+      const quarantined = await quarantineSweep.sweep();
+      if (quarantined.deleted > 0 || quarantined.unfinished > 0) {
+        logger.info(quarantined, 'quarantined objects no held file needs swept');
       }
     },
     logger,
@@ -168,6 +204,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     version: VERSION,
     database,
     objectStore,
+    quarantineStore,
     compute,
     services: {
       audit,
@@ -179,6 +216,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       userAdmin: new UserAdminService(database.db, audit, email),
       catalog,
       ingest,
+      heldFiles,
       ingestUploads,
       reports: new ReportsService(database.db, audit, email, links),
       email,
@@ -188,6 +226,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       objectSweep,
       projects: new ProjectService(database.db, audit, email, links),
       accessRequests: new AccessRequestService(database.db, audit, email, links),
+      quarantineSweep,
     },
     links,
     sealer,
@@ -203,17 +242,22 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       await sealer.stop();
       await database.close();
       await objectStore.close();
+      await quarantineStore.close();
     },
   };
 }
 
 /**
  * The object store the configuration chooses, ready: the data directory's objects/ made, or the
- * S3 bucket created if missing (and its crashed uploads swept).
+ * S3 bucket created if missing (and its crashed uploads swept). `area` 'quarantine' is ingest's
+ * quarantine: the data directory's quarantine/, or the bucket's names under `quarantine/`.
  */
-async function openObjectStore(config: Config): Promise<ObjectStore> {
+async function openObjectStore(
+  config: Config,
+  area: 'objects' | 'quarantine',
+): Promise<ObjectStore> {
   if (config.objectStore === 'local' || config.s3 === undefined) {
-    const local = new LocalObjectStore(config.dataDir);
+    const local = new LocalObjectStore(config.dataDir, area);
     await local.init();
     return local;
   }
@@ -234,6 +278,7 @@ async function openObjectStore(config: Config): Promise<ObjectStore> {
     endpoint: s3.endpoint,
     bucket: s3.bucket,
     region: s3.region,
+    ...(area === 'quarantine' ? { keyPrefix: 'quarantine/' } : {}),
     credentials:
       s3.accessKeyId === undefined || secret === undefined
         ? undefined

@@ -8,3 +8,4 @@ export * from './ecg/index.js';
 export * from './tables/index.js';
 export * from './dicom/index.js';
 export * from './slide/index.js';
+export * from './image/index.js';

@@ -50,6 +50,10 @@ export type PhiFinding = components['schemas']['PhiFinding'];
 /** A curator's decision on a finding: drop its column, or confirm it is not PHI (saying why). */
 export type PhiDecisionInput =
   operations['decidePhi']['requestBody']['content']['application/json']['decisions'][number];
+export type HeldReview = components['schemas']['HeldReview'];
+export type HeldFile = components['schemas']['HeldFile'];
+export type HeldDecisionInput =
+  operations['decideHeldFiles']['requestBody']['content']['application/json']['decisions'][number];
 export type DatasetInput =
   operations['createDataset']['requestBody']['content']['application/json'];
 export type DatasetDictionary =
@@ -227,6 +231,18 @@ export interface LanternClient {
    * finding is not PHI. Resolves to the review after the decisions.
    */
   decidePhi(slug: string, decisions: PhiDecisionInput[]): Promise<PhiReview>;
+  /**
+   * The files the draft's last ingest held back for review (burned-in text, unreadable formats),
+   * each with its decision if taken, and how many are still open.
+   */
+  getHeldFiles(slug: string): Promise<HeldReview>;
+  /**
+   * Decides held files: `release` (a note saying why the burned-in text does not identify anyone)
+   * puts the file in the draft, `exclude` leaves it out and empties the cells that named it.
+   */
+  decideHeldFiles(slug: string, decisions: HeldDecisionInput[]): Promise<HeldReview>;
+  /** Where a held image's preview (PNG, curators only) is, for an <img>. */
+  heldFilePreviewPath(slug: string, file: string): string;
   /** Reports a problem on a dataset, a table or a column (admitted readers). */
   reportDatasetProblem(
     slug: string,
@@ -656,6 +672,22 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         { params: { path: { slug } }, body: { decisions } },
       );
       return data ?? throwApiError(response, error);
+    },
+    async getHeldFiles(slug) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/held', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async decideHeldFiles(slug, decisions) {
+      const { data, error, response } = await raw.POST(
+        '/api/v1/datasets/{slug}/draft/held/decisions',
+        { params: { path: { slug } }, body: { decisions } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    heldFilePreviewPath(slug, file) {
+      return `${options.baseUrl}/api/v1/datasets/${encodeURIComponent(slug)}/draft/held/${encodeURIComponent(file)}/preview`;
     },
     async reportDatasetProblem(slug, input) {
       const { data, error, response } = await raw.POST('/api/v1/datasets/{slug}/reports', {

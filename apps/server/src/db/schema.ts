@@ -264,7 +264,6 @@ export interface DatasetReportTable {
   created_at: ColumnType<Date, never, never>;
 }
 
-/** The whole database, as Kysely sees it. */
 /** What one ingest run counted. */
 export interface IngestCounts {
   tables: number;
@@ -364,6 +363,35 @@ export interface ProjectDatasetTable {
   reason: string | null;
 }
 
+/** A curator's decision on a held file. */
+export type HeldDecision = 'release' | 'exclude';
+
+/**
+ * A file an ingest held back for review, its de-identified bytes in the quarantine store (none
+ * for a file no de-identifier reads), and the curator's decision on it.
+ */
+export interface IngestHeldFileTable {
+  id: string;
+  ingest_id: string;
+  version_id: string;
+  /** The published path the file would have (and has, once released). */
+  path: string;
+  /** The table and files column that name it (an excluded file's cells are emptied). */
+  table_name: string;
+  column_name: string;
+  format: 'dicom' | 'unreadable';
+  reason: string;
+  /** Its key in the quarantine store. */
+  quarantine_key: string | null;
+  size: ColumnType<string | null, number | null, number | null>;
+  decision: HeldDecision | null;
+  note: string | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
   audit_event: AuditEventTable;
@@ -387,4 +415,5 @@ export interface Database {
   project_member: ProjectMemberTable;
   project_invitation: ProjectInvitationTable;
   project_dataset: ProjectDatasetTable;
+  ingest_held_file: IngestHeldFileTable;
 }

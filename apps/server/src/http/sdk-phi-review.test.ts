@@ -133,10 +133,25 @@ describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIAL
     );
 
     expect(dropped).toMatchObject({ blocked: false, open: [] });
-    const preview = await curator.previewPublication(SLUG);
-    expect(preview.problems.filter((p) => p.source === 'phi' && p.severity === 'blocking')).toEqual(
-      [],
+    // The held radiographs still block publication, until each is decided (here: excluded).
+    const blocking = async () =>
+      (await curator.previewPublication(SLUG)).problems.filter(
+        (p) => p.source === 'phi' && p.severity === 'blocking',
+      );
+    const held = await curator.getHeldFiles(SLUG);
+    expect(held.open).toBe(review.held.length);
+    expect((await blocking()).map((p) => p.code)).toEqual(
+      held.files.map(() => 'held-file-undecided'),
     );
+    const excluded = await curator.decideHeldFiles(
+      SLUG,
+      held.files.map((file) => ({ file: file.id, action: 'exclude' as const })),
+    );
+    expect(excluded).toMatchObject({ open: 0, blocked: false });
+    expect(curator.heldFilePreviewPath(SLUG, held.files[0]?.id ?? '')).toBe(
+      `${server.url}/api/v1/datasets/${SLUG}/draft/held/${held.files[0]?.id ?? ''}/preview`,
+    );
+    expect(await blocking()).toEqual([]);
   });
 
   it('confirms free-text findings as not PHI with a note, and drops a contact column', async () => {

@@ -95,7 +95,11 @@ export function objectKeyHex(key: string): string {
   return hex;
 }
 
-/** Objects as files under `<dataDir>/objects`, at `sha256/<first two hex digits>/<hex>`. */
+/**
+ * Objects as files under `<dataDir>/objects`, at `sha256/<first two hex digits>/<hex>`. Another
+ * `folder` of the data directory makes a separate store under the same keys: ingest's quarantine
+ * (`quarantine/`), where held files wait for a curator's review apart from every published object.
+ */
 export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
@@ -105,8 +109,8 @@ export class LocalObjectStore implements ObjectStore {
     return this.root;
   }
 
-  constructor(dataDir: string) {
-    this.root = join(dataDir, 'objects');
+  constructor(dataDir: string, folder = 'objects') {
+    this.root = join(dataDir, folder);
     // Temporary files live inside the store, on its file system, so rename() is atomic (POSIX).
     this.scratch = join(this.root, '.tmp');
   }

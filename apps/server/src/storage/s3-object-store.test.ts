@@ -177,6 +177,74 @@ describe('S3 object store on Ceph radosgw', () => {
     }
   });
 
+  it('keeps a quarantine (keyPrefix) apart in the same bucket: its own objects, list and staging', async () => {
+    const store = await newS3Store();
+    const quarantine = new S3ObjectStore({
+      endpoint: ceph.endpoint,
+      bucket: store.bucket,
+      region: 'us-east-1',
+      credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+      partBytes: 5 * MIB,
+      keyPrefix: 'quarantine/',
+    });
+    try {
+      await quarantine.init();
+      const bytesOf = (text: string) =>
+        (async function* () {
+          yield new TextEncoder().encode(text);
+        })();
+      const held = await quarantine.put(bytesOf('held for burned-in text'));
+      const published = await store.put(bytesOf('published'));
+      // A large held file goes through the quarantine's own staging and lands under its prefix.
+      const large = new Uint8Array(6 * MIB).map((_, i) => i % 253);
+      const bigHeld = await quarantine.put(
+        (async function* () {
+          yield large;
+        })(),
+      );
+      expect(held.key).toMatch(/^sha256\/[0-9a-f]{64}$/u);
+      expect(await bucketContents(store)).toEqual(
+        [published.key, `quarantine/${held.key}`, `quarantine/${bigHeld.key}`].sort(),
+      );
+      const listed = async (s: S3ObjectStore) => {
+        const keys: string[] = [];
+        for await (const object of s.list()) {
+          keys.push(object.key);
+        }
+        return keys.sort();
+      };
+      expect(await listed(store)).toEqual([published.key]);
+      expect(await listed(quarantine)).toEqual([held.key, bigHeld.key].sort());
+      expect(await store.head(held.key)).toBeNull();
+      expect(await quarantine.head(published.key)).toBeNull();
+      const got = await quarantine.get(bigHeld.key);
+      expect(got?.size).toBe(large.byteLength);
+      got?.body.destroy();
+      expect(await quarantine.check()).toEqual({
+        ok: true,
+        detail: `S3 bucket ${store.bucket} (quarantine/) at ${ceph.endpoint}`,
+      });
+      // Each sweeps its own staging only.
+      await store.client.send(
+        new PutObjectCommand({
+          Bucket: store.bucket,
+          Key: 'quarantine/staging/crashed',
+          Body: 'x',
+        }),
+      );
+      await store.sweepStaging(new Date(Date.now() + 3_600_000));
+      expect(await bucketContents(store)).toContain('quarantine/staging/crashed');
+      await quarantine.sweepStaging(new Date(Date.now() + 3_600_000));
+      expect(await bucketContents(store)).not.toContain('quarantine/staging/crashed');
+      await quarantine.delete(held.key);
+      expect(await listed(quarantine)).toEqual([bigHeld.key]);
+      expect(await store.head(published.key)).not.toBeNull();
+    } finally {
+      await quarantine.close();
+      await emptyAndDelete(store);
+    }
+  });
+
   it('is what a server configured with LANTERN_S3_* stores certificates and tables in', async () => {
     const bucket = newBucket();
     const dir = await mkdtemp(join(tmpdir(), 'lantern-s3-secret-'));

@@ -45,6 +45,11 @@ export interface S3StoreOptions {
   singleCopyMaxBytes?: number;
   /** The size of each part of a copy in parts. */
   copyPartBytes?: number;
+  /**
+   * Put before every name in the bucket (`quarantine/`): a separate store under the same keys in
+   * the same bucket, as ingest's quarantine is. Default none.
+   */
+  keyPrefix?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -52,6 +57,7 @@ const S3_MIN_PART_BYTES = 5 * MIB;
 /** Staged uploads older than this are a crashed process's leftovers, swept by init(). */
 const STAGING_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const STAGING = 'staging/';
+const KEY_PREFIX = /^([a-z0-9-]+\/)?$/u;
 
 /**
  * Objects in an S3 bucket (AWS S3, Ceph RGW), under the same keys as the local store:
@@ -78,9 +84,15 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partBytes: number;
   private readonly singleCopyMaxBytes: number;
   private readonly copyPartBytes: number;
+  /** Before every name in the bucket: '' for the published store, `quarantine/` for ingest's. */
+  private readonly prefix: string;
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
+    this.prefix = options.keyPrefix ?? '';
+    if (!KEY_PREFIX.test(this.prefix)) {
+      throw new Error('keyPrefix must be lower-case letters, digits and dashes ending in a slash');
+    }
     this.endpoint = options.endpoint;
     this.partBytes = atLeastMinPart(options.partBytes ?? 16 * MIB, 'partBytes');
     this.copyPartBytes = atLeastMinPart(options.copyPartBytes ?? 1024 * MIB, 'copyPartBytes');
@@ -122,7 +134,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   get location(): string {
-    return `bucket ${this.bucket}${this.endpoint === undefined ? ' on AWS S3' : ` at ${this.endpoint}`}`;
+    return `bucket ${this.bucket}${this.prefix === '' ? '' : ` (${this.prefix})`}${this.endpoint === undefined ? ' on AWS S3' : ` at ${this.endpoint}`}`;
   }
 
   async check(): Promise<ComponentCheck> {
@@ -178,7 +190,11 @@ export class S3ObjectStore implements ObjectStore {
     const key = `sha256/${sha256}`;
     if (upload === null) {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: part.subarray(0, filled) }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: part.subarray(0, filled),
+        }),
       );
       return { key, sha256, size };
     }
@@ -192,7 +208,7 @@ export class S3ObjectStore implements ObjectStore {
       throw error;
     }
     try {
-      await this.copy(upload.key, key, size);
+      await this.copy(upload.key, this.prefix + key, size);
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: upload.key }));
     }
@@ -202,7 +218,9 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string): Promise<{ body: Readable; size: number } | null> {
     objectKeyHex(key);
     try {
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const got = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       // In Node the SDK's body is the HTTP response, a Readable.
       return {
         body: got.Body as Readable,
@@ -219,7 +237,9 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<{ size: number } | null> {
     objectKeyHex(key);
     try {
-      const got = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const got = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+      );
       return { size: required(got.ContentLength, 'Content-Length') };
     } catch (error) {
       if (isNotFound(error)) {
@@ -232,7 +252,9 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     objectKeyHex(key);
     // S3 answers 204 for a key that does not exist.
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+    );
   }
 
   async *list(): AsyncGenerator<ListedObject> {
@@ -241,17 +263,14 @@ export class S3ObjectStore implements ObjectStore {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: 'sha256/',
+          Prefix: `${this.prefix}sha256/`,
           ContinuationToken: token,
         }),
       );
       for (const object of page.Contents ?? []) {
-        if (
-          object.Key !== undefined &&
-          isObjectKey(object.Key) &&
-          object.LastModified !== undefined
-        ) {
-          yield { key: object.Key, size: object.Size ?? 0, storedAt: object.LastModified };
+        const key = object.Key?.slice(this.prefix.length);
+        if (key !== undefined && isObjectKey(key) && object.LastModified !== undefined) {
+          yield { key, size: object.Size ?? 0, storedAt: object.LastModified };
         }
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -280,7 +299,7 @@ export class S3ObjectStore implements ObjectStore {
       const page = await this.client.send(
         new ListMultipartUploadsCommand({
           Bucket: this.bucket,
-          Prefix: STAGING,
+          Prefix: this.prefix + STAGING,
           KeyMarker: keyMarker,
           UploadIdMarker: uploadIdMarker,
         }),
@@ -313,7 +332,7 @@ export class S3ObjectStore implements ObjectStore {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: STAGING,
+          Prefix: this.prefix + STAGING,
           ContinuationToken: token,
         }),
       );
@@ -333,7 +352,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async startUpload(): Promise<MultipartUpload> {
-    const key = `${STAGING}${randomUUID()}`;
+    const key = `${this.prefix}${STAGING}${randomUUID()}`;
     const started = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
     );

@@ -5,9 +5,12 @@
  * - `put:<n>:mid`: during the n-th put into the object store, once the store has taken its first
  *   chunk and asks for the next (a table's CSV half-written to a temporary file);
  * - `put:<n>:after`: right after the n-th put returns, before any row refers to its object;
+ * - `held:<n>:mid` and `held:<n>:after`: the same for the n-th put into the quarantine (an image
+ *   held for burned-in text, its de-identified bytes kept for the review);
  * - `phase:<phase>`: when the ingest reports that phase (`scanning`: every row of the draft
  *   written, the run not yet marked done).
- * The store is the configured one, wrapped only to count puts and die on cue. Without a cue the
+ * The stores are the configured ones (published and quarantine), each wrapped only to count its
+ * puts and die on cue. Without a cue the
  * ingest runs to its end and the process prints `done <ingest id>`.
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-then-die.ts DATA_DIR DELIVERY_DIR
@@ -21,7 +24,7 @@ import { IngestService } from '../services/ingest/ingest.service.js';
 import type { ListedObject, ObjectStore, StoredObject } from '../storage/object-store.js';
 
 type Cue =
-  | { kind: 'put'; n: number; when: 'mid' | 'after' }
+  | { kind: 'put' | 'held'; n: number; when: 'mid' | 'after' }
   | { kind: 'phase'; phase: string }
   | { kind: 'none' };
 
@@ -29,9 +32,13 @@ function parseCue(text: string | undefined): Cue {
   if (text === undefined || text === '') {
     return { kind: 'none' };
   }
-  const put = /^put:(\d+):(mid|after)$/u.exec(text);
+  const put = /^(put|held):(\d+):(mid|after)$/u.exec(text);
   if (put !== null) {
-    return { kind: 'put', n: Number(put[1]), when: put[2] === 'mid' ? 'mid' : 'after' };
+    return {
+      kind: put[1] === 'held' ? 'held' : 'put',
+      n: Number(put[2]),
+      when: put[3] === 'mid' ? 'mid' : 'after',
+    };
   }
   const phase = /^phase:([a-z]+)$/u.exec(text);
   if (phase?.[1] !== undefined) {
@@ -45,8 +52,8 @@ function die(): never {
   throw new Error('SIGKILL did not kill this process');
 }
 
-/** The store, dying on the cue's put. */
-function dyingStore(inner: ObjectStore, cue: Cue): ObjectStore {
+/** The store, dying on the cue's put (`put` cues the published store, `held` the quarantine). */
+function dyingStore(inner: ObjectStore, cue: Cue, kind: 'put' | 'held'): ObjectStore {
   let puts = 0;
   async function* dieAfterFirstChunk(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     let given = 0;
@@ -65,7 +72,7 @@ function dyingStore(inner: ObjectStore, cue: Cue): ObjectStore {
     check: () => inner.check(),
     async put(body): Promise<StoredObject> {
       puts += 1;
-      const cued = cue.kind === 'put' && cue.n === puts;
+      const cued = cue.kind === kind && cue.n === puts;
       if (cued && cue.when === 'mid') {
         return inner.put(dieAfterFirstChunk(body));
       }
@@ -97,9 +104,15 @@ const config = parseConfig({
 const ctx = await createContext(config, createLogger(config));
 const key = await DeploymentKey.load(config.secretKeyFile);
 const db = ctx.database.db;
-const store = dyingStore(ctx.objectStore, cue);
+const store = dyingStore(ctx.objectStore, cue, 'put');
 const catalog = new CatalogService(db, ctx.services.audit, store);
-const ingest = new IngestService(db, ctx.services.audit, catalog, store, key.pseudonymKey());
+const ingest = new IngestService(
+  db,
+  ctx.services.audit,
+  catalog,
+  { published: store, quarantine: dyingStore(ctx.quarantineStore, cue, 'held') },
+  key.pseudonymKey(),
+);
 const report = await ingest.ingestDirectory(delivery, {
   actor: 'system:lantern',
   onProgress: (progress) => {

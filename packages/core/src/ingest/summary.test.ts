@@ -133,6 +133,14 @@ describe('ingest summary', () => {
     expect(nextIngestStep('x', false, [dictionary, warning])).toBe(
       'fix the blocking problems above on the draft (lantern publish lists what is left); then lantern publish x',
     );
+    const held = {
+      source: 'phi' as const,
+      severity: 'blocking' as const,
+      code: 'held-file-undecided',
+    };
+    expect(nextIngestStep('x', false, [held, dictionary])).toBe(
+      'review each file held back (release it with a note saying why its burned-in text does not identify anyone, or exclude it) on the draft page, or POST /api/v1/datasets/x/draft/held/decisions; then fix the other blocking problems above on the draft (lantern publish lists what is left); then lantern publish x',
+    );
     expect(nextIngestStep('x', true, [dictionary])).toBe(
       "decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/x/draft/phi/decisions with a curator's token; then fix the other blocking problems above on the draft (lantern publish lists what is left); then lantern publish x",
     );

@@ -69,13 +69,14 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * What to do once a draft is made, in order: decide the PHI findings, fix the draft's other
- * blocking problems (dictionary, keys, names), publish.
+ * What to do once a draft is made, in order: decide the PHI findings, review the files held back
+ * (release or exclude each), fix the draft's other blocking problems (dictionary, keys, names),
+ * publish.
  */
 export function nextIngestStep(
   slug: string,
   phiBlocked: boolean,
-  problems: readonly Pick<PublicationProblem, 'source' | 'severity'>[],
+  problems: readonly (Pick<PublicationProblem, 'source' | 'severity'> & { code?: string })[],
 ): string {
   const steps: string[] = [];
   if (phiBlocked) {
@@ -83,9 +84,15 @@ export function nextIngestStep(
       `decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/${slug}/draft/phi/decisions with a curator's token`,
     );
   }
+  const held = problems.some((p) => p.severity === 'blocking' && p.code === 'held-file-undecided');
+  if (held) {
+    steps.push(
+      `review each file held back (release it with a note saying why its burned-in text does not identify anyone, or exclude it) on the draft page, or POST /api/v1/datasets/${slug}/draft/held/decisions`,
+    );
+  }
   if (problems.some((p) => p.severity === 'blocking' && p.source !== 'phi')) {
     steps.push(
-      `fix the ${phiBlocked ? 'other ' : ''}blocking problems above on the draft (lantern publish lists what is left)`,
+      `fix the ${phiBlocked || held ? 'other ' : ''}blocking problems above on the draft (lantern publish lists what is left)`,
     );
   }
   steps.push(`lantern publish ${slug}`);

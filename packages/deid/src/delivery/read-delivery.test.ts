@@ -130,6 +130,37 @@ tables:
     expect(reading.tables.map((table) => table.name)).toEqual(['patients', 'ecgs']);
   });
 
+  it('lets a WFDB header’s signal files travel with it, and reports one missing or outside', async () => {
+    const root = await delivery('wfdb', {
+      'delivery.yaml':
+        'dataset: demo-x\npartner: P\ntables:\n  - name: ecgs\n    file: tables/ecgs.csv\n    patient: mrn\n    files: path\n',
+      'tables/ecgs.csv': 'mrn,path\n001,r/100.hea\n002,r/101.hea\n003,r/102.hea\n',
+      'files/r/100.hea': '100 2 360 650000\n100.dat 212 200 11 1024\n100.dat 212 200 11 1024\n',
+      'files/r/100.dat': 'samples',
+      'files/r/101.hea': '101 1 360\n101a.dat 16 200 16 0\n',
+      'files/r/102.hea': '102 1 360\n102.dat 16 200 16 0\n',
+      'files/r/stray.dat': 'nobody names me',
+    });
+    await symlink(join(scratch, 'outside.dat'), join(root, 'files/r/102.dat'));
+    await writeFile(join(scratch, 'outside.dat'), 'outside');
+    const reading = await readDelivery(root);
+    expect(reading.problems.map(({ code, file, message }) => [code, file, message])).toEqual([
+      [
+        'file_missing',
+        'files/r/101a.dat',
+        'a WFDB header names this signal file, and it is not there',
+      ],
+      ['path_escapes', 'files/r/102.dat', 'the file points outside the delivery'],
+      [
+        'file_unnamed',
+        'files/r/stray.dat',
+        'no row of any table names this file; name it in a files column or remove it',
+      ],
+    ]);
+    // The files a table names are the headers; their signal files are ingest's to carry.
+    expect(reading.files).toEqual(['files/r/100.hea', 'files/r/101.hea', 'files/r/102.hea']);
+  });
+
   it('lists a kind of problem a bounded number of times, and counts the rest', async () => {
     const rows = Array.from({ length: LISTED_PROBLEMS + 20 }, () => ',x').join('\n');
     const reading = await readDelivery(

@@ -9,19 +9,27 @@
  * line); each column the manifest names present in its table, and the published header free of
  * duplicate names; every patient id filled; every date in a form the date shift reads; every file
  * a files column names present under `files/` without leaving the delivery (no `..`, no absolute
- * path, no symbolic link pointing outside); and every file under `files/` named by some row. The
+ * path, no symbolic link pointing outside); the signal files of each WFDB header named (they
+ * travel with it: PhysioNet's header(5) names them, beside it) present and inside the delivery
+ * too; and every file under `files/` named by some row or travelling with a header so named. The
  * tables' descriptions (types, empty cells, row counts) come back for the data dictionary.
  *
  * Problem messages name columns and places, never a value from a row: values may identify.
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, posix, relative, sep } from 'node:path';
 import {
   MANIFEST_MAX_BYTES,
   parseDeliveryManifest,
   type DeliveryManifest,
 } from '@lantern/core/ingest';
-import { FormatError, TableProfile, type TableInspection } from '@lantern/formats';
+import {
+  FormatError,
+  isWfdbHeader,
+  parseWfdbHeader,
+  TableProfile,
+  type TableInspection,
+} from '@lantern/formats';
 import { shiftDateValue } from '../date-shift.js';
 import { deliveryFilePath, publishedShape } from '../tables.js';
 import { openSourceTable } from './table-source.js';
@@ -97,8 +105,19 @@ export async function readDelivery(dir: string): Promise<DeliveryReading> {
       present.add(path);
     }
   }
+  // WFDB signal files travel with the header a row names; one that is missing is the delivery's
+  // problem as a named file's is.
+  const travelling = new Set<string>();
+  for (const path of present) {
+    for (const signal of await wfdbSignalFiles(root, path)) {
+      if (!named.has(signal) && !travelling.has(signal)) {
+        travelling.add(signal);
+        await checkNamedFile(root, signal, problems, 'a WFDB header names this signal file');
+      }
+    }
+  }
   for await (const path of walk(root, 'files')) {
-    if (!named.has(path)) {
+    if (!named.has(path) && !travelling.has(path)) {
       problems.add({
         code: 'file_unnamed',
         message: 'no row of any table names this file; name it in a files column or remove it',
@@ -306,7 +325,12 @@ async function readTable(
 }
 
 /** Is the named file there, a regular file, and inside the delivery (links followed)? */
-async function checkNamedFile(root: string, path: string, problems: ProblemList): Promise<boolean> {
+async function checkNamedFile(
+  root: string,
+  path: string,
+  problems: ProblemList,
+  namedBy = 'a table names this file',
+): Promise<boolean> {
   const found = await inside(root, join(root, path));
   if (found === 'outside') {
     problems.add({
@@ -321,7 +345,7 @@ async function checkNamedFile(root: string, path: string, problems: ProblemList)
   if (found === 'missing' || !(await stat(join(root, path))).isFile()) {
     problems.add({
       code: 'file_missing',
-      message: 'a table names this file, and it is not there',
+      message: `${namedBy}, and it is not there`,
       file: path,
       line: null,
       column: null,
@@ -329,6 +353,45 @@ async function checkNamedFile(root: string, path: string, problems: ProblemList)
     return false;
   }
   return true;
+}
+
+/** The largest WFDB header read for its signal files (real ones are a few hundred bytes). */
+const WFDB_HEADER_MAX_BYTES = 1024 * 1024;
+/** A signal file name as WFDB writes it: no folder, nothing hidden (others are ingest's to hold). */
+const WFDB_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/u;
+
+/**
+ * The signal files (delivery paths) a named file names when it is a WFDB header; none when it is
+ * not one, or one the reader refuses (ingest holds such a record back).
+ */
+async function wfdbSignalFiles(root: string, path: string): Promise<string[]> {
+  const handle = await open(join(root, path), 'r');
+  let bytes: Uint8Array;
+  try {
+    const { size } = await handle.stat();
+    if (size > WFDB_HEADER_MAX_BYTES) {
+      return [];
+    }
+    const buffer = Buffer.alloc(size);
+    const { bytesRead } = await handle.read(buffer, 0, size, 0);
+    bytes = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  if (!isWfdbHeader(bytes)) {
+    return [];
+  }
+  try {
+    const names = parseWfdbHeader(bytes, { name: path }).signals.map((s) => s.fileName);
+    return [...new Set(names)]
+      .filter((name) => WFDB_FILE_NAME.test(name))
+      .map((name) => posix.join(posix.dirname(path), name));
+  } catch (error) {
+    if (error instanceof FormatError) {
+      return [];
+    }
+    throw error;
+  }
 }
 
 /** Where `path` really is, links followed: inside the delivery, outside it, or nowhere. */

@@ -691,6 +691,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/{slug}/draft/held": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The files the draft's last ingest held back for review (burned-in text, unreadable formats) and the decisions taken */
+        get: operations["getHeldFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/held/{file}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A held image rendered as an 8-bit PNG through its VOI window, at most 1024 pixels a side (never the file itself) */
+        get: operations["getHeldFilePreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{slug}/draft/held/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decide held files: release (stored and put in the draft; say why the burned-in text does not identify anyone) or exclude (left out, its table cells emptied) */
+        post: operations["decideHeldFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ingests": {
         parameters: {
             query?: never;
@@ -1725,6 +1776,38 @@ export interface components {
             }[];
             error: string | null;
         };
+        HeldFileInput: {
+            id: string;
+            path: string;
+            table: string;
+            column: string;
+            /** @enum {string} */
+            format: "dicom" | "unreadable";
+            reason: string;
+            size: number | null;
+            previewable: boolean;
+            decision: ("release" | "exclude") | null;
+            note: string | null;
+            by: string | null;
+            at: string | null;
+        };
+        HeldReviewInput: {
+            ingest: string | null;
+            files: components["schemas"]["HeldFileInput"][];
+            open: number;
+            blocked: boolean;
+        };
+        HeldDecisionInput: {
+            file: string;
+            /** @constant */
+            action: "release";
+            note: string;
+        } | {
+            file: string;
+            /** @constant */
+            action: "exclude";
+            note?: string;
+        };
         DatasetReportInput: {
             id: string;
             dataset: string;
@@ -2352,6 +2435,38 @@ export interface components {
                 message: string;
             }[];
             error: string | null;
+        };
+        HeldFile: {
+            id: string;
+            path: string;
+            table: string;
+            column: string;
+            /** @enum {string} */
+            format: "dicom" | "unreadable";
+            reason: string;
+            size: number | null;
+            previewable: boolean;
+            decision: ("release" | "exclude") | null;
+            note: string | null;
+            by: string | null;
+            at: string | null;
+        };
+        HeldReview: {
+            ingest: string | null;
+            files: components["schemas"]["HeldFile"][];
+            open: number;
+            blocked: boolean;
+        };
+        HeldDecision: {
+            file: string;
+            /** @constant */
+            action: "release";
+            note: string;
+        } | {
+            file: string;
+            /** @constant */
+            action: "exclude";
+            note?: string;
         };
         DatasetReport: {
             id: string;
@@ -4684,6 +4799,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PhiReview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getHeldFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldReview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getHeldFilePreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    decideHeldFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    decisions: components["schemas"]["HeldDecisionInput"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldReview"];
                 };
             };
             /** @description Default Response */

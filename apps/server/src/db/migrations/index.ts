@@ -16,6 +16,7 @@ import * as m0014 from './0014-dataset-modalities.js';
 import * as m0015 from './0015-ingest.js';
 import * as m0016 from './0016-ingest-heartbeat.js';
 import * as m0017 from './0017-projects.js';
+import * as m0020 from './0020-held-files.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-ingest': m0015,
   '0016-ingest-heartbeat': m0016,
   '0017-projects': m0017,
+  '0020-held-files': m0020,
 };
 
 export const migrationProvider: MigrationProvider = {

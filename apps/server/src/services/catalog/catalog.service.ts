@@ -47,6 +47,7 @@ import {
   type DatasetRow,
   type VersionRow,
 } from '../../repositories/catalog/catalog.repository.js';
+import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import { ingestRepository } from '../../repositories/ingest/ingest.repository.js';
 import { withinBytes } from '../../storage/byte-limit.js';
 import type { ObjectStore } from '../../storage/object-store.js';
@@ -532,6 +533,35 @@ export class CatalogService {
   }
 
   /**
+   * Puts stored files into the draft within the caller's transaction (held files a curator
+   * released, recorded in the same transaction as the decision), audited as catalog.put_files.
+   */
+  async putDraftFiles(
+    trx: Transaction<Database>,
+    slug: string,
+    files: readonly { path: string; objectKey: string; size: number }[],
+  ): Promise<void> {
+    const dataset = await catalogRepository.bySlugForUpdate(trx, slug);
+    if (dataset === undefined) {
+      throw notFound(slug);
+    }
+    const draft = await this.requireDraft(trx, dataset);
+    for (const file of files) {
+      await catalogRepository.putFile(trx, {
+        version_id: draft.id,
+        path: file.path,
+        object_key: file.objectKey,
+        size: file.size,
+      });
+    }
+    await this.audit.record(trx, {
+      action: 'catalog.put_files',
+      target: `dataset:${slug}`,
+      details: { files: files.length, released: true },
+    });
+  }
+
+  /**
    * The dictionary after a delivery: what curators wrote of columns still there stays (with the
    * type the tables now have); columns gone leave it. New columns wait for their words.
    */
@@ -759,8 +789,9 @@ export class CatalogService {
   /**
    * What the last ingest into the draft leaves to do: one that did not finish (interrupted by a
    * crash, or failed part-way) blocks, since its tables may not all be the delivery's and their
-   * PHI scan was never recorded; every PHI finding without a curator's decision blocks; files held
-   * back for review are said (they are not in the version).
+   * PHI scan was never recorded; every PHI finding without a curator's decision blocks, and so
+   * does every held file without one (released or excluded); excluded files are said (they are
+   * not in the version).
    */
   private async ingestProblems(
     executor: Kysely<Database> | Transaction<Database>,
@@ -792,13 +823,25 @@ export class CatalogService {
         message: `${finding.cells} ${finding.cells === 1 ? 'cell looks' : 'cells look'} like ${finding.kind} (${finding.reason}); drop the column or confirm it is not PHI`,
       }),
     );
-    if (run.held.length > 0) {
+    const held = await heldFileRepository.ofRun(executor, run.id);
+    for (const file of held.filter((h) => h.decision === null)) {
+      problems.push({
+        source: 'phi',
+        severity: 'blocking',
+        code: 'held-file-undecided',
+        table: file.table_name,
+        column: file.column_name,
+        message: `${file.path} is held back for review (${file.reason}); release it, saying why its pixels do not identify anyone, or exclude it`,
+      });
+    }
+    const excluded = held.filter((h) => h.decision === 'exclude');
+    if (excluded.length > 0) {
       problems.push({
         source: 'phi',
         severity: 'warning',
-        code: 'files-held',
+        code: 'files-excluded',
         table: '',
-        message: `${run.held.length} ${run.held.length === 1 ? 'file is' : 'files are'} held back for review and not in this version (${[...new Set(run.held.map((h) => h.reason))].join('; ')})`,
+        message: `${excluded.length} held ${excluded.length === 1 ? 'file is' : 'files are'} excluded and not in this version; the table cells that named ${excluded.length === 1 ? 'it' : 'them'} are empty`,
       });
     }
     return problems;

@@ -7,7 +7,9 @@
  *
  * The demo's PHI review is decided the way a careful curator would: a flagged column that holds
  * one identifier per cell (a date of birth) is dropped; free text whose names and numbers the
- * generator made up is confirmed, with that said in the note.
+ * generator made up is confirmed, with that said in the note. Radiographs held back for burned-in
+ * text are excluded: the text names the (made-up) patient and accession number, which a careful
+ * curator would never release.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import type { DataDictionary } from '@lantern/core/catalog';
 import type { PhiDecision } from '@lantern/deid';
 import { DEMO_CATALOGUE, demoDatasetSeed, type DemoDataset } from '@lantern/synth';
 import type { CatalogService, VersionView } from '../catalog/catalog.service.js';
+import type { HeldFilesService } from './held-files.service.js';
 import type { IngestService } from './ingest.service.js';
 
 const ACTOR = 'system:lantern';
@@ -38,7 +41,7 @@ export interface DemoSeedOptions {
 
 /** Seeds the demo catalogue; returns the versions published. */
 export async function seedDemoCatalogue(
-  services: { catalog: CatalogService; ingest: IngestService },
+  services: { catalog: CatalogService; ingest: IngestService; heldFiles: HeldFilesService },
   options: DemoSeedOptions,
 ): Promise<string[]> {
   const published: string[] = [];
@@ -93,7 +96,11 @@ export async function seedDemoCatalogue(
 
 /** Ingests a generated delivery, decides its PHI review as a careful curator would, publishes. */
 async function seedDelivery(
-  { catalog, ingest }: { catalog: CatalogService; ingest: IngestService },
+  {
+    catalog,
+    ingest,
+    heldFiles,
+  }: { catalog: CatalogService; ingest: IngestService; heldFiles: HeldFilesService },
   demo: DemoDataset,
   dir: string,
   notes: string,
@@ -126,6 +133,17 @@ async function seedDelivery(
   );
   if (unique.length > 0) {
     await ingest.decidePhi(slug, unique);
+  }
+  const held = (await heldFiles.review(slug)).files.filter((file) => file.decision === null);
+  if (held.length > 0) {
+    await heldFiles.decide(
+      slug,
+      held.map((file) => ({
+        file: file.id,
+        action: 'exclude' as const,
+        note: 'Synthetic demo data: the burned-in text names the made-up patient and accession number; excluded.',
+      })),
+    );
   }
   await catalog.setDocumentation(slug, demo.documentation);
   const draft = await catalog.version(slug, 'draft', true);

@@ -4,8 +4,8 @@
  * dies on cue: deterministic, no sleeps), one crash on top of the other; after each, the data
  * directory is opened as a server start would open it, and the invariants are checked: the run is
  * marked interrupted and its draft cannot be published; no published version changed; every
- * version file's object exists; no stored or temporary byte holds a source identifier; the sweep
- * leaves no unreferenced object. Re-running the delivery then ends `done` with the very draft an
+ * version file's object exists; no stored, quarantined or temporary byte holds a source
+ * identifier; the sweeps leave no unreferenced object in the store or the quarantine. Re-running the delivery then ends `done` with the very draft an
  * uninterrupted run makes from the same starting point (a copy of the data directory).
  *
  * On PGlite in its own data directories, whatever the suite's dialect: a process killed mid-ingest
@@ -26,6 +26,7 @@ import { parseConfig } from '../../config.js';
 import { createContext, type AppContext } from '../../context.js';
 import { createLogger } from '../../logging.js';
 import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
+import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import { objectReferenceRepository } from '../../repositories/objects/object-reference.repository.js';
 import { seedDemoCatalogue } from './demo-catalogue.js';
 
@@ -155,16 +156,20 @@ async function leaks(ctx: AppContext): Promise<string[]> {
       }
     }
   };
-  for await (const object of ctx.objectStore.list()) {
-    const got = await ctx.objectStore.get(object.key);
-    if (got === null) {
-      throw new Error(`${object.key} was listed but cannot be read`);
+  for (const store of [ctx.objectStore, ctx.quarantineStore]) {
+    for await (const object of store.list()) {
+      const got = await store.get(object.key);
+      if (got === null) {
+        throw new Error(`${object.key} was listed but cannot be read`);
+      }
+      check(`${store.location} ${object.key}`, await buffer(got.body));
     }
-    check(object.key, await buffer(got.body));
   }
-  const scratch = join(dataDir, 'objects', '.tmp');
-  for (const name of await readdir(scratch)) {
-    check(`.tmp/${name}`, await readFile(join(scratch, name)));
+  for (const folder of ['objects', 'quarantine']) {
+    const scratch = join(dataDir, folder, '.tmp');
+    for (const name of await readdir(scratch)) {
+      check(`${folder}/.tmp/${name}`, await readFile(join(scratch, name)));
+    }
   }
   return found;
 }
@@ -204,11 +209,14 @@ afterAll(async () => {
 });
 
 describe('ingest killed with SIGKILL mid-way (PGlite data directory)', () => {
-  // One crash on top of the other. n counts puts: the three tables' CSVs, then each stored file.
+  // One crash on top of the other. n counts puts: the three tables' CSVs, then each stored file;
+  // `held` cues count the quarantine's puts (images held for burned-in text) apart.
   const crashes = [
     { cue: 'put:5:after', what: 'after two DICOM files are stored, before any row refers to them' },
     { cue: 'put:2:mid', what: "mid-table: the second table's CSV half-written" },
     { cue: 'put:9:after', what: 'after six DICOM files are stored again' },
+    { cue: 'held:1:after', what: 'right after an image held for burned-in text is quarantined' },
+    { cue: 'held:1:mid', what: 'mid-way through quarantining a held image' },
     { cue: 'phase:scanning', what: 'with every row of the draft written, the run not yet done' },
   ];
   for (const { cue, what } of crashes) {
@@ -251,10 +259,10 @@ describe('ingest killed with SIGKILL mid-way (PGlite data directory)', () => {
         // The sweep removes what the crash left, and only that.
         const swept = await ctx.services.objectSweep.sweep();
         expect(swept.skipped).toBeNull();
-        if (cue.endsWith(':after')) {
+        if (cue.startsWith('put:') && cue.endsWith(':after')) {
           expect(swept.deleted).toBeGreaterThan(0);
         }
-        if (cue.endsWith(':mid')) {
+        if (cue.startsWith('put:') && cue.endsWith(':mid')) {
           expect(swept.unfinished).toBeGreaterThan(0);
         }
         const referenced = await objectReferenceRepository.keys(db);
@@ -266,6 +274,19 @@ describe('ingest killed with SIGKILL mid-way (PGlite data directory)', () => {
         }
         expect(unreferenced).toEqual([]);
         expect(await readdir(join(dataDir, 'objects', '.tmp'))).toEqual([]);
+        // The quarantine too: a held image quarantined by the crashed run is no draft's to review.
+        const quarantined = await ctx.services.quarantineSweep.sweep();
+        if (cue.startsWith('held:') && cue.endsWith(':after')) {
+          expect(quarantined.deleted).toBeGreaterThan(0);
+        }
+        if (cue.startsWith('held:') && cue.endsWith(':mid')) {
+          expect(quarantined.unfinished).toBeGreaterThan(0);
+        }
+        const held = await heldFileRepository.quarantineKeys(db);
+        for await (const object of ctx.quarantineStore.list()) {
+          expect(held.has(object.key), object.key).toBe(true);
+        }
+        expect(await readdir(join(dataDir, 'quarantine', '.tmp'))).toEqual([]);
         for (const file of files) {
           expect(await ctx.objectStore.head(file.object_key), file.object_key).not.toBeNull();
         }

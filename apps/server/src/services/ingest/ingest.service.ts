@@ -8,9 +8,12 @@
  *    @lantern/deid into a published CSV in the object store, and put into the draft;
  * 3. each native file is de-identified by its format (DICOM by PS3.15's basic profile with
  *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
- *    XML cleaned of demographics; NumPy arrays carry no header and pass as they are) and stored content-
- *    addressed under a name that reveals nothing; a file that must be reviewed (burned-in
- *    annotation) or that no de-identifier reads yet is held back, never stored;
+ *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
+ *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
+ *    are) and stored content-addressed under a name that reveals nothing; an image that must be
+ *    reviewed (burned-in annotation) is held back, its de-identified bytes kept in the quarantine
+ *    store for the review (held-files.service.ts), and a file no de-identifier reads is held back
+ *    with no bytes kept at all;
  * 4. the published tables are scanned for PHI; publication waits for a curator's decision on
  *    every finding (drop the column, or confirm it is not PHI);
  * 5. keys are inferred from the manifest (patients, studies, references), the dictionary keeps
@@ -31,7 +34,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import { AppError } from '@lantern/core';
 import type { ForeignKey } from '@lantern/core/catalog';
 import type { DeliveryManifest, DeliveryTable } from '@lantern/core/ingest';
@@ -42,6 +45,7 @@ import {
   deidentifyMuseXml,
   deidentifySlide,
   deidentifyTable,
+  deidentifyWfdbHeader,
   deliveryFilePath,
   hmacUidRemapper,
   openSourceTable,
@@ -52,16 +56,34 @@ import {
   type PhiDecision,
   type PhiFinding,
   type Pseudonymizer,
+  WfdbDeidError,
 } from '@lantern/deid';
-import { formatCsvRow, isDicom, isNpy, isTiff, isZip } from '@lantern/formats';
-import type { Kysely } from 'kysely';
-import type { Database, HeldFile, IngestCounts, RecordedPhiDecision } from '../../db/schema.js';
+import {
+  FormatError,
+  formatCsvRow,
+  isDicom,
+  isNpy,
+  isTiff,
+  isWfdbHeader,
+  isZip,
+  parseWfdbHeader,
+  readWfdb,
+} from '@lantern/formats';
+import type { Insertable, Kysely } from 'kysely';
+import type {
+  Database,
+  HeldFile,
+  IngestCounts,
+  IngestHeldFileTable,
+  RecordedPhiDecision,
+} from '../../db/schema.js';
+import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import {
   ingestRepository,
   type IngestRunRow,
 } from '../../repositories/ingest/ingest.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
 
@@ -119,6 +141,32 @@ interface PublishedTable {
   references: { column: string; table: string }[];
 }
 
+/** A native file named by a table: where it is published, whose it is, which cell names it. */
+interface NamedFile {
+  published: string;
+  patient: string;
+  table: string;
+  column: string;
+}
+
+/** What became of one native file: stored (with the files travelling with it), or held back. */
+type FileOutcome =
+  | { kind: 'stored'; files: { path: string; key: string; size: number; existed: boolean }[] }
+  | {
+      kind: 'held';
+      format: 'dicom' | 'unreadable';
+      reason: string;
+      /** The de-identified bytes kept in the quarantine for the review; none when unreadable. */
+      quarantined: StoredObject | null;
+    };
+
+/** The largest WFDB header read (real ones are a few hundred bytes). */
+const WFDB_HEADER_MAX_BYTES = 1024 * 1024;
+/** The largest WFDB record's signal files, together (a day of 12 leads at 1 kHz in format 16). */
+const WFDB_SIGNALS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+/** A WFDB file name as the format's writer allows it: no folder, nothing hidden. */
+const WFDB_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/u;
+
 /** How often a running ingest renews its heartbeat. */
 export const INGEST_HEARTBEAT_MS = 30_000;
 /** A run whose heartbeat is this old was interrupted: its process is gone. */
@@ -134,7 +182,7 @@ export class IngestService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
-    private readonly objects: ObjectStore,
+    private readonly stores: { published: ObjectStore; quarantine: ObjectStore },
     private readonly pseudonymKey: Uint8Array,
   ) {}
 
@@ -352,8 +400,8 @@ export class IngestService {
     const problems: unknown[] = [];
     const findings: PhiFinding[] = [];
     const published: PublishedTable[] = [];
-    // Source file -> its published path and its patient's source id (for the date shift).
-    const files = new Map<string, { published: string; patient: string }>();
+    // Source file -> its published path, its patient's source id (for the date shift), its cell.
+    const files = new Map<string, NamedFile>();
 
     for (const table of manifest.tables) {
       progress({
@@ -383,24 +431,45 @@ export class IngestService {
     await this.catalog.setKeysFromIngest(slug, inferKeys(published));
 
     const held: HeldFile[] = [];
+    const heldRows: Insertable<IngestHeldFileTable>[] = [];
+    const { draftId } = await this.catalog.draftIds(slug);
     const stored: { path: string; objectKey: string; size: number }[] = [];
     let done = 0;
     for (const [source, entry] of files) {
       progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
       const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer);
       done += 1;
-      counts.files += 1;
-      if ('reason' in outcome) {
+      if (outcome.kind === 'held') {
+        counts.files += 1;
         held.push({ path: entry.published, reason: outcome.reason });
+        heldRows.push({
+          id: newId('held'),
+          ingest_id: id,
+          version_id: draftId,
+          path: entry.published,
+          table_name: entry.table,
+          column_name: entry.column,
+          format: outcome.format,
+          reason: outcome.reason,
+          quarantine_key: outcome.quarantined?.key ?? null,
+          size: outcome.quarantined?.size ?? null,
+          decision: null,
+          note: null,
+          decided_by: null,
+          decided_at: null,
+        });
         counts.held += 1;
         continue;
       }
-      stored.push({ path: entry.published, objectKey: outcome.key, size: outcome.size });
-      counts.bytes += outcome.size;
-      if (outcome.existed) {
-        counts.deduplicated += 1;
-      } else {
-        counts.stored += 1;
+      for (const file of outcome.files) {
+        counts.files += 1;
+        stored.push({ path: file.path, objectKey: file.key, size: file.size });
+        counts.bytes += file.size;
+        if (file.existed) {
+          counts.deduplicated += 1;
+        } else {
+          counts.stored += 1;
+        }
       }
     }
     await this.catalog.replaceNativeFiles(
@@ -411,14 +480,18 @@ export class IngestService {
 
     progress({ phase: 'scanning', done: 0, total: 1, bytes: counts.bytes });
     await this.catalog.keepDictionaryOf(slug);
-    await ingestRepository.update(this.db, id, {
-      status: 'done',
-      counts: JSON.stringify(counts),
-      problems: JSON.stringify(problems.slice(0, 1000)),
-      held: JSON.stringify(held),
-      phi_findings: JSON.stringify(findings),
-      phi_decisions: JSON.stringify([]),
-      finished_at: new Date(),
+    // The held files and the run's end together: a review never sees half a run's held files.
+    await this.db.transaction().execute(async (trx) => {
+      await heldFileRepository.insert(trx, heldRows);
+      await ingestRepository.update(trx, id, {
+        status: 'done',
+        counts: JSON.stringify(counts),
+        problems: JSON.stringify(problems.slice(0, 1000)),
+        held: JSON.stringify(held),
+        phi_findings: JSON.stringify(findings),
+        phi_decisions: JSON.stringify([]),
+        finished_at: new Date(),
+      });
     });
     progress({ phase: 'done', done: 1, total: 1, bytes: counts.bytes });
     return {
@@ -444,7 +517,7 @@ export class IngestService {
     rows: number;
     findings: PhiFinding[];
     problems: unknown[];
-    files: Map<string, { published: string; patient: string }>;
+    files: Map<string, NamedFile>;
   }> {
     const source = await openSourceTable(join(dir, table.file), table.file);
     const patientIndex = source.columns.indexOf(table.patient);
@@ -513,11 +586,16 @@ export class IngestService {
     } finally {
       await source.close();
     }
-    const files = new Map<string, { published: string; patient: string }>();
+    const files = new Map<string, NamedFile>();
     for (const [sourcePath, publishedPath] of deidentified.files) {
       const patient = patientOfFile.get(sourcePath);
-      if (patient !== undefined) {
-        files.set(sourcePath, { published: publishedPath, patient });
+      if (patient !== undefined && table.files !== undefined) {
+        files.set(sourcePath, {
+          published: publishedPath,
+          patient,
+          table: table.name,
+          column: table.files,
+        });
       }
     }
     return {
@@ -543,9 +621,9 @@ export class IngestService {
    */
   private async publishFile(
     path: string,
-    entry: { published: string; patient: string },
+    entry: NamedFile,
     pseudonymizer: Pseudonymizer,
-  ): Promise<{ key: string; size: number; existed: boolean } | { reason: string }> {
+  ): Promise<FileOutcome> {
     const head = await readHead(path, 132);
     if (isDicom(head)) {
       const patientId = pseudonymizer.patient(entry.patient);
@@ -556,9 +634,11 @@ export class IngestService {
         pseudonym: { patientId, patientName: patientId },
       });
       if (result.hold !== null) {
-        return { reason: result.hold.reason };
+        // Headers cleaned, pixels as they are: kept apart for a curator to look at and decide.
+        const quarantined = await this.stores.quarantine.put(toAsync([result.bytes]));
+        return { kind: 'held', format: 'dicom', reason: result.hold.reason, quarantined };
       }
-      return this.store([result.bytes], result.sha256);
+      return this.storedAs(entry, await this.store([result.bytes], result.sha256));
     }
     if (isTiff(head)) {
       // Label and macro images (names, barcodes) and identifying tags are left out of a new file.
@@ -568,7 +648,7 @@ export class IngestService {
           name: entry.published,
           shiftDays: dateShiftDays(pseudonymizer, entry.patient),
         });
-        return await this.store(streamFile(out), result.sha256);
+        return this.storedAs(entry, await this.store(streamFile(out), result.sha256));
       } finally {
         await rm(dirname(out), { recursive: true, force: true });
       }
@@ -579,20 +659,103 @@ export class IngestService {
         shiftDays: dateShiftDays(pseudonymizer, entry.patient),
         pseudonym: { patientId: pseudonymizer.patient(entry.patient) },
       });
-      return this.store([result.bytes], result.sha256);
+      return this.storedAs(entry, await this.store([result.bytes], result.sha256));
     }
     if (isNpy(head) || (isZip(head) && entry.published.endsWith('.npz'))) {
       // NumPy arrays hold numbers and a shape, nothing else.
       if ((await stat(path)).size <= HASH_IN_MEMORY_BYTES) {
         const bytes = await readFile(path);
-        return this.store([bytes], createHash('sha256').update(bytes).digest('hex'));
+        return this.storedAs(
+          entry,
+          await this.store([bytes], createHash('sha256').update(bytes).digest('hex')),
+        );
       }
-      return this.store(streamFile(path), null);
+      return this.storedAs(entry, await this.store(streamFile(path), null));
     }
-    return {
-      reason:
-        'no de-identifier reads this format yet (WFDB records come next); held back, not stored',
-    };
+    if (isWfdbHeader(head)) {
+      return this.publishWfdb(path, entry, pseudonymizer);
+    }
+    return unreadable('no de-identifier reads this format; held back, nothing of it stored');
+  }
+
+  /**
+   * A WFDB record (PhysioNet's header(5) and signal(5)): the header the table names, cleaned of
+   * its comments and record-level information by @lantern/deid, and the signal files it names
+   * (beside it in the delivery), which hold samples only and travel as they are, renamed after
+   * the published record. The whole record is read by @lantern/formats first (sizes, checksums,
+   * formats 16 and 212); a record that cannot be read is held back, nothing of it stored, and its
+   * reason quotes no name from it.
+   */
+  private async publishWfdb(
+    path: string,
+    entry: NamedFile,
+    pseudonymizer: Pseudonymizer,
+  ): Promise<FileOutcome> {
+    if ((await stat(path)).size > WFDB_HEADER_MAX_BYTES) {
+      return unreadable('a WFDB header larger than 1 MiB; held back, nothing of it stored');
+    }
+    const headerBytes = await readFile(path);
+    const recordName = basename(entry.published).replace(/\..*$/u, '');
+    try {
+      const sources = new Map<string, Uint8Array>();
+      let total = 0;
+      const names = new Set(
+        headerSignalFiles(headerBytes, entry.published).map((name) => name.trim()),
+      );
+      for (const name of names) {
+        if (!WFDB_FILE_NAME.test(name)) {
+          return unreadable('a WFDB signal file name with a folder or an odd character; held back');
+        }
+        const signalPath = join(dirname(path), name);
+        const size = await stat(signalPath).then(
+          (s) => (s.isFile() ? s.size : null),
+          () => null,
+        );
+        if (size === null) {
+          return unreadable('a signal file the WFDB header names is missing; held back');
+        }
+        total += size;
+        if (total > WFDB_SIGNALS_MAX_BYTES) {
+          return unreadable('the WFDB signal files exceed 2 GiB; held back, nothing of it stored');
+        }
+        sources.set(name, await readFile(signalPath));
+      }
+      // Every sample read once: lengths against the header, checksums, initial values.
+      readWfdb(headerBytes, sources, { name: entry.published, digital: true });
+      const header = deidentifyWfdbHeader(headerBytes, {
+        name: entry.published,
+        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+        recordName,
+      });
+      const folder = posix.dirname(entry.published);
+      const files: { path: string; key: string; size: number; existed: boolean }[] = [];
+      const stored = await this.store([header.bytes], header.sha256);
+      files.push({ path: entry.published, ...stored });
+      for (const { source, published } of header.files) {
+        const bytes = sources.get(source);
+        if (bytes === undefined) {
+          return unreadable('a signal file the WFDB header names is missing; held back');
+        }
+        const signal = await this.store([bytes], createHash('sha256').update(bytes).digest('hex'));
+        files.push({ path: `${folder}/${published}`, ...signal });
+      }
+      return { kind: 'stored', files };
+    } catch (error) {
+      if (error instanceof FormatError || error instanceof WfdbDeidError) {
+        return unreadable(
+          `the WFDB record cannot be read (${error.code}); held back, nothing stored`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A file stored under its published path. */
+  private storedAs(
+    entry: NamedFile,
+    stored: { key: string; size: number; existed: boolean },
+  ): FileOutcome {
+    return { kind: 'stored', files: [{ path: entry.published, ...stored }] };
   }
 
   /** Stores bytes; `sha256`, when known, tells a repeat of stored bytes (kept once) apart. */
@@ -600,8 +763,9 @@ export class IngestService {
     body: AsyncIterable<Uint8Array> | Uint8Array[],
     sha256: string | null,
   ): Promise<{ key: string; size: number; existed: boolean }> {
-    const existed = sha256 !== null && (await this.objects.head(`sha256/${sha256}`)) !== null;
-    const stored = await this.objects.put(toAsync(body));
+    const existed =
+      sha256 !== null && (await this.stores.published.head(`sha256/${sha256}`)) !== null;
+    const stored = await this.stores.published.put(toAsync(body));
     return { key: stored.key, size: stored.size, existed };
   }
 
@@ -697,6 +861,16 @@ export function inferKeys(
     keys.set(table.name, { primaryKey: primary.get(table.name) ?? [], foreignKeys });
   }
   return keys;
+}
+
+/** A file held back with nothing of it kept: no de-identifier reads it. */
+function unreadable(reason: string): FileOutcome {
+  return { kind: 'held', format: 'unreadable', reason, quarantined: null };
+}
+
+/** The signal file names a WFDB header gives, as its reader parses them. */
+function headerSignalFiles(bytes: Uint8Array, name: string): string[] {
+  return parseWfdbHeader(bytes, { name }).signals.map((signal) => signal.fileName);
 }
 
 /** An XML document's first bytes (a BOM, white space, then `<`). */

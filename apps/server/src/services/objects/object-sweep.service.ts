@@ -11,10 +11,15 @@
  * (an ingest stores every file before it writes their rows, for longer than any grace).
  * Run at start and periodically (context.ts); several replicas sweeping at once is harmless,
  * each deletion being of an object no row refers to.
+ *
+ * The same sweep runs over ingest's quarantine (area `quarantine`), where the rows that refer to
+ * objects are the held files of each draft's last finished ingest: held files of a crashed run,
+ * of a run a new delivery replaced, or of a version since published leave the quarantine.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { ingestRepository } from '../../repositories/ingest/ingest.repository.js';
+import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import { objectReferenceRepository } from '../../repositories/objects/object-reference.repository.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -41,7 +46,7 @@ export class ObjectSweepService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
     private readonly objects: ObjectStore,
-    private readonly options: { graceMs: number },
+    private readonly options: { graceMs: number; area?: 'objects' | 'quarantine' },
   ) {}
 
   /** Sweeps once; audited (as counts) when it removed anything. */
@@ -70,7 +75,10 @@ export class ObjectSweepService {
       }
     }
     // Read after listing: a row written before an old object was listed is seen here.
-    const referenced = await objectReferenceRepository.keys(this.db);
+    const referenced =
+      this.options.area === 'quarantine'
+        ? await heldFileRepository.quarantineKeys(this.db)
+        : await objectReferenceRepository.keys(this.db);
     const unreferenced = old.filter((object) => !referenced.has(object.key));
     report.referenced = old.length - unreferenced.length;
     // An ingest that began while listing may be about to refer to an old object again.
@@ -87,6 +95,7 @@ export class ObjectSweepService {
       await this.audit.recordAlone({
         action: 'objects.sweep',
         details: {
+          ...(this.options.area === 'quarantine' ? { area: 'quarantine' } : {}),
           objects: report.objects,
           referenced: report.referenced,
           recent: report.recent,

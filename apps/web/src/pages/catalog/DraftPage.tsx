@@ -11,6 +11,7 @@ import {
   type DatasetDictionary,
   type DatasetDocumentation,
   type DatasetVersion,
+  type HeldReview,
   type PhiReview,
   type PublicationPreview,
 } from '@lantern/sdk';
@@ -20,6 +21,7 @@ import { Link } from '../../components/Link.js';
 import { Markdown } from '../../components/Markdown.js';
 import { can, formText, useSession } from '../../session.js';
 import { datasetPath, problemOf } from './catalog-text.js';
+import { HeldFilesSection, type DecideHeld } from './HeldFiles.js';
 import { PhiReviewSection, type Decide } from './PhiReview.js';
 
 type Table = DatasetVersion['snapshot']['tables'][number];
@@ -471,6 +473,7 @@ function Publication({
   title,
   preview,
   phiOpen,
+  heldOpen,
   navigate,
 }: {
   slug: string;
@@ -478,6 +481,8 @@ function Publication({
   preview: PublicationPreview;
   /** Findings of the PHI review without a decision (0 when the draft was not ingested). */
   phiOpen: number;
+  /** Held files without a decision. */
+  heldOpen: number;
   navigate: (to: string) => void;
 }) {
   const [notes, setNotes] = useState('');
@@ -525,6 +530,14 @@ function Publication({
             <p data-testid="publication-phi-open">
               <a href="#phi-title">
                 {phiOpen} PHI {phiOpen === 1 ? 'finding' : 'findings'} without a decision
+              </a>{' '}
+              block publication.
+            </p>
+          )}
+          {heldOpen > 0 && (
+            <p data-testid="publication-held-open">
+              <a href="#held-title">
+                {heldOpen} held {heldOpen === 1 ? 'file' : 'files'} without a decision
               </a>{' '}
               block publication.
             </p>
@@ -594,6 +607,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
   const [draft, setDraft] = useState<DatasetVersion | null | undefined>(undefined);
   const [preview, setPreview] = useState<PublicationPreview | null>(null);
   const [review, setReview] = useState<PhiReview | null>(null);
+  const [held, setHeld] = useState<HeldReview | null>(null);
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
 
   const refreshPreview = useCallback(async () => {
@@ -614,6 +628,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
         }
         setDraft(await api.getDatasetVersion(slug, 'draft'));
         setReview(await api.getPhiReview(slug));
+        setHeld(await api.getHeldFiles(slug));
         await refreshPreview();
         // A link to the review (the ingest page's) lands on it once it is drawn.
         if (window.location.hash === '#phi-review') {
@@ -648,6 +663,13 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
   const decide: Decide = (decisions, done) =>
     change(async () => {
       setReview(await api.decidePhi(slug, decisions));
+      return api.getDatasetVersion(slug, 'draft');
+    }, done);
+
+  // A release puts a file in the draft, an exclusion rewrites a table: the draft is read again.
+  const decideHeld: DecideHeld = (decisions, done) =>
+    change(async () => {
+      setHeld(await api.decideHeldFiles(slug, decisions));
       return api.getDatasetVersion(slug, 'draft');
     }, done);
 
@@ -703,6 +725,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
       ) : (
         <>
           {review !== null && <PhiReviewSection review={review} decide={decide} />}
+          {held !== null && <HeldFilesSection slug={slug} review={held} decide={decideHeld} />}
           <section aria-labelledby="tables-title">
             <h2 id="tables-title">Tables</h2>
             <UploadTable slug={slug} change={change} />
@@ -734,6 +757,7 @@ export function DraftPage({ slug, navigate }: { slug: string; navigate: (to: str
                 title={title}
                 preview={preview}
                 phiOpen={review?.open.length ?? 0}
+                heldOpen={held?.open ?? 0}
                 navigate={navigate}
               />
             )}

@@ -1,7 +1,7 @@
 /**
  * The PHI review of a draft an ingest made (issue 6): what the scan found in the published tables
  * (examples masked, with their row numbers), a curator's decision on each finding — drop the
- * column, or say why it is not PHI — and the files held back for review (burned-in annotation).
+ * column, or say why it is not PHI. Files held back are reviewed in their own section (HeldFiles).
  * Publication waits until no finding is open; the server keeps the decisions and says what is open.
  */
 import type { PhiDecisionInput, PhiFinding, PhiReview } from '@lantern/sdk';
@@ -209,25 +209,6 @@ export function PhiReviewSection({ review, decide }: { review: PhiReview; decide
               </tbody>
             </table>
           </div>
-        </>
-      )}
-      <h3 id="held-title">Held back</h3>
-      {review.held.length === 0 ? (
-        <p className="muted" data-testid="held-empty">
-          No file was held back.
-        </p>
-      ) : (
-        <>
-          <p className="muted">
-            These files are not in the version: they wait for a person to review them.
-          </p>
-          <ul aria-labelledby="held-title" data-testid="held">
-            {review.held.map((file) => (
-              <li key={file.path}>
-                <code>{file.path}</code>: {file.reason}
-              </li>
-            ))}
-          </ul>
         </>
       )}
     </section>

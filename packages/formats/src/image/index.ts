@@ -1,0 +1,2 @@
+/** Images for previews: 8-bit pixels encoded as PNG. */
+export * from './png.js';
