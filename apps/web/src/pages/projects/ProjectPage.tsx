@@ -16,6 +16,9 @@ import {
   withArticle,
 } from './project-text.js';
 
+/** How long after a change the page reads the project again, for the activity feed. */
+const FEED_CATCH_UP_MS = 1_000;
+
 /** What the last action said: done (a status) or refused (an alert), in the section it was taken. */
 type Message = { text: string; bad: boolean } | null;
 
@@ -104,27 +107,27 @@ function MemberRow({
         <td className="member-actions">
           {may('project.change_role') && (
             <form
-              aria-label={`Role of ${member.name}`}
               onSubmit={(e) => {
                 e.preventDefault();
                 onRole(member, role);
               }}
             >
-              <label className="inline">
-                Role of {member.name}{' '}
-                <select
-                  value={role}
-                  onChange={(e) =>
-                    setRole(MEMBER_ROLES.find((r) => r === e.target.value) ?? member.role)
-                  }
-                >
-                  {MEMBER_ROLES.map((r) => (
-                    <option key={r} value={r}>
-                      {r}
-                    </option>
-                  ))}
-                </select>
+              <label className="inline" htmlFor={`role-${member.userId}`}>
+                Role of {member.name}
               </label>{' '}
+              <select
+                id={`role-${member.userId}`}
+                value={role}
+                onChange={(e) =>
+                  setRole(MEMBER_ROLES.find((r) => r === e.target.value) ?? member.role)
+                }
+              >
+                {MEMBER_ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </select>{' '}
               <button type="submit" disabled={busy || role === member.role}>
                 Change role
               </button>
@@ -657,6 +660,12 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
   const [project, setProject] = useState<Project | null>(null);
   const [error, setError] = useState<string | null>(null);
 
+  const [changes, setChanges] = useState(0);
+  const handleProject = useCallback((changed: Project) => {
+    setProject(changed);
+    setChanges((n) => n + 1);
+  }, []);
+
   useEffect(() => {
     if (user === undefined) {
       return;
@@ -670,6 +679,26 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
       live = false;
     };
   }, [id, user]);
+
+  // The server seals audit events onto its chain a moment after each change (every 200 ms by
+  // default), and the feed is read from sealed events: the page reads the project once more a
+  // second after it opens or changes, so that the latest entries show without a reload.
+  useEffect(() => {
+    if (user === undefined) {
+      return;
+    }
+    let live = true;
+    const timer = window.setTimeout(() => {
+      api.getProject(id).then(
+        (found) => live && setProject(found),
+        () => undefined,
+      );
+    }, FEED_CATCH_UP_MS);
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [id, user, changes]);
 
   if (project === null) {
     return error === null ? (
@@ -711,12 +740,12 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
         {project.purpose}
       </p>
       {project.may.includes('project.update') && (
-        <EditDetails key={project.updatedAt} project={project} onProject={setProject} />
+        <EditDetails key={project.updatedAt} project={project} onProject={handleProject} />
       )}
-      <MembersSection project={project} onProject={setProject} />
-      <DatasetsSection project={project} onProject={setProject} navigate={navigate} />
+      <MembersSection project={project} onProject={handleProject} />
+      <DatasetsSection project={project} onProject={handleProject} navigate={navigate} />
       <ActivitySection project={project} />
-      <ProjectActions project={project} onProject={setProject} navigate={navigate} />
+      <ProjectActions project={project} onProject={handleProject} navigate={navigate} />
       <p className="muted">Created {day(project.createdAt)}.</p>
     </article>
   );
