@@ -144,6 +144,9 @@ describe('projects pages', () => {
       .poll(() => page.locator('#field-purpose-problem').textContent())
       .toMatch(/say what the project studies and why/);
     expect(await form.getByLabel(/^Research purpose/).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('new-project-problem').textContent()).toBe(
+      'Some fields need another look; each says why.',
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'projects-new-refused.png'), fullPage: true });
 
     await form.getByLabel(/^Research purpose/).fill(PURPOSE);

@@ -117,9 +117,8 @@ export function DatasetPicker({
               {card.title}
               {card.synthetic && <span className="badge synthetic">synthetic</span>}
             </label>
-            <span id={`dataset-${card.slug}-tier`} className="muted">
-              {' '}
-              — {tierWords(card.accessTier)}
+            <span id={`dataset-${card.slug}-tier`} className="muted tier">
+              {tierWords(card.accessTier)}
             </span>
             {pick !== undefined && (
               <label className="version-select">

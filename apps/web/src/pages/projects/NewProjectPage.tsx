@@ -48,7 +48,7 @@ export function NewProjectPage({ navigate }: { navigate: (to: string) => void })
           setBusy(false);
           if (caught instanceof ApiError && caught.problem.errors !== undefined) {
             setProblems(byField(caught));
-            setGeneral(`${problemOf(caught)}. Each field below says what needs another look.`);
+            setGeneral('Some fields need another look; each says why.');
           } else {
             setGeneral(problemOf(caught));
           }
