@@ -205,6 +205,17 @@ describe('projects pages', () => {
     const link = /(http:\/\/\S+\/invitations#token=lni_[a-z2-7]{52})/.exec(mail?.text ?? '')?.[1];
     expect(link).toBeDefined();
 
+    // Signed in with another address, the link is refused and says which address it was for.
+    const wrong = await owner.newPage();
+    await wrong.goto(link ?? '');
+    await wrong.getByRole('button', { name: 'Accept the invitation' }).click();
+    await expect
+      .poll(() => wrong.getByTestId('invitation-problem').textContent())
+      .toBe(
+        'This invitation was sent to grace@navy.example; sign in with that address to accept it.',
+      );
+    await wrong.close();
+
     // Grace is not signed in: she signs in from the invitation page and comes back to it.
     const graceContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const grace = await graceContext.newPage();
