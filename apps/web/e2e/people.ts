@@ -1,11 +1,18 @@
 import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
-import type { APIResponse, Browser, BrowserContext, Page } from 'playwright-core';
+import type {
+  APIRequestContext,
+  APIResponse,
+  Browser,
+  BrowserContext,
+  Page,
+} from 'playwright-core';
 import { expect } from 'vitest';
 
 /**
  * People for the browser tests, made through the API as a real deployment makes them: the first
- * admin sets a password from the printed link and enrols a second factor; a curator applies,
- * confirms her address, gives training evidence, and is admitted with the curator role.
+ * admin sets a password from the printed link and enrols a second factor; a curator, researcher
+ * or reviewer applies, confirms their address, gives training evidence, and is admitted with
+ * their roles.
  */
 export const CSRF = { 'x-lantern-csrf': '1' };
 
@@ -24,6 +31,141 @@ export async function expectOk(answer: Promise<APIResponse>): Promise<APIRespons
   return done;
 }
 
+/** Enrols a second factor for the person signed in on `request`; their session then acts with it. */
+async function enrolSecondFactor(request: APIRequestContext, baseUrl: string): Promise<void> {
+  const enrolment = (await (
+    await expectOk(
+      request.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }),
+    )
+  ).json()) as { secret: string };
+  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
+  await expectOk(
+    request.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
+      headers: CSRF,
+      data: { code: hotp(seed, totpStep(Date.now())) },
+    }),
+  );
+}
+
+/**
+ * The first admin sets a password from the link `lantern start` printed (`banner`) and enrols a
+ * second factor; returns the admin's signed-in browser context (its API requests and its pages
+ * share the session).
+ */
+export async function setUpAdmin(
+  browser: Browser,
+  baseUrl: string,
+  banner: string,
+): Promise<BrowserContext> {
+  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
+  const adminContext = await browser.newContext();
+  const admin = adminContext.request;
+  await expectOk(
+    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
+      headers: CSRF,
+      data: { token, password: ADMIN.password },
+    }),
+  );
+  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
+  await enrolSecondFactor(admin, baseUrl);
+  return adminContext;
+}
+
+/** What the admin reads in the outbox (there is no SMTP server here), newest first. */
+export async function readOutbox(
+  admin: BrowserContext,
+  baseUrl: string,
+): Promise<{ to: string; text: string }[]> {
+  const outbox = (await (
+    await expectOk(admin.request.get(`${baseUrl}/api/v1/admin/outbox`))
+  ).json()) as {
+    messages: { to: string; text: string }[];
+  };
+  return outbox.messages;
+}
+
+/**
+ * `person` applies, confirms their address from the emailed link, gives training evidence, and
+ * the admin admits them with `roles`; reviewers and admins enrol a second factor, and with
+ * `acceptTerms` the current terms are accepted. Returns the person's signed-in browser context.
+ */
+export async function admitPerson(options: {
+  browser: Browser;
+  baseUrl: string;
+  /** The admin's signed-in context (from setUpAdmin). */
+  admin: BrowserContext;
+  person: Person & { researchPurpose: string };
+  roles: string[];
+  acceptTerms?: boolean;
+}): Promise<BrowserContext> {
+  const { browser, baseUrl, admin, person, roles } = options;
+  const context = await browser.newContext();
+  const own = context.request;
+  await expectOk(
+    own.post(`${baseUrl}/api/v1/auth/register`, {
+      headers: CSRF,
+      data: {
+        name: person.name,
+        email: person.email,
+        password: person.password,
+        institution: 'Example Health System',
+        institutionRole: roles.includes('curator') ? 'Data curator' : 'Researcher',
+        researchPurpose: person.researchPurpose,
+      },
+    }),
+  );
+  const verify = (await readOutbox(admin, baseUrl))
+    .filter((m) => m.to === person.email)
+    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
+    .find((t) => t !== undefined);
+  await expectOk(
+    own.post(`${baseUrl}/api/v1/auth/verify-email`, { headers: CSRF, data: { token: verify } }),
+  );
+  await expectOk(
+    own.post(`${baseUrl}/api/v1/auth/sign-in`, {
+      headers: CSRF,
+      data: { email: person.email, password: person.password },
+    }),
+  );
+  await expectOk(
+    own.put(`${baseUrl}/api/v1/admission/me/evidence`, {
+      headers: CSRF,
+      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
+    }),
+  );
+  const queue = (await (
+    await expectOk(admin.request.get(`${baseUrl}/api/v1/admission/queue`))
+  ).json()) as { applicants: { id: string; email: string }[] };
+  const id = queue.applicants.find((a) => a.email === person.email)?.id ?? '';
+  await expectOk(
+    admin.request.post(`${baseUrl}/api/v1/admission/decisions`, {
+      headers: CSRF,
+      data: { userIds: [id], decision: 'admit', reason: 'Known to the platform.' },
+    }),
+  );
+  await expectOk(
+    admin.request.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
+      headers: CSRF,
+      data: { roles },
+    }),
+  );
+  if (roles.includes('reviewer') || roles.includes('admin')) {
+    await enrolSecondFactor(own, baseUrl);
+  }
+  if (options.acceptTerms === true) {
+    const terms = (await (await expectOk(own.get(`${baseUrl}/api/v1/terms`))).json()) as {
+      version: number;
+    };
+    await expectOk(
+      own.post(`${baseUrl}/api/v1/terms/accept`, {
+        headers: CSRF,
+        data: { version: terms.version },
+      }),
+    );
+  }
+  return context;
+}
+
 /**
  * The first admin (set up, with a second factor) admits `curator`; returns the admin's signed-in
  * browser context (its API requests and its pages share the session).
@@ -35,86 +177,17 @@ export async function admitCurator(options: {
   banner: string;
   curator: Person & { researchPurpose: string };
 }): Promise<BrowserContext> {
-  const { browser, baseUrl, banner, curator: person } = options;
-  const token = /set-password#token=(lne_[a-z2-7]{52})/.exec(banner)?.[1] ?? '';
-  const adminContext = await browser.newContext();
-  const admin = adminContext.request;
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/set-password`, {
-      headers: CSRF,
-      data: { token, password: ADMIN.password },
-    }),
-  );
-  await expectOk(admin.post(`${baseUrl}/api/v1/auth/sign-in`, { headers: CSRF, data: ADMIN }));
-  const enrolment = (await (
-    await expectOk(admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment`, { headers: CSRF }))
-  ).json()) as { secret: string };
-  const seed = base32Decode(enrolment.secret) ?? Buffer.alloc(0);
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/auth/second-factor/enrolment/confirm`, {
-      headers: CSRF,
-      data: { code: hotp(seed, totpStep(Date.now())) },
-    }),
-  );
-
-  const curatorContext = await browser.newContext();
-  const curator = curatorContext.request;
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/register`, {
-      headers: CSRF,
-      data: {
-        name: person.name,
-        email: person.email,
-        password: person.password,
-        institution: 'Example Health System',
-        institutionRole: 'Data curator',
-        researchPurpose: person.researchPurpose,
-      },
-    }),
-  );
-  const outbox = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admin/outbox`))).json()) as {
-    messages: { to: string; text: string }[];
-  };
-  const verify = outbox.messages
-    .filter((m) => m.to === person.email)
-    .map((m) => /verify-email#token=(lne_[a-z2-7]{52})/.exec(m.text)?.[1])
-    .find((t) => t !== undefined);
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/verify-email`, {
-      headers: CSRF,
-      data: { token: verify },
-    }),
-  );
-  await expectOk(
-    curator.post(`${baseUrl}/api/v1/auth/sign-in`, {
-      headers: CSRF,
-      data: { email: person.email, password: person.password },
-    }),
-  );
-  await expectOk(
-    curator.put(`${baseUrl}/api/v1/admission/me/evidence`, {
-      headers: CSRF,
-      data: { certificateId: 'CITI-1', expiresOn: `${new Date().getFullYear() + 2}-01-31` },
-    }),
-  );
-  const queue = (await (await expectOk(admin.get(`${baseUrl}/api/v1/admission/queue`))).json()) as {
-    applicants: { id: string; email: string }[];
-  };
-  const id = queue.applicants.find((a) => a.email === person.email)?.id ?? '';
-  await expectOk(
-    admin.post(`${baseUrl}/api/v1/admission/decisions`, {
-      headers: CSRF,
-      data: { userIds: [id], decision: 'admit', reason: 'Known curator.' },
-    }),
-  );
-  await expectOk(
-    admin.put(`${baseUrl}/api/v1/admin/users/${id}/roles`, {
-      headers: CSRF,
-      data: { roles: ['curator'] },
-    }),
-  );
-  await curatorContext.close();
-  return adminContext;
+  const { browser, baseUrl, banner, curator } = options;
+  const admin = await setUpAdmin(browser, baseUrl, banner);
+  const context = await admitPerson({
+    browser,
+    baseUrl,
+    admin,
+    person: curator,
+    roles: ['curator'],
+  });
+  await context.close();
+  return admin;
 }
 
 /** Signs `person` in through the sign-in page, then goes to `next`. */

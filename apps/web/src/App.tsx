@@ -9,6 +9,11 @@ import { DraftPage } from './pages/catalog/DraftPage.js';
 import { IngestPage } from './pages/catalog/IngestPage.js';
 import { EditDatasetPage, NewDatasetPage } from './pages/catalog/NewDatasetPage.js';
 import { ReportsQueuePage } from './pages/catalog/Reports.js';
+import { AccessRequestsPage } from './pages/projects/AccessRequestsPage.js';
+import { InvitationPage } from './pages/projects/InvitationPage.js';
+import { NewProjectPage } from './pages/projects/NewProjectPage.js';
+import { ProjectPage } from './pages/projects/ProjectPage.js';
+import { ProjectsPage } from './pages/projects/ProjectsPage.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
@@ -54,6 +59,11 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
       {(reviews || user.status !== 'admitted') && (
         <Link to="/admission" navigate={navigate}>
           {reviews ? 'Admission queue' : 'Your application'}
+        </Link>
+      )}
+      {can(user, 'access.review') && (
+        <Link to="/access-requests" navigate={navigate}>
+          Access requests
         </Link>
       )}
       {can(user, 'terms.manage') && (
@@ -126,12 +136,15 @@ function Notices({ path, navigate }: { path: string; navigate: (to: string) => v
 
 function Layout() {
   const { path, navigate } = useRouter();
+  const { user } = useSession();
   const termsVersion = /^\/terms\/versions\/([1-9]\d{0,5})$/.exec(path)?.[1];
   // /datasets/SLUG, /datasets/SLUG/versions/1.0, /datasets/SLUG/draft, /datasets/SLUG/edit (slugs as @lantern/core's).
   const dataset =
     /^\/datasets\/([a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?:\/versions\/(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)|\/(draft)|\/(edit))?$/.exec(
       path,
     );
+  // /projects/prj_0123456789abcdef (ids as @lantern/core/projects' PROJECT_ID).
+  const projectId = /^\/projects\/(prj_[0-9a-f]{16})$/.exec(path)?.[1];
   const page =
     path === '/' ? (
       <HomePage />
@@ -159,6 +172,16 @@ function Layout() {
       <TermsPage version={Number(termsVersion)} />
     ) : path === '/admin/terms' ? (
       <AdminTermsPage />
+    ) : path === '/projects' ? (
+      <ProjectsPage navigate={navigate} />
+    ) : path === '/projects/new' ? (
+      <NewProjectPage navigate={navigate} />
+    ) : projectId !== undefined ? (
+      <ProjectPage key={projectId} id={projectId} navigate={navigate} />
+    ) : path === '/invitations' ? (
+      <InvitationPage navigate={navigate} />
+    ) : path === '/access-requests' ? (
+      <AccessRequestsPage navigate={navigate} />
     ) : path === '/datasets' ? (
       <CatalogPage navigate={navigate} />
     ) : path === '/datasets/new' ? (
@@ -197,6 +220,18 @@ function Layout() {
                 </Link>
               </li>
             ))}
+            {/* Projects are for admitted people (the server also wants the current terms). */}
+            {can(user, 'project.work') && (
+              <li>
+                <Link
+                  to="/projects"
+                  navigate={navigate}
+                  current={path === '/projects' || path.startsWith('/projects/')}
+                >
+                  Projects
+                </Link>
+              </li>
+            )}
           </ul>
           <Account navigate={navigate} />
         </nav>

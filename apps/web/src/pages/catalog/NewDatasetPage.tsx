@@ -1,61 +1,11 @@
 import { MODALITIES, MODALITY_TITLES } from '@lantern/core/catalog';
 import { ApiError, type Dataset, type DatasetInput } from '@lantern/sdk';
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api.js';
+import { byField, Field, type Problems } from '../../components/Field.js';
 import { Link } from '../../components/Link.js';
 import { formText } from '../../session.js';
 import { datasetPath, problemOf } from './catalog-text.js';
-
-type Problems = Record<string, string>;
-
-/** The server's field errors (`body.partners.0.country`) by field name (`partners.0.country`). */
-function byField(error: ApiError): Problems {
-  const problems: Problems = {};
-  for (const e of error.problem.errors ?? []) {
-    const field = e.path.replace(/^body\.?/, '') || 'form';
-    problems[field] =
-      problems[field] === undefined ? e.message : `${problems[field]}; ${e.message}`;
-  }
-  return problems;
-}
-
-/** A labelled input with the server's problem for it under it (and tied to it for screen readers). */
-function Field({
-  name,
-  label,
-  problems,
-  children,
-}: {
-  name: string;
-  label: string;
-  problems: Problems;
-  children: (props: {
-    id: string;
-    name: string;
-    'aria-describedby'?: string;
-    'aria-invalid'?: boolean;
-  }) => ReactNode;
-}) {
-  const problem = problems[name];
-  const id = `field-${name.replaceAll('.', '-')}`;
-  return (
-    <label htmlFor={id}>
-      {label}
-      {children({
-        id,
-        name,
-        ...(problem === undefined
-          ? {}
-          : { 'aria-describedby': `${id}-problem`, 'aria-invalid': true }),
-      })}
-      {problem !== undefined && (
-        <span id={`${id}-problem`} className="field-problem bad">
-          {problem}
-        </span>
-      )}
-    </label>
-  );
-}
 
 /**
  * What the catalog says of a dataset, field by field with the server's problems under each: the
