@@ -39,7 +39,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'data.read',
     'project.work',
   ],
-  partner: ['public', 'catalog.report'],
+  partner: ['public', 'access.review', 'catalog.report'],
   admin: PERMISSIONS,
 };
 

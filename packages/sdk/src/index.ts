@@ -183,6 +183,8 @@ export interface LanternClient {
   suspendUser(id: string, reason: string): Promise<ManagedUser>;
   reinstateUser(id: string, note?: string): Promise<ManagedUser>;
   setUserRoles(id: string, roles: ManagedUser['roles']): Promise<ManagedUser>;
+  /** Makes a person (with the partner role) the delegate of these partners, by name (admins). */
+  setUserDelegatePartners(id: string, partners: string[]): Promise<ManagedUser>;
   resetUserSecondFactor(id: string, reason: string): Promise<ManagedUser>;
   listDatasetCategories(): Promise<{ slug: string; title: string; description: string }[]>;
   /** Adds a category to the catalog (admins). */
@@ -505,6 +507,13 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
         params: { path: { id } },
         body: { roles },
       });
+      return data ?? throwApiError(response, error);
+    },
+    async setUserDelegatePartners(id, partners) {
+      const { data, error, response } = await raw.PUT(
+        '/api/v1/admin/users/{id}/delegate-partners',
+        { params: { path: { id } }, body: { partners } },
+      );
       return data ?? throwApiError(response, error);
     },
     async resetUserSecondFactor(id, reason) {

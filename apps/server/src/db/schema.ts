@@ -51,6 +51,8 @@ export interface UsersTable {
   password_hash: string | null;
   status: UserStatus;
   roles: ColumnType<string[], string[] | undefined, string[]>;
+  /** The partners (by name, as datasets list them) whose access requests this person answers. */
+  delegate_partners: ColumnType<string[], string[] | undefined, string[]>;
   email_verified_at: Date | null;
   /** When the address was confirmed and the application entered the queue. */
   applied_at: Date | null;

@@ -361,6 +361,7 @@ describe('routes', () => {
         'POST /api/v1/catalog/reports/:id/answer catalog.curate',
         'GET /api/v1/datasets/:slug/versions/:version/fixed-reports public',
         'HEAD /api/v1/datasets/:slug/versions/:version/fixed-reports public',
+        'PUT /api/v1/admin/users/:id/delegate-partners user.manage',
         'POST /api/v1/admin/users/:id/second-factor/reset user.manage',
         'POST /api/v1/projects project.work',
         'GET /api/v1/projects project.work',

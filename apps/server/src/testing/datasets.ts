@@ -65,7 +65,8 @@ async function fillAndPublish(server: TestServer, curator: As, slug: string, row
 
 /**
  * A small synthetic dataset published through the API as 1.0 by `curator` (a curator's session):
- * one documented, keyed table of `rows` ECG ids. Its tier is `open` or `approval`.
+ * one documented, keyed table of `rows` ECG ids. Its tier is `open` or `approval`; its one
+ * partner `partner`.
  */
 export async function publishTinyDataset(
   server: TestServer,
@@ -73,6 +74,7 @@ export async function publishTinyDataset(
   slug: string,
   accessTier: 'open' | 'approval',
   rows = 2,
+  partner = 'Example Health System',
 ): Promise<void> {
   await ok(
     request(server, 'POST', '/api/v1/datasets', curator, {
@@ -80,7 +82,7 @@ export async function publishTinyDataset(
       title: `${slug} (synthetic)`,
       problem: 'Which synthetic ECGs come before an arrest?',
       category: 'ecg-waveforms',
-      partners: [{ name: 'Example Health System', country: 'US', description: '' }],
+      partners: [{ name: partner, country: 'US', description: '' }],
       authors: [{ name: 'Ada Lovelace' }],
       citation: { text: `Lovelace A. ${slug} (synthetic). Lantern, 2026.` },
       accessTier,

@@ -75,6 +75,20 @@ function UserDetail({ id, onChanged }: { id: string; onChanged: (user: ManagedUs
       'Roles saved.',
     );
   };
+  const handleDelegation = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const partners = formText(new FormData(event.currentTarget), 'partners')
+      .split('\n')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
+    run(
+      partners.length === 0
+        ? `${user.email} answers no partner's access requests any more?`
+        : `${user.email} answers the access requests to datasets of ${partners.join(', ')}?`,
+      () => api.setUserDelegatePartners(user.id, partners),
+      'Delegation saved.',
+    );
+  };
   const handleReset = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const reason = formText(new FormData(event.currentTarget), 'reason');
@@ -133,6 +147,14 @@ function UserDetail({ id, onChanged }: { id: string; onChanged: (user: ManagedUs
           ))}
         </fieldset>
         <button type="submit">Save roles</button>
+      </form>
+      <form onSubmit={handleDelegation}>
+        <label>
+          Partner delegate for (one partner name a line, as datasets list them; with the partner
+          role, they answer access requests to those partners&apos; restricted datasets)
+          <textarea name="partners" rows={2} defaultValue={user.delegatePartners.join('\n')} />
+        </label>
+        <button type="submit">Save delegation</button>
       </form>
       {user.secondFactor && (
         <form onSubmit={handleReset}>

@@ -1032,6 +1032,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{id}/delegate-partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Make a person the delegate of these partners: with the partner role, they answer access requests to those partners' approval-tier datasets */
+        put: operations["setUserDelegatePartners"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users/{id}/second-factor/reset": {
         parameters: {
             query?: never;
@@ -1399,6 +1416,7 @@ export interface components {
             /** @enum {string} */
             status: "unverified" | "pending" | "admitted" | "rejected" | "suspended";
             roles: ("researcher" | "curator" | "reviewer" | "admin" | "partner")[];
+            delegatePartners: string[];
             createdAt: string;
             secondFactor: boolean;
             suspension: {
@@ -2059,6 +2077,7 @@ export interface components {
             /** @enum {string} */
             status: "unverified" | "pending" | "admitted" | "rejected" | "suspended";
             roles: ("researcher" | "curator" | "reviewer" | "admin" | "partner")[];
+            delegatePartners: string[];
             createdAt: string;
             secondFactor: boolean;
             suspension: {
@@ -5573,6 +5592,7 @@ export interface operations {
                         /** @enum {string} */
                         status: "unverified" | "pending" | "admitted" | "rejected" | "suspended";
                         roles: ("researcher" | "curator" | "reviewer" | "admin" | "partner")[];
+                        delegatePartners: string[];
                         createdAt: string;
                         secondFactor: boolean;
                         suspension: {
@@ -5712,6 +5732,52 @@ export interface operations {
             content: {
                 "application/json": {
                     roles: ("researcher" | "curator" | "reviewer" | "admin" | "partner")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedUser"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setUserDelegatePartners: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    partners: string[];
                 };
             };
         };

@@ -15,6 +15,7 @@ const managedUser = z
     institution: z.string().nullable(),
     status: z.enum(STATUSES),
     roles: z.array(z.enum(ROLES)),
+    delegatePartners: z.array(z.string()),
     createdAt: z.string(),
     secondFactor: z.boolean(),
     suspension: z
@@ -132,6 +133,26 @@ export function userAdminRoutes(users: UserAdminService): FastifyPluginAsyncZod 
       },
       async (request) =>
         users.setRoles(requireUser(request), request.params.id, request.body.roles),
+    );
+
+    app.put(
+      '/api/v1/admin/users/:id/delegate-partners',
+      {
+        config: { permission: 'user.manage', action: 'user.set_delegate_partners' },
+        schema: {
+          operationId: 'setUserDelegatePartners',
+          summary:
+            "Make a person the delegate of these partners: with the partner role, they answer access requests to those partners' approval-tier datasets",
+          tags: ['admin'],
+          params: userId,
+          body: z.object({
+            partners: z.array(z.string().trim().min(1, 'a partner name').max(200)).max(20),
+          }),
+          response: { ...problemResponses, 200: managedUser },
+        },
+      },
+      async (request) =>
+        users.setDelegatePartners(requireUser(request), request.params.id, request.body.partners),
     );
 
     app.post(

@@ -1,7 +1,11 @@
 import { ACCESS_DECISIONS, ACCESS_STATUSES } from '@lantern/core/projects';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AccessRequestService } from '../../services/projects/access-requests.service.js';
+import type { FastifyRequest } from 'fastify';
+import type {
+  AccessRequestService,
+  AccessReviewer,
+} from '../../services/projects/access-requests.service.js';
 import { problemResponses } from '../plugins/problems.js';
 import { requireUser } from '../plugins/request-lifecycle.js';
 import { projectDataset } from './projects.routes.js';
@@ -38,7 +42,11 @@ export function accessRequestRoutes(requests: AccessRequestService): FastifyPlug
         },
       },
       async (request) => ({
-        requests: await requests.list(request.query.status, request.query.limit),
+        requests: await requests.list(
+          reviewerOf(request),
+          request.query.status,
+          request.query.limit,
+        ),
       }),
     );
 
@@ -59,7 +67,13 @@ export function accessRequestRoutes(requests: AccessRequestService): FastifyPlug
           response: { ...problemResponses, 200: accessRequest },
         },
       },
-      async (request) => requests.decide(requireUser(request), request.params.id, request.body),
+      async (request) => requests.decide(reviewerOf(request), request.params.id, request.body),
     );
   };
+}
+
+/** The caller as the queue scopes them: their id and the roles they act with. */
+function reviewerOf(request: FastifyRequest): AccessReviewer {
+  const { principal } = request.ctx;
+  return { userId: requireUser(request), roles: principal.kind === 'user' ? principal.roles : [] };
 }

@@ -12,6 +12,7 @@ export type ManagedUserRow = Pick<
   | 'institution'
   | 'status'
   | 'roles'
+  | 'delegate_partners'
   | 'created_at'
   | 'totp_enabled_at'
   | 'suspended_at'
@@ -27,6 +28,7 @@ const COLUMNS = [
   'institution',
   'status',
   'roles',
+  'delegate_partners',
   'created_at',
   'totp_enabled_at',
   'suspended_at',
@@ -131,6 +133,19 @@ export const userAdminRepository = {
         suspension_reason: null,
         updated_at: now,
       })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  async setDelegatePartners(
+    executor: Executor,
+    id: string,
+    partners: string[],
+    now: Date,
+  ): Promise<void> {
+    await executor
+      .updateTable('users')
+      .set({ delegate_partners: partners, updated_at: now })
       .where('id', '=', id)
       .execute();
   },

@@ -1,5 +1,12 @@
 import type { AccessStatus, MemberRole } from '@lantern/core/projects';
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import {
+  sql,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type Transaction,
+  type Updateable,
+} from 'kysely';
 import type {
   Database,
   ProjectDatasetTable,
@@ -305,12 +312,14 @@ export const projectsRepository = {
   },
 
   /** The reviewers' queue: requests in `status`, oldest first. */
+  /** The queue; `partners` (when given) keeps the requests to datasets of those partners. */
   async accessRequests(
     executor: Executor,
     status: AccessStatus,
     limit: number,
+    partners?: readonly string[],
   ): Promise<AccessRequestRow[]> {
-    return accessRequests(executor)
+    return ofPartners(accessRequests(executor), partners)
       .where('project_dataset.status', '=', status)
       .orderBy('project_dataset.requested_at', status === 'requested' ? 'asc' : 'desc')
       .orderBy('project_dataset.id')
@@ -321,8 +330,9 @@ export const projectsRepository = {
   async accessRequestForUpdate(
     trx: Transaction<Database>,
     id: string,
+    partners?: readonly string[],
   ): Promise<AccessRequestRow | undefined> {
-    return accessRequests(trx)
+    return ofPartners(accessRequests(trx), partners)
       .where('project_dataset.id', '=', id)
       .forUpdate('project_dataset')
       .executeTakeFirst();
@@ -330,6 +340,16 @@ export const projectsRepository = {
 
   async accessRequest(executor: Executor, id: string): Promise<AccessRequestRow | undefined> {
     return accessRequests(executor).where('project_dataset.id', '=', id).executeTakeFirst();
+  },
+
+  /** The partners a person answers access requests for (empty for most people). */
+  async delegatePartners(executor: Executor, userId: string): Promise<string[]> {
+    const row = await executor
+      .selectFrom('users')
+      .select('delegate_partners')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return row?.delegate_partners ?? [];
   },
 
   async decideAccess(
@@ -374,4 +394,27 @@ function accessRequests(executor: Executor) {
       'users.name as requester_name',
       'users.email as requester_email',
     ]);
+}
+
+/**
+ * Keeps the requests to datasets one of `partners` (by name) contributes to; all when undefined.
+ * An empty list keeps none.
+ */
+function ofPartners<Q extends ReturnType<typeof accessRequests>>(
+  query: Q,
+  partners: readonly string[] | undefined,
+): Q {
+  if (partners === undefined) {
+    return query;
+  }
+  if (partners.length === 0) {
+    return query.where(sql<boolean>`false`) as Q;
+  }
+  return query.where((eb) =>
+    eb.or(
+      partners.map(
+        (name) => sql<boolean>`dataset.partners @> ${JSON.stringify([{ name }])}::jsonb`,
+      ),
+    ),
+  ) as Q;
 }

@@ -19,6 +19,8 @@ export interface ManagedUser {
   institution: string | null;
   status: UserStatus;
   roles: Role[];
+  /** The partners whose access requests they answer (with the partner role). */
+  delegatePartners: string[];
   createdAt: string;
   secondFactor: boolean;
   suspension: {
@@ -127,6 +129,21 @@ export class UserAdminService {
   }
 
   /**
+   * Makes a person the delegate of these partners (names as datasets list them): with the partner
+   * role, they answer the access requests to those partners' approval-tier datasets.
+   */
+  async setDelegatePartners(adminId: string, id: string, partners: string[]): Promise<ManagedUser> {
+    const wanted = [...new Set(partners.map((name) => name.trim()))].sort();
+    return this.change(adminId, id, async (trx, row, now) => {
+      await userAdminRepository.setDelegatePartners(trx, id, wanted, now);
+      return {
+        action: 'user.set_delegate_partners',
+        details: { from: row.delegate_partners, to: wanted },
+      };
+    });
+  }
+
+  /**
    * Clears a person's second factor (a lost phone and lost recovery codes). Their sessions end;
    * they sign in with their password and, if their roles need one, enrol again.
    */
@@ -188,6 +205,7 @@ function present(row: ManagedUserRow): ManagedUser {
     institution: row.institution,
     status: row.status,
     roles: row.roles.filter(isRole),
+    delegatePartners: row.delegate_partners,
     createdAt: row.created_at.toISOString(),
     secondFactor: row.totp_enabled_at !== null,
     suspension:

@@ -21,9 +21,16 @@ export interface AccessRequest extends ProjectDataset {
 }
 
 /**
- * Requests for approval-tier datasets: a project asks for one version, a reviewer answers with a
- * reason the project's members read (and its requester is emailed). The answer is audited in the
- * project's feed.
+ * Who answers which requests: reviewers (and admins) all of them; a partner's delegate (the
+ * partner role, made a delegate by an admin) those to datasets their partners contribute to.
+ */
+export type AccessReviewer = { userId: string; roles: readonly string[] };
+
+/**
+ * Requests for approval-tier datasets: a project asks for one version, a reviewer or the partner's
+ * delegate answers with a reason the project's members read (and its requester is emailed). The
+ * answer is audited in the project's feed. A request outside a delegate's partners does not exist
+ * for them.
  */
 export class AccessRequestService {
   constructor(
@@ -34,19 +41,25 @@ export class AccessRequestService {
   ) {}
 
   /** The queue: waiting requests oldest first; answered ones newest first. */
-  async list(status: AccessStatus, limit: number): Promise<AccessRequest[]> {
-    const rows = await projectsRepository.accessRequests(this.db, status, limit);
+  async list(
+    reviewer: AccessReviewer,
+    status: AccessStatus,
+    limit: number,
+  ): Promise<AccessRequest[]> {
+    const partners = await this.partnersOf(reviewer);
+    const rows = await projectsRepository.accessRequests(this.db, status, limit, partners);
     return rows.map(present);
   }
 
   /** Answers a waiting request: `approve` attaches the version, `refuse` does not; both say why. */
   async decide(
-    reviewerId: string,
+    reviewer: AccessReviewer,
     id: string,
     input: { decision: AccessDecision; reason: string },
   ): Promise<AccessRequest> {
+    const partners = await this.partnersOf(reviewer);
     await this.db.transaction().execute(async (trx) => {
-      const row = await projectsRepository.accessRequestForUpdate(trx, id);
+      const row = await projectsRepository.accessRequestForUpdate(trx, id, partners);
       if (row === undefined) {
         throw new AppError('not_found', 'there is no such access request');
       }
@@ -56,7 +69,7 @@ export class AccessRequestService {
       const status = decidedAccessStatus(input.decision);
       await projectsRepository.decideAccess(trx, id, {
         status,
-        by: `user:${reviewerId}`,
+        by: `user:${reviewer.userId}`,
         at: new Date(),
         reason: input.reason,
       });
@@ -65,13 +78,18 @@ export class AccessRequestService {
         kind: 'project.access_decision',
         to: row.requester_email,
         subject: `${row.slug} ${row.number ?? ''} for "${row.project_title}": ${approved ? 'approved' : 'refused'}`,
-        text: `Hello ${row.requester_name},\n\nyour project "${row.project_title}" asked for ${row.slug} version ${row.number ?? ''}. A reviewer ${approved ? 'approved the request: the data is attached to the project' : 'refused the request'}.\n\nTheir reason: ${input.reason}\n\nThe project: ${this.links.base}/projects/${row.project_id}\n`,
+        text: `Hello ${row.requester_name},\n\nyour project "${row.project_title}" asked for ${row.slug} version ${row.number ?? ''}. ${partners === undefined ? 'A reviewer' : "The data partner's delegate"} ${approved ? 'approved the request: the data is attached to the project' : 'refused the request'}.\n\nTheir reason: ${input.reason}\n\nThe project: ${this.links.base}/projects/${row.project_id}\n`,
       });
       await this.audit.record(trx, {
         action: approved ? 'access.approve' : 'access.refuse',
         target: `dataset:${row.slug}`,
         projectId: row.project_id,
-        details: { request: id, version: row.number, reason: input.reason },
+        details: {
+          request: id,
+          version: row.number,
+          reason: input.reason,
+          ...(partners === undefined ? {} : { onBehalfOf: partners }),
+        },
       });
     });
     const row = await projectsRepository.accessRequest(this.db, id);
@@ -79,6 +97,14 @@ export class AccessRequestService {
       throw new AppError('not_found', 'there is no such access request');
     }
     return present(row);
+  }
+
+  /** Undefined for reviewers and admins (every request); the delegate's partners otherwise. */
+  private async partnersOf(reviewer: AccessReviewer): Promise<string[] | undefined> {
+    if (reviewer.roles.includes('reviewer') || reviewer.roles.includes('admin')) {
+      return undefined;
+    }
+    return projectsRepository.delegatePartners(this.db, reviewer.userId);
   }
 }
 
