@@ -115,4 +115,89 @@ describe('parseConfig', () => {
       }),
     ).toMatch(/not both/);
   });
+
+  it('chooses the compute backend, with the chosen one’s settings only', () => {
+    expect(parseConfig({})).toMatchObject({
+      computeBackend: 'local',
+      slurm: undefined,
+      kubernetes: undefined,
+    });
+    expect(
+      parseConfig({
+        LANTERN_COMPUTE_BACKEND: 'slurm',
+        LANTERN_SLURM_INSTANCES_DIR: '/shared/lantern/instances',
+        LANTERN_SLURM_PARTITION: 'gpu-a100',
+        // Another backend's variables are not read.
+        LANTERN_K8S_IMAGE: 'quay.io/jupyter/scipy-notebook:2025-01-06',
+      }),
+    ).toMatchObject({
+      computeBackend: 'slurm',
+      slurm: {
+        slurmConf: '/etc/slurm/slurm.conf',
+        instancesDir: '/shared/lantern/instances',
+        partition: 'gpu-a100',
+        account: undefined,
+      },
+      kubernetes: undefined,
+    });
+    const k8s = parseConfig({
+      LANTERN_COMPUTE_BACKEND: 'kubernetes',
+      LANTERN_K8S_IMAGE: 'quay.io/jupyter/scipy-notebook:2025-01-06',
+      LANTERN_K8S_DATASETS_PVC: 'lantern-datasets',
+      LANTERN_K8S_PROJECTS_PVC: 'lantern-projects',
+      LANTERN_K8S_HOMES_PVC: 'lantern-homes',
+    });
+    expect(k8s.kubernetes).toEqual({
+      namespace: 'lantern-instances',
+      image: 'quay.io/jupyter/scipy-notebook:2025-01-06',
+      kubeconfig: undefined,
+      datasetsClaim: 'lantern-datasets',
+      projectsClaim: 'lantern-projects',
+      homesClaim: 'lantern-homes',
+    });
+    expect(k8s.slurm).toBeUndefined();
+  });
+
+  it('names each missing or malformed compute setting', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    expect(problems({ LANTERN_COMPUTE_BACKEND: 'nomad' })).toMatch(
+      /LANTERN_COMPUTE_BACKEND: must be local, slurm or kubernetes/,
+    );
+    expect(problems({ LANTERN_COMPUTE_BACKEND: 'slurm' })).toBe(
+      'LANTERN_SLURM_INSTANCES_DIR: is required when LANTERN_COMPUTE_BACKEND is slurm',
+    );
+    expect(
+      problems({
+        LANTERN_COMPUTE_BACKEND: 'slurm',
+        LANTERN_SLURM_INSTANCES_DIR: '/s',
+        LANTERN_SLURM_PARTITION: 'a b; rm',
+      }),
+    ).toMatch(/LANTERN_SLURM_PARTITION: must be a Slurm name/);
+    const k8s = problems({ LANTERN_COMPUTE_BACKEND: 'kubernetes', LANTERN_K8S_NAMESPACE: 'Lab' });
+    expect(k8s).toMatch(/^LANTERN_K8S_NAMESPACE: must be lower-case letters, digits and hyphens$/m);
+    expect(problems({ LANTERN_COMPUTE_BACKEND: 'kubernetes' }).split('\n')).toEqual([
+      'LANTERN_K8S_IMAGE: is required when LANTERN_COMPUTE_BACKEND is kubernetes',
+      'LANTERN_K8S_DATASETS_PVC: is required when LANTERN_COMPUTE_BACKEND is kubernetes',
+      'LANTERN_K8S_PROJECTS_PVC: is required when LANTERN_COMPUTE_BACKEND is kubernetes',
+      'LANTERN_K8S_HOMES_PVC: is required when LANTERN_COMPUTE_BACKEND is kubernetes',
+    ]);
+    expect(
+      problems({
+        LANTERN_COMPUTE_BACKEND: 'kubernetes',
+        LANTERN_K8S_IMAGE: 'jupyter lab',
+        LANTERN_K8S_DATASETS_PVC: 'Datasets',
+        LANTERN_K8S_PROJECTS_PVC: 'p',
+        LANTERN_K8S_HOMES_PVC: 'h',
+      }),
+    ).toMatch(
+      /LANTERN_K8S_IMAGE: must be a container image[\s\S]*LANTERN_K8S_DATASETS_PVC: must be a Kubernetes object name/,
+    );
+  });
 });

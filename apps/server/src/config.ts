@@ -25,7 +25,12 @@ export interface Config {
   readonly objectStore: 'local' | 's3';
   /** The S3 bucket and how to reach it; undefined unless `objectStore` is `s3`. */
   readonly s3: S3Config | undefined;
-  readonly computeBackend: 'local';
+  /** Where notebook instances run: sandboxed local processes, Slurm jobs, or Kubernetes Pods. */
+  readonly computeBackend: 'local' | 'slurm' | 'kubernetes';
+  /** The Slurm cluster; undefined unless `computeBackend` is `slurm`. */
+  readonly slurm: SlurmConfig | undefined;
+  /** The Kubernetes cluster; undefined unless `computeBackend` is `kubernetes`. */
+  readonly kubernetes: KubernetesConfig | undefined;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -67,6 +72,29 @@ export interface S3Config {
   readonly secretAccessKeyFile: string | undefined;
 }
 
+/** A Slurm cluster that runs instances as batch jobs. */
+export interface SlurmConfig {
+  /** The cluster's slurm.conf (SLURM_CONF of every Slurm command). Absolute. */
+  readonly slurmConf: string;
+  /** A folder the server and the compute nodes share, one sub-folder per instance. Absolute. */
+  readonly instancesDir: string;
+  readonly partition: string | undefined;
+  readonly account: string | undefined;
+}
+
+/** A Kubernetes cluster that runs instances as Pods. */
+export interface KubernetesConfig {
+  readonly namespace: string;
+  /** The JupyterLab image. */
+  readonly image: string;
+  /** A kubeconfig file (absolute), or undefined for the Pod's in-cluster service account. */
+  readonly kubeconfig: string | undefined;
+  /** The volume claims holding the dataset views (read-only), project folders and homes. */
+  readonly datasetsClaim: string;
+  readonly projectsClaim: string;
+  readonly homesClaim: string;
+}
+
 /** Flags given on the command line; each overrides its environment variable. */
 export interface ConfigFlags {
   dataDir?: string | undefined;
@@ -88,6 +116,24 @@ const defaultWebDir = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 const integer = (min: number, max: number) =>
   z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+/** A Kubernetes namespace: a DNS label (RFC 1123). */
+const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and hyphens');
+/** A Kubernetes object name such as a volume claim's: a DNS subdomain (RFC 1123). */
+const dnsSubdomain = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a Kubernetes object name (lower-case letters, digits, hyphens and dots)',
+  );
+/** A Slurm partition or account: given to sbatch as one argument. */
+const slurmName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a Slurm name (letters, digits, _ . -)');
 
 const schema = z.object({
   LANTERN_DATA_DIR: z.string().min(1).default('./.lantern'),
@@ -119,7 +165,22 @@ const schema = z.object({
   LANTERN_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   LANTERN_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   LANTERN_S3_SECRET_ACCESS_KEY_FILE: z.string().min(1).optional(),
-  LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
+  LANTERN_COMPUTE_BACKEND: z
+    .enum(['local', 'slurm', 'kubernetes'], { error: 'must be local, slurm or kubernetes' })
+    .default('local'),
+  LANTERN_SLURM_CONF: z.string().min(1).default('/etc/slurm/slurm.conf'),
+  LANTERN_SLURM_INSTANCES_DIR: z.string().min(1).optional(),
+  LANTERN_SLURM_PARTITION: slurmName.optional(),
+  LANTERN_SLURM_ACCOUNT: slurmName.optional(),
+  LANTERN_K8S_NAMESPACE: dnsLabel.default('lantern-instances'),
+  LANTERN_K8S_IMAGE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'must be a container image reference')
+    .optional(),
+  LANTERN_K8S_KUBECONFIG: z.string().min(1).optional(),
+  LANTERN_K8S_DATASETS_PVC: dnsSubdomain.optional(),
+  LANTERN_K8S_PROJECTS_PVC: dnsSubdomain.optional(),
+  LANTERN_K8S_HOMES_PVC: dnsSubdomain.optional(),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -172,7 +233,7 @@ export function parseConfig(
   if (flags.port !== undefined) {
     input['LANTERN_PORT'] = flags.port;
   }
-  const parsed = schema.superRefine(checkS3).safeParse(input);
+  const parsed = schema.superRefine(checkS3).superRefine(checkCompute).safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`),
@@ -204,6 +265,33 @@ export function parseConfig(
           })
         : undefined,
     computeBackend: e.LANTERN_COMPUTE_BACKEND,
+    slurm:
+      e.LANTERN_COMPUTE_BACKEND === 'slurm' && e.LANTERN_SLURM_INSTANCES_DIR !== undefined
+        ? Object.freeze({
+            slurmConf: resolve(e.LANTERN_SLURM_CONF),
+            instancesDir: resolve(e.LANTERN_SLURM_INSTANCES_DIR),
+            partition: e.LANTERN_SLURM_PARTITION,
+            account: e.LANTERN_SLURM_ACCOUNT,
+          })
+        : undefined,
+    kubernetes:
+      e.LANTERN_COMPUTE_BACKEND === 'kubernetes' &&
+      e.LANTERN_K8S_IMAGE !== undefined &&
+      e.LANTERN_K8S_DATASETS_PVC !== undefined &&
+      e.LANTERN_K8S_PROJECTS_PVC !== undefined &&
+      e.LANTERN_K8S_HOMES_PVC !== undefined
+        ? Object.freeze({
+            namespace: e.LANTERN_K8S_NAMESPACE,
+            image: e.LANTERN_K8S_IMAGE,
+            kubeconfig:
+              e.LANTERN_K8S_KUBECONFIG === undefined
+                ? undefined
+                : resolve(e.LANTERN_K8S_KUBECONFIG),
+            datasetsClaim: e.LANTERN_K8S_DATASETS_PVC,
+            projectsClaim: e.LANTERN_K8S_PROJECTS_PVC,
+            homesClaim: e.LANTERN_K8S_HOMES_PVC,
+          })
+        : undefined,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,
@@ -249,6 +337,35 @@ function checkS3(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
       'LANTERN_S3_SECRET_ACCESS_KEY',
       'is required with LANTERN_S3_ACCESS_KEY_ID (or LANTERN_S3_SECRET_ACCESS_KEY_FILE)',
     );
+  }
+}
+
+/**
+ * The chosen compute backend's variables are there: Slurm needs the shared instances folder,
+ * Kubernetes the image and the three volume claims. Another backend's variables are ignored.
+ */
+function checkCompute(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
+  const required = (variables: Record<string, string | undefined>) => {
+    for (const [variable, value] of Object.entries(variables)) {
+      if (value === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [variable],
+          message: `is required when LANTERN_COMPUTE_BACKEND is ${e.LANTERN_COMPUTE_BACKEND}`,
+        });
+      }
+    }
+  };
+  if (e.LANTERN_COMPUTE_BACKEND === 'slurm') {
+    required({ LANTERN_SLURM_INSTANCES_DIR: e.LANTERN_SLURM_INSTANCES_DIR });
+  }
+  if (e.LANTERN_COMPUTE_BACKEND === 'kubernetes') {
+    required({
+      LANTERN_K8S_IMAGE: e.LANTERN_K8S_IMAGE,
+      LANTERN_K8S_DATASETS_PVC: e.LANTERN_K8S_DATASETS_PVC,
+      LANTERN_K8S_PROJECTS_PVC: e.LANTERN_K8S_PROJECTS_PVC,
+      LANTERN_K8S_HOMES_PVC: e.LANTERN_K8S_HOMES_PVC,
+    });
   }
 }
 

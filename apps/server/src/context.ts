@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import type { ComputeStatus } from './compute/compute-backend.js';
-import { LocalComputeBackend } from './compute/local/local-backend.js';
+import type { ComputeBackend } from './compute/compute-backend.js';
+import { createComputeBackend } from './compute/configured-backend.js';
 import type { Config } from './config.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -42,7 +42,8 @@ export interface AppContext {
    * apart from the published objects (no version's manifest ever refers to it).
    */
   quarantineStore: ObjectStore;
-  compute: ComputeStatus;
+  /** Where instances run, as LANTERN_COMPUTE_BACKEND chose (local, Slurm or Kubernetes). */
+  compute: ComputeBackend;
   services: {
     audit: AuditService;
     health: HealthService;
@@ -122,7 +123,15 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     await database.close();
     throw error;
   }
-  const compute = new LocalComputeBackend({ dataDir: config.dataDir });
+  let compute: ComputeBackend;
+  try {
+    compute = createComputeBackend(config);
+  } catch (error) {
+    await quarantineStore.close();
+    await objectStore.close();
+    await database.close();
+    throw error;
+  }
   const audit = new AuditService(database.db);
   const health = new HealthService({
     db: database.db,

@@ -1,44 +1,93 @@
 /**
- * The sandboxed notebook's command line, shared by every backend that runs it on a host it can
- * bind folders on (local processes, Slurm jobs): Debian's jupyter_server inside bubblewrap, with
- * no network at all, the dataset versions read-only at `/home/ngsci/datasets/<slug>/<version>/`,
- * the project's folder read-write at `/home/ngsci/project`, the user's home at `/home/ngsci`,
- * Jupyter listening on a UNIX socket in a host folder, and the platform's socket bound in.
+ * The sandboxed notebook's command line, shared by every backend that runs it on a host whose
+ * folders it binds (local processes, Slurm jobs): Debian's jupyter_server inside bubblewrap, with
+ * no network at all (`--unshare-all` leaves only a loopback of its own), the layout Nightingale's
+ * code expects (`/home/ngsci` private to the user, `/home/ngsci/project` shared by the project,
+ * `/home/ngsci/datasets/<slug>/<version>` read-only), Jupyter listening on a UNIX socket in the
+ * instance's folder, the platform's socket folder bound at `/run/lantern`, and python/ngsci on
+ * PYTHONPATH. The sandbox runs as an unprivileged user (setpriv, no capabilities) under
+ * per-process limits (prlimit); a backend that can also puts it in cgroups.
  *
- * Pure: a LaunchSpec and host paths in, argv and file contents out. Secrets never go on the command
- * line (another user of the host can read argv in /proc): Jupyter's token and the platform token
- * are in files under the instance's config folder, readable only by the sandbox's user.
+ * Pure: a LaunchSpec and host paths in, argv and file contents out. Secrets never go on a command
+ * line (another user of the host can read argv in /proc): bubblewrap reads its options, which
+ * carry the tokens in `--setenv`, from a file descriptor (`--args`), fed by a pipe (local) or by a
+ * 0600 file the batch script opens (Slurm).
  */
-import { isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { datasetSlugSchema, parseVersion } from '@lantern/core/catalog';
 import type { LaunchSpec } from './compute-backend.js';
 
 export const BWRAP = '/usr/bin/bwrap';
 export const SETPRIV = '/usr/bin/setpriv';
 export const PRLIMIT = '/usr/bin/prlimit';
-/** Debian's Python, which has the python3-* science stack (not a pyenv shim on PATH). */
-export const SANDBOX_PYTHON = '/usr/bin/python3';
+/** Debian's Python, which has the python3-* science stack (a PATH python may be pyenv's). */
+export const PYTHON = '/usr/bin/python3';
+
+/** The unprivileged user a sandbox runs as when the server is root, `ngsci` inside. */
+export const DEFAULT_SANDBOX_USER: SandboxUser = { uid: 4242, gid: 4242 };
+export const SANDBOX_USER_NAME = 'ngsci';
 
 /** Paths inside the sandbox; code written for Nightingale expects the `/home/ngsci` ones. */
 export const SANDBOX_HOME = '/home/ngsci';
-export const SANDBOX_DATASETS = `${SANDBOX_HOME}/datasets`;
 export const SANDBOX_PROJECT = `${SANDBOX_HOME}/project`;
-/** The host's run folder is bound here; Jupyter makes its socket in it. */
-export const SANDBOX_RUN_DIR = '/run/jupyter';
-export const SANDBOX_JUPYTER_SOCKET = `${SANDBOX_RUN_DIR}/jupyter.sock`;
-/** The host's config folder (`sandboxFiles`), read-only: Jupyter's config and the platform token. */
-export const SANDBOX_CONFIG_DIR = '/run/lantern/config';
-/** The server's socket for the `ngsci` module (NG_PLATFORM_SOCKET inside). */
-export const SANDBOX_PLATFORM_SOCKET = '/run/lantern/platform.sock';
-/** The file holding the per-instance platform token (NG_PLATFORM_TOKEN_FILE inside). */
-export const SANDBOX_PLATFORM_TOKEN_FILE = `${SANDBOX_CONFIG_DIR}/platform-token`;
+export const SANDBOX_DATASETS = `${SANDBOX_HOME}/datasets`;
+/** The instance folder's run/ is bound here; Jupyter makes its socket in it. */
+export const SANDBOX_RUN = '/run/jupyter';
+export const JUPYTER_SOCKET_NAME = 'jupyter.sock';
+/** The folder of the platform's socket inside (its folder, not the socket: see `bwrapOptions`). */
+export const SANDBOX_PLATFORM_DIR = '/run/lantern';
+/** Where python/ngsci is bound, on PYTHONPATH. */
+export const SANDBOX_PYTHON_LIB = '/opt/lantern/python';
 
-/** Host folders made for one instance by its backend. */
+/** python/ngsci of this repository (from src/compute or dist/compute alike). */
+export const DEFAULT_PYTHON_LIB = fileURLToPath(new URL('../../../../python', import.meta.url));
+
+/** The fd bubblewrap writes `{"child-pid": N}` to, and the fd it reads its options from. */
+export const INFO_FD = 3;
+export const ARGS_FD = 4;
+
+/** Per-process limits (prlimit(1)) unless a backend gives its own; threads count towards nproc. */
+export const DEFAULT_LIMITS: SandboxLimits = { nproc: 4096, nofile: 4096, addressSpaceBytes: null };
+
+/** Environment names the sandbox sets itself; a spec's `env` naming one is refused. */
+export const RESERVED_ENV = [
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'PATH',
+  'PYTHONPATH',
+  'JUPYTER_TOKEN',
+  'JUPYTER_RUNTIME_DIR',
+  'IPYTHONDIR',
+  'NG_INSTANCE_ID',
+  'LANTERN_PLATFORM_SOCKET',
+  'LANTERN_PLATFORM_TOKEN',
+  'LANTERN_PLATFORM_TOKEN_FILE',
+] as const;
+
+export interface SandboxUser {
+  uid: number;
+  gid: number;
+}
+
+export interface SandboxLimits {
+  nproc: number;
+  nofile: number;
+  /** prlimit's address-space limit in bytes, where no memory cgroup limits the sandbox. */
+  addressSpaceBytes: number | null;
+}
+
+/** Host folders of one instance, made by its backend. */
 export interface SandboxPaths {
-  /** Bound at /run/jupyter; writable by the sandbox's user, who makes Jupyter's socket there. */
-  runDir: string;
-  /** Holds `sandboxFiles`' files; bound read-only at /run/lantern/config. */
-  configDir: string;
+  /**
+   * The instance's folder: etc/passwd and etc/group naming `ngsci` (`sandboxFiles`), and run/,
+   * writable by the sandbox's user, where Jupyter makes its socket.
+   */
+  folder: string;
+  /** The folder holding the `ngsci` package (python/). */
+  pythonLib: string;
 }
 
 export interface SandboxOptions {
@@ -47,14 +96,18 @@ export interface SandboxOptions {
    * as root would make root-owned host files count as the sandbox user's own. Undefined: the
    * sandbox runs as the caller.
    */
-  user?: { uid: number; gid: number } | undefined;
-  /** Kill the sandbox when bwrap's parent dies (for a parent that waits on it, not a script that returns). */
+  user?: SandboxUser | undefined;
+  /**
+   * Kill the sandbox when bwrap's parent dies: for a parent that waits on it (a Slurm job's
+   * script), not for a local instance, which outlives a server restart.
+   */
   dieWithParent: boolean;
-  /** Per-process limits (prlimit): processes of the user, open files, and address space if set. */
-  limits?: { nproc: number; nofile: number; addressSpaceBytes?: number | undefined } | undefined;
+  /** Have bwrap write its sandbox's pid 1 to INFO_FD (the local backend finds it again by it). */
+  infoFd: boolean;
+  limits?: SandboxLimits | undefined;
 }
 
-/** Thrown when a launch spec cannot be made into a safe command line. */
+/** Thrown when a launch spec cannot be made into a safe command line; says every problem. */
 export class SandboxSpecError extends Error {
   constructor(message: string) {
     super(message);
@@ -62,21 +115,20 @@ export class SandboxSpecError extends Error {
   }
 }
 
-type SandboxLimits = NonNullable<SandboxOptions['limits']>;
-
-const DEFAULT_LIMITS: SandboxLimits = { nproc: 512, nofile: 4096 };
+/** Where Jupyter's socket is on the host, for an instance folder. */
+export function jupyterSocketPath(folder: string): string {
+  return `${folder}/run/${JUPYTER_SOCKET_NAME}`;
+}
 
 /**
- * The argv that runs the instance's notebook: [setpriv …] prlimit … -- bwrap … python3 -m
- * jupyter_server …. Throws SandboxSpecError for a path that is not absolute, a dataset slug or
- * version that is not one, a dataset mounted twice, or an environment name that is not one.
+ * The argv: [setpriv …] prlimit … -- bwrap --args ARGS_FD python3 -m jupyter_server …. bwrap
+ * reads its options (`bwrapOptions`, NUL-separated) from ARGS_FD; it takes the command it runs
+ * only from its command line, which holds no secret.
  */
-export function sandboxCommand(
-  spec: LaunchSpec,
-  paths: SandboxPaths,
-  options: SandboxOptions,
+export function launcherArgs(
+  spec: Pick<LaunchSpec, 'baseUrl'>,
+  options: Pick<SandboxOptions, 'user' | 'limits'>,
 ): string[] {
-  checkSpec(spec, paths);
   const argv: string[] = [];
   if (options.user !== undefined) {
     argv.push(
@@ -85,192 +137,230 @@ export function sandboxCommand(
       `--regid=${options.user.gid}`,
       '--clear-groups',
       '--inh-caps=-all',
+      '--no-new-privs',
     );
   }
   const limits = options.limits ?? DEFAULT_LIMITS;
-  argv.push(PRLIMIT, `--nproc=${limits.nproc}`, `--nofile=${limits.nofile}`);
-  if (limits.addressSpaceBytes !== undefined) {
+  argv.push(PRLIMIT, `--nofile=${limits.nofile}`, `--nproc=${limits.nproc}`);
+  if (limits.addressSpaceBytes !== null) {
     argv.push(`--as=${limits.addressSpaceBytes}`);
   }
-  argv.push('--', BWRAP, '--unshare-all', '--new-session', '--clearenv');
-  if (options.dieWithParent) {
-    argv.push('--die-with-parent');
-  }
-  argv.push(...systemMounts(paths), ...homeMounts(spec), ...socketMounts(spec, paths));
-  argv.push('--hostname', 'sandbox');
-  for (const [name, value] of Object.entries(sandboxEnvironment(spec))) {
-    argv.push('--setenv', name, value);
-  }
-  argv.push('--chdir', SANDBOX_HOME, ...jupyterCommand(spec));
+  argv.push('--', BWRAP, '--args', String(ARGS_FD), ...jupyterCommand(spec.baseUrl));
   return argv;
 }
 
-/** The host's programs read-only, and its /etc with the sandbox's own passwd and group. */
-function systemMounts(paths: SandboxPaths): string[] {
+/** Debian's jupyter_server on the socket, under the proxy's base URL; the token is in its env. */
+function jupyterCommand(baseUrl: string): string[] {
   return [
-    ...['--ro-bind', '/usr', '/usr'],
-    ...['--symlink', 'usr/bin', '/bin'],
-    ...['--symlink', 'usr/lib', '/lib'],
-    ...['--symlink', 'usr/lib64', '/lib64'],
-    ...['--symlink', 'usr/sbin', '/sbin'],
-    ...['--ro-bind', '/etc', '/etc'],
-    ...['--ro-bind', `${paths.configDir}/passwd`, '/etc/passwd'],
-    ...['--ro-bind', `${paths.configDir}/group`, '/etc/group'],
-    ...['--proc', '/proc'],
-    ...['--dev', '/dev'],
-    ...['--tmpfs', '/tmp'],
-    ...['--tmpfs', '/run'],
-    ...['--tmpfs', '/home'],
-  ];
-}
-
-/**
- * /home/ngsci (the user's), its project folder, and the datasets: each version read-only on an
- * empty folder that is itself made read-only once they are in (nothing can be added beside them).
- */
-function homeMounts(spec: LaunchSpec): string[] {
-  const argv = [
-    ...['--bind', spec.homePath, SANDBOX_HOME],
-    ...['--bind', spec.projectPath, SANDBOX_PROJECT],
-    ...['--tmpfs', SANDBOX_DATASETS],
-  ];
-  const datasets = [...spec.datasets].sort(
-    (a, b) => a.slug.localeCompare(b.slug) || a.version.localeCompare(b.version),
-  );
-  for (const dataset of datasets) {
-    argv.push(
-      '--ro-bind',
-      dataset.hostPath,
-      `${SANDBOX_DATASETS}/${dataset.slug}/${dataset.version}`,
-    );
-  }
-  argv.push('--remount-ro', SANDBOX_DATASETS);
-  return argv;
-}
-
-/** Jupyter's run folder, the config folder (read-only) and the platform's socket. */
-function socketMounts(spec: LaunchSpec, paths: SandboxPaths): string[] {
-  return [
-    ...['--bind', paths.runDir, SANDBOX_RUN_DIR],
-    ...['--ro-bind', paths.configDir, SANDBOX_CONFIG_DIR],
-    ...['--bind', spec.platformSocket, SANDBOX_PLATFORM_SOCKET],
-  ];
-}
-
-/** The environment inside: fixed names first, then the spec's own (which cannot replace them). */
-export function sandboxEnvironment(spec: LaunchSpec): Record<string, string> {
-  const fixed: Record<string, string> = {
-    HOME: SANDBOX_HOME,
-    USER: 'ngsci',
-    LANG: 'C.UTF-8',
-    PATH: '/usr/bin:/bin',
-    JUPYTER_CONFIG_DIR: SANDBOX_CONFIG_DIR,
-    JUPYTER_RUNTIME_DIR: '/tmp/jupyter-runtime',
-    IPYTHONDIR: '/tmp/ipython',
-    NG_INSTANCE_ID: spec.instanceId,
-    NG_PLATFORM_SOCKET: SANDBOX_PLATFORM_SOCKET,
-    NG_PLATFORM_TOKEN_FILE: SANDBOX_PLATFORM_TOKEN_FILE,
-  };
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(spec.env ?? {})) {
-    if (!(name in fixed)) {
-      env[name] = value;
-    }
-  }
-  return { ...env, ...fixed };
-}
-
-/** Debian's jupyter_server on the socket, under the proxy's base URL; the token is in its config. */
-function jupyterCommand(spec: LaunchSpec): string[] {
-  return [
-    SANDBOX_PYTHON,
+    PYTHON,
     '-m',
     'jupyter_server',
-    `--ServerApp.sock=${SANDBOX_JUPYTER_SOCKET}`,
+    `--ServerApp.sock=${SANDBOX_RUN}/${JUPYTER_SOCKET_NAME}`,
     '--ServerApp.sock_mode=0600',
-    `--ServerApp.base_url=${spec.baseUrl}`,
+    `--ServerApp.base_url=${baseUrl}`,
     `--ServerApp.root_dir=${SANDBOX_HOME}`,
     '--ServerApp.open_browser=False',
   ];
 }
 
-/** A file the backend writes into the instance's config folder, owned by the sandbox's user. */
-export interface SandboxFile {
-  name: string;
-  content: string;
-  /** 0o644 for passwd and group, 0o600 for the secrets. */
-  mode: number;
+/**
+ * bubblewrap's options, one per element (sent NUL-separated on ARGS_FD: they hold the tokens).
+ * Later mounts go over earlier ones. Throws SandboxSpecError for a spec that is not safe to run.
+ */
+export function bwrapOptions(
+  spec: LaunchSpec,
+  paths: SandboxPaths,
+  options: Pick<SandboxOptions, 'dieWithParent' | 'infoFd'>,
+): string[] {
+  checkLaunchSpec(spec);
+  checkAbsolute([
+    ['the instance folder', paths.folder],
+    ['the ngsci module', paths.pythonLib],
+  ]);
+  return [
+    ...['--unshare-all', '--new-session', '--clearenv'],
+    ...(options.dieWithParent ? ['--die-with-parent'] : []),
+    ...(options.infoFd ? ['--info-fd', String(INFO_FD)] : []),
+    ...['--hostname', 'sandbox'],
+    ...systemMounts(paths),
+    ...homeMounts(spec),
+    ...['--bind', `${paths.folder}/run`, SANDBOX_RUN],
+    // The socket's folder, not the socket: a server restart makes a new socket there, which a
+    // bind of the old file would not see.
+    ...['--ro-bind', dirname(spec.platformSocket), SANDBOX_PLATFORM_DIR],
+    ...['--ro-bind', paths.pythonLib, SANDBOX_PYTHON_LIB],
+    ...Object.entries(sandboxEnvironment(spec)).flatMap(([name, value]) => [
+      '--setenv',
+      name,
+      value,
+    ]),
+    // jupyter_server reads its token from here (not argv, which any process inside could list).
+    ...['--setenv', 'JUPYTER_TOKEN', spec.token],
+    ...['--setenv', 'LANTERN_PLATFORM_TOKEN', spec.platformToken],
+    ...['--chdir', SANDBOX_HOME],
+  ];
+}
+
+/** bubblewrap's options as `--args` reads them: each followed by a NUL. */
+export function encodeBwrapOptions(options: readonly string[]): string {
+  return options.map((option) => `${option}\0`).join('');
+}
+
+/** The host's programs read-only, and its /etc with the sandbox's own passwd and group. */
+function systemMounts(paths: SandboxPaths): string[] {
+  return [
+    // Debian's Python and its packages live under /usr.
+    ...['--ro-bind', '/usr', '/usr'],
+    ...['--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin'],
+    ...['--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64'],
+    ...['--ro-bind', '/etc', '/etc'],
+    ...['--ro-bind', `${paths.folder}/etc/passwd`, '/etc/passwd'],
+    ...['--ro-bind', `${paths.folder}/etc/group`, '/etc/group'],
+    ...['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run'],
+  ];
 }
 
 /**
- * The config folder's files: passwd and group naming the sandbox's user `ngsci`, Jupyter's config
- * (the token, which the command line never carries) and the platform token for `ngsci`.
+ * The user's home, the project inside it, then the datasets on a read-only tmpfs of their own (so
+ * no mount point is ever made in the user's home folder, and nothing can be added beside them).
  */
-export function sandboxFiles(spec: LaunchSpec, user: { uid: number; gid: number }): SandboxFile[] {
-  const jupyterConfig = {
-    ServerApp: { token: spec.token, password: '', allow_remote_access: false },
-  };
+function homeMounts(spec: LaunchSpec): string[] {
+  const datasets = [...spec.datasets].sort(
+    (a, b) => a.slug.localeCompare(b.slug) || a.version.localeCompare(b.version),
+  );
   return [
-    {
-      name: 'passwd',
-      content:
-        'root:x:0:0::/root:/usr/sbin/nologin\n' +
-        `ngsci:x:${user.uid}:${user.gid}::${SANDBOX_HOME}:/bin/bash\n` +
-        'nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
-      mode: 0o644,
-    },
-    {
-      name: 'group',
-      content: `root:x:0:\nngsci:x:${user.gid}:\nnogroup:x:65534:\n`,
-      mode: 0o644,
-    },
-    {
-      name: 'jupyter_server_config.json',
-      content: `${JSON.stringify(jupyterConfig, null, 2)}\n`,
-      mode: 0o600,
-    },
-    { name: 'platform-token', content: `${spec.platformToken}\n`, mode: 0o600 },
+    ...['--bind', spec.homePath, SANDBOX_HOME],
+    ...['--bind', spec.projectPath, SANDBOX_PROJECT],
+    ...['--tmpfs', SANDBOX_DATASETS],
+    ...datasets.flatMap((mount) => [
+      '--ro-bind',
+      mount.hostPath,
+      `${SANDBOX_DATASETS}/${mount.slug}/${mount.version}`,
+    ]),
+    ...['--remount-ro', SANDBOX_DATASETS],
   ];
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/u;
+/**
+ * The environment inside, without its secrets (which `bwrapOptions` adds): the spec's own first,
+ * then the fixed names. Also the base of a Kubernetes Pod's environment.
+ */
+export function sandboxEnvironment(spec: LaunchSpec): Record<string, string> {
+  const fixed = {
+    HOME: SANDBOX_HOME,
+    USER: SANDBOX_USER_NAME,
+    LOGNAME: SANDBOX_USER_NAME,
+    LANG: 'C.UTF-8',
+    PATH: '/usr/bin:/bin',
+    PYTHONPATH: SANDBOX_PYTHON_LIB,
+    JUPYTER_RUNTIME_DIR: '/tmp/jupyter-runtime',
+    IPYTHONDIR: '/tmp/ipython',
+    NG_INSTANCE_ID: spec.instanceId,
+    LANTERN_PLATFORM_SOCKET: `${SANDBOX_PLATFORM_DIR}/${basename(spec.platformSocket)}`,
+  } satisfies Partial<Record<(typeof RESERVED_ENV)[number], string>>;
+  return { ...spec.env, ...fixed };
+}
 
-function checkSpec(spec: LaunchSpec, paths: SandboxPaths): void {
-  const absolute: [string, string][] = [
-    ['projectPath', spec.projectPath],
-    ['homePath', spec.homePath],
-    ['platformSocket', spec.platformSocket],
-    ['runDir', paths.runDir],
-    ['configDir', paths.configDir],
-    ...spec.datasets.map((d): [string, string] => [`dataset ${d.slug}`, d.hostPath]),
+/** A file the backend writes into the instance's folder (`etc/passwd`, `etc/group`). */
+export interface SandboxFile {
+  name: string;
+  content: string;
+  mode: number;
+}
+
+/** /etc/passwd and /etc/group inside: root, `ngsci` as the sandbox's user, nobody. */
+export function sandboxFiles(user: SandboxUser): SandboxFile[] {
+  return [
+    {
+      name: 'etc/passwd',
+      content: [
+        'root:x:0:0::/root:/usr/sbin/nologin',
+        `${SANDBOX_USER_NAME}:x:${user.uid}:${user.gid}::${SANDBOX_HOME}:/bin/bash`,
+        'nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin',
+        '',
+      ].join('\n'),
+      mode: 0o644,
+    },
+    {
+      name: 'etc/group',
+      content: ['root:x:0:', `${SANDBOX_USER_NAME}:x:${user.gid}:`, 'nogroup:x:65534:', ''].join(
+        '\n',
+      ),
+      mode: 0o644,
+    },
   ];
-  for (const [what, path] of absolute) {
-    if (!isAbsolute(path) || path.includes('\0')) {
-      throw new SandboxSpecError(`${what} must be an absolute path, not ${JSON.stringify(path)}`);
-    }
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/u;
+const BASE_URL = /^\/instances\/[A-Za-z0-9_-]{1,64}\/$/u;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/u;
+const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * A spec's names become paths, mount points and arguments: each is checked before any is used.
+ * Throws SandboxSpecError naming every problem at once.
+ */
+export function checkLaunchSpec(spec: LaunchSpec): void {
+  const problems: string[] = [];
+  if (!INSTANCE_ID.test(spec.instanceId)) {
+    problems.push(`the instance id ${JSON.stringify(spec.instanceId)} is not one`);
   }
-  if (!/^\/instances\/[^/\s]+\/$/u.test(spec.baseUrl)) {
-    throw new SandboxSpecError(`the base URL must be /instances/<id>/, not ${spec.baseUrl}`);
+  if (!BASE_URL.test(spec.baseUrl)) {
+    problems.push(`the base URL must be /instances/<id>/, not ${JSON.stringify(spec.baseUrl)}`);
   }
-  const seen = new Set<string>();
-  for (const dataset of spec.datasets) {
-    if (!datasetSlugSchema.safeParse(dataset.slug).success) {
-      throw new SandboxSpecError(`${JSON.stringify(dataset.slug)} is not a dataset slug`);
-    }
-    if (parseVersion(dataset.version) === null) {
-      throw new SandboxSpecError(
-        `${JSON.stringify(dataset.version)} is not a version of ${dataset.slug}`,
+  if (spec.token.length < MIN_TOKEN_LENGTH || spec.platformToken.length < MIN_TOKEN_LENGTH) {
+    problems.push(`a token shorter than ${MIN_TOKEN_LENGTH} characters`);
+  }
+  problems.push(
+    ...absoluteProblems([
+      ['projectPath', spec.projectPath],
+      ['homePath', spec.homePath],
+      ['platformSocket', spec.platformSocket],
+      ...spec.datasets.map((d): [string, string] => [`the dataset ${d.slug}`, d.hostPath]),
+    ]),
+  );
+  const mounted = new Set<string>();
+  for (const mount of spec.datasets) {
+    if (!datasetSlugSchema.safeParse(mount.slug).success) {
+      problems.push(`the dataset mount's slug ${JSON.stringify(mount.slug)} is not a slug`);
+    } else if (parseVersion(mount.version) === null) {
+      problems.push(
+        `the dataset mount's version ${JSON.stringify(mount.version)} is not a version of ${mount.slug}`,
       );
     }
-    const key = `${dataset.slug}/${dataset.version}`;
-    if (seen.has(key)) {
-      throw new SandboxSpecError(`${key} is mounted twice`);
+    const at = `${mount.slug}/${mount.version}`;
+    if (mounted.has(at)) {
+      problems.push(`${at} is mounted twice`);
     }
-    seen.add(key);
+    mounted.add(at);
   }
   for (const [name, value] of Object.entries(spec.env ?? {})) {
-    if (!ENV_NAME.test(name) || value.includes('\0')) {
-      throw new SandboxSpecError(`${JSON.stringify(name)} is not an environment variable name`);
+    if (!ENV_NAME.test(name)) {
+      problems.push(`${JSON.stringify(name)} is not an environment variable name`);
+    } else if ((RESERVED_ENV as readonly string[]).includes(name)) {
+      problems.push(`the environment variable ${name} is the sandbox's own`);
     }
+    if (value.includes('\0')) {
+      problems.push(`the environment variable ${name} holds a NUL character`);
+    }
+  }
+  if (spec.token.includes('\0') || spec.platformToken.includes('\0')) {
+    problems.push('a token holds a NUL character');
+  }
+  if (problems.length > 0) {
+    throw new SandboxSpecError(`cannot launch: ${problems.join('; ')}`);
+  }
+}
+
+function absoluteProblems(paths: readonly [string, string][]): string[] {
+  return paths
+    .filter(([, path]) => !isAbsolute(path) || path.includes('\0'))
+    .map(([what, path]) => `${what} must be an absolute path, not ${JSON.stringify(path)}`);
+}
+
+function checkAbsolute(paths: readonly [string, string][]): void {
+  const problems = absoluteProblems(paths);
+  if (problems.length > 0) {
+    throw new SandboxSpecError(`cannot launch: ${problems.join('; ')}`);
   }
 }

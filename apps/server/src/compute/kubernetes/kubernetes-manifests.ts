@@ -91,6 +91,14 @@ export function secretManifest(spec: LaunchSpec, placement: KubernetesPlacement)
   };
 }
 
+/** Sandbox variables a Pod does without: the image's own, and the local platform socket. */
+const POD_KEEPS_ITS_OWN = new Set([
+  'PATH',
+  'PYTHONPATH',
+  'JUPYTER_RUNTIME_DIR',
+  'LANTERN_PLATFORM_SOCKET',
+]);
+
 /**
  * The Pod: JupyterLab under the proxy's base URL on port 8888, as an unprivileged user with no
  * capabilities and no service account token; the type's CPUs, memory, disk and GPUs as requests
@@ -108,15 +116,14 @@ export function podManifest(spec: LaunchSpec, placement: KubernetesPlacement): V
   if (type.gpu !== null) {
     resources['nvidia.com/gpu'] = String(type.gpu.count);
   }
-  const env = Object.entries(sandboxEnvironment(spec))
-    // The image's own PATH (conda's) stays; the platform's socket is not reachable from a Pod.
-    .filter(
-      ([key]) => !key.startsWith('JUPYTER_') && key !== 'PATH' && key !== 'NG_PLATFORM_SOCKET',
-    )
-    .map(([key, value]) => ({
-      name: key,
-      value: key === 'NG_PLATFORM_TOKEN_FILE' ? '/run/lantern/secrets/platform-token' : value,
-    }));
+  const env = [
+    ...Object.entries(sandboxEnvironment(spec))
+      // The image's own PATH and PYTHONPATH (conda's) stay; the platform's socket is not
+      // reachable from a Pod.
+      .filter(([key]) => !POD_KEEPS_ITS_OWN.has(key))
+      .map(([key, value]) => ({ name: key, value })),
+    { name: 'LANTERN_PLATFORM_TOKEN_FILE', value: '/run/lantern/secrets/platform-token' },
+  ];
   return {
     apiVersion: 'v1',
     kind: 'Pod',

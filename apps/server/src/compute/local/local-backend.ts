@@ -14,9 +14,8 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, chmod, chown, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ComponentCheck } from '../../storage/object-store.js';
 import type {
@@ -25,27 +24,28 @@ import type {
   ComputeBackend,
   LaunchSpec,
 } from '../compute-backend.js';
-import { createCgroups, limitsOf, procsFileOf, removeCgroups } from './cgroups.js';
-import { jupyterStatus } from './jupyter-status.js';
-import { childrenOf, isSameProcessAlive, readProcessStat, signalProcess } from './processes.js';
+import { notebookAnswers } from '../notebook-probe.js';
 import {
-  ARGS_FD,
   BWRAP,
   bwrapOptions,
-  groupFile,
-  JUPYTER_SOCKET_NAME,
+  checkLaunchSpec,
+  DEFAULT_LIMITS,
+  DEFAULT_PYTHON_LIB,
+  DEFAULT_SANDBOX_USER,
+  encodeBwrapOptions,
+  jupyterSocketPath,
   launcherArgs,
-  passwdFile,
   PRLIMIT,
   PYTHON,
-  RESERVED_ENV,
-  SANDBOX_UID,
+  sandboxFiles,
   SETPRIV,
-  type SandboxPlan,
-} from './sandbox-command.js';
+  ARGS_FD,
+} from '../sandbox-command.js';
+import { createCgroups, limitsOf, procsFileOf, removeCgroups } from './cgroups.js';
+import { childrenOf, isSameProcessAlive, readProcessStat, signalProcess } from './processes.js';
 
-/** python/ngsci of this repository, bound into every sandbox. */
-const DEFAULT_PYTHON_LIB = fileURLToPath(new URL('../../../../../python', import.meta.url));
+/** The sandbox's user (`ngsci` inside): the server runs as root and drops to it. */
+const SANDBOX = DEFAULT_SANDBOX_USER;
 
 /** A UNIX socket's path holds at most 107 bytes and its NUL (sun_path, unix(7)). */
 const MAX_SOCKET_PATH = 107;
@@ -56,12 +56,6 @@ const MAX_SOCKET_PATH = 107;
  */
 const JOIN_CGROUPS_AND_EXEC =
   'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"';
-
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/u;
-const SLUG = /^[a-z0-9][a-z0-9-]{0,99}$/u;
-const VERSION = /^\d{1,6}(\.\d{1,6}){1,2}$/u;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/u;
-const BASE_URL = /^\/[A-Za-z0-9_\-./]*\/$/u;
 
 /** What the local backend keeps in a handle's details; no secret (the token is in the folder). */
 const detailsSchema = z.object({
@@ -75,6 +69,12 @@ const detailsSchema = z.object({
   cgroups: z.array(z.string()),
 });
 export type LocalHandleDetails = z.infer<typeof detailsSchema>;
+
+/** The launcher's argv (no secret) and bubblewrap's options, sent on ARGS_FD. */
+interface SandboxLaunch {
+  argv: string[];
+  options: string[];
+}
 
 /** A launch refused or failed before the sandbox existed; `message` says why. */
 export class LocalLaunchError extends Error {
@@ -127,16 +127,16 @@ export class LocalComputeBackend implements ComputeBackend {
     if (process.getuid?.() !== 0) {
       return {
         ok: false,
-        detail: `the server must run as root to start sandboxes as uid ${SANDBOX_UID}`,
+        detail: `the server must run as root to start sandboxes as uid ${SANDBOX.uid}`,
       };
     }
     return { ok: true, detail: 'sandboxed local processes (bubblewrap, Jupyter Server)' };
   }
 
   async start(spec: LaunchSpec): Promise<BackendHandle> {
-    checkSpec(spec);
+    checkLaunchSpec(spec);
     const folder = join(this.root, spec.instanceId);
-    const socketPath = join(folder, 'run', JUPYTER_SOCKET_NAME);
+    const socketPath = jupyterSocketPath(folder);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new LocalLaunchError(
         `the instance's socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter data directory`,
@@ -154,22 +154,23 @@ export class LocalComputeBackend implements ComputeBackend {
       this.cgroups === 'auto'
         ? await createCgroups(`lantern-${spec.instanceId}`, limitsOf(spec.type))
         : null;
-    const plan: SandboxPlan = {
-      instanceId: spec.instanceId,
-      baseUrl: spec.baseUrl,
-      token: spec.token,
-      folder,
-      homePath: spec.homePath,
-      projectPath: spec.projectPath,
-      datasets: spec.datasets,
-      platformSocket: spec.platformSocket,
-      platformToken: spec.platformToken,
-      pythonLib: this.pythonLib,
-      env: spec.env ?? {},
-      addressSpaceBytes: cgroups === null ? spec.type.memoryMib * 1024 * 1024 : null,
+    const launch: SandboxLaunch = {
+      argv: launcherArgs(spec, {
+        user: SANDBOX,
+        limits: {
+          ...DEFAULT_LIMITS,
+          addressSpaceBytes: cgroups === null ? spec.type.memoryMib * 1024 * 1024 : null,
+        },
+      }),
+      options: bwrapOptions(
+        spec,
+        { folder, pythonLib: this.pythonLib },
+        // No --die-with-parent: an instance outlives a server restart, and is stopped by its pid 1.
+        { dieWithParent: false, infoFd: true },
+      ),
     };
     try {
-      const pid = await this.spawnSandbox(folder, plan, cgroups ?? []);
+      const pid = await this.spawnSandbox(folder, launch, cgroups ?? []);
       const startTime = (await readProcessStat(pid))?.startTime ?? '0';
       const details: LocalHandleDetails = {
         folder,
@@ -193,8 +194,7 @@ export class LocalComputeBackend implements ComputeBackend {
       return this.gone(details);
     }
     const token = await readFile(join(details.folder, 'token'), 'utf8');
-    const status = await jupyterStatus(details.socketPath, details.baseUrl, token);
-    if (status !== 200) {
+    if (!(await notebookAnswers(details.socketPath, details.baseUrl, token))) {
       return { state: 'starting', detail: 'waiting for the notebook server to answer' };
     }
     // Remembered, so that its end later reads as a stop rather than a failed start.
@@ -269,10 +269,11 @@ export class LocalComputeBackend implements ComputeBackend {
     }
     await rm(join(folder, 'run'), { recursive: true, force: true });
     await mkdir(join(folder, 'etc'), { recursive: true, mode: 0o755 });
-    await writeFile(join(folder, 'etc', 'passwd'), passwdFile(), { mode: 0o644 });
-    await writeFile(join(folder, 'etc', 'group'), groupFile(), { mode: 0o644 });
+    for (const file of sandboxFiles(SANDBOX)) {
+      await writeFile(join(folder, file.name), file.content, { mode: file.mode });
+    }
     await mkdir(join(folder, 'run'), { mode: 0o700 });
-    await chown(join(folder, 'run'), SANDBOX_UID, SANDBOX_UID);
+    await chown(join(folder, 'run'), SANDBOX.uid, SANDBOX.gid);
     await writeFile(join(folder, 'token'), token, { mode: 0o600 });
   }
 
@@ -283,7 +284,7 @@ export class LocalComputeBackend implements ComputeBackend {
         what: `the dataset ${mount.slug} ${mount.version}`,
         path: mount.hostPath,
       })),
-      { what: "the platform socket's folder", path: join(spec.platformSocket, '..') },
+      { what: "the platform socket's folder", path: dirname(spec.platformSocket) },
       { what: 'the ngsci module', path: this.pythonLib },
     ];
     for (const { what, path } of sources) {
@@ -300,15 +301,15 @@ export class LocalComputeBackend implements ComputeBackend {
    */
   private async spawnSandbox(
     folder: string,
-    plan: SandboxPlan,
+    launch: SandboxLaunch,
     cgroups: readonly string[],
   ): Promise<number> {
     const infoPath = join(folder, 'info.json');
     const logPath = join(folder, 'jupyter.log');
     const log = await open(logPath, 'w', 0o600);
     const info = await open(infoPath, 'w', 0o600);
-    // Set by the child's events, read by the loop below.
-    const launch: { ended: string | null } = { ended: null };
+    // Set by the launcher's events, read by the loop below.
+    const launcher: { ended: string | null } = { ended: null };
     try {
       const child = spawn(
         '/bin/sh',
@@ -318,7 +319,7 @@ export class LocalComputeBackend implements ComputeBackend {
           'lantern-launch',
           String(cgroups.length),
           ...cgroups.map(procsFileOf),
-          ...launcherArgs(plan),
+          ...launch.argv,
         ],
         {
           detached: true,
@@ -328,20 +329,17 @@ export class LocalComputeBackend implements ComputeBackend {
         },
       );
       child.once('error', (error) => {
-        launch.ended = error.message;
+        launcher.ended = error.message;
       });
       child.once('exit', (code, signal) => {
-        launch.ended = signal === null ? `exit status ${code}` : `signal ${signal}`;
+        launcher.ended = signal === null ? `exit status ${code}` : `signal ${signal}`;
       });
       child.unref();
       const args = child.stdio[ARGS_FD];
       if (!(args instanceof Writable)) {
         throw new LocalLaunchError('no pipe for the sandbox arguments');
       }
-      const encoded = bwrapOptions(plan)
-        .map((arg) => `${arg}\0`)
-        .join('');
-      args.end(encoded, () => args.destroy());
+      args.end(encodeBwrapOptions(launch.options), () => args.destroy());
     } finally {
       await log.close();
       await info.close();
@@ -352,64 +350,14 @@ export class LocalComputeBackend implements ComputeBackend {
       if (pid !== null) {
         return pid;
       }
-      if (launch.ended !== null || performance.now() > deadline) {
+      if (launcher.ended !== null || performance.now() > deadline) {
         const tail = await logTail(logPath);
         throw new LocalLaunchError(
-          `the sandbox did not start (${launch.ended ?? 'no pid reported in time'})${tail === '' ? '' : `: ${tail}`}`,
+          `the sandbox did not start (${launcher.ended ?? 'no pid reported in time'})${tail === '' ? '' : `: ${tail}`}`,
         );
       }
       await delay(10);
     }
-  }
-}
-
-/** The spec's names become paths and arguments: each is checked before any is used. */
-function checkSpec(spec: LaunchSpec): void {
-  const problems: string[] = [];
-  if (!INSTANCE_ID.test(spec.instanceId)) {
-    problems.push(`instance id ${JSON.stringify(spec.instanceId)}`);
-  }
-  if (!BASE_URL.test(spec.baseUrl) || spec.baseUrl.split('/').includes('..')) {
-    problems.push(`base URL ${JSON.stringify(spec.baseUrl)}`);
-  }
-  if (spec.token.length < 16 || spec.platformToken.length < 16) {
-    problems.push('a token shorter than 16 characters');
-  }
-  for (const path of [spec.homePath, spec.projectPath, spec.platformSocket]) {
-    if (!isAbsolute(path)) {
-      problems.push(`the path ${JSON.stringify(path)} is not absolute`);
-    }
-  }
-  const mounted = new Set<string>();
-  for (const mount of spec.datasets) {
-    if (!SLUG.test(mount.slug) || !VERSION.test(mount.version) || !isAbsolute(mount.hostPath)) {
-      problems.push(`the dataset mount ${JSON.stringify(mount)}`);
-    }
-    const at = `${mount.slug}/${mount.version}`;
-    if (mounted.has(at)) {
-      problems.push(`${at} mounted twice`);
-    }
-    mounted.add(at);
-  }
-  for (const name of Object.keys(spec.env ?? {})) {
-    if (!ENV_NAME.test(name) || (RESERVED_ENV as readonly string[]).includes(name)) {
-      problems.push(`the environment variable ${name} (reserved or not a name)`);
-    }
-  }
-  const texts = [
-    spec.token,
-    spec.platformToken,
-    spec.homePath,
-    spec.projectPath,
-    spec.platformSocket,
-    ...spec.datasets.map((mount) => mount.hostPath),
-    ...Object.values(spec.env ?? {}),
-  ];
-  if (texts.some((text) => text.includes('\0'))) {
-    problems.push('a NUL character');
-  }
-  if (problems.length > 0) {
-    throw new LocalLaunchError(`cannot launch: ${problems.join('; ')}`);
   }
 }
 
@@ -430,7 +378,7 @@ async function prepareOwnedFolder(path: string, mode: number): Promise<void> {
   if (made !== undefined) {
     await chmod(path, mode);
   }
-  await chown(path, SANDBOX_UID, SANDBOX_UID);
+  await chown(path, SANDBOX.uid, SANDBOX.gid);
 }
 
 /** `{"child-pid": N}` as bwrap writes it to its info fd, once whole. */

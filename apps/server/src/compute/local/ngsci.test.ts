@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PYTHON } from './sandbox-command.js';
+import { PYTHON } from '../sandbox-command.js';
 
 const PYTHON_LIB = fileURLToPath(new URL('../../../../../python', import.meta.url));
 const TOKEN = 'platform-token-0123456789';

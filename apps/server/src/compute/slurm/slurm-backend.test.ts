@@ -122,7 +122,7 @@ async function scontrol(jobId: string): Promise<string> {
   return stdout;
 }
 
-/** Host processes whose command line names `text` (the sandbox's argv names the instance folder). */
+/** Host processes whose command line names `text` (the sandbox's argv names its base URL). */
 async function processesNaming(text: string): Promise<string[]> {
   const found: string[] = [];
   for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
@@ -160,12 +160,22 @@ describe('the Slurm backend on a real single-node cluster', () => {
     const script = await readFile(join(folder, 'job.sh'), 'utf8');
     expect(script).toMatch(/^#!\/bin\/sh\n/u);
     expect(script).toContain('/usr/bin/bwrap');
-    expect(script).toContain('--unshare-all');
     expect(script).not.toContain(spec.token);
     expect(script).not.toContain(spec.platformToken);
-    expect((await stat(join(folder, 'config', 'jupyter_server_config.json'))).mode & 0o777).toBe(
-      0o600,
-    );
+    // bubblewrap's options hold the tokens: in a file only the server reads, given on a fd.
+    expect(script).toMatch(/--args \\\n {2}4 \\\n/u);
+    expect(script).toContain(`4<${folder}/bwrap-args`);
+    for (const secret of ['bwrap-args', 'token']) {
+      expect((await stat(join(folder, secret))).mode & 0o777).toBe(0o600);
+    }
+    const options = (await readFile(join(folder, 'bwrap-args'), 'utf8')).split('\0');
+    expect(options.slice(0, 4)).toEqual([
+      '--unshare-all',
+      '--new-session',
+      '--clearenv',
+      '--die-with-parent',
+    ]);
+    expect(options).toContain(spec.token);
 
     const running = await until(handle, 'running');
     const socketPath = join(folder, 'run', 'jupyter.sock');
@@ -205,11 +215,11 @@ describe('the Slurm backend on a real single-node cluster', () => {
     const handle = await backend.start(spec);
     await until(handle, 'running');
     const folder = join(root, 'instances', spec.instanceId);
-    expect(await processesNaming(folder)).not.toEqual([]);
+    expect(await processesNaming(spec.baseUrl)).not.toEqual([]);
 
     await backend.stop(handle);
     expect(await scontrol(handle.ref)).toMatch(/ JobState=CANCELLED /u);
-    expect(await processesNaming(folder)).toEqual([]);
+    expect(await processesNaming(spec.baseUrl)).toEqual([]);
     await expect(stat(folder)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await backend.poll(handle)).toEqual({
       state: 'stopped',
@@ -259,7 +269,7 @@ describe('the Slurm backend on a real single-node cluster', () => {
 
     await restarted.stop(running);
     await restarted.stop(cancelled);
-    expect(await processesNaming(join(root, 'instances', a.instanceId))).toEqual([]);
+    expect(await processesNaming(a.baseUrl)).toEqual([]);
   });
 
   it('refuses a GPU type on a node without GPUs with Slurm’s reason, and leaves no folder', async () => {

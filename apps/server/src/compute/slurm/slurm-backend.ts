@@ -5,8 +5,9 @@
  * log, once the controller has forgotten the job), stopped with `scancel`.
  *
  * Each instance has a folder under a directory shared by the server and the compute nodes: the
- * batch script, the job's output, the sandbox's config (Jupyter's token, mode 0600) and the run
- * folder where Jupyter makes its UNIX socket. The server reaches the notebook through that socket,
+ * batch script, the job's output, bubblewrap's options and Jupyter's token (mode 0600: the
+ * script hands the options to bubblewrap on a file descriptor, so no token is on a command line),
+ * the sandbox's passwd and group, and the run folder where Jupyter makes its UNIX socket. The server reaches the notebook through that socket,
  * so the server must run where the socket is (a single-node cluster, or the compute node itself);
  * a multi-node cluster needs a relay, which this backend does not have.
  *
@@ -25,7 +26,17 @@ import type {
   LaunchSpec,
 } from '../compute-backend.js';
 import { notebookAnswers } from '../notebook-probe.js';
-import { sandboxCommand, sandboxFiles } from '../sandbox-command.js';
+import {
+  ARGS_FD,
+  bwrapOptions,
+  checkLaunchSpec,
+  DEFAULT_PYTHON_LIB,
+  encodeBwrapOptions,
+  jupyterSocketPath,
+  launcherArgs,
+  sandboxFiles,
+  type SandboxUser,
+} from '../sandbox-command.js';
 import {
   batchScript,
   isLive,
@@ -45,7 +56,9 @@ export interface SlurmBackendOptions {
   partition?: string | undefined;
   account?: string | undefined;
   /** The unprivileged user the sandbox runs as when jobs run as root (the server's user). */
-  sandboxUser: { uid: number; gid: number };
+  sandboxUser: SandboxUser;
+  /** The folder holding the `ngsci` package, as the compute nodes see it; python/ by default. */
+  pythonLib?: string | undefined;
   /** Where sbatch, scontrol, sacct and scancel are. */
   binDir?: string | undefined;
   /** How long `stop` waits for a cancelled job's processes to end (Slurm's KillWait and more). */
@@ -70,7 +83,6 @@ interface SlurmDetails {
 
 /** The longest UNIX socket path Linux takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/u;
 /** The most of a job's output read for a failure's reason: its last lines. */
 const OUTPUT_TAIL_BYTES = 2048;
 
@@ -113,25 +125,28 @@ export class SlurmComputeBackend implements ComputeBackend {
   }
 
   async start(spec: LaunchSpec): Promise<BackendHandle> {
-    if (!INSTANCE_ID.test(spec.instanceId)) {
-      throw new SlurmError(`${JSON.stringify(spec.instanceId)} is not an instance id`);
-    }
+    checkLaunchSpec(spec);
     const folder = join(this.options.sharedDir, spec.instanceId);
-    const paths = { runDir: join(folder, 'run'), configDir: join(folder, 'config') };
-    const socketPath = join(paths.runDir, 'jupyter.sock');
+    const socketPath = jupyterSocketPath(folder);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new SlurmError(
         `the notebook's socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter instances folder`,
       );
     }
     const user = this.sandboxUser();
-    const argv = sandboxCommand(spec, paths, {
-      user: this.asRoot ? user : undefined,
+    const argv = launcherArgs(spec, { user: this.asRoot ? user : undefined });
+    const options = bwrapOptions(
+      spec,
+      { folder, pythonLib: this.options.pythonLib ?? DEFAULT_PYTHON_LIB },
       // The batch script execs the sandbox and waits on it: the job ends with it, and it with the job.
-      dieWithParent: true,
-    });
+      { dieWithParent: true, infoFd: false },
+    );
     const scriptPath = join(folder, 'job.sh');
-    await this.prepareFolder(folder, paths, spec, user, batchScript(spec.instanceId, argv));
+    const optionsPath = join(folder, 'bwrap-args');
+    await this.prepareFolder(folder, spec.token, user, {
+      script: batchScript(spec.instanceId, argv, { fd: ARGS_FD, file: optionsPath }),
+      options: encodeBwrapOptions(options),
+    });
     const submitted = await this.run(
       'sbatch',
       sbatchArguments(spec.instanceId, spec.type, {
@@ -276,37 +291,38 @@ export class SlurmComputeBackend implements ComputeBackend {
     }
   }
 
-  private sandboxUser(): { uid: number; gid: number } {
+  private sandboxUser(): SandboxUser {
     if (this.asRoot) {
       return this.options.sandboxUser;
     }
     return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   }
 
-  /** The instance's folder, made afresh: script (the server's), run and config (the sandbox user's). */
+  /**
+   * The instance's folder, made afresh: the batch script, bubblewrap's options and Jupyter's token
+   * (the server's, 0600), etc/ (passwd and group naming `ngsci`) and run/ (the sandbox user's).
+   */
   private async prepareFolder(
     folder: string,
-    paths: { runDir: string; configDir: string },
-    spec: LaunchSpec,
-    user: { uid: number; gid: number },
-    script: string,
+    token: string,
+    user: SandboxUser,
+    files: { script: string; options: string },
   ): Promise<void> {
     await rm(folder, { recursive: true, force: true });
     await mkdir(folder, { recursive: true, mode: 0o711 });
     await chmod(folder, 0o711);
-    for (const dir of [paths.runDir, paths.configDir]) {
-      await mkdir(dir, { mode: 0o700 });
-      await this.giveToSandbox(dir, user);
+    await mkdir(join(folder, 'etc'), { mode: 0o755 });
+    for (const file of sandboxFiles(user)) {
+      await writeFile(join(folder, file.name), file.content, { mode: file.mode });
     }
-    for (const file of sandboxFiles(spec, user)) {
-      const path = join(paths.configDir, file.name);
-      await writeFile(path, file.content, { mode: file.mode });
-      await this.giveToSandbox(path, user);
-    }
-    await writeFile(join(folder, 'job.sh'), script, { mode: 0o700 });
+    await mkdir(join(folder, 'run'), { mode: 0o700 });
+    await this.giveToSandbox(join(folder, 'run'), user);
+    await writeFile(join(folder, 'token'), token, { mode: 0o600 });
+    await writeFile(join(folder, 'bwrap-args'), files.options, { mode: 0o600 });
+    await writeFile(join(folder, 'job.sh'), files.script, { mode: 0o700 });
   }
 
-  private async giveToSandbox(path: string, user: { uid: number; gid: number }): Promise<void> {
+  private async giveToSandbox(path: string, user: SandboxUser): Promise<void> {
     if (this.asRoot) {
       await chown(path, user.uid, user.gid);
     }
@@ -362,12 +378,10 @@ function slurmMessage(result: CommandResult): string {
   return text === '' ? `exit code ${result.code}` : text;
 }
 
-/** Jupyter's token, from the config the sandbox reads (the handle never holds it). */
+/** Jupyter's token, from the instance's folder (the handle never holds it). */
 async function readToken(folder: string): Promise<string | null> {
   try {
-    const text = await readFile(join(folder, 'config', 'jupyter_server_config.json'), 'utf8');
-    const token = (JSON.parse(text) as { ServerApp?: { token?: unknown } }).ServerApp?.token;
-    return typeof token === 'string' ? token : null;
+    return await readFile(join(folder, 'token'), 'utf8');
   } catch {
     return null;
   }

@@ -63,12 +63,15 @@ describe('the batch script', () => {
     expect(shellQuote('/usr/bin/bwrap')).toBe('/usr/bin/bwrap');
     expect(shellQuote("it's $(here)")).toBe(`'it'\\''s $(here)'`);
     expect(() => shellQuote('a\0b')).toThrow(/NUL/u);
-    const script = batchScript('i1', ['/usr/bin/bwrap', '--setenv', 'X', 'a b; rm -rf /']);
+    const script = batchScript('i1', ['/usr/bin/bwrap', '--args', '4', 'a b; rm -rf /'], {
+      fd: 4,
+      file: "/srv/it's/bwrap-args",
+    });
     expect(script).toBe(
       '#!/bin/sh\n' +
         '# Lantern notebook instance i1: a sandboxed Jupyter server (bubblewrap, no network).\n' +
         '# Written by the Lantern server; its resources are in the sbatch arguments.\n' +
-        "exec /usr/bin/bwrap \\\n  --setenv \\\n  X \\\n  'a b; rm -rf /'\n",
+        "exec /usr/bin/bwrap \\\n  --args \\\n  4 \\\n  'a b; rm -rf /' \\\n  4<'/srv/it'\\''s/bwrap-args'\n",
     );
   });
 });

@@ -73,14 +73,20 @@ export function shellQuote(word: string): string {
 
 /**
  * The batch script: it replaces itself with the sandboxed notebook, so that the job lives exactly
- * as long as the notebook, and `scancel` signals it directly. Each word is quoted.
+ * as long as the notebook, and `scancel` signals it directly. Each word is quoted. bubblewrap's
+ * options, which hold the tokens, are not in it: the script opens `options.file` (0600) on the fd
+ * bubblewrap reads them from (`--args <fd>`), before setpriv drops to the sandbox's user.
  */
-export function batchScript(instanceId: string, argv: readonly string[]): string {
+export function batchScript(
+  instanceId: string,
+  argv: readonly string[],
+  options: { fd: number; file: string },
+): string {
   return [
     '#!/bin/sh',
     `# Lantern notebook instance ${instanceId}: a sandboxed Jupyter server (bubblewrap, no network).`,
     '# Written by the Lantern server; its resources are in the sbatch arguments.',
-    `exec ${argv.map(shellQuote).join(' \\\n  ')}`,
+    `exec ${argv.map(shellQuote).join(' \\\n  ')} \\\n  ${options.fd}<${shellQuote(options.file)}`,
     '',
   ].join('\n');
 }
