@@ -26,6 +26,15 @@ export interface Config {
   /** The S3 bucket and how to reach it; undefined unless `objectStore` is `s3`. */
   readonly s3: S3Config | undefined;
   readonly computeBackend: 'local';
+  /**
+   * An admin-edited JSON file holding the instance type catalogue (an array of types, checked by
+   * parseInstanceCatalogue at start); the built-in catalogue when unset.
+   */
+  readonly instanceTypesFile: string | undefined;
+  /** How often live instances are polled and their usage written. */
+  readonly instancePollMs: number;
+  /** How many instances may be starting at once; more launches answer 429 with Retry-After. */
+  readonly maxConcurrentStarts: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -120,6 +129,9 @@ const schema = z.object({
   LANTERN_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   LANTERN_S3_SECRET_ACCESS_KEY_FILE: z.string().min(1).optional(),
   LANTERN_COMPUTE_BACKEND: z.enum(['local']).default('local'),
+  LANTERN_INSTANCE_TYPES: z.string().min(1).optional(),
+  LANTERN_INSTANCE_POLL_MS: integer(50, 600_000).default(2000),
+  LANTERN_MAX_CONCURRENT_STARTS: integer(1, 1000).default(8),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -204,6 +216,10 @@ export function parseConfig(
           })
         : undefined,
     computeBackend: e.LANTERN_COMPUTE_BACKEND,
+    instanceTypesFile:
+      e.LANTERN_INSTANCE_TYPES === undefined ? undefined : resolve(e.LANTERN_INSTANCE_TYPES),
+    instancePollMs: e.LANTERN_INSTANCE_POLL_MS,
+    maxConcurrentStarts: e.LANTERN_MAX_CONCURRENT_STARTS,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,
