@@ -1,7 +1,8 @@
 import { chmod } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
-import { stopLeftoverInstances } from '../testing/instances.js';
+import { killSandbox, sandboxOf, stopLeftoverInstances } from '../testing/instances.js';
+import { addMemberDirectly } from '../testing/projects.js';
 import { request, type As } from '../testing/http.js';
 import { JupyterKernel } from '../testing/jupyter-kernel.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
@@ -14,13 +15,15 @@ import { createSignedInUser, type SignedInUser } from '../testing/users.js';
 // instance running; usage is written per second and closed at the stop; a restart brings it back
 // and ngsci.stop_instance() stops it from inside.
 
-const ENV = { LANTERN_INSTANCE_POLL_MS: '100' };
+// One start at a time, so that a launch while another starts meets admission control.
+const ENV = { LANTERN_INSTANCE_POLL_MS: '100', LANTERN_MAX_CONCURRENT_STARTS: '1' };
 const PASSWORD = 'seven quiet rivers under the hill';
 const OPEN = 'demo-instance-ecg';
 const ROWS = 7;
 
 let server: TestServer;
 let owner: SignedInUser;
+let editor: SignedInUser;
 let viewer: SignedInUser;
 let outsider: SignedInUser;
 let admin: SignedInUser;
@@ -97,6 +100,7 @@ beforeAll(async () => {
   await chmod(server.dataDir, 0o711);
   const curator = await person('curator@example.org', ['curator']);
   owner = await person('olive@example.org');
+  editor = await person('eddie@example.org');
   viewer = await person('vera@example.org');
   outsider = await person('nina@example.org');
   admin = await person('adam@example.org', ['admin']);
@@ -108,10 +112,8 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(201);
   projectId = ((await res.json()) as { id: string }).id;
-  await server.ctx.database.db
-    .insertInto('project_member')
-    .values({ project_id: projectId, user_id: viewer.id, role: 'viewer', added_by: 'system:test' })
-    .execute();
+  await addMemberDirectly(server, projectId, editor.id, 'editor');
+  await addMemberDirectly(server, projectId, viewer.id, 'viewer');
 });
 
 afterAll(async () => {
@@ -149,6 +151,17 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       url: `/instances/${launched.id}/`,
     });
     instanceId = launched.id;
+
+    // While it starts (Jupyter answers only after its Python has loaded), another launch waits.
+    const busy = await api('POST', `/api/v1/projects/${projectId}/instances`, editor, {
+      type: 'cpu.xsmall',
+    });
+    expect(busy.status).toBe(429);
+    const retryAfter = Number(busy.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(5);
+    expect(retryAfter).toBeLessThanOrEqual(15);
+    expect(await detail(busy)).toContain('the most this server starts at once');
+
     const running = await settle(['starting']);
     expect(running.state, running.failureReason ?? '').toBe('running');
 
@@ -340,6 +353,24 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     ]) {
       expect(actions, action).toContain(action);
     }
+  });
+
+  it('marks an instance that vanished while the server was down as stopped, with why', async () => {
+    const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
+    expect(res.status).toBe(202);
+    expect((await settle(['requested', 'starting'])).state).toBe('running');
+    const sandbox = await sandboxOf(server, instanceId);
+    await server.close({ keep: true });
+    // The sandbox's pid 1 killed from outside, and gone, before the server comes back.
+    await killSandbox(sandbox);
+    server = await startTestServer(ENV, undefined, {
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+    });
+    const found = await instance();
+    expect(found.state).toBe('stopped');
+    expect(found.failureReason).toContain('ended without a stop');
+    expect((await usage()).every((u) => u.closed)).toBe(true);
   });
 
   it('lets an admin enable paid types for the project', async () => {
