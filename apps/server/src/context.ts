@@ -114,6 +114,8 @@ export const VERSION: string = (
 
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */
 export async function createContext(config: Config, logger: Logger): Promise<AppContext> {
+  // Before anything is opened: a bad catalogue stops the start with nothing to close.
+  const instanceTypes = await loadInstanceTypes(config.instanceTypesFile);
   const key = await DeploymentKey.load(config.secretKeyFile);
   const database = await openDatabase(config);
   try {
@@ -223,7 +225,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     logger,
     {
       dataDir: config.dataDir,
-      types: await loadInstanceTypes(config.instanceTypesFile),
+      types: instanceTypes,
       maxConcurrentStarts: config.maxConcurrentStarts,
     },
   );

@@ -1,4 +1,6 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
 import { killSandbox, sandboxOf, stopLeftoverInstances } from '../testing/instances.js';
@@ -379,5 +381,42 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ projectId, paidInstances: true });
+  });
+});
+
+describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
+  it("serves the admin's file, and refuses to start on a file that is not a catalogue", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-types-'));
+    try {
+      const file = join(dir, 'types.json');
+      const small = {
+        name: 'cpu.tiny',
+        title: 'Tiny CPU (free)',
+        vcpus: 1,
+        memoryMib: 2048,
+        gpu: null,
+        diskGib: 10,
+        priceCentsPerHour: 0,
+      };
+      await writeFile(file, JSON.stringify([small]));
+      const custom = await startTestServer({ LANTERN_INSTANCE_TYPES: file });
+      try {
+        const someone = await createSignedInUser(custom, {
+          email: 'tess@example.org',
+          roles: ['researcher'],
+          password: PASSWORD,
+        });
+        const res = await request(custom, 'GET', '/api/v1/instance-types', someone);
+        expect(await res.json()).toEqual({ types: [small] });
+      } finally {
+        await custom.close();
+      }
+      await writeFile(file, JSON.stringify([small, small]));
+      await expect(startTestServer({ LANTERN_INSTANCE_TYPES: file })).rejects.toThrow(
+        /LANTERN_INSTANCE_TYPES: .* is not a valid catalogue .*cpu\.tiny is listed twice/su,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
