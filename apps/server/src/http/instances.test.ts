@@ -408,6 +408,33 @@ describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
         });
         const res = await request(custom, 'GET', '/api/v1/instance-types', someone);
         expect(await res.json()).toEqual({ types: [small] });
+
+        // Two launches of a free type at once from two projects (no project lock between them):
+        // one goes through and the other is the same 429, whether the check refuses it or (when
+        // the transactions overlap, as they can on PostgreSQL) the quota's unique index.
+        await chmod(custom.dataDir, 0o711);
+        const projects: string[] = [];
+        for (const title of ['First study', 'Second study']) {
+          const made = await request(custom, 'POST', '/api/v1/projects', someone, {
+            title,
+            purpose: 'Whether two launches at once can both take the free quota.',
+            datasets: [],
+          });
+          projects.push(((await made.json()) as { id: string }).id);
+        }
+        const answers = await Promise.all(
+          projects.map((id) =>
+            request(custom, 'POST', `/api/v1/projects/${id}/instances`, someone, {
+              type: 'cpu.tiny',
+            }),
+          ),
+        );
+        expect(answers.map((a) => a.status).sort()).toEqual([202, 429]);
+        const refused = answers.find((a) => a.status === 429);
+        expect(await detail(refused ?? new Response('{}'))).toContain(
+          'free instances are one per person',
+        );
+        await stopLeftoverInstances(custom);
       } finally {
         await custom.close();
       }

@@ -98,8 +98,9 @@ export interface NotebookConnection {
 }
 
 const MOUNT_ROOT = '/home/ngsci/datasets';
-/** PostgreSQL's unique_violation (the free quota's index caught a race). */
+/** PostgreSQL's unique_violation, on the free quota's index (migration 0023): a race lost. */
 const UNIQUE_VIOLATION = '23505';
+const FREE_QUOTA_INDEX = 'instance_one_free_per_user';
 
 export class InstanceService implements PlatformApi {
   readonly sockets: PlatformSockets;
@@ -772,12 +773,12 @@ export class InstanceService implements PlatformApi {
     return row;
   }
 
-  /** A transaction whose unique violation (the free quota's index, in a race) is a 429. */
+  /** A transaction in which losing a race for the free quota (its unique index) is a 429. */
   private async inTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     try {
       return await this.db.transaction().execute(fn);
     } catch (error) {
-      if (isUniqueViolation(error)) {
+      if (isFreeQuotaViolation(error)) {
         throw freeQuotaRefusal(null, null);
       }
       throw error;
@@ -824,12 +825,14 @@ function parseHandle(text: string): BackendHandle {
   return handleSchema.parse(JSON.parse(text));
 }
 
-function isUniqueViolation(error: unknown): boolean {
+function isFreeQuotaViolation(error: unknown): boolean {
   return (
     typeof error === 'object' &&
     error !== null &&
     'code' in error &&
-    error.code === UNIQUE_VIOLATION
+    error.code === UNIQUE_VIOLATION &&
+    'constraint' in error &&
+    error.constraint === FREE_QUOTA_INDEX
   );
 }
 
