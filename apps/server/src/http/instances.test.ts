@@ -375,6 +375,24 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect((await usage()).every((u) => u.closed)).toBe(true);
   });
 
+  it('stops a running instance when its project is archived, and launches no more there', async () => {
+    const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
+    expect(res.status).toBe(202);
+    expect((await settle(['requested', 'starting'])).state).toBe('running');
+    expect((await api('POST', `/api/v1/projects/${projectId}/archive`, owner)).status).toBe(200);
+    const stopped = await settle(['running', 'stopping']);
+    expect(stopped).toMatchObject({
+      state: 'stopped',
+      failureReason: 'stopped because the project was archived',
+    });
+    expect((await usage()).every((u) => u.closed)).toBe(true);
+    const launch = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.xsmall',
+    });
+    expect(launch.status).toBe(409);
+    expect(await detail(launch)).toContain('archived');
+  });
+
   it('lets an admin enable paid types for the project', async () => {
     const res = await api('PUT', `/api/v1/admin/projects/${projectId}/paid-instances`, admin, {
       enabled: true,

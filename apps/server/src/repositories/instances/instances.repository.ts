@@ -1,10 +1,15 @@
 import type { InstanceState } from '@lantern/core/instances';
 import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
-import type { Database, InstanceTable, InstanceUsageTable } from '../../db/schema.js';
+import type { ProjectStatus } from '@lantern/core/projects';
+import type { Database, InstanceTable, InstanceUsageTable, UserStatus } from '../../db/schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 export type InstanceRow = Selectable<InstanceTable>;
 export type UsageRow = Selectable<InstanceUsageTable>;
+export type LiveInstanceRow = InstanceRow & {
+  project_status: ProjectStatus;
+  user_status: UserStatus;
+};
 
 /** The states a live instance is in (it holds, or may soon hold, resources). */
 const LIVE: readonly InstanceState[] = ['requested', 'starting', 'running', 'stopping'];
@@ -63,13 +68,19 @@ export const instancesRepository = {
     return Number(row.n);
   },
 
-  /** Every live instance (the reconciler's and the boot's view; the system's, not a person's). */
-  async liveInstances(executor: Executor): Promise<InstanceRow[]> {
+  /**
+   * Every live instance, with whether its project is still open and its user still admitted (the
+   * reconciler's and the boot's view; the system's, not a person's).
+   */
+  async liveInstances(executor: Executor): Promise<LiveInstanceRow[]> {
     return executor
       .selectFrom('instance')
-      .selectAll()
-      .where('state', 'in', LIVE)
-      .orderBy('created_at')
+      .innerJoin('project', 'project.id', 'instance.project_id')
+      .innerJoin('users', 'users.id', 'instance.user_id')
+      .selectAll('instance')
+      .select(['project.status as project_status', 'users.status as user_status'])
+      .where('instance.state', 'in', LIVE)
+      .orderBy('instance.created_at')
       .execute();
   },
 

@@ -40,6 +40,7 @@ import type { Database } from '../../db/schema.js';
 import {
   instancesRepository,
   type InstanceRow,
+  type LiveInstanceRow,
   type UsageRow,
 } from '../../repositories/instances/instances.repository.js';
 import {
@@ -447,7 +448,14 @@ export class InstanceService implements PlatformApi {
     });
   }
 
-  private async reconcileOne(row: InstanceRow): Promise<void> {
+  private async reconcileOne(row: LiveInstanceRow): Promise<void> {
+    const ended = endedAccess(row);
+    if (ended !== null && row.state !== 'stopping') {
+      // Access ended (an archived project, a suspended person): the instance stops at once.
+      await this.move(row.id, row.state, 'stop', { failure_reason: ended });
+      this.finishStop(row.id);
+      return;
+    }
     switch (row.state) {
       case 'requested':
         await this.startRequested(row.id);
@@ -791,6 +799,17 @@ function refuseFor(member: MemberRow, action: 'project.launch_instance'): void {
   if (refusal !== null) {
     throw new AppError('forbidden', refusal);
   }
+}
+
+/** Why a live instance may run no more (its project archived, its person suspended), or null. */
+function endedAccess(row: LiveInstanceRow): string | null {
+  if (!isProjectOpen(row.project_status)) {
+    return 'stopped because the project was archived';
+  }
+  if (row.user_status !== 'admitted') {
+    return `stopped because the account that launched it is ${row.user_status}`;
+  }
+  return null;
 }
 
 function freeQuotaRefusal(id: string | null, state: string | null): AppError {
