@@ -21,6 +21,7 @@ import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
+import { instanceRoutes } from './http/instances/instances.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
 import { projectRoutes } from './http/projects/projects.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
@@ -102,6 +103,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(admissionRoutes(ctx.services.admission));
   await fastify.register(projectRoutes(ctx.services.projects));
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
+  await fastify.register(instanceRoutes(ctx.services.instances));
   await fastify.register(webRoutes(ctx.config.webDir));
 
   return { fastify, routes };

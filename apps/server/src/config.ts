@@ -31,6 +31,15 @@ export interface Config {
   readonly slurm: SlurmConfig | undefined;
   /** The Kubernetes cluster; undefined unless `computeBackend` is `kubernetes`. */
   readonly kubernetes: KubernetesConfig | undefined;
+  /**
+   * An admin-edited JSON file holding the instance type catalogue (an array of types, checked by
+   * parseInstanceCatalogue at start); the built-in catalogue when unset.
+   */
+  readonly instanceTypesFile: string | undefined;
+  /** How often live instances are polled and their usage written. */
+  readonly instancePollMs: number;
+  /** How many instances may be starting at once; more launches answer 429 with Retry-After. */
+  readonly maxConcurrentStarts: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -181,6 +190,9 @@ const schema = z.object({
   LANTERN_K8S_DATASETS_PVC: dnsSubdomain.optional(),
   LANTERN_K8S_PROJECTS_PVC: dnsSubdomain.optional(),
   LANTERN_K8S_HOMES_PVC: dnsSubdomain.optional(),
+  LANTERN_INSTANCE_TYPES: z.string().min(1).optional(),
+  LANTERN_INSTANCE_POLL_MS: integer(50, 600_000).default(2000),
+  LANTERN_MAX_CONCURRENT_STARTS: integer(1, 1000).default(8),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -292,6 +304,10 @@ export function parseConfig(
             homesClaim: e.LANTERN_K8S_HOMES_PVC,
           })
         : undefined,
+    instanceTypesFile:
+      e.LANTERN_INSTANCE_TYPES === undefined ? undefined : resolve(e.LANTERN_INSTANCE_TYPES),
+    instancePollMs: e.LANTERN_INSTANCE_POLL_MS,
+    maxConcurrentStarts: e.LANTERN_MAX_CONCURRENT_STARTS,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,

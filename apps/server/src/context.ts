@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import {
+  DEFAULT_INSTANCE_TYPES,
+  parseInstanceCatalogue,
+  type InstanceType,
+} from '@lantern/core/instances';
 import type { ComputeBackend } from './compute/compute-backend.js';
 import { createComputeBackend } from './compute/configured-backend.js';
-import type { Config } from './config.js';
+import { DatasetViews } from './compute/dataset-view.js';
+import { ConfigError, type Config } from './config.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
@@ -11,6 +17,7 @@ import { PeriodicWorker } from './jobs/periodic-worker.js';
 import { EmailService } from './services/email/email.service.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
+import { InstanceService } from './services/instances/instance.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
@@ -70,6 +77,8 @@ export interface AppContext {
     accessRequests: AccessRequestService;
     /** The same sweep over the quarantine: held files decided, or of drafts gone, leave it. */
     quarantineSweep: ObjectSweepService;
+    /** Notebook instances launched from projects, their platform sockets and usage (issue 8). */
+    instances: InstanceService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -87,6 +96,11 @@ export interface AppContext {
   janitor: PeriodicWorker;
   /** Removes uploaded deliveries left unrun (identified data must not linger). */
   uploadExpiry: PeriodicWorker;
+  /**
+   * Starts requested instances, polls live ones and moves them, writes their usage; every
+   * LANTERN_INSTANCE_POLL_MS once started (by `lantern start`).
+   */
+  instanceReconciler: PeriodicWorker;
   /** Stops workers and closes connections. */
   close(): Promise<void>;
 }
@@ -100,6 +114,8 @@ export const VERSION: string = (
 
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */
 export async function createContext(config: Config, logger: Logger): Promise<AppContext> {
+  // Before anything is opened: a bad catalogue stops the start with nothing to close.
+  const instanceTypes = await loadInstanceTypes(config.instanceTypesFile);
   const key = await DeploymentKey.load(config.secretKeyFile);
   const database = await openDatabase(config);
   try {
@@ -207,6 +223,29 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     logger,
     60_000,
   );
+  const instances = new InstanceService(
+    database.db,
+    audit,
+    catalog,
+    compute,
+    new DatasetViews(config.dataDir, objectStore),
+    key,
+    logger,
+    {
+      dataDir: config.dataDir,
+      types: instanceTypes,
+      maxConcurrentStarts: config.maxConcurrentStarts,
+    },
+  );
+  // Instances outlive the server: the ones still running are taken back before anything serves.
+  await instances.restore();
+  const instanceReconciler = new PeriodicWorker(
+    'instance reconciliation',
+    () => instances.reconcile(),
+    logger,
+    config.instancePollMs,
+    false,
+  );
   return {
     config,
     logger,
@@ -236,13 +275,17 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       projects: new ProjectService(database.db, audit, email, links),
       accessRequests: new AccessRequestService(database.db, audit, email, links),
       quarantineSweep,
+      instances,
     },
     links,
     sealer,
     mailer,
     janitor,
     uploadExpiry,
+    instanceReconciler,
     async close() {
+      await instanceReconciler.stop();
+      await instances.close();
       await janitor.stop();
       await uploadExpiry.stop();
       await ingestUploads.close();
@@ -308,4 +351,29 @@ async function openObjectStore(
 async function loadCommonPasswords(): Promise<Set<string>> {
   const text = await readFile(new URL('../data/common-passwords.txt', import.meta.url), 'utf8');
   return new Set(text.split('\n').filter((line) => line !== ''));
+}
+
+/**
+ * The instance type catalogue: the admin's JSON file (LANTERN_INSTANCE_TYPES), checked whole, or
+ * the built-in one.
+ */
+async function loadInstanceTypes(file: string | undefined): Promise<readonly InstanceType[]> {
+  if (file === undefined) {
+    return DEFAULT_INSTANCE_TYPES;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([
+      `LANTERN_INSTANCE_TYPES: cannot read ${file} as JSON (${error instanceof Error ? error.message : String(error)})`,
+    ]);
+  }
+  try {
+    return parseInstanceCatalogue(input);
+  } catch (error) {
+    throw new ConfigError([
+      `LANTERN_INSTANCE_TYPES: ${file} is not a valid catalogue (${error instanceof Error ? error.message : String(error)})`,
+    ]);
+  }
 }

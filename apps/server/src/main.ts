@@ -85,6 +85,7 @@ async function start(config: Config): Promise<void> {
   ctx.mailer.start();
   ctx.janitor.start(0);
   ctx.uploadExpiry.start();
+  ctx.instanceReconciler.start(0);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

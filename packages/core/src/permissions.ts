@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'catalog.curate',
   'catalog.manage',
   'catalog.report',
+  'compute.manage',
   'data.read',
   'outbox.read',
   'project.work',

@@ -46,7 +46,7 @@ export function createComputeBackend(
         // an instance are made relative to them, as the claims' sub-paths.
         volumes: {
           datasets: { claimName: k8s.datasetsClaim, hostRoot: `${config.dataDir}/dataset-views` },
-          projects: { claimName: k8s.projectsClaim, hostRoot: `${config.dataDir}/projects` },
+          projects: { claimName: k8s.projectsClaim, hostRoot: `${config.dataDir}/project-files` },
           homes: { claimName: k8s.homesClaim, hostRoot: `${config.dataDir}/homes` },
         },
         serverPodLabels: SERVER_POD_LABELS,

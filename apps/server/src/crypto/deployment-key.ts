@@ -17,7 +17,7 @@ const KEY_BYTES = 32;
 const SEALED_PREFIX = 'v1.';
 
 /** What a sealed secret is for; each purpose gets its own derived key. */
-export type SealPurpose = 'totp';
+export type SealPurpose = 'totp' | 'instance-token';
 
 /**
  * The deployment key: one secret per installation, kept in a file outside the database (so a

@@ -12,6 +12,7 @@ import type {
   VersionStatus,
 } from '@lantern/core/catalog';
 import type { PhiDecision, PhiFinding } from '@lantern/deid';
+import type { InstanceState } from '@lantern/core/instances';
 import type { AccessStatus, MemberRole, ProjectStatus } from '@lantern/core/projects';
 import type { ColumnType, Generated } from 'kysely';
 
@@ -323,6 +324,8 @@ export interface ProjectTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
   archived_at: Date | null;
   archived_by: string | null;
+  /** Whether an admin enabled paid instance types for the project (until billing lands). */
+  paid_instances: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** A member of a project and their role. */
@@ -393,6 +396,44 @@ export interface IngestHeldFileTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** A notebook instance launched from a project (issue 8). */
+export interface InstanceTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  type_name: string;
+  free: boolean;
+  state: InstanceState;
+  failure_reason: string | null;
+  backend_kind: string;
+  /** The backend's handle as JSON; null until the backend took the launch. */
+  handle: string | null;
+  /** JSON: the mounted versions, `[{ slug, version }]`. */
+  datasets: string;
+  /** Jupyter's token, sealed with the deployment key (bound to the instance id); made at each start. */
+  jupyter_token_sealed: string | null;
+  /** HMAC of the token `ngsci` presents on the platform socket; made at each start. */
+  platform_token_hash: string | null;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  started_at: Date | null;
+  stopped_at: Date | null;
+  last_activity_at: Date | null;
+}
+
+/** One running stretch of an instance, per second, for billing and the project's spend. */
+export interface InstanceUsageTable {
+  id: string;
+  instance_id: string;
+  type_name: string;
+  price_cents_per_hour: number;
+  user_id: string;
+  project_id: string;
+  started_at: Date;
+  ended_at: Date;
+  closed: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -418,4 +459,6 @@ export interface Database {
   project_invitation: ProjectInvitationTable;
   project_dataset: ProjectDatasetTable;
   ingest_held_file: IngestHeldFileTable;
+  instance: InstanceTable;
+  instance_usage: InstanceUsageTable;
 }

@@ -381,6 +381,18 @@ describe('routes', () => {
         'GET /api/v1/access-requests access.review',
         'HEAD /api/v1/access-requests access.review',
         'POST /api/v1/access-requests/:id/decision access.review',
+        'GET /api/v1/instance-types project.work',
+        'HEAD /api/v1/instance-types project.work',
+        'GET /api/v1/projects/:id/instances project.work',
+        'HEAD /api/v1/projects/:id/instances project.work',
+        'POST /api/v1/projects/:id/instances project.work',
+        'GET /api/v1/instances/:id project.work',
+        'HEAD /api/v1/instances/:id project.work',
+        'GET /api/v1/instances/:id/usage project.work',
+        'HEAD /api/v1/instances/:id/usage project.work',
+        'POST /api/v1/instances/:id/stop project.work',
+        'POST /api/v1/instances/:id/restart project.work',
+        'PUT /api/v1/admin/projects/:id/paid-instances compute.manage',
       ].sort(),
     );
   });

@@ -23,11 +23,21 @@ export interface TestServer {
   client: LanternClient;
   ctx: AppContext;
   app: App;
+  /** The data directory (and the PostgreSQL database, if any): a restart passes them on. */
+  dataDir: string;
+  databaseUrl: string | undefined;
   /** Seals queued audit events now, so tests can read them. */
   flushAudit(): Promise<void>;
   /** The audit events of one request (after sealing), oldest first, as their parsed bodies. */
   auditEventsFor(requestId: string): Promise<(AuditBody & { seq: number })[]>;
-  close(): Promise<void>;
+  /** Stops the server; `keep` leaves its data directory and database for a restart. */
+  close(options?: { keep?: boolean }): Promise<void>;
+}
+
+/** A restart: the data directory and database of a server closed with `keep`. */
+export interface TestServerOptions {
+  dataDir?: string;
+  databaseUrl?: string | undefined;
 }
 
 async function createPostgresDatabase(
@@ -43,8 +53,17 @@ async function createPostgresDatabase(
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  return existingPostgresDatabase(adminUrl, url.toString());
+}
+
+/** A test database made before (by a server since closed with `keep`), dropped by its name. */
+function existingPostgresDatabase(
+  adminUrl: string,
+  databaseUrl: string,
+): { url: string; drop: () => Promise<void> } {
+  const name = new URL(databaseUrl).pathname.slice(1);
   return {
-    url: url.toString(),
+    url: databaseUrl,
     drop: async () => {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
@@ -61,10 +80,15 @@ async function createPostgresDatabase(
 export async function startTestServer(
   env: Record<string, string> = {},
   extend?: (fastify: App['fastify']) => void,
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'lantern-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'lantern-test-')));
   const pgdb =
-    TEST_DATABASE_URL === undefined ? null : await createPostgresDatabase(TEST_DATABASE_URL);
+    TEST_DATABASE_URL === undefined
+      ? null
+      : options.databaseUrl === undefined
+        ? await createPostgresDatabase(TEST_DATABASE_URL)
+        : existingPostgresDatabase(TEST_DATABASE_URL, options.databaseUrl);
   const config: Config = parseConfig({
     LANTERN_LOG_LEVEL: 'silent',
     LANTERN_AUDIT_SEAL_INTERVAL_MS: '50',
@@ -86,6 +110,7 @@ export async function startTestServer(
   }
   ctx.sealer.start();
   ctx.mailer.start();
+  ctx.instanceReconciler.start();
   const address = app.fastify.server.address();
   if (address === null || typeof address === 'string') {
     throw new Error('test server has no TCP address');
@@ -97,15 +122,20 @@ export async function startTestServer(
     client: createLanternClient({ baseUrl: url }),
     ctx,
     app,
+    dataDir,
+    databaseUrl: pgdb?.url,
     flushAudit: () => ctx.sealer.flush(),
     async auditEventsFor(requestId) {
       await ctx.sealer.flush();
       const events = await ctx.services.audit.list({ limit: 100, requestId });
       return events.reverse().map((e) => ({ seq: e.seq, ...parseAuditBody(e.body) }));
     },
-    async close() {
+    async close(closing = {}) {
       await app.fastify.close();
       await ctx.close();
+      if (closing.keep === true) {
+        return;
+      }
       await pgdb?.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,2 +1,3 @@
 export * from './instance-type.js';
 export * from './lifecycle.js';
+export * from './launch.js';

@@ -1379,6 +1379,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/instance-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance types: vCPUs, memory, GPU, disk and price per hour in cents (0 is free) */
+        get: operations["listInstanceTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's instances, newest first (any member) */
+        get: operations["listProjectInstances"];
+        put?: never;
+        /** Launch an instance of a type with dataset versions the project holds (owners and editors); answers 202 while it starts. Free types: one per person (429); paid types need an admin's leave; too many starts at once: 429 with Retry-After */
+        post: operations["launchInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An instance: its state (and why it failed), type and datasets */
+        get: operations["getInstance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An instance's usage records (per second: each running stretch, extended while it runs) */
+        get: operations["getInstanceUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop an instance (its launcher, or an owner or editor); answers 202 while it stops. Home and project files stay */
+        post: operations["stopInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instances/{id}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch) */
+        post: operations["restartInstance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/projects/{id}/paid-instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Enable or disable paid instance types for a project (admins; until billing draws on the project's funds) */
+        put: operations["setProjectPaidInstances"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1871,7 +1991,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -1907,6 +2027,35 @@ export interface components {
                     pending: number;
                 };
             };
+        };
+        InstanceInput: {
+            id: string;
+            projectId: string;
+            userId: string;
+            type: string;
+            /** @enum {string} */
+            state: "requested" | "starting" | "running" | "stopping" | "stopped" | "failed";
+            failureReason: string | null;
+            datasets: {
+                slug: string;
+                version: string;
+            }[];
+            url: string;
+            createdAt: string;
+            startedAt: string | null;
+            stoppedAt: string | null;
+            lastActivityAt: string | null;
+        };
+        InstanceUsageInput: {
+            instanceId: string;
+            type: string;
+            userId: string;
+            projectId: string;
+            priceCentsPerHour: number;
+            startedAt: string;
+            endedAt: string;
+            seconds: number;
+            closed: boolean;
         };
         ProjectSummaryInput: {
             id: string;
@@ -2532,7 +2681,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -2568,6 +2717,35 @@ export interface components {
                     pending: number;
                 };
             };
+        };
+        Instance: {
+            id: string;
+            projectId: string;
+            userId: string;
+            type: string;
+            /** @enum {string} */
+            state: "requested" | "starting" | "running" | "stopping" | "stopped" | "failed";
+            failureReason: string | null;
+            datasets: {
+                slug: string;
+                version: string;
+            }[];
+            url: string;
+            createdAt: string;
+            startedAt: string | null;
+            stoppedAt: string | null;
+            lastActivityAt: string | null;
+        };
+        InstanceUsage: {
+            instanceId: string;
+            type: string;
+            userId: string;
+            projectId: string;
+            priceCentsPerHour: number;
+            startedAt: string;
+            endedAt: string;
+            seconds: number;
+            closed: boolean;
         };
         ProjectSummary: {
             id: string;
@@ -3303,7 +3481,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+                    scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -6781,6 +6959,361 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listInstanceTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        types: {
+                            name: string;
+                            title: string;
+                            vcpus: number;
+                            memoryMib: number;
+                            gpu: {
+                                model: string;
+                                count: number;
+                            } | null;
+                            diskGib: number;
+                            priceCentsPerHour: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProjectInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        instances: components["schemas"]["Instance"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    launchInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    type: string;
+                    /** @default [] */
+                    datasets?: {
+                        slug: string;
+                        version: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstanceUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        usage: components["schemas"]["InstanceUsage"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restartInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setProjectPaidInstances: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    enabled: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        projectId: string;
+                        paidInstances: boolean;
+                    };
                 };
             };
             /** @description Default Response */

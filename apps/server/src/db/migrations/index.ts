@@ -17,6 +17,7 @@ import * as m0015 from './0015-ingest.js';
 import * as m0016 from './0016-ingest-heartbeat.js';
 import * as m0017 from './0017-projects.js';
 import * as m0020 from './0020-held-files.js';
+import * as m0023 from './0023-instances.js';
 import * as m0026 from './0026-partner-delegates.js';
 
 /**
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-ingest-heartbeat': m0016,
   '0017-projects': m0017,
   '0020-held-files': m0020,
+  '0023-instances': m0023,
   '0026-partner-delegates': m0026,
 };
 

@@ -1,0 +1,467 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishTinyDataset } from '../testing/datasets.js';
+import { killSandbox, sandboxOf, stopLeftoverInstances } from '../testing/instances.js';
+import { addMemberDirectly } from '../testing/projects.js';
+import { request, type As } from '../testing/http.js';
+import { JupyterKernel } from '../testing/jupyter-kernel.js';
+import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
+import { createSignedInUser, type SignedInUser } from '../testing/users.js';
+
+// Instances through HTTP with the real local backend (issue 8): Debian's Jupyter in a bubblewrap
+// sandbox. A project's owner launches a free instance mounting its open dataset; it runs; the free
+// quota, paid types, unheld datasets, a viewer and a non-member are refused; ngsci inside answers
+// through the platform socket; the server restarts on the same data directory and finds the
+// instance running; usage is written per second and closed at the stop; a restart brings it back
+// and ngsci.stop_instance() stops it from inside.
+
+// One start at a time, so that a launch while another starts meets admission control.
+const ENV = { LANTERN_INSTANCE_POLL_MS: '100', LANTERN_MAX_CONCURRENT_STARTS: '1' };
+const PASSWORD = 'seven quiet rivers under the hill';
+const OPEN = 'demo-instance-ecg';
+const ROWS = 7;
+
+let server: TestServer;
+let owner: SignedInUser;
+let editor: SignedInUser;
+let viewer: SignedInUser;
+let outsider: SignedInUser;
+let admin: SignedInUser;
+let projectId: string;
+let instanceId: string;
+let kernel: JupyterKernel | undefined;
+
+interface Instance {
+  id: string;
+  projectId: string;
+  state: string;
+  failureReason: string | null;
+  type: string;
+  datasets: { slug: string; version: string }[];
+  url: string;
+}
+
+interface Usage {
+  instanceId: string;
+  type: string;
+  projectId: string;
+  userId: string;
+  startedAt: string;
+  endedAt: string;
+  seconds: number;
+  closed: boolean;
+}
+
+const api = (method: string, path: string, as: As = {}, body?: unknown) =>
+  request(server, method, path, as, body);
+
+async function detail(res: Response): Promise<string> {
+  return ((await res.json()) as { detail: string }).detail;
+}
+
+async function instance(id = instanceId): Promise<Instance> {
+  const res = await api('GET', `/api/v1/instances/${id}`, owner);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Instance;
+}
+
+/** Reads the instance until it leaves `passing` states (the reconciler moves it), each a real GET. */
+async function settle(passing: string[], id = instanceId, timeoutMs = 90_000): Promise<Instance> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const now = await instance(id);
+    if (!passing.includes(now.state) || performance.now() > deadline) {
+      return now;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function openKernel(): Promise<JupyterKernel> {
+  const connection = await server.ctx.services.instances.connection(instanceId);
+  if (connection === null || !('socketPath' in connection.endpoint)) {
+    throw new Error('the instance has no notebook socket');
+  }
+  return JupyterKernel.open(connection.endpoint.socketPath, connection.baseUrl, connection.token);
+}
+
+async function usage(): Promise<Usage[]> {
+  const res = await api('GET', `/api/v1/instances/${instanceId}/usage`, owner);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { usage: Usage[] }).usage;
+}
+
+const person = (email: string, roles = ['researcher']) =>
+  createSignedInUser(server, { email, roles, password: PASSWORD });
+
+beforeAll(async () => {
+  server = await startTestServer(ENV);
+  // The sandbox user (uid 4242) opens the binds: the data directory must be traversable.
+  await chmod(server.dataDir, 0o711);
+  const curator = await person('curator@example.org', ['curator']);
+  owner = await person('olive@example.org');
+  editor = await person('eddie@example.org');
+  viewer = await person('vera@example.org');
+  outsider = await person('nina@example.org');
+  admin = await person('adam@example.org', ['admin']);
+  await publishTinyDataset(server, curator, OPEN, 'open', ROWS);
+  const res = await api('POST', '/api/v1/projects', owner, {
+    title: 'Arrest from resting ECGs',
+    purpose: 'Whether the morphology of a resting ECG predicts sudden cardiac arrest.',
+    datasets: [{ slug: OPEN, version: '1.0' }],
+  });
+  expect(res.status).toBe(201);
+  projectId = ((await res.json()) as { id: string }).id;
+  await addMemberDirectly(server, projectId, editor.id, 'editor');
+  await addMemberDirectly(server, projectId, viewer.id, 'viewer');
+});
+
+afterAll(async () => {
+  await kernel?.close();
+  // Nothing of the tests' sandboxes outlives them, whatever failed.
+  await stopLeftoverInstances(server);
+  await server.close();
+});
+
+describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
+  it('lists the instance types, free and paid', async () => {
+    const res = await api('GET', '/api/v1/instance-types', owner);
+    expect(res.status).toBe(200);
+    const { types } = (await res.json()) as {
+      types: { name: string; priceCentsPerHour: number }[];
+    };
+    expect(types.map((t) => t.name)).toContain('gpu.h100');
+    expect(types.filter((t) => t.priceCentsPerHour === 0).map((t) => t.name)).toEqual([
+      'cpu.xsmall',
+    ]);
+  });
+
+  it('launches a free instance mounting the dataset: 202 while it starts, then running', async () => {
+    const res = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.xsmall',
+      datasets: [{ slug: OPEN, version: '1.0' }],
+    });
+    const launched = (await res.json()) as Instance;
+    expect(res.status, JSON.stringify(launched)).toBe(202);
+    expect(launched).toMatchObject({
+      projectId,
+      type: 'cpu.xsmall',
+      state: 'starting',
+      datasets: [{ slug: OPEN, version: '1.0' }],
+      url: `/instances/${launched.id}/`,
+    });
+    instanceId = launched.id;
+
+    // While it starts (Jupyter answers only after its Python has loaded), another launch waits.
+    const busy = await api('POST', `/api/v1/projects/${projectId}/instances`, editor, {
+      type: 'cpu.xsmall',
+    });
+    expect(busy.status).toBe(429);
+    const retryAfter = Number(busy.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(5);
+    expect(retryAfter).toBeLessThanOrEqual(15);
+    expect(await detail(busy)).toContain('the most this server starts at once');
+
+    const running = await settle(['starting']);
+    expect(running.state, running.failureReason ?? '').toBe('running');
+
+    const list = await api('GET', `/api/v1/projects/${projectId}/instances`, viewer);
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { instances: Instance[] }).instances.map((i) => i.id)).toEqual([
+      instanceId,
+    ]);
+  });
+
+  it('refuses a second free instance (429), a paid type until an admin enables it, an unheld dataset and a viewer', async () => {
+    const second = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.xsmall',
+    });
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(30);
+    expect(await detail(second)).toContain(`free instance already (${instanceId}, running)`);
+
+    const paid = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.small',
+    });
+    expect(paid.status).toBe(403);
+    expect(await detail(paid)).toMatch(/cpu\.small is a paid type; .*admin enables/u);
+
+    const unheld = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.xsmall',
+      datasets: [{ slug: OPEN, version: '2.0' }],
+    });
+    expect(unheld.status).toBe(409);
+    expect(await detail(unheld)).toContain(`no access to ${OPEN} 2.0`);
+
+    const byViewer = await api('POST', `/api/v1/projects/${projectId}/instances`, viewer, {
+      type: 'cpu.xsmall',
+    });
+    expect(byViewer.status).toBe(403);
+    expect(await detail(byViewer)).toContain('a viewer of this project may not launch instance');
+    expect((await api('POST', `/api/v1/instances/${instanceId}/stop`, viewer)).status).toBe(403);
+
+    // Enabling paid types is an admin's, and the refusal then moves on to the next rule.
+    expect(
+      (
+        await api('PUT', `/api/v1/admin/projects/${projectId}/paid-instances`, owner, {
+          enabled: true,
+        })
+      ).status,
+    ).toBe(403);
+  });
+
+  it('answers a non-member 404 for the instance, its project and its actions, as for nothing at all', async () => {
+    for (const [method, path] of [
+      ['GET', `/api/v1/instances/${instanceId}`],
+      ['GET', `/api/v1/instances/${instanceId}/usage`],
+      ['POST', `/api/v1/instances/${instanceId}/stop`],
+      ['POST', `/api/v1/instances/${instanceId}/restart`],
+      ['GET', `/api/v1/projects/${projectId}/instances`],
+    ] as const) {
+      const res = await api(method, path, outsider);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    const launch = await api('POST', `/api/v1/projects/${projectId}/instances`, outsider, {
+      type: 'cpu.xsmall',
+    });
+    expect(launch.status).toBe(404);
+    const missing = await api('GET', '/api/v1/instances/ins_0000000000000000', outsider);
+    expect(missing.status).toBe(404);
+    expect((await instance()).state).toBe('running');
+  });
+
+  it('runs ngsci inside the sandbox: instance_id, datasets through the platform socket, the mounted file, no contest', async () => {
+    kernel = await openKernel();
+    const run = await kernel.execute(
+      [
+        'import ngsci',
+        "print('instance', ngsci.instance_id())",
+        "print('datasets', [(d.slug, d.version, d.path) for d in ngsci.datasets()])",
+        `rows = open('/home/ngsci/datasets/${OPEN}/1.0/tables/ecgs.csv').read().splitlines()`,
+        "print('rows', len(rows) - 1)",
+        "open('/home/ngsci/project/entry.csv', 'w').write('ecg_id,prediction\\ne0,0.5\\n')",
+        "result, message = ngsci.submit_contest_entry('/home/ngsci/project/entry.csv', description='first')",
+        "print('contest', result.name, message)",
+      ].join('\n'),
+    );
+    expect(run.status, run.output).toBe('ok');
+    expect(run.output).toContain(`instance ${instanceId}`);
+    expect(run.output).toContain(
+      `datasets [('${OPEN}', '1.0', '/home/ngsci/datasets/${OPEN}/1.0')]`,
+    );
+    expect(run.output).toContain(`rows ${ROWS}`);
+    expect(run.output).toContain('contest FAILURE no contest is open');
+  });
+
+  it('refuses a platform call without the instance token', async () => {
+    const run = await kernel?.execute(
+      [
+        'import http.client, os, socket',
+        'conn = http.client.HTTPConnection("localhost")',
+        'sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+        "sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
+        'conn.sock = sock',
+        "conn.request('GET', '/v1/datasets', headers={'Authorization': 'Bearer not-the-token'})",
+        "print('status', conn.getresponse().status)",
+      ].join('\n'),
+    );
+    expect(run?.status, run?.output).toBe('ok');
+    expect(run?.output).toContain('status 401');
+  });
+
+  it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {
+    await server.close({ keep: true });
+    server = await startTestServer(ENV, undefined, {
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+    });
+    expect((await instance()).state).toBe('running');
+    const run = await kernel?.execute(
+      "import ngsci\nprint('again', [d.slug for d in ngsci.datasets()])",
+    );
+    expect(run?.status, run?.output).toBe('ok');
+    expect(run?.output).toContain(`again ['${OPEN}']`);
+  });
+
+  it('writes usage while it runs, and closes it at the stop', async () => {
+    const open = await usage();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({
+      instanceId,
+      type: 'cpu.xsmall',
+      projectId,
+      userId: owner.id,
+      closed: false,
+    });
+    expect(Date.parse(open[0]?.endedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(open[0]?.startedAt ?? ''),
+    );
+
+    await kernel?.close();
+    kernel = undefined;
+    const res = await api('POST', `/api/v1/instances/${instanceId}/stop`, owner);
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as Instance).state).toBe('stopping');
+    expect((await settle(['stopping'])).state).toBe('stopped');
+
+    const closed = await usage();
+    expect(closed).toHaveLength(1);
+    expect(closed[0]?.closed).toBe(true);
+    expect(closed[0]?.seconds).toBe(
+      Math.floor(
+        (Date.parse(closed[0]?.endedAt ?? '') - Date.parse(closed[0]?.startedAt ?? '')) / 1000,
+      ),
+    );
+    const again = await api('POST', `/api/v1/instances/${instanceId}/stop`, owner);
+    expect(again.status).toBe(409);
+    expect(await detail(again)).toBe('an instance that is stopped cannot stop');
+  });
+
+  it('restarts the stopped instance, and ngsci.stop_instance() stops it from inside', async () => {
+    const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
+    expect(res.status).toBe(202);
+    const running = await settle(['requested', 'starting']);
+    expect(running.state, running.failureReason ?? '').toBe('running');
+    // The project's files outlived the first run.
+    kernel = await openKernel();
+    const run = await kernel.execute(
+      [
+        "print('kept', open('/home/ngsci/project/entry.csv').read().splitlines()[1])",
+        'import ngsci',
+        'ngsci.stop_instance()',
+        "print('asked')",
+      ].join('\n'),
+    );
+    expect(run.output).toContain('kept e0,0.5');
+    expect(run.output).toContain('asked');
+    await kernel.close();
+    kernel = undefined;
+    expect((await settle(['running', 'stopping'])).state).toBe('stopped');
+    expect((await usage()).map((u) => u.closed)).toEqual([true, true]);
+
+    await server.flushAudit();
+    const events = await server.ctx.services.audit.list({ projectId, limit: 200 });
+    const actions = events.map((e) => (JSON.parse(e.body) as { action: string }).action);
+    for (const action of [
+      'instance.launch',
+      'instance.start',
+      'instance.ready',
+      'instance.stop',
+      'instance.stopped',
+      'instance.restart',
+      'contest.submit',
+    ]) {
+      expect(actions, action).toContain(action);
+    }
+  });
+
+  it('marks an instance that vanished while the server was down as stopped, with why', async () => {
+    const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
+    expect(res.status).toBe(202);
+    expect((await settle(['requested', 'starting'])).state).toBe('running');
+    const sandbox = await sandboxOf(server, instanceId);
+    await server.close({ keep: true });
+    // The sandbox's pid 1 killed from outside, and gone, before the server comes back.
+    await killSandbox(sandbox);
+    server = await startTestServer(ENV, undefined, {
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+    });
+    const found = await instance();
+    expect(found.state).toBe('stopped');
+    expect(found.failureReason).toContain('ended without a stop');
+    expect((await usage()).every((u) => u.closed)).toBe(true);
+  });
+
+  it('stops a running instance when its project is archived, and launches no more there', async () => {
+    const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
+    expect(res.status).toBe(202);
+    expect((await settle(['requested', 'starting'])).state).toBe('running');
+    expect((await api('POST', `/api/v1/projects/${projectId}/archive`, owner)).status).toBe(200);
+    const stopped = await settle(['running', 'stopping']);
+    expect(stopped).toMatchObject({
+      state: 'stopped',
+      failureReason: 'stopped because the project was archived',
+    });
+    expect((await usage()).every((u) => u.closed)).toBe(true);
+    const launch = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+      type: 'cpu.xsmall',
+    });
+    expect(launch.status).toBe(409);
+    expect(await detail(launch)).toContain('archived');
+  });
+
+  it('lets an admin enable paid types for the project', async () => {
+    const res = await api('PUT', `/api/v1/admin/projects/${projectId}/paid-instances`, admin, {
+      enabled: true,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ projectId, paidInstances: true });
+  });
+});
+
+describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
+  it("serves the admin's file, and refuses to start on a file that is not a catalogue", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-types-'));
+    try {
+      const file = join(dir, 'types.json');
+      const small = {
+        name: 'cpu.tiny',
+        title: 'Tiny CPU (free)',
+        vcpus: 1,
+        memoryMib: 2048,
+        gpu: null,
+        diskGib: 10,
+        priceCentsPerHour: 0,
+      };
+      await writeFile(file, JSON.stringify([small]));
+      const custom = await startTestServer({ LANTERN_INSTANCE_TYPES: file });
+      try {
+        const someone = await createSignedInUser(custom, {
+          email: 'tess@example.org',
+          roles: ['researcher'],
+          password: PASSWORD,
+        });
+        const res = await request(custom, 'GET', '/api/v1/instance-types', someone);
+        expect(await res.json()).toEqual({ types: [small] });
+
+        // Two launches of a free type at once from two projects (no project lock between them):
+        // one goes through and the other is the same 429, whether the check refuses it or (when
+        // the transactions overlap, as they can on PostgreSQL) the quota's unique index.
+        await chmod(custom.dataDir, 0o711);
+        const projects: string[] = [];
+        for (const title of ['First study', 'Second study']) {
+          const made = await request(custom, 'POST', '/api/v1/projects', someone, {
+            title,
+            purpose: 'Whether two launches at once can both take the free quota.',
+            datasets: [],
+          });
+          projects.push(((await made.json()) as { id: string }).id);
+        }
+        const answers = await Promise.all(
+          projects.map((id) =>
+            request(custom, 'POST', `/api/v1/projects/${id}/instances`, someone, {
+              type: 'cpu.tiny',
+            }),
+          ),
+        );
+        expect(answers.map((a) => a.status).sort()).toEqual([202, 429]);
+        const refused = answers.find((a) => a.status === 429);
+        expect(await detail(refused ?? new Response('{}'))).toContain(
+          'free instances are one per person',
+        );
+        await stopLeftoverInstances(custom);
+      } finally {
+        await custom.close();
+      }
+      await writeFile(file, JSON.stringify([small, small]));
+      await expect(startTestServer({ LANTERN_INSTANCE_TYPES: file })).rejects.toThrow(
+        /LANTERN_INSTANCE_TYPES: .* is not a valid catalogue .*cpu\.tiny is listed twice/su,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

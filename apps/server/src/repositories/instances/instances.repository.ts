@@ -1,0 +1,155 @@
+import type { InstanceState } from '@lantern/core/instances';
+import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { ProjectStatus } from '@lantern/core/projects';
+import type { Database, InstanceTable, InstanceUsageTable, UserStatus } from '../../db/schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+export type InstanceRow = Selectable<InstanceTable>;
+export type UsageRow = Selectable<InstanceUsageTable>;
+export type LiveInstanceRow = InstanceRow & {
+  project_status: ProjectStatus;
+  user_status: UserStatus;
+};
+
+/** The states a live instance is in (it holds, or may soon hold, resources). */
+const LIVE: readonly InstanceState[] = ['requested', 'starting', 'running', 'stopping'];
+
+/**
+ * SQL of instances and their usage. Reads for people name the project (or the instance with its
+ * project); the reconciler's reads of every live instance are named `live*` (the system's view).
+ */
+export const instancesRepository = {
+  async insert(trx: Transaction<Database>, row: Insertable<InstanceTable>): Promise<void> {
+    await trx.insertInto('instance').values(row).execute();
+  },
+
+  async byId(executor: Executor, id: string): Promise<InstanceRow | undefined> {
+    return executor.selectFrom('instance').selectAll().where('id', '=', id).executeTakeFirst();
+  },
+
+  /** Locks the instance's row: its moves are made one at a time. */
+  async byIdForUpdate(trx: Transaction<Database>, id: string): Promise<InstanceRow | undefined> {
+    return trx
+      .selectFrom('instance')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+  },
+
+  async ofProject(executor: Executor, projectId: string): Promise<InstanceRow[]> {
+    return executor
+      .selectFrom('instance')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+  },
+
+  /** The user's live free instance, if any (the free quota: one per user). */
+  async liveFreeOf(executor: Executor, userId: string): Promise<InstanceRow | undefined> {
+    return executor
+      .selectFrom('instance')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('free', '=', true)
+      .where('state', 'in', LIVE)
+      .executeTakeFirst();
+  },
+
+  /** How many instances are being started now, everywhere (admission control). */
+  async countStarting(executor: Executor): Promise<number> {
+    const row = await executor
+      .selectFrom('instance')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('state', 'in', ['requested', 'starting'])
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  },
+
+  /**
+   * Every live instance, with whether its project is still open and its user still admitted (the
+   * reconciler's and the boot's view; the system's, not a person's).
+   */
+  async liveInstances(executor: Executor): Promise<LiveInstanceRow[]> {
+    return executor
+      .selectFrom('instance')
+      .innerJoin('project', 'project.id', 'instance.project_id')
+      .innerJoin('users', 'users.id', 'instance.user_id')
+      .selectAll('instance')
+      .select(['project.status as project_status', 'users.status as user_status'])
+      .where('instance.state', 'in', LIVE)
+      .orderBy('instance.created_at')
+      .execute();
+  },
+
+  async update(executor: Executor, id: string, changes: Updateable<InstanceTable>): Promise<void> {
+    await executor
+      .updateTable('instance')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  },
+
+  /**
+   * Moves `id` from `from` to `to` only if it is still in `from` (a claim: of two replicas, one
+   * wins). Whether it moved.
+   */
+  async move(
+    executor: Executor,
+    id: string,
+    from: InstanceState,
+    changes: Updateable<InstanceTable> & { state: InstanceState },
+  ): Promise<boolean> {
+    const result = await executor
+      .updateTable('instance')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', id)
+      .where('state', '=', from)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  async openUsage(executor: Executor, row: Insertable<InstanceUsageTable>): Promise<void> {
+    await executor.insertInto('instance_usage').values(row).execute();
+  },
+
+  /** Moves the open usage record's end to `now`, closing it when `close`. Whether there was one. */
+  async extendUsage(
+    executor: Executor,
+    instanceId: string,
+    now: Date,
+    close: boolean,
+  ): Promise<boolean> {
+    const result = await executor
+      .updateTable('instance_usage')
+      .set({ ended_at: now, closed: close })
+      .where('instance_id', '=', instanceId)
+      .where('closed', '=', false)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  async usageOf(executor: Executor, instanceId: string): Promise<UsageRow[]> {
+    return executor
+      .selectFrom('instance_usage')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .orderBy('started_at')
+      .execute();
+  },
+
+  async setPaidInstances(
+    executor: Executor,
+    projectId: string,
+    enabled: boolean,
+  ): Promise<boolean> {
+    const result = await executor
+      .updateTable('project')
+      .set({ paid_instances: enabled, updated_at: new Date() })
+      .where('id', '=', projectId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+};

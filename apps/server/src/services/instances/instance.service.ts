@@ -1,0 +1,891 @@
+/**
+ * Instances (issue 8): notebooks launched from projects, next to the data. The service owns each
+ * instance's record and moves it only through the core state machine (`nextState`); the compute
+ * backend (local, Slurm, Kubernetes) only starts, looks, stops and finds again.
+ *
+ * A launch is checked and recorded as `requested` in one transaction (member, role, project open,
+ * type, the datasets held at those versions, the free quota or the project's paid types, the
+ * limit on concurrent starts), then started: dataset views materialised, folders and the platform
+ * socket prepared, fresh tokens made, the backend handed a LaunchSpec. The reconciler (`reconcile`,
+ * run by a PeriodicWorker) polls live instances, moves them and writes their usage per second; at
+ * boot `restore` takes back what the backend still runs. Every action is an audit event.
+ */
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError } from '@lantern/core';
+import {
+  isFreeType,
+  nextState,
+  refuseDuplicateMounts,
+  type InstanceEvent,
+  type InstanceState,
+  type InstanceType,
+  type LaunchRequest,
+} from '@lantern/core/instances';
+import { isProjectOpen, refuseAction } from '@lantern/core/projects';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import { z } from 'zod';
+import type {
+  BackendHandle,
+  BackendState,
+  ComputeBackend,
+  DatasetMount,
+  NotebookEndpoint,
+} from '../../compute/compute-backend.js';
+import type { DatasetViews } from '../../compute/dataset-view.js';
+import type { DeploymentKey } from '../../crypto/deployment-key.js';
+import type { Database } from '../../db/schema.js';
+import {
+  instancesRepository,
+  type InstanceRow,
+  type LiveInstanceRow,
+  type UsageRow,
+} from '../../repositories/instances/instances.repository.js';
+import {
+  projectsRepository,
+  type MemberRow,
+  type ProjectRow,
+} from '../../repositories/projects/projects.repository.js';
+import { runWithRequestContext } from '../../request-context.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import { PlatformSockets, type PlatformApi } from './platform-socket.js';
+
+/** An instance as its project's members see it. */
+export interface Instance {
+  id: string;
+  projectId: string;
+  userId: string;
+  type: string;
+  state: InstanceState;
+  /** Why it failed, or how it ended when it ended on its own. */
+  failureReason: string | null;
+  datasets: { slug: string; version: string }[];
+  /** Where the proxy serves its notebook (`/instances/<id>/`). */
+  url: string;
+  createdAt: string;
+  startedAt: string | null;
+  stoppedAt: string | null;
+  lastActivityAt: string | null;
+}
+
+/** One running stretch of an instance, as billing reads it. */
+export interface InstanceUsage {
+  instanceId: string;
+  type: string;
+  userId: string;
+  projectId: string;
+  priceCentsPerHour: number;
+  startedAt: string;
+  endedAt: string;
+  seconds: number;
+  closed: boolean;
+}
+
+export interface InstanceServiceOptions {
+  dataDir: string;
+  types: readonly InstanceType[];
+  /** More instances than this requested or starting at once: 429 with a jittered Retry-After. */
+  maxConcurrentStarts: number;
+}
+
+/** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
+export interface NotebookConnection {
+  endpoint: NotebookEndpoint;
+  baseUrl: string;
+  token: string;
+}
+
+const MOUNT_ROOT = '/home/ngsci/datasets';
+/** PostgreSQL's unique_violation, on the free quota's index (migration 0023): a race lost. */
+const UNIQUE_VIOLATION = '23505';
+const FREE_QUOTA_INDEX = 'instance_one_free_per_user';
+
+export class InstanceService implements PlatformApi {
+  readonly sockets: PlatformSockets;
+  /** Starts and stops under way in this process, so the reconciler does not repeat them. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly types: ReadonlyMap<string, InstanceType>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditService,
+    private readonly catalog: CatalogService,
+    private readonly backend: ComputeBackend,
+    private readonly views: DatasetViews,
+    private readonly key: DeploymentKey,
+    private readonly logger: Logger,
+    private readonly options: InstanceServiceOptions,
+  ) {
+    this.types = new Map(options.types.map((type) => [type.name, type]));
+    this.sockets = new PlatformSockets(options.dataDir, this);
+  }
+
+  /** The instance types people may launch. */
+  listTypes(): InstanceType[] {
+    return [...this.types.values()];
+  }
+
+  /** The project's instances, newest first (any member). */
+  async list(userId: string, projectId: string): Promise<Instance[]> {
+    await this.requireMember(this.db, projectId, userId);
+    return (await instancesRepository.ofProject(this.db, projectId)).map(present);
+  }
+
+  /** One instance, for a member of its project; anyone else is told it does not exist. */
+  async get(userId: string, instanceId: string): Promise<Instance> {
+    const row = await instancesRepository.byId(this.db, instanceId);
+    if (row === undefined) {
+      throw notFound(instanceId);
+    }
+    await this.requireMember(this.db, row.project_id, userId, instanceId);
+    return present(row);
+  }
+
+  /** Its usage records, oldest first (for a member of its project). */
+  async usage(userId: string, instanceId: string): Promise<InstanceUsage[]> {
+    await this.get(userId, instanceId);
+    return (await instancesRepository.usageOf(this.db, instanceId)).map(presentUsage);
+  }
+
+  /**
+   * Launches an instance of `request.type` mounting `request.datasets` for `userId` in the
+   * project. Answers once the backend has taken it (`starting`, or `failed` with the reason);
+   * the reconciler sees it running.
+   */
+  async launch(userId: string, projectId: string, request: LaunchRequest): Promise<Instance> {
+    const duplicate = refuseDuplicateMounts(request.datasets);
+    if (duplicate !== null) {
+      throw new AppError('validation_failed', duplicate, {
+        errors: [{ path: 'body.datasets', message: duplicate }],
+      });
+    }
+    const type = this.typeOf(request.type);
+    const id = `ins_${randomBytes(8).toString('hex')}`;
+    await this.inTransaction(async (trx) => {
+      const { project } = await this.requireLauncher(trx, projectId, userId);
+      await this.refuseUnheldDatasets(trx, projectId, request.datasets);
+      await this.refuseOverQuota(trx, project, userId, type);
+      await this.refuseTooManyStarts(trx);
+      await instancesRepository.insert(trx, {
+        id,
+        project_id: projectId,
+        user_id: userId,
+        type_name: type.name,
+        free: isFreeType(type),
+        state: 'requested',
+        backend_kind: this.backend.kind,
+        datasets: JSON.stringify(request.datasets),
+      });
+      await this.audit.record(trx, {
+        action: 'instance.launch',
+        target: `instance:${id}`,
+        projectId,
+        details: { type: type.name, datasets: request.datasets },
+      });
+    });
+    await this.startRequested(id);
+    return present(await this.row(id));
+  }
+
+  /**
+   * Asks for the instance's stop (its launcher, or an owner or editor of the project). Answers
+   * `stopping` (or `stopped` for one never started); the backend's stop finishes in the background.
+   */
+  async stop(userId: string, instanceId: string): Promise<Instance> {
+    await this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      const { member } = await this.requireMember(trx, row.project_id, userId, instanceId);
+      if (row.user_id !== userId) {
+        refuseFor(member, 'project.launch_instance');
+      }
+      await this.moveLocked(trx, row, 'stop', {}, { by: `user:${userId}` });
+    });
+    this.finishStop(instanceId);
+    return present(await this.row(instanceId));
+  }
+
+  /** Starts a stopped or failed instance again, with the same type and datasets. */
+  async restart(userId: string, instanceId: string): Promise<Instance> {
+    await this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      const { project } = await this.requireLauncher(trx, row.project_id, userId, instanceId);
+      const type = this.typeOf(row.type_name);
+      await this.refuseUnheldDatasets(trx, row.project_id, mountedOf(row));
+      await this.refuseOverQuota(trx, project, userId, type);
+      await this.refuseTooManyStarts(trx);
+      await this.moveLocked(
+        trx,
+        row,
+        'restart',
+        {
+          user_id: userId,
+          free: isFreeType(type),
+          handle: null,
+          failure_reason: null,
+          stopped_at: null,
+        },
+        { by: `user:${userId}` },
+      );
+    });
+    await this.startRequested(instanceId);
+    return present(await this.row(instanceId));
+  }
+
+  /**
+   * Where a running instance's notebook listens, with its token: for the proxy (which checks the
+   * caller's membership first) and the server's own tests; null unless running.
+   */
+  async connection(instanceId: string): Promise<NotebookConnection | null> {
+    const row = await instancesRepository.byId(this.db, instanceId);
+    if (row?.state !== 'running' || row.handle === null || row.jupyter_token_sealed === null) {
+      return null;
+    }
+    const state = await this.backend.poll(parseHandle(row.handle));
+    if (state.state !== 'running') {
+      return null;
+    }
+    return {
+      endpoint: state.endpoint,
+      baseUrl: baseUrlOf(instanceId),
+      token: this.key.open('instance-token', instanceId, row.jupyter_token_sealed).toString('utf8'),
+    };
+  }
+
+  /**
+   * Lets an admin enable (or disable) paid instance types for a project, until billing lands.
+   * Audited; a project that does not exist is 404.
+   */
+  async setPaidInstances(projectId: string, enabled: boolean): Promise<void> {
+    await this.inTransaction(async (trx) => {
+      if (!(await instancesRepository.setPaidInstances(trx, projectId, enabled))) {
+        throw new AppError('not_found', `there is no project ${projectId}`);
+      }
+      await this.audit.record(trx, {
+        action: 'project.paid_instances',
+        target: `project:${projectId}`,
+        projectId,
+        details: { enabled },
+      });
+    });
+  }
+
+  /**
+   * One pass of the reconciler: starts requested instances, polls starting and running ones and
+   * moves them, extends the usage of running ones to now, finishes stops.
+   */
+  async reconcile(): Promise<void> {
+    for (const row of await instancesRepository.liveInstances(this.db)) {
+      if (this.inFlight.has(row.id)) {
+        continue;
+      }
+      try {
+        await this.reconcileOne(row);
+      } catch (error) {
+        this.logger.error({ err: error, instanceId: row.id }, 'instance reconciliation failed');
+      }
+    }
+  }
+
+  /**
+   * At boot: the backend takes back the instances the database says are live; running ones are
+   * served their platform sockets again, vanished ones marked stopped or failed with why.
+   */
+  async restore(): Promise<void> {
+    const rows = (await instancesRepository.liveInstances(this.db)).filter(
+      (row) => row.state !== 'requested',
+    );
+    const withHandles = rows.filter((row) => row.handle !== null);
+    for (const row of rows.filter((r) => r.handle === null)) {
+      await this.move(row.id, row.state, 'fail', {
+        failure_reason: 'the server stopped while it was starting this instance',
+      });
+    }
+    const states = await this.backend.restore(
+      withHandles.map((row) => parseHandle(row.handle ?? '')),
+    );
+    for (const [i, row] of withHandles.entries()) {
+      const state = states[i];
+      if (state !== undefined) {
+        await this.apply(row, state, 'restore');
+      }
+    }
+  }
+
+  /** Waits for starts and stops under way, and stops serving platform sockets. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
+    await this.sockets.closeAll();
+  }
+
+  // The platform socket's side (PlatformApi).
+
+  async authenticate(instanceId: string, token: string): Promise<boolean> {
+    const row = await instancesRepository.byId(this.db, instanceId);
+    const hash = row?.platform_token_hash ?? null;
+    if (row === undefined || hash === null || !['starting', 'running'].includes(row.state)) {
+      return false;
+    }
+    const expected = Buffer.from(hash, 'hex');
+    const given = this.key.hmac('instance-platform-token', token);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  async datasets(instanceId: string): Promise<{ slug: string; version: string; path: string }[]> {
+    const row = await this.row(instanceId);
+    await this.touch(instanceId);
+    return mountedOf(row).map(({ slug, version }) => ({
+      slug,
+      version,
+      path: `${MOUNT_ROOT}/${slug}/${version}`,
+    }));
+  }
+
+  async stopFromInside(instanceId: string): Promise<string> {
+    const row = await this.row(instanceId);
+    await this.asInstance(row, () =>
+      this.inTransaction(async (trx) => {
+        const locked = await this.lockedRow(trx, instanceId);
+        await this.moveLocked(trx, locked, 'stop', {}, { by: `instance:${instanceId}` });
+      }),
+    );
+    this.finishStop(instanceId);
+    return (await this.row(instanceId)).state;
+  }
+
+  async submitContestEntry(
+    instanceId: string,
+    entry: { filename: string; description: string; bytes: number },
+  ): Promise<{ accepted: boolean; message: string }> {
+    const row = await this.row(instanceId);
+    const message = 'no contest is open';
+    await this.asInstance(row, () =>
+      this.audit.recordAlone({
+        action: 'contest.submit',
+        target: `instance:${instanceId}`,
+        projectId: row.project_id,
+        outcome: 'denied',
+        details: {
+          filename: entry.filename.slice(0, 200),
+          bytes: entry.bytes,
+          reason: message,
+        },
+      }),
+    );
+    return { accepted: false, message };
+  }
+
+  // Starting and stopping.
+
+  /**
+   * Starts a `requested` instance: claims it (`starting`, fresh tokens), prepares everything it
+   * binds, and hands the backend its LaunchSpec; a refusal or failure marks it failed with why.
+   */
+  private startRequested(instanceId: string): Promise<void> {
+    return this.track(instanceId, async () => {
+      const row = await this.row(instanceId);
+      if (row.state !== 'requested') {
+        return;
+      }
+      const token = randomBytes(24).toString('hex');
+      const platformToken = randomBytes(24).toString('hex');
+      const claimed = await this.move(instanceId, 'requested', 'start', {
+        jupyter_token_sealed: this.key.seal('instance-token', instanceId, Buffer.from(token)),
+        platform_token_hash: this.key
+          .hmac('instance-platform-token', platformToken)
+          .toString('hex'),
+      });
+      if (!claimed) {
+        return;
+      }
+      try {
+        const type = this.typeOf(row.type_name);
+        const datasets = await this.mountsOf(row);
+        const platformSocket = await this.sockets.open(instanceId);
+        const handle = await this.backend.start({
+          instanceId,
+          type,
+          baseUrl: baseUrlOf(instanceId),
+          token,
+          datasets,
+          projectPath: await this.folder('project-files', row.project_id, 0o711),
+          homePath: await this.folder('homes', row.user_id, 0o711),
+          platformSocket,
+          platformToken,
+        });
+        await instancesRepository.update(this.db, instanceId, {
+          handle: JSON.stringify(handle),
+          last_activity_at: new Date(),
+        });
+      } catch (error) {
+        await this.sockets.close(instanceId);
+        await this.move(instanceId, 'starting', 'fail', {
+          failure_reason: messageOf(error),
+        });
+      }
+    });
+  }
+
+  /** Stops the backend's side of a `stopping` instance, then marks it stopped. */
+  private finishStop(instanceId: string): void {
+    void this.track(instanceId, async () => {
+      const row = await this.row(instanceId);
+      if (row.state !== 'stopping') {
+        if (row.state === 'stopped') {
+          await this.sockets.close(instanceId);
+        }
+        return;
+      }
+      if (row.handle !== null) {
+        await this.backend.stop(parseHandle(row.handle));
+      }
+      await this.move(instanceId, 'stopping', 'stopped', { stopped_at: new Date() });
+      await this.sockets.close(instanceId);
+    }).catch((error: unknown) => {
+      this.logger.error({ err: error, instanceId }, 'instance stop failed; the reconciler retries');
+    });
+  }
+
+  private async reconcileOne(row: LiveInstanceRow): Promise<void> {
+    const ended = endedAccess(row);
+    if (ended !== null && row.state !== 'stopping') {
+      // Access ended (an archived project, a suspended person): the instance stops at once.
+      await this.move(row.id, row.state, 'stop', { failure_reason: ended });
+      this.finishStop(row.id);
+      return;
+    }
+    switch (row.state) {
+      case 'requested':
+        await this.startRequested(row.id);
+        return;
+      case 'stopping':
+        this.finishStop(row.id);
+        return;
+      case 'starting':
+      case 'running':
+        if (row.handle === null) {
+          // Claimed by a start that is not under way in this process: it died with its server.
+          await this.move(row.id, row.state, 'fail', {
+            failure_reason: 'the server stopped while it was starting this instance',
+          });
+          return;
+        }
+        await this.apply(row, await this.backend.poll(parseHandle(row.handle)), 'poll');
+        return;
+      case 'stopped':
+      case 'failed':
+        return;
+      default:
+        row.state satisfies never;
+    }
+  }
+
+  /** Moves `row` to what the backend says of it, and keeps its usage and socket in step. */
+  private async apply(
+    row: InstanceRow,
+    state: BackendState,
+    how: 'poll' | 'restore',
+  ): Promise<void> {
+    const now = new Date();
+    switch (state.state) {
+      case 'starting':
+        if (how === 'restore') {
+          await this.sockets.open(row.id);
+        }
+        return;
+      case 'running':
+        if (how === 'restore' || row.state === 'starting') {
+          await this.sockets.open(row.id);
+        }
+        if (row.state === 'starting') {
+          const type = this.types.get(row.type_name);
+          await this.inTransaction(async (trx) => {
+            const locked = await this.lockedRow(trx, row.id);
+            if (locked.state !== 'starting') {
+              return;
+            }
+            await this.moveLocked(trx, locked, 'ready', { started_at: now });
+            await instancesRepository.openUsage(trx, {
+              id: `use_${randomBytes(8).toString('hex')}`,
+              instance_id: row.id,
+              type_name: row.type_name,
+              price_cents_per_hour: type?.priceCentsPerHour ?? 0,
+              user_id: row.user_id,
+              project_id: row.project_id,
+              started_at: now,
+              ended_at: now,
+            });
+          });
+        } else if (row.state === 'running') {
+          await instancesRepository.extendUsage(this.db, row.id, now, false);
+        }
+        return;
+      case 'stopped':
+        if (row.state === 'stopping') {
+          this.finishStop(row.id);
+          return;
+        }
+        await this.move(row.id, row.state, 'stopped', {
+          stopped_at: now,
+          failure_reason: state.detail === undefined ? null : state.detail,
+        });
+        await this.sockets.close(row.id);
+        return;
+      case 'failed':
+        await this.move(row.id, row.state, 'fail', {
+          stopped_at: now,
+          failure_reason: state.reason,
+        });
+        await this.sockets.close(row.id);
+        return;
+      default:
+        state satisfies never;
+    }
+  }
+
+  /**
+   * Moves an instance by `event` if it is still in `from` (through nextState), closing its
+   * usage when it leaves `running`; audited as the system's. Whether it moved.
+   */
+  private async move(
+    instanceId: string,
+    from: InstanceState,
+    event: InstanceEvent,
+    changes: Partial<Pick<InstanceRow, 'failure_reason' | 'stopped_at' | 'started_at'>> &
+      Partial<Pick<InstanceRow, 'jupyter_token_sealed' | 'platform_token_hash'>>,
+  ): Promise<boolean> {
+    return this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      if (row.state !== from) {
+        return false;
+      }
+      await this.moveLocked(trx, row, event, changes);
+      return true;
+    });
+  }
+
+  /** Moves a locked row by `event`; nextState refuses an impossible move (409). */
+  private async moveLocked(
+    trx: Transaction<Database>,
+    row: InstanceRow,
+    event: InstanceEvent,
+    changes: Parameters<typeof instancesRepository.update>[2],
+    options: { by?: string } = {},
+  ): Promise<InstanceState> {
+    let to: InstanceState;
+    try {
+      to = nextState(row.state, event);
+    } catch (error) {
+      throw new AppError('conflict', messageOf(error));
+    }
+    const now = new Date();
+    await instancesRepository.update(trx, row.id, {
+      ...changes,
+      state: to,
+      ...(to === 'stopped' || to === 'failed' ? { stopped_at: changes.stopped_at ?? now } : {}),
+    });
+    if (row.state === 'running' && to !== 'running') {
+      await instancesRepository.extendUsage(trx, row.id, now, true);
+    }
+    await this.audit.record(trx, {
+      action: `instance.${event}`,
+      target: `instance:${row.id}`,
+      projectId: row.project_id,
+      details: {
+        from: row.state,
+        to,
+        ...(options.by === undefined ? {} : { by: options.by }),
+        ...(typeof changes.failure_reason === 'string' ? { reason: changes.failure_reason } : {}),
+      },
+    });
+    return to;
+  }
+
+  // Checks.
+
+  private async requireMember(
+    executor: Kysely<Database> | Transaction<Database>,
+    projectId: string,
+    userId: string,
+    instanceId?: string,
+  ): Promise<{ project: ProjectRow; member: MemberRow }> {
+    const project = await projectsRepository.project(executor, projectId);
+    const member =
+      project === undefined
+        ? undefined
+        : await projectsRepository.member(executor, projectId, userId);
+    if (project === undefined || member === undefined || member.user_status !== 'admitted') {
+      throw instanceId === undefined
+        ? new AppError('not_found', `there is no project ${projectId}`)
+        : notFound(instanceId);
+    }
+    return { project, member };
+  }
+
+  /** A member who may launch instances in an open project (its row locked). */
+  private async requireLauncher(
+    trx: Transaction<Database>,
+    projectId: string,
+    userId: string,
+    instanceId?: string,
+  ): Promise<{ project: ProjectRow; member: MemberRow }> {
+    const locked = await projectsRepository.projectForUpdate(trx, projectId);
+    const found = await this.requireMember(trx, projectId, userId, instanceId);
+    refuseFor(found.member, 'project.launch_instance');
+    if (locked === undefined || !isProjectOpen(locked.status)) {
+      throw new AppError('conflict', 'this project is archived; it launches no instances');
+    }
+    return { project: locked, member: found.member };
+  }
+
+  /** Free types: one live per user. Paid types: only where an admin enabled them. */
+  private async refuseOverQuota(
+    trx: Transaction<Database>,
+    project: ProjectRow,
+    userId: string,
+    type: InstanceType,
+  ): Promise<void> {
+    if (!isFreeType(type)) {
+      if (!project.paid_instances) {
+        throw new AppError(
+          'forbidden',
+          `${type.name} is a paid type; until billing lands an admin enables paid types for each project, and this one has none`,
+        );
+      }
+      return;
+    }
+    const live = await instancesRepository.liveFreeOf(trx, userId);
+    if (live !== undefined) {
+      throw freeQuotaRefusal(live.id, live.state);
+    }
+  }
+
+  /** Every version to mount is attached to the project (and not retired). */
+  private async refuseUnheldDatasets(
+    trx: Transaction<Database>,
+    projectId: string,
+    datasets: readonly { slug: string; version: string }[],
+  ): Promise<void> {
+    const held = await projectsRepository.projectDatasets(trx, projectId);
+    for (const [i, { slug, version }] of datasets.entries()) {
+      const access = held.find((d) => d.slug === slug && d.number === version);
+      if (access?.status !== 'attached' || access.version_status !== 'published') {
+        const why =
+          access === undefined
+            ? `this project has no access to ${slug} ${version}; add it to the project first`
+            : access.version_status !== 'published'
+              ? `${slug} ${version} is retired; mount a published version`
+              : `this project's access to ${slug} ${version} is ${access.status}, not attached`;
+        throw new AppError('conflict', why, {
+          errors: [{ path: `body.datasets.${i}`, message: why }],
+        });
+      }
+    }
+  }
+
+  /** Admission control: too many instances starting answers 429 with a jittered Retry-After. */
+  private async refuseTooManyStarts(trx: Transaction<Database>): Promise<void> {
+    const starting = await instancesRepository.countStarting(trx);
+    if (starting >= this.options.maxConcurrentStarts) {
+      // Jittered, so refused launches do not all come back at the same second.
+      const retryAfterSeconds = 5 + randomInt(0, 11);
+      throw new AppError(
+        'rate_limited',
+        `${starting} instances are starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
+        { retryAfterSeconds },
+      );
+    }
+  }
+
+  private typeOf(name: string): InstanceType {
+    const type = this.types.get(name);
+    if (type === undefined) {
+      throw new AppError('validation_failed', `there is no instance type ${name}`, {
+        errors: [{ path: 'body.type', message: `not one of ${[...this.types.keys()].join(', ')}` }],
+      });
+    }
+    return type;
+  }
+
+  // Helpers.
+
+  /** The views of the mounted versions, made once per version. */
+  private async mountsOf(row: InstanceRow): Promise<DatasetMount[]> {
+    const mounts: DatasetMount[] = [];
+    for (const { slug, version } of mountedOf(row)) {
+      const files = await this.catalog.publishedFiles(slug, version);
+      mounts.push({ slug, version, hostPath: await this.views.materialise(files) });
+    }
+    return mounts;
+  }
+
+  /** `<data dir>/<area>/<id>`, its area traversable (not listable) by the sandbox user. */
+  private async folder(area: string, id: string, areaMode: number): Promise<string> {
+    const root = join(this.options.dataDir, area);
+    await mkdir(root, { recursive: true });
+    await chmod(root, areaMode);
+    return join(root, id);
+  }
+
+  /** Runs `fn` as the instance (its audit events name it), outside any HTTP request. */
+  private asInstance<T>(row: InstanceRow, fn: () => Promise<T>): Promise<T> {
+    return runWithRequestContext(
+      {
+        requestId: `platform-${randomBytes(8).toString('hex')}`,
+        clientIp: null,
+        principal: { kind: 'system', name: `instance:${row.id}` },
+        projectId: row.project_id,
+        audited: false,
+        auditSettled: false,
+        authenticatedBy: null,
+        tokenId: null,
+        denied: false,
+      },
+      fn,
+    );
+  }
+
+  private async touch(instanceId: string): Promise<void> {
+    await instancesRepository.update(this.db, instanceId, { last_activity_at: new Date() });
+  }
+
+  private track(instanceId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.inFlight.get(instanceId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(work)
+      .finally(() => {
+        if (this.inFlight.get(instanceId) === next) {
+          this.inFlight.delete(instanceId);
+        }
+      });
+    this.inFlight.set(instanceId, next);
+    return next;
+  }
+
+  private async row(instanceId: string): Promise<InstanceRow> {
+    const row = await instancesRepository.byId(this.db, instanceId);
+    if (row === undefined) {
+      throw notFound(instanceId);
+    }
+    return row;
+  }
+
+  private async lockedRow(trx: Transaction<Database>, instanceId: string): Promise<InstanceRow> {
+    const row = await instancesRepository.byIdForUpdate(trx, instanceId);
+    if (row === undefined) {
+      throw notFound(instanceId);
+    }
+    return row;
+  }
+
+  /** A transaction in which losing a race for the free quota (its unique index) is a 429. */
+  private async inTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute(fn);
+    } catch (error) {
+      if (isFreeQuotaViolation(error)) {
+        throw freeQuotaRefusal(null, null);
+      }
+      throw error;
+    }
+  }
+}
+
+function refuseFor(member: MemberRow, action: 'project.launch_instance'): void {
+  const refusal = refuseAction(member.role, action);
+  if (refusal !== null) {
+    throw new AppError('forbidden', refusal);
+  }
+}
+
+/** Why a live instance may run no more (its project archived, its person suspended), or null. */
+function endedAccess(row: LiveInstanceRow): string | null {
+  if (!isProjectOpen(row.project_status)) {
+    return 'stopped because the project was archived';
+  }
+  if (row.user_status !== 'admitted') {
+    return `stopped because the account that launched it is ${row.user_status}`;
+  }
+  return null;
+}
+
+function freeQuotaRefusal(id: string | null, state: string | null): AppError {
+  return new AppError(
+    'rate_limited',
+    `you have a free instance already${id === null ? '' : ` (${id}, ${state ?? ''})`}; free instances are one per person: stop it before you launch another`,
+    { retryAfterSeconds: 30 + randomInt(0, 31) },
+  );
+}
+
+function notFound(instanceId: string): AppError {
+  return new AppError('not_found', `there is no instance ${instanceId}`);
+}
+
+function baseUrlOf(instanceId: string): string {
+  return `/instances/${instanceId}/`;
+}
+
+const mountsSchema = z.array(z.object({ slug: z.string(), version: z.string() }));
+const handleSchema = z.object({
+  kind: z.enum(['local', 'slurm', 'kubernetes']),
+  ref: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+function mountedOf(row: InstanceRow): { slug: string; version: string }[] {
+  return mountsSchema.parse(JSON.parse(row.datasets));
+}
+
+/** The handle the backend returned, as persisted (its details are the backend's to check). */
+function parseHandle(text: string): BackendHandle {
+  return handleSchema.parse(JSON.parse(text));
+}
+
+function isFreeQuotaViolation(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    error.code === UNIQUE_VIOLATION &&
+    'constraint' in error &&
+    error.constraint === FREE_QUOTA_INDEX
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function present(row: InstanceRow): Instance {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    userId: row.user_id,
+    type: row.type_name,
+    state: row.state,
+    failureReason: row.failure_reason,
+    datasets: mountedOf(row),
+    url: baseUrlOf(row.id),
+    createdAt: row.created_at.toISOString(),
+    startedAt: row.started_at?.toISOString() ?? null,
+    stoppedAt: row.stopped_at?.toISOString() ?? null,
+    lastActivityAt: row.last_activity_at?.toISOString() ?? null,
+  };
+}
+
+function presentUsage(row: UsageRow): InstanceUsage {
+  return {
+    instanceId: row.instance_id,
+    type: row.type_name,
+    userId: row.user_id,
+    projectId: row.project_id,
+    priceCentsPerHour: row.price_cents_per_hour,
+    startedAt: row.started_at.toISOString(),
+    endedAt: row.ended_at.toISOString(),
+    seconds: Math.floor((row.ended_at.getTime() - row.started_at.getTime()) / 1000),
+    closed: row.closed,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The platform's side of python/ngsci (issue 8): one UNIX socket per instance, at
+ * `<data dir>/platform/<instance id>/platform.sock`, whose folder the sandbox binds at
+ * `/run/lantern`. It is the only way out of an instance. Every call carries the instance's own
+ * token as a bearer token, checked against the instance the socket belongs to, so one instance
+ * can never speak for another even if it reached its socket. The contract is ngsci's docstring:
+ *
+ *   GET  /v1/instance                      -> {"id": ...}
+ *   GET  /v1/datasets                      -> {"datasets": [{"slug", "version", "path"}, ...]}
+ *   POST /v1/instance/stop                 -> 202 {"state": "stopping"}
+ *   POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
+ *                                          -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+
+/** What the socket asks of the instance service. */
+export interface PlatformApi {
+  /** Whether `token` is the live platform token of `instanceId`. */
+  authenticate(instanceId: string, token: string): Promise<boolean>;
+  datasets(instanceId: string): Promise<{ slug: string; version: string; path: string }[]>;
+  /** Asks for the instance's stop; its state after. */
+  stopFromInside(instanceId: string): Promise<string>;
+  /** A contest entry of `bytes` bytes; the result and its message. */
+  submitContestEntry(
+    instanceId: string,
+    entry: { filename: string; description: string; bytes: number },
+  ): Promise<{ accepted: boolean; message: string }>;
+}
+
+/** ngsci refuses larger entries before sending them; the socket does too. */
+const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
+/** A UNIX socket's path holds at most 107 bytes and its NUL (unix(7)). */
+const MAX_SOCKET_PATH = 107;
+
+export class PlatformSocketError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlatformSocketError';
+  }
+}
+
+/** The platform sockets this process serves, one per live instance. */
+export class PlatformSockets {
+  readonly root: string;
+  private readonly servers = new Map<string, Server>();
+
+  constructor(
+    dataDir: string,
+    private readonly api: PlatformApi,
+  ) {
+    this.root = join(dataDir, 'platform');
+  }
+
+  /** Where the socket of `instanceId` is (served or not). */
+  socketPathOf(instanceId: string): string {
+    return join(this.root, instanceId, 'platform.sock');
+  }
+
+  /** Serves the socket of `instanceId` (again, after a restart); a no-op when served already. */
+  async open(instanceId: string): Promise<string> {
+    const path = this.socketPathOf(instanceId);
+    if (this.servers.has(instanceId)) {
+      return path;
+    }
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+      throw new PlatformSocketError(
+        `the platform socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter data directory`,
+      );
+    }
+    // Traversable by the sandbox user, not listable: each sandbox binds only its own folder.
+    await mkdir(this.root, { recursive: true });
+    await chmod(this.root, 0o711);
+    const folder = join(this.root, instanceId);
+    await mkdir(folder, { recursive: true });
+    await chmod(folder, 0o755);
+    // A socket file left by a process that ended is in the way of listen(2).
+    await rm(path, { force: true });
+    const server = createServer((req, res) => {
+      void this.answer(instanceId, req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // The sandbox's user connects; the token, not the file's mode, is the lock.
+    await chmod(path, 0o666);
+    this.servers.set(instanceId, server);
+    return path;
+  }
+
+  /** Stops serving the socket of `instanceId` and removes it. */
+  async close(instanceId: string): Promise<void> {
+    const server = this.servers.get(instanceId);
+    this.servers.delete(instanceId);
+    if (server !== undefined) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await rm(this.socketPathOf(instanceId), { force: true });
+  }
+
+  /** Stops serving every socket (the instances live on; a restarted server serves them again). */
+  async closeAll(): Promise<void> {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  private async answer(instanceId: string, req: IncomingMessage, res: ServerResponse) {
+    try {
+      const token = /^Bearer (\S+)$/u.exec(req.headers.authorization ?? '')?.[1];
+      if (token === undefined || !(await this.api.authenticate(instanceId, token))) {
+        req.resume();
+        send(res, 401, { detail: 'this call needs the instance token (LANTERN_PLATFORM_TOKEN)' });
+        return;
+      }
+      const url = new URL(req.url ?? '/', 'http://platform');
+      const route = `${req.method ?? ''} ${url.pathname}`;
+      switch (route) {
+        case 'GET /v1/instance':
+          req.resume();
+          send(res, 200, { id: instanceId });
+          return;
+        case 'GET /v1/datasets':
+          req.resume();
+          send(res, 200, { datasets: await this.api.datasets(instanceId) });
+          return;
+        case 'POST /v1/instance/stop':
+          req.resume();
+          send(res, 202, { state: await this.api.stopFromInside(instanceId) });
+          return;
+        case 'POST /v1/contest-entries': {
+          const bytes = await countBody(req, MAX_ENTRY_BYTES);
+          if (bytes === null) {
+            send(res, 413, {
+              result: 'FAILURE',
+              message: `an entry holds at most ${MAX_ENTRY_BYTES} bytes`,
+            });
+            return;
+          }
+          const result = await this.api.submitContestEntry(instanceId, {
+            filename: url.searchParams.get('filename') ?? '',
+            description: url.searchParams.get('description') ?? '',
+            bytes,
+          });
+          send(res, result.accepted ? 201 : 409, {
+            result: result.accepted ? 'SUCCESS' : 'FAILURE',
+            message: result.message,
+          });
+          return;
+        }
+        default:
+          req.resume();
+          send(res, 404, { detail: `the platform has no ${route}` });
+      }
+    } catch (error) {
+      send(res, 500, {
+        detail: `the platform failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Reads the body through, counting its bytes; null (and the connection cut) past `limit`. */
+function countBody(req: IncomingMessage, limit: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit) {
+        req.destroy();
+        resolve(null);
+      }
+    });
+    req.on('end', () => resolve(bytes));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import type { BackendHandle } from '../compute/compute-backend.js';
+import { isSameProcessAlive, signalProcess } from '../compute/local/processes.js';
+import { instancesRepository } from '../repositories/instances/instances.repository.js';
+import type { TestServer } from './test-server.js';
+
+const localHandle = z.object({
+  kind: z.literal('local'),
+  ref: z.string(),
+  details: z.object({ pid: z.number().int().positive(), startTime: z.string() }).loose(),
+});
+
+/**
+ * Stops, through the backend itself, every instance the database still calls live: sandboxes
+ * outlive servers by design, so a test that failed half-way must not leave one running.
+ */
+export async function stopLeftoverInstances(server: TestServer): Promise<void> {
+  for (const row of await instancesRepository.liveInstances(server.ctx.database.db)) {
+    if (row.handle !== null) {
+      await server.ctx.compute.stop(JSON.parse(row.handle) as BackendHandle);
+    }
+  }
+}
+
+/** A local instance's sandbox: its pid 1 and that process's start time, from its handle. */
+export async function sandboxOf(
+  server: TestServer,
+  instanceId: string,
+): Promise<{ pid: number; startTime: string }> {
+  const row = await instancesRepository.byId(server.ctx.database.db, instanceId);
+  return localHandle.parse(JSON.parse(row?.handle ?? 'null')).details;
+}
+
+/**
+ * Kills a sandbox from outside (SIGKILL to its pid 1, as a crash or an operator would) and waits
+ * until it is gone.
+ */
+export async function killSandbox(sandbox: { pid: number; startTime: string }): Promise<void> {
+  signalProcess(sandbox.pid, 'SIGKILL');
+  while (await isSameProcessAlive(sandbox.pid, sandbox.startTime)) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
