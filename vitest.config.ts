@@ -14,6 +14,9 @@ const project = (name: string, include: string[], extra: { testTimeout?: number 
     environment: 'node',
     testTimeout: extra.testTimeout ?? 30_000,
     hookTimeout: 60_000,
+    // expect.poll gives up after 1 s by default: a sign-in or a page load on a loaded machine (CI
+    // on 2 busy cores) takes longer. Waiting longer for what must happen asserts nothing on time.
+    expect: { poll: { timeout: 15_000 } },
   },
 });
 
