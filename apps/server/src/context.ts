@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { ComputeStatus } from './compute/compute-backend.js';
 import { LocalComputeBackend } from './compute/local/local-backend.js';
+import { DEFAULT_RESPONSE_LIMIT_BYTES } from './compute/proxy/egress-guard.js';
+import { noInstances, type InstanceResolver } from './compute/proxy/instance-proxy.js';
 import type { Config } from './config.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -43,6 +45,12 @@ export interface AppContext {
    */
   quarantineStore: ObjectStore;
   compute: ComputeStatus;
+  /**
+   * The instance proxy's view of instances (`/instances/<id>/…`): who may reach which running
+   * notebook (the instance service's resolver once it exists; until then none), and the egress
+   * guard's response size limit.
+   */
+  instanceProxy: { resolve: InstanceResolver; responseLimitBytes: number };
   services: {
     audit: AuditService;
     health: HealthService;
@@ -206,6 +214,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     objectStore,
     quarantineStore,
     compute,
+    instanceProxy: { resolve: noInstances, responseLimitBytes: DEFAULT_RESPONSE_LIMIT_BYTES },
     services: {
       audit,
       health,

@@ -380,6 +380,11 @@ describe('routes', () => {
         'GET /api/v1/access-requests access.review',
         'HEAD /api/v1/access-requests access.review',
         'POST /api/v1/access-requests/:id/decision access.review',
+        'GET /instances/:id public',
+        'HEAD /instances/:id public',
+        ...['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map(
+          (method) => `${method} /instances/:id/* project.work`,
+        ),
       ].sort(),
     );
   });

@@ -61,6 +61,7 @@ async function createPostgresDatabase(
 export async function startTestServer(
   env: Record<string, string> = {},
   extend?: (fastify: App['fastify']) => void,
+  prepare?: (ctx: AppContext) => void,
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lantern-test-'));
   const pgdb =
@@ -74,6 +75,7 @@ export async function startTestServer(
     LANTERN_PORT: '0',
   });
   const ctx = await createContext(config, createLogger(config));
+  prepare?.(ctx);
   const app = await buildApp(ctx);
   try {
     extend?.(app.fastify);

@@ -162,7 +162,20 @@ async function authenticate(
   identity: IdentityService,
   tokens: ApiTokensService,
 ): Promise<void> {
-  const authorization = request.headers.authorization;
+  const found = await authenticateHeaders(request.headers, request.ip, identity, tokens);
+  request.ctx.principal = found.principal;
+  request.ctx.authenticatedBy = found.authenticatedBy;
+  request.ctx.tokenId = found.tokenId;
+}
+
+/** Who a request's headers say is calling (see authenticate); also for websocket handshakes. */
+export async function authenticateHeaders(
+  headers: { authorization?: string | undefined; cookie?: string | undefined },
+  clientIp: string,
+  identity: IdentityService,
+  tokens: ApiTokensService,
+): Promise<Pick<RequestContext, 'principal' | 'authenticatedBy' | 'tokenId'>> {
+  const authorization = headers.authorization;
   if (authorization !== undefined) {
     const bearer = /^Bearer\s+(\S+)$/iu.exec(authorization)?.[1];
     if (bearer === undefined) {
@@ -171,21 +184,14 @@ async function authenticate(
         'the Authorization header must be "Bearer <API token>"',
       );
     }
-    const found = await tokens.authenticate(bearer, request.ip);
-    request.ctx.principal = found.principal;
-    request.ctx.authenticatedBy = 'token';
-    request.ctx.tokenId = found.tokenId;
-    return;
+    const found = await tokens.authenticate(bearer, clientIp);
+    return { principal: found.principal, authenticatedBy: 'token', tokenId: found.tokenId };
   }
-  const secret = readCookie(request, SESSION_COOKIE);
-  if (secret === undefined) {
-    return;
-  }
-  const found = await identity.authenticate(secret);
-  if (found !== null) {
-    request.ctx.principal = found.principal;
-    request.ctx.authenticatedBy = 'session';
-  }
+  const secret = readCookie({ headers }, SESSION_COOKIE);
+  const found = secret === undefined ? null : await identity.authenticate(secret);
+  return found === null
+    ? { principal: { kind: 'anonymous' }, authenticatedBy: null, tokenId: null }
+    : { principal: found.principal, authenticatedBy: 'session', tokenId: null };
 }
 
 /** The signed-in caller's id, for routes about one's own account. */
@@ -229,12 +235,35 @@ function checkCsrf(request: FastifyRequest): void {
   ) {
     return;
   }
-  if (request.headers[CSRF_HEADER] !== '1') {
+  if (
+    request.headers[CSRF_HEADER] !== '1' &&
+    !(request.routeOptions.config.csrf === 'same-origin' && isSameOrigin(request.headers))
+  ) {
     request.ctx.denied = true;
     throw new AppError(
       'forbidden',
       `writes from a browser need the header ${CSRF_HEADER}: 1 (the SDK sends it)`,
     );
+  }
+}
+
+/**
+ * Whether a browser says the request comes from a page of this site: its Origin header names the
+ * host the request was sent to (RFC 6454; browsers send Origin with every write and websocket
+ * handshake, and no page can forge it).
+ */
+export function isSameOrigin(headers: {
+  origin?: string | undefined;
+  host?: string | undefined;
+}): boolean {
+  const { origin, host } = headers;
+  if (origin === undefined || host === undefined) {
+    return false;
+  }
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
 
