@@ -6,7 +6,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { InstanceProxy } from './compute/proxy/instance-proxy.js';
+import { cachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
 import type { AppContext } from './context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
 import { userAdminRoutes } from './http/admin/users.routes.js';
@@ -107,8 +107,10 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(
     instanceProxyRoutes({
       proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
-      // Looked up per request, so that the instance service can provide it after boot.
-      resolve: (instanceId, principal) => ctx.instanceProxy.resolve(instanceId, principal),
+      // Read through ctx on each lookup, so that the instance service can provide it after boot.
+      resolve: cachedResolver((instanceId, principal) =>
+        ctx.instanceProxy.resolve(instanceId, principal),
+      ),
       audit: ctx.services.audit,
       identity: ctx.services.identity,
       tokens: ctx.services.tokens,

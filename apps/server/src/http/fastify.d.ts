@@ -13,6 +13,11 @@ declare module 'fastify' {
      * SDK (the instance proxy, which Jupyter's own pages call).
      */
     csrf?: 'header' | 'same-origin';
+    /**
+     * `cached`: who a credential belongs to is remembered for a few seconds
+     * (AuthenticationCache), for routes that see bursts of small requests (the instance proxy).
+     */
+    authentication?: 'lookup' | 'cached';
   }
   interface FastifyRequest {
     /** Who is calling, where from, and whether the request was audited yet. */

@@ -19,7 +19,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Principal } from '@lantern/core';
+import { actorOf, type Principal } from '@lantern/core';
 import type { NotebookEndpoint } from '../compute-backend.js';
 import {
   DEFAULT_RESPONSE_LIMIT_BYTES,
@@ -46,6 +46,43 @@ export type InstanceResolver = (
 
 /** The resolver until the instance service provides one: no instances, everything 404. */
 export const noInstances: InstanceResolver = () => Promise.resolve(null);
+
+/** How long a resolver's answer is kept by cachedResolver. */
+export const RESOLVER_CACHE_MS = 5_000;
+
+/**
+ * Keeps a resolver's positive answers for `ttlMs` per caller and instance, so that a notebook's
+ * bursts of small requests do not each look the instance up; refusals are never kept (an instance
+ * that has just started is reachable at once). An instance stopped within ttlMs answers 503 from
+ * its endpoint meanwhile, and a removed member keeps access for at most that long.
+ */
+export function cachedResolver(
+  resolve: InstanceResolver,
+  ttlMs = RESOLVER_CACHE_MS,
+  now: () => number = Date.now,
+): InstanceResolver {
+  const answers = new Map<string, { target: ResolvedInstance; until: number }>();
+  return async (instanceId, principal) => {
+    const key = `${actorOf(principal)}\u0000${instanceId}`;
+    const cached = answers.get(key);
+    const time = now();
+    if (cached !== undefined && cached.until > time) {
+      return cached.target;
+    }
+    answers.delete(key);
+    const target = await resolve(instanceId, principal);
+    if (target !== null) {
+      answers.set(key, { target, until: time + ttlMs });
+      if (answers.size > 10_000) {
+        const oldest = answers.keys().next().value;
+        if (oldest !== undefined) {
+          answers.delete(oldest);
+        }
+      }
+    }
+    return target;
+  };
+}
 
 /** The path Jupyter serves an instance under (its base_url). */
 export function instanceBasePath(instanceId: string): string {

@@ -180,7 +180,12 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
       method: [...METHODS],
       url: '/instances/:id/*',
       exposeHeadRoute: false,
-      config: { permission: 'project.work', action: 'instance.proxy', csrf: 'same-origin' },
+      config: {
+        permission: 'project.work',
+        action: 'instance.proxy',
+        csrf: 'same-origin',
+        authentication: 'cached',
+      },
       schema: { hide: true },
       handler: async (request, reply) => {
         const url = parseProxiedUrl(request.url);

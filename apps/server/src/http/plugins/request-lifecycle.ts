@@ -18,6 +18,11 @@ import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
 import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
 import type { IdentityService } from '../../services/identity/identity.service.js';
+import {
+  AuthenticationCache,
+  type Authenticated,
+  type CredentialHeaders,
+} from './authentication-cache.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -76,13 +81,24 @@ export function registerRequestLifecycle(
     }
   });
 
+  const lookup = (headers: CredentialHeaders, clientIp: string) =>
+    authenticateHeaders(headers, clientIp, identity, tokens);
+  const cache = new AuthenticationCache(lookup);
+
   app.addHook('onRequest', (request, reply, done) => {
     request.ctx = newRequestContext(request);
     void reply.header('x-request-id', request.id);
     // Everything after this, errors included, runs in the request's context (logs, audit).
     runWithRequestContext(request.ctx, () => {
-      authenticate(request, identity, tokens).then(
-        () => {
+      const found =
+        request.routeOptions.config.authentication === 'cached'
+          ? cache.authenticate(request.headers, request.ip, Date.now())
+          : lookup(request.headers, request.ip);
+      found.then(
+        (who) => {
+          request.ctx.principal = who.principal;
+          request.ctx.authenticatedBy = who.authenticatedBy;
+          request.ctx.tokenId = who.tokenId;
           done();
         },
         (error: unknown) => {
@@ -155,26 +171,15 @@ function newRequestContext(request: FastifyRequest): RequestContext {
 
 /**
  * Who is calling: an API token (`Authorization: Bearer lnt_…`) or a session cookie. A token that
- * does not work is refused outright (401), never treated as anonymous.
+ * does not work is refused outright (401), never treated as anonymous. Also for websocket
+ * handshakes, which no route sees.
  */
-async function authenticate(
-  request: FastifyRequest,
-  identity: IdentityService,
-  tokens: ApiTokensService,
-): Promise<void> {
-  const found = await authenticateHeaders(request.headers, request.ip, identity, tokens);
-  request.ctx.principal = found.principal;
-  request.ctx.authenticatedBy = found.authenticatedBy;
-  request.ctx.tokenId = found.tokenId;
-}
-
-/** Who a request's headers say is calling (see authenticate); also for websocket handshakes. */
 export async function authenticateHeaders(
-  headers: { authorization?: string | undefined; cookie?: string | undefined },
+  headers: CredentialHeaders,
   clientIp: string,
   identity: IdentityService,
   tokens: ApiTokensService,
-): Promise<Pick<RequestContext, 'principal' | 'authenticatedBy' | 'tokenId'>> {
+): Promise<Authenticated> {
   const authorization = headers.authorization;
   if (authorization !== undefined) {
     const bearer = /^Bearer\s+(\S+)$/iu.exec(authorization)?.[1];
