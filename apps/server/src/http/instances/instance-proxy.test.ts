@@ -323,6 +323,32 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
     await call('DELETE', `${base}api/kernels/${kernelId}`, owner);
   });
 
+  it('serves an API token holder too, the token never reaching Jupyter', async () => {
+    const minted = await fetch(`${server.url}/api/v1/auth/tokens`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, 'x-lantern-csrf': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'notebook', scope: ['project.work'], expiresInDays: 1 }),
+    });
+    expect(minted.status).toBe(201);
+    const { token } = (await minted.json()) as { token: string };
+    // A write with a token needs no Origin: no browser sends it.
+    const created = await fetch(`${server.url}${base}api/contents/project`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'directory' }),
+    });
+    expect(created.status).toBe(201);
+    // Jupyter would refuse a Bearer it does not know (403): it got its own token instead.
+    const status = await fetch(`${server.url}${base}api/status`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(status.status).toBe(200);
+    const wrong = await fetch(`${server.url}${base}api/status`, {
+      headers: { authorization: 'Bearer lnt_not_a_token' },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
   it('refuses the unauthenticated (401), another user and an unknown instance alike (404)', async () => {
     const anonymous = await call('GET', `${base}api/status`, null);
     expect(anonymous.status).toBe(401);
