@@ -322,7 +322,8 @@ export class InstanceProxy {
         }
         resolve(false);
       });
-      client.on('error', () => upstream.destroy());
+      // A client gone before Jupyter answered takes the handshake with it.
+      client.once('close', () => upstream.destroy());
       upstream.end();
     });
   }

@@ -268,6 +268,9 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
     });
 
     const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node leaves an upgraded socket without an error listener: a reset while the caller is
+      // looked up must not bring the server down.
+      socket.on('error', () => socket.destroy());
       const url = parseProxiedUrl(req.url ?? '');
       const ctx: RequestContext = {
         requestId: generateRequestId(req),
