@@ -6,7 +6,8 @@
 #                                        Ceph's mon, OSD and radosgw for the S3 object store,
 #                                        script(1) for the CLI's terminal tests, Slurm and munge
 #                                        for the Slurm backend, Jupyter for the notebooks it runs)
-#   scripts/debian-packages.sh bench     test + the peers bench/formats and bench/ingest measure against
+#   scripts/debian-packages.sh bench     test + the peers bench/formats, bench/ingest and bench/compute
+#                                        measure against (configurable-http-proxy and wrk for compute)
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
 
@@ -15,7 +16,7 @@ RUNTIME=(bubblewrap util-linux python3 python3-jupyter-server python3-nbclassic 
   python3-sklearn python3-scipy)
 TEST=("${RUNTIME[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd radosgw
   bsdutils slurm-wlm munge)
-BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-pil)
+BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

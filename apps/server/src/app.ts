@@ -6,6 +6,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { cachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
 import type { AppContext } from './context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
 import { userAdminRoutes } from './http/admin/users.routes.js';
@@ -20,6 +21,7 @@ import { authRoutes } from './http/auth/auth.routes.js';
 import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
+import { instanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { instanceRoutes } from './http/instances/instances.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
@@ -104,6 +106,18 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(projectRoutes(ctx.services.projects));
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(instanceRoutes(ctx.services.instances));
+  await fastify.register(
+    instanceProxyRoutes({
+      proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
+      // Read through ctx on each lookup, so that the instance service can provide it after boot.
+      resolve: cachedResolver((instanceId, principal) =>
+        ctx.instanceProxy.resolve(instanceId, principal),
+      ),
+      audit: ctx.services.audit,
+      identity: ctx.services.identity,
+      tokens: ctx.services.tokens,
+    }),
+  );
   await fastify.register(webRoutes(ctx.config.webDir));
 
   return { fastify, routes };

@@ -10,6 +10,8 @@ import type { ComputeBackend } from './compute/compute-backend.js';
 import { createComputeBackend } from './compute/configured-backend.js';
 import { DatasetViews } from './compute/dataset-view.js';
 import { ConfigError, type Config } from './config.js';
+import { DEFAULT_RESPONSE_LIMIT_BYTES } from './compute/proxy/egress-guard.js';
+import type { InstanceResolver } from './compute/proxy/instance-proxy.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { AuditSealer } from './jobs/audit-sealer.js';
@@ -51,6 +53,11 @@ export interface AppContext {
   quarantineStore: ObjectStore;
   /** Where instances run, as LANTERN_COMPUTE_BACKEND chose (local, Slurm or Kubernetes). */
   compute: ComputeBackend;
+  /**
+   * The instance proxy's view of instances (`/instances/<id>/…`): who may reach which running
+   * notebook (the instance service's resolver), and the egress guard's response size limit.
+   */
+  instanceProxy: { resolve: InstanceResolver; responseLimitBytes: number };
   services: {
     audit: AuditService;
     health: HealthService;
@@ -254,6 +261,10 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     objectStore,
     quarantineStore,
     compute,
+    instanceProxy: {
+      resolve: (instanceId, principal) => instances.resolveForProxy(instanceId, principal),
+      responseLimitBytes: DEFAULT_RESPONSE_LIMIT_BYTES,
+    },
     services: {
       audit,
       health,

@@ -232,6 +232,27 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect((await instance()).state).toBe('running');
   });
 
+  it("lets the project's members reach the notebook through the proxy, and nobody else", async () => {
+    const path = `/instances/${instanceId}/api/status`;
+    for (const member of [owner, viewer]) {
+      const res = await api('GET', path, member);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toHaveProperty('started');
+    }
+    expect((await api('GET', path, outsider)).status).toBe(404);
+    expect((await api('GET', '/instances/ins_0000000000000000/api/status', owner)).status).toBe(
+      404,
+    );
+    expect((await api('GET', path)).status).toBe(401);
+    // The egress guard: Jupyter's download route is refused, audited.
+    const download = await api(
+      'GET',
+      `/instances/${instanceId}/files/datasets/anything.csv`,
+      owner,
+    );
+    expect(download.status).toBe(403);
+  });
+
   it('runs ngsci inside the sandbox: instance_id, datasets through the platform socket, the mounted file, no contest', async () => {
     kernel = await openKernel();
     const run = await kernel.execute(

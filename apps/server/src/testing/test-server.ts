@@ -81,6 +81,7 @@ export async function startTestServer(
   env: Record<string, string> = {},
   extend?: (fastify: App['fastify']) => void,
   options: TestServerOptions = {},
+  prepare?: (ctx: AppContext) => void,
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'lantern-test-')));
   const pgdb =
@@ -98,6 +99,7 @@ export async function startTestServer(
     LANTERN_PORT: '0',
   });
   const ctx = await createContext(config, createLogger(config));
+  prepare?.(ctx);
   const app = await buildApp(ctx);
   try {
     extend?.(app.fastify);

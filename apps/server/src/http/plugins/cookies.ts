@@ -4,7 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export const SESSION_COOKIE = 'lantern_session';
 
 /** One cookie's value from the Cookie header (RFC 6265 section 5.4), or undefined. */
-export function readCookie(request: FastifyRequest, name: string): string | undefined {
+export function readCookie(
+  request: { headers: { cookie?: string | undefined } },
+  name: string,
+): string | undefined {
   const header = request.headers.cookie;
   if (header === undefined) {
     return undefined;

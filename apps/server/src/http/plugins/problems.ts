@@ -68,7 +68,7 @@ function isFastifyError(error: unknown): error is FastifyError {
 }
 
 /** The `application/problem+json` body for `error`, as a string. */
-export function problemJson(request: FastifyRequest, error: AppError): string {
+export function problemJson(request: Pick<FastifyRequest, 'url' | 'id'>, error: AppError): string {
   const problem: Problem = {
     type: problemType(error.code),
     title: ERROR_CODES[error.code].title,

@@ -18,6 +18,11 @@ import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
 import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
 import type { IdentityService } from '../../services/identity/identity.service.js';
+import {
+  AuthenticationCache,
+  type Authenticated,
+  type CredentialHeaders,
+} from './authentication-cache.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -76,13 +81,24 @@ export function registerRequestLifecycle(
     }
   });
 
+  const lookup = (headers: CredentialHeaders, clientIp: string) =>
+    authenticateHeaders(headers, clientIp, identity, tokens);
+  const cache = new AuthenticationCache(lookup);
+
   app.addHook('onRequest', (request, reply, done) => {
     request.ctx = newRequestContext(request);
     void reply.header('x-request-id', request.id);
     // Everything after this, errors included, runs in the request's context (logs, audit).
     runWithRequestContext(request.ctx, () => {
-      authenticate(request, identity, tokens).then(
-        () => {
+      const found =
+        request.routeOptions.config.authentication === 'cached'
+          ? cache.authenticate(request.headers, request.ip, Date.now())
+          : lookup(request.headers, request.ip);
+      found.then(
+        (who) => {
+          request.ctx.principal = who.principal;
+          request.ctx.authenticatedBy = who.authenticatedBy;
+          request.ctx.tokenId = who.tokenId;
           done();
         },
         (error: unknown) => {
@@ -155,14 +171,16 @@ function newRequestContext(request: FastifyRequest): RequestContext {
 
 /**
  * Who is calling: an API token (`Authorization: Bearer lnt_…`) or a session cookie. A token that
- * does not work is refused outright (401), never treated as anonymous.
+ * does not work is refused outright (401), never treated as anonymous. Also for websocket
+ * handshakes, which no route sees.
  */
-async function authenticate(
-  request: FastifyRequest,
+export async function authenticateHeaders(
+  headers: CredentialHeaders,
+  clientIp: string,
   identity: IdentityService,
   tokens: ApiTokensService,
-): Promise<void> {
-  const authorization = request.headers.authorization;
+): Promise<Authenticated> {
+  const authorization = headers.authorization;
   if (authorization !== undefined) {
     const bearer = /^Bearer\s+(\S+)$/iu.exec(authorization)?.[1];
     if (bearer === undefined) {
@@ -171,21 +189,14 @@ async function authenticate(
         'the Authorization header must be "Bearer <API token>"',
       );
     }
-    const found = await tokens.authenticate(bearer, request.ip);
-    request.ctx.principal = found.principal;
-    request.ctx.authenticatedBy = 'token';
-    request.ctx.tokenId = found.tokenId;
-    return;
+    const found = await tokens.authenticate(bearer, clientIp);
+    return { principal: found.principal, authenticatedBy: 'token', tokenId: found.tokenId };
   }
-  const secret = readCookie(request, SESSION_COOKIE);
-  if (secret === undefined) {
-    return;
-  }
-  const found = await identity.authenticate(secret);
-  if (found !== null) {
-    request.ctx.principal = found.principal;
-    request.ctx.authenticatedBy = 'session';
-  }
+  const secret = readCookie({ headers }, SESSION_COOKIE);
+  const found = secret === undefined ? null : await identity.authenticate(secret);
+  return found === null
+    ? { principal: { kind: 'anonymous' }, authenticatedBy: null, tokenId: null }
+    : { principal: found.principal, authenticatedBy: 'session', tokenId: null };
 }
 
 /** The signed-in caller's id, for routes about one's own account. */
@@ -229,12 +240,35 @@ function checkCsrf(request: FastifyRequest): void {
   ) {
     return;
   }
-  if (request.headers[CSRF_HEADER] !== '1') {
+  if (
+    request.headers[CSRF_HEADER] !== '1' &&
+    !(request.routeOptions.config.csrf === 'same-origin' && isSameOrigin(request.headers))
+  ) {
     request.ctx.denied = true;
     throw new AppError(
       'forbidden',
       `writes from a browser need the header ${CSRF_HEADER}: 1 (the SDK sends it)`,
     );
+  }
+}
+
+/**
+ * Whether a browser says the request comes from a page of this site: its Origin header names the
+ * host the request was sent to (RFC 6454; browsers send Origin with every write and websocket
+ * handshake, and no page can forge it).
+ */
+export function isSameOrigin(headers: {
+  origin?: string | undefined;
+  host?: string | undefined;
+}): boolean {
+  const { origin, host } = headers;
+  if (origin === undefined || host === undefined) {
+    return false;
+  }
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
 

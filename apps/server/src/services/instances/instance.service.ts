@@ -13,7 +13,7 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppError } from '@lantern/core';
+import { AppError, type Principal } from '@lantern/core';
 import {
   isFreeType,
   nextState,
@@ -34,6 +34,7 @@ import type {
   DatasetMount,
   NotebookEndpoint,
 } from '../../compute/compute-backend.js';
+import type { ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
 import type { DatasetViews } from '../../compute/dataset-view.js';
 import type { DeploymentKey } from '../../crypto/deployment-key.js';
 import type { Database } from '../../db/schema.js';
@@ -252,6 +253,38 @@ export class InstanceService implements PlatformApi {
       baseUrl: baseUrlOf(instanceId),
       token: this.key.open('instance-token', instanceId, row.jupyter_token_sealed).toString('utf8'),
     };
+  }
+
+  /**
+   * The proxy's resolver: a running instance for a signed-in, admitted member of its project, with
+   * where its notebook listens and its token; null for anyone else and anything else (404 alike).
+   */
+  async resolveForProxy(
+    instanceId: string,
+    principal: Principal,
+  ): Promise<ResolvedInstance | null> {
+    if (principal.kind !== 'user') {
+      return null;
+    }
+    const row = await instancesRepository.byId(this.db, instanceId);
+    if (row === undefined) {
+      return null;
+    }
+    try {
+      const { project } = await this.requireMember(this.db, row.project_id, principal.userId);
+      if (project.status !== 'active') {
+        return null;
+      }
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') {
+        return null;
+      }
+      throw error;
+    }
+    const connection = await this.connection(instanceId);
+    return connection === null
+      ? null
+      : { endpoint: connection.endpoint, token: connection.token, projectId: row.project_id };
   }
 
   /**

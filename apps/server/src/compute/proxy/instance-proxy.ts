@@ -1,0 +1,424 @@
+/**
+ * The instance proxy's transport (issue 8): forwards a researcher's HTTP request or websocket to
+ * the notebook server of an instance, over its UNIX socket or URL (NotebookEndpoint), and streams
+ * the answer back. On the way in it swaps the researcher's credentials for Jupyter's token (the
+ * browser never sees it) and says Host: localhost (Jupyter refuses other Hosts); on the way out it
+ * drops Jupyter's cookies and cuts any response over the egress guard's size limit.
+ *
+ * Who may reach which instance is not decided here: the HTTP layer authenticates and asks an
+ * InstanceResolver, and hands this module the instance it answered.
+ */
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { actorOf, type Principal } from '@lantern/core';
+import type { NotebookEndpoint } from '../compute-backend.js';
+import {
+  DEFAULT_RESPONSE_LIMIT_BYTES,
+  ResponseSizeLimit,
+  ResponseTooLargeError,
+} from './egress-guard.js';
+
+/** An instance the caller may reach: where its notebook listens, its token, and its project. */
+export interface ResolvedInstance {
+  endpoint: NotebookEndpoint;
+  /** Jupyter's token, sent as `Authorization: token …`. */
+  token: string;
+  projectId: string;
+}
+
+/**
+ * Finds a running instance for a caller: null when it does not exist, is not running, or the
+ * caller is not a member of its project (all three answered alike, 404).
+ */
+export type InstanceResolver = (
+  instanceId: string,
+  principal: Principal,
+) => Promise<ResolvedInstance | null>;
+
+/** The resolver until the instance service provides one: no instances, everything 404. */
+export const noInstances: InstanceResolver = () => Promise.resolve(null);
+
+/** How long a resolver's answer is kept by cachedResolver. */
+export const RESOLVER_CACHE_MS = 5_000;
+
+/**
+ * Keeps a resolver's positive answers for `ttlMs` per caller and instance, so that a notebook's
+ * bursts of small requests do not each look the instance up; refusals are never kept (an instance
+ * that has just started is reachable at once). An instance stopped within ttlMs answers 503 from
+ * its endpoint meanwhile, and a removed member keeps access for at most that long.
+ */
+export function cachedResolver(
+  resolve: InstanceResolver,
+  ttlMs = RESOLVER_CACHE_MS,
+  now: () => number = Date.now,
+): InstanceResolver {
+  const answers = new Map<string, { target: ResolvedInstance; until: number }>();
+  return async (instanceId, principal) => {
+    const key = `${actorOf(principal)}\u0000${instanceId}`;
+    const cached = answers.get(key);
+    const time = now();
+    if (cached !== undefined && cached.until > time) {
+      return cached.target;
+    }
+    answers.delete(key);
+    const target = await resolve(instanceId, principal);
+    if (target !== null) {
+      answers.set(key, { target, until: time + ttlMs });
+      if (answers.size > 10_000) {
+        const oldest = answers.keys().next().value;
+        if (oldest !== undefined) {
+          answers.delete(oldest);
+        }
+      }
+    }
+    return target;
+  };
+}
+
+/** The path Jupyter serves an instance under (its base_url). */
+export function instanceBasePath(instanceId: string): string {
+  return `/instances/${encodeURIComponent(instanceId)}/`;
+}
+
+/**
+ * Hop-by-hop headers (RFC 9110 section 7.6.1) and the researcher's credentials and origin, none of
+ * which may reach Jupyter. Origin and Referer are checked by Lantern before forwarding; Jupyter
+ * would compare them with Host: localhost and refuse.
+ */
+const NOT_FORWARDED_IN = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'cookie',
+  'authorization',
+  'origin',
+  'referer',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'x-lantern-csrf',
+  'accept-encoding',
+]);
+
+/** Hop-by-hop headers of Jupyter's answer, and its cookies (its credentials stay with Lantern). */
+const NOT_FORWARDED_OUT = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'set-cookie',
+]);
+
+/** The headers Jupyter gets for a request: the client's, less NOT_FORWARDED_IN, plus its own. */
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  token: string,
+  upgrade: boolean,
+): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value !== undefined && !NOT_FORWARDED_IN.has(name)) {
+      headers[name] = value;
+    }
+  }
+  headers['host'] = 'localhost';
+  headers['authorization'] = `token ${token}`;
+  // Sizes are judged on what Jupyter sends; uncompressed, the limit means what it says.
+  headers['accept-encoding'] = 'identity';
+  if (upgrade) {
+    headers['connection'] = 'Upgrade';
+    headers['upgrade'] = incoming.upgrade ?? 'websocket';
+  }
+  return headers;
+}
+
+function downstreamHeaders(upstream: IncomingMessage): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (value !== undefined && !NOT_FORWARDED_OUT.has(name)) {
+      headers[name] = value;
+    }
+  }
+  const location = upstream.headers.location;
+  if (location !== undefined) {
+    // Jupyter knows itself as http://localhost; the browser knows Lantern.
+    headers['location'] = location.replace(/^https?:\/\/localhost(:\d+)?(?=\/)/u, '');
+  }
+  return headers;
+}
+
+/** What became of one forwarded HTTP exchange. */
+export type ForwardOutcome =
+  | { kind: 'done'; status: number; bytes: number }
+  /** The response declared or reached more than the limit: refused (403) or cut mid-way. */
+  | { kind: 'too-large'; status: number; bytes: number; cut: boolean }
+  /** Jupyter could not be reached or broke off; the client got 502 if nothing was sent yet. */
+  | { kind: 'upstream-failed'; error: Error }
+  /** The client went away first. */
+  | { kind: 'client-gone' };
+
+export interface InstanceProxyOptions {
+  /** Responses over this many bytes are stopped (egress guard). */
+  responseLimitBytes?: number;
+  /** Idle keep-alive connections kept per instance. */
+  maxFreeSockets?: number;
+}
+
+/** Forwards requests and websockets to notebook servers; one per server process. */
+export class InstanceProxy {
+  readonly responseLimitBytes: number;
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
+  private readonly tunnels = new Set<Duplex>();
+
+  constructor(options: InstanceProxyOptions = {}) {
+    this.responseLimitBytes = options.responseLimitBytes ?? DEFAULT_RESPONSE_LIMIT_BYTES;
+    // Kept-alive connections to each notebook (Node pools them by socket path or host and port).
+    const agentOptions = { keepAlive: true, maxFreeSockets: options.maxFreeSockets ?? 16 };
+    this.httpAgent = new HttpAgent(agentOptions);
+    this.httpsAgent = new HttpsAgent(agentOptions);
+  }
+
+  /**
+   * Forwards one HTTP request (`path` is the full path and query Jupyter gets) and streams the
+   * answer into `res`, both bodies streamed. When the client must be answered before anything of
+   * Jupyter's answer was sent (it declared more than the limit, or Jupyter cannot be reached),
+   * `refuse` is called with the outcome and writes that answer itself.
+   */
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: ResolvedInstance,
+    path: string,
+    refuse: (outcome: ForwardOutcome) => void,
+    extraHeaders: OutgoingHttpHeaders = {},
+  ): Promise<ForwardOutcome> {
+    return new Promise<ForwardOutcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: ForwardOutcome) => {
+        if (!settled) {
+          settled = true;
+          resolve(outcome);
+        }
+      };
+      const upstream = this.request(target.endpoint, {
+        method: req.method ?? 'GET',
+        path,
+        headers: upstreamHeaders(req.headers, target.token, false),
+      });
+      upstream.on('response', (answer) => {
+        const status = answer.statusCode ?? 502;
+        const declared = Number(answer.headers['content-length']);
+        if (Number.isFinite(declared) && declared > this.responseLimitBytes) {
+          answer.destroy();
+          const outcome: ForwardOutcome = { kind: 'too-large', status, bytes: 0, cut: false };
+          refuse(outcome);
+          settle(outcome);
+          return;
+        }
+        res.writeHead(status, { ...downstreamHeaders(answer), ...extraHeaders });
+        const limit = new ResponseSizeLimit(this.responseLimitBytes);
+        pipeline(answer, limit, res).then(
+          () => settle({ kind: 'done', status, bytes: limit.bytes }),
+          (error: unknown) => {
+            if (error instanceof ResponseTooLargeError) {
+              // Headers are gone: the only way to stop is to break the connection mid-body.
+              res.destroy();
+              settle({ kind: 'too-large', status, bytes: limit.bytes, cut: true });
+            } else if (res.destroyed && !res.writableFinished) {
+              settle({ kind: 'client-gone' });
+            } else {
+              res.destroy();
+              settle({ kind: 'upstream-failed', error: asError(error) });
+            }
+          },
+        );
+      });
+      upstream.on('error', (error) => {
+        if (settled) {
+          return;
+        }
+        if (!res.headersSent) {
+          const outcome: ForwardOutcome = { kind: 'upstream-failed', error };
+          refuse(outcome);
+          settle(outcome);
+        } else {
+          res.destroy();
+          settle({ kind: 'upstream-failed', error });
+        }
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          upstream.destroy();
+          settle({ kind: 'client-gone' });
+        }
+      });
+      req.pipe(upstream);
+    });
+  }
+
+  /**
+   * Forwards a websocket handshake and, once Jupyter agrees (101), relays the two connections byte
+   * for byte until either closes: frames, close codes and pings pass as they are. Any other answer
+   * is passed back as it is and the connection closed. Resolves once the handshake is decided:
+   * true when the tunnel is open (`onClosed` is called when it ends).
+   */
+  tunnel(
+    req: IncomingMessage,
+    client: Duplex,
+    head: Buffer,
+    target: ResolvedInstance,
+    path: string,
+    onClosed: (bytes: { in: number; out: number }) => void,
+  ): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const upstream = this.request(target.endpoint, {
+        method: 'GET',
+        path,
+        headers: upstreamHeaders(req.headers, target.token, true),
+        // A fresh connection: it becomes the tunnel and never returns to the pool.
+        agent: false,
+      });
+      upstream.on('upgrade', (answer, socket, upstreamHead) => {
+        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer), true));
+        if (upstreamHead.length > 0) {
+          client.write(upstreamHead);
+        }
+        if (head.length > 0) {
+          socket.write(head);
+        }
+        this.relay(client, socket, onClosed);
+        resolve(true);
+      });
+      upstream.on('response', (answer) => {
+        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer), false));
+        answer.pipe(client);
+        resolve(false);
+      });
+      upstream.on('error', () => {
+        if (client.writable) {
+          client.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        }
+        resolve(false);
+      });
+      // A client gone before Jupyter answered takes the handshake with it.
+      client.once('close', () => upstream.destroy());
+      upstream.end();
+    });
+  }
+
+  /** Open websocket tunnels. */
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+
+  /** Closes every tunnel and idle connection (server shutdown). */
+  close(): void {
+    for (const socket of this.tunnels) {
+      socket.destroy();
+    }
+    this.tunnels.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private relay(
+    client: Duplex,
+    upstream: Duplex,
+    onClosed: (bytes: { in: number; out: number }) => void,
+  ): void {
+    const bytes = { in: 0, out: 0 };
+    client.on('data', (chunk: Buffer) => (bytes.in += chunk.length));
+    upstream.on('data', (chunk: Buffer) => (bytes.out += chunk.length));
+    this.tunnels.add(client);
+    this.tunnels.add(upstream);
+    let closed = false;
+    const close = () => {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      this.tunnels.delete(client);
+      this.tunnels.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+      onClosed(bytes);
+    };
+    for (const socket of [client, upstream]) {
+      socket.on('error', close);
+      socket.on('close', close);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  private request(
+    endpoint: NotebookEndpoint,
+    options: { method: string; path: string; headers: OutgoingHttpHeaders; agent?: false },
+  ) {
+    if ('socketPath' in endpoint) {
+      return httpRequest({
+        socketPath: endpoint.socketPath,
+        agent: options.agent ?? this.httpAgent,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+      });
+    }
+    const url = new URL(endpoint.url);
+    const secure = url.protocol === 'https:';
+    return (secure ? httpsRequest : httpRequest)({
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      agent: options.agent ?? (secure ? this.httpsAgent : this.httpAgent),
+      method: options.method,
+      path: options.path,
+      headers: options.headers,
+    });
+  }
+}
+
+function statusLine(answer: IncomingMessage): string {
+  return `HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}\r\n`;
+}
+
+/** A raw header block for the client's socket (after a handshake, nothing else writes it). */
+function headerLines(headers: OutgoingHttpHeaders, upgrade: boolean): string {
+  let lines = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) {
+      continue;
+    }
+    for (const one of Array.isArray(value) ? value : [value]) {
+      lines += `${name}: ${String(one)}\r\n`;
+    }
+  }
+  lines += upgrade ? 'Connection: Upgrade\r\nUpgrade: websocket\r\n' : 'Connection: close\r\n';
+  return `${lines}\r\n`;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,497 @@
+/**
+ * The instance proxy against a REAL notebook: Debian's jupyter_server started by the local backend
+ * in its bubblewrap sandbox (as the compute tests start it), with a dataset view mounted, behind a
+ * test server whose resolver gives the instance to its owner only. Through `/instances/<id>/…`:
+ * the notebook's REST API, a kernel websocket that runs a cell, refusals (401 unauthenticated,
+ * 404 for another user and for an unknown instance, a cross-site write or websocket), every route
+ * the egress guard blocks (403, each an audit event with the path) and the size limit, refused
+ * when declared and cut off mid-stream when not.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseAuditBody } from '@lantern/core/audit';
+import type { InstanceType } from '@lantern/core/instances';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { BackendHandle, BackendState } from '../../compute/compute-backend.js';
+import { DatasetViews } from '../../compute/dataset-view.js';
+import { LocalComputeBackend } from '../../compute/local/local-backend.js';
+import type { ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
+import { LocalObjectStore } from '../../storage/object-store.js';
+import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
+import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
+
+const PASSWORD = 'seven quiet rivers under the hill';
+const INSTANCE = 'inst-proxy-test';
+const STREAMING = 'inst-streaming';
+const SLUG = 'lantern-test-measurements';
+const VERSION = '1.0';
+/** Small enough for a test file to pass it, large enough for every Jupyter API answer used. */
+const LIMIT = 256 * 1024;
+const TYPE: InstanceType = {
+  name: 'cpu.test',
+  title: 'Test CPU',
+  vcpus: 1,
+  memoryMib: 1024,
+  gpu: null,
+  diskGib: 1,
+  priceCentsPerHour: 0,
+};
+const CSV = `patient_ngsci_id,value\n${Array.from({ length: 50 }, (_, i) => `p${i},${i}`).join('\n')}\n`;
+
+let work: string;
+let backend: LocalComputeBackend;
+let handle: BackendHandle;
+let jupyterToken: string;
+let server: TestServer;
+let owner: SignedInUser;
+let stranger: SignedInUser;
+let streamer: Server;
+/** What the resolver answers, and for whom. */
+const instances = new Map<string, { ownerId: string; target: ResolvedInstance }>();
+
+async function settle(): Promise<BackendState> {
+  for (;;) {
+    const state = await backend.poll(handle);
+    if (state.state !== 'starting') {
+      return state;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A request to the proxy as a browser on Lantern's pages would send it (same-origin writes). */
+function call(
+  method: string,
+  path: string,
+  as: SignedInUser | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      origin: server.url,
+      ...(as === null ? {} : { cookie: as.cookie }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+const base = `/instances/${INSTANCE}/`;
+
+/** A GET with the path sent exactly as written (a WHATWG URL would resolve `%2E%2E` first). */
+function rawGet(
+  path: string,
+  as: SignedInUser,
+): Promise<{ status: number; body: string; requestId: string }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(server.url);
+    const req = httpRequest({ hostname, port, path, headers: { cookie: as.cookie } });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body,
+          requestId: String(res.headers['x-request-id']),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function actionsOf(requestId: string | null): Promise<string[]> {
+  expect(requestId).not.toBeNull();
+  return (await server.auditEventsFor(requestId ?? '')).map((e) => e.action);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lantern-proxy-'));
+  // bwrap opens the binds as the sandbox user: the folders on the way must be traversable.
+  await chmod(work, 0o711);
+  const dataDir = join(work, 'data');
+  for (const dir of [dataDir, join(work, 'home'), join(work, 'project'), join(work, 'platform')]) {
+    await mkdir(dir, { mode: 0o711 });
+  }
+  await chmod(join(work, 'home'), 0o777);
+  await chmod(join(work, 'project'), 0o777);
+  const store = new LocalObjectStore(dataDir);
+  await store.init();
+  const stored = await store.put(Readable.from([Buffer.from(CSV)]));
+  const viewPath = await new DatasetViews(dataDir, store).materialise({
+    slug: SLUG,
+    version: VERSION,
+    files: [{ path: 'tables/measurements.csv', objectKey: stored.key, size: stored.size }],
+  });
+
+  backend = new LocalComputeBackend({ dataDir, stopGraceMs: 2000 });
+  jupyterToken = randomBytes(24).toString('hex');
+  handle = await backend.start({
+    instanceId: INSTANCE,
+    type: TYPE,
+    baseUrl: base,
+    token: jupyterToken,
+    datasets: [{ slug: SLUG, version: VERSION, hostPath: viewPath }],
+    projectPath: join(work, 'project'),
+    homePath: join(work, 'home'),
+    platformSocket: join(work, 'platform', 'platform.sock'),
+    platformToken: randomBytes(24).toString('hex'),
+  });
+
+  // A notebook endpoint that streams without Content-Length, as a URL: the size limit's cut.
+  streamer = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const chunk = Buffer.alloc(16 * 1024, 0x61);
+    let sent = 0;
+    const more = () => {
+      while (sent < 4 * LIMIT) {
+        sent += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', more);
+          return;
+        }
+      }
+      res.end();
+    };
+    more();
+    req.resume();
+  });
+  await new Promise<void>((resolve) => streamer.listen(0, '127.0.0.1', resolve));
+
+  server = await startTestServer({}, undefined, {}, (ctx) => {
+    ctx.instanceProxy.responseLimitBytes = LIMIT;
+    ctx.instanceProxy.resolve = (instanceId, principal) => {
+      const found = instances.get(instanceId);
+      return Promise.resolve(
+        found !== undefined && principal.kind === 'user' && principal.userId === found.ownerId
+          ? found.target
+          : null,
+      );
+    };
+  });
+  owner = await createSignedInUser(server, {
+    email: 'owner@example.org',
+    roles: ['researcher'],
+    password: PASSWORD,
+  });
+  stranger = await createSignedInUser(server, {
+    email: 'stranger@example.org',
+    roles: ['researcher'],
+    password: PASSWORD,
+  });
+
+  const state = await settle();
+  if (state.state !== 'running') {
+    throw new Error(`the notebook did not start: ${JSON.stringify(state)}`);
+  }
+  instances.set(INSTANCE, {
+    ownerId: owner.id,
+    target: { endpoint: state.endpoint, token: jupyterToken, projectId: 'p_proxy' },
+  });
+  const port = (streamer.address() as AddressInfo).port;
+  instances.set(STREAMING, {
+    ownerId: owner.id,
+    target: {
+      endpoint: { url: `http://127.0.0.1:${port}` },
+      token: 'unused',
+      projectId: 'p_proxy',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await new Promise((resolve) => streamer?.close(resolve));
+  if (handle !== undefined) {
+    await backend.stop(handle);
+  }
+  await rm(work, { recursive: true, force: true });
+});
+
+describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
+  it("serves the notebook API to its owner, with Jupyter's token added and its cookies kept back, auditing the session once", async () => {
+    const status = await call('GET', `${base}api/status`, owner);
+    expect(status.status).toBe(200);
+    expect(await status.json()).toHaveProperty('kernels');
+    expect(status.headers.get('set-cookie')).toBeNull();
+    expect(await actionsOf(status.headers.get('x-request-id'))).toEqual([
+      'instance.session_opened',
+    ]);
+
+    // A notebook written and read back through the contents API (a streamed request body).
+    const notebook = {
+      type: 'notebook',
+      content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 },
+    };
+    const put = await call('PUT', `${base}api/contents/project/analysis.ipynb`, owner, notebook);
+    expect(put.status).toBe(201);
+    const read = await call('GET', `${base}api/contents/project/analysis.ipynb`, owner);
+    expect(read.status).toBe(200);
+    const body = await read.text();
+    expect(JSON.parse(body)).toMatchObject({ name: 'analysis.ipynb', type: 'notebook' });
+    expect(body).not.toContain(jupyterToken);
+    // Later requests of the same session are not audited one by one.
+    expect(await actionsOf(read.headers.get('x-request-id'))).toEqual([]);
+
+    // Redirects point back through Lantern, never at Jupyter's own address.
+    const bare = await fetch(`${server.url}/instances/${INSTANCE}`, { redirect: 'manual' });
+    expect(bare.status).toBe(301);
+    expect(bare.headers.get('location')).toBe(base);
+  });
+
+  it('runs a cell over the kernel websocket through the proxy, and passes its close code', async () => {
+    const created = await call('POST', `${base}api/kernels`, owner, { name: 'python3' });
+    expect(created.status).toBe(201);
+    const { id: kernelId } = (await created.json()) as { id: string };
+    const wsUrl = `${server.url.replace('http', 'ws')}${base}api/kernels/${kernelId}/channels`;
+    const ws = new WebSocket(wsUrl, { headers: { cookie: owner.cookie, origin: server.url } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+
+    const msgId = randomUUID();
+    const output = new Promise<string>((resolve) => {
+      let text = '';
+      ws.on('message', (raw: Buffer) => {
+        const message = JSON.parse(raw.toString('utf8')) as {
+          msg_type: string;
+          parent_header?: { msg_id?: string };
+          content: Record<string, unknown>;
+        };
+        if (message.parent_header?.msg_id !== msgId) {
+          return;
+        }
+        if (message.msg_type === 'stream') {
+          text += String(message.content['text']);
+        }
+        if (message.msg_type === 'status' && message.content['execution_state'] === 'idle') {
+          resolve(text);
+        }
+      });
+    });
+    ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        buffers: [],
+        metadata: {},
+        parent_header: {},
+        header: {
+          msg_id: msgId,
+          msg_type: 'execute_request',
+          username: 'ngsci',
+          session: randomUUID(),
+          date: new Date(0).toISOString(),
+          version: '5.3',
+        },
+        content: {
+          code: `import csv\nrows = list(csv.DictReader(open('/home/ngsci/datasets/${SLUG}/${VERSION}/tables/measurements.csv')))\nprint(sum(int(r['value']) for r in rows))`,
+          silent: false,
+          store_history: false,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+      }),
+    );
+    expect(await output).toBe('1225\n');
+
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.close(4321, 'done here');
+    expect(await closed).toBe(4321);
+
+    await server.flushAudit();
+    const events = await server.ctx.services.audit.list({ limit: 50 });
+    const socketEvents = events
+      .map((e) => parseAuditBody(e.body))
+      .filter((e) => e.details['path'] === `/api/kernels/${kernelId}/channels`);
+    expect(socketEvents.map((e) => e.action).sort()).toEqual([
+      'instance.websocket_closed',
+      'instance.websocket_opened',
+    ]);
+    await call('DELETE', `${base}api/kernels/${kernelId}`, owner);
+  });
+
+  it('serves an API token holder too, the token never reaching Jupyter', async () => {
+    const minted = await fetch(`${server.url}/api/v1/auth/tokens`, {
+      method: 'POST',
+      headers: { cookie: owner.cookie, 'x-lantern-csrf': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'notebook', scope: ['project.work'], expiresInDays: 1 }),
+    });
+    expect(minted.status).toBe(201);
+    const { token } = (await minted.json()) as { token: string };
+    // A write with a token needs no Origin: no browser sends it.
+    const created = await fetch(`${server.url}${base}api/contents/project`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'directory' }),
+    });
+    expect(created.status).toBe(201);
+    // Jupyter would refuse a Bearer it does not know (403): it got its own token instead.
+    const status = await fetch(`${server.url}${base}api/status`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(status.status).toBe(200);
+    const wrong = await fetch(`${server.url}${base}api/status`, {
+      headers: { authorization: 'Bearer lnt_not_a_token' },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('refuses the unauthenticated (401), another user and an unknown instance alike (404)', async () => {
+    const anonymous = await call('GET', `${base}api/status`, null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+
+    const notYours = await call('GET', `${base}api/status`, stranger);
+    const unknown = await call('GET', '/instances/inst-nowhere/api/status', owner);
+    expect(notYours.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    const bodies = [
+      (await notYours.json()) as { detail: string },
+      (await unknown.json()) as { detail: string },
+    ];
+    expect(bodies[0]?.detail.replace(INSTANCE, 'X')).toBe(
+      bodies[1]?.detail.replace('inst-nowhere', 'X'),
+    );
+    const events = await server.auditEventsFor(notYours.headers.get('x-request-id') ?? '');
+    expect(events).toMatchObject([{ action: 'instance.proxy', outcome: 'denied' }]);
+
+    // Websockets too: nobody, and another user.
+    for (const [as, status] of [
+      [null, 401],
+      [stranger, 404],
+    ] as const) {
+      const refused = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}${base}api/events/subscribe`, {
+          headers: as === null ? {} : { cookie: as.cookie },
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => reject(new Error('opened')));
+      });
+      expect(refused).toBe(status);
+    }
+  });
+
+  it('refuses writes and websockets from other sites (CSRF)', async () => {
+    const crossSite = await call(
+      'POST',
+      `${base}api/kernels`,
+      owner,
+      { name: 'python3' },
+      {
+        origin: 'https://elsewhere.example',
+      },
+    );
+    expect(crossSite.status).toBe(403);
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${base}api/events/subscribe`, {
+        headers: { cookie: owner.cookie, origin: 'https://elsewhere.example' },
+      });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('opened')));
+    });
+    expect(refused).toBe(403);
+  });
+
+  it('blocks every route that would carry data out, each with a 403 saying why and an audit event with the path', async () => {
+    const dataset = `api/contents/datasets/${SLUG}/${VERSION}/tables/measurements.csv`;
+    for (const [path, reason] of [
+      [`files/datasets/${SLUG}/${VERSION}/tables/measurements.csv`, 'files'],
+      ['api/contents/project/analysis.ipynb?download=1', 'download'],
+      ['nbconvert/html/project/analysis.ipynb', 'nbconvert'],
+      [dataset, 'dataset-contents'],
+      [`api/contents/project/%2E%2E/${dataset.slice('api/contents/'.length)}`, 'unclear-path'],
+    ] as const) {
+      const res = await rawGet(`${base}${path}`, owner);
+      expect(res.status, path).toBe(403);
+      const problem = JSON.parse(res.body) as { code: string; detail: string };
+      expect(problem.code).toBe('forbidden');
+      expect(problem.detail).toMatch(
+        reason === 'unclear-path' ? /the proxy does not forward it/ : /Nothing leaves an instance/,
+      );
+      const events = await server.auditEventsFor(res.requestId);
+      expect(events, path).toMatchObject([
+        {
+          action: 'instance.egress_blocked',
+          outcome: 'denied',
+          target: INSTANCE,
+          projectId: 'p_proxy',
+          details: { path: `/${path.split('?')[0] ?? ''}`, reason },
+        },
+      ]);
+    }
+    // What is mounted can still be listed, without content.
+    const listing = await call(
+      'GET',
+      `${base}api/contents/datasets/${SLUG}/${VERSION}/tables?content=0`,
+      owner,
+    );
+    expect(listing.status).toBe(200);
+    const directory = await call(
+      'GET',
+      `${base}api/contents/datasets/${SLUG}/${VERSION}/tables?type=directory`,
+      owner,
+    );
+    expect(
+      ((await directory.json()) as { content: { name: string }[] }).content.map((f) => f.name),
+    ).toEqual(['measurements.csv']);
+  });
+
+  it('refuses a response that declares more than the limit, before sending any of it', async () => {
+    const big = { type: 'file', format: 'text', content: 'x'.repeat(LIMIT + 1) };
+    const put = await call('PUT', `${base}api/contents/project/big.txt`, owner, big);
+    expect(put.status).toBe(201);
+    const res = await call('GET', `${base}api/contents/project/big.txt`, owner);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(
+      /larger than the proxy's limit/,
+    );
+    const events = await server.auditEventsFor(res.headers.get('x-request-id') ?? '');
+    expect(events).toMatchObject([
+      { action: 'instance.egress_blocked', details: { reason: 'response-size' } },
+    ]);
+  });
+
+  it('cuts off a streamed response at the limit and records the cut', async () => {
+    const { received, requestId, ended } = await new Promise<{
+      received: number;
+      requestId: string;
+      ended: boolean;
+    }>((resolve) => {
+      const req = httpRequest(`${server.url}/instances/${STREAMING}/stream`, {
+        headers: { cookie: owner.cookie },
+      });
+      req.on('response', (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        const done = (ended: boolean) =>
+          resolve({ received: bytes, requestId: String(res.headers['x-request-id']), ended });
+        res.on('end', () => done(res.complete));
+        res.on('error', () => done(false));
+        res.on('aborted', () => done(false));
+      });
+      req.end();
+    });
+    expect(ended).toBe(false);
+    expect(received).toBeLessThanOrEqual(LIMIT);
+    await server.flushAudit();
+    const events = await server.ctx.services.audit.list({ limit: 50 });
+    const cut = events
+      .map((e) => parseAuditBody(e.body))
+      .find((e) => e.action === 'instance.egress_blocked' && e.target === STREAMING);
+    expect(cut?.details['detail']).toMatch(/^cut off after \d+ bytes of a 200 response$/);
+    expect(requestId).not.toBe('');
+  });
+});

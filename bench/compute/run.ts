@@ -1,0 +1,307 @@
+/**
+ * Instance proxy benchmark (issue 8).
+ *
+ * Measures small-request throughput through Lantern's instance proxy (`/instances/<id>/…`: session
+ * cookie authenticated, instance resolved, egress guard, Jupyter's token added) side by side with
+ * Debian's configurable-http-proxy (JupyterHub's proxy, `node-configurable-http-proxy`), both in
+ * front of the SAME bare jupyter_server (Debian's, on TCP: configurable-http-proxy 4.5 cannot
+ * reach a UNIX socket), and Jupyter reached directly for reference. The load is wrk's, in its own
+ * process; rounds alternate between the proxies and the medians are compared. Target (from the
+ * issue): Lantern at least 2.5x configurable-http-proxy's requests per second. It is a
+ * measurement: it exits 0 whether or not the target is met, non-zero only on errors.
+ *
+ *   node --conditions=lantern-source --import tsx bench/compute/run.ts [--seconds 5] [--rounds 3]
+ *     [--connections 16] [--path api/status] [--out bench/out/compute.json]
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
+import { createSignedInUser } from '../../apps/server/src/testing/users.js';
+
+const execFileAsync = promisify(execFile);
+
+const TARGET_RATIO = 2.5;
+const INSTANCE = 'bench-instance';
+const BASE = `/instances/${INSTANCE}/`;
+/** Debian installs configurable-http-proxy's modules here, where only Debian's node looks. */
+const DEBIAN_NODE_PATH = '/usr/share/nodejs';
+
+interface Options {
+  seconds: number;
+  rounds: number;
+  connections: number;
+  path: string;
+  out: string | null;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '16' },
+      path: { type: 'string', default: 'api/status' },
+      out: { type: 'string' },
+    },
+  });
+  const positive = (name: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`--${name} must be a positive integer, not ${text}`);
+    }
+    return n;
+  };
+  return {
+    seconds: positive('seconds', values.seconds),
+    rounds: positive('rounds', values.rounds),
+    connections: positive('connections', values.connections),
+    path: values.path.replace(/^\/+/u, ''),
+    out: values.out ?? null,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers `status` (each poll a real request), or fails after `ms`. */
+async function waitFor(url: string, headers: Record<string, string>, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  let last = 'no answer';
+  while (performance.now() < deadline) {
+    try {
+      const res = await fetch(url, { headers });
+      if (res.status === 200) {
+        return;
+      }
+      last = `status ${res.status}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer 200 within ${ms} ms (${last})`);
+}
+
+/** Children this script is stopping, whose exit status is then no news. */
+const stopping = new WeakSet<ChildProcess>();
+
+function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err = (err + chunk.toString()).slice(-4000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping.has(child) && code !== null && code !== 0) {
+      process.stderr.write(
+        `${command} exited ${code}${signal === null ? '' : ` (${signal})`}:\n${err}\n`,
+      );
+    }
+  });
+  return child;
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  stopping.add(child);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+interface WrkResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+
+/** One wrk run against `url` with `header`; refuses a run with any error or non-2xx answer. */
+async function wrk(url: string, header: string, options: Options): Promise<WrkResult> {
+  const { stdout } = await execFileAsync(
+    'wrk',
+    ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-H', header, url],
+    { maxBuffer: 1 << 20 },
+  );
+  const rps = /Requests\/sec:\s+([\d.]+)/u.exec(stdout)?.[1];
+  const latency = (pct: string) => {
+    const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)$`, 'mu').exec(stdout);
+    return m?.[1] === undefined || m[2] === undefined ? NaN : Number(m[1]) * (UNIT_MS[m[2]] ?? NaN);
+  };
+  if (rps === undefined) {
+    throw new Error(`wrk printed no rate:\n${stdout}`);
+  }
+  if (/Non-2xx or 3xx responses|Socket errors/u.test(stdout)) {
+    throw new Error(`wrk saw failed requests against ${url}:\n${stdout}`);
+  }
+  return { requestsPerSecond: Number(rps), p50Ms: latency('50'), p99Ms: latency('99') };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const work = await mkdtemp(join(tmpdir(), 'lantern-bench-compute-'));
+  const token = randomBytes(24).toString('hex');
+  const children: ChildProcess[] = [];
+  let lantern: TestServer | null = null;
+  try {
+    // The notebook: Debian's jupyter_server as a bare start would run it, on TCP.
+    const jupyterPort = await freePort();
+    await mkdir(join(work, 'root'));
+    children.push(
+      startProcess(
+        '/usr/bin/python3',
+        [
+          '-m',
+          'jupyter_server',
+          '--ServerApp.ip=127.0.0.1',
+          `--ServerApp.port=${jupyterPort}`,
+          '--ServerApp.port_retries=0',
+          `--ServerApp.base_url=${BASE}`,
+          `--ServerApp.root_dir=${join(work, 'root')}`,
+          '--ServerApp.open_browser=False',
+          '--ServerApp.allow_root=True',
+        ],
+        {
+          PATH: '/usr/bin:/bin',
+          HOME: work,
+          JUPYTER_TOKEN: token,
+          JUPYTER_RUNTIME_DIR: join(work, 'runtime'),
+          JUPYTER_CONFIG_DIR: join(work, 'config'),
+          JUPYTER_DATA_DIR: join(work, 'data'),
+        },
+      ),
+    );
+    const jupyter = `http://127.0.0.1:${jupyterPort}`;
+    const tokenHeader = `Authorization: token ${token}`;
+    await waitFor(`${jupyter}${BASE}${options.path}`, { authorization: `token ${token}` }, 60_000);
+
+    // configurable-http-proxy, every path to the notebook (as JupyterHub routes a user's server).
+    const chpPort = await freePort();
+    children.push(
+      startProcess(
+        '/usr/bin/configurable-http-proxy',
+        [
+          '--ip=127.0.0.1',
+          `--port=${chpPort}`,
+          '--api-ip=127.0.0.1',
+          `--api-port=${await freePort()}`,
+          `--default-target=${jupyter}`,
+          '--log-level=error',
+        ],
+        {
+          PATH: '/usr/bin:/bin',
+          NODE_PATH: DEBIAN_NODE_PATH,
+          CONFIGPROXY_AUTH_TOKEN: randomBytes(16).toString('hex'),
+        },
+      ),
+    );
+    const chp = `http://127.0.0.1:${chpPort}`;
+    await waitFor(`${chp}${BASE}${options.path}`, { authorization: `token ${token}` }, 30_000);
+
+    // Lantern, as `lantern start` builds it, with the instance resolved for its owner.
+    let ownerId = '';
+    // The audit sealer at its production interval (the test servers' 50 ms would weigh on it).
+    lantern = await startTestServer({ LANTERN_AUDIT_SEAL_INTERVAL_MS: '200' }, undefined, (ctx) => {
+      ctx.instanceProxy.resolve = (instanceId, principal) =>
+        Promise.resolve(
+          instanceId === INSTANCE && principal.kind === 'user' && principal.userId === ownerId
+            ? { endpoint: { url: jupyter }, token, projectId: 'p_bench' }
+            : null,
+        );
+    });
+    const owner = await createSignedInUser(lantern, {
+      email: 'bench@example.org',
+      roles: ['researcher'],
+      password: 'seven quiet rivers under the hill',
+    });
+    ownerId = owner.id;
+    const cookieHeader = `Cookie: ${owner.cookie}`;
+    await waitFor(`${lantern.url}${BASE}${options.path}`, { cookie: owner.cookie }, 10_000);
+
+    const sides = [
+      { name: 'jupyter (direct)', url: `${jupyter}${BASE}${options.path}`, header: tokenHeader },
+      { name: 'configurable-http-proxy', url: `${chp}${BASE}${options.path}`, header: tokenHeader },
+      { name: 'lantern', url: `${lantern.url}${BASE}${options.path}`, header: cookieHeader },
+    ];
+    console.log(
+      `proxy bench: GET ${BASE}${options.path}, wrk ${options.connections} connections, ` +
+        `${options.seconds} s x ${options.rounds} rounds; ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(1)}`,
+    );
+    // Warm-up (JIT, connection pools), then alternating rounds so that load changes hit all sides.
+    for (const side of sides) {
+      await wrk(side.url, side.header, { ...options, seconds: 1 });
+    }
+    const results = new Map<string, WrkResult[]>(sides.map((s) => [s.name, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const side of sides) {
+        const result = await wrk(side.url, side.header, options);
+        results.get(side.name)?.push(result);
+        console.log(
+          `  round ${round} ${side.name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
+            `p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms`,
+        );
+      }
+    }
+    const summary = sides.map((side) => {
+      const runs = results.get(side.name) ?? [];
+      return {
+        name: side.name,
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+      };
+    });
+    const rate = (name: string) => summary.find((s) => s.name === name)?.requestsPerSecond ?? NaN;
+    const ratio = rate('lantern') / rate('configurable-http-proxy');
+    console.log('medians:');
+    for (const s of summary) {
+      console.log(
+        `  ${s.name.padEnd(24)} ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`,
+      );
+    }
+    console.log(
+      `lantern / configurable-http-proxy: ${ratio.toFixed(2)}x (target >= ${TARGET_RATIO}x: ${ratio >= TARGET_RATIO ? 'met' : 'not met'}); ` +
+        `lantern / direct jupyter: ${(rate('lantern') / rate('jupyter (direct)')).toFixed(2)}x`,
+    );
+    if (options.out !== null) {
+      await mkdir(dirname(options.out), { recursive: true });
+      await writeFile(
+        options.out,
+        `${JSON.stringify({ options, cpus: cpus().length, summary, ratio, target: TARGET_RATIO }, null, 2)}\n`,
+      );
+    }
+  } finally {
+    await lantern?.close();
+    for (const child of children) {
+      await stopProcess(child);
+    }
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
