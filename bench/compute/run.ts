@@ -226,14 +226,19 @@ async function main(): Promise<void> {
     // Lantern, as `lantern start` builds it, with the instance resolved for its owner.
     let ownerId = '';
     // The audit sealer at its production interval (the test servers' 50 ms would weigh on it).
-    lantern = await startTestServer({ LANTERN_AUDIT_SEAL_INTERVAL_MS: '200' }, undefined, (ctx) => {
-      ctx.instanceProxy.resolve = (instanceId, principal) =>
-        Promise.resolve(
-          instanceId === INSTANCE && principal.kind === 'user' && principal.userId === ownerId
-            ? { endpoint: { url: jupyter }, token, projectId: 'p_bench' }
-            : null,
-        );
-    });
+    lantern = await startTestServer(
+      { LANTERN_AUDIT_SEAL_INTERVAL_MS: '200' },
+      undefined,
+      {},
+      (ctx) => {
+        ctx.instanceProxy.resolve = (instanceId, principal) =>
+          Promise.resolve(
+            instanceId === INSTANCE && principal.kind === 'user' && principal.userId === ownerId
+              ? { endpoint: { url: jupyter }, token, projectId: 'p_bench' }
+              : null,
+          );
+      },
+    );
     const owner = await createSignedInUser(lantern, {
       email: 'bench@example.org',
       roles: ['researcher'],
