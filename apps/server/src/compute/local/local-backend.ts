@@ -42,6 +42,7 @@ import {
   ARGS_FD,
 } from '../sandbox-command.js';
 import { createCgroups, limitsOf, procsFileOf, removeCgroups } from './cgroups.js';
+import { unreachableBy, unreachableMessage } from './reachable.js';
 import { childrenOf, isSameProcessAlive, readProcessStat, signalProcess } from './processes.js';
 
 /** The sandbox's user (`ngsci` inside): the server runs as root and drops to it. */
@@ -129,6 +130,15 @@ export class LocalComputeBackend implements ComputeBackend {
         ok: false,
         detail: `the server must run as root to start sandboxes as uid ${SANDBOX.uid}`,
       };
+    }
+    for (const [what, path] of [
+      ['the data directory', dirname(this.root)],
+      ['the ngsci module', this.pythonLib],
+    ] as const) {
+      const blocked = await unreachableBy(path, SANDBOX);
+      if (blocked !== null) {
+        return { ok: false, detail: unreachableMessage(what, path, blocked, SANDBOX) };
+      }
     }
     return { ok: true, detail: 'sandboxed local processes (bubblewrap, Jupyter Server)' };
   }
@@ -291,6 +301,10 @@ export class LocalComputeBackend implements ComputeBackend {
       const stats = await stat(path).catch(() => null);
       if (stats === null || !stats.isDirectory()) {
         throw new LocalLaunchError(`${what} is not a folder here (${path})`);
+      }
+      const blocked = await unreachableBy(path, SANDBOX);
+      if (blocked !== null) {
+        throw new LocalLaunchError(unreachableMessage(what, path, blocked, SANDBOX));
       }
     }
   }
