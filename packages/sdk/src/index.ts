@@ -78,6 +78,13 @@ export type NewProjectInput =
   operations['createProject']['requestBody']['content']['application/json'];
 export type ProjectChangesInput =
   operations['updateProject']['requestBody']['content']['application/json'];
+/** A notebook instance: its type, state (and why it failed), datasets mounted and proxied URL. */
+export type Instance = components['schemas']['Instance'];
+/** An entry of the instance type catalogue: vCPUs, memory, GPU, disk, price (0 cents is free). */
+export type InstanceTypeEntry =
+  operations['listInstanceTypes']['responses']['200']['content']['application/json']['types'][number];
+export type LaunchInstanceInput =
+  operations['launchInstance']['requestBody']['content']['application/json'];
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -305,6 +312,20 @@ export interface LanternClient {
     decision: 'approve' | 'refuse',
     reason: string,
   ): Promise<AccessRequest>;
+  /** The instance type catalogue (admitted members of projects). */
+  listInstanceTypes(): Promise<InstanceTypeEntry[]>;
+  /** A project's instances, newest first (any member). */
+  listProjectInstances(projectId: string): Promise<Instance[]>;
+  /**
+   * Launches an instance (owners and editors); resolves while it starts. Refusals: 429 for the
+   * free quota or too many starts at once (with Retry-After), 403 for a paid type not enabled.
+   */
+  launchInstance(projectId: string, input: LaunchInstanceInput): Promise<Instance>;
+  getInstance(id: string): Promise<Instance>;
+  /** Stops an instance; resolves while it stops (home and project files stay). */
+  stopInstance(id: string): Promise<Instance>;
+  /** Starts a stopped or failed instance again, with the same quotas as a launch. */
+  restartInstance(id: string): Promise<Instance>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -813,6 +834,41 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     },
     async archiveProject(id) {
       const { data, error, response } = await raw.POST('/api/v1/projects/{id}/archive', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listInstanceTypes() {
+      const { data, error, response } = await raw.GET('/api/v1/instance-types');
+      return (data ?? throwApiError(response, error)).types;
+    },
+    async listProjectInstances(projectId) {
+      const { data, error, response } = await raw.GET('/api/v1/projects/{id}/instances', {
+        params: { path: { id: projectId } },
+      });
+      return (data ?? throwApiError(response, error)).instances;
+    },
+    async launchInstance(projectId, input) {
+      const { data, error, response } = await raw.POST('/api/v1/projects/{id}/instances', {
+        params: { path: { id: projectId } },
+        body: input,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getInstance(id) {
+      const { data, error, response } = await raw.GET('/api/v1/instances/{id}', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async stopInstance(id) {
+      const { data, error, response } = await raw.POST('/api/v1/instances/{id}/stop', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async restartInstance(id) {
+      const { data, error, response } = await raw.POST('/api/v1/instances/{id}/restart', {
         params: { path: { id } },
       });
       return data ?? throwApiError(response, error);

@@ -7,6 +7,7 @@ import { Link } from '../../components/Link.js';
 import { asSentence, formText, useSession } from '../../session.js';
 import { datasetPath, day, problemOf } from '../catalog/catalog-text.js';
 import { DatasetPicker, type ChosenDataset } from './DatasetPicker.js';
+import { InstancesSection } from './InstancesSection.js';
 import {
   accessWords,
   activityWords,
@@ -651,7 +652,8 @@ function EditDetails({
 
 /**
  * /projects/:id: everything a member sees of a project — its purpose, members and invitations,
- * datasets and versions with their access and the newer versions offered, and its activity.
+ * datasets and versions with their access and the newer versions offered, its notebook instances,
+ * and its activity.
  * Controls follow `may` (the server's answer of what this member may do now), so a viewer sees
  * none they cannot use; the server decides again on every request.
  */
@@ -744,6 +746,7 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
       )}
       <MembersSection project={project} onProject={handleProject} />
       <DatasetsSection project={project} onProject={handleProject} navigate={navigate} />
+      <InstancesSection project={project} />
       <ActivitySection project={project} />
       <ProjectActions project={project} onProject={handleProject} navigate={navigate} />
       <p className="muted">Created {day(project.createdAt)}.</p>

@@ -1,0 +1,373 @@
+import { ApiError, type Instance, type InstanceTypeEntry, type Project } from '@lantern/sdk';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api } from '../../api.js';
+import { asSentence, useSession } from '../../session.js';
+import { problemOf } from '../catalog/catalog-text.js';
+import { when } from './project-text.js';
+
+/**
+ * The project page's notebook instances (issue 8): the project's instances with their state and
+ * progress, a launch form (a type from the catalogue, the project's datasets and versions to
+ * mount), "Open notebook" for a running one (through the server's proxy, in a new tab), stop and
+ * restart. The server's refusals (the free quota's 429, a paid type's 403) show as it says them.
+ * The list is read again while an instance is on its way up or down.
+ */
+
+/** How often the list is read while an instance is requested, starting or stopping. */
+const POLL_MS = 1_500;
+
+/** States that change by themselves: the page keeps reading the list while one is shown. */
+const MOVING: readonly Instance['state'][] = ['requested', 'starting', 'stopping'];
+
+/** A state in words for the project's members. */
+export const STATE_WORDS: Readonly<Record<Instance['state'], string>> = {
+  requested: 'Requested: waiting to start',
+  starting: 'Starting',
+  running: 'Running',
+  stopping: 'Stopping',
+  stopped: 'Stopped',
+  failed: 'Failed',
+};
+
+/** "$0.19 an hour", or "free" for a free type. */
+export function priceWords(cents: number): string {
+  return cents === 0 ? 'free' : `$${(cents / 100).toFixed(2)} an hour`;
+}
+
+/** "Small CPU: 4 vCPU, 16 GiB, $0.19 an hour", "NVIDIA T4: 4 vCPU, 16 GiB, 1 × T4 GPU, …". */
+export function typeWords(type: InstanceTypeEntry): string {
+  const memory = `${Math.round((type.memoryMib / 1024) * 10) / 10} GiB`;
+  const gpu = type.gpu === null ? [] : [`${type.gpu.count} × ${type.gpu.model} GPU`];
+  return [`${type.vcpus} vCPU`, memory, ...gpu, priceWords(type.priceCentsPerHour)].join(', ');
+}
+
+/** What the last action said: done (a status) or refused (an alert). */
+type Message = { text: string; bad: boolean } | null;
+
+/**
+ * The server's refusal as a sentence: a 429 (the free quota, too many starts) is about now, not
+ * for ever. Not capitalised: a refusal often begins with a type's name (`gpu.t4 is a paid type`).
+ */
+function refusalWords(caught: unknown): string {
+  const lead = caught instanceof ApiError && caught.status === 429 ? 'Not now' : 'Refused';
+  return `${lead}: ${problemOf(caught)}.`;
+}
+
+/** The project's instances and the types, read once and again while any is moving. */
+function useInstances(projectId: string) {
+  const [instances, setInstances] = useState<Instance[] | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [reads, setReads] = useState(0);
+  const reread = useCallback(() => setReads((n) => n + 1), []);
+
+  useEffect(() => {
+    let live = true;
+    api.listProjectInstances(projectId).then(
+      (found) => {
+        if (live) {
+          setInstances(found);
+          setProblem(null);
+        }
+      },
+      (caught: unknown) => live && setProblem(problemOf(caught)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [projectId, reads]);
+
+  const moving = instances?.some((i) => MOVING.includes(i.state)) ?? false;
+  useEffect(() => {
+    if (!moving) {
+      return;
+    }
+    const timer = window.setTimeout(reread, POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [moving, instances, reread]);
+
+  return { instances, problem, reread };
+}
+
+/** One instance: type, who launched it, state (and progress or the failure), started, actions. */
+function InstanceRow({
+  instance,
+  types,
+  project,
+  me,
+  busy,
+  onStop,
+  onRestart,
+}: {
+  instance: Instance;
+  types: InstanceTypeEntry[];
+  project: Project;
+  me: string | undefined;
+  busy: boolean;
+  onStop: (instance: Instance) => void;
+  onRestart: (instance: Instance) => void;
+}) {
+  const type = types.find((t) => t.name === instance.type);
+  const who =
+    instance.userId === me
+      ? 'you'
+      : (project.members.find((m) => m.userId === instance.userId)?.name ?? 'a former member');
+  const launches = project.may.includes('project.launch_instance');
+  const moving = MOVING.includes(instance.state);
+  return (
+    <tr data-testid={`instance-${instance.id}`}>
+      <th scope="row">
+        {type?.title ?? instance.type} <span className="muted">({instance.type})</span>
+      </th>
+      <td>{who}</td>
+      <td>
+        <span data-testid="instance-state">{STATE_WORDS[instance.state]}</span>
+        {moving && (
+          <>
+            {' '}
+            <progress aria-label={`${instance.type} is ${instance.state}`} />
+          </>
+        )}
+        {instance.failureReason !== null && (
+          <span className="bad" data-testid="instance-failure">
+            {' '}
+            — {instance.failureReason}
+          </span>
+        )}
+        {instance.datasets.length > 0 && (
+          <div className="muted">
+            Mounted: {instance.datasets.map((d) => `${d.slug} ${d.version}`).join(', ')}
+          </div>
+        )}
+      </td>
+      <td>
+        {instance.startedAt === null ? (
+          <span className="muted">not yet</span>
+        ) : (
+          <time dateTime={instance.startedAt}>{when(instance.startedAt)}</time>
+        )}
+      </td>
+      <td className="member-actions">
+        {instance.state === 'running' && (
+          <a href={instance.url} target="_blank" rel="noopener noreferrer">
+            Open the notebook of {instance.type}
+          </a>
+        )}{' '}
+        {(instance.state === 'running' || instance.state === 'starting') &&
+          (launches || instance.userId === me) && (
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => onStop(instance)}
+            >
+              Stop {instance.type}
+            </button>
+          )}
+        {(instance.state === 'stopped' || instance.state === 'failed') && launches && (
+          <button type="button" disabled={busy} onClick={() => onRestart(instance)}>
+            Restart {instance.type}
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** Launch: a type from the catalogue and the project's attached dataset versions to mount. */
+function LaunchForm({
+  project,
+  types,
+  busy,
+  onLaunch,
+}: {
+  project: Project;
+  types: InstanceTypeEntry[];
+  busy: boolean;
+  onLaunch: (type: string, datasets: { slug: string; version: string }[]) => void;
+}) {
+  const mountable = project.datasets.filter(
+    (d) => d.status === 'attached' && d.access && d.versionStatus !== 'retired',
+  );
+  const [type, setType] = useState(types.find((t) => t.priceCentsPerHour === 0)?.name ?? '');
+  const [mounts, setMounts] = useState<string[]>(mountable.map((d) => d.id));
+  const handleSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    onLaunch(
+      type,
+      mountable
+        .filter((d) => mounts.includes(d.id))
+        .map((d) => ({ slug: d.slug, version: d.version })),
+    );
+  };
+  return (
+    <form onSubmit={handleSubmit} aria-label="Launch an instance">
+      <h3>Launch an instance</h3>
+      <label htmlFor="instance-type">Instance type</label>
+      <select id="instance-type" value={type} onChange={(e) => setType(e.target.value)}>
+        {types.map((t) => (
+          <option key={t.name} value={t.name}>
+            {t.title} ({t.name}) — {typeWords(t)}
+          </option>
+        ))}
+      </select>
+      <p className="muted">
+        Free types are one running per person; paid types are enabled for a project by an admin
+        until billing draws on the project&apos;s funds.
+      </p>
+      {mountable.length === 0 ? (
+        <p className="muted" data-testid="mounts-empty">
+          The project has no attached datasets to mount; the notebook starts with its own files.
+        </p>
+      ) : (
+        <fieldset>
+          <legend>Datasets to mount (read-only, under /home/ngsci/datasets)</legend>
+          <ul className="picker">
+            {mountable.map((d) => (
+              <li key={d.id}>
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={mounts.includes(d.id)}
+                    onChange={(e) =>
+                      setMounts((now) =>
+                        e.target.checked ? [...now, d.id] : now.filter((m) => m !== d.id),
+                      )
+                    }
+                  />{' '}
+                  Mount {d.slug} {d.version}
+                </label>
+              </li>
+            ))}
+          </ul>
+        </fieldset>
+      )}
+      <button type="submit" disabled={busy || type === ''}>
+        Launch the instance
+      </button>
+    </form>
+  );
+}
+
+/** The Instances section of the project page. */
+export function InstancesSection({ project }: { project: Project }) {
+  const { user } = useSession();
+  const { instances, problem, reread } = useInstances(project.id);
+  const [types, setTypes] = useState<InstanceTypeEntry[]>([]);
+  const [message, setMessage] = useState<Message>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    api.listInstanceTypes().then(
+      (found) => live && setTypes(found),
+      (caught: unknown) => live && setMessage({ text: refusalWords(caught), bad: true }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const act = (change: () => Promise<Instance>, done: (instance: Instance) => string) => {
+    setBusy(true);
+    setMessage(null);
+    change()
+      .then(
+        (instance) => setMessage({ text: done(instance), bad: false }),
+        (caught: unknown) => setMessage({ text: refusalWords(caught), bad: true }),
+      )
+      .finally(() => {
+        setBusy(false);
+        reread();
+      });
+  };
+  const handleLaunch = (type: string, datasets: { slug: string; version: string }[]) =>
+    act(
+      () => api.launchInstance(project.id, { type, datasets }),
+      (i) => `${i.type} is launched; it is ${i.state}, and the notebook opens once it runs.`,
+    );
+  const handleStop = (instance: Instance) => {
+    if (
+      window.confirm(
+        `Stop ${instance.type}? Its kernels end and unsaved work in open notebooks is lost; the files in your home and the project folder stay.`,
+      )
+    ) {
+      act(
+        () => api.stopInstance(instance.id),
+        (i) => `${i.type} is stopping.`,
+      );
+    }
+  };
+  const handleRestart = (instance: Instance) =>
+    act(
+      () => api.restartInstance(instance.id),
+      (i) => `${i.type} is starting again.`,
+    );
+
+  const launches = project.may.includes('project.launch_instance') && project.status !== 'archived';
+  return (
+    <section aria-labelledby="instances-title" className="panel">
+      <h2 id="instances-title">Instances</h2>
+      <p className="muted">
+        Notebooks next to the data: the datasets are mounted read-only and nothing is downloaded
+        from them.
+      </p>
+      {message !== null && (
+        <p
+          role={message.bad ? 'alert' : 'status'}
+          className={message.bad ? 'bad' : 'good'}
+          data-testid="instances-message"
+        >
+          {message.text}
+        </p>
+      )}
+      {problem !== null && (
+        <p role="alert" className="bad" data-testid="instances-problem">
+          {asSentence(problem)}
+        </p>
+      )}
+      {instances === null ? (
+        problem === null && <p role="status">Loading the instances…</p>
+      ) : instances.length === 0 ? (
+        <p data-testid="instances-empty">
+          The project has no instances yet.
+          {launches && ' Launch one below to work in a notebook next to its data.'}
+        </p>
+      ) : (
+        <table className="checks" data-testid="instances">
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Launched by</th>
+              <th scope="col">State</th>
+              <th scope="col">Started</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {instances.map((instance) => (
+              <InstanceRow
+                key={instance.id}
+                instance={instance}
+                types={types}
+                project={project}
+                me={user?.id}
+                busy={busy}
+                onStop={handleStop}
+                onRestart={handleRestart}
+              />
+            ))}
+          </tbody>
+        </table>
+      )}
+      {launches && types.length > 0 && (
+        <LaunchForm
+          key={project.datasets.map((d) => d.id).join(',')}
+          project={project}
+          types={types}
+          busy={busy}
+          onLaunch={handleLaunch}
+        />
+      )}
+    </section>
+  );
+}
