@@ -134,7 +134,16 @@ export interface ProjectPage {
 }
 
 /** Reads of the project: kept in the audit log, left out of its activity feed. */
-const READ_ACTIONS = ['project.read', 'project.list', 'email.queue'];
+const READ_ACTIONS = [
+  'project.read',
+  'project.list',
+  'email.queue',
+  // The project page reads its instances and the types, again while one starts or stops.
+  'instance.list',
+  'instance.types',
+  'instance.read',
+  'instance.usage',
+];
 const ACTIVITY_LIMIT = 100;
 
 /**
