@@ -2,28 +2,16 @@
  * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline, extended and progressive
  * (processes 1, 2 and 4 at 8 bits) by libjpeg-turbo in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as
  * pydicom's Pillow and dcmtk decode them; lossless (process 14, any precision) by
- * jpeg-lossless-decoder-js. Neither was written for hostile input, so the frame header (SOF) is read
- * here first and must agree with the dataset's Rows, Columns and Samples per Pixel, whose size
- * `readImageInfo` has already bounded; anything the libraries throw becomes a FormatError. 12-bit
+ * `../jpeg/lossless.ts`. The frame header (SOF) is read here first and must agree with the
+ * dataset's Rows, Columns and Samples per Pixel, whose size `readImageInfo` has already bounded;
+ * anything the decoders throw becomes a FormatError. 12-bit
  * lossy JPEG, arithmetic coding and hierarchical JPEG are `unsupported_transfer_syntax`.
  */
-import { createRequire } from 'node:module';
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
+import { decodeJpegLossless } from '../jpeg/lossless.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
-
-/** The one class of jpeg-lossless-decoder-js used here (its src/decoder.ts). */
-interface LosslessDecoder {
-  /** Decodes a JPEG Lossless (process 14) stream: samples of 8 bits or fewer as bytes, else 16-bit. */
-  decode(buffer: ArrayBuffer): Uint8Array | Uint16Array;
-}
-
-// jpeg-lossless-decoder-js 2.x names a release/lossless.d.ts in its package.json that it does not
-// ship, so it is loaded untyped and given the type of the one class used.
-const { Decoder: LosslessDecoder } = createRequire(import.meta.url)('jpeg-lossless-decoder-js') as {
-  Decoder: new () => LosslessDecoder;
-};
 
 /** A JPEG stream's frame header (ISO/IEC 10918-1 B.2.2). */
 export interface JpegFrameHeader {
@@ -100,17 +88,17 @@ export function decodeJpeg(
       `the JPEG frame is ${header.width} x ${header.height} x ${header.components}, the dataset says ${info.columns} x ${info.rows} x ${info.samplesPerPixel}`,
     );
   }
-  const pixels = info.rows * info.columns;
   try {
     if (header.process === 0xc3) {
-      const decoded = new LosslessDecoder().decode(new Uint8Array(bytes).buffer);
-      if (decoded.length < pixels * info.samplesPerPixel) {
-        throw fail(
-          'invalid_dicom',
-          `the JPEG Lossless stream decodes to ${decoded.length} samples`,
-        );
-      }
-      return { samples: decoded, photometricInterpretation: info.photometricInterpretation };
+      const decoded = decodeJpegLossless(bytes, {
+        width: info.columns,
+        height: info.rows,
+        components: info.samplesPerPixel,
+      });
+      return {
+        samples: decoded.samples,
+        photometricInterpretation: info.photometricInterpretation,
+      };
     }
     if (
       (header.process === 0xc0 || header.process === 0xc1 || header.process === 0xc2) &&
