@@ -440,7 +440,16 @@ async function buildSlide(dir: string, scale: number): Promise<string> {
   return slide;
 }
 
-async function benchSlide(options: Options, dir: string): Promise<SlideResult> {
+/** The slide built and opened, and its tiles shuffled; built before the DICOM rounds, so that a
+ * slide too small for `--tiles` fails the run at once rather than after them. */
+interface PreparedSlide {
+  path: string;
+  slide: Awaited<ReturnType<typeof openSlideFile>>['slide'];
+  close: () => Promise<void>;
+  all: TileRef[];
+}
+
+async function prepareSlide(options: Options, dir: string): Promise<PreparedSlide> {
   log(`slide: vips builds a pyramid from ihc.png enlarged ${options.slideScale}x`);
   const path = await buildSlide(dir, options.slideScale);
   const { slide, close } = await openSlideFile(path);
@@ -460,6 +469,16 @@ async function benchSlide(options: Options, dir: string): Promise<SlideResult> {
       );
     }
     shuffle(all, new Random('bench/formats'));
+    return { path, slide, close, all };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function benchSlide(options: Options, prepared: PreparedSlide): Promise<SlideResult> {
+  const { path, slide, close, all } = prepared;
+  try {
     const draw = (() => {
       let at = 0;
       return (n: number): TileRef[] => all.slice(at, (at += n));
@@ -633,8 +652,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lantern-bench-formats-'));
   try {
     const startedAt = new Date().toISOString();
+    const prepared = await prepareSlide(options, dir);
     const dicom = await benchDicom(options);
-    const slide = await benchSlide(options, dir);
+    const slide = await benchSlide(options, prepared);
     const { outFile: _outFile, ...shown } = options;
     const report: Report = {
       startedAt,
