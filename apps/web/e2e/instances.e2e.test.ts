@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from './datasets.js';
-import { admitPerson, CSRF, expectOk, setUpAdmin } from './people.js';
-import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
+import { admitPerson, CSRF, expectOk, PEOPLE, setUpAdmin } from './people.js';
+import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
 
 // The project page's Instances section in Debian's Chromium, on the built product (`lantern
 // start`, the local backend: Jupyter from Debian in a bubblewrap sandbox): the empty state, the
@@ -13,18 +13,8 @@ import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 // real launch seen from requested to running, the notebook opened through the proxy, the free
 // quota's 429 and a paid type's 403 shown as the server says them, stop (after a confirmation)
 // and restart. Screenshots are kept under test-results/screenshots.
-const OWNER = {
-  email: 'mary@hospital.example',
-  password: 'wards are quiet before dawn',
-  name: 'Mary Seacole',
-  researchPurpose: 'Sudden cardiac arrest and the resting ECG.',
-};
-const CURATOR = {
-  email: 'curator@hospital.example',
-  password: 'curators document every column',
-  name: 'Rosalind Franklin',
-  researchPurpose: 'Curating ECG datasets for the catalog.',
-};
+const OWNER = PEOPLE.owner;
+const CURATOR = PEOPLE.curator;
 const OPEN = 'demo-open-ecg';
 /** Instances take seconds to start (a sandbox, a Jupyter server): wait generously. */
 const START = { timeout: 120_000, interval: 500 };
@@ -36,18 +26,6 @@ let browser: Browser;
 let admin: BrowserContext;
 let owner: BrowserContext;
 let projectUrl = '';
-
-/** A page of `context` that accepts every confirmation (and records what each asked). */
-async function pageOf(context: BrowserContext): Promise<{ page: Page; asked: string[] }> {
-  const page = await context.newPage();
-  await page.setViewportSize({ width: 1100, height: 900 });
-  const asked: string[] = [];
-  page.on('dialog', (dialog) => {
-    asked.push(dialog.message());
-    void dialog.accept();
-  });
-  return { page, asked };
-}
 
 /** The state words of the section's only instance. */
 const stateOf = (page: Page) =>

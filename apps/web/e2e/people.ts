@@ -24,6 +24,37 @@ export interface Person {
   name: string;
 }
 
+/** A person who applies for admission, with the research purpose they give. */
+export type Applicant = Person & { researchPurpose: string };
+
+/** The cast of the projects and instances tests (made-up people with historical names). */
+export const PEOPLE = {
+  owner: {
+    email: 'mary@hospital.example',
+    password: 'wards are quiet before dawn',
+    name: 'Mary Seacole',
+    researchPurpose: 'Sudden cardiac arrest and the resting ECG.',
+  },
+  colleague: {
+    email: 'grace@navy.example',
+    password: 'compilers never sleep at sea',
+    name: 'Grace Hopper',
+    researchPurpose: 'Signal processing of ECG waveforms.',
+  },
+  reviewer: {
+    email: 'rita@review.example',
+    password: 'every request deserves a reason',
+    name: 'Rita Levi-Montalcini',
+    researchPurpose: 'Reviewing access to restricted datasets.',
+  },
+  curator: {
+    email: 'curator@hospital.example',
+    password: 'curators document every column',
+    name: 'Rosalind Franklin',
+    researchPurpose: 'Curating ECG datasets for the catalog.',
+  },
+} satisfies Record<string, Applicant>;
+
 /** An API answer that must be a success; its body is the failure message otherwise. */
 export async function expectOk(answer: Promise<APIResponse>): Promise<APIResponse> {
   const done = await answer;
@@ -94,7 +125,7 @@ export async function admitPerson(options: {
   baseUrl: string;
   /** The admin's signed-in context (from setUpAdmin). */
   admin: BrowserContext;
-  person: Person & { researchPurpose: string };
+  person: Applicant;
   roles: string[];
   acceptTerms?: boolean;
 }): Promise<BrowserContext> {
@@ -175,7 +206,7 @@ export async function admitCurator(options: {
   baseUrl: string;
   /** What `lantern start` printed: the first admin's set-password link. */
   banner: string;
-  curator: Person & { researchPurpose: string };
+  curator: Applicant;
 }): Promise<BrowserContext> {
   const { browser, baseUrl, banner, curator } = options;
   const admin = await setUpAdmin(browser, baseUrl, banner);

@@ -1,41 +1,18 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from './datasets.js';
-import { admitPerson, readOutbox, setUpAdmin } from './people.js';
-import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
+import { admitPerson, PEOPLE, readOutbox, setUpAdmin, type Applicant } from './people.js';
+import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
 
 // The projects pages in Debian's Chromium, on the built product (`lantern start`): a researcher
 // creates a project with an open dataset, invites a colleague who accepts from the emailed link,
 // changes her role and sees it in the activity feed; the last owner cannot leave; a reviewer
 // answers the request for a restricted dataset and the project page shows the answer.
 // Screenshots are kept under test-results/screenshots for people to look at.
-const OWNER = {
-  email: 'mary@hospital.example',
-  password: 'wards are quiet before dawn',
-  name: 'Mary Seacole',
-  researchPurpose: 'Sudden cardiac arrest and the resting ECG.',
-};
-const COLLEAGUE = {
-  email: 'grace@navy.example',
-  password: 'compilers never sleep at sea',
-  name: 'Grace Hopper',
-  researchPurpose: 'Signal processing of ECG waveforms.',
-};
-const REVIEWER = {
-  email: 'rita@review.example',
-  password: 'every request deserves a reason',
-  name: 'Rita Levi-Montalcini',
-  researchPurpose: 'Reviewing access to restricted datasets.',
-};
-const CURATOR = {
-  email: 'curator@hospital.example',
-  password: 'curators document every column',
-  name: 'Rosalind Franklin',
-  researchPurpose: 'Curating ECG datasets for the catalog.',
-};
+const { owner: OWNER, colleague: COLLEAGUE, reviewer: REVIEWER, curator: CURATOR } = PEOPLE;
 const PURPOSE =
   'Whether the morphology of a resting ECG predicts sudden cardiac arrest within a year.';
 const OPEN = 'demo-open-ecg';
@@ -51,18 +28,6 @@ let reviewer: BrowserContext;
 /** The project the tests share, once created. */
 let projectUrl = '';
 
-/** A page of `context` that accepts every confirmation (and records what each asked). */
-async function pageOf(context: BrowserContext): Promise<{ page: Page; asked: string[] }> {
-  const page = await context.newPage();
-  await page.setViewportSize({ width: 1100, height: 900 });
-  const asked: string[] = [];
-  page.on('dialog', (dialog) => {
-    asked.push(dialog.message());
-    void dialog.accept();
-  });
-  return { page, asked };
-}
-
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-projects-'));
   const server = await startLantern(dataDir);
@@ -72,7 +37,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   admin = await setUpAdmin(browser, baseUrl, server.output());
   const admit = (
-    person: typeof OWNER,
+    person: Applicant,
     roles: string[],
     acceptTerms: boolean,
   ): Promise<BrowserContext> =>

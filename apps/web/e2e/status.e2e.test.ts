@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '@lantern/core/identity';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN } from './people.js';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 // Browser tests drive the built product in Debian's Chromium, as a user would: `lantern start`,
@@ -45,7 +46,6 @@ class Authenticator {
   }
 }
 
-const ADMIN = { email: 'admin@lantern.local', password: 'quiet orchard under seven moons' };
 let adminApp: Authenticator | null = null;
 let adminRecoveryCodes: string[] = [];
 let adminContext: BrowserContext | null = null;

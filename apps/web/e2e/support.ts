@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The `lantern` command, run as users run it (the built CLI). */
 export const LANTERN_BIN = fileURLToPath(new URL('../../cli/bin/lantern.js', import.meta.url));
@@ -49,4 +49,16 @@ export function launchChromium(): Promise<Browser> {
     executablePath: '/usr/bin/chromium',
     args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--no-first-run'],
   });
+}
+
+/** A page of `context` that accepts every confirmation (and records what each asked). */
+export async function pageOf(context: BrowserContext): Promise<{ page: Page; asked: string[] }> {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1100, height: 900 });
+  const asked: string[] = [];
+  page.on('dialog', (dialog) => {
+    asked.push(dialog.message());
+    void dialog.accept();
+  });
+  return { page, asked };
 }
