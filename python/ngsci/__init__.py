@@ -10,8 +10,10 @@ The same calls as Nightingale Open Science's module, so code written for it runs
     ngsci.stop_instance()          # asks the platform to stop this instance
 
 The instance has no network. The platform answers on a UNIX socket bound into the sandbox
-(LANTERN_PLATFORM_SOCKET), and each call carries the instance's own token
-(LANTERN_PLATFORM_TOKEN) as a bearer token. Standard library only.
+(LANTERN_PLATFORM_SOCKET), or, where no socket can be shared (a Kubernetes Pod, whose only way out
+is to the Lantern server), over HTTP at LANTERN_PLATFORM_URL + '/platform'. Each call carries the
+instance's own token (LANTERN_PLATFORM_TOKEN, or the file LANTERN_PLATFORM_TOKEN_FILE names) as a
+bearer token. Standard library only.
 
 The platform's side (HTTP/1.1, JSON unless said):
     GET  /v1/instance                      -> {"id": ...}
@@ -85,15 +87,45 @@ def _environment(name: str) -> str:
     return value
 
 
+def _token() -> str:
+    token = os.environ.get('LANTERN_PLATFORM_TOKEN', '')
+    token_file = os.environ.get('LANTERN_PLATFORM_TOKEN_FILE', '')
+    if token == '' and token_file != '':
+        try:
+            with open(token_file, encoding='utf-8') as handle:
+                token = handle.read().strip()
+        except OSError as error:
+            raise PlatformError(f'the platform token cannot be read from {token_file}: {error}') from error
+    if token == '':
+        raise PlatformError('LANTERN_PLATFORM_TOKEN is not set: ngsci works inside a Lantern instance')
+    return token
+
+
+def _connection():
+    """The connection to the platform, where it answers, and the prefix of its paths."""
+    url = os.environ.get('LANTERN_PLATFORM_URL', '')
+    if url == '':
+        socket_path = os.environ.get('LANTERN_PLATFORM_SOCKET', DEFAULT_SOCKET)
+        return _UnixConnection(socket_path, TIMEOUT_SECONDS), socket_path, ''
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ('http', 'https') or parts.hostname is None:
+        raise PlatformError(f'LANTERN_PLATFORM_URL is not an http(s) URL: {url}')
+    kind = http.client.HTTPSConnection if parts.scheme == 'https' else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+    return connection, url, parts.path.rstrip('/') + '/platform'
+
+
 def _call(method: str, path: str, body: bytes = b'', content_type: str = 'application/json'):
     """One request to the platform; returns (status, decoded JSON body or None)."""
-    socket_path = os.environ.get('LANTERN_PLATFORM_SOCKET', DEFAULT_SOCKET)
-    token = _environment('LANTERN_PLATFORM_TOKEN')
-    connection = _UnixConnection(socket_path, TIMEOUT_SECONDS)
+    token = _token()
+    connection, where, prefix = _connection()
+    path = prefix + path
     headers = {
         'Authorization': f'Bearer {token}',
         'Accept': 'application/json',
         'X-NG-Instance-Id': os.environ.get('NG_INSTANCE_ID', ''),
+        # The server asks every write over HTTP for this header (its cross-site request check).
+        'X-Lantern-CSRF': '1',
     }
     if method == 'POST':
         headers['Content-Type'] = content_type
@@ -103,7 +135,7 @@ def _call(method: str, path: str, body: bytes = b'', content_type: str = 'applic
         response = connection.getresponse()
         raw = response.read()
     except OSError as error:
-        raise PlatformError(f'the platform did not answer on {socket_path}: {error}') from error
+        raise PlatformError(f'the platform did not answer on {where}: {error}') from error
     finally:
         connection.close()
     try:

@@ -22,6 +22,7 @@ import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
 import { instanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
+import { platformRoutes } from './http/instances/platform.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { instanceRoutes } from './http/instances/instances.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
@@ -117,6 +118,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       identity: ctx.services.identity,
       tokens: ctx.services.tokens,
     }),
+  );
+  await fastify.register(
+    platformRoutes({ api: () => ctx.services.instances, audit: ctx.services.audit }),
   );
   await fastify.register(webRoutes(ctx.config.webDir));
 

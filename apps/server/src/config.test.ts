@@ -154,8 +154,29 @@ describe('parseConfig', () => {
       datasetsClaim: 'lantern-datasets',
       projectsClaim: 'lantern-projects',
       homesClaim: 'lantern-homes',
+      platformUrl: undefined,
     });
     expect(k8s.slurm).toBeUndefined();
+    const reachable = (url: string) =>
+      parseConfig({
+        LANTERN_COMPUTE_BACKEND: 'kubernetes',
+        LANTERN_K8S_IMAGE: 'quay.io/jupyter/scipy-notebook:2025-01-06',
+        LANTERN_K8S_DATASETS_PVC: 'lantern-datasets',
+        LANTERN_K8S_PROJECTS_PVC: 'lantern-projects',
+        LANTERN_K8S_HOMES_PVC: 'lantern-homes',
+        LANTERN_K8S_PLATFORM_URL: url,
+      }).kubernetes?.platformUrl;
+    expect(reachable('http://10.96.0.80:8080')).toBe('http://10.96.0.80:8080');
+    expect(reachable('https://[fd00::80]:443/lantern')).toBe('https://[fd00::80]:443/lantern');
+    for (const url of [
+      'http://lantern.lantern.svc:8080',
+      'ftp://10.0.0.1/',
+      'http://10.0.0.1/?x=1',
+    ]) {
+      expect(() => reachable(url)).toThrow(
+        /LANTERN_K8S_PLATFORM_URL: must be an http\(s\) URL whose host is an IP address/u,
+      );
+    }
   });
 
   it('names each missing or malformed compute setting', () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -102,6 +103,8 @@ export interface KubernetesConfig {
   readonly datasetsClaim: string;
   readonly projectsClaim: string;
   readonly homesClaim: string;
+  /** Where ngsci reaches the server from a Pod (the Service's ClusterIP); undefined: it cannot. */
+  readonly platformUrl: string | undefined;
 }
 
 /** Flags given on the command line; each overrides its environment variable. */
@@ -131,6 +134,23 @@ const dnsLabel = z
   .string()
   .max(63, 'must be at most 63 characters')
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and hyphens');
+/** An http(s) URL naming its host by IP address (IPv4, or IPv6 in brackets), nothing after the path. */
+function isPlatformUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    const host = url.hostname.replace(/^\[(.*)\]$/u, '$1');
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      isIP(host) !== 0 &&
+      url.username === '' &&
+      url.search === '' &&
+      url.hash === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** A Kubernetes object name such as a volume claim's: a DNS subdomain (RFC 1123). */
 const dnsSubdomain = z
   .string()
@@ -190,6 +210,13 @@ const schema = z.object({
   LANTERN_K8S_DATASETS_PVC: dnsSubdomain.optional(),
   LANTERN_K8S_PROJECTS_PVC: dnsSubdomain.optional(),
   LANTERN_K8S_HOMES_PVC: dnsSubdomain.optional(),
+  LANTERN_K8S_PLATFORM_URL: z
+    .string()
+    .refine(
+      isPlatformUrl,
+      "must be an http(s) URL whose host is an IP address (the server Service's ClusterIP: instances get no DNS)",
+    )
+    .optional(),
   LANTERN_INSTANCE_TYPES: z.string().min(1).optional(),
   LANTERN_INSTANCE_POLL_MS: integer(50, 600_000).default(2000),
   LANTERN_MAX_CONCURRENT_STARTS: integer(1, 1000).default(8),
@@ -302,6 +329,7 @@ export function parseConfig(
             datasetsClaim: e.LANTERN_K8S_DATASETS_PVC,
             projectsClaim: e.LANTERN_K8S_PROJECTS_PVC,
             homesClaim: e.LANTERN_K8S_HOMES_PVC,
+            platformUrl: e.LANTERN_K8S_PLATFORM_URL,
           })
         : undefined,
     instanceTypesFile:

@@ -21,7 +21,7 @@ const SERVER_POD_LABELS = { 'app.kubernetes.io/name': 'lantern-server' };
  * cannot be read, no in-cluster service account), naming the variable; never the file's contents.
  */
 export function createComputeBackend(
-  config: Pick<Config, 'computeBackend' | 'dataDir' | 'slurm' | 'kubernetes'>,
+  config: Pick<Config, 'computeBackend' | 'dataDir' | 'port' | 'slurm' | 'kubernetes'>,
 ): ComputeBackend {
   switch (config.computeBackend) {
     case 'local':
@@ -50,6 +50,8 @@ export function createComputeBackend(
           homes: { claimName: k8s.homesClaim, hostRoot: `${config.dataDir}/homes` },
         },
         serverPodLabels: SERVER_POD_LABELS,
+        platform:
+          k8s.platformUrl === undefined ? null : { url: k8s.platformUrl, serverPort: config.port },
         user: POD_USER,
       });
     }

@@ -398,6 +398,8 @@ describe('routes', () => {
         ...['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map(
           (method) => `${method} /instances/:id/* project.work`,
         ),
+        'GET /platform/v1/* public',
+        'POST /platform/v1/* public',
       ].sort(),
     );
   });

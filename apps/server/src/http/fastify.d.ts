@@ -16,8 +16,10 @@ declare module 'fastify' {
     /**
      * `cached`: who a credential belongs to is remembered for a few seconds
      * (AuthenticationCache), for routes that see bursts of small requests (the instance proxy).
+     * `none`: the route's bearer token is not a person's (an instance's platform token, which the
+     * route checks itself); the caller is anonymous to the permission layer.
      */
-    authentication?: 'lookup' | 'cached';
+    authentication?: 'lookup' | 'cached' | 'none';
   }
   interface FastifyRequest {
     /** Who is calling, where from, and whether the request was audited yet. */

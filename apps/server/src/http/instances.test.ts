@@ -292,6 +292,40 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect(run?.output).toContain('status 401');
   });
 
+  it('answers the same platform calls over HTTP at /platform/v1 (for Pods) with the instance token, and 401 otherwise', async () => {
+    // The token ngsci holds inside the sandbox; a Pod reads it from its Secret instead.
+    const run = await kernel?.execute(
+      "import os\nprint('token', os.environ['LANTERN_PLATFORM_TOKEN'])",
+    );
+    const token = /token (\S+)/u.exec(run?.output ?? '')?.[1] ?? '';
+    expect(token).not.toBe('');
+    const platform = (path: string, headers: Record<string, string>) =>
+      fetch(`${server.url}/platform${path}`, { headers });
+    const own = { authorization: `Bearer ${token}`, 'x-ng-instance-id': instanceId };
+    const listed = await platform('/v1/datasets', own);
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({
+      datasets: [{ slug: OPEN, version: '1.0', path: `/home/ngsci/datasets/${OPEN}/1.0` }],
+    });
+    expect(await (await platform('/v1/instance', own)).json()).toEqual({ id: instanceId });
+    for (const headers of [
+      { ...own, authorization: 'Bearer not-the-token' },
+      { ...own, 'x-ng-instance-id': 'ins_0000000000000000' },
+      { authorization: own.authorization },
+      { ...own, 'x-ng-instance-id': "x' OR '1'='1" },
+    ]) {
+      expect((await platform('/v1/datasets', headers)).status).toBe(401);
+    }
+    expect((await platform('/v1/nothing', own)).status).toBe(404);
+    await server.flushAudit();
+    const calls = await api('GET', '/api/v1/audit/events?action=platform.call', admin);
+    expect(calls.status, await detail(calls.clone())).toBe(200);
+    const outcomes = ((await calls.json()) as { events: { outcome: string }[] }).events.map(
+      (item) => item.outcome,
+    );
+    expect(outcomes.filter((outcome) => outcome === 'denied').length).toBe(4);
+  });
+
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {
     await server.close({ keep: true });
     server = await startTestServer(ENV, undefined, {

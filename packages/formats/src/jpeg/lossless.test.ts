@@ -104,7 +104,8 @@ function encodeLossless(samples: Uint16Array, options: EncodeOptions): Uint8Arra
   const counts = Array<number>(16).fill(0);
   const order = [...lengths.keys()].sort((a, b) => (lengths[a] ?? 0) - (lengths[b] ?? 0));
   for (const size of order) {
-    counts[(lengths[size] ?? 1) - 1] += 1;
+    const at = (lengths[size] ?? 1) - 1;
+    counts[at] = (counts[at] ?? 0) + 1;
   }
   segment(0xc4, [0x00, ...counts, ...order]);
   const codes = new Map<number, [number, number]>();

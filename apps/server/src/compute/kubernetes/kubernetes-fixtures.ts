@@ -18,6 +18,7 @@ export const PLACEMENT: KubernetesPlacement = {
     homes: { claimName: 'lantern-homes', hostRoot: '/srv/lantern/homes' },
   },
   serverPodLabels: { 'app.kubernetes.io/name': 'lantern-server' },
+  platform: { url: 'http://10.96.0.80:8080', serverPort: 8080 },
   user: { uid: 1000, gid: 100 },
 };
 

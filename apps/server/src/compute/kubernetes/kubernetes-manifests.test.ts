@@ -66,7 +66,19 @@ const networkPolicySchema = z.object({
   spec: z.object({
     podSelector: z.object({ matchLabels: labels }),
     policyTypes: z.tuple([z.literal('Ingress'), z.literal('Egress')]),
-    egress: z.array(z.never()).length(0),
+    // At most one way out: TCP to the server's Pods (ngsci), never an address block or DNS.
+    egress: z
+      .array(
+        z
+          .object({
+            to: z.tuple([z.object({ podSelector: z.object({ matchLabels: labels }) }).strict()]),
+            ports: z.tuple([
+              z.object({ protocol: z.literal('TCP'), port: z.number().int() }).strict(),
+            ]),
+          })
+          .strict(),
+      )
+      .max(1),
   }),
 });
 
@@ -109,6 +121,22 @@ describe('Kubernetes manifests', () => {
       expect(JSON.stringify(pod)).not.toContain(spec.platformToken);
     });
   }
+
+  it('let a Pod reach only the server, and only when the platform URL is set', () => {
+    const spec = launch('abc', 'cpu.small');
+    const env = (placement: typeof PLACEMENT) =>
+      podManifest(spec, placement).spec?.containers[0]?.env?.map((v) => v.name) ?? [];
+    expect(env(PLACEMENT)).toContain('LANTERN_PLATFORM_URL');
+    expect(networkPolicyManifest(spec, PLACEMENT).spec?.egress).toEqual([
+      {
+        to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'lantern-server' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+    ]);
+    const closed = { ...PLACEMENT, platform: null };
+    expect(env(closed)).not.toContain('LANTERN_PLATFORM_URL');
+    expect(networkPolicyManifest(spec, closed).spec?.egress).toEqual([]);
+  });
 
   it('refuse a path outside its claim and an id that cannot name an object', () => {
     const spec = launch('abc', 'cpu.small');

@@ -32,6 +32,12 @@ export interface KubernetesPlacement {
   volumes: { datasets: ClaimMapping; projects: ClaimMapping; homes: ClaimMapping };
   /** Labels of the Lantern server's Pods: the only ones the NetworkPolicy lets in. */
   serverPodLabels: Readonly<Record<string, string>>;
+  /**
+   * Where ngsci reaches the platform from a Pod (`LANTERN_PLATFORM_URL`: the server Service's
+   * ClusterIP, so that no DNS is needed), and the port the server's Pods listen on, the only
+   * egress the NetworkPolicy allows; null: no egress at all, and ngsci cannot reach the server.
+   */
+  platform: { url: string; serverPort: number } | null;
   /** The uid and gid the notebook runs as (the Docker Stacks' jovyan is 1000:100). */
   user: { uid: number; gid: number };
 }
@@ -119,10 +125,13 @@ export function podManifest(spec: LaunchSpec, placement: KubernetesPlacement): V
   const env = [
     ...Object.entries(sandboxEnvironment(spec))
       // The image's own PATH and PYTHONPATH (conda's) stay; the platform's socket is not
-      // reachable from a Pod.
+      // reachable from a Pod (its URL is, when configured).
       .filter(([key]) => !POD_KEEPS_ITS_OWN.has(key))
       .map(([key, value]) => ({ name: key, value })),
     { name: 'LANTERN_PLATFORM_TOKEN_FILE', value: '/run/lantern/secrets/platform-token' },
+    ...(placement.platform === null
+      ? []
+      : [{ name: 'LANTERN_PLATFORM_URL', value: placement.platform.url }]),
   ];
   return {
     apiVersion: 'v1',
@@ -240,8 +249,9 @@ function subPath(claim: ClaimMapping, path: string): string {
 }
 
 /**
- * The NetworkPolicy: no egress at all (not even DNS), and ingress only from the Lantern server's
- * Pods to the notebook's port.
+ * The NetworkPolicy: ingress only from the Lantern server's Pods to the notebook's port; egress
+ * only to the server's Pods on their port, for ngsci, when the platform's URL is configured, and
+ * none otherwise (never DNS, which would be a way out).
  */
 export function networkPolicyManifest(
   spec: LaunchSpec,
@@ -264,7 +274,15 @@ export function networkPolicyManifest(
           ports: [{ protocol: 'TCP', port: NOTEBOOK_PORT }],
         },
       ],
-      egress: [],
+      egress:
+        placement.platform === null
+          ? []
+          : [
+              {
+                to: [{ podSelector: { matchLabels: { ...placement.serverPodLabels } } }],
+                ports: [{ protocol: 'TCP', port: placement.platform.serverPort }],
+              },
+            ],
     },
   };
 }

@@ -22,12 +22,14 @@ interface Seen {
   authorization: string;
   instance: string;
   contentType: string;
+  csrf: string;
   body: string;
 }
 
 let work: string;
 let socketPath: string;
 let server: Server;
+let tcp: Server;
 const seen: Seen[] = [];
 /** What the platform answers next, by path (without the query). */
 let answers: Record<string, { status: number; body: unknown }> = {};
@@ -73,9 +75,11 @@ beforeAll(async () => {
         authorization: req.headers.authorization ?? '',
         instance: String(req.headers['x-ng-instance-id'] ?? ''),
         contentType: req.headers['content-type'] ?? '',
+        csrf: String(req.headers['x-lantern-csrf'] ?? ''),
         body,
       });
-      const answer = answers[(req.url ?? '').split('?')[0] ?? ''] ?? {
+      const path = (req.url ?? '').split('?')[0]?.replace(/^\/platform(?=\/)/u, '') ?? '';
+      const answer = answers[path] ?? {
         status: 404,
         body: { title: 'not found' },
       };
@@ -85,10 +89,14 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  // The same platform over TCP, where a Pod reaches it (LANTERN_PLATFORM_URL).
+  tcp = createServer((req, res) => server.emit('request', req, res));
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => tcp.close(resolve));
   await rm(work, { recursive: true, force: true });
 });
 
@@ -185,5 +193,37 @@ describe('ngsci', () => {
       { LANTERN_PLATFORM_SOCKET: join(work, 'absent.sock') },
     );
     expect(unreachable).toMatch(/^FAILURE the platform did not answer on .*absent\.sock/u);
+  });
+
+  it('speaks HTTP to LANTERN_PLATFORM_URL under /platform (a Pod), with the token from its file', async () => {
+    const address = tcp.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const tokenFile = join(work, 'platform-token');
+    await writeFile(tokenFile, `${TOKEN}\n`);
+    answers = { '/v1/instance/stop': { status: 202, body: { state: 'stopping' } } };
+    const env = {
+      LANTERN_PLATFORM_URL: `http://127.0.0.1:${port}/`,
+      LANTERN_PLATFORM_TOKEN: '',
+      LANTERN_PLATFORM_TOKEN_FILE: tokenFile,
+      LANTERN_PLATFORM_SOCKET: join(work, 'absent.sock'),
+    };
+    expect(await python('import ngsci; print(ngsci.stop_instance())', env)).toBe('None\n');
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      url: '/platform/v1/instance/stop',
+      authorization: `Bearer ${TOKEN}`,
+      instance: 'inst-ngsci',
+      csrf: '1',
+    });
+    const refused = await python(
+      'import ngsci\ntry:\n    ngsci.datasets()\nexcept ngsci.PlatformError as e:\n    print(e)',
+      { ...env, LANTERN_PLATFORM_TOKEN_FILE: join(work, 'absent-token') },
+    );
+    expect(refused).toMatch(/^the platform token cannot be read from .*absent-token/u);
+    const wrong = await python(
+      'import ngsci\ntry:\n    ngsci.datasets()\nexcept ngsci.PlatformError as e:\n    print(e)',
+      { ...env, LANTERN_PLATFORM_URL: 'ftp://127.0.0.1/' },
+    );
+    expect(wrong).toBe('LANTERN_PLATFORM_URL is not an http(s) URL: ftp://127.0.0.1/\n');
   });
 });

@@ -90,10 +90,13 @@ export function registerRequestLifecycle(
     void reply.header('x-request-id', request.id);
     // Everything after this, errors included, runs in the request's context (logs, audit).
     runWithRequestContext(request.ctx, () => {
+      const how = request.routeOptions.config.authentication;
       const found =
-        request.routeOptions.config.authentication === 'cached'
-          ? cache.authenticate(request.headers, request.ip, Date.now())
-          : lookup(request.headers, request.ip);
+        how === 'none'
+          ? Promise.resolve<Authenticated>(ANONYMOUS)
+          : how === 'cached'
+            ? cache.authenticate(request.headers, request.ip, Date.now())
+            : lookup(request.headers, request.ip);
       found.then(
         (who) => {
           request.ctx.principal = who.principal;
@@ -174,6 +177,12 @@ function newRequestContext(request: FastifyRequest): RequestContext {
  * does not work is refused outright (401), never treated as anonymous. Also for websocket
  * handshakes, which no route sees.
  */
+const ANONYMOUS: Authenticated = {
+  principal: { kind: 'anonymous' },
+  authenticatedBy: null,
+  tokenId: null,
+};
+
 export async function authenticateHeaders(
   headers: CredentialHeaders,
   clientIp: string,
@@ -195,7 +204,7 @@ export async function authenticateHeaders(
   const secret = readCookie({ headers }, SESSION_COOKIE);
   const found = secret === undefined ? null : await identity.authenticate(secret);
   return found === null
-    ? { principal: { kind: 'anonymous' }, authenticatedBy: null, tokenId: null }
+    ? ANONYMOUS
     : { principal: found.principal, authenticatedBy: 'session', tokenId: null };
 }
 

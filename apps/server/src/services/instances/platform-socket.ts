@@ -3,7 +3,10 @@
  * `<data dir>/platform/<instance id>/platform.sock`, whose folder the sandbox binds at
  * `/run/lantern`. It is the only way out of an instance. Every call carries the instance's own
  * token as a bearer token, checked against the instance the socket belongs to, so one instance
- * can never speak for another even if it reached its socket. The contract is ngsci's docstring:
+ * can never speak for another even if it reached its socket. Where no socket can be shared (a
+ * Kubernetes Pod), the same calls are answered over HTTP at `/platform/v1/…` by
+ * `answerPlatformCall` (http/instances/platform.routes.ts), the instance named by the
+ * `X-NG-Instance-Id` header and its token checked the same way. The contract is ngsci's docstring:
  *
  *   GET  /v1/instance                      -> {"id": ...}
  *   GET  /v1/datasets                      -> {"datasets": [{"slug", "version", "path"}, ...]}
@@ -78,7 +81,7 @@ export class PlatformSockets {
     // A socket file left by a process that ended is in the way of listen(2).
     await rm(path, { force: true });
     const server = createServer((req, res) => {
-      void this.answer(instanceId, req, res);
+      void answerPlatformCall(this.api, instanceId, req, res, req.url ?? '/');
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -113,59 +116,69 @@ export class PlatformSockets {
       await new Promise((resolve) => server.close(resolve));
     }
   }
+}
 
-  private async answer(instanceId: string, req: IncomingMessage, res: ServerResponse) {
-    try {
-      const token = /^Bearer (\S+)$/u.exec(req.headers.authorization ?? '')?.[1];
-      if (token === undefined || !(await this.api.authenticate(instanceId, token))) {
+/**
+ * Answers one platform call for `instanceId` (its path and query in `path`, as `/v1/…`): the bearer
+ * token must be the instance's; then the route of ngsci's contract, or 404.
+ */
+export async function answerPlatformCall(
+  api: PlatformApi,
+  instanceId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  try {
+    const token = /^Bearer (\S+)$/u.exec(req.headers.authorization ?? '')?.[1];
+    if (token === undefined || !(await api.authenticate(instanceId, token))) {
+      req.resume();
+      send(res, 401, { detail: 'this call needs the instance token (LANTERN_PLATFORM_TOKEN)' });
+      return;
+    }
+    const url = new URL(path, 'http://platform');
+    const route = `${req.method ?? ''} ${url.pathname}`;
+    switch (route) {
+      case 'GET /v1/instance':
         req.resume();
-        send(res, 401, { detail: 'this call needs the instance token (LANTERN_PLATFORM_TOKEN)' });
+        send(res, 200, { id: instanceId });
         return;
-      }
-      const url = new URL(req.url ?? '/', 'http://platform');
-      const route = `${req.method ?? ''} ${url.pathname}`;
-      switch (route) {
-        case 'GET /v1/instance':
-          req.resume();
-          send(res, 200, { id: instanceId });
-          return;
-        case 'GET /v1/datasets':
-          req.resume();
-          send(res, 200, { datasets: await this.api.datasets(instanceId) });
-          return;
-        case 'POST /v1/instance/stop':
-          req.resume();
-          send(res, 202, { state: await this.api.stopFromInside(instanceId) });
-          return;
-        case 'POST /v1/contest-entries': {
-          const bytes = await countBody(req, MAX_ENTRY_BYTES);
-          if (bytes === null) {
-            send(res, 413, {
-              result: 'FAILURE',
-              message: `an entry holds at most ${MAX_ENTRY_BYTES} bytes`,
-            });
-            return;
-          }
-          const result = await this.api.submitContestEntry(instanceId, {
-            filename: url.searchParams.get('filename') ?? '',
-            description: url.searchParams.get('description') ?? '',
-            bytes,
-          });
-          send(res, result.accepted ? 201 : 409, {
-            result: result.accepted ? 'SUCCESS' : 'FAILURE',
-            message: result.message,
+      case 'GET /v1/datasets':
+        req.resume();
+        send(res, 200, { datasets: await api.datasets(instanceId) });
+        return;
+      case 'POST /v1/instance/stop':
+        req.resume();
+        send(res, 202, { state: await api.stopFromInside(instanceId) });
+        return;
+      case 'POST /v1/contest-entries': {
+        const bytes = await countBody(req, MAX_ENTRY_BYTES);
+        if (bytes === null) {
+          send(res, 413, {
+            result: 'FAILURE',
+            message: `an entry holds at most ${MAX_ENTRY_BYTES} bytes`,
           });
           return;
         }
-        default:
-          req.resume();
-          send(res, 404, { detail: `the platform has no ${route}` });
+        const result = await api.submitContestEntry(instanceId, {
+          filename: url.searchParams.get('filename') ?? '',
+          description: url.searchParams.get('description') ?? '',
+          bytes,
+        });
+        send(res, result.accepted ? 201 : 409, {
+          result: result.accepted ? 'SUCCESS' : 'FAILURE',
+          message: result.message,
+        });
+        return;
       }
-    } catch (error) {
-      send(res, 500, {
-        detail: `the platform failed: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      default:
+        req.resume();
+        send(res, 404, { detail: `the platform has no ${route}` });
     }
+  } catch (error) {
+    send(res, 500, {
+      detail: `the platform failed: ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
 }
 

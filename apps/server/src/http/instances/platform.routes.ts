@@ -1,0 +1,65 @@
+/**
+ * The platform for python/ngsci over HTTP (issue 8), for instances that cannot share a UNIX socket
+ * with the server: Kubernetes Pods, whose NetworkPolicy lets them reach the server's Pods and
+ * nothing else. The calls and answers are the socket's (`answerPlatformCall`), under
+ * `/platform/v1/…`; the instance is named by `X-NG-Instance-Id` and proven by its own platform
+ * token as a bearer token, so no user session is involved (the route is public to the
+ * permission layer, and refuses anything without the instance's token with 401). Each call is
+ * audited with its instance, method, path and status.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuditService } from '../../services/audit/audit.service.js';
+import { answerPlatformCall, type PlatformApi } from '../../services/instances/platform-socket.js';
+
+/** Instance ids are `ins_` and hex; anything else is refused before the database is asked. */
+const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/u;
+const PREFIX = '/platform';
+
+export function platformRoutes(options: {
+  /** Read on each call: the instance service is made after the routes are registered. */
+  api: () => PlatformApi;
+  audit: AuditService;
+}): FastifyPluginAsync {
+  return async (app) => {
+    // Contest entries are streamed and counted by the handler, never parsed or buffered here.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, _payload, done) => {
+      done(null);
+    });
+    app.route({
+      method: ['GET', 'POST'],
+      url: `${PREFIX}/v1/*`,
+      exposeHeadRoute: false,
+      config: { permission: 'public', action: 'platform.call', authentication: 'none' },
+      schema: { hide: true },
+      handler: async (request, reply) => {
+        const header = request.headers['x-ng-instance-id'];
+        const instanceId = typeof header === 'string' && INSTANCE_ID.test(header) ? header : '';
+        reply.hijack();
+        // An empty id names no instance: the token check answers 401 as for a wrong token.
+        await answerPlatformCall(
+          options.api(),
+          instanceId,
+          request.raw,
+          reply.raw,
+          request.url.slice(PREFIX.length),
+        );
+        const status = reply.raw.statusCode;
+        await options.audit
+          .recordAlone({
+            action: 'platform.call',
+            outcome: status < 400 ? 'allowed' : status === 401 ? 'denied' : 'failed',
+            details: {
+              method: request.method,
+              path: request.url.split('?')[0] ?? request.url,
+              status,
+              instance: instanceId === '' ? null : instanceId,
+            },
+          })
+          .catch((error: unknown) => {
+            request.log.error({ err: error }, 'audit write of a platform call failed');
+          });
+      },
+    });
+  };
+}
