@@ -114,6 +114,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       resolve: cachedResolver((instanceId, principal) =>
         ctx.instanceProxy.resolve(instanceId, principal),
       ),
+      recordActivity: (instanceId) => ctx.instanceProxy.recordActivity(instanceId),
       audit: ctx.services.audit,
       identity: ctx.services.identity,
       tokens: ctx.services.tokens,

@@ -11,6 +11,9 @@ describe('parseConfig', () => {
       logLevel: 'info',
       objectStore: 'local',
       computeBackend: 'local',
+      instanceIdleMs: 60 * 60_000,
+      instanceIdleWarningMs: 10 * 60_000,
+      proxyMaxResponseBytes: 32 * 1024 * 1024,
     });
     expect(config.dataDir).toMatch(/\/\.lantern$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -219,6 +222,41 @@ describe('parseConfig', () => {
       }),
     ).toMatch(
       /LANTERN_K8S_IMAGE: must be a container image[\s\S]*LANTERN_K8S_DATASETS_PVC: must be a Kubernetes object name/,
+    );
+  });
+
+  it('reads the idle culling times and the proxy response limit, a warning shorter than the idle time', () => {
+    expect(
+      parseConfig({
+        LANTERN_INSTANCE_IDLE_MINUTES: '120',
+        LANTERN_INSTANCE_IDLE_WARNING_MINUTES: '15',
+        LANTERN_PROXY_MAX_RESPONSE_BYTES: '1048576',
+      }),
+    ).toMatchObject({
+      instanceIdleMs: 120 * 60_000,
+      instanceIdleWarningMs: 15 * 60_000,
+      proxyMaxResponseBytes: 1024 * 1024,
+    });
+    // 0 turns culling off, whatever the warning.
+    expect(
+      parseConfig({
+        LANTERN_INSTANCE_IDLE_MINUTES: '0',
+        LANTERN_INSTANCE_IDLE_WARNING_MINUTES: '30',
+      }),
+    ).toMatchObject({ instanceIdleMs: 0 });
+    expect(() =>
+      parseConfig({
+        LANTERN_INSTANCE_IDLE_MINUTES: '10',
+        LANTERN_INSTANCE_IDLE_WARNING_MINUTES: '10',
+      }),
+    ).toThrow(
+      /LANTERN_INSTANCE_IDLE_WARNING_MINUTES: must be less than LANTERN_INSTANCE_IDLE_MINUTES \(10\)/,
+    );
+    expect(() => parseConfig({ LANTERN_INSTANCE_IDLE_MINUTES: '-1' })).toThrow(
+      /LANTERN_INSTANCE_IDLE_MINUTES/,
+    );
+    expect(() => parseConfig({ LANTERN_PROXY_MAX_RESPONSE_BYTES: '1000' })).toThrow(
+      /LANTERN_PROXY_MAX_RESPONSE_BYTES/,
     );
   });
 });

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_RESPONSE_LIMIT_BYTES } from './compute/proxy/egress-guard.js';
 
 /**
  * The configuration of a Lantern server, parsed once at boot from `LANTERN_*` environment variables
@@ -41,6 +42,14 @@ export interface Config {
   readonly instancePollMs: number;
   /** How many instances may be starting at once; more launches answer 429 with Retry-After. */
   readonly maxConcurrentStarts: number;
+  /**
+   * Idle culling: a running instance idle this long (no traffic through the proxy, no activity in
+   * Jupyter, no kernel busy) is stopped, after a warning `instanceIdleWarningMs` before; 0: never.
+   */
+  readonly instanceIdleMs: number;
+  readonly instanceIdleWarningMs: number;
+  /** The instance proxy's egress guard stops any response larger than this. */
+  readonly proxyMaxResponseBytes: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -220,6 +229,11 @@ const schema = z.object({
   LANTERN_INSTANCE_TYPES: z.string().min(1).optional(),
   LANTERN_INSTANCE_POLL_MS: integer(50, 600_000).default(2000),
   LANTERN_MAX_CONCURRENT_STARTS: integer(1, 1000).default(8),
+  LANTERN_INSTANCE_IDLE_MINUTES: integer(0, 30 * 24 * 60).default(60),
+  LANTERN_INSTANCE_IDLE_WARNING_MINUTES: integer(0, 30 * 24 * 60).default(10),
+  LANTERN_PROXY_MAX_RESPONSE_BYTES: integer(64 * 1024, 1024 ** 4).default(
+    DEFAULT_RESPONSE_LIMIT_BYTES,
+  ),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -272,7 +286,11 @@ export function parseConfig(
   if (flags.port !== undefined) {
     input['LANTERN_PORT'] = flags.port;
   }
-  const parsed = schema.superRefine(checkS3).superRefine(checkCompute).safeParse(input);
+  const parsed = schema
+    .superRefine(checkS3)
+    .superRefine(checkCompute)
+    .superRefine(checkIdleCulling)
+    .safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`),
@@ -336,6 +354,9 @@ export function parseConfig(
       e.LANTERN_INSTANCE_TYPES === undefined ? undefined : resolve(e.LANTERN_INSTANCE_TYPES),
     instancePollMs: e.LANTERN_INSTANCE_POLL_MS,
     maxConcurrentStarts: e.LANTERN_MAX_CONCURRENT_STARTS,
+    instanceIdleMs: e.LANTERN_INSTANCE_IDLE_MINUTES * 60_000,
+    instanceIdleWarningMs: e.LANTERN_INSTANCE_IDLE_WARNING_MINUTES * 60_000,
+    proxyMaxResponseBytes: e.LANTERN_PROXY_MAX_RESPONSE_BYTES,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,
@@ -409,6 +430,20 @@ function checkCompute(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
       LANTERN_K8S_DATASETS_PVC: e.LANTERN_K8S_DATASETS_PVC,
       LANTERN_K8S_PROJECTS_PVC: e.LANTERN_K8S_PROJECTS_PVC,
       LANTERN_K8S_HOMES_PVC: e.LANTERN_K8S_HOMES_PVC,
+    });
+  }
+}
+
+/** A warning comes before the stop: it must be shorter than the idle time it warns of. */
+function checkIdleCulling(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
+  if (
+    e.LANTERN_INSTANCE_IDLE_MINUTES > 0 &&
+    e.LANTERN_INSTANCE_IDLE_WARNING_MINUTES >= e.LANTERN_INSTANCE_IDLE_MINUTES
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LANTERN_INSTANCE_IDLE_WARNING_MINUTES'],
+      message: `must be less than LANTERN_INSTANCE_IDLE_MINUTES (${e.LANTERN_INSTANCE_IDLE_MINUTES})`,
     });
   }
 }

@@ -10,7 +10,6 @@ import type { ComputeBackend } from './compute/compute-backend.js';
 import { createComputeBackend } from './compute/configured-backend.js';
 import { DatasetViews } from './compute/dataset-view.js';
 import { ConfigError, type Config } from './config.js';
-import { DEFAULT_RESPONSE_LIMIT_BYTES } from './compute/proxy/egress-guard.js';
 import type { InstanceResolver } from './compute/proxy/instance-proxy.js';
 import { DeploymentKey } from './crypto/deployment-key.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
@@ -55,9 +54,15 @@ export interface AppContext {
   compute: ComputeBackend;
   /**
    * The instance proxy's view of instances (`/instances/<id>/…`): who may reach which running
-   * notebook (the instance service's resolver), and the egress guard's response size limit.
+   * notebook (the instance service's resolver), where traffic to one is reported (the idle
+   * culler's activity), and the egress guard's response size limit
+   * (LANTERN_PROXY_MAX_RESPONSE_BYTES).
    */
-  instanceProxy: { resolve: InstanceResolver; responseLimitBytes: number };
+  instanceProxy: {
+    resolve: InstanceResolver;
+    recordActivity: (instanceId: string) => Promise<void>;
+    responseLimitBytes: number;
+  };
   services: {
     audit: AuditService;
     health: HealthService;
@@ -119,8 +124,18 @@ export const VERSION: string = (
   }
 ).version;
 
+/** What tests may replace when they create a context. */
+export interface ContextOverrides {
+  /** The instance service's clock (the idle culler's time), moved forward by tests. */
+  now?: () => Date;
+}
+
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */
-export async function createContext(config: Config, logger: Logger): Promise<AppContext> {
+export async function createContext(
+  config: Config,
+  logger: Logger,
+  overrides: ContextOverrides = {},
+): Promise<AppContext> {
   // Before anything is opened: a bad catalogue stops the start with nothing to close.
   const instanceTypes = await loadInstanceTypes(config.instanceTypesFile);
   const key = await DeploymentKey.load(config.secretKeyFile);
@@ -233,6 +248,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
   const instances = new InstanceService(
     database.db,
     audit,
+    email,
     catalog,
     compute,
     new DatasetViews(config.dataDir, objectStore),
@@ -242,6 +258,9 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       dataDir: config.dataDir,
       types: instanceTypes,
       maxConcurrentStarts: config.maxConcurrentStarts,
+      idle: { idleMs: config.instanceIdleMs, warningMs: config.instanceIdleWarningMs },
+      links,
+      ...(overrides.now === undefined ? {} : { now: overrides.now }),
     },
   );
   // Instances outlive the server: the ones still running are taken back before anything serves.
@@ -263,7 +282,8 @@ export async function createContext(config: Config, logger: Logger): Promise<App
     compute,
     instanceProxy: {
       resolve: (instanceId, principal) => instances.resolveForProxy(instanceId, principal),
-      responseLimitBytes: DEFAULT_RESPONSE_LIMIT_BYTES,
+      recordActivity: (instanceId) => instances.recordActivity(instanceId),
+      responseLimitBytes: config.proxyMaxResponseBytes,
     },
     services: {
       audit,

@@ -1,8 +1,11 @@
 /**
  * Whether a notebook server answers on its UNIX socket: Jupyter's `api/status` under the
- * instance's base URL, with its token. A backend says `running` only once this is true.
+ * instance's base URL, with its token. A backend says `running` only once this is true. Also the
+ * small HTTP client the culler asks a notebook with, over a socket or a URL (NotebookEndpoint).
  */
-import { request } from 'node:http';
+import { request, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { NotebookEndpoint } from './compute-backend.js';
 
 export interface SocketResponse {
   status: number;
@@ -22,10 +25,36 @@ export function requestOverSocket(
   path: string,
   options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
 ): Promise<SocketResponse> {
+  return requestNotebook({ socketPath }, method, path, options);
+}
+
+/**
+ * One HTTP request to a notebook server wherever it listens (a UNIX socket on this host, or a URL
+ * such as a Pod's), Host: localhost, its body read up to 1 MiB; rejects without an answer in
+ * `timeoutMs`.
+ */
+export function requestNotebook(
+  endpoint: NotebookEndpoint,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<SocketResponse> {
+  let where: RequestOptions;
+  let send = request;
+  if ('socketPath' in endpoint) {
+    where = { socketPath: endpoint.socketPath };
+  } else {
+    const url = new URL(endpoint.url);
+    where = { protocol: url.protocol, hostname: url.hostname, port: url.port };
+    if (url.protocol === 'https:') {
+      send = httpsRequest;
+    }
+  }
+  const place = 'socketPath' in endpoint ? endpoint.socketPath : endpoint.url;
   return new Promise((resolve, reject) => {
-    const req = request(
+    const req = send(
       {
-        socketPath,
+        ...where,
         method,
         path,
         headers: { host: 'localhost', ...options.headers },
@@ -48,7 +77,7 @@ export function requestOverSocket(
         );
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer on ${socketPath} in time`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer on ${place} in time`)));
     req.on('error', reject);
     req.end(options.body);
   });

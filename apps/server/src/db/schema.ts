@@ -418,7 +418,10 @@ export interface InstanceTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
   started_at: Date | null;
   stopped_at: Date | null;
+  /** The latest activity recorded (proxy traffic, Jupyter's own, a busy kernel). */
   last_activity_at: Date | null;
+  /** When it was warned of its idle stop (migration 0029); cleared by activity. */
+  idle_warned_at: Date | null;
 }
 
 /** One running stretch of an instance, per second, for billing and the project's spend. */

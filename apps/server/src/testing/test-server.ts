@@ -38,6 +38,8 @@ export interface TestServer {
 export interface TestServerOptions {
   dataDir?: string;
   databaseUrl?: string | undefined;
+  /** The instance service's clock (see ContextOverrides). */
+  now?: () => Date;
 }
 
 async function createPostgresDatabase(
@@ -98,7 +100,11 @@ export async function startTestServer(
     LANTERN_DATA_DIR: dataDir,
     LANTERN_PORT: '0',
   });
-  const ctx = await createContext(config, createLogger(config));
+  const ctx = await createContext(
+    config,
+    createLogger(config),
+    options.now === undefined ? {} : { now: options.now },
+  );
   prepare?.(ctx);
   const app = await buildApp(ctx);
   try {

@@ -2045,6 +2045,8 @@ export interface components {
             startedAt: string | null;
             stoppedAt: string | null;
             lastActivityAt: string | null;
+            /** @description When this idle instance will be stopped unless it is used; null unless it was warned (idle culling) */
+            idleStopAt: string | null;
         };
         InstanceUsageInput: {
             instanceId: string;
@@ -2735,6 +2737,8 @@ export interface components {
             startedAt: string | null;
             stoppedAt: string | null;
             lastActivityAt: string | null;
+            /** @description When this idle instance will be stopped unless it is used; null unless it was warned (idle culling) */
+            idleStopAt: string | null;
         };
         InstanceUsage: {
             instanceId: string;

@@ -26,6 +26,7 @@ import {
   ResponseSizeLimit,
   ResponseTooLargeError,
 } from './egress-guard.js';
+import { WebSocketFrameScanner } from './websocket-frames.js';
 
 /** An instance the caller may reach: where its notebook listens, its token, and its project. */
 export interface ResolvedInstance {
@@ -282,7 +283,8 @@ export class InstanceProxy {
    * Forwards a websocket handshake and, once Jupyter agrees (101), relays the two connections byte
    * for byte until either closes: frames, close codes and pings pass as they are. Any other answer
    * is passed back as it is and the connection closed. Resolves once the handshake is decided:
-   * true when the tunnel is open (`onClosed` is called when it ends).
+   * true when the tunnel is open (`onClosed` is called when it ends, `onMessage` whenever the
+   * client's side carries a text or binary message, never for pings and pongs).
    */
   tunnel(
     req: IncomingMessage,
@@ -291,6 +293,7 @@ export class InstanceProxy {
     target: ResolvedInstance,
     path: string,
     onClosed: (bytes: { in: number; out: number }) => void,
+    onMessage: () => void = () => undefined,
   ): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const upstream = this.request(target.endpoint, {
@@ -308,7 +311,7 @@ export class InstanceProxy {
         if (head.length > 0) {
           socket.write(head);
         }
-        this.relay(client, socket, onClosed);
+        this.relay(client, socket, onClosed, onMessage);
         resolve(true);
       });
       upstream.on('response', (answer) => {
@@ -347,9 +350,16 @@ export class InstanceProxy {
     client: Duplex,
     upstream: Duplex,
     onClosed: (bytes: { in: number; out: number }) => void,
+    onMessage: () => void,
   ): void {
     const bytes = { in: 0, out: 0 };
-    client.on('data', (chunk: Buffer) => (bytes.in += chunk.length));
+    const scanner = new WebSocketFrameScanner();
+    client.on('data', (chunk: Buffer) => {
+      bytes.in += chunk.length;
+      if (scanner.push(chunk) > 0) {
+        onMessage();
+      }
+    });
     upstream.on('data', (chunk: Buffer) => (bytes.out += chunk.length));
     this.tunnels.add(client);
     this.tunnels.add(upstream);

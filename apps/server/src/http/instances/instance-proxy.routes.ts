@@ -5,6 +5,9 @@
  * not exist or is not theirs). The egress guard refuses what would carry data out (403, each
  * refusal an audit event with the path), and the rest goes to Jupyter through the InstanceProxy.
  *
+ * Every forwarded request and every websocket message a client sends is reported as activity of
+ * the instance (`recordActivity`, for the idle culler; throttled by the instance service).
+ *
  * The audit log records sessions, not requests: `instance.session_opened` the first time a caller
  * reaches an instance (again after SESSION_IDLE_MS without traffic), one `instance.websocket_opened`
  * and `instance.websocket_closed` per websocket, and every refusal.
@@ -50,6 +53,8 @@ const PROXIED_URL = /^\/instances\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/u;
 export interface InstanceProxyRoutesOptions {
   proxy: InstanceProxy;
   resolve: InstanceResolver;
+  /** Traffic to a running instance, for the idle culler. */
+  recordActivity: (instanceId: string) => Promise<void>;
   audit: AuditService;
   identity: IdentityService;
   tokens: ApiTokensService;
@@ -156,6 +161,12 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
     app.addHook('onClose', async () => {
       proxy.close();
     });
+    /** Reports traffic without holding the request up; a failed write is logged, never answered. */
+    const reportActivity = (instanceId: string) => {
+      options.recordActivity(instanceId).catch((error: unknown) => {
+        app.log.error({ err: error, instance: instanceId }, 'recording instance activity failed');
+      });
+    };
     // Bodies go to Jupyter as they come: nothing parses or buffers them here.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => {
@@ -200,6 +211,7 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
           throw new AppError('forbidden', block.detail);
         }
         await openSession(request.ctx, url, 'http');
+        reportActivity(url.instanceId);
         await forward(request, reply, target, url);
       },
     });
@@ -312,22 +324,32 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
           }),
         );
         const opened = performance.now();
-        await proxy.tunnel(req, socket, head, target, upstreamPath(url), (bytes) => {
-          void runWithRequestContext(ctx, () =>
-            audit.recordAlone({
-              action: 'instance.websocket_closed',
-              target: url.instanceId,
-              details: {
-                path: `/${url.rest}`,
-                bytesIn: bytes.in,
-                bytesOut: bytes.out,
-                seconds: Math.round((performance.now() - opened) / 100) / 10,
-              },
-            }),
-          ).catch((error: unknown) => {
-            app.log.error({ err: error }, 'audit write of a closed websocket failed');
-          });
-        });
+        reportActivity(url.instanceId);
+        const onMessage = () => reportActivity(url.instanceId);
+        await proxy.tunnel(
+          req,
+          socket,
+          head,
+          target,
+          upstreamPath(url),
+          (bytes) => {
+            void runWithRequestContext(ctx, () =>
+              audit.recordAlone({
+                action: 'instance.websocket_closed',
+                target: url.instanceId,
+                details: {
+                  path: `/${url.rest}`,
+                  bytesIn: bytes.in,
+                  bytesOut: bytes.out,
+                  seconds: Math.round((performance.now() - opened) / 100) / 10,
+                },
+              }),
+            ).catch((error: unknown) => {
+              app.log.error({ err: error }, 'audit write of a closed websocket failed');
+            });
+          },
+          onMessage,
+        );
       } catch (error) {
         const appError =
           error instanceof AppError ? error : new AppError('internal', 'the websocket failed');

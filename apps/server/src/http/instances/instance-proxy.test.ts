@@ -5,7 +5,8 @@
  * the notebook's REST API, a kernel websocket that runs a cell, refusals (401 unauthenticated,
  * 404 for another user and for an unknown instance, a cross-site write or websocket), every route
  * the egress guard blocks (403, each an audit event with the path) and the size limit, refused
- * when declared and cut off mid-stream when not.
+ * when declared and cut off mid-stream when not (the limit from LANTERN_PROXY_MAX_RESPONSE_BYTES);
+ * and the activity it reports for the idle culler: requests and websocket messages, not pings.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -52,6 +53,9 @@ let server: TestServer;
 let owner: SignedInUser;
 let stranger: SignedInUser;
 let streamer: Server;
+/** The instances the proxy reported activity for, one entry per report, in order. */
+const activity: string[] = [];
+const reportsFor = (instanceId: string) => activity.filter((id) => id === instanceId).length;
 /** What the resolver answers, and for whom. */
 const instances = new Map<string, { ownerId: string; target: ResolvedInstance }>();
 
@@ -169,17 +173,26 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => streamer.listen(0, '127.0.0.1', resolve));
 
-  server = await startTestServer({}, undefined, {}, (ctx) => {
-    ctx.instanceProxy.responseLimitBytes = LIMIT;
-    ctx.instanceProxy.resolve = (instanceId, principal) => {
-      const found = instances.get(instanceId);
-      return Promise.resolve(
-        found !== undefined && principal.kind === 'user' && principal.userId === found.ownerId
-          ? found.target
-          : null,
-      );
-    };
-  });
+  server = await startTestServer(
+    { LANTERN_PROXY_MAX_RESPONSE_BYTES: String(LIMIT) },
+    undefined,
+    {},
+    (ctx) => {
+      ctx.instanceProxy.recordActivity = (instanceId) => {
+        activity.push(instanceId);
+        return Promise.resolve();
+      };
+      ctx.instanceProxy.resolve = (instanceId, principal) => {
+        const found = instances.get(instanceId);
+        return Promise.resolve(
+          found !== undefined && principal.kind === 'user' && principal.userId === found.ownerId
+            ? found.target
+            : null,
+        );
+      };
+    },
+  );
+  expect(server.ctx.instanceProxy.responseLimitBytes).toBe(LIMIT);
   owner = await createSignedInUser(server, {
     email: 'owner@example.org',
     roles: ['researcher'],
@@ -228,6 +241,8 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
     expect(await actionsOf(status.headers.get('x-request-id'))).toEqual([
       'instance.session_opened',
     ]);
+    // Each forwarded request is activity for the idle culler.
+    expect(reportsFor(INSTANCE)).toBeGreaterThan(0);
 
     // A notebook written and read back through the contents API (a streamed request body).
     const notebook = {
@@ -260,6 +275,14 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
+
+    // Opening is activity; a ping from the client (as a browser's pong) is not.
+    const afterOpen = reportsFor(INSTANCE);
+    expect(afterOpen).toBeGreaterThan(0);
+    const ponged = new Promise<void>((resolve) => ws.once('pong', () => resolve()));
+    ws.ping();
+    await ponged;
+    expect(reportsFor(INSTANCE)).toBe(afterOpen);
 
     const msgId = randomUUID();
     const output = new Promise<string>((resolve) => {
@@ -306,6 +329,8 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
       }),
     );
     expect(await output).toBe('1225\n');
+    // The execute_request the client sent is a message: activity.
+    expect(reportsFor(INSTANCE)).toBeGreaterThan(afterOpen);
 
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.close(4321, 'done here');

@@ -25,6 +25,12 @@ export const instance = z
     startedAt: z.string().nullable(),
     stoppedAt: z.string().nullable(),
     lastActivityAt: z.string().nullable(),
+    idleStopAt: z
+      .string()
+      .nullable()
+      .describe(
+        'When this idle instance will be stopped unless it is used; null unless it was warned (idle culling)',
+      ),
   })
   .meta({ id: 'Instance' });
 

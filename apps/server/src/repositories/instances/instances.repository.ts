@@ -93,6 +93,20 @@ export const instancesRepository = {
   },
 
   /**
+   * Activity at `at` on a running instance: its last activity moved forward (never back), and any
+   * idle warning withdrawn.
+   */
+  async recordActivity(executor: Executor, id: string, at: Date): Promise<void> {
+    await executor
+      .updateTable('instance')
+      .set({ last_activity_at: at, idle_warned_at: null })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .where((eb) => eb.or([eb('last_activity_at', 'is', null), eb('last_activity_at', '<', at)]))
+      .execute();
+  },
+
+  /**
    * Moves `id` from `from` to `to` only if it is still in `from` (a claim: of two replicas, one
    * wins). Whether it moved.
    */

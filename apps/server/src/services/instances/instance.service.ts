@@ -9,14 +9,24 @@
  * socket prepared, fresh tokens made, the backend handed a LaunchSpec. The reconciler (`reconcile`,
  * run by a PeriodicWorker) polls live instances, moves them and writes their usage per second; at
  * boot `restore` takes back what the backend still runs. Every action is an audit event.
+ *
+ * Idle culling is a step of the reconciler: the proxy reports traffic (`recordActivity`, written at
+ * most once a minute per instance), Jupyter is asked for its own activity and its kernels' states
+ * once the instance looks idle, and `decideIdle` (@lantern/core/instances) keeps, warns (audited,
+ * emailed to the launcher, shown as `idleStopAt`) or stops it through the state machine.
  */
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, type Principal } from '@lantern/core';
 import {
+  decideIdle,
+  idleStopAt,
   isFreeType,
+  isWarningStanding,
+  latestActivity,
   nextState,
+  type IdlePolicy,
   refuseDuplicateMounts,
   type InstanceEvent,
   type InstanceState,
@@ -34,10 +44,12 @@ import type {
   DatasetMount,
   NotebookEndpoint,
 } from '../../compute/compute-backend.js';
+import { NotebookActivityError, readNotebookActivity } from '../../compute/notebook-activity.js';
 import type { ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
 import type { DatasetViews } from '../../compute/dataset-view.js';
 import type { DeploymentKey } from '../../crypto/deployment-key.js';
 import type { Database } from '../../db/schema.js';
+import { usersRepository } from '../../repositories/identity/users.repository.js';
 import {
   instancesRepository,
   type InstanceRow,
@@ -52,6 +64,7 @@ import {
 import { runWithRequestContext } from '../../request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
+import type { EmailService } from '../email/email.service.js';
 import { PlatformSockets, type PlatformApi } from './platform-socket.js';
 
 /** An instance as its project's members see it. */
@@ -70,6 +83,11 @@ export interface Instance {
   startedAt: string | null;
   stoppedAt: string | null;
   lastActivityAt: string | null;
+  /**
+   * When a warned idle instance will be stopped unless it is used (idle culling); null unless a
+   * warning stands.
+   */
+  idleStopAt: string | null;
 }
 
 /** One running stretch of an instance, as billing reads it. */
@@ -90,6 +108,12 @@ export interface InstanceServiceOptions {
   types: readonly InstanceType[];
   /** More instances than this requested or starting at once: 429 with a jittered Retry-After. */
   maxConcurrentStarts: number;
+  /** Idle culling (LANTERN_INSTANCE_IDLE_MINUTES and _WARNING_MINUTES); idleMs 0 is off. */
+  idle: IdlePolicy;
+  /** Where people reach the server, for the link in the idle warning's email. */
+  links: { base: string };
+  /** The service's clock (tests move it forward instead of waiting an hour). */
+  now?: () => Date;
 }
 
 /** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
@@ -103,16 +127,25 @@ const MOUNT_ROOT = '/home/ngsci/datasets';
 /** PostgreSQL's unique_violation, on the free quota's index (migration 0023): a race lost. */
 const UNIQUE_VIOLATION = '23505';
 const FREE_QUOTA_INDEX = 'instance_one_free_per_user';
+/** Traffic through the proxy is written to the instance's row at most this often. */
+export const ACTIVITY_WRITE_MS = 60_000;
 
 export class InstanceService implements PlatformApi {
   readonly sockets: PlatformSockets;
   /** Starts and stops under way in this process, so the reconciler does not repeat them. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly types: ReadonlyMap<string, InstanceType>;
+  /**
+   * Proxy traffic per instance in this process: when it was last seen, and last written (so that
+   * a notebook's many requests cost one write a minute, and the reconciler still sees the latest).
+   */
+  private readonly activity = new Map<string, { seen: number; written: number }>();
+  private readonly now: () => Date;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
+    private readonly email: EmailService,
     private readonly catalog: CatalogService,
     private readonly backend: ComputeBackend,
     private readonly views: DatasetViews,
@@ -122,6 +155,7 @@ export class InstanceService implements PlatformApi {
   ) {
     this.types = new Map(options.types.map((type) => [type.name, type]));
     this.sockets = new PlatformSockets(options.dataDir, this);
+    this.now = options.now ?? (() => new Date());
   }
 
   /** The instance types people may launch. */
@@ -132,7 +166,9 @@ export class InstanceService implements PlatformApi {
   /** The project's instances, newest first (any member). */
   async list(userId: string, projectId: string): Promise<Instance[]> {
     await this.requireMember(this.db, projectId, userId);
-    return (await instancesRepository.ofProject(this.db, projectId)).map(present);
+    return (await instancesRepository.ofProject(this.db, projectId)).map((row) =>
+      present(row, this.options.idle),
+    );
   }
 
   /** One instance, for a member of its project; anyone else is told it does not exist. */
@@ -142,7 +178,7 @@ export class InstanceService implements PlatformApi {
       throw notFound(instanceId);
     }
     await this.requireMember(this.db, row.project_id, userId, instanceId);
-    return present(row);
+    return present(row, this.options.idle);
   }
 
   /** Its usage records, oldest first (for a member of its project). */
@@ -188,7 +224,7 @@ export class InstanceService implements PlatformApi {
       });
     });
     await this.startRequested(id);
-    return present(await this.row(id));
+    return present(await this.row(id), this.options.idle);
   }
 
   /**
@@ -205,7 +241,7 @@ export class InstanceService implements PlatformApi {
       await this.moveLocked(trx, row, 'stop', {}, { by: `user:${userId}` });
     });
     this.finishStop(instanceId);
-    return present(await this.row(instanceId));
+    return present(await this.row(instanceId), this.options.idle);
   }
 
   /** Starts a stopped or failed instance again, with the same type and datasets. */
@@ -232,7 +268,7 @@ export class InstanceService implements PlatformApi {
       );
     });
     await this.startRequested(instanceId);
-    return present(await this.row(instanceId));
+    return present(await this.row(instanceId), this.options.idle);
   }
 
   /**
@@ -310,7 +346,8 @@ export class InstanceService implements PlatformApi {
    * moves them, extends the usage of running ones to now, finishes stops.
    */
   async reconcile(): Promise<void> {
-    for (const row of await instancesRepository.liveInstances(this.db)) {
+    const rows = await instancesRepository.liveInstances(this.db);
+    for (const row of rows) {
       if (this.inFlight.has(row.id)) {
         continue;
       }
@@ -320,6 +357,29 @@ export class InstanceService implements PlatformApi {
         this.logger.error({ err: error, instanceId: row.id }, 'instance reconciliation failed');
       }
     }
+    // Traffic remembered for instances no longer live is of no use to the culler.
+    const live = new Set(rows.filter((row) => row.state === 'running').map((row) => row.id));
+    for (const id of this.activity.keys()) {
+      if (!live.has(id)) {
+        this.activity.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Traffic through the proxy to a running instance (an HTTP request, a websocket message):
+   * remembered at once for this process's culler, and written to the instance's row (withdrawing
+   * any idle warning) at most once per ACTIVITY_WRITE_MS.
+   */
+  async recordActivity(instanceId: string): Promise<void> {
+    const now = this.now().getTime();
+    const known = this.activity.get(instanceId);
+    if (known !== undefined && now - known.written < ACTIVITY_WRITE_MS) {
+      known.seen = Math.max(known.seen, now);
+      return;
+    }
+    this.activity.set(instanceId, { seen: now, written: now });
+    await instancesRepository.recordActivity(this.db, instanceId, new Date(now));
   }
 
   /**
@@ -450,7 +510,8 @@ export class InstanceService implements PlatformApi {
         });
         await instancesRepository.update(this.db, instanceId, {
           handle: JSON.stringify(handle),
-          last_activity_at: new Date(),
+          last_activity_at: this.now(),
+          idle_warned_at: null,
         });
       } catch (error) {
         await this.sockets.close(instanceId);
@@ -474,7 +535,7 @@ export class InstanceService implements PlatformApi {
       if (row.handle !== null) {
         await this.backend.stop(parseHandle(row.handle));
       }
-      await this.move(instanceId, 'stopping', 'stopped', { stopped_at: new Date() });
+      await this.move(instanceId, 'stopping', 'stopped', { stopped_at: this.now() });
       await this.sockets.close(instanceId);
     }).catch((error: unknown) => {
       this.logger.error({ err: error, instanceId }, 'instance stop failed; the reconciler retries');
@@ -505,7 +566,13 @@ export class InstanceService implements PlatformApi {
           });
           return;
         }
-        await this.apply(row, await this.backend.poll(parseHandle(row.handle)), 'poll');
+        {
+          const state = await this.backend.poll(parseHandle(row.handle));
+          await this.apply(row, state, 'poll');
+          if (row.state === 'running' && state.state === 'running') {
+            await this.cullIfIdle(row, state.endpoint);
+          }
+        }
         return;
       case 'stopped':
       case 'failed':
@@ -515,13 +582,164 @@ export class InstanceService implements PlatformApi {
     }
   }
 
+  // Idle culling.
+
+  /**
+   * The culler's step for a running instance: nothing while the activity recorded is recent;
+   * otherwise Jupyter is asked for its own activity and its kernels' states, and decideIdle keeps
+   * the instance (its activity written, any warning withdrawn), warns, or stops it.
+   */
+  private async cullIfIdle(row: InstanceRow, endpoint: NotebookEndpoint): Promise<void> {
+    const policy = this.options.idle;
+    if (policy.idleMs <= 0 || row.jupyter_token_sealed === null) {
+      return;
+    }
+    const now = this.now();
+    const recorded =
+      latestActivity([row.last_activity_at, row.started_at, this.seenAt(row.id)]) ?? row.created_at;
+    if (
+      row.idle_warned_at === null &&
+      now.getTime() - recorded.getTime() < policy.idleMs - policy.warningMs
+    ) {
+      return;
+    }
+    const token = this.key
+      .open('instance-token', row.id, row.jupyter_token_sealed)
+      .toString('utf8');
+    let notebook;
+    try {
+      notebook = await readNotebookActivity(endpoint, baseUrlOf(row.id), token);
+    } catch (error) {
+      if (error instanceof NotebookActivityError) {
+        // Without the kernels' states nothing may be stopped: kept, and asked again next time.
+        this.logger.warn({ instanceId: row.id, reason: error.message }, 'idle check skipped');
+        return;
+      }
+      throw error;
+    }
+    const last =
+      latestActivity([
+        recorded,
+        notebook.lastActivity,
+        ...notebook.kernels.map((k) => k.lastActivity),
+      ]) ?? recorded;
+    const decision = decideIdle(
+      {
+        lastActivityAt: last,
+        kernelStates: notebook.kernels.map((kernel) => kernel.executionState),
+        warnedAt: row.idle_warned_at,
+        now,
+      },
+      policy,
+    );
+    switch (decision.action) {
+      case 'keep':
+        // A busy kernel is activity now: the instance is not looked at again for a while.
+        await this.keepActive(row, decision.busy ? now : last);
+        return;
+      case 'warn':
+        await this.warnIdle(row.id, last, now, decision.stopAt);
+        return;
+      case 'cull':
+        await this.cullIdle(row.id, last, decision.idleMinutes);
+        return;
+      default:
+        decision satisfies never;
+    }
+  }
+
+  /** When this process last saw proxy traffic to the instance. */
+  private seenAt(instanceId: string): Date | null {
+    const seen = this.activity.get(instanceId)?.seen;
+    return seen === undefined ? null : new Date(seen);
+  }
+
+  /** Writes activity found newer than the row's, and withdraws a warning it came after. */
+  private async keepActive(row: InstanceRow, latest: Date): Promise<void> {
+    const newer = row.last_activity_at === null || latest > row.last_activity_at;
+    const withdrawn = row.idle_warned_at !== null && !isWarningStanding(row.idle_warned_at, latest);
+    if (newer || withdrawn) {
+      await instancesRepository.update(this.db, row.id, {
+        last_activity_at: latest,
+        ...(withdrawn ? { idle_warned_at: null } : {}),
+      });
+    }
+  }
+
+  /**
+   * Warns that the instance stops at `stopAt` unless used: recorded on its row (the API's
+   * `idleStopAt`), audited, and emailed to whoever launched it, in one transaction.
+   */
+  private async warnIdle(instanceId: string, last: Date, now: Date, stopAt: Date): Promise<void> {
+    await this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      if (row.state !== 'running' || isWarningStanding(row.idle_warned_at, last)) {
+        return;
+      }
+      const idleMinutes = Math.floor((now.getTime() - last.getTime()) / 60_000);
+      await instancesRepository.update(trx, instanceId, {
+        last_activity_at: last,
+        idle_warned_at: now,
+      });
+      await this.audit.record(trx, {
+        action: 'instance.idle_warning',
+        target: `instance:${instanceId}`,
+        projectId: row.project_id,
+        details: { idleMinutes, stopAt: stopAt.toISOString() },
+      });
+      const launcher = await usersRepository.findById(trx, row.user_id);
+      const project = await projectsRepository.project(trx, row.project_id);
+      if (launcher !== undefined && project !== undefined) {
+        await this.email.queue(trx, {
+          kind: 'instance.idle_warning',
+          to: launcher.email,
+          subject: `Your instance in "${project.title}" stops at ${clockTime(stopAt)} unless used`,
+          text: `Hello ${launcher.name},
+
+your ${row.type_name} instance ${instanceId} in the project "${project.title}" has been idle for ${idleMinutes} minutes. It will be stopped at ${clockTime(stopAt)} unless it is used: open the notebook, or run a cell. A kernel running a cell is never stopped.
+
+Your files in /home/ngsci and the project folder are kept; you can start the instance again from the project page.
+
+The project: ${this.options.links.base}/projects/${row.project_id}
+`,
+        });
+      }
+    });
+  }
+
+  /**
+   * Stops an idle instance through the state machine (audited `instance.idle_stop`, its usage
+   * closed as at any stop), unless this process has seen traffic to it since `last`.
+   */
+  private async cullIdle(instanceId: string, last: Date, idleMinutes: number): Promise<void> {
+    const stopped = await this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      const seen = this.seenAt(instanceId);
+      if (row.state !== 'running' || (seen !== null && seen > last)) {
+        return false;
+      }
+      await this.moveLocked(
+        trx,
+        row,
+        'stop',
+        { failure_reason: `stopped after ${idleMinutes} minutes idle`, idle_warned_at: null },
+        { by: 'idle culler', action: 'instance.idle_stop' },
+      );
+      return true;
+    });
+    if (stopped) {
+      this.activity.delete(instanceId);
+      this.finishStop(instanceId);
+    }
+  }
+
   /** Moves `row` to what the backend says of it, and keeps its usage and socket in step. */
   private async apply(
     row: InstanceRow,
     state: BackendState,
     how: 'poll' | 'restore',
   ): Promise<void> {
-    const now = new Date();
+    const now = this.now();
     switch (state.state) {
       case 'starting':
         if (how === 'restore') {
@@ -605,7 +823,7 @@ export class InstanceService implements PlatformApi {
     row: InstanceRow,
     event: InstanceEvent,
     changes: Parameters<typeof instancesRepository.update>[2],
-    options: { by?: string } = {},
+    options: { by?: string; action?: string } = {},
   ): Promise<InstanceState> {
     let to: InstanceState;
     try {
@@ -613,7 +831,7 @@ export class InstanceService implements PlatformApi {
     } catch (error) {
       throw new AppError('conflict', messageOf(error));
     }
-    const now = new Date();
+    const now = this.now();
     await instancesRepository.update(trx, row.id, {
       ...changes,
       state: to,
@@ -623,7 +841,7 @@ export class InstanceService implements PlatformApi {
       await instancesRepository.extendUsage(trx, row.id, now, true);
     }
     await this.audit.record(trx, {
-      action: `instance.${event}`,
+      action: options.action ?? `instance.${event}`,
       target: `instance:${row.id}`,
       projectId: row.project_id,
       details: {
@@ -780,8 +998,9 @@ export class InstanceService implements PlatformApi {
     );
   }
 
+  /** A call from inside the instance (ngsci) is activity. */
   private async touch(instanceId: string): Promise<void> {
-    await instancesRepository.update(this.db, instanceId, { last_activity_at: new Date() });
+    await instancesRepository.recordActivity(this.db, instanceId, this.now());
   }
 
   private track(instanceId: string, work: () => Promise<void>): Promise<void> {
@@ -888,11 +1107,17 @@ function isFreeQuotaViolation(error: unknown): boolean {
   );
 }
 
+/** `2030-03-01 14:05 UTC`: when an idle instance stops, for an email. */
+function clockTime(instant: Date): string {
+  const iso = instant.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function present(row: InstanceRow): Instance {
+function present(row: InstanceRow, policy: IdlePolicy): Instance {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -906,6 +1131,10 @@ function present(row: InstanceRow): Instance {
     startedAt: row.started_at?.toISOString() ?? null,
     stoppedAt: row.stopped_at?.toISOString() ?? null,
     lastActivityAt: row.last_activity_at?.toISOString() ?? null,
+    idleStopAt:
+      row.state === 'running' && row.last_activity_at !== null
+        ? (idleStopAt(row.last_activity_at, row.idle_warned_at, policy)?.toISOString() ?? null)
+        : null,
   };
 }
 

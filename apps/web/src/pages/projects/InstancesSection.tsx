@@ -9,12 +9,14 @@ import { when } from './project-text.js';
  * The project page's notebook instances (issue 8): the project's instances with their state and
  * progress, a launch form (a type from the catalogue, the project's datasets and versions to
  * mount), "Open notebook" for a running one (through the server's proxy, in a new tab), stop and
- * restart. The server's refusals (the free quota's 429, a paid type's 403) show as it says them.
- * The list is read again while an instance is on its way up or down.
+ * restart, and the idle culler's warning ("Idle: stops at 14:05 unless used"). The server's refusals (the free quota's 429, a paid type's 403) show as it says them.
+ * The list is read again while an instance is on its way up or down, and each minute while one runs.
  */
 
 /** How often the list is read while an instance is requested, starting or stopping. */
 const POLL_MS = 1_500;
+/** How often it is read while one runs, so that an idle warning (or its stop) shows. */
+const RUNNING_POLL_MS = 60_000;
 
 /** States that change by themselves: the page keeps reading the list while one is shown. */
 const MOVING: readonly Instance['state'][] = ['requested', 'starting', 'stopping'];
@@ -28,6 +30,21 @@ export const STATE_WORDS: Readonly<Record<Instance['state'], string>> = {
   stopped: 'Stopped',
   failed: 'Failed',
 };
+
+/**
+ * The idle culler's warning for a running instance, "Idle: stops at 14:05 unless used" (the day
+ * too when it is not today); null when no warning stands.
+ */
+export function idleWords(instance: Instance, today = new Date()): string | null {
+  if (instance.state !== 'running' || instance.idleStopAt === null) {
+    return null;
+  }
+  const stopAt = new Date(instance.idleStopAt);
+  const time = stopAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const day =
+    stopAt.toDateString() === today.toDateString() ? '' : ` on ${stopAt.toLocaleDateString()}`;
+  return `Idle: stops at ${time}${day} unless used`;
+}
 
 /** "$0.19 an hour", or "free" for a free type. */
 export function priceWords(cents: number): string {
@@ -77,13 +94,14 @@ function useInstances(projectId: string) {
   }, [projectId, reads]);
 
   const moving = instances?.some((i) => MOVING.includes(i.state)) ?? false;
+  const running = instances?.some((i) => i.state === 'running') ?? false;
   useEffect(() => {
-    if (!moving) {
+    if (!moving && !running) {
       return;
     }
-    const timer = window.setTimeout(reread, POLL_MS);
+    const timer = window.setTimeout(reread, moving ? POLL_MS : RUNNING_POLL_MS);
     return () => window.clearTimeout(timer);
-  }, [moving, instances, reread]);
+  }, [moving, running, instances, reread]);
 
   return { instances, problem, reread };
 }
@@ -113,6 +131,7 @@ function InstanceRow({
       : (project.members.find((m) => m.userId === instance.userId)?.name ?? 'a former member');
   const launches = project.may.includes('project.launch_instance');
   const moving = MOVING.includes(instance.state);
+  const idle = idleWords(instance);
   return (
     <tr data-testid={`instance-${instance.id}`}>
       <th scope="row">
@@ -126,6 +145,11 @@ function InstanceRow({
             {' '}
             <progress aria-label={`${instance.type} is ${instance.state}`} />
           </>
+        )}
+        {idle !== null && (
+          <div className="warn" role="status" data-testid="instance-idle">
+            {idle}: open the notebook or run a cell to keep it.
+          </div>
         )}
         {instance.failureReason !== null && (
           <span className="bad" data-testid="instance-failure">
