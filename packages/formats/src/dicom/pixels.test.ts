@@ -4,7 +4,10 @@ import { FormatError } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { readDicom, type DicomFile } from './parse.js';
 import { decodeFrame, renderFrame8, rescale } from './pixels.js';
-import { dicomDataset, writeDicom } from './write.js';
+import { decodeJ2kSamples, readJ2kHeader } from '../jpeg/openjpeg.js';
+import { decodeHtj2kSamples, encodeHtj2kLossless } from '../jpeg/openjph.js';
+import { describeDicom } from './describe.js';
+import { changeDicomDataset, dicomDataset, writeDicom } from './write.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -360,6 +363,96 @@ describe('JPEG 2000 (OpenJPEG) and JPEG-LS (CharLS) pixel data, compared with GD
       expect(Array.from(decodeFrame(pydicomFile(name)).data)).toEqual(reference);
     },
   );
+});
+
+describe('High-Throughput JPEG 2000 pixel data (OpenJPH)', () => {
+  /** A pydicom file rewritten with its frame coded as lossless HTJ2K by OpenJPH, in `uid`. */
+  function asHtj2k(name: string, uid: string): { file: DicomFile; stream: Uint8Array } {
+    const source = pydicomFile(name);
+    const frame = decodeFrame(source);
+    const samples = frame.data;
+    if (!(
+      samples instanceof Uint8Array ||
+      samples instanceof Uint16Array ||
+      samples instanceof Int16Array
+    )) {
+      throw new Error(`${name} has samples of ${samples.BYTES_PER_ELEMENT} bytes`);
+    }
+    const stream = encodeHtj2kLossless(
+      samples,
+      {
+        width: frame.columns,
+        height: frame.rows,
+        components: frame.samplesPerPixel,
+        bitsPerSample: frame.bitsStored,
+      },
+      frame.isSigned,
+    );
+    const dataset = changeDicomDataset(source.dataset, {
+      remove: [TAG.PlanarConfiguration],
+      set: [
+        { tag: TAG.PixelData, vr: 'OB', value: { fragments: [stream] } },
+        // Three components are coded through the reversible colour transform.
+        ...(frame.samplesPerPixel === 3
+          ? [{ tag: TAG.PhotometricInterpretation, vr: 'CS' as const, value: 'YBR_RCT' }]
+          : []),
+      ],
+    });
+    const bytes = writeDicom({ dataset, transferSyntaxUid: uid });
+    return { file: readDicom(bytes, { name: `${name} as HTJ2K` }), stream };
+  }
+
+  it.each([
+    ['MR_small.dcm', '1.2.840.10008.1.2.4.201'],
+    ['SC_rgb_rle.dcm', '1.2.840.10008.1.2.4.202'],
+    ['CT_small.dcm', '1.2.840.10008.1.2.4.203'],
+  ])('decodes %s coded as lossless HTJ2K (%s) to exactly its samples', (name, uid) => {
+    const { file, stream } = asHtj2k(name, uid);
+    expect(file.transferSyntax.pixelEncoding).toBe('htj2k');
+    const header = readJ2kHeader(stream);
+    expect(header?.isHighThroughput).toBe(true);
+    const decoded = decodeFrame(file);
+    const original = decodeFrame(pydicomFile(name));
+    expect(decoded.photometricInterpretation).toBe(original.photometricInterpretation);
+    expect(decoded.data.constructor).toBe(original.data.constructor);
+    expect(Array.from(decoded.data)).toEqual(Array.from(original.data));
+    expect(describeDicom(file).isPixelDataDecoded).toBe(true);
+    // OpenJPEG, another decoder, reads OpenJPH's codestream to the same samples.
+    if (header === null) {
+      throw new Error('no SIZ');
+    }
+    const size = { width: header.width, height: header.height, components: header.components };
+    expect(Array.from(decodeJ2kSamples(stream, header, size).samples)).toEqual(
+      Array.from(decodeHtj2kSamples(stream, header, size).samples),
+    );
+  });
+
+  it('encodes the same samples to the same bytes', () => {
+    const a = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201').stream;
+    const b = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201').stream;
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+
+  it('gives a FormatError for an HTJ2K codestream cut inside its headers, and decodes after', () => {
+    const { stream } = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201');
+    const source = pydicomFile('MR_small.dcm');
+    let refused = 0;
+    for (const cut of [10, 45, 60, 90]) {
+      const dataset = changeDicomDataset(source.dataset, {
+        set: [{ tag: TAG.PixelData, vr: 'OB', value: { fragments: [stream.slice(0, cut)] } }],
+      });
+      const bytes = writeDicom({ dataset, transferSyntaxUid: '1.2.840.10008.1.2.4.201' });
+      try {
+        decodeFrame(readDicom(bytes, { name: 'cut.dcm' }));
+      } catch (error) {
+        expect(error).toBeInstanceOf(FormatError);
+        refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThanOrEqual(3);
+    const { file } = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201');
+    expect(sumOf(file).sum).toBe(2125338);
+  });
 });
 
 /**

@@ -2,7 +2,7 @@
  * Pixel data to numbers (PS3.3 C.7.6.3 image pixel module, PS3.5 section 8): native pixel data of
  * 1, 8, 16 or 32 bits allocated, signed or unsigned, interleaved or planar, in either byte order;
  * RLE Lossless (PS3.5 Annex G); JPEG baseline (8-bit) and lossless, and JPEG-LS (jpeg.ts); and
- * JPEG 2000 (jpeg2000.ts). Samples come out interleaved (R, G, B, R, …) in a typed array of the
+ * JPEG 2000 and HTJ2K (jpeg2000.ts). Samples come out interleaved (R, G, B, R, …) in a typed array of the
  * stored width, masked to Bits Stored and sign-extended. 12-bit lossy JPEG (no 12-bit build of
  * libjpeg-turbo is on npm), MPEG and unknown encodings are not decoded: an
  * `unsupported_transfer_syntax` error.
@@ -57,6 +57,7 @@ const CODECS: Partial<
   'jpeg-lossless': decodeJpeg,
   'jpeg-ls': decodeJpegLs,
   'jpeg-2000': decodeJpeg2000,
+  htj2k: decodeJpeg2000,
 };
 
 /** The largest image the decoder allocates for: 2^28 samples per frame (a 16384² RGB image). */
