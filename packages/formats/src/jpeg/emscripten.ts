@@ -170,9 +170,8 @@ export class WasmCodec<TModule extends object, TLive> {
    */
   run<T>(what: string, work: (live: TLive, printed: () => readonly string[]) => T): T {
     this.printed = [];
-    const state = this.instance();
     try {
-      return work(state, () => this.printed);
+      return work(this.instance(), () => this.printed);
     } catch (error) {
       const isRefusal = error instanceof this.CodecError || typeof error === 'number';
       if (isRefusal) {
