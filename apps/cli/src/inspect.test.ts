@@ -124,6 +124,27 @@ describe('lantern inspect', () => {
     expect(compressed.stderr).toMatch(new RegExp(`^lantern: ${zstd}: .*ZSTD.*\\(byte \\d+\\)\n$`));
   });
 
+  it('names the transfer syntax of compressed DICOM and says whether its pixels are decoded', async () => {
+    const folder = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
+    for (const [name, uid, syntax, isDecoded] of [
+      ['JPEG2000.dcm', '1.2.840.10008.1.2.4.91', 'JPEG 2000', true],
+      ['GDCMJ2K_TextGBR.dcm', '1.2.840.10008.1.2.4.90', 'JPEG 2000 (Lossless Only)', true],
+      ['MR_small_jpeg_ls_lossless.dcm', '1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless', true],
+      ['JPGExtended.dcm', '1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', false],
+    ] as const) {
+      const json = await runCli(['inspect', folder + name, '--json']);
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        format: 'dicom',
+        transferSyntax: { uid, name: syntax },
+        isPixelDataDecoded: isDecoded,
+      });
+      const text = await runCli(['inspect', folder + name]);
+      expect(text.stdout).toContain(`"name":"${syntax}"`);
+      expect(text.stdout).toMatch(new RegExp(`isPixelDataDecoded\\s+${String(isDecoded)}`));
+    }
+  });
+
   it('describes real DICOM, ECG and slide files, identifying fields masked', async () => {
     // Files written by others: pydicom's CT test image and scipy's MIT-BIH excerpt (Debian packages).
     const ct = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';

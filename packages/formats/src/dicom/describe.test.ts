@@ -76,12 +76,20 @@ describe('describeDicom, for lantern inspect', () => {
     expect(JSON.stringify(description)).not.toContain('642341');
   });
 
-  it('describes compressed images it does not decode, and names the transfer syntax', async () => {
-    const description = await describeDicomFile(PYDICOM + 'JPEG2000.dcm');
-    expect(description).toMatchObject({
+  it('describes compressed images, names the transfer syntax and says whether it decodes them', async () => {
+    expect(await describeDicomFile(PYDICOM + 'JPEG2000.dcm')).toMatchObject({
       transferSyntax: { uid: '1.2.840.10008.1.2.4.91', name: 'JPEG 2000' },
       width: 256,
       height: 1024,
+      isPixelDataDecoded: true,
+    });
+    expect(await describeDicomFile(PYDICOM + 'MR_small_jpeg_ls_lossless.dcm')).toMatchObject({
+      transferSyntax: { uid: '1.2.840.10008.1.2.4.80', name: 'JPEG-LS Lossless' },
+      isPixelDataDecoded: true,
+    });
+    expect(await describeDicomFile(PYDICOM + 'JPGExtended.dcm')).toMatchObject({
+      transferSyntax: { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)' },
+      bitsAllocated: 16,
       isPixelDataDecoded: false,
     });
   });

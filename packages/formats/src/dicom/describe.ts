@@ -114,7 +114,10 @@ export interface DicomDescription {
   samplesPerPixel: number | null;
   bitsAllocated: number | null;
   photometricInterpretation: string | null;
-  /** Does this reader decode the file's pixel data (native, RLE, 8-bit or lossless JPEG)? */
+  /**
+   * Does this reader decode the file's pixel data (native, RLE, 8-bit or lossless JPEG, JPEG-LS,
+   * JPEG 2000, HTJ2K)?
+   */
   isPixelDataDecoded: boolean;
   /** Burned In Annotation (0028,0301): text in the pixels that de-identification cannot remove. */
   burnedInAnnotation: string | null;
@@ -172,7 +175,7 @@ export function describeDicom(file: DicomFile): DicomDescription {
     photometricInterpretation: image?.photometricInterpretation ?? null,
     isPixelDataDecoded:
       image !== null &&
-      (['native', 'rle', 'jpeg-lossless'].includes(encoding) ||
+      (['native', 'rle', 'jpeg-lossless', 'jpeg-ls', 'jpeg-2000', 'htj2k'].includes(encoding) ||
         (['jpeg-baseline', 'jpeg-extended'].includes(encoding) && image.bitsAllocated === 8)),
     burnedInAnnotation: dataset.string(TAG.BurnedInAnnotation),
     leads: waveforms[0]?.channels.length ?? null,

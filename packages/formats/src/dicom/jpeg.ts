@@ -2,20 +2,39 @@
  * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline, extended and progressive
  * (processes 1, 2 and 4 at 8 bits) by libjpeg-turbo in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as
  * pydicom's Pillow and dcmtk decode them; lossless (process 14, any precision) by
- * `../jpeg/lossless.ts`. The frame header (SOF) is read here first and must agree with the
+ * `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3, ISO/IEC 14495-1), lossless and near-lossless,
+ * by CharLS in WebAssembly (`../jpeg/charls.ts`), as GDCM and dcmtk decode it. The frame header
+ * (SOF, or JPEG-LS's SOF55 of the same layout) is read here first and must agree with the
  * dataset's Rows, Columns and Samples per Pixel, whose size `readImageInfo` has already bounded;
- * anything the decoders throw becomes a FormatError. 12-bit
- * lossy JPEG, arithmetic coding and hierarchical JPEG are `unsupported_transfer_syntax`.
+ * anything the decoders throw becomes a FormatError. 12-bit lossy JPEG (no 12-bit build of
+ * libjpeg-turbo is on npm), arithmetic coding and hierarchical JPEG are
+ * `unsupported_transfer_syntax`.
  */
 import { FormatError, type FormatErrorCode } from '../format-error.js';
+import { decodeJpegLsSamples } from '../jpeg/charls.js';
 import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 import { decodeJpegLossless } from '../jpeg/lossless.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
 
-/** A JPEG stream's frame header (ISO/IEC 10918-1 B.2.2). */
+/** One frame decoded by a codec, before pixels.ts masks and sign-extends it. */
+export interface DecodedPixels {
+  /** Unsigned raw samples, interleaved unless `isPlanar`. */
+  samples: Uint8Array | Uint16Array;
+  /** YBR colour that the codec converted comes out as RGB, and this says so. */
+  photometricInterpretation: string;
+  /** The bits the stream keeps per sample, where it says so (else the dataset's Bits Stored). */
+  bitsStored: number | null;
+  /** Each sample's plane after the other (a JPEG-LS stream with one scan per component). */
+  isPlanar: boolean;
+}
+
+/** A JPEG stream's frame header (ISO/IEC 10918-1 B.2.2; ISO/IEC 14495-1 C.2.2 for JPEG-LS). */
 export interface JpegFrameHeader {
-  /** The SOF marker's low byte: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless, … */
+  /**
+   * The SOF marker's low byte: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3 lossless, …,
+   * 0xF7 JPEG-LS (SOF55).
+   */
   process: number;
   precision: number;
   height: number;
@@ -40,7 +59,8 @@ export function readJpegFrameHeader(bytes: Uint8Array): JpegFrameHeader | null {
     }
     const length = ((bytes[at + 2] ?? 0) << 8) | (bytes[at + 3] ?? 0);
     const isSof =
-      marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+      (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+      marker === 0xf7;
     if (isSof) {
       if (at + 10 > bytes.length) {
         return null;
@@ -62,6 +82,37 @@ export function readJpegFrameHeader(bytes: Uint8Array): JpegFrameHeader | null {
 }
 
 /**
+ * The stream's frame header, which must agree with the dataset's Rows, Columns and Samples per
+ * Pixel (a FormatError otherwise, or when there is none).
+ */
+function checkedFrameHeader(
+  file: DicomFile,
+  info: ImageInfo,
+  bytes: Uint8Array,
+  offset: number,
+): JpegFrameHeader {
+  const header = readJpegFrameHeader(bytes);
+  if (header === null) {
+    throw new FormatError('invalid_dicom', 'the JPEG stream has no frame header (SOF)', {
+      file: file.name,
+      offset,
+    });
+  }
+  if (
+    header.width !== info.columns ||
+    header.height !== info.rows ||
+    header.components !== info.samplesPerPixel
+  ) {
+    throw new FormatError(
+      'invalid_dicom',
+      `the JPEG frame is ${header.width} x ${header.height} x ${header.components}, the dataset says ${info.columns} x ${info.rows} x ${info.samplesPerPixel}`,
+      { file: file.name, offset },
+    );
+  }
+  return header;
+}
+
+/**
  * Decodes one JPEG frame to samples, interleaved. Colour that the stream holds as YCbCr (the
  * YBR_FULL and YBR_FULL_422 photometric interpretations) comes out as RGB, as pydicom and dcmtk
  * give it; the returned photometric interpretation says so.
@@ -71,23 +122,10 @@ export function decodeJpeg(
   info: ImageInfo,
   bytes: Uint8Array,
   offset: number,
-): { samples: Uint8Array | Uint16Array; photometricInterpretation: string } {
+): DecodedPixels {
   const fail = (code: FormatErrorCode, detail: string) =>
     new FormatError(code, detail, { file: file.name, offset });
-  const header = readJpegFrameHeader(bytes);
-  if (header === null) {
-    throw fail('invalid_dicom', 'the JPEG stream has no frame header (SOF)');
-  }
-  if (
-    header.width !== info.columns ||
-    header.height !== info.rows ||
-    header.components !== info.samplesPerPixel
-  ) {
-    throw fail(
-      'invalid_dicom',
-      `the JPEG frame is ${header.width} x ${header.height} x ${header.components}, the dataset says ${info.columns} x ${info.rows} x ${info.samplesPerPixel}`,
-    );
-  }
+  const header = checkedFrameHeader(file, info, bytes, offset);
   try {
     if (header.process === 0xc3) {
       const decoded = decodeJpegLossless(bytes, {
@@ -98,6 +136,8 @@ export function decodeJpeg(
       return {
         samples: decoded.samples,
         photometricInterpretation: info.photometricInterpretation,
+        bitsStored: null,
+        isPlanar: false,
       };
     }
     if (
@@ -114,6 +154,8 @@ export function decodeJpeg(
         samples: decoded.samples,
         photometricInterpretation:
           isYbr && info.samplesPerPixel === 3 ? 'RGB' : info.photometricInterpretation,
+        bitsStored: null,
+        isPlanar: false,
       };
     }
   } catch (error) {
@@ -129,4 +171,57 @@ export function decodeJpeg(
     'unsupported_transfer_syntax',
     `JPEG process 0x${header.process.toString(16).toUpperCase()} with ${header.precision}-bit samples is not decoded`,
   );
+}
+
+/**
+ * Decodes one JPEG-LS frame (lossless or near-lossless) to samples: interleaved, or planar when the
+ * stream codes each component in a scan of its own (`isPlanar`). JPEG-LS codes no sign: samples
+ * come out as unsigned bit patterns of the stream's precision, which must fit Bits Allocated.
+ */
+export function decodeJpegLs(
+  file: DicomFile,
+  info: ImageInfo,
+  bytes: Uint8Array,
+  offset: number,
+): DecodedPixels {
+  const fail = (detail: string) =>
+    new FormatError('invalid_dicom', detail, { file: file.name, offset });
+  const header = checkedFrameHeader(file, info, bytes, offset);
+  if (header.process !== 0xf7) {
+    throw fail(
+      `a JPEG-LS transfer syntax holds a JPEG stream of process 0x${header.process.toString(16).toUpperCase()}`,
+    );
+  }
+  if (header.precision < 2 || header.precision > info.bitsAllocated || header.precision > 16) {
+    throw fail(
+      `the JPEG-LS samples have ${header.precision} bits, not 2 to Bits Allocated ${info.bitsAllocated} (or 16)`,
+    );
+  }
+  // CharLS 2 spends seconds on some damaged streams whose last marker is not EOI (a 4 KB stream
+  // took 17 s), and never more than milliseconds on damaged ones that end with it (400 tried):
+  // DICOM's stream ends with EOI, padded to an even length by at most one byte (PS3.5 A.4).
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === 0x00) {
+    end -= 1;
+  }
+  if (end < 4 || bytes[end - 2] !== 0xff || bytes[end - 1] !== 0xd9) {
+    throw fail('the JPEG-LS stream does not end with EOI (FFD9)');
+  }
+  try {
+    const decoded = decodeJpegLsSamples(bytes.subarray(0, end), {
+      width: info.columns,
+      height: info.rows,
+      components: info.samplesPerPixel,
+    });
+    return {
+      samples: decoded.samples,
+      photometricInterpretation: info.photometricInterpretation,
+      bitsStored: decoded.bitsPerSample,
+      isPlanar: decoded.isPlanar,
+    };
+  } catch (error) {
+    throw fail(
+      `the JPEG-LS stream cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
 }

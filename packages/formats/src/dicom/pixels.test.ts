@@ -4,7 +4,10 @@ import { FormatError } from '../format-error.js';
 import { TAG } from './dictionary.js';
 import { readDicom, type DicomFile } from './parse.js';
 import { decodeFrame, renderFrame8, rescale } from './pixels.js';
-import { dicomDataset, writeDicom } from './write.js';
+import { decodeJ2kSamples, readJ2kHeader } from '../jpeg/openjpeg.js';
+import { decodeHtj2kSamples, encodeHtj2kLossless } from '../jpeg/openjph.js';
+import { describeDicom } from './describe.js';
+import { changeDicomDataset, dicomDataset, writeDicom } from './write.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -98,15 +101,11 @@ describe('pixel data of pydicom test files, compared with pydicom.pixel_array', 
     expect(Array.from(values.subarray(0, 3))).toEqual([175 - 1024, 180 - 1024, 166 - 1024]);
   });
 
-  it('reports 12-bit lossy JPEG, JPEG-LS and JPEG 2000 as not decoded, with a typed error', () => {
-    for (const name of [
-      'JPEG2000.dcm',
-      'JPGExtended.dcm',
-      'MR_small_jpeg_ls_lossless.dcm',
-      'MR_small_jp2klossless.dcm',
-    ]) {
+  it('reports 12-bit lossy JPEG as not decoded, with a typed error (no 12-bit libjpeg-turbo on npm)', () => {
+    for (const name of ['JPGExtended.dcm', 'JPEG-lossy.dcm']) {
       const error = failureOf(() => decodeFrame(pydicomFile(name)));
       expect(error.code).toBe('unsupported_transfer_syntax');
+      expect(error.detail).toContain('12-bit');
     }
   });
 
@@ -191,6 +190,268 @@ describe('pixel data of pydicom test files, compared with pydicom.pixel_array', 
     expect(failureOf(() => decodeFrame(readDicom(bytes, { name: 'ybr' }))).code).toBe(
       'unsupported_pixel_data',
     );
+  });
+});
+
+/** The sum of every sample weighted by its position (index mod 997): a checksum of their order. */
+function weightedSum(data: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 1) {
+    sum += (data[i] ?? 0) * (i % 997);
+  }
+  return sum;
+}
+
+/** A pydicom file's bytes with Rows and Columns (US, explicit VR little endian) set to `size`. */
+function withRowsAndColumns(name: string, size: number): Buffer {
+  const bytes = Buffer.from(readFileSync(PYDICOM + name));
+  for (const element of [0x10, 0x11]) {
+    const at = bytes.indexOf(Buffer.from([0x28, 0x00, element, 0x00, 0x55, 0x53, 0x02, 0x00]));
+    bytes.writeUInt16LE(size, at + 8);
+  }
+  return bytes;
+}
+
+/** The first fragment of a file's pixel data that holds bytes (after an empty offset table). */
+function streamOf(file: DicomFile) {
+  const fragment = file.dataset
+    .get(TAG.PixelData)
+    ?.encapsulated?.fragments.find((f) => f.bytes.length > 0);
+  if (fragment === undefined) {
+    throw new Error(`${file.name} has no fragment`);
+  }
+  return fragment;
+}
+
+describe('JPEG 2000 (OpenJPEG) and JPEG-LS (CharLS) pixel data, compared with GDCM', () => {
+  it.each([
+    ['MR_small_jp2klossless.dcm', '1.2.840.10008.1.2.4.90'],
+    ['MR_small_jpeg_ls_lossless.dcm', '1.2.840.10008.1.2.4.80'],
+  ])('decodes lossless %s to exactly the samples of MR_small.dcm', (name, uid) => {
+    const file = pydicomFile(name);
+    expect(file.transferSyntax.uid).toBe(uid);
+    const decoded = decodeFrame(file);
+    const native = decodeFrame(pydicomFile('MR_small.dcm'));
+    expect(decoded.data).toBeInstanceOf(Int16Array);
+    expect(decoded.photometricInterpretation).toBe('MONOCHROME2');
+    expect(Array.from(decoded.data)).toEqual(Array.from(native.data));
+  });
+
+  // count, sum, min, max, first samples and the position-weighted sum of the samples that GDCM
+  // 3.0.21 (python3-gdcm, through pydicom 2.3's gdcm handler) decodes from the same files; Pillow
+  // 9.4 (OpenJPEG 2.5) agrees on the three it reads.
+  it.each([
+    // Lossy (.91), 16-bit signed: the codestream signed too.
+    ['JPEG2000.dcm', 262144, 3527976, -30, 245, [0, 0, 0, 0, 0, 0], 1756833486],
+    // Lossy, Bits Stored 14 in 16 signed; the codestream keeps 16 signed bits.
+    ['693_J2KI.dcm', 262144, -2181784, -2971, 2836, [-2016, -2016, -2016, -2016], -1020786328],
+    // Lossless (.90), 13 bits: the codestream says unsigned, the dataset signed, which wins.
+    [
+      'J2K_pixelrep_mismatch.dcm',
+      262144,
+      -172605258,
+      -2000,
+      1896,
+      [-2000, -2000, -2000, -2000],
+      -85620408810,
+    ],
+    // A JP2 file (boxes around the codestream), 16 tiles, YBR_RCT colour: RGB out. Pillow refuses it.
+    ['GDCMJ2K_TextGBR.dcm', 480000, 59729223, 0, 255, [128, 128, 128, 128], 29730152694],
+  ] as const)(
+    'decodes %s to %i samples summing to %i, as GDCM does, in its order',
+    (name, count, sum, min, max, first, weighted) => {
+      const file = pydicomFile(name);
+      expect(sumOf(file)).toEqual({ count, sum, min, max });
+      const { data } = decodeFrame(file);
+      expect(Array.from(data.subarray(0, first.length))).toEqual(first);
+      expect(weightedSum(data)).toBe(weighted);
+    },
+  );
+
+  it('reports YBR_RCT colour, which OpenJPEG turns back into RGB, as RGB', () => {
+    const file = pydicomFile('GDCMJ2K_TextGBR.dcm');
+    expect(file.dataset.string(TAG.PhotometricInterpretation)).toBe('YBR_RCT');
+    const frame = decodeFrame(file);
+    expect(frame.photometricInterpretation).toBe('RGB');
+    expect(frame.data).toBeInstanceOf(Uint8Array);
+    expect(renderFrame8(file).samplesPerPixel).toBe(3);
+  });
+
+  it('refuses a codestream whose size (SIZ) is not the Rows and Columns of the dataset, before decoding', () => {
+    // JPEG2000-embedded-sequence-delimiter.dcm: GDCM decodes it to noise, Pillow refuses its size.
+    const error = failureOf(() =>
+      decodeFrame(pydicomFile('JPEG2000-embedded-sequence-delimiter.dcm')),
+    );
+    expect(error.code).toBe('invalid_dicom');
+    expect(error.detail).toContain('the dataset says 256 x 1024 x 1');
+    for (const name of ['MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm']) {
+      const file = readDicom(withRowsAndColumns(name, 16384), { name });
+      const refused = failureOf(() => decodeFrame(file));
+      expect(refused.code).toBe('invalid_dicom');
+      expect(refused.detail).toContain('is 64 x 64 x 1, the dataset says 16384 x 16384 x 1');
+    }
+  });
+
+  it('gives a typed error for streams that declare a huge image over a small codestream', () => {
+    // The dataset and the stream's header agree on the size; the coded data is the 64 x 64 image's.
+    for (const [name, size] of [
+      ['MR_small_jp2klossless.dcm', 16384],
+      ['MR_small_jpeg_ls_lossless.dcm', 8192],
+    ] as const) {
+      const bytes = withRowsAndColumns(name, size);
+      const { offset } = streamOf(readDicom(bytes, { name }));
+      if (name.includes('jp2k')) {
+        // SIZ after SOC: Xsiz, Ysiz at 8 and 12; XTsiz, YTsiz (one tile) at 24 and 28.
+        for (const at of [8, 12, 24, 28]) {
+          bytes.writeUInt32BE(size, offset + at);
+        }
+      } else {
+        // SOF55 after SOI: Y and X at 7 and 9.
+        bytes.writeUInt16BE(size, offset + 7);
+        bytes.writeUInt16BE(size, offset + 9);
+      }
+      const error = failureOf(() => decodeFrame(readDicom(bytes, { name })));
+      expect(error.code).toBe('invalid_dicom');
+      expect(error.offset).toBe(offset);
+      expect(error.detail).toMatch(/stream cannot be decoded \((OpenJPEG|CharLS) refused/);
+    }
+    // The codecs decode again after refusing.
+    expect(sumOf(pydicomFile('MR_small_jp2klossless.dcm')).sum).toBe(2125338);
+    expect(sumOf(pydicomFile('MR_small_jpeg_ls_lossless.dcm')).sum).toBe(2125338);
+  });
+
+  it('refuses a damaged JPEG-LS stream whose EOI is gone before CharLS spends seconds on it', () => {
+    // Regression: these bytes (every 7th from 4107 of the 4430 flipped, EOI among them) kept
+    // CharLS busy for 17 s on a loaded machine; the stream must end with EOI before it decodes.
+    const name = 'MR_small_jpeg_ls_lossless.dcm';
+    const whole = Buffer.from(readFileSync(PYDICOM + name));
+    const { offset, bytes: stream } = streamOf(readDicom(whole, { name }));
+    for (let at = offset + 4107; at < offset + stream.length; at += 7) {
+      whole[at] = (whole[at] ?? 0) ^ 0xa5;
+    }
+    const error = failureOf(() => decodeFrame(readDicom(whole, { name })));
+    expect(error.code).toBe('invalid_dicom');
+    expect(error.detail).toBe('the JPEG-LS stream does not end with EOI (FFD9)');
+    expect(error.offset).toBe(offset);
+  });
+
+  it.each(['MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm', '693_J2KI.dcm'])(
+    'gives a FormatError or a frame of the right size for %s cut short or damaged, and decodes it after',
+    (name) => {
+      const whole = readFileSync(PYDICOM + name);
+      const { offset, bytes: stream } = streamOf(readDicom(whole, { name }));
+      const reference = Array.from(decodeFrame(pydicomFile(name)).data);
+      let refused = 0;
+      for (let cut = 0; cut < stream.length; cut += Math.ceil(stream.length / 40)) {
+        // Zeroed from `cut` on (the lengths still agree, the coded data does not), and bytes flipped.
+        const zeroed = Buffer.from(whole);
+        zeroed.fill(0, offset + cut, offset + stream.length);
+        const flipped = Buffer.from(whole);
+        for (let at = offset + cut; at < offset + stream.length; at += 7) {
+          flipped[at] = (flipped[at] ?? 0) ^ 0xa5;
+        }
+        for (const mutant of [zeroed, flipped]) {
+          try {
+            expect(decodeFrame(readDicom(mutant, { name })).data.length).toBe(reference.length);
+          } catch (error) {
+            expect(error).toBeInstanceOf(FormatError);
+            refused += 1;
+          }
+        }
+      }
+      expect(refused).toBeGreaterThan(0);
+      expect(Array.from(decodeFrame(pydicomFile(name)).data)).toEqual(reference);
+    },
+  );
+});
+
+describe('High-Throughput JPEG 2000 pixel data (OpenJPH)', () => {
+  /** A pydicom file rewritten with its frame coded as lossless HTJ2K by OpenJPH, in `uid`. */
+  function asHtj2k(name: string, uid: string): { file: DicomFile; stream: Uint8Array } {
+    const source = pydicomFile(name);
+    const frame = decodeFrame(source);
+    const samples = frame.data;
+    if (!(
+      samples instanceof Uint8Array ||
+      samples instanceof Uint16Array ||
+      samples instanceof Int16Array
+    )) {
+      throw new Error(`${name} has samples of ${samples.BYTES_PER_ELEMENT} bytes`);
+    }
+    const stream = encodeHtj2kLossless(
+      samples,
+      {
+        width: frame.columns,
+        height: frame.rows,
+        components: frame.samplesPerPixel,
+        bitsPerSample: frame.bitsStored,
+      },
+      frame.isSigned,
+    );
+    const dataset = changeDicomDataset(source.dataset, {
+      remove: [TAG.PlanarConfiguration],
+      set: [
+        { tag: TAG.PixelData, vr: 'OB', value: { fragments: [stream] } },
+        // Three components are coded through the reversible colour transform.
+        ...(frame.samplesPerPixel === 3
+          ? [{ tag: TAG.PhotometricInterpretation, vr: 'CS' as const, value: 'YBR_RCT' }]
+          : []),
+      ],
+    });
+    const bytes = writeDicom({ dataset, transferSyntaxUid: uid });
+    return { file: readDicom(bytes, { name: `${name} as HTJ2K` }), stream };
+  }
+
+  it.each([
+    ['MR_small.dcm', '1.2.840.10008.1.2.4.201'],
+    ['SC_rgb_rle.dcm', '1.2.840.10008.1.2.4.202'],
+    ['CT_small.dcm', '1.2.840.10008.1.2.4.203'],
+  ])('decodes %s coded as lossless HTJ2K (%s) to exactly its samples', (name, uid) => {
+    const { file, stream } = asHtj2k(name, uid);
+    expect(file.transferSyntax.pixelEncoding).toBe('htj2k');
+    const header = readJ2kHeader(stream);
+    expect(header?.isHighThroughput).toBe(true);
+    const decoded = decodeFrame(file);
+    const original = decodeFrame(pydicomFile(name));
+    expect(decoded.photometricInterpretation).toBe(original.photometricInterpretation);
+    expect(decoded.data.constructor).toBe(original.data.constructor);
+    expect(Array.from(decoded.data)).toEqual(Array.from(original.data));
+    expect(describeDicom(file).isPixelDataDecoded).toBe(true);
+    // OpenJPEG, another decoder, reads OpenJPH's codestream to the same samples.
+    if (header === null) {
+      throw new Error('no SIZ');
+    }
+    const size = { width: header.width, height: header.height, components: header.components };
+    expect(Array.from(decodeJ2kSamples(stream, header, size).samples)).toEqual(
+      Array.from(decodeHtj2kSamples(stream, header, size).samples),
+    );
+  });
+
+  it('encodes the same samples to the same bytes', () => {
+    const a = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201').stream;
+    const b = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201').stream;
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+
+  it('gives a FormatError for an HTJ2K codestream cut inside its headers, and decodes after', () => {
+    const { stream } = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201');
+    const source = pydicomFile('MR_small.dcm');
+    let refused = 0;
+    for (const cut of [10, 45, 60, 90]) {
+      const dataset = changeDicomDataset(source.dataset, {
+        set: [{ tag: TAG.PixelData, vr: 'OB', value: { fragments: [stream.slice(0, cut)] } }],
+      });
+      const bytes = writeDicom({ dataset, transferSyntaxUid: '1.2.840.10008.1.2.4.201' });
+      try {
+        decodeFrame(readDicom(bytes, { name: 'cut.dcm' }));
+      } catch (error) {
+        expect(error).toBeInstanceOf(FormatError);
+        refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThanOrEqual(3);
+    const { file } = asHtj2k('MR_small.dcm', '1.2.840.10008.1.2.4.201');
+    expect(sumOf(file).sum).toBe(2125338);
   });
 });
 

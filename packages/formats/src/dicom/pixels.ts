@@ -1,17 +1,20 @@
 /**
  * Pixel data to numbers (PS3.3 C.7.6.3 image pixel module, PS3.5 section 8): native pixel data of
  * 1, 8, 16 or 32 bits allocated, signed or unsigned, interleaved or planar, in either byte order;
- * RLE Lossless (PS3.5 Annex G); and JPEG baseline (8-bit) and lossless (jpeg.ts). Samples come out
- * interleaved (R, G, B, R, …) in a typed array of the stored width, masked to Bits Stored and
- * sign-extended. 12-bit lossy JPEG, JPEG-LS and JPEG 2000 are not decoded (no pure-JavaScript
- * decoder of them is a dependency here): an `unsupported_transfer_syntax` error.
+ * RLE Lossless (PS3.5 Annex G); JPEG baseline (8-bit) and lossless, and JPEG-LS (jpeg.ts); and
+ * JPEG 2000 and HTJ2K (jpeg2000.ts). Samples come out interleaved (R, G, B, R, …) in a typed array of the
+ * stored width, masked to Bits Stored and sign-extended. 12-bit lossy JPEG (no 12-bit build of
+ * libjpeg-turbo is on npm), MPEG and unknown encodings are not decoded: an
+ * `unsupported_transfer_syntax` error.
  *
  * Then the modality LUT's linear rescale (C.11.1) and an 8-bit rendering through a VOI window with
  * the linear function of C.11.2.1.2.1, inverted for MONOCHROME1 (C.7.6.3.1.2).
  */
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { TAG } from './dictionary.js';
-import { decodeJpeg } from './jpeg.js';
+import { decodeJpeg, decodeJpegLs, type DecodedPixels } from './jpeg.js';
+import { decodeJpeg2000 } from './jpeg2000.js';
+import type { PixelEncoding } from './transfer-syntax.js';
 import type { DicomDataset, DicomElement, DicomFile, DicomFragment } from './parse.js';
 
 export type PixelArray =
@@ -41,6 +44,21 @@ export interface PixelFrame extends ImageInfo {
    */
   data: PixelArray;
 }
+
+/** The decoders of encapsulated pixel data other than RLE, by encoding. */
+const CODECS: Partial<
+  Record<
+    PixelEncoding,
+    (file: DicomFile, info: ImageInfo, bytes: Uint8Array, offset: number) => DecodedPixels
+  >
+> = {
+  'jpeg-baseline': decodeJpeg,
+  'jpeg-extended': decodeJpeg,
+  'jpeg-lossless': decodeJpeg,
+  'jpeg-ls': decodeJpegLs,
+  'jpeg-2000': decodeJpeg2000,
+  htj2k: decodeJpeg2000,
+};
 
 /** The largest image the decoder allocates for: 2^28 samples per frame (a 16384² RGB image). */
 const MAX_SAMPLES_PER_FRAME = 2 ** 28;
@@ -278,8 +296,8 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
       ),
     };
   }
-  const isJpeg = ['jpeg-baseline', 'jpeg-extended', 'jpeg-lossless'].includes(encoding);
-  if (encoding !== 'rle' && !isJpeg) {
+  const codec = CODECS[encoding];
+  if (encoding !== 'rle' && codec === undefined) {
     throw failure(
       file,
       'unsupported_transfer_syntax',
@@ -288,14 +306,24 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
     );
   }
   const fragment = frameFragment(file, element.encapsulated, info.frames, index, element.offset);
-  if (isJpeg) {
-    const decoded = decodeJpeg(file, info, fragment.bytes, fragment.offset);
-    const photometricInterpretation = decoded.photometricInterpretation;
-    const length = info.rows * info.columns * info.samplesPerPixel;
-    const { samples } = decoded;
+  if (codec !== undefined) {
+    const decoded = codec(file, info, fragment.bytes, fragment.offset);
+    const pixels = info.rows * info.columns;
+    const length = pixels * info.samplesPerPixel;
     // The decoders' samples are fresh arrays: kept as they are when nothing needs masking.
-    const raws = samples.length === length ? samples : samples.subarray(0, length);
-    return { ...info, photometricInterpretation, data: storedSamples(info, raws) };
+    const exact = decoded.samples.length === length;
+    const raws = exact ? decoded.samples : decoded.samples.subarray(0, length);
+    const ordered = decoded.isPlanar ? interleave(raws, pixels, info.samplesPerPixel) : raws;
+    // A stream that keeps another number of bits than Bits Stored says is read as the stream
+    // keeps them (as pydicom 3 does), signed or not as Pixel Representation says.
+    const bitsStored = decoded.bitsStored ?? info.bitsStored;
+    const stored =
+      bitsStored === info.bitsStored ? info : { ...info, bitsStored, highBit: bitsStored - 1 };
+    return {
+      ...info,
+      photometricInterpretation: decoded.photometricInterpretation,
+      data: storedSamples(stored, ordered),
+    };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };
 }

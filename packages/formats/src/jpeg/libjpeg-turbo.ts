@@ -4,17 +4,16 @@
  * build with the encoder). It is the library Pillow (so pydicom), OpenSlide and libvips decode
  * with, so samples come out as theirs do (the same integer IDCT, upsampling and colour conversion),
  * and it decodes about 4 times and encodes about 16 times faster than jpeg-js did (measured in
- * bench/formats/README.md). The .wasm ships in the package and is compiled once, synchronously,
- * from node_modules on first use: no fetch, no top-level await.
+ * bench/formats/README.md). The .wasm ships in the package and is loaded synchronously from
+ * node_modules on first use (`./emscripten.ts`).
  *
  * Callers bound the image's size before decoding (the stream's frame header must agree with what
  * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
- * rejects becomes a `JpegCodecError`; after any failure the instance is dropped and a fresh one is
- * made from the compiled module on next use, so that a stream that leaves the C heap in a bad state
- * (or an abort) cannot affect the next one.
+ * rejects becomes a `JpegCodecError`; after a refusal the decoder and encoder are made anew, and
+ * after a trap (an abort) the whole instance, so that a stream that leaves the C heap in a bad
+ * state cannot affect the next one.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { WasmCodec } from './emscripten.js';
 
 /** What the JPEG frame's three components hold, which libjpeg otherwise guesses from markers. */
 export type JpegColourSpace =
@@ -49,122 +48,51 @@ interface FrameInfo {
 
 /** The embind classes of `@cornerstonejs/codec-libjpeg-turbo-8bit` (its src/JPEGDecoder.hpp, …). */
 interface TurboModule {
-  JPEGDecoder: new () => {
-    /** A view of a WebAssembly buffer of `size` bytes, for the caller to fill with the stream. */
-    getEncodedBuffer(size: number): Uint8Array;
-    decode(): void;
-    getFrameInfo(): FrameInfo;
-    /** A view of the decoded samples in WebAssembly memory, valid until the next call. */
-    getDecodedBuffer(): Uint8ClampedArray;
-  };
-  JPEGEncoder: new () => {
-    /** A view of a WebAssembly buffer sized for `frame`, for the caller to fill with samples. */
-    getDecodedBuffer(frame: FrameInfo): Uint8ClampedArray;
-    getEncodedBuffer(): Uint8ClampedArray;
-    encode(): void;
-    setQuality(quality: number): void;
-    setProgressive(progressive: number): void;
-    /** turbojpeg's TJSAMP: 0 is 4:4:4. */
-    setSubSampling(subSampling: number): void;
-  };
+  JPEGDecoder: new () => TurboDecoder;
+  JPEGEncoder: new () => TurboEncoder;
 }
 
-/** What Emscripten's `instantiateWasm` hook gets and gives (opaque here). */
-type WasmImports = object;
-type WasmExports = object;
-
-/** A compiled WebAssembly module (opaque here). */
-interface WasmCompiled {
-  readonly compiled: unique symbol;
+interface TurboDecoder {
+  /** A view of a WebAssembly buffer of `size` bytes, for the caller to fill with the stream. */
+  getEncodedBuffer(size: number): Uint8Array;
+  decode(): void;
+  getFrameInfo(): FrameInfo;
+  /** A view of the decoded samples in WebAssembly memory, valid until the next call. */
+  getDecodedBuffer(): Uint8ClampedArray;
+  /** Frees the object's C++ side (embind). */
+  delete(): void;
 }
 
-/** The part of Node's WebAssembly JavaScript API used here (lib ES2023 does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmCompiled;
-  Instance: new (module: WasmCompiled, imports: WasmImports) => { exports: WasmExports };
+interface TurboEncoder {
+  /** A view of a WebAssembly buffer sized for `frame`, for the caller to fill with samples. */
+  getDecodedBuffer(frame: FrameInfo): Uint8ClampedArray;
+  getEncodedBuffer(): Uint8ClampedArray;
+  encode(): void;
+  setQuality(quality: number): void;
+  setProgressive(progressive: number): void;
+  /** turbojpeg's TJSAMP: 0 is 4:4:4. */
+  setSubSampling(subSampling: number): void;
+  /** Frees the object's C++ side (embind). */
+  delete(): void;
 }
 
-type TurboFactory = (module: {
-  wasmBinary: Uint8Array;
-  instantiateWasm: (
-    imports: WasmImports,
-    receive: (instance: { exports: WasmExports }) => void,
-  ) => WasmExports;
-}) => Promise<unknown>;
-
-function isWasmApi(value: unknown): value is WasmApi {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof Reflect.get(value, 'Module') === 'function' &&
-    typeof Reflect.get(value, 'Instance') === 'function'
-  );
-}
-
-function wasmApi(): WasmApi {
-  const api: unknown = Reflect.get(globalThis, 'WebAssembly');
-  if (!isWasmApi(api)) {
-    throw new JpegCodecError('this runtime has no WebAssembly');
-  }
-  return api;
-}
-
-const requireFromHere = createRequire(import.meta.url);
-const PACKAGE = '@cornerstonejs/codec-libjpeg-turbo-8bit';
-
-/** The compiled module (compiled once) and the live instance (made again after a failure). */
-let compiled: { wasm: Uint8Array; module: WasmCompiled; api: WasmApi } | null = null;
-let live: {
-  decoder: InstanceType<TurboModule['JPEGDecoder']>;
-  encoder: InstanceType<TurboModule['JPEGEncoder']>;
-} | null = null;
-
-/**
- * Instantiates the WebAssembly module synchronously: Emscripten's `instantiateWasm` hook is given
- * an instance made at once, so the runtime (and its embind classes) is ready when the factory
- * returns; the factory's promise only repeats that.
- */
-function turbo(): NonNullable<typeof live> {
-  if (live !== null) {
-    return live;
-  }
-  if (compiled === null) {
-    const wasm = readFileSync(requireFromHere.resolve(`${PACKAGE}/wasm`));
-    const api = wasmApi();
-    compiled = { wasm, module: new api.Module(wasm), api };
-  }
-  const { wasm, module, api } = compiled;
-  const factory = requireFromHere(`${PACKAGE}/wasmjs`) as TurboFactory;
-  const target: Partial<TurboModule> & Parameters<TurboFactory>[0] = {
-    wasmBinary: wasm,
-    instantiateWasm: (imports, receive) => {
-      const instance = new api.Instance(module, imports);
-      receive(instance);
-      return instance.exports;
-    },
-  };
-  void factory(target);
-  if (target.JPEGDecoder === undefined || target.JPEGEncoder === undefined) {
-    throw new JpegCodecError(`${PACKAGE} did not start synchronously`);
-  }
-  live = { decoder: new target.JPEGDecoder(), encoder: new target.JPEGEncoder() };
-  return live;
-}
-
-/** Runs `work` on the live instance; any failure drops the instance and becomes a JpegCodecError. */
-function withTurbo<T>(what: string, work: (codec: NonNullable<typeof live>) => T): T {
-  try {
-    return work(turbo());
-  } catch (error) {
-    live = null;
-    if (error instanceof JpegCodecError) {
-      throw error;
-    }
-    // A C++ exception reaches JavaScript as a number (a pointer), an abort as a RuntimeError.
-    const detail = error instanceof Error ? `: ${error.message}` : '';
-    throw new JpegCodecError(`libjpeg-turbo could not ${what}${detail}`);
-  }
-}
+const turbo = new WasmCodec<TurboModule, { decoder: TurboDecoder; encoder: TurboEncoder }>(
+  {
+    packageName: '@cornerstonejs/codec-libjpeg-turbo-8bit',
+    wasm: 'wasm',
+    glue: 'wasmjs',
+    library: 'libjpeg-turbo',
+  },
+  (module) =>
+    module.JPEGDecoder === undefined || module.JPEGEncoder === undefined
+      ? null
+      : { decoder: new module.JPEGDecoder(), encoder: new module.JPEGEncoder() },
+  ({ decoder, encoder }) => {
+    decoder.delete();
+    encoder.delete();
+  },
+  JpegCodecError,
+);
 
 const ADOBE_SEGMENT_LENGTH = 16;
 
@@ -229,7 +157,7 @@ export function decodeJpegSamples(
   if (stream.length < 4 || stream[0] !== 0xff || stream[1] !== 0xd8) {
     throw new JpegCodecError('the stream does not start with SOI');
   }
-  return withTurbo('decode the stream', ({ decoder }) => {
+  return turbo.run('decode the stream', ({ decoder }) => {
     if (colour === 'auto' || expected.components !== 3) {
       decoder.getEncodedBuffer(stream.length).set(stream);
     } else {
@@ -287,7 +215,7 @@ export function encodeJpegRgb(
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw new JpegCodecError(`JPEG quality is 1 to 100, not ${quality}`);
   }
-  return withTurbo('encode the image', ({ encoder }) => {
+  return turbo.run('encode the image', ({ encoder }) => {
     encoder.setQuality(quality);
     encoder.setProgressive(0);
     encoder.setSubSampling(0);
