@@ -19,6 +19,7 @@ import * as m0017 from './0017-projects.js';
 import * as m0020 from './0020-held-files.js';
 import * as m0023 from './0023-instances.js';
 import * as m0026 from './0026-partner-delegates.js';
+import * as m0032 from './0032-ingest-uploads.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0020-held-files': m0020,
   '0023-instances': m0023,
   '0026-partner-delegates': m0026,
+  '0032-ingest-uploads': m0032,
 };
 
 export const migrationProvider: MigrationProvider = {
