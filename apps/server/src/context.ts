@@ -75,7 +75,7 @@ export interface AppContext {
     ingest: IngestService;
     /** Files an ingest held back (burned-in text, unreadable), reviewed and released or excluded. */
     heldFiles: HeldFilesService;
-    /** Remote ingest: deliveries uploaded to a staging folder, ingested, then deleted. */
+    /** Remote ingest: deliveries uploaded (resumably) to a staging folder, ingested, then deleted. */
     ingestUploads: IngestUploadService;
     reports: ReportsService;
     email: EmailService;
@@ -238,7 +238,10 @@ export async function createContext(
     config.objectSweepIntervalMs,
     false,
   );
-  const ingestUploads = new IngestUploadService(config.dataDir, ingest, catalog);
+  const ingestUploads = new IngestUploadService(database.db, config.dataDir, ingest, catalog);
+  // As the ingest's runs: an upload whose run a stopped process left is failed; staging folders
+  // no upload wants (identified data a crash left) go. Uploads being sent stay, to be resumed.
+  await ingestUploads.recover(database.dialect === 'pglite' ? 0 : INGEST_STALE_MS);
   const uploadExpiry = new PeriodicWorker(
     'ingest upload expiry',
     () => ingestUploads.expire(),

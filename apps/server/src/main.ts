@@ -37,8 +37,6 @@ async function start(config: Config): Promise<void> {
     await lock.release();
     throw error;
   }
-  // Staging folders a crash left hold identified data: gone before anything else runs.
-  await ctx.services.ingestUploads.sweep();
   const { fastify } = await buildApp(ctx);
   const context = ctx;
 

@@ -41,6 +41,8 @@ export type PublicationPreview = components['schemas']['PublicationPreview'];
 /** A delivery uploaded for a remote ingest: files received, the run's progress, its outcome. */
 export type IngestUpload = components['schemas']['IngestUpload'];
 export type IngestSummary = components['schemas']['IngestSummary'];
+/** A declared file of an upload being sent, and how many of its bytes the server holds. */
+export type IngestUploadFile = components['schemas']['IngestUploadFile'];
 /** A running ingest's phase, items, bytes, rate and time left. */
 export type IngestProgress = components['schemas']['IngestProgress'];
 export type DatasetReport = components['schemas']['DatasetReport'];
@@ -218,10 +220,26 @@ export interface LanternClient {
   setDraftTableKeys(slug: string, table: string, keys: TableKeys): Promise<DatasetVersion>;
   removeDraftTable(slug: string, table: string): Promise<DatasetVersion>;
   previewPublication(slug: string): Promise<PublicationPreview>;
-  /** Declares a delivery's files (delivery.yaml among them) with their sizes, for a remote ingest. */
-  createIngestUpload(files: { path: string; size: number }[]): Promise<IngestUpload>;
-  /** Sends one declared file: exactly its declared size (a Blob from fs.openAsBlob streams it). */
-  putIngestUploadFile(id: string, path: string, file: Blob): Promise<IngestUpload>;
+  /**
+   * Declares a delivery's files (delivery.yaml among them) with their sizes, and SHA-256 if known,
+   * for a remote ingest. Files are then named by their place in this list.
+   */
+  createIngestUpload(
+    files: { path: string; size: number; sha256?: string }[],
+  ): Promise<IngestUpload>;
+  /**
+   * Sends bytes of the declared file at `index`: without `offset` the whole file, exactly its
+   * declared size (a Blob from fs.openAsBlob streams it); with `offset` a chunk starting where the
+   * server's bytes of the file end (listIngestUploadFiles says where).
+   */
+  putIngestUploadFile(
+    id: string,
+    index: number,
+    file: Blob,
+    offset?: number,
+  ): Promise<IngestUpload>;
+  /** The declared files of an upload being sent, with the bytes of each the server holds. */
+  listIngestUploadFiles(id: string): Promise<IngestUploadFile[]>;
   /** Starts the ingest of a complete upload; follow it with getIngestUpload. */
   runIngestUpload(id: string): Promise<IngestUpload>;
   getIngestUpload(id: string): Promise<IngestUpload>;
@@ -637,15 +655,21 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST('/api/v1/ingests', { body: { files } });
       return data ?? throwApiError(response, error);
     },
-    async putIngestUploadFile(id, path, file) {
-      const { data, error, response } = await raw.PUT('/api/v1/ingests/{id}/files/{path}', {
-        params: { path: { id, path } },
+    async putIngestUploadFile(id, index, file, offset) {
+      const { data, error, response } = await raw.PUT('/api/v1/ingests/{id}/files/{index}', {
+        params: { path: { id, index }, query: offset === undefined ? {} : { offset } },
         body: file as never,
         // The body is the file's bytes, not JSON.
         bodySerializer: (body: unknown) => body,
         headers: { 'content-type': 'application/octet-stream' },
       });
       return data ?? throwApiError(response, error);
+    },
+    async listIngestUploadFiles(id) {
+      const { data, error, response } = await raw.GET('/api/v1/ingests/{id}/files', {
+        params: { path: { id } },
+      });
+      return data?.files ?? throwApiError(response, error);
     },
     async runIngestUpload(id) {
       const { data, error, response } = await raw.POST('/api/v1/ingests/{id}/run', {

@@ -59,7 +59,7 @@ async function send(
     for (const [done, file] of files.entries()) {
       bar?.update({ phase: 'uploading', done, total: files.length, bytes });
       const blob = await openAsBlob(join(delivery, ...file.path.split('/')));
-      upload = await client.putIngestUploadFile(upload.id, file.path, blob);
+      upload = await client.putIngestUploadFile(upload.id, done, blob);
       bytes += file.size;
     }
     return upload;

@@ -396,6 +396,41 @@ export interface IngestHeldFileTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** Where a remote ingest's upload stands. */
+export type IngestUploadStatus = 'uploading' | 'running' | 'done' | 'refused' | 'failed';
+
+/** A delivery sent to the server for a remote ingest (its files' bytes in a staging folder). */
+export interface IngestUploadTable {
+  id: string;
+  /** `user:<id>` of the curator who declared it: nobody else sees it. */
+  owner: string;
+  status: IngestUploadStatus;
+  declared_files: number;
+  declared_bytes: ColumnType<string, number, number>;
+  /** The run's last progress, once it ended (a running one's lives in its process). */
+  progress: ColumnType<unknown, string | null | undefined, string | null>;
+  /** Once done: the draft made. */
+  summary: ColumnType<unknown, string | null | undefined, string | null>;
+  /** Once refused: every problem of the delivery. */
+  problems: ColumnType<unknown[], string | undefined, string>;
+  error: string | null;
+  created_at: ColumnType<Date, never, never>;
+  /** When it was last sent to, run or ended (the service's clock): idle ones expire. */
+  touched_at: Date;
+  heartbeat_at: ColumnType<Date, never, Date>;
+}
+
+/** One declared file of an upload, and how many of its bytes the staging folder holds. */
+export interface IngestUploadFileTable {
+  upload_id: string;
+  /** Its place in the declared list: how URLs name it (a path may hold a source identifier). */
+  idx: number;
+  path: string;
+  size: ColumnType<string, number, number>;
+  sha256: string | null;
+  received: ColumnType<string, number | undefined, number>;
+}
+
 /** A notebook instance launched from a project (issue 8). */
 export interface InstanceTable {
   id: string;
@@ -462,6 +497,8 @@ export interface Database {
   project_invitation: ProjectInvitationTable;
   project_dataset: ProjectDatasetTable;
   ingest_held_file: IngestHeldFileTable;
+  ingest_upload: IngestUploadTable;
+  ingest_upload_file: IngestUploadFileTable;
   instance: InstanceTable;
   instance_usage: InstanceUsageTable;
 }

@@ -182,6 +182,34 @@ describe(`held files reviewed on ${TEST_DIALECT}`, () => {
     expect(undecided[0]?.message).toContain(held[0]?.path ?? '?');
   });
 
+  it('blocks a draft whose last ingest held files before they were reviewable (before migration 0020)', async () => {
+    // As such a run looks: its held files listed in the run, none kept for review.
+    const db = server.ctx.database.db;
+    const rows = await db.selectFrom('ingest_held_file').selectAll().execute();
+    expect(rows).toHaveLength(4);
+    await db.deleteFrom('ingest_held_file').execute();
+    try {
+      const problems = await publicationProblems();
+      expect(problems.filter((p) => p.code === 'held-file-undecided')).toEqual([]);
+      const unreviewable = problems.filter((p) => p.code === 'held-files-unreviewable');
+      expect(unreviewable.map((p) => p.severity)).toEqual(['blocking']);
+      expect(unreviewable[0]?.message).toMatch(/held back 4 files .*ingest the delivery again/u);
+    } finally {
+      await db
+        .insertInto('ingest_held_file')
+        .values(
+          rows.map(({ created_at: _created, size, ...row }) => ({
+            ...row,
+            size: size === null ? null : Number(size),
+          })),
+        )
+        .execute();
+    }
+    expect((await publicationProblems()).map((p) => p.code)).not.toContain(
+      'held-files-unreviewable',
+    );
+  });
+
   it('renders a held image as a PNG for curators only', async () => {
     const file = held[0];
     const res = await request(server, 'GET', `${BASE}/held/${file?.id ?? ''}/preview`, curator);

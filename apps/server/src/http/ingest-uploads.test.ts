@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +17,14 @@ let curator: SignedInUser;
 let work: string;
 let delivery: string;
 let files: { path: string; size: number }[];
+/** What the upload sent in one go made: a resumed one makes the same. */
+let uninterrupted: Upload['summary'] = null;
 
 interface Upload {
   id: string;
   status: string;
   files: { declared: number; received: number };
+  bytes: { declared: number; received: number };
   progress: {
     phase: string;
     bytes: number;
@@ -30,7 +34,9 @@ interface Upload {
   } | null;
   summary: {
     dataset: string;
-    counts: { tables: number; files: number; stored: number; held: number };
+    counts: { tables: number; files: number; stored: number; deduplicated: number; held: number };
+    tables: unknown[];
+    held: unknown[];
     phi: { blocked: boolean };
     next: string;
   } | null;
@@ -50,8 +56,24 @@ async function listFiles(dir: string, prefix = ''): Promise<{ path: string; size
   return out;
 }
 
-function putFile(id: string, path: string, body: Uint8Array, as: SignedInUser = curator) {
-  return fetch(`${server.url}/api/v1/ingests/${id}/files/${encodeURIComponent(path)}`, {
+/** A file's place in the declared list, which names it in URLs. */
+function indexOf(path: string, list: readonly { path: string }[] = files): number {
+  const index = list.findIndex((f) => f.path === path);
+  expect(index, path).toBeGreaterThanOrEqual(0);
+  return index;
+}
+
+/** Sends a declared file whole, or a chunk of it at `offset`. */
+function putFile(
+  id: string,
+  path: string,
+  body: Uint8Array,
+  as: SignedInUser = curator,
+  offset?: number,
+  list: readonly { path: string }[] = files,
+) {
+  const query = offset === undefined ? '' : `?offset=${offset}`;
+  return fetch(`${server.url}/api/v1/ingests/${id}/files/${indexOf(path, list)}${query}`, {
     method: 'PUT',
     headers: {
       'x-lantern-csrf': '1',
@@ -62,9 +84,14 @@ function putFile(id: string, path: string, body: Uint8Array, as: SignedInUser = 
   });
 }
 
-async function sendAll(id: string, list: { path: string }[]): Promise<void> {
+async function sendAll(
+  id: string,
+  list: { path: string }[],
+  declared: readonly { path: string }[] = files,
+): Promise<void> {
   for (const file of list) {
-    const res = await putFile(id, file.path, await readFile(join(delivery, file.path)));
+    const bytes = await readFile(join(delivery, file.path));
+    const res = await putFile(id, file.path, bytes, curator, undefined, declared);
     expect(res.status, file.path).toBe(200);
   }
 }
@@ -135,7 +162,16 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     expect(id).toMatch(/^upl_[0-9a-f]{20}$/u);
 
     // Not declared; more bytes than declared; fewer bytes than declared.
-    expect((await putFile(id, 'files/extra.dcm', new Uint8Array(4))).status).toBe(404);
+    const extra = await fetch(`${server.url}/api/v1/ingests/${id}/files/${files.length}`, {
+      method: 'PUT',
+      headers: {
+        'x-lantern-csrf': '1',
+        cookie: curator.cookie,
+        'content-type': 'application/octet-stream',
+      },
+      body: new Uint8Array(4),
+    });
+    expect(extra.status).toBe(404);
     const manifest = await readFile(join(delivery, 'delivery.yaml'));
     const longer = await putFile(id, 'delivery.yaml', Buffer.concat([manifest, Buffer.from('x')]));
     expect(longer.status).toBe(413);
@@ -156,7 +192,9 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     expect((await putFile(id, 'delivery.yaml', manifest, other)).status).toBe(404);
 
     await sendAll(id, files);
-    const staged = await readdir(join(server.ctx.config.dataDir, 'ingest-staging', id, 'tables'));
+    const staged = await readdir(
+      join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', 'tables'),
+    );
     expect(staged.sort()).toEqual(['outcomes.csv', 'patients.csv', 'xrays.csv']);
 
     const run = await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator);
@@ -171,6 +209,7 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     );
     expect(done.summary?.phi.blocked).toBe(true);
     expect(done.summary?.next).toMatch(/then lantern publish demo-knee-xray$/u);
+    uninterrupted = done.summary;
     expect(await stagingEntries()).toEqual([]);
 
     // The run made the draft: its ingest is the curator's.
@@ -218,25 +257,24 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
         controller.close();
       },
     });
-    const sending = fetch(
-      `${server.url}/api/v1/ingests/${id}/files/${encodeURIComponent(big.path)}`,
-      {
-        method: 'PUT',
-        headers: {
-          'x-lantern-csrf': '1',
-          cookie: curator.cookie,
-          'content-type': 'application/octet-stream',
-        },
-        body,
-        duplex: 'half',
+    const sending = fetch(`${server.url}/api/v1/ingests/${id}/files/${indexOf(big.path)}`, {
+      method: 'PUT',
+      headers: {
+        'x-lantern-csrf': '1',
+        cookie: curator.cookie,
+        'content-type': 'application/octet-stream',
       },
-    ).then(
+      body,
+      duplex: 'half',
+    }).then(
       async (res) => (await res.text(), res.status),
       () => 'reset',
     );
     const folder = join(server.ctx.config.dataDir, 'ingest-staging', id);
     const partOf = async () =>
-      (await listFiles(folder).catch(() => [])).some((f) => f.path.includes('.part-'));
+      (await listFiles(folder).catch(() => [])).some(
+        (f) => f.path === `parts/${indexOf(big.path)}` && f.size > 0,
+      );
     await expect.poll(partOf, { timeout: 20_000 }).toBe(true);
 
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
@@ -253,7 +291,7 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     const partial = files.filter((f) => f.path !== 'tables/outcomes.csv');
     const created = await request(server, 'POST', '/api/v1/ingests', curator, { files: partial });
     const { id } = (await created.json()) as Upload;
-    await sendAll(id, partial);
+    await sendAll(id, partial, partial);
     expect((await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator)).status).toBe(202);
     const refused = await finished(id);
     expect(refused.status).toBe('refused');
@@ -280,6 +318,7 @@ describe('a run', () => {
     // Each reading of the clock is 5 ms after the last.
     let now = 0;
     const uploads = new IngestUploadService(
+      server.ctx.database.db,
       join(work, 'run'),
       server.ctx.services.ingest,
       server.ctx.services.catalog,
@@ -287,18 +326,18 @@ describe('a run', () => {
     );
     const owner = `user:${curator.id}`;
     const made = await uploads.create(owner, files);
-    for (const file of files) {
+    for (const [index, file] of files.entries()) {
       const bytes = await readFile(join(delivery, file.path));
-      await uploads.putFile(owner, made.id, file.path, Readable.from([bytes]));
+      await uploads.putFile(owner, made.id, index, null, Readable.from([bytes]));
     }
-    const started = uploads.run(owner, made.id);
+    const started = await uploads.run(owner, made.id);
     expect(started.status).toBe('running');
     await expect(uploads.cancel(owner, made.id)).rejects.toThrow(/cannot be cancelled/u);
 
-    let view = uploads.get(owner, made.id);
+    let view = await uploads.get(owner, made.id);
     while (view.status === 'running') {
       await new Promise((done) => setTimeout(done, 50));
-      view = uploads.get(owner, made.id);
+      view = await uploads.get(owner, made.id);
     }
     expect(view.status).toBe('done');
     const progress = view.progress;
@@ -310,17 +349,18 @@ describe('a run', () => {
     expect(progress?.secondsLeft).toBeNull();
     // Read again later, a finished run's times have not moved.
     now += 60_000;
-    expect(uploads.get(owner, made.id).progress?.elapsedMs).toBe(progress?.elapsedMs);
+    expect((await uploads.get(owner, made.id)).progress?.elapsedMs).toBe(progress?.elapsedMs);
     await uploads.cancel(owner, made.id);
-    expect(() => uploads.get(owner, made.id)).toThrow(/no upload/u);
+    await expect(uploads.get(owner, made.id)).rejects.toThrow(/no upload/u);
   });
 });
 
 describe('uploads left unrun', () => {
-  it('expire after an hour idle, files and all; a closing server and a start remove them too', async () => {
+  it('expire after an hour idle, files and all; a closing server keeps them, a start removes only what no upload wants', async () => {
     let now = 0;
     const dataDir = join(work, 'expiry');
     const uploads = new IngestUploadService(
+      server.ctx.database.db,
       dataDir,
       server.ctx.services.ingest,
       server.ctx.services.catalog,
@@ -328,24 +368,261 @@ describe('uploads left unrun', () => {
     );
     const owner = 'user:someone';
     const manifest = await readFile(join(delivery, 'delivery.yaml'));
+    const yaml = indexOf('delivery.yaml');
     const made = await uploads.create(owner, files);
-    await uploads.putFile(owner, made.id, 'delivery.yaml', Readable.from([manifest]));
-    expect(await readdir(join(dataDir, 'ingest-staging', made.id))).toEqual(['delivery.yaml']);
+    await uploads.putFile(owner, made.id, yaml, null, Readable.from([manifest]));
+    expect(await readdir(join(dataDir, 'ingest-staging', made.id, 'delivery'))).toEqual([
+      'delivery.yaml',
+    ]);
 
     now += UPLOAD_IDLE_MS;
     expect(await uploads.expire()).toBe(0);
     now += 1;
     expect(await uploads.expire()).toBe(1);
     expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([]);
-    expect(() => uploads.get(owner, made.id)).toThrow(/no upload/u);
+    await expect(uploads.get(owner, made.id)).rejects.toThrow(/no upload/u);
 
     const pending = await uploads.create(owner, files);
-    await uploads.putFile(owner, pending.id, 'delivery.yaml', Readable.from([manifest]));
+    await uploads.putFile(owner, pending.id, yaml, null, Readable.from([manifest]));
     await uploads.close();
-    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([]);
+    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([pending.id]);
 
     await mkdir(join(dataDir, 'ingest-staging', 'upl_left_by_a_crash'), { recursive: true });
-    await uploads.sweep();
-    expect(await stat(join(dataDir, 'ingest-staging')).catch(() => null)).toBeNull();
+    await uploads.recover(0);
+    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([pending.id]);
+    expect((await uploads.get(owner, pending.id)).files.received).toBe(1);
+    await uploads.cancel(owner, pending.id);
+    expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([]);
+  });
+});
+
+interface UploadFile {
+  index: number;
+  path: string;
+  size: number;
+  sha256: string | null;
+  received: number;
+}
+
+async function filesOf(id: string, as: SignedInUser = curator): Promise<UploadFile[]> {
+  const res = await request(server, 'GET', `/api/v1/ingests/${id}/files`, as);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { files: UploadFile[] }).files;
+}
+
+async function receivedOf(id: string, path: string): Promise<number | undefined> {
+  return (await filesOf(id)).find((f) => f.path === path)?.received;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+describe(`resumable uploads on ${TEST_DIALECT}`, () => {
+  it('refuses a chunk at a wrong offset or too long, losing nothing; keeps what a dropped connection sent; hides it from other curators', async () => {
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    const big = files.reduce((a, b) => (b.size > a.size ? b : a));
+    const bytes = await readFile(join(delivery, big.path));
+    const third = Math.floor(bytes.length / 3);
+
+    const first = await putFile(id, big.path, bytes.subarray(0, third), curator, 0);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as Upload).bytes.received).toBe(third);
+
+    // Not where the server's bytes end: refused, naming where to send from.
+    const wrong = await putFile(id, big.path, bytes.subarray(5, third + 5), curator, 5);
+    expect(wrong.status).toBe(409);
+    const problem = (await wrong.json()) as { detail: string };
+    expect(problem.detail).toContain(`send from byte ${third}`);
+    expect(await receivedOf(id, big.path)).toBe(third);
+
+    // Past the declared size: refused, and the file is as it was.
+    const longer = await putFile(
+      id,
+      big.path,
+      Buffer.concat([bytes.subarray(third), Buffer.from('x')]),
+      curator,
+      third,
+    );
+    expect(longer.status).toBe(413);
+    expect(await receivedOf(id, big.path)).toBe(third);
+    const part = join(
+      server.ctx.config.dataDir,
+      'ingest-staging',
+      id,
+      'parts',
+      `${indexOf(big.path)}`,
+    );
+    expect((await readFile(part)).equals(bytes.subarray(0, third))).toBe(true);
+
+    // A chunk whose connection drops halfway: the bytes that arrived are kept.
+    const twoThirds = 2 * third;
+    const aborter = new AbortController();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(third, twoThirds));
+      },
+    });
+    const dropped = fetch(
+      `${server.url}/api/v1/ingests/${id}/files/${indexOf(big.path)}?offset=${third}`,
+      {
+        method: 'PUT',
+        headers: {
+          'x-lantern-csrf': '1',
+          cookie: curator.cookie,
+          'content-type': 'application/octet-stream',
+        },
+        body,
+        duplex: 'half',
+        signal: aborter.signal,
+      },
+    ).then(
+      (res) => res.status,
+      () => 'reset',
+    );
+    const size = async () => (await stat(part)).size;
+    await expect.poll(size, { timeout: 20_000 }).toBe(twoThirds);
+    aborter.abort();
+    expect(await dropped).toBe('reset');
+    await expect.poll(() => receivedOf(id, big.path), { timeout: 20_000 }).toBe(twoThirds);
+
+    // Another curator sees none of it, and cannot send to it.
+    const other = await createSignedInUser(server, {
+      email: 'resume-other@example.org',
+      roles: ['curator'],
+      password: 'yet another long curator passphrase',
+    });
+    expect((await request(server, 'GET', `/api/v1/ingests/${id}/files`, other)).status).toBe(404);
+    expect((await request(server, 'GET', `/api/v1/ingests/${id}`, other)).status).toBe(404);
+    const theirs = await putFile(id, big.path, bytes.subarray(twoThirds), other, twoThirds);
+    expect(theirs.status).toBe(404);
+    expect(await receivedOf(id, big.path)).toBe(twoThirds);
+
+    // The rest, and the file is complete in the delivery.
+    const rest = await putFile(id, big.path, bytes.subarray(twoThirds), curator, twoThirds);
+    expect(rest.status).toBe(200);
+    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
+    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    // Once complete, a chunk past its end is refused too.
+    expect((await putFile(id, big.path, Buffer.from('x'), curator, bytes.length)).status).toBe(413);
+    expect(await receivedOf(id, big.path)).toBe(bytes.length);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+
+    // The audit log has every send, naming files by their index: never the partner's file name
+    // (here an accession number, a source identifier).
+    await server.flushAudit();
+    const audit = await server.ctx.database.db.selectFrom('audit_event').select('body').execute();
+    const sends = audit.filter((e) => e.body.includes('ingest.upload_file'));
+    expect(sends.length).toBeGreaterThanOrEqual(6);
+    const name = big.path.split('/').at(-1) ?? big.path;
+    expect(audit.filter((e) => e.body.includes(name.replace(/\.dcm$/u, '')))).toEqual([]);
+  });
+
+  it('refuses a file whose bytes do not have the SHA-256 declared, and keeps none of them', async () => {
+    const manifest = await readFile(join(delivery, 'delivery.yaml'));
+    const declared = files.map((f) => ({
+      ...f,
+      ...(f.path === 'delivery.yaml' ? { sha256: sha256(Buffer.from('something else')) } : {}),
+    }));
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, {
+      files: declared,
+    });
+    const { id } = (await created.json()) as Upload;
+    const res = await putFile(id, 'delivery.yaml', manifest);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/SHA-256/u);
+    expect(await receivedOf(id, 'delivery.yaml')).toBe(0);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+  });
+
+  it('survives a server restart: only the missing bytes are sent, and the ingest makes what an uninterrupted upload made', async () => {
+    const declared = await Promise.all(
+      files.map(async (f) => ({ ...f, sha256: sha256(await readFile(join(delivery, f.path))) })),
+    );
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files: declared });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as Upload;
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+
+    // Half the files whole, and half of the largest of the others.
+    const half = files.slice(0, files.length >> 1);
+    await sendAll(id, half);
+    const others = files.slice(files.length >> 1);
+    const big = others.reduce((a, b) => (b.size > a.size ? b : a));
+    const bigBytes = await readFile(join(delivery, big.path));
+    const cut = bigBytes.length >> 1;
+    expect((await putFile(id, big.path, bigBytes.subarray(0, cut), curator, 0)).status).toBe(200);
+    const before = half.reduce((sum, f) => sum + f.size, 0) + cut;
+
+    await server.close({ keep: true });
+    server = await startTestServer({}, undefined, {
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+    });
+
+    const resumed = (await (
+      await request(server, 'GET', `/api/v1/ingests/${id}`, curator)
+    ).json()) as Upload;
+    expect(resumed.status).toBe('uploading');
+    expect(resumed.bytes).toEqual({ declared: total, received: before });
+    expect(resumed.files.received).toBe(half.length);
+
+    // The client sends what the server lacks, and only that.
+    let sent = 0;
+    for (const file of await filesOf(id)) {
+      if (file.received === file.size) {
+        continue;
+      }
+      const rest = (await readFile(join(delivery, file.path))).subarray(file.received);
+      const res = await putFile(id, file.path, rest, curator, file.received);
+      expect(res.status, file.path).toBe(200);
+      sent += rest.length;
+    }
+    expect(sent).toBe(total - before);
+
+    expect((await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator)).status).toBe(202);
+    const done = await finished(id);
+    expect(done.status).toBe('done');
+    expect(await stagingEntries()).toEqual([]);
+    expect(uninterrupted).not.toBeNull();
+    // The same tables and held files; every stored file's de-identified bytes already stored by
+    // the uninterrupted upload's ingest of the same delivery.
+    expect(done.summary?.tables).toEqual(uninterrupted?.tables);
+    expect(done.summary?.held).toEqual(uninterrupted?.held);
+    expect(done.summary?.counts.files).toBe(uninterrupted?.counts.files);
+    expect(done.summary?.counts.held).toBe(uninterrupted?.counts.held);
+    expect(done.summary?.counts.stored).toBe(0);
+    expect(done.summary?.counts.deduplicated).toBe(
+      (uninterrupted?.counts.stored ?? 0) + (uninterrupted?.counts.deduplicated ?? 0),
+    );
+    // The run forgot the files' paths.
+    const rows = await server.ctx.database.db
+      .selectFrom('ingest_upload_file')
+      .select('path')
+      .where('upload_id', '=', id)
+      .execute();
+    expect(rows).toEqual([]);
+  });
+
+  it('fails, at a start, an upload whose run a stopped server left, and removes its folder', async () => {
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    await sendAll(id, files);
+    // A run whose process died: the row says running, the folder is still there.
+    await server.ctx.database.db
+      .updateTable('ingest_upload')
+      .set({ status: 'running', heartbeat_at: new Date(0) })
+      .where('id', '=', id)
+      .execute();
+    await server.close({ keep: true });
+    server = await startTestServer({}, undefined, {
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+    });
+    const after = (await (
+      await request(server, 'GET', `/api/v1/ingests/${id}`, curator)
+    ).json()) as Upload & { error: string };
+    expect(after.status).toBe('failed');
+    expect(after.error).toMatch(/^interrupted: /u);
+    expect(await stagingEntries()).toEqual([]);
   });
 });

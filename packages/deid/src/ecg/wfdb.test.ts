@@ -170,6 +170,18 @@ describe('safeComment and shiftWfdbDate', () => {
     expect(safeComment('Sex: Jane')).toBeNull();
   });
 
+  // Regression: a value ran to the end of the line, so "Age: 69 Sex: M" read as the age
+  // "69 Sex: M", which is no age, and the whole comment went.
+  it('keeps the safe keys of a line of several unbracketed keys, and drops the others', () => {
+    expect(safeComment('Age: 69 Sex: M')).toBe('Age: 69 Sex: M');
+    expect(safeComment('Age: 95 Sex: F Dx: 164889003')).toBe('Age: 90+ Sex: F Dx: 164889003');
+    expect(safeComment('Name: Jane Roe Age: 40 MRN: 12345678 Sex: F')).toBe('Age: 40 Sex: F');
+    expect(safeComment('Age: 40 Date of birth: 01/02/1950')).toBeNull();
+    expect(safeComment('<age>: 51 <sex>: F <diagnoses>: 426783006')).toBe(
+      '<age>: 51 <sex>: F <diagnoses>: 426783006',
+    );
+  });
+
   it('shifts dd/mm/yyyy in its form and refuses what is not a date', () => {
     expect(shiftWfdbDate('25/12/2019', 10)).toBe('04/01/2020');
     expect(shiftWfdbDate('1/3/2012', -1)).toBe('29/2/2012');

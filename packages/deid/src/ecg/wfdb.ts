@@ -189,29 +189,33 @@ function publishedFiles(
 }
 
 /**
- * A comment reduced to its safe keys ("Age: 54", "<age>: 51 <sex>: F <diagnoses>: …", "Dx: 164889003"),
- * MIT-BIH's "69 M 1085 1629 x1" to "69 M"; null when nothing in it is safe.
+ * A comment reduced to its safe keys ("Age: 54", "<age>: 51 <sex>: F <diagnoses>: …",
+ * "Age: 69 Sex: M Dx: 164889003"), MIT-BIH's "69 M 1085 1629 x1" to "69 M"; null when nothing in
+ * it is safe. A key is a word before a colon (or words in angle brackets), and its value runs to
+ * the next key: "Name: Jane Roe Age: 40" keeps "Age: 40" and drops the name.
  */
 export function safeComment(comment: string): string | null {
   const positional = /^(\d{1,3}|\?) ([MF?])(\s|$)/u.exec(comment);
   if (positional !== null) {
     return `${safeAge(positional[1] ?? '?') ?? '?'} ${positional[2] ?? '?'}`;
   }
-  // Keyed: one or more "key: value" (the key may be in angle brackets).
-  const pairs = [
-    ...comment.matchAll(
-      /<?([A-Za-z][A-Za-z ]{0,30}?)>?:\s*([^<]*?)\s*(?=<[A-Za-z][A-Za-z ]*>:|$)/gu,
-    ),
+  const keys = [
+    ...comment.matchAll(/(?:^|\s)(?:<([A-Za-z][A-Za-z ]{0,30})>|([A-Za-z][A-Za-z_]{0,30})):/gu),
   ];
   const kept: string[] = [];
-  for (const [, rawKey = '', rawValue = ''] of pairs) {
-    const key = rawKey.trim().toLowerCase();
-    const bracketed = comment.includes(`<${rawKey.trim()}>`);
+  keys.forEach((match, i) => {
+    const bracketed = match[1] !== undefined;
+    const rawKey = (match[1] ?? match[2] ?? '').trim();
+    const next = keys[i + 1];
+    const rawValue = comment
+      .slice(match.index + match[0].length, next === undefined ? comment.length : next.index)
+      .trim();
+    const key = rawKey.toLowerCase();
     const value = SAFE_KEYS.has(key) ? safeValue(key, rawValue) : null;
     if (value !== null) {
-      kept.push(bracketed ? `<${rawKey.trim()}>: ${value}` : `${rawKey.trim()}: ${value}`);
+      kept.push(bracketed ? `<${rawKey}>: ${value}` : `${rawKey}: ${value}`);
     }
-  }
+  });
   return kept.length === 0 ? null : kept.join(' ');
 }
 

@@ -751,7 +751,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Declare a delivery's files (delivery.yaml among them) with their sizes, before sending each */
+        /** Declare a delivery's files (delivery.yaml among them) with their sizes, and SHA-256 if known, before sending each; files are then named by their place in this list */
         post: operations["createIngestUpload"];
         delete?: never;
         options?: never;
@@ -759,7 +759,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/ingests/{id}/files/{path}": {
+    "/api/v1/ingests/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The declared files of an upload being sent, with the bytes of each the server holds: a client resumes by sending the rest (none once the upload runs) */
+        get: operations["listIngestUploadFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ingests/{id}/files/{index}": {
         parameters: {
             query?: never;
             header?: never;
@@ -767,7 +784,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** One declared file of the delivery, its bytes as the body (path URL-encoded, / as %2F); exactly its declared size */
+        /** Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing) */
         put: operations["putIngestUploadFile"];
         post?: never;
         delete?: never;
@@ -1914,6 +1931,15 @@ export interface components {
             }[];
             error: string | null;
         };
+        IngestUploadFileInput: {
+            /** @description its place in the declared list, which names it in URLs */
+            index: number;
+            path: string;
+            size: number;
+            sha256: string | null;
+            /** @description its bytes the server holds; send from here */
+            received: number;
+        };
         HeldFileInput: {
             id: string;
             path: string;
@@ -2605,6 +2631,15 @@ export interface components {
                 message: string;
             }[];
             error: string | null;
+        };
+        IngestUploadFile: {
+            /** @description its place in the declared list, which names it in URLs */
+            index: number;
+            path: string;
+            size: number;
+            sha256: string | null;
+            /** @description its bytes the server holds; send from here */
+            received: number;
         };
         HeldFile: {
             id: string;
@@ -5142,6 +5177,8 @@ export interface operations {
                     files: {
                         path: string;
                         size: number;
+                        /** @description checked when the file is complete */
+                        sha256?: string;
                     }[];
                 };
             };
@@ -5176,17 +5213,62 @@ export interface operations {
             };
         };
     };
-    putIngestUploadFile: {
+    listIngestUploadFiles: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 id: string;
-                path: string;
             };
             cookie?: never;
         };
-        /** @description the bytes of the file */
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        files: components["schemas"]["IngestUploadFile"][];
+                    };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putIngestUploadFile: {
+        parameters: {
+            query?: {
+                /** @description where the chunk starts: the bytes of the file the server holds */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        /** @description the bytes of the file, or of the chunk */
         requestBody: {
             content: {
                 "application/octet-stream": unknown;

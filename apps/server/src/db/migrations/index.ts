@@ -20,6 +20,7 @@ import * as m0020 from './0020-held-files.js';
 import * as m0023 from './0023-instances.js';
 import * as m0026 from './0026-partner-delegates.js';
 import * as m0029 from './0029-instance-idle-warning.js';
+import * as m0032 from './0032-ingest-uploads.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0023-instances': m0023,
   '0026-partner-delegates': m0026,
   '0029-instance-idle-warning': m0029,
+  '0032-ingest-uploads': m0032,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -83,12 +83,26 @@ const upload = z
   })
   .meta({ id: 'IngestUpload' });
 
+const uploadFile = z
+  .object({
+    index: z
+      .number()
+      .meta({ description: 'its place in the declared list, which names it in URLs' }),
+    path: z.string(),
+    size: z.number(),
+    sha256: z.string().nullable(),
+    received: z.number().meta({ description: 'its bytes the server holds; send from here' }),
+  })
+  .meta({ id: 'IngestUploadFile' });
+
 const idParams = z.object({ id: z.string().regex(/^upl_[0-9a-f]{20}$/u, 'an upload id') });
 
 /**
- * Remote ingest: a curator declares a delivery's files, sends each, runs the ingest and follows
- * it, or cancels it before it runs. The files are held in a staging folder only until the run
- * ends or the upload is cancelled.
+ * Remote ingest: a curator declares a delivery's files, sends each (whole, or in chunks that
+ * resume where the server's bytes end), runs the ingest and follows it, or cancels it before it
+ * runs. The files are held in a staging folder only until the run ends or the upload is
+ * cancelled. URLs name files by their index, never their path, which may hold identifiers and
+ * would be written to the audit log with the URL.
  */
 export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -106,7 +120,7 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         schema: {
           operationId: 'createIngestUpload',
           summary:
-            "Declare a delivery's files (delivery.yaml among them) with their sizes, before sending each",
+            "Declare a delivery's files (delivery.yaml among them) with their sizes, and SHA-256 if known, before sending each; files are then named by their place in this list",
           tags: ['ingest'],
           body: z.object({
             files: z
@@ -114,6 +128,11 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
                 z.object({
                   path: z.string().min(1).max(UPLOAD_PATH_MAX),
                   size: z.number().int().min(0),
+                  sha256: z
+                    .string()
+                    .regex(/^[0-9a-f]{64}$/u, 'a SHA-256 in lower-case hex')
+                    .optional()
+                    .meta({ description: 'checked when the file is complete' }),
                 }),
               )
               .min(1)
@@ -128,8 +147,26 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
       },
     );
 
+    app.get(
+      '/api/v1/ingests/:id/files',
+      {
+        config: { permission: 'catalog.curate', action: 'ingest.upload_files' },
+        schema: {
+          operationId: 'listIngestUploadFiles',
+          summary:
+            'The declared files of an upload being sent, with the bytes of each the server holds: a client resumes by sending the rest (none once the upload runs)',
+          tags: ['ingest'],
+          params: idParams,
+          response: { ...problemResponses, 200: z.object({ files: z.array(uploadFile) }) },
+        },
+      },
+      async (request) => ({
+        files: await uploads.files(actorOf(request.ctx.principal), request.params.id),
+      }),
+    );
+
     app.put(
-      '/api/v1/ingests/:id/files/:path',
+      '/api/v1/ingests/:id/files/:index',
       {
         config: { permission: 'catalog.curate', action: 'ingest.upload_file' },
         // Bounded by the size declared for the file, checked as the bytes arrive.
@@ -137,11 +174,23 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         schema: {
           operationId: 'putIngestUploadFile',
           summary:
-            'One declared file of the delivery, its bytes as the body (path URL-encoded, / as %2F); exactly its declared size',
+            "Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing)",
           tags: ['ingest'],
           consumes: FILE_TYPES,
-          params: idParams.extend({ path: z.string().min(1).max(UPLOAD_PATH_MAX) }),
-          body: z.unknown().meta({ description: 'the bytes of the file' }),
+          params: idParams.extend({
+            index: z.coerce.number().int().min(0).max(UPLOAD_MAX_FILES),
+          }),
+          querystring: z.object({
+            offset: z.coerce
+              .number()
+              .int()
+              .min(0)
+              .optional()
+              .meta({
+                description: 'where the chunk starts: the bytes of the file the server holds',
+              }),
+          }),
+          body: z.unknown().meta({ description: 'the bytes of the file, or of the chunk' }),
           response: { ...problemResponses, 200: upload },
         },
       },
@@ -150,7 +199,8 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
           return await uploads.putFile(
             actorOf(request.ctx.principal),
             request.params.id,
-            request.params.path,
+            request.params.index,
+            request.query.offset ?? null,
             isAsyncIterable(request.body) ? request.body : Readable.from([]),
           );
         } catch (error) {
@@ -178,7 +228,9 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         },
       },
       async (request, reply) =>
-        reply.status(202).send(uploads.run(actorOf(request.ctx.principal), request.params.id)),
+        reply
+          .status(202)
+          .send(await uploads.run(actorOf(request.ctx.principal), request.params.id)),
     );
 
     app.get(

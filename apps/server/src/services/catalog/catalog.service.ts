@@ -790,8 +790,9 @@ export class CatalogService {
    * What the last ingest into the draft leaves to do: one that did not finish (interrupted by a
    * crash, or failed part-way) blocks, since its tables may not all be the delivery's and their
    * PHI scan was never recorded; every PHI finding without a curator's decision blocks, and so
-   * does every held file without one (released or excluded); excluded files are said (they are
-   * not in the version).
+   * does every held file without one (released or excluded), and a run from before held files
+   * were reviewable (migration 0020) that held any; excluded files are said (they are not in the
+   * version).
    */
   private async ingestProblems(
     executor: Kysely<Database> | Transaction<Database>,
@@ -824,6 +825,17 @@ export class CatalogService {
       }),
     );
     const held = await heldFileRepository.ofRun(executor, run.id);
+    if (held.length === 0 && run.held.length > 0) {
+      // A run made before held files were kept for review (migration 0020) listed them, kept no
+      // bytes and recorded no decision: nothing says they were reviewed, and nothing can be.
+      problems.push({
+        source: 'phi',
+        severity: 'blocking',
+        code: 'held-files-unreviewable',
+        table: '',
+        message: `the last ingest into this draft (${run.id}) held back ${run.held.length} ${run.held.length === 1 ? 'file' : 'files'} before held files could be reviewed; ingest the delivery again to review them`,
+      });
+    }
     for (const file of held.filter((h) => h.decision === null)) {
       problems.push({
         source: 'phi',

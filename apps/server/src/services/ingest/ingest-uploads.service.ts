@@ -1,26 +1,47 @@
 /**
- * Remote ingest (issue 6): `lantern ingest DIR --server URL` hands a delivery to a running server,
- * which ingests it with the same pipeline as a local ingest. The curator first declares the
- * delivery's files with their sizes (`delivery.yaml` among them); each file is then streamed into
- * a staging folder of the data directory — only declared paths, checked, never more bytes than
- * declared; `run` ingests the folder in the background, and the folder is deleted when the run
- * ends, whatever happens, because it holds identified data. Uploads left unrun expire, and a
- * start removes any staging folder a crash left behind. Its owner may cancel an upload not yet
- * running (the web app's Cancel): sends in flight stop, and its staging folder goes at once.
+ * Remote ingest (issue 6): `lantern ingest DIR --server URL` and the web app's ingest page hand a
+ * delivery to a running server, which ingests it with the same pipeline as a local ingest. The
+ * curator first declares the delivery's files with their sizes (and SHA-256, if known;
+ * `delivery.yaml` among them); each file is then streamed into a staging folder of the data
+ * directory — only declared files, never more bytes than declared; `run` ingests the folder in the
+ * background, and the folder is deleted when the run ends, whatever happens, because it holds
+ * identified data. Its owner may cancel an upload not yet running: sends in flight stop, and its
+ * staging folder goes at once. Uploads left unrun an hour expire, files and all.
  *
- * Uploads live in this process: one server owns its data directory's staging folder.
+ * Uploads are resumable. The upload and its files are rows of the database (how many bytes of each
+ * file the folder holds), so a restart of the server or a dropped connection loses nothing: the
+ * client asks which bytes the server has (`files`) and sends the rest of each file as a chunk at
+ * its offset. A chunk must start exactly where the file's bytes end and may not run past its
+ * declared size; a refused chunk leaves the file as it was, and a chunk whose connection drops
+ * keeps the bytes that arrived. A file is sent whole when no offset is given (all or nothing).
+ *
+ * Files are named in URLs and in the audit log by their place in the declared list, never by path:
+ * a partner's paths may hold source identifiers (an accession number in a file name). The paths
+ * themselves are rows of the database only while the upload needs them, and errors (which the
+ * server logs) name files by index too.
+ *
+ * The staging folder of an upload: `<data dir>/ingest-staging/<id>/delivery/<path>` holds the
+ * files complete, `…/<id>/parts/<index>` those still arriving. Folders and files are the server's
+ * user's alone (0700, 0600).
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Kysely } from 'kysely';
 import { AppError, type FieldError } from '@lantern/core';
 import { estimateProgress, type IngestSummary } from '@lantern/core/ingest';
+import type { Database, IngestUploadStatus } from '../../db/schema.js';
+import {
+  ingestUploadRepository as repo,
+  type IngestUploadFileRow,
+  type IngestUploadRow,
+} from '../../repositories/ingest/ingest-upload.repository.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { summarize } from './ingest-summary.js';
-import type { IngestProgress, IngestService } from './ingest.service.js';
+import { INGEST_HEARTBEAT_MS, type IngestProgress, type IngestService } from './ingest.service.js';
 
 /** The folder of the data directory that staging folders go in. */
 export const STAGING_DIR = 'ingest-staging';
@@ -33,8 +54,11 @@ export const UPLOAD_PATH_MAX = 1024;
 export const UPLOAD_IDLE_MS = 60 * 60 * 1000;
 /** A finished upload's answer is kept this long for its client to read. */
 const FINISHED_KEPT_MS = 24 * 60 * 60 * 1000;
+/** What an upload whose run a stopped server left says. */
+export const UPLOAD_INTERRUPTED =
+  'interrupted: the server stopped while the delivery was ingested; the draft page says what the ingest left, and the delivery may be uploaded again';
 
-export type UploadStatus = 'uploading' | 'running' | 'done' | 'refused' | 'failed';
+export type UploadStatus = IngestUploadStatus;
 
 /**
  * The run's progress as its client sees it: the ingest's phase and items, with the time since the
@@ -52,6 +76,7 @@ export interface UploadProgress extends IngestProgress {
 export interface UploadView {
   id: string;
   status: UploadStatus;
+  /** Files complete, and bytes held (of complete files and parts of the others). */
   files: { declared: number; received: number };
   bytes: { declared: number; received: number };
   /** Once running: the ingest's phase, items, rate and time left. */
@@ -64,28 +89,32 @@ export interface UploadView {
   error: string | null;
 }
 
-interface DeclaredFile {
+/** One declared file, and how many of its bytes the server holds. */
+export interface UploadFileView {
+  index: number;
+  path: string;
   size: number;
-  received: boolean;
-  writing: boolean;
+  sha256: string | null;
+  received: number;
 }
 
-interface Upload {
-  id: string;
-  owner: string;
-  dir: string;
-  files: Map<string, DeclaredFile>;
-  status: UploadStatus;
+/** A file as a client declares it. */
+export interface DeclaredFile {
+  path: string;
+  size: number;
+  sha256?: string | undefined;
+}
+
+/** What this process knows of an upload beyond its row: sends in flight, its run. */
+interface LiveUpload {
+  /** Files being sent now, by index. */
+  writing: Set<number>;
+  /** Cancelled or expired: sends in flight stop, and their bytes go with the folder. */
+  cancelled: boolean;
   progress: IngestProgress | null;
   /** When the run and its current phase began (the service's clock). */
   runStarted: number;
   phaseStarted: number;
-  summary: IngestSummary | null;
-  problems: FieldError[];
-  error: string | null;
-  touched: number;
-  /** Cancelled by its owner: sends in flight stop, and their files are removed. */
-  cancelled: boolean;
   /** The background run, awaited when the service closes. */
   running: Promise<void> | null;
 }
@@ -112,10 +141,11 @@ export function deliveryPathProblem(path: string): string | null {
 }
 
 export class IngestUploadService {
-  private readonly uploads = new Map<string, Upload>();
+  private readonly live = new Map<string, LiveUpload>();
   private readonly root: string;
 
   constructor(
+    private readonly db: Kysely<Database>,
     dataDir: string,
     private readonly ingest: IngestService,
     private readonly catalog: CatalogService,
@@ -124,52 +154,66 @@ export class IngestUploadService {
     this.root = join(dataDir, STAGING_DIR);
   }
 
-  /** Removes every staging folder (a start: no upload of this process exists yet). */
-  async sweep(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+  /**
+   * At a start: marks failed the uploads whose run a stopped process left (`staleMs` as the
+   * ingest's own recovery: 0 on PGlite, which no other process opens), and removes every staging
+   * folder no upload still wants — a crash's leftovers hold identified data.
+   */
+  async recover(staleMs: number): Promise<number> {
+    const interrupted = await repo.systemFailInterrupted(
+      this.db,
+      staleMs,
+      UPLOAD_INTERRUPTED,
+      this.now(),
+    );
+    await this.sweepFolders();
+    return interrupted.length;
   }
 
-  /** Removes uploads idle too long (their files with them) and old finished answers. */
+  /**
+   * Removes uploads idle too long (their files with them) and old finished answers. An upload with
+   * a send in flight here is not idle, however long its send takes.
+   */
   async expire(): Promise<number> {
     const now = this.clock();
-    let removed = 0;
-    for (const upload of [...this.uploads.values()]) {
-      const idle = now - upload.touched;
-      if (upload.status === 'uploading' && idle > UPLOAD_IDLE_MS) {
-        this.uploads.delete(upload.id);
-        await rm(upload.dir, { recursive: true, force: true });
-        removed += 1;
-      } else if (
-        upload.status !== 'uploading' &&
-        upload.status !== 'running' &&
-        idle > FINISHED_KEPT_MS
-      ) {
-        this.uploads.delete(upload.id);
-        removed += 1;
+    for (const [id, live] of this.live) {
+      if (live.writing.size > 0) {
+        await repo.touch(this.db, id, new Date(now));
       }
     }
-    return removed;
+    const idle = await repo.systemDeleteIdle(
+      this.db,
+      ['uploading'],
+      new Date(now - UPLOAD_IDLE_MS),
+    );
+    for (const id of idle) {
+      this.forget(id);
+      await this.removeFolder(id);
+    }
+    const finished = await repo.systemDeleteIdle(
+      this.db,
+      ['done', 'refused', 'failed'],
+      new Date(now - FINISHED_KEPT_MS),
+    );
+    return idle.length + finished.length;
   }
 
   /** Declares a delivery's files; `delivery.yaml` must be one of them. */
-  async create(
-    owner: string,
-    files: readonly { path: string; size: number }[],
-  ): Promise<UploadView> {
+  async create(owner: string, files: readonly DeclaredFile[]): Promise<UploadView> {
     const errors: FieldError[] = [];
-    const declared = new Map<string, DeclaredFile>();
+    const paths = new Set<string>();
     let total = 0;
     for (const [index, file] of files.entries()) {
       const problem = deliveryPathProblem(file.path);
       if (problem !== null) {
         errors.push({ path: `body.files.${index}.path`, message: problem });
-      } else if (declared.has(file.path)) {
+      } else if (paths.has(file.path)) {
         errors.push({ path: `body.files.${index}.path`, message: `${file.path} is listed twice` });
       }
-      declared.set(file.path, { size: file.size, received: false, writing: false });
+      paths.add(file.path);
       total += file.size;
     }
-    if (!declared.has('delivery.yaml')) {
+    if (!paths.has('delivery.yaml')) {
       errors.push({ path: 'body.files', message: 'a delivery has delivery.yaml at its top' });
     }
     if (files.length > UPLOAD_MAX_FILES || total > UPLOAD_MAX_BYTES) {
@@ -183,109 +227,146 @@ export class IngestUploadService {
     }
     await this.expire();
     const id = `upl_${randomBytes(10).toString('hex')}`;
-    const dir = join(this.root, id);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const upload: Upload = {
-      id,
-      owner,
-      dir,
-      files: declared,
-      status: 'uploading',
-      progress: null,
-      runStarted: 0,
-      phaseStarted: 0,
-      summary: null,
-      problems: [],
-      error: null,
-      touched: this.clock(),
-      cancelled: false,
-      running: null,
-    };
-    this.uploads.set(id, upload);
-    return this.viewOf(upload);
+    // The row first: a start's sweep never removes the folder of an upload it knows.
+    await this.db.transaction().execute((trx) =>
+      repo.insert(
+        trx,
+        {
+          id,
+          owner,
+          status: 'uploading',
+          declared_files: files.length,
+          declared_bytes: total,
+          touched_at: this.now(),
+        },
+        files.map((file, index) => ({
+          upload_id: id,
+          idx: index,
+          path: file.path,
+          size: file.size,
+          sha256: file.sha256 ?? null,
+        })),
+      ),
+    );
+    await mkdir(join(this.dirOf(id), 'delivery'), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.dirOf(id), 'parts'), { recursive: true, mode: 0o700 });
+    // An empty file is complete as declared: there is nothing to send.
+    for (const file of files.filter((f) => f.size === 0)) {
+      const target = join(this.dirOf(id), 'delivery', file.path);
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(target, new Uint8Array(0), { mode: 0o600 });
+    }
+    return this.get(owner, id);
+  }
+
+  /** The declared files and how many bytes of each the server holds, for a client to resume. */
+  async files(owner: string, id: string): Promise<UploadFileView[]> {
+    const upload = await this.find(owner, id);
+    if (upload.status !== 'uploading') {
+      return [];
+    }
+    const rows = await repo.filesOf(this.db, owner, id);
+    return rows.map((row) => ({
+      index: row.idx,
+      path: row.path,
+      size: Number(row.size),
+      sha256: row.sha256,
+      received: Number(row.received),
+    }));
   }
 
   /**
-   * Streams one declared file into the staging folder: refused past its declared size, and kept
-   * only when it has exactly that size (a file sent again replaces it).
+   * Streams bytes of one declared file (by its index) into the staging folder. With `offset`
+   * null the body is the whole file, kept only when it has exactly its declared size. With an
+   * offset it is a chunk: the offset must be where the file's bytes end on the server, and the
+   * chunk may not run past the declared size; a refused chunk changes nothing, and one whose
+   * connection drops keeps what arrived. A file complete is checked against its SHA-256, if
+   * declared, and moved into the delivery.
    */
   async putFile(
     owner: string,
     id: string,
-    path: string,
+    index: number,
+    offset: number | null,
     body: AsyncIterable<Uint8Array>,
   ): Promise<UploadView> {
-    const upload = this.find(owner, id);
+    const upload = await this.find(owner, id);
     if (upload.status !== 'uploading') {
       throw new AppError(
         'conflict',
         `the upload ${id} is ${upload.status}; files can no longer be sent`,
       );
     }
-    const file = upload.files.get(path);
+    const file = await repo.fileOf(this.db, owner, id, index);
     if (file === undefined) {
-      throw new AppError('not_found', `${path} is not a declared file of the upload ${id}`);
+      throw new AppError('not_found', `the upload ${id} has no file ${index}`);
     }
-    if (file.writing) {
-      throw new AppError('conflict', `${path} is being sent already`);
+    const live = this.liveOf(id);
+    if (live.writing.has(index)) {
+      throw new AppError('conflict', `file ${index} is being sent already`);
     }
-    const target = resolve(upload.dir, path);
-    if (!target.startsWith(`${upload.dir}${sep}`)) {
-      throw new AppError('validation_failed', `${path} is outside the delivery`);
+    const target = resolve(this.dirOf(id), 'delivery', file.path);
+    if (!target.startsWith(`${join(this.dirOf(id), 'delivery')}${sep}`)) {
+      throw new AppError('validation_failed', `file ${index} is outside the delivery`);
     }
-    file.writing = true;
-    file.received = false;
-    upload.touched = this.clock();
-    const partial = `${target}.part-${randomBytes(4).toString('hex')}`;
+    live.writing.add(index);
     try {
-      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      const counter = new ByteBound(file.size, path, () => upload.cancelled);
-      await pipeline(body, counter, createWriteStream(partial, { mode: 0o600 }));
-      if (counter.count !== file.size) {
-        throw new AppError(
-          'validation_failed',
-          `${path} has ${counter.count} bytes, not the ${file.size} declared`,
-        );
-      }
-      await rename(partial, target);
-      file.received = true;
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error;
+      await this.receive(id, file, target, offset, body, live);
     } finally {
-      file.writing = false;
-      upload.touched = this.clock();
+      live.writing.delete(index);
       // A cancel while this file arrived: whatever this send wrote goes with the folder.
-      if (upload.cancelled) {
-        await rm(upload.dir, { recursive: true, force: true });
+      if (live.cancelled) {
+        await this.removeFolder(id);
       }
     }
-    return this.viewOf(upload);
+    return this.get(owner, id);
   }
 
   /** Starts the ingest of a complete upload in the background; the staging folder goes when it ends. */
-  run(owner: string, id: string): UploadView {
-    const upload = this.find(owner, id);
+  async run(owner: string, id: string): Promise<UploadView> {
+    const upload = await this.find(owner, id);
     if (upload.status !== 'uploading') {
       throw new AppError('conflict', `the upload ${id} is ${upload.status} already`);
     }
-    const missing = [...upload.files].filter(([, f]) => !f.received).map(([path]) => path);
-    if (missing.length > 0) {
+    const live = this.liveOf(id);
+    if (live.writing.size > 0) {
+      throw new AppError('conflict', `files of the upload ${id} are being sent`);
+    }
+    const started = this.clock();
+    if (!(await repo.startRun(this.db, id, new Date(started)))) {
+      const files = await repo.filesOf(this.db, owner, id);
+      const missing = files.filter((f) => f.received !== f.size);
+      if (missing.length === 0) {
+        throw new AppError('conflict', `the upload ${id} is no longer uploading`);
+      }
       throw new AppError('validation_failed', `${missing.length} declared files were not sent`, {
-        errors: missing.slice(0, 100).map((path) => ({ path, message: 'not sent' })),
+        errors: missing.slice(0, 100).map((f) => ({
+          path: f.path,
+          message: `not sent (${f.received} of ${f.size} bytes)`,
+        })),
       });
     }
-    upload.status = 'running';
-    upload.touched = this.clock();
-    upload.runStarted = upload.touched;
-    upload.phaseStarted = upload.touched;
-    upload.running = this.ingestUpload(upload, owner);
-    return this.viewOf(upload);
+    live.runStarted = started;
+    live.phaseStarted = started;
+    live.running = this.ingestUpload(id, owner, live);
+    return this.get(owner, id);
   }
 
   /** Where an upload stands. */
-  get(owner: string, id: string): UploadView {
-    return this.viewOf(this.find(owner, id));
+  async get(owner: string, id: string): Promise<UploadView> {
+    const upload = await this.find(owner, id);
+    const declared = { files: upload.declared_files, bytes: Number(upload.declared_bytes) };
+    const received = upload.status === 'uploading' ? await repo.received(this.db, id) : declared;
+    return {
+      id,
+      status: upload.status,
+      files: { declared: declared.files, received: received.files },
+      bytes: { declared: declared.bytes, received: received.bytes },
+      progress: this.progressOf(upload),
+      summary: (upload.summary ?? null) as IngestSummary | null,
+      problems: upload.problems as FieldError[],
+      error: upload.error,
+    };
   }
 
   /**
@@ -294,113 +375,288 @@ export class IngestUploadService {
    * running one cannot be cancelled, since the ingest keeps the draft consistent only if it ends.
    */
   async cancel(owner: string, id: string): Promise<void> {
-    const upload = this.find(owner, id);
+    const upload = await this.find(owner, id);
     if (upload.status === 'running') {
       throw new AppError(
         'conflict',
         `the upload ${id} is being ingested; it cannot be cancelled, wait for its end`,
       );
     }
-    upload.cancelled = true;
-    this.uploads.delete(id);
-    await rm(upload.dir, { recursive: true, force: true });
+    if (!(await repo.deleteOf(this.db, owner, id))) {
+      throw new AppError('conflict', `the upload ${id} began its run; it cannot be cancelled`);
+    }
+    this.forget(id);
+    await this.removeFolder(id);
   }
 
-  /** Waits for the runs in progress (a server shutting down). */
+  /**
+   * Waits for the runs in progress (a server shutting down). Uploads still being sent keep their
+   * files: the next start resumes them.
+   */
   async close(): Promise<void> {
-    const running = [...this.uploads.values()].flatMap((upload) =>
-      upload.running === null ? [] : [upload.running],
+    const running = [...this.live.values()].flatMap((live) =>
+      live.running === null ? [] : [live.running],
     );
     await Promise.all(running);
-    for (const upload of this.uploads.values()) {
-      await rm(upload.dir, { recursive: true, force: true });
+  }
+
+  /** Writes one send's bytes and records them; see putFile. */
+  private async receive(
+    id: string,
+    file: IngestUploadFileRow,
+    target: string,
+    offset: number | null,
+    body: AsyncIterable<Uint8Array>,
+    live: LiveUpload,
+  ): Promise<void> {
+    const size = Number(file.size);
+    const part = join(this.dirOf(id), 'parts', String(file.idx));
+    const held = await this.heldBytes(file, target, part);
+    if (held !== Number(file.received)) {
+      // The folder has fewer bytes than recorded (a crash between a write and its record).
+      await repo.setReceived(this.db, id, file.idx, held, this.now());
     }
+    if (offset !== null && offset !== held) {
+      throw new AppError(
+        'conflict',
+        `file ${file.idx}: the chunk starts at byte ${offset}, but the server holds ${held} of its ${size} bytes; send from byte ${held}`,
+        { errors: [{ path: 'query.offset', message: `the server holds ${held} bytes` }] },
+      );
+    }
+    const start = offset ?? 0;
+    if (start === size && held === size) {
+      // Complete already: an empty chunk at its end changes nothing, a longer one is refused.
+      const counter = new ByteBound(0, file, () => live.cancelled);
+      await pipeline(body, counter, new Writable({ write: (_chunk, _encoding, done) => done() }));
+      return;
+    }
+    if (start === 0) {
+      // Sent anew from its start: a complete copy of it goes.
+      await rm(target, { force: true });
+    }
+    const counter = new ByteBound(size - start, file, () => live.cancelled);
+    const out = createWriteStream(part, { flags: start === 0 ? 'w' : 'r+', start, mode: 0o600 });
+    let kept: number;
+    let failure: Error | null = null;
+    try {
+      await pipeline(body, counter, out);
+      kept = start + counter.count;
+      if (offset === null && kept !== size) {
+        failure = new AppError(
+          'validation_failed',
+          `file ${file.idx} has ${counter.count} bytes, not the ${size} declared`,
+        );
+        kept = 0;
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      // Refused (too long, cancelled), or sent whole: nothing of this send is kept. A chunk whose
+      // connection dropped keeps the bytes written.
+      kept = error instanceof AppError || offset === null ? start : start + out.bytesWritten;
+    }
+    if (live.cancelled) {
+      // Its folder is gone, or going: nothing of this send is kept.
+      throw new AppError(
+        'conflict',
+        `the upload ${id} was cancelled while file ${file.idx} was sent`,
+      );
+    }
+    await truncate(part, kept);
+    if (failure === null && kept === size) {
+      failure = await this.complete(file, part, target);
+      if (failure !== null) {
+        kept = 0;
+        await truncate(part, 0);
+      }
+    }
+    const recorded = await repo.setReceived(this.db, id, file.idx, kept, this.now());
+    if (failure !== null) {
+      throw failure;
+    }
+    if (!recorded) {
+      throw new AppError('conflict', `the upload ${id} no longer takes files`);
+    }
+  }
+
+  /**
+   * A file whose bytes have all arrived: checked against its declared SHA-256, then moved into
+   * the delivery. Returns the refusal, or null.
+   */
+  private async complete(
+    file: IngestUploadFileRow,
+    part: string,
+    target: string,
+  ): Promise<AppError | null> {
+    if (file.sha256 !== null) {
+      const hash = createHash('sha256');
+      await pipeline(createReadStream(part), hash);
+      if (hash.digest('hex') !== file.sha256) {
+        return new AppError(
+          'validation_failed',
+          `file ${file.idx} does not have the SHA-256 declared; it was discarded, send it again`,
+        );
+      }
+    }
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    await rename(part, target);
+    return null;
+  }
+
+  /**
+   * How many bytes of a file the folder really holds: what its row says, unless the bytes are not
+   * there (a complete file's copy, or its part, shorter or missing).
+   */
+  private async heldBytes(
+    file: IngestUploadFileRow,
+    target: string,
+    part: string,
+  ): Promise<number> {
+    const recorded = Number(file.received);
+    const size = Number(file.size);
+    if (recorded === size) {
+      const whole = await stat(target).catch(() => null);
+      return whole?.size === size ? size : 0;
+    }
+    const partial = await stat(part).catch(() => null);
+    return Math.min(recorded, partial?.size ?? 0);
   }
 
   /** Runs the ingest; the staging folder is gone before the upload says how it ended. */
-  private async ingestUpload(upload: Upload, owner: string): Promise<void> {
-    let finish: () => void;
+  private async ingestUpload(id: string, owner: string, live: LiveUpload): Promise<void> {
+    const heartbeat = setInterval(() => {
+      // A missed beat is retried on the next; only a long silence makes the run look interrupted.
+      repo.beat(this.db, id).catch(() => undefined);
+    }, INGEST_HEARTBEAT_MS);
+    heartbeat.unref();
+    let end: {
+      status: 'done' | 'refused' | 'failed';
+      summary: IngestSummary | null;
+      problems: FieldError[];
+      error: string | null;
+    };
     try {
-      const report = await this.ingest.ingestDirectory(upload.dir, {
+      const report = await this.ingest.ingestDirectory(join(this.dirOf(id), 'delivery'), {
         actor: owner,
         onProgress: (progress) => {
-          if (progress.phase !== upload.progress?.phase) {
-            upload.phaseStarted = this.clock();
+          if (progress.phase !== live.progress?.phase) {
+            live.phaseStarted = this.clock();
           }
-          upload.progress = progress;
+          live.progress = progress;
         },
       });
       const preview = await this.catalog.preview(report.dataset);
-      const summary = summarize(upload.id, report, preview);
-      finish = () => {
-        upload.summary = summary;
-        upload.status = 'done';
+      end = {
+        status: 'done',
+        summary: summarize(id, report, preview),
+        problems: [],
+        error: null,
       };
     } catch (error) {
-      finish =
+      end =
         error instanceof AppError && error.code === 'validation_failed'
-          ? () => {
-              upload.status = 'refused';
-              upload.problems = error.errors ?? [];
-              upload.error = error.message;
-            }
-          : () => {
-              upload.status = 'failed';
-              upload.error = error instanceof Error ? error.message : String(error);
+          ? { status: 'refused', summary: null, problems: error.errors ?? [], error: error.message }
+          : {
+              status: 'failed',
+              summary: null,
+              problems: [],
+              error: error instanceof Error ? error.message : String(error),
             };
+    } finally {
+      clearInterval(heartbeat);
     }
     try {
-      await rm(upload.dir, { recursive: true, force: true });
+      await this.removeFolder(id);
     } finally {
-      finish();
-      upload.touched = this.clock();
+      const ended = this.clock();
+      await repo.finish(this.db, id, {
+        ...end,
+        progress: this.runProgress(live, ended),
+        touchedAt: new Date(ended),
+      });
+      this.live.delete(id);
     }
   }
 
   /** The caller's upload; anyone else's is not found. */
-  private find(owner: string, id: string): Upload {
-    const upload = this.uploads.get(id);
-    if (upload === undefined || upload.owner !== owner) {
+  private async find(owner: string, id: string): Promise<IngestUploadRow> {
+    const upload = await repo.findOf(this.db, owner, id);
+    if (upload === undefined) {
       throw new AppError('not_found', `no upload ${id}`);
     }
     return upload;
   }
 
-  /** The upload as its client sees it, the run's rate and time left worked out now. */
-  private viewOf(upload: Upload): UploadView {
-    const { progress } = upload;
-    if (progress === null) {
-      return viewOf(upload, null);
+  /** A running upload's progress worked out now; a finished one's as it ended. */
+  private progressOf(upload: IngestUploadRow): UploadProgress | null {
+    if (upload.status === 'running') {
+      const live = this.live.get(upload.id);
+      return live === undefined ? null : this.runProgress(live, this.clock());
     }
-    // A finished run's times stop at its end.
-    const now = upload.status === 'running' ? this.clock() : upload.touched;
-    const elapsedMs = Math.max(0, now - upload.runStarted);
-    const phaseElapsedMs = Math.max(0, now - upload.phaseStarted);
-    return viewOf(upload, {
+    return (upload.progress ?? null) as UploadProgress | null;
+  }
+
+  private runProgress(live: LiveUpload, now: number): UploadProgress | null {
+    const { progress } = live;
+    if (progress === null) {
+      return null;
+    }
+    const elapsedMs = Math.max(0, now - live.runStarted);
+    const phaseElapsedMs = Math.max(0, now - live.phaseStarted);
+    return {
       ...progress,
       elapsedMs,
       phaseElapsedMs,
       ...estimateProgress(progress, elapsedMs, phaseElapsedMs),
-    });
+    };
   }
-}
 
-function viewOf(upload: Upload, progress: UploadProgress | null): UploadView {
-  const files = [...upload.files.values()];
-  const received = files.filter((f) => f.received);
-  return {
-    id: upload.id,
-    status: upload.status,
-    files: { declared: files.length, received: received.length },
-    bytes: {
-      declared: files.reduce((sum, f) => sum + f.size, 0),
-      received: received.reduce((sum, f) => sum + f.size, 0),
-    },
-    progress,
-    summary: upload.summary,
-    problems: upload.problems,
-    error: upload.error,
-  };
+  /** An upload gone (cancelled, expired): its sends in flight stop, and this process forgets it. */
+  private forget(id: string): void {
+    const live = this.live.get(id);
+    if (live !== undefined) {
+      live.cancelled = true;
+      this.live.delete(id);
+    }
+  }
+
+  private liveOf(id: string): LiveUpload {
+    let live = this.live.get(id);
+    if (live === undefined) {
+      live = {
+        writing: new Set(),
+        cancelled: false,
+        progress: null,
+        runStarted: 0,
+        phaseStarted: 0,
+        running: null,
+      };
+      this.live.set(id, live);
+    }
+    return live;
+  }
+
+  /** Removes the staging folders of this data directory that no upload wants any more. */
+  private async sweepFolders(): Promise<void> {
+    const entries = await readdir(this.root).catch(() => []);
+    const wanted = await repo.systemLive(this.db, entries);
+    for (const entry of entries) {
+      if (!wanted.has(entry)) {
+        await rm(join(this.root, entry), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private dirOf(id: string): string {
+    return join(this.root, id);
+  }
+
+  private async removeFolder(id: string): Promise<void> {
+    await rm(this.dirOf(id), { recursive: true, force: true });
+  }
+
+  private now(): Date {
+    return new Date(this.clock());
+  }
 }
 
 /**
@@ -412,7 +668,7 @@ class ByteBound extends Transform {
 
   constructor(
     private readonly limit: number,
-    private readonly path: string,
+    private readonly file: IngestUploadFileRow,
     private readonly isCancelled: () => boolean,
   ) {
     super();
@@ -420,7 +676,12 @@ class ByteBound extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     if (this.isCancelled()) {
-      done(new AppError('conflict', `the upload was cancelled while ${this.path} was being sent`));
+      done(
+        new AppError(
+          'conflict',
+          `the upload was cancelled while file ${this.file.idx} was being sent`,
+        ),
+      );
       return;
     }
     this.count += chunk.length;
@@ -428,7 +689,7 @@ class ByteBound extends Transform {
       done(
         new AppError(
           'payload_too_large',
-          `${this.path} has more than the ${this.limit} bytes declared`,
+          `file ${this.file.idx} has ${this.file.size} bytes; this send has more than the ${this.limit} left to send`,
         ),
       );
       return;

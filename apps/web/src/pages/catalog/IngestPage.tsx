@@ -13,7 +13,13 @@ import {
   type CheckedDelivery,
   type DeliveryProblem,
 } from './delivery-files.js';
-import { isForgotten, sendDeliveryFiles, UploadAborted } from './upload-delivery.js';
+import {
+  isForgotten,
+  remainingToSend,
+  sendDeliveryFiles,
+  UploadAborted,
+  UploadUnreachable,
+} from './upload-delivery.js';
 
 /**
  * /datasets/ingest (curators, issue 6): a partner's delivery folder sent from the browser and
@@ -21,8 +27,10 @@ import { isForgotten, sendDeliveryFiles, UploadAborted } from './upload-delivery
  * files go a few at a time with a progress bar (bytes, rate, time left) and may be cancelled,
  * which deletes what the server holds; the ingest then runs on the server, followed live, and the
  * page ends on the draft made — or on every problem of a refused delivery. The upload's id is
- * kept for the tab, so a reload finds the run again, and an upload the server no longer knows
- * (a restart, an hour idle) is said to be gone.
+ * kept for the tab, so a reload finds the run again. An upload interrupted (a lost connection, a
+ * reload, a server restart) resumes: the server keeps what it received, and once the curator
+ * picks the same folder again only the missing bytes are sent, the progress bar starting where
+ * it was. An upload the server no longer knows (cancelled, an hour idle) is said to be gone.
  */
 
 /** How often a running ingest is asked where it stands. */
@@ -35,15 +43,18 @@ type Stage =
   | { kind: 'reading' }
   | { kind: 'picked'; delivery: CheckedDelivery }
   | { kind: 'uploading'; delivery: CheckedDelivery; id: string | null }
+  | { kind: 'paused'; delivery: CheckedDelivery; id: string; message: string }
   | { kind: 'running'; upload: IngestUpload }
   | { kind: 'finished'; upload: IngestUpload }
-  | { kind: 'interrupted'; upload: IngestUpload }
+  | { kind: 'interrupted'; upload: IngestUpload; problems: DeliveryProblem[] }
   | { kind: 'cancelled' }
   | { kind: 'forgotten'; id: string }
   | { kind: 'error'; message: string; problems: DeliveryProblem[] };
 
 /** Bytes sent of all, and since when (the page's clock, milliseconds). */
 interface Sending {
+  /** What the server held when these sends began (an upload resumed). */
+  base: number;
   sent: number;
   total: number;
   files: number;
@@ -71,6 +82,22 @@ function problemsOf(error: unknown): DeliveryProblem[] {
   return (error.problem.errors ?? []).map((e) => ({ path: e.path, message: e.message }));
 }
 
+/** A folder picked to resume an upload that is not the folder it declared. */
+class NotTheFolder extends Error {
+  override readonly name = 'NotTheFolder';
+  constructor(readonly problems: DeliveryProblem[]) {
+    super('the folder is not the one this upload declared');
+  }
+}
+
+/** A failure that leaves the upload to resume: the connection, or a server away for a moment. */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof UploadUnreachable ||
+    (error instanceof ApiError && (error.status >= 500 || error.code === 'conflict'))
+  );
+}
+
 export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
   const { user } = useSession();
   const [stage, setStage] = useState<Stage>({ kind: 'empty' });
@@ -89,7 +116,7 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
     if (upload.status === 'running') {
       setStage({ kind: 'running', upload });
     } else if (upload.status === 'uploading') {
-      setStage({ kind: 'interrupted', upload });
+      setStage({ kind: 'interrupted', upload, problems: [] });
     } else {
       setStage({ kind: 'finished', upload });
     }
@@ -168,11 +195,16 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
   }, [uploading]);
 
   const pick = (read: Promise<{ folder: string | null; files: CheckedDelivery['files'] }>) => {
+    // Picked while an upload waits to resume: the folder goes on where the upload stopped.
+    const resume = stage.kind === 'interrupted' ? stage.upload : null;
     setStage({ kind: 'reading' });
     read
       .then(({ folder, files }) => checkDelivery(folder, files))
       .then(
-        (delivery) => setStage({ kind: 'picked', delivery }),
+        (delivery) =>
+          resume === null
+            ? setStage({ kind: 'picked', delivery })
+            : handleSend(delivery, resume.id, resume),
         (caught: unknown) =>
           setStage({
             kind: 'error',
@@ -200,38 +232,60 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
     pick(filesFromDrop(event.dataTransfer.items));
   };
 
-  const handleUpload = (delivery: CheckedDelivery) => {
+  /**
+   * Sends a delivery: declared first when new, or the rest of the upload `resumeId`; the server
+   * says what it holds of each file, and only the rest is sent, then the ingest is run. A folder
+   * picked for an `interrupted` upload that is not its folder goes back to it, saying how.
+   */
+  const handleSend = (
+    delivery: CheckedDelivery,
+    resumeId: string | null,
+    interrupted: IngestUpload | null = null,
+  ) => {
     const controller = new AbortController();
     abortRef.current = controller;
-    const started = performance.now();
-    setSending({
-      sent: 0,
-      total: delivery.bytes,
-      files: delivery.files.length,
-      filesDone: 0,
-      startedAt: started,
-      now: started,
-    });
-    setStage({ kind: 'uploading', delivery, id: null });
+    setSending(null);
+    setStage({ kind: 'uploading', delivery, id: resumeId });
+    let id = resumeId;
     const upload = async () => {
-      const created = await api.createIngestUpload(
-        delivery.files.map((f) => ({ path: f.path, size: f.file.size })),
-      );
-      rememberUpload(created.id);
-      if (controller.signal.aborted) {
-        throw new UploadAborted('the upload was cancelled');
+      if (id === null) {
+        const created = await api.createIngestUpload(
+          delivery.files.map((f) => ({ path: f.path, size: f.file.size })),
+        );
+        id = created.id;
+        rememberUpload(id);
+        if (controller.signal.aborted) {
+          throw new UploadAborted('the upload was cancelled');
+        }
+        setStage({ kind: 'uploading', delivery, id });
       }
-      setStage({ kind: 'uploading', delivery, id: created.id });
+      const declared = await api.listIngestUploadFiles(id);
+      const remaining = remainingToSend(declared, delivery.files);
+      if (remaining.problems.length > 0) {
+        throw new NotTheFolder(remaining.problems);
+      }
+      const started = performance.now();
+      setSending({
+        base: remaining.held,
+        sent: remaining.held,
+        total: delivery.bytes,
+        files: declared.length,
+        filesDone: declared.filter((f) => f.received === f.size).length,
+        startedAt: started,
+        now: started,
+      });
       await sendDeliveryFiles({
-        id: created.id,
-        files: delivery.files,
+        id,
+        files: remaining.pending,
         signal: controller.signal,
         onBytes: (sent) =>
-          setSending((s) => (s === null ? s : { ...s, sent, now: performance.now() })),
+          setSending((s) =>
+            s === null ? s : { ...s, sent: s.base + sent, now: performance.now() },
+          ),
         onFile: (after) =>
           setSending((s) => (s === null ? s : { ...s, filesDone: after.files.received })),
       });
-      return api.runIngestUpload(created.id);
+      return api.runIngestUpload(id);
     };
     upload().then(
       (running) => {
@@ -243,10 +297,19 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
         if (caught instanceof UploadAborted) {
           return;
         }
-        const id = sessionStorage.getItem(STORAGE_KEY);
         if (isForgotten(caught) && id !== null) {
           rememberUpload(null);
           setStage({ kind: 'forgotten', id });
+          return;
+        }
+        if (caught instanceof NotTheFolder && interrupted !== null) {
+          setStage({ kind: 'interrupted', upload: interrupted, problems: caught.problems });
+          return;
+        }
+        // The server keeps what it received: a lost connection or a server away for a moment
+        // leaves an upload to resume.
+        if (id !== null && isTransient(caught)) {
+          setStage({ kind: 'paused', delivery, id, message: problemOf(caught) });
           return;
         }
         setStage({ kind: 'error', message: problemOf(caught), problems: problemsOf(caught) });
@@ -337,7 +400,8 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
           headingRef={headingRef}
           picker={picker}
           navigate={navigate}
-          onUpload={handleUpload}
+          onUpload={(delivery) => handleSend(delivery, null)}
+          onResume={(delivery, id) => handleSend(delivery, id)}
           onCancel={handleCancel}
           onStartOver={handleStartOver}
         />
@@ -354,6 +418,7 @@ interface StageViewProps {
   picker: React.ReactNode;
   navigate: (to: string) => void;
   onUpload: (delivery: CheckedDelivery) => void;
+  onResume: (delivery: CheckedDelivery, id: string) => void;
   onCancel: (id: string | null) => void;
   onStartOver: () => void;
 }
@@ -441,15 +506,42 @@ function StageView(props: StageViewProps) {
           {again}
         </section>
       );
+    case 'paused':
+      return (
+        <section aria-labelledby="stage-title">
+          {heading('The upload stopped')}
+          {props.sending !== null && <SendProgress sending={props.sending} />}
+          <p role="alert" className="bad" data-testid="upload-paused">
+            {stage.message}. The server keeps what it received: resume to send only the rest.
+          </p>
+          <button type="button" onClick={() => props.onResume(stage.delivery, stage.id)}>
+            Resume the upload
+          </button>{' '}
+          <button type="button" className="danger" onClick={() => props.onCancel(stage.id)}>
+            Cancel the upload
+          </button>
+        </section>
+      );
     case 'interrupted':
       return (
         <section aria-labelledby="stage-title">
           {heading('An upload was interrupted')}
-          <p role="alert" className="bad">
+          <p role="status" data-testid="upload-interrupted">
             This tab was sending a delivery and stopped after{' '}
-            {plural(stage.upload.files.received, 'file')} of {stage.upload.files.declared}. The
-            browser no longer has the folder: cancel the upload and choose the folder again.
+            {formatBytes(stage.upload.bytes.received)} of {formatBytes(stage.upload.bytes.declared)}{' '}
+            ({plural(stage.upload.files.received, 'file')} of {stage.upload.files.declared}{' '}
+            complete). The server keeps them: choose the same folder again, and only the rest is
+            sent.
           </p>
+          {stage.problems.length > 0 && (
+            <>
+              <p role="alert" className="bad">
+                That folder is not the one this upload declared.
+              </p>
+              <ProblemList problems={stage.problems} label="How the folder differs" />
+            </>
+          )}
+          {picker}
           <button type="button" className="danger" onClick={() => props.onCancel(stage.upload.id)}>
             Cancel the upload
           </button>
@@ -468,9 +560,9 @@ function StageView(props: StageViewProps) {
         <section aria-labelledby="stage-title">
           {heading('The server no longer has this upload')}
           <p role="alert" className="bad" data-testid="upload-forgotten">
-            The server does not know the upload {stage.id}: it restarted, or the upload waited more
-            than an hour, and the files it had received were deleted. If an ingest had begun, the
-            draft page says whether it finished. Choose the folder again to send it anew.
+            The server does not know the upload {stage.id}: it was cancelled, or it waited more than
+            an hour, and the files it had received were deleted. If an ingest had begun, the draft
+            page says whether it finished. Choose the folder again to send it anew.
           </p>
           {again}
         </section>
@@ -553,7 +645,8 @@ function ProblemList({ problems, label }: { problems: DeliveryProblem[]; label: 
 /** The bytes sent of all, at what rate and with how long left. */
 function SendProgress({ sending }: { sending: Sending }) {
   const elapsed = (sending.now - sending.startedAt) / 1000;
-  const rate = elapsed > 0 ? sending.sent / elapsed : 0;
+  // The pace of these sends: bytes the server held before them took no time now.
+  const rate = elapsed > 0 ? (sending.sent - sending.base) / elapsed : 0;
   const left = rate > 0 ? (sending.total - sending.sent) / rate : null;
   const text = [
     `${formatBytes(sending.sent)} of ${formatBytes(sending.total)}`,

@@ -1,11 +1,13 @@
-import { ApiError, toApiError, type IngestUpload } from '@lantern/sdk';
-import type { DeliveryFile } from './delivery-files.js';
+import { ApiError, toApiError, type IngestUpload, type IngestUploadFile } from '@lantern/sdk';
+import type { DeliveryFile, DeliveryProblem } from './delivery-files.js';
 
 /**
  * Sends a declared delivery's files to the upload API (issue 6), a few at a time, with the bytes
- * sent reported as they go: `PUT /api/v1/ingests/{id}/files/{path}` as the SDK sends it, but
- * through XMLHttpRequest, the browser's one way to watch a request body leave. Cancelling aborts
- * every send in flight.
+ * sent reported as they go: `PUT /api/v1/ingests/{id}/files/{index}?offset=N` as the SDK sends
+ * it, but through XMLHttpRequest, the browser's one way to watch a request body leave. Each file
+ * is sent from the byte where the server's copy of it ends, so an upload interrupted (a lost
+ * connection, a reload, a server restart) resumes: the curator picks the same folder again, and
+ * only the missing bytes go. Cancelling aborts every send in flight.
  */
 
 /** How many files are sent at once: enough to hide each request's round trip, no more. */
@@ -21,10 +23,64 @@ export class UploadUnreachable extends Error {
   override readonly name = 'UploadUnreachable';
 }
 
+/** One file to send: its place in the declared list, and the byte to send it from. */
+export interface PendingFile {
+  index: number;
+  path: string;
+  file: File;
+  from: number;
+}
+
+/** What is left to send of a delivery, given what the server holds of each declared file. */
+export interface Remaining {
+  pending: PendingFile[];
+  /** Bytes the server holds already. */
+  held: number;
+  /** Declared files the picked folder lacks or has with another size: not the same folder. */
+  problems: DeliveryProblem[];
+}
+
+/**
+ * Matches the server's declared files with the picked folder's, by path: what is left to send of
+ * each, or why the folder is not the one declared (a file missing, or of another size).
+ */
+export function remainingToSend(
+  declared: readonly IngestUploadFile[],
+  picked: readonly DeliveryFile[],
+): Remaining {
+  const byPath = new Map(picked.map((f) => [f.path, f.file]));
+  const pending: PendingFile[] = [];
+  const problems: DeliveryProblem[] = [];
+  let held = 0;
+  for (const d of declared) {
+    const file = byPath.get(d.path);
+    if (file === undefined) {
+      problems.push({ path: d.path, message: 'declared for this upload, not in this folder' });
+    } else if (file.size !== d.size) {
+      problems.push({
+        path: d.path,
+        message: `${file.size} bytes here, ${d.size} declared for this upload`,
+      });
+    } else {
+      held += d.received;
+      if (d.received < d.size) {
+        pending.push({ index: d.index, path: d.path, file, from: d.received });
+      }
+    }
+  }
+  if (picked.length !== declared.length && problems.length === 0) {
+    problems.push({
+      path: '.',
+      message: `${picked.length} files here, ${declared.length} declared for this upload`,
+    });
+  }
+  return { pending, held, problems };
+}
+
 export interface SendOptions {
   id: string;
-  files: readonly DeliveryFile[];
-  /** Bytes of all files sent so far (acknowledged or on their way), whenever it grows. */
+  files: readonly PendingFile[];
+  /** Bytes sent by these sends so far (acknowledged or on their way), whenever it grows. */
   onBytes: (sent: number) => void;
   /** A file the server has taken whole; the upload as it stands after it. */
   onFile?: (upload: IngestUpload) => void;
@@ -54,7 +110,7 @@ export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
         sent[index] = loaded;
         report();
       });
-      sent[index] = file.file.size;
+      sent[index] = file.file.size - file.from;
       report();
       options.onFile?.(upload);
     }
@@ -83,10 +139,10 @@ export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
   }
 }
 
-/** One PUT of one file, its upload progress reported; resolves to the upload after it. */
+/** One PUT of the rest of one file, its progress reported; resolves to the upload after it. */
 function putFile(
   id: string,
-  { path, file }: DeliveryFile,
+  { index, path, file, from }: PendingFile,
   signal: AbortSignal,
   onLoaded: (bytes: number) => void,
 ): Promise<IngestUpload> {
@@ -99,7 +155,7 @@ function putFile(
     const abort = () => xhr.abort();
     signal.addEventListener('abort', abort);
     const settle = () => signal.removeEventListener('abort', abort);
-    xhr.open('PUT', `/api/v1/ingests/${encodeURIComponent(id)}/files/${encodeURIComponent(path)}`);
+    xhr.open('PUT', `/api/v1/ingests/${encodeURIComponent(id)}/files/${index}?offset=${from}`);
     // As the SDK sends every write: the server's CSRF defence wants it.
     xhr.setRequestHeader('x-lantern-csrf', '1');
     xhr.setRequestHeader('content-type', 'application/octet-stream');
@@ -124,7 +180,7 @@ function putFile(
         toApiError(new Response(null, { status: xhr.status, statusText: xhr.statusText }), body),
       );
     };
-    xhr.send(file);
+    xhr.send(from === 0 ? file : file.slice(from));
   });
 }
 
