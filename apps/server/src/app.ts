@@ -24,6 +24,7 @@ import { healthRoutes } from './http/health/health.routes.js';
 import { instanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { instanceRoutes } from './http/instances/instances.routes.js';
+import { spendRoutes } from './http/instances/spend.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
 import { projectRoutes } from './http/projects/projects.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
@@ -106,6 +107,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(projectRoutes(ctx.services.projects));
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(instanceRoutes(ctx.services.instances));
+  await fastify.register(spendRoutes(ctx.services.spend));
   await fastify.register(
     instanceProxyRoutes({
       proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
