@@ -33,13 +33,9 @@ const projectSpend = z
   })
   .meta({ id: 'ProjectSpend' });
 
-const instant = z
-  .string()
-  .max(40)
-  .optional()
-  .meta({
-    description: 'A date (its start in UTC, 2025-03-01) or a date and time with its offset',
-  });
+const instant = z.string().max(40).optional().meta({
+  description: 'A date (its start in UTC, 2025-03-01) or a date and time with its offset',
+});
 
 /**
  * A project's spend (issues 7 and 8): its instances' usage × their prices, for any member
