@@ -2,7 +2,7 @@ import { MEMBER_ROLES, type MemberRole } from '@lantern/core/projects';
 import type { Project, ProjectInvitation, ProjectSpend, ProjectSummary } from '@lantern/sdk';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
-import { printTable } from './describe.js';
+import { printTable, tableLines } from './describe.js';
 
 /**
  * `lantern projects …`: the projects you work in, from the command line — list them, create one
@@ -197,54 +197,66 @@ export async function showSpend(
     console.log(JSON.stringify(spend, null, 2));
     return 0;
   }
-  const window = `from ${spend.from.slice(0, 16).replace('T', ' ')} to ${spend.to.slice(0, 16).replace('T', ' ')} UTC`;
+  for (const line of spendLines(projectId, spend)) {
+    console.log(line);
+  }
+  return 0;
+}
+
+/** "2025-03-01 12:00" from an ISO time (UTC). */
+const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+/**
+ * What `lantern projects spend` prints: the total over the window, what runs now and its rate,
+ * then per type, per member and per day that had usage; or one line when nothing was spent.
+ */
+export function spendLines(projectId: string, spend: ProjectSpend): string[] {
+  const window = `from ${minute(spend.from)} to ${minute(spend.to)} UTC`;
   const running = spend.running.instances;
   if (spend.total.seconds === 0 && running.length === 0) {
-    console.log(
+    return [
       `${projectId} spent nothing ${window}. Free instances cost nothing; paid types need an admin to enable them until billing arrives.`,
-    );
-    return 0;
+    ];
   }
-  console.log(
+  return [
     `${projectId} spent ${describeCents(spend.total.cents)} ${window} (${describeHours(spend.total.seconds)} of instances)`,
-  );
-  console.log('');
-  if (running.length === 0) {
-    console.log('Running now: nothing');
-  } else {
-    console.log(`Running now: ${describeCents(spend.running.centsPerHour)} an hour`);
-    printTable([
-      ['  TYPE', 'BY', 'SINCE', 'HOURS', 'SO FAR'],
-      ...running.map((r) => [
-        `  ${r.type}`,
-        r.name,
-        r.since.slice(0, 16).replace('T', ' '),
-        describeHours(r.seconds),
-        describeCents(r.cents),
+    '',
+    ...(running.length === 0
+      ? ['Running now: nothing']
+      : [
+          `Running now: ${describeCents(spend.running.centsPerHour)} an hour`,
+          ...tableLines([
+            ['  TYPE', 'BY', 'SINCE', 'HOURS', 'SO FAR'],
+            ...running.map((r) => [
+              `  ${r.type}`,
+              r.name,
+              minute(r.since),
+              describeHours(r.seconds),
+              describeCents(r.cents),
+            ]),
+          ]),
+        ]),
+    '',
+    ...tableLines([
+      ['TYPE', 'PER HOUR', 'HOURS', 'SPENT'],
+      ...spend.byType.map((t) => [
+        t.type,
+        t.priceCentsPerHour === 0 ? 'free' : describeCents(t.priceCentsPerHour),
+        describeHours(t.seconds),
+        describeCents(t.cents),
       ]),
-    ]);
-  }
-  console.log('');
-  printTable([
-    ['TYPE', 'PER HOUR', 'HOURS', 'SPENT'],
-    ...spend.byType.map((t) => [
-      t.type,
-      t.priceCentsPerHour === 0 ? 'free' : describeCents(t.priceCentsPerHour),
-      describeHours(t.seconds),
-      describeCents(t.cents),
     ]),
-  ]);
-  console.log('');
-  printTable([
-    ['MEMBER', 'HOURS', 'SPENT'],
-    ...spend.byMember.map((m) => [m.name, describeHours(m.seconds), describeCents(m.cents)]),
-  ]);
-  console.log('');
-  printTable([
-    ['DAY (UTC)', 'HOURS', 'SPENT'],
-    ...spend.byDay
-      .filter((d) => d.seconds > 0)
-      .map((d) => [d.day, describeHours(d.seconds), describeCents(d.cents)]),
-  ]);
-  return 0;
+    '',
+    ...tableLines([
+      ['MEMBER', 'HOURS', 'SPENT'],
+      ...spend.byMember.map((m) => [m.name, describeHours(m.seconds), describeCents(m.cents)]),
+    ]),
+    '',
+    ...tableLines([
+      ['DAY (UTC)', 'HOURS', 'SPENT'],
+      ...spend.byDay
+        .filter((d) => d.seconds > 0)
+        .map((d) => [d.day, describeHours(d.seconds), describeCents(d.cents)]),
+    ]),
+  ];
 }
