@@ -8,6 +8,7 @@ import {
   inviteToProject,
   listMembers,
   listProjects,
+  showSpend,
 } from './commands/projects.command.js';
 import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo.command.js';
 import { ingestRemote } from './commands/ingest.command.js';
@@ -304,6 +305,27 @@ one entry per server. Example: lantern login --server https://lantern.example.or
     .action(async (project: string, options: { server?: string; json?: boolean }) => {
       process.exitCode = await listMembers(project, options);
     });
+  projects
+    .command('spend')
+    .description(
+      "what a project's instances cost: the total, what runs now and its rate, per type, member and day",
+    )
+    .argument('<project>', 'the project id (prj_…)')
+    .addOption(serverOption())
+    .option(
+      '--from <date>',
+      'from this date (UTC) or date and time; 30 days before --to by default',
+    )
+    .option('--to <date>', 'up to this date (UTC, not included) or date and time; now by default')
+    .option('--json', 'print the spend as JSON')
+    .action(
+      async (
+        project: string,
+        options: { server?: string; from?: string; to?: string; json?: boolean },
+      ) => {
+        process.exitCode = await showSpend(project, options);
+      },
+    );
 
   const phi = program
     .command('phi')

@@ -206,4 +206,37 @@ describe('lantern projects', () => {
     expect(json.members.map((m) => m.role)).toEqual(['owner']);
     expect(json.invitations).toMatchObject([{ email: 'ada@example.org', state: 'pending' }]);
   });
+
+  it('prints what the project spent: nothing yet, as text and as JSON, and refuses a bad window', async () => {
+    const text = await lanternCli(['projects', 'spend', projectId], token);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${projectId} spent nothing from \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} to \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC\\. Free instances cost nothing; paid types need an admin to enable them until billing arrives\\.\n$`,
+        'u',
+      ),
+    );
+    const json = JSON.parse(
+      (
+        await lanternCli(
+          ['projects', 'spend', projectId, '--from', '2025-03-01', '--to', '2025-03-04', '--json'],
+          token,
+        )
+      ).stdout,
+    ) as { projectId: string; from: string; total: unknown; byDay: { day: string }[] };
+    expect(json).toMatchObject({
+      projectId,
+      from: '2025-03-01T00:00:00.000Z',
+      total: { seconds: 0, cents: 0 },
+    });
+    expect(json.byDay.map((d) => d.day)).toEqual(['2025-03-01', '2025-03-02', '2025-03-03']);
+    const backwards = await lanternCli(
+      ['projects', 'spend', projectId, '--from', '2025-03-04', '--to', '2025-03-01'],
+      token,
+    );
+    expect(backwards.code).toBe(1);
+    expect(backwards.stderr).toBe(
+      `lantern: ${lantern.url} answered 400: from (2025-03-04T00:00:00.000Z) must come before to (2025-03-01T00:00:00.000Z)\n`,
+    );
+  });
 });

@@ -25,6 +25,7 @@ import { instanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
 import { platformRoutes } from './http/instances/platform.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { instanceRoutes } from './http/instances/instances.routes.js';
+import { spendRoutes } from './http/instances/spend.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
 import { projectRoutes } from './http/projects/projects.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
@@ -107,6 +108,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(projectRoutes(ctx.services.projects));
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(instanceRoutes(ctx.services.instances));
+  await fastify.register(spendRoutes(ctx.services.spend));
   await fastify.register(
     instanceProxyRoutes({
       proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),

@@ -19,6 +19,7 @@ import { EmailService } from './services/email/email.service.js';
 import { AuditService } from './services/audit/audit.service.js';
 import { HealthService } from './services/health/health.service.js';
 import { InstanceService } from './services/instances/instance.service.js';
+import { SpendService } from './services/instances/spend.service.js';
 import { ApiTokensService } from './services/identity/api-tokens.service.js';
 import { IdentityService } from './services/identity/identity.service.js';
 import { PasswordResetService } from './services/identity/password-reset.service.js';
@@ -91,6 +92,8 @@ export interface AppContext {
     quarantineSweep: ObjectSweepService;
     /** Notebook instances launched from projects, their platform sockets and usage (issue 8). */
     instances: InstanceService;
+    /** What a project's instances cost, from their usage records (issues 7 and 8). */
+    spend: SpendService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -310,6 +313,7 @@ export async function createContext(
       accessRequests: new AccessRequestService(database.db, audit, email, links),
       quarantineSweep,
       instances,
+      spend: new SpendService(database.db),
     },
     links,
     sealer,

@@ -12,7 +12,9 @@ import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js'
 // launch form (the catalogue with the free type marked, the project's dataset ticked to mount), a
 // real launch seen from requested to running, the notebook opened through the proxy, the free
 // quota's 429 and a paid type's 403 shown as the server says them, stop (after a confirmation)
-// and restart. Screenshots are kept under test-results/screenshots.
+// and restart; the Spend section, empty and then with the running instance; the 429's Retry-After
+// counted down on a button that launches again once it may. Screenshots are kept under
+// test-results/screenshots.
 const OWNER = PEOPLE.owner;
 const CURATOR = PEOPLE.curator;
 const OPEN = 'demo-open-ecg';
@@ -95,6 +97,11 @@ describe('instances on the project page', () => {
     expect(options).toContain('Extra small CPU (free) (cpu.xsmall) — 2 vCPU, 4 GiB, free');
     expect(options).toContain('NVIDIA T4 (gpu.t4) — 4 vCPU, 16 GiB, 1 × T4 GPU, $0.53 an hour');
     expect(await form.getByRole('checkbox', { name: `Mount ${OPEN} 1.0` }).isChecked()).toBe(true);
+    await expect
+      .poll(() => page.getByTestId('spend-empty').textContent())
+      .toBe(
+        'Nothing has been spent this month. Free instances cost nothing; paid types need an admin to enable them until billing arrives.',
+      );
     await page.screenshot({ path: join(SCREENSHOTS, 'instances-empty.png'), fullPage: true });
     await page.close();
   });
@@ -145,6 +152,32 @@ describe('instances on the project page', () => {
       .toMatch(/^Not now: you have a free instance already \(ins_[0-9a-f]{16}, running\)/);
     expect(await page.getByTestId('instances-message').getAttribute('role')).toBe('alert');
     expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(1);
+    // The 429's Retry-After (30 to 60 s for the free quota) counts down on the retry button.
+    expect(await page.getByTestId('instances-retry').textContent()).toMatch(
+      /^Try the launch again in \d+ s$/,
+    );
+    expect(await page.getByTestId('instances-retry').isDisabled()).toBe(true);
+
+    // The spend section shows the running instance, free, with the month's chart and tables.
+    await expect
+      .poll(() => page.getByTestId('spend-running').textContent())
+      .toMatch(
+        /^Running now: 1 instance at \$0\.00 an hour \(cpu\.xsmall by Mary Seacole, \$0\.00 an hour, \$0\.00 so far\)\.$/,
+      );
+    expect(await page.getByTestId('spend-total').textContent()).toMatch(
+      /^\$0\.00 this month \(UTC\), for \d+ s of instances\. Free instances cost nothing/,
+    );
+    const chart = page.getByRole('img', { name: /^Spend per day from \d{4}-\d{2}-01 to / });
+    expect(await chart.count()).toBe(1);
+    expect(await page.getByTestId('spend-members').locator('tbody th').allTextContents()).toEqual([
+      'Mary Seacole',
+    ]);
+    expect(await page.getByTestId('spend-types').locator('tbody th').allTextContents()).toEqual([
+      'cpu.xsmall (free)',
+    ]);
+    expect(await page.getByTestId('spend-days').locator('caption').textContent()).toBe(
+      'Spend per day (UTC)',
+    );
     await page.close();
   }, 300_000);
 
@@ -170,6 +203,44 @@ describe('instances on the project page', () => {
     await page.getByRole('button', { name: 'Stop cpu.xsmall' }).click();
     await expect.poll(() => stateOf(page).textContent(), START).toBe('Stopped');
     await page.screenshot({ path: join(SCREENSHOTS, 'instances-stopped.png'), fullPage: true });
+    await page.close();
+  }, 300_000);
+
+  it('offers the refused launch again once its Retry-After has passed, and it launches', async () => {
+    const { page } = await pageOf(owner);
+    await page.goto(projectUrl);
+    await page.getByRole('button', { name: 'Restart cpu.xsmall' }).click();
+    await expect.poll(() => stateOf(page).textContent(), START).toBe('Running');
+    const form = page.getByRole('form', { name: 'Launch an instance' });
+    await form.getByRole('button', { name: 'Launch the instance' }).click();
+    const retry = page.getByTestId('instances-retry');
+    await expect.poll(() => retry.textContent()).toMatch(/^Try the launch again in \d+ s$/);
+    expect(await retry.isDisabled()).toBe(true);
+
+    // Once the first stops (through the API, so that the page keeps its refusal), the quota is
+    // free; the button waits out the server's Retry-After.
+    const first = (
+      await page.getByTestId('instances').locator('tbody tr').first().getAttribute('data-testid')
+    )?.replace(/^instance-/, '');
+    await expectOk(
+      owner.request.post(`${baseUrl}/api/v1/instances/${first ?? ''}/stop`, { headers: CSRF }),
+    );
+    await expect
+      .poll(async () => {
+        const res = await owner.request.get(`${baseUrl}/api/v1/instances/${first ?? ''}`);
+        return ((await res.json()) as { state: string }).state;
+      }, START)
+      .toBe('stopped');
+    await expect.poll(() => retry.isEnabled(), { timeout: 90_000, interval: 500 }).toBe(true);
+    expect(await retry.textContent()).toBe('Try the launch again');
+    await retry.click();
+    await expect
+      .poll(() => page.getByTestId('instances-message').textContent())
+      .toMatch(/^cpu\.xsmall is launched; it is (requested|starting)/);
+    expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(2);
+    await expect.poll(() => stateOf(page).textContent(), START).toBe('Running');
+    await page.getByRole('button', { name: 'Stop cpu.xsmall' }).click();
+    await expect.poll(() => stateOf(page).textContent(), START).toBe('Stopped');
     await page.close();
   }, 300_000);
 });

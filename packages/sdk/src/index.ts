@@ -87,6 +87,10 @@ export type InstanceTypeEntry =
   operations['listInstanceTypes']['responses']['200']['content']['application/json']['types'][number];
 export type LaunchInstanceInput =
   operations['launchInstance']['requestBody']['content']['application/json'];
+/** What a project's instances cost: total, per type, member and UTC day, and what runs now. */
+export type ProjectSpend = components['schemas']['ProjectSpend'];
+/** The window of a spend: each a date (its UTC start) or a date and time with its offset. */
+export type ProjectSpendQuery = NonNullable<operations['getProjectSpend']['parameters']['query']>;
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -95,12 +99,18 @@ export type ListAuditEventsQuery = NonNullable<
 export class ApiError extends Error {
   readonly status: number;
   readonly problem: Problem;
+  /**
+   * With a 429 (or 503): the seconds the server asked to wait before trying again, from its
+   * Retry-After header; null when it sent none.
+   */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, problem: Problem) {
+  constructor(status: number, problem: Problem, retryAfter: number | null = null) {
     super(`${problem.code}: ${problem.detail}`);
     this.name = 'ApiError';
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter;
   }
 
   get code(): Problem['code'] {
@@ -344,6 +354,11 @@ export interface LanternClient {
   stopInstance(id: string): Promise<Instance>;
   /** Starts a stopped or failed instance again, with the same quotas as a launch. */
   restartInstance(id: string): Promise<Instance>;
+  /**
+   * What the project's instances cost (any member): over the last 30 days, or `query`'s window
+   * (from inclusive, to exclusive, at most 366 days), and what runs now with its rate per hour.
+   */
+  getProjectSpend(projectId: string, query?: ProjectSpendQuery): Promise<ProjectSpend>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -897,6 +912,12 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       });
       return data ?? throwApiError(response, error);
     },
+    async getProjectSpend(projectId, query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/projects/{id}/spend', {
+        params: { path: { id: projectId }, query },
+      });
+      return data ?? throwApiError(response, error);
+    },
     async listAccessRequests(status) {
       const { data, error, response } = await raw.GET('/api/v1/access-requests', {
         params: { query: status === undefined ? {} : { status } },
@@ -1006,16 +1027,38 @@ function isProblem(value: unknown): value is Problem {
 
 /** The ApiError for a failed response; a body that is not a problem becomes an `internal` one. */
 export function toApiError(response: Response, body: unknown): ApiError {
+  const retryAfter = retryAfterOf(response.headers.get('retry-after'));
   if (isProblem(body)) {
-    return new ApiError(response.status, body);
+    return new ApiError(response.status, body, retryAfter);
   }
-  return new ApiError(response.status, {
-    type: 'urn:lantern:problem:internal',
-    title: 'Unexpected response',
-    status: response.status,
-    code: response.status >= 500 ? 'unavailable' : 'bad_request',
-    detail: `the server answered ${response.status} ${response.statusText} without problem details`,
-  });
+  return new ApiError(
+    response.status,
+    {
+      type: 'urn:lantern:problem:internal',
+      title: 'Unexpected response',
+      status: response.status,
+      code: response.status >= 500 ? 'unavailable' : 'bad_request',
+      detail: `the server answered ${response.status} ${response.statusText} without problem details`,
+    },
+    retryAfter,
+  );
+}
+
+/**
+ * Retry-After in seconds (RFC 9110 §10.2.3: delay-seconds, or an HTTP date, read as the seconds
+ * until it); null when absent or unreadable.
+ */
+export function retryAfterOf(header: string | null, now = Date.now()): number | null {
+  if (header === null || header.trim() === '') {
+    return null;
+  }
+  const text = header.trim();
+  if (/^\d+$/u.test(text)) {
+    return Number(text);
+  }
+  // An IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT` (Date.parse alone would take `-5` for a year).
+  const at = /^[A-Za-z]{3}, .* GMT$/u.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 function throwApiError(response: Response, body: unknown): never {

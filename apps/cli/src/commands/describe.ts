@@ -24,13 +24,18 @@ export function describeExpiry(token: ApiToken, now = Date.now()): string {
   return days < 1 ? `${date} (today)` : `${date} (in ${days} day${days === 1 ? '' : 's'})`;
 }
 
+/** Rows as lines of columns padded to their widest cell; the last column is not padded. */
+export function tableLines(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+  );
+}
+
 /** Prints rows as columns padded to their widest cell; the last column is not padded. */
 export function printTable(rows: readonly (readonly string[])[]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows) {
-    console.log(
-      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
-    );
+  for (const line of tableLines(rows)) {
+    console.log(line);
   }
 }
 

@@ -1,12 +1,13 @@
 import { MEMBER_ROLES, type MemberRole } from '@lantern/core/projects';
-import type { Project, ProjectInvitation, ProjectSummary } from '@lantern/sdk';
+import type { Project, ProjectInvitation, ProjectSpend, ProjectSummary } from '@lantern/sdk';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
-import { printTable } from './describe.js';
+import { printTable, tableLines } from './describe.js';
 
 /**
  * `lantern projects …`: the projects you work in, from the command line — list them, create one
- * with the dataset versions it needs, invite collaborators, see the members. The server decides
+ * with the dataset versions it needs, invite collaborators, see the members and what the
+ * project's instances cost. The server decides
  * everything (membership, roles, access tiers); these commands print what it answered.
  */
 
@@ -158,4 +159,104 @@ export async function listMembers(
     printTable(open.map((i) => [`  ${i.role}`, `until ${i.expiresAt.slice(0, 10)}`, i.email]));
   }
   return 0;
+}
+
+const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+
+/** "$1.40" from integer cents. */
+export function describeCents(cents: number): string {
+  return USD.format(cents / 100);
+}
+
+/** "2.50 h" from seconds. */
+export function describeHours(seconds: number): string {
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
+
+/**
+ * `lantern projects spend PROJECT [--from DATE] [--to DATE]`: what the project's instances cost —
+ * the total over the window (the last 30 days by default), what runs now and its rate per hour,
+ * per type, per member and per day that had usage.
+ */
+export async function showSpend(
+  projectId: string,
+  options: { server?: string; from?: string; to?: string; json?: boolean },
+): Promise<number> {
+  const target = await resolveTarget(options.server);
+  requireToken(target);
+  let spend: ProjectSpend;
+  try {
+    spend = await clientFor(target).getProjectSpend(projectId, {
+      ...(options.from === undefined ? {} : { from: options.from }),
+      ...(options.to === undefined ? {} : { to: options.to }),
+    });
+  } catch (error) {
+    throw describeFailure(error, target);
+  }
+  if (options.json === true) {
+    console.log(JSON.stringify(spend, null, 2));
+    return 0;
+  }
+  for (const line of spendLines(projectId, spend)) {
+    console.log(line);
+  }
+  return 0;
+}
+
+/** "2025-03-01 12:00" from an ISO time (UTC). */
+const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+/**
+ * What `lantern projects spend` prints: the total over the window, what runs now and its rate,
+ * then per type, per member and per day that had usage; or one line when nothing was spent.
+ */
+export function spendLines(projectId: string, spend: ProjectSpend): string[] {
+  const window = `from ${minute(spend.from)} to ${minute(spend.to)} UTC`;
+  const running = spend.running.instances;
+  if (spend.total.seconds === 0 && running.length === 0) {
+    return [
+      `${projectId} spent nothing ${window}. Free instances cost nothing; paid types need an admin to enable them until billing arrives.`,
+    ];
+  }
+  return [
+    `${projectId} spent ${describeCents(spend.total.cents)} ${window} (${describeHours(spend.total.seconds)} of instances)`,
+    '',
+    ...(running.length === 0
+      ? ['Running now: nothing']
+      : [
+          `Running now: ${describeCents(spend.running.centsPerHour)} an hour`,
+          ...tableLines([
+            ['  TYPE', 'BY', 'SINCE', 'HOURS', 'SO FAR'],
+            ...running.map((r) => [
+              `  ${r.type}`,
+              r.name,
+              minute(r.since),
+              describeHours(r.seconds),
+              describeCents(r.cents),
+            ]),
+          ]),
+        ]),
+    '',
+    ...tableLines([
+      ['TYPE', 'PER HOUR', 'HOURS', 'SPENT'],
+      ...spend.byType.map((t) => [
+        t.type,
+        t.priceCentsPerHour === 0 ? 'free' : describeCents(t.priceCentsPerHour),
+        describeHours(t.seconds),
+        describeCents(t.cents),
+      ]),
+    ]),
+    '',
+    ...tableLines([
+      ['MEMBER', 'HOURS', 'SPENT'],
+      ...spend.byMember.map((m) => [m.name, describeHours(m.seconds), describeCents(m.cents)]),
+    ]),
+    '',
+    ...tableLines([
+      ['DAY (UTC)', 'HOURS', 'SPENT'],
+      ...spend.byDay
+        .filter((d) => d.seconds > 0)
+        .map((d) => [d.day, describeHours(d.seconds), describeCents(d.cents)]),
+    ]),
+  ];
 }

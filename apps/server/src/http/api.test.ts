@@ -395,6 +395,8 @@ describe('routes', () => {
         'POST /api/v1/instances/:id/stop project.work',
         'POST /api/v1/instances/:id/restart project.work',
         'PUT /api/v1/admin/projects/:id/paid-instances compute.manage',
+        'GET /api/v1/projects/:id/spend project.work',
+        'HEAD /api/v1/projects/:id/spend project.work',
         'GET /instances/:id public',
         'HEAD /instances/:id public',
         ...['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map(

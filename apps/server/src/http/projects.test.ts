@@ -645,6 +645,12 @@ const ROUTES: {
     allowed: { owner: 200 },
   },
   {
+    name: 'spend',
+    method: 'GET',
+    path: (f) => `/api/v1/projects/${f.id}/spend`,
+    allowed: { owner: 200, editor: 200, viewer: 200 },
+  },
+  {
     name: 'archive',
     method: 'POST',
     path: (f) => `/api/v1/projects/${f.id}/archive`,

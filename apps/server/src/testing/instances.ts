@@ -41,3 +41,46 @@ export async function killSandbox(sandbox: { pid: number; startTime: string }): 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * A stopped instance with one closed usage record, written straight in the database as the
+ * reconciler would have: for tests of what usage costs, with times chosen by hand.
+ */
+export async function recordUsageDirectly(
+  server: TestServer,
+  usage: {
+    instanceId: string;
+    projectId: string;
+    userId: string;
+    type: string;
+    priceCentsPerHour: number;
+    startedAt: Date;
+    endedAt: Date;
+  },
+): Promise<void> {
+  await server.ctx.database.db.transaction().execute(async (trx) => {
+    await instancesRepository.insert(trx, {
+      id: usage.instanceId,
+      project_id: usage.projectId,
+      user_id: usage.userId,
+      type_name: usage.type,
+      free: usage.priceCentsPerHour === 0,
+      state: 'stopped',
+      backend_kind: server.ctx.compute.kind,
+      datasets: '[]',
+      started_at: usage.startedAt,
+      stopped_at: usage.endedAt,
+    });
+    await instancesRepository.openUsage(trx, {
+      id: `use_${usage.instanceId.slice('ins_'.length)}`,
+      instance_id: usage.instanceId,
+      type_name: usage.type,
+      price_cents_per_hour: usage.priceCentsPerHour,
+      user_id: usage.userId,
+      project_id: usage.projectId,
+      started_at: usage.startedAt,
+      ended_at: usage.endedAt,
+      closed: true,
+    });
+  });
+}

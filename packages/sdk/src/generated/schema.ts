@@ -1516,6 +1516,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/spend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's spend from its instances' per-second usage: the total, per type (free types at 0 cents with their hours), per member and per UTC day over a window (from inclusive, to exclusive; the last 30 days by default, at most 366), and what runs now with its rate per hour. Cents are rounded once per figure */
+        get: operations["getProjectSpend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2084,6 +2101,45 @@ export interface components {
             endedAt: string;
             seconds: number;
             closed: boolean;
+        };
+        ProjectSpendInput: {
+            projectId: string;
+            from: string;
+            to: string;
+            total: {
+                seconds: number;
+                cents: number;
+            };
+            byType: {
+                type: string;
+                priceCentsPerHour: number;
+                seconds: number;
+                cents: number;
+            }[];
+            byMember: {
+                userId: string;
+                name: string;
+                seconds: number;
+                cents: number;
+            }[];
+            byDay: {
+                day: string;
+                seconds: number;
+                cents: number;
+            }[];
+            running: {
+                centsPerHour: number;
+                instances: {
+                    instanceId: string;
+                    type: string;
+                    userId: string;
+                    name: string;
+                    priceCentsPerHour: number;
+                    since: string;
+                    seconds: number;
+                    cents: number;
+                }[];
+            };
         };
         ProjectSummaryInput: {
             id: string;
@@ -2785,6 +2841,45 @@ export interface components {
             endedAt: string;
             seconds: number;
             closed: boolean;
+        };
+        ProjectSpend: {
+            projectId: string;
+            from: string;
+            to: string;
+            total: {
+                seconds: number;
+                cents: number;
+            };
+            byType: {
+                type: string;
+                priceCentsPerHour: number;
+                seconds: number;
+                cents: number;
+            }[];
+            byMember: {
+                userId: string;
+                name: string;
+                seconds: number;
+                cents: number;
+            }[];
+            byDay: {
+                day: string;
+                seconds: number;
+                cents: number;
+            }[];
+            running: {
+                centsPerHour: number;
+                instances: {
+                    instanceId: string;
+                    type: string;
+                    userId: string;
+                    name: string;
+                    priceCentsPerHour: number;
+                    since: string;
+                    seconds: number;
+                    cents: number;
+                }[];
+            };
         };
         ProjectSummary: {
             id: string;
@@ -7400,6 +7495,51 @@ export interface operations {
                         projectId: string;
                         paidInstances: boolean;
                     };
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProjectSpend: {
+        parameters: {
+            query?: {
+                /** @description A date (its start in UTC, 2025-03-01) or a date and time with its offset */
+                from?: string;
+                /** @description A date (its start in UTC, 2025-03-01) or a date and time with its offset */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectSpend"];
                 };
             };
             /** @description Default Response */

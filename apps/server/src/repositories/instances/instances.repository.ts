@@ -6,6 +6,8 @@ import type { Database, InstanceTable, InstanceUsageTable, UserStatus } from '..
 type Executor = Kysely<Database> | Transaction<Database>;
 export type InstanceRow = Selectable<InstanceTable>;
 export type UsageRow = Selectable<InstanceUsageTable>;
+/** A usage record with the name of the person whose instance it metered. */
+export type ProjectUsageRow = UsageRow & { user_name: string };
 export type LiveInstanceRow = InstanceRow & {
   project_status: ProjectStatus;
   user_status: UserStatus;
@@ -151,6 +153,36 @@ export const instancesRepository = {
       .selectAll()
       .where('instance_id', '=', instanceId)
       .orderBy('started_at')
+      .execute();
+  },
+
+  /**
+   * The project's usage records that overlap `from`..`to`, and every one still open (it runs now,
+   * whatever the window), oldest first, with the name of whom each metered.
+   */
+  async usageOfProject(
+    executor: Executor,
+    projectId: string,
+    from: Date,
+    to: Date,
+  ): Promise<ProjectUsageRow[]> {
+    return executor
+      .selectFrom('instance_usage')
+      .innerJoin('users', 'users.id', 'instance_usage.user_id')
+      .selectAll('instance_usage')
+      .select('users.name as user_name')
+      .where('instance_usage.project_id', '=', projectId)
+      .where((eb) =>
+        eb.or([
+          eb('instance_usage.closed', '=', false),
+          eb.and([
+            eb('instance_usage.started_at', '<', to),
+            eb('instance_usage.ended_at', '>', from),
+          ]),
+        ]),
+      )
+      .orderBy('instance_usage.started_at')
+      .orderBy('instance_usage.id')
       .execute();
   },
 

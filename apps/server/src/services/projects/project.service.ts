@@ -143,6 +143,8 @@ const READ_ACTIONS = [
   'instance.types',
   'instance.read',
   'instance.usage',
+  // The project page's spend, read again while an instance runs.
+  'project.spend',
 ];
 const ACTIVITY_LIMIT = 100;
 

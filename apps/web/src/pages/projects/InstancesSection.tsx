@@ -9,8 +9,10 @@ import { when } from './project-text.js';
  * The project page's notebook instances (issue 8): the project's instances with their state and
  * progress, a launch form (a type from the catalogue, the project's datasets and versions to
  * mount), "Open notebook" for a running one (through the server's proxy, in a new tab), stop and
- * restart, and the idle culler's warning ("Idle: stops at 14:05 unless used"). The server's refusals (the free quota's 429, a paid type's 403) show as it says them.
- * The list is read again while an instance is on its way up or down, and each minute while one runs.
+ * restart, and the idle culler's warning ("Idle: stops at 14:05 unless used"). The server's
+ * refusals (the free quota's 429, a paid type's 403) show as it says them; a 429's Retry-After
+ * counts down beside it, and a button tries the same again once it has passed. The list is read
+ * again while an instance is on its way up or down, and each minute while one runs.
  */
 
 /** How often the list is read while an instance is requested, starting or stopping. */
@@ -58,8 +60,56 @@ export function typeWords(type: InstanceTypeEntry): string {
   return [`${type.vcpus} vCPU`, memory, ...gpu, priceWords(type.priceCentsPerHour)].join(', ');
 }
 
-/** What the last action said: done (a status) or refused (an alert). */
-type Message = { text: string; bad: boolean } | null;
+/** When (`Date.now()` milliseconds) a refused action may be tried again, and how. */
+interface RetryLaterProps {
+  at: number;
+  /** `launch`, `restart`: what the button tries again. */
+  what: string;
+  again: () => void;
+}
+
+/** What the last action said: done (a status) or refused (an alert, with Retry-After's retry). */
+type Message = { text: string; bad: boolean; retry?: RetryLaterProps } | null;
+
+/** Seconds from now until `at` (ms since the epoch), 0 once it has passed. */
+const secondsUntil = (at: number) => Math.max(0, Math.ceil((at - Date.now()) / 1000));
+
+/** Seconds until `at`, counted down each second. */
+function useSecondsUntil(at: number): number {
+  const [seconds, setSeconds] = useState(() => secondsUntil(at));
+  useEffect(() => {
+    setSeconds(secondsUntil(at));
+    const timer = window.setInterval(() => {
+      const left = secondsUntil(at);
+      setSeconds(left);
+      if (left === 0) {
+        window.clearInterval(timer);
+      }
+    }, 1_000);
+    return () => window.clearInterval(timer);
+  }, [at]);
+  return seconds;
+}
+
+/** A button that tries the same again, counting down the server's Retry-After until it may. */
+function RetryLater({ retry, busy }: { retry: RetryLaterProps; busy: boolean }) {
+  const seconds = useSecondsUntil(retry.at);
+  return (
+    <>
+      {' '}
+      <button
+        type="button"
+        disabled={busy || seconds > 0}
+        onClick={retry.again}
+        data-testid="instances-retry"
+      >
+        {seconds > 0
+          ? `Try the ${retry.what} again in ${seconds} s`
+          : `Try the ${retry.what} again`}
+      </button>
+    </>
+  );
+}
 
 /**
  * The server's refusal as a sentence: a 429 (the free quota, too many starts) is about now, not
@@ -71,7 +121,7 @@ function refusalWords(caught: unknown): string {
 }
 
 /** The project's instances and the types, read once and again while any is moving. */
-function useInstances(projectId: string) {
+function useInstances(projectId: string, onInstances?: (instances: Instance[]) => void) {
   const [instances, setInstances] = useState<Instance[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [reads, setReads] = useState(0);
@@ -84,6 +134,7 @@ function useInstances(projectId: string) {
         if (live) {
           setInstances(found);
           setProblem(null);
+          onInstances?.(found);
         }
       },
       (caught: unknown) => live && setProblem(problemOf(caught)),
@@ -91,7 +142,7 @@ function useInstances(projectId: string) {
     return () => {
       live = false;
     };
-  }, [projectId, reads]);
+  }, [projectId, reads, onInstances]);
 
   const moving = instances?.some((i) => MOVING.includes(i.state)) ?? false;
   const running = instances?.some((i) => i.state === 'running') ?? false;
@@ -272,10 +323,19 @@ function LaunchForm({
   );
 }
 
-/** The Instances section of the project page. */
-export function InstancesSection({ project }: { project: Project }) {
+/**
+ * The Instances section of the project page; `onInstances` hears each reading of the list (the
+ * spend section reads again when it changes).
+ */
+export function InstancesSection({
+  project,
+  onInstances,
+}: {
+  project: Project;
+  onInstances?: (instances: Instance[]) => void;
+}) {
   const { user } = useSession();
-  const { instances, problem, reread } = useInstances(project.id);
+  const { instances, problem, reread } = useInstances(project.id, onInstances);
   const [types, setTypes] = useState<InstanceTypeEntry[]>([]);
   const [message, setMessage] = useState<Message>(null);
   const [busy, setBusy] = useState(false);
@@ -291,13 +351,33 @@ export function InstancesSection({ project }: { project: Project }) {
     };
   }, []);
 
-  const act = (change: () => Promise<Instance>, done: (instance: Instance) => string) => {
+  const act = (
+    what: string,
+    change: () => Promise<Instance>,
+    done: (instance: Instance) => string,
+  ) => {
     setBusy(true);
     setMessage(null);
     change()
       .then(
         (instance) => setMessage({ text: done(instance), bad: false }),
-        (caught: unknown) => setMessage({ text: refusalWords(caught), bad: true }),
+        (caught: unknown) => {
+          const wait =
+            caught instanceof ApiError && caught.status === 429 ? caught.retryAfter : null;
+          setMessage({
+            text: refusalWords(caught),
+            bad: true,
+            ...(wait === null
+              ? {}
+              : {
+                  retry: {
+                    at: Date.now() + wait * 1_000,
+                    what,
+                    again: () => act(what, change, done),
+                  },
+                }),
+          });
+        },
       )
       .finally(() => {
         setBusy(false);
@@ -306,6 +386,7 @@ export function InstancesSection({ project }: { project: Project }) {
   };
   const handleLaunch = (type: string, datasets: { slug: string; version: string }[]) =>
     act(
+      'launch',
       () => api.launchInstance(project.id, { type, datasets }),
       (i) => `${i.type} is launched; it is ${i.state}, and the notebook opens once it runs.`,
     );
@@ -316,6 +397,7 @@ export function InstancesSection({ project }: { project: Project }) {
       )
     ) {
       act(
+        'stop',
         () => api.stopInstance(instance.id),
         (i) => `${i.type} is stopping.`,
       );
@@ -323,6 +405,7 @@ export function InstancesSection({ project }: { project: Project }) {
   };
   const handleRestart = (instance: Instance) =>
     act(
+      'restart',
       () => api.restartInstance(instance.id),
       (i) => `${i.type} is starting again.`,
     );
@@ -342,6 +425,7 @@ export function InstancesSection({ project }: { project: Project }) {
           data-testid="instances-message"
         >
           {message.text}
+          {message.retry !== undefined && <RetryLater retry={message.retry} busy={busy} />}
         </p>
       )}
       {problem !== null && (

@@ -1,5 +1,5 @@
 import { MEMBER_ROLES, type MemberRole, type ProjectAction } from '@lantern/core/projects';
-import { ApiError, type Project, type ProjectMember } from '@lantern/sdk';
+import { ApiError, type Instance, type Project, type ProjectMember } from '@lantern/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api.js';
 import { byField, Field, type Problems } from '../../components/Field.js';
@@ -8,6 +8,7 @@ import { asSentence, formText, useSession } from '../../session.js';
 import { datasetPath, day, problemOf } from '../catalog/catalog-text.js';
 import { DatasetPicker, type ChosenDataset } from './DatasetPicker.js';
 import { InstancesSection } from './InstancesSection.js';
+import { SpendSection } from './SpendSection.js';
 import {
   accessWords,
   activityWords,
@@ -667,6 +668,11 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
     setProject(changed);
     setChanges((n) => n + 1);
   }, []);
+  // The spend is read again when an instance appears or moves (starts running, stops).
+  const [instancesKey, setInstancesKey] = useState('');
+  const handleInstances = useCallback((instances: Instance[]) => {
+    setInstancesKey(instances.map((i) => `${i.id}:${i.state}`).join(','));
+  }, []);
 
   useEffect(() => {
     if (user === undefined) {
@@ -746,7 +752,8 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
       )}
       <MembersSection project={project} onProject={handleProject} />
       <DatasetsSection project={project} onProject={handleProject} navigate={navigate} />
-      <InstancesSection project={project} />
+      <InstancesSection project={project} onInstances={handleInstances} />
+      <SpendSection projectId={project.id} instancesKey={instancesKey} />
       <ActivitySection project={project} />
       <ProjectActions project={project} onProject={handleProject} navigate={navigate} />
       <p className="muted">Created {day(project.createdAt)}.</p>
