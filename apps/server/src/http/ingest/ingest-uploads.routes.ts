@@ -181,14 +181,9 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
             index: z.coerce.number().int().min(0).max(UPLOAD_MAX_FILES),
           }),
           querystring: z.object({
-            offset: z.coerce
-              .number()
-              .int()
-              .min(0)
-              .optional()
-              .meta({
-                description: 'where the chunk starts: the bytes of the file the server holds',
-              }),
+            offset: z.coerce.number().int().min(0).optional().meta({
+              description: 'where the chunk starts: the bytes of the file the server holds',
+            }),
           }),
           body: z.unknown().meta({ description: 'the bytes of the file, or of the chunk' }),
           response: { ...problemResponses, 200: upload },
