@@ -5,8 +5,11 @@
  *
  * For each corpus it writes the delivery to a scratch folder (removed after, unless `--keep`) and
  * reports files, bytes, seconds, files/s and MB/s, and the resident memory sampled every 200 ms:
- * at a quarter of the way, at the end, and the peak. Memory is flat when the end is not much above
- * the quarter: the native files are made one at a time and written, never held together. The
+ * at a quarter of the way, at the end, and the peak (the process's, its worker threads included).
+ * Memory is flat when the end is not much above the quarter: the native files are made one at a
+ * time per worker and written by the worker, never held together. ECGs and radiographs are made by
+ * `--workers` threads (default one per core; 1 makes them in the main thread); the slide is one
+ * file, made in the main thread. The
  * tables (one CSV row per ECG or image) are held while written, tens of megabytes at these sizes.
  * The first start runs the built server (`npm run build` first) on a fresh data directory and
  * times it until the log says the demo catalogue is ready.
@@ -16,7 +19,7 @@
  *
  *   node --conditions=lantern-source --import tsx bench/synth/run.ts [--ecgs 100000]
  *     [--radiographs 10000] [--slide 50000] [--only ecgs,radiographs,slide,first-start]
- *     [--seed 1] [--keep DIR] [--out bench/out/synth.json]
+ *     [--workers N] [--seed 1] [--keep DIR] [--out bench/out/synth.json]
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -29,6 +32,7 @@ import { parseArgs } from 'node:util';
 import {
   ARREST_ECG_PATIENTS_AT_SCALE_1,
   brcaSlidePath,
+  defaultWorkerCount,
   generateArrestEcgDelivery,
   generateKneeXrayDelivery,
   KNEE_XRAY_PATIENTS_AT_SCALE_1,
@@ -50,6 +54,7 @@ interface Options {
   radiographs: number;
   slide: number;
   only: readonly Corpus[];
+  workers: number;
   seed: number;
   keep: string | undefined;
   outFile: string;
@@ -84,6 +89,7 @@ function parseOptions(argv: readonly string[]): Options {
       radiographs: { type: 'string' },
       slide: { type: 'string' },
       only: { type: 'string' },
+      workers: { type: 'string' },
       seed: { type: 'string' },
       keep: { type: 'string' },
       out: { type: 'string' },
@@ -99,6 +105,7 @@ function parseOptions(argv: readonly string[]): Options {
     radiographs: positiveInteger('radiographs', values.radiographs, 10_000),
     slide: positiveInteger('slide', values.slide, 50_000),
     only: only as Corpus[],
+    workers: positiveInteger('workers', values.workers, defaultWorkerCount()),
     seed: positiveInteger('seed', values.seed, 1),
     keep: values.keep === undefined ? undefined : resolve(values.keep),
     outFile: resolve(values.out ?? join(REPO_ROOT, 'bench/out/synth.json')),
@@ -173,9 +180,10 @@ async function ecgs(options: Options, out: string): Promise<Result> {
   );
   return measured('ECGs (demo-arrest-ecg: .npz and MUSE XML)', async (progress) => {
     const summary = await generateArrestEcgDelivery({
-      out,
+      out: join(out, 'delivery-1'),
       scale,
       seed: options.seed,
+      workers: options.workers,
       // The manifest and three tables come first.
       onProgress: (p: DeliveryProgress) => progress(Math.max(0, p.files - 4), options.ecgs),
     });
@@ -192,9 +200,10 @@ async function radiographs(options: Options, out: string): Promise<Result> {
   );
   return measured('radiographs (demo-knee-xray: DICOM CR/DX)', async (progress) => {
     const summary = await generateKneeXrayDelivery({
-      out,
+      out: join(out, 'delivery-1'),
       scale,
       seed: options.seed,
+      workers: options.workers,
       onProgress: (p) => progress(Math.max(0, p.files - 4), options.radiographs),
     });
     return { items: summary.images, files: summary.files, bytes: summary.bytes };
@@ -352,6 +361,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  console.log(`ECGs and radiographs made by ${options.workers} worker thread(s)`);
   printTable(results);
   await mkdir(dirname(options.outFile), { recursive: true });
   await writeFile(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,18 @@ async function usage(root: string): Promise<{ files: string[]; diskBytes: number
     }
   }
   return { files, diskBytes };
+}
+
+/** SHA-256 of every file under `root`, by relative path. */
+async function digests(root: string): Promise<Record<string, string>> {
+  const { files } = await usage(root);
+  const out: Record<string, string> = {};
+  for (const file of files.sort()) {
+    out[file] = createHash('sha256')
+      .update(await readFile(join(root, file)))
+      .digest('hex');
+  }
+  return out;
 }
 
 describe('lantern demo generate', () => {
@@ -101,6 +114,33 @@ describe('lantern demo generate', () => {
     expect((await readdir(join(out, 'demo-ed-ecg'))).sort()).toEqual(['delivery-1', 'delivery-2']);
   }, 120_000);
 
+  it('writes the same bytes with --workers 1 (in one thread) and --workers 2 (worker threads)', async () => {
+    const written: Record<string, string>[] = [];
+    for (const workers of ['1', '2']) {
+      const out = join(dir, `workers-${workers}`);
+      const result = await runCli([
+        'demo',
+        'generate',
+        '--out',
+        out,
+        '--dataset',
+        'demo-arrest-ecg,demo-knee-xray',
+        '--scale',
+        '0.2',
+        '--workers',
+        workers,
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      written.push(await digests(out));
+    }
+    // The native files of two datasets, two deliveries each.
+    expect(
+      Object.keys(written[0] ?? {}).filter((file) => file.includes('/files/')).length,
+    ).toBeGreaterThan(40);
+    expect(written[1]).toEqual(written[0]);
+  }, 300_000);
+
   it('refuses unknown datasets (naming the known ones), a scale that is not positive and a third delivery', async () => {
     const out = join(dir, 'never');
     const unknown = await runCli(['demo', 'generate', '--out', out, '--dataset', 'demo-nope']);
@@ -116,6 +156,11 @@ describe('lantern demo generate', () => {
     const third = await runCli(['demo', 'generate', '--out', out, '--delivery', '3']);
     expect(third.code).toBe(2);
     expect(third.stderr).toContain('--delivery must be 1 or 2');
+    for (const workers of ['0', 'two', '1000']) {
+      const result = await runCli(['demo', 'generate', '--out', out, '--workers', workers]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--workers must be a whole number from 1 to 256');
+    }
     await expect(readdir(out)).rejects.toThrow(/ENOENT/u);
   });
 });

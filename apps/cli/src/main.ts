@@ -10,7 +10,12 @@ import {
   listProjects,
   showSpend,
 } from './commands/projects.command.js';
-import { demoSlugs, generateDemo, type DemoGenerateFlags } from './commands/demo.command.js';
+import {
+  demoSlugs,
+  demoWorkers,
+  generateDemo,
+  type DemoGenerateFlags,
+} from './commands/demo.command.js';
 import { ingestRemote } from './commands/ingest.command.js';
 import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
@@ -451,11 +456,16 @@ not read yet (exit code 2). A table that cannot be read exits 1 naming the line 
     .option('--seed <s>', 'the same seed writes the same bytes (a number or any text)', '1')
     .option('--dataset <slug...>', `only these datasets (default all: ${demoSlugs().join(', ')})`)
     .option('--delivery <n>', 'only delivery 1 or 2 (default both: 2 makes the next version)')
+    .option(
+      '--workers <n>',
+      `worker threads making the images (default ${demoWorkers()}, one per core; 1 makes them in this thread); the bytes are the same`,
+    )
     .option('--force', 'write into a folder that is not empty, replacing files of the same names')
     .option('--json', 'print the summaries as JSON')
     .addHelpText(
       'after',
       `
+Each delivery is written beside its folder and renamed into place once complete.
 Delivery 2 of each dataset is the partner's next full snapshot: more patients (a minor version)
 or corrected cells (a patch). Ingest delivery 1, publish, then ingest delivery 2.
 Example: lantern demo generate --out ./demo --dataset demo-ed-ecg --scale 0.5`,

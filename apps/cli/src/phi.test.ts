@@ -55,7 +55,9 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-cli-phi-'));
   home = join(work, 'home');
   const delivery = join(work, 'knee');
-  await generateKneeXrayDelivery({ out: delivery, scale: 0.25, seed: 7, delivery: 1 });
+  // Seed 3: four of its radiographs have burned-in text (seed 7 had four until each patient drew
+  // from their own derived generator, for the synth pool; it now has six).
+  await generateKneeXrayDelivery({ out: delivery, scale: 0.25, seed: 3, delivery: 1 });
   identifiers = [
     ...(await column(join(delivery, 'tables/patients.csv'), 'mrn')),
     ...(await column(join(delivery, 'tables/patients.csv'), 'patient_name')),

@@ -8,6 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultWorkerCount } from '@lantern/synth';
 import { buildApp } from './app.js';
 import { ingestCommand } from './commands/ingest.command.js';
 import { ConfigError, loadConfig, type Config, type ConfigFlags } from './config.js';
@@ -104,6 +105,7 @@ async function start(config: Config): Promise<void> {
     out('    the background (a minute or two; --no-demo or LANTERN_DEMO=off skips it)');
     demoSeeding = seedDemoCatalogue(ctx.services, {
       scale: config.demoScale,
+      workers: defaultWorkerCount(),
       stopping: () => closing,
       onProgress: (event) =>
         event.error === undefined

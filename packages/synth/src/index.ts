@@ -3,11 +3,14 @@
  * the demo catalogue with each dataset's documentation, dictionary and deliveries: demo-arrest-ecg
  * and demo-ed-ecg with ECGs from a dynamical model of the heart, demo-brca-path's H&E whole-slide
  * images drawn tile by tile, and demo-knee-xray's DICOM knee radiographs drawn from anatomy.
- * Node only.
+ * Their native files can be made by a pool of worker threads, the bytes the same. Node only.
  */
 export * from './random.js';
 export * from './demo/demo-dataset.js';
 export * from './demo/delivery-writer.js';
+export * from './demo/delivery-plan.js';
+export * from './demo/delivery-generation-error.js';
+export * from './pool/synth-pool.js';
 export * from './demo/catalogue.js';
 export * from './people.js';
 export * from './ecg/ecgsyn.js';

@@ -21,6 +21,28 @@ describe('the seeded generator', () => {
     `);
   });
 
+  it('derives one generator per item from the seed and the item alone (pinned values)', () => {
+    const draw = (random: Random) => Array.from({ length: 3 }, () => random.nextUint32());
+    const patient = (index: number) => Random.derive(1, 'demo-arrest-ecg', 'patient', index);
+    const alone = draw(patient(17));
+    // Not a shared stream: patient 17 draws the same after the patients before them drew.
+    for (let index = 0; index < 17; index++) {
+      draw(patient(index));
+    }
+    expect(draw(patient(17))).toEqual(alone);
+    expect(draw(patient(17))).not.toEqual(draw(patient(18)));
+    expect(draw(Random.derive(2, 'demo-arrest-ecg', 'patient', 17))).not.toEqual(draw(patient(17)));
+    expect(draw(Random.derive(1, 'demo-knee-xray', 'patient', 17))).not.toEqual(draw(patient(17)));
+    // Pinned: a change here changes every demo delivery.
+    expect(draw(patient(0))).toMatchInlineSnapshot(`
+      [
+        257520840,
+        1764011066,
+        2713017654,
+      ]
+    `);
+  });
+
   it('draws uniform and normal numbers with the right moments', () => {
     const random = new Random(42);
     const uniforms = Array.from({ length: 20_000 }, () => random.next());

@@ -12,6 +12,25 @@ export class Random {
   private readonly state: Uint32Array;
   private spareNormal: number | null = null;
 
+  /**
+   * The generator of one item of a larger draw (a patient of a dataset, say), from the seed and
+   * the item's path alone (`Random.derive(seed, 'demo-arrest-ecg', 'patient', 17)`): it does not
+   * depend on how many numbers any other item drew, so items can be made in any order, on any
+   * thread, and come out the same. All 128 bits of its state come from the path (four FNV-1a
+   * hashes of it), so that two items share a stream only if all four collide.
+   */
+  static derive(seed: Seed, ...path: readonly (string | number)[]): Random {
+    const key = [String(seed), ...path.map(String)].join('/');
+    const random = new Random(key);
+    for (let i = 1; i < 4; i++) {
+      random.state[i] = ((random.state[i] ?? 0) ^ fnv1a(`${i}\u0000${key}`)) >>> 0;
+    }
+    if (random.state.every((word) => word === 0)) {
+      random.state[0] = 1;
+    }
+    return random;
+  }
+
   constructor(seed: Seed) {
     let s = typeof seed === 'number' ? seed >>> 0 : fnv1a(seed);
     this.state = new Uint32Array(4);

@@ -4,7 +4,10 @@ import {
   DEMO_CATALOGUE,
   DEMO_DELIVERIES,
   DemoCatalogueError,
+  defaultWorkerCount,
+  DeliveryGenerationError,
   generateDemoCatalogue,
+  parseWorkerCount,
   selectDemoDatasets,
   type DemoCatalogueProgress,
   type DeliverySummary,
@@ -19,6 +22,7 @@ export interface DemoGenerateFlags {
   seed?: string;
   dataset?: string[];
   delivery?: string;
+  workers?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -26,13 +30,16 @@ export interface DemoGenerateFlags {
 /**
  * `lantern demo generate`: writes the demo catalogue's partner deliveries (synthetic: no real
  * person) under `--out`, as `<slug>/delivery-<n>/`, ready for `lantern ingest`. Options are checked
- * before anything is written; progress goes to stderr on a terminal, the summary to stdout.
+ * before anything is written; progress goes to stderr on a terminal, the summary to stdout. The
+ * images are made by `--workers` threads (default one per core), the bytes the same whatever the
+ * number; a delivery that fails leaves no folder behind, and the error names the patient.
  */
 export async function generateDemo(flags: DemoGenerateFlags): Promise<number> {
   const scale = parseScale(flags.scale);
   const seed = parseSeed(flags.seed);
   const deliveries = flags.delivery === undefined ? undefined : [parseDelivery(flags.delivery)];
   const datasets = flags.dataset === undefined ? undefined : parseDatasets(flags.dataset);
+  const workers = parseWorkers(flags.workers);
   const out = resolve(flags.out);
   await checkOut(out, flags.force === true);
 
@@ -43,6 +50,7 @@ export async function generateDemo(flags: DemoGenerateFlags): Promise<number> {
       out,
       scale,
       seed,
+      workers,
       ...(datasets === undefined ? {} : { datasets }),
       ...(deliveries === undefined ? {} : { deliveries }),
       ...(progress === undefined ? {} : { onProgress: progress }),
@@ -50,6 +58,9 @@ export async function generateDemo(flags: DemoGenerateFlags): Promise<number> {
   } catch (error) {
     if (error instanceof DemoCatalogueError) {
       throw new CliError(2, error.message);
+    }
+    if (error instanceof DeliveryGenerationError) {
+      throw new CliError(1, error.message);
     }
     throw error;
   }
@@ -80,6 +91,11 @@ export async function generateDemo(flags: DemoGenerateFlags): Promise<number> {
   return 0;
 }
 
+/** The worker threads `--workers` defaults to, for help texts. */
+export function demoWorkers(): number {
+  return defaultWorkerCount();
+}
+
 /** The demo datasets' slugs, for help texts. */
 export function demoSlugs(): string[] {
   return DEMO_CATALOGUE.map((demo) => demo.dataset.slug);
@@ -108,6 +124,20 @@ function parseSeed(text: string | undefined): Seed {
     throw new CliError(2, '--seed must not be empty');
   }
   return /^\d{1,9}$/u.test(text) ? Number(text) : text;
+}
+
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) {
+    return defaultWorkerCount();
+  }
+  const workers = parseWorkerCount(text);
+  if (workers === null) {
+    throw new CliError(
+      2,
+      `--workers must be a whole number from 1 to 256 (1 makes the images in one thread), not "${text}"`,
+    );
+  }
+  return workers;
 }
 
 function parseDelivery(text: string): number {

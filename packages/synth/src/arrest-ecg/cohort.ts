@@ -49,13 +49,17 @@ const DEVICES = ['MAC5500', 'MAC2000', 'MAC 5500 HD'] as const;
 /** Patients at scale 1. */
 export const ARREST_ECG_PATIENTS_AT_SCALE_1 = 40;
 
-/** Draws the cohort: `patients` people (default 40 times `scale`), all from `seed`. */
+/**
+ * Draws the cohort: `patients` people (default 40 times `scale`). Each patient draws from their own
+ * generator, derived from `seed`, the dataset and their index (`Random.derive`), never from a
+ * stream shared in turn: a patient is the same person in a larger cohort, and their native files
+ * can be made on any thread in any order.
+ */
 export function makeArrestCohort(options: {
   seed: Seed;
   scale?: number;
   patients?: number;
 }): ArrestPatient[] {
-  const random = new Random(options.seed);
   const count =
     options.patients ??
     Math.max(1, Math.round(ARREST_ECG_PATIENTS_AT_SCALE_1 * (options.scale ?? 1)));
@@ -63,7 +67,13 @@ export function makeArrestCohort(options: {
   const takenAccessions = new Set<string>();
   const patients: ArrestPatient[] = [];
   for (let i = 0; i < count; i++) {
-    patients.push(makePatient(random.fork(), takenMrns, takenAccessions));
+    patients.push(
+      makePatient(
+        Random.derive(options.seed, 'demo-arrest-ecg', 'patient', i),
+        takenMrns,
+        takenAccessions,
+      ),
+    );
   }
   return patients;
 }

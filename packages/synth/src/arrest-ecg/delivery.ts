@@ -8,7 +8,11 @@
 import { formatCsvRow, writeEcgNpz, writeMuseXml } from '@lantern/formats';
 import { simulateEcg } from '../ecg/ecgsyn.js';
 import { isoDate, isoDatetime } from '../people.js';
-import { DeliveryWriter } from '../demo/delivery-writer.js';
+import {
+  writeDelivery,
+  type DeliveryPlan,
+  type PatientFilesWriter,
+} from '../demo/delivery-plan.js';
 import { type DeliverySummary, type DemoGenerateOptions } from '../demo/demo-dataset.js';
 import { Random } from '../random.js';
 import {
@@ -67,45 +71,52 @@ export function arrestEcgPatientCount(scale: number, delivery: number): number {
 }
 
 /**
- * Writes delivery 1 or 2 of demo-arrest-ecg into `out`. The cohort draws each patient from their
- * own generator forked in turn, so the first patients of a larger cohort are the same people with
- * the same ECGs: delivery 2 repeats delivery 1 row for row and file for file, then adds people.
+ * Plans delivery 1 or 2 of demo-arrest-ecg: its cohort, manifest and tables. Each patient is drawn
+ * from their own generator (derived from the seed and their index), so the first patients of a
+ * larger cohort are the same people with the same ECGs: delivery 2 repeats delivery 1 row for row
+ * and file for file, then adds people.
  */
-export async function generateArrestEcgDelivery(
+export function planArrestEcgDelivery(
   options: DemoGenerateOptions,
-): Promise<DeliverySummary> {
-  const seed = options.seed ?? 1;
+): DeliveryPlan<ArrestPatient, null> {
   const delivery = options.delivery ?? 1;
   const patients = makeArrestCohort({
-    seed,
+    seed: options.seed ?? 1,
     patients: arrestEcgPatientCount(options.scale ?? 1, delivery),
   });
-  const writer = new DeliveryWriter(options.out, {
-    onProgress: options.onProgress,
-    reuse: options.reuse,
-  });
-  const write = (path: string, data: string | Uint8Array) => writer.write(path, data);
-
-  await write('delivery.yaml', MANIFEST);
-  await write('tables/patients.csv', patientsCsv(patients));
-  await write('tables/ecgs.csv', ecgsCsv(patients));
-  await write('tables/outcomes.csv', outcomesCsv(patients));
-  let ecgCount = 0;
-  for (const patient of patients) {
-    for (const record of patient.ecgs) {
-      await writer.native(`files/${arrestEcgPath(record)}`, () => encodeEcg(patient, record));
-      ecgCount += 1;
-    }
-  }
+  const ecgCount = patients.reduce((sum, patient) => sum + patient.ecgs.length, 0);
   return {
     dataset: ARREST_ECG_SLUG,
     delivery,
-    patients: patients.length,
+    documents: [
+      { path: 'delivery.yaml', data: MANIFEST },
+      { path: 'tables/patients.csv', data: patientsCsv(patients) },
+      { path: 'tables/ecgs.csv', data: ecgsCsv(patients) },
+      { path: 'tables/outcomes.csv', data: outcomesCsv(patients) },
+    ],
+    patients,
+    context: null,
     studies: ecgCount,
     images: ecgCount,
-    files: writer.files,
-    bytes: writer.bytes,
   };
+}
+
+/** A patient's ECG files, under `files/<2 chars>/`. */
+export const arrestEcgFiles: PatientFilesWriter<ArrestPatient, null> = {
+  module: import.meta.url,
+  name: 'arrestEcgFiles',
+  async write(writer, patient) {
+    for (const record of patient.ecgs) {
+      await writer.native(`files/${arrestEcgPath(record)}`, () => encodeEcg(patient, record));
+    }
+  },
+};
+
+/** Writes delivery 1 or 2 of demo-arrest-ecg into `out`. */
+export async function generateArrestEcgDelivery(
+  options: DemoGenerateOptions,
+): Promise<DeliverySummary> {
+  return writeDelivery(planArrestEcgDelivery(options), arrestEcgFiles, options);
 }
 
 /** One ECG's file, as its cart and MUSE would write it. */

@@ -67,13 +67,17 @@ const TECHNOLOGISTS = ['Nguyen, Hana', 'Okafor, Grace', 'Smith, Liam', 'Tsai, Me
 /** Patients at scale 1. */
 export const BRCA_PATH_PATIENTS_AT_SCALE_1 = 8;
 
-/** Draws the cohort: `patients` people (default 8 times `scale`), all from `seed`. */
+/**
+ * Draws the cohort: `patients` people (default 8 times `scale`). Each patient draws from their own
+ * generator, derived from `seed`, the dataset and their index (`Random.derive`), never from a
+ * stream shared in turn: a patient is the same person in a larger cohort, and their native files
+ * can be made on any thread in any order.
+ */
 export function makeBrcaCohort(options: {
   seed: Seed;
   scale?: number;
   patients?: number;
 }): BrcaPatient[] {
-  const random = new Random(options.seed);
   const count =
     options.patients ??
     Math.max(1, Math.round(BRCA_PATH_PATIENTS_AT_SCALE_1 * (options.scale ?? 1)));
@@ -81,7 +85,13 @@ export function makeBrcaCohort(options: {
   const takenAccessions = new Set<string>();
   const patients: BrcaPatient[] = [];
   for (let i = 0; i < count; i += 1) {
-    patients.push(makePatient(random.fork(), takenMrns, takenAccessions));
+    patients.push(
+      makePatient(
+        Random.derive(options.seed, 'demo-brca-path', 'patient', i),
+        takenMrns,
+        takenAccessions,
+      ),
+    );
   }
   return patients;
 }

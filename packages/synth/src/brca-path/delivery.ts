@@ -9,7 +9,11 @@
  */
 import { formatCsvRow, writeSlideFile, type RgbImage } from '@lantern/formats';
 import { isoDate, isoDatetime } from '../people.js';
-import { DeliveryWriter } from '../demo/delivery-writer.js';
+import {
+  writeDelivery,
+  type DeliveryPlan,
+  type PatientFilesWriter,
+} from '../demo/delivery-plan.js';
 import { type DeliverySummary, type DemoGenerateOptions } from '../demo/demo-dataset.js';
 import { makeBrcaCohort, type BrcaPatient, type BrcaSlideRecord } from './cohort.js';
 import { hashInts, TissueRenderer } from './tissue.js';
@@ -63,10 +67,15 @@ export function brcaSlidePath(accession: string, slide: Pick<BrcaSlideRecord, 'b
   return `svs/${accession}/${slide.barcode}.svs`;
 }
 
-/** Writes a delivery of demo-brca-path into `out`. */
-export async function generateBrcaPathDelivery(
+/** What every slide of a delivery shares: level 0's size. */
+export interface BrcaSlideContext {
+  slideSize: { width: number; height: number };
+}
+
+/** Plans a delivery of demo-brca-path: its cohort, manifest and tables. */
+export function planBrcaPathDelivery(
   options: BrcaPathGenerateOptions,
-): Promise<DeliverySummary> {
+): DeliveryPlan<BrcaPatient, BrcaSlideContext> {
   const delivery = options.delivery ?? 1;
   if (delivery !== 1 && delivery !== 2) {
     throw new RangeError(`demo-brca-path has deliveries 1 and 2, not ${delivery}`);
@@ -76,41 +85,53 @@ export async function generateBrcaPathDelivery(
     scale: options.scale ?? 1,
     ...(options.patients === undefined ? {} : { patients: options.patients }),
   });
-  const size = options.slideSize ?? BRCA_SLIDE_SIZE;
-  const writer = new DeliveryWriter(options.out, {
-    onProgress: options.onProgress,
-    reuse: options.reuse,
-  });
-  await writer.write('delivery.yaml', MANIFEST);
-  await writer.write('tables/patients.csv', patientsCsv(patients));
-  await writer.write('tables/outcomes.csv', outcomesCsv(patients, delivery === 2));
-  await writer.write('tables/biopsy-slides.csv', slidesCsv(patients));
-  let biopsies = 0;
-  let slides = 0;
-  for (const patient of patients) {
+  const biopsies = patients.flatMap((patient) => patient.biopsies);
+  return {
+    dataset: BRCA_PATH_SLUG,
+    delivery,
+    documents: [
+      { path: 'delivery.yaml', data: MANIFEST },
+      { path: 'tables/patients.csv', data: patientsCsv(patients) },
+      { path: 'tables/outcomes.csv', data: outcomesCsv(patients, delivery === 2) },
+      { path: 'tables/biopsy-slides.csv', data: slidesCsv(patients) },
+    ],
+    patients,
+    context: { slideSize: options.slideSize ?? BRCA_SLIDE_SIZE },
+    studies: biopsies.length,
+    images: biopsies.reduce((sum, biopsy) => sum + biopsy.slides.length, 0),
+  };
+}
+
+/** A patient's slides, each written to disk tile by tile under `files/svs/<accession>/`. */
+export const brcaPathFiles: PatientFilesWriter<BrcaPatient, BrcaSlideContext> = {
+  module: import.meta.url,
+  name: 'brcaPathFiles',
+  async write(writer, patient, context) {
     for (const biopsy of patient.biopsies) {
-      biopsies += 1;
       for (const slide of biopsy.slides) {
         await writer.nativeStreamed(
           `files/${brcaSlidePath(biopsy.accession, slide)}`,
           async (path) => {
-            const result = await writeBrcaSlide(path, patient, biopsy.accession, slide, size);
+            const result = await writeBrcaSlide(
+              path,
+              patient,
+              biopsy.accession,
+              slide,
+              context.slideSize,
+            );
             return result.byteLength;
           },
         );
-        slides += 1;
       }
     }
-  }
-  return {
-    dataset: BRCA_PATH_SLUG,
-    delivery,
-    patients: patients.length,
-    studies: biopsies,
-    images: slides,
-    files: writer.files,
-    bytes: writer.bytes,
-  };
+  },
+};
+
+/** Writes a delivery of demo-brca-path into `out`. */
+export async function generateBrcaPathDelivery(
+  options: BrcaPathGenerateOptions,
+): Promise<DeliverySummary> {
+  return writeDelivery(planBrcaPathDelivery(options), brcaPathFiles, options);
 }
 
 /** Writes one slide: the tissue tile by tile, its label and its macro. */

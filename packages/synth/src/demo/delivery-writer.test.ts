@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DeliveryProgress } from './demo-dataset.js';
-import { DeliveryWriter } from './delivery-writer.js';
+import { DeliveryWriter, type WrittenFile } from './delivery-writer.js';
 
 let root: string;
 
@@ -56,5 +56,34 @@ describe('DeliveryWriter', () => {
     );
     expect(await readFile(join(root, 'delivery-2/files/ab/new.bin'))).toEqual(Buffer.from([9]));
     expect({ files: writer.files, bytes: writer.bytes }).toEqual({ files: 2, bytes: 16 });
+  });
+
+  it('tells of every file it writes, and counts files another writer (a worker thread) wrote', async () => {
+    const earlier = join(root, 'delivery-1');
+    await mkdir(join(earlier, 'files'), { recursive: true });
+    await writeFile(join(earlier, 'files/old.bin'), 'old');
+    const told: WrittenFile[] = [];
+    const worker = new DeliveryWriter(join(root, 'delivery-2'), {
+      reuse: earlier,
+      onFile: (file) => told.push(file),
+    });
+    const events: DeliveryProgress[] = [];
+    const parent = new DeliveryWriter(join(root, 'delivery-2'), {
+      onProgress: (p) => events.push(p),
+    });
+    await parent.write('delivery.yaml', 'dataset: x\n');
+    await worker.native('files/old.bin', () => new Uint8Array(99));
+    await worker.native('files/new.bin', () => new Uint8Array(5));
+    expect(told).toEqual([
+      { bytes: 3, reused: true },
+      { bytes: 5, reused: false },
+    ]);
+    told.forEach((file) => parent.recordWritten(file));
+    expect({ files: parent.files, bytes: parent.bytes, reused: parent.reused }).toEqual({
+      files: 3,
+      bytes: 19,
+      reused: 1,
+    });
+    expect(events.at(-1)).toEqual({ files: 3, bytes: 19 });
   });
 });

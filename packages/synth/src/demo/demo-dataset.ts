@@ -15,10 +15,14 @@ import {
   type Documentation,
   type FixedSection,
 } from '@lantern/core/catalog';
+import { type SynthPool } from '../pool/synth-pool.js';
 import { type Seed } from '../random.js';
 
 export interface DemoGenerateOptions {
-  /** The folder to write the delivery into (created if missing; files of the same names replaced). */
+  /**
+   * The folder of the delivery. It is written beside it first and renamed to it when complete,
+   * replacing a folder already there; a delivery that fails leaves nothing behind.
+   */
   out: string;
   /** Size: 1 is the demo (small: the four datasets' deliveries together well under 200 MB). Default 1. */
   scale?: number;
@@ -34,6 +38,13 @@ export interface DemoGenerateOptions {
   reuse?: string;
   /** Told after each file is written: the files and bytes of this delivery so far. */
   onProgress?: (progress: DeliveryProgress) => void;
+  /**
+   * Worker threads that make the native files (default 1: made in this thread). The bytes are the
+   * same whatever the number.
+   */
+  workers?: number;
+  /** A pool of worker threads to use (and leave open), as a catalogue shares one. */
+  pool?: SynthPool;
 }
 
 /** How far a delivery has been written. */

@@ -132,17 +132,27 @@ const OTHER_COMPLAINTS = [
   'Anxiety',
 ] as const;
 
-/** Draws the cohort: `patients` people (default 60 times `scale`), all from `seed`. */
+/**
+ * Draws the cohort: `patients` people (default 60 times `scale`). Each patient draws from their own
+ * generator, derived from `seed`, the dataset and their index (`Random.derive`), never from a
+ * stream shared in turn: a patient is the same person in a larger cohort, and their native files
+ * can be made on any thread in any order.
+ */
 export function makeEdCohort(options: { seed: Seed; scale?: number; patients?: number }): EdCohort {
-  const random = new Random(options.seed);
   const count =
     options.patients ?? Math.max(1, Math.round(ED_ECG_PATIENTS_AT_SCALE_1 * (options.scale ?? 1)));
   const taken = { mrns: new Set<string>(), csns: new Set<string>(), accessions: new Set<string>() };
   const patients: EdPatient[] = [];
   for (let i = 0; i < count; i++) {
-    patients.push(makePatient(random.fork(), taken));
+    patients.push(makePatient(Random.derive(options.seed, 'demo-ed-ecg', 'patient', i), taken));
   }
-  return { patients, corrections: makeCorrections(random.fork(), patients) };
+  return {
+    patients,
+    corrections: makeCorrections(
+      Random.derive(options.seed, 'demo-ed-ecg', 'corrections'),
+      patients,
+    ),
+  };
 }
 
 /** Is the concentration positive on the assay in use at `at`? */

@@ -9,7 +9,11 @@
  * corrected (a few troponin results and one outcome).
  */
 import { formatCsvRow, writeEcgNpz } from '@lantern/formats';
-import { DeliveryWriter } from '../demo/delivery-writer.js';
+import {
+  writeDelivery,
+  type DeliveryPlan,
+  type PatientFilesWriter,
+} from '../demo/delivery-plan.js';
 import { type DeliverySummary, type DemoGenerateOptions } from '../demo/demo-dataset.js';
 import { simulateEcg } from '../ecg/ecgsyn.js';
 import { isoDatetime } from '../people.js';
@@ -70,49 +74,52 @@ export function edEcgPath(ecg: Pick<EdEcgRecord, 'accession'>): string {
 }
 
 /**
- * Writes delivery 1 or 2 of demo-ed-ecg into `out`. Both come from the same cohort; delivery 1
- * writes the cells of `cohort.corrections` as the partner first got them wrong.
+ * Plans delivery 1 or 2 of demo-ed-ecg: its cohort, manifest and tables. Both come from the same
+ * cohort; delivery 1 writes the cells of `cohort.corrections` as the partner first got them wrong.
  */
-export async function generateEdEcgDelivery(
-  options: DemoGenerateOptions,
-): Promise<DeliverySummary> {
+export function planEdEcgDelivery(options: DemoGenerateOptions): DeliveryPlan<EdPatient, null> {
   const delivery = options.delivery ?? 1;
   if (delivery !== 1 && delivery !== 2) {
     throw new RangeError(`demo-ed-ecg has deliveries 1 and 2, not ${delivery}`);
   }
   const cohort = makeEdCohort({ seed: options.seed ?? 1, scale: options.scale ?? 1 });
   const cell = delivered(cohort, delivery);
-  const writer = new DeliveryWriter(options.out, {
-    onProgress: options.onProgress,
-    reuse: options.reuse,
-  });
-  const write = (path: string, data: string | Uint8Array) => writer.write(path, data);
-
-  await write('delivery.yaml', MANIFEST);
-  await write('tables/patients.csv', patientsCsv(cohort.patients));
-  await write('tables/ed_encounters.csv', encountersCsv(cohort.patients, cell));
-  await write('tables/labs.csv', labsCsv(cohort.patients, cell));
-  await write('tables/ecgs.csv', ecgsCsv(cohort.patients));
-  let ecgCount = 0;
-  let encounterCount = 0;
-  for (const patient of cohort.patients) {
-    for (const encounter of patient.encounters) {
-      encounterCount += 1;
-      for (const record of encounter.ecgs) {
-        await writer.native(`files/${edEcgPath(record)}`, () => encodeEdEcg(record));
-        ecgCount += 1;
-      }
-    }
-  }
+  const encounters = cohort.patients.flatMap((patient) => patient.encounters);
   return {
     dataset: ED_ECG_SLUG,
     delivery,
-    patients: cohort.patients.length,
-    studies: encounterCount,
-    images: ecgCount,
-    files: writer.files,
-    bytes: writer.bytes,
+    documents: [
+      { path: 'delivery.yaml', data: MANIFEST },
+      { path: 'tables/patients.csv', data: patientsCsv(cohort.patients) },
+      { path: 'tables/ed_encounters.csv', data: encountersCsv(cohort.patients, cell) },
+      { path: 'tables/labs.csv', data: labsCsv(cohort.patients, cell) },
+      { path: 'tables/ecgs.csv', data: ecgsCsv(cohort.patients) },
+    ],
+    patients: cohort.patients,
+    context: null,
+    studies: encounters.length,
+    images: encounters.reduce((sum, encounter) => sum + encounter.ecgs.length, 0),
   };
+}
+
+/** A patient's ECGs, one `.npz` each under `files/<2 chars>/`. */
+export const edEcgFiles: PatientFilesWriter<EdPatient, null> = {
+  module: import.meta.url,
+  name: 'edEcgFiles',
+  async write(writer, patient) {
+    for (const encounter of patient.encounters) {
+      for (const record of encounter.ecgs) {
+        await writer.native(`files/${edEcgPath(record)}`, () => encodeEdEcg(record));
+      }
+    }
+  },
+};
+
+/** Writes delivery 1 or 2 of demo-ed-ecg into `out`. */
+export async function generateEdEcgDelivery(
+  options: DemoGenerateOptions,
+): Promise<DeliverySummary> {
+  return writeDelivery(planEdEcgDelivery(options), edEcgFiles, options);
 }
 
 /** One ECG's `.npz`. */

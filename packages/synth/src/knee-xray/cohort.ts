@@ -119,20 +119,24 @@ export function uuidUid(random: Random): string {
   return `2.25.${value.toString()}`;
 }
 
-/** Draws `patients` people (default 16 times `scale`), all from `seed`; a prefix of a larger draw. */
+/**
+ * Draws `patients` people (default 16 times `scale`). Each patient draws from their own generator,
+ * derived from `seed`, the dataset and their index (`Random.derive`), never from a stream shared in
+ * turn: a patient is the same person in a larger cohort, and their native files can be made on any
+ * thread in any order.
+ */
 export function makeKneeCohort(options: {
   seed: Seed;
   scale?: number;
   patients?: number;
 }): KneePatient[] {
-  const random = new Random(options.seed);
   const count =
     options.patients ??
     Math.max(1, Math.round(KNEE_XRAY_PATIENTS_AT_SCALE_1 * (options.scale ?? 1)));
   const taken = { mrns: new Set<string>(), accessions: new Set<string>() };
   const patients: KneePatient[] = [];
   for (let i = 0; i < count; i++) {
-    patients.push(makePatient(random.fork(), taken));
+    patients.push(makePatient(Random.derive(options.seed, 'demo-knee-xray', 'patient', i), taken));
   }
   return patients;
 }

@@ -10,7 +10,11 @@
  */
 import { dicomDataset, formatCsvRow, TAG, writeDicom, type DicomEntry } from '@lantern/formats';
 import { isoDate, type Person } from '../people.js';
-import { DeliveryWriter } from '../demo/delivery-writer.js';
+import {
+  writeDelivery,
+  type DeliveryPlan,
+  type PatientFilesWriter,
+} from '../demo/delivery-plan.js';
 import { type DeliverySummary, type DemoGenerateOptions } from '../demo/demo-dataset.js';
 import {
   KNEE_XRAY_INSTITUTION,
@@ -62,45 +66,52 @@ export function kneeXrayPatientCount(scale: number, delivery: number): number {
   return delivery >= 2 ? first + Math.max(1, Math.round(first / 4)) : first;
 }
 
-/** Writes delivery 1 or 2 of demo-knee-xray into `out`. */
-export async function generateKneeXrayDelivery(
+/** Plans delivery 1 or 2 of demo-knee-xray: its cohort, manifest and tables. */
+export function planKneeXrayDelivery(
   options: DemoGenerateOptions,
-): Promise<DeliverySummary> {
+): DeliveryPlan<KneePatient, null> {
   const delivery = options.delivery ?? 1;
   const patients = makeKneeCohort({
     seed: options.seed ?? 1,
     patients: kneeXrayPatientCount(options.scale ?? 1, delivery),
   });
-  const writer = new DeliveryWriter(options.out, {
-    onProgress: options.onProgress,
-    reuse: options.reuse,
-  });
-  await writer.write('delivery.yaml', MANIFEST);
-  await writer.write('tables/patients.csv', patientsCsv(patients));
-  await writer.write('tables/xrays.csv', xraysCsv(patients));
-  await writer.write('tables/outcomes.csv', outcomesCsv(patients));
-  let studies = 0;
-  let images = 0;
-  for (const patient of patients) {
+  const studies = patients.flatMap((patient) => patient.studies);
+  return {
+    dataset: KNEE_XRAY_SLUG,
+    delivery,
+    documents: [
+      { path: 'delivery.yaml', data: MANIFEST },
+      { path: 'tables/patients.csv', data: patientsCsv(patients) },
+      { path: 'tables/xrays.csv', data: xraysCsv(patients) },
+      { path: 'tables/outcomes.csv', data: outcomesCsv(patients) },
+    ],
+    patients,
+    context: null,
+    studies: studies.length,
+    images: studies.reduce((sum, study) => sum + study.images.length, 0),
+  };
+}
+
+/** A patient's radiographs, one DICOM file each under `files/<2 chars>/`. */
+export const kneeXrayFiles: PatientFilesWriter<KneePatient, null> = {
+  module: import.meta.url,
+  name: 'kneeXrayFiles',
+  async write(writer, patient) {
     for (const study of patient.studies) {
-      studies += 1;
       for (const image of study.images) {
         await writer.native(`files/${kneeXrayPath(study, image)}`, () =>
           encodeRadiograph(patient, study, image),
         );
-        images += 1;
       }
     }
-  }
-  return {
-    dataset: KNEE_XRAY_SLUG,
-    delivery,
-    patients: patients.length,
-    studies,
-    images,
-    files: writer.files,
-    bytes: writer.bytes,
-  };
+  },
+};
+
+/** Writes delivery 1 or 2 of demo-knee-xray into `out`. */
+export async function generateKneeXrayDelivery(
+  options: DemoGenerateOptions,
+): Promise<DeliverySummary> {
+  return writeDelivery(planKneeXrayDelivery(options), kneeXrayFiles, options);
 }
 
 /** DICOM dates and times: YYYYMMDD, HHMMSS. */
