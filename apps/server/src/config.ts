@@ -40,6 +40,11 @@ export interface Config {
   readonly instancePollMs: number;
   /** How many instances may be starting at once; more launches answer 429 with Retry-After. */
   readonly maxConcurrentStarts: number;
+  /**
+   * How long a launch or restart waits for its instance to run (or fail) before it answers 202
+   * Accepted, the start going on in the background; 0 answers at once.
+   */
+  readonly instanceStartWaitMs: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -193,6 +198,7 @@ const schema = z.object({
   LANTERN_INSTANCE_TYPES: z.string().min(1).optional(),
   LANTERN_INSTANCE_POLL_MS: integer(50, 600_000).default(2000),
   LANTERN_MAX_CONCURRENT_STARTS: integer(1, 1000).default(8),
+  LANTERN_INSTANCE_START_WAIT_MS: integer(0, 60_000).default(2000),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -308,6 +314,7 @@ export function parseConfig(
       e.LANTERN_INSTANCE_TYPES === undefined ? undefined : resolve(e.LANTERN_INSTANCE_TYPES),
     instancePollMs: e.LANTERN_INSTANCE_POLL_MS,
     maxConcurrentStarts: e.LANTERN_MAX_CONCURRENT_STARTS,
+    instanceStartWaitMs: e.LANTERN_INSTANCE_START_WAIT_MS,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,

@@ -242,6 +242,7 @@ export async function createContext(config: Config, logger: Logger): Promise<App
       dataDir: config.dataDir,
       types: instanceTypes,
       maxConcurrentStarts: config.maxConcurrentStarts,
+      startWaitMs: config.instanceStartWaitMs,
     },
   );
   // Instances outlive the server: the ones still running are taken back before anything serves.

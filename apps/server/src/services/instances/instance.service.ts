@@ -6,13 +6,19 @@
  * A launch is checked and recorded as `requested` in one transaction (member, role, project open,
  * type, the datasets held at those versions, the free quota or the project's paid types, the
  * limit on concurrent starts), then started: dataset views materialised, folders and the platform
- * socket prepared, fresh tokens made, the backend handed a LaunchSpec. The reconciler (`reconcile`,
- * run by a PeriodicWorker) polls live instances, moves them and writes their usage per second; at
- * boot `restore` takes back what the backend still runs. Every action is an audit event.
+ * socket prepared, fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
+ * every `startPollMs` of the backend) until the notebook answers. A launch or restart waits for
+ * that up to `startWaitMs` and says whether it is still under way (then answered 202): the start
+ * goes on in the background, and its row is its job, so a server that dies first loses nothing
+ * (the reconciler starts a `requested` instance no start in this process holds). The reconciler
+ * (`reconcile`, run by a PeriodicWorker) polls live instances, moves them and writes their usage
+ * per second; at boot `restore` takes back what the backend still runs. Every action is an audit
+ * event.
  */
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, type Principal } from '@lantern/core';
 import {
   isFreeType,
@@ -72,6 +78,13 @@ export interface Instance {
   lastActivityAt: string | null;
 }
 
+/** What a launch or restart answers. */
+export interface StartAnswer {
+  instance: Instance;
+  /** Still `requested` or `starting` when the wait ended: the start goes on in the background. */
+  pending: boolean;
+}
+
 /** One running stretch of an instance, as billing reads it. */
 export interface InstanceUsage {
   instanceId: string;
@@ -90,6 +103,8 @@ export interface InstanceServiceOptions {
   types: readonly InstanceType[];
   /** More instances than this requested or starting at once: 429 with a jittered Retry-After. */
   maxConcurrentStarts: number;
+  /** How long a launch or restart waits for the instance to run (or fail) before answering. */
+  startWaitMs: number;
 }
 
 /** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
@@ -103,12 +118,20 @@ const MOUNT_ROOT = '/home/ngsci/datasets';
 /** PostgreSQL's unique_violation, on the free quota's index (migration 0023): a race lost. */
 const UNIQUE_VIOLATION = '23505';
 const FREE_QUOTA_INDEX = 'instance_one_free_per_user';
+/** A backend that does not say how often its starts may be polled is polled every second. */
+const DEFAULT_START_POLL_MS = 1000;
+/** A start is watched this long; after that the reconciler's slower polls go on with it. */
+const START_WATCH_MS = 5 * 60 * 1000;
+/** While a start is watched, its row is read every this many polls (has someone stopped it?). */
+const ROW_READ_EVERY_POLLS = 8;
 
 export class InstanceService implements PlatformApi {
   readonly sockets: PlatformSockets;
   /** Starts and stops under way in this process, so the reconciler does not repeat them. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly types: ReadonlyMap<string, InstanceType>;
+  /** Aborted at close: starts being watched leave the rest to the next server's reconciler. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -153,10 +176,10 @@ export class InstanceService implements PlatformApi {
 
   /**
    * Launches an instance of `request.type` mounting `request.datasets` for `userId` in the
-   * project. Answers once the backend has taken it (`starting`, or `failed` with the reason);
-   * the reconciler sees it running.
+   * project. Answers once it runs or failed, or after `startWaitMs` with the start still under
+   * way (`pending`), which goes on in the background.
    */
-  async launch(userId: string, projectId: string, request: LaunchRequest): Promise<Instance> {
+  async launch(userId: string, projectId: string, request: LaunchRequest): Promise<StartAnswer> {
     const duplicate = refuseDuplicateMounts(request.datasets);
     if (duplicate !== null) {
       throw new AppError('validation_failed', duplicate, {
@@ -187,8 +210,7 @@ export class InstanceService implements PlatformApi {
         details: { type: type.name, datasets: request.datasets },
       });
     });
-    await this.startRequested(id);
-    return present(await this.row(id));
+    return this.answerStart(id, this.startRequested(id));
   }
 
   /**
@@ -208,8 +230,11 @@ export class InstanceService implements PlatformApi {
     return present(await this.row(instanceId));
   }
 
-  /** Starts a stopped or failed instance again, with the same type and datasets. */
-  async restart(userId: string, instanceId: string): Promise<Instance> {
+  /**
+   * Starts a stopped or failed instance again, with the same type and datasets; answers as a
+   * launch does.
+   */
+  async restart(userId: string, instanceId: string): Promise<StartAnswer> {
     await this.inTransaction(async (trx) => {
       const row = await this.lockedRow(trx, instanceId);
       const { project } = await this.requireLauncher(trx, row.project_id, userId, instanceId);
@@ -231,8 +256,7 @@ export class InstanceService implements PlatformApi {
         { by: `user:${userId}` },
       );
     });
-    await this.startRequested(instanceId);
-    return present(await this.row(instanceId));
+    return this.answerStart(instanceId, this.startRequested(instanceId));
   }
 
   /**
@@ -343,12 +367,19 @@ export class InstanceService implements PlatformApi {
       const state = states[i];
       if (state !== undefined) {
         await this.apply(row, state, 'restore');
+        if (state.state === 'starting' && row.state === 'starting') {
+          this.watchInBackground(row.id, parseHandle(row.handle ?? ''));
+        }
       }
     }
   }
 
-  /** Waits for starts and stops under way, and stops serving platform sockets. */
+  /**
+   * Waits for starts and stops under way (a start being watched stops watching), and stops
+   * serving platform sockets.
+   */
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.allSettled([...this.inFlight.values()]);
     await this.sockets.closeAll();
   }
@@ -413,8 +444,35 @@ export class InstanceService implements PlatformApi {
   // Starting and stopping.
 
   /**
+   * Waits for `start` up to `startWaitMs`, then answers the instance as it is then. A start still
+   * under way goes on (tracked, so the reconciler leaves it alone); one that throws is logged and
+   * left to the reconciler, whose next pass finds its row.
+   */
+  private async answerStart(instanceId: string, start: Promise<void>): Promise<StartAnswer> {
+    const settled = start.catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'instance start failed; the reconciler retries',
+      );
+    });
+    if (this.options.startWaitMs > 0) {
+      const waited = new AbortController();
+      await Promise.race([
+        settled,
+        sleep(this.options.startWaitMs, undefined, { signal: waited.signal }).catch(
+          () => undefined,
+        ),
+      ]);
+      waited.abort();
+    }
+    const instance = present(await this.row(instanceId));
+    return { instance, pending: instance.state === 'requested' || instance.state === 'starting' };
+  }
+
+  /**
    * Starts a `requested` instance: claims it (`starting`, fresh tokens), prepares everything it
-   * binds, and hands the backend its LaunchSpec; a refusal or failure marks it failed with why.
+   * binds, hands the backend its LaunchSpec, and watches it until the notebook answers; a refusal
+   * or failure marks it failed with why.
    */
   private startRequested(instanceId: string): Promise<void> {
     return this.track(instanceId, async () => {
@@ -452,6 +510,7 @@ export class InstanceService implements PlatformApi {
           handle: JSON.stringify(handle),
           last_activity_at: new Date(),
         });
+        await this.watchStart(instanceId, handle);
       } catch (error) {
         await this.sockets.close(instanceId);
         await this.move(instanceId, 'starting', 'fail', {
@@ -459,6 +518,58 @@ export class InstanceService implements PlatformApi {
         });
       }
     });
+  }
+
+  /** Starts a `requested` instance without waiting for it (the reconciler's pass goes on). */
+  private startInBackground(instanceId: string): void {
+    this.startRequested(instanceId).catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'instance start failed; the reconciler retries',
+      );
+    });
+  }
+
+  /** Watches a `starting` instance taken back at boot, as its start would have. */
+  private watchInBackground(instanceId: string, handle: BackendHandle): void {
+    this.track(instanceId, () => this.watchStart(instanceId, handle)).catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'watching a start failed; the reconciler goes on',
+      );
+    });
+  }
+
+  /**
+   * Polls a start every `startPollMs` of the backend until the notebook answers (running), it
+   * ends, or someone moved the instance on (a stop): the reconciler's interval is seconds, a
+   * notebook's start one or two. After START_WATCH_MS, or at close, the reconciler goes on.
+   */
+  private async watchStart(instanceId: string, handle: BackendHandle): Promise<void> {
+    const intervalMs = this.backend.startPollMs ?? DEFAULT_START_POLL_MS;
+    const deadline = performance.now() + START_WATCH_MS;
+    const { signal } = this.closing;
+    for (let polls = 0; !signal.aborted && performance.now() < deadline; polls++) {
+      let state: BackendState;
+      try {
+        state = await this.backend.poll(handle);
+      } catch (error) {
+        // A poll that fails says nothing of the instance: the reconciler asks again.
+        this.logger.warn({ err: error, instanceId }, 'polling a start failed');
+        return;
+      }
+      if (state.state !== 'starting' || polls % ROW_READ_EVERY_POLLS === 0) {
+        const row = await this.row(instanceId);
+        if (row.state !== 'starting') {
+          return;
+        }
+        if (state.state !== 'starting') {
+          await this.apply(row, state, 'poll');
+          return;
+        }
+      }
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /** Stops the backend's side of a `stopping` instance, then marks it stopped. */
@@ -491,7 +602,8 @@ export class InstanceService implements PlatformApi {
     }
     switch (row.state) {
       case 'requested':
-        await this.startRequested(row.id);
+        // No start of it is under way here (the loop skips those): its server died, or it is new.
+        this.startInBackground(row.id);
         return;
       case 'stopping':
         this.finishStop(row.id);
