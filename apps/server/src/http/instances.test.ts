@@ -531,6 +531,15 @@ describe('a launch that runs within the wait, and one whose server died before i
       // Running means the notebook answers: the proxy reaches it at once.
       const status = await request(waiting, 'GET', `/instances/${launched.id}/api/status`, someone);
       expect(status.status).toBe(200);
+      // The launch is the researcher's; the notebook answering is the system's news.
+      await waiting.flushAudit();
+      const events = await waiting.ctx.services.audit.list({ projectId: project, limit: 50 });
+      const actorOf = (action: string) =>
+        events
+          .map((e) => JSON.parse(e.body) as { action: string; actor: string })
+          .find((e) => e.action === action)?.actor;
+      expect(actorOf('instance.launch')).toBe(`user:${someone.id}`);
+      expect(actorOf('instance.ready')).toBe('system:lantern');
 
       const stop = await request(waiting, 'POST', `/api/v1/instances/${launched.id}/stop`, someone);
       expect(stop.status).toBe(202);

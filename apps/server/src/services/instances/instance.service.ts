@@ -55,7 +55,7 @@ import {
   type MemberRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
-import { runWithRequestContext } from '../../request-context.js';
+import { runOutsideRequest, runWithRequestContext } from '../../request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import { PlatformSockets, type PlatformApi } from './platform-socket.js';
@@ -510,7 +510,9 @@ export class InstanceService implements PlatformApi {
           handle: JSON.stringify(handle),
           last_activity_at: new Date(),
         });
-        await this.watchStart(instanceId, handle);
+        // The notebook's answer is the system's news, as the reconciler's would be, not the
+        // launcher's request's (which may have been answered 202 long before).
+        await runOutsideRequest(() => this.watchStart(instanceId, handle));
       } catch (error) {
         await this.sockets.close(instanceId);
         await this.move(instanceId, 'starting', 'fail', {
