@@ -13,15 +13,15 @@
  *   node --conditions=lantern-source --import tsx bench/compute/run.ts [--seconds 5] [--rounds 3]
  *     [--connections 16] [--path api/status] [--out bench/out/compute.json]
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
 import { createSignedInUser } from '../../apps/server/src/testing/users.js';
+import { freePort, median, startProcess, stopProcess, waitFor } from './support.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -65,66 +65,6 @@ function parseOptions(): Options {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `url` until it answers `status` (each poll a real request), or fails after `ms`. */
-async function waitFor(url: string, headers: Record<string, string>, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  let last = 'no answer';
-  while (performance.now() < deadline) {
-    try {
-      const res = await fetch(url, { headers });
-      if (res.status === 200) {
-        return;
-      }
-      last = `status ${res.status}`;
-    } catch (error) {
-      last = String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not answer 200 within ${ms} ms (${last})`);
-}
-
-/** Children this script is stopping, whose exit status is then no news. */
-const stopping = new WeakSet<ChildProcess>();
-
-function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err = (err + chunk.toString()).slice(-4000);
-  });
-  child.once('exit', (code, signal) => {
-    if (!stopping.has(child) && code !== null && code !== 0) {
-      process.stderr.write(
-        `${command} exited ${code}${signal === null ? '' : ` (${signal})`}:\n${err}\n`,
-      );
-    }
-  });
-  return child;
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  stopping.add(child);
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 interface WrkResult {
   requestsPerSecond: number;
   p50Ms: number;
@@ -153,14 +93,6 @@ async function wrk(url: string, header: string, options: Options): Promise<WrkRe
   }
   return { requestsPerSecond: Number(rps), p50Ms: latency('50'), p99Ms: latency('99') };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
 
 async function main(): Promise<void> {
   const options = parseOptions();

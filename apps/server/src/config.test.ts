@@ -14,6 +14,8 @@ describe('parseConfig', () => {
       instanceIdleMs: 60 * 60_000,
       instanceIdleWarningMs: 10 * 60_000,
       proxyMaxResponseBytes: 32 * 1024 * 1024,
+      instancePollMs: 2000,
+      instanceStartWaitMs: 2000,
     });
     expect(config.dataDir).toMatch(/\/\.lantern$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -60,6 +62,19 @@ describe('parseConfig', () => {
     expect(problems).toMatch(/LANTERN_PORT/);
     expect(problems).toMatch(/LANTERN_DATABASE_URL: must be a postgres/);
     expect(problems).toMatch(/LANTERN_LOG_LEVEL/);
+  });
+
+  it('reads how long a launch waits for its instance before answering 202', () => {
+    expect(parseConfig({ LANTERN_INSTANCE_START_WAIT_MS: '0' }).instanceStartWaitMs).toBe(0);
+    expect(parseConfig({ LANTERN_INSTANCE_START_WAIT_MS: '15000' }).instanceStartWaitMs).toBe(
+      15_000,
+    );
+    expect(() => parseConfig({ LANTERN_INSTANCE_START_WAIT_MS: '-1' })).toThrow(
+      /LANTERN_INSTANCE_START_WAIT_MS/,
+    );
+    expect(() => parseConfig({ LANTERN_INSTANCE_START_WAIT_MS: '120000' })).toThrow(
+      /LANTERN_INSTANCE_START_WAIT_MS/,
+    );
   });
 
   it('refuses a port that is not a whole number', () => {

@@ -50,6 +50,11 @@ export interface Config {
   readonly instanceIdleWarningMs: number;
   /** The instance proxy's egress guard stops any response larger than this. */
   readonly proxyMaxResponseBytes: number;
+  /**
+   * How long a launch or restart waits for its instance to run (or fail) before it answers 202
+   * Accepted, the start going on in the background; 0 answers at once.
+   */
+  readonly instanceStartWaitMs: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
@@ -234,6 +239,7 @@ const schema = z.object({
   LANTERN_PROXY_MAX_RESPONSE_BYTES: integer(64 * 1024, 1024 ** 4).default(
     DEFAULT_RESPONSE_LIMIT_BYTES,
   ),
+  LANTERN_INSTANCE_START_WAIT_MS: integer(0, 60_000).default(2000),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
@@ -357,6 +363,7 @@ export function parseConfig(
     instanceIdleMs: e.LANTERN_INSTANCE_IDLE_MINUTES * 60_000,
     instanceIdleWarningMs: e.LANTERN_INSTANCE_IDLE_WARNING_MINUTES * 60_000,
     proxyMaxResponseBytes: e.LANTERN_PROXY_MAX_RESPONSE_BYTES,
+    instanceStartWaitMs: e.LANTERN_INSTANCE_START_WAIT_MS,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,

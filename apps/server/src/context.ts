@@ -267,6 +267,7 @@ export async function createContext(
       idle: { idleMs: config.instanceIdleMs, warningMs: config.instanceIdleWarningMs },
       links,
       ...(overrides.now === undefined ? {} : { now: overrides.now }),
+      startWaitMs: config.instanceStartWaitMs,
     },
   );
   // Instances outlive the server: the ones still running are taken back before anything serves.

@@ -31,3 +31,11 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
 export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }
+
+/**
+ * Runs `fn`, and everything it starts, outside any request: for background work that outlives the
+ * request that began it, whose audit events are then the system's.
+ */
+export function runOutsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

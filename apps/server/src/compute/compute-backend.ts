@@ -72,6 +72,12 @@ export type BackendState =
 
 export interface ComputeBackend {
   readonly kind: ComputeBackendKind;
+  /**
+   * How often (ms) the service may poll a start under way while it watches for the notebook to
+   * answer: cheap polls (a local socket) can be frequent, a scheduler's or an API server's not.
+   * One second when unset; once a start has been watched for minutes, the reconciler's interval.
+   */
+  readonly startPollMs?: number;
   /** Whether this backend can run instances here (for the status page). */
   check(): Promise<ComponentCheck>;
   /**

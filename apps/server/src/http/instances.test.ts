@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
-import { killSandbox, sandboxOf, stopLeftoverInstances } from '../testing/instances.js';
+import {
+  killSandbox,
+  recordRequestedLaunch,
+  sandboxOf,
+  stopLeftoverInstances,
+} from '../testing/instances.js';
 import { addMemberDirectly } from '../testing/projects.js';
 import { request, type As } from '../testing/http.js';
 import { JupyterKernel } from '../testing/jupyter-kernel.js';
@@ -15,10 +20,17 @@ import { createSignedInUser, type SignedInUser } from '../testing/users.js';
 // quota, paid types, unheld datasets, a viewer and a non-member are refused; ngsci inside answers
 // through the platform socket; the server restarts on the same data directory and finds the
 // instance running; usage is written per second and closed at the stop; a restart brings it back
-// and ngsci.stop_instance() stops it from inside.
+// and ngsci.stop_instance() stops it from inside. Launches answer 202 at once here (no wait): a
+// server that waits answers 201 once the instance runs, and a launch whose server died before it
+// started is started by the next server's reconciler.
 
-// One start at a time, so that a launch while another starts meets admission control.
-const ENV = { LANTERN_INSTANCE_POLL_MS: '100', LANTERN_MAX_CONCURRENT_STARTS: '1' };
+// One start at a time, so that a launch while another starts meets admission control; a launch
+// answers at once (202), its start going on in the background.
+const ENV = {
+  LANTERN_INSTANCE_POLL_MS: '100',
+  LANTERN_MAX_CONCURRENT_STARTS: '1',
+  LANTERN_INSTANCE_START_WAIT_MS: '0',
+};
 const PASSWORD = 'seven quiet rivers under the hill';
 const OPEN = 'demo-instance-ecg';
 const ROWS = 7;
@@ -148,10 +160,11 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect(launched).toMatchObject({
       projectId,
       type: 'cpu.xsmall',
-      state: 'starting',
       datasets: [{ slug: OPEN, version: '1.0' }],
       url: `/instances/${launched.id}/`,
     });
+    expect(['requested', 'starting']).toContain(launched.state);
+    expect(res.headers.get('location')).toBe(`/api/v1/instances/${launched.id}`);
     instanceId = launched.id;
 
     // While it starts (Jupyter answers only after its Python has loaded), another launch waits.
@@ -377,6 +390,7 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   it('restarts the stopped instance, and ngsci.stop_instance() stops it from inside', async () => {
     const res = await api('POST', `/api/v1/instances/${instanceId}/restart`, owner);
     expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/api/v1/instances/${instanceId}`);
     const running = await settle(['requested', 'starting']);
     expect(running.state, running.failureReason ?? '').toBe('running');
     // The project's files outlived the first run.
@@ -472,7 +486,10 @@ describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
         priceCentsPerHour: 0,
       };
       await writeFile(file, JSON.stringify([small]));
-      const custom = await startTestServer({ LANTERN_INSTANCE_TYPES: file });
+      const custom = await startTestServer({
+        LANTERN_INSTANCE_TYPES: file,
+        LANTERN_INSTANCE_START_WAIT_MS: '0',
+      });
       try {
         const someone = await createSignedInUser(custom, {
           email: 'tess@example.org',
@@ -517,6 +534,113 @@ describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a launch that runs within the wait, and one whose server died before it started', () => {
+  it('answers 201 with the instance running when it starts within the wait, and a restart 200', async () => {
+    // Long enough for any start here: the answer comes when the notebook answers, not after it.
+    const waiting = await startTestServer({ LANTERN_INSTANCE_START_WAIT_MS: '60000' });
+    try {
+      await chmod(waiting.dataDir, 0o711);
+      const someone = await createSignedInUser(waiting, {
+        email: 'wanda@example.org',
+        roles: ['researcher'],
+        password: PASSWORD,
+      });
+      const made = await request(waiting, 'POST', '/api/v1/projects', someone, {
+        title: 'Waiting study',
+        purpose: 'Whether a launch that starts within the wait answers 201.',
+        datasets: [],
+      });
+      const project = ((await made.json()) as { id: string }).id;
+      const res = await request(waiting, 'POST', `/api/v1/projects/${project}/instances`, someone, {
+        type: 'cpu.xsmall',
+      });
+      const launched = (await res.json()) as Instance;
+      expect(res.status, JSON.stringify(launched)).toBe(201);
+      expect(launched.state, launched.failureReason ?? '').toBe('running');
+      expect(res.headers.get('location')).toBe(`/api/v1/instances/${launched.id}`);
+      // Running means the notebook answers: the proxy reaches it at once.
+      const status = await request(waiting, 'GET', `/instances/${launched.id}/api/status`, someone);
+      expect(status.status).toBe(200);
+      // The launch is the researcher's; the notebook answering is the system's news.
+      await waiting.flushAudit();
+      const events = await waiting.ctx.services.audit.list({ projectId: project, limit: 50 });
+      const actorOf = (action: string) =>
+        events
+          .map((e) => JSON.parse(e.body) as { action: string; actor: string })
+          .find((e) => e.action === action)?.actor;
+      expect(actorOf('instance.launch')).toBe(`user:${someone.id}`);
+      expect(actorOf('instance.ready')).toBe('system:lantern');
+
+      const stop = await request(waiting, 'POST', `/api/v1/instances/${launched.id}/stop`, someone);
+      expect(stop.status).toBe(202);
+      await expect
+        .poll(async () => {
+          const now = await request(waiting, 'GET', `/api/v1/instances/${launched.id}`, someone);
+          return ((await now.json()) as Instance).state;
+        })
+        .toBe('stopped');
+      const again = await request(
+        waiting,
+        'POST',
+        `/api/v1/instances/${launched.id}/restart`,
+        someone,
+      );
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as Instance).state).toBe('running');
+      await stopLeftoverInstances(waiting);
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('starts a launch recorded as requested by a server that died before it started it', async () => {
+    const first = await startTestServer({ LANTERN_INSTANCE_POLL_MS: '100' });
+    let second: TestServer | null = null;
+    try {
+      await chmod(first.dataDir, 0o711);
+      const someone = await createSignedInUser(first, {
+        email: 'rita@example.org',
+        roles: ['researcher'],
+        password: PASSWORD,
+      });
+      const made = await request(first, 'POST', '/api/v1/projects', someone, {
+        title: 'Interrupted study',
+        purpose: 'Whether a launch outlives the server that recorded it.',
+        datasets: [],
+      });
+      const project = ((await made.json()) as { id: string }).id;
+      // What a launch's transaction leaves when its process dies right after it commits: the
+      // row, requested, and no start anywhere (this server's reconciler stopped first).
+      await first.ctx.instanceReconciler.stop();
+      const id = 'ins_00000000000000aa';
+      await recordRequestedLaunch(first, { id, projectId: project, userId: someone.id });
+      await first.close({ keep: true });
+      second = await startTestServer({ LANTERN_INSTANCE_POLL_MS: '100' }, undefined, {
+        dataDir: first.dataDir,
+        databaseUrl: first.databaseUrl,
+      });
+      const server = second;
+      await expect
+        .poll(
+          async () => {
+            const now = await request(server, 'GET', `/api/v1/instances/${id}`, someone);
+            const instance = (await now.json()) as Instance;
+            return `${instance.state} ${instance.failureReason ?? ''}`.trim();
+          },
+          { timeout: 90_000, interval: 100 },
+        )
+        .toBe('running');
+      await server.flushAudit();
+      const events = await server.ctx.services.audit.list({ projectId: project, limit: 50 });
+      const actions = events.map((e) => (JSON.parse(e.body) as { action: string }).action);
+      expect(actions).toEqual(expect.arrayContaining(['instance.start', 'instance.ready']));
+      await stopLeftoverInstances(server);
+    } finally {
+      await (second ?? first).close();
     }
   });
 });

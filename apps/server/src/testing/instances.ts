@@ -84,3 +84,25 @@ export async function recordUsageDirectly(
     });
   });
 }
+
+/**
+ * What a launch's transaction leaves when its process dies right after the commit: the instance's
+ * row, `requested`, its start not begun anywhere. Free, of the free type `cpu.xsmall`, no datasets.
+ */
+export async function recordRequestedLaunch(
+  server: TestServer,
+  launch: { id: string; projectId: string; userId: string },
+): Promise<void> {
+  await server.ctx.database.db.transaction().execute((trx) =>
+    instancesRepository.insert(trx, {
+      id: launch.id,
+      project_id: launch.projectId,
+      user_id: launch.userId,
+      type_name: 'cpu.xsmall',
+      free: true,
+      state: 'requested',
+      backend_kind: server.ctx.compute.kind,
+      datasets: '[]',
+    }),
+  );
+}

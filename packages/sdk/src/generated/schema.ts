@@ -1423,7 +1423,7 @@ export interface paths {
         /** A project's instances, newest first (any member) */
         get: operations["listProjectInstances"];
         put?: never;
-        /** Launch an instance of a type with dataset versions the project holds (owners and editors); answers 202 while it starts. Free types: one per person (429); paid types need an admin's leave; too many starts at once: 429 with Retry-After */
+        /** Launch an instance of a type with dataset versions the project holds (owners and editors): 201 once it runs (or failed, with why) within the server's wait, else 202 while it starts, Location saying where to poll it. Free types: one per person (429); paid types need an admin's leave; too many starts at once: 429 with Retry-After */
         post: operations["launchInstance"];
         delete?: never;
         options?: never;
@@ -1491,7 +1491,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch) */
+        /** Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch): 200 once it runs (or failed) within the wait, else 202 while it starts, with Location */
         post: operations["restartInstance"];
         delete?: never;
         options?: never;
@@ -7278,6 +7278,15 @@ export interface operations {
         };
         responses: {
             /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            /** @description Default Response */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -7439,6 +7448,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
             /** @description Default Response */
             202: {
                 headers: {

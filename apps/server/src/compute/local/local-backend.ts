@@ -100,6 +100,8 @@ export interface LocalComputeOptions {
 
 export class LocalComputeBackend implements ComputeBackend {
   readonly kind = 'local';
+  /** A poll is a look in /proc and a connect to a local socket: every 25 ms costs little. */
+  readonly startPollMs = 25;
   private readonly root: string;
   private readonly cgroups: 'auto' | 'off';
   private readonly pythonLib: string;

@@ -5,9 +5,10 @@ import {
   launchRequestSchema,
 } from '@lantern/core/instances';
 import { projectIdSchema } from '@lantern/core/projects';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { InstanceService } from '../../services/instances/instance.service.js';
+import type { InstanceService, StartAnswer } from '../../services/instances/instance.service.js';
 import { problemResponses } from '../plugins/problems.js';
 import { requireUser } from '../plugins/request-lifecycle.js';
 
@@ -50,6 +51,18 @@ const usage = z
 
 const projectParams = z.object({ id: projectIdSchema });
 const instanceParams = z.object({ id: instanceIdSchema });
+
+/**
+ * A start's answer: `done` (201 for a launch, 200 for a restart) with the instance once it runs or
+ * failed within LANTERN_INSTANCE_START_WAIT_MS, else 202 Accepted with it `requested` or
+ * `starting`, the start going on in the background; `Location` is where to poll it.
+ */
+function sendStart(reply: FastifyReply, answer: StartAnswer, done: 200 | 201) {
+  return reply
+    .code(answer.pending ? 202 : done)
+    .header('location', `/api/v1/instances/${answer.instance.id}`)
+    .send(answer.instance);
+}
 
 /**
  * Instances (issue 8): the type catalogue, a project's instances, launch, read, stop, restart,
@@ -99,11 +112,11 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
         schema: {
           operationId: 'launchInstance',
           summary:
-            "Launch an instance of a type with dataset versions the project holds (owners and editors); answers 202 while it starts. Free types: one per person (429); paid types need an admin's leave; too many starts at once: 429 with Retry-After",
+            "Launch an instance of a type with dataset versions the project holds (owners and editors): 201 once it runs (or failed, with why) within the server's wait, else 202 while it starts, Location saying where to poll it. Free types: one per person (429); paid types need an admin's leave; too many starts at once: 429 with Retry-After",
           tags: ['instances'],
           params: projectParams,
           body: launchRequestSchema,
-          response: { ...problemResponses, 202: instance },
+          response: { ...problemResponses, 201: instance, 202: instance },
         },
       },
       async (request, reply) => {
@@ -113,7 +126,7 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
           request.params.id,
           request.body,
         );
-        return reply.code(202).send(launched);
+        return sendStart(reply, launched, 201);
       },
     );
 
@@ -174,14 +187,14 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
         schema: {
           operationId: 'restartInstance',
           summary:
-            'Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch)',
+            'Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch): 200 once it runs (or failed) within the wait, else 202 while it starts, with Location',
           tags: ['instances'],
           params: instanceParams,
-          response: { ...problemResponses, 202: instance },
+          response: { ...problemResponses, 200: instance, 202: instance },
         },
       },
       async (request, reply) =>
-        reply.code(202).send(await instances.restart(requireUser(request), request.params.id)),
+        sendStart(reply, await instances.restart(requireUser(request), request.params.id), 200),
     );
 
     app.put(

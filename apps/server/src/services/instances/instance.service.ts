@@ -6,9 +6,14 @@
  * A launch is checked and recorded as `requested` in one transaction (member, role, project open,
  * type, the datasets held at those versions, the free quota or the project's paid types, the
  * limit on concurrent starts), then started: dataset views materialised, folders and the platform
- * socket prepared, fresh tokens made, the backend handed a LaunchSpec. The reconciler (`reconcile`,
- * run by a PeriodicWorker) polls live instances, moves them and writes their usage per second; at
- * boot `restore` takes back what the backend still runs. Every action is an audit event.
+ * socket prepared, fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
+ * every `startPollMs` of the backend) until the notebook answers. A launch or restart waits for
+ * that up to `startWaitMs` and says whether it is still under way (then answered 202): the start
+ * goes on in the background, and its row is its job, so a server that dies first loses nothing
+ * (the reconciler starts a `requested` instance no start in this process holds). The reconciler
+ * (`reconcile`, run by a PeriodicWorker) polls live instances, moves them and writes their usage
+ * per second; at boot `restore` takes back what the backend still runs. Every action is an audit
+ * event.
  *
  * Idle culling is a step of the reconciler: the proxy reports traffic (`recordActivity`, written at
  * most once a minute per instance), Jupyter is asked for its own activity and its kernels' states
@@ -18,6 +23,7 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, type Principal } from '@lantern/core';
 import {
   decideIdle,
@@ -61,7 +67,7 @@ import {
   type MemberRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
-import { runWithRequestContext } from '../../request-context.js';
+import { runOutsideRequest, runWithRequestContext } from '../../request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { EmailService } from '../email/email.service.js';
@@ -90,6 +96,13 @@ export interface Instance {
   idleStopAt: string | null;
 }
 
+/** What a launch or restart answers. */
+export interface StartAnswer {
+  instance: Instance;
+  /** Still `requested` or `starting` when the wait ended: the start goes on in the background. */
+  pending: boolean;
+}
+
 /** One running stretch of an instance, as billing reads it. */
 export interface InstanceUsage {
   instanceId: string;
@@ -114,6 +127,8 @@ export interface InstanceServiceOptions {
   links: { base: string };
   /** The service's clock (tests move it forward instead of waiting an hour). */
   now?: () => Date;
+  /** How long a launch or restart waits for the instance to run (or fail) before answering. */
+  startWaitMs: number;
 }
 
 /** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
@@ -129,6 +144,12 @@ const UNIQUE_VIOLATION = '23505';
 const FREE_QUOTA_INDEX = 'instance_one_free_per_user';
 /** Traffic through the proxy is written to the instance's row at most this often. */
 export const ACTIVITY_WRITE_MS = 60_000;
+/** A backend that does not say how often its starts may be polled is polled every second. */
+const DEFAULT_START_POLL_MS = 1000;
+/** A start is watched this long; after that the reconciler's slower polls go on with it. */
+const START_WATCH_MS = 5 * 60 * 1000;
+/** While a start is watched, its row is read every this many polls (has someone stopped it?). */
+const ROW_READ_EVERY_POLLS = 8;
 
 export class InstanceService implements PlatformApi {
   readonly sockets: PlatformSockets;
@@ -141,6 +162,8 @@ export class InstanceService implements PlatformApi {
    */
   private readonly activity = new Map<string, { seen: number; written: number }>();
   private readonly now: () => Date;
+  /** Aborted at close: starts being watched leave the rest to the next server's reconciler. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -189,10 +212,10 @@ export class InstanceService implements PlatformApi {
 
   /**
    * Launches an instance of `request.type` mounting `request.datasets` for `userId` in the
-   * project. Answers once the backend has taken it (`starting`, or `failed` with the reason);
-   * the reconciler sees it running.
+   * project. Answers once it runs or failed, or after `startWaitMs` with the start still under
+   * way (`pending`), which goes on in the background.
    */
-  async launch(userId: string, projectId: string, request: LaunchRequest): Promise<Instance> {
+  async launch(userId: string, projectId: string, request: LaunchRequest): Promise<StartAnswer> {
     const duplicate = refuseDuplicateMounts(request.datasets);
     if (duplicate !== null) {
       throw new AppError('validation_failed', duplicate, {
@@ -223,8 +246,7 @@ export class InstanceService implements PlatformApi {
         details: { type: type.name, datasets: request.datasets },
       });
     });
-    await this.startRequested(id);
-    return present(await this.row(id), this.options.idle);
+    return this.answerStart(id, this.startRequested(id));
   }
 
   /**
@@ -244,8 +266,11 @@ export class InstanceService implements PlatformApi {
     return present(await this.row(instanceId), this.options.idle);
   }
 
-  /** Starts a stopped or failed instance again, with the same type and datasets. */
-  async restart(userId: string, instanceId: string): Promise<Instance> {
+  /**
+   * Starts a stopped or failed instance again, with the same type and datasets; answers as a
+   * launch does.
+   */
+  async restart(userId: string, instanceId: string): Promise<StartAnswer> {
     await this.inTransaction(async (trx) => {
       const row = await this.lockedRow(trx, instanceId);
       const { project } = await this.requireLauncher(trx, row.project_id, userId, instanceId);
@@ -267,8 +292,7 @@ export class InstanceService implements PlatformApi {
         { by: `user:${userId}` },
       );
     });
-    await this.startRequested(instanceId);
-    return present(await this.row(instanceId), this.options.idle);
+    return this.answerStart(instanceId, this.startRequested(instanceId));
   }
 
   /**
@@ -403,12 +427,19 @@ export class InstanceService implements PlatformApi {
       const state = states[i];
       if (state !== undefined) {
         await this.apply(row, state, 'restore');
+        if (state.state === 'starting' && row.state === 'starting') {
+          this.watchInBackground(row.id, parseHandle(row.handle ?? ''));
+        }
       }
     }
   }
 
-  /** Waits for starts and stops under way, and stops serving platform sockets. */
+  /**
+   * Waits for starts and stops under way (a start being watched stops watching), and stops
+   * serving platform sockets.
+   */
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.allSettled([...this.inFlight.values()]);
     await this.sockets.closeAll();
   }
@@ -473,8 +504,35 @@ export class InstanceService implements PlatformApi {
   // Starting and stopping.
 
   /**
+   * Waits for `start` up to `startWaitMs`, then answers the instance as it is then. A start still
+   * under way goes on (tracked, so the reconciler leaves it alone); one that throws is logged and
+   * left to the reconciler, whose next pass finds its row.
+   */
+  private async answerStart(instanceId: string, start: Promise<void>): Promise<StartAnswer> {
+    const settled = start.catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'instance start failed; the reconciler retries',
+      );
+    });
+    if (this.options.startWaitMs > 0) {
+      const waited = new AbortController();
+      await Promise.race([
+        settled,
+        sleep(this.options.startWaitMs, undefined, { signal: waited.signal }).catch(
+          () => undefined,
+        ),
+      ]);
+      waited.abort();
+    }
+    const instance = present(await this.row(instanceId), this.options.idle);
+    return { instance, pending: instance.state === 'requested' || instance.state === 'starting' };
+  }
+
+  /**
    * Starts a `requested` instance: claims it (`starting`, fresh tokens), prepares everything it
-   * binds, and hands the backend its LaunchSpec; a refusal or failure marks it failed with why.
+   * binds, hands the backend its LaunchSpec, and watches it until the notebook answers; a refusal
+   * or failure marks it failed with why.
    */
   private startRequested(instanceId: string): Promise<void> {
     return this.track(instanceId, async () => {
@@ -513,6 +571,9 @@ export class InstanceService implements PlatformApi {
           last_activity_at: this.now(),
           idle_warned_at: null,
         });
+        // The notebook's answer is the system's news, as the reconciler's would be, not the
+        // launcher's request's (which may have been answered 202 long before).
+        await runOutsideRequest(() => this.watchStart(instanceId, handle));
       } catch (error) {
         await this.sockets.close(instanceId);
         await this.move(instanceId, 'starting', 'fail', {
@@ -520,6 +581,58 @@ export class InstanceService implements PlatformApi {
         });
       }
     });
+  }
+
+  /** Starts a `requested` instance without waiting for it (the reconciler's pass goes on). */
+  private startInBackground(instanceId: string): void {
+    this.startRequested(instanceId).catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'instance start failed; the reconciler retries',
+      );
+    });
+  }
+
+  /** Watches a `starting` instance taken back at boot, as its start would have. */
+  private watchInBackground(instanceId: string, handle: BackendHandle): void {
+    this.track(instanceId, () => this.watchStart(instanceId, handle)).catch((error: unknown) => {
+      this.logger.error(
+        { err: error, instanceId },
+        'watching a start failed; the reconciler goes on',
+      );
+    });
+  }
+
+  /**
+   * Polls a start every `startPollMs` of the backend until the notebook answers (running), it
+   * ends, or someone moved the instance on (a stop): the reconciler's interval is seconds, a
+   * notebook's start one or two. After START_WATCH_MS, or at close, the reconciler goes on.
+   */
+  private async watchStart(instanceId: string, handle: BackendHandle): Promise<void> {
+    const intervalMs = this.backend.startPollMs ?? DEFAULT_START_POLL_MS;
+    const deadline = performance.now() + START_WATCH_MS;
+    const { signal } = this.closing;
+    for (let polls = 0; !signal.aborted && performance.now() < deadline; polls++) {
+      let state: BackendState;
+      try {
+        state = await this.backend.poll(handle);
+      } catch (error) {
+        // A poll that fails says nothing of the instance: the reconciler asks again.
+        this.logger.warn({ err: error, instanceId }, 'polling a start failed');
+        return;
+      }
+      if (state.state !== 'starting' || polls % ROW_READ_EVERY_POLLS === 0) {
+        const row = await this.row(instanceId);
+        if (row.state !== 'starting') {
+          return;
+        }
+        if (state.state !== 'starting') {
+          await this.apply(row, state, 'poll');
+          return;
+        }
+      }
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /** Stops the backend's side of a `stopping` instance, then marks it stopped. */
@@ -552,7 +665,8 @@ export class InstanceService implements PlatformApi {
     }
     switch (row.state) {
       case 'requested':
-        await this.startRequested(row.id);
+        // No start of it is under way here (the loop skips those): its server died, or it is new.
+        this.startInBackground(row.id);
         return;
       case 'stopping':
         this.finishStop(row.id);

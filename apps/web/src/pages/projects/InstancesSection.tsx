@@ -388,7 +388,11 @@ export function InstancesSection({
     act(
       'launch',
       () => api.launchInstance(project.id, { type, datasets }),
-      (i) => `${i.type} is launched; it is ${i.state}, and the notebook opens once it runs.`,
+      // The server answers once the instance runs, or sooner (202) while it still starts.
+      (i) =>
+        i.state === 'running'
+          ? `${i.type} is launched and running: open its notebook from the list.`
+          : `${i.type} is launched; it is ${i.state}, and the notebook opens once it runs.`,
     );
   const handleStop = (instance: Instance) => {
     if (
@@ -407,7 +411,7 @@ export function InstancesSection({
     act(
       'restart',
       () => api.restartInstance(instance.id),
-      (i) => `${i.type} is starting again.`,
+      (i) => `${i.type} is ${i.state === 'running' ? 'running' : 'starting'} again.`,
     );
 
   const launches = project.may.includes('project.launch_instance') && project.status !== 'archived';
