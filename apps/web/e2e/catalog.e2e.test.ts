@@ -166,6 +166,13 @@ describe('catalog pages', () => {
       'xrays.exam_date': 'Exam date, shifted per patient.',
     };
     const dictionary = page.getByRole('form', { name: 'Data dictionary' });
+    // Examples come pre-filled from the first values of the draft's tables.
+    await expect
+      .poll(() => dictionary.getByLabel('Example of xrays.view', { exact: true }).inputValue())
+      .toBe('AP');
+    expect(
+      await dictionary.getByLabel('Example of patients.age_at_exam', { exact: true }).inputValue(),
+    ).toBe('61');
     for (const [column, text] of Object.entries(descriptions)) {
       await dictionary.getByLabel(`Description of ${column}`, { exact: true }).fill(text);
     }

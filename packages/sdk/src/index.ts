@@ -48,6 +48,7 @@ export type IngestProgress = components['schemas']['IngestProgress'];
 export type DatasetReport = components['schemas']['DatasetReport'];
 /** The PHI review of a draft an ingest made: findings (masked), decisions, files held back. */
 export type PhiReview = components['schemas']['PhiReview'];
+export type DraftExamples = components['schemas']['DraftExamples'];
 export type PhiFinding = components['schemas']['PhiFinding'];
 /** A curator's decision on a finding: drop its column, or confirm it is not PHI (saying why). */
 export type PhiDecisionInput =
@@ -268,6 +269,11 @@ export interface LanternClient {
    * finding is not PHI. Resolves to the review after the decisions.
    */
   decidePhi(slug: string, decisions: PhiDecisionInput[]): Promise<PhiReview>;
+  /**
+   * A first value of each draft column (as published, de-identified), for the data dictionary's
+   * examples; `withheld` (and no example) in columns whose PHI findings are still open.
+   */
+  getDraftExamples(slug: string): Promise<DraftExamples>;
   /**
    * The files the draft's last ingest held back for review (burned-in text, unreadable formats),
    * each with its decision if taken, and how many are still open.
@@ -731,6 +737,12 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     },
     async getPhiReview(slug) {
       const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/phi', {
+        params: { path: { slug } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getDraftExamples(slug) {
+      const { data, error, response } = await raw.GET('/api/v1/datasets/{slug}/draft/examples', {
         params: { path: { slug } },
       });
       return data ?? throwApiError(response, error);

@@ -341,6 +341,8 @@ describe('routes', () => {
         'POST /api/v1/datasets/:slug/draft/publish catalog.curate',
         'GET /api/v1/datasets/:slug/draft/phi catalog.curate',
         'HEAD /api/v1/datasets/:slug/draft/phi catalog.curate',
+        'GET /api/v1/datasets/:slug/draft/examples catalog.curate',
+        'HEAD /api/v1/datasets/:slug/draft/examples catalog.curate',
         'POST /api/v1/datasets/:slug/draft/phi/decisions catalog.curate',
         'GET /api/v1/datasets/:slug/draft/held catalog.curate',
         'HEAD /api/v1/datasets/:slug/draft/held catalog.curate',

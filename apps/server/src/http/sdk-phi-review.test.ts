@@ -170,6 +170,21 @@ describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIAL
       { row: 1, masked: expect.not.stringContaining('555') as unknown },
     ]);
     expect(review.held).toEqual([]);
+    // The dictionary's examples: first values as published (pseudonyms, shifted dates), none in
+    // the columns whose findings are open.
+    const examples = async () =>
+      Object.fromEntries(
+        (await curator.getDraftExamples(NOTES)).tables[0]?.columns.map((c) => [
+          c.name,
+          [c.example, c.withheld],
+        ]) ?? [],
+      );
+    const before = await examples();
+    expect(before['note']).toEqual([null, true]);
+    expect(before['contact']).toEqual([null, true]);
+    expect(before['visit_date']?.[0]).toMatch(/^\d{4}-\d{2}-\d{2}$/u);
+    expect(String(before['patient_ngsci_id']?.[0])).not.toContain('MRN');
+    expect(JSON.stringify(before)).not.toContain('example.org');
 
     const confirmed = await curator.decidePhi(NOTES, [
       { action: 'confirm', finding: 'visits.note:name', note: 'A made-up clinician of the test.' },
@@ -185,6 +200,12 @@ describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIAL
     ]);
     expect(decided).toMatchObject({ blocked: false, open: [] });
     expect(decided.decisions).toHaveLength(3);
+    const after = await examples();
+    expect(after['note']).toEqual([
+      'Seen with her daughter; call back on (415) 555-0142 after the scan.',
+      false,
+    ]);
+    expect(Object.keys(after)).toEqual(['patient_ngsci_id', 'visit_date', 'note']);
     // Decisions are kept: a fresh read says the same.
     expect(await curator.getPhiReview(NOTES)).toEqual(decided);
     const draft = await curator.getDatasetVersion(NOTES, 'draft');
@@ -202,6 +223,7 @@ describe(`the PHI review through the SDK, with a curator's token, on ${TEST_DIAL
   it('is refused to anyone without a curator session or token', async () => {
     const anyone = createLanternClient({ baseUrl: server.url });
     await expect(anyone.getPhiReview(SLUG)).rejects.toMatchObject({ status: 401 });
+    await expect(anyone.getDraftExamples(SLUG)).rejects.toMatchObject({ status: 401 });
     await expect(
       anyone.decidePhi(SLUG, [{ action: 'drop', table: 'patients', column: 'sex' }]),
     ).rejects.toMatchObject({ status: 401 });

@@ -674,6 +674,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/{slug}/draft/examples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A first value of each draft column, for the data dictionary's examples (withheld in columns with open PHI findings) */
+        get: operations["getDraftExamples"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{slug}/draft/phi/decisions": {
         parameters: {
             query?: never;
@@ -1859,6 +1876,16 @@ export interface components {
                 reason: string;
             }[];
         };
+        DraftExamplesInput: {
+            tables: {
+                name: string;
+                columns: {
+                    name: string;
+                    example: string | null;
+                    withheld: boolean;
+                }[];
+            }[];
+        };
         IngestPhiFindingInput: {
             id: string;
             table: string;
@@ -2597,6 +2624,16 @@ export interface components {
             held: {
                 path: string;
                 reason: string;
+            }[];
+        };
+        DraftExamples: {
+            tables: {
+                name: string;
+                columns: {
+                    name: string;
+                    example: string | null;
+                    withheld: boolean;
+                }[];
             }[];
         };
         IngestPhiFinding: {
@@ -5084,6 +5121,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PhiReview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDraftExamples: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftExamples"];
                 };
             };
             /** @description Default Response */

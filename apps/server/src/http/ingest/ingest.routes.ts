@@ -55,6 +55,19 @@ const review = z
   })
   .meta({ id: 'PhiReview' });
 
+const examples = z
+  .object({
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        columns: z.array(
+          z.object({ name: z.string(), example: z.string().nullable(), withheld: z.boolean() }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'DraftExamples' });
+
 const slugParams = z.object({ slug: datasetSlugSchema });
 
 /** The PHI review of a draft an ingest made: its findings, and curators' decisions on them. */
@@ -74,6 +87,22 @@ export function ingestRoutes(ingest: IngestService): FastifyPluginAsyncZod {
         },
       },
       async (request) => ingest.phiReview(request.params.slug),
+    );
+
+    app.get(
+      '/api/v1/datasets/:slug/draft/examples',
+      {
+        config: { permission: 'catalog.curate', action: 'catalog.draft_examples' },
+        schema: {
+          operationId: 'getDraftExamples',
+          summary:
+            "A first value of each draft column, for the data dictionary's examples (withheld in columns with open PHI findings)",
+          tags: ['ingest'],
+          params: slugParams,
+          response: { ...problemResponses, 200: examples },
+        },
+      },
+      async (request) => ingest.dictionaryExamples(request.params.slug),
     );
 
     app.post(

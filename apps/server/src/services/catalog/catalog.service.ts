@@ -634,6 +634,56 @@ export class CatalogService {
     });
   }
 
+  /**
+   * A first example of each column of each draft table, for the data dictionary's skeleton: the
+   * first non-empty value among a table's first `rows` rows (its de-identified, published CSV), cut
+   * to 100 characters; null when those rows have none. Read on demand, never stored.
+   */
+  async draftExamples(
+    slug: string,
+    rows = 1000,
+  ): Promise<{ table: string; columns: { name: string; example: string | null }[] }[]> {
+    const dataset = await this.dataset(slug);
+    const draft = await this.requireDraft(this.db, dataset);
+    const files = new Map(
+      (await catalogRepository.files(this.db, draft.id)).map((f) => [f.path, f.object_key]),
+    );
+    const tables = [];
+    for (const table of draft.snapshot.tables) {
+      const examples = new Map<string, string>(table.columns.map((c) => [c.name, '']));
+      const key = files.get(table.file);
+      const object = key === undefined ? null : await this.objects.get(key);
+      if (object !== null) {
+        try {
+          const csv = await readCsv(object.body, { name: table.file });
+          let read = 0;
+          for await (const row of csv) {
+            csv.columns.forEach((name, i) => {
+              const value = row.values[i] ?? '';
+              if (examples.get(name) === '' && value.trim() !== '') {
+                examples.set(name, value.slice(0, 100));
+              }
+            });
+            read += 1;
+            if (read >= rows || [...examples.values()].every((v) => v !== '')) {
+              break;
+            }
+          }
+        } finally {
+          object.body.destroy();
+        }
+      }
+      tables.push({
+        table: table.name,
+        columns: table.columns.map((c) => ({
+          name: c.name,
+          example: (examples.get(c.name) ?? '') === '' ? null : (examples.get(c.name) ?? null),
+        })),
+      });
+    }
+    return tables;
+  }
+
   /** The number, change log and problems publishing the draft now would give. */
   async preview(slug: string): Promise<PublicationPreview> {
     const dataset = await this.dataset(slug);

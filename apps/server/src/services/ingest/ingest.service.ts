@@ -130,6 +130,14 @@ export interface PhiReviewView {
   held: HeldFile[];
 }
 
+/** A first value of each draft column, for the dictionary; withheld while PHI findings are open. */
+export interface DictionaryExamples {
+  tables: {
+    name: string;
+    columns: { name: string; example: string | null; withheld: boolean }[];
+  }[];
+}
+
 /** Tables and files a delivery table published, and what its rows say of keys. */
 interface PublishedTable {
   name: string;
@@ -268,6 +276,30 @@ export class IngestService {
   async phiReview(slug: string): Promise<PhiReviewView> {
     const { draftId } = await this.catalog.draftIds(slug);
     return this.reviewOf(await ingestRepository.latestDone(this.db, draftId));
+  }
+
+  /**
+   * The dictionary skeleton's examples: a first value of each draft column (de-identified, as
+   * published), except in columns the PHI scan flagged whose findings are still open: those are
+   * `withheld` until a curator has confirmed or dropped them.
+   */
+  async dictionaryExamples(slug: string): Promise<DictionaryExamples> {
+    const review = await this.phiReview(slug);
+    const open = new Set(review.open);
+    const flagged = new Set(
+      review.findings.filter((f) => open.has(f.id)).map((f) => `${f.table}\u0000${f.column}`),
+    );
+    const tables = await this.catalog.draftExamples(slug);
+    return {
+      tables: tables.map(({ table, columns }) => ({
+        name: table,
+        columns: columns.map(({ name, example }) =>
+          flagged.has(`${table}\u0000${name}`)
+            ? { name, example: null, withheld: true }
+            : { name, example, withheld: false },
+        ),
+      })),
+    };
   }
 
   /**

@@ -312,7 +312,11 @@ function TableKeys({
   );
 }
 
-/** The data dictionary as a form per column, pre-filled from what was read and written before. */
+/**
+ * The data dictionary as a form per column, pre-filled from what was read and written before; a
+ * column's example, until a curator writes one, is its first value in the draft's data (none
+ * where PHI findings are still open: the server withholds those).
+ */
 function DictionaryEditor({
   slug,
   draft,
@@ -322,6 +326,37 @@ function DictionaryEditor({
   draft: DatasetVersion;
   change: Change;
 }) {
+  const [examples, setExamples] = useState<Map<string, string> | null>(null);
+  const [withheld, setWithheld] = useState<Set<string>>(new Set());
+  useEffect(() => {
+    let live = true;
+    api.getDraftExamples(slug).then(
+      (found) => {
+        if (!live) {
+          return;
+        }
+        const values = new Map<string, string>();
+        const held = new Set<string>();
+        for (const table of found.tables) {
+          for (const column of table.columns) {
+            if (column.example !== null) {
+              values.set(`${table.name}.${column.name}`, column.example);
+            }
+            if (column.withheld) {
+              held.add(`${table.name}.${column.name}`);
+            }
+          }
+        }
+        setExamples(values);
+        setWithheld(held);
+      },
+      // Without examples the form works as before: nothing to pre-fill.
+      () => live && setExamples(new Map()),
+    );
+    return () => {
+      live = false;
+    };
+  }, [slug, draft]);
   const handleSave = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -370,7 +405,9 @@ function DictionaryEditor({
       {draft.snapshot.tables.map((table) => {
         const written = draft.dictionary.tables.find((t) => t.name === table.name);
         return (
-          <fieldset key={`${table.name}:${table.columns.map((c) => c.name).join(',')}`}>
+          <fieldset
+            key={`${table.name}:${table.columns.map((c) => c.name).join(',')}:${examples === null ? 'reading' : 'read'}`}
+          >
             <legend>Dictionary of {table.name}</legend>
             <label>
               Description of {table.name}
@@ -414,9 +451,17 @@ function DictionaryEditor({
                       Example
                       <input
                         name={name('example')}
-                        defaultValue={entry?.example ?? ''}
+                        defaultValue={entry?.example ?? examples?.get(label) ?? ''}
                         aria-label={`Example of ${label}`}
+                        aria-describedby={
+                          withheld.has(label) ? `${table.name}-${c.name}-withheld` : undefined
+                        }
                       />
+                      {withheld.has(label) && (
+                        <span id={`${table.name}-${c.name}-withheld`} className="muted">
+                          No example until the PHI findings of this column are decided.
+                        </span>
+                      )}
                     </label>
                     <label>
                       Unit
