@@ -236,7 +236,7 @@ describe('instances on the project page', () => {
     await retry.click();
     await expect
       .poll(() => page.getByTestId('instances-message').textContent())
-      .toMatch(/^cpu\.xsmall is launched; it is (requested|starting)/);
+      .toMatch(/^cpu\.xsmall is launched(; it is (requested|starting)| and running)/);
     expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(2);
     await expect.poll(() => stateOf(page).textContent(), START).toBe('Running');
     await page.getByRole('button', { name: 'Stop cpu.xsmall' }).click();
