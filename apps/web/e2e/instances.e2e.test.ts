@@ -75,7 +75,32 @@ beforeAll(async () => {
   projectUrl = `${baseUrl}/projects/${id}`;
 }, 120_000);
 
+/**
+ * Stops what a test that failed half-way left running: a sandbox outlives the server (instances
+ * survive restarts), so it would run on after the suite. Waits until each has stopped.
+ */
+async function stopLeftoverInstances(): Promise<void> {
+  const projectId = projectUrl.split('/').pop() ?? '';
+  if (projectId === '') {
+    return;
+  }
+  const live = async () => {
+    const listed = await owner.request.get(`${baseUrl}/api/v1/projects/${projectId}/instances`);
+    const { instances } = (await listed.json()) as { instances: { id: string; state: string }[] };
+    return instances.filter((i) => !['stopped', 'failed'].includes(i.state));
+  };
+  for (const instance of await live()) {
+    if (instance.state !== 'stopping') {
+      await owner.request.post(`${baseUrl}/api/v1/instances/${instance.id}/stop`, {
+        headers: CSRF,
+      });
+    }
+  }
+  await expect.poll(async () => (await live()).length, START).toBe(0);
+}
+
 afterAll(async () => {
+  await stopLeftoverInstances();
   await owner.close();
   await admin.close();
   await browser.close();
