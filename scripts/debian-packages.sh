@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Lantern needs, and nothing when they are already there.
 #   scripts/debian-packages.sh runtime   what `npm start` needs (notebook instances: bubblewrap, Jupyter
-#                                        server with nbclassic and a Python kernel, the science stack)
+#                                        server with nbclassic and a Python kernel, the science stack;
+#                                        openssl for the certificates of Slurm jobs' relays)
 #   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium,
 #                                        Ceph's mon, OSD and radosgw for the S3 object store,
 #                                        script(1) for the CLI's terminal tests, Slurm and munge
@@ -11,9 +12,9 @@
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
 
-RUNTIME=(bubblewrap util-linux python3 python3-jupyter-server python3-nbclassic python3-ipykernel
-  python3-numpy python3-pandas python3-pydicom python3-gdcm python3-openslide python3-matplotlib
-  python3-sklearn python3-scipy)
+RUNTIME=(bubblewrap util-linux openssl python3 python3-jupyter-server python3-nbclassic
+  python3-ipykernel python3-numpy python3-pandas python3-pydicom python3-gdcm python3-openslide
+  python3-matplotlib python3-sklearn python3-scipy)
 TEST=("${RUNTIME[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd radosgw
   bsdutils slurm-wlm munge)
 BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk)

@@ -11,7 +11,9 @@ The same calls as Nightingale Open Science's module, so code written for it runs
 
 The instance has no network. The platform answers on a UNIX socket bound into the sandbox
 (LANTERN_PLATFORM_SOCKET), or, where no socket can be shared (a Kubernetes Pod, whose only way out
-is to the Lantern server), over HTTP at LANTERN_PLATFORM_URL + '/platform'. Each call carries the
+is to the Lantern server), over HTTP at LANTERN_PLATFORM_URL + '/platform'. A Slurm job on another
+node than the server's has a relay at the end of its socket that carries the calls to the server's
+HTTP: there the paths go under LANTERN_PLATFORM_PATH ('/platform'). Each call carries the
 instance's own token (LANTERN_PLATFORM_TOKEN, or the file LANTERN_PLATFORM_TOKEN_FILE names) as a
 bearer token. Standard library only.
 
@@ -106,7 +108,10 @@ def _connection():
     url = os.environ.get('LANTERN_PLATFORM_URL', '')
     if url == '':
         socket_path = os.environ.get('LANTERN_PLATFORM_SOCKET', DEFAULT_SOCKET)
-        return _UnixConnection(socket_path, TIMEOUT_SECONDS), socket_path, ''
+        prefix = os.environ.get('LANTERN_PLATFORM_PATH', '').rstrip('/')
+        if prefix != '' and not prefix.startswith('/'):
+            raise PlatformError(f'LANTERN_PLATFORM_PATH is not a path: {prefix}')
+        return _UnixConnection(socket_path, TIMEOUT_SECONDS), socket_path, prefix
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ('http', 'https') or parts.hostname is None:
         raise PlatformError(f'LANTERN_PLATFORM_URL is not an http(s) URL: {url}')

@@ -155,9 +155,32 @@ describe('parseConfig', () => {
         instancesDir: '/shared/lantern/instances',
         partition: 'gpu-a100',
         account: undefined,
+        relay: undefined,
       },
       kubernetes: undefined,
     });
+    const relayed = (env: Record<string, string>) =>
+      parseConfig({
+        LANTERN_COMPUTE_BACKEND: 'slurm',
+        LANTERN_SLURM_INSTANCES_DIR: '/shared/lantern/instances',
+        ...env,
+      }).slurm?.relay;
+    expect(relayed({ LANTERN_SLURM_PLATFORM_URL: 'http://lantern.hpc.example:8080' })).toBe(
+      undefined,
+    );
+    expect(
+      relayed({
+        LANTERN_SLURM_RELAY: 'on',
+        LANTERN_SLURM_PLATFORM_URL: 'http://lantern.hpc.example:8080',
+      }),
+    ).toEqual({ bind: '0.0.0.0', platformUrl: 'http://lantern.hpc.example:8080' });
+    expect(
+      relayed({
+        LANTERN_SLURM_RELAY: 'on',
+        LANTERN_SLURM_PLATFORM_URL: 'https://10.1.0.5/lantern',
+        LANTERN_SLURM_RELAY_BIND: '10.2.0.0',
+      }),
+    ).toEqual({ bind: '10.2.0.0', platformUrl: 'https://10.1.0.5/lantern' });
     const k8s = parseConfig({
       LANTERN_COMPUTE_BACKEND: 'kubernetes',
       LANTERN_K8S_IMAGE: 'quay.io/jupyter/scipy-notebook:2025-01-06',
@@ -219,6 +242,28 @@ describe('parseConfig', () => {
         LANTERN_SLURM_PARTITION: 'a b; rm',
       }),
     ).toMatch(/LANTERN_SLURM_PARTITION: must be a Slurm name/);
+    expect(
+      problems({
+        LANTERN_COMPUTE_BACKEND: 'slurm',
+        LANTERN_SLURM_INSTANCES_DIR: '/s',
+        LANTERN_SLURM_RELAY: 'on',
+      }),
+    ).toBe(
+      'LANTERN_SLURM_PLATFORM_URL: is required when LANTERN_SLURM_RELAY is on (where ngsci reaches the server)',
+    );
+    expect(
+      problems({
+        LANTERN_COMPUTE_BACKEND: 'slurm',
+        LANTERN_SLURM_INSTANCES_DIR: '/s',
+        LANTERN_SLURM_RELAY: 'yes',
+        LANTERN_SLURM_PLATFORM_URL: 'http://user:pw@lantern:8080/?x=1',
+        LANTERN_SLURM_RELAY_BIND: 'node01',
+      }).split('\n'),
+    ).toEqual([
+      'LANTERN_SLURM_RELAY: must be on or off',
+      'LANTERN_SLURM_PLATFORM_URL: must be an http(s) URL without credentials, query or fragment',
+      'LANTERN_SLURM_RELAY_BIND: must be an IP address',
+    ]);
     const k8s = problems({ LANTERN_COMPUTE_BACKEND: 'kubernetes', LANTERN_K8S_NAMESPACE: 'Lab' });
     expect(k8s).toMatch(/^LANTERN_K8S_NAMESPACE: must be lower-case letters, digits and hyphens$/m);
     expect(problems({ LANTERN_COMPUTE_BACKEND: 'kubernetes' }).split('\n')).toEqual([

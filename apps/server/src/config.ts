@@ -104,6 +104,12 @@ export interface SlurmConfig {
   readonly instancesDir: string;
   readonly partition: string | undefined;
   readonly account: string | undefined;
+  /**
+   * A relay in each job (LANTERN_SLURM_RELAY=on), for jobs on other nodes than the server's:
+   * where it listens on the compute node, and the server's URL as the compute nodes reach it.
+   * Undefined: jobs must run on the server's node (their sockets are its).
+   */
+  readonly relay: { readonly bind: string; readonly platformUrl: string } | undefined;
 }
 
 /** A Kubernetes cluster that runs instances as Pods. */
@@ -149,6 +155,23 @@ const dnsLabel = z
   .max(63, 'must be at most 63 characters')
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and hyphens');
 /** An http(s) URL naming its host by IP address (IPv4, or IPv6 in brackets), nothing after the path. */
+/** An http(s) URL with no credentials, query or fragment: a server's origin and base path. */
+function isServerUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.hostname !== '' &&
+      url.username === '' &&
+      url.password === '' &&
+      url.search === '' &&
+      url.hash === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
 function isPlatformUrl(value: string): boolean {
   try {
     const url = new URL(value);
@@ -215,6 +238,15 @@ const schema = z.object({
   LANTERN_SLURM_INSTANCES_DIR: z.string().min(1).optional(),
   LANTERN_SLURM_PARTITION: slurmName.optional(),
   LANTERN_SLURM_ACCOUNT: slurmName.optional(),
+  LANTERN_SLURM_RELAY: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
+  LANTERN_SLURM_PLATFORM_URL: z
+    .string()
+    .refine(isServerUrl, 'must be an http(s) URL without credentials, query or fragment')
+    .optional(),
+  LANTERN_SLURM_RELAY_BIND: z
+    .string()
+    .refine((value) => isIP(value) !== 0, 'must be an IP address')
+    .default('0.0.0.0'),
   LANTERN_K8S_NAMESPACE: dnsLabel.default('lantern-instances'),
   LANTERN_K8S_IMAGE: z
     .string()
@@ -335,6 +367,13 @@ export function parseConfig(
             instancesDir: resolve(e.LANTERN_SLURM_INSTANCES_DIR),
             partition: e.LANTERN_SLURM_PARTITION,
             account: e.LANTERN_SLURM_ACCOUNT,
+            relay:
+              e.LANTERN_SLURM_RELAY === 'on' && e.LANTERN_SLURM_PLATFORM_URL !== undefined
+                ? Object.freeze({
+                    bind: e.LANTERN_SLURM_RELAY_BIND,
+                    platformUrl: e.LANTERN_SLURM_PLATFORM_URL,
+                  })
+                : undefined,
           })
         : undefined,
     kubernetes:
@@ -430,6 +469,13 @@ function checkCompute(e: z.infer<typeof schema>, ctx: z.RefinementCtx): void {
   };
   if (e.LANTERN_COMPUTE_BACKEND === 'slurm') {
     required({ LANTERN_SLURM_INSTANCES_DIR: e.LANTERN_SLURM_INSTANCES_DIR });
+    if (e.LANTERN_SLURM_RELAY === 'on' && e.LANTERN_SLURM_PLATFORM_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LANTERN_SLURM_PLATFORM_URL'],
+        message: 'is required when LANTERN_SLURM_RELAY is on (where ngsci reaches the server)',
+      });
+    }
   }
   if (e.LANTERN_COMPUTE_BACKEND === 'kubernetes') {
     required({

@@ -48,8 +48,24 @@ export interface LaunchSpec {
   env?: Readonly<Record<string, string>>;
 }
 
-/** How to reach a running notebook server: a UNIX socket on this host, or an HTTP base URL. */
-export type NotebookEndpoint = { socketPath: string } | { url: string };
+/**
+ * A Slurm job's relay on its compute node (python/slurm-relay.py): TLS on `host:port` with the
+ * certificate whose SHA-256 fingerprint is pinned, then `secret` as the connection's first line.
+ */
+export interface RelayEndpoint {
+  host: string;
+  port: number;
+  /** As Node prints it: `AB:CD:…`. */
+  fingerprint256: string;
+  /** The instance's relay secret (read from its folder, never persisted in the handle). */
+  secret: string;
+}
+
+/**
+ * How to reach a running notebook server: a UNIX socket on this host, an HTTP base URL, or a
+ * relay. Opened by notebook-connector.ts, the one place that knows the difference.
+ */
+export type NotebookEndpoint = { socketPath: string } | { url: string } | { relay: RelayEndpoint };
 
 /**
  * What a backend returned from `start`: everything needed to find the instance again, persisted

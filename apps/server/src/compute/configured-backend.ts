@@ -34,6 +34,7 @@ export function createComputeBackend(
         partition: slurm.partition,
         account: slurm.account,
         sandboxUser: DEFAULT_SANDBOX_USER,
+        relay: slurm.relay,
       });
     }
     case 'kubernetes': {

@@ -1,11 +1,12 @@
 /**
- * Whether a notebook server answers on its UNIX socket: Jupyter's `api/status` under the
- * instance's base URL, with its token. A backend says `running` only once this is true. Also the
- * small HTTP client the culler asks a notebook with, over a socket or a URL (NotebookEndpoint).
+ * Whether a notebook server answers: Jupyter's `api/status` under the instance's base URL, with
+ * its token, wherever it listens (a UNIX socket, a URL, a Slurm job's relay). A backend says
+ * `running` only once this is true. Also the small HTTP client the culler asks a notebook with.
+ * Connections are opened by notebook-connector.ts, as the proxy's are.
  */
-import { request, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request } from 'node:http';
 import type { NotebookEndpoint } from './compute-backend.js';
+import { connectorOf, createConnectionOf } from './notebook-connector.js';
 
 export interface SocketResponse {
   status: number;
@@ -29,9 +30,9 @@ export function requestOverSocket(
 }
 
 /**
- * One HTTP request to a notebook server wherever it listens (a UNIX socket on this host, or a URL
- * such as a Pod's), Host: localhost, its body read up to 1 MiB; rejects without an answer in
- * `timeoutMs`.
+ * One HTTP request to a notebook server wherever it listens (a UNIX socket on this host, a URL
+ * such as a Pod's, a relay), Host: localhost, its body read up to 1 MiB; rejects without an answer
+ * in `timeoutMs`.
  */
 export function requestNotebook(
   endpoint: NotebookEndpoint,
@@ -39,22 +40,12 @@ export function requestNotebook(
   path: string,
   options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
 ): Promise<SocketResponse> {
-  let where: RequestOptions;
-  let send = request;
-  if ('socketPath' in endpoint) {
-    where = { socketPath: endpoint.socketPath };
-  } else {
-    const url = new URL(endpoint.url);
-    where = { protocol: url.protocol, hostname: url.hostname, port: url.port };
-    if (url.protocol === 'https:') {
-      send = httpsRequest;
-    }
-  }
-  const place = 'socketPath' in endpoint ? endpoint.socketPath : endpoint.url;
+  const connector = connectorOf(endpoint);
+  const place = connector.place;
   return new Promise((resolve, reject) => {
-    const req = send(
+    const req = request(
       {
-        ...where,
+        createConnection: createConnectionOf(connector),
         method,
         path,
         headers: { host: 'localhost', ...options.headers },
@@ -83,14 +74,14 @@ export function requestNotebook(
   });
 }
 
-/** True when Jupyter at `socketPath` answers `<baseUrl>api/status` with 200 for this token. */
+/** True when Jupyter at `endpoint` answers `<baseUrl>api/status` with 200 for this token. */
 export async function notebookAnswers(
-  socketPath: string,
+  endpoint: NotebookEndpoint,
   baseUrl: string,
   token: string,
 ): Promise<boolean> {
   try {
-    const res = await requestOverSocket(socketPath, 'GET', `${baseUrl}api/status`, {
+    const res = await requestNotebook(endpoint, 'GET', `${baseUrl}api/status`, {
       headers: { authorization: `token ${token}` },
       timeoutMs: 3_000,
     });

@@ -63,6 +63,7 @@ export const RESERVED_ENV = [
   'IPYTHONDIR',
   'NG_INSTANCE_ID',
   'LANTERN_PLATFORM_SOCKET',
+  'LANTERN_PLATFORM_PATH',
   'LANTERN_PLATFORM_TOKEN',
   'LANTERN_PLATFORM_TOKEN_FILE',
 ] as const;
@@ -88,6 +89,11 @@ export interface SandboxPaths {
   folder: string;
   /** The folder holding the `ngsci` package (python/). */
   pythonLib: string;
+  /**
+   * The path prefix of the platform's calls on its socket (`LANTERN_PLATFORM_PATH`), when the
+   * socket is a relay to the server's HTTP (`/platform`); unset for the server's own socket.
+   */
+  platformPath?: string | undefined;
 }
 
 export interface SandboxOptions {
@@ -197,6 +203,9 @@ export function bwrapOptions(
     // jupyter_server reads its token from here (not argv, which any process inside could list).
     ...['--setenv', 'JUPYTER_TOKEN', spec.token],
     ...['--setenv', 'LANTERN_PLATFORM_TOKEN', spec.platformToken],
+    ...(paths.platformPath === undefined
+      ? []
+      : ['--setenv', 'LANTERN_PLATFORM_PATH', paths.platformPath]),
     ...['--chdir', SANDBOX_HOME],
   ];
 }

@@ -206,7 +206,7 @@ export class LocalComputeBackend implements ComputeBackend {
       return this.gone(details);
     }
     const token = await readFile(join(details.folder, 'token'), 'utf8');
-    if (!(await notebookAnswers(details.socketPath, details.baseUrl, token))) {
+    if (!(await notebookAnswers({ socketPath: details.socketPath }, details.baseUrl, token))) {
       return { state: 'starting', detail: 'waiting for the notebook server to answer' };
     }
     // Remembered, so that its end later reads as a stop rather than a failed start.

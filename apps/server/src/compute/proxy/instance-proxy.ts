@@ -1,7 +1,7 @@
 /**
  * The instance proxy's transport (issue 8): forwards a researcher's HTTP request or websocket to
- * the notebook server of an instance, over its UNIX socket or URL (NotebookEndpoint), and streams
- * the answer back. On the way in it swaps the researcher's credentials for Jupyter's token (the
+ * the notebook server of an instance, over whatever its backend's endpoint opens (a UNIX socket, a
+ * URL, a Slurm job's relay: notebook-connector.ts), and streams the answer back. On the way in it swaps the researcher's credentials for Jupyter's token (the
  * browser never sees it) and says Host: localhost (Jupyter refuses other Hosts); on the way out it
  * drops Jupyter's cookies and cuts any response over the egress guard's size limit.
  *
@@ -9,18 +9,22 @@
  * InstanceResolver, and hands this module the instance it answered.
  */
 import {
-  Agent as HttpAgent,
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { actorOf, type Principal } from '@lantern/core';
 import type { NotebookEndpoint } from '../compute-backend.js';
+import {
+  ConnectorAgent,
+  connectorOf,
+  createConnectionOf,
+  type ConnectorRequestArgs,
+} from '../notebook-connector.js';
 import {
   DEFAULT_RESPONSE_LIMIT_BYTES,
   ResponseSizeLimit,
@@ -189,16 +193,16 @@ export interface InstanceProxyOptions {
 /** Forwards requests and websockets to notebook servers; one per server process. */
 export class InstanceProxy {
   readonly responseLimitBytes: number;
-  private readonly httpAgent: HttpAgent;
-  private readonly httpsAgent: HttpsAgent;
+  private readonly agent: ConnectorAgent;
   private readonly tunnels = new Set<Duplex>();
 
   constructor(options: InstanceProxyOptions = {}) {
     this.responseLimitBytes = options.responseLimitBytes ?? DEFAULT_RESPONSE_LIMIT_BYTES;
-    // Kept-alive connections to each notebook (Node pools them by socket path or host and port).
-    const agentOptions = { keepAlive: true, maxFreeSockets: options.maxFreeSockets ?? 16 };
-    this.httpAgent = new HttpAgent(agentOptions);
-    this.httpsAgent = new HttpsAgent(agentOptions);
+    // Kept-alive connections to each notebook, pooled by its connector's key.
+    this.agent = new ConnectorAgent({
+      keepAlive: true,
+      maxFreeSockets: options.maxFreeSockets ?? 16,
+    });
   }
 
   /**
@@ -342,8 +346,7 @@ export class InstanceProxy {
       socket.destroy();
     }
     this.tunnels.clear();
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.agent.destroy();
   }
 
   private relay(
@@ -383,30 +386,18 @@ export class InstanceProxy {
     upstream.pipe(client);
   }
 
+  /** One request to the notebook, on a pooled connection unless `agent: false` (a tunnel's own). */
   private request(
     endpoint: NotebookEndpoint,
     options: { method: string; path: string; headers: OutgoingHttpHeaders; agent?: false },
   ) {
-    if ('socketPath' in endpoint) {
-      return httpRequest({
-        socketPath: endpoint.socketPath,
-        agent: options.agent ?? this.httpAgent,
-        method: options.method,
-        path: options.path,
-        headers: options.headers,
-      });
+    const connector = connectorOf(endpoint);
+    const common = { method: options.method, path: options.path, headers: options.headers };
+    if (options.agent === false) {
+      return httpRequest({ ...common, createConnection: createConnectionOf(connector) });
     }
-    const url = new URL(endpoint.url);
-    const secure = url.protocol === 'https:';
-    return (secure ? httpsRequest : httpRequest)({
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port,
-      agent: options.agent ?? (secure ? this.httpsAgent : this.httpAgent),
-      method: options.method,
-      path: options.path,
-      headers: options.headers,
-    });
+    const pooled: ConnectorRequestArgs = { ...common, agent: this.agent, connector };
+    return httpRequest(pooled);
   }
 }
 

@@ -7,9 +7,14 @@
  * Each instance has a folder under a directory shared by the server and the compute nodes: the
  * batch script, the job's output, bubblewrap's options and Jupyter's token (mode 0600: the
  * script hands the options to bubblewrap on a file descriptor, so no token is on a command line),
- * the sandbox's passwd and group, and the run folder where Jupyter makes its UNIX socket. The server reaches the notebook through that socket,
- * so the server must run where the socket is (a single-node cluster, or the compute node itself);
- * a multi-node cluster needs a relay, which this backend does not have.
+ * the sandbox's passwd and group, and the run folder where Jupyter makes its UNIX socket. Without
+ * a relay, the server reaches the notebook through that socket, and ngsci the server through the
+ * server's own platform socket, so the job must run where the server does (a single-node cluster).
+ * With a relay (`relay` in the options, LANTERN_SLURM_RELAY), the batch script also starts
+ * python/slurm-relay.py outside the sandbox: TLS on an ephemeral port of the compute node to
+ * Jupyter's socket (a per-instance certificate the handle pins, and a per-instance secret), and a
+ * socket in the instance's platform/ folder, bound into the sandbox, to the server's /platform over
+ * TCP (slurm-relay.ts). Then jobs may run on any node that shares the instances folder.
  *
  * Commands run with execFile and their arguments as a list, with SLURM_CONF from configuration and
  * none of the server's environment: nothing a user chooses is ever read by a shell.
@@ -24,6 +29,7 @@ import type {
   BackendState,
   ComputeBackend,
   LaunchSpec,
+  NotebookEndpoint,
 } from '../compute-backend.js';
 import { notebookAnswers } from '../notebook-probe.js';
 import {
@@ -47,6 +53,14 @@ import {
   sbatchArguments,
   type JobRecord,
 } from './slurm-job.js';
+import {
+  platformPathOf,
+  prepareRelay,
+  readRelayAddress,
+  relayArgs,
+  relayFiles,
+  type RelaySettings,
+} from './slurm-relay.js';
 
 export interface SlurmBackendOptions {
   /** The cluster's slurm.conf (SLURM_CONF for every command). */
@@ -63,6 +77,8 @@ export interface SlurmBackendOptions {
   binDir?: string | undefined;
   /** How long `stop` waits for a cancelled job's processes to end (Slurm's KillWait and more). */
   stopTimeoutMs?: number | undefined;
+  /** A relay in each job, for jobs on other nodes than the server's; none when undefined. */
+  relay?: RelaySettings | undefined;
 }
 
 /** Thrown when Slurm refuses or fails a command; the message carries Slurm's own reason. */
@@ -79,6 +95,8 @@ interface SlurmDetails {
   folder: string;
   socketPath: string;
   baseUrl: string;
+  /** The pinned SHA-256 fingerprint of the relay's certificate; absent without a relay. */
+  relayFingerprint256?: string;
 }
 
 /** The longest UNIX socket path Linux takes (sun_path is 108 bytes with its NUL). */
@@ -133,20 +151,49 @@ export class SlurmComputeBackend implements ComputeBackend {
         `the notebook's socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter instances folder`,
       );
     }
+    const relay = this.options.relay;
+    const files = relayFiles(folder);
+    if (relay !== undefined && Buffer.byteLength(files.platformSocket) > MAX_SOCKET_PATH) {
+      throw new SlurmError(
+        `the relay's platform socket path ${files.platformSocket} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter instances folder`,
+      );
+    }
+    const pythonLib = this.options.pythonLib ?? DEFAULT_PYTHON_LIB;
     const user = this.sandboxUser();
     const argv = launcherArgs(spec, { user: this.asRoot ? user : undefined });
     const options = bwrapOptions(
-      spec,
-      { folder, pythonLib: this.options.pythonLib ?? DEFAULT_PYTHON_LIB },
-      // The batch script execs the sandbox and waits on it: the job ends with it, and it with the job.
+      // With a relay, ngsci's socket is the relay's, in the instance's folder.
+      relay === undefined ? spec : { ...spec, platformSocket: files.platformSocket },
+      {
+        folder,
+        pythonLib,
+        platformPath: relay === undefined ? undefined : platformPathOf(relay.platformUrl),
+      },
+      // The batch script runs the sandbox and waits on it: the job ends with it, and it with the job.
       { dieWithParent: true, infoFd: false },
     );
     const scriptPath = join(folder, 'job.sh');
     const optionsPath = join(folder, 'bwrap-args');
     await this.prepareFolder(folder, spec.token, user, {
-      script: batchScript(spec.instanceId, argv, { fd: ARGS_FD, file: optionsPath }),
+      script: batchScript(spec.instanceId, argv, {
+        fd: ARGS_FD,
+        file: optionsPath,
+        relay:
+          relay === undefined
+            ? undefined
+            : relayArgs(files, relay, { pythonLib, jupyterSocket: socketPath }),
+      }),
       options: encodeBwrapOptions(options),
     });
+    let pin: string | undefined;
+    if (relay !== undefined) {
+      try {
+        pin = (await prepareRelay(files, spec.instanceId)).fingerprint256;
+      } catch (error) {
+        await rm(folder, { recursive: true, force: true });
+        throw error;
+      }
+    }
     const submitted = await this.run(
       'sbatch',
       sbatchArguments(spec.instanceId, spec.type, {
@@ -168,6 +215,7 @@ export class SlurmComputeBackend implements ComputeBackend {
       folder,
       socketPath,
       baseUrl: spec.baseUrl,
+      ...(pin === undefined ? {} : { relayFingerprint256: pin }),
     };
     return { kind: 'slurm', ref: jobId, details: { ...details } };
   }
@@ -279,15 +327,39 @@ export class SlurmComputeBackend implements ComputeBackend {
         };
       }
       case 'running': {
+        const endpoint = await this.endpointOf(details);
+        if ('detail' in endpoint) {
+          return { state: 'starting', detail: `Slurm job ${handle.ref} runs; ${endpoint.detail}` };
+        }
         const token = await readToken(details.folder);
-        if (token !== null && (await notebookAnswers(details.socketPath, details.baseUrl, token))) {
-          return { state: 'running', endpoint: { socketPath: details.socketPath } };
+        if (token !== null && (await notebookAnswers(endpoint, details.baseUrl, token))) {
+          return { state: 'running', endpoint };
         }
         return {
           state: 'starting',
           detail: `Slurm job ${handle.ref} runs; the notebook does not answer yet`,
         };
       }
+    }
+  }
+
+  /**
+   * Where the notebook of a running job is reached: its socket, or its relay once the relay has
+   * written its address (with the certificate the handle pins). Which one is the handle's to say,
+   * not the configuration's: a job keeps the way it was launched with.
+   */
+  private async endpointOf(details: SlurmDetails): Promise<NotebookEndpoint | { detail: string }> {
+    if (details.relayFingerprint256 === undefined) {
+      return { socketPath: details.socketPath };
+    }
+    const address = await readRelayAddress(relayFiles(details.folder), details.relayFingerprint256);
+    switch (address.state) {
+      case 'listening':
+        return { relay: address.endpoint };
+      case 'not-yet':
+        return { detail: 'its relay does not listen yet' };
+      case 'wrong':
+        return { detail: address.reason };
     }
   }
 
@@ -354,7 +426,7 @@ export class SlurmComputeBackend implements ComputeBackend {
 
 /** A handle's details, checked: a handle persisted by an older server may lack some. */
 function slurmDetails(handle: BackendHandle): SlurmDetails {
-  const { instanceId, folder, socketPath, baseUrl } = handle.details;
+  const { instanceId, folder, socketPath, baseUrl, relayFingerprint256 } = handle.details;
   if (
     typeof instanceId !== 'string' ||
     typeof folder !== 'string' ||
@@ -363,7 +435,16 @@ function slurmDetails(handle: BackendHandle): SlurmDetails {
   ) {
     throw new SlurmError(`the handle of Slurm job ${handle.ref} lacks its instance's folder`);
   }
-  return { instanceId, folder, socketPath, baseUrl };
+  if (relayFingerprint256 !== undefined && typeof relayFingerprint256 !== 'string') {
+    throw new SlurmError(`the handle of Slurm job ${handle.ref} has a relay pin that is not one`);
+  }
+  return {
+    instanceId,
+    folder,
+    socketPath,
+    baseUrl,
+    ...(relayFingerprint256 === undefined ? {} : { relayFingerprint256 }),
+  };
 }
 
 /** Slurm's own words for a failure: stderr without the command's "sbatch: error:" prefixes. */

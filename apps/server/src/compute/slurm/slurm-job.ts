@@ -76,17 +76,35 @@ export function shellQuote(word: string): string {
  * as long as the notebook, and `scancel` signals it directly. Each word is quoted. bubblewrap's
  * options, which hold the tokens, are not in it: the script opens `options.file` (0600) on the fd
  * bubblewrap reads them from (`--args <fd>`), before setpriv drops to the sandbox's user.
+ *
+ * With a relay (`relay`: its argv, slurm-relay.ts), the script first starts the relay in the
+ * background, told the script's pid (`--parent`) so that it exits with the script, then runs the
+ * sandbox, stops the relay when the sandbox ends, and exits with the sandbox's status.
  */
 export function batchScript(
   instanceId: string,
   argv: readonly string[],
-  options: { fd: number; file: string },
+  options: { fd: number; file: string; relay?: readonly string[] | undefined },
 ): string {
-  return [
+  const sandbox = `${argv.map(shellQuote).join(' \\\n  ')} \\\n  ${options.fd}<${shellQuote(options.file)}`;
+  const head = [
     '#!/bin/sh',
     `# Lantern notebook instance ${instanceId}: a sandboxed Jupyter server (bubblewrap, no network).`,
     '# Written by the Lantern server; its resources are in the sbatch arguments.',
-    `exec ${argv.map(shellQuote).join(' \\\n  ')} \\\n  ${options.fd}<${shellQuote(options.file)}`,
+  ];
+  if (options.relay === undefined) {
+    return [...head, `exec ${sandbox}`, ''].join('\n');
+  }
+  return [
+    ...head,
+    "# The relay carries the server's connections to the notebook and ngsci's to the server.",
+    `${options.relay.map(shellQuote).join(' \\\n  ')} \\\n  --parent "$$" &`,
+    'relay=$!',
+    sandbox,
+    'status=$?',
+    'kill "$relay" 2>/dev/null',
+    'wait "$relay"',
+    'exit "$status"',
     '',
   ].join('\n');
 }
