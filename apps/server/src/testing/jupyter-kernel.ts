@@ -1,5 +1,6 @@
 /**
- * A Jupyter kernel driven over a notebook server's UNIX socket, for the compute tests: the REST
+ * A Jupyter kernel driven over a notebook server's UNIX socket (or over HTTP through something
+ * that forwards to one, such as the instance proxy), for the compute tests: the REST
  * API (`api/kernels`) over HTTP and the kernel's `channels` websocket (Jupyter messaging protocol
  * 5.3: an `execute_request` on the shell channel; the `stream` and `error` messages it causes on
  * iopub; done when both the shell's `execute_reply` and iopub's `status: idle` have come, in
@@ -16,7 +17,19 @@ export interface Execution {
   output: string;
 }
 
-/** One HTTP request to the notebook server over its socket. */
+/**
+ * Where a notebook server is reached: its UNIX socket's path, or the `http://host:port` origin of
+ * a server that forwards to it (the instance proxy).
+ */
+function placeOf(where: string): { socketPath: string } | { host: string; port: number } {
+  if (!where.startsWith('http://')) {
+    return { socketPath: where };
+  }
+  const url = new URL(where);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+/** One HTTP request to the notebook server over its socket (or through a proxy's origin). */
 export function jupyterApi(
   socketPath: string,
   token: string | null,
@@ -27,7 +40,7 @@ export function jupyterApi(
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        socketPath,
+        ...placeOf(socketPath),
         method,
         path,
         headers: {
@@ -86,7 +99,13 @@ export class JupyterKernel {
     if (created.status !== 201 || typeof id !== 'string') {
       throw new Error(`no kernel: ${created.status} ${JSON.stringify(created.body)}`);
     }
-    const ws = new WebSocket(`ws+unix://${socketPath}:${baseUrl}api/kernels/${id}/channels`, {
+    const channels = `${baseUrl}api/kernels/${id}/channels`;
+    const place = placeOf(socketPath);
+    const url =
+      'socketPath' in place
+        ? `ws+unix://${place.socketPath}:${channels}`
+        : `ws://${place.host}:${place.port}${channels}`;
+    const ws = new WebSocket(url, {
       headers: { Authorization: `token ${token}` },
     });
     await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import {
   chmod,
   chown,
@@ -11,14 +11,19 @@ import {
   stat,
   writeFile,
 } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '@lantern/core/instances';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerPlatformCall } from '../../services/instances/platform-socket.js';
+import { JupyterKernel } from '../../testing/jupyter-kernel.js';
 import { startThrowawaySlurm, type ThrowawaySlurm } from '../../testing/slurm.js';
-import type { BackendHandle, BackendState, LaunchSpec } from '../compute-backend.js';
-import { requestOverSocket } from '../notebook-probe.js';
+import type { BackendHandle, BackendState, LaunchSpec, RelayEndpoint } from '../compute-backend.js';
+import { RelayConnectError } from '../notebook-connector.js';
+import { requestNotebook, requestOverSocket } from '../notebook-probe.js';
+import { InstanceProxy, type ResolvedInstance } from '../proxy/instance-proxy.js';
 import { SlurmComputeBackend, SlurmError } from './slurm-backend.js';
 import { isLive } from './slurm-job.js';
 
@@ -293,4 +298,179 @@ describe('the Slurm backend on a real single-node cluster', () => {
       /^Slurm refused instance \w+ \(cpu\.large\): More processors requested than permitted$/u,
     );
   });
+});
+
+/**
+ * The server's platform over HTTP as the route serves it (http/instances/platform.routes.ts):
+ * `/platform/v1/…`, the instance named by X-NG-Instance-Id and proven by its platform token.
+ */
+function platformOverHttp(
+  tokens: Map<string, string>,
+  calls: string[],
+): ReturnType<typeof createHttpServer> {
+  const api = {
+    authenticate: (instanceId: string, token: string) =>
+      Promise.resolve(tokens.get(instanceId) === token),
+    datasets: () =>
+      Promise.resolve([
+        {
+          slug: 'arrest-ntuh-ecg',
+          version: '1.0',
+          path: '/home/ngsci/datasets/arrest-ntuh-ecg/1.0',
+        },
+      ]),
+    stopFromInside: () => Promise.resolve('stopping'),
+    submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
+  };
+  return createHttpServer((req, res) => {
+    const url = req.url ?? '/';
+    calls.push(`${req.method ?? ''} ${url}`);
+    if (!url.startsWith('/platform/v1/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const header = req.headers['x-ng-instance-id'];
+    void answerPlatformCall(
+      api,
+      typeof header === 'string' ? header : '',
+      req,
+      res,
+      url.slice('/platform'.length),
+    );
+  });
+}
+
+async function listen(server: HttpServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+describe('the Slurm backend with a relay (jobs on another node than the server’s)', () => {
+  const tokens = new Map<string, string>();
+  const platformCalls: string[] = [];
+  let platformHttp: HttpServer;
+  let relayed: SlurmComputeBackend;
+  const proxy = new InstanceProxy();
+  let target: ResolvedInstance | null = null;
+  let proxyServer: HttpServer;
+  let proxyOrigin: string;
+
+  beforeAll(async () => {
+    platformHttp = platformOverHttp(tokens, platformCalls);
+    const platformPort = await listen(platformHttp);
+    relayed = new SlurmComputeBackend({
+      slurmConf: slurm.slurmConf,
+      sharedDir: join(root, 'instances'),
+      sandboxUser: SANDBOX,
+      // The relay listens on the loopback here: the one node is both the server's and the job's.
+      relay: { bind: '127.0.0.1', platformUrl: `http://127.0.0.1:${platformPort}` },
+    });
+    // The instance proxy as the server mounts it, for the one instance under test.
+    proxyServer = createHttpServer((req, res) => {
+      if (target === null) {
+        res.writeHead(404).end();
+        return;
+      }
+      void proxy.forward(req, res, target, req.url ?? '/', () => res.writeHead(502).end());
+    });
+    proxyServer.on('upgrade', (req, socket, head: Buffer) => {
+      if (target === null) {
+        socket.destroy();
+        return;
+      }
+      void proxy.tunnel(req, socket, head, target, req.url ?? '/', () => undefined);
+    });
+    proxyOrigin = `http://127.0.0.1:${await listen(proxyServer)}`;
+  });
+
+  afterAll(async () => {
+    proxy.close();
+    await new Promise((resolve) => proxyServer?.close(resolve));
+    await new Promise((resolve) => platformHttp?.close(resolve));
+  });
+
+  it('runs the notebook behind the relay: a cell through the proxy calls ngsci, wrong secrets and pins are refused, the relay ends with the job', async () => {
+    const spec = await newSpec();
+    tokens.set(spec.instanceId, spec.platformToken);
+    const handle = await relayed.start(spec);
+    const folder = join(root, 'instances', spec.instanceId);
+
+    // The handle pins the certificate the server made; the secret stays in the folder (0600).
+    const certificate = new X509Certificate(await readFile(join(folder, 'relay', 'cert.pem')));
+    expect(handle.details['relayFingerprint256']).toBe(certificate.fingerprint256);
+    const secret = (await readFile(join(folder, 'relay', 'secret'), 'utf8')).trim();
+    expect(JSON.stringify(handle)).not.toContain(secret);
+    for (const file of ['cert.pem', 'key.pem', 'secret']) {
+      expect((await stat(join(folder, 'relay', file))).mode & 0o777).toBe(0o600);
+    }
+    const script = await readFile(join(folder, 'job.sh'), 'utf8');
+    expect(script).toContain('/python/slurm-relay.py');
+    expect(script).toContain(`--jupyter-socket=${folder}/run/jupyter.sock`);
+    expect(script).not.toContain(secret);
+    const options = (await readFile(join(folder, 'bwrap-args'), 'utf8')).split('\0');
+    // ngsci's socket is the relay's, and its calls go under the server's /platform.
+    expect(options.join(' ')).toContain(`--ro-bind ${folder}/platform /run/lantern`);
+    expect(options.join(' ')).toContain('--setenv LANTERN_PLATFORM_PATH /platform');
+
+    const running = await until(handle, 'running', relayed);
+    if (running.state !== 'running' || !('relay' in running.endpoint)) {
+      throw new Error(`not running behind a relay: ${JSON.stringify(running)}`);
+    }
+    const relay: RelayEndpoint = running.endpoint.relay;
+    expect(relay).toMatchObject({
+      host: '127.0.0.1',
+      fingerprint256: certificate.fingerprint256,
+      secret,
+    });
+
+    // A cell through the proxy, over the kernel's websocket, calls the platform through the relay.
+    target = { endpoint: running.endpoint, token: spec.token, projectId: 'p' };
+    const kernel = await JupyterKernel.open(proxyOrigin, spec.baseUrl, 'not-the-token');
+    try {
+      const cell = await kernel.execute(
+        'import ngsci\nprint(ngsci.instance_id())\nprint([(d.slug, d.version) for d in ngsci.datasets()])',
+      );
+      expect(cell).toEqual({
+        status: 'ok',
+        output: `${spec.instanceId}\n[('arrest-ntuh-ecg', '1.0')]\n`,
+      });
+    } finally {
+      await kernel.close();
+    }
+    // instance_id() is the sandbox's own NG_INSTANCE_ID; datasets() asked the server.
+    expect(platformCalls).toEqual(['GET /platform/v1/datasets']);
+
+    // Anyone without the secret, or a relay without the pinned certificate, gets nothing.
+    const status = `${spec.baseUrl}api/status`;
+    const auth = { headers: { authorization: `token ${spec.token}` } };
+    expect((await requestNotebook({ relay }, 'GET', status, auth)).status).toBe(200);
+    await expect(
+      requestNotebook({ relay: { ...relay, secret: `${secret.slice(1)}x` } }, 'GET', status, auth),
+    ).rejects.toThrow(/socket hang up|ECONNRESET/u);
+    const otherPin = `00:${relay.fingerprint256.slice(3)}` === relay.fingerprint256 ? '01' : '00';
+    await expect(
+      requestNotebook(
+        { relay: { ...relay, fingerprint256: `${otherPin}:${relay.fingerprint256.slice(3)}` } },
+        'GET',
+        status,
+        auth,
+      ),
+    ).rejects.toThrow(RelayConnectError);
+
+    target = null;
+    expect(await processesNaming(`${folder}/relay/`)).not.toEqual([]);
+    await relayed.stop(handle);
+    // The relay went with the job: no process of it left, its port closed.
+    expect(await processesNaming(`${folder}/relay/`)).toEqual([]);
+    const refused = await new Promise<string>((resolve) => {
+      const socket = netConnect({ host: relay.host, port: relay.port });
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  }, 120_000);
 });

@@ -74,6 +74,32 @@ describe('the batch script', () => {
         "exec /usr/bin/bwrap \\\n  --args \\\n  4 \\\n  'a b; rm -rf /' \\\n  4<'/srv/it'\\''s/bwrap-args'\n",
     );
   });
+
+  it('with a relay, starts it first (told the script’s pid), runs the sandbox, and stops the relay after it', () => {
+    const script = batchScript('i1', ['/usr/bin/bwrap', '--args', '4'], {
+      fd: 4,
+      file: '/srv/i1/bwrap-args',
+      relay: ['/usr/bin/python3', '/opt/python/slurm-relay.py', '--bind=0.0.0.0', "--x=it's"],
+    });
+    expect(script.split('\n').slice(3)).toEqual([
+      "# The relay carries the server's connections to the notebook and ngsci's to the server.",
+      '/usr/bin/python3 \\',
+      '  /opt/python/slurm-relay.py \\',
+      '  --bind=0.0.0.0 \\',
+      "  '--x=it'\\''s' \\",
+      '  --parent "$$" &',
+      'relay=$!',
+      '/usr/bin/bwrap \\',
+      '  --args \\',
+      '  4 \\',
+      '  4</srv/i1/bwrap-args',
+      'status=$?',
+      'kill "$relay" 2>/dev/null',
+      'wait "$relay"',
+      'exit "$status"',
+      '',
+    ]);
+  });
 });
 
 describe('what Slurm says of a job', () => {
