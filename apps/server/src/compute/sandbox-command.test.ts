@@ -175,6 +175,25 @@ describe('bubblewrap’s options', () => {
     expect(options.slice(-2)).toEqual(['--chdir', '/home/ngsci']);
   });
 
+  it('give ngsci the path prefix of a relay to the server’s HTTP, which no spec may set itself', () => {
+    const relayed = bwrapOptions(
+      { ...spec, platformSocket: '/srv/i/inst1/platform/platform.sock' },
+      { ...paths, platformPath: '/platform' },
+      { dieWithParent: true, infoFd: false },
+    );
+    const set = new Map(pairs(relayed, '--setenv'));
+    expect(set.get('LANTERN_PLATFORM_PATH')).toBe('/platform');
+    expect(set.get('LANTERN_PLATFORM_SOCKET')).toBe('/run/lantern/platform.sock');
+    expect(pairs(relayed, '--ro-bind')).toContainEqual(['/srv/i/inst1/platform', '/run/lantern']);
+    expect(new Map(pairs(options, '--setenv')).has('LANTERN_PLATFORM_PATH')).toBe(false);
+    expect(() =>
+      bwrapOptions({ ...spec, env: { LANTERN_PLATFORM_PATH: '/elsewhere' } }, paths, {
+        dieWithParent: true,
+        infoFd: false,
+      }),
+    ).toThrow(/the environment variable LANTERN_PLATFORM_PATH is the sandbox's own/u);
+  });
+
   it('are encoded for --args with a NUL after each', () => {
     expect(encodeBwrapOptions(['--bind', 'a b', '/x'])).toBe('--bind\0a b\0/x\0');
   });

@@ -195,6 +195,23 @@ describe('ngsci', () => {
     expect(unreachable).toMatch(/^FAILURE the platform did not answer on .*absent\.sock/u);
   });
 
+  it('puts its calls under LANTERN_PLATFORM_PATH on the socket (a Slurm job’s relay to the server’s HTTP)', async () => {
+    answers = { '/v1/instance/stop': { status: 202, body: { state: 'stopping' } } };
+    const env = { LANTERN_PLATFORM_PATH: '/platform/' };
+    expect(await python('import ngsci; print(ngsci.stop_instance())', env)).toBe('None\n');
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      url: '/platform/v1/instance/stop',
+      authorization: `Bearer ${TOKEN}`,
+      instance: 'inst-ngsci',
+    });
+    const wrong = await python(
+      'import ngsci\ntry:\n    ngsci.datasets()\nexcept ngsci.PlatformError as e:\n    print(e)',
+      { LANTERN_PLATFORM_PATH: 'platform' },
+    );
+    expect(wrong).toBe('LANTERN_PLATFORM_PATH is not a path: platform\n');
+  });
+
   it('speaks HTTP to LANTERN_PLATFORM_URL under /platform (a Pod), with the token from its file', async () => {
     const address = tcp.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;

@@ -391,6 +391,12 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
   });
 
   it('runs the notebook behind the relay: a cell through the proxy calls ngsci, wrong secrets and pins are refused, the relay ends with the job', async () => {
+    const check = await relayed.check();
+    expect(check).toMatchObject({ ok: true });
+    expect(check.detail).toMatch(
+      /^Slurm batch jobs with relays, ngsci's calls to http:\/\/127\.0\.0\.1:\d+ \(.* is UP\)$/u,
+    );
+
     const spec = await newSpec();
     tokens.set(spec.instanceId, spec.platformToken);
     const handle = await relayed.start(spec);
@@ -423,6 +429,14 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
       fingerprint256: certificate.fingerprint256,
       secret,
     });
+
+    // After a server restart, the handle alone finds the relay again (no configuration needed).
+    const restarted = new SlurmComputeBackend({
+      slurmConf: slurm.slurmConf,
+      sharedDir: join(root, 'instances'),
+      sandboxUser: SANDBOX,
+    });
+    expect(await restarted.restore([handle])).toEqual([running]);
 
     // A cell through the proxy, over the kernel's websocket, calls the platform through the relay.
     target = { endpoint: running.endpoint, token: spec.token, projectId: 'p' };

@@ -54,6 +54,7 @@ import {
   type JobRecord,
 } from './slurm-job.js';
 import {
+  OPENSSL,
   platformPathOf,
   prepareRelay,
   readRelayAddress,
@@ -139,7 +140,22 @@ export class SlurmComputeBackend implements ComputeBackend {
         detail: `the Slurm controller does not answer (SLURM_CONF=${this.options.slurmConf}): ${slurmMessage(ping)}`,
       };
     }
-    return { ok: true, detail: `Slurm batch jobs (${ping.stdout.trim()})` };
+    const relay = this.options.relay;
+    if (relay === undefined) {
+      return { ok: true, detail: `Slurm batch jobs (${ping.stdout.trim()})` };
+    }
+    try {
+      await access(OPENSSL, constants.X_OK);
+    } catch {
+      return {
+        ok: false,
+        detail: `${OPENSSL} is missing: the relays' certificates cannot be made`,
+      };
+    }
+    return {
+      ok: true,
+      detail: `Slurm batch jobs with relays, ngsci's calls to ${relay.platformUrl} (${ping.stdout.trim()})`,
+    };
   }
 
   async start(spec: LaunchSpec): Promise<BackendHandle> {
