@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refuseAuditEventsOf } from '../testing/audit.js';
 import { publishTinyDataset } from '../testing/datasets.js';
 import {
   killSandbox,
@@ -337,6 +338,36 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       (item) => item.outcome,
     );
     expect(outcomes.filter((outcome) => outcome === 'denied').length).toBe(4);
+  });
+
+  it('withholds a platform answer whose audit record cannot be written (503), and answers once it can', async () => {
+    const run = await kernel?.execute(
+      "import os\nprint('token', os.environ['LANTERN_PLATFORM_TOKEN'])",
+    );
+    const token = /token (\S+)/u.exec(run?.output ?? '')?.[1] ?? '';
+    expect(token).not.toBe('');
+    const marker = 'platform-audit-refused';
+    const restore = await refuseAuditEventsOf(server, marker);
+    const call = (requestId: string, authorization = `Bearer ${token}`) =>
+      fetch(`${server.url}/platform/v1/datasets`, {
+        headers: { authorization, 'x-ng-instance-id': instanceId, 'x-request-id': requestId },
+      });
+    try {
+      for (const authorization of [`Bearer ${token}`, 'Bearer not-the-token']) {
+        const refused = await call(`${marker}-${authorization.length}`, authorization);
+        expect(refused.status).toBe(503);
+        const body = await refused.text();
+        expect(body).toMatch(/the audit log cannot be written/);
+        expect(body).not.toContain(OPEN);
+      }
+    } finally {
+      await restore();
+    }
+    const answered = await call('platform-audit-written');
+    expect(answered.status).toBe(200);
+    expect(await server.auditEventsFor('platform-audit-written')).toMatchObject([
+      { action: 'platform.call', outcome: 'allowed', details: { status: 200 } },
+    ]);
   });
 
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {
