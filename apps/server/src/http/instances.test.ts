@@ -74,6 +74,11 @@ async function detail(res: Response): Promise<string> {
   return ((await res.json()) as { detail: string }).detail;
 }
 
+/** A refusal's stable code and its detail. */
+async function problem(res: Response): Promise<{ code: string; detail: string }> {
+  return (await res.json()) as { code: string; detail: string };
+}
+
 async function instance(id = instanceId): Promise<Instance> {
   const res = await api('GET', `/api/v1/instances/${id}`, owner);
   expect(res.status).toBe(200);
@@ -176,7 +181,11 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     const retryAfter = Number(busy.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(5);
     expect(retryAfter).toBeLessThanOrEqual(15);
-    expect(await detail(busy)).toContain('the most this server starts at once');
+    // Its own code, not the free quota's: the web words it as the server being busy.
+    expect(await problem(busy)).toMatchObject({
+      code: 'too_many_starts',
+      detail: expect.stringContaining('the most this server starts at once') as unknown,
+    });
 
     const running = await settle(['starting']);
     expect(running.state, running.failureReason ?? '').toBe('running');
@@ -194,7 +203,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     });
     expect(second.status).toBe(429);
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(30);
-    expect(await detail(second)).toContain(`free instance already (${instanceId}, running)`);
+    expect(await problem(second)).toMatchObject({
+      code: 'free_instance_quota',
+      detail: expect.stringContaining(`free instance already (${instanceId}, running)`) as unknown,
+    });
 
     const paid = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
       type: 'cpu.small',
@@ -552,9 +564,11 @@ describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
         );
         expect(answers.map((a) => a.status).sort()).toEqual([202, 429]);
         const refused = answers.find((a) => a.status === 429);
-        expect(await detail(refused ?? new Response('{}'))).toContain(
-          'free instances are one per person',
-        );
+        // The race lost at the unique index is the same refusal, with the same code.
+        expect(await problem(refused ?? new Response('{}'))).toMatchObject({
+          code: 'free_instance_quota',
+          detail: expect.stringContaining('free instances are one per person') as unknown,
+        });
         await stopLeftoverInstances(custom);
       } finally {
         await custom.close();

@@ -1198,7 +1198,7 @@ The project: ${this.options.links.base}/projects/${row.project_id}
       // Jittered, so refused launches do not all come back at the same second.
       const retryAfterSeconds = 5 + randomInt(0, 11);
       throw new AppError(
-        'rate_limited',
+        'too_many_starts',
         `${starting} instances are starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
         { retryAfterSeconds },
       );
@@ -1321,7 +1321,7 @@ function endedAccess(row: LiveInstanceRow): string | null {
 
 function freeQuotaRefusal(id: string | null, state: string | null): AppError {
   return new AppError(
-    'rate_limited',
+    'free_instance_quota',
     `you have a free instance already${id === null ? '' : ` (${id}, ${state ?? ''})`}; free instances are one per person: stop it before you launch another`,
     { retryAfterSeconds: 30 + randomInt(0, 31) },
   );
