@@ -8,7 +8,9 @@
  * - a start still under way on one replica, its lease renewed, is left alone by another replica's
  *   reconciler; once its lease has run out, that reconciler fails it and stops its sandbox, found
  *   by the instance's id (no handle was ever stored);
- * - a start that fails after the backend started the sandbox stops that sandbox.
+ * - a start that fails after the backend started the sandbox stops that sandbox;
+ * - a replica booting (restore) does the same as a reconciler: a start whose lease runs is left
+ *   to its replica, an abandoned one failed and its sandbox stopped.
  */
 import { chmod } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -208,5 +210,38 @@ describe(`starts and replicas on ${TEST_DIALECT} with the local backend`, () => 
     expect((await rowOf(id)).failure_reason).toBe('the sandbox started, and its handle was lost');
     expect(await isSandboxAlive(sandbox)).toBe(false);
     expect(await server.ctx.compute.find(id)).toBeNull();
+  });
+
+  it('at boot, leaves a start whose lease runs to its replica, and fails an abandoned one and stops its sandbox', async () => {
+    const slow = new HandleHoldingBackend(server.ctx.compute, 'hold');
+    const starter = server.ctx.services.instances.replicaWith(slow, { startLeaseMs: 3000 });
+    replicas.push(starter);
+    const launched = await starter.launch(researcher.id, projectId, {
+      type: 'cpu.xsmall',
+      datasets: [],
+    });
+    const id = launched.instance.id;
+    const sandbox = await firstStarted(slow);
+
+    // A replica booting now: the lease runs, so the start is its replica's still.
+    const booted = server.ctx.services.instances.replicaWith(server.ctx.compute);
+    replicas.push(booted);
+    await booted.restore();
+    expect(await rowOf(id)).toMatchObject({ state: 'starting', failure_reason: null });
+    expect(await isSandboxAlive(sandbox)).toBe(true);
+
+    // A replica booting after the lease ran out: the start died with its server.
+    const bootedLater = server.ctx.services.instances.replicaWith(server.ctx.compute, {
+      now: () => new Date(Date.now() + HOUR_MS),
+    });
+    replicas.push(bootedLater);
+    await bootedLater.restore();
+    expect(await rowOf(id)).toMatchObject({
+      state: 'failed',
+      failure_reason: 'the server stopped while it was starting this instance',
+    });
+    expect(await isSandboxAlive(sandbox)).toBe(false);
+    slow.release();
+    await starter.close();
   });
 });
