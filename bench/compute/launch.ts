@@ -23,14 +23,15 @@
  *     [--concurrent 20] [--interval 20] [--out bench/out/launch.json]
  */
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { publishTinyDataset } from '../../apps/server/src/testing/datasets.js';
 import { stopLeftoverInstances } from '../../apps/server/src/testing/instances.js';
+import { JupyterKernel } from '../../apps/server/src/testing/jupyter-kernel.js';
 import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../apps/server/src/testing/users.js';
 import { delay, freePort, percentile, startProcess, stopProcess, waitFor } from './support.js';
@@ -106,95 +107,33 @@ interface KernelPhases {
 
 /**
  * Creates a kernel at `base` (an HTTP URL ending in the notebook's base path) and runs `1+1` over
- * its websocket; resolves when the shell's `execute_reply` (ok) and iopub's result `2` have come.
+ * its websocket (the server's JupyterKernel, as the tests drive it); resolves when the shell's
+ * `execute_reply` (ok) and the result `2` have come.
  */
 async function firstKernelReply(
   base: string,
   headers: Record<string, string>,
 ): Promise<KernelPhases> {
-  const started = performance.now();
-  const created = await fetch(`${base}api/kernels`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'python3' }),
-  });
-  const kernel = (await created.json()) as { id?: unknown };
-  if (created.status !== 201 || typeof kernel.id !== 'string') {
-    throw new Error(`no kernel at ${base}: ${created.status} ${JSON.stringify(kernel)}`);
-  }
-  const createdMs = performance.now() - started;
-  const ws = new WebSocket(`${base.replace(/^http/u, 'ws')}api/kernels/${kernel.id}/channels`, {
-    headers,
-  });
+  const kernel = await JupyterKernel.openAt(base, headers);
+  const { startedAt, createdAt, openAt } = kernel.opening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    const openMs = performance.now() - started;
-    const msgId = randomUUID();
-    const done = new Promise<void>((resolve, reject) => {
-      let replied = false;
-      let result = false;
-      const timer = setTimeout(
-        () => reject(new Error(`no execute_reply from ${base} in time`)),
-        LAUNCH_TIMEOUT_MS,
-      );
-      ws.on('message', (raw: Buffer) => {
-        const message = JSON.parse(raw.toString('utf8')) as {
-          msg_type: string;
-          parent_header?: { msg_id?: string };
-          content: { status?: string; data?: Record<string, string> };
-        };
-        if (message.parent_header?.msg_id !== msgId) {
-          return;
-        }
-        if (message.msg_type === 'execute_reply') {
-          if (message.content.status !== 'ok') {
-            clearTimeout(timer);
-            reject(new Error(`1+1 answered ${JSON.stringify(message.content)}`));
-            return;
-          }
-          replied = true;
-        } else if (message.msg_type === 'execute_result') {
-          result = message.content.data?.['text/plain'] === '2';
-        }
-        if (replied && result) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      ws.once('close', () => reject(new Error(`the kernel websocket at ${base} closed`)));
-    });
-    ws.send(
-      JSON.stringify({
-        channel: 'shell',
-        buffers: [],
-        metadata: {},
-        parent_header: {},
-        header: {
-          msg_id: msgId,
-          msg_type: 'execute_request',
-          username: 'bench',
-          session: randomUUID(),
-          date: new Date(0).toISOString(),
-          version: '5.3',
-        },
-        content: {
-          code: '1+1',
-          silent: false,
-          store_history: false,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
+    const timeout = new AbortController();
+    const run = await Promise.race([
+      kernel.execute('1+1'),
+      sleep(LAUNCH_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => {
+        throw new Error(`no execute_reply from ${base} in time`);
       }),
-    );
-    await done;
-    return { createdMs, openMs, repliedMs: performance.now() - started };
+    ]).finally(() => timeout.abort());
+    if (run.status !== 'ok' || run.result !== '2') {
+      throw new Error(`1+1 answered ${JSON.stringify(run)} at ${base}`);
+    }
+    return {
+      createdMs: createdAt - startedAt,
+      openMs: openAt - startedAt,
+      repliedMs: performance.now() - startedAt,
+    };
   } finally {
-    ws.removeAllListeners('close');
-    ws.close();
+    await kernel.disconnect();
   }
 }
 

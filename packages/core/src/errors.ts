@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  /** A person's one free instance is live already (issue 8): about them, until they stop it. */
+  free_instance_quota: { status: 429, title: 'Free instance quota reached' },
+  /** The server starts as many instances as it may at once (issue 8): about the server, now. */
+  too_many_starts: { status: 429, title: 'Too many instances starting' },
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -45,7 +49,7 @@ export interface Problem {
 export interface AppErrorOptions {
   errors?: FieldError[];
   cause?: unknown;
-  /** With `rate_limited`: when to try again (sent as Retry-After). */
+  /** With a 429 (`rate_limited`, `free_instance_quota`, `too_many_starts`): when to try again (sent as Retry-After). */
   retryAfterSeconds?: number;
 }
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { retryAfterOf, toApiError } from './index.js';
 
 const problem = {
-  type: 'urn:lantern:problem:rate_limited',
-  title: 'Too many requests',
+  type: 'urn:lantern:problem:too_many_starts',
+  title: 'Too many instances starting',
   status: 429,
-  code: 'rate_limited',
+  code: 'too_many_starts',
   detail:
     '2 instances are starting now, the most this server starts at once; try again in 7 seconds',
 };
@@ -16,7 +16,8 @@ describe('ApiError', () => {
       new Response(null, { status: 429, headers: { 'retry-after': '7' } }),
       problem,
     );
-    expect(refused).toMatchObject({ status: 429, code: 'rate_limited', retryAfter: 7 });
+    // The limit on starts has its own code, apart from the free quota's and other rate limits.
+    expect(refused).toMatchObject({ status: 429, code: 'too_many_starts', retryAfter: 7 });
     const bare = toApiError(new Response(null, { status: 429 }), problem);
     expect(bare.retryAfter).toBeNull();
     const notProblem = toApiError(

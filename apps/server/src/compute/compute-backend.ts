@@ -101,6 +101,13 @@ export interface ComputeBackend {
    * submitted, a Pod created), without waiting for the notebook to answer: `poll` says when.
    */
   start(spec: LaunchSpec): Promise<BackendHandle>;
+  /**
+   * What the backend runs for `instanceId`, found by the id alone (a sandbox, a job, a Pod), or
+   * null when nothing of it runs: for a start whose handle was never stored (its server died, or
+   * the write failed), so that what it left can be stopped. `start` itself stops what an earlier
+   * start of the same instance left, so one instance never runs twice.
+   */
+  find(instanceId: string): Promise<BackendHandle | null>;
   /** Where the instance stands now; `running` only once the notebook answers. */
   poll(handle: BackendHandle): Promise<BackendState>;
   /** Stops the instance and everything it started; stopping one already gone is not an error. */

@@ -309,6 +309,11 @@ const MIN_TOKEN_LENGTH = 16;
  * A spec's names become paths, mount points and arguments: each is checked before any is used.
  * Throws SandboxSpecError naming every problem at once.
  */
+/** Whether `id` may name an instance's folders and sandbox (checked before any path is made). */
+export function isInstanceId(id: string): boolean {
+  return INSTANCE_ID.test(id);
+}
+
 export function checkLaunchSpec(spec: LaunchSpec): void {
   const problems: string[] = [];
   if (!INSTANCE_ID.test(spec.instanceId)) {

@@ -457,6 +457,10 @@ export interface InstanceTable {
   last_activity_at: Date | null;
   /** When it was warned of its idle stop (migration 0029); cleared by activity. */
   idle_warned_at: Date | null;
+  /** The server replica whose start holds it while `requested` or `starting` (migration 0035). */
+  start_owner: string | null;
+  /** Until when that start's lease runs; refreshed while the start goes on (migration 0035). */
+  start_lease_until: Date | null;
 }
 
 /** One running stretch of an instance, per second, for billing and the project's spend. */

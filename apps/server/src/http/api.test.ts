@@ -54,6 +54,48 @@ describe(`HTTP API on ${TEST_DIALECT}`, () => {
       expect(doc.paths['/api/v1/audit/verify']?.['post']?.operationId).toBe('verifyAuditChain');
       expect(Object.keys(doc.paths).every((p) => p.startsWith('/api/v1/'))).toBe(true);
     });
+
+    it('describes each answer of a launch, restart and stop, with the instance and where to poll it', async () => {
+      const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              responses: Record<
+                string,
+                {
+                  description: string;
+                  headers?: Record<string, { description?: string }>;
+                  content?: Record<string, { schema: { $ref?: string } }>;
+                }
+              >;
+            }
+          >
+        >;
+      };
+      const answers = [
+        ['/api/v1/projects/{id}/instances', 'post', ['201', '202'], true],
+        ['/api/v1/instances/{id}/restart', 'post', ['200', '202'], true],
+        ['/api/v1/instances/{id}/stop', 'post', ['202'], false],
+      ] as const;
+      for (const [path, method, statuses, polled] of answers) {
+        for (const status of statuses) {
+          const response = doc.paths[path]?.[method]?.responses[status];
+          const where = `${method} ${path} ${status}`;
+          expect(response?.description, where).toBeDefined();
+          expect(response?.description, where).not.toBe('Default Response');
+          expect(response?.content?.['application/json']?.schema.$ref, where).toBe(
+            '#/components/schemas/Instance',
+          );
+          if (polled) {
+            expect(response?.headers?.['location']?.description, where).toMatch(
+              /^Where to poll the instance/u,
+            );
+          }
+        }
+      }
+    });
   });
 
   describe('errors are application/problem+json with a stable code', () => {

@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refuseAuditEventsOf } from '../testing/audit.js';
 import { publishTinyDataset } from '../testing/datasets.js';
 import {
   killSandbox,
@@ -71,6 +72,11 @@ const api = (method: string, path: string, as: As = {}, body?: unknown) =>
 
 async function detail(res: Response): Promise<string> {
   return ((await res.json()) as { detail: string }).detail;
+}
+
+/** A refusal's stable code and its detail. */
+async function problem(res: Response): Promise<{ code: string; detail: string }> {
+  return (await res.json()) as { code: string; detail: string };
 }
 
 async function instance(id = instanceId): Promise<Instance> {
@@ -175,7 +181,11 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     const retryAfter = Number(busy.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(5);
     expect(retryAfter).toBeLessThanOrEqual(15);
-    expect(await detail(busy)).toContain('the most this server starts at once');
+    // Its own code, not the free quota's: the web words it as the server being busy.
+    expect(await problem(busy)).toMatchObject({
+      code: 'too_many_starts',
+      detail: expect.stringContaining('the most this server starts at once') as unknown,
+    });
 
     const running = await settle(['starting']);
     expect(running.state, running.failureReason ?? '').toBe('running');
@@ -193,7 +203,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     });
     expect(second.status).toBe(429);
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(30);
-    expect(await detail(second)).toContain(`free instance already (${instanceId}, running)`);
+    expect(await problem(second)).toMatchObject({
+      code: 'free_instance_quota',
+      detail: expect.stringContaining(`free instance already (${instanceId}, running)`) as unknown,
+    });
 
     const paid = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
       type: 'cpu.small',
@@ -337,6 +350,36 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       (item) => item.outcome,
     );
     expect(outcomes.filter((outcome) => outcome === 'denied').length).toBe(4);
+  });
+
+  it('withholds a platform answer whose audit record cannot be written (503), and answers once it can', async () => {
+    const run = await kernel?.execute(
+      "import os\nprint('token', os.environ['LANTERN_PLATFORM_TOKEN'])",
+    );
+    const token = /token (\S+)/u.exec(run?.output ?? '')?.[1] ?? '';
+    expect(token).not.toBe('');
+    const marker = 'platform-audit-refused';
+    const restore = await refuseAuditEventsOf(server, marker);
+    const call = (requestId: string, authorization = `Bearer ${token}`) =>
+      fetch(`${server.url}/platform/v1/datasets`, {
+        headers: { authorization, 'x-ng-instance-id': instanceId, 'x-request-id': requestId },
+      });
+    try {
+      for (const authorization of [`Bearer ${token}`, 'Bearer not-the-token']) {
+        const refused = await call(`${marker}-${authorization.length}`, authorization);
+        expect(refused.status).toBe(503);
+        const body = await refused.text();
+        expect(body).toMatch(/the audit log cannot be written/);
+        expect(body).not.toContain(OPEN);
+      }
+    } finally {
+      await restore();
+    }
+    const answered = await call('platform-audit-written');
+    expect(answered.status).toBe(200);
+    expect(await server.auditEventsFor('platform-audit-written')).toMatchObject([
+      { action: 'platform.call', outcome: 'allowed', details: { status: 200 } },
+    ]);
   });
 
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {
@@ -521,9 +564,11 @@ describe('the instance type catalogue from LANTERN_INSTANCE_TYPES', () => {
         );
         expect(answers.map((a) => a.status).sort()).toEqual([202, 429]);
         const refused = answers.find((a) => a.status === 429);
-        expect(await detail(refused ?? new Response('{}'))).toContain(
-          'free instances are one per person',
-        );
+        // The race lost at the unique index is the same refusal, with the same code.
+        expect(await problem(refused ?? new Response('{}'))).toMatchObject({
+          code: 'free_instance_quota',
+          detail: expect.stringContaining('free instances are one per person') as unknown,
+        });
         await stopLeftoverInstances(custom);
       } finally {
         await custom.close();

@@ -31,6 +31,12 @@ export async function sandboxOf(
   return localHandle.parse(JSON.parse(row?.handle ?? 'null')).details;
 }
 
+/** Whether the local sandbox of `handle` (its pid 1, the same process) still runs. */
+export function isSandboxAlive(handle: BackendHandle): Promise<boolean> {
+  const { pid, startTime } = localHandle.parse(handle).details;
+  return isSameProcessAlive(pid, startTime);
+}
+
 /**
  * Kills a sandbox from outside (SIGKILL to its pid 1, as a crash or an operator would) and waits
  * until it is gone.

@@ -1,35 +1,76 @@
 /**
- * A Jupyter kernel driven over a notebook server's UNIX socket (or over HTTP through something
- * that forwards to one, such as the instance proxy), for the compute tests: the REST
- * API (`api/kernels`) over HTTP and the kernel's `channels` websocket (Jupyter messaging protocol
- * 5.3: an `execute_request` on the shell channel; the `stream` and `error` messages it causes on
- * iopub; done when both the shell's `execute_reply` and iopub's `status: idle` have come, in
- * either order).
+ * A Jupyter kernel driven over a notebook server's UNIX socket, or over HTTP at a URL (through
+ * Lantern's instance proxy, or a bare jupyter_server on TCP), for the compute tests and benchmarks:
+ * the REST API (`api/kernels`) and the kernel's `channels` websocket (Jupyter messaging protocol
+ * 5.3: an `execute_request` on the shell channel; the `stream`, `error` and `execute_result`
+ * messages it causes on iopub; done when both the shell's `execute_reply` and iopub's
+ * `status: idle` have come, in either order). The one place these messages are built.
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import WebSocket from 'ws';
 
 export interface Execution {
-  /** `ok`, `error`, or `died` when the kernel was killed while running the cell. */
+  /**
+   * `ok`, `error`, or `died` when the kernel was killed (or its websocket closed) while running the
+   * cell.
+   */
   status: 'ok' | 'error' | 'died';
   /** What the cell printed, and any error as `Name: value`. */
   output: string;
+  /** The value of the cell's last expression (`text/plain` of its `execute_result`), if any. */
+  result: string | null;
 }
 
-/**
- * Where a notebook server is reached: its UNIX socket's path, or the `http://host:port` origin of
- * a server that forwards to it (the instance proxy).
- */
-function placeOf(where: string): { socketPath: string } | { host: string; port: number } {
-  if (!where.startsWith('http://')) {
-    return { socketPath: where };
-  }
-  const url = new URL(where);
-  return { host: url.hostname, port: Number(url.port) };
+/** How a kernel's REST calls and websocket reach the notebook server. */
+interface KernelTransport {
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  websocket(path: string): WebSocket;
 }
 
-/** One HTTP request to the notebook server over its socket (or through a proxy's origin). */
+/** Over the notebook server's UNIX socket, with Jupyter's own token. */
+function unixSocketTransport(socketPath: string, token: string): KernelTransport {
+  return {
+    api: (method, path, body) => jupyterApi(socketPath, token, method, path, body),
+    websocket: (path) =>
+      new WebSocket(`ws+unix://${socketPath}:${path}`, {
+        headers: { Authorization: `token ${token}` },
+      }),
+  };
+}
+
+/** Over HTTP at `origin` (`http://host:port`), each request carrying `headers`. */
+function httpTransport(origin: string, headers: Record<string, string>): KernelTransport {
+  return {
+    async api(method, path, body) {
+      const res = await fetch(`${origin}${path}`, {
+        method,
+        headers: { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? null : JSON.parse(text);
+      } catch {
+        // Not JSON (an HTML error page): kept as text.
+      }
+      return { status: res.status, body: parsed };
+    },
+    websocket: (path) => new WebSocket(`${origin.replace(/^http/u, 'ws')}${path}`, { headers }),
+  };
+}
+
+/** When a kernel's opening reached each step, in `performance.now()` milliseconds. */
+export interface KernelOpening {
+  startedAt: number;
+  /** `POST api/kernels` answered. */
+  createdAt: number;
+  /** Its websocket open. */
+  openAt: number;
+}
+
+/** One HTTP request to the notebook server over its socket. */
 export function jupyterApi(
   socketPath: string,
   token: string | null,
@@ -40,7 +81,7 @@ export function jupyterApi(
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        ...placeOf(socketPath),
+        socketPath,
         method,
         path,
         headers: {
@@ -71,6 +112,7 @@ export function jupyterApi(
 
 interface Pending {
   output: string;
+  result: string | null;
   reply: string | null;
   idle: boolean;
   resolve: (execution: Execution) => void;
@@ -82,44 +124,61 @@ export class JupyterKernel {
   private readonly pending = new Map<string, Pending>();
 
   private constructor(
-    private readonly socketPath: string,
+    private readonly transport: KernelTransport,
     private readonly baseUrl: string,
-    private readonly token: string,
     readonly id: string,
     private readonly ws: WebSocket,
+    readonly opening: KernelOpening,
   ) {
     ws.on('message', (raw: Buffer) => this.receive(raw));
+    // A closed websocket answers nothing more: every cell under way ends as if the kernel died.
+    ws.on('close', () => this.endAll());
   }
 
-  static async open(socketPath: string, baseUrl: string, token: string): Promise<JupyterKernel> {
-    const created = await jupyterApi(socketPath, token, 'POST', `${baseUrl}api/kernels`, {
-      name: 'python3',
-    });
+  /** A new kernel on the notebook server at `socketPath` (its base URL and Jupyter token). */
+  static open(socketPath: string, baseUrl: string, token: string): Promise<JupyterKernel> {
+    return JupyterKernel.start(unixSocketTransport(socketPath, token), baseUrl);
+  }
+
+  /**
+   * A new kernel on the notebook server whose base is the HTTP URL `base` (ending in `/`: an
+   * instance's `/instances/<id>/` through the proxy, or a bare server's base URL), every request
+   * and the websocket's handshake carrying `headers` (a session cookie and Origin, or a token).
+   */
+  static openAt(base: string, headers: Record<string, string>): Promise<JupyterKernel> {
+    const url = new URL(base);
+    return JupyterKernel.start(httpTransport(url.origin, headers), url.pathname);
+  }
+
+  private static async start(transport: KernelTransport, baseUrl: string): Promise<JupyterKernel> {
+    const startedAt = performance.now();
+    const created = await transport.api('POST', `${baseUrl}api/kernels`, { name: 'python3' });
     const id = (created.body as { id?: unknown } | null)?.id;
     if (created.status !== 201 || typeof id !== 'string') {
       throw new Error(`no kernel: ${created.status} ${JSON.stringify(created.body)}`);
     }
-    const channels = `${baseUrl}api/kernels/${id}/channels`;
-    const place = placeOf(socketPath);
-    const url =
-      'socketPath' in place
-        ? `ws+unix://${place.socketPath}:${channels}`
-        : `ws://${place.host}:${place.port}${channels}`;
-    const ws = new WebSocket(url, {
-      headers: { Authorization: `token ${token}` },
-    });
+    const createdAt = performance.now();
+    const ws = transport.websocket(`${baseUrl}api/kernels/${id}/channels`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new JupyterKernel(socketPath, baseUrl, token, id, ws);
+    return new JupyterKernel(transport, baseUrl, id, ws, {
+      startedAt,
+      createdAt,
+      openAt: performance.now(),
+    });
   }
 
   /** Runs `code` as one cell and waits for its end (or the kernel's death). */
   execute(code: string): Promise<Execution> {
     const msgId = randomUUID();
     return new Promise((resolve) => {
-      this.pending.set(msgId, { output: '', reply: null, idle: false, resolve });
+      if (this.ws.readyState !== WebSocket.OPEN) {
+        resolve({ status: 'died', output: '', result: null });
+        return;
+      }
+      this.pending.set(msgId, { output: '', result: null, reply: null, idle: false, resolve });
       this.ws.send(
         JSON.stringify({
           channel: 'shell',
@@ -147,14 +206,39 @@ export class JupyterKernel {
     });
   }
 
+  /** Pings over the websocket; resolves at the pong. */
+  ping(): Promise<void> {
+    return new Promise((resolve) => {
+      this.ws.once('pong', () => resolve());
+      this.ws.ping();
+    });
+  }
+
+  /** Closes the websocket with `code`; resolves with the close code that came back. */
+  disconnect(code = 1000, reason = ''): Promise<number> {
+    if (this.ws.readyState === WebSocket.CLOSED) {
+      return Promise.resolve(code);
+    }
+    return new Promise((resolve) => {
+      this.ws.once('close', (echoed: number) => resolve(echoed));
+      this.ws.close(code, reason);
+    });
+  }
+
+  /** Closes the websocket and shuts the kernel down. */
   async close(): Promise<void> {
+    // Not waiting for the close handshake: the notebook server may be gone already.
     this.ws.close();
-    await jupyterApi(
-      this.socketPath,
-      this.token,
-      'DELETE',
-      `${this.baseUrl}api/kernels/${this.id}`,
-    ).catch(() => undefined);
+    await this.transport
+      .api('DELETE', `${this.baseUrl}api/kernels/${this.id}`)
+      .catch(() => undefined);
+  }
+
+  private endAll(): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.resolve({ status: 'died', output: pending.output, result: pending.result });
+    }
   }
 
   private receive(raw: Buffer): void {
@@ -166,10 +250,7 @@ export class JupyterKernel {
     const state = message.content['execution_state'];
     if (message.msg_type === 'status' && (state === 'restarting' || state === 'dead')) {
       // The kernel was killed (out of memory): every cell under way ends with it.
-      for (const [id, pending] of this.pending) {
-        this.pending.delete(id);
-        pending.resolve({ status: 'died', output: pending.output });
-      }
+      this.endAll();
       return;
     }
     const id = message.parent_header?.msg_id;
@@ -181,6 +262,13 @@ export class JupyterKernel {
       pending.output += String(message.content['text']);
     } else if (message.msg_type === 'error') {
       pending.output += `${String(message.content['ename'])}: ${String(message.content['evalue'])}\n`;
+    } else if (message.msg_type === 'execute_result') {
+      const data = message.content['data'];
+      const plain =
+        typeof data === 'object' && data !== null && 'text/plain' in data
+          ? data['text/plain']
+          : undefined;
+      pending.result = typeof plain === 'string' ? plain : null;
     } else if (message.msg_type === 'execute_reply') {
       pending.reply = String(message.content['status']);
     } else if (message.msg_type === 'status' && state === 'idle') {
@@ -188,7 +276,11 @@ export class JupyterKernel {
     }
     if (pending.reply !== null && pending.idle) {
       this.pending.delete(id);
-      pending.resolve({ status: pending.reply === 'ok' ? 'ok' : 'error', output: pending.output });
+      pending.resolve({
+        status: pending.reply === 'ok' ? 'ok' : 'error',
+        output: pending.output,
+        result: pending.result,
+      });
     }
   }
 }

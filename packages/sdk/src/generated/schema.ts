@@ -1559,7 +1559,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "bad_request" | "invalid_json" | "validation_failed" | "unauthenticated" | "second_factor_required" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "unavailable";
+            code: "bad_request" | "invalid_json" | "validation_failed" | "unauthenticated" | "second_factor_required" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "free_instance_quota" | "too_many_starts" | "internal" | "unavailable";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -2309,7 +2309,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "bad_request" | "invalid_json" | "validation_failed" | "unauthenticated" | "second_factor_required" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "unavailable";
+            code: "bad_request" | "invalid_json" | "validation_failed" | "unauthenticated" | "second_factor_required" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "free_instance_quota" | "too_many_starts" | "internal" | "unavailable";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -7354,18 +7354,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Launched: the instance runs, or failed with failureReason saying why, within the wait */
             201: {
                 headers: {
+                    /** @description Where to poll the instance: /api/v1/instances/{id} */
+                    location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Instance"];
                 };
             };
-            /** @description Default Response */
+            /** @description The instance is still requested or starting when the wait ended: its start goes on in the background; poll Location until it is running or failed */
             202: {
                 headers: {
+                    /** @description Where to poll the instance: /api/v1/instances/{id} */
+                    location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7485,7 +7489,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Stopping (stopped, for one never started): the stop finishes in the background */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -7525,18 +7529,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Started again: the instance runs, or failed with failureReason saying why, within the wait */
             200: {
                 headers: {
+                    /** @description Where to poll the instance: /api/v1/instances/{id} */
+                    location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Instance"];
                 };
             };
-            /** @description Default Response */
+            /** @description The instance is still requested or starting when the wait ended: its start goes on in the background; poll Location until it is running or failed */
             202: {
                 headers: {
+                    /** @description Where to poll the instance: /api/v1/instances/{id} */
+                    location?: string;
                     [name: string]: unknown;
                 };
                 content: {

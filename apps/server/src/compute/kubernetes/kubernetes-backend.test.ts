@@ -38,7 +38,7 @@ const ready = (podIP: string) => ({
 });
 
 describe('the Kubernetes backend against a local API server', () => {
-  it('creates the Secret, the NetworkPolicy and then the Pod, as the golden files, with its token', async () => {
+  it('looks for a Pod the instance left, then creates the Secret, the NetworkPolicy and the Pod, as the golden files, with its token', async () => {
     const from = api.requests.length;
     const handle = await backend.start(launch('gpu2b9c', 'gpu.a100'));
     expect(handle).toEqual({
@@ -48,14 +48,15 @@ describe('the Kubernetes backend against a local API server', () => {
     });
     const sent = api.requests.slice(from);
     expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /api/v1/namespaces/${NAMESPACE}/pods/lantern-gpu2b9c`,
       `POST /api/v1/namespaces/${NAMESPACE}/secrets`,
       `POST /apis/networking.k8s.io/v1/namespaces/${NAMESPACE}/networkpolicies`,
       `POST /api/v1/namespaces/${NAMESPACE}/pods`,
     ]);
     expect(sent.every((r) => r.authorization === 'Bearer test-bearer-token')).toBe(true);
-    expect(sent[0]?.body).toEqual(await golden('gpu2b9c-secret.json'));
-    expect(sent[1]?.body).toEqual(await golden('gpu2b9c-networkpolicy.json'));
-    expect(sent[2]?.body).toEqual(await golden('gpu2b9c-pod.json'));
+    expect(sent[1]?.body).toEqual(await golden('gpu2b9c-secret.json'));
+    expect(sent[2]?.body).toEqual(await golden('gpu2b9c-networkpolicy.json'));
+    expect(sent[3]?.body).toEqual(await golden('gpu2b9c-pod.json'));
   });
 
   it('says starting until the Pod is ready, then running at its IP', async () => {
@@ -168,13 +169,26 @@ describe('the Kubernetes backend against a local API server', () => {
     await restarted.stop(vanished);
   });
 
+  it('finds what a start left by the instance id alone, and a second start replaces it', async () => {
+    expect(await backend.find('again1')).toBeNull();
+    const first = await backend.start(launch('again1', 'cpu.xsmall'));
+    expect(await backend.find('again1')).toEqual(first);
+    const firstPod = api.objects('pods').get('lantern-again1');
+    // A start whose server died before storing the handle, started again: one Pod, the new one.
+    const second = await backend.start(launch('again1', 'cpu.xsmall'));
+    expect(second).toEqual(first);
+    expect(api.objects('pods').get('lantern-again1')).not.toBe(firstPod);
+    await backend.stop(second);
+    expect(await backend.find('again1')).toBeNull();
+  });
+
   it('turns the cluster’s refusals into clear errors and leaves nothing half made', async () => {
     const first = await backend.start(launch('dup1', 'cpu.xsmall'));
+    // A NetworkPolicy left without its Pod: creating it again is refused, and the new Secret goes.
+    api.objects('pods').delete('lantern-dup1');
     api.objects('secrets').delete('lantern-dup1');
-    api.objects('networkpolicies').delete('lantern-dup1');
-    // The Pod is still there: creating it again is refused, and the new Secret and policy go.
     await expect(backend.start(launch('dup1', 'cpu.xsmall'))).rejects.toThrow(
-      'Kubernetes refused instance dup1 (cpu.xsmall): HTTP 409: pods "lantern-dup1" already exists',
+      'Kubernetes refused instance dup1 (cpu.xsmall): HTTP 409: networkpolicies "lantern-dup1" already exists',
     );
     expect(api.objects('secrets').has('lantern-dup1')).toBe(false);
     await backend.stop(first);

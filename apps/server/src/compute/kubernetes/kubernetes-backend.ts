@@ -97,6 +97,12 @@ export class KubernetesComputeBackend implements ComputeBackend {
   async start(spec: LaunchSpec): Promise<BackendHandle> {
     const { namespace } = this.options;
     const name = objectName(spec.instanceId);
+    // Idempotent by instance: what an earlier start of it left (its server died before it stored
+    // the handle) is deleted first; its objects have the same names.
+    const leftover = await this.find(spec.instanceId);
+    if (leftover !== null) {
+      await this.stop(leftover);
+    }
     const secret = secretManifest(spec, this.options);
     const policy = networkPolicyManifest(spec, this.options);
     const pod = podManifest(spec, this.options);
@@ -115,6 +121,23 @@ export class KubernetesComputeBackend implements ComputeBackend {
       kind: 'kubernetes',
       ref: name,
       details: { instanceId: spec.instanceId, namespace, baseUrl: spec.baseUrl },
+    };
+  }
+
+  /** The Pod of `instanceId`, by its name (`objectName`), while it exists. */
+  async find(instanceId: string): Promise<BackendHandle | null> {
+    const name = objectName(instanceId);
+    if (!(await this.podExists(name))) {
+      return null;
+    }
+    return {
+      kind: 'kubernetes',
+      ref: name,
+      details: {
+        instanceId,
+        namespace: this.options.namespace,
+        baseUrl: `/instances/${instanceId}/`,
+      },
     };
   }
 

@@ -364,6 +364,23 @@ describe('LocalComputeBackend', () => {
     expect(state?.state === 'stopped' ? state.detail : '').toContain('ended without a stop');
   });
 
+  it('finds a sandbox by its instance id alone, and a second start of the instance stops the first', async () => {
+    const backend = new LocalComputeBackend({ dataDir });
+    expect(await backend.find('inst-e')).toBeNull();
+    const first = await backend.start(specFor('inst-e'));
+    started.push(first);
+    // What a server that died before storing the handle leaves: another backend finds it.
+    expect(await new LocalComputeBackend({ dataDir }).find('inst-e')).toEqual(first);
+    // Started again (a start taken over): the first sandbox is stopped, one runs.
+    const second = await backend.start(specFor('inst-e'));
+    started.push(second);
+    expect(await isSameProcessAlive(detailsOf(first).pid, detailsOf(first).startTime)).toBe(false);
+    expect(await backend.find('inst-e')).toEqual(second);
+    await backend.stop(second);
+    expect(await backend.find('inst-e')).toBeNull();
+    await expect(backend.find('../escape')).rejects.toThrow(LocalLaunchError);
+  });
+
   it('reports a notebook server that ends before it answers as failed, with the reason from its log', async () => {
     const backend = new LocalComputeBackend({ dataDir });
     // A Python that cannot find its standard library stops at once, as a broken install would.

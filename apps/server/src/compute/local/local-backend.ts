@@ -29,6 +29,7 @@ import {
   BWRAP,
   bwrapOptions,
   checkLaunchSpec,
+  isInstanceId,
   DEFAULT_LIMITS,
   DEFAULT_PYTHON_LIB,
   DEFAULT_SANDBOX_USER,
@@ -70,6 +71,13 @@ const detailsSchema = z.object({
   cgroups: z.array(z.string()),
 });
 export type LocalHandleDetails = z.infer<typeof detailsSchema>;
+const keptHandleSchema = z.object({
+  kind: z.literal('local'),
+  ref: z.string(),
+  details: detailsSchema,
+});
+/** The handle a start keeps in the instance's folder, for `find`. */
+const HANDLE_FILE = 'handle.json';
 
 /** The launcher's argv (no secret) and bubblewrap's options, sent on ARGS_FD. */
 interface SandboxLaunch {
@@ -147,6 +155,12 @@ export class LocalComputeBackend implements ComputeBackend {
 
   async start(spec: LaunchSpec): Promise<BackendHandle> {
     checkLaunchSpec(spec);
+    // Idempotent by instance: a sandbox left by an earlier start of it (one whose server died
+    // before it stored the handle) is stopped first, so that one instance never runs twice.
+    const leftover = await this.find(spec.instanceId);
+    if (leftover !== null) {
+      await this.stop(leftover);
+    }
     const folder = join(this.root, spec.instanceId);
     const socketPath = jupyterSocketPath(folder);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
@@ -193,11 +207,54 @@ export class LocalComputeBackend implements ComputeBackend {
         limits: cgroups === null ? 'prlimit' : 'cgroup-v1',
         cgroups: cgroups ?? [],
       };
-      return { kind: 'local', ref: String(pid), details };
+      const handle: BackendHandle = { kind: 'local', ref: String(pid), details };
+      // Kept beside the sandbox, so that `find` knows it by the instance's id alone.
+      await writeFile(join(folder, HANDLE_FILE), JSON.stringify(handle), { mode: 0o600 });
+      return handle;
     } catch (error) {
       await removeCgroups(cgroups ?? [], 2000);
       throw error;
     }
+  }
+
+  /**
+   * The sandbox of `instanceId` while it lives, from the handle its start kept in the instance's
+   * folder (or, when the start went no further than the spawn, the pid bwrap reported).
+   */
+  async find(instanceId: string): Promise<BackendHandle | null> {
+    if (!isInstanceId(instanceId)) {
+      throw new LocalLaunchError(`the instance id ${JSON.stringify(instanceId)} is not one`);
+    }
+    const folder = join(this.root, instanceId);
+    let handle: BackendHandle | null = null;
+    try {
+      const kept = JSON.parse(await readFile(join(folder, HANDLE_FILE), 'utf8')) as unknown;
+      const parsed = keptHandleSchema.safeParse(kept);
+      handle = parsed.success
+        ? { kind: 'local', ref: parsed.data.ref, details: parsed.data.details }
+        : null;
+    } catch {
+      // No handle kept (yet): the start may have gone no further than the spawn.
+    }
+    if (handle === null) {
+      const pid = await readChildPid(join(folder, 'info.json')).catch(() => null);
+      const stat = pid === null ? null : await readProcessStat(pid);
+      if (pid === null || stat === null) {
+        return null;
+      }
+      const details: LocalHandleDetails = {
+        folder,
+        pid,
+        startTime: stat.startTime,
+        socketPath: jupyterSocketPath(folder),
+        baseUrl: `/instances/${instanceId}/`,
+        limits: 'prlimit',
+        cgroups: [],
+      };
+      handle = { kind: 'local', ref: String(pid), details };
+    }
+    const details = detailsOf(handle);
+    return (await isSameProcessAlive(details.pid, details.startTime)) ? handle : null;
   }
 
   async poll(handle: BackendHandle): Promise<BackendState> {
@@ -276,7 +333,7 @@ export class LocalComputeBackend implements ComputeBackend {
     await chmod(this.root, 0o711);
     await mkdir(folder, { recursive: true });
     await chmod(folder, 0o711);
-    for (const name of ['info.json', 'ready', 'stopped', 'token']) {
+    for (const name of ['info.json', HANDLE_FILE, 'ready', 'stopped', 'token']) {
       await rm(join(folder, name), { force: true });
     }
     await rm(join(folder, 'run'), { recursive: true, force: true });

@@ -209,14 +209,15 @@ export class InstanceProxy {
    * Forwards one HTTP request (`path` is the full path and query Jupyter gets) and streams the
    * answer into `res`, both bodies streamed. When the client must be answered before anything of
    * Jupyter's answer was sent (it declared more than the limit, or Jupyter cannot be reached),
-   * `refuse` is called with the outcome and writes that answer itself.
+   * `refuse` is called with the outcome and writes that answer itself (it may first record why:
+   * the exchange is settled once its promise is).
    */
   forward(
     req: IncomingMessage,
     res: ServerResponse,
     target: ResolvedInstance,
     path: string,
-    refuse: (outcome: ForwardOutcome) => void,
+    refuse: (outcome: ForwardOutcome) => void | Promise<void>,
     extraHeaders: OutgoingHttpHeaders = {},
   ): Promise<ForwardOutcome> {
     return new Promise<ForwardOutcome>((resolve) => {
@@ -226,6 +227,16 @@ export class InstanceProxy {
           settled = true;
           resolve(outcome);
         }
+      };
+      let refusing = false;
+      const refuseThenSettle = (outcome: ForwardOutcome) => {
+        refusing = true;
+        Promise.resolve()
+          .then(() => refuse(outcome))
+          .catch(() => {
+            res.destroy();
+          })
+          .finally(() => settle(outcome));
       };
       const upstream = this.request(target.endpoint, {
         method: req.method ?? 'GET',
@@ -237,9 +248,7 @@ export class InstanceProxy {
         const declared = Number(answer.headers['content-length']);
         if (Number.isFinite(declared) && declared > this.responseLimitBytes) {
           answer.destroy();
-          const outcome: ForwardOutcome = { kind: 'too-large', status, bytes: 0, cut: false };
-          refuse(outcome);
-          settle(outcome);
+          refuseThenSettle({ kind: 'too-large', status, bytes: 0, cut: false });
           return;
         }
         res.writeHead(status, { ...downstreamHeaders(answer), ...extraHeaders });
@@ -261,13 +270,11 @@ export class InstanceProxy {
         );
       });
       upstream.on('error', (error) => {
-        if (settled) {
+        if (settled || refusing) {
           return;
         }
         if (!res.headersSent) {
-          const outcome: ForwardOutcome = { kind: 'upstream-failed', error };
-          refuse(outcome);
-          settle(outcome);
+          refuseThenSettle({ kind: 'upstream-failed', error });
         } else {
           res.destroy();
           settle({ kind: 'upstream-failed', error });

@@ -440,7 +440,9 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
 
     // A cell through the proxy, over the kernel's websocket, calls the platform through the relay.
     target = { endpoint: running.endpoint, token: spec.token, projectId: 'p' };
-    const kernel = await JupyterKernel.open(proxyOrigin, spec.baseUrl, 'not-the-token');
+    const kernel = await JupyterKernel.openAt(`${proxyOrigin}${spec.baseUrl}`, {
+      Authorization: 'token not-the-token',
+    });
     try {
       const cell = await kernel.execute(
         'import ngsci\nprint(ngsci.instance_id())\nprint([(d.slug, d.version) for d in ngsci.datasets()])',
@@ -448,6 +450,7 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
       expect(cell).toEqual({
         status: 'ok',
         output: `${spec.instanceId}\n[('arrest-ntuh-ecg', '1.0')]\n`,
+        result: null,
       });
     } finally {
       await kernel.close();

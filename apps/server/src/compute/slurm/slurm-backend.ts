@@ -39,6 +39,7 @@ import {
   DEFAULT_PYTHON_LIB,
   encodeBwrapOptions,
   jupyterSocketPath,
+  isInstanceId,
   launcherArgs,
   sandboxFiles,
   type SandboxUser,
@@ -46,6 +47,7 @@ import {
 import {
   batchScript,
   isLive,
+  jobName,
   jobPhase,
   parseCompletionLog,
   parseSbatchOutput,
@@ -160,6 +162,12 @@ export class SlurmComputeBackend implements ComputeBackend {
 
   async start(spec: LaunchSpec): Promise<BackendHandle> {
     checkLaunchSpec(spec);
+    // Idempotent by instance: a job left by an earlier start of it (one whose server died before
+    // it stored the handle) is cancelled first, so that one instance never runs twice.
+    const leftover = await this.find(spec.instanceId);
+    if (leftover !== null) {
+      await this.stop(leftover);
+    }
     const folder = join(this.options.sharedDir, spec.instanceId);
     const socketPath = jupyterSocketPath(folder);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
@@ -234,6 +242,41 @@ export class SlurmComputeBackend implements ComputeBackend {
       ...(pin === undefined ? {} : { relayFingerprint256: pin }),
     };
     return { kind: 'slurm', ref: jobId, details: { ...details } };
+  }
+
+  /** The live job of `instanceId`, by its job name (`lantern-<id>`), as squeue lists it. */
+  async find(instanceId: string): Promise<BackendHandle | null> {
+    if (!isInstanceId(instanceId)) {
+      throw new SlurmError(`the instance id ${JSON.stringify(instanceId)} is not one`);
+    }
+    const listed = await this.run('squeue', [
+      '--noheader',
+      `--name=${jobName(instanceId)}`,
+      '--format=%i',
+    ]);
+    if (listed.code !== 0) {
+      throw new SlurmError(`squeue failed: ${slurmMessage(listed)}`);
+    }
+    const ids = listed.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((id) => /^\d+$/u.test(id));
+    const records = await this.records(ids);
+    const live = ids.find((id) => {
+      const record = records.get(id);
+      return record !== undefined && isLive(record);
+    });
+    if (live === undefined) {
+      return null;
+    }
+    const folder = join(this.options.sharedDir, instanceId);
+    const details: SlurmDetails = {
+      instanceId,
+      folder,
+      socketPath: jupyterSocketPath(folder),
+      baseUrl: `/instances/${instanceId}/`,
+    };
+    return { kind: 'slurm', ref: live, details: { ...details } };
   }
 
   async poll(handle: BackendHandle): Promise<BackendState> {

@@ -10,7 +10,10 @@
  *
  * The audit log records sessions, not requests: `instance.session_opened` the first time a caller
  * reaches an instance (again after SESSION_IDLE_MS without traffic), one `instance.websocket_opened`
- * and `instance.websocket_closed` per websocket, and every refusal.
+ * and `instance.websocket_closed` per websocket, and every refusal. Each record is written before
+ * what it records happens: a session's before its first request is forwarded, a websocket's before
+ * its handshake is, a block's before the 403 is sent. When the audit log cannot be written the
+ * caller gets 503 and nothing is forwarded (the request lifecycle's rule for every other route).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -121,8 +124,9 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
   const { proxy, resolve, audit } = options;
   const sessions = new ProxySessions();
 
+  /** Records an egress block; an audit log that cannot be written is 503 (AppError). */
   const recordBlock = (ctx: RequestContext, url: ProxiedUrl, method: string, block: EgressBlock) =>
-    runWithRequestContext(ctx, () =>
+    recordOrRefuse(ctx, () =>
       audit.recordAlone({
         action: 'instance.egress_blocked',
         outcome: 'denied',
@@ -138,7 +142,7 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
       return;
     }
     try {
-      await runWithRequestContext(ctx, () =>
+      await recordOrRefuse(ctx, () =>
         audit.recordAlone({
           action: 'instance.session_opened',
           target: url.instanceId,
@@ -147,13 +151,7 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
       );
     } catch (error) {
       sessions.forget(key);
-      throw new AppError(
-        'unavailable',
-        'the audit log cannot be written; the request was not forwarded',
-        {
-          cause: error,
-        },
-      );
+      throw error;
     }
   };
 
@@ -237,11 +235,7 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
       url: ProxiedUrl,
     ) => {
       reply.hijack();
-      const refuse = (outcome: ForwardOutcome) => {
-        const error =
-          outcome.kind === 'too-large'
-            ? new AppError('forbidden', responseTooLarge(proxy.responseLimitBytes).detail)
-            : new AppError('unavailable', `instance ${url.instanceId} does not answer`);
+      const answer = (error: AppError) => {
         const body = problemJson(request, error);
         reply.raw.writeHead(error.status, {
           'content-type': PROBLEM_CONTENT_TYPE,
@@ -249,6 +243,22 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
           'x-request-id': request.id,
         });
         reply.raw.end(body);
+      };
+      const refuse = async (outcome: ForwardOutcome) => {
+        if (outcome.kind !== 'too-large') {
+          answer(new AppError('unavailable', `instance ${url.instanceId} does not answer`));
+          return;
+        }
+        // The block is recorded before the 403 that says so; unrecorded, it is a 503.
+        try {
+          await recordBlock(request.ctx, url, request.method, {
+            ...responseTooLarge(proxy.responseLimitBytes),
+            detail: `refused a ${outcome.status} response declaring more than ${proxy.responseLimitBytes} bytes`,
+          });
+          answer(new AppError('forbidden', responseTooLarge(proxy.responseLimitBytes).detail));
+        } catch (error) {
+          answer(error instanceof AppError ? error : new AppError('internal', 'the proxy failed'));
+        }
       };
       const outcome = await proxy.forward(
         request.raw,
@@ -258,12 +268,12 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
         refuse,
         { 'x-request-id': request.id },
       );
-      if (outcome.kind === 'too-large') {
+      if (outcome.kind === 'too-large' && outcome.cut) {
+        // A cut has no answer to hold back: what was sent is within the limit, and the connection
+        // is broken off at once rather than after a database write.
         await recordBlock(request.ctx, url, request.method, {
           ...responseTooLarge(proxy.responseLimitBytes),
-          detail: outcome.cut
-            ? `cut off after ${outcome.bytes} bytes of a ${outcome.status} response`
-            : `refused a ${outcome.status} response declaring more than ${proxy.responseLimitBytes} bytes`,
+          detail: `cut off after ${outcome.bytes} bytes of a ${outcome.status} response`,
         }).catch((error: unknown) => {
           request.log.error({ err: error }, 'audit write of an egress block failed');
         });
@@ -316,7 +326,7 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
           throw new AppError('forbidden', block.detail);
         }
         await openSession(ctx, url, 'websocket');
-        await runWithRequestContext(ctx, () =>
+        await recordOrRefuse(ctx, () =>
           audit.recordAlone({
             action: 'instance.websocket_opened',
             target: url.instanceId,
@@ -362,6 +372,24 @@ export function instanceProxyRoutes(options: InstanceProxyRoutesOptions): Fastif
   };
 }
 
+/** The answer when the audit log cannot be written: nothing is forwarded or answered. */
+function auditUnavailable(cause: unknown): AppError {
+  return new AppError(
+    'unavailable',
+    'the audit log cannot be written; the request was not forwarded',
+    { cause },
+  );
+}
+
+/** Writes an audit record in `ctx`; one that cannot be written becomes 503 (auditUnavailable). */
+async function recordOrRefuse(ctx: RequestContext, write: () => Promise<void>): Promise<void> {
+  try {
+    await runWithRequestContext(ctx, write);
+  } catch (error) {
+    throw auditUnavailable(error);
+  }
+}
+
 /** The websocket counterpart of the lifecycle's authorize and CSRF checks. */
 function authorizeWebsocket(
   principal: Principal,
@@ -394,20 +422,25 @@ async function refuseUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   url: ProxiedUrl | null,
-  error: AppError,
+  refusal: AppError,
   audit: AuditService,
 ): Promise<void> {
+  let error = refusal;
   if (!ctx.auditSettled) {
-    await runWithRequestContext(ctx, () =>
-      audit.recordAlone({
-        action: 'instance.websocket_refused',
-        outcome: error.isDenial || ctx.denied ? 'denied' : 'failed',
-        ...(url === null ? {} : { target: url.instanceId }),
-        details: { path: (req.url ?? '').split('?')[0] ?? '', status: error.status },
-      }),
-    ).catch((auditError: unknown) => {
+    try {
+      await runWithRequestContext(ctx, () =>
+        audit.recordAlone({
+          action: 'instance.websocket_refused',
+          outcome: error.isDenial || ctx.denied ? 'denied' : 'failed',
+          ...(url === null ? {} : { target: url.instanceId }),
+          details: { path: (req.url ?? '').split('?')[0] ?? '', status: error.status },
+        }),
+      );
+    } catch (auditError) {
+      // The refusal is not recorded: its answer is withheld, as any other would be.
       app.log.error({ err: auditError }, 'audit write of a refused websocket failed');
-    });
+      error = auditUnavailable(auditError);
+    }
   }
   const body = problemJson({ url: req.url ?? '', id: ctx.requestId }, error);
   if (socket.writable) {

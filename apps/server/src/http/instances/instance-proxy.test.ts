@@ -2,19 +2,19 @@
  * The instance proxy against a REAL notebook: Debian's jupyter_server started by the local backend
  * in its bubblewrap sandbox (as the compute tests start it), with a dataset view mounted, behind a
  * test server whose resolver gives the instance to its owner only. Through `/instances/<id>/…`:
- * the notebook's REST API, a kernel websocket that runs a cell, refusals (401 unauthenticated,
+ * the notebook's REST API, a kernel websocket that runs a cell (JupyterKernel, through the proxy), refusals (401 unauthenticated,
  * 404 for another user and for an unknown instance, a cross-site write or websocket), every route
  * the egress guard blocks (403, each an audit event with the path) and the size limit, refused
  * when declared and cut off mid-stream when not (the limit from LANTERN_PROXY_MAX_RESPONSE_BYTES);
  * and the activity it reports for the idle culler: requests and websocket messages, not pings.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { parseAuditBody } from '@lantern/core/audit';
 import type { InstanceType } from '@lantern/core/instances';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,12 +24,15 @@ import { DatasetViews } from '../../compute/dataset-view.js';
 import { LocalComputeBackend } from '../../compute/local/local-backend.js';
 import type { ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
 import { LocalObjectStore } from '../../storage/object-store.js';
+import { refuseAuditEventsOf } from '../../testing/audit.js';
+import { JupyterKernel } from '../../testing/jupyter-kernel.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
 
 const PASSWORD = 'seven quiet rivers under the hill';
 const INSTANCE = 'inst-proxy-test';
 const STREAMING = 'inst-streaming';
+const COUNTED = 'inst-counted';
 const SLUG = 'lantern-test-measurements';
 const VERSION = '1.0';
 /** Small enough for a test file to pass it, large enough for every Jupyter API answer used. */
@@ -53,6 +56,9 @@ let server: TestServer;
 let owner: SignedInUser;
 let stranger: SignedInUser;
 let streamer: Server;
+/** A notebook stand-in that counts what reaches it: the audit tests' witness. */
+let counted: Server;
+const reached = { requests: 0, upgrades: 0 };
 /** The instances the proxy reported activity for, one entry per report, in order. */
 const activity: string[] = [];
 const reportsFor = (instanceId: string) => activity.filter((id) => id === instanceId).length;
@@ -95,10 +101,11 @@ const base = `/instances/${INSTANCE}/`;
 function rawGet(
   path: string,
   as: SignedInUser,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string; requestId: string }> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(server.url);
-    const req = httpRequest({ hostname, port, path, headers: { cookie: as.cookie } });
+    const req = httpRequest({ hostname, port, path, headers: { cookie: as.cookie, ...headers } });
     req.on('response', (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -113,6 +120,14 @@ function rawGet(
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A GET by the owner with its X-Request-Id chosen. */
+function rawGetWith(
+  path: string,
+  requestId: string,
+): Promise<{ status: number; body: string; requestId: string }> {
+  return rawGet(path, owner, { 'x-request-id': requestId });
 }
 
 async function actionsOf(requestId: string | null): Promise<string[]> {
@@ -173,6 +188,19 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => streamer.listen(0, '127.0.0.1', resolve));
 
+  counted = createServer((req, res) => {
+    reached.requests += 1;
+    req.resume();
+    const body = req.url?.endsWith('/big') === true ? Buffer.alloc(LIMIT + 1, 0x62) : 'small';
+    res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  counted.on('upgrade', (_req, socket: Duplex) => {
+    reached.upgrades += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => counted.listen(0, '127.0.0.1', resolve));
+
   server = await startTestServer(
     { LANTERN_PROXY_MAX_RESPONSE_BYTES: String(LIMIT) },
     undefined,
@@ -213,6 +241,14 @@ beforeAll(async () => {
     target: { endpoint: state.endpoint, token: jupyterToken, projectId: 'p_proxy' },
   });
   const port = (streamer.address() as AddressInfo).port;
+  instances.set(COUNTED, {
+    ownerId: owner.id,
+    target: {
+      endpoint: { url: `http://127.0.0.1:${(counted.address() as AddressInfo).port}` },
+      token: 'unused',
+      projectId: 'p_proxy',
+    },
+  });
   instances.set(STREAMING, {
     ownerId: owner.id,
     target: {
@@ -226,6 +262,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await new Promise((resolve) => streamer?.close(resolve));
+  await new Promise((resolve) => counted?.close(resolve));
   if (handle !== undefined) {
     await backend.stop(handle);
   }
@@ -266,86 +303,38 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
   });
 
   it('runs a cell over the kernel websocket through the proxy, and passes its close code', async () => {
-    const created = await call('POST', `${base}api/kernels`, owner, { name: 'python3' });
-    expect(created.status).toBe(201);
-    const { id: kernelId } = (await created.json()) as { id: string };
-    const wsUrl = `${server.url.replace('http', 'ws')}${base}api/kernels/${kernelId}/channels`;
-    const ws = new WebSocket(wsUrl, { headers: { cookie: owner.cookie, origin: server.url } });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
+    // The kernel created and its websocket opened through the proxy, as a browser on Lantern's
+    // pages would (session cookie, same Origin).
+    const kernel = await JupyterKernel.openAt(`${server.url}${base}`, {
+      cookie: owner.cookie,
+      origin: server.url,
     });
 
     // Opening is activity; a ping from the client (as a browser's pong) is not.
     const afterOpen = reportsFor(INSTANCE);
     expect(afterOpen).toBeGreaterThan(0);
-    const ponged = new Promise<void>((resolve) => ws.once('pong', () => resolve()));
-    ws.ping();
-    await ponged;
+    await kernel.ping();
     expect(reportsFor(INSTANCE)).toBe(afterOpen);
 
-    const msgId = randomUUID();
-    const output = new Promise<string>((resolve) => {
-      let text = '';
-      ws.on('message', (raw: Buffer) => {
-        const message = JSON.parse(raw.toString('utf8')) as {
-          msg_type: string;
-          parent_header?: { msg_id?: string };
-          content: Record<string, unknown>;
-        };
-        if (message.parent_header?.msg_id !== msgId) {
-          return;
-        }
-        if (message.msg_type === 'stream') {
-          text += String(message.content['text']);
-        }
-        if (message.msg_type === 'status' && message.content['execution_state'] === 'idle') {
-          resolve(text);
-        }
-      });
-    });
-    ws.send(
-      JSON.stringify({
-        channel: 'shell',
-        buffers: [],
-        metadata: {},
-        parent_header: {},
-        header: {
-          msg_id: msgId,
-          msg_type: 'execute_request',
-          username: 'ngsci',
-          session: randomUUID(),
-          date: new Date(0).toISOString(),
-          version: '5.3',
-        },
-        content: {
-          code: `import csv\nrows = list(csv.DictReader(open('/home/ngsci/datasets/${SLUG}/${VERSION}/tables/measurements.csv')))\nprint(sum(int(r['value']) for r in rows))`,
-          silent: false,
-          store_history: false,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
-      }),
+    const run = await kernel.execute(
+      `import csv\nrows = list(csv.DictReader(open('/home/ngsci/datasets/${SLUG}/${VERSION}/tables/measurements.csv')))\nprint(sum(int(r['value']) for r in rows))`,
     );
-    expect(await output).toBe('1225\n');
+    expect(run).toEqual({ status: 'ok', output: '1225\n', result: null });
     // The execute_request the client sent is a message: activity.
     expect(reportsFor(INSTANCE)).toBeGreaterThan(afterOpen);
 
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    ws.close(4321, 'done here');
-    expect(await closed).toBe(4321);
+    expect(await kernel.disconnect(4321, 'done here')).toBe(4321);
 
     await server.flushAudit();
     const events = await server.ctx.services.audit.list({ limit: 50 });
     const socketEvents = events
       .map((e) => parseAuditBody(e.body))
-      .filter((e) => e.details['path'] === `/api/kernels/${kernelId}/channels`);
+      .filter((e) => e.details['path'] === `/api/kernels/${kernel.id}/channels`);
     expect(socketEvents.map((e) => e.action).sort()).toEqual([
       'instance.websocket_closed',
       'instance.websocket_opened',
     ]);
-    await call('DELETE', `${base}api/kernels/${kernelId}`, owner);
+    await kernel.close();
   });
 
   it('serves an API token holder too, the token never reaching Jupyter', async () => {
@@ -518,5 +507,71 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
       .find((e) => e.action === 'instance.egress_blocked' && e.target === STREAMING);
     expect(cut?.details['detail']).toMatch(/^cut off after \d+ bytes of a 200 response$/);
     expect(requestId).not.toBe('');
+  });
+
+  describe('no answer without its audit record', () => {
+    const MARKER = 'proxy-audit-refused';
+    const counted = `/instances/${COUNTED}/`;
+
+    /** A websocket handshake's status (101 when it opened). */
+    const handshake = (path: string, requestId: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}`, {
+          headers: { cookie: owner.cookie, origin: server.url, 'x-request-id': requestId },
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('error', () => resolve(0));
+      });
+
+    it('forwards nothing, HTTP or websocket, when the session cannot be recorded (503)', async () => {
+      const restore = await refuseAuditEventsOf(server, MARKER);
+      try {
+        const res = await call('GET', `${counted}small`, owner, undefined, {
+          'x-request-id': `${MARKER}-1`,
+        });
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { code: string }).code).toBe('unavailable');
+        expect(await handshake(`${counted}api/events/subscribe`, `${MARKER}-2`)).toBe(503);
+        expect(reached).toEqual({ requests: 0, upgrades: 0 });
+      } finally {
+        await restore();
+      }
+      // Recorded, the same request is forwarded: the session is opened now, not before.
+      const res = await call('GET', `${counted}small`, owner, undefined, {
+        'x-request-id': 'proxy-audit-written-1',
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('small');
+      expect(reached.requests).toBe(1);
+      expect(await actionsOf('proxy-audit-written-1')).toEqual(['instance.session_opened']);
+    });
+
+    it("opens no websocket whose opening cannot be recorded, and sends no block's 403 unrecorded (503)", async () => {
+      const before = { ...reached };
+      const restore = await refuseAuditEventsOf(server, MARKER);
+      try {
+        // The session is open (the test above): the websocket's own record is refused.
+        expect(await handshake(`${counted}api/events/subscribe`, `${MARKER}-3`)).toBe(503);
+        // Blocked by the egress guard: the 403 would say so, but only once recorded.
+        const blocked = await rawGetWith(`${counted}files/x.csv`, `${MARKER}-4`);
+        expect(blocked.status).toBe(503);
+        expect(await handshake(`${counted}files/x.csv`, `${MARKER}-5`)).toBe(503);
+        // Jupyter's answer declares more than the limit: the block is refused unrecorded too, and
+        // none of the answer is sent.
+        const big = await rawGetWith(`${counted}big`, `${MARKER}-6`);
+        expect(big.status).toBe(503);
+        expect(big.body).not.toContain('bbbb');
+        expect(reached).toEqual({ requests: before.requests + 1, upgrades: before.upgrades });
+      } finally {
+        await restore();
+      }
+      const recorded = await rawGetWith(`${counted}big`, 'proxy-audit-written-2');
+      expect(recorded.status).toBe(403);
+      expect(await actionsOf('proxy-audit-written-2')).toEqual(['instance.egress_blocked']);
+    });
   });
 });

@@ -49,6 +49,25 @@ const usage = z
   })
   .meta({ id: 'InstanceUsage' });
 
+/**
+ * The answers of a launch, restart or stop in the OpenAPI document: the instance, described, with
+ * the Location header where it is polled.
+ */
+function instanceAnswer(description: string) {
+  return instance.meta({
+    description,
+    headers: {
+      location: {
+        type: 'string',
+        description: 'Where to poll the instance: /api/v1/instances/{id}',
+      },
+    },
+  });
+}
+
+const STILL_STARTING =
+  'The instance is still requested or starting when the wait ended: its start goes on in the background; poll Location until it is running or failed';
+
 const projectParams = z.object({ id: projectIdSchema });
 const instanceParams = z.object({ id: instanceIdSchema });
 
@@ -116,7 +135,13 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
           tags: ['instances'],
           params: projectParams,
           body: launchRequestSchema,
-          response: { ...problemResponses, 201: instance, 202: instance },
+          response: {
+            ...problemResponses,
+            201: instanceAnswer(
+              'Launched: the instance runs, or failed with failureReason saying why, within the wait',
+            ),
+            202: instanceAnswer(STILL_STARTING),
+          },
         },
       },
       async (request, reply) => {
@@ -173,7 +198,12 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
             'Stop an instance (its launcher, or an owner or editor); answers 202 while it stops. Home and project files stay',
           tags: ['instances'],
           params: instanceParams,
-          response: { ...problemResponses, 202: instance },
+          response: {
+            ...problemResponses,
+            202: instance.describe(
+              'Stopping (stopped, for one never started): the stop finishes in the background',
+            ),
+          },
         },
       },
       async (request, reply) =>
@@ -190,7 +220,13 @@ export function instanceRoutes(instances: InstanceService): FastifyPluginAsyncZo
             'Start a stopped or failed instance again with its type and datasets (owners and editors; the same quotas as a launch): 200 once it runs (or failed) within the wait, else 202 while it starts, with Location',
           tags: ['instances'],
           params: instanceParams,
-          response: { ...problemResponses, 200: instance, 202: instance },
+          response: {
+            ...problemResponses,
+            200: instanceAnswer(
+              'Started again: the instance runs, or failed with failureReason saying why, within the wait',
+            ),
+            202: instanceAnswer(STILL_STARTING),
+          },
         },
       },
       async (request, reply) =>

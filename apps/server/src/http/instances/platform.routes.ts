@@ -5,7 +5,8 @@
  * `/platform/v1/…`; the instance is named by `X-NG-Instance-Id` and proven by its own platform
  * token as a bearer token, so no user session is involved (the route is public to the
  * permission layer, and refuses anything without the instance's token with 401). Each call is
- * audited with its instance, method, path and status.
+ * audited with its instance, method, path and status before it is answered: no answer leaves
+ * unrecorded (503 when the audit log cannot be written).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuditService } from '../../services/audit/audit.service.js';
@@ -36,29 +37,27 @@ export function platformRoutes(options: {
         const header = request.headers['x-ng-instance-id'];
         const instanceId = typeof header === 'string' && INSTANCE_ID.test(header) ? header : '';
         reply.hijack();
-        // An empty id names no instance: the token check answers 401 as for a wrong token.
+        // An empty id names no instance: the token check answers 401 as for a wrong token. The
+        // call is recorded before it is answered; a record that cannot be written withholds the
+        // answer (503), as the request lifecycle does for every other route.
         await answerPlatformCall(
           options.api(),
           instanceId,
           request.raw,
           reply.raw,
           request.url.slice(PREFIX.length),
+          ({ status }) =>
+            options.audit.recordAlone({
+              action: 'platform.call',
+              outcome: status < 400 ? 'allowed' : status === 401 ? 'denied' : 'failed',
+              details: {
+                method: request.method,
+                path: request.url.split('?')[0] ?? request.url,
+                status,
+                instance: instanceId === '' ? null : instanceId,
+              },
+            }),
         );
-        const status = reply.raw.statusCode;
-        await options.audit
-          .recordAlone({
-            action: 'platform.call',
-            outcome: status < 400 ? 'allowed' : status === 401 ? 'denied' : 'failed',
-            details: {
-              method: request.method,
-              path: request.url.split('?')[0] ?? request.url,
-              status,
-              instance: instanceId === '' ? null : instanceId,
-            },
-          })
-          .catch((error: unknown) => {
-            request.log.error({ err: error }, 'audit write of a platform call failed');
-          });
       },
     });
   };

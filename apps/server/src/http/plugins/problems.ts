@@ -90,7 +90,8 @@ export function sendProblem(
   reply: FastifyReply,
   error: AppError,
 ): FastifyReply {
-  if (error.code === 'rate_limited' && !reply.hasHeader('retry-after')) {
+  // Every 429 (whatever its code) says when to try again.
+  if (error.status === 429 && !reply.hasHeader('retry-after')) {
     reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds ?? 1))));
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemJson(request, error));

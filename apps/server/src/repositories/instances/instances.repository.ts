@@ -95,6 +95,47 @@ export const instancesRepository = {
   },
 
   /**
+   * Extends the lease of a start held by `owner` to `until`, while the instance is still
+   * `requested` or `starting` and still that owner's. Whether it was (false: the start was taken
+   * over, or ended).
+   */
+  async renewStartLease(
+    executor: Executor,
+    id: string,
+    owner: string,
+    until: Date,
+  ): Promise<boolean> {
+    const result = await executor
+      .updateTable('instance')
+      .set({ start_lease_until: until })
+      .where('id', '=', id)
+      .where('start_owner', '=', owner)
+      .where('state', 'in', ['requested', 'starting'])
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /**
+   * Stores the backend's handle of a start, only while the instance is still `starting` and the
+   * start is still `owner`'s. Whether it was stored (false: another replica took it over).
+   */
+  async storeStartHandle(
+    executor: Executor,
+    id: string,
+    owner: string,
+    changes: Pick<Updateable<InstanceTable>, 'handle' | 'last_activity_at' | 'idle_warned_at'>,
+  ): Promise<boolean> {
+    const result = await executor
+      .updateTable('instance')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', id)
+      .where('start_owner', '=', owner)
+      .where('state', '=', 'starting')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  },
+
+  /**
    * Activity at `at` on a running instance: its last activity moved forward (never back), and any
    * idle warning withdrawn.
    */

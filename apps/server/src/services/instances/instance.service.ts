@@ -129,6 +129,11 @@ export interface InstanceServiceOptions {
   now?: () => Date;
   /** How long a launch or restart waits for the instance to run (or fail) before answering. */
   startWaitMs: number;
+  /**
+   * How long a start's lease runs unless renewed (it is, every third of it, while the start goes
+   * on); another replica takes a start over only once it expired. START_LEASE_MS when unset.
+   */
+  startLeaseMs?: number;
 }
 
 /** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
@@ -150,6 +155,11 @@ const DEFAULT_START_POLL_MS = 1000;
 const START_WATCH_MS = 5 * 60 * 1000;
 /** While a start is watched, its row is read every this many polls (has someone stopped it?). */
 const ROW_READ_EVERY_POLLS = 8;
+/**
+ * A start's lease: long enough that a busy database or a slow view of a large dataset does not
+ * lose it between renewals, short enough that a dead replica's launch is taken over soon.
+ */
+const START_LEASE_MS = 30_000;
 
 export class InstanceService implements PlatformApi {
   readonly sockets: PlatformSockets;
@@ -164,6 +174,9 @@ export class InstanceService implements PlatformApi {
   private readonly now: () => Date;
   /** Aborted at close: starts being watched leave the rest to the next server's reconciler. */
   private readonly closing = new AbortController();
+  /** This replica's name on the starts it holds (`start_owner`): one per service, never reused. */
+  readonly replica = `srv_${randomBytes(8).toString('hex')}`;
+  private readonly startLeaseMs: number;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -179,6 +192,30 @@ export class InstanceService implements PlatformApi {
     this.types = new Map(options.types.map((type) => [type.name, type]));
     this.sockets = new PlatformSockets(options.dataDir, this);
     this.now = options.now ?? (() => new Date());
+    this.startLeaseMs = options.startLeaseMs ?? START_LEASE_MS;
+  }
+
+  /**
+   * Another replica of this service on the same database, as another server process would be:
+   * its own name, starts, leases and platform sockets, with `backend` and `options` changed (tests
+   * of several replicas make them so). Nothing reconciles it periodically: its maker calls
+   * `reconcile` and `close`.
+   */
+  replicaWith(
+    backend: ComputeBackend,
+    options: Partial<InstanceServiceOptions> = {},
+  ): InstanceService {
+    return new InstanceService(
+      this.db,
+      this.audit,
+      this.email,
+      this.catalog,
+      backend,
+      this.views,
+      this.key,
+      this.logger,
+      { ...this.options, ...options },
+    );
   }
 
   /** The instance types people may launch. */
@@ -238,6 +275,9 @@ export class InstanceService implements PlatformApi {
         state: 'requested',
         backend_kind: this.backend.kind,
         datasets: JSON.stringify(request.datasets),
+        // This replica starts it next; another takes over only if the lease runs out.
+        start_owner: this.replica,
+        start_lease_until: this.leaseUntil(),
       });
       await this.audit.record(trx, {
         action: 'instance.launch',
@@ -288,6 +328,8 @@ export class InstanceService implements PlatformApi {
           handle: null,
           failure_reason: null,
           stopped_at: null,
+          start_owner: this.replica,
+          start_lease_until: this.leaseUntil(),
         },
         { by: `user:${userId}` },
       );
@@ -416,9 +458,11 @@ export class InstanceService implements PlatformApi {
     );
     const withHandles = rows.filter((row) => row.handle !== null);
     for (const row of rows.filter((r) => r.handle === null)) {
-      await this.move(row.id, row.state, 'fail', {
-        failure_reason: 'the server stopped while it was starting this instance',
-      });
+      // Another replica may be starting it still: only an expired lease says its start died.
+      if (row.state === 'starting' && !this.mayTakeStart(row)) {
+        continue;
+      }
+      await this.failAbandonedStart(row);
     }
     const states = await this.backend.restore(
       withHandles.map((row) => parseHandle(row.handle ?? '')),
@@ -535,52 +579,145 @@ export class InstanceService implements PlatformApi {
    * or failure marks it failed with why.
    */
   private startRequested(instanceId: string): Promise<void> {
-    return this.track(instanceId, async () => {
-      const row = await this.row(instanceId);
-      if (row.state !== 'requested') {
-        return;
-      }
-      const token = randomBytes(24).toString('hex');
-      const platformToken = randomBytes(24).toString('hex');
-      const claimed = await this.move(instanceId, 'requested', 'start', {
-        jupyter_token_sealed: this.key.seal('instance-token', instanceId, Buffer.from(token)),
-        platform_token_hash: this.key
-          .hmac('instance-platform-token', platformToken)
-          .toString('hex'),
-      });
-      if (!claimed) {
-        return;
-      }
-      try {
-        const type = this.typeOf(row.type_name);
-        const datasets = await this.mountsOf(row);
-        const platformSocket = await this.sockets.open(instanceId);
-        const handle = await this.backend.start({
-          instanceId,
-          type,
-          baseUrl: baseUrlOf(instanceId),
-          token,
-          datasets,
-          projectPath: await this.folder('project-files', row.project_id, 0o711),
-          homePath: await this.folder('homes', row.user_id, 0o711),
-          platformSocket,
-          platformToken,
-        });
-        await instancesRepository.update(this.db, instanceId, {
-          handle: JSON.stringify(handle),
-          last_activity_at: this.now(),
-          idle_warned_at: null,
-        });
-        // The notebook's answer is the system's news, as the reconciler's would be, not the
-        // launcher's request's (which may have been answered 202 long before).
-        await runOutsideRequest(() => this.watchStart(instanceId, handle));
-      } catch (error) {
-        await this.sockets.close(instanceId);
-        await this.move(instanceId, 'starting', 'fail', {
-          failure_reason: messageOf(error),
-        });
-      }
+    return this.track(instanceId, () =>
+      this.holdingLease(instanceId, () => this.claimAndStart(instanceId)),
+    );
+  }
+
+  /** The body of startRequested, under its lease. */
+  private async claimAndStart(instanceId: string): Promise<void> {
+    const row = await this.row(instanceId);
+    if (row.state !== 'requested') {
+      return;
+    }
+    const token = randomBytes(24).toString('hex');
+    const platformToken = randomBytes(24).toString('hex');
+    const claimed = await this.claimStart(instanceId, {
+      jupyter_token_sealed: this.key.seal('instance-token', instanceId, Buffer.from(token)),
+      platform_token_hash: this.key.hmac('instance-platform-token', platformToken).toString('hex'),
     });
+    if (!claimed) {
+      return;
+    }
+    try {
+      const type = this.typeOf(row.type_name);
+      const datasets = await this.mountsOf(row);
+      const platformSocket = await this.sockets.open(instanceId);
+      const handle = await this.backend.start({
+        instanceId,
+        type,
+        baseUrl: baseUrlOf(instanceId),
+        token,
+        datasets,
+        projectPath: await this.folder('project-files', row.project_id, 0o711),
+        homePath: await this.folder('homes', row.user_id, 0o711),
+        platformSocket,
+        platformToken,
+      });
+      const stored = await instancesRepository.storeStartHandle(this.db, instanceId, this.replica, {
+        handle: JSON.stringify(handle),
+        last_activity_at: this.now(),
+        idle_warned_at: null,
+      });
+      if (!stored) {
+        // Taken over while the backend started it (this replica's lease ran out): what it
+        // started is nobody's, and is stopped.
+        await this.backend.stop(handle);
+        await this.sockets.close(instanceId);
+        return;
+      }
+      // The notebook's answer is the system's news, as the reconciler's would be, not the
+      // launcher's request's (which may have been answered 202 long before).
+      await runOutsideRequest(() => this.watchStart(instanceId, handle));
+    } catch (error) {
+      await this.sockets.close(instanceId);
+      await this.move(instanceId, 'starting', 'fail', {
+        failure_reason: messageOf(error),
+      });
+      // The backend may have started something before the failure (a sandbox whose handle was
+      // never stored): found by the instance's id, it is stopped.
+      await this.stopLeftover(instanceId);
+    }
+  }
+
+  /**
+   * Claims a `requested` instance for this replica's start (`starting`, its lease taken), unless
+   * it moved on or another replica's start holds it. Whether it was claimed.
+   */
+  private claimStart(
+    instanceId: string,
+    changes: Pick<InstanceRow, 'jupyter_token_sealed' | 'platform_token_hash'>,
+  ): Promise<boolean> {
+    return this.inTransaction(async (trx) => {
+      const row = await this.lockedRow(trx, instanceId);
+      if (row.state !== 'requested' || !this.mayTakeStart(row)) {
+        return false;
+      }
+      await this.moveLocked(trx, row, 'start', {
+        ...changes,
+        start_owner: this.replica,
+        start_lease_until: this.leaseUntil(),
+      });
+      return true;
+    });
+  }
+
+  /** Whether this replica may start (or fail) `row`: its own, unowned, or its lease expired. */
+  private mayTakeStart(row: InstanceRow): boolean {
+    return (
+      row.start_owner === null ||
+      row.start_owner === this.replica ||
+      row.start_lease_until === null ||
+      row.start_lease_until <= this.now()
+    );
+  }
+
+  private leaseUntil(): Date {
+    return new Date(this.now().getTime() + this.startLeaseMs);
+  }
+
+  /** Runs `work` (a start) renewing this replica's lease on the instance every third of it. */
+  private async holdingLease(instanceId: string, work: () => Promise<void>): Promise<void> {
+    const renew = () => {
+      instancesRepository
+        .renewStartLease(this.db, instanceId, this.replica, this.leaseUntil())
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error, instanceId }, 'renewing a start lease failed');
+        });
+    };
+    const timer = setInterval(renew, Math.max(1, Math.floor(this.startLeaseMs / 3)));
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /**
+   * A start that died between its claim and storing the backend's handle (its server stopped,
+   * its lease expired): the instance fails with why, and whatever the backend runs of it is
+   * found by the instance's id and stopped.
+   */
+  private async failAbandonedStart(row: InstanceRow): Promise<void> {
+    await this.move(row.id, row.state, 'fail', {
+      failure_reason: 'the server stopped while it was starting this instance',
+    });
+    await this.stopLeftover(row.id);
+  }
+
+  /** Stops what the backend runs of `instanceId` without a stored handle; logged if it cannot. */
+  private async stopLeftover(instanceId: string): Promise<void> {
+    try {
+      const found = await this.backend.find(instanceId);
+      if (found !== null) {
+        await this.backend.stop(found);
+      }
+    } catch (error) {
+      this.logger.error(
+        { err: error, instanceId },
+        'stopping what an abandoned start left failed; the next start of it stops it',
+      );
+    }
   }
 
   /** Starts a `requested` instance without waiting for it (the reconciler's pass goes on). */
@@ -665,8 +802,11 @@ export class InstanceService implements PlatformApi {
     }
     switch (row.state) {
       case 'requested':
-        // No start of it is under way here (the loop skips those): its server died, or it is new.
-        this.startInBackground(row.id);
+        // No start of it is under way here (the loop skips those): its server died, or it is new
+        // and its launcher's replica starts it (until that start's lease runs out).
+        if (this.mayTakeStart(row)) {
+          this.startInBackground(row.id);
+        }
         return;
       case 'stopping':
         this.finishStop(row.id);
@@ -674,10 +814,11 @@ export class InstanceService implements PlatformApi {
       case 'starting':
       case 'running':
         if (row.handle === null) {
-          // Claimed by a start that is not under way in this process: it died with its server.
-          await this.move(row.id, row.state, 'fail', {
-            failure_reason: 'the server stopped while it was starting this instance',
-          });
+          // Claimed by a start not under way in this process: another replica's, still going on
+          // while its lease is renewed, or one that died with its server.
+          if (row.state === 'running' || this.mayTakeStart(row)) {
+            await this.failAbandonedStart(row);
+          }
           return;
         }
         {
@@ -1057,7 +1198,7 @@ The project: ${this.options.links.base}/projects/${row.project_id}
       // Jittered, so refused launches do not all come back at the same second.
       const retryAfterSeconds = 5 + randomInt(0, 11);
       throw new AppError(
-        'rate_limited',
+        'too_many_starts',
         `${starting} instances are starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
         { retryAfterSeconds },
       );
@@ -1180,7 +1321,7 @@ function endedAccess(row: LiveInstanceRow): string | null {
 
 function freeQuotaRefusal(id: string | null, state: string | null): AppError {
   return new AppError(
-    'rate_limited',
+    'free_instance_quota',
     `you have a free instance already${id === null ? '' : ` (${id}, ${state ?? ''})`}; free instances are one per person: stop it before you launch another`,
     { retryAfterSeconds: 30 + randomInt(0, 31) },
   );

@@ -118,9 +118,23 @@ export class PlatformSockets {
   }
 }
 
+/** A platform call's answer, before it is sent. */
+export interface PlatformAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Called with a platform call's answer before any of it is sent: where calls are audited (over
+ * HTTP), the record is written here, and a record that cannot be written throws, so that the
+ * answer is withheld (503) rather than sent unrecorded.
+ */
+export type BeforeAnswer = (answer: PlatformAnswer) => Promise<void>;
+
 /**
  * Answers one platform call for `instanceId` (its path and query in `path`, as `/v1/…`): the bearer
- * token must be the instance's; then the route of ngsci's contract, or 404.
+ * token must be the instance's; then the route of ngsci's contract, or 404. `beforeAnswer` sees
+ * the answer first; if it throws, the caller gets 503 and none of the answer.
  */
 export async function answerPlatformCall(
   api: PlatformApi,
@@ -128,58 +142,81 @@ export async function answerPlatformCall(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
+  beforeAnswer: BeforeAnswer = () => Promise.resolve(),
 ): Promise<void> {
+  let answer: PlatformAnswer;
   try {
-    const token = /^Bearer (\S+)$/u.exec(req.headers.authorization ?? '')?.[1];
-    if (token === undefined || !(await api.authenticate(instanceId, token))) {
-      req.resume();
-      send(res, 401, { detail: 'this call needs the instance token (LANTERN_PLATFORM_TOKEN)' });
-      return;
-    }
-    const url = new URL(path, 'http://platform');
-    const route = `${req.method ?? ''} ${url.pathname}`;
-    switch (route) {
-      case 'GET /v1/instance':
-        req.resume();
-        send(res, 200, { id: instanceId });
-        return;
-      case 'GET /v1/datasets':
-        req.resume();
-        send(res, 200, { datasets: await api.datasets(instanceId) });
-        return;
-      case 'POST /v1/instance/stop':
-        req.resume();
-        send(res, 202, { state: await api.stopFromInside(instanceId) });
-        return;
-      case 'POST /v1/contest-entries': {
-        const bytes = await countBody(req, MAX_ENTRY_BYTES);
-        if (bytes === null) {
-          send(res, 413, {
-            result: 'FAILURE',
-            message: `an entry holds at most ${MAX_ENTRY_BYTES} bytes`,
-          });
-          return;
-        }
-        const result = await api.submitContestEntry(instanceId, {
-          filename: url.searchParams.get('filename') ?? '',
-          description: url.searchParams.get('description') ?? '',
-          bytes,
-        });
-        send(res, result.accepted ? 201 : 409, {
-          result: result.accepted ? 'SUCCESS' : 'FAILURE',
-          message: result.message,
-        });
-        return;
-      }
-      default:
-        req.resume();
-        send(res, 404, { detail: `the platform has no ${route}` });
-    }
+    answer = await platformAnswer(api, instanceId, req, path);
   } catch (error) {
-    send(res, 500, {
-      detail: `the platform failed: ${error instanceof Error ? error.message : String(error)}`,
-    });
+    answer = {
+      status: 500,
+      body: { detail: `the platform failed: ${messageOf(error)}` },
+    };
   }
+  try {
+    await beforeAnswer(answer);
+  } catch (error) {
+    send(res, 503, {
+      detail: `the audit log cannot be written; the call was not answered (${messageOf(error)})`,
+    });
+    return;
+  }
+  send(res, answer.status, answer.body);
+}
+
+/** What a platform call answers. */
+async function platformAnswer(
+  api: PlatformApi,
+  instanceId: string,
+  req: IncomingMessage,
+  path: string,
+): Promise<PlatformAnswer> {
+  const token = /^Bearer (\S+)$/u.exec(req.headers.authorization ?? '')?.[1];
+  if (token === undefined || !(await api.authenticate(instanceId, token))) {
+    req.resume();
+    return {
+      status: 401,
+      body: { detail: 'this call needs the instance token (LANTERN_PLATFORM_TOKEN)' },
+    };
+  }
+  const url = new URL(path, 'http://platform');
+  const route = `${req.method ?? ''} ${url.pathname}`;
+  switch (route) {
+    case 'GET /v1/instance':
+      req.resume();
+      return { status: 200, body: { id: instanceId } };
+    case 'GET /v1/datasets':
+      req.resume();
+      return { status: 200, body: { datasets: await api.datasets(instanceId) } };
+    case 'POST /v1/instance/stop':
+      req.resume();
+      return { status: 202, body: { state: await api.stopFromInside(instanceId) } };
+    case 'POST /v1/contest-entries': {
+      const bytes = await countBody(req, MAX_ENTRY_BYTES);
+      if (bytes === null) {
+        return {
+          status: 413,
+          body: { result: 'FAILURE', message: `an entry holds at most ${MAX_ENTRY_BYTES} bytes` },
+        };
+      }
+      const result = await api.submitContestEntry(instanceId, {
+        filename: url.searchParams.get('filename') ?? '',
+        description: url.searchParams.get('description') ?? '',
+        bytes,
+      });
+      return {
+        status: result.accepted ? 201 : 409,
+        body: { result: result.accepted ? 'SUCCESS' : 'FAILURE', message: result.message },
+      };
+    }
+    default:
+      req.resume();
+      return { status: 404, body: { detail: `the platform has no ${route}` } };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

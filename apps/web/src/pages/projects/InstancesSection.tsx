@@ -10,7 +10,8 @@ import { when } from './project-text.js';
  * progress, a launch form (a type from the catalogue, the project's datasets and versions to
  * mount), "Open notebook" for a running one (through the server's proxy, in a new tab), stop and
  * restart, and the idle culler's warning ("Idle: stops at 14:05 unless used"). The server's
- * refusals (the free quota's 429, a paid type's 403) show as it says them; a 429's Retry-After
+ * refusals (the free quota's 429, a paid type's 403) show as it says them, the server's limit on
+ * starts worded as its being busy rather than as the person's quota; a 429's Retry-After
  * counts down beside it, and a button tries the same again once it has passed. The list is read
  * again while an instance is on its way up or down, and each minute while one runs.
  */
@@ -112,12 +113,24 @@ function RetryLater({ retry, busy }: { retry: RetryLaterProps; busy: boolean }) 
 }
 
 /**
- * The server's refusal as a sentence: a 429 (the free quota, too many starts) is about now, not
- * for ever. Not capitalised: a refusal often begins with a type's name (`gpu.t4 is a paid type`).
+ * The server's refusal as a sentence. A 429 is about now, not for ever, and says whose it is: the
+ * free quota's (`free_instance_quota`) is about the person's own free instance, the limit on
+ * starts (`too_many_starts`) about the server being busy with others'. Not capitalised after the
+ * lead: a refusal often begins with a type's name (`gpu.t4 is a paid type`).
  */
 function refusalWords(caught: unknown): string {
-  const lead = caught instanceof ApiError && caught.status === 429 ? 'Not now' : 'Refused';
-  return `${lead}: ${problemOf(caught)}.`;
+  return `${refusalLead(caught)}: ${problemOf(caught)}.`;
+}
+
+function refusalLead(caught: unknown): string {
+  if (!(caught instanceof ApiError)) {
+    return 'Refused';
+  }
+  if (caught.code === 'too_many_starts') {
+    return 'The server is busy starting other instances';
+  }
+  // The free quota (`free_instance_quota`) and any other 429 are about now.
+  return caught.status === 429 ? 'Not now' : 'Refused';
 }
 
 /** The project's instances and the types, read once and again while any is moving. */
