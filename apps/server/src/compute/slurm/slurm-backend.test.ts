@@ -372,7 +372,9 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
         res.writeHead(404).end();
         return;
       }
-      void proxy.forward(req, res, target, req.url ?? '/', () => res.writeHead(502).end());
+      void proxy.forward(req, res, target, req.url ?? '/', () => {
+        res.writeHead(502).end();
+      });
     });
     proxyServer.on('upgrade', (req, socket, head: Buffer) => {
       if (target === null) {
