@@ -1,19 +1,20 @@
 /**
- * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline, extended and progressive
- * (processes 1, 2 and 4 at 8 bits) by libjpeg-turbo in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as
- * pydicom's Pillow and dcmtk decode them; lossless (process 14, any precision) by
- * `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3, ISO/IEC 14495-1), lossless and near-lossless,
+ * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive by libjpeg-turbo
+ * in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as pydicom's Pillow and dcmtk decode them; extended
+ * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, and 12-bit frames however marked, by
+ * `../jpeg/sequential.ts` (no 12-bit build of libjpeg-turbo is on npm), as dcmtk decodes them;
+ * lossless (process 14, any precision) by `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3, ISO/IEC 14495-1), lossless and near-lossless,
  * by CharLS in WebAssembly (`../jpeg/charls.ts`), as GDCM and dcmtk decode it. The frame header
  * (SOF, or JPEG-LS's SOF55 of the same layout) is read here first and must agree with the
  * dataset's Rows, Columns and Samples per Pixel, whose size `readImageInfo` has already bounded;
- * anything the decoders throw becomes a FormatError. 12-bit lossy JPEG (no 12-bit build of
- * libjpeg-turbo is on npm), arithmetic coding and hierarchical JPEG are
- * `unsupported_transfer_syntax`.
+ * anything the decoders throw becomes a FormatError. 12-bit progressive JPEG, arithmetic coding and
+ * hierarchical JPEG are `unsupported_transfer_syntax`.
  */
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { decodeJpegLsSamples } from '../jpeg/charls.js';
 import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 import { decodeJpegLossless } from '../jpeg/lossless.js';
+import { SequentialJpegError, decodeJpegSequential } from '../jpeg/sequential.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
 
@@ -140,10 +141,10 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-    if (
-      (header.process === 0xc0 || header.process === 0xc1 || header.process === 0xc2) &&
-      header.precision === 8
-    ) {
+    if (header.process === 0xc1 || (header.process === 0xc0 && header.precision === 12)) {
+      return decodeSequential(info, bytes, header);
+    }
+    if ((header.process === 0xc0 || header.process === 0xc2) && header.precision === 8) {
       const isYbr = info.photometricInterpretation.startsWith('YBR');
       const decoded = decodeJpegSamples(
         bytes,
@@ -171,6 +172,35 @@ export function decodeJpeg(
     'unsupported_transfer_syntax',
     `JPEG process 0x${header.process.toString(16).toUpperCase()} with ${header.precision}-bit samples is not decoded`,
   );
+}
+
+/**
+ * An extended (SOF1) or 12-bit frame, by the sequential DCT decoder of `../jpeg/sequential.ts`:
+ * 12-bit samples must fit Bits Allocated; YBR colour comes out as RGB, as from libjpeg-turbo.
+ */
+function decodeSequential(
+  info: ImageInfo,
+  bytes: Uint8Array,
+  header: JpegFrameHeader,
+): DecodedPixels {
+  if (header.precision > info.bitsAllocated) {
+    throw new SequentialJpegError(
+      `the JPEG samples have ${header.precision} bits, more than Bits Allocated ${info.bitsAllocated}`,
+    );
+  }
+  const isYbr = info.photometricInterpretation.startsWith('YBR') && info.samplesPerPixel === 3;
+  const decoded = decodeJpegSequential(bytes, {
+    width: info.columns,
+    height: info.rows,
+    components: info.samplesPerPixel,
+    colour: isYbr ? 'ycbcr' : 'none',
+  });
+  return {
+    samples: decoded.samples,
+    photometricInterpretation: isYbr ? 'RGB' : info.photometricInterpretation,
+    bitsStored: null,
+    isPlanar: false,
+  };
 }
 
 /**
