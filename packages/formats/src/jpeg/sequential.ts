@@ -371,6 +371,7 @@ function decodeScan(
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
+    let isDcOnly = true;
     for (let z = 1; z < 64;) {
       const symbol = decodeSymbol(reader, ac, fail);
       const run = symbol >> 4;
@@ -387,9 +388,14 @@ function decodeScan(
         throw fail('the scan codes a coefficient past the 64th of its block');
       }
       coefficients[ZIGZAG[z] ?? 0] = receiveExtend(reader, bits) * (quant[z] ?? 0);
+      isDcOnly = false;
       z += 1;
     }
-    inverseDct(coefficients, workspace, plane, offset, stride, frame.precision);
+    if (isDcOnly) {
+      fillBlock(coefficients[0] ?? 0, plane, offset, stride, frame.precision);
+    } else {
+      inverseDct(coefficients, workspace, plane, offset, stride, frame.precision);
+    }
   };
   for (let unit = 0; unit < units; unit += 1) {
     if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
@@ -439,6 +445,31 @@ const FIX_3_072711026 = 25172;
 const SCALE = 2 ** CONST_BITS;
 
 /**
+ * A block whose only coefficient is DC: what `inverseDct` gives for it, one value (jidctint.c's
+ * shortcuts for zero columns and rows make it so there too).
+ */
+function fillBlock(
+  dc: number,
+  plane: Uint16Array,
+  offset: number,
+  stride: number,
+  precision: number,
+): void {
+  const pass1 = precision === 8 ? 2 : 1;
+  const scale2 = 2 ** (pass1 + 3);
+  const sample = clamp(
+    Math.floor((dc * 2 ** pass1 + scale2 / 2) / scale2) + (1 << (precision - 1)),
+    (1 << precision) - 1,
+  );
+  // Element by element: a typed array's fill costs more than this for 8 elements.
+  for (let row = 0, at = offset; row < 8; row += 1, at += stride) {
+    for (let x = at; x < at + 8; x += 1) {
+      plane[x] = sample;
+    }
+  }
+}
+
+/**
  * The IJG library's accurate integer inverse DCT (jidctint.c, after Loeffler, Ligtenberg and
  * Moschytz): columns into `workspace` keeping PASS1_BITS fractional bits (2 at 8 bits, 1 at 12),
  * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
@@ -459,6 +490,7 @@ function inverseDct(
   const max = (1 << precision) - 1;
   const scale1 = 2 ** (CONST_BITS - pass1);
   const round1 = scale1 / 2;
+  const unscale1 = 1 / scale1; // a power of two: multiplying by it is exact
   const dcScale = 2 ** pass1;
   for (let col = 0; col < 8; col += 1) {
     const d0 = input[col] ?? 0;
@@ -500,17 +532,18 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    workspace[col] = Math.floor((t10 + o3 + round1) / scale1);
-    workspace[56 + col] = Math.floor((t10 - o3 + round1) / scale1);
-    workspace[8 + col] = Math.floor((t11 + o2 + round1) / scale1);
-    workspace[48 + col] = Math.floor((t11 - o2 + round1) / scale1);
-    workspace[16 + col] = Math.floor((t12 + o1 + round1) / scale1);
-    workspace[40 + col] = Math.floor((t12 - o1 + round1) / scale1);
-    workspace[24 + col] = Math.floor((t13 + o0 + round1) / scale1);
-    workspace[32 + col] = Math.floor((t13 - o0 + round1) / scale1);
+    workspace[col] = Math.floor((t10 + o3 + round1) * unscale1);
+    workspace[56 + col] = Math.floor((t10 - o3 + round1) * unscale1);
+    workspace[8 + col] = Math.floor((t11 + o2 + round1) * unscale1);
+    workspace[48 + col] = Math.floor((t11 - o2 + round1) * unscale1);
+    workspace[16 + col] = Math.floor((t12 + o1 + round1) * unscale1);
+    workspace[40 + col] = Math.floor((t12 - o1 + round1) * unscale1);
+    workspace[24 + col] = Math.floor((t13 + o0 + round1) * unscale1);
+    workspace[32 + col] = Math.floor((t13 - o0 + round1) * unscale1);
   }
   const scale2 = 2 ** (CONST_BITS + pass1 + 3);
   const round2 = scale2 / 2 + center * scale2;
+  const unscale2 = 1 / scale2;
   for (let w = 0, out = offset; w < 64; w += 8, out += stride) {
     const d0 = workspace[w] ?? 0;
     const d1 = workspace[w + 1] ?? 0;
@@ -542,14 +575,14 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    plane[out] = clamp(Math.floor((t10 + o3 + round2) / scale2), max);
-    plane[out + 7] = clamp(Math.floor((t10 - o3 + round2) / scale2), max);
-    plane[out + 1] = clamp(Math.floor((t11 + o2 + round2) / scale2), max);
-    plane[out + 6] = clamp(Math.floor((t11 - o2 + round2) / scale2), max);
-    plane[out + 2] = clamp(Math.floor((t12 + o1 + round2) / scale2), max);
-    plane[out + 5] = clamp(Math.floor((t12 - o1 + round2) / scale2), max);
-    plane[out + 3] = clamp(Math.floor((t13 + o0 + round2) / scale2), max);
-    plane[out + 4] = clamp(Math.floor((t13 - o0 + round2) / scale2), max);
+    plane[out] = clamp(Math.floor((t10 + o3 + round2) * unscale2), max);
+    plane[out + 7] = clamp(Math.floor((t10 - o3 + round2) * unscale2), max);
+    plane[out + 1] = clamp(Math.floor((t11 + o2 + round2) * unscale2), max);
+    plane[out + 6] = clamp(Math.floor((t11 - o2 + round2) * unscale2), max);
+    plane[out + 2] = clamp(Math.floor((t12 + o1 + round2) * unscale2), max);
+    plane[out + 5] = clamp(Math.floor((t12 - o1 + round2) * unscale2), max);
+    plane[out + 3] = clamp(Math.floor((t13 + o0 + round2) * unscale2), max);
+    plane[out + 4] = clamp(Math.floor((t13 - o0 + round2) * unscale2), max);
   }
 }
 
@@ -568,12 +601,24 @@ function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg 
   const pixels = width * height;
   const samples =
     precision === 8 ? new Uint8Array(pixels * count) : new Uint16Array(pixels * count);
-  const planes = frame.components.map((component) => upsample(frame, component));
   if (colour === 'ycbcr' && count === 3) {
+    const planes = frame.components.map((component) => upsample(frame, component));
     convertYcbcr(planes, samples, precision);
-  } else {
-    for (const [c, plane] of planes.entries()) {
-      for (let i = 0, o = c; i < pixels; i += 1, o += count) {
+    return { width, height, components: count, precision, samples };
+  }
+  for (const [c, component] of frame.components.entries()) {
+    const isFull = component.h === frame.hMax && component.v === frame.vMax;
+    // A full-size component is read from its plane's rows; a subsampled one upsampled first.
+    const plane = isFull ? component.plane : upsample(frame, component);
+    const stride = isFull ? component.stride : width;
+    if (count === 1) {
+      for (let y = 0; y < height; y += 1) {
+        samples.set(plane.subarray(y * stride, y * stride + width), y * width);
+      }
+      continue;
+    }
+    for (let y = 0, o = c; y < height; y += 1) {
+      for (let i = y * stride, end = i + width; i < end; i += 1, o += count) {
         samples[o] = plane[i] ?? 0;
       }
     }
