@@ -15,10 +15,10 @@
  * multiple-component transform (YBR_RCT, YBR_ICT) come out as RGB, and the returned photometric
  * interpretation says so.
  */
-import { FormatError, type FormatErrorCode } from '../format-error.js';
 import { findJ2kStructureProblem } from '../jpeg/j2k-codestream.js';
 import { decodeJ2kSamples, readJ2kHeader } from '../jpeg/openjpeg.js';
 import { decodeHtj2kSamples } from '../jpeg/openjph.js';
+import { runFrameCodec } from './frame-codec.js';
 import type { DecodedPixels } from './jpeg.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
@@ -30,9 +30,7 @@ export function decodeJpeg2000(
   bytes: Uint8Array,
   offset: number,
 ): DecodedPixels {
-  const fail = (code: FormatErrorCode, detail: string) =>
-    new FormatError(code, detail, { file: file.name, offset });
-  try {
+  return runFrameCodec(file, offset, 'JPEG 2000', (fail) => {
     const header = readJ2kHeader(bytes);
     if (header === null) {
       throw fail('invalid_dicom', 'the JPEG 2000 stream has no codestream header (SOC, SIZ)');
@@ -78,13 +76,5 @@ export function decodeJpeg2000(
       bitsStored: decoded.bitsPerSample,
       isPlanar: false,
     };
-  } catch (error) {
-    if (error instanceof FormatError) {
-      throw error;
-    }
-    throw fail(
-      'invalid_dicom',
-      `the JPEG 2000 stream cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
+  });
 }

