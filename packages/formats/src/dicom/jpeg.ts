@@ -15,7 +15,7 @@ import { FormatError } from '../format-error.js';
 import { decodeJpegLsSamples } from '../jpeg/charls.js';
 import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 import { decodeJpegLossless } from '../jpeg/lossless.js';
-import { SequentialJpegError, decodeJpegSequential } from '../jpeg/sequential.js';
+import { decodeJpegSequential } from '../jpeg/sequential.js';
 import { runFrameCodec } from './frame-codec.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
@@ -142,7 +142,13 @@ export function decodeJpeg(
       };
     }
     if (header.process === 0xc1 || (header.process === 0xc0 && header.precision === 12)) {
-      return decodeSequential(info, bytes, header);
+      if (header.precision > info.bitsAllocated) {
+        throw fail(
+          'invalid_dicom',
+          `the JPEG samples have ${header.precision} bits, more than Bits Allocated ${info.bitsAllocated}`,
+        );
+      }
+      return decodeSequential(info, bytes);
     }
     if ((header.process === 0xc0 || header.process === 0xc2) && header.precision === 8) {
       const isYbr = info.photometricInterpretation.startsWith('YBR');
@@ -168,18 +174,9 @@ export function decodeJpeg(
 
 /**
  * An extended (SOF1) or 12-bit frame, by the sequential DCT decoder of `../jpeg/sequential.ts`:
- * 12-bit samples must fit Bits Allocated; YBR colour comes out as RGB, as from libjpeg-turbo.
+ * YBR colour comes out as RGB, as from libjpeg-turbo.
  */
-function decodeSequential(
-  info: ImageInfo,
-  bytes: Uint8Array,
-  header: JpegFrameHeader,
-): DecodedPixels {
-  if (header.precision > info.bitsAllocated) {
-    throw new SequentialJpegError(
-      `the JPEG samples have ${header.precision} bits, more than Bits Allocated ${info.bitsAllocated}`,
-    );
-  }
+function decodeSequential(info: ImageInfo, bytes: Uint8Array): DecodedPixels {
   const isYbr = info.photometricInterpretation.startsWith('YBR') && info.samplesPerPixel === 3;
   const decoded = decodeJpegSequential(bytes, {
     width: info.columns,

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TAG } from '../dicom/dictionary.js';
 import { readDicom, type DicomFile } from '../dicom/parse.js';
 import { decodeFrame, readImageInfo } from '../dicom/pixels.js';
+import { changeDicomDataset, writeDicom } from '../dicom/write.js';
 import { FormatError } from '../format-error.js';
 import { errorOf } from '../testing/error-of.js';
 import {
@@ -285,6 +286,23 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
     noRestart[rst + 1] = 0xd3;
     expect(String(errorOf(() => decode(noRestart, monoExpected)))).toContain(
       'restart marker RST0 is missing',
+    );
+  });
+
+  it('refuses a 12-bit stream in a dataset of 8 bits allocated', () => {
+    const source = fixture('mono12.dcm');
+    const dataset = changeDicomDataset(source.dataset, {
+      set: [
+        { tag: TAG.BitsAllocated, vr: 'US', value: 8 },
+        { tag: TAG.BitsStored, vr: 'US', value: 8 },
+        { tag: TAG.HighBit, vr: 'US', value: 7 },
+      ],
+    });
+    const bytes = writeDicom({ dataset, transferSyntaxUid: '1.2.840.10008.1.2.4.51' });
+    const error = errorOf(() => decodeFrame(readDicom(bytes, { name: 'mono12 as 8-bit' })));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as FormatError).detail).toBe(
+      'the JPEG samples have 12 bits, more than Bits Allocated 8',
     );
   });
 
