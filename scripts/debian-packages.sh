@@ -6,7 +6,8 @@
 #   scripts/debian-packages.sh test      runtime + what the test suite needs (PostgreSQL, Chromium,
 #                                        Ceph's mon, OSD and radosgw for the S3 object store,
 #                                        script(1) for the CLI's terminal tests, Slurm and munge
-#                                        for the Slurm backend, Jupyter for the notebooks it runs)
+#                                        for the Slurm backend, Jupyter for the notebooks it runs,
+#                                        dcmtk's dcmdjpeg as the reference 12-bit JPEG decoder)
 #   scripts/debian-packages.sh bench     test + the peers bench/formats, bench/ingest and bench/compute
 #                                        measure against (configurable-http-proxy and wrk for compute)
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
@@ -16,8 +17,8 @@ RUNTIME=(bubblewrap util-linux openssl python3 python3-jupyter-server python3-nb
   python3-ipykernel python3-numpy python3-pandas python3-pydicom python3-gdcm python3-openslide
   python3-matplotlib python3-sklearn python3-scipy)
 TEST=("${RUNTIME[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd radosgw
-  bsdutils slurm-wlm munge)
-BENCH=("${TEST[@]}" dcmtk libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk)
+  bsdutils slurm-wlm munge dcmtk)
+BENCH=("${TEST[@]}" libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

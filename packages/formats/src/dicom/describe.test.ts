@@ -90,7 +90,7 @@ describe('describeDicom, for lantern inspect', () => {
     expect(await describeDicomFile(PYDICOM + 'JPGExtended.dcm')).toMatchObject({
       transferSyntax: { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)' },
       bitsAllocated: 16,
-      isPixelDataDecoded: false,
+      isPixelDataDecoded: true,
     });
   });
 

@@ -115,8 +115,8 @@ export interface DicomDescription {
   bitsAllocated: number | null;
   photometricInterpretation: string | null;
   /**
-   * Does this reader decode the file's pixel data (native, RLE, 8-bit or lossless JPEG, JPEG-LS,
-   * JPEG 2000, HTJ2K)?
+   * Does this reader decode the file's pixel data (native, RLE, 8-bit baseline, 8 or 12-bit
+   * extended or lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K)?
    */
   isPixelDataDecoded: boolean;
   /** Burned In Annotation (0028,0301): text in the pixels that de-identification cannot remove. */
@@ -175,8 +175,16 @@ export function describeDicom(file: DicomFile): DicomDescription {
     photometricInterpretation: image?.photometricInterpretation ?? null,
     isPixelDataDecoded:
       image !== null &&
-      (['native', 'rle', 'jpeg-lossless', 'jpeg-ls', 'jpeg-2000', 'htj2k'].includes(encoding) ||
-        (['jpeg-baseline', 'jpeg-extended'].includes(encoding) && image.bitsAllocated === 8)),
+      ([
+        'native',
+        'rle',
+        'jpeg-extended',
+        'jpeg-lossless',
+        'jpeg-ls',
+        'jpeg-2000',
+        'htj2k',
+      ].includes(encoding) ||
+        (encoding === 'jpeg-baseline' && image.bitsAllocated === 8)),
     burnedInAnnotation: dataset.string(TAG.BurnedInAnnotation),
     leads: waveforms[0]?.channels.length ?? null,
     samplingRate: waveforms[0]?.samplingFrequency ?? null,

@@ -1,19 +1,22 @@
 /**
- * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline, extended and progressive
- * (processes 1, 2 and 4 at 8 bits) by libjpeg-turbo in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as
- * pydicom's Pillow and dcmtk decode them; lossless (process 14, any precision) by
- * `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3, ISO/IEC 14495-1), lossless and near-lossless,
- * by CharLS in WebAssembly (`../jpeg/charls.ts`), as GDCM and dcmtk decode it. The frame header
- * (SOF, or JPEG-LS's SOF55 of the same layout) is read here first and must agree with the
- * dataset's Rows, Columns and Samples per Pixel, whose size `readImageInfo` has already bounded;
- * anything the decoders throw becomes a FormatError. 12-bit lossy JPEG (no 12-bit build of
- * libjpeg-turbo is on npm), arithmetic coding and hierarchical JPEG are
+ * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive by libjpeg-turbo
+ * in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as pydicom's Pillow and dcmtk decode them; extended
+ * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, and 12-bit frames however marked, by
+ * `../jpeg/sequential.ts` (no 12-bit build of libjpeg-turbo is on npm), as dcmtk decodes them;
+ * lossless (process 14, any precision) by `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3,
+ * ISO/IEC 14495-1), lossless and near-lossless, by CharLS in WebAssembly (`../jpeg/charls.ts`), as
+ * GDCM and dcmtk decode it. The frame header (SOF, or JPEG-LS's SOF55 of the same layout) is read
+ * here first and must agree with the dataset's Rows, Columns and Samples per Pixel, whose size
+ * `readImageInfo` has already bounded; anything the decoders throw becomes a FormatError
+ * (`./frame-codec.ts`). 12-bit progressive JPEG, arithmetic coding and hierarchical JPEG are
  * `unsupported_transfer_syntax`.
  */
-import { FormatError, type FormatErrorCode } from '../format-error.js';
+import { FormatError } from '../format-error.js';
 import { decodeJpegLsSamples } from '../jpeg/charls.js';
 import { decodeJpegSamples } from '../jpeg/libjpeg-turbo.js';
 import { decodeJpegLossless } from '../jpeg/lossless.js';
+import { decodeJpegSequential } from '../jpeg/sequential.js';
+import { runFrameCodec } from './frame-codec.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
 
@@ -123,10 +126,8 @@ export function decodeJpeg(
   bytes: Uint8Array,
   offset: number,
 ): DecodedPixels {
-  const fail = (code: FormatErrorCode, detail: string) =>
-    new FormatError(code, detail, { file: file.name, offset });
-  const header = checkedFrameHeader(file, info, bytes, offset);
-  try {
+  return runFrameCodec(file, offset, 'JPEG', (fail) => {
+    const header = checkedFrameHeader(file, info, bytes, offset);
     if (header.process === 0xc3) {
       const decoded = decodeJpegLossless(bytes, {
         width: info.columns,
@@ -140,10 +141,16 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-    if (
-      (header.process === 0xc0 || header.process === 0xc1 || header.process === 0xc2) &&
-      header.precision === 8
-    ) {
+    if (header.process === 0xc1 || (header.process === 0xc0 && header.precision === 12)) {
+      if (header.precision > info.bitsAllocated) {
+        throw fail(
+          'invalid_dicom',
+          `the JPEG samples have ${header.precision} bits, more than Bits Allocated ${info.bitsAllocated}`,
+        );
+      }
+      return decodeSequential(info, bytes);
+    }
+    if ((header.process === 0xc0 || header.process === 0xc2) && header.precision === 8) {
       const isYbr = info.photometricInterpretation.startsWith('YBR');
       const decoded = decodeJpegSamples(
         bytes,
@@ -158,19 +165,31 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-  } catch (error) {
-    if (error instanceof FormatError) {
-      throw error;
-    }
     throw fail(
-      'invalid_dicom',
-      `the JPEG stream cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
+      'unsupported_transfer_syntax',
+      `JPEG process 0x${header.process.toString(16).toUpperCase()} with ${header.precision}-bit samples is not decoded`,
     );
-  }
-  throw fail(
-    'unsupported_transfer_syntax',
-    `JPEG process 0x${header.process.toString(16).toUpperCase()} with ${header.precision}-bit samples is not decoded`,
-  );
+  });
+}
+
+/**
+ * An extended (SOF1) or 12-bit frame, by the sequential DCT decoder of `../jpeg/sequential.ts`:
+ * YBR colour comes out as RGB, as from libjpeg-turbo.
+ */
+function decodeSequential(info: ImageInfo, bytes: Uint8Array): DecodedPixels {
+  const isYbr = info.photometricInterpretation.startsWith('YBR') && info.samplesPerPixel === 3;
+  const decoded = decodeJpegSequential(bytes, {
+    width: info.columns,
+    height: info.rows,
+    components: info.samplesPerPixel,
+    colour: isYbr ? 'ycbcr' : 'none',
+  });
+  return {
+    samples: decoded.samples,
+    photometricInterpretation: isYbr ? 'RGB' : info.photometricInterpretation,
+    bitsStored: null,
+    isPlanar: false,
+  };
 }
 
 /**
@@ -184,30 +203,30 @@ export function decodeJpegLs(
   bytes: Uint8Array,
   offset: number,
 ): DecodedPixels {
-  const fail = (detail: string) =>
-    new FormatError('invalid_dicom', detail, { file: file.name, offset });
-  const header = checkedFrameHeader(file, info, bytes, offset);
-  if (header.process !== 0xf7) {
-    throw fail(
-      `a JPEG-LS transfer syntax holds a JPEG stream of process 0x${header.process.toString(16).toUpperCase()}`,
-    );
-  }
-  if (header.precision < 2 || header.precision > info.bitsAllocated || header.precision > 16) {
-    throw fail(
-      `the JPEG-LS samples have ${header.precision} bits, not 2 to Bits Allocated ${info.bitsAllocated} (or 16)`,
-    );
-  }
-  // CharLS 2 spends seconds on some damaged streams whose last marker is not EOI (a 4 KB stream
-  // took 17 s), and never more than milliseconds on damaged ones that end with it (400 tried):
-  // DICOM's stream ends with EOI, padded to an even length by at most one byte (PS3.5 A.4).
-  let end = bytes.length;
-  if (end > 0 && bytes[end - 1] === 0x00) {
-    end -= 1;
-  }
-  if (end < 4 || bytes[end - 2] !== 0xff || bytes[end - 1] !== 0xd9) {
-    throw fail('the JPEG-LS stream does not end with EOI (FFD9)');
-  }
-  try {
+  return runFrameCodec(file, offset, 'JPEG-LS', (fail) => {
+    const header = checkedFrameHeader(file, info, bytes, offset);
+    if (header.process !== 0xf7) {
+      throw fail(
+        'invalid_dicom',
+        `a JPEG-LS transfer syntax holds a JPEG stream of process 0x${header.process.toString(16).toUpperCase()}`,
+      );
+    }
+    if (header.precision < 2 || header.precision > info.bitsAllocated || header.precision > 16) {
+      throw fail(
+        'invalid_dicom',
+        `the JPEG-LS samples have ${header.precision} bits, not 2 to Bits Allocated ${info.bitsAllocated} (or 16)`,
+      );
+    }
+    // CharLS 2 spends seconds on some damaged streams whose last marker is not EOI (a 4 KB stream
+    // took 17 s), and never more than milliseconds on damaged ones that end with it (400 tried):
+    // DICOM's stream ends with EOI, padded to an even length by at most one byte (PS3.5 A.4).
+    let end = bytes.length;
+    if (end > 0 && bytes[end - 1] === 0x00) {
+      end -= 1;
+    }
+    if (end < 4 || bytes[end - 2] !== 0xff || bytes[end - 1] !== 0xd9) {
+      throw fail('invalid_dicom', 'the JPEG-LS stream does not end with EOI (FFD9)');
+    }
     const decoded = decodeJpegLsSamples(bytes.subarray(0, end), {
       width: info.columns,
       height: info.rows,
@@ -219,9 +238,5 @@ export function decodeJpegLs(
       bitsStored: decoded.bitsPerSample,
       isPlanar: decoded.isPlanar,
     };
-  } catch (error) {
-    throw fail(
-      `the JPEG-LS stream cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
+  });
 }

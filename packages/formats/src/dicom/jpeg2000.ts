@@ -5,7 +5,9 @@
  * whose codestreams (Rsiz says so) OpenJPH decodes (`../jpeg/openjph.ts`), about 3 to 4 times
  * faster than OpenJPEG would. The codestream's SIZ is read here first and must agree with the dataset's Rows,
  * Columns and Samples per Pixel, whose size `readImageInfo` has already bounded, and its precision
- * must fit Bits Allocated; anything OpenJPEG refuses becomes a FormatError.
+ * must fit Bits Allocated; its marker structure is walked (`../jpeg/j2k-codestream.ts`), so that a
+ * codestream cut short is refused rather than decoded with zeros where its end was; anything
+ * OpenJPEG refuses becomes a FormatError.
  *
  * Samples are the stored values as DICOM's Pixel Representation says (signed or not), of the
  * codestream's precision where it differs from Bits Stored (as pydicom 3 does: GDCM and some
@@ -13,9 +15,10 @@
  * multiple-component transform (YBR_RCT, YBR_ICT) come out as RGB, and the returned photometric
  * interpretation says so.
  */
-import { FormatError, type FormatErrorCode } from '../format-error.js';
+import { findJ2kStructureProblem } from '../jpeg/j2k-codestream.js';
 import { decodeJ2kSamples, readJ2kHeader } from '../jpeg/openjpeg.js';
 import { decodeHtj2kSamples } from '../jpeg/openjph.js';
+import { runFrameCodec } from './frame-codec.js';
 import type { DecodedPixels } from './jpeg.js';
 import type { DicomFile } from './parse.js';
 import type { ImageInfo } from './pixels.js';
@@ -27,9 +30,7 @@ export function decodeJpeg2000(
   bytes: Uint8Array,
   offset: number,
 ): DecodedPixels {
-  const fail = (code: FormatErrorCode, detail: string) =>
-    new FormatError(code, detail, { file: file.name, offset });
-  try {
+  return runFrameCodec(file, offset, 'JPEG 2000', (fail) => {
     const header = readJ2kHeader(bytes);
     if (header === null) {
       throw fail('invalid_dicom', 'the JPEG 2000 stream has no codestream header (SOC, SIZ)');
@@ -50,6 +51,15 @@ export function decodeJpeg2000(
         `the JPEG 2000 samples have ${header.precision} bits, more than Bits Allocated ${info.bitsAllocated} (or 16)`,
       );
     }
+    // OpenJPEG decodes some codestreams cut short without an error: the structure is checked
+    // first, and a truncated one is refused.
+    const problem = findJ2kStructureProblem(bytes, header.codestreamOffset);
+    if (problem !== null) {
+      throw fail(
+        problem.isTruncated ? 'truncated' : 'invalid_dicom',
+        `the JPEG 2000 codestream is ${problem.isTruncated ? 'cut short' : 'malformed'}: ${problem.detail} (counting from the frame's first byte)`,
+      );
+    }
     const decode = header.isHighThroughput ? decodeHtj2kSamples : decodeJ2kSamples;
     const decoded = decode(bytes, header, {
       width: info.columns,
@@ -66,13 +76,5 @@ export function decodeJpeg2000(
       bitsStored: decoded.bitsPerSample,
       isPlanar: false,
     };
-  } catch (error) {
-    if (error instanceof FormatError) {
-      throw error;
-    }
-    throw fail(
-      'invalid_dicom',
-      `the JPEG 2000 stream cannot be decoded (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
+  });
 }

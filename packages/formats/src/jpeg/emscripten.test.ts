@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WasmCodec } from './emscripten.js';
+import { errorOf } from '../testing/error-of.js';
 
 /** The one class of OpenJPEG's decode build used here. */
 interface OpenJpegModule {
@@ -33,15 +34,6 @@ function openjpeg(maxHeapBytes?: number) {
     maxHeapBytes,
   );
   return { codec, released: () => released };
-}
-
-function errorOf(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return null;
 }
 
 /** A WebAssembly.RuntimeError, what a trap (unreachable, an abort) throws. */

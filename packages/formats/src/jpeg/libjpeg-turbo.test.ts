@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readJpegFrameHeader } from '../dicom/jpeg.js';
 import { JpegCodecError, decodeJpegSamples, encodeJpegRgb } from './libjpeg-turbo.js';
+import { errorOf } from '../testing/error-of.js';
 
 /** A 64 x 48 image of smooth colour ramps, which JPEG at quality 90 keeps within a few levels. */
 function ramps(width = 64, height = 48): Uint8Array {
@@ -11,15 +12,6 @@ function ramps(width = 64, height = 48): Uint8Array {
     }
   }
   return rgb;
-}
-
-function errorOf(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return null;
 }
 
 const SIZE = { width: 64, height: 48, components: 3 };

@@ -5,6 +5,7 @@ import { TAG } from '../dicom/dictionary.js';
 import { readDicom, type DicomFile } from '../dicom/parse.js';
 import { FormatError } from '../format-error.js';
 import { LosslessJpegError, decodeJpegLossless } from './lossless.js';
+import { errorOf } from '../testing/error-of.js';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
 /** Written by dcmtk 3.6.7 (`dcmcjpeg +el +sv N`) from pydicom test files: fixtures/jpeg-lossless/README.md. */
@@ -25,15 +26,6 @@ function streamOf(file: DicomFile): Uint8Array {
     throw new Error(`${file.name} has no fragment`);
   }
   return fragment.bytes;
-}
-
-function errorOf(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return null;
 }
 
 describe('lossless JPEG (process 14) written by other software', () => {

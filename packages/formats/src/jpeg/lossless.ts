@@ -4,7 +4,8 @@
  * bits a sample, a point transform, restart intervals, one interleaved scan or one scan per
  * component. Written here because the JavaScript decoder on npm walks its Huffman trees a bit at a
  * time (most of the DICOM benchmark's time went there); this one decodes from a lookup table of
- * 9-bit prefixes, with the canonical code's limits (T.81 F.2.2.3) for longer codes.
+ * 9-bit prefixes, with the canonical code's limits (T.81 F.2.2.3) for longer codes (`./huffman.ts`,
+ * shared with the sequential DCT decoder).
  *
  * It reads hostile streams: every marker length is checked against the stream, a scan that ends
  * before its samples (or a code that no table holds) is a `LosslessJpegError`, and the caller bounds
@@ -12,10 +13,14 @@
  * the caller compares with its container first).
  */
 
+import { BitReader, LOOKAHEAD, buildHuffmanTable, type HuffmanTable } from './huffman.js';
+
 /** The stream is not lossless JPEG this decoder reads (the message says what and where). */
 export class LosslessJpegError extends Error {
   override readonly name = 'LosslessJpegError';
 }
+
+const fail = (message: string) => new LosslessJpegError(message);
 
 /** A decoded frame: interleaved samples, rows top down; 8 bits or fewer as bytes, else 16-bit. */
 export interface DecodedLosslessJpeg {
@@ -34,19 +39,6 @@ interface Frame {
   /** Component identifiers, in frame order. */
   ids: number[];
 }
-
-/** A Huffman table (T.81 C, F.2.2.3) with a lookup of 9-bit prefixes. */
-interface HuffmanTable {
-  /** `length << 8 | symbol` for each 9-bit prefix that starts a code of at most 9 bits, else 0. */
-  lookup: Uint16Array;
-  /** The largest code of each length (-1 when none), 1 to 16. */
-  maxCode: Int32Array;
-  /** Index into `symbols` of the first code of each length, minus that code. */
-  offset: Int32Array;
-  symbols: Uint8Array;
-}
-
-const LOOKAHEAD = 9;
 
 /**
  * Decodes a whole lossless JPEG stream. `expected`, when given, is what the container says the
@@ -192,40 +184,9 @@ function readHuffmanTables(
         );
       }
     }
-    tables[classAndId & 15] = buildTable(counts, symbols, at);
+    tables[classAndId & 15] = buildHuffmanTable(counts, symbols, at, fail);
     offset += 17 + total;
   }
-}
-
-/** Canonical codes (T.81 C.2, F.2.2.3) and the 9-bit prefix lookup. */
-function buildTable(counts: Uint8Array, symbols: Uint8Array, at: number): HuffmanTable {
-  const lookup = new Uint16Array(1 << LOOKAHEAD);
-  const maxCode = new Int32Array(18).fill(-1);
-  const offset = new Int32Array(18);
-  let code = 0;
-  let index = 0;
-  for (let length = 1; length <= 16; length += 1) {
-    const count = counts[length - 1] ?? 0;
-    offset[length] = index - code;
-    for (let i = 0; i < count; i += 1) {
-      if (length <= LOOKAHEAD) {
-        const shift = LOOKAHEAD - length;
-        const entry = (length << 8) | (symbols[index] ?? 0);
-        lookup.fill(entry, code << shift, (code + 1) << shift);
-      }
-      code += 1;
-      index += 1;
-    }
-    if (count > 0) {
-      maxCode[length] = code - 1;
-    }
-    if (code > 1 << length) {
-      throw new LosslessJpegError(`the Huffman table at byte ${at} has more codes than fit`);
-    }
-    code <<= 1;
-  }
-  maxCode[17] = 0x7fffffff; // ends the slow path's search
-  return { lookup, maxCode, offset, symbols };
 }
 
 /** A scan header (T.81 B.2.3): its components' frame indices and tables, predictor, transform. */
@@ -272,91 +233,10 @@ function readScan(
 }
 
 /**
- * Entropy-coded data, read MSB first: 0xFF00 is 0xFF; a marker stops the bytes, and zeros are fed
- * after it, counted, so that reading past the data is detected rather than trusted.
+ * One difference (T.81 H.1.2.2, F.2.2.1): a Huffman-coded bit count, then that many bits. The
+ * code is `decodeSymbol` and `receiveExtend` of `./huffman.ts` written out in one function, which
+ * decodes a third faster here, where each sample is one difference.
  */
-class BitReader {
-  /** The low `count` bits are unread. */
-  bits = 0;
-  count = 0;
-  /** Zero bytes fed past a marker or the stream's end, not yet known to be unread. */
-  padding = 0;
-
-  constructor(
-    private readonly stream: Uint8Array,
-    public at: number,
-  ) {}
-
-  /** At least 25 bits unread (some of them padding past the data). */
-  fill(): void {
-    const stream = this.stream;
-    while (this.count <= 24) {
-      let byte = 0;
-      if (this.padding === 0 && this.at < stream.length) {
-        byte = stream[this.at] ?? 0;
-        if (byte === 0xff) {
-          const next = stream[this.at + 1] ?? 0;
-          if (next === 0) {
-            this.at += 2;
-          } else {
-            byte = 0;
-            this.padding += 1;
-          }
-        } else {
-          this.at += 1;
-        }
-      } else {
-        this.padding += 1;
-      }
-      this.bits = (this.bits << 8) | byte;
-      this.count += 8;
-    }
-  }
-
-  /** Whether bits past the data have been taken. */
-  overran(): boolean {
-    return this.padding * 8 > this.count;
-  }
-
-  /** Drops the bits left in the byte and skips the restart marker expected next (RSTn, n = 0..7). */
-  restart(expected: number): void {
-    if (this.overran()) {
-      throw new LosslessJpegError('the scan data ends before its restart marker');
-    }
-    const stream = this.stream;
-    let at = this.at;
-    while (at + 1 < stream.length && stream[at] === 0xff && stream[at + 1] === 0xff) {
-      at += 1;
-    }
-    if (stream[at] !== 0xff || stream[at + 1] !== 0xd0 + expected) {
-      throw new LosslessJpegError(`restart marker RST${expected} is missing at byte ${at}`);
-    }
-    this.at = at + 2;
-    this.bits = 0;
-    this.count = 0;
-    this.padding = 0;
-  }
-
-  /** Where the scan's data ends: the next marker (fill bytes and RSTn skipped past). */
-  end(): number {
-    const stream = this.stream;
-    let at = this.at;
-    while (at + 1 < stream.length) {
-      if (stream[at] === 0xff) {
-        const next = stream[at + 1] ?? 0;
-        if (next !== 0 && next !== 0xff && (next < 0xd0 || next > 0xd7)) {
-          return at;
-        }
-        at += next === 0xff ? 1 : 2;
-      } else {
-        at += 1;
-      }
-    }
-    throw new LosslessJpegError('the stream ends inside a scan, without EOI');
-  }
-}
-
-/** One difference (T.81 H.1.2.2, F.2.2.1): a Huffman-coded bit count, then that many bits. */
 function decodeDifference(reader: BitReader, table: HuffmanTable): number {
   reader.fill();
   let count = reader.count;
@@ -374,7 +254,7 @@ function decodeDifference(reader: BitReader, table: HuffmanTable): number {
       code = (bits >>> (count - length)) & ((1 << length) - 1);
     }
     if (length > 16) {
-      throw new LosslessJpegError('the scan holds a code no Huffman table has');
+      throw fail('the scan holds a code no Huffman table has');
     }
     count -= length;
     size = table.symbols[(table.offset[length] ?? 0) + code] ?? 0;
@@ -421,7 +301,7 @@ function decodeScan(
     );
   }
   const rowsPerInterval = restartInterval === 0 ? height : restartInterval / width;
-  const reader = new BitReader(stream, start);
+  const reader = new BitReader(stream, start, fail);
   let restarts = 0;
   for (let y = 0; y < height; y += 1) {
     let first = y === 0;

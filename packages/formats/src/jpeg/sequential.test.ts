@@ -1,0 +1,319 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TAG } from '../dicom/dictionary.js';
+import { readDicom, type DicomFile } from '../dicom/parse.js';
+import { decodeFrame, readImageInfo } from '../dicom/pixels.js';
+import { changeDicomDataset, writeDicom } from '../dicom/write.js';
+import { FormatError } from '../format-error.js';
+import { errorOf } from '../testing/error-of.js';
+import {
+  SequentialJpegError,
+  decodeJpegSequential,
+  type SequentialJpegExpectation,
+} from './sequential.js';
+
+/** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
+/** Written by dcmtk's dcmcjpeg and libvips, decoded by dcmdjpeg: fixtures/jpeg-extended/README.md. */
+const FIXTURES = new URL('../../fixtures/jpeg-extended/', import.meta.url);
+
+const dicom = (path: string | URL): DicomFile =>
+  readDicom(readFileSync(path), { name: String(path) });
+const fixture = (name: string) => dicom(new URL(name, FIXTURES));
+
+/** The JPEG stream of frame `index` of a DICOM file (one fragment a frame in these files). */
+function streamOf(file: DicomFile, index = 0): Uint8Array {
+  const fragment = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[index];
+  if (fragment === undefined) {
+    throw new Error(`${file.name} has no fragment ${index}`);
+  }
+  return fragment.bytes;
+}
+
+/** What the DICOM file says its frames are. */
+function expectationOf(file: DicomFile): SequentialJpegExpectation {
+  const info = readImageInfo(file);
+  return {
+    width: info.columns,
+    height: info.rows,
+    components: info.samplesPerPixel,
+    colour: info.photometricInterpretation.startsWith('YBR') ? 'ycbcr' : 'none',
+  };
+}
+
+/** Every frame's samples, decoded by `decodeFrame`, one array after the other. */
+function samplesOf(file: DicomFile): number[] {
+  const frames = readImageInfo(file).frames;
+  return Array.from({ length: frames }, (_, i) => Array.from(decodeFrame(file, i).data)).flat();
+}
+
+/** The marker segments before the first SOS: marker, where it starts, where it ends. */
+function segmentsOf(stream: Uint8Array): { marker: number; start: number; end: number }[] {
+  const segments = [];
+  let at = 2;
+  while (stream[at + 1] !== 0xda) {
+    const end = at + 2 + (((stream[at + 2] ?? 0) << 8) | (stream[at + 3] ?? 0));
+    segments.push({ marker: stream[at + 1] ?? 0, start: at, end });
+    at = end;
+  }
+  segments.push({ marker: 0xda, start: at, end: at + 2 + (stream[at + 3] ?? 0) });
+  return segments;
+}
+
+function segmentOf(stream: Uint8Array, marker: number) {
+  const segment = segmentsOf(stream).find((s) => s.marker === marker);
+  if (segment === undefined) {
+    throw new Error(`no marker 0xFF${marker.toString(16)}`);
+  }
+  return segment;
+}
+
+function without(stream: Uint8Array, marker: number): Uint8Array {
+  const kept = segmentsOf(stream).filter((s) => s.marker === marker);
+  return Uint8Array.from(
+    stream.filter((_, i) => !kept.some((segment) => i >= segment.start && i < segment.end)),
+  );
+}
+
+describe('sequential DCT JPEG (processes 1, 2, 4) written by other software', () => {
+  // The decoder computes what the IJG library does (its integer IDCT, fancy upsampling and colour
+  // tables), so it agrees with dcmdjpeg sample for sample: the bound asserted is 0, where the issue
+  // allowed 1 at 8 bits.
+  it.each([
+    ['mono12.dcm', 'dcmcjpeg +ee, 12-bit, 61 x 45 (partial blocks)'],
+    ['mono12-3frame.dcm', 'dcmcjpeg +ee +q 75, 12-bit, 3 frames'],
+    ['mono12-restart5.dcm', 'recoded: restart every 5 blocks, 10-bit AC codes'],
+    ['mono8.dcm', 'dcmcjpeg +ee, 8-bit SOF1'],
+    ['rgb12-422.dcm', 'dcmcjpeg +ee, 12-bit YBR_FULL_422 (2 x 1 luma)'],
+    ['rgb12-422-scans-restart2.dcm', 'recoded: one scan per component, restart every 2'],
+  ])('%s (%s) decodes to what dcmdjpeg gives', (name) => {
+    const file = fixture(name);
+    const reference = fixture(name.replace('.dcm', '-dcmdjpeg.dcm'));
+    const decoded = decodeFrame(file);
+    const expected = decodeFrame(reference);
+    expect([decoded.rows, decoded.columns, decoded.samplesPerPixel]).toEqual([
+      expected.rows,
+      expected.columns,
+      expected.samplesPerPixel,
+    ]);
+    expect(decoded.photometricInterpretation).toBe(expected.photometricInterpretation);
+    expect(decoded.data.constructor).toBe(expected.data.constructor);
+    expect(samplesOf(file)).toEqual(samplesOf(reference));
+  });
+
+  it('decodes 4:2:0 colour with restart markers (libvips, SOF0) as dcmdjpeg does', () => {
+    const file = fixture('rgb8-420-restart3.dcm');
+    const decoded = decodeJpegSequential(streamOf(file), expectationOf(file));
+    const reference = decodeFrame(fixture('rgb8-420-restart3-dcmdjpeg.dcm'));
+    expect([decoded.width, decoded.height, decoded.components, decoded.precision]).toEqual([
+      40, 26, 3, 8,
+    ]);
+    expect(decoded.samples).toBeInstanceOf(Uint8Array);
+    expect(Array.from(decoded.samples)).toEqual(Array.from(reference.data));
+  });
+
+  it('reads quantization tables of 16-bit entries as their 8-bit twins', () => {
+    const file = fixture('mono12.dcm');
+    const stream = streamOf(file);
+    const dqt = segmentOf(stream, 0xdb);
+    const body = stream.subarray(dqt.start + 4, dqt.end);
+    expect(body.length).toBe(65); // one 8-bit table
+    const wide = [0x10, ...Array.from(body.subarray(1)).flatMap((q) => [0, q])];
+    const widened = Uint8Array.from([
+      ...stream.subarray(0, dqt.start),
+      0xff,
+      0xdb,
+      0,
+      wide.length + 2,
+      ...wide,
+      ...stream.subarray(dqt.end),
+    ]);
+    const expected = decodeJpegSequential(stream, expectationOf(file)).samples;
+    expect(Array.from(decodeJpegSequential(widened, expectationOf(file)).samples)).toEqual(
+      Array.from(expected),
+    );
+  });
+
+  describe("pydicom's 12-bit files (NEMA WG04's NM1_JPLY and its fixed version)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lantern-jpeg12-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it.each(['JPGExtended.dcm', 'JPEG-lossy.dcm'])('%s decodes to what dcmdjpeg gives', (name) => {
+      // dcmdjpeg warns of JPEG-lossy.dcm's scan header (Ss, Se, Ah, Al) and reads it all the same.
+      execFileSync('dcmdjpeg', [PYDICOM + name, join(dir, name)], { stdio: 'ignore' });
+      const decoded = decodeFrame(dicom(PYDICOM + name));
+      const expected = decodeFrame(dicom(join(dir, name)));
+      expect([decoded.rows, decoded.columns]).toEqual([1024, 256]);
+      expect([expected.rows, expected.columns]).toEqual([1024, 256]);
+      expect(decoded.data).toBeInstanceOf(Uint16Array);
+      expect(Array.from(decoded.data)).toEqual(Array.from(expected.data));
+    });
+  });
+
+  it('refuses 12-bit progressive JPEG in .51 as not decoded (dcmcjpeg +ep, relabelled)', () => {
+    const error = errorOf(() => decodeFrame(fixture('mono12-progressive-as-51.dcm')));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as FormatError).code).toBe('unsupported_transfer_syntax');
+    expect((error as FormatError).detail).toContain('0xC2 with 12-bit samples');
+  });
+});
+
+describe('sequential DCT JPEG decoder: hostile streams', () => {
+  const file = fixture('rgb12-422-scans-restart2.dcm');
+  const stream = streamOf(file);
+  const expected = expectationOf(file);
+  const decode = (bytes: Uint8Array, expectation = expected) =>
+    decodeJpegSequential(bytes, expectation);
+
+  it('refuses every truncation, at each segment and inside the scans, with its own error', () => {
+    const cuts = new Set<number>();
+    for (const segment of segmentsOf(stream)) {
+      for (const delta of [0, 1, 2, 3, 4, 5]) {
+        cuts.add(segment.start + delta);
+      }
+    }
+    for (let cut = 0; cut < stream.length; cut += 7) {
+      cuts.add(cut);
+    }
+    cuts.add(stream.length - 1);
+    cuts.add(stream.length - 2);
+    for (const cut of cuts) {
+      expect(
+        errorOf(() => decode(stream.subarray(0, cut))),
+        `cut at ${cut}`,
+      ).toBeInstanceOf(SequentialJpegError);
+    }
+  });
+
+  it('refuses zeroed, flipped and oversized bytes with its own error or decodes them in bounds', () => {
+    for (let at = 2; at < stream.length; at += 5) {
+      for (const byte of [0x00, 0xff, 0x7f, 0x10]) {
+        const mutant = Uint8Array.from(stream);
+        mutant[at] = byte;
+        const error = errorOf(() => decode(mutant));
+        if (error !== null) {
+          expect(error, `byte ${at} = ${byte}`).toBeInstanceOf(SequentialJpegError);
+        }
+      }
+    }
+  });
+
+  it('refuses every declared length past the stream, naming the segment', () => {
+    for (const segment of segmentsOf(stream)) {
+      const long = Uint8Array.from(stream);
+      long[segment.start + 2] = 0xff;
+      long[segment.start + 3] = 0xff;
+      const error = String(errorOf(() => decode(long)));
+      expect(error).toContain(`the segment at byte ${segment.start} declares 65535 bytes`);
+    }
+  });
+
+  it('names what is wrong in the frame: size, process, precision, sampling, DNL', () => {
+    expect(String(errorOf(() => decode(stream, { ...expected, height: 19 })))).toContain(
+      'the frame is 36 x 20 x 3, not 36 x 19 x 3',
+    );
+    const sof = segmentOf(stream, 0xc1);
+    const progressive = Uint8Array.from(stream);
+    progressive[sof.start + 1] = 0xc2;
+    expect(String(errorOf(() => decode(progressive)))).toContain('process 0xC2');
+    const sixteen = Uint8Array.from(stream);
+    sixteen[sof.start + 4] = 16;
+    expect(String(errorOf(() => decode(sixteen)))).toContain('precision is 16 bits');
+    const thirds = Uint8Array.from(stream);
+    thirds[sof.start + 11] = 0x31; // luma 3 x 1
+    thirds[sof.start + 14] = 0x21; // blue 2 x 1: a ratio of 3 to 2
+    expect(String(errorOf(() => decode(thirds)))).toContain('not a whole fraction');
+    const sos = segmentOf(stream, 0xda);
+    const dnl = Uint8Array.from([
+      ...stream.subarray(0, sos.start),
+      ...[0xff, 0xdc, 0x00, 0x04, 0x00, 0x14],
+      ...stream.subarray(sos.start),
+    ]);
+    expect(String(errorOf(() => decode(dnl)))).toContain('DNL');
+  });
+
+  it('names what is wrong in the scans: tables never defined, components in no scan', () => {
+    expect(String(errorOf(() => decode(without(stream, 0xc4))))).toContain(
+      'Huffman table never defined',
+    );
+    expect(String(errorOf(() => decode(without(stream, 0xdb))))).toContain(
+      'quantization table never defined',
+    );
+    let lastScan = stream.length - 2;
+    while (!(stream[lastScan] === 0xff && stream[lastScan + 1] === 0xda)) {
+      lastScan -= 1;
+    }
+    const twoScans = Uint8Array.from([...stream.subarray(0, lastScan), 0xff, 0xd9]);
+    expect(String(errorOf(() => decode(twoScans)))).toContain('component 3 is in no scan');
+    const again = Uint8Array.from([
+      ...stream.subarray(0, stream.length - 2),
+      ...stream.subarray(lastScan),
+    ]);
+    expect(String(errorOf(() => decode(again)))).toContain('a second time');
+  });
+
+  it('refuses codes no table holds, coefficients past the 64th, and missing restart markers', () => {
+    const mono = streamOf(fixture('mono12-restart5.dcm'));
+    const monoExpected = expectationOf(fixture('mono12-restart5.dcm'));
+    const sos = segmentOf(mono, 0xda);
+    const withData = (data: number[]) =>
+      Uint8Array.from([...mono.subarray(0, sos.end), ...data, 0xff, 0xd9]);
+    // The recoded tables give the 16 DC sizes 5-bit codes and the AC symbols 10-bit ones: a run
+    // of ones is no code at all.
+    expect(
+      String(errorOf(() => decode(withData(Array<number>(64).fill(0xfe)), monoExpected))),
+    ).toContain('a code no Huffman table has');
+    // Size 0 for DC, then four times (run 15, size 1) reaches past coefficient 63.
+    const ac = segmentsOf(mono).find(
+      (s) => s.marker === 0xc4 && (mono[s.start + 4] ?? 0) >> 4 === 1,
+    );
+    const symbols = Array.from(mono.subarray((ac?.start ?? 0) + 21, ac?.end));
+    const code = symbols.indexOf(0xf1);
+    expect(code).toBeGreaterThan(0);
+    const bits = '00000' + `${code.toString(2).padStart(10, '0')}1`.repeat(4);
+    const padded = bits.padEnd(Math.ceil(bits.length / 8) * 8, '1');
+    const bytes = Array.from({ length: padded.length / 8 }, (_, i) =>
+      parseInt(padded.slice(8 * i, 8 * i + 8), 2),
+    ).flatMap((byte) => (byte === 0xff ? [0xff, 0x00] : [byte]));
+    expect(String(errorOf(() => decode(withData([...bytes, 0, 0]), monoExpected)))).toContain(
+      'past the 64th',
+    );
+    const rst = mono.findIndex((byte, i) => byte === 0xff && mono[i + 1] === 0xd0);
+    const noRestart = Uint8Array.from(mono);
+    noRestart[rst + 1] = 0xd3;
+    expect(String(errorOf(() => decode(noRestart, monoExpected)))).toContain(
+      'restart marker RST0 is missing',
+    );
+  });
+
+  it('refuses a 12-bit stream in a dataset of 8 bits allocated', () => {
+    const source = fixture('mono12.dcm');
+    const dataset = changeDicomDataset(source.dataset, {
+      set: [
+        { tag: TAG.BitsAllocated, vr: 'US', value: 8 },
+        { tag: TAG.BitsStored, vr: 'US', value: 8 },
+        { tag: TAG.HighBit, vr: 'US', value: 7 },
+      ],
+    });
+    const bytes = writeDicom({ dataset, transferSyntaxUid: '1.2.840.10008.1.2.4.51' });
+    const error = errorOf(() => decodeFrame(readDicom(bytes, { name: 'mono12 as 8-bit' })));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as FormatError).detail).toBe(
+      'the JPEG samples have 12 bits, more than Bits Allocated 8',
+    );
+  });
+
+  it('surfaces through decodeFrame as a FormatError naming the fragment', () => {
+    const bytes = Buffer.from(readFileSync(new URL('mono12.dcm', FIXTURES)));
+    const fragment = streamOf(readDicom(bytes, { name: 'mono12.dcm' }));
+    const start = bytes.indexOf(Buffer.from(fragment.subarray(0, 32)));
+    bytes.fill(0x00, start + fragment.length - 600, start + fragment.length);
+    const error = errorOf(() => decodeFrame(readDicom(bytes, { name: 'mono12.dcm' })));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as FormatError).code).toBe('invalid_dicom');
+    expect((error as FormatError).offset).toBe(start);
+  });
+});

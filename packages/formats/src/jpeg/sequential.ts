@@ -1,0 +1,713 @@
+/**
+ * Sequential DCT JPEG with Huffman coding (ISO/IEC 10918-1 processes 1, 2 and 4: SOF0 baseline and
+ * SOF1 extended, 8 or 12 bits a sample; DICOM's JPEG Baseline and JPEG Extended transfer syntaxes
+ * 1.2.840.10008.1.2.4.50 and .51). Written here because no 12-bit build of libjpeg is on npm, and
+ * 12-bit is what CT, MR and NM modalities write into .51; 8-bit baseline stays with libjpeg-turbo
+ * (`./libjpeg-turbo.ts`), which is faster (bench/formats/README.md).
+ *
+ * Samples come out as the IJG library's decoder gives them (dcmtk's dcmdjpeg, libjpeg, Pillow):
+ * its accurate integer IDCT (jidctint.c, `jpeg_idct_islow`, with 1 fractional bit between the
+ * passes at 12 bits and 2 at 8), its fancy (triangle) upsampling of 2:1 chroma (jdsample.c) and
+ * its YCbCr to RGB tables (jdcolor.c) when the caller says the components are YCbCr. Any sampling
+ * factors of 1 to 4 whose ratios are whole; interleaved and single-component scans; restart
+ * intervals; DQT tables of 8 and 16 bits; tables redefined between scans.
+ *
+ * It reads hostile streams: every marker length is checked against the stream, a scan that ends
+ * before its blocks (or a code no table holds, or a coefficient past the 64th) is a
+ * `SequentialJpegError`, and the frame header must agree with what the caller's container declares
+ * before anything is allocated, so the work is bounded by that size.
+ */
+import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
+import type { HuffmanTable } from './huffman.js';
+
+/** The stream is not sequential DCT JPEG this decoder reads (the message says what and where). */
+export class SequentialJpegError extends Error {
+  override readonly name = 'SequentialJpegError';
+}
+
+const fail = (message: string) => new SequentialJpegError(message);
+
+/** A decoded frame: interleaved samples, rows top down; 8-bit as bytes, 12-bit as 16-bit words. */
+export interface DecodedSequentialJpeg {
+  width: number;
+  height: number;
+  components: number;
+  precision: number;
+  samples: Uint8Array | Uint16Array;
+}
+
+/** What the caller's container says the frame is, and what its three components hold. */
+export interface SequentialJpegExpectation {
+  width: number;
+  height: number;
+  components: number;
+  /** 'ycbcr': three components converted to RGB (DICOM YBR_FULL, YBR_FULL_422); else as coded. */
+  colour: 'ycbcr' | 'none';
+}
+
+/** A frame component (T.81 B.2.2) and the plane its blocks are decoded into. */
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  quantTable: number;
+  /** Blocks across and down that carry the component's samples (A.2.2, non-interleaved scans). */
+  blocksWide: number;
+  blocksHigh: number;
+  /** Samples across and down the component's image (A.1.1: ceil(X * h / Hmax)). */
+  sampleWidth: number;
+  sampleHeight: number;
+  /** The plane's stride and rows: whole MCUs of blocks, so interleaved scans fill it. */
+  stride: number;
+  plane: Uint16Array;
+  isDecoded: boolean;
+}
+
+interface Frame {
+  precision: number;
+  width: number;
+  height: number;
+  components: Component[];
+  hMax: number;
+  vMax: number;
+  mcusWide: number;
+  mcusHigh: number;
+}
+
+/** T.81 Figure A.6: the zig-zag order's position k is the natural order's ZIGZAG[k]. */
+const ZIGZAG = Uint8Array.from([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+  13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52,
+  45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+]);
+
+/**
+ * Decodes a whole sequential DCT JPEG stream (SOF0 or SOF1). The frame header must agree with
+ * `expected` (width, height, components), or the stream is refused before anything is allocated.
+ */
+export function decodeJpegSequential(
+  stream: Uint8Array,
+  expected: SequentialJpegExpectation,
+): DecodedSequentialJpeg {
+  if (stream.length < 4 || stream[0] !== 0xff || stream[1] !== 0xd8) {
+    throw fail('the stream does not start with SOI');
+  }
+  const quantTables: (Int32Array | undefined)[] = [];
+  const dcTables: (HuffmanTable | undefined)[] = [];
+  const acTables: (HuffmanTable | undefined)[] = [];
+  let frame: Frame | null = null;
+  let restartInterval = 0;
+  let at = 2;
+  for (;;) {
+    if (at + 2 > stream.length) {
+      throw fail(`the stream ends at byte ${at} without EOI`);
+    }
+    if (stream[at] !== 0xff) {
+      throw fail(`byte ${at} is not a marker`);
+    }
+    const marker = stream[at + 1] ?? 0;
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xd9) {
+      break;
+    }
+    if (at + 4 > stream.length) {
+      throw fail(`the marker at byte ${at} has no length`);
+    }
+    const length = ((stream[at + 2] ?? 0) << 8) | (stream[at + 3] ?? 0);
+    const end = at + 2 + length;
+    if (length < 2 || end > stream.length) {
+      throw fail(`the segment at byte ${at} declares ${length} bytes, past the stream's end`);
+    }
+    const segment = stream.subarray(at + 4, end);
+    if (marker === 0xc0 || marker === 0xc1) {
+      if (frame !== null) {
+        throw fail('the stream has two frame headers');
+      }
+      frame = readFrame(segment, at, expected);
+    } else if (marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xcc) {
+      throw fail(
+        `the frame is of process 0x${marker.toString(16).toUpperCase()}, not sequential DCT with Huffman coding (0xC0, 0xC1)`,
+      );
+    } else if (marker === 0xc4) {
+      readHuffmanTables(segment, at, dcTables, acTables);
+    } else if (marker === 0xdb) {
+      readQuantizationTables(segment, at, quantTables);
+    } else if (marker === 0xdd) {
+      if (length !== 4) {
+        throw fail(`the restart interval at byte ${at} is not 2 bytes`);
+      }
+      restartInterval = ((segment[0] ?? 0) << 8) | (segment[1] ?? 0);
+    } else if (marker === 0xda) {
+      if (frame === null) {
+        throw fail(`the scan at byte ${at} comes before the frame header`);
+      }
+      const scan = readScan(segment, at, frame, quantTables, dcTables, acTables);
+      at = decodeScan(stream, end, frame, scan, restartInterval);
+      continue;
+    } else if (marker === 0xdc) {
+      throw fail(`the stream has a DNL marker at byte ${at} (the frame's height is in SOF)`);
+    } else if (marker >= 0xd0 && marker <= 0xd8) {
+      throw fail(`marker 0xFF${marker.toString(16).toUpperCase()} at byte ${at} is out of place`);
+    }
+    at = end;
+  }
+  if (frame === null) {
+    throw fail('the stream has no frame header');
+  }
+  const missing = frame.components.find((component) => !component.isDecoded);
+  if (missing !== undefined) {
+    throw fail(`component ${missing.id} is in no scan`);
+  }
+  return present(frame, expected.colour);
+}
+
+function readFrame(segment: Uint8Array, at: number, expected: SequentialJpegExpectation): Frame {
+  const count = segment[5] ?? 0;
+  if (segment.length < 6 || count < 1 || count > 4 || segment.length !== 6 + 3 * count) {
+    throw fail(`the frame header at byte ${at} is malformed`);
+  }
+  const precision = segment[0] ?? 0;
+  const height = ((segment[1] ?? 0) << 8) | (segment[2] ?? 0);
+  const width = ((segment[3] ?? 0) << 8) | (segment[4] ?? 0);
+  // Baseline (SOF0) is 8-bit only, but libjpeg reads 12-bit SOF0 frames as extended, and so
+  // does this decoder.
+  if (precision !== 8 && precision !== 12) {
+    throw fail(`the frame's precision is ${precision} bits, not 8 or 12`);
+  }
+  if (width !== expected.width || height !== expected.height || count !== expected.components) {
+    throw fail(
+      `the frame is ${width} x ${height} x ${count}, not ${expected.width} x ${expected.height} x ${expected.components}`,
+    );
+  }
+  const specs: { id: number; h: number; v: number; quantTable: number }[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const id = segment[6 + 3 * i] ?? 0;
+    const sampling = segment[7 + 3 * i] ?? 0;
+    const quantTable = segment[8 + 3 * i] ?? 0;
+    const h = sampling >> 4;
+    const v = sampling & 15;
+    if (h < 1 || h > 4 || v < 1 || v > 4 || quantTable > 3) {
+      throw fail(
+        `component ${i} of the frame at byte ${at} is sampled ${h} x ${v}, table ${quantTable}`,
+      );
+    }
+    if (specs.some((spec) => spec.id === id)) {
+      throw fail(`the frame at byte ${at} names component ${id} twice`);
+    }
+    specs.push({ id, h, v, quantTable });
+  }
+  const hMax = Math.max(...specs.map((spec) => spec.h));
+  const vMax = Math.max(...specs.map((spec) => spec.v));
+  const mcusWide = Math.ceil(width / (8 * hMax));
+  const mcusHigh = Math.ceil(height / (8 * vMax));
+  const components = specs.map((spec): Component => {
+    if (hMax % spec.h !== 0 || vMax % spec.v !== 0) {
+      throw fail(
+        `component ${spec.id} is sampled ${spec.h} x ${spec.v} of ${hMax} x ${vMax}, not a whole fraction`,
+      );
+    }
+    const sampleWidth = Math.ceil((width * spec.h) / hMax);
+    const sampleHeight = Math.ceil((height * spec.v) / vMax);
+    const stride = mcusWide * spec.h * 8;
+    return {
+      ...spec,
+      blocksWide: Math.ceil(sampleWidth / 8),
+      blocksHigh: Math.ceil(sampleHeight / 8),
+      sampleWidth,
+      sampleHeight,
+      stride,
+      plane: new Uint16Array(stride * mcusHigh * spec.v * 8),
+      isDecoded: false,
+    };
+  });
+  return { precision, width, height, components, hMax, vMax, mcusWide, mcusHigh };
+}
+
+/** Reads the tables of a DQT segment (T.81 B.2.4.1), 8 or 16 bits each, in zig-zag order. */
+function readQuantizationTables(
+  segment: Uint8Array,
+  at: number,
+  tables: (Int32Array | undefined)[],
+): void {
+  let offset = 0;
+  while (offset < segment.length) {
+    const precisionAndId = segment[offset] ?? 0;
+    const wide = precisionAndId >> 4;
+    const id = precisionAndId & 15;
+    const size = wide === 0 ? 64 : 128;
+    if (wide > 1 || id > 3 || offset + 1 + size > segment.length) {
+      throw fail(`the quantization table at byte ${at} is malformed`);
+    }
+    const table = new Int32Array(64);
+    for (let k = 0; k < 64; k += 1) {
+      table[k] =
+        wide === 0
+          ? (segment[offset + 1 + k] ?? 0)
+          : ((segment[offset + 1 + 2 * k] ?? 0) << 8) | (segment[offset + 2 + 2 * k] ?? 0);
+    }
+    tables[id] = table;
+    offset += 1 + size;
+  }
+}
+
+/** Reads the tables of a DHT segment (T.81 B.2.4.2): DC (class 0) and AC (class 1), ids 0 to 3. */
+function readHuffmanTables(
+  segment: Uint8Array,
+  at: number,
+  dcTables: (HuffmanTable | undefined)[],
+  acTables: (HuffmanTable | undefined)[],
+): void {
+  let offset = 0;
+  while (offset < segment.length) {
+    const classAndId = segment[offset] ?? 0;
+    const tableClass = classAndId >> 4;
+    const id = classAndId & 15;
+    if (tableClass > 1 || id > 3) {
+      throw fail(`the Huffman table at byte ${at} is of class ${tableClass}, id ${id}`);
+    }
+    const counts = segment.subarray(offset + 1, offset + 17);
+    let total = 0;
+    for (const count of counts) {
+      total += count;
+    }
+    if (counts.length !== 16 || total > 256 || offset + 17 + total > segment.length) {
+      throw fail(`the Huffman table at byte ${at} is malformed`);
+    }
+    const symbols = segment.slice(offset + 17, offset + 17 + total);
+    const table = buildHuffmanTable(counts, symbols, at, fail);
+    (tableClass === 0 ? dcTables : acTables)[id] = table;
+    offset += 17 + total;
+  }
+}
+
+/** A scan header (T.81 B.2.3): its components and, for each, its tables as they are now. */
+interface Scan {
+  components: Component[];
+  dc: HuffmanTable[];
+  ac: HuffmanTable[];
+  quant: Int32Array[];
+}
+
+function readScan(
+  segment: Uint8Array,
+  at: number,
+  frame: Frame,
+  quantTables: readonly (Int32Array | undefined)[],
+  dcTables: readonly (HuffmanTable | undefined)[],
+  acTables: readonly (HuffmanTable | undefined)[],
+): Scan {
+  const count = segment[0] ?? 0;
+  if (count < 1 || count > frame.components.length || segment.length !== 4 + 2 * count) {
+    throw fail(`the scan header at byte ${at} is malformed`);
+  }
+  const scan: Scan = { components: [], dc: [], ac: [], quant: [] };
+  let blocksPerMcu = 0;
+  for (let i = 0; i < count; i += 1) {
+    const id = segment[1 + 2 * i] ?? -1;
+    const component = frame.components.find((c) => c.id === id);
+    if (component === undefined || scan.components.includes(component)) {
+      throw fail(`the scan at byte ${at} names an unknown or repeated component`);
+    }
+    if (component.isDecoded) {
+      throw fail(`the scan at byte ${at} codes component ${id} a second time`);
+    }
+    const selectors = segment[2 + 2 * i] ?? 0;
+    const dc = dcTables[selectors >> 4];
+    const ac = acTables[selectors & 15];
+    const quant = quantTables[component.quantTable];
+    if (dc === undefined || ac === undefined) {
+      throw fail(`the scan at byte ${at} uses a Huffman table never defined`);
+    }
+    if (quant === undefined) {
+      throw fail(`the scan at byte ${at} uses a quantization table never defined`);
+    }
+    blocksPerMcu += component.h * component.v;
+    scan.components.push(component);
+    scan.dc.push(dc);
+    scan.ac.push(ac);
+    scan.quant.push(quant);
+  }
+  if (count > 1 && blocksPerMcu > 10) {
+    throw fail(`the scan at byte ${at} has ${blocksPerMcu} blocks a unit, more than 10 (B.2.3)`);
+  }
+  // Ss, Se, Ah and Al are 0, 63, 0, 0 in sequential scans; like libjpeg (which only warns), the
+  // decoder reads the scan as sequential whatever they say, as some writers get them wrong.
+  return scan;
+}
+
+/**
+ * Decodes one scan's blocks into their components' planes (dequantized and inverse transformed as
+ * each block ends); returns where the scan's data ends. A scan of one component codes its blocks
+ * in raster order, the blocks that carry samples only (A.2.2); an interleaved scan codes whole MCUs.
+ */
+function decodeScan(
+  stream: Uint8Array,
+  start: number,
+  frame: Frame,
+  scan: Scan,
+  restartInterval: number,
+): number {
+  const reader = new BitReader(stream, start, fail);
+  const coefficients = new Int32Array(64);
+  const workspace = new Float64Array(64);
+  const predictions = new Int32Array(scan.components.length);
+  const maxSize = frame.precision === 8 ? 11 : 15;
+  const single = scan.components.length === 1 ? scan.components[0] : undefined;
+  const unitsWide = single === undefined ? frame.mcusWide : single.blocksWide;
+  const unitsHigh = single === undefined ? frame.mcusHigh : single.blocksHigh;
+  const units = unitsWide * unitsHigh;
+  let restarts = 0;
+  const decodeBlock = (k: number, plane: Uint16Array, offset: number, stride: number) => {
+    const size = decodeSymbol(reader, scan.dc[k] as HuffmanTable, fail);
+    if (size > maxSize) {
+      throw fail(`the scan codes a DC difference of ${size} bits`);
+    }
+    const quant = scan.quant[k] as Int32Array;
+    coefficients.fill(0);
+    const dc = ((predictions[k] ?? 0) + (size === 0 ? 0 : receiveExtend(reader, size))) | 0;
+    predictions[k] = dc;
+    coefficients[0] = dc * (quant[0] ?? 0);
+    const ac = scan.ac[k] as HuffmanTable;
+    let isDcOnly = true;
+    for (let z = 1; z < 64;) {
+      const symbol = decodeSymbol(reader, ac, fail);
+      const run = symbol >> 4;
+      const bits = symbol & 15;
+      if (bits === 0) {
+        if (run !== 15) {
+          break; // end of block
+        }
+        z += 16;
+        continue;
+      }
+      z += run;
+      if (z > 63) {
+        throw fail('the scan codes a coefficient past the 64th of its block');
+      }
+      coefficients[ZIGZAG[z] ?? 0] = receiveExtend(reader, bits) * (quant[z] ?? 0);
+      isDcOnly = false;
+      z += 1;
+    }
+    if (isDcOnly) {
+      fillBlock(coefficients[0] ?? 0, plane, offset, stride, frame.precision);
+    } else {
+      inverseDct(coefficients, workspace, plane, offset, stride, frame.precision);
+    }
+  };
+  for (let unit = 0; unit < units; unit += 1) {
+    if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
+      reader.restart(restarts % 8);
+      restarts += 1;
+      predictions.fill(0);
+    }
+    const ux = unit % unitsWide;
+    const uy = (unit - ux) / unitsWide;
+    if (single !== undefined) {
+      decodeBlock(0, single.plane, uy * 8 * single.stride + ux * 8, single.stride);
+    } else {
+      for (let k = 0; k < scan.components.length; k += 1) {
+        const c = scan.components[k] as Component;
+        for (let by = 0; by < c.v; by += 1) {
+          for (let bx = 0; bx < c.h; bx += 1) {
+            const offset = ((uy * c.v + by) * c.stride + ux * c.h + bx) * 8;
+            decodeBlock(k, c.plane, offset, c.stride);
+          }
+        }
+      }
+    }
+    if (ux === unitsWide - 1 && reader.overran()) {
+      throw fail(`the scan data ends in row ${uy} of ${unitsHigh} of its units`);
+    }
+  }
+  for (const component of scan.components) {
+    component.isDecoded = true;
+  }
+  return reader.end();
+}
+
+// jidctint.c's constants: FIX(x) = round(x * 2^13).
+const CONST_BITS = 13;
+const FIX_0_298631336 = 2446;
+const FIX_0_390180644 = 3196;
+const FIX_0_541196100 = 4433;
+const FIX_0_765366865 = 6270;
+const FIX_0_899976223 = 7373;
+const FIX_1_175875602 = 9633;
+const FIX_1_501321110 = 12299;
+const FIX_1_847759065 = 15137;
+const FIX_1_961570560 = 16069;
+const FIX_2_053119869 = 16819;
+const FIX_2_562915447 = 20995;
+const FIX_3_072711026 = 25172;
+const SCALE = 2 ** CONST_BITS;
+
+/**
+ * A block whose only coefficient is DC: what `inverseDct` gives for it, one value (jidctint.c's
+ * shortcuts for zero columns and rows make it so there too).
+ */
+function fillBlock(
+  dc: number,
+  plane: Uint16Array,
+  offset: number,
+  stride: number,
+  precision: number,
+): void {
+  const pass1 = precision === 8 ? 2 : 1;
+  const scale2 = 2 ** (pass1 + 3);
+  const sample = clamp(
+    Math.floor((dc * 2 ** pass1 + scale2 / 2) / scale2) + (1 << (precision - 1)),
+    (1 << precision) - 1,
+  );
+  // Element by element: a typed array's fill costs more than this for 8 elements.
+  for (let row = 0, at = offset; row < 8; row += 1, at += stride) {
+    for (let x = at; x < at + 8; x += 1) {
+      plane[x] = sample;
+    }
+  }
+}
+
+/**
+ * The IJG library's accurate integer inverse DCT (jidctint.c, after Loeffler, Ligtenberg and
+ * Moschytz): columns into `workspace` keeping PASS1_BITS fractional bits (2 at 8 bits, 1 at 12),
+ * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
+ * arithmetic is in doubles, exact where libjpeg's 64-bit `long` is, and the descaling shifts are
+ * floor divisions, as its arithmetic right shifts are; hostile coefficients only make clamped
+ * nonsense, never an error.
+ */
+function inverseDct(
+  input: Int32Array,
+  workspace: Float64Array,
+  plane: Uint16Array,
+  offset: number,
+  stride: number,
+  precision: number,
+): void {
+  const pass1 = precision === 8 ? 2 : 1;
+  const center = 1 << (precision - 1);
+  const max = (1 << precision) - 1;
+  const scale1 = 2 ** (CONST_BITS - pass1);
+  const round1 = scale1 / 2;
+  const unscale1 = 1 / scale1; // a power of two: multiplying by it is exact
+  const dcScale = 2 ** pass1;
+  for (let col = 0; col < 8; col += 1) {
+    const d0 = input[col] ?? 0;
+    const d1 = input[8 + col] ?? 0;
+    const d2 = input[16 + col] ?? 0;
+    const d3 = input[24 + col] ?? 0;
+    const d4 = input[32 + col] ?? 0;
+    const d5 = input[40 + col] ?? 0;
+    const d6 = input[48 + col] ?? 0;
+    const d7 = input[56 + col] ?? 0;
+    if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
+      const dc = d0 * dcScale;
+      for (let row = 0; row < 64; row += 8) {
+        workspace[row + col] = dc;
+      }
+      continue;
+    }
+    // Even part.
+    const z1 = (d2 + d6) * FIX_0_541196100;
+    const e2 = z1 - d6 * FIX_1_847759065;
+    const e3 = z1 + d2 * FIX_0_765366865;
+    const e0 = (d0 + d4) * SCALE;
+    const e1 = (d0 - d4) * SCALE;
+    const t10 = e0 + e3;
+    const t13 = e0 - e3;
+    const t11 = e1 + e2;
+    const t12 = e1 - e2;
+    // Odd part.
+    const y1 = d7 + d1;
+    const y2 = d5 + d3;
+    const y3 = d7 + d3;
+    const y4 = d5 + d1;
+    const z5 = (y3 + y4) * FIX_1_175875602;
+    const za = y1 * -FIX_0_899976223;
+    const zb = y2 * -FIX_2_562915447;
+    const zc = y3 * -FIX_1_961570560 + z5;
+    const zd = y4 * -FIX_0_390180644 + z5;
+    const o0 = d7 * FIX_0_298631336 + za + zc;
+    const o1 = d5 * FIX_2_053119869 + zb + zd;
+    const o2 = d3 * FIX_3_072711026 + zb + zc;
+    const o3 = d1 * FIX_1_501321110 + za + zd;
+    workspace[col] = Math.floor((t10 + o3 + round1) * unscale1);
+    workspace[56 + col] = Math.floor((t10 - o3 + round1) * unscale1);
+    workspace[8 + col] = Math.floor((t11 + o2 + round1) * unscale1);
+    workspace[48 + col] = Math.floor((t11 - o2 + round1) * unscale1);
+    workspace[16 + col] = Math.floor((t12 + o1 + round1) * unscale1);
+    workspace[40 + col] = Math.floor((t12 - o1 + round1) * unscale1);
+    workspace[24 + col] = Math.floor((t13 + o0 + round1) * unscale1);
+    workspace[32 + col] = Math.floor((t13 - o0 + round1) * unscale1);
+  }
+  const scale2 = 2 ** (CONST_BITS + pass1 + 3);
+  const round2 = scale2 / 2 + center * scale2;
+  const unscale2 = 1 / scale2;
+  for (let w = 0, out = offset; w < 64; w += 8, out += stride) {
+    const d0 = workspace[w] ?? 0;
+    const d1 = workspace[w + 1] ?? 0;
+    const d2 = workspace[w + 2] ?? 0;
+    const d3 = workspace[w + 3] ?? 0;
+    const d4 = workspace[w + 4] ?? 0;
+    const d5 = workspace[w + 5] ?? 0;
+    const d6 = workspace[w + 6] ?? 0;
+    const d7 = workspace[w + 7] ?? 0;
+    const z1 = (d2 + d6) * FIX_0_541196100;
+    const e2 = z1 - d6 * FIX_1_847759065;
+    const e3 = z1 + d2 * FIX_0_765366865;
+    const e0 = (d0 + d4) * SCALE;
+    const e1 = (d0 - d4) * SCALE;
+    const t10 = e0 + e3;
+    const t13 = e0 - e3;
+    const t11 = e1 + e2;
+    const t12 = e1 - e2;
+    const y1 = d7 + d1;
+    const y2 = d5 + d3;
+    const y3 = d7 + d3;
+    const y4 = d5 + d1;
+    const z5 = (y3 + y4) * FIX_1_175875602;
+    const za = y1 * -FIX_0_899976223;
+    const zb = y2 * -FIX_2_562915447;
+    const zc = y3 * -FIX_1_961570560 + z5;
+    const zd = y4 * -FIX_0_390180644 + z5;
+    const o0 = d7 * FIX_0_298631336 + za + zc;
+    const o1 = d5 * FIX_2_053119869 + zb + zd;
+    const o2 = d3 * FIX_3_072711026 + zb + zc;
+    const o3 = d1 * FIX_1_501321110 + za + zd;
+    plane[out] = clamp(Math.floor((t10 + o3 + round2) * unscale2), max);
+    plane[out + 7] = clamp(Math.floor((t10 - o3 + round2) * unscale2), max);
+    plane[out + 1] = clamp(Math.floor((t11 + o2 + round2) * unscale2), max);
+    plane[out + 6] = clamp(Math.floor((t11 - o2 + round2) * unscale2), max);
+    plane[out + 2] = clamp(Math.floor((t12 + o1 + round2) * unscale2), max);
+    plane[out + 5] = clamp(Math.floor((t12 - o1 + round2) * unscale2), max);
+    plane[out + 3] = clamp(Math.floor((t13 + o0 + round2) * unscale2), max);
+    plane[out + 4] = clamp(Math.floor((t13 - o0 + round2) * unscale2), max);
+  }
+}
+
+function clamp(sample: number, max: number): number {
+  return sample < 0 ? 0 : sample > max ? max : sample;
+}
+
+/**
+ * The frame's samples, interleaved at full size: each component upsampled as the IJG library does
+ * (jdsample.c: its triangle filter for 2:1 across, or 2:1 both ways, when the component is more
+ * than 2 samples wide; else each sample repeated), then YCbCr converted to RGB when `colour` says.
+ */
+function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg {
+  const { width, height, precision } = frame;
+  const count = frame.components.length;
+  const pixels = width * height;
+  const samples =
+    precision === 8 ? new Uint8Array(pixels * count) : new Uint16Array(pixels * count);
+  if (colour === 'ycbcr' && count === 3) {
+    const planes = frame.components.map((component) => upsample(frame, component));
+    convertYcbcr(planes, samples, precision);
+    return { width, height, components: count, precision, samples };
+  }
+  for (const [c, component] of frame.components.entries()) {
+    const isFull = component.h === frame.hMax && component.v === frame.vMax;
+    // A full-size component is read from its plane's rows; a subsampled one upsampled first.
+    const plane = isFull ? component.plane : upsample(frame, component);
+    const stride = isFull ? component.stride : width;
+    if (count === 1) {
+      for (let y = 0; y < height; y += 1) {
+        samples.set(plane.subarray(y * stride, y * stride + width), y * width);
+      }
+      continue;
+    }
+    for (let y = 0, o = c; y < height; y += 1) {
+      for (let i = y * stride, end = i + width; i < end; i += 1, o += count) {
+        samples[o] = plane[i] ?? 0;
+      }
+    }
+  }
+  return { width, height, components: count, precision, samples };
+}
+
+/** One component at the frame's full size, `width x height`, rows packed. */
+function upsample(frame: Frame, component: Component): Uint16Array {
+  const { width, height } = frame;
+  const { plane, stride, sampleWidth, sampleHeight } = component;
+  const across = frame.hMax / component.h;
+  const down = frame.vMax / component.v;
+  const out = new Uint16Array(width * height);
+  const isFancy = across === 2 && (down === 1 || down === 2) && sampleWidth > 2;
+  for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    if (!isFancy) {
+      const source = Math.floor(y / down) * stride;
+      for (let x = 0; x < width; x += 1) {
+        out[row + x] = plane[source + Math.floor(x / across)] ?? 0;
+      }
+      continue;
+    }
+    const inY = down === 2 ? y >> 1 : y;
+    const near = inY * stride;
+    if (down === 1) {
+      // jdsample.c h2v1_fancy_upsample: 3/4 of the nearer sample, 1/4 of the farther.
+      for (let x = 0; x < width; x += 1) {
+        const i = x >> 1;
+        const value = plane[near + i] ?? 0;
+        let sample: number;
+        if ((x & 1) === 0) {
+          sample = i === 0 ? value : (value * 3 + (plane[near + i - 1] ?? 0) + 1) >> 2;
+        } else {
+          sample =
+            i === sampleWidth - 1 ? value : (value * 3 + (plane[near + i + 1] ?? 0) + 2) >> 2;
+        }
+        out[row + x] = sample;
+      }
+      continue;
+    }
+    // jdsample.c h2v2_fancy_upsample: the nearer row 3/4, the farther 1/4 (rows past the edges are
+    // the edge rows, as jdmainct.c provides them), then the same across, in sixteenths.
+    const farY = Math.min(Math.max((y & 1) === 0 ? inY - 1 : inY + 1, 0), sampleHeight - 1);
+    const far = farY * stride;
+    const columnSum = (i: number) => (plane[near + i] ?? 0) * 3 + (plane[far + i] ?? 0);
+    for (let x = 0; x < width; x += 1) {
+      const i = x >> 1;
+      const sum = columnSum(i);
+      let sample: number;
+      if ((x & 1) === 0) {
+        sample = i === 0 ? (sum * 4 + 8) >> 4 : (sum * 3 + columnSum(i - 1) + 8) >> 4;
+      } else {
+        sample = i === sampleWidth - 1 ? (sum * 4 + 7) >> 4 : (sum * 3 + columnSum(i + 1) + 7) >> 4;
+      }
+      out[row + x] = sample;
+    }
+  }
+  return out;
+}
+
+/**
+ * YCbCr (T.871, full range) to RGB as jdcolor.c's tables do it: 16 fractional bits, the
+ * constants rounded once, the results clamped to the precision's range.
+ */
+function convertYcbcr(planes: Uint16Array[], samples: Uint8Array | Uint16Array, precision: number) {
+  const [luma, blue, red] = planes as [Uint16Array, Uint16Array, Uint16Array];
+  const max = (1 << precision) - 1;
+  const center = 1 << (precision - 1);
+  const fix = (x: number) => Math.floor(x * 65536 + 0.5);
+  const half = 1 << 15;
+  const crR = new Int32Array(max + 1);
+  const cbB = new Int32Array(max + 1);
+  const crG = new Float64Array(max + 1);
+  const cbG = new Float64Array(max + 1);
+  for (let i = 0; i <= max; i += 1) {
+    const x = i - center;
+    crR[i] = Math.floor((fix(1.402) * x + half) / 65536);
+    cbB[i] = Math.floor((fix(1.772) * x + half) / 65536);
+    crG[i] = -fix(0.71414) * x;
+    cbG[i] = -fix(0.34414) * x + half;
+  }
+  for (let i = 0, o = 0; i < luma.length; i += 1, o += 3) {
+    const y = luma[i] ?? 0;
+    const cb = blue[i] ?? 0;
+    const cr = red[i] ?? 0;
+    samples[o] = clamp(y + (crR[cr] ?? 0), max);
+    samples[o + 1] = clamp(y + Math.floor(((cbG[cb] ?? 0) + (crG[cr] ?? 0)) / 65536), max);
+    samples[o + 2] = clamp(y + (cbB[cb] ?? 0), max);
+  }
+}
