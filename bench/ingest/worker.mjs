@@ -2,9 +2,10 @@
  * The ingest benchmark's worker thread: takes each DICOM file of the jobs it is sent the way the
  * server's ingest does, through the same function (`ingestDicomFile`, apps/server
  * services/ingest/dicom-ingest.ts: read whole, de-identify with @lantern/deid, store under the
- * SHA-256 with one gathered write into a local object store, temporary file and rename), and
- * reports the count and bytes stored. The job says whether the store flushes each object to the
- * disk (fsync, as the server's always does) or not (as the peers do not).
+ * SHA-256 with one gathered write into a local object store, temporary file and rename; one
+ * buffer lent to every read, as in one ingest), and reports the count and bytes stored. The job
+ * says whether the store flushes each object to the disk (fsync, as the server's always does) or
+ * not (as the peers do not).
  *
  * It runs the sources, as run.ts does: a worker thread does not inherit the main thread's
  * TypeScript loader, so it registers tsx itself before importing them.
@@ -14,11 +15,14 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { hmacUidRemapper } = await import('@lantern/deid');
-const { ingestDicomFile } = await import('../../apps/server/src/services/ingest/dicom-ingest.ts');
+const { ingestDicomFile, ReadBuffer } =
+  await import('../../apps/server/src/services/ingest/dicom-ingest.ts');
 const { LocalObjectStore } = await import('../../apps/server/src/storage/object-store.ts');
 
 const port = parentPort;
 const remapUid = hmacUidRemapper(workerData.key);
+/** One ingest reads its files one after another into one buffer; so does each worker. */
+const readBuffer = new ReadBuffer();
 
 async function runJob(job) {
   const options = { fsync: job.fsync };
@@ -40,6 +44,7 @@ async function runJob(job) {
         pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
       },
       stores,
+      readBuffer,
     );
     if (outcome.kind === 'held') {
       held += 1;

@@ -13,7 +13,12 @@ import {
 } from '@lantern/formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../storage/object-store.js';
-import { ingestDicomFile, readWholeFile } from './dicom-ingest.js';
+import {
+  ingestDicomFile,
+  READ_BUFFER_KEPT_MAX_BYTES,
+  ReadBuffer,
+  readWholeFile,
+} from './dicom-ingest.js';
 
 const OPTIONS: DicomDeidOptions = {
   name: 'files/xray-1.dcm',
@@ -100,6 +105,35 @@ describe('ingestDicomFile', () => {
     expect(await objectFiles(quarantine)).toEqual([]);
   });
 
+  it('stores each of several files read into one ReadBuffer as de-identified from its own bytes', async () => {
+    const sources = [radiograph('NO'), radiograph('YES'), radiograph('NO').subarray(0, 40_000)];
+    const readBuffer = new ReadBuffer();
+    const outcomes = [];
+    for (const [i, source] of sources.entries()) {
+      const path = join(dir, `xray-${i}.dcm`);
+      await writeFile(path, source);
+      const options = { ...OPTIONS, shiftDays: i };
+      if (i === 2) {
+        // Cut short inside its pixel data: refused, and the buffer lent on as before.
+        await expect(
+          ingestDicomFile(path, options, { published, quarantine }, readBuffer),
+        ).rejects.toThrow(FormatError);
+        continue;
+      }
+      outcomes.push({
+        outcome: await ingestDicomFile(path, options, { published, quarantine }, readBuffer),
+        expected: deidentifyDicom(source, options),
+      });
+    }
+    for (const { outcome, expected } of outcomes) {
+      const store = outcome.kind === 'held' ? quarantine : published;
+      const key = outcome.kind === 'held' ? outcome.quarantined.key : outcome.key;
+      const bytes = await readFile(store.pathOf(key));
+      expect(bytes.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
+    }
+    expect(outcomes.map(({ outcome }) => outcome.kind)).toEqual(['stored', 'held']);
+  });
+
   it('keeps an image with burned-in text in the quarantine, de-identified, and nothing published', async () => {
     const path = join(dir, 'xray-2.dcm');
     await writeFile(path, radiograph('YES'));
@@ -124,6 +158,24 @@ describe('ingestDicomFile', () => {
   });
 });
 
+describe('ReadBuffer', () => {
+  it('lends one buffer again and again, grown when a file needs more, and huge files their own', () => {
+    const readBuffer = new ReadBuffer();
+    const first = readBuffer.lend(1000);
+    expect(first.byteLength).toBe(1000);
+    const second = readBuffer.lend(5000);
+    expect(second.buffer).toBe(first.buffer);
+    const grown = readBuffer.lend(3 * 1024 * 1024);
+    expect(grown.byteLength).toBe(3 * 1024 * 1024);
+    expect(grown.buffer).not.toBe(first.buffer);
+    expect(readBuffer.lend(10).buffer).toBe(grown.buffer);
+    expect(readBuffer.lend(0).byteLength).toBe(0);
+    const huge = readBuffer.lend(READ_BUFFER_KEPT_MAX_BYTES + 1);
+    expect(huge.buffer).not.toBe(grown.buffer);
+    expect(readBuffer.lend(10).buffer).toBe(grown.buffer);
+  });
+});
+
 describe('readWholeFile', () => {
   it('reads a file into one buffer of its size, an empty one too', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lantern-read-whole-'));
@@ -134,6 +186,10 @@ describe('readWholeFile', () => {
       const read = await readWholeFile(join(dir, 'a'));
       expect(Buffer.from(read).equals(Buffer.from(bytes))).toBe(true);
       expect(read.buffer.byteLength).toBe(bytes.byteLength);
+      const readBuffer = new ReadBuffer();
+      const lent = await readWholeFile(join(dir, 'a'), readBuffer);
+      expect(Buffer.from(lent).equals(Buffer.from(bytes))).toBe(true);
+      expect(lent.buffer).toBe(readBuffer.lend(1).buffer);
       expect((await readWholeFile(join(dir, 'empty'))).byteLength).toBe(0);
       await expect(readWholeFile(join(dir, 'missing'))).rejects.toThrow('ENOENT');
     } finally {

@@ -2,7 +2,8 @@
  * One DICOM file of a delivery, from its path into the object store, the way ingest
  * (ingest.service.ts) takes every DICOM file and bench/ingest's workers measure it:
  *
- * 1. read with one read call into one buffer (readWholeFile), not in fs.readFile's 512 KiB steps;
+ * 1. read with one read call (readWholeFile), not in fs.readFile's 512 KiB steps, into a buffer the
+ *    caller's ReadBuffer lends again for each file, not a new one each time;
  * 2. de-identified by @lantern/deid, whose result is the new file as chunks (the pixel data a view
  *    of the bytes read, never copied) and the SHA-256 of every output byte, hashed once;
  * 3. stored under that hash with one gathered write (ObjectStore.putHashed: temporary file, fsync,
@@ -35,19 +36,46 @@ export class FileTooLargeError extends Error {
   }
 }
 
+/** The largest buffer a ReadBuffer keeps between reads; a larger file gets a buffer of its own. */
+export const READ_BUFFER_KEPT_MAX_BYTES = 256 * 1024 * 1024;
+
 /**
- * A file's bytes, read into one buffer of its size with one read call (another only if the
- * system returns fewer bytes). A file that shrinks while read gives the bytes it had; one that
- * grows, the bytes of its size when opened.
+ * One buffer lent to each whole-file read in turn, grown as files need. A new buffer of a
+ * radiograph's size for every file costs more than de-identifying it: each is external memory to
+ * V8, which collects garbage every few files to free them, and the kernel maps, zeroes and unmaps
+ * their megabytes each time (bench/ingest/README.md). Lent to one reader at a time: the bytes of
+ * one read, and every view of them (a de-identified file's chunks), are valid until the next.
  */
-export async function readWholeFile(path: string): Promise<Uint8Array> {
+export class ReadBuffer {
+  private kept: Buffer | null = null;
+
+  /** `size` bytes to read into: the kept buffer, grown if need be, or one of its own if huge. */
+  lend(size: number): Buffer {
+    if (size > READ_BUFFER_KEPT_MAX_BYTES) {
+      return Buffer.allocUnsafe(size);
+    }
+    if (this.kept === null || this.kept.byteLength < size) {
+      // Grown in whole MiB, so a corpus of slightly different sizes does not grow it every file.
+      this.kept = Buffer.allocUnsafe(Math.ceil(Math.max(size, 1) / 2 ** 20) * 2 ** 20);
+    }
+    return this.kept.subarray(0, size);
+  }
+}
+
+/**
+ * A file's bytes, read with one read call (another only if the system returns fewer bytes) into
+ * a buffer of its size: lent by `readBuffer` (valid until its next read), else a new one. A file
+ * that shrinks while read gives the bytes it had; one that grows, the bytes of its size when
+ * opened.
+ */
+export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Promise<Uint8Array> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     if (size > READ_WHOLE_MAX_BYTES) {
       throw new FileTooLargeError(path, size);
     }
-    const buffer = Buffer.allocUnsafe(size);
+    const buffer = readBuffer?.lend(size) ?? Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
       const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
@@ -74,16 +102,19 @@ export type DicomIngestOutcome =
   | { kind: 'held'; reason: string; quarantined: StoredObject };
 
 /**
- * De-identifies the DICOM file at `path` and stores it (see the file's comment). A file that is
- * not DICOM, or breaks the reader's limits, throws the reader's FormatError; options that cannot
- * be applied throw a DicomDeidError; nothing is stored then.
+ * De-identifies the DICOM file at `path` and stores it (see the file's comment), reading it into
+ * `readBuffer` when given (one ingest's files one after another share one). A file that is not
+ * DICOM, or breaks the reader's limits, throws the reader's FormatError; options that cannot be
+ * applied throw a DicomDeidError; nothing is stored then.
  */
 export async function ingestDicomFile(
   path: string,
   options: DicomDeidOptions,
   stores: { published: ObjectStore; quarantine: ObjectStore },
+  readBuffer?: ReadBuffer,
 ): Promise<DicomIngestOutcome> {
-  const result = deidentifyDicom(await readWholeFile(path), options);
+  // Nothing of the bytes read outlives this call: the chunks that view them are written by then.
+  const result = deidentifyDicom(await readWholeFile(path, readBuffer), options);
   if (result.hold !== null) {
     // Headers cleaned, pixels as they are: kept apart for a curator to look at and decide.
     const quarantined = await stores.quarantine.putHashed(result);

@@ -85,7 +85,7 @@ import { usersRepository } from '../../repositories/identity/users.repository.js
 import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
-import { ingestDicomFile } from './dicom-ingest.js';
+import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
@@ -467,9 +467,11 @@ export class IngestService {
     const { draftId } = await this.catalog.draftIds(slug);
     const stored: { path: string; objectKey: string; size: number }[] = [];
     let done = 0;
+    // The files are read one after another into one buffer (see ReadBuffer).
+    const readBuffer = new ReadBuffer();
     for (const [source, entry] of files) {
       progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
-      const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer);
+      const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer, readBuffer);
       done += 1;
       if (outcome.kind === 'held') {
         counts.files += 1;
@@ -655,6 +657,7 @@ export class IngestService {
     path: string,
     entry: NamedFile,
     pseudonymizer: Pseudonymizer,
+    readBuffer: ReadBuffer,
   ): Promise<FileOutcome> {
     const head = await readHead(path, 132);
     if (isDicom(head)) {
@@ -668,6 +671,7 @@ export class IngestService {
           pseudonym: { patientId, patientName: patientId },
         },
         this.stores,
+        readBuffer,
       );
       if (outcome.kind === 'held') {
         return { ...outcome, format: 'dicom' };
