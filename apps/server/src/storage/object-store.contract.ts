@@ -99,6 +99,38 @@ export function describeObjectStoreContract<S extends ObjectStore>(
       expect(e.key).not.toBe(a.key);
     });
 
+    it('stores chunks hashed by their maker under the key put gives the same bytes', async () => {
+      const whole = patterned(harness.largeBytes + MIB + 3, 11);
+      const chunks = [whole.subarray(0, 100), whole.subarray(100, 100), whole.subarray(100)];
+      const hashed = { chunks, size: whole.byteLength, sha256: sha256(whole) };
+      const stored = await store.putHashed(hashed);
+      expect(stored).toEqual({
+        key: `sha256/${hashed.sha256}`,
+        sha256: hashed.sha256,
+        size: whole.byteLength,
+      });
+      const got = await store.get(stored.key);
+      expect((await buffer(got?.body ?? chunksOf())).equals(whole)).toBe(true);
+      expect((await store.put(chunksOf(whole))).key).toBe(stored.key);
+      expect(await store.putHashed({ chunks: [], size: 0, sha256: sha256('') })).toEqual({
+        key: `sha256/${sha256('')}`,
+        sha256: sha256(''),
+        size: 0,
+      });
+      expect(await harness.contents(store)).toHaveLength(2);
+    });
+
+    it('refuses a putHashed whose hash is malformed or whose size the chunks do not make', async () => {
+      const chunks = [encode('hello '), encode('world')];
+      await expect(
+        store.putHashed({ chunks, size: 11, sha256: sha256('hello world').toUpperCase() }),
+      ).rejects.toThrow('not a SHA-256');
+      await expect(
+        store.putHashed({ chunks, size: 12, sha256: sha256('hello world') }),
+      ).rejects.toThrow('not the 12 given');
+      expect(await harness.contents(store)).toEqual([]);
+    });
+
     it('makes an object visible only once it is complete', async () => {
       let release: () => void = () => undefined;
       let firstTaken: () => void = () => undefined;

@@ -37,6 +37,29 @@ describeObjectStoreContract('local object store', {
   destroy: (store) => rm(join(store.root, '..'), { recursive: true, force: true }),
 });
 
+describeObjectStoreContract('local object store without fsync (bench/ingest measures the flush)', {
+  async create() {
+    const store = new LocalObjectStore(
+      await mkdtemp(join(tmpdir(), 'lantern-objects-')),
+      'objects',
+      { fsync: false },
+    );
+    await store.init();
+    return store;
+  },
+  contents: (store) => filesIn(store.root),
+  async bytesHandedOff(store) {
+    const scratch = join(store.root, '.tmp');
+    const sizes = await Promise.all(
+      (await filesIn(scratch)).map(async (file) => (await stat(join(scratch, file))).size),
+    );
+    return sizes.reduce((a, b) => a + b, 0);
+  },
+  maxHeldBytes: 1024 * 1024,
+  largeBytes: 5 * 1024 * 1024,
+  destroy: (store) => rm(join(store.root, '..'), { recursive: true, force: true }),
+});
+
 describe('local object store', () => {
   it('keeps objects at sha256/<2 hex digits>/<hex>, and its temporary files in .tmp', async () => {
     const store = await newLocalStore();

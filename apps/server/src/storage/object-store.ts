@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  access,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -17,6 +27,19 @@ export interface StoredObject {
   key: string;
   sha256: string;
   size: number;
+}
+
+/**
+ * Bytes already in memory, as chunks to store one after the other, with the SHA-256 their maker
+ * computed over exactly these chunks in order (a de-identifier's result: every output byte hashed
+ * once, where it was made, so that storing it hashes nothing again).
+ */
+export interface HashedChunks {
+  readonly chunks: readonly Uint8Array[];
+  /** The chunks' lengths summed. */
+  readonly size: number;
+  /** Hex, lower case. */
+  readonly sha256: string;
 }
 
 /** An object as listed: its key, size and when its bytes were last put. */
@@ -49,6 +72,14 @@ export interface ObjectStore {
    * rethrown.
    */
   put(body: AsyncIterable<Uint8Array>): Promise<StoredObject>;
+  /**
+   * Stores bytes held in memory under the key of the SHA-256 their maker computed (HashedChunks),
+   * as `put` would, visible only once complete. Refuses (before storing anything) a hash that is
+   * not 64 lower-case hex digits and a size the chunks do not add up to. The local store trusts
+   * the hash (it is this process's own, computed over these very chunks) and does not hash again;
+   * the S3 store hashes as it sends, and refuses a hash that does not match.
+   */
+  putHashed(object: HashedChunks): Promise<StoredObject>;
   /** The object's bytes as a stream, and its size; null when no object has this key. */
   get(key: string): Promise<{ body: Readable; size: number } | null>;
   /** The object's size; null when no object has this key. */
@@ -95,6 +126,32 @@ export function objectKeyHex(key: string): string {
   return hex;
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/u;
+
+/**
+ * Checks what a putHashed caller vouches for as far as it can be checked without hashing: the
+ * form of the hash and the size. Throws before anything is stored.
+ */
+export function checkHashedChunks(object: HashedChunks): void {
+  if (!SHA256_HEX.test(object.sha256)) {
+    throw new Error(`not a SHA-256 in hex: ${JSON.stringify(object.sha256)}`);
+  }
+  const size = object.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  if (size !== object.size) {
+    throw new Error(`the chunks hold ${size} bytes, not the ${object.size} given`);
+  }
+}
+
+export interface LocalObjectStoreOptions {
+  /**
+   * Whether each object is flushed to the disk (fsync) before it is renamed under its key, so
+   * that a crash never leaves a short object under a key: true, the default and what the server
+   * always uses. False only to measure what the flush costs (bench/ingest, beside tools that
+   * flush nothing); such a store is not crash-safe.
+   */
+  readonly fsync?: boolean;
+}
+
 /**
  * Objects as files under `<dataDir>/objects`, at `sha256/<first two hex digits>/<hex>`. Another
  * `folder` of the data directory makes a separate store under the same keys: ingest's quarantine
@@ -104,15 +161,17 @@ export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
   private readonly scratch: string;
+  private readonly fsync: boolean;
 
   get location(): string {
     return this.root;
   }
 
-  constructor(dataDir: string, folder = 'objects') {
+  constructor(dataDir: string, folder = 'objects', options: LocalObjectStoreOptions = {}) {
     this.root = join(dataDir, folder);
     // Temporary files live inside the store, on its file system, so rename() is atomic (POSIX).
     this.scratch = join(this.root, '.tmp');
+    this.fsync = options.fsync ?? true;
   }
 
   async init(): Promise<void> {
@@ -149,21 +208,61 @@ export class LocalObjectStore implements ObjectStore {
           offset += (await file.write(chunk, offset)).bytesWritten;
         }
       }
-      // On disk before it is visible under its key, so a crash never leaves a short object.
-      await file.sync();
-      await file.close();
-      const sha256 = hash.digest('hex');
-      const key = `sha256/${sha256}`;
-      const path = this.pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
-      // Over a copy already there, too: the same bytes, and a renewed time for list()'s storedAt.
-      await rename(temp, path);
-      return { key, sha256, size };
+      return await this.commit(file, temp, hash.digest('hex'), size);
     } catch (error) {
       await file.close().catch(() => undefined);
       await rm(temp, { force: true });
       throw error;
     }
+  }
+
+  async putHashed(object: HashedChunks): Promise<StoredObject> {
+    checkHashedChunks(object);
+    const temp = join(this.scratch, randomUUID());
+    const file = await open(temp, 'wx', 0o600);
+    try {
+      // Every chunk in one gathered write (a short write resumes where it stopped): no copy
+      // joins them, and no second pass hashes them.
+      let chunks = object.chunks.filter((chunk) => chunk.byteLength > 0);
+      while (chunks.length > 0) {
+        let written = (await file.writev(chunks)).bytesWritten;
+        const rest: Uint8Array[] = [];
+        for (const chunk of chunks) {
+          if (written >= chunk.byteLength) {
+            written -= chunk.byteLength;
+          } else {
+            rest.push(chunk.subarray(written));
+            written = 0;
+          }
+        }
+        chunks = rest;
+      }
+      return await this.commit(file, temp, object.sha256, object.size);
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** The temporary file written: flushed, closed and renamed under its key. */
+  private async commit(
+    file: FileHandle,
+    temp: string,
+    sha256: string,
+    size: number,
+  ): Promise<StoredObject> {
+    if (this.fsync) {
+      // On disk before it is visible under its key, so a crash never leaves a short object.
+      await file.sync();
+    }
+    await file.close();
+    const key = `sha256/${sha256}`;
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    // Over a copy already there, too: the same bytes, and a renewed time for list()'s storedAt.
+    await rename(temp, path);
+    return { key, sha256, size };
   }
 
   async get(key: string): Promise<{ body: Readable; size: number } | null> {

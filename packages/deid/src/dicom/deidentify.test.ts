@@ -1,5 +1,6 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
+  changeDicomDataset,
   dicomDataset,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -13,7 +14,12 @@ import {
 } from '@lantern/formats';
 import { describe, expect, it } from 'vitest';
 import { shiftDateText } from './dates.js';
-import { deidentifyDicom, DicomDeidError, type DicomDeidOptions } from './deidentify.js';
+import {
+  deidentifyDicom,
+  DicomDeidError,
+  type DicomDeidOptions,
+  type DicomDeidResult,
+} from './deidentify.js';
 import { BASIC_PROFILE, BASIC_PROFILE_BY_TAG } from './profile.js';
 import { hmacUidRemapper, isUid } from './uid.js';
 
@@ -27,6 +33,11 @@ const OPTIONS: DicomDeidOptions = {
 };
 
 /** The expected remapping, computed here independently of uid.ts. */
+/** The de-identified file in one buffer, as a reader takes it. */
+function joined(result: DicomDeidResult): Buffer {
+  return Buffer.concat(result.chunks, result.size);
+}
+
 function expectedUid(uid: string): string {
   const digest = createHmac('sha256', KEY).update(uid).digest();
   return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString()}`;
@@ -148,7 +159,7 @@ describe('deidentifyDicom applies each PS3.15 action code at every level', () =>
       const result = deidentifyDicom(source, { ...OPTIONS, safePrivateTags: SAFE });
       expect(result.transferSyntaxUid).toBe(uid);
       expect(result.hold).toBeNull();
-      const file = readDicom(result.bytes, { name: 'out.dcm' });
+      const file = readDicom(joined(result), { name: 'out.dcm' });
       expect(file.transferSyntax.uid).toBe(uid);
       const root = file.dataset;
       const isImplicit = uid === IMPLICIT_VR_LITTLE_ENDIAN;
@@ -184,7 +195,7 @@ describe('deidentifyDicom applies each PS3.15 action code at every level', () =>
       transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
     });
     const result = deidentifyDicom(source, OPTIONS);
-    const root = readDicom(result.bytes, { name: 'out.dcm' }).dataset;
+    const root = readDicom(joined(result), { name: 'out.dcm' }).dataset;
     expect([...root.elements.values()].filter((element) => element.isPrivate)).toEqual([]);
     // A creator and two elements, at each of the three levels.
     expect(result.counts.privateRemoved).toBe(9);
@@ -195,11 +206,11 @@ describe('deidentifyDicom applies each PS3.15 action code at every level', () =>
       dataset: goldenDataset(),
       transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
     });
-    const first = readDicom(deidentifyDicom(source, OPTIONS).bytes, { name: 'a' }).dataset;
-    const second = readDicom(deidentifyDicom(source, OPTIONS).bytes, { name: 'b' }).dataset;
+    const first = readDicom(joined(deidentifyDicom(source, OPTIONS)), { name: 'a' }).dataset;
+    const second = readDicom(joined(deidentifyDicom(source, OPTIONS)), { name: 'b' }).dataset;
     expect(first.string(TAG.StudyInstanceUID)).toBe(second.string(TAG.StudyInstanceUID));
     const otherKey = deidentifyDicom(source, { ...OPTIONS, remapUid: hmacUidRemapper('other') });
-    const third = readDicom(otherKey.bytes, { name: 'c' }).dataset;
+    const third = readDicom(joined(otherKey), { name: 'c' }).dataset;
     expect(third.string(TAG.StudyInstanceUID)).not.toBe(first.string(TAG.StudyInstanceUID));
     expect(isUid(third.string(TAG.StudyInstanceUID) ?? '')).toBe(true);
   });
@@ -211,9 +222,29 @@ describe('deidentifyDicom applies each PS3.15 action code at every level', () =>
     });
     const a = deidentifyDicom(source, OPTIONS);
     const b = deidentifyDicom(source, OPTIONS);
-    expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
+    expect(joined(a).equals(joined(b))).toBe(true);
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(a.sha256).toBe(b.sha256);
+    expect(a.sha256).toBe(createHash('sha256').update(joined(a)).digest('hex'));
+  });
+
+  it('hands the pixel data back as a view of the input, never copied, in chunks that add up', () => {
+    // 128 KiB of pixels: longer than the pieces the writer joins, so a chunk of its own.
+    const pixels = new Uint8Array(256 * 256 * 2).map((_, i) => i & 0xff);
+    const dataset = changeDicomDataset(goldenDataset(), {
+      set: [{ tag: TAG.PixelData, vr: 'OW', value: pixels }],
+    });
+    const source = writeDicom({ dataset, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
+    const result = deidentifyDicom(source, OPTIONS);
+    expect(result.size).toBe(result.chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    const bulk = result.chunks.filter((chunk) => chunk.length === pixels.length);
+    expect(bulk).toHaveLength(1);
+    expect(bulk[0]?.buffer).toBe(source.buffer);
+    expect(Buffer.from(bulk[0] ?? []).equals(Buffer.from(pixels))).toBe(true);
+    const root = readDicom(joined(result), { name: 'out.dcm' }).dataset;
+    expect(Buffer.from(root.get(TAG.PixelData)?.bytes ?? []).equals(Buffer.from(pixels))).toBe(
+      true,
+    );
   });
 });
 

@@ -22,7 +22,7 @@ import {
   readDicom,
   TAG,
   TEXT_VRS,
-  writeDicom,
+  writeDicomChunks,
   type DicomDataset,
   type DicomElement,
   type DicomEntry,
@@ -71,9 +71,15 @@ export interface DicomDeidCounts {
 }
 
 export interface DicomDeidResult {
-  /** The de-identified Part 10 file. */
-  readonly bytes: Uint8Array;
-  /** SHA-256 of `bytes`, hex. */
+  /**
+   * The de-identified Part 10 file, as the chunks to write one after the other (never joined
+   * into one copy: see writeDicomChunks). Long chunks are views of the input bytes, which must
+   * not change until the chunks are written.
+   */
+  readonly chunks: readonly Uint8Array[];
+  /** The file's length: the chunks' lengths summed. */
+  readonly size: number;
+  /** SHA-256 of the file (the chunks in order), hex: every output byte hashed once. */
   readonly sha256: string;
   /** Set when the image must be reviewed before publication (burned-in annotation). */
   readonly hold: DicomHold | null;
@@ -557,7 +563,10 @@ export function deidentifyDicom(bytes: Uint8Array, options: DicomDeidOptions): D
   const file = readDicom(bytes, { ...options.limits, name: options.name });
   const { meta, dataset, hold, counts } = deidentifyDicomFile(file, options);
   const transferSyntaxUid = file.transferSyntax.uid;
-  const out = writeDicom({ meta, dataset, transferSyntaxUid });
-  const sha256 = createHash('sha256').update(out).digest('hex');
-  return { bytes: out, sha256, hold, transferSyntaxUid, counts };
+  const { chunks, size } = writeDicomChunks({ meta, dataset, transferSyntaxUid });
+  const hash = createHash('sha256');
+  for (const chunk of chunks) {
+    hash.update(chunk);
+  }
+  return { chunks, size, sha256: hash.digest('hex'), hold, transferSyntaxUid, counts };
 }

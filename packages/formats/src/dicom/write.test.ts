@@ -14,7 +14,13 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   RLE_LOSSLESS,
 } from './transfer-syntax.js';
-import { changeDicomDataset, dicomDataset, DicomWriteError, writeDicom } from './write.js';
+import {
+  changeDicomDataset,
+  dicomDataset,
+  DicomWriteError,
+  writeDicom,
+  writeDicomChunks,
+} from './write.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -175,6 +181,42 @@ describe('writeDicom round trips through readDicom', () => {
         Array.from({ length: ROWS * COLUMNS }, (_, i) => (frame * 100 + i * 3) % 256),
       );
     }
+  });
+});
+
+describe('writeDicomChunks', () => {
+  it.each(NATIVE_SYNTAXES)(
+    'in %s: the chunks, in order, are the bytes writeDicom writes',
+    (uid) => {
+      const file = { dataset: sampleDataset(), transferSyntaxUid: uid };
+      const { chunks, size } = writeDicomChunks(file);
+      expect(chunks.reduce((sum, chunk) => sum + chunk.length, 0)).toBe(size);
+      expect(Buffer.concat(chunks).equals(Buffer.from(writeDicom(file)))).toBe(true);
+    },
+  );
+
+  it('joins the short pieces and leaves long pixel data a view of its value, not a copy', () => {
+    const pixels = new Uint8Array(512 * 512).map((_, i) => (i * 7) & 0xff);
+    const dataset = changeDicomDataset(sampleDataset(), {
+      remove: [TAG.NumberOfFrames, TAG.FrameIncrementPointer],
+      set: [
+        { tag: TAG.Rows, vr: 'US', value: 512 },
+        { tag: TAG.Columns, vr: 'US', value: 512 },
+        { tag: TAG.PixelData, vr: 'OW', value: pixels },
+      ],
+    });
+    const source = writeDicom({ dataset, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
+    const { chunks, size } = writeDicomChunks({
+      dataset: read(source).dataset,
+      transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+    });
+    // The meta group and the elements before the pixel data in one chunk, the pixels in another.
+    expect(chunks).toHaveLength(2);
+    expect(chunks[1]?.buffer).toBe(source.buffer);
+    expect(Buffer.from(chunks[1] ?? []).equals(Buffer.from(pixels))).toBe(true);
+    expect(read(Buffer.concat(chunks, size)).dataset.get(TAG.PixelData)?.bytes.length).toBe(
+      pixels.length,
+    );
   });
 });
 

@@ -693,12 +693,52 @@ function metaGroup(file: DicomFileToWrite, syntax: TransferSyntax): Pieces {
   return out;
 }
 
+/** A Part 10 file as the pieces to write one after the other, and their total length. */
+export interface DicomChunks {
+  readonly chunks: readonly Uint8Array[];
+  readonly size: number;
+}
+
 /**
- * Writes a DICOM Part 10 file. Throws a `DicomWriteError` for an element that cannot be encoded:
- * a value too long for a 16-bit length in explicit VR, an element outside its group's place, or
- * pixel data whose encapsulation does not match the transfer syntax.
+ * Pieces shorter than this (headers, text and number values) are copied together into one chunk;
+ * longer ones (pixel data, fragments, other bulk values) stay views of the values they encode.
  */
-export function writeDicom(file: DicomFileToWrite): Uint8Array {
+const COALESCE_BELOW_BYTES = 64 * 1024;
+
+/** The pieces as chunks: runs of short pieces joined, long pieces as they are. */
+function coalesced(pieces: Pieces): DicomChunks {
+  const chunks: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runLength = 0;
+  const flush = () => {
+    if (run.length === 1 && run[0] !== undefined) {
+      chunks.push(run[0]);
+    } else if (run.length > 1) {
+      chunks.push(Buffer.concat(run, runLength));
+    }
+    run = [];
+    runLength = 0;
+  };
+  for (const piece of pieces.list) {
+    if (piece.length >= COALESCE_BELOW_BYTES) {
+      flush();
+      chunks.push(piece);
+    } else if (piece.length > 0) {
+      run.push(piece);
+      runLength += piece.length;
+    }
+  }
+  flush();
+  return { chunks, size: pieces.length };
+}
+
+/**
+ * Writes a DICOM Part 10 file as chunks, without joining them into one buffer: a writer of files
+ * (`writev`) or a hash takes them one after the other, and an image's pixel data is never copied.
+ * Long chunks are views of the dataset's values (for a file read from bytes, of those bytes):
+ * they must not change until the chunks are written. Throws as `writeDicom` does.
+ */
+export function writeDicomChunks(file: DicomFileToWrite): DicomChunks {
   const syntax = transferSyntaxOf(file.transferSyntaxUid);
   for (const tag of file.dataset.elements.keys()) {
     if (tag >>> 16 === META_GROUP) {
@@ -725,5 +765,15 @@ export function writeDicom(file: DicomFileToWrite): Uint8Array {
   } else {
     out.append(body);
   }
-  return Buffer.concat(out.list, out.length);
+  return coalesced(out);
+}
+
+/**
+ * Writes a DICOM Part 10 file. Throws a `DicomWriteError` for an element that cannot be encoded:
+ * a value too long for a 16-bit length in explicit VR, an element outside its group's place, or
+ * pixel data whose encapsulation does not match the transfer syntax.
+ */
+export function writeDicom(file: DicomFileToWrite): Uint8Array {
+  const { chunks, size } = writeDicomChunks(file);
+  return Buffer.concat(chunks, size);
 }

@@ -41,7 +41,6 @@ import type { DeliveryManifest, DeliveryTable } from '@lantern/core/ingest';
 import {
   createPseudonymizer,
   dateShiftDays,
-  deidentifyDicom,
   deidentifyMuseXml,
   deidentifySlide,
   deidentifyTable,
@@ -86,6 +85,7 @@ import { usersRepository } from '../../repositories/identity/users.repository.js
 import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
+import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
@@ -467,9 +467,11 @@ export class IngestService {
     const { draftId } = await this.catalog.draftIds(slug);
     const stored: { path: string; objectKey: string; size: number }[] = [];
     let done = 0;
+    // The files are read one after another into one buffer (see ReadBuffer).
+    const readBuffer = new ReadBuffer();
     for (const [source, entry] of files) {
       progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
-      const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer);
+      const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer, readBuffer);
       done += 1;
       if (outcome.kind === 'held') {
         counts.files += 1;
@@ -655,22 +657,30 @@ export class IngestService {
     path: string,
     entry: NamedFile,
     pseudonymizer: Pseudonymizer,
+    readBuffer: ReadBuffer,
   ): Promise<FileOutcome> {
     const head = await readHead(path, 132);
     if (isDicom(head)) {
       const patientId = pseudonymizer.patient(entry.patient);
-      const result = deidentifyDicom(await readFile(path), {
-        name: entry.published,
-        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
-        remapUid: hmacUidRemapper(pseudonymizer.digest('dicom-uid', [])),
-        pseudonym: { patientId, patientName: patientId },
-      });
-      if (result.hold !== null) {
-        // Headers cleaned, pixels as they are: kept apart for a curator to look at and decide.
-        const quarantined = await this.stores.quarantine.put(toAsync([result.bytes]));
-        return { kind: 'held', format: 'dicom', reason: result.hold.reason, quarantined };
+      const outcome = await ingestDicomFile(
+        path,
+        {
+          name: entry.published,
+          shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+          remapUid: hmacUidRemapper(pseudonymizer.digest('dicom-uid', [])),
+          pseudonym: { patientId, patientName: patientId },
+        },
+        this.stores,
+        readBuffer,
+      );
+      if (outcome.kind === 'held') {
+        return { ...outcome, format: 'dicom' };
       }
-      return this.storedAs(entry, await this.store([result.bytes], result.sha256));
+      return this.storedAs(entry, {
+        key: outcome.key,
+        size: outcome.size,
+        existed: outcome.existed,
+      });
     }
     if (isTiff(head)) {
       // Label and macro images (names, barcodes) and identifying tags are left out of a new file.
@@ -790,14 +800,25 @@ export class IngestService {
     return { kind: 'stored', files: [{ path: entry.published, ...stored }] };
   }
 
-  /** Stores bytes; `sha256`, when known, tells a repeat of stored bytes (kept once) apart. */
+  /**
+   * Stores bytes; `sha256`, when known, tells a repeat of stored bytes (kept once) apart, and
+   * for bytes in memory, names them without a second hash.
+   */
   private async store(
     body: AsyncIterable<Uint8Array> | Uint8Array[],
     sha256: string | null,
   ): Promise<{ key: string; size: number; existed: boolean }> {
     const existed =
       sha256 !== null && (await this.stores.published.head(`sha256/${sha256}`)) !== null;
-    const stored = await this.stores.published.put(toAsync(body));
+    // Bytes in memory hashed where they were made are not hashed again (every byte hashed once).
+    const stored =
+      Array.isArray(body) && sha256 !== null
+        ? await this.stores.published.putHashed({
+            chunks: body,
+            size: body.reduce((sum, chunk) => sum + chunk.byteLength, 0),
+            sha256,
+          })
+        : await this.stores.published.put(toAsync(body));
     return { key: stored.key, size: stored.size, existed };
   }
 

@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deidentifyDicom, hmacUidRemapper, type DicomDeidOptions } from '@lantern/deid';
+import {
+  dicomDataset,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  FormatError,
+  readDicom,
+  TAG,
+  writeDicom,
+} from '@lantern/formats';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalObjectStore } from '../../storage/object-store.js';
+import {
+  ingestDicomFile,
+  READ_BUFFER_KEPT_MAX_BYTES,
+  ReadBuffer,
+  readWholeFile,
+} from './dicom-ingest.js';
+
+const OPTIONS: DicomDeidOptions = {
+  name: 'files/xray-1.dcm',
+  shiftDays: -41,
+  remapUid: hmacUidRemapper('dicom-ingest-test'),
+  pseudonym: { patientId: 'NGSCI-P-7', patientName: 'NGSCI-P-7' },
+};
+
+/** A synthetic radiograph (no real person) with 128 KiB of pixels, so a chunk of their own. */
+function radiograph(burnedIn: 'YES' | 'NO'): Uint8Array {
+  const pixels = new Uint8Array(256 * 256 * 2).map((_, i) => (i * 13) & 0xff);
+  return writeDicom({
+    dataset: dicomDataset([
+      { tag: TAG.SOPClassUID, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
+      { tag: TAG.SOPInstanceUID, vr: 'UI', value: '1.2.826.0.1.3680043.10.99.1' },
+      { tag: TAG.StudyDate, vr: 'DA', value: '20200115' },
+      { tag: TAG.Modality, vr: 'CS', value: 'CR' },
+      { tag: TAG.PatientName, vr: 'PN', value: 'Synthetic^Patient' },
+      { tag: TAG.PatientID, vr: 'LO', value: 'SYN000123' },
+      { tag: TAG.PatientComments, vr: 'LT', value: 'SYNTHETIC DATA: no real person' },
+      { tag: TAG.Rows, vr: 'US', value: 256 },
+      { tag: TAG.Columns, vr: 'US', value: 256 },
+      { tag: TAG.BitsAllocated, vr: 'US', value: 16 },
+      { tag: TAG.BitsStored, vr: 'US', value: 12 },
+      { tag: TAG.HighBit, vr: 'US', value: 11 },
+      { tag: TAG.PixelRepresentation, vr: 'US', value: 0 },
+      { tag: TAG.SamplesPerPixel, vr: 'US', value: 1 },
+      { tag: TAG.PhotometricInterpretation, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: TAG.BurnedInAnnotation, vr: 'CS', value: burnedIn },
+      { tag: TAG.PixelData, vr: 'OW', value: pixels },
+    ]),
+    transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+  });
+}
+
+/** Every object file a local store holds (its temporary files included). */
+async function objectFiles(store: LocalObjectStore): Promise<string[]> {
+  const entries = await readdir(store.root, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+}
+
+describe('ingestDicomFile', () => {
+  let dir: string;
+  let published: LocalObjectStore;
+  let quarantine: LocalObjectStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lantern-dicom-ingest-'));
+    published = new LocalObjectStore(dir);
+    quarantine = new LocalObjectStore(dir, 'quarantine');
+    await published.init();
+    await quarantine.init();
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores the de-identified file under the SHA-256 of its bytes, once', async () => {
+    const source = radiograph('NO');
+    const path = join(dir, 'xray-1.dcm');
+    await writeFile(path, source);
+    const stores = { published, quarantine };
+    const first = await ingestDicomFile(path, OPTIONS, stores);
+    if (first.kind !== 'stored') {
+      throw new Error(`held: ${first.kind}`);
+    }
+    const expected = deidentifyDicom(source, OPTIONS);
+    const stored = await readFile(published.pathOf(first.key));
+    expect(stored.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
+    expect(first).toEqual({
+      kind: 'stored',
+      key: `sha256/${createHash('sha256').update(stored).digest('hex')}`,
+      size: stored.byteLength,
+      existed: false,
+    });
+    const dataset = readDicom(stored, { name: 'stored.dcm' }).dataset;
+    expect(dataset.string(TAG.PatientName)).toBe('NGSCI-P-7');
+    expect(dataset.string(TAG.PatientID)).toBe('NGSCI-P-7');
+    expect(dataset.string(TAG.StudyDate)).toBe('20191205');
+    // A re-delivery of the same file stores nothing twice, and says so.
+    expect(await ingestDicomFile(path, OPTIONS, stores)).toEqual({ ...first, existed: true });
+    expect(await objectFiles(published)).toEqual([first.key.slice('sha256/'.length)]);
+    expect(await objectFiles(quarantine)).toEqual([]);
+  });
+
+  it('stores each of several files read into one ReadBuffer as de-identified from its own bytes', async () => {
+    const sources = [radiograph('NO'), radiograph('YES'), radiograph('NO').subarray(0, 40_000)];
+    const readBuffer = new ReadBuffer();
+    const outcomes = [];
+    for (const [i, source] of sources.entries()) {
+      const path = join(dir, `xray-${i}.dcm`);
+      await writeFile(path, source);
+      const options = { ...OPTIONS, shiftDays: i };
+      if (i === 2) {
+        // Cut short inside its pixel data: refused, and the buffer lent on as before.
+        await expect(
+          ingestDicomFile(path, options, { published, quarantine }, readBuffer),
+        ).rejects.toThrow(FormatError);
+        continue;
+      }
+      outcomes.push({
+        outcome: await ingestDicomFile(path, options, { published, quarantine }, readBuffer),
+        expected: deidentifyDicom(source, options),
+      });
+    }
+    for (const { outcome, expected } of outcomes) {
+      const store = outcome.kind === 'held' ? quarantine : published;
+      const key = outcome.kind === 'held' ? outcome.quarantined.key : outcome.key;
+      const bytes = await readFile(store.pathOf(key));
+      expect(bytes.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
+    }
+    expect(outcomes.map(({ outcome }) => outcome.kind)).toEqual(['stored', 'held']);
+  });
+
+  it('keeps an image with burned-in text in the quarantine, de-identified, and nothing published', async () => {
+    const path = join(dir, 'xray-2.dcm');
+    await writeFile(path, radiograph('YES'));
+    const outcome = await ingestDicomFile(path, OPTIONS, { published, quarantine });
+    if (outcome.kind !== 'held') {
+      throw new Error('not held');
+    }
+    expect(outcome.reason).toContain('Burned In Annotation is YES');
+    const kept = await readFile(quarantine.pathOf(outcome.quarantined.key));
+    expect(readDicom(kept, { name: 'kept.dcm' }).dataset.string(TAG.PatientName)).toBe('NGSCI-P-7');
+    expect(await objectFiles(published)).toEqual([]);
+  });
+
+  it('refuses a file that is not DICOM with a FormatError, and stores nothing', async () => {
+    const path = join(dir, 'not.dcm');
+    await writeFile(path, 'SYNTHETIC: not a DICOM file at all');
+    await expect(ingestDicomFile(path, OPTIONS, { published, quarantine })).rejects.toThrow(
+      FormatError,
+    );
+    expect(await objectFiles(published)).toEqual([]);
+    expect(await objectFiles(quarantine)).toEqual([]);
+  });
+});
+
+describe('ReadBuffer', () => {
+  it('lends one buffer again and again, grown when a file needs more, and huge files their own', () => {
+    const readBuffer = new ReadBuffer();
+    const first = readBuffer.lend(1000);
+    expect(first.byteLength).toBe(1000);
+    const second = readBuffer.lend(5000);
+    expect(second.buffer).toBe(first.buffer);
+    const grown = readBuffer.lend(3 * 1024 * 1024);
+    expect(grown.byteLength).toBe(3 * 1024 * 1024);
+    expect(grown.buffer).not.toBe(first.buffer);
+    expect(readBuffer.lend(10).buffer).toBe(grown.buffer);
+    expect(readBuffer.lend(0).byteLength).toBe(0);
+    const huge = readBuffer.lend(READ_BUFFER_KEPT_MAX_BYTES + 1);
+    expect(huge.buffer).not.toBe(grown.buffer);
+    expect(readBuffer.lend(10).buffer).toBe(grown.buffer);
+  });
+});
+
+describe('readWholeFile', () => {
+  it('reads a file into one buffer of its size, an empty one too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-read-whole-'));
+    try {
+      const bytes = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31) & 0xff);
+      await writeFile(join(dir, 'a'), bytes);
+      await writeFile(join(dir, 'empty'), new Uint8Array(0));
+      const read = await readWholeFile(join(dir, 'a'));
+      expect(Buffer.from(read).equals(Buffer.from(bytes))).toBe(true);
+      expect(read.buffer.byteLength).toBe(bytes.byteLength);
+      const readBuffer = new ReadBuffer();
+      const lent = await readWholeFile(join(dir, 'a'), readBuffer);
+      expect(Buffer.from(lent).equals(Buffer.from(bytes))).toBe(true);
+      expect(lent.buffer).toBe(readBuffer.lend(1).buffer);
+      expect((await readWholeFile(join(dir, 'empty'))).byteLength).toBe(0);
+      await expect(readWholeFile(join(dir, 'missing'))).rejects.toThrow('ENOENT');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * One DICOM file of a delivery, from its path into the object store, the way ingest
+ * (ingest.service.ts) takes every DICOM file and bench/ingest's workers measure it:
+ *
+ * 1. read with one read call (readWholeFile), not in fs.readFile's 512 KiB steps, into a buffer the
+ *    caller's ReadBuffer lends again for each file, not a new one each time;
+ * 2. de-identified by @lantern/deid, whose result is the new file as chunks (the pixel data a view
+ *    of the bytes read, never copied) and the SHA-256 of every output byte, hashed once;
+ * 3. stored under that hash with one gathered write (ObjectStore.putHashed: temporary file, fsync,
+ *    rename), hashed nothing again; or, for an image held for burned-in text, kept in the
+ *    quarantine store for a curator's review.
+ *
+ * Nothing identifying is written on the way: the bytes read stay in memory, and only the
+ * de-identified chunks reach a file.
+ */
+import { open } from 'node:fs/promises';
+import { deidentifyDicom, type DicomDeidOptions } from '@lantern/deid';
+import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
+
+/**
+ * The largest file read whole: Node's own limit for fs.readFile (a larger DICOM file, a whole
+ * slide, is beyond what this in-memory path takes).
+ */
+export const READ_WHOLE_MAX_BYTES = 2 ** 31 - 1;
+
+/** A file too large to read into memory whole. */
+export class FileTooLargeError extends Error {
+  readonly path: string;
+  readonly size: number;
+
+  constructor(path: string, size: number) {
+    super(`${path}: ${size} bytes, more than the ${READ_WHOLE_MAX_BYTES} read into memory whole`);
+    this.name = 'FileTooLargeError';
+    this.path = path;
+    this.size = size;
+  }
+}
+
+/** The largest buffer a ReadBuffer keeps between reads; a larger file gets a buffer of its own. */
+export const READ_BUFFER_KEPT_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * One buffer lent to each whole-file read in turn, grown as files need. A new buffer of a
+ * radiograph's size for every file costs more than de-identifying it: each is external memory to
+ * V8, which collects garbage every few files to free them, and the kernel maps, zeroes and unmaps
+ * their megabytes each time (bench/ingest/README.md). Lent to one reader at a time: the bytes of
+ * one read, and every view of them (a de-identified file's chunks), are valid until the next.
+ */
+export class ReadBuffer {
+  private kept: Buffer | null = null;
+
+  /** `size` bytes to read into: the kept buffer, grown if need be, or one of its own if huge. */
+  lend(size: number): Buffer {
+    if (size > READ_BUFFER_KEPT_MAX_BYTES) {
+      return Buffer.allocUnsafe(size);
+    }
+    if (this.kept === null || this.kept.byteLength < size) {
+      // Grown in whole MiB, so a corpus of slightly different sizes does not grow it every file.
+      this.kept = Buffer.allocUnsafe(Math.ceil(Math.max(size, 1) / 2 ** 20) * 2 ** 20);
+    }
+    return this.kept.subarray(0, size);
+  }
+}
+
+/**
+ * A file's bytes, read with one read call (another only if the system returns fewer bytes) into
+ * a buffer of its size: lent by `readBuffer` (valid until its next read), else a new one. A file
+ * that shrinks while read gives the bytes it had; one that grows, the bytes of its size when
+ * opened.
+ */
+export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > READ_WHOLE_MAX_BYTES) {
+      throw new FileTooLargeError(path, size);
+    }
+    const buffer = readBuffer?.lend(size) ?? Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) {
+        break;
+      }
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where a DICOM file went: stored under its key, or held in the quarantine for review. */
+export type DicomIngestOutcome =
+  | {
+      kind: 'stored';
+      key: string;
+      size: number;
+      /** The store held these bytes already (a re-delivery): stored once. */
+      existed: boolean;
+    }
+  | { kind: 'held'; reason: string; quarantined: StoredObject };
+
+/**
+ * De-identifies the DICOM file at `path` and stores it (see the file's comment), reading it into
+ * `readBuffer` when given (one ingest's files one after another share one). A file that is not
+ * DICOM, or breaks the reader's limits, throws the reader's FormatError; options that cannot be
+ * applied throw a DicomDeidError; nothing is stored then.
+ */
+export async function ingestDicomFile(
+  path: string,
+  options: DicomDeidOptions,
+  stores: { published: ObjectStore; quarantine: ObjectStore },
+  readBuffer?: ReadBuffer,
+): Promise<DicomIngestOutcome> {
+  // Nothing of the bytes read outlives this call: the chunks that view them are written by then.
+  const result = deidentifyDicom(await readWholeFile(path, readBuffer), options);
+  if (result.hold !== null) {
+    // Headers cleaned, pixels as they are: kept apart for a curator to look at and decide.
+    const quarantined = await stores.quarantine.putHashed(result);
+    return { kind: 'held', reason: result.hold.reason, quarantined };
+  }
+  const existed = (await stores.published.head(`sha256/${result.sha256}`)) !== null;
+  const stored = await stores.published.putHashed(result);
+  return { kind: 'stored', key: stored.key, size: stored.size, existed };
+}
