@@ -13,6 +13,7 @@ import {
 import {
   remainingToSend,
   sendUploadFiles,
+  UploadClosed,
   UploadUnreachable,
   type LocalFile,
   type PendingFile,
@@ -86,7 +87,7 @@ export async function ingestRemote(
     begun = null;
     upload = await follow(client, upload, onTerminal);
   } catch (error) {
-    throw interrupted(describeFailure(error, target), begun);
+    throw interrupted(error, target, begun);
   }
   return report(upload, delivery, options.json === true);
 }
@@ -227,18 +228,25 @@ async function unreachableIfLost<TResult>(call: () => Promise<TResult>): Promise
     }
     const reason =
       error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    throw new UploadUnreachable(`no answer from the server (${reason})`);
+    throw new UploadUnreachable(reason);
   }
 }
 
 /** A failure before the run began: the upload stays on the server, to be resumed. */
-function interrupted(failure: CliError, begun: Begun | null): CliError {
+function interrupted(error: unknown, target: Target, begun: Begun | null): CliError {
+  if (error instanceof UploadClosed && begun !== null) {
+    return new CliError(
+      1,
+      `the server no longer takes files of the upload ${begun.id} (cancelled, or expired after an hour unused): run the same command again to send the delivery anew`,
+    );
+  }
+  const failure = describeFailure(error, target);
   if (begun === null) {
     return failure;
   }
   return new CliError(
     failure.exitCode,
-    `${failure.message}\nThe server keeps what it received of the upload ${begun.id} for an hour: run the same command again to send the rest.`,
+    `${failure.message}\nThe server keeps what it received of the upload ${begun.id} for an hour: run the same command again to send the rest (--resume ${begun.id} names it).`,
   );
 }
 

@@ -14,6 +14,8 @@ export interface ForwardedChunk {
   index: number;
   offset: number;
   bytes: number;
+  /** Its connection was dropped by dropChunkAfter. */
+  cut: boolean;
 }
 
 export interface UploadProxy {
@@ -85,19 +87,29 @@ export async function startUploadProxy(target: string): Promise<UploadProxy> {
       incoming.pipe(forward);
       return;
     }
-    const chunk: ForwardedChunk = { index: Number(match[1]), offset: Number(match[2]), bytes: 0 };
+    const chunk: ForwardedChunk = {
+      index: Number(match[1]),
+      offset: Number(match[2]),
+      bytes: 0,
+      cut: false,
+    };
     chunks.push(chunk);
     const counter = new Transform({
       transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+        if (chunk.cut) {
+          // Cut: nothing more of it goes on, while its connection is being closed.
+          done();
+          return;
+        }
         let part = data;
-        let cut = false;
         // The first chunk to reach the bytes asked is cut there, whichever file it is of.
         if (drop !== null && chunk.bytes + data.length > drop) {
           part = data.subarray(0, Math.max(0, drop - chunk.bytes));
           drop = null;
-          cut = true;
+          chunk.cut = true;
         }
         chunk.bytes += part.length;
+        const cut = chunk.cut;
         const pass = () => {
           done(null, part);
           if (cut) {
