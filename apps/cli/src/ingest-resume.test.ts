@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanternClient } from '@lantern/sdk';
@@ -67,6 +67,31 @@ async function startWithToken(dataDir: string, password: string) {
   };
 }
 
+/**
+ * Runs `lantern ingest DIR --server` through the proxy, slowed down, and kills it (SIGKILL, no
+ * chance to tidy up) once more than `bytes` of the delivery have gone through.
+ */
+async function ingestUntilKilled(
+  proxy: UploadProxy,
+  dir: string,
+  home: string,
+  bytes: number,
+): Promise<void> {
+  // Slow enough that the command is stopped in the middle of the delivery.
+  proxy.throttle(400 * 1024);
+  const child = spawn(process.execPath, [LANTERN_BIN, 'ingest', dir, '--server', proxy.url], {
+    env: { ...process.env, ...envOf(home) },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((done) => child.once('exit', done));
+  await expect
+    .poll(() => proxy.forwarded(), { timeout: 60_000, interval: 50 })
+    .toBeGreaterThan(bytes);
+  child.kill('SIGKILL');
+  await exited;
+  proxy.throttle(Number.POSITIVE_INFINITY);
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-cli-resume-'));
   delivery = join(work, 'knee-1');
@@ -101,22 +126,7 @@ describe('lantern ingest --server, resumed', () => {
     const home = join(work, 'home-killed');
     const proxy: UploadProxy = await startUploadProxy(lantern.url);
     try {
-      // Slow enough that the command is stopped in the middle of the delivery.
-      proxy.throttle(400 * 1024);
-      const child = spawn(
-        process.execPath,
-        [LANTERN_BIN, 'ingest', delivery, '--server', proxy.url],
-        {
-          env: { ...process.env, ...envOf(home) },
-          stdio: 'ignore',
-        },
-      );
-      const exited = new Promise((done) => child.once('exit', done));
-      await expect
-        .poll(() => proxy.forwarded(), { timeout: 60_000, interval: 50 })
-        .toBeGreaterThan(total * 0.4);
-      child.kill('SIGKILL');
-      await exited;
+      await ingestUntilKilled(proxy, delivery, home, total * 0.4);
 
       // The command recorded its upload; the server holds part of the delivery.
       const recorded = Object.values(await recordedUploads(home));
@@ -135,7 +145,6 @@ describe('lantern ingest --server, resumed', () => {
       expect(held).toBeLessThan(total);
       const firstRun = proxy.forwarded();
 
-      proxy.throttle(Number.POSITIVE_INFINITY);
       const again = await runCli(
         ['ingest', delivery, '--server', proxy.url, '--json'],
         envOf(home),
@@ -186,6 +195,33 @@ describe('lantern ingest --server, resumed', () => {
       const after = proxy.chunks.filter((c) => c.index === dropped?.index && c !== dropped);
       expect(after.some((c) => c.offset > 0)).toBe(true);
       expect(proxy.forwarded() - total).toBeLessThanOrEqual(200_000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('started again on a folder changed since, cancels the old upload and sends the delivery anew', async () => {
+    const home = join(work, 'home-changed');
+    const copy = join(work, 'knee-1-copy');
+    await cp(delivery, copy, { recursive: true });
+    const proxy = await startUploadProxy(lantern.url);
+    try {
+      await ingestUntilKilled(proxy, copy, home, total * 0.2);
+      const old = Object.values(await recordedUploads(home))[0]?.id ?? '';
+      expect(old).toMatch(/^upl_/u);
+      // A comment added to the manifest: another size than declared.
+      await appendFile(join(copy, 'delivery.yaml'), '# edited after the upload began\n');
+
+      const again = await runCli(['ingest', copy, '--server', proxy.url, '--json'], envOf(home));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(
+        new RegExp(
+          `^The upload ${old} was cancelled: this folder is not the one it declared \\(delivery\\.yaml: \\d+ bytes here, \\d+ declared for this upload\\)\\. Sending the delivery anew\\.\n$`,
+        ),
+      );
+      const client = createLanternClient({ baseUrl: lantern.url, token });
+      await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
+      expect(await recordedUploads(home)).toEqual({});
     } finally {
       await proxy.close();
     }

@@ -57,6 +57,15 @@ interface DeliveryFile extends LocalFile {
   absolute: string;
 }
 
+/**
+ * Why an upload cannot be resumed: the server has none by its id, it takes no more files, or the
+ * folder's files are not those it declared (changed since).
+ */
+interface Unusable {
+  why: 'gone' | 'closed' | 'changed';
+  message: string;
+}
+
 /** An upload to send the rest of: its id and what is left. */
 interface Begun {
   id: string;
@@ -80,7 +89,7 @@ export async function ingestRemote(
   let upload: IngestUpload;
   try {
     begun = await begin(client, target, records, delivery, files, options.resume);
-    await send(client, begun, files, onTerminal);
+    await send(client, begun, onTerminal);
     upload = await client.runIngestUpload(begun.id);
     await forgetUpload(records, target.server, delivery, begun.id);
     // Running: nothing is left to resume.
@@ -107,8 +116,8 @@ async function begin(
 ): Promise<Begun> {
   if (resumeId !== undefined) {
     const resumed = await resume(client, resumeId, files);
-    if (typeof resumed === 'string') {
-      throw new CliError(1, `cannot resume the upload ${resumeId}: ${resumed}`);
+    if ('why' in resumed) {
+      throw new CliError(1, `cannot resume the upload ${resumeId}: ${resumed.message}`);
     }
     await rememberUpload(records, target.server, delivery, {
       id: resumeId,
@@ -119,8 +128,15 @@ async function begin(
   const recorded = await findUpload(records, target.server, delivery);
   if (recorded !== null) {
     const resumed = await resume(client, recorded.id, files);
-    if (typeof resumed !== 'string') {
+    if (!('why' in resumed)) {
       return resumed;
+    }
+    if (resumed.why === 'changed') {
+      // The folder changed since: what the server holds of it is of no use, and identified.
+      await client.cancelIngestUpload(recorded.id);
+      console.error(
+        `The upload ${recorded.id} was cancelled: ${resumed.message}. Sending the delivery anew.`,
+      );
     }
     await forgetUpload(records, target.server, delivery, recorded.id);
   }
@@ -143,18 +159,21 @@ async function resume(
   client: LanternClient,
   id: string,
   files: readonly DeliveryFile[],
-): Promise<Begun | string> {
+): Promise<Begun | Unusable> {
   let declared: IngestUploadFile[];
   try {
     declared = await client.listIngestUploadFiles(id);
   } catch (error) {
     if (error instanceof ApiError && (error.code === 'not_found' || error.status === 400)) {
-      return 'the server has no such upload (cancelled, or expired after an hour unused)';
+      return {
+        why: 'gone',
+        message: 'the server has no such upload (cancelled, or expired after an hour unused)',
+      };
     }
     throw error;
   }
   if (declared.length === 0) {
-    return 'the server no longer takes its files (it ran, or failed)';
+    return { why: 'closed', message: 'the server no longer takes its files (it ran, or failed)' };
   }
   const remaining = remainingToSend(declared, files);
   if (remaining.problems.length > 0) {
@@ -162,7 +181,7 @@ async function resume(
       .slice(0, 3)
       .map((p) => `${p.path}: ${p.message}`)
       .join('; ');
-    return `this folder is not the one it declared (${first})`;
+    return { why: 'changed', message: `this folder is not the one it declared (${first})` };
   }
   const total = files.reduce((sum, f) => sum + f.size, 0);
   console.error(
@@ -172,20 +191,17 @@ async function resume(
 }
 
 /**
- * Sends the rest of each file in chunks, a few files at a time, with a bar of files and bytes;
- * a dropped connection or a server away for a moment is retried from what the server holds.
+ * Sends the rest of each file in chunks, a few files at a time, with a bar of the files and bytes
+ * this run sends (a resumed upload's rate and time left are this run's, not inflated by what the
+ * server held); a dropped connection or a server away for a moment is retried from what the server
+ * holds.
  */
-async function send(
-  client: LanternClient,
-  begun: Begun,
-  files: readonly DeliveryFile[],
-  onTerminal: boolean,
-): Promise<void> {
+async function send(client: LanternClient, begun: Begun, onTerminal: boolean): Promise<void> {
   const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
-  let done = begun.complete;
+  let done = 0;
   let sent = 0;
   const draw = () =>
-    bar?.update({ phase: 'uploading', done, total: files.length, bytes: begun.held + sent });
+    bar?.update({ phase: 'uploading', done, total: begun.pending.length, bytes: sent });
   try {
     draw();
     await sendUploadFiles({

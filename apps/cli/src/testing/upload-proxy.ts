@@ -113,8 +113,12 @@ export async function startUploadProxy(target: string): Promise<UploadProxy> {
         const pass = () => {
           done(null, part);
           if (cut) {
-            // What was forwarded goes on; then the command's connection is cut.
-            setImmediate(() => incoming.socket.destroy());
+            // What was forwarded goes on; then the connection is cut both ways, as a network
+            // gone would: the server's request ends too (the command may have sent all its body).
+            setImmediate(() => {
+              forward.destroy();
+              incoming.socket.destroy();
+            });
           }
         };
         if (Number.isFinite(rate)) {
