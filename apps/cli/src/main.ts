@@ -387,6 +387,12 @@ one entry per server. Example: lantern login --server https://lantern.example.or
         "send the delivery to this running server instead (a curator's token: $LANTERN_TOKEN or lantern login's)",
       ).conflicts('dataDir'),
     )
+    .addOption(
+      new Option(
+        '--resume <id>',
+        'with --server: send the rest of this upload (upl_…) instead of declaring the delivery anew',
+      ).conflicts('dataDir'),
+    )
     .option('--json', 'print the draft made (or the problems) as one JSON object')
     .addHelpText(
       'after',
@@ -394,28 +400,40 @@ one entry per server. Example: lantern login --server https://lantern.example.or
 Without --server it runs against the data directory of a local installation, with the server
 stopped (PGlite allows one process; on PostgreSQL, LANTERN_DATABASE_URL, it runs beside it). With
 --server URL the folder's files are uploaded to that server, which ingests them the same way and
-deletes its copy when the run ends (it needs the catalog.curate permission).
+deletes its copy when the run ends (it needs the catalog.curate permission). The files go in
+chunks, a few at a time; a dropped connection or a server away for a moment is retried from what
+the server holds, and a command stopped half-way (killed, the network gone) started again sends
+only the rest: the upload begun for the folder is remembered until it runs (--resume ID names one).
 On a terminal a progress bar (phase, files, bytes, rate, time left) goes to stderr. It prints the
 draft made: tables with rows and columns, files stored, deduplicated and held back (with why), PHI
 findings with masked examples, what blocks publication and the command to run next.
 Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printed, nothing stored);
 2 not run (no such folder, the data directory in use by a running server, no server there).`,
     )
-    .action(async (dir: string, options: { dataDir?: string; server?: string; json?: boolean }) => {
-      if (options.server !== undefined) {
-        process.exitCode = await ingestRemote(dir, {
-          server: options.server,
-          ...(options.json === undefined ? {} : { json: options.json }),
-        });
-        return;
-      }
-      process.exitCode = await runServer([
-        'ingest',
-        dir,
-        ...localFlags(options),
-        ...(options.json === true ? ['--json'] : []),
-      ]);
-    });
+    .action(
+      async (
+        dir: string,
+        options: { dataDir?: string; server?: string; json?: boolean; resume?: string },
+      ) => {
+        if (options.server !== undefined) {
+          process.exitCode = await ingestRemote(dir, {
+            server: options.server,
+            ...(options.json === undefined ? {} : { json: options.json }),
+            ...(options.resume === undefined ? {} : { resume: options.resume }),
+          });
+          return;
+        }
+        if (options.resume !== undefined) {
+          throw new CliError(2, '--resume goes with --server: it resumes an upload to a server');
+        }
+        process.exitCode = await runServer([
+          'ingest',
+          dir,
+          ...localFlags(options),
+          ...(options.json === true ? ['--json'] : []),
+        ]);
+      },
+    );
 
   // `lantern publish SLUG`, the step after `lantern ingest`, is the same command.
   publishCommand(program.command('publish')).addHelpText(

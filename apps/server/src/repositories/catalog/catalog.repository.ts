@@ -223,6 +223,24 @@ export const catalogRepository = {
       .execute();
   },
 
+  /** The files of a version at `paths` (its tables' files, say), without listing all the others. */
+  async filesAt(
+    executor: Executor,
+    versionId: string,
+    paths: readonly string[],
+  ): Promise<VersionFileRow[]> {
+    if (paths.length === 0) {
+      return [];
+    }
+    return executor
+      .selectFrom('dataset_version_file')
+      .selectAll()
+      .where('version_id', '=', versionId)
+      .where('path', 'in', [...paths])
+      .orderBy('path')
+      .execute();
+  },
+
   async putFile(executor: Executor, row: Insertable<DatasetVersionFileTable>): Promise<void> {
     await executor
       .insertInto('dataset_version_file')

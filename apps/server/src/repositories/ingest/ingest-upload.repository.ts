@@ -1,12 +1,10 @@
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type {
-  Database,
   IngestUploadFileTable,
   IngestUploadStatus,
   IngestUploadTable,
 } from '../../db/schema.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { beat, jsonOrNull, staleBefore, type Executor } from './ingest-rows.js';
 export type IngestUploadRow = Selectable<IngestUploadTable>;
 export type IngestUploadFileRow = Selectable<IngestUploadFileTable>;
 
@@ -162,12 +160,7 @@ export const ingestUploadRepository = {
 
   /** Says the run's process is still at it (the database's clock). */
   async beat(executor: Executor, id: string): Promise<void> {
-    await executor
-      .updateTable('ingest_upload')
-      .set({ heartbeat_at: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .execute();
+    await beat(executor, 'ingest_upload', id);
   },
 
   /** Records how a run ended, and forgets the files' paths. */
@@ -176,8 +169,8 @@ export const ingestUploadRepository = {
       .updateTable('ingest_upload')
       .set({
         status: end.status,
-        progress: end.progress === null ? null : JSON.stringify(end.progress),
-        summary: end.summary === null ? null : JSON.stringify(end.summary),
+        progress: jsonOrNull(end.progress),
+        summary: jsonOrNull(end.summary),
         problems: JSON.stringify(end.problems),
         error: end.error,
         touched_at: end.touchedAt,
@@ -227,11 +220,7 @@ export const ingestUploadRepository = {
       .updateTable('ingest_upload')
       .set({ status: 'failed', error, touched_at: touchedAt })
       .where('status', '=', 'running')
-      .where(
-        'heartbeat_at',
-        '<=',
-        sql<Date>`now() - make_interval(secs => cast(${staleMs / 1000} as double precision))`,
-      )
+      .where('heartbeat_at', '<=', staleBefore(staleMs))
       .returning('id')
       .execute();
     const ids = rows.map((row) => row.id);

@@ -1,14 +1,6 @@
-import {
-  sql,
-  type Insertable,
-  type Kysely,
-  type Selectable,
-  type Transaction,
-  type Updateable,
-} from 'kysely';
-import type { Database, IngestRunTable } from '../../db/schema.js';
-
-type Executor = Kysely<Database> | Transaction<Database>;
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import type { IngestRunTable } from '../../db/schema.js';
+import { beat, staleBefore, type Executor } from './ingest-rows.js';
 export type IngestRunRow = Selectable<IngestRunTable>;
 
 /** What an interrupted run's error says. */
@@ -27,12 +19,7 @@ export const ingestRepository = {
 
   /** Says the run's process is still at it (the database's clock, shared by every replica). */
   async beat(executor: Executor, id: string): Promise<void> {
-    await executor
-      .updateTable('ingest_run')
-      .set({ heartbeat_at: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .execute();
+    await beat(executor, 'ingest_run', id);
   },
 
   /**
@@ -44,11 +31,7 @@ export const ingestRepository = {
       .updateTable('ingest_run')
       .set({ status: 'failed', error: INTERRUPTED, finished_at: sql<Date>`now()` })
       .where('status', '=', 'running')
-      .where(
-        'heartbeat_at',
-        '<=',
-        sql<Date>`now() - make_interval(secs => cast(${staleMs / 1000} as double precision))`,
-      )
+      .where('heartbeat_at', '<=', staleBefore(staleMs))
       .returning('id')
       .execute();
     return rows.map((row) => row.id);

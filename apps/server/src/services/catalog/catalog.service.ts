@@ -52,6 +52,7 @@ import { ingestRepository } from '../../repositories/ingest/ingest.repository.js
 import { withinBytes } from '../../storage/byte-limit.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { DraftExamplesCache, fingerprintOf, type TableExamples } from './draft-examples-cache.js';
 
 /** What a curator says of a dataset (the catalog card and the page header). */
 export interface DatasetInput {
@@ -131,6 +132,9 @@ const json = (value: unknown) => JSON.stringify(value);
  * naming checks pass. Published versions never change (the database refuses too).
  */
 export class CatalogService {
+  /** The drafts' dictionary examples, read once per content of their tables. */
+  readonly examplesCache = new DraftExamplesCache();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
@@ -637,51 +641,79 @@ export class CatalogService {
   /**
    * A first example of each column of each draft table, for the data dictionary's skeleton: the
    * first non-empty value among a table's first `rows` rows (its de-identified, published CSV), cut
-   * to 100 characters; null when those rows have none. Read on demand, never stored.
+   * to 100 characters; null when those rows have none. Read once per content of the draft's tables
+   * and kept in memory (draft-examples-cache.ts), never stored; who may see them is decided after.
    */
-  async draftExamples(
-    slug: string,
-    rows = 1000,
-  ): Promise<{ table: string; columns: { name: string; example: string | null }[] }[]> {
+  async draftExamples(slug: string, rows = 1000): Promise<TableExamples> {
     const dataset = await this.dataset(slug);
     const draft = await this.requireDraft(this.db, dataset);
-    const files = new Map(
-      (await catalogRepository.files(this.db, draft.id)).map((f) => [f.path, f.object_key]),
+    const { tables } = draft.snapshot;
+    const objectKeys = new Map(
+      (
+        await catalogRepository.filesAt(
+          this.db,
+          draft.id,
+          tables.map((t) => t.file),
+        )
+      ).map((f) => [f.path, f.object_key]),
     );
-    const tables = [];
-    for (const table of draft.snapshot.tables) {
-      const examples = new Map<string, string>(table.columns.map((c) => [c.name, '']));
-      const key = files.get(table.file);
-      const object = key === undefined ? null : await this.objects.get(key);
-      if (object !== null) {
-        try {
-          const csv = await readCsv(object.body, { name: table.file });
-          let read = 0;
-          for await (const row of csv) {
-            csv.columns.forEach((name, i) => {
-              const value = row.values[i] ?? '';
-              if (examples.get(name) === '' && value.trim() !== '') {
-                examples.set(name, value.slice(0, 100));
-              }
-            });
-            read += 1;
-            if (read >= rows || [...examples.values()].every((v) => v !== '')) {
-              break;
-            }
-          }
-        } finally {
-          object.body.destroy();
-        }
-      }
-      tables.push({
+    const fingerprint = fingerprintOf({ rows, tables, objectKeys });
+    const cached = this.examplesCache.get(draft.id, fingerprint);
+    if (cached !== null) {
+      return cached;
+    }
+    const examples: TableExamples = [];
+    for (const table of tables) {
+      const key = objectKeys.get(table.file);
+      const found =
+        key === undefined
+          ? new Map<string, string>()
+          : await this.firstValues(
+              key,
+              table.file,
+              new Set(table.columns.map((c) => c.name)),
+              rows,
+            );
+      examples.push({
         table: table.name,
-        columns: table.columns.map((c) => ({
-          name: c.name,
-          example: (examples.get(c.name) ?? '') === '' ? null : (examples.get(c.name) ?? null),
-        })),
+        columns: table.columns.map((c) => ({ name: c.name, example: found.get(c.name) ?? null })),
       });
     }
-    return tables;
+    this.examplesCache.set(draft.id, fingerprint, examples);
+    return examples;
+  }
+
+  /** The first non-empty value of each of `wanted` columns among a CSV object's first `rows` rows. */
+  private async firstValues(
+    key: string,
+    file: string,
+    wanted: ReadonlySet<string>,
+    rows: number,
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const object = await this.objects.get(key);
+    if (object === null) {
+      return found;
+    }
+    try {
+      const csv = await readCsv(object.body, { name: file });
+      let read = 0;
+      for await (const row of csv) {
+        csv.columns.forEach((name, i) => {
+          const value = row.values[i] ?? '';
+          if (wanted.has(name) && !found.has(name) && value.trim() !== '') {
+            found.set(name, value.slice(0, 100));
+          }
+        });
+        read += 1;
+        if (read >= rows || found.size === wanted.size) {
+          break;
+        }
+      }
+    } finally {
+      object.body.destroy();
+    }
+    return found;
   }
 
   /** The number, change log and problems publishing the draft now would give. */

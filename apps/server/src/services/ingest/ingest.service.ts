@@ -281,7 +281,8 @@ export class IngestService {
   /**
    * The dictionary skeleton's examples: a first value of each draft column (de-identified, as
    * published), except in columns the PHI scan flagged whose findings are still open: those are
-   * `withheld` until a curator has confirmed or dropped them.
+   * `withheld` until a curator has confirmed or dropped them. The examples come from the catalog's
+   * cache; the withholding is decided here on every answer, after it, so a decision shows at once.
    */
   async dictionaryExamples(slug: string): Promise<DictionaryExamples> {
     const review = await this.phiReview(slug);

@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration } from '@lantern/core/ingest';
 import { ApiError, type IngestProgress, type IngestUpload } from '@lantern/sdk';
+import { isTransientUploadFailure } from '@lantern/sdk/upload';
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type DragEvent } from 'react';
 import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
@@ -18,7 +19,6 @@ import {
   remainingToSend,
   sendDeliveryFiles,
   UploadAborted,
-  UploadUnreachable,
 } from './upload-delivery.js';
 
 /**
@@ -88,14 +88,6 @@ class NotTheFolder extends Error {
   constructor(readonly problems: DeliveryProblem[]) {
     super('the folder is not the one this upload declared');
   }
-}
-
-/** A failure that leaves the upload to resume: the connection, or a server away for a moment. */
-function isTransient(error: unknown): boolean {
-  return (
-    error instanceof UploadUnreachable ||
-    (error instanceof ApiError && (error.status >= 500 || error.code === 'conflict'))
-  );
 }
 
 export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
@@ -308,7 +300,7 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
         }
         // The server keeps what it received: a lost connection or a server away for a moment
         // leaves an upload to resume.
-        if (id !== null && isTransient(caught)) {
+        if (id !== null && isTransientUploadFailure(caught)) {
           setStage({ kind: 'paused', delivery, id, message: problemOf(caught) });
           return;
         }
