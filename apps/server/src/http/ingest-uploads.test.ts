@@ -517,6 +517,66 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
     expect(audit.filter((e) => e.body.includes(name.replace(/\.dcm$/u, '')))).toEqual([]);
   });
 
+  it('lets a newer send of a file take over from one whose connection hangs, keeping what it sent', async () => {
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    const big = files.reduce((a, b) => (b.size > a.size ? b : a));
+    const bytes = await readFile(join(delivery, big.path));
+    const half = bytes.length >> 1;
+
+    // A chunk whose first half arrives, then nothing: the client is gone, the server can't tell.
+    const hung = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, half));
+      },
+    });
+    const stalled = fetch(
+      `${server.url}/api/v1/ingests/${id}/files/${indexOf(big.path)}?offset=0`,
+      {
+        method: 'PUT',
+        headers: {
+          'x-lantern-csrf': '1',
+          cookie: curator.cookie,
+          'content-type': 'application/octet-stream',
+        },
+        body: hung,
+        duplex: 'half',
+      },
+    ).then(
+      async (res) => ({ status: res.status, body: await res.text() }),
+      () => 'reset' as const,
+    );
+    const part = join(
+      server.ctx.config.dataDir,
+      'ingest-staging',
+      id,
+      'parts',
+      `${indexOf(big.path)}`,
+    );
+    await expect
+      .poll(async () => (await stat(part).catch(() => null))?.size, {
+        timeout: 20_000,
+      })
+      .toBe(half);
+    // The database still says 0 (the send has not ended), so the client sends from 0 again: the
+    // hung send stops and keeps its half, and the newer one is told where to go on from.
+    expect(await receivedOf(id, big.path)).toBe(0);
+    const again = await putFile(id, big.path, bytes, curator, 0);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { detail: string }).detail).toContain(`send from byte ${half}`);
+    const earlier = await stalled;
+    expect(earlier === 'reset' || earlier.status === 409).toBe(true);
+    if (earlier !== 'reset') {
+      expect(earlier.body).toContain('a newer send of it took over');
+    }
+
+    const rest = await putFile(id, big.path, bytes.subarray(half), curator, half);
+    expect(rest.status).toBe(200);
+    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
+    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+  });
+
   it('refuses a file whose bytes do not have the SHA-256 declared, and keeps none of them', async () => {
     const manifest = await readFile(join(delivery, 'delivery.yaml'));
     const declared = files.map((f) => ({

@@ -105,10 +105,16 @@ export interface DeclaredFile {
   sha256?: string | undefined;
 }
 
+/** One send of a file in flight: it stops when aborted, and `done` settles once it kept its bytes. */
+interface Send {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
 /** What this process knows of an upload beyond its row: sends in flight, its run. */
 interface LiveUpload {
   /** Files being sent now, by index. */
-  writing: Set<number>;
+  writing: Map<number, Send>;
   /** Cancelled or expired: sends in flight stop, and their bytes go with the folder. */
   cancelled: boolean;
   progress: IngestProgress | null;
@@ -297,23 +303,42 @@ export class IngestUploadService {
         `the upload ${id} is ${upload.status}; files can no longer be sent`,
       );
     }
-    const file = await repo.fileOf(this.db, owner, id, index);
+    const live = this.liveOf(id);
+    // A client sending a file again has given up on its earlier send, whose connection may have
+    // died without this server noticing (it would wait for its body for ever): the newer send
+    // takes over once the earlier one stopped and recorded what had arrived, so the file's row is
+    // read after that (and read again if yet another send began meanwhile).
+    let file: IngestUploadFileRow | undefined;
+    for (;;) {
+      const earlier = live.writing.get(index);
+      if (earlier !== undefined) {
+        earlier.controller.abort();
+        await earlier.done;
+        continue;
+      }
+      file = await repo.fileOf(this.db, owner, id, index);
+      if (!live.writing.has(index)) {
+        break;
+      }
+    }
     if (file === undefined) {
       throw new AppError('not_found', `the upload ${id} has no file ${index}`);
-    }
-    const live = this.liveOf(id);
-    if (live.writing.has(index)) {
-      throw new AppError('conflict', `file ${index} is being sent already`);
     }
     const target = resolve(this.dirOf(id), 'delivery', file.path);
     if (!target.startsWith(`${join(this.dirOf(id), 'delivery')}${sep}`)) {
       throw new AppError('validation_failed', `file ${index} is outside the delivery`);
     }
-    live.writing.add(index);
+    let stopped: () => void = () => undefined;
+    const send: Send = {
+      controller: new AbortController(),
+      done: new Promise<void>((done) => (stopped = done)),
+    };
+    live.writing.set(index, send);
     try {
-      await this.receive(id, file, target, offset, body, live);
+      await this.receive(id, file, target, offset, body, live, send.controller.signal);
     } finally {
       live.writing.delete(index);
+      stopped();
       // A cancel while this file arrived: whatever this send wrote goes with the folder.
       if (live.cancelled) {
         await this.removeFolder(id);
@@ -408,6 +433,7 @@ export class IngestUploadService {
     offset: number | null,
     body: AsyncIterable<Uint8Array>,
     live: LiveUpload,
+    signal: AbortSignal,
   ): Promise<void> {
     const size = Number(file.size);
     const part = join(this.dirOf(id), 'parts', String(file.idx));
@@ -439,7 +465,7 @@ export class IngestUploadService {
     let kept: number;
     let failure: Error | null = null;
     try {
-      await pipeline(body, counter, out);
+      await pipeline(body, counter, out, { signal });
       kept = start + counter.count;
       if (offset === null && kept !== size) {
         failure = new AppError(
@@ -449,9 +475,13 @@ export class IngestUploadService {
         kept = 0;
       }
     } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
+      failure = signal.aborted
+        ? new AppError('conflict', `file ${file.idx}: a newer send of it took over`)
+        : error instanceof Error
+          ? error
+          : new Error(String(error));
       // Refused (too long, cancelled), or sent whole: nothing of this send is kept. A chunk whose
-      // connection dropped keeps the bytes written.
+      // connection dropped, or that a newer send took over, keeps the bytes written.
       kept = error instanceof AppError || offset === null ? start : start + out.bytesWritten;
     }
     if (live.cancelled) {
@@ -615,6 +645,10 @@ export class IngestUploadService {
     const live = this.live.get(id);
     if (live !== undefined) {
       live.cancelled = true;
+      // Sends waiting for bytes stop now, not when (if ever) their next bytes come.
+      for (const send of live.writing.values()) {
+        send.controller.abort();
+      }
       this.live.delete(id);
     }
   }
@@ -623,7 +657,7 @@ export class IngestUploadService {
     let live = this.live.get(id);
     if (live === undefined) {
       live = {
-        writing: new Set(),
+        writing: new Map(),
         cancelled: false,
         progress: null,
         runStarted: 0,
