@@ -127,6 +127,8 @@ export class IngestPool {
   private readonly exitAtFile: number | undefined;
   /** The calling thread's buffer, when it takes the files itself. */
   private readonly readBuffer = new ReadBuffer();
+  /** The calling thread's last file, settled or not: the next waits for it. */
+  private inThreadTail: Promise<unknown> = Promise.resolve();
   private readonly workers: PoolWorker[] = [];
   private readonly queue: Pending[] = [];
   private nextJob = 1;
@@ -160,24 +162,30 @@ export class IngestPool {
   /**
    * De-identifies and stores one DICOM file (ingestDicomFile), in a worker thread when there
    * are any. Errors are those of ingestDicomFile (a FormatError, a DicomDeidError …), or an
-   * IngestWorkerError when the thread died. In the calling thread, one call at a time.
+   * IngestWorkerError when the thread died. Files given at once are taken in turn by the calling
+   * thread, and by the worker threads as each becomes free.
    */
   async ingestDicom(job: DicomJob): Promise<DicomIngestOutcome> {
     if (this.closed) {
       throw new Error('this ingest pool is closed');
     }
     if (!this.isThreaded) {
-      return ingestDicomFile(
-        job.path,
-        {
-          name: job.name,
-          shiftDays: job.shiftDays,
-          remapUid: hmacUidRemapper(job.uidKey),
-          pseudonym: job.pseudonym,
-        },
-        this.stores,
-        this.readBuffer,
+      // One file after another, whoever calls: the buffer is lent to one read at a time.
+      const outcome = this.inThreadTail.then(() =>
+        ingestDicomFile(
+          job.path,
+          {
+            name: job.name,
+            shiftDays: job.shiftDays,
+            remapUid: hmacUidRemapper(job.uidKey),
+            pseudonym: job.pseudonym,
+          },
+          this.stores,
+          this.readBuffer,
+        ),
       );
+      this.inThreadTail = outcome.catch(() => undefined);
+      return outcome;
     }
     return new Promise<DicomIngestOutcome>((resolve, reject) => {
       this.queue.push({
