@@ -38,12 +38,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: [
-            'eslint.config.js',
-            'vitest.config.ts',
-            'apps/cli/bin/lantern.js',
-            'bench/ingest/worker.mjs',
-          ],
+          allowDefaultProject: ['eslint.config.js', 'vitest.config.ts', 'apps/cli/bin/lantern.js'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

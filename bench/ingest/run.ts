@@ -7,7 +7,8 @@
  * - Lantern: the server's own path for a DICOM file of a delivery (`ingestDicomFile`: read whole,
  *   `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID remapping and the
  *   SHA-256 of every output byte once, then one gathered write into a local object store under
- *   that hash, temporary file and rename), in 1 and 2 worker threads; twice, with the store's
+ *   that hash, temporary file and rename), through the server's IngestPool as
+ *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker threads) run it; twice, with the store's
  *   fsync of each object before its rename (as the server runs) and without (as the peers write:
  *   neither flushes anything);
  * - GDCM's `gdcmanon` (its PS3.15 E.1.1 basic profile, which encrypts the replaced attributes for
@@ -31,21 +32,20 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { BASIC_PROFILE } from '@lantern/deid';
 import { dicomDataset, EXPLICIT_VR_LITTLE_ENDIAN, TAG, writeDicom } from '@lantern/formats';
 import { Random } from '@lantern/synth';
+import { IngestPool, type DicomJob } from '../../apps/server/src/services/ingest/ingest-pool.js';
+import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 
 const execFileAsync = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../..');
-/** The worker runs the sources through tsx, as this script does. */
-const WORKER = join(HERE, 'worker.mjs');
 
 const TARGET_RATIO = 1.0;
 const WORKER_COUNTS = [1, 2] as const;
 /** The bench's own secrets: the corpus is synthetic, the key is not a deployment's. */
-const BENCH_KEY = 'lantern-bench-ingest';
+const BENCH_KEY = new TextEncoder().encode('lantern-bench-ingest');
 
 interface Options {
   files: number;
@@ -194,79 +194,55 @@ function shares<T>(items: readonly T[], parts: number): T[][] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lantern, in worker threads
+// Lantern, through the server's ingest pool
 
-interface WorkerJob {
-  files: string[];
-  /** The data directory of the workers' object stores (`objects/`, `quarantine/`). */
-  dataDir: string;
-  /** Whether the stores flush each object to the disk before its rename (the server's do). */
-  fsync: boolean;
+/**
+ * A pool as the server makes one (LANTERN_INGEST_WORKERS = `workers`), storing into local stores
+ * in `dataDir` that flush each object before its rename (as the server's do) or not.
+ */
+async function startPool(workers: number, dataDir: string, fsync: boolean): Promise<IngestPool> {
+  const stores = {
+    published: new LocalObjectStore(dataDir, 'objects', { fsync }),
+    quarantine: new LocalObjectStore(dataDir, 'quarantine', { fsync }),
+  };
+  await stores.published.init();
+  await stores.quarantine.init();
+  return new IngestPool({ workers, stores });
 }
 
-interface WorkerDone {
-  files: number;
-  held: number;
-  bytesOut: number;
+function benchJob(file: string): DicomJob {
+  return {
+    path: file,
+    name: file.slice(file.lastIndexOf('/') + 1),
+    shiftDays: -123,
+    uidKey: BENCH_KEY,
+    pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
+  };
 }
 
-async function startWorkers(count: number): Promise<Worker[]> {
-  const workers = Array.from(
-    { length: count },
-    () =>
-      new Worker(WORKER, {
-        workerData: { key: BENCH_KEY },
-        execArgv: ['--conditions=lantern-source'],
-      }),
-  );
-  await Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise<void>((done, fail) => {
-          worker.once('message', () => done());
-          worker.once('error', fail);
-        }),
-    ),
-  );
-  return workers;
+/** Removes what the pool stored, keeping the stores' folders. */
+async function emptyStores(dataDir: string): Promise<void> {
+  await rm(join(dataDir, 'objects', 'sha256'), { recursive: true, force: true });
+  await rm(join(dataDir, 'quarantine', 'sha256'), { recursive: true, force: true });
+}
+
+/** Every file given to the pool at once (it takes them one per thread at a time), timed. */
+async function timeLantern(pool: IngestPool, files: string[], dataDir: string): Promise<number> {
+  await settle();
+  const start = performance.now();
+  const outcomes = await Promise.all(files.map((file) => pool.ingestDicom(benchJob(file))));
+  const seconds = (performance.now() - start) / 1000;
+  const held = outcomes.filter((outcome) => outcome.kind === 'held').length;
+  if (held > 0) {
+    throw new Error(`${held} radiographs held: the corpus says no burned-in text`);
+  }
+  await emptyStores(dataDir);
+  return seconds;
 }
 
 /** Writes every dirty page back, so that a timed run does not pay for the one before it. */
 async function settle(): Promise<void> {
   await execFileAsync('sync');
-}
-
-async function timeLantern(
-  workers: Worker[],
-  files: string[],
-  dataDir: string,
-  fsync: boolean,
-): Promise<number> {
-  await settle();
-  const start = performance.now();
-  await Promise.all(
-    shares(files, workers.length).map(
-      (share, i) =>
-        new Promise<WorkerDone>((done, fail) => {
-          const worker = workers[i];
-          if (worker === undefined) {
-            fail(new Error('no worker'));
-            return;
-          }
-          worker.once('message', (message: WorkerDone) => {
-            if (message.held > 0) {
-              fail(
-                new Error(`${message.held} radiographs held: the corpus says no burned-in text`),
-              );
-            }
-            done(message);
-          });
-          worker.once('error', fail);
-          worker.postMessage({ files: share, dataDir, fsync } satisfies WorkerJob);
-        }),
-    ),
-  );
-  return (performance.now() - start) / 1000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +416,7 @@ async function main(): Promise<void> {
     const certificate = await makeCertificate(work);
     const rows: Row[] = [];
     for (const workers of WORKER_COUNTS) {
-      const pool = await startWorkers(workers);
+      const pools = new Map<boolean, { pool: IngestPool; dataDir: string }>();
       const seconds = {
         lantern: [] as number[],
         lanternNoFsync: [] as number[],
@@ -448,12 +424,24 @@ async function main(): Promise<void> {
         dcmodify: [] as number[],
       };
       try {
+        for (const fsync of [true, false]) {
+          const dataDir = join(work, `out-${workers}-${fsync ? 'fsync' : 'nofsync'}`);
+          const pool = await startPool(workers, dataDir, fsync);
+          pools.set(fsync, { pool, dataDir });
+          // Untimed: the threads start (their code loaded through tsx) on their first files.
+          await Promise.all(
+            corpus.files.slice(0, 2 * workers).map((file) => pool.ingestDicom(benchJob(file))),
+          );
+          await emptyStores(dataDir);
+        }
         for (let round = 0; round < options.rounds; round += 1) {
           for (const fsync of [true, false]) {
-            const out = join(work, `out-${workers}-${round}-${fsync ? 'fsync' : 'nofsync'}`);
-            const time = await timeLantern(pool, corpus.files, out, fsync);
+            const entry = pools.get(fsync);
+            if (entry === undefined) {
+              throw new Error('no pool');
+            }
+            const time = await timeLantern(entry.pool, corpus.files, entry.dataDir);
             (fsync ? seconds.lantern : seconds.lanternNoFsync).push(time);
-            await rm(out, { recursive: true, force: true });
           }
           const peerDir = join(work, `peer-${workers}-${round}`);
           seconds.gdcmanon.push(await timeGdcmanon(corpus.files, workers, certificate, peerDir));
@@ -466,7 +454,10 @@ async function main(): Promise<void> {
           );
         }
       } finally {
-        await Promise.all(pool.map((worker) => worker.terminate()));
+        for (const { pool, dataDir } of pools.values()) {
+          await pool.close();
+          await rm(dataDir, { recursive: true, force: true });
+        }
       }
       const lantern = rate(options.files, corpus.bytes, median(seconds.lantern));
       const lanternNoFsync = rate(options.files, corpus.bytes, median(seconds.lanternNoFsync));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultIngestWorkers, parseConfig } from './config.js';
 
 describe('parseConfig', () => {
   it('has the documented defaults', () => {
@@ -75,6 +76,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ LANTERN_INSTANCE_START_WAIT_MS: '120000' })).toThrow(
       /LANTERN_INSTANCE_START_WAIT_MS/,
     );
+  });
+
+  it('reads the ingest worker threads: two by default, one on a single core, 0 to 64', () => {
+    expect(defaultIngestWorkers()).toBe(availableParallelism() === 1 ? 1 : 2);
+    expect(parseConfig({}).ingestWorkers).toBe(defaultIngestWorkers());
+    expect(
+      ['0', '1', '2', '64'].map((n) => parseConfig({ LANTERN_INGEST_WORKERS: n }).ingestWorkers),
+    ).toEqual([0, 1, 2, 64]);
+    for (const bad of ['-1', '65', '1.5', 'two']) {
+      expect(() => parseConfig({ LANTERN_INGEST_WORKERS: bad })).toThrow(/LANTERN_INGEST_WORKERS/);
+    }
   });
 
   it('refuses a port that is not a whole number', () => {

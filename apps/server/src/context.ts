@@ -27,6 +27,7 @@ import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
 import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
 import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
+import { IngestPool } from './services/ingest/ingest-pool.js';
 import { HeldFilesService } from './services/ingest/held-files.service.js';
 import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { AccessRequestService } from './services/projects/access-requests.service.js';
@@ -202,12 +203,18 @@ export async function createContext(
   const terms = new TermsService(database.db, audit, email, links);
   await terms.ensurePublished();
   const catalog = new CatalogService(database.db, audit, objectStore);
+  // Worker threads start when an ingest first needs them (none for a server that ingests nothing).
+  const ingestPool = new IngestPool({
+    workers: config.ingestWorkers,
+    stores: { published: objectStore, quarantine: quarantineStore },
+  });
   const ingest = new IngestService(
     database.db,
     audit,
     catalog,
     { published: objectStore, quarantine: quarantineStore },
     key.pseudonymKey(),
+    ingestPool,
   );
   const heldFiles = new HeldFilesService(database.db, audit, catalog, {
     published: objectStore,
@@ -328,6 +335,7 @@ export async function createContext(
       await janitor.stop();
       await uploadExpiry.stop();
       await ingestUploads.close();
+      await ingestPool.close();
       await mailer.stop();
       await email.close();
       await sealer.stop();

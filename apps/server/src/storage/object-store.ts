@@ -161,7 +161,8 @@ export class LocalObjectStore implements ObjectStore {
   readonly kind = 'local';
   readonly root: string;
   private readonly scratch: string;
-  private readonly fsync: boolean;
+  /** Whether each object is flushed to the disk before its rename (LocalObjectStoreOptions). */
+  readonly fsync: boolean;
 
   get location(): string {
     return this.root;

@@ -10,7 +10,9 @@
  *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
  *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
  *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
- *    are) and stored content-addressed under a name that reveals nothing; an image that must be
+ *    are) and stored content-addressed under a name that reveals nothing (DICOM files several at
+ *    once in worker threads, LANTERN_INGEST_WORKERS, ingest-pool.ts; outcomes recorded in the
+ *    delivery's order, so that the draft is the same whatever the threads); an image that must be
  *    reviewed (burned-in annotation) is held back, its de-identified bytes kept in the quarantine
  *    store for the review (held-files.service.ts), and a file no de-identifier reads is held back
  *    with no bytes kept at all;
@@ -46,7 +48,6 @@ import {
   deidentifyTable,
   deidentifyWfdbHeader,
   deliveryFilePath,
-  hmacUidRemapper,
   openSourceTable,
   phiBlocks,
   PhiScanner,
@@ -85,7 +86,7 @@ import { usersRepository } from '../../repositories/identity/users.repository.js
 import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
-import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
+import { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
@@ -192,7 +193,13 @@ export class IngestService {
     private readonly catalog: CatalogService,
     private readonly stores: { published: ObjectStore; quarantine: ObjectStore },
     private readonly pseudonymKey: Uint8Array,
-  ) {}
+    pool?: IngestPool,
+  ) {
+    this.pool = pool ?? new IngestPool({ workers: 1, stores });
+  }
+
+  /** Where DICOM files are de-identified: worker threads, or this thread (one at a time). */
+  private readonly pool: IngestPool;
 
   /** Ingests the delivery in the folder `dir` into its dataset's draft. */
   async ingestDirectory(dir: string, options: IngestOptions): Promise<IngestReport> {
@@ -467,12 +474,10 @@ export class IngestService {
     const heldRows: Insertable<IngestHeldFileTable>[] = [];
     const { draftId } = await this.catalog.draftIds(slug);
     const stored: { path: string; objectKey: string; size: number }[] = [];
+    // Whether each stored file's bytes were in the store already, as its store said, in order.
+    const reports: { key: string; existed: boolean }[] = [];
     let done = 0;
-    // The files are read one after another into one buffer (see ReadBuffer).
-    const readBuffer = new ReadBuffer();
-    for (const [source, entry] of files) {
-      progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
-      const outcome = await this.publishFile(join(dir, source), entry, pseudonymizer, readBuffer);
+    const take = (entry: NamedFile, outcome: FileOutcome) => {
       done += 1;
       if (outcome.kind === 'held') {
         counts.files += 1;
@@ -494,19 +499,46 @@ export class IngestService {
           decided_at: null,
         });
         counts.held += 1;
-        continue;
+        return;
       }
       for (const file of outcome.files) {
         counts.files += 1;
         stored.push({ path: file.path, objectKey: file.key, size: file.size });
         counts.bytes += file.size;
-        if (file.existed) {
-          counts.deduplicated += 1;
-        } else {
-          counts.stored += 1;
-        }
+        reports.push({ key: file.key, existed: file.existed });
       }
+    };
+    // Up to the pool's filesAtOnce files at once (DICOM files in its worker threads), outcomes
+    // taken in the delivery's order, whichever finished first: the same rows, progress and
+    // counts with any number of workers. Other formats are taken in this thread meanwhile.
+    const inFlight: { entry: NamedFile; outcome: Promise<Settled<FileOutcome>> }[] = [];
+    const takeFirst = async () => {
+      const first = inFlight.shift();
+      if (first === undefined) {
+        return;
+      }
+      progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
+      const settled = await first.outcome;
+      if (!settled.ok) {
+        // Nothing still writes when the run is marked failed: the other files finish first.
+        await Promise.all(inFlight.splice(0).map((next) => next.outcome));
+        throw settled.error;
+      }
+      take(first.entry, settled.value);
+    };
+    for (const [source, entry] of files) {
+      if (inFlight.length >= this.pool.filesAtOnce) {
+        await takeFirst();
+      }
+      inFlight.push({
+        entry,
+        outcome: settle(this.publishFile(join(dir, source), entry, pseudonymizer)),
+      });
     }
+    while (inFlight.length > 0) {
+      await takeFirst();
+    }
+    countRepeats(reports, counts);
     await this.catalog.replaceNativeFiles(
       slug,
       published.map((t) => t.file),
@@ -658,22 +690,17 @@ export class IngestService {
     path: string,
     entry: NamedFile,
     pseudonymizer: Pseudonymizer,
-    readBuffer: ReadBuffer,
   ): Promise<FileOutcome> {
     const head = await readHead(path, 132);
     if (isDicom(head)) {
       const patientId = pseudonymizer.patient(entry.patient);
-      const outcome = await ingestDicomFile(
+      const outcome = await this.pool.ingestDicom({
         path,
-        {
-          name: entry.published,
-          shiftDays: dateShiftDays(pseudonymizer, entry.patient),
-          remapUid: hmacUidRemapper(pseudonymizer.digest('dicom-uid', [])),
-          pseudonym: { patientId, patientName: patientId },
-        },
-        this.stores,
-        readBuffer,
-      );
+        name: entry.published,
+        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+        uidKey: pseudonymizer.digest('dicom-uid', []),
+        pseudonym: { patientId, patientName: patientId },
+      });
       if (outcome.kind === 'held') {
         return { ...outcome, format: 'dicom' };
       }
@@ -915,6 +942,39 @@ export function inferKeys(
     keys.set(table.name, { primaryKey: primary.get(table.name) ?? [], foreignKeys });
   }
   return keys;
+}
+
+/** A promise's outcome, kept to be taken later without an unhandled rejection meanwhile. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Counts stored files as new or repeated, in the delivery's order, as if they had been stored one
+ * after another: a file repeats bytes that were in the store before the run (every report of its
+ * key says so: the store only grows during a run) or that an earlier file of the run stored. Files
+ * stored at once in several threads may see each other's objects in any order, so what each
+ * store said cannot be taken alone.
+ */
+function countRepeats(reports: readonly { key: string; existed: boolean }[], counts: IngestCounts) {
+  const before = new Map<string, boolean>();
+  for (const { key, existed } of reports) {
+    before.set(key, (before.get(key) ?? true) && existed);
+  }
+  const seen = new Set<string>();
+  for (const { key } of reports) {
+    if (seen.has(key) || before.get(key) === true) {
+      counts.deduplicated += 1;
+    } else {
+      counts.stored += 1;
+    }
+    seen.add(key);
+  }
 }
 
 /** A file held back with nothing of it kept: no de-identifier reads it. */

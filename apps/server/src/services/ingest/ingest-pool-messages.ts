@@ -1,0 +1,55 @@
+/**
+ * What an IngestPool and its worker threads say to each other. Small messages only: a job names
+ * the file to read (the worker reads it itself) and carries the de-identification's options, the
+ * UID key as bytes (a function cannot cross); the answer is where the file went (key, size,
+ * whether it was held), never its bytes. The UID key and the pseudonyms are secrets: they travel
+ * in memory, by postMessage, and are never written to a file or a log.
+ */
+import type { FormatErrorCode } from '@lantern/formats';
+import type { DicomDeidErrorCode } from '@lantern/deid';
+import type { DicomIngestOutcome } from './dicom-ingest.js';
+
+/** What a worker needs to open its own object stores: the same local folders as the server's. */
+export interface IngestWorkerData {
+  /** The data directory whose objects/ and quarantine/ the workers write into. */
+  dataDir: string;
+  /** Whether the stores flush each object before its rename, as the server's (LocalObjectStore). */
+  fsync: boolean;
+  /**
+   * Testing only (ingest-pool.test.ts): the worker thread exits with code 7 when it is given its
+   * n-th file, as a worker that crashes (out of memory, a native fault) would vanish.
+   */
+  exitAtFile: number | undefined;
+}
+
+/** Parent to worker: de-identify and store one DICOM file. */
+export interface DicomJobMessage {
+  kind: 'dicom';
+  job: number;
+  path: string;
+  /** The published name: the file named in errors (the source path may identify a patient). */
+  name: string;
+  shiftDays: number;
+  /** The key of the HMAC that remaps UIDs (hmacUidRemapper). */
+  uidKey: Uint8Array;
+  pseudonym: { patientId: string; patientName: string };
+}
+
+/** An error of the worker, sent so that the parent throws the same typed error. */
+export type SentError =
+  | {
+      kind: 'format';
+      code: FormatErrorCode;
+      detail: string;
+      file: string;
+      offset: number;
+      line: number | undefined;
+      column: number | undefined;
+    }
+  | { kind: 'deid'; code: DicomDeidErrorCode; file: string; detail: string }
+  | { kind: 'other'; name: string; message: string };
+
+/** Worker to parent: the file's outcome, or its error. */
+export type IngestWorkerMessage =
+  | { kind: 'done'; job: number; outcome: DicomIngestOutcome }
+  | { kind: 'failed'; job: number; error: SentError };

@@ -1,0 +1,321 @@
+/**
+ * The threads an ingest de-identifies its DICOM files in (issue 6): `LANTERN_INGEST_WORKERS`
+ * worker threads (node:worker_threads), each taking one file at a time through ingestDicomFile
+ * (dicom-ingest.ts) with its own ReadBuffer and its own instances of the local object stores
+ * (the same folders: objects are renamed into place whole, so threads storing the same bytes
+ * agree); or, with one worker or none, the main thread itself, as before the pool.
+ *
+ * The main thread keeps everything else: the database writes, the order of the files and the
+ * progress (ingest.service.ts takes the outcomes in the delivery's order, whichever finished
+ * first). A job names the file and carries its de-identification options (ingest-pool-messages.ts):
+ * the UID key and pseudonyms go to a worker in memory only. An answer is the outcome (key, size,
+ * held or not), never the file's bytes.
+ *
+ * A worker that dies (an uncaught error, out of memory, exit) fails its file with an
+ * IngestWorkerError, and so the ingest run, which stays resumable as after any failure: the next
+ * file starts a new worker. Workers start when a file first needs them, do not keep the process
+ * alive while idle, and end with `close`. From the built server a worker runs
+ * `dist/services/ingest/ingest-worker.js`; from the TypeScript sources (tests under tsx) it starts
+ * through `ingest-source-worker.mjs`, which registers tsx first.
+ *
+ * Only a local object store is written from workers: with S3 the pool runs in the main thread
+ * (an S3 client per worker would need the store's secret key copied into each thread and its
+ * staging sweep kept to one; not done yet).
+ */
+import { Worker } from 'node:worker_threads';
+import { basename, dirname } from 'node:path';
+import { DicomDeidError, hmacUidRemapper } from '@lantern/deid';
+import { FormatError } from '@lantern/formats';
+import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
+import { ingestDicomFile, ReadBuffer, type DicomIngestOutcome } from './dicom-ingest.js';
+import type {
+  DicomJobMessage,
+  IngestWorkerData,
+  IngestWorkerMessage,
+  SentError,
+} from './ingest-pool-messages.js';
+
+/** The most worker threads a pool runs. */
+export const INGEST_WORKERS_MAX = 64;
+
+/** One DICOM file to de-identify and store: the options of ingestDicomFile, the UID key as bytes. */
+export interface DicomJob {
+  path: string;
+  /** The published name, used in errors instead of the source path. */
+  name: string;
+  shiftDays: number;
+  /** The key of the HMAC that remaps UIDs (hmacUidRemapper). */
+  uidKey: Uint8Array;
+  pseudonym: { patientId: string; patientName: string };
+}
+
+export interface IngestPoolOptions {
+  /** Worker threads; 0 or 1: the calling thread itself. */
+  workers: number;
+  /** The stores files go into; the pool's workers open their own of the same local folders. */
+  stores: { published: ObjectStore; quarantine: ObjectStore };
+  /**
+   * Testing only: each worker thread exits (code 7) when given its n-th file, as a thread that
+   * crashes would (ingest-pool.test.ts).
+   */
+  exitAtFile?: number;
+}
+
+/** A worker thread died with a file in its hands: the ingest run fails, and can be run again. */
+export class IngestWorkerError extends Error {
+  /** The published name of the file the worker was taking. */
+  readonly file: string;
+
+  constructor(file: string, cause: string) {
+    super(`the ingest worker thread taking ${file} ${cause}; the ingest can be run again`);
+    this.name = 'IngestWorkerError';
+    this.file = file;
+  }
+}
+
+/** An error of a worker thread's file that is no typed error here, rebuilt with its name. */
+export class IngestFileError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Pending {
+  message: DicomJobMessage;
+  resolve: (outcome: DicomIngestOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** The file it is taking, if any. */
+  busy: Pending | null;
+}
+
+/** Where the worker's code is, from the built server or from the sources. */
+function workerEntry(data: IngestWorkerData): {
+  url: URL;
+  workerData: unknown;
+  execArgv: string[] | undefined;
+} {
+  if (import.meta.url.endsWith('.ts')) {
+    return {
+      url: new URL('./ingest-source-worker.mjs', import.meta.url),
+      workerData: { ...data, entry: new URL('./ingest-worker.ts', import.meta.url).href },
+      execArgv: ['--conditions=lantern-source'],
+    };
+  }
+  return {
+    url: new URL('./ingest-worker.js', import.meta.url),
+    workerData: data,
+    execArgv: undefined,
+  };
+}
+
+export class IngestPool {
+  /**
+   * How many files a caller should have in hand at once: in the calling thread one; with worker
+   * threads two per thread, so that each has its next file queued when it finishes one (the
+   * caller takes outcomes in order, and a slow file would otherwise leave the others idle).
+   */
+  readonly filesAtOnce: number;
+  private readonly threads: number;
+  private readonly stores: { published: ObjectStore; quarantine: ObjectStore };
+  private readonly dataDir: string | null;
+  private readonly fsync: boolean;
+  private readonly exitAtFile: number | undefined;
+  /** The calling thread's buffer, when it takes the files itself. */
+  private readonly readBuffer = new ReadBuffer();
+  /** The calling thread's last file, settled or not: the next waits for it. */
+  private inThreadTail: Promise<unknown> = Promise.resolve();
+  private readonly workers: PoolWorker[] = [];
+  private readonly queue: Pending[] = [];
+  private nextJob = 1;
+  private started = 0;
+  private closed = false;
+
+  constructor(options: IngestPoolOptions) {
+    const { workers, stores } = options;
+    if (!Number.isSafeInteger(workers) || workers < 0 || workers > INGEST_WORKERS_MAX) {
+      throw new RangeError(`an ingest pool has 0 to ${INGEST_WORKERS_MAX} workers, not ${workers}`);
+    }
+    this.stores = stores;
+    this.dataDir = localDataDir(stores);
+    this.fsync = !(stores.published instanceof LocalObjectStore) || stores.published.fsync;
+    // Workers write local folders only; with S3 (or one worker) the calling thread takes the files.
+    this.threads = workers > 1 && this.dataDir !== null ? workers : 0;
+    this.filesAtOnce = this.threads > 0 ? 2 * this.threads : 1;
+    this.exitAtFile = options.exitAtFile;
+  }
+
+  /** How many worker threads the pool has started (one that replaced a dead one counts too). */
+  get threadsStarted(): number {
+    return this.started;
+  }
+
+  /** Whether files go to worker threads (else the calling thread takes them, one at a time). */
+  get isThreaded(): boolean {
+    return this.threads > 0;
+  }
+
+  /**
+   * De-identifies and stores one DICOM file (ingestDicomFile), in a worker thread when there
+   * are any. Errors are those of ingestDicomFile (a FormatError, a DicomDeidError …), or an
+   * IngestWorkerError when the thread died. Files given at once are taken in turn by the calling
+   * thread, and by the worker threads as each becomes free.
+   */
+  async ingestDicom(job: DicomJob): Promise<DicomIngestOutcome> {
+    if (this.closed) {
+      throw new Error('this ingest pool is closed');
+    }
+    if (!this.isThreaded) {
+      // One file after another, whoever calls: the buffer is lent to one read at a time.
+      const outcome = this.inThreadTail.then(() =>
+        ingestDicomFile(
+          job.path,
+          {
+            name: job.name,
+            shiftDays: job.shiftDays,
+            remapUid: hmacUidRemapper(job.uidKey),
+            pseudonym: job.pseudonym,
+          },
+          this.stores,
+          this.readBuffer,
+        ),
+      );
+      this.inThreadTail = outcome.catch(() => undefined);
+      return outcome;
+    }
+    return new Promise<DicomIngestOutcome>((resolve, reject) => {
+      this.queue.push({
+        message: { kind: 'dicom', job: this.nextJob++, ...job },
+        resolve,
+        reject,
+      });
+      this.dispatch();
+    });
+  }
+
+  /** Ends every worker; files still queued or taken fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) {
+      pending.reject(new Error('the ingest pool closed before this file was taken'));
+    }
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((entry) => entry.worker.terminate()));
+    for (const entry of workers) {
+      entry.busy?.reject(new IngestWorkerError(entry.busy.message.name, 'was ended'));
+    }
+  }
+
+  /** Hands queued files to idle workers, starting workers up to the pool's threads. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let idle = this.workers.find((entry) => entry.busy === null);
+      if (idle === undefined && this.workers.length < this.threads) {
+        idle = this.start();
+        this.workers.push(idle);
+      }
+      const pending = idle === undefined ? undefined : this.queue.shift();
+      if (idle === undefined || pending === undefined) {
+        return;
+      }
+      idle.busy = pending;
+      idle.worker.ref();
+      idle.worker.postMessage(pending.message);
+    }
+  }
+
+  private start(): PoolWorker {
+    const data: IngestWorkerData = {
+      dataDir: this.dataDir ?? '',
+      fsync: this.fsync,
+      exitAtFile: this.exitAtFile,
+    };
+    const { url, workerData, execArgv } = workerEntry(data);
+    this.started += 1;
+    const worker = new Worker(url, {
+      workerData,
+      ...(execArgv === undefined ? {} : { execArgv }),
+    });
+    worker.unref();
+    const entry: PoolWorker = { worker, busy: null };
+    worker.on('message', (message: IngestWorkerMessage) => {
+      const pending = entry.busy;
+      if (pending === null || pending.message.job !== message.job) {
+        return;
+      }
+      entry.busy = null;
+      worker.unref();
+      switch (message.kind) {
+        case 'done':
+          pending.resolve(message.outcome);
+          break;
+        case 'failed':
+          pending.reject(receivedError(message.error));
+          break;
+        default:
+          message satisfies never;
+      }
+      this.dispatch();
+    });
+    const lost = (cause: string) => {
+      const index = this.workers.indexOf(entry);
+      if (index < 0) {
+        return;
+      }
+      this.workers.splice(index, 1);
+      const pending = entry.busy;
+      entry.busy = null;
+      pending?.reject(new IngestWorkerError(pending.message.name, cause));
+      if (!this.closed) {
+        // The files still queued go to the workers left, or to a new one.
+        this.dispatch();
+      }
+    };
+    worker.on('error', (error) => lost(`failed (${error.name}: ${error.message})`));
+    worker.on('exit', (code) => lost(`exited with code ${code}`));
+    return entry;
+  }
+}
+
+/**
+ * The data directory of the server's local stores (its objects/ and quarantine/), which workers
+ * open again; null for any other store (S3, or a store wrapped to watch its puts, whose
+ * wrapping a worker would bypass).
+ */
+function localDataDir(stores: { published: ObjectStore; quarantine: ObjectStore }): string | null {
+  const { published, quarantine } = stores;
+  if (
+    !(published instanceof LocalObjectStore) ||
+    !(quarantine instanceof LocalObjectStore) ||
+    published.fsync !== quarantine.fsync
+  ) {
+    return null;
+  }
+  const dataDir = dirname(published.root);
+  return basename(published.root) === 'objects' && quarantine.root === `${dataDir}/quarantine`
+    ? dataDir
+    : null;
+}
+
+/** The typed error a worker sent, rebuilt in this thread. */
+function receivedError(error: SentError): Error {
+  switch (error.kind) {
+    case 'format':
+      return new FormatError(error.code, error.detail, {
+        file: error.file,
+        offset: error.offset,
+        ...(error.line === undefined ? {} : { line: error.line }),
+        ...(error.column === undefined ? {} : { column: error.column }),
+      });
+    case 'deid':
+      return new DicomDeidError(error.code, error.file, error.detail);
+    case 'other':
+      return new IngestFileError(error.name, error.message);
+    default:
+      return error satisfies never;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * An IngestPool's worker thread: de-identifies and stores the DICOM files it is sent, one after
+ * another, through the same function as the server's main thread (ingestDicomFile: read whole into
+ * this worker's own ReadBuffer, de-identify, store under the SHA-256 with one gathered write), into
+ * its own instances of the local object stores (the same folders as the server's: objects are
+ * written to a temporary file and renamed, so two threads storing the same bytes agree). It
+ * answers each job with the outcome or a typed error, never with the file's bytes; it writes no
+ * database row and logs nothing.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { DicomDeidError, hmacUidRemapper, type UidRemapper } from '@lantern/deid';
+import { FormatError } from '@lantern/formats';
+import { LocalObjectStore } from '../../storage/object-store.js';
+import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
+import type {
+  DicomJobMessage,
+  IngestWorkerData,
+  IngestWorkerMessage,
+  SentError,
+} from './ingest-pool-messages.js';
+
+const port = parentPort;
+if (port === null) {
+  throw new Error('the ingest pool worker runs in a worker thread');
+}
+const data = workerData as IngestWorkerData;
+const stores = {
+  published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
+  quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
+};
+/** This worker's files are read one after another into one buffer (see ReadBuffer). */
+const readBuffer = new ReadBuffer();
+/** The remapper of the last UID key (one per deployment and partner), kept between files. */
+let remapper: { key: string; remap: UidRemapper } | null = null;
+let jobs = 0;
+
+function remapperOf(key: Uint8Array): UidRemapper {
+  const hex = Buffer.from(key).toString('hex');
+  if (remapper?.key !== hex) {
+    remapper = { key: hex, remap: hmacUidRemapper(key) };
+  }
+  return remapper.remap;
+}
+
+function send(message: IngestWorkerMessage): void {
+  port?.postMessage(message);
+}
+
+/** The error as a message from which the parent rebuilds the same typed error. */
+function sentError(error: unknown): SentError {
+  if (error instanceof FormatError) {
+    return {
+      kind: 'format',
+      code: error.code,
+      detail: error.detail,
+      file: error.file,
+      offset: error.offset,
+      line: error.line,
+      column: error.column,
+    };
+  }
+  if (error instanceof DicomDeidError) {
+    return { kind: 'deid', code: error.code, file: error.file, detail: error.detail };
+  }
+  return error instanceof Error
+    ? { kind: 'other', name: error.name, message: error.message }
+    : { kind: 'other', name: 'Error', message: String(error) };
+}
+
+async function run(job: DicomJobMessage): Promise<void> {
+  try {
+    const outcome = await ingestDicomFile(
+      job.path,
+      {
+        name: job.name,
+        shiftDays: job.shiftDays,
+        remapUid: remapperOf(job.uidKey),
+        pseudonym: job.pseudonym,
+      },
+      stores,
+      readBuffer,
+    );
+    send({ kind: 'done', job: job.job, outcome });
+  } catch (error) {
+    send({ kind: 'failed', job: job.job, error: sentError(error) });
+  }
+}
+
+/** Jobs run one at a time, in the order sent: the ReadBuffer is lent to one read at a time. */
+let tail: Promise<void> = Promise.resolve();
+port.on('message', (job: DicomJobMessage) => {
+  jobs += 1;
+  if (data.exitAtFile !== undefined && jobs === data.exitAtFile) {
+    process.exit(7);
+  }
+  tail = tail.then(() => run(job));
+});
