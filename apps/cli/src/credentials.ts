@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { CliError } from './cli-error.js';
+import { writePrivateJson } from './private-file.js';
 
 /** What is kept for one server: the token and who it belonged to when saved. */
 export interface StoredCredential {
@@ -105,20 +105,5 @@ export async function readCredentials(path: string): Promise<Credentials> {
  * the old, so a crash never leaves half a file or a moment of wider permissions.
  */
 export async function writeCredentials(path: string, credentials: Credentials): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const temporary = join(dir, `.credentials-${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(temporary, 'wx', 0o600);
-  try {
-    await file.chmod(0o600);
-    await file.writeFile(`${JSON.stringify(credentials, null, 2)}\n`, 'utf8');
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(temporary, path);
+  await writePrivateJson(path, 'credentials', credentials);
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writePrivateJson } from './private-file.js';
 
 /**
  * The uploads `lantern ingest --server` has begun and not yet run, so that the same command
@@ -110,18 +110,5 @@ function isUploadRecord(value: unknown): value is UploadRecord {
 
 /** Writes the records through a private temporary file renamed over the old (never half a file). */
 async function writeRecords(path: string, records: UploadRecords): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temporary = join(dir, `.uploads-${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(temporary, 'wx', 0o600);
-  try {
-    await file.writeFile(`${JSON.stringify(records, null, 2)}\n`, 'utf8');
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(temporary, path);
+  await writePrivateJson(path, 'uploads', records);
 }
