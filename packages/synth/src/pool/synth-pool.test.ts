@@ -8,7 +8,7 @@ import { writeDelivery } from '../demo/delivery-plan.js';
 import { type DeliverySummary } from '../demo/demo-dataset.js';
 import { digests } from '../testing/delivery-files.js';
 import { faultyFiles, planFaultyDelivery } from '../testing/faulty-delivery.js';
-import { parseWorkerCount, SynthPool } from './synth-pool.js';
+import { parseWorkerCount, SynthPool, workerThreadExecArgv } from './synth-pool.js';
 
 let root: string;
 
@@ -134,5 +134,24 @@ describe('the synth pool', () => {
     expect(['1', '2', '256'].map(parseWorkerCount)).toEqual([1, 2, 256]);
     expect(['0', '257', '-1', '1.5', 'two', ''].map(parseWorkerCount)).toEqual(Array(6).fill(null));
     expect(() => new SynthPool({ workers: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('workerThreadExecArgv', () => {
+  it('keeps the options a worker thread can take, and drops a string program and its input type', () => {
+    expect(
+      workerThreadExecArgv([
+        '--input-type=module',
+        '-e',
+        'import("x")',
+        '--conditions=lantern-source',
+        '--max-old-space-size=512',
+        '--eval=1',
+        '--print',
+        '2',
+        '--enable-source-maps',
+      ]),
+    ).toEqual(['--conditions=lantern-source', '--max-old-space-size=512', '--enable-source-maps']);
+    expect(workerThreadExecArgv([])).toEqual([]);
   });
 });

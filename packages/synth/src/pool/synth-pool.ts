@@ -62,8 +62,27 @@ interface PoolWorker {
   onLost: (cause: unknown) => void;
 }
 
+/**
+ * The Node options a worker thread of the built code runs with: the process's own, less those
+ * that only serve a main program given as a string (`node --input-type=module -e PROGRAM`, as the
+ * browser tests start one), which a worker made from a file refuses ("--input-type can only be
+ * used with string input"). Shared by every worker pool of the platform.
+ */
+export function workerThreadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i += 1) {
+    const arg = execArgv[i] ?? '';
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') {
+      i += 1; // and the program that follows it
+    } else if (!/^--(?:input-type|eval|print)=/u.test(arg)) {
+      kept.push(arg);
+    }
+  }
+  return kept;
+}
+
 /** Where the worker's code is, from the built package or from the sources. */
-function workerEntry(): { url: URL; workerData: unknown; execArgv: string[] | undefined } {
+function workerEntry(): { url: URL; workerData: unknown; execArgv: string[] } {
   if (import.meta.url.endsWith('.ts')) {
     return {
       url: new URL('./source-worker.mjs', import.meta.url),
@@ -71,7 +90,11 @@ function workerEntry(): { url: URL; workerData: unknown; execArgv: string[] | un
       execArgv: ['--conditions=lantern-source'],
     };
   }
-  return { url: new URL('./worker.js', import.meta.url), workerData: {}, execArgv: undefined };
+  return {
+    url: new URL('./worker.js', import.meta.url),
+    workerData: {},
+    execArgv: workerThreadExecArgv(),
+  };
 }
 
 export class SynthPool {
@@ -218,7 +241,7 @@ export class SynthPool {
     const { url, workerData, execArgv } = workerEntry();
     const worker = new Worker(url, {
       workerData,
-      ...(execArgv === undefined ? {} : { execArgv }),
+      execArgv,
     });
     worker.unref();
     const entry: PoolWorker = {

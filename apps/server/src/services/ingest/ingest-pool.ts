@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { basename, dirname } from 'node:path';
 import { DicomDeidError, hmacUidRemapper } from '@lantern/deid';
 import { FormatError } from '@lantern/formats';
+import { workerThreadExecArgv } from '@lantern/synth';
 import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
 import { ingestDicomFile, ReadBuffer, type DicomIngestOutcome } from './dicom-ingest.js';
 import type {
@@ -97,7 +98,7 @@ interface PoolWorker {
 function workerEntry(data: IngestWorkerData): {
   url: URL;
   workerData: unknown;
-  execArgv: string[] | undefined;
+  execArgv: string[];
 } {
   if (import.meta.url.endsWith('.ts')) {
     return {
@@ -109,7 +110,7 @@ function workerEntry(data: IngestWorkerData): {
   return {
     url: new URL('./ingest-worker.js', import.meta.url),
     workerData: data,
-    execArgv: undefined,
+    execArgv: workerThreadExecArgv(),
   };
 }
 
@@ -238,7 +239,7 @@ export class IngestPool {
     this.started += 1;
     const worker = new Worker(url, {
       workerData,
-      ...(execArgv === undefined ? {} : { execArgv }),
+      execArgv,
     });
     worker.unref();
     const entry: PoolWorker = { worker, busy: null };
