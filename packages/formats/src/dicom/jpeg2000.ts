@@ -53,7 +53,7 @@ export function decodeJpeg2000(
     }
     // OpenJPEG decodes some codestreams cut short without an error: the structure is checked
     // first, and a truncated one is refused.
-    const problem = findJ2kStructureProblem(bytes, header.codestreamOffset);
+    const problem = findJ2kStructureProblem(bytes, header.codestreamOffset, header.codestreamEnd);
     if (problem !== null) {
       throw fail(
         problem.isTruncated ? 'truncated' : 'invalid_dicom',

@@ -20,6 +20,10 @@ const FILES = [
 
 const pydicomFile = (name: string) => readDicom(readFileSync(PYDICOM + name), { name });
 
+/** Written by OpenJPEG's opj_compress with PLT: fixtures/jpeg2000/README.md. */
+const FIXTURES = new URL('../../fixtures/jpeg2000/', import.meta.url);
+const fixture = (name: string) => readDicom(readFileSync(new URL(name, FIXTURES)), { name });
+
 /** The codestream of a file's first frame and where it starts in the file. */
 function streamOf(file: DicomFile): { offset: number; bytes: Uint8Array; header: J2kHeader } {
   const fragment = file.dataset
@@ -59,6 +63,21 @@ function withFragment(whole: Buffer, offset: number, length: number, stream: Uin
     padded,
     whole.subarray(offset + length),
   ]);
+}
+
+/** A copy of a codestream with every SOT's TNsot set to `count(declared)`. */
+function withTileParts(bytes: Uint8Array, count: (declared: number) => number): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  for (const start of tileParts(copy)) {
+    copy[start + 11] = count(copy[start + 11] ?? 0);
+  }
+  return copy;
+}
+
+/** The packets the PLT of the tile-part at `start` lists (its first header segment, A.7.3). */
+function packetsOf(bytes: Uint8Array, start: number): number {
+  const length = ((bytes[start + 14] ?? 0) << 8) | (bytes[start + 15] ?? 0);
+  return bytes.subarray(start + 17, start + 14 + length).filter((byte) => byte < 0x80).length;
 }
 
 /** Where the codestream's EOC ends (DICOM may pad a byte after it). */
@@ -112,8 +131,9 @@ describe('JPEG 2000 codestream structure', () => {
     const size = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
     const eoc = Uint8Array.from([0xff, 0xd9]);
     const quietlyDecoded: Uint8Array[] = [];
-    // Cut before the 80th tile-part: GDCM declares 5 tile-parts a tile (TNsot) and writes 6, so a
-    // cut at the sixth with EOC put back looks whole, and is.
+    // Cut before the 80th tile-part: GDCM declares 5 tile-parts a tile (TNsot) and writes 6, and
+    // writes no PLT, so a cut at the sixth with EOC put back cannot be told from a whole
+    // codestream without decoding packet headers (j2k-codestream.ts says why).
     const starts = tileParts(bytes)
       .slice(1, 80)
       .filter((_, i) => i % 3 === 0);
@@ -220,5 +240,112 @@ describe('JPEG 2000 codestream structure', () => {
         /^the codestream ends \(EOC\) with [1-4] of the 5 tile-parts of tile \d+$/,
       );
     }
+  });
+
+  it('reads the tiles, tile-parts and packet lengths (PLT) of OpenJPEG, and decodes them as written', () => {
+    const file = fixture('mono12-tiles-plt.dcm');
+    const { bytes, header } = streamOf(file);
+    expect(tileParts(bytes).length).toBe(24); // 6 tiles of 4 resolutions, a tile-part each
+    expect(findJ2kStructureProblem(bytes, header.codestreamOffset)).toBeNull();
+    expect(Array.from(decodeFrame(file).data)).toEqual(
+      Array.from(decodeFrame(fixture('mono12-native.dcm')).data),
+    );
+  });
+
+  it('regression: a tile that lost tile-parts its SOTs do not count is found by its packets (PLT)', () => {
+    // TNsot 0 ("not said", A.4.2) or one fewer than written (GDCM 3.0's way): with a tile-part
+    // other than a tile's first gone (cut off before EOC, or lost from the middle), no tile misses
+    // a tile-part its SOTs declare, but its PLTs list fewer packets than its precincts and layers
+    // make (3 layers x 16 precincts in a whole 32 x 32 tile, fewer in the partial ones).
+    const { bytes, header } = streamOf(fixture('mono12-tiles-plt.dcm'));
+    const eoc = endOf(bytes);
+    for (const declared of [() => 0, (tnsot: number) => tnsot - 1]) {
+      const stream = withTileParts(bytes.subarray(0, eoc), declared);
+      expect(findJ2kStructureProblem(stream, header.codestreamOffset)).toBeNull();
+      const starts = tileParts(stream);
+      const packets = (tile: number) =>
+        starts.slice(tile * 4, tile * 4 + 4).reduce((sum, at) => sum + packetsOf(stream, at), 0);
+      expect([0, 1, 2, 3, 4, 5].map(packets)).toEqual([48, 48, 24, 24, 24, 12]);
+      for (const [i, start] of starts.entries()) {
+        const tile = Math.floor(i / 4);
+        if (i % 4 === 0) {
+          continue; // losing a tile's first tile-part loses the tile, found as before
+        }
+        const lost = Uint8Array.from([
+          ...stream.subarray(0, start),
+          ...stream.subarray(starts[i + 1] ?? eoc - 2),
+        ]);
+        expect(findJ2kStructureProblem(lost, header.codestreamOffset)).toMatchObject({
+          isTruncated: true,
+          detail: `the codestream ends (EOC) with ${packets(tile) - packetsOf(stream, start)} of the ${packets(tile)} packets of tile ${tile} (PLT)`,
+        });
+      }
+      const last = starts[starts.length - 1] ?? 0;
+      const cut = Uint8Array.from([...stream.subarray(0, last), 0xff, 0xd9]);
+      expect(findJ2kStructureProblem(cut, header.codestreamOffset)).toEqual({
+        at: last,
+        isTruncated: true,
+        detail: `the codestream ends (EOC) with ${12 - packetsOf(stream, last)} of the 12 packets of tile 5 (PLT)`,
+      });
+    }
+  });
+
+  it('regression: a last tile-part (Psot 0) cut inside with EOC put back is found by its PLT', () => {
+    const { bytes, header } = streamOf(fixture('mono12-tiles-plt.dcm'));
+    const starts = tileParts(bytes);
+    const last = starts[starts.length - 1] ?? 0;
+    const open = Uint8Array.from(bytes.subarray(0, endOf(bytes)));
+    open.fill(0, last + 6, last + 10);
+    expect(findJ2kStructureProblem(open, header.codestreamOffset)).toBeNull();
+    for (const lost of [1, 2, 100, 200]) {
+      const cut = Uint8Array.from([...open.subarray(0, open.length - 2 - lost), 0xff, 0xd9]);
+      const problem = findJ2kStructureProblem(cut, header.codestreamOffset);
+      expect(problem).toMatchObject({ at: last, isTruncated: true });
+      expect(problem?.detail).toMatch(
+        /^the tile-part at byte \d+ holds \d+ bytes of packets, its PLT says \d+$/,
+      );
+    }
+    const broken = Uint8Array.from(bytes);
+    const plt = last + 12; // the PLT is the first segment of each tile-part header
+    broken[plt + 2 + (((bytes[plt + 2] ?? 0) << 8) | (bytes[plt + 3] ?? 0)) - 1] = 0x81;
+    expect(findJ2kStructureProblem(broken, header.codestreamOffset)?.detail).toContain(
+      'end inside a length',
+    );
+  });
+
+  it('regression: a JP2 file whose boxes go on after a last tile-part of Psot 0 is whole, and decodes the same', () => {
+    // The codestream ends where its box (jp2c) ends, not where the file does (15444-1 I.5.4).
+    const name = 'GDCMJ2K_TextGBR.dcm';
+    const file = pydicomFile(name);
+    const { offset, bytes, header } = streamOf(file);
+    const box = header.codestreamOffset - 8;
+    const boxEnd = box + new DataView(bytes.buffer, bytes.byteOffset + box, 4).getUint32(0);
+    const starts = tileParts(bytes);
+    const last = starts[starts.length - 1] ?? 0;
+    const xml = Buffer.from('<note>after the codestream</note>');
+    const after = Buffer.alloc(8 + xml.length);
+    after.writeUInt32BE(after.length);
+    after.write('xml ', 4, 'latin1');
+    xml.copy(after, 8);
+    const jp2 = Uint8Array.from([...bytes.subarray(0, boxEnd), ...after]);
+    jp2.fill(0, last + 6, last + 10);
+    const opened = readJ2kHeader(jp2);
+    expect(opened?.codestreamEnd).toBe(boxEnd);
+    expect(findJ2kStructureProblem(jp2, header.codestreamOffset, boxEnd)).toBeNull();
+    // Without the box's end, the boxes after it would be read as the tile-part's.
+    expect(findJ2kStructureProblem(jp2, header.codestreamOffset)?.detail).toContain(
+      'does not end with EOC',
+    );
+    const whole = readFileSync(PYDICOM + name);
+    const decoded = decodeFrame(
+      readDicom(withFragment(whole, offset, bytes.length, jp2), { name }),
+    );
+    expect(Array.from(decoded.data)).toEqual(Array.from(decodeFrame(file).data));
+    // A file cut inside its codestream box says so.
+    const cut = jp2.subarray(0, boxEnd - 1);
+    expect(findJ2kStructureProblem(cut, header.codestreamOffset, boxEnd)).toMatchObject({
+      isTruncated: true,
+      detail: `the codestream box (jp2c) declares ${boxEnd - header.codestreamOffset} bytes, the stream has ${boxEnd - 1 - header.codestreamOffset}`,
+    });
   });
 });

@@ -23,6 +23,11 @@ export class J2kCodecError extends Error {
 export interface J2kHeader {
   /** Where the codestream (its SOC marker) starts: 0, or inside a JP2 file's `jp2c` box. */
   codestreamOffset: number;
+  /**
+   * Where it ends: the `jp2c` box's end, which other boxes may follow (it may lie past the
+   * stream's end when the file is cut short); else the stream's end.
+   */
+  codestreamEnd: number;
   width: number;
   height: number;
   components: number;
@@ -46,11 +51,12 @@ function u32(bytes: Uint8Array, at: number): number {
 }
 
 /**
- * Where the codestream of a JP2 file starts: the boxes (15444-1 I.4: a 32-bit length, a type, and
- * a 64-bit length when the first is 1, 0 for "to the end") are walked to the contiguous codestream
- * box `jp2c`. Null when the boxes do not lead to one. Always ends: every box moves forward.
+ * Where the codestream of a JP2 file starts and ends: the boxes (15444-1 I.4: a 32-bit length, a
+ * type, and a 64-bit length when the first is 1, 0 for "to the end") are walked to the contiguous
+ * codestream box `jp2c`. Null when the boxes do not lead to one. Always ends: every box moves
+ * forward.
  */
-function jp2CodestreamOffset(bytes: Uint8Array): number | null {
+function jp2Codestream(bytes: Uint8Array): { start: number; end: number } | null {
   let at = 0;
   while (at + 8 <= bytes.length) {
     const length = u32(bytes, at);
@@ -67,7 +73,7 @@ function jp2CodestreamOffset(bytes: Uint8Array): number | null {
       size = bytes.length - at;
     }
     if (type === 'jp2c') {
-      return at + header;
+      return size < header ? null : { start: at + header, end: at + size };
     }
     if (size < header) {
       return null;
@@ -85,10 +91,11 @@ function jp2CodestreamOffset(bytes: Uint8Array): number | null {
  */
 export function readJ2kHeader(bytes: Uint8Array): J2kHeader | null {
   const isJp2 = JP2_SIGNATURE.every((byte, i) => bytes[i] === byte);
-  const start = isJp2 ? jp2CodestreamOffset(bytes) : 0;
-  if (start === null || u16(bytes, start) !== SOC || u16(bytes, start + 2) !== SIZ) {
+  const box = isJp2 ? jp2Codestream(bytes) : { start: 0, end: bytes.length };
+  if (box === null || u16(bytes, box.start) !== SOC || u16(bytes, box.start + 2) !== SIZ) {
     return null;
   }
+  const start = box.start;
   const siz = start + 4;
   const length = u16(bytes, siz);
   const components = u16(bytes, siz + 36);
@@ -113,6 +120,7 @@ export function readJ2kHeader(bytes: Uint8Array): J2kHeader | null {
   }
   return {
     codestreamOffset: start,
+    codestreamEnd: box.end,
     width,
     height,
     components,
@@ -164,7 +172,7 @@ export function decodeJ2kSamples(
       `the codestream is ${header.width} x ${header.height}, not ${expected.width} x ${expected.height}`,
     );
   }
-  const codestream = stream.subarray(header.codestreamOffset);
+  const codestream = stream.subarray(header.codestreamOffset, header.codestreamEnd);
   return openjpeg.run('decode the codestream', (decoder, printed) => {
     decoder.getEncodedBuffer(codestream.length).set(codestream);
     decoder.decode();

@@ -80,7 +80,7 @@ export function decodeHtj2kSamples(
       `the codestream is ${header.width} x ${header.height}, not ${expected.width} x ${expected.height}`,
     );
   }
-  const codestream = stream.subarray(header.codestreamOffset);
+  const codestream = stream.subarray(header.codestreamOffset, header.codestreamEnd);
   return openjph.run('decode the codestream', ({ decoder }, printed) => {
     decoder.getEncodedBuffer(codestream.length).set(codestream);
     decoder.decode();
