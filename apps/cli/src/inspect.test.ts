@@ -142,7 +142,21 @@ describe('lantern inspect', () => {
       const text = await runCli(['inspect', folder + name]);
       expect(text.stdout).toContain(`"name":"${syntax}"`);
       expect(text.stdout).toMatch(new RegExp(`isPixelDataDecoded\\s+${String(isDecoded)}`));
+      expect(text.stdout).not.toContain('pixelDataNotDecoded');
     }
+    // Arithmetic-coded JPEG (libjpeg-turbo's cjpeg -arithmetic): not decoded, and why.
+    const arithmetic = fileURLToPath(
+      new URL(
+        '../../../packages/formats/fixtures/jpeg-extended/rgb8-arithmetic.dcm',
+        import.meta.url,
+      ),
+    );
+    const text = await runCli(['inspect', arithmetic]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/isPixelDataDecoded\s+false\n/);
+    expect(text.stdout).toMatch(
+      /pixelDataNotDecoded\s+arithmetic-coded JPEG \(SOF9, 0xC9\) is not decoded\n/,
+    );
   });
 
   it('describes real DICOM, ECG and slide files, identifying fields masked', async () => {

@@ -1,9 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { maskValue } from '../identifying.js';
 import { describeDicomFile } from './describe.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
+/** Written by dcmtk and libjpeg-turbo's cjpeg: fixtures/jpeg-extended/README.md. */
+const JPEG_FIXTURES = fileURLToPath(new URL('../../fixtures/jpeg-extended/', import.meta.url));
 
 describe('describeDicom, for lantern inspect', () => {
   it('describes a CT image: transfer syntax, geometry, modality, and what identifies the patient, masked', async () => {
@@ -91,6 +94,27 @@ describe('describeDicom, for lantern inspect', () => {
       transferSyntax: { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)' },
       bitsAllocated: 16,
       isPixelDataDecoded: true,
+      pixelDataNotDecoded: null,
+    });
+  });
+
+  it('says by the JPEG frame header, not the transfer syntax alone, whether it decodes the pixels, and why not', async () => {
+    // dcmcjpeg +ep (12-bit progressive, the retired .55) and cjpeg -arithmetic (SOF9, as .52).
+    expect(await describeDicomFile(JPEG_FIXTURES + 'mono12-progressive.dcm')).toMatchObject({
+      transferSyntax: {
+        uid: '1.2.840.10008.1.2.4.55',
+        name: 'JPEG Full Progression, Non-Hierarchical (Process 10 & 12) (Retired)',
+      },
+      isPixelDataDecoded: true,
+      pixelDataNotDecoded: null,
+    });
+    expect(await describeDicomFile(JPEG_FIXTURES + 'rgb8-arithmetic.dcm')).toMatchObject({
+      transferSyntax: {
+        uid: '1.2.840.10008.1.2.4.52',
+        name: 'JPEG Extended (Process 3 & 5) (Retired)',
+      },
+      isPixelDataDecoded: false,
+      pixelDataNotDecoded: 'arithmetic-coded JPEG (SOF9, 0xC9) is not decoded',
     });
   });
 

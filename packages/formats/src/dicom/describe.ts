@@ -15,6 +15,7 @@ import {
   type DicomFile,
   type DicomReadOptions,
 } from './parse.js';
+import { readJpegFrameHeader, undecodedJpegProcess } from './jpeg.js';
 import { readImageInfo } from './pixels.js';
 import { readWaveforms } from './waveform.js';
 
@@ -119,6 +120,8 @@ export interface DicomDescription {
    * extended or lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K)?
    */
   isPixelDataDecoded: boolean;
+  /** Why not, when the file has an image whose pixel data is not decoded; else null. */
+  pixelDataNotDecoded: string | null;
   /** Burned In Annotation (0028,0301): text in the pixels that de-identification cannot remove. */
   burnedInAnnotation: string | null;
   /** For a waveform: the first multiplex group's channel count and sampling frequency. */
@@ -152,6 +155,39 @@ function findIdentifying(
   }
 }
 
+/**
+ * Why the pixel data's encoding is not decoded by this reader, or null when it is: by transfer
+ * syntax, and for JPEG by the first fragment's frame header (its process and precision), as
+ * `decodeFrame` decides.
+ */
+function undecodedPixelData(file: DicomFile): string | null {
+  const { name, uid, pixelEncoding } = file.transferSyntax;
+  switch (pixelEncoding) {
+    case 'native':
+    case 'rle':
+    case 'jpeg-ls':
+    case 'jpeg-2000':
+    case 'htj2k':
+      return null;
+    case 'jpeg-baseline':
+    case 'jpeg-extended':
+    case 'jpeg-lossless': {
+      const fragment = file.dataset
+        .get(TAG.PixelData)
+        ?.encapsulated?.fragments.find((f) => f.bytes.length > 0);
+      const header = fragment === undefined ? null : readJpegFrameHeader(fragment.bytes);
+      return header === null
+        ? 'the JPEG stream has no frame header (SOF)'
+        : undecodedJpegProcess(header);
+    }
+    case 'mpeg':
+    case 'unknown-encapsulated':
+      return `pixel data in ${name} (${uid}) is not decoded`;
+    default:
+      return pixelEncoding satisfies never;
+  }
+}
+
 /** Describes a DICOM file already read. */
 export function describeDicom(file: DicomFile): DicomDescription {
   const { dataset } = file;
@@ -161,7 +197,7 @@ export function describeDicom(file: DicomFile): DicomDescription {
   const identifying: IdentifyingAttribute[] = [];
   findIdentifying(file.meta, [], identifying);
   findIdentifying(dataset, [], identifying);
-  const encoding = file.transferSyntax.pixelEncoding;
+  const undecoded = undecodedPixelData(file);
   return {
     format: waveforms.length > 0 ? 'ecg-dicom' : 'dicom',
     transferSyntax: { uid: file.transferSyntax.uid, name: file.transferSyntax.name },
@@ -173,18 +209,8 @@ export function describeDicom(file: DicomFile): DicomDescription {
     samplesPerPixel: image?.samplesPerPixel ?? null,
     bitsAllocated: image?.bitsAllocated ?? null,
     photometricInterpretation: image?.photometricInterpretation ?? null,
-    isPixelDataDecoded:
-      image !== null &&
-      ([
-        'native',
-        'rle',
-        'jpeg-extended',
-        'jpeg-lossless',
-        'jpeg-ls',
-        'jpeg-2000',
-        'htj2k',
-      ].includes(encoding) ||
-        (encoding === 'jpeg-baseline' && image.bitsAllocated === 8)),
+    isPixelDataDecoded: image !== null && undecoded === null,
+    pixelDataNotDecoded: image === null ? null : undecoded,
     burnedInAnnotation: dataset.string(TAG.BurnedInAnnotation),
     leads: waveforms[0]?.channels.length ?? null,
     samplingRate: waveforms[0]?.samplingFrequency ?? null,

@@ -1,15 +1,16 @@
 /**
  * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive by libjpeg-turbo
  * in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as pydicom's Pillow and dcmtk decode them; extended
- * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, and 12-bit frames however marked, by
- * `../jpeg/sequential.ts` (no 12-bit build of libjpeg-turbo is on npm), as dcmtk decodes them;
+ * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, and 12-bit frames however marked
+ * (sequential or progressive, SOF0 to SOF2), by `../jpeg/sequential.ts` (no 12-bit build of
+ * libjpeg-turbo is on npm), as dcmtk decodes them;
  * lossless (process 14, any precision) by `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3,
  * ISO/IEC 14495-1), lossless and near-lossless, by CharLS in WebAssembly (`../jpeg/charls.ts`), as
  * GDCM and dcmtk decode it. The frame header (SOF, or JPEG-LS's SOF55 of the same layout) is read
  * here first and must agree with the dataset's Rows, Columns and Samples per Pixel, whose size
  * `readImageInfo` has already bounded; anything the decoders throw becomes a FormatError
- * (`./frame-codec.ts`). 12-bit progressive JPEG, arithmetic coding and hierarchical JPEG are
- * `unsupported_transfer_syntax`.
+ * (`./frame-codec.ts`). Arithmetic coding and hierarchical JPEG are `unsupported_transfer_syntax`
+ * (`undecodedJpegProcess` says so, for `lantern inspect` too).
  */
 import { FormatError } from '../format-error.js';
 import { decodeJpegLsSamples } from '../jpeg/charls.js';
@@ -85,6 +86,30 @@ export function readJpegFrameHeader(bytes: Uint8Array): JpegFrameHeader | null {
 }
 
 /**
+ * Why this package does not decode JPEG frames of a frame header's process and precision, or null
+ * when it does (T.81 Table B.1: SOF0 to SOF2 DCT with Huffman coding at 8 or 12 bits, SOF3
+ * lossless; not arithmetic coding, SOF9 to SOF11, nor hierarchical frames, SOF5 to SOF7 and
+ * SOF13 to SOF15).
+ */
+export function undecodedJpegProcess(header: JpegFrameHeader): string | null {
+  const { process, precision } = header;
+  const sof = `SOF${process - 0xc0}, 0x${process.toString(16).toUpperCase()}`;
+  if (process >= 0xc9 && process <= 0xcb) {
+    return `arithmetic-coded JPEG (${sof}) is not decoded`;
+  }
+  if ((process >= 0xc5 && process <= 0xc7) || (process >= 0xcd && process <= 0xcf)) {
+    return `hierarchical JPEG (${sof}) is not decoded`;
+  }
+  if (process > 0xcf) {
+    return `a JPEG-LS stream (${sof}) under a JPEG transfer syntax is not decoded`;
+  }
+  if (process <= 0xc2 && precision !== 8 && precision !== 12) {
+    return `DCT JPEG of ${precision}-bit samples (${sof}) is not decoded (T.81 allows 8 and 12)`;
+  }
+  return null;
+}
+
+/**
  * The stream's frame header, which must agree with the dataset's Rows, Columns and Samples per
  * Pixel (a FormatError otherwise, or when there is none).
  */
@@ -128,6 +153,10 @@ export function decodeJpeg(
 ): DecodedPixels {
   return runFrameCodec(file, offset, 'JPEG', (fail) => {
     const header = checkedFrameHeader(file, info, bytes, offset);
+    const undecoded = undecodedJpegProcess(header);
+    if (undecoded !== null) {
+      throw fail('unsupported_transfer_syntax', undecoded);
+    }
     if (header.process === 0xc3) {
       const decoded = decodeJpegLossless(bytes, {
         width: info.columns,
@@ -141,7 +170,7 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-    if (header.process === 0xc1 || (header.process === 0xc0 && header.precision === 12)) {
+    if (header.process === 0xc1 || header.precision === 12) {
       if (header.precision > info.bitsAllocated) {
         throw fail(
           'invalid_dicom',
@@ -150,30 +179,25 @@ export function decodeJpeg(
       }
       return decodeSequential(info, bytes);
     }
-    if ((header.process === 0xc0 || header.process === 0xc2) && header.precision === 8) {
-      const isYbr = info.photometricInterpretation.startsWith('YBR');
-      const decoded = decodeJpegSamples(
-        bytes,
-        { width: info.columns, height: info.rows, components: info.samplesPerPixel },
-        isYbr ? 'ycbcr' : 'rgb',
-      );
-      return {
-        samples: decoded.samples,
-        photometricInterpretation:
-          isYbr && info.samplesPerPixel === 3 ? 'RGB' : info.photometricInterpretation,
-        bitsStored: null,
-        isPlanar: false,
-      };
-    }
-    throw fail(
-      'unsupported_transfer_syntax',
-      `JPEG process 0x${header.process.toString(16).toUpperCase()} with ${header.precision}-bit samples is not decoded`,
+    // 8-bit baseline (SOF0) and progressive (SOF2).
+    const isYbr = info.photometricInterpretation.startsWith('YBR');
+    const decoded = decodeJpegSamples(
+      bytes,
+      { width: info.columns, height: info.rows, components: info.samplesPerPixel },
+      isYbr ? 'ycbcr' : 'rgb',
     );
+    return {
+      samples: decoded.samples,
+      photometricInterpretation:
+        isYbr && info.samplesPerPixel === 3 ? 'RGB' : info.photometricInterpretation,
+      bitsStored: null,
+      isPlanar: false,
+    };
   });
 }
 
 /**
- * An extended (SOF1) or 12-bit frame, by the sequential DCT decoder of `../jpeg/sequential.ts`:
+ * An extended (SOF1) or 12-bit frame, by the DCT decoder of `../jpeg/sequential.ts`:
  * YBR colour comes out as RGB, as from libjpeg-turbo.
  */
 function decodeSequential(info: ImageInfo, bytes: Uint8Array): DecodedPixels {

@@ -63,7 +63,35 @@ const KNOWN: readonly TransferSyntax[] = [
   syntax(RLE_LOSSLESS, 'RLE Lossless', 'rle'),
   syntax('1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)', 'jpeg-baseline'),
   syntax('1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)', 'jpeg-extended'),
+  // Retired (PS3.5 2006 and earlier), still found in archives; the frame header (SOF) says which
+  // of them are decoded (jpeg.ts).
+  syntax('1.2.840.10008.1.2.4.52', 'JPEG Extended (Process 3 & 5) (Retired)', 'jpeg-extended'),
+  syntax(
+    '1.2.840.10008.1.2.4.53',
+    'JPEG Spectral Selection, Non-Hierarchical (Process 6 & 8) (Retired)',
+    'jpeg-extended',
+  ),
+  syntax(
+    '1.2.840.10008.1.2.4.54',
+    'JPEG Spectral Selection, Non-Hierarchical (Process 7 & 9) (Retired)',
+    'jpeg-extended',
+  ),
+  syntax(
+    '1.2.840.10008.1.2.4.55',
+    'JPEG Full Progression, Non-Hierarchical (Process 10 & 12) (Retired)',
+    'jpeg-extended',
+  ),
+  syntax(
+    '1.2.840.10008.1.2.4.56',
+    'JPEG Full Progression, Non-Hierarchical (Process 11 & 13) (Retired)',
+    'jpeg-extended',
+  ),
   syntax('1.2.840.10008.1.2.4.57', 'JPEG Lossless, Non-Hierarchical (Process 14)', 'jpeg-lossless'),
+  syntax(
+    '1.2.840.10008.1.2.4.58',
+    'JPEG Lossless, Non-Hierarchical (Process 15) (Retired)',
+    'jpeg-lossless',
+  ),
   syntax(
     '1.2.840.10008.1.2.4.70',
     'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, SV1)',

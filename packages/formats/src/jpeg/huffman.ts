@@ -180,11 +180,16 @@ export function decodeSymbol(reader: BitReader, table: HuffmanTable, fail: Fail)
  * the caller has checked `size`.
  */
 export function receiveExtend(reader: BitReader, size: number): number {
+  const value = readBits(reader, size);
+  return value < 1 << (size - 1) ? value - (1 << size) + 1 : value;
+}
+
+/** The next `size` bits (1 to 16) as an unsigned value (T.81 F.2.2.4's RECEIVE). */
+export function readBits(reader: BitReader, size: number): number {
   if (reader.count < size) {
     reader.fill();
   }
   const count = reader.count - size;
   reader.count = count;
-  const value = (reader.bits >>> count) & ((1 << size) - 1);
-  return value < 1 << (size - 1) ? value - (1 << size) + 1 : value;
+  return (reader.bits >>> count) & ((1 << size) - 1);
 }

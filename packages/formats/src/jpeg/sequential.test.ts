@@ -63,6 +63,25 @@ function segmentsOf(stream: Uint8Array): { marker: number; start: number; end: n
   return segments;
 }
 
+/** Every marker segment to EOI, scans' data skipped: marker, where it starts, where it ends. */
+function segmentsOfAll(stream: Uint8Array): { marker: number; start: number; end: number }[] {
+  const segments = [];
+  let at = 2;
+  while (at + 1 < stream.length && stream[at + 1] !== 0xd9) {
+    const marker = stream[at + 1] ?? 0;
+    const end = at + 2 + (((stream[at + 2] ?? 0) << 8) | (stream[at + 3] ?? 0));
+    segments.push({ marker, start: at, end });
+    at = end;
+    // After a scan's header, its data runs to the next marker other than RSTn.
+    const isData = (i: number) =>
+      stream[i] !== 0xff || stream[i + 1] === 0 || ((stream[i + 1] ?? 0) & 0xf8) === 0xd0;
+    while (marker === 0xda && at < stream.length && isData(at)) {
+      at += 1;
+    }
+  }
+  return segments;
+}
+
 function segmentOf(stream: Uint8Array, marker: number) {
   const segment = segmentsOf(stream).find((s) => s.marker === marker);
   if (segment === undefined) {
@@ -89,6 +108,9 @@ describe('sequential DCT JPEG (processes 1, 2, 4) written by other software', ()
     ['mono8.dcm', 'dcmcjpeg +ee, 8-bit SOF1'],
     ['rgb12-422.dcm', 'dcmcjpeg +ee, 12-bit YBR_FULL_422 (2 x 1 luma)'],
     ['rgb12-422-scans-restart2.dcm', 'recoded: one scan per component, restart every 2'],
+    ['mono12-progressive.dcm', 'dcmcjpeg +ep, 12-bit SOF2: first scans and refinements, .55'],
+    ['mono12-spectral.dcm', 'dcmcjpeg +es, 12-bit SOF2: spectral selection alone, .53'],
+    ['rgb12-422-progressive.dcm', 'dcmcjpeg +ep, 12-bit YBR_FULL_422: interleaved DC scans'],
   ])('%s (%s) decodes to what dcmdjpeg gives', (name) => {
     const file = fixture(name);
     const reference = fixture(name.replace('.dcm', '-dcmdjpeg.dcm'));
@@ -113,6 +135,18 @@ describe('sequential DCT JPEG (processes 1, 2, 4) written by other software', ()
     ]);
     expect(decoded.samples).toBeInstanceOf(Uint8Array);
     expect(Array.from(decoded.samples)).toEqual(Array.from(reference.data));
+  });
+
+  it('decodes progressive 4:2:0 colour with restart markers (libvips, SOF2) as dcmdjpeg does', () => {
+    // 8-bit progressive frames go to libjpeg-turbo in decodeFrame; this decoder reads them too.
+    const file = fixture('rgb8-420-progressive-restart3.dcm');
+    const stream = streamOf(file);
+    expect(segmentsOf(stream).map((s) => s.marker)).toContain(0xc2);
+    const decoded = decodeJpegSequential(stream, expectationOf(file));
+    const reference = decodeFrame(fixture('rgb8-420-progressive-restart3-dcmdjpeg.dcm'));
+    expect(decoded.samples).toBeInstanceOf(Uint8Array);
+    expect(Array.from(decoded.samples)).toEqual(Array.from(reference.data));
+    expect(Array.from(decodeFrame(file).data)).toEqual(Array.from(reference.data));
   });
 
   it('reads quantization tables of 16-bit entries as their 8-bit twins', () => {
@@ -152,30 +186,22 @@ describe('sequential DCT JPEG (processes 1, 2, 4) written by other software', ()
       expect(Array.from(decoded.data)).toEqual(Array.from(expected.data));
     });
   });
-
-  it('refuses 12-bit progressive JPEG in .51 as not decoded (dcmcjpeg +ep, relabelled)', () => {
-    const error = errorOf(() => decodeFrame(fixture('mono12-progressive-as-51.dcm')));
-    expect(error).toBeInstanceOf(FormatError);
-    expect((error as FormatError).code).toBe('unsupported_transfer_syntax');
-    expect((error as FormatError).detail).toContain('0xC2 with 12-bit samples');
-  });
 });
 
-describe('sequential DCT JPEG decoder: hostile streams', () => {
-  const file = fixture('rgb12-422-scans-restart2.dcm');
-  const stream = streamOf(file);
-  const expected = expectationOf(file);
-  const decode = (bytes: Uint8Array, expectation = expected) =>
-    decodeJpegSequential(bytes, expectation);
-
+/**
+ * The tests every stream's damage gets: each cut (at and around each segment, and every few
+ * bytes) refused with the decoder's own error; each byte zeroed, flipped or set high (every few)
+ * refused with it too, or decoded in bounds.
+ */
+function refusesDamage(stream: Uint8Array, decode: (bytes: Uint8Array) => unknown): void {
   it('refuses every truncation, at each segment and inside the scans, with its own error', () => {
     const cuts = new Set<number>();
-    for (const segment of segmentsOf(stream)) {
-      for (const delta of [0, 1, 2, 3, 4, 5]) {
+    for (const segment of segmentsOfAll(stream)) {
+      for (const delta of [0, 1, 2, 3, 4, 5, 9]) {
         cuts.add(segment.start + delta);
       }
     }
-    for (let cut = 0; cut < stream.length; cut += 7) {
+    for (let cut = 0; cut < stream.length; cut += 5) {
       cuts.add(cut);
     }
     cuts.add(stream.length - 1);
@@ -189,7 +215,7 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
   });
 
   it('refuses zeroed, flipped and oversized bytes with its own error or decodes them in bounds', () => {
-    for (let at = 2; at < stream.length; at += 5) {
+    for (let at = 2; at < stream.length; at += 3) {
       for (const byte of [0x00, 0xff, 0x7f, 0x10]) {
         const mutant = Uint8Array.from(stream);
         mutant[at] = byte;
@@ -200,6 +226,16 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
       }
     }
   });
+}
+
+describe('sequential DCT JPEG decoder: hostile streams', () => {
+  const file = fixture('rgb12-422-scans-restart2.dcm');
+  const stream = streamOf(file);
+  const expected = expectationOf(file);
+  const decode = (bytes: Uint8Array, expectation = expected) =>
+    decodeJpegSequential(bytes, expectation);
+
+  refusesDamage(stream, decode);
 
   it('refuses every declared length past the stream, naming the segment', () => {
     for (const segment of segmentsOf(stream)) {
@@ -216,9 +252,9 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
       'the frame is 36 x 20 x 3, not 36 x 19 x 3',
     );
     const sof = segmentOf(stream, 0xc1);
-    const progressive = Uint8Array.from(stream);
-    progressive[sof.start + 1] = 0xc2;
-    expect(String(errorOf(() => decode(progressive)))).toContain('process 0xC2');
+    const arithmetic = Uint8Array.from(stream);
+    arithmetic[sof.start + 1] = 0xc9;
+    expect(String(errorOf(() => decode(arithmetic)))).toContain('process 0xC9');
     const sixteen = Uint8Array.from(stream);
     sixteen[sof.start + 4] = 16;
     expect(String(errorOf(() => decode(sixteen)))).toContain('precision is 16 bits');
@@ -289,6 +325,13 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
     );
   });
 
+  it('refuses arithmetic-coded JPEG (cjpeg -arithmetic, SOF9) as not decoded, naming the process', () => {
+    const error = errorOf(() => decodeFrame(fixture('rgb8-arithmetic.dcm')));
+    expect(error).toBeInstanceOf(FormatError);
+    expect((error as FormatError).code).toBe('unsupported_transfer_syntax');
+    expect((error as FormatError).detail).toBe('arithmetic-coded JPEG (SOF9, 0xC9) is not decoded');
+  });
+
   it('refuses a 12-bit stream in a dataset of 8 bits allocated', () => {
     const source = fixture('mono12.dcm');
     const dataset = changeDicomDataset(source.dataset, {
@@ -315,5 +358,91 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
     expect(error).toBeInstanceOf(FormatError);
     expect((error as FormatError).code).toBe('invalid_dicom');
     expect((error as FormatError).offset).toBe(start);
+  });
+});
+
+describe('progressive DCT JPEG decoder: hostile streams', () => {
+  const file = fixture('rgb12-422-progressive.dcm');
+  const stream = streamOf(file);
+  const expected = expectationOf(file);
+  const decode = (bytes: Uint8Array) => decodeJpegSequential(bytes, expected);
+  const segments = segmentsOfAll(stream);
+  const scans = segments.filter((s) => s.marker === 0xda);
+  /**
+   * Where each scan's part of the stream starts and ends: from the end of the scan before (or of
+   * the frame header) to the end of its data, the tables defined for it included.
+   */
+  const ends = scans.map(
+    (scan) => segments[segments.indexOf(scan) + 1]?.start ?? stream.length - 2,
+  );
+  const starts = ends.map((_, i) => ends[i - 1] ?? segmentOf(stream, 0xc2).end);
+  /** The stream's frame header, then the scans (with their tables) of `order`, then EOI. */
+  const reordered = (order: number[]) =>
+    Uint8Array.from([
+      ...stream.subarray(0, starts[0]),
+      ...order.flatMap((i) => Array.from(stream.subarray(starts[i], ends[i]))),
+      0xff,
+      0xd9,
+    ]);
+  /** The stream with scan `index`'s header bytes after its components (Ss, Se, Ah/Al) set. */
+  const withBand = (index: number, ss: number, se: number, approximation: number) => {
+    const copy = Uint8Array.from(stream);
+    const scan = scans[index] ?? { start: 0, end: 0 };
+    copy.set([ss, se, approximation], scan.end - 3);
+    return copy;
+  };
+
+  refusesDamage(stream, decode);
+
+  it('names a bad spectral selection: DC with AC, a band past 63 or backwards, AC of two components', () => {
+    // Scan 0: DC of all three components (Al 1); scan 1: AC 1 to 5 of luma (Al 2).
+    expect(scans.length).toBe(10);
+    for (const [index, ss, se, approximation, components] of [
+      [0, 0, 5, 0x01, 3],
+      [1, 1, 64, 0x02, 1],
+      [1, 6, 5, 0x02, 1],
+    ] as const) {
+      expect(String(errorOf(() => decode(withBand(index, ss, se, approximation))))).toContain(
+        `selects coefficients ${ss} to ${se} of ${components} components (G.1.1.1.1)`,
+      );
+    }
+    expect(String(errorOf(() => decode(withBand(0, 1, 5, 0x01))))).toContain(
+      'selects coefficients 1 to 5 of 3 components',
+    );
+  });
+
+  it('names a bad successive approximation: a refinement of more than one bit, Al past 13', () => {
+    expect(String(errorOf(() => decode(withBand(5, 1, 63, 0x20))))).toContain(
+      'approximates bits 2 to 0 (Ah, Al; G.1.1.1.2)',
+    );
+    expect(String(errorOf(() => decode(withBand(0, 0, 0, 0x0e))))).toContain(
+      'approximates bits 0 to 14',
+    );
+  });
+
+  it('names a progression out of order: AC before DC, a refinement skipping a bit, a first scan twice', () => {
+    expect(reordered([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).toEqual(stream);
+    expect(String(errorOf(() => decode(reordered([1, 0, 2, 3, 4, 5, 6, 7, 8, 9]))))).toContain(
+      "codes component 1's AC before its DC",
+    );
+    // Scan 5 refines luma's AC 1 to 63 from bit 2 to bit 1; as Ah 1, Al 0 it skips a bit.
+    expect(String(errorOf(() => decode(withBand(5, 1, 63, 0x10))))).toContain(
+      'sends bit 0 of coefficient 1 of component 1, after bit 2 (Ah 1)',
+    );
+    // Scan 1 sends luma's AC 1 to 5 first (to bit 2); again, it is a first scan of what was sent.
+    expect(String(errorOf(() => decode(reordered([0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]))))).toContain(
+      'sends bit 2 of coefficient 1 of component 1, after bit 2 (Ah 0)',
+    );
+  });
+
+  it('refuses a stream whose DC scans are gone, naming the component, and decodes DC alone', () => {
+    expect(String(errorOf(() => decode(reordered([1, 2, 3, 4, 5, 7, 8, 9]))))).toContain(
+      "codes component 1's AC before its DC",
+    );
+    expect(String(errorOf(() => decode(reordered([]))))).toContain(
+      'component 1 is in no scan of its DC',
+    );
+    // DC alone (its first scan and its refinement) is a whole, if blurred, image.
+    expect(decode(reordered([0, 6])).samples.length).toBe(36 * 20 * 3);
   });
 });

@@ -1,24 +1,39 @@
 /**
- * Sequential DCT JPEG with Huffman coding (ISO/IEC 10918-1 processes 1, 2 and 4: SOF0 baseline and
- * SOF1 extended, 8 or 12 bits a sample; DICOM's JPEG Baseline and JPEG Extended transfer syntaxes
- * 1.2.840.10008.1.2.4.50 and .51). Written here because no 12-bit build of libjpeg is on npm, and
- * 12-bit is what CT, MR and NM modalities write into .51; 8-bit baseline stays with libjpeg-turbo
- * (`./libjpeg-turbo.ts`), which is faster (bench/formats/README.md).
+ * DCT JPEG with Huffman coding (ISO/IEC 10918-1): sequential (processes 1, 2 and 4: SOF0 baseline
+ * and SOF1 extended) and progressive (processes 10 and 12: SOF2, whose scans `./progressive.ts`
+ * decodes into coefficient buffers, transformed here once all are read), 8 or 12 bits a sample;
+ * DICOM's JPEG Baseline and JPEG Extended transfer syntaxes 1.2.840.10008.1.2.4.50 and .51, and the
+ * retired spectral selection and full progression ones (.53, .55). Written here because no 12-bit
+ * build of libjpeg is on npm, and 12-bit is what CT, MR and NM modalities write into .51; 8-bit
+ * baseline and progressive stay with libjpeg-turbo (`./libjpeg-turbo.ts`), which is faster
+ * (bench/formats/README.md).
  *
  * Samples come out as the IJG library's decoder gives them (dcmtk's dcmdjpeg, libjpeg, Pillow):
  * its accurate integer IDCT (jidctint.c, `jpeg_idct_islow`, with 1 fractional bit between the
  * passes at 12 bits and 2 at 8), its fancy (triangle) upsampling of 2:1 chroma (jdsample.c) and
  * its YCbCr to RGB tables (jdcolor.c) when the caller says the components are YCbCr. Any sampling
  * factors of 1 to 4 whose ratios are whole; interleaved and single-component scans; restart
- * intervals; DQT tables of 8 and 16 bits; tables redefined between scans.
+ * intervals; DQT tables of 8 and 16 bits; tables redefined between scans (a progressive frame's
+ * components keep the quantization table they had in their first scan, as libjpeg does). A
+ * progression that leaves some coefficients' low bits unsent decodes with those bits zero, where
+ * libjpeg would also smooth the blocks' low frequencies (jdcoefct.c); encoders send them all.
  *
  * It reads hostile streams: every marker length is checked against the stream, a scan that ends
  * before its blocks (or a code no table holds, or a coefficient past the 64th) is a
- * `SequentialJpegError`, and the frame header must agree with what the caller's container declares
- * before anything is allocated, so the work is bounded by that size.
+ * `SequentialJpegError`, as is a progression that breaks T.81 G.1.1.1 (a band or bit position out of
+ * order, which libjpeg only warns of); and the frame header must agree with what the caller's
+ * container declares before anything is allocated, so the work is bounded by that size.
  */
 import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
+import {
+  decodeAcFirst,
+  decodeAcRefine,
+  decodeDcFirst,
+  decodeDcRefine,
+  type EndOfBandRun,
+  type ProgressiveBand,
+} from './progressive.js';
 
 /** The stream is not sequential DCT JPEG this decoder reads (the message says what and where). */
 export class SequentialJpegError extends Error {
@@ -60,10 +75,18 @@ interface Component {
   /** The plane's stride and rows: whole MCUs of blocks, so interleaved scans fill it. */
   stride: number;
   plane: Uint16Array;
+  /** Sequential: whether a scan has coded it. */
   isDecoded: boolean;
+  /** Progressive: its blocks' coefficients, 64 a block in zig-zag order, blocks as the plane's. */
+  coefficients: Int32Array | null;
+  /** Progressive: the quantization table of its first scan. */
+  quant: Int32Array | null;
+  /** Progressive: each coefficient's lowest bit sent so far (Al), -1 before its first scan. */
+  bitsSent: Int8Array;
 }
 
 interface Frame {
+  isProgressive: boolean;
   precision: number;
   width: number;
   height: number;
@@ -122,14 +145,14 @@ export function decodeJpegSequential(
       throw fail(`the segment at byte ${at} declares ${length} bytes, past the stream's end`);
     }
     const segment = stream.subarray(at + 4, end);
-    if (marker === 0xc0 || marker === 0xc1) {
+    if (marker >= 0xc0 && marker <= 0xc2) {
       if (frame !== null) {
         throw fail('the stream has two frame headers');
       }
-      frame = readFrame(segment, at, expected);
-    } else if (marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xcc) {
+      frame = readFrame(segment, at, expected, marker === 0xc2);
+    } else if (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xcc) {
       throw fail(
-        `the frame is of process 0x${marker.toString(16).toUpperCase()}, not sequential DCT with Huffman coding (0xC0, 0xC1)`,
+        `the frame is of process 0x${marker.toString(16).toUpperCase()}, not DCT with Huffman coding (0xC0 to 0xC2)`,
       );
     } else if (marker === 0xc4) {
       readHuffmanTables(segment, at, dcTables, acTables);
@@ -157,14 +180,24 @@ export function decodeJpegSequential(
   if (frame === null) {
     throw fail('the stream has no frame header');
   }
-  const missing = frame.components.find((component) => !component.isDecoded);
+  const missing = frame.components.find((component) =>
+    frame.isProgressive ? (component.bitsSent[0] ?? -1) < 0 : !component.isDecoded,
+  );
   if (missing !== undefined) {
-    throw fail(`component ${missing.id} is in no scan`);
+    throw fail(`component ${missing.id} is in no scan${frame.isProgressive ? ' of its DC' : ''}`);
+  }
+  if (frame.isProgressive) {
+    transformCoefficients(frame);
   }
   return present(frame, expected.colour);
 }
 
-function readFrame(segment: Uint8Array, at: number, expected: SequentialJpegExpectation): Frame {
+function readFrame(
+  segment: Uint8Array,
+  at: number,
+  expected: SequentialJpegExpectation,
+  isProgressive: boolean,
+): Frame {
   const count = segment[5] ?? 0;
   if (segment.length < 6 || count < 1 || count > 4 || segment.length !== 6 + 3 * count) {
     throw fail(`the frame header at byte ${at} is malformed`);
@@ -212,6 +245,7 @@ function readFrame(segment: Uint8Array, at: number, expected: SequentialJpegExpe
     const sampleWidth = Math.ceil((width * spec.h) / hMax);
     const sampleHeight = Math.ceil((height * spec.v) / vMax);
     const stride = mcusWide * spec.h * 8;
+    const blocks = (stride / 8) * mcusHigh * spec.v;
     return {
       ...spec,
       blocksWide: Math.ceil(sampleWidth / 8),
@@ -219,11 +253,14 @@ function readFrame(segment: Uint8Array, at: number, expected: SequentialJpegExpe
       sampleWidth,
       sampleHeight,
       stride,
-      plane: new Uint16Array(stride * mcusHigh * spec.v * 8),
+      plane: new Uint16Array(blocks * 64),
       isDecoded: false,
+      coefficients: isProgressive ? new Int32Array(blocks * 64) : null,
+      quant: null,
+      bitsSent: new Int8Array(64).fill(-1),
     };
   });
-  return { precision, width, height, components, hMax, vMax, mcusWide, mcusHigh };
+  return { isProgressive, precision, width, height, components, hMax, vMax, mcusWide, mcusHigh };
 }
 
 /** Reads the tables of a DQT segment (T.81 B.2.4.1), 8 or 16 bits each, in zig-zag order. */
@@ -283,12 +320,16 @@ function readHuffmanTables(
   }
 }
 
-/** A scan header (T.81 B.2.3): its components and, for each, its tables as they are now. */
+/**
+ * A scan header (T.81 B.2.3): its components and, for each, its tables as they are now (those
+ * its kind of scan uses: a progressive DC refinement uses none), and its band and bits.
+ */
 interface Scan {
   components: Component[];
   dc: HuffmanTable[];
   ac: HuffmanTable[];
   quant: Int32Array[];
+  band: ProgressiveBand;
 }
 
 function readScan(
@@ -303,7 +344,19 @@ function readScan(
   if (count < 1 || count > frame.components.length || segment.length !== 4 + 2 * count) {
     throw fail(`the scan header at byte ${at} is malformed`);
   }
-  const scan: Scan = { components: [], dc: [], ac: [], quant: [] };
+  const approximation = segment[3 + 2 * count] ?? 0;
+  const band = {
+    ss: segment[1 + 2 * count] ?? 0,
+    se: segment[2 + 2 * count] ?? 0,
+    ah: approximation >> 4,
+    al: approximation & 15,
+  };
+  if (frame.isProgressive) {
+    checkBand(band, count, at);
+  }
+  const usesDc = !frame.isProgressive || (band.ss === 0 && band.ah === 0);
+  const usesAc = !frame.isProgressive || band.ss !== 0;
+  const scan: Scan = { components: [], dc: [], ac: [], quant: [], band };
   let blocksPerMcu = 0;
   for (let i = 0; i < count; i += 1) {
     const id = segment[1 + 2 * i] ?? -1;
@@ -315,14 +368,18 @@ function readScan(
       throw fail(`the scan at byte ${at} codes component ${id} a second time`);
     }
     const selectors = segment[2 + 2 * i] ?? 0;
-    const dc = dcTables[selectors >> 4];
-    const ac = acTables[selectors & 15];
-    const quant = quantTables[component.quantTable];
-    if (dc === undefined || ac === undefined) {
+    const dc = dcTables[selectors >> 4] ?? EMPTY_TABLE;
+    const ac = acTables[selectors & 15] ?? EMPTY_TABLE;
+    const quant = component.quant ?? quantTables[component.quantTable];
+    if ((usesDc && dc === EMPTY_TABLE) || (usesAc && ac === EMPTY_TABLE)) {
       throw fail(`the scan at byte ${at} uses a Huffman table never defined`);
     }
     if (quant === undefined) {
       throw fail(`the scan at byte ${at} uses a quantization table never defined`);
+    }
+    if (frame.isProgressive) {
+      component.quant = quant;
+      checkProgression(component, band, at);
     }
     blocksPerMcu += component.h * component.v;
     scan.components.push(component);
@@ -338,10 +395,62 @@ function readScan(
   return scan;
 }
 
+/** Stands for a Huffman table a scan does not name, so that scans keep one shape. */
+const EMPTY_TABLE: HuffmanTable = {
+  lookup: new Uint16Array(0),
+  maxCode: new Int32Array(0),
+  offset: new Int32Array(0),
+  symbols: new Uint8Array(0),
+};
+
 /**
- * Decodes one scan's blocks into their components' planes (dequantized and inverse transformed as
- * each block ends); returns where the scan's data ends. A scan of one component codes its blocks
- * in raster order, the blocks that carry samples only (A.2.2); an interleaved scan codes whole MCUs.
+ * A progressive scan's band and bits as T.81 G.1.1.1.1 and B.2.3 allow them (what libjpeg's
+ * jdphuff.c refuses): a DC scan (Ss 0) is of DC alone, an AC band lies in 1 to 63 and is of one
+ * component, and a refinement (Ah not 0) sends the one bit below the last.
+ */
+function checkBand(band: ProgressiveBand, components: number, at: number): void {
+  const { ss, se, ah, al } = band;
+  if (ss === 0 ? se !== 0 : se < ss || se > 63 || components !== 1) {
+    throw fail(
+      `the progressive scan at byte ${at} selects coefficients ${ss} to ${se} of ${components} components (G.1.1.1.1)`,
+    );
+  }
+  if ((ah !== 0 && al !== ah - 1) || al > 13) {
+    throw fail(
+      `the progressive scan at byte ${at} approximates bits ${ah} to ${al} (Ah, Al; G.1.1.1.2)`,
+    );
+  }
+}
+
+/**
+ * The scan's band follows what the component's earlier scans sent (libjpeg's coef_bits, of which
+ * it only warns): AC after the DC's first scan, a first scan of a coefficient before its
+ * refinements, each refinement from the bit the one before left (Ah the last Al).
+ */
+function checkProgression(component: Component, band: ProgressiveBand, at: number): void {
+  const bits = component.bitsSent;
+  if (band.ss !== 0 && (bits[0] ?? -1) < 0) {
+    throw fail(`the scan at byte ${at} codes component ${component.id}'s AC before its DC`);
+  }
+  for (let k = band.ss; k <= band.se; k += 1) {
+    const sent = bits[k] ?? -1;
+    if (band.ah !== Math.max(sent, 0) || (band.ah === 0 && sent === 0)) {
+      throw fail(
+        `the scan at byte ${at} sends bit ${band.al} of coefficient ${k} of component ${component.id}, after bit ${sent} (Ah ${band.ah})`,
+      );
+    }
+    bits[k] = band.al;
+  }
+}
+
+/** Decodes the block at `column`, `row` of the scan's `k`th component. */
+type BlockDecoder = (k: number, component: Component, column: number, row: number) => void;
+
+/**
+ * Decodes one scan's blocks: a sequential scan's into their components' planes (dequantized and
+ * inverse transformed as each block ends), a progressive scan's into their coefficients; returns
+ * where the scan's data ends. A scan of one component codes its blocks in raster order, the blocks
+ * that carry samples only (A.2.2); an interleaved scan codes whole MCUs.
  */
 function decodeScan(
   stream: Uint8Array,
@@ -351,23 +460,72 @@ function decodeScan(
   restartInterval: number,
 ): number {
   const reader = new BitReader(stream, start, fail);
-  const coefficients = new Int32Array(64);
-  const workspace = new Float64Array(64);
   const predictions = new Int32Array(scan.components.length);
-  const maxSize = frame.precision === 8 ? 11 : 15;
+  const run: EndOfBandRun = { blocks: 0 };
   const single = scan.components.length === 1 ? scan.components[0] : undefined;
   const unitsWide = single === undefined ? frame.mcusWide : single.blocksWide;
   const unitsHigh = single === undefined ? frame.mcusHigh : single.blocksHigh;
   const units = unitsWide * unitsHigh;
+  const decodeBlock = frame.isProgressive
+    ? progressiveBlocks(reader, frame, scan, predictions, run)
+    : sequentialBlocks(reader, frame, scan, predictions);
   let restarts = 0;
-  const decodeBlock = (k: number, plane: Uint16Array, offset: number, stride: number) => {
-    const size = decodeSymbol(reader, scan.dc[k] as HuffmanTable, fail);
-    if (size > maxSize) {
-      throw fail(`the scan codes a DC difference of ${size} bits`);
+  for (let unit = 0; unit < units; unit += 1) {
+    if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
+      reader.restart(restarts % 8);
+      restarts += 1;
+      predictions.fill(0);
+      run.blocks = 0;
     }
+    const ux = unit % unitsWide;
+    const uy = (unit - ux) / unitsWide;
+    if (single !== undefined) {
+      decodeBlock(0, single, ux, uy);
+    } else {
+      for (let k = 0; k < scan.components.length; k += 1) {
+        const c = scan.components[k] as Component;
+        for (let by = 0; by < c.v; by += 1) {
+          for (let bx = 0; bx < c.h; bx += 1) {
+            decodeBlock(k, c, ux * c.h + bx, uy * c.v + by);
+          }
+        }
+      }
+    }
+    if (ux === unitsWide - 1 && reader.overran()) {
+      throw fail(`the scan data ends in row ${uy} of ${unitsHigh} of its units`);
+    }
+  }
+  if (!frame.isProgressive) {
+    for (const component of scan.components) {
+      component.isDecoded = true;
+    }
+  }
+  return reader.end();
+}
+
+/** A sequential scan's blocks (F.2.2): DC difference, AC runs to the end of block, transformed. */
+function sequentialBlocks(
+  reader: BitReader,
+  frame: Frame,
+  scan: Scan,
+  predictions: Int32Array,
+): BlockDecoder {
+  const coefficients = new Int32Array(64);
+  const workspace = new Float64Array(64);
+  const maxSize = frame.precision === 8 ? 11 : 15;
+  return (k, component, column, row) => {
     const quant = scan.quant[k] as Int32Array;
     coefficients.fill(0);
-    const dc = ((predictions[k] ?? 0) + (size === 0 ? 0 : receiveExtend(reader, size))) | 0;
+    const dc = decodeDcFirst(
+      reader,
+      scan.dc[k] as HuffmanTable,
+      coefficients,
+      0,
+      predictions[k] ?? 0,
+      scan.band,
+      maxSize,
+      fail,
+    );
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
@@ -391,41 +549,103 @@ function decodeScan(
       isDcOnly = false;
       z += 1;
     }
-    if (isDcOnly) {
-      fillBlock(coefficients[0] ?? 0, plane, offset, stride, frame.precision);
-    } else {
-      inverseDct(coefficients, workspace, plane, offset, stride, frame.precision);
-    }
+    transformBlock(coefficients, isDcOnly, workspace, component, column, row, frame.precision);
   };
-  for (let unit = 0; unit < units; unit += 1) {
-    if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
-      reader.restart(restarts % 8);
-      restarts += 1;
-      predictions.fill(0);
+}
+
+/**
+ * A progressive scan's blocks (G.1.2), by its kind: DC or AC, first or refinement
+ * (`./progressive.ts`), into the component's coefficients.
+ */
+function progressiveBlocks(
+  reader: BitReader,
+  frame: Frame,
+  scan: Scan,
+  predictions: Int32Array,
+  run: EndOfBandRun,
+): BlockDecoder {
+  const { band } = scan;
+  const maxSize = frame.precision === 8 ? 11 : 15;
+  const where = (component: Component, column: number, row: number) =>
+    ((row * component.stride) / 8 + column) * 64;
+  const coefficientsOf = (component: Component) => component.coefficients ?? new Int32Array(0);
+  if (band.ss === 0 && band.ah === 0) {
+    return (k, component, column, row) => {
+      predictions[k] = decodeDcFirst(
+        reader,
+        scan.dc[k] ?? EMPTY_TABLE,
+        coefficientsOf(component),
+        where(component, column, row),
+        predictions[k] ?? 0,
+        band,
+        maxSize,
+        fail,
+      );
+    };
+  }
+  if (band.ss === 0) {
+    return (_, component, column, row) =>
+      decodeDcRefine(reader, coefficientsOf(component), where(component, column, row), band);
+  }
+  const decodeAc = band.ah === 0 ? decodeAcFirst : decodeAcRefine;
+  return (k, component, column, row) =>
+    decodeAc(
+      reader,
+      scan.ac[k] ?? EMPTY_TABLE,
+      coefficientsOf(component),
+      where(component, column, row),
+      band,
+      run,
+      fail,
+    );
+}
+
+/**
+ * A progressive frame's coefficients, once every scan is read: each block that carries samples
+ * dequantized with its component's table and transformed into the plane, as a sequential scan's
+ * blocks are.
+ */
+function transformCoefficients(frame: Frame): void {
+  const block = new Int32Array(64);
+  const workspace = new Float64Array(64);
+  for (const component of frame.components) {
+    const { coefficients, quant } = component;
+    if (coefficients === null || quant === null) {
+      continue; // not progressive, or in no scan (refused before)
     }
-    const ux = unit % unitsWide;
-    const uy = (unit - ux) / unitsWide;
-    if (single !== undefined) {
-      decodeBlock(0, single.plane, uy * 8 * single.stride + ux * 8, single.stride);
-    } else {
-      for (let k = 0; k < scan.components.length; k += 1) {
-        const c = scan.components[k] as Component;
-        for (let by = 0; by < c.v; by += 1) {
-          for (let bx = 0; bx < c.h; bx += 1) {
-            const offset = ((uy * c.v + by) * c.stride + ux * c.h + bx) * 8;
-            decodeBlock(k, c.plane, offset, c.stride);
-          }
+    for (let row = 0; row < component.blocksHigh; row += 1) {
+      for (let column = 0; column < component.blocksWide; column += 1) {
+        const at = ((row * component.stride) / 8 + column) * 64;
+        let isDcOnly = true;
+        block[0] = (coefficients[at] ?? 0) * (quant[0] ?? 0);
+        for (let z = 1; z < 64; z += 1) {
+          const value = (coefficients[at + z] ?? 0) * (quant[z] ?? 0);
+          block[ZIGZAG[z] ?? 0] = value;
+          isDcOnly &&= value === 0;
         }
+        transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
       }
     }
-    if (ux === unitsWide - 1 && reader.overran()) {
-      throw fail(`the scan data ends in row ${uy} of ${unitsHigh} of its units`);
-    }
   }
-  for (const component of scan.components) {
-    component.isDecoded = true;
+}
+
+/** Writes a dequantized block (natural order) into its place in the component's plane. */
+function transformBlock(
+  coefficients: Int32Array,
+  isDcOnly: boolean,
+  workspace: Float64Array,
+  component: Component,
+  column: number,
+  row: number,
+  precision: number,
+): void {
+  const { plane, stride } = component;
+  const offset = row * 8 * stride + column * 8;
+  if (isDcOnly) {
+    fillBlock(coefficients[0] ?? 0, plane, offset, stride, precision);
+  } else {
+    inverseDct(coefficients, workspace, plane, offset, stride, precision);
   }
-  return reader.end();
 }
 
 // jidctint.c's constants: FIX(x) = round(x * 2^13).
