@@ -111,7 +111,8 @@ export function undecodedJpegProcess(header: JpegFrameHeader): string | null {
 
 /**
  * The stream's frame header, which must agree with the dataset's Rows, Columns and Samples per
- * Pixel (a FormatError otherwise, or when there is none).
+ * Pixel (a FormatError otherwise, or when there is none); a header of 0 lines leaves its height
+ * to a DNL segment, which the decoders check against Rows (`../jpeg/lines.ts`).
  */
 function checkedFrameHeader(
   file: DicomFile,
@@ -128,7 +129,7 @@ function checkedFrameHeader(
   }
   if (
     header.width !== info.columns ||
-    header.height !== info.rows ||
+    (header.height !== info.rows && header.height !== 0) ||
     header.components !== info.samplesPerPixel
   ) {
     throw new FormatError(
@@ -170,7 +171,8 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-    if (header.process === 0xc1 || header.precision === 12) {
+    // libjpeg-turbo reads neither 12-bit samples nor frames of 0 lines (DNL).
+    if (header.process === 0xc1 || header.precision === 12 || header.height === 0) {
       if (header.precision > info.bitsAllocated) {
         throw fail(
           'invalid_dicom',
@@ -234,6 +236,10 @@ export function decodeJpegLs(
         'invalid_dicom',
         `a JPEG-LS transfer syntax holds a JPEG stream of process 0x${header.process.toString(16).toUpperCase()}`,
       );
+    }
+    if (header.height === 0) {
+      // CharLS is not given a frame whose height only the stream's end would tell.
+      throw fail('invalid_dicom', 'the JPEG-LS frame declares 0 lines');
     }
     if (header.precision < 2 || header.precision > info.bitsAllocated || header.precision > 16) {
       throw fail(

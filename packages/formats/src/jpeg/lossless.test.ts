@@ -6,6 +6,7 @@ import { readDicom, type DicomFile } from '../dicom/parse.js';
 import { FormatError } from '../format-error.js';
 import { LosslessJpegError, decodeJpegLossless } from './lossless.js';
 import { errorOf } from '../testing/error-of.js';
+import { withDnl, withFrame } from '../testing/jpeg-lines.js';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
 /** Written by dcmtk 3.6.7 (`dcmcjpeg +el +sv N`) from pydicom test files: fixtures/jpeg-lossless/README.md. */
@@ -49,6 +50,24 @@ describe('lossless JPEG (process 14) written by other software', () => {
     expect(Array.from(frames(dicom(PYDICOM + 'SC_rgb_jpeg_gdcm.dcm'))[0] ?? [])).toEqual(
       Array.from(frames(dicom(PYDICOM + 'SC_rgb_rle.dcm'))[0] ?? []),
     );
+  });
+
+  it('decodes frames of 0 lines whose DNL says how many (T.81 B.2.5), as their twins with the lines in SOF', () => {
+    for (const name of ['mr-sv1.dcm', 'rgb-sv7.dcm']) {
+      const file = fixture(name);
+      const stream = withDnl(streamOf(file));
+      const dnl = readDicom(withFrame(file, stream), { name: `${name} with DNL` });
+      expect(Array.from(decodeFrame(dnl).data)).toEqual(Array.from(decodeFrame(file).data));
+      // Without a height to expect, the decoder does not guess one from the data.
+      expect(String(errorOf(() => decodeJpegLossless(stream)))).toContain(
+        'the frame declares 0 lines (to be defined by DNL) and no height is expected',
+      );
+      const info = readImageInfo(file);
+      const other = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
+      expect(
+        String(errorOf(() => decodeJpegLossless(withDnl(streamOf(file), 7), other))),
+      ).toContain(`declares 7 lines, not ${info.rows}`);
+    }
   });
 
   it('restores a point transform as zeros in the low bits (dcmcjpeg +pt 3)', () => {

@@ -2,7 +2,7 @@
  * Lossless JPEG (ISO/IEC 10918-1 process 14, Annex H; DICOM's JPEG Lossless transfer syntaxes
  * 1.2.840.10008.1.2.4.57 and .70): Huffman-coded differences from one of seven predictors, 2 to 16
  * bits a sample, a point transform, restart intervals, one interleaved scan or one scan per
- * component. Written here because the JavaScript decoder on npm walks its Huffman trees a bit at a
+ * component, frames of 0 lines defined by DNL (`./lines.ts`). Written here because the JavaScript decoder on npm walks its Huffman trees a bit at a
  * time (most of the DICOM benchmark's time went there); this one decodes from a lookup table of
  * 9-bit prefixes, with the canonical code's limits (T.81 F.2.2.3) for longer codes (`./huffman.ts`,
  * shared with the sequential DCT decoder).
@@ -14,6 +14,7 @@
  */
 
 import { BitReader, LOOKAHEAD, buildHuffmanTable, type HuffmanTable } from './huffman.js';
+import { frameLines, readDefinedLines } from './lines.js';
 
 /** The stream is not lossless JPEG this decoder reads (the message says what and where). */
 export class LosslessJpegError extends Error {
@@ -35,6 +36,8 @@ export interface DecodedLosslessJpeg {
 interface Frame {
   precision: number;
   height: number;
+  /** The header declared 0 lines: a DNL segment must follow the first scan (`./lines.ts`). */
+  isDnlPending: boolean;
   width: number;
   /** Component identifiers, in frame order. */
   ids: number[];
@@ -87,7 +90,7 @@ export function decodeJpegLossless(
       if (frame !== null) {
         throw new LosslessJpegError('the stream has two frame headers');
       }
-      frame = readFrame(segment, at);
+      frame = readFrame(segment, at, expected?.height);
       if (
         expected !== undefined &&
         (frame.width !== expected.width ||
@@ -117,6 +120,10 @@ export function decodeJpegLossless(
       const scan = readScan(segment, at, frame, tables);
       at = decodeScan(stream, end, frame, scan, restartInterval, work);
       scans += 1;
+      if (frame.isDnlPending) {
+        at = readDefinedLines(stream, at, frame.height, fail);
+        frame.isDnlPending = false;
+      }
       continue;
     }
     at = end;
@@ -127,19 +134,20 @@ export function decodeJpegLossless(
   return present(frame, work);
 }
 
-function readFrame(segment: Uint8Array, at: number): Frame {
+function readFrame(segment: Uint8Array, at: number, expectedHeight: number | undefined): Frame {
   const count = segment[5] ?? 0;
   if (segment.length < 6 || count < 1 || count > 4 || segment.length !== 6 + 3 * count) {
     throw new LosslessJpegError(`the frame header at byte ${at} is malformed`);
   }
   const precision = segment[0] ?? 0;
-  const height = ((segment[1] ?? 0) << 8) | (segment[2] ?? 0);
+  const lines = frameLines(((segment[1] ?? 0) << 8) | (segment[2] ?? 0), expectedHeight, fail);
+  const height = lines.height;
   const width = ((segment[3] ?? 0) << 8) | (segment[4] ?? 0);
   if (precision < 2 || precision > 16) {
     throw new LosslessJpegError(`the frame's precision is ${precision} bits, not 2 to 16`);
   }
-  if (width === 0 || height === 0) {
-    throw new LosslessJpegError(`the frame is ${width} x ${height} (DNL is not read)`);
+  if (width === 0) {
+    throw new LosslessJpegError(`the frame is ${width} x ${height}`);
   }
   const ids: number[] = [];
   for (let i = 0; i < count; i += 1) {
@@ -151,7 +159,7 @@ function readFrame(segment: Uint8Array, at: number): Frame {
     }
     ids.push(segment[6 + 3 * i] ?? 0);
   }
-  return { precision, height, width, ids };
+  return { precision, height, width, isDnlPending: lines.isDefinedByDnl, ids };
 }
 
 /** Reads the tables of a DHT segment into `tables` (DC class only: lossless codes differences). */

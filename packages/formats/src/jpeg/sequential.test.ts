@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TAG } from '../dicom/dictionary.js';
+import { readJpegFrameHeader } from '../dicom/jpeg.js';
 import { readDicom, type DicomFile } from '../dicom/parse.js';
 import { decodeFrame, readImageInfo } from '../dicom/pixels.js';
 import { changeDicomDataset, writeDicom } from '../dicom/write.js';
 import { FormatError } from '../format-error.js';
 import { errorOf } from '../testing/error-of.js';
+import { withDnl, withFrame } from '../testing/jpeg-lines.js';
 import {
   SequentialJpegError,
   decodeJpegSequential,
@@ -444,5 +446,53 @@ describe('progressive DCT JPEG decoder: hostile streams', () => {
     );
     // DC alone (its first scan and its refinement) is a whole, if blurred, image.
     expect(decode(reordered([0, 6])).samples.length).toBe(36 * 20 * 3);
+  });
+});
+
+describe('frames of 0 lines, defined by DNL (T.81 B.2.5)', () => {
+  // libjpeg refuses them ("DNL not supported"), so the reference is the same coded data with
+  // the lines in the frame header, as dcmdjpeg decodes it.
+  it.each([
+    ['mono12.dcm', 'one scan, 12-bit'],
+    ['rgb12-422-scans-restart2.dcm', 'DNL after the first of three scans, restart markers'],
+    ['rgb12-422-progressive.dcm', 'progressive: DNL after the first DC scan'],
+    ['rgb8-420-restart3.dcm', '8-bit baseline, which libjpeg-turbo would refuse'],
+  ])('%s (%s) decodes through decodeFrame as its twin does', (name) => {
+    const file = fixture(name);
+    const stream = withDnl(streamOf(file));
+    expect(readJpegFrameHeader(stream)?.height).toBe(0);
+    const dnl = readDicom(withFrame(file, stream), { name: `${name} with DNL` });
+    const expected = decodeFrame(fixture(name.replace('.dcm', '-dcmdjpeg.dcm'))).data;
+    expect(Array.from(decodeFrame(dnl).data)).toEqual(Array.from(expected));
+  });
+
+  it('refuses a DNL of other lines than the dataset, a frame of 0 lines without DNL, and a DNL out of place', () => {
+    const file = fixture('rgb12-422-scans-restart2.dcm');
+    const stream = streamOf(file);
+    const expected = expectationOf(file);
+    const decode = (bytes: Uint8Array) =>
+      String(errorOf(() => decodeJpegSequential(bytes, expected)));
+    expect(decode(withDnl(stream, 19))).toMatch(
+      /the DNL segment at byte \d+ declares 19 lines, not 20/,
+    );
+    const dnl = withDnl(stream);
+    const at = dnl.findIndex((byte, i) => byte === 0xff && dnl[i + 1] === 0xdc);
+    const withoutDnl = Uint8Array.from([...dnl.subarray(0, at), ...dnl.subarray(at + 6)]);
+    expect(decode(withoutDnl)).toContain(
+      `the frame declares 0 lines and its first scan is not followed by DNL (FFDC) at byte ${at}`,
+    );
+    const long = Uint8Array.from(dnl);
+    long[at + 3] = 5;
+    expect(decode(long)).toContain(`the DNL segment at byte ${at} is not 4 bytes long`);
+    expect(decode(dnl.subarray(0, at + 5))).toContain('is cut short');
+    // A DNL after a frame header that has its lines (the source stream, a DNL added).
+    const stray = Uint8Array.from([
+      ...stream.subarray(0, at),
+      ...dnl.subarray(at, at + 6),
+      ...stream.subarray(at),
+    ]);
+    expect(decode(stray)).toContain(
+      `a DNL marker at byte ${at}, not after the first scan of a frame of 0 lines`,
+    );
   });
 });

@@ -13,7 +13,8 @@
  * passes at 12 bits and 2 at 8), its fancy (triangle) upsampling of 2:1 chroma (jdsample.c) and
  * its YCbCr to RGB tables (jdcolor.c) when the caller says the components are YCbCr. Any sampling
  * factors of 1 to 4 whose ratios are whole; interleaved and single-component scans; restart
- * intervals; DQT tables of 8 and 16 bits; tables redefined between scans (a progressive frame's
+ * intervals; frames of 0 lines defined by DNL (`./lines.ts`); DQT tables of 8 and 16 bits; tables
+ * redefined between scans (a progressive frame's
  * components keep the quantization table they had in their first scan, as libjpeg does). A
  * progression that leaves some coefficients' low bits unsent decodes with those bits zero, where
  * libjpeg would also smooth the blocks' low frequencies (jdcoefct.c); encoders send them all.
@@ -26,6 +27,7 @@
  */
 import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
+import { frameLines, readDefinedLines } from './lines.js';
 import {
   decodeAcFirst,
   decodeAcRefine,
@@ -87,6 +89,8 @@ interface Component {
 
 interface Frame {
   isProgressive: boolean;
+  /** The header declared 0 lines: a DNL segment must follow the first scan (`./lines.ts`). */
+  isDnlPending: boolean;
   precision: number;
   width: number;
   height: number;
@@ -169,9 +173,15 @@ export function decodeJpegSequential(
       }
       const scan = readScan(segment, at, frame, quantTables, dcTables, acTables);
       at = decodeScan(stream, end, frame, scan, restartInterval);
+      if (frame.isDnlPending) {
+        at = readDefinedLines(stream, at, frame.height, fail);
+        frame.isDnlPending = false;
+      }
       continue;
     } else if (marker === 0xdc) {
-      throw fail(`the stream has a DNL marker at byte ${at} (the frame's height is in SOF)`);
+      throw fail(
+        `the stream has a DNL marker at byte ${at}, not after the first scan of a frame of 0 lines`,
+      );
     } else if (marker >= 0xd0 && marker <= 0xd8) {
       throw fail(`marker 0xFF${marker.toString(16).toUpperCase()} at byte ${at} is out of place`);
     }
@@ -203,7 +213,8 @@ function readFrame(
     throw fail(`the frame header at byte ${at} is malformed`);
   }
   const precision = segment[0] ?? 0;
-  const height = ((segment[1] ?? 0) << 8) | (segment[2] ?? 0);
+  const lines = frameLines(((segment[1] ?? 0) << 8) | (segment[2] ?? 0), expected.height, fail);
+  const height = lines.height;
   const width = ((segment[3] ?? 0) << 8) | (segment[4] ?? 0);
   // Baseline (SOF0) is 8-bit only, but libjpeg reads 12-bit SOF0 frames as extended, and so
   // does this decoder.
@@ -260,7 +271,18 @@ function readFrame(
       bitsSent: new Int8Array(64).fill(-1),
     };
   });
-  return { isProgressive, precision, width, height, components, hMax, vMax, mcusWide, mcusHigh };
+  return {
+    isProgressive,
+    isDnlPending: lines.isDefinedByDnl,
+    precision,
+    width,
+    height,
+    components,
+    hMax,
+    vMax,
+    mcusWide,
+    mcusHigh,
+  };
 }
 
 /** Reads the tables of a DQT segment (T.81 B.2.4.1), 8 or 16 bits each, in zig-zag order. */
