@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,19 +145,29 @@ describe('lantern inspect', () => {
       expect(text.stdout).toMatch(new RegExp(`isPixelDataDecoded\\s+${String(isDecoded)}`));
       expect(text.stdout).not.toContain('pixelDataNotDecoded');
     }
-    // Arithmetic-coded JPEG (libjpeg-turbo's cjpeg -arithmetic): not decoded, and why.
-    const arithmetic = fileURLToPath(
+    // Arithmetic-coded JPEG (libjpeg-turbo's cjpeg -arithmetic, SOF9) is decoded; the same stream
+    // labelled arithmetic lossless (SOF11) is not, and the description says why.
+    const arithmetic = readFileSync(
       new URL(
         '../../../packages/formats/fixtures/jpeg-extended/rgb8-arithmetic.dcm',
         import.meta.url,
       ),
     );
-    const text = await runCli(['inspect', arithmetic]);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/isPixelDataDecoded\s+false\n/);
-    expect(text.stdout).toMatch(
-      /pixelDataNotDecoded\s+arithmetic-coded JPEG \(SOF9, 0xC9\) is not decoded\n/,
-    );
+    const sof = arithmetic.indexOf(Buffer.from([0xff, 0xc9]));
+    const lossless = await write('sof11.dcm', Buffer.from(arithmetic).fill(0xcb, sof + 1, sof + 2));
+    for (const [path, decoded, why] of [
+      [await write('sof9.dcm', arithmetic), 'true', null],
+      [lossless, 'false', 'arithmetic-coded lossless JPEG (SOF11, 0xCB) is not decoded'],
+    ] as const) {
+      const text = await runCli(['inspect', path]);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(new RegExp(`isPixelDataDecoded\\s+${decoded}\n`));
+      if (why === null) {
+        expect(text.stdout).not.toContain('pixelDataNotDecoded');
+      } else {
+        expect(text.stdout).toContain(`pixelDataNotDecoded        ${why}\n`);
+      }
+    }
   });
 
   it('describes real DICOM, ECG and slide files, identifying fields masked', async () => {

@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { maskValue } from '../identifying.js';
-import { describeDicomFile } from './describe.js';
+import { withFrame } from '../testing/jpeg-lines.js';
+import { describeDicom, describeDicomFile } from './describe.js';
+import { TAG } from './dictionary.js';
+import { readDicom, readDicomFile } from './parse.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -113,8 +116,19 @@ describe('describeDicom, for lantern inspect', () => {
         uid: '1.2.840.10008.1.2.4.52',
         name: 'JPEG Extended (Process 3 & 5) (Retired)',
       },
+      isPixelDataDecoded: true,
+      pixelDataNotDecoded: null,
+    });
+    // The same stream with a hierarchical frame header (SOF13): not decoded, and why.
+    const file = await readDicomFile(JPEG_FIXTURES + 'rgb8-arithmetic.dcm', { name: 'SOF9' });
+    const stream = Uint8Array.from(
+      file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0]?.bytes ?? [],
+    );
+    stream[stream.findIndex((byte, i) => byte === 0xff && stream[i + 1] === 0xc9) + 1] = 0xcd;
+    const hierarchical = readDicom(withFrame(file, stream), { name: 'SOF13' });
+    expect(describeDicom(hierarchical)).toMatchObject({
       isPixelDataDecoded: false,
-      pixelDataNotDecoded: 'arithmetic-coded JPEG (SOF9, 0xC9) is not decoded',
+      pixelDataNotDecoded: 'hierarchical JPEG (SOF13, 0xCD) is not decoded',
     });
   });
 

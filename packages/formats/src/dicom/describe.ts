@@ -116,8 +116,9 @@ export interface DicomDescription {
   bitsAllocated: number | null;
   photometricInterpretation: string | null;
   /**
-   * Does this reader decode the file's pixel data (native, RLE, 8-bit baseline, 8 or 12-bit
-   * extended or lossless JPEG, JPEG-LS, JPEG 2000, HTJ2K)?
+   * Does this reader decode the file's pixel data (native, RLE, JPEG of 8 or 12-bit DCT, Huffman
+   * or arithmetic, and Huffman lossless, JPEG-LS, JPEG 2000, HTJ2K)? For JPEG the first frame's
+   * header (SOF) says, not the transfer syntax alone.
    */
   isPixelDataDecoded: boolean;
   /** Why not, when the file has an image whose pixel data is not decoded; else null. */

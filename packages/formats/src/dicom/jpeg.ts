@@ -1,16 +1,17 @@
 /**
  * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive by libjpeg-turbo
  * in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as pydicom's Pillow and dcmtk decode them; extended
- * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, and 12-bit frames however marked
- * (sequential or progressive, SOF0 to SOF2), by `../jpeg/sequential.ts` (no 12-bit build of
- * libjpeg-turbo is on npm), as dcmtk decodes them;
- * lossless (process 14, any precision) by `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3,
- * ISO/IEC 14495-1), lossless and near-lossless, by CharLS in WebAssembly (`../jpeg/charls.ts`), as
- * GDCM and dcmtk decode it. The frame header (SOF, or JPEG-LS's SOF55 of the same layout) is read
- * here first and must agree with the dataset's Rows, Columns and Samples per Pixel, whose size
- * `readImageInfo` has already bounded; anything the decoders throw becomes a FormatError
- * (`./frame-codec.ts`). Arithmetic coding and hierarchical JPEG are `unsupported_transfer_syntax`
- * (`undecodedJpegProcess` says so, for `lantern inspect` too).
+ * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, 12-bit frames however marked (sequential
+ * or progressive, SOF0 to SOF2), arithmetic-coded ones (SOF9, SOF10) and frames of 0 lines (DNL)
+ * by `../jpeg/sequential.ts` (the npm build of libjpeg-turbo reads none of them), as dcmtk's
+ * dcmdjpeg (or, for arithmetic coding, libjpeg-turbo's djpeg) decodes them; lossless (process 14,
+ * any precision) by `../jpeg/lossless.ts`. And JPEG-LS (PS3.5 A.4.3, ISO/IEC 14495-1), lossless
+ * and near-lossless, by CharLS in WebAssembly (`../jpeg/charls.ts`), as GDCM and dcmtk decode it.
+ * The frame header (SOF, or JPEG-LS's SOF55 of the same layout) is read here first and must agree
+ * with the dataset's Rows, Columns and Samples per Pixel, whose size `readImageInfo` has already
+ * bounded; anything the decoders throw becomes a FormatError (`./frame-codec.ts`). Arithmetic
+ * lossless and hierarchical JPEG are `unsupported_transfer_syntax` (`undecodedJpegProcess` says
+ * so, for `lantern inspect` too).
  */
 import { FormatError } from '../format-error.js';
 import { decodeJpegLsSamples } from '../jpeg/charls.js';
@@ -87,15 +88,15 @@ export function readJpegFrameHeader(bytes: Uint8Array): JpegFrameHeader | null {
 
 /**
  * Why this package does not decode JPEG frames of a frame header's process and precision, or null
- * when it does (T.81 Table B.1: SOF0 to SOF2 DCT with Huffman coding at 8 or 12 bits, SOF3
- * lossless; not arithmetic coding, SOF9 to SOF11, nor hierarchical frames, SOF5 to SOF7 and
- * SOF13 to SOF15).
+ * when it does (T.81 Table B.1: DCT at 8 or 12 bits, Huffman-coded (SOF0 to SOF2) or arithmetic
+ * (SOF9, SOF10), and lossless with Huffman coding (SOF3); not arithmetic lossless (SOF11) nor
+ * hierarchical frames (SOF5 to SOF7, SOF13 to SOF15)).
  */
 export function undecodedJpegProcess(header: JpegFrameHeader): string | null {
   const { process, precision } = header;
   const sof = `SOF${process - 0xc0}, 0x${process.toString(16).toUpperCase()}`;
-  if (process >= 0xc9 && process <= 0xcb) {
-    return `arithmetic-coded JPEG (${sof}) is not decoded`;
+  if (process === 0xcb) {
+    return `arithmetic-coded lossless JPEG (${sof}) is not decoded`;
   }
   if ((process >= 0xc5 && process <= 0xc7) || (process >= 0xcd && process <= 0xcf)) {
     return `hierarchical JPEG (${sof}) is not decoded`;
@@ -103,7 +104,7 @@ export function undecodedJpegProcess(header: JpegFrameHeader): string | null {
   if (process > 0xcf) {
     return `a JPEG-LS stream (${sof}) under a JPEG transfer syntax is not decoded`;
   }
-  if (process <= 0xc2 && precision !== 8 && precision !== 12) {
+  if ((process <= 0xc2 || process >= 0xc9) && precision !== 8 && precision !== 12) {
     return `DCT JPEG of ${precision}-bit samples (${sof}) is not decoded (T.81 allows 8 and 12)`;
   }
   return null;
@@ -171,8 +172,14 @@ export function decodeJpeg(
         isPlanar: false,
       };
     }
-    // libjpeg-turbo reads neither 12-bit samples nor frames of 0 lines (DNL).
-    if (header.process === 0xc1 || header.precision === 12 || header.height === 0) {
+    // libjpeg-turbo's npm build reads neither 12-bit samples, arithmetic coding (SOF9, SOF10),
+    // nor frames of 0 lines (DNL).
+    if (
+      header.process === 0xc1 ||
+      header.process >= 0xc9 ||
+      header.precision === 12 ||
+      header.height === 0
+    ) {
       if (header.precision > info.bitsAllocated) {
         throw fail(
           'invalid_dicom',

@@ -1,9 +1,10 @@
 /**
- * DCT JPEG with Huffman coding (ISO/IEC 10918-1): sequential (processes 1, 2 and 4: SOF0 baseline
+ * DCT JPEG (ISO/IEC 10918-1), non-hierarchical: sequential (processes 1, 2 and 4: SOF0 baseline
  * and SOF1 extended) and progressive (processes 10 and 12: SOF2, whose scans `./progressive.ts`
- * decodes into coefficient buffers, transformed here once all are read), 8 or 12 bits a sample;
- * DICOM's JPEG Baseline and JPEG Extended transfer syntaxes 1.2.840.10008.1.2.4.50 and .51, and the
- * retired spectral selection and full progression ones (.53, .55). Written here because no 12-bit
+ * decodes into coefficient buffers, transformed here once all are read) with Huffman coding, and
+ * both with arithmetic coding (processes 3, 5, 11 and 13: SOF9, SOF10; `./arithmetic.ts`), 8 or
+ * 12 bits a sample; DICOM's JPEG Baseline and JPEG Extended transfer syntaxes
+ * 1.2.840.10008.1.2.4.50 and .51, and the retired ones of the other processes (.52 to .56). Written here because no 12-bit
  * build of libjpeg is on npm, and 12-bit is what CT, MR and NM modalities write into .51; 8-bit
  * baseline and progressive stay with libjpeg-turbo (`./libjpeg-turbo.ts`), which is faster
  * (bench/formats/README.md).
@@ -25,6 +26,12 @@
  * order, which libjpeg only warns of); and the frame header must agree with what the caller's
  * container declares before anything is allocated, so the work is bounded by that size.
  */
+import {
+  ArithmeticDecoder,
+  defaultConditioning,
+  readConditioning,
+  type ArithmeticConditioning,
+} from './arithmetic.js';
 import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
@@ -89,6 +96,8 @@ interface Component {
 
 interface Frame {
   isProgressive: boolean;
+  /** Arithmetic coding (SOF9, SOF10; `./arithmetic.ts`) rather than Huffman's. */
+  isArithmetic: boolean;
   /** The header declared 0 lines: a DNL segment must follow the first scan (`./lines.ts`). */
   isDnlPending: boolean;
   precision: number;
@@ -109,8 +118,9 @@ const ZIGZAG = Uint8Array.from([
 ]);
 
 /**
- * Decodes a whole sequential DCT JPEG stream (SOF0 or SOF1). The frame header must agree with
- * `expected` (width, height, components), or the stream is refused before anything is allocated.
+ * Decodes a whole DCT JPEG stream (SOF0, SOF1, SOF2, SOF9 or SOF10). The frame header must agree
+ * with `expected` (width, height, components), or the stream is refused before anything is
+ * allocated.
  */
 export function decodeJpegSequential(
   stream: Uint8Array,
@@ -122,6 +132,7 @@ export function decodeJpegSequential(
   const quantTables: (Int32Array | undefined)[] = [];
   const dcTables: (HuffmanTable | undefined)[] = [];
   const acTables: (HuffmanTable | undefined)[] = [];
+  const conditioning = defaultConditioning();
   let frame: Frame | null = null;
   let restartInterval = 0;
   let at = 2;
@@ -149,15 +160,17 @@ export function decodeJpegSequential(
       throw fail(`the segment at byte ${at} declares ${length} bytes, past the stream's end`);
     }
     const segment = stream.subarray(at + 4, end);
-    if (marker >= 0xc0 && marker <= 0xc2) {
+    if ((marker >= 0xc0 && marker <= 0xc2) || marker === 0xc9 || marker === 0xca) {
       if (frame !== null) {
         throw fail('the stream has two frame headers');
       }
-      frame = readFrame(segment, at, expected, marker === 0xc2);
+      frame = readFrame(segment, at, expected, marker);
     } else if (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xcc) {
       throw fail(
-        `the frame is of process 0x${marker.toString(16).toUpperCase()}, not DCT with Huffman coding (0xC0 to 0xC2)`,
+        `the frame is of process 0x${marker.toString(16).toUpperCase()}, not non-hierarchical DCT (0xC0 to 0xC2, 0xC9, 0xCA)`,
       );
+    } else if (marker === 0xcc) {
+      readConditioning(segment, at, conditioning, fail);
     } else if (marker === 0xc4) {
       readHuffmanTables(segment, at, dcTables, acTables);
     } else if (marker === 0xdb) {
@@ -172,7 +185,7 @@ export function decodeJpegSequential(
         throw fail(`the scan at byte ${at} comes before the frame header`);
       }
       const scan = readScan(segment, at, frame, quantTables, dcTables, acTables);
-      at = decodeScan(stream, end, frame, scan, restartInterval);
+      at = decodeScan(stream, end, frame, scan, restartInterval, conditioning);
       if (frame.isDnlPending) {
         at = readDefinedLines(stream, at, frame.height, fail);
         frame.isDnlPending = false;
@@ -206,8 +219,9 @@ function readFrame(
   segment: Uint8Array,
   at: number,
   expected: SequentialJpegExpectation,
-  isProgressive: boolean,
+  process: number,
 ): Frame {
+  const isProgressive = process === 0xc2 || process === 0xca;
   const count = segment[5] ?? 0;
   if (segment.length < 6 || count < 1 || count > 4 || segment.length !== 6 + 3 * count) {
     throw fail(`the frame header at byte ${at} is malformed`);
@@ -273,6 +287,7 @@ function readFrame(
   });
   return {
     isProgressive,
+    isArithmetic: process >= 0xc9,
     isDnlPending: lines.isDefinedByDnl,
     precision,
     width,
@@ -350,6 +365,9 @@ interface Scan {
   components: Component[];
   dc: HuffmanTable[];
   ac: HuffmanTable[];
+  /** The table selectors (Td, Ta): with arithmetic coding, of conditioning and statistics. */
+  dcIds: number[];
+  acIds: number[];
   quant: Int32Array[];
   band: ProgressiveBand;
 }
@@ -378,7 +396,7 @@ function readScan(
   }
   const usesDc = !frame.isProgressive || (band.ss === 0 && band.ah === 0);
   const usesAc = !frame.isProgressive || band.ss !== 0;
-  const scan: Scan = { components: [], dc: [], ac: [], quant: [], band };
+  const scan: Scan = { components: [], dc: [], ac: [], dcIds: [], acIds: [], quant: [], band };
   let blocksPerMcu = 0;
   for (let i = 0; i < count; i += 1) {
     const id = segment[1 + 2 * i] ?? -1;
@@ -390,11 +408,19 @@ function readScan(
       throw fail(`the scan at byte ${at} codes component ${id} a second time`);
     }
     const selectors = segment[2 + 2 * i] ?? 0;
-    const dc = dcTables[selectors >> 4] ?? EMPTY_TABLE;
-    const ac = acTables[selectors & 15] ?? EMPTY_TABLE;
+    const dcId = selectors >> 4;
+    const acId = selectors & 15;
+    const dc = frame.isArithmetic ? EMPTY_TABLE : (dcTables[dcId] ?? EMPTY_TABLE);
+    const ac = frame.isArithmetic ? EMPTY_TABLE : (acTables[acId] ?? EMPTY_TABLE);
     const quant = component.quant ?? quantTables[component.quantTable];
-    if ((usesDc && dc === EMPTY_TABLE) || (usesAc && ac === EMPTY_TABLE)) {
-      throw fail(`the scan at byte ${at} uses a Huffman table never defined`);
+    if (
+      frame.isArithmetic
+        ? dcId > 3 || acId > 3
+        : (usesDc && dc === EMPTY_TABLE) || (usesAc && ac === EMPTY_TABLE)
+    ) {
+      throw fail(
+        `the scan at byte ${at} uses a ${frame.isArithmetic ? 'conditioning' : 'Huffman'} table never defined`,
+      );
     }
     if (quant === undefined) {
       throw fail(`the scan at byte ${at} uses a quantization table never defined`);
@@ -407,6 +433,8 @@ function readScan(
     scan.components.push(component);
     scan.dc.push(dc);
     scan.ac.push(ac);
+    scan.dcIds.push(dcId);
+    scan.acIds.push(acId);
     scan.quant.push(quant);
   }
   if (count > 1 && blocksPerMcu > 10) {
@@ -468,6 +496,16 @@ function checkProgression(component: Component, band: ProgressiveBand, at: numbe
 /** Decodes the block at `column`, `row` of the scan's `k`th component. */
 type BlockDecoder = (k: number, component: Component, column: number, row: number) => void;
 
+/** The entropy-coded data of a scan, Huffman's (`BitReader`) or arithmetic (`ArithmeticDecoder`). */
+interface ScanReader {
+  /** Skips the restart marker RSTn expected next, and starts the decoding anew. */
+  restart(expected: number): void;
+  /** Whether the data read ran past its end (a scan cut short). */
+  overran(): boolean;
+  /** Where the scan's data ends: the next marker. */
+  end(): number;
+}
+
 /**
  * Decodes one scan's blocks: a sequential scan's into their components' planes (dequantized and
  * inverse transformed as each block ends), a progressive scan's into their coefficients; returns
@@ -480,17 +518,27 @@ function decodeScan(
   frame: Frame,
   scan: Scan,
   restartInterval: number,
+  conditioning: ArithmeticConditioning,
 ): number {
-  const reader = new BitReader(stream, start, fail);
   const predictions = new Int32Array(scan.components.length);
   const run: EndOfBandRun = { blocks: 0 };
   const single = scan.components.length === 1 ? scan.components[0] : undefined;
   const unitsWide = single === undefined ? frame.mcusWide : single.blocksWide;
   const unitsHigh = single === undefined ? frame.mcusHigh : single.blocksHigh;
   const units = unitsWide * unitsHigh;
-  const decodeBlock = frame.isProgressive
-    ? progressiveBlocks(reader, frame, scan, predictions, run)
-    : sequentialBlocks(reader, frame, scan, predictions);
+  let reader: ScanReader;
+  let decodeBlock: BlockDecoder;
+  if (frame.isArithmetic) {
+    const decoder = new ArithmeticDecoder(stream, start, scan.components.length, fail);
+    reader = decoder;
+    decodeBlock = arithmeticBlocks(decoder, frame, scan, predictions, conditioning);
+  } else {
+    const bits = new BitReader(stream, start, fail);
+    reader = bits;
+    decodeBlock = frame.isProgressive
+      ? progressiveBlocks(bits, frame, scan, predictions, run)
+      : sequentialBlocks(bits, frame, scan, predictions);
+  }
   let restarts = 0;
   for (let unit = 0; unit < units; unit += 1) {
     if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
@@ -588,16 +636,13 @@ function progressiveBlocks(
 ): BlockDecoder {
   const { band } = scan;
   const maxSize = frame.precision === 8 ? 11 : 15;
-  const where = (component: Component, column: number, row: number) =>
-    ((row * component.stride) / 8 + column) * 64;
-  const coefficientsOf = (component: Component) => component.coefficients ?? new Int32Array(0);
   if (band.ss === 0 && band.ah === 0) {
     return (k, component, column, row) => {
       predictions[k] = decodeDcFirst(
         reader,
         scan.dc[k] ?? EMPTY_TABLE,
         coefficientsOf(component),
-        where(component, column, row),
+        blockAt(component, column, row),
         predictions[k] ?? 0,
         band,
         maxSize,
@@ -607,7 +652,7 @@ function progressiveBlocks(
   }
   if (band.ss === 0) {
     return (_, component, column, row) =>
-      decodeDcRefine(reader, coefficientsOf(component), where(component, column, row), band);
+      decodeDcRefine(reader, coefficientsOf(component), blockAt(component, column, row), band);
   }
   const decodeAc = band.ah === 0 ? decodeAcFirst : decodeAcRefine;
   return (k, component, column, row) =>
@@ -615,10 +660,73 @@ function progressiveBlocks(
       reader,
       scan.ac[k] ?? EMPTY_TABLE,
       coefficientsOf(component),
-      where(component, column, row),
+      blockAt(component, column, row),
       band,
       run,
       fail,
+    );
+}
+
+/** Where a block's 64 coefficients start in its component's coefficients (progressive frames). */
+function blockAt(component: Component, column: number, row: number): number {
+  return ((row * component.stride) / 8 + column) * 64;
+}
+
+/** A progressive frame's component's coefficients (allocated with the frame). */
+function coefficientsOf(component: Component): Int32Array {
+  return component.coefficients ?? new Int32Array(0);
+}
+
+/** The band of a sequential scan: every AC coefficient, to the last bit. */
+const WHOLE_BAND: ProgressiveBand = { ss: 1, se: 63, ah: 0, al: 0 };
+
+/**
+ * An arithmetic-coded scan's blocks (F.2.4, G.1.3; `./arithmetic.ts`): a sequential scan's DC
+ * and AC, dequantized and transformed; a progressive scan's, by its kind, into the component's
+ * coefficients.
+ */
+function arithmeticBlocks(
+  decoder: ArithmeticDecoder,
+  frame: Frame,
+  scan: Scan,
+  predictions: Int32Array,
+  conditioning: ArithmeticConditioning,
+): BlockDecoder {
+  const { band } = scan;
+  const dcFirst = (k: number) => {
+    const dc =
+      ((predictions[k] ?? 0) + decoder.decodeDcDifference(k, scan.dcIds[k] ?? 0, conditioning)) | 0;
+    predictions[k] = dc;
+    return dc;
+  };
+  if (!frame.isProgressive) {
+    const coefficients = new Int32Array(64);
+    const block = new Int32Array(64);
+    const workspace = new Float64Array(64);
+    return (k, component, column, row) => {
+      coefficients.fill(0);
+      coefficients[0] = dcFirst(k);
+      decoder.decodeAc(coefficients, 0, scan.acIds[k] ?? 0, WHOLE_BAND, conditioning);
+      const isDcOnly = dequantize(coefficients, 0, scan.quant[k] as Int32Array, block);
+      transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
+    };
+  }
+  if (band.ss === 0 && band.ah === 0) {
+    return (k, component, column, row) => {
+      coefficientsOf(component)[blockAt(component, column, row)] = dcFirst(k) << band.al;
+    };
+  }
+  if (band.ss === 0) {
+    return (_, component, column, row) =>
+      decoder.decodeDcRefine(coefficientsOf(component), blockAt(component, column, row), band);
+  }
+  return (k, component, column, row) =>
+    decoder.decodeAc(
+      coefficientsOf(component),
+      blockAt(component, column, row),
+      scan.acIds[k] ?? 0,
+      band,
+      conditioning,
     );
 }
 
@@ -637,18 +745,31 @@ function transformCoefficients(frame: Frame): void {
     }
     for (let row = 0; row < component.blocksHigh; row += 1) {
       for (let column = 0; column < component.blocksWide; column += 1) {
-        const at = ((row * component.stride) / 8 + column) * 64;
-        let isDcOnly = true;
-        block[0] = (coefficients[at] ?? 0) * (quant[0] ?? 0);
-        for (let z = 1; z < 64; z += 1) {
-          const value = (coefficients[at + z] ?? 0) * (quant[z] ?? 0);
-          block[ZIGZAG[z] ?? 0] = value;
-          isDcOnly &&= value === 0;
-        }
+        const isDcOnly = dequantize(coefficients, blockAt(component, column, row), quant, block);
         transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
       }
     }
   }
+}
+
+/**
+ * A block's 64 coefficients (zig-zag order, from `at`) dequantized into `block` (natural order);
+ * returns whether only its DC is non-zero.
+ */
+function dequantize(
+  coefficients: Int32Array,
+  at: number,
+  quant: Int32Array,
+  block: Int32Array,
+): boolean {
+  let isDcOnly = true;
+  block[0] = (coefficients[at] ?? 0) * (quant[0] ?? 0);
+  for (let z = 1; z < 64; z += 1) {
+    const value = (coefficients[at + z] ?? 0) * (quant[z] ?? 0);
+    block[ZIGZAG[z] ?? 0] = value;
+    isDcOnly &&= value === 0;
+  }
+  return isDcOnly;
 }
 
 /** Writes a dequantized block (natural order) into its place in the component's plane. */
