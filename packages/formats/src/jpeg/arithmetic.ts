@@ -118,7 +118,7 @@ export class ArithmeticDecoder {
   private readonly dcStats: Uint8Array[];
   private readonly acStats: Uint8Array[];
   /** Each scan component's DC context (F.1.4.4.1.2): 0, 4, 8, 12 or 16. */
-  readonly dcContexts: Int32Array;
+  private readonly dcContexts: Int32Array;
 
   constructor(
     private readonly stream: Uint8Array,
