@@ -193,3 +193,13 @@ export function readBits(reader: BitReader, size: number): number {
   reader.count = count;
   return (reader.bits >>> count) & ((1 << size) - 1);
 }
+
+/** The next bit (a correction, a sign, a DC refinement; G.1.2.1, G.1.2.3): `readBits` of one. */
+export function readBit(reader: BitReader): number {
+  if (reader.count === 0) {
+    reader.fill();
+  }
+  const count = reader.count - 1;
+  reader.count = count;
+  return (reader.bits >>> count) & 1;
+}

@@ -6,7 +6,14 @@
  * and transforms once every scan is read. Each function decodes one block of one scan as the IJG
  * library's jdphuff.c does (G.1.2.1 to G.1.2.3), coefficients kept in zig-zag order.
  */
-import { decodeSymbol, readBits, receiveExtend, type BitReader, type Fail } from './huffman.js';
+import {
+  decodeSymbol,
+  readBit,
+  readBits,
+  receiveExtend,
+  type BitReader,
+  type Fail,
+} from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
 
 /** A scan's band and bits (T.81 B.2.3): what its blocks code. */
@@ -57,7 +64,7 @@ export function decodeDcRefine(
   at: number,
   band: ProgressiveBand,
 ): void {
-  if (readBits(reader, 1) !== 0) {
+  if (readBit(reader) !== 0) {
     coefficients[at] = (coefficients[at] ?? 0) | (1 << band.al);
   }
 }
@@ -132,7 +139,7 @@ export const decodeAcRefine: AcBlockDecoder = (
         if (size !== 1) {
           throw fail(`the refinement scan codes a new coefficient of ${size} bits, not 1`);
         }
-        value = readBits(reader, 1) !== 0 ? plus : minus;
+        value = readBit(reader) !== 0 ? plus : minus;
       } else if (zeros !== 15) {
         run.blocks = endOfBandRun(reader, zeros);
         break;
@@ -181,7 +188,7 @@ function refine(
   plus: number,
   minus: number,
 ): void {
-  if (readBits(reader, 1) !== 0 && (coefficient & plus) === 0) {
+  if (readBit(reader) !== 0 && (coefficient & plus) === 0) {
     coefficients[index] = coefficient + (coefficient >= 0 ? plus : minus);
   }
 }
