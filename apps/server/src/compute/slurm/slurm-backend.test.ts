@@ -492,4 +492,37 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
     });
     expect(refused).toBe('ECONNREFUSED');
   }, 120_000);
+
+  it('fails an instance whose relay dies: the job ends, the notebook with it, and the reason says so', async () => {
+    const spec = await newSpec();
+    tokens.set(spec.instanceId, spec.platformToken);
+    const handle = await relayed.start(spec);
+    const folder = join(root, 'instances', spec.instanceId);
+    await until(handle, 'running', relayed);
+
+    // The relay's argv names its certificate in the instance's folder; the sandbox's does not.
+    const relays = await processesNaming(`--cert=${folder}/relay/cert.pem`);
+    expect(relays).toHaveLength(1);
+    const pid = Number(relays[0]?.split(':')[0]);
+    process.kill(pid, 'SIGKILL');
+
+    const failed = await until(handle, 'failed', relayed);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(
+        new RegExp(
+          `^the notebook's relay stopped, and Slurm job ${handle.ref} ended with it \\(FAILED, exit code 75:0\\): .*lantern: the relay exited with status 137; the notebook is stopped with it$`,
+          'u',
+        ),
+      ) as unknown,
+    });
+    // The job is gone from the queue, and nothing of the notebook runs on.
+    const { stdout } = await exec('squeue', ['--noheader', `--name=lantern-${spec.instanceId}`], {
+      env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+    });
+    expect(stdout.trim()).toBe('');
+    expect(await relayed.find(spec.instanceId)).toBeNull();
+    expect(await processesNaming(spec.baseUrl)).toEqual([]);
+    await relayed.stop(handle);
+  }, 120_000);
 });

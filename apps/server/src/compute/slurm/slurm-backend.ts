@@ -371,7 +371,7 @@ export class SlurmComputeBackend implements ComputeBackend {
     if (record === undefined) {
       return { state: 'stopped', detail: `Slurm no longer knows job ${handle.ref}` };
     }
-    const phase = jobPhase(record);
+    const phase = jobPhase(record, { relayed: details.relayFingerprint256 !== undefined });
     switch (phase.phase) {
       case 'waiting':
         return { state: 'starting', detail: phase.detail };
