@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -280,6 +280,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   });
 
   it('runs ngsci inside the sandbox: instance_id, datasets through the platform socket, the mounted file, no contest', async () => {
+    // The local sandbox binds the server's platform socket, so the server serves it.
+    const socket = server.ctx.services.instances.sockets.socketPathOf(instanceId);
+    expect(socket).toBe(join(server.dataDir, 'platform', instanceId, 'platform.sock'));
+    expect((await stat(socket)).isSocket()).toBe(true);
     kernel = await openKernel();
     const run = await kernel.execute(
       [

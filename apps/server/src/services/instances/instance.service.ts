@@ -6,7 +6,7 @@
  * A launch is checked and recorded as `requested` in one transaction (member, role, project open,
  * type, the datasets held at those versions, the free quota or the project's paid types, the
  * limit on concurrent starts), then started: dataset views materialised, folders and the platform
- * socket prepared, fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
+ * socket prepared (for a sandbox that binds it), fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
  * every `startPollMs` of the backend) until the notebook answers. A launch or restart waits for
  * that up to `startWaitMs` and says whether it is still under way (then answered 202): the start
  * goes on in the background, and its row is its job, so a server that dies first loses nothing
@@ -602,7 +602,10 @@ export class InstanceService implements PlatformApi {
     try {
       const type = this.typeOf(row.type_name);
       const datasets = await this.mountsOf(row);
-      const platformSocket = await this.sockets.open(instanceId);
+      // Served before the sandbox starts, only for a sandbox that binds it.
+      const platformSocket = this.backend.bindsPlatformSocket()
+        ? await this.sockets.open(instanceId)
+        : this.sockets.socketPathOf(instanceId);
       const handle = await this.backend.start({
         instanceId,
         type,
@@ -998,12 +1001,12 @@ The project: ${this.options.links.base}/projects/${row.project_id}
     switch (state.state) {
       case 'starting':
         if (how === 'restore') {
-          await this.sockets.open(row.id);
+          await this.serveSocket(row);
         }
         return;
       case 'running':
         if (how === 'restore' || row.state === 'starting') {
-          await this.sockets.open(row.id);
+          await this.serveSocket(row);
         }
         if (row.state === 'starting') {
           const type = this.types.get(row.type_name);
@@ -1048,6 +1051,13 @@ The project: ${this.options.links.base}/projects/${row.project_id}
         return;
       default:
         state satisfies never;
+    }
+  }
+
+  /** Serves the instance's platform socket (again), if its sandbox binds it: its handle says. */
+  private async serveSocket(row: InstanceRow): Promise<void> {
+    if (row.handle !== null && this.backend.bindsPlatformSocket(parseHandle(row.handle))) {
+      await this.sockets.open(row.id);
     }
   }
 
