@@ -164,7 +164,11 @@ describe('instances on Slurm with relays, through the server', () => {
     expect(calls.map((event) => parseAuditBody(event.body))).toContainEqual(
       expect.objectContaining({
         outcome: 'allowed',
-        details: expect.objectContaining({ instance: instanceId, status: 200 }) as unknown,
+        details: expect.objectContaining({
+          via: 'http',
+          instance: instanceId,
+          status: 200,
+        }) as unknown,
       }),
     );
   }, 180_000);

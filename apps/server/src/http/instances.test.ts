@@ -350,10 +350,17 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     await server.flushAudit();
     const calls = await api('GET', '/api/v1/audit/events?action=platform.call', admin);
     expect(calls.status, await detail(calls.clone())).toBe(200);
-    const outcomes = ((await calls.json()) as { events: { outcome: string }[] }).events.map(
-      (item) => item.outcome,
-    );
-    expect(outcomes.filter((outcome) => outcome === 'denied').length).toBe(4);
+    const denied = (
+      (await calls.json()) as { events: { outcome: string; details: { via: string } }[] }
+    ).events.filter((item) => item.outcome === 'denied');
+    // The four here over HTTP, and the wrong token on the socket before.
+    expect(denied.map((item) => item.details.via).sort()).toEqual([
+      'http',
+      'http',
+      'http',
+      'http',
+      'socket',
+    ]);
   });
 
   it('withholds a platform answer whose audit record cannot be written (503), and answers once it can', async () => {
@@ -384,6 +391,63 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect(await server.auditEventsFor('platform-audit-written')).toMatchObject([
       { action: 'platform.call', outcome: 'allowed', details: { status: 200 } },
     ]);
+  });
+
+  it('records each call on the platform socket before it answers: 503 and no stop while the audit log refuses, the instance’s own record once it can', async () => {
+    // A platform call from inside the sandbox, on its socket with its token, under a request id.
+    const defined = await kernel?.execute(
+      [
+        'import http.client, os, socket',
+        'def platform(method, path, request_id):',
+        "    conn = http.client.HTTPConnection('localhost')",
+        '    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+        "    sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
+        '    conn.sock = sock',
+        "    token = os.environ['LANTERN_PLATFORM_TOKEN']",
+        "    conn.request(method, path, headers={'Authorization': 'Bearer ' + token, 'X-Request-Id': request_id})",
+        '    answer = conn.getresponse()',
+        "    print(answer.status, answer.read().decode('utf-8'))",
+      ].join('\n'),
+    );
+    expect(defined?.status, defined?.output).toBe('ok');
+    const call = async (method: string, path: string, requestId: string) => {
+      const run = await kernel?.execute(`platform('${method}', '${path}', '${requestId}')`);
+      expect(run?.status, run?.output).toBe('ok');
+      return run?.output ?? '';
+    };
+
+    const marker = 'socket-audit-refused';
+    const restore = await refuseAuditEventsOf(server, marker);
+    try {
+      const read = await call('GET', '/v1/datasets', `${marker}-read`);
+      expect(read).toMatch(/^503 .*the audit log cannot be written; the call was not answered/u);
+      expect(read).not.toContain(OPEN);
+      // The stop's own record is the call's (one request id): refused, so nothing is stopped.
+      const stop = await call('POST', '/v1/instance/stop', `${marker}-stop`);
+      expect(stop).toMatch(/^503 /u);
+      expect((await instance()).state).toBe('running');
+    } finally {
+      await restore();
+    }
+    expect(await call('GET', '/v1/instance', 'socket-audit-written')).toBe(
+      `200 {"id":"${instanceId}"}\n`,
+    );
+    expect(await server.auditEventsFor('socket-audit-written')).toMatchObject([
+      {
+        action: 'platform.call',
+        actor: `system:instance:${instanceId}`,
+        outcome: 'allowed',
+        details: {
+          via: 'socket',
+          method: 'GET',
+          path: '/v1/instance',
+          status: 200,
+          instance: instanceId,
+        },
+      },
+    ]);
+    expect(await server.auditEventsFor(`${marker}-stop`)).toEqual([]);
+    expect((await instance()).state).toBe('running');
   });
 
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {

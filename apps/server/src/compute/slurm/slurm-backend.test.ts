@@ -321,6 +321,8 @@ function platformOverHttp(
       ]),
     stopFromInside: () => Promise.resolve('stopping'),
     submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
+    // The server's audit log is not under test here: each call's record is "written".
+    recordCall: () => Promise.resolve(),
   };
   return createHttpServer((req, res) => {
     const url = req.url ?? '/';
@@ -332,10 +334,13 @@ function platformOverHttp(
     const header = req.headers['x-ng-instance-id'];
     void answerPlatformCall(
       api,
-      typeof header === 'string' ? header : '',
+      {
+        instanceId: typeof header === 'string' ? header : '',
+        via: 'http',
+        path: url.slice('/platform'.length),
+      },
       req,
       res,
-      url.slice('/platform'.length),
     );
   });
 }

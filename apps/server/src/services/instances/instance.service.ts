@@ -67,11 +67,16 @@ import {
   type MemberRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
-import { runOutsideRequest, runWithRequestContext } from '../../request-context.js';
+import {
+  currentRequestContext,
+  instanceRequestContext,
+  runOutsideRequest,
+  runWithRequestContext,
+} from '../../request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { EmailService } from '../email/email.service.js';
-import { PlatformSockets, type PlatformApi } from './platform-socket.js';
+import { PlatformSockets, type PlatformApi, type PlatformCall } from './platform-socket.js';
 
 /** An instance as its project's members see it. */
 export interface Instance {
@@ -543,6 +548,20 @@ export class InstanceService implements PlatformApi {
       }),
     );
     return { accepted: false, message };
+  }
+
+  async recordCall(call: PlatformCall): Promise<void> {
+    await this.audit.recordAlone({
+      action: 'platform.call',
+      outcome: call.status < 400 ? 'allowed' : call.status === 401 ? 'denied' : 'failed',
+      details: {
+        via: call.via,
+        method: call.method,
+        path: call.path,
+        status: call.status,
+        instance: call.instanceId,
+      },
+    });
   }
 
   // Starting and stopping.
@@ -1245,20 +1264,18 @@ The project: ${this.options.links.base}/projects/${row.project_id}
     return join(root, id);
   }
 
-  /** Runs `fn` as the instance (its audit events name it), outside any HTTP request. */
+  /**
+   * Runs `fn` as the instance (its audit events name it), under the id of the platform call that
+   * asked for it, so that the call's record and the change's share it (and are refused alike).
+   */
   private asInstance<T>(row: InstanceRow, fn: () => Promise<T>): Promise<T> {
+    const call = currentRequestContext();
     return runWithRequestContext(
-      {
-        requestId: `platform-${randomBytes(8).toString('hex')}`,
-        clientIp: null,
-        principal: { kind: 'system', name: `instance:${row.id}` },
+      instanceRequestContext(row.id, {
+        requestId: call?.requestId ?? `platform-${randomBytes(8).toString('hex')}`,
+        clientIp: call?.clientIp ?? null,
         projectId: row.project_id,
-        audited: false,
-        auditSettled: false,
-        authenticatedBy: null,
-        tokenId: null,
-        denied: false,
-      },
+      }),
       fn,
     );
   }
