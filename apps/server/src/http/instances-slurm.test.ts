@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAuditBody } from '@lantern/core/audit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
-import { stopLeftoverInstances } from '../testing/instances.js';
-import { request, type As } from '../testing/http.js';
+import { processesNaming, readInstance, stopLeftoverInstances } from '../testing/instances.js';
+import { request } from '../testing/http.js';
 import { JupyterKernel } from '../testing/jupyter-kernel.js';
 import { startThrowawaySlurm, type ThrowawaySlurm } from '../testing/slurm.js';
 import { freePort, startTestServer, type TestServer } from '../testing/test-server.js';
@@ -23,32 +23,19 @@ const OPEN = 'demo-slurm-ecg';
 /** Starts on Slurm wait for the scheduler and a notebook's Python: generously. */
 const SETTLE_MS = 120_000;
 
+type Instance = Awaited<ReturnType<typeof readInstance>>;
+
 let slurm: ThrowawaySlurm;
 let server: TestServer;
 let owner: SignedInUser;
 let projectId: string;
 let instanceId: string;
 
-interface Instance {
-  id: string;
-  state: string;
-  failureReason: string | null;
-}
-
-const api = (method: string, path: string, as: As = {}, body?: unknown) =>
-  request(server, method, path, as, body);
-
-async function instance(): Promise<Instance> {
-  const res = await api('GET', `/api/v1/instances/${instanceId}`, owner);
-  expect(res.status).toBe(200);
-  return (await res.json()) as Instance;
-}
-
 /** Reads the instance until it leaves `passing` states (the reconciler moves it). */
 async function settle(passing: string[]): Promise<Instance> {
   const deadline = performance.now() + SETTLE_MS;
   for (;;) {
-    const now = await instance();
+    const now = await readInstance(server, owner, instanceId);
     if (!passing.includes(now.state) || performance.now() > deadline) {
       return now;
     }
@@ -62,22 +49,6 @@ async function queued(): Promise<string> {
     env: { ...process.env, SLURM_CONF: slurm.slurmConf },
   });
   return stdout.trim();
-}
-
-/** Host processes whose command line names `text`, as `pid: argv`. */
-async function processesNaming(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
-    try {
-      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-      if (cmdline.includes(text)) {
-        found.push(`${pid}: ${cmdline.slice(0, 120)}`);
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 beforeAll(async () => {
@@ -111,7 +82,7 @@ beforeAll(async () => {
     password: PASSWORD,
   });
   await publishTinyDataset(server, curator, OPEN, 'open', 3);
-  const res = await api('POST', '/api/v1/projects', owner, {
+  const res = await request(server, 'POST', '/api/v1/projects', owner, {
     title: 'Arrest from resting ECGs on the cluster',
     purpose: 'Whether the morphology of a resting ECG predicts sudden cardiac arrest.',
     datasets: [{ slug: OPEN, version: '1.0' }],
@@ -130,7 +101,7 @@ afterAll(async () => {
 
 describe('instances on Slurm with relays, through the server', () => {
   it('runs a relayed instance with no platform socket of the server’s: ngsci’s calls go through the relay to /platform/v1', async () => {
-    const res = await api('POST', `/api/v1/projects/${projectId}/instances`, owner, {
+    const res = await request(server, 'POST', `/api/v1/projects/${projectId}/instances`, owner, {
       type: 'cpu.xsmall',
       datasets: [{ slug: OPEN, version: '1.0' }],
     });

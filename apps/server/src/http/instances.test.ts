@@ -105,6 +105,38 @@ async function openKernel(): Promise<JupyterKernel> {
   return JupyterKernel.open(connection.endpoint.socketPath, connection.baseUrl, connection.token);
 }
 
+/**
+ * A platform call from inside the sandbox on its socket (LANTERN_PLATFORM_SOCKET), as ngsci makes
+ * it, with the instance's own token unless `token` is given: its status and body on one line.
+ */
+async function callPlatformSocket(
+  method: string,
+  path: string,
+  options: { token?: string; requestId?: string } = {},
+): Promise<string> {
+  const token =
+    options.token === undefined
+      ? "os.environ['LANTERN_PLATFORM_TOKEN']"
+      : JSON.stringify(options.token);
+  const requestId =
+    options.requestId === undefined ? '' : `, 'X-Request-Id': ${JSON.stringify(options.requestId)}`;
+  const run = await kernel?.execute(
+    [
+      'import http.client, os, socket',
+      "conn = http.client.HTTPConnection('localhost')",
+      'sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      "sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
+      'conn.sock = sock',
+      `headers = {'Authorization': 'Bearer ' + ${token}${requestId}}`,
+      `conn.request(${JSON.stringify(method)}, ${JSON.stringify(path)}, headers=headers)`,
+      'answer = conn.getresponse()',
+      "print(answer.status, answer.read().decode('utf-8'))",
+    ].join('\n'),
+  );
+  expect(run?.status, run?.output).toBe('ok');
+  return run?.output ?? '';
+}
+
 async function usage(): Promise<Usage[]> {
   const res = await api('GET', `/api/v1/instances/${instanceId}/usage`, owner);
   expect(res.status).toBe(200);
@@ -307,19 +339,8 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   });
 
   it('refuses a platform call without the instance token', async () => {
-    const run = await kernel?.execute(
-      [
-        'import http.client, os, socket',
-        'conn = http.client.HTTPConnection("localhost")',
-        'sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
-        "sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
-        'conn.sock = sock',
-        "conn.request('GET', '/v1/datasets', headers={'Authorization': 'Bearer not-the-token'})",
-        "print('status', conn.getresponse().status)",
-      ].join('\n'),
-    );
-    expect(run?.status, run?.output).toBe('ok');
-    expect(run?.output).toContain('status 401');
+    const answer = await callPlatformSocket('GET', '/v1/datasets', { token: 'not-the-token' });
+    expect(answer).toMatch(/^401 /u);
   });
 
   it('answers the same platform calls over HTTP at /platform/v1 (for Pods) with the instance token, and 401 otherwise', async () => {
@@ -394,27 +415,8 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   });
 
   it('records each call on the platform socket before it answers: 503 and no stop while the audit log refuses, the instance’s own record once it can', async () => {
-    // A platform call from inside the sandbox, on its socket with its token, under a request id.
-    const defined = await kernel?.execute(
-      [
-        'import http.client, os, socket',
-        'def platform(method, path, request_id):',
-        "    conn = http.client.HTTPConnection('localhost')",
-        '    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
-        "    sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
-        '    conn.sock = sock',
-        "    token = os.environ['LANTERN_PLATFORM_TOKEN']",
-        "    conn.request(method, path, headers={'Authorization': 'Bearer ' + token, 'X-Request-Id': request_id})",
-        '    answer = conn.getresponse()',
-        "    print(answer.status, answer.read().decode('utf-8'))",
-      ].join('\n'),
-    );
-    expect(defined?.status, defined?.output).toBe('ok');
-    const call = async (method: string, path: string, requestId: string) => {
-      const run = await kernel?.execute(`platform('${method}', '${path}', '${requestId}')`);
-      expect(run?.status, run?.output).toBe('ok');
-      return run?.output ?? '';
-    };
+    const call = (method: string, path: string, requestId: string) =>
+      callPlatformSocket(method, path, { requestId });
 
     const marker = 'socket-audit-refused';
     const restore = await refuseAuditEventsOf(server, marker);

@@ -1,16 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import {
-  chmod,
-  chown,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +8,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '@lantern/core/instances';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerPlatformCall } from '../../services/instances/platform-socket.js';
+import { processesNaming } from '../../testing/instances.js';
 import { JupyterKernel } from '../../testing/jupyter-kernel.js';
 import { startThrowawaySlurm, type ThrowawaySlurm } from '../../testing/slurm.js';
 import type { BackendHandle, BackendState, LaunchSpec, RelayEndpoint } from '../compute-backend.js';
@@ -127,20 +118,28 @@ async function scontrol(jobId: string): Promise<string> {
   return stdout;
 }
 
-/** Host processes whose command line names `text` (the sandbox's argv names its base URL). */
-async function processesNaming(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
-    try {
-      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-      if (cmdline.includes(text)) {
-        found.push(`${pid}: ${cmdline.slice(0, 120)}`);
-      }
-    } catch {
-      // gone meanwhile
-    }
+/** The ids of the jobs of `instanceId` in the queue (squeue: pending, running, ending). */
+async function queuedJobs(instanceId: string): Promise<string[]> {
+  const { stdout } = await exec(
+    'squeue',
+    ['--noheader', `--name=lantern-${instanceId}`, '--format=%i'],
+    {
+      env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+    },
+  );
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** `key=`'s value in one `scontrol -o` line (ISO times like 2026-12-05T09:26:50 sort as text). */
+function field(line: string, key: string): string {
+  const value = new RegExp(`(?:^|\\s)${key}=(\\S+)`, 'u').exec(line)?.[1];
+  if (value === undefined) {
+    throw new Error(`no ${key} in ${line}`);
   }
-  return found;
+  return value;
 }
 
 describe('the Slurm backend on a real single-node cluster', () => {
@@ -275,6 +274,41 @@ describe('the Slurm backend on a real single-node cluster', () => {
     await restarted.stop(running);
     await restarted.stop(cancelled);
     expect(await processesNaming(a.baseUrl)).toEqual([]);
+  });
+
+  it('finds an instance’s job by its id alone, and a new start of it cancels that job before it submits its own', async () => {
+    const spec = await newSpec();
+    const first = await backend.start(spec);
+    await until(first, 'running');
+
+    // A server that died before it stored the handle: the next one has only the instance's id.
+    const restarted = new SlurmComputeBackend({
+      slurmConf: slurm.slurmConf,
+      sharedDir: join(root, 'instances'),
+      sandboxUser: SANDBOX,
+    });
+    expect(await restarted.find(spec.instanceId)).toEqual({
+      kind: 'slurm',
+      ref: first.ref,
+      details: first.details,
+    });
+    const second = await restarted.start(spec);
+    expect(second.ref).not.toBe(first.ref);
+    // By the time the new job was submitted, the first was cancelled and out of the queue.
+    expect(await queuedJobs(spec.instanceId)).toEqual([second.ref]);
+    expect(await scontrol(first.ref)).toMatch(/ JobState=CANCELLED /u);
+    const ended = field(await scontrol(first.ref), 'EndTime');
+    const submitted = field(await scontrol(second.ref), 'SubmitTime');
+    expect(
+      ended <= submitted,
+      `${first.ref} ended ${ended}, ${second.ref} submitted ${submitted}`,
+    ).toBe(true);
+
+    await until(second, 'running', restarted);
+    expect(await restarted.find(spec.instanceId)).toMatchObject({ ref: second.ref });
+    await restarted.stop(second);
+    expect(await restarted.find(spec.instanceId)).toBeNull();
+    expect(await processesNaming(spec.baseUrl)).toEqual([]);
   });
 
   it('refuses a GPU type on a node without GPUs with Slurm’s reason, and leaves no folder', async () => {
