@@ -1228,7 +1228,7 @@ The project: ${this.options.links.base}/projects/${row.project_id}
       const retryAfterSeconds = 5 + randomInt(0, 11);
       throw new AppError(
         'too_many_starts',
-        `${starting} instances are starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
+        `${starting === 1 ? 'one instance is' : `${starting} instances are`} starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
         { retryAfterSeconds },
       );
     }
