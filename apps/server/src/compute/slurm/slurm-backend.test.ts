@@ -443,6 +443,15 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
     const handle = await relayed.start(spec);
     const folder = join(root, 'instances', spec.instanceId);
 
+    // ngsci's socket is the relay's: the server serves none for this job, whatever the backend's
+    // configuration says after a restart (a job keeps the way it was launched with).
+    expect(relayed.bindsPlatformSocket()).toBe(false);
+    expect(relayed.bindsPlatformSocket(handle)).toBe(false);
+    expect(backend.bindsPlatformSocket(handle)).toBe(false);
+    const { relayFingerprint256: _pin, ...unrelayed } = handle.details;
+    expect(relayed.bindsPlatformSocket({ ...handle, details: unrelayed })).toBe(true);
+    expect(backend.bindsPlatformSocket()).toBe(true);
+
     // The handle pins the certificate the server made; the secret stays in the folder (0600).
     const certificate = new X509Certificate(await readFile(join(folder, 'relay', 'cert.pem')));
     expect(handle.details['relayFingerprint256']).toBe(certificate.fingerprint256);
