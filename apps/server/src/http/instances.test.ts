@@ -51,6 +51,7 @@ interface Instance {
   projectId: string;
   state: string;
   failureReason: string | null;
+  lastActivityAt: string | null;
   type: string;
   datasets: { slug: string; version: string }[];
   url: string;
@@ -419,6 +420,7 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       callPlatformSocket(method, path, { requestId });
 
     const marker = 'socket-audit-refused';
+    const activeBefore = (await instance()).lastActivityAt;
     const restore = await refuseAuditEventsOf(server, marker);
     try {
       const read = await call('GET', '/v1/datasets', `${marker}-read`);
@@ -427,7 +429,8 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       // The stop's own record is the call's (one request id): refused, so nothing is stopped.
       const stop = await call('POST', '/v1/instance/stop', `${marker}-stop`);
       expect(stop).toMatch(/^503 /u);
-      expect((await instance()).state).toBe('running');
+      // Not even counted as activity: a call refused for want of its record changes nothing.
+      expect(await instance()).toMatchObject({ state: 'running', lastActivityAt: activeBefore });
     } finally {
       await restore();
     }
@@ -449,7 +452,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
       },
     ]);
     expect(await server.auditEventsFor(`${marker}-stop`)).toEqual([]);
-    expect((await instance()).state).toBe('running');
+    const after = await instance();
+    expect(after.state).toBe('running');
+    // The answered call is activity, written once it is on record.
+    expect(Date.parse(after.lastActivityAt ?? '')).toBeGreaterThan(Date.parse(activeBefore ?? ''));
   });
 
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {

@@ -508,7 +508,6 @@ export class InstanceService implements PlatformApi {
 
   async datasets(instanceId: string): Promise<{ slug: string; version: string; path: string }[]> {
     const row = await this.row(instanceId);
-    await this.touch(instanceId);
     return mountedOf(row).map(({ slug, version }) => ({
       slug,
       version,
@@ -562,6 +561,13 @@ export class InstanceService implements PlatformApi {
         instance: call.instanceId,
       },
     });
+    // An answered call is activity, written only once the call is on record: a call refused for
+    // want of its record changes nothing. Activity is no reason to withhold an answer.
+    if (call.instanceId !== null && call.status < 400) {
+      await this.touch(call.instanceId).catch((error: unknown) => {
+        this.logger.warn({ err: error, instanceId: call.instanceId }, 'recording activity failed');
+      });
+    }
   }
 
   // Starting and stopping.
@@ -1280,7 +1286,7 @@ The project: ${this.options.links.base}/projects/${row.project_id}
     );
   }
 
-  /** A call from inside the instance (ngsci) is activity. */
+  /** A call from inside the instance (ngsci) is activity (for the idle culler). */
   private async touch(instanceId: string): Promise<void> {
     await instancesRepository.recordActivity(this.db, instanceId, this.now());
   }
