@@ -49,14 +49,14 @@ export interface PlatformCall {
   /** The instance named (its socket's, or X-NG-Instance-Id's), null when none was. */
   instanceId: string | null;
   /** How it came: the instance's UNIX socket, or HTTP at /platform/v1 (a Pod, a Slurm relay). */
-  via: PlatformPath;
+  via: PlatformTransport;
   method: string;
   /** The platform's path, `/v1/…`, without the query. */
   path: string;
   status: number;
 }
 
-export type PlatformPath = 'socket' | 'http';
+export type PlatformTransport = 'socket' | 'http';
 
 /** ngsci refuses larger entries before sending them; the socket does too. */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
@@ -167,7 +167,7 @@ export interface PlatformAnswer {
  */
 export async function answerPlatformCall(
   api: PlatformApi,
-  call: { instanceId: string; via: PlatformPath; path: string },
+  call: { instanceId: string; via: PlatformTransport; path: string },
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
