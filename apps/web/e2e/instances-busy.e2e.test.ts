@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopInstancesOf } from './instances.js';
 import { admitPerson, CSRF, expectOk, PEOPLE, setUpAdmin } from './people.js';
 import { startThrowawaySlurm, type ThrowawaySlurm } from './slurm.js';
 import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
@@ -53,33 +54,6 @@ async function stateOf(person: BrowserContext, id: string): Promise<string> {
 const focused = (page: Page): Promise<unknown> =>
   page.evaluate('document.activeElement?.getAttribute("data-testid") ?? null');
 
-/** Stops every live instance of `projectId` and waits until each has stopped. */
-async function stopInstancesOf(person: BrowserContext, projectId: string): Promise<void> {
-  if (projectId === '') {
-    return;
-  }
-  const live = async () => {
-    const listed = await person.request.get(`${baseUrl}/api/v1/projects/${projectId}/instances`);
-    const { instances } = (await listed.json()) as { instances: { id: string; state: string }[] };
-    return instances.filter((i) => !['stopped', 'failed'].includes(i.state));
-  };
-  for (const instance of await live()) {
-    if (instance.state !== 'stopping') {
-      await person.request.post(`${baseUrl}/api/v1/instances/${instance.id}/stop`, {
-        headers: CSRF,
-      });
-    }
-  }
-  // Not expect.poll: hooks run outside any test.
-  const deadline = Date.now() + SETTLE.timeout;
-  while ((await live()).length > 0) {
-    if (Date.now() > deadline) {
-      throw new Error(`instances of ${projectId} did not stop`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, SETTLE.interval));
-  }
-}
-
 beforeAll(async () => {
   slurm = await startThrowawaySlurm();
   // The whole node for an hour: every instance's job waits in the queue (Resources).
@@ -122,8 +96,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await stopInstancesOf(owner, ownerProject);
-  await stopInstancesOf(colleague, colleagueProject);
+  await stopInstancesOf(owner, baseUrl, ownerProject, SETTLE);
+  await stopInstancesOf(colleague, baseUrl, colleagueProject, SETTLE);
   await owner?.close();
   await colleague?.close();
   await admin?.close();
