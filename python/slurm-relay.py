@@ -14,7 +14,9 @@ Started by the job's batch script, outside the sandbox but inside the job, with 
 
 Once both listen, it writes {"host", "port", "fingerprint256"} to --address-file (atomically) for
 the server to read. It exits on SIGTERM or SIGINT, and when its parent (the batch script) dies, so
-it lives exactly as long as the job. Refusals and failures are written to stderr: the job's output.
+it lives exactly as long as the job; and should it end first (a crash, a kill), the batch script
+stops the notebook and the job fails with its own exit code, which the server reads as the relay's
+failure. Refusals and failures are written to stderr: the job's output.
 """
 
 import argparse

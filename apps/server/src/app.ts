@@ -8,6 +8,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { cachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
 import type { AppContext } from './context.js';
+import { generateRequestId } from './request-context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
 import { userAdminRoutes } from './http/admin/users.routes.js';
 import { admissionRoutes } from './http/admission/admission.routes.js';
@@ -31,7 +32,6 @@ import { projectRoutes } from './http/projects/projects.routes.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
 import {
   frameworkErrorHandler,
-  generateRequestId,
   registerRequestLifecycle,
   type DeclaredRoute,
 } from './http/plugins/request-lifecycle.js';
@@ -122,9 +122,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       tokens: ctx.services.tokens,
     }),
   );
-  await fastify.register(
-    platformRoutes({ api: () => ctx.services.instances, audit: ctx.services.audit }),
-  );
+  await fastify.register(platformRoutes({ api: () => ctx.services.instances }));
   await fastify.register(webRoutes(ctx.config.webDir));
 
   return { fastify, routes };

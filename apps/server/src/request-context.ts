@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import type { Principal } from '@lantern/core';
 
 /** What is known about the request being served, for logs and audit events. */
@@ -38,4 +39,33 @@ export function currentRequestContext(): RequestContext | undefined {
  */
 export function runOutsideRequest<T>(fn: () => T): T {
   return storage.exit(fn);
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Uses the caller's X-Request-Id when it is safe to log, otherwise makes one. */
+export function generateRequestId(request: {
+  headers: Record<string, string | string[] | undefined>;
+}): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * The context of work an instance asks for (ngsci's calls on its platform socket, and what they
+ * change): the system principal `instance:<id>`, so that its audit events name it.
+ */
+export function instanceRequestContext(
+  instanceId: string,
+  origin: Pick<RequestContext, 'requestId' | 'clientIp' | 'projectId'>,
+): RequestContext {
+  return {
+    ...origin,
+    principal: { kind: 'system', name: `instance:${instanceId}` },
+    audited: false,
+    auditSettled: false,
+    authenticatedBy: null,
+    tokenId: null,
+    denied: false,
+  };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from './datasets.js';
+import { stopInstancesOf } from './instances.js';
 import { admitPerson, CSRF, expectOk, PEOPLE, setUpAdmin } from './people.js';
 import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
 
@@ -75,39 +76,8 @@ beforeAll(async () => {
   projectUrl = `${baseUrl}/projects/${id}`;
 }, 120_000);
 
-/**
- * Stops what a test that failed half-way left running: a sandbox outlives the server (instances
- * survive restarts), so it would run on after the suite. Waits until each has stopped.
- */
-async function stopLeftoverInstances(): Promise<void> {
-  const projectId = projectUrl.split('/').pop() ?? '';
-  if (projectId === '') {
-    return;
-  }
-  const live = async () => {
-    const listed = await owner.request.get(`${baseUrl}/api/v1/projects/${projectId}/instances`);
-    const { instances } = (await listed.json()) as { instances: { id: string; state: string }[] };
-    return instances.filter((i) => !['stopped', 'failed'].includes(i.state));
-  };
-  for (const instance of await live()) {
-    if (instance.state !== 'stopping') {
-      await owner.request.post(`${baseUrl}/api/v1/instances/${instance.id}/stop`, {
-        headers: CSRF,
-      });
-    }
-  }
-  // Not expect.poll: hooks run outside any test.
-  const deadline = Date.now() + START.timeout;
-  while ((await live()).length > 0) {
-    if (Date.now() > deadline) {
-      throw new Error('instances left running by the tests did not stop');
-    }
-    await new Promise((resolve) => setTimeout(resolve, START.interval));
-  }
-}
-
 afterAll(async () => {
-  await stopLeftoverInstances();
+  await stopInstancesOf(owner, baseUrl, projectUrl.split('/').pop() ?? '', START);
   await owner.close();
   await admin.close();
   await browser.close();

@@ -16,15 +16,19 @@ export interface RunningLantern {
 }
 
 /**
- * Starts `lantern start --port 0` on `dir` and resolves once the whole banner is printed (the
- * first start also prints the first admin's set-password link).
+ * Starts `lantern start --port 0` on `dir`, with `env` added to this process's environment (a
+ * compute backend, a limit), and resolves once the whole banner is printed (the first start also
+ * prints the first admin's set-password link).
  */
-export function startLantern(dir: string): Promise<RunningLantern> {
+export function startLantern(
+  dir: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunningLantern> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [LANTERN_BIN, 'start', '--no-demo', '--port', '0', '--data-dir', dir],
-      { env: { ...process.env, LANTERN_LOG_LEVEL: 'warn' } },
+      { env: { ...process.env, LANTERN_LOG_LEVEL: 'warn', ...env } },
     );
     let output = '';
     const exited = new Promise<void>((done) => child.once('exit', () => done()));

@@ -40,7 +40,8 @@ export interface LaunchSpec {
   homePath: string;
   /**
    * Host path of the UNIX socket on which the server answers the `ngsci` module, bound into the
-   * sandbox (the only way out of it); the per-instance token below authenticates the calls.
+   * sandbox (the only way out of it), served only for backends that bind it
+   * (`bindsPlatformSocket`); the per-instance token below authenticates the calls.
    */
   platformSocket: string;
   platformToken: string;
@@ -96,6 +97,13 @@ export interface ComputeBackend {
   readonly startPollMs?: number;
   /** Whether this backend can run instances here (for the status page). */
   check(): Promise<ComponentCheck>;
+  /**
+   * Whether the sandbox binds the server's platform socket (`LaunchSpec.platformSocket`): that of
+   * `handle`, or without one, of a start now. The service serves the socket only then; where ngsci
+   * reaches the platform another way (a Slurm job's relay, a Pod over HTTP) no socket is made.
+   * A handle's answer is its own, not the configuration's: a job keeps the way it was launched.
+   */
+  bindsPlatformSocket(handle?: BackendHandle): boolean;
   /**
    * Launches the instance and returns once the backend has taken it (a process spawned, a job
    * submitted, a Pod created), without waiting for the notebook to answer: `poll` says when.

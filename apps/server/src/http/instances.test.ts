@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,7 @@ interface Instance {
   projectId: string;
   state: string;
   failureReason: string | null;
+  lastActivityAt: string | null;
   type: string;
   datasets: { slug: string; version: string }[];
   url: string;
@@ -103,6 +104,38 @@ async function openKernel(): Promise<JupyterKernel> {
     throw new Error('the instance has no notebook socket');
   }
   return JupyterKernel.open(connection.endpoint.socketPath, connection.baseUrl, connection.token);
+}
+
+/**
+ * A platform call from inside the sandbox on its socket (LANTERN_PLATFORM_SOCKET), as ngsci makes
+ * it, with the instance's own token unless `token` is given: its status and body on one line.
+ */
+async function callPlatformSocket(
+  method: string,
+  path: string,
+  options: { token?: string; requestId?: string } = {},
+): Promise<string> {
+  const token =
+    options.token === undefined
+      ? "os.environ['LANTERN_PLATFORM_TOKEN']"
+      : JSON.stringify(options.token);
+  const requestId =
+    options.requestId === undefined ? '' : `, 'X-Request-Id': ${JSON.stringify(options.requestId)}`;
+  const run = await kernel?.execute(
+    [
+      'import http.client, os, socket',
+      "conn = http.client.HTTPConnection('localhost')",
+      'sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      "sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
+      'conn.sock = sock',
+      `headers = {'Authorization': 'Bearer ' + ${token}${requestId}}`,
+      `conn.request(${JSON.stringify(method)}, ${JSON.stringify(path)}, headers=headers)`,
+      'answer = conn.getresponse()',
+      "print(answer.status, answer.read().decode('utf-8'))",
+    ].join('\n'),
+  );
+  expect(run?.status, run?.output).toBe('ok');
+  return run?.output ?? '';
 }
 
 async function usage(): Promise<Usage[]> {
@@ -280,6 +313,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   });
 
   it('runs ngsci inside the sandbox: instance_id, datasets through the platform socket, the mounted file, no contest', async () => {
+    // The local sandbox binds the server's platform socket, so the server serves it.
+    const socket = server.ctx.services.instances.sockets.socketPathOf(instanceId);
+    expect(socket).toBe(join(server.dataDir, 'platform', instanceId, 'platform.sock'));
+    expect((await stat(socket)).isSocket()).toBe(true);
     kernel = await openKernel();
     const run = await kernel.execute(
       [
@@ -303,19 +340,8 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
   });
 
   it('refuses a platform call without the instance token', async () => {
-    const run = await kernel?.execute(
-      [
-        'import http.client, os, socket',
-        'conn = http.client.HTTPConnection("localhost")',
-        'sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
-        "sock.connect(os.environ['LANTERN_PLATFORM_SOCKET'])",
-        'conn.sock = sock',
-        "conn.request('GET', '/v1/datasets', headers={'Authorization': 'Bearer not-the-token'})",
-        "print('status', conn.getresponse().status)",
-      ].join('\n'),
-    );
-    expect(run?.status, run?.output).toBe('ok');
-    expect(run?.output).toContain('status 401');
+    const answer = await callPlatformSocket('GET', '/v1/datasets', { token: 'not-the-token' });
+    expect(answer).toMatch(/^401 /u);
   });
 
   it('answers the same platform calls over HTTP at /platform/v1 (for Pods) with the instance token, and 401 otherwise', async () => {
@@ -346,10 +372,17 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     await server.flushAudit();
     const calls = await api('GET', '/api/v1/audit/events?action=platform.call', admin);
     expect(calls.status, await detail(calls.clone())).toBe(200);
-    const outcomes = ((await calls.json()) as { events: { outcome: string }[] }).events.map(
-      (item) => item.outcome,
-    );
-    expect(outcomes.filter((outcome) => outcome === 'denied').length).toBe(4);
+    const denied = (
+      (await calls.json()) as { events: { outcome: string; details: { via: string } }[] }
+    ).events.filter((item) => item.outcome === 'denied');
+    // The four here over HTTP, and the wrong token on the socket before.
+    expect(denied.map((item) => item.details.via).sort()).toEqual([
+      'http',
+      'http',
+      'http',
+      'http',
+      'socket',
+    ]);
   });
 
   it('withholds a platform answer whose audit record cannot be written (503), and answers once it can', async () => {
@@ -380,6 +413,49 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect(await server.auditEventsFor('platform-audit-written')).toMatchObject([
       { action: 'platform.call', outcome: 'allowed', details: { status: 200 } },
     ]);
+  });
+
+  it('records each call on the platform socket before it answers: 503 and no stop while the audit log refuses, the instance’s own record once it can', async () => {
+    const call = (method: string, path: string, requestId: string) =>
+      callPlatformSocket(method, path, { requestId });
+
+    const marker = 'socket-audit-refused';
+    const activeBefore = (await instance()).lastActivityAt;
+    const restore = await refuseAuditEventsOf(server, marker);
+    try {
+      const read = await call('GET', '/v1/datasets', `${marker}-read`);
+      expect(read).toMatch(/^503 .*the audit log cannot be written; the call was not answered/u);
+      expect(read).not.toContain(OPEN);
+      // The stop's own record is the call's (one request id): refused, so nothing is stopped.
+      const stop = await call('POST', '/v1/instance/stop', `${marker}-stop`);
+      expect(stop).toMatch(/^503 /u);
+      // Not even counted as activity: a call refused for want of its record changes nothing.
+      expect(await instance()).toMatchObject({ state: 'running', lastActivityAt: activeBefore });
+    } finally {
+      await restore();
+    }
+    expect(await call('GET', '/v1/instance', 'socket-audit-written')).toBe(
+      `200 {"id":"${instanceId}"}\n`,
+    );
+    expect(await server.auditEventsFor('socket-audit-written')).toMatchObject([
+      {
+        action: 'platform.call',
+        actor: `system:instance:${instanceId}`,
+        outcome: 'allowed',
+        details: {
+          via: 'socket',
+          method: 'GET',
+          path: '/v1/instance',
+          status: 200,
+          instance: instanceId,
+        },
+      },
+    ]);
+    expect(await server.auditEventsFor(`${marker}-stop`)).toEqual([]);
+    const after = await instance();
+    expect(after.state).toBe('running');
+    // The answered call is activity, written once it is on record.
+    expect(Date.parse(after.lastActivityAt ?? '')).toBeGreaterThan(Date.parse(activeBefore ?? ''));
   });
 
   it('finds the instance running after the server restarts on the same data directory, ngsci answering again', async () => {

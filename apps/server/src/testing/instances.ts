@@ -1,7 +1,9 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { BackendHandle } from '../compute/compute-backend.js';
 import { isSameProcessAlive, signalProcess } from '../compute/local/processes.js';
 import { instancesRepository } from '../repositories/instances/instances.repository.js';
+import { request, type As } from './http.js';
 import type { TestServer } from './test-server.js';
 
 const localHandle = z.object({
@@ -111,4 +113,36 @@ export async function recordRequestedLaunch(
       datasets: '[]',
     }),
   );
+}
+
+/** An instance as a member of its project reads it through the API (a real GET, which must answer). */
+export async function readInstance(
+  server: TestServer,
+  as: As,
+  instanceId: string,
+): Promise<{ id: string; state: string; failureReason: string | null }> {
+  const res = await request(server, 'GET', `/api/v1/instances/${instanceId}`, as);
+  if (res.status !== 200) {
+    throw new Error(`GET instance ${instanceId}: ${res.status} ${await res.text()}`);
+  }
+  return (await res.json()) as { id: string; state: string; failureReason: string | null };
+}
+
+/**
+ * Host processes whose command line names `text` (a sandbox's argv names its base URL, a Slurm
+ * relay's its instance's folder), as `pid: argv`, for tests that look for what runs of an instance.
+ */
+export async function processesNaming(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+      if (cmdline.includes(text)) {
+        found.push(`${pid}: ${cmdline.slice(0, 120)}`);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuditBody, type AuditBody } from '@lantern/core/audit';
@@ -40,6 +41,11 @@ export interface TestServerOptions {
   databaseUrl?: string | undefined;
   /** The instance service's clock (see ContextOverrides). */
   now?: () => Date;
+  /**
+   * The port to listen on (a free one by default): for a configuration that names the server's
+   * own URL before it listens (LANTERN_SLURM_PLATFORM_URL).
+   */
+  port?: number;
 }
 
 async function createPostgresDatabase(
@@ -109,7 +115,7 @@ export async function startTestServer(
   const app = await buildApp(ctx);
   try {
     extend?.(app.fastify);
-    await app.fastify.listen({ host: '127.0.0.1', port: 0 });
+    await app.fastify.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   } catch (error) {
     await ctx.close();
     await pgdb?.drop();
@@ -148,4 +154,16 @@ export async function startTestServer(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A TCP port free on the loopback now (the kernel's choice), for `TestServerOptions.port`. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') {
+    throw new Error('the probe has no TCP address');
+  }
+  return address.port;
 }

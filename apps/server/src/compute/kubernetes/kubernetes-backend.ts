@@ -80,6 +80,11 @@ export class KubernetesComputeBackend implements ComputeBackend {
     this.networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
   }
 
+  /** A Pod reaches the platform over HTTP (`/platform/v1`), never through a host's socket. */
+  bindsPlatformSocket(): boolean {
+    return false;
+  }
+
   async check(): Promise<ComponentCheck> {
     const { namespace } = this.options;
     try {

@@ -25,6 +25,7 @@ import type {
   LaunchSpec,
 } from '../compute-backend.js';
 import { notebookAnswers } from '../notebook-probe.js';
+import { prepareSandboxFolders } from '../sandbox-folders.js';
 import {
   BWRAP,
   bwrapOptions,
@@ -124,6 +125,11 @@ export class LocalComputeBackend implements ComputeBackend {
     this.launchTimeoutMs = options.launchTimeoutMs ?? 15_000;
   }
 
+  /** Every local sandbox binds the server's platform socket: it is on the same host. */
+  bindsPlatformSocket(): boolean {
+    return true;
+  }
+
   async check(): Promise<ComponentCheck> {
     for (const program of [BWRAP, SETPRIV, PRLIMIT, PYTHON]) {
       try {
@@ -170,11 +176,7 @@ export class LocalComputeBackend implements ComputeBackend {
     }
     await this.checkSources(spec);
     await this.prepareFolder(folder, spec.token);
-    await prepareOwnedFolder(spec.homePath, 0o700);
-    await prepareOwnedFolder(spec.projectPath, 0o770);
-    // The mount points inside the home folder, made here so bwrap need not.
-    await prepareOwnedFolder(join(spec.homePath, 'project'), 0o755);
-    await prepareOwnedFolder(join(spec.homePath, 'datasets'), 0o755);
+    await prepareSandboxFolders(spec, SANDBOX);
 
     const cgroups =
       this.cgroups === 'auto'
@@ -443,15 +445,6 @@ function detailsOf(handle: BackendHandle): LocalHandleDetails {
     throw new LocalLaunchError(`a local handle without its details (${parsed.error.message})`);
   }
   return parsed.data;
-}
-
-/** A folder that exists, owned by the sandbox user; made with `mode` when it did not exist. */
-async function prepareOwnedFolder(path: string, mode: number): Promise<void> {
-  const made = await mkdir(path, { recursive: true, mode });
-  if (made !== undefined) {
-    await chmod(path, mode);
-  }
-  await chown(path, SANDBOX.uid, SANDBOX.gid);
 }
 
 /** `{"child-pid": N}` as bwrap writes it to its info fd, once whole. */

@@ -1,16 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import {
-  chmod,
-  chown,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +8,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '@lantern/core/instances';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerPlatformCall } from '../../services/instances/platform-socket.js';
+import { processesNaming } from '../../testing/instances.js';
 import { JupyterKernel } from '../../testing/jupyter-kernel.js';
 import { startThrowawaySlurm, type ThrowawaySlurm } from '../../testing/slurm.js';
 import type { BackendHandle, BackendState, LaunchSpec, RelayEndpoint } from '../compute-backend.js';
@@ -127,20 +118,28 @@ async function scontrol(jobId: string): Promise<string> {
   return stdout;
 }
 
-/** Host processes whose command line names `text` (the sandbox's argv names its base URL). */
-async function processesNaming(text: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/u.test(name))) {
-    try {
-      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-      if (cmdline.includes(text)) {
-        found.push(`${pid}: ${cmdline.slice(0, 120)}`);
-      }
-    } catch {
-      // gone meanwhile
-    }
+/** The ids of the jobs of `instanceId` in the queue (squeue: pending, running, ending). */
+async function queuedJobs(instanceId: string): Promise<string[]> {
+  const { stdout } = await exec(
+    'squeue',
+    ['--noheader', `--name=lantern-${instanceId}`, '--format=%i'],
+    {
+      env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+    },
+  );
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** `key=`'s value in one `scontrol -o` line (ISO times like 2026-12-05T09:26:50 sort as text). */
+function field(line: string, key: string): string {
+  const value = new RegExp(`(?:^|\\s)${key}=(\\S+)`, 'u').exec(line)?.[1];
+  if (value === undefined) {
+    throw new Error(`no ${key} in ${line}`);
   }
-  return found;
+  return value;
 }
 
 describe('the Slurm backend on a real single-node cluster', () => {
@@ -277,6 +276,41 @@ describe('the Slurm backend on a real single-node cluster', () => {
     expect(await processesNaming(a.baseUrl)).toEqual([]);
   });
 
+  it('finds an instanceâ€™s job by its id alone, and a new start of it cancels that job before it submits its own', async () => {
+    const spec = await newSpec();
+    const first = await backend.start(spec);
+    await until(first, 'running');
+
+    // A server that died before it stored the handle: the next one has only the instance's id.
+    const restarted = new SlurmComputeBackend({
+      slurmConf: slurm.slurmConf,
+      sharedDir: join(root, 'instances'),
+      sandboxUser: SANDBOX,
+    });
+    expect(await restarted.find(spec.instanceId)).toEqual({
+      kind: 'slurm',
+      ref: first.ref,
+      details: first.details,
+    });
+    const second = await restarted.start(spec);
+    expect(second.ref).not.toBe(first.ref);
+    // By the time the new job was submitted, the first was cancelled and out of the queue.
+    expect(await queuedJobs(spec.instanceId)).toEqual([second.ref]);
+    expect(await scontrol(first.ref)).toMatch(/ JobState=CANCELLED /u);
+    const ended = field(await scontrol(first.ref), 'EndTime');
+    const submitted = field(await scontrol(second.ref), 'SubmitTime');
+    expect(
+      ended <= submitted,
+      `${first.ref} ended ${ended}, ${second.ref} submitted ${submitted}`,
+    ).toBe(true);
+
+    await until(second, 'running', restarted);
+    expect(await restarted.find(spec.instanceId)).toMatchObject({ ref: second.ref });
+    await restarted.stop(second);
+    expect(await restarted.find(spec.instanceId)).toBeNull();
+    expect(await processesNaming(spec.baseUrl)).toEqual([]);
+  });
+
   it('refuses a GPU type on a node without GPUs with Slurmâ€™s reason, and leaves no folder', async () => {
     const gpu = DEFAULT_INSTANCE_TYPES.find((type) => type.name === 'gpu.t4');
     expect(gpu).toBeDefined();
@@ -321,6 +355,8 @@ function platformOverHttp(
       ]),
     stopFromInside: () => Promise.resolve('stopping'),
     submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
+    // The server's audit log is not under test here: each call's record is "written".
+    recordCall: () => Promise.resolve(),
   };
   return createHttpServer((req, res) => {
     const url = req.url ?? '/';
@@ -332,10 +368,13 @@ function platformOverHttp(
     const header = req.headers['x-ng-instance-id'];
     void answerPlatformCall(
       api,
-      typeof header === 'string' ? header : '',
+      {
+        instanceId: typeof header === 'string' ? header : '',
+        via: 'http',
+        path: url.slice('/platform'.length),
+      },
       req,
       res,
-      url.slice('/platform'.length),
     );
   });
 }
@@ -403,6 +442,15 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
     tokens.set(spec.instanceId, spec.platformToken);
     const handle = await relayed.start(spec);
     const folder = join(root, 'instances', spec.instanceId);
+
+    // ngsci's socket is the relay's: the server serves none for this job, whatever the backend's
+    // configuration says after a restart (a job keeps the way it was launched with).
+    expect(relayed.bindsPlatformSocket()).toBe(false);
+    expect(relayed.bindsPlatformSocket(handle)).toBe(false);
+    expect(backend.bindsPlatformSocket(handle)).toBe(false);
+    const { relayFingerprint256: _pin, ...unrelayed } = handle.details;
+    expect(relayed.bindsPlatformSocket({ ...handle, details: unrelayed })).toBe(true);
+    expect(backend.bindsPlatformSocket()).toBe(true);
 
     // The handle pins the certificate the server made; the secret stays in the folder (0600).
     const certificate = new X509Certificate(await readFile(join(folder, 'relay', 'cert.pem')));
@@ -491,5 +539,38 @@ describe('the Slurm backend with a relay (jobs on another node than the serverâ€
       socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
     });
     expect(refused).toBe('ECONNREFUSED');
+  }, 120_000);
+
+  it('fails an instance whose relay dies: the job ends, the notebook with it, and the reason says so', async () => {
+    const spec = await newSpec();
+    tokens.set(spec.instanceId, spec.platformToken);
+    const handle = await relayed.start(spec);
+    const folder = join(root, 'instances', spec.instanceId);
+    await until(handle, 'running', relayed);
+
+    // The relay's argv names its certificate in the instance's folder; the sandbox's does not.
+    const relays = await processesNaming(`--cert=${folder}/relay/cert.pem`);
+    expect(relays).toHaveLength(1);
+    const pid = Number(relays[0]?.split(':')[0]);
+    process.kill(pid, 'SIGKILL');
+
+    const failed = await until(handle, 'failed', relayed);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(
+        new RegExp(
+          `^the notebook's relay stopped, and Slurm job ${handle.ref} ended with it \\(FAILED, exit code 75:0\\): .*lantern: the relay exited with status 137; the notebook is stopped with it$`,
+          'u',
+        ),
+      ) as unknown,
+    });
+    // The job is gone from the queue, and nothing of the notebook runs on.
+    const { stdout } = await exec('squeue', ['--noheader', `--name=lantern-${spec.instanceId}`], {
+      env: { ...process.env, SLURM_CONF: slurm.slurmConf },
+    });
+    expect(stdout.trim()).toBe('');
+    expect(await relayed.find(spec.instanceId)).toBeNull();
+    expect(await processesNaming(spec.baseUrl)).toEqual([]);
+    await relayed.stop(handle);
   }, 120_000);
 });

@@ -32,6 +32,7 @@ import type {
   NotebookEndpoint,
 } from '../compute-backend.js';
 import { notebookAnswers } from '../notebook-probe.js';
+import { prepareSandboxFolders } from '../sandbox-folders.js';
 import {
   ARGS_FD,
   bwrapOptions,
@@ -126,6 +127,13 @@ export class SlurmComputeBackend implements ComputeBackend {
     this.asRoot = process.getuid?.() === 0;
   }
 
+  /** A job without a relay binds the server's socket; a relayed one binds its relay's instead. */
+  bindsPlatformSocket(handle?: BackendHandle): boolean {
+    return handle === undefined
+      ? this.options.relay === undefined
+      : slurmDetails(handle).relayFingerprint256 === undefined;
+  }
+
   async check(): Promise<ComponentCheck> {
     try {
       await access(this.options.sharedDir, constants.W_OK | constants.X_OK);
@@ -196,6 +204,7 @@ export class SlurmComputeBackend implements ComputeBackend {
       // The batch script runs the sandbox and waits on it: the job ends with it, and it with the job.
       { dieWithParent: true, infoFd: false },
     );
+    await prepareSandboxFolders(spec, this.asRoot ? user : undefined);
     const scriptPath = join(folder, 'job.sh');
     const optionsPath = join(folder, 'bwrap-args');
     await this.prepareFolder(folder, spec.token, user, {
@@ -371,7 +380,7 @@ export class SlurmComputeBackend implements ComputeBackend {
     if (record === undefined) {
       return { state: 'stopped', detail: `Slurm no longer knows job ${handle.ref}` };
     }
-    const phase = jobPhase(record);
+    const phase = jobPhase(record, { relayed: details.relayFingerprint256 !== undefined });
     switch (phase.phase) {
       case 'waiting':
         return { state: 'starting', detail: phase.detail };

@@ -8,6 +8,7 @@ import {
   parseCompletionLog,
   parseSbatchOutput,
   parseScontrolJobs,
+  RELAY_STOPPED_EXIT,
   sbatchArguments,
   shellQuote,
 } from './slurm-job.js';
@@ -75,14 +76,16 @@ describe('the batch script', () => {
     );
   });
 
-  it('with a relay, starts it first (told the script’s pid), runs the sandbox, and stops the relay after it', () => {
+  it('with a relay, runs it and the sandbox, and ends the job when either ends (the relay’s end with its own exit code)', () => {
     const script = batchScript('i1', ['/usr/bin/bwrap', '--args', '4'], {
       fd: 4,
       file: '/srv/i1/bwrap-args',
       relay: ['/usr/bin/python3', '/opt/python/slurm-relay.py', '--bind=0.0.0.0', "--x=it's"],
     });
+    expect(script.split('\n')[0]).toBe('#!/bin/bash');
     expect(script.split('\n').slice(3)).toEqual([
-      "# The relay carries the server's connections to the notebook and ngsci's to the server.",
+      "# The relay carries the server's connections to the notebook and ngsci's to the server;",
+      '# whichever of the two ends first ends the other, and the job.',
       '/usr/bin/python3 \\',
       '  /opt/python/slurm-relay.py \\',
       '  --bind=0.0.0.0 \\',
@@ -92,8 +95,16 @@ describe('the batch script', () => {
       '/usr/bin/bwrap \\',
       '  --args \\',
       '  4 \\',
-      '  4</srv/i1/bwrap-args',
+      '  4</srv/i1/bwrap-args &',
+      'sandbox=$!',
+      'wait -n',
       'status=$?',
+      'if ! kill -0 "$relay" 2>/dev/null; then',
+      '  echo "lantern: the relay exited with status $status; the notebook is stopped with it" >&2',
+      '  kill "$sandbox" 2>/dev/null',
+      '  wait "$sandbox"',
+      `  exit ${RELAY_STOPPED_EXIT}`,
+      'fi',
       'kill "$relay" 2>/dev/null',
       'wait "$relay"',
       'exit "$status"',
@@ -120,7 +131,7 @@ describe('what Slurm says of a job', () => {
       ['10', 'PENDING', 'PartitionConfig', '0:0'],
       ['11', 'FAILED', 'NonZeroExitCode', '1:0'],
     ]);
-    expect(jobs.map(jobPhase)).toEqual([
+    expect(jobs.map((job) => jobPhase(job))).toEqual([
       { phase: 'running' },
       { phase: 'waiting', detail: 'Slurm job 8 is pending (Resources)' },
       { phase: 'ended', detail: 'Slurm job 9 was cancelled' },
@@ -132,6 +143,18 @@ describe('what Slurm says of a job', () => {
       { phase: 'failed', reason: 'Slurm job 11 ended FAILED, exit code 1:0' },
     ]);
     expect(jobs.map(isLive)).toEqual([true, true, false, true, false]);
+    // A relayed job that exits RELAY_STOPPED_EXIT lost its relay; any other job so is a failure.
+    const [relayStopped] = parseScontrolJobs(
+      `JobId=12 JobState=FAILED Reason=NonZeroExitCode ExitCode=${RELAY_STOPPED_EXIT}:0`,
+    );
+    expect(relayStopped && jobPhase(relayStopped, { relayed: true })).toEqual({
+      phase: 'failed',
+      reason: `the notebook's relay stopped, and Slurm job 12 ended with it (FAILED, exit code ${RELAY_STOPPED_EXIT}:0)`,
+    });
+    expect(relayStopped && jobPhase(relayStopped)).toEqual({
+      phase: 'failed',
+      reason: `Slurm job 12 ended FAILED, exit code ${RELAY_STOPPED_EXIT}:0`,
+    });
     expect(parseScontrolJobs('No jobs in the system\n')).toEqual([]);
   });
 

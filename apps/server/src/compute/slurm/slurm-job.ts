@@ -72,14 +72,25 @@ export function shellQuote(word: string): string {
 }
 
 /**
+ * The batch script's exit code when the relay stopped while the notebook ran: the script ends the
+ * sandbox with it and exits so (Slurm records the job FAILED with `75:0`), and `jobPhase` reads it
+ * as the relay's failure. 75 (EX_TEMPFAIL) is no code Jupyter, bubblewrap, setpriv or prlimit
+ * exit with.
+ */
+export const RELAY_STOPPED_EXIT = 75;
+
+/**
  * The batch script: it replaces itself with the sandboxed notebook, so that the job lives exactly
  * as long as the notebook, and `scancel` signals it directly. Each word is quoted. bubblewrap's
  * options, which hold the tokens, are not in it: the script opens `options.file` (0600) on the fd
  * bubblewrap reads them from (`--args <fd>`), before setpriv drops to the sandbox's user.
  *
- * With a relay (`relay`: its argv, slurm-relay.ts), the script first starts the relay in the
- * background, told the script's pid (`--parent`) so that it exits with the script, then runs the
- * sandbox, stops the relay when the sandbox ends, and exits with the sandbox's status.
+ * With a relay (`relay`: its argv, slurm-relay.ts), the notebook is reachable only while both run,
+ * so the job lives while both do: the script starts the relay (told the script's pid, `--parent`,
+ * so that it exits with the script) and the sandbox, both in the background, and waits for either
+ * to end (bash's `wait -n`: POSIX sh waits for one given child at a time). The sandbox ending
+ * stops the relay and the job exits with the sandbox's status; the relay ending (a crash, a kill)
+ * stops the sandbox and the job exits RELAY_STOPPED_EXIT, saying so in its output.
  */
 export function batchScript(
   instanceId: string,
@@ -87,21 +98,30 @@ export function batchScript(
   options: { fd: number; file: string; relay?: readonly string[] | undefined },
 ): string {
   const sandbox = `${argv.map(shellQuote).join(' \\\n  ')} \\\n  ${options.fd}<${shellQuote(options.file)}`;
-  const head = [
-    '#!/bin/sh',
+  const about = [
     `# Lantern notebook instance ${instanceId}: a sandboxed Jupyter server (bubblewrap, no network).`,
     '# Written by the Lantern server; its resources are in the sbatch arguments.',
   ];
   if (options.relay === undefined) {
-    return [...head, `exec ${sandbox}`, ''].join('\n');
+    return ['#!/bin/sh', ...about, `exec ${sandbox}`, ''].join('\n');
   }
   return [
-    ...head,
-    "# The relay carries the server's connections to the notebook and ngsci's to the server.",
+    '#!/bin/bash',
+    ...about,
+    "# The relay carries the server's connections to the notebook and ngsci's to the server;",
+    '# whichever of the two ends first ends the other, and the job.',
     `${options.relay.map(shellQuote).join(' \\\n  ')} \\\n  --parent "$$" &`,
     'relay=$!',
-    sandbox,
+    `${sandbox} &`,
+    'sandbox=$!',
+    'wait -n',
     'status=$?',
+    'if ! kill -0 "$relay" 2>/dev/null; then',
+    '  echo "lantern: the relay exited with status $status; the notebook is stopped with it" >&2',
+    '  kill "$sandbox" 2>/dev/null',
+    '  wait "$sandbox"',
+    `  exit ${RELAY_STOPPED_EXIT}`,
+    'fi',
     'kill "$relay" 2>/dev/null',
     'wait "$relay"',
     'exit "$status"',
@@ -202,7 +222,11 @@ export type JobPhase =
   | { phase: 'ended'; detail: string }
   | { phase: 'failed'; reason: string };
 
-export function jobPhase(record: JobRecord): JobPhase {
+/**
+ * How a job reads as an instance state. `relayed`: the job runs a relay (its handle pins one), so
+ * an exit with RELAY_STOPPED_EXIT is the relay's failure, said as such.
+ */
+export function jobPhase(record: JobRecord, options: { relayed?: boolean } = {}): JobPhase {
   const { jobId, state } = record;
   if (state === 'PENDING' && record.reason !== null && NEVER_STARTS.has(record.reason)) {
     return {
@@ -230,5 +254,11 @@ export function jobPhase(record: JobRecord): JobPhase {
     };
   }
   const exit = record.exitCode !== null ? `, exit code ${record.exitCode}` : '';
+  if (options.relayed === true && record.exitCode === `${RELAY_STOPPED_EXIT}:0`) {
+    return {
+      phase: 'failed',
+      reason: `the notebook's relay stopped, and Slurm job ${jobId} ended with it (${state}${exit})`,
+    };
+  }
   return { phase: 'failed', reason: `Slurm job ${jobId} ended ${state}${exit}` };
 }

@@ -31,16 +31,16 @@ import {
   type InstanceResolver,
   type ResolvedInstance,
 } from '../../compute/proxy/instance-proxy.js';
-import { runWithRequestContext, type RequestContext } from '../../request-context.js';
+import {
+  generateRequestId,
+  runWithRequestContext,
+  type RequestContext,
+} from '../../request-context.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
 import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
 import type { IdentityService } from '../../services/identity/identity.service.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from '../plugins/problems.js';
-import {
-  authenticateHeaders,
-  generateRequestId,
-  isSameOrigin,
-} from '../plugins/request-lifecycle.js';
+import { authenticateHeaders, isSameOrigin } from '../plugins/request-lifecycle.js';
 
 /** A caller's traffic to an instance after this long a pause opens a new audited session. */
 export const SESSION_IDLE_MS = 30 * 60 * 1000;

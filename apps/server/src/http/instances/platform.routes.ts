@@ -1,7 +1,7 @@
 /**
  * The platform for python/ngsci over HTTP (issue 8), for instances that cannot share a UNIX socket
  * with the server: Kubernetes Pods, whose NetworkPolicy lets them reach the server's Pods and
- * nothing else. The calls and answers are the socket's (`answerPlatformCall`), under
+ * nothing else, and Slurm jobs on other nodes, through their relays. The calls and answers are the socket's (`answerPlatformCall`), under
  * `/platform/v1/…`; the instance is named by `X-NG-Instance-Id` and proven by its own platform
  * token as a bearer token, so no user session is involved (the route is public to the
  * permission layer, and refuses anything without the instance's token with 401). Each call is
@@ -9,7 +9,6 @@
  * unrecorded (503 when the audit log cannot be written).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { AuditService } from '../../services/audit/audit.service.js';
 import { answerPlatformCall, type PlatformApi } from '../../services/instances/platform-socket.js';
 
 /** Instance ids are `ins_` and hex; anything else is refused before the database is asked. */
@@ -19,7 +18,6 @@ const PREFIX = '/platform';
 export function platformRoutes(options: {
   /** Read on each call: the instance service is made after the routes are registered. */
   api: () => PlatformApi;
-  audit: AuditService;
 }): FastifyPluginAsync {
   return async (app) => {
     // Contest entries are streamed and counted by the handler, never parsed or buffered here.
@@ -38,25 +36,14 @@ export function platformRoutes(options: {
         const instanceId = typeof header === 'string' && INSTANCE_ID.test(header) ? header : '';
         reply.hijack();
         // An empty id names no instance: the token check answers 401 as for a wrong token. The
-        // call is recorded before it is answered; a record that cannot be written withholds the
+        // call is recorded before it is answered (in this request's context: its id and the
+        // caller's address), as on the socket; a record that cannot be written withholds the
         // answer (503), as the request lifecycle does for every other route.
         await answerPlatformCall(
           options.api(),
-          instanceId,
+          { instanceId, via: 'http', path: request.url.slice(PREFIX.length) },
           request.raw,
           reply.raw,
-          request.url.slice(PREFIX.length),
-          ({ status }) =>
-            options.audit.recordAlone({
-              action: 'platform.call',
-              outcome: status < 400 ? 'allowed' : status === 401 ? 'denied' : 'failed',
-              details: {
-                method: request.method,
-                path: request.url.split('?')[0] ?? request.url,
-                status,
-                instance: instanceId === '' ? null : instanceId,
-              },
-            }),
         );
       },
     });

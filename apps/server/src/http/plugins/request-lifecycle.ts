@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   AppError,
   blockedByTerms,
@@ -24,16 +23,6 @@ import {
   type CredentialHeaders,
 } from './authentication-cache.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
-
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
-/** Uses the caller's X-Request-Id when it is safe to log, otherwise makes one. */
-export function generateRequestId(request: {
-  headers: Record<string, string | string[] | undefined>;
-}): string {
-  const given = request.headers['x-request-id'];
-  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
-}
 
 /** A route as declared: method, path and the permission it requires. */
 export interface DeclaredRoute {

@@ -52,6 +52,10 @@ class HandleHoldingBackend implements ComputeBackend {
     return this.real.check();
   }
 
+  bindsPlatformSocket(handle?: BackendHandle): boolean {
+    return this.real.bindsPlatformSocket(handle);
+  }
+
   async start(spec: LaunchSpec): Promise<BackendHandle> {
     const handle = await this.real.start(spec);
     this.started.push(handle);

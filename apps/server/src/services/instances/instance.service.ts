@@ -6,7 +6,7 @@
  * A launch is checked and recorded as `requested` in one transaction (member, role, project open,
  * type, the datasets held at those versions, the free quota or the project's paid types, the
  * limit on concurrent starts), then started: dataset views materialised, folders and the platform
- * socket prepared, fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
+ * socket prepared (for a sandbox that binds it), fresh tokens made, the backend handed a LaunchSpec, and the start watched (polled
  * every `startPollMs` of the backend) until the notebook answers. A launch or restart waits for
  * that up to `startWaitMs` and says whether it is still under way (then answered 202): the start
  * goes on in the background, and its row is its job, so a server that dies first loses nothing
@@ -67,11 +67,16 @@ import {
   type MemberRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
-import { runOutsideRequest, runWithRequestContext } from '../../request-context.js';
+import {
+  currentRequestContext,
+  instanceRequestContext,
+  runOutsideRequest,
+  runWithRequestContext,
+} from '../../request-context.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { EmailService } from '../email/email.service.js';
-import { PlatformSockets, type PlatformApi } from './platform-socket.js';
+import { PlatformSockets, type PlatformApi, type PlatformCall } from './platform-socket.js';
 
 /** An instance as its project's members see it. */
 export interface Instance {
@@ -503,7 +508,6 @@ export class InstanceService implements PlatformApi {
 
   async datasets(instanceId: string): Promise<{ slug: string; version: string; path: string }[]> {
     const row = await this.row(instanceId);
-    await this.touch(instanceId);
     return mountedOf(row).map(({ slug, version }) => ({
       slug,
       version,
@@ -543,6 +547,27 @@ export class InstanceService implements PlatformApi {
       }),
     );
     return { accepted: false, message };
+  }
+
+  async recordCall(call: PlatformCall): Promise<void> {
+    await this.audit.recordAlone({
+      action: 'platform.call',
+      outcome: call.status < 400 ? 'allowed' : call.status === 401 ? 'denied' : 'failed',
+      details: {
+        via: call.via,
+        method: call.method,
+        path: call.path,
+        status: call.status,
+        instance: call.instanceId,
+      },
+    });
+    // An answered call is activity, written only once the call is on record: a call refused for
+    // want of its record changes nothing. Activity is no reason to withhold an answer.
+    if (call.instanceId !== null && call.status < 400) {
+      await this.touch(call.instanceId).catch((error: unknown) => {
+        this.logger.warn({ err: error, instanceId: call.instanceId }, 'recording activity failed');
+      });
+    }
   }
 
   // Starting and stopping.
@@ -602,7 +627,10 @@ export class InstanceService implements PlatformApi {
     try {
       const type = this.typeOf(row.type_name);
       const datasets = await this.mountsOf(row);
-      const platformSocket = await this.sockets.open(instanceId);
+      // Served before the sandbox starts, only for a sandbox that binds it.
+      const platformSocket = this.backend.bindsPlatformSocket()
+        ? await this.sockets.open(instanceId)
+        : this.sockets.socketPathOf(instanceId);
       const handle = await this.backend.start({
         instanceId,
         type,
@@ -998,12 +1026,12 @@ The project: ${this.options.links.base}/projects/${row.project_id}
     switch (state.state) {
       case 'starting':
         if (how === 'restore') {
-          await this.sockets.open(row.id);
+          await this.serveSocket(row);
         }
         return;
       case 'running':
         if (how === 'restore' || row.state === 'starting') {
-          await this.sockets.open(row.id);
+          await this.serveSocket(row);
         }
         if (row.state === 'starting') {
           const type = this.types.get(row.type_name);
@@ -1048,6 +1076,13 @@ The project: ${this.options.links.base}/projects/${row.project_id}
         return;
       default:
         state satisfies never;
+    }
+  }
+
+  /** Serves the instance's platform socket (again), if its sandbox binds it: its handle says. */
+  private async serveSocket(row: InstanceRow): Promise<void> {
+    if (row.handle !== null && this.backend.bindsPlatformSocket(parseHandle(row.handle))) {
+      await this.sockets.open(row.id);
     }
   }
 
@@ -1199,7 +1234,7 @@ The project: ${this.options.links.base}/projects/${row.project_id}
       const retryAfterSeconds = 5 + randomInt(0, 11);
       throw new AppError(
         'too_many_starts',
-        `${starting} instances are starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
+        `${starting === 1 ? 'one instance is' : `${starting} instances are`} starting now, the most this server starts at once; try again in ${retryAfterSeconds} seconds`,
         { retryAfterSeconds },
       );
     }
@@ -1235,25 +1270,23 @@ The project: ${this.options.links.base}/projects/${row.project_id}
     return join(root, id);
   }
 
-  /** Runs `fn` as the instance (its audit events name it), outside any HTTP request. */
+  /**
+   * Runs `fn` as the instance (its audit events name it), under the id of the platform call that
+   * asked for it, so that the call's record and the change's share it (and are refused alike).
+   */
   private asInstance<T>(row: InstanceRow, fn: () => Promise<T>): Promise<T> {
+    const call = currentRequestContext();
     return runWithRequestContext(
-      {
-        requestId: `platform-${randomBytes(8).toString('hex')}`,
-        clientIp: null,
-        principal: { kind: 'system', name: `instance:${row.id}` },
+      instanceRequestContext(row.id, {
+        requestId: call?.requestId ?? `platform-${randomBytes(8).toString('hex')}`,
+        clientIp: call?.clientIp ?? null,
         projectId: row.project_id,
-        audited: false,
-        auditSettled: false,
-        authenticatedBy: null,
-        tokenId: null,
-        denied: false,
-      },
+      }),
       fn,
     );
   }
 
-  /** A call from inside the instance (ngsci) is activity. */
+  /** A call from inside the instance (ngsci) is activity (for the idle culler). */
   private async touch(instanceId: string): Promise<void> {
     await instancesRepository.recordActivity(this.db, instanceId, this.now());
   }

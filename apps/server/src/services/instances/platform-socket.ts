@@ -6,7 +6,9 @@
  * can never speak for another even if it reached its socket. Where no socket can be shared (a
  * Kubernetes Pod), the same calls are answered over HTTP at `/platform/v1/…` by
  * `answerPlatformCall` (http/instances/platform.routes.ts), the instance named by the
- * `X-NG-Instance-Id` header and its token checked the same way. The contract is ngsci's docstring:
+ * `X-NG-Instance-Id` header and its token checked the same way. On either path each call is
+ * recorded (`PlatformApi.recordCall`: the audit log) before it is answered, and a call whose record
+ * cannot be written is answered 503 and nothing else. The contract is ngsci's docstring:
  *
  *   GET  /v1/instance                      -> {"id": ...}
  *   GET  /v1/datasets                      -> {"datasets": [{"slug", "version", "path"}, ...]}
@@ -17,6 +19,11 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import {
+  generateRequestId,
+  instanceRequestContext,
+  runWithRequestContext,
+} from '../../request-context.js';
 
 /** What the socket asks of the instance service. */
 export interface PlatformApi {
@@ -30,7 +37,26 @@ export interface PlatformApi {
     instanceId: string,
     entry: { filename: string; description: string; bytes: number },
   ): Promise<{ accepted: boolean; message: string }>;
+  /**
+   * Records a call and its answer's status before the answer is sent (the audit log); throws when
+   * the record cannot be written, and the answer is then withheld.
+   */
+  recordCall(call: PlatformCall): Promise<void>;
 }
+
+/** A platform call as it is recorded. */
+export interface PlatformCall {
+  /** The instance named (its socket's, or X-NG-Instance-Id's), null when none was. */
+  instanceId: string | null;
+  /** How it came: the instance's UNIX socket, or HTTP at /platform/v1 (a Pod, a Slurm relay). */
+  via: PlatformTransport;
+  method: string;
+  /** The platform's path, `/v1/…`, without the query. */
+  path: string;
+  status: number;
+}
+
+export type PlatformTransport = 'socket' | 'http';
 
 /** ngsci refuses larger entries before sending them; the socket does too. */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
@@ -81,7 +107,15 @@ export class PlatformSockets {
     // A socket file left by a process that ended is in the way of listen(2).
     await rm(path, { force: true });
     const server = createServer((req, res) => {
-      void answerPlatformCall(this.api, instanceId, req, res, req.url ?? '/');
+      // Only the instance's sandbox reaches its socket: the calls are the instance's own.
+      const context = instanceRequestContext(instanceId, {
+        requestId: generateRequestId(req),
+        clientIp: null,
+        projectId: null,
+      });
+      void runWithRequestContext(context, () =>
+        answerPlatformCall(this.api, { instanceId, via: 'socket', path: req.url ?? '/' }, req, res),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -125,25 +159,19 @@ export interface PlatformAnswer {
 }
 
 /**
- * Called with a platform call's answer before any of it is sent: where calls are audited (over
- * HTTP), the record is written here, and a record that cannot be written throws, so that the
- * answer is withheld (503) rather than sent unrecorded.
- */
-export type BeforeAnswer = (answer: PlatformAnswer) => Promise<void>;
-
-/**
- * Answers one platform call for `instanceId` (its path and query in `path`, as `/v1/…`): the bearer
- * token must be the instance's; then the route of ngsci's contract, or 404. `beforeAnswer` sees
- * the answer first; if it throws, the caller gets 503 and none of the answer.
+ * Answers one platform call for `call.instanceId` (its path and query in `call.path`, as `/v1/…`;
+ * an empty id names no instance): the bearer token must be the instance's; then the route of
+ * ngsci's contract, or 404. The call is recorded (`api.recordCall`) before any of the answer is
+ * sent; if the record cannot be written, the caller gets 503 and none of the answer. The one way
+ * both the socket and /platform/v1 answer, so that neither answers unrecorded.
  */
 export async function answerPlatformCall(
   api: PlatformApi,
-  instanceId: string,
+  call: { instanceId: string; via: PlatformTransport; path: string },
   req: IncomingMessage,
   res: ServerResponse,
-  path: string,
-  beforeAnswer: BeforeAnswer = () => Promise.resolve(),
 ): Promise<void> {
+  const { instanceId, path } = call;
   let answer: PlatformAnswer;
   try {
     answer = await platformAnswer(api, instanceId, req, path);
@@ -154,7 +182,13 @@ export async function answerPlatformCall(
     };
   }
   try {
-    await beforeAnswer(answer);
+    await api.recordCall({
+      instanceId: instanceId === '' ? null : instanceId,
+      via: call.via,
+      method: req.method ?? '',
+      path: path.split('?')[0] ?? path,
+      status: answer.status,
+    });
   } catch (error) {
     send(res, 503, {
       detail: `the audit log cannot be written; the call was not answered (${messageOf(error)})`,
