@@ -357,6 +357,10 @@ function platformOverHttp(
     submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
     // The server's audit log is not under test here: each call's record is "written".
     recordCall: () => Promise.resolve(),
+    // Nothing should fail here: a failure surfaces as the test's unhandled error.
+    logFailure: (error: unknown) => {
+      throw error;
+    },
   };
   return createHttpServer((req, res) => {
     const url = req.url ?? '/';

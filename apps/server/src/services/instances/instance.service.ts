@@ -570,6 +570,13 @@ export class InstanceService implements PlatformApi {
     }
   }
 
+  logFailure(error: unknown, call: { instanceId: string; path: string }): void {
+    this.logger.error(
+      { err: error, instanceId: call.instanceId, path: call.path.split('?')[0] },
+      'a platform call failed',
+    );
+  }
+
   // Starting and stopping.
 
   /**

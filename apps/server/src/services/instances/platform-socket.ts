@@ -19,6 +19,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { AppError } from '@lantern/core';
 import {
   generateRequestId,
   instanceRequestContext,
@@ -42,6 +43,8 @@ export interface PlatformApi {
    * the record cannot be written, and the answer is then withheld.
    */
   recordCall(call: PlatformCall): Promise<void>;
+  /** Logs what failed while answering a call; the caller is told only that it failed. */
+  logFailure(error: unknown, call: { instanceId: string; path: string }): void;
 }
 
 /** A platform call as it is recorded. */
@@ -176,9 +179,18 @@ export async function answerPlatformCall(
   try {
     answer = await platformAnswer(api, instanceId, req, path);
   } catch (error) {
+    // An AppError's message is written for the caller; anything else stays in the server's log.
+    if (!(error instanceof AppError)) {
+      api.logFailure(error, call);
+    }
     answer = {
       status: 500,
-      body: { detail: `the platform failed: ${messageOf(error)}` },
+      body: {
+        detail:
+          error instanceof AppError
+            ? `the platform failed: ${error.message}`
+            : 'the platform failed; the server has logged why',
+      },
     };
   }
   try {
@@ -190,9 +202,8 @@ export async function answerPlatformCall(
       status: answer.status,
     });
   } catch (error) {
-    send(res, 503, {
-      detail: `the audit log cannot be written; the call was not answered (${messageOf(error)})`,
-    });
+    api.logFailure(error, call);
+    send(res, 503, { detail: 'the audit log cannot be written; the call was not answered' });
     return;
   }
   send(res, answer.status, answer.body);
@@ -247,10 +258,6 @@ async function platformAnswer(
       req.resume();
       return { status: 404, body: { detail: `the platform has no ${route}` } };
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
