@@ -492,6 +492,10 @@ describe(`instances on ${TEST_DIALECT} with the local backend`, () => {
     expect(res.status).toBe(202);
     expect(((await res.json()) as Instance).state).toBe('stopping');
     expect((await settle(['stopping'])).state).toBe('stopped');
+    // The platform socket's folder goes with the instance.
+    await expect(stat(join(server.dataDir, 'platform', instanceId))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
 
     const closed = await usage();
     expect(closed).toHaveLength(1);

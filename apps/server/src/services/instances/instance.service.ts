@@ -820,8 +820,9 @@ export class InstanceService implements PlatformApi {
       if (row.handle !== null) {
         await this.backend.stop(parseHandle(row.handle));
       }
-      await this.move(instanceId, 'stopping', 'stopped', { stopped_at: this.now() });
+      // The socket goes before the instance reads as stopped, so that a stopped instance has none.
       await this.sockets.close(instanceId);
+      await this.move(instanceId, 'stopping', 'stopped', { stopped_at: this.now() });
     }).catch((error: unknown) => {
       this.logger.error({ err: error, instanceId }, 'instance stop failed; the reconciler retries');
     });

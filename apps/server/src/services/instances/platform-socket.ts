@@ -18,7 +18,7 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AppError } from '@lantern/core';
 import {
   generateRequestId,
@@ -133,7 +133,7 @@ export class PlatformSockets {
     return path;
   }
 
-  /** Stops serving the socket of `instanceId` and removes it. */
+  /** Stops serving the socket of `instanceId` and removes it and its folder. */
   async close(instanceId: string): Promise<void> {
     const server = this.servers.get(instanceId);
     this.servers.delete(instanceId);
@@ -141,7 +141,7 @@ export class PlatformSockets {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    await rm(this.socketPathOf(instanceId), { force: true });
+    await rm(dirname(this.socketPathOf(instanceId)), { recursive: true, force: true });
   }
 
   /** Stops serving every socket (the instances live on; a restarted server serves them again). */
