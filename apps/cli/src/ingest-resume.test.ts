@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanternClient } from '@lantern/sdk';
@@ -222,6 +222,43 @@ describe('lantern ingest --server, resumed', () => {
       const client = createLanternClient({ baseUrl: lantern.url, token });
       await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
       expect(await recordedUploads(home)).toEqual({});
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('started again on a folder with a file changed in place (same size) that the server holds whole, sends the delivery anew', async () => {
+    const home = join(work, 'home-same-size');
+    const copy = join(work, 'knee-1-same-size');
+    await cp(delivery, copy, { recursive: true });
+    const proxy = await startUploadProxy(lantern.url);
+    try {
+      await ingestUntilKilled(proxy, copy, home, total * 0.3);
+      const old = Object.values(await recordedUploads(home))[0]?.id ?? '';
+      const client = createLanternClient({ baseUrl: lantern.url, token });
+      // An image the server holds whole (checked against the SHA-256 sent with its last chunk).
+      let whole: { path: string; size: number } | undefined;
+      await expect
+        .poll(async () => {
+          const files = await client.listIngestUploadFiles(old);
+          whole = files.find(
+            (f) => f.path.endsWith('.dcm') && f.received === f.size && f.sha256 !== null,
+          );
+          return whole;
+        })
+        .toBeDefined();
+      const path = whole?.path ?? '';
+      // The last byte of its pixels changed in place: the size is the same, the bytes are not.
+      const bytes = await readFile(join(copy, path));
+      bytes[bytes.length - 1] = (bytes.at(-1) ?? 0) ^ 0xff;
+      await writeFile(join(copy, path), bytes);
+
+      const again = await runCli(['ingest', copy, '--server', proxy.url, '--json'], envOf(home));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain(
+        `The upload ${old} was cancelled: this folder is not the one it declared (${path}: changed since it was declared for this upload). Sending the delivery anew.\n`,
+      );
+      await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
     } finally {
       await proxy.close();
     }
