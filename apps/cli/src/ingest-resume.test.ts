@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanternClient } from '@lantern/sdk';
@@ -32,14 +32,19 @@ function envOf(home: string) {
   return { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), LANTERN_TOKEN: token };
 }
 
-/** The upload begun for the delivery, as the command recorded it to resume. */
-async function recordedUploads(home: string): Promise<Record<string, { id: string }>> {
-  const text = await readFile(join(home, 'config', 'lantern', 'uploads.json'), 'utf8');
-  return (JSON.parse(text) as { uploads: Record<string, { id: string }> }).uploads;
+/** The uploads begun, as the command recorded them to resume (one file each). */
+async function recordedUploads(home: string): Promise<{ id: string; delivery: string }[]> {
+  const dir = join(home, 'config', 'lantern', 'uploads');
+  const files = await readdir(dir).catch(() => []);
+  return Promise.all(
+    files.map(
+      async (file) =>
+        JSON.parse(await readFile(join(dir, file), 'utf8')) as { id: string; delivery: string },
+    ),
+  );
 }
 
 async function sizeOf(dir: string): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   let bytes = 0;
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) {
@@ -129,8 +134,8 @@ describe('lantern ingest --server, resumed', () => {
       await ingestUntilKilled(proxy, delivery, home, total * 0.4);
 
       // The command recorded its upload; the server holds part of the delivery.
-      const recorded = Object.values(await recordedUploads(home));
-      expect(recorded).toHaveLength(1);
+      const recorded = await recordedUploads(home);
+      expect(recorded).toMatchObject([{ delivery }]);
       const id = recorded[0]?.id ?? '';
       const client = createLanternClient({ baseUrl: lantern.url, token });
       // The server may still be writing what arrived before the kill: asked until it is done.
@@ -166,7 +171,7 @@ describe('lantern ingest --server, resumed', () => {
       expect(secondRun).toBeLessThanOrEqual(total - held);
       expect(firstRun + secondRun - total).toBeLessThan(3 * 400 * 1024);
       // The upload ran: nothing is left to resume.
-      expect(await recordedUploads(home)).toEqual({});
+      expect(await recordedUploads(home)).toEqual([]);
     } finally {
       await proxy.close();
     }
@@ -207,7 +212,7 @@ describe('lantern ingest --server, resumed', () => {
     const proxy = await startUploadProxy(lantern.url);
     try {
       await ingestUntilKilled(proxy, copy, home, total * 0.2);
-      const old = Object.values(await recordedUploads(home))[0]?.id ?? '';
+      const old = (await recordedUploads(home))[0]?.id ?? '';
       expect(old).toMatch(/^upl_/u);
       // A comment added to the manifest: another size than declared.
       await appendFile(join(copy, 'delivery.yaml'), '# edited after the upload began\n');
@@ -221,7 +226,7 @@ describe('lantern ingest --server, resumed', () => {
       );
       const client = createLanternClient({ baseUrl: lantern.url, token });
       await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
-      expect(await recordedUploads(home)).toEqual({});
+      expect(await recordedUploads(home)).toEqual([]);
     } finally {
       await proxy.close();
     }
@@ -234,7 +239,7 @@ describe('lantern ingest --server, resumed', () => {
     const proxy = await startUploadProxy(lantern.url);
     try {
       await ingestUntilKilled(proxy, copy, home, total * 0.3);
-      const old = Object.values(await recordedUploads(home))[0]?.id ?? '';
+      const old = (await recordedUploads(home))[0]?.id ?? '';
       const client = createLanternClient({ baseUrl: lantern.url, token });
       // An image the server holds whole (checked against the SHA-256 sent with its last chunk).
       let whole: { path: string; size: number } | undefined;
