@@ -1,6 +1,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { describeIngestSummary, formatBytes, ProgressBar } from '@lantern/core/ingest';
+import {
+  describeIngestSummary,
+  formatBytes,
+  progressOn,
+  type ProgressBar,
+} from '@lantern/core/ingest';
 import {
   ApiError,
   type IngestUpload,
@@ -33,7 +38,8 @@ import { findUpload, forgetUpload, rememberUpload, uploadRecordsPath } from '../
  * their sizes and SHA-256, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop
  * the web app's ingest page uses), then the run is started and followed until it ends; the server
  * deletes its copy of the delivery when the run ends. It needs a token with catalog.curate.
- * Progress goes to stderr on a terminal; the draft made to stdout.
+ * Progress goes to stderr (a bar on a terminal, plain lines elsewhere; none with --json); the
+ * draft made to stdout.
  *
  * Each byte is read once: files are declared with their sizes only, and each file's SHA-256 is
  * worked out as its chunks go and sent with its last (upload-digests.ts), the server refusing a
@@ -82,7 +88,7 @@ export async function ingestRemote(
   const target = await resolveTarget(options.server);
   requireToken(target);
   const client = clientFor(target);
-  const onTerminal = process.stderr.isTTY && options.json !== true;
+  const progress = options.json !== true;
   const files = await listDelivery(delivery);
   const records = uploadRecordsPath(target.credentialsFile);
   const digests = new UploadDigests();
@@ -90,16 +96,16 @@ export async function ingestRemote(
   let upload: IngestUpload;
   try {
     begun = await begin(
-      { client, target, records, delivery, digests, onTerminal },
+      { client, target, records, delivery, digests, progress },
       files,
       options.resume,
     );
-    await send(client, begun, digests, onTerminal);
+    await send(client, begun, digests, progress);
     upload = await client.runIngestUpload(begun.id);
     await forgetUpload(records, target.server, delivery, begun.id);
     // Running: nothing is left to resume.
     begun = null;
-    upload = await follow(client, upload, onTerminal);
+    upload = await follow(client, upload, progress);
   } catch (error) {
     throw interrupted(error, target, begun);
   }
@@ -114,7 +120,8 @@ interface Beginning {
   records: string;
   delivery: string;
   digests: UploadDigests;
-  onTerminal: boolean;
+  /** Whether progress goes to stderr (not with --json). */
+  progress: boolean;
 }
 
 /**
@@ -123,11 +130,11 @@ interface Beginning {
  * and recorded.
  */
 async function begin(
-  { client, target, records, delivery, digests, onTerminal }: Beginning,
+  { client, target, records, delivery, digests, progress }: Beginning,
   files: readonly DeliveryFile[],
   resumeId: string | undefined,
 ): Promise<Begun> {
-  const resume = (id: string) => resumeUpload(client, id, files, digests, onTerminal);
+  const resume = (id: string) => resumeUpload(client, id, files, digests, progress);
   if (resumeId !== undefined) {
     const resumed = await resume(resumeId);
     if ('why' in resumed) {
@@ -174,7 +181,7 @@ async function resumeUpload(
   id: string,
   files: readonly DeliveryFile[],
   digests: UploadDigests,
-  onTerminal: boolean,
+  progress: boolean,
 ): Promise<Begun | Unusable> {
   let declared: IngestUploadFile[];
   try {
@@ -191,7 +198,7 @@ async function resumeUpload(
   if (declared.length === 0) {
     return { why: 'closed', message: 'the server no longer takes its files (it ran, or failed)' };
   }
-  const remaining = remainingToSend(declared, await hashHeld(declared, files, digests, onTerminal));
+  const remaining = remainingToSend(declared, await hashHeld(declared, files, digests, progress));
   if (remaining.problems.length > 0) {
     const first = remaining.problems
       .slice(0, 3)
@@ -216,13 +223,14 @@ async function send(
   client: LanternClient,
   begun: Begun,
   digests: UploadDigests,
-  onTerminal: boolean,
+  progress: boolean,
 ): Promise<void> {
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
+  const bar = barOf(progress);
   let done = 0;
   let sent = 0;
+  const totalBytes = begun.pending.reduce((sum, f) => sum + f.local.size - f.from, 0);
   const draw = () =>
-    bar?.update({ phase: 'uploading', done, total: begun.pending.length, bytes: sent });
+    bar?.update({ phase: 'uploading', done, total: begun.pending.length, bytes: sent, totalBytes });
   try {
     draw();
     await sendUploadFiles({
@@ -264,6 +272,11 @@ function transportOf(
   };
 }
 
+/** The bar of a step's progress on stderr (plain lines off a terminal), or none. */
+function barOf(progress: boolean): ProgressBar | null {
+  return progress ? progressOn(process.stderr, () => performance.now()) : null;
+}
+
 /** The server's answers as they are; a request that got none is an UploadUnreachable. */
 async function unreachableIfLost<TResult>(call: () => Promise<TResult>): Promise<TResult> {
   try {
@@ -300,9 +313,9 @@ function interrupted(error: unknown, target: Target, begun: Begun | null): CliEr
 async function follow(
   client: LanternClient,
   started: IngestUpload,
-  onTerminal: boolean,
+  progress: boolean,
 ): Promise<IngestUpload> {
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
+  const bar = barOf(progress);
   let upload = started;
   try {
     while (upload.status === 'running' || upload.status === 'uploading') {
@@ -366,14 +379,14 @@ async function hashHeld(
   declared: readonly IngestUploadFile[],
   files: readonly DeliveryFile[],
   digests: UploadDigests,
-  onTerminal: boolean,
+  progress: boolean,
 ): Promise<DeliveryFile[]> {
   const byPath = new Map(declared.map((d) => [d.path, d]));
   const held = files.filter((f) => {
     const d = byPath.get(f.path);
     return d !== undefined && d.size === f.size && d.received > 0;
   });
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
+  const bar = barOf(progress);
   const hashed = new Map<string, string>();
   let bytes = 0;
   try {
