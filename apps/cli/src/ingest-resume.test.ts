@@ -97,6 +97,26 @@ async function ingestUntilKilled(
   proxy.throttle(Number.POSITIVE_INFINITY);
 }
 
+/**
+ * A copy of the delivery (`name`) whose `lantern ingest --server` was killed once `fraction` of it
+ * went through a new proxy; the upload it recorded.
+ */
+async function killedCopy(name: string, fraction: number) {
+  const home = join(work, `home-${name}`);
+  const copy = join(work, `knee-1-${name}`);
+  await cp(delivery, copy, { recursive: true });
+  const proxy = await startUploadProxy(lantern.url);
+  try {
+    await ingestUntilKilled(proxy, copy, home, total * fraction);
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+  const old = (await recordedUploads(home))[0]?.id ?? '';
+  expect(old).toMatch(/^upl_/u);
+  return { home, copy, proxy, old };
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-cli-resume-'));
   delivery = join(work, 'knee-1');
@@ -206,14 +226,8 @@ describe('lantern ingest --server, resumed', () => {
   });
 
   it('started again on a folder changed since, cancels the old upload and sends the delivery anew', async () => {
-    const home = join(work, 'home-changed');
-    const copy = join(work, 'knee-1-copy');
-    await cp(delivery, copy, { recursive: true });
-    const proxy = await startUploadProxy(lantern.url);
+    const { home, copy, proxy, old } = await killedCopy('changed', 0.2);
     try {
-      await ingestUntilKilled(proxy, copy, home, total * 0.2);
-      const old = (await recordedUploads(home))[0]?.id ?? '';
-      expect(old).toMatch(/^upl_/u);
       // A comment added to the manifest: another size than declared.
       await appendFile(join(copy, 'delivery.yaml'), '# edited after the upload began\n');
 
@@ -233,13 +247,8 @@ describe('lantern ingest --server, resumed', () => {
   });
 
   it('started again on a folder with a file changed in place (same size) that the server holds whole, sends the delivery anew', async () => {
-    const home = join(work, 'home-same-size');
-    const copy = join(work, 'knee-1-same-size');
-    await cp(delivery, copy, { recursive: true });
-    const proxy = await startUploadProxy(lantern.url);
+    const { home, copy, proxy, old } = await killedCopy('same-size', 0.3);
     try {
-      await ingestUntilKilled(proxy, copy, home, total * 0.3);
-      const old = (await recordedUploads(home))[0]?.id ?? '';
       const client = createLanternClient({ baseUrl: lantern.url, token });
       // An image the server holds whole (checked against the SHA-256 sent with its last chunk).
       let whole: { path: string; size: number } | undefined;
