@@ -371,9 +371,9 @@ function report(upload: IngestUpload, delivery: string, json: boolean): number {
 
 /**
  * Hashes the bytes the server holds of each file of a resumed upload (the hash of a file goes on
- * from there as its rest is sent), with a bar on a terminal; the files it holds whole come back
- * with their SHA-256, for remainingToSend to match with the one the server checked them against.
- * A file of another size than declared is left to remainingToSend to report.
+ * from there as its rest is sent), showing its progress; the files it holds whole come back with
+ * their SHA-256, for remainingToSend to match with the one the server checked them against. A
+ * file of another size than declared is left to remainingToSend to report.
  */
 async function hashHeld(
   declared: readonly IngestUploadFile[],
@@ -386,15 +386,18 @@ async function hashHeld(
     const d = byPath.get(f.path);
     return d !== undefined && d.size === f.size && d.received > 0;
   });
-  const bar = barOf(progress);
+  const bar = held.length > 0 ? barOf(progress) : null;
   const hashed = new Map<string, string>();
   let bytes = 0;
+  const draw = () =>
+    bar?.update({ phase: 'checking', done: hashed.size, total: held.length, bytes });
   try {
+    draw();
     for (const file of held) {
-      bar?.update({ phase: 'checking', done: hashed.size, total: held.length, bytes });
       const received = byPath.get(file.path)?.received ?? 0;
       hashed.set(file.path, await digests.held(file, received));
       bytes += received;
+      draw();
     }
   } finally {
     bar?.clear();
