@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createLanternClient } from '@lantern/sdk';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,14 +44,20 @@ async function recordedUploads(home: string): Promise<{ id: string; delivery: st
   );
 }
 
-async function sizeOf(dir: string): Promise<number> {
-  let bytes = 0;
+/** The files of a folder, as `lantern ingest --server` declares them: paths and sizes. */
+async function filesOf(dir: string): Promise<{ path: string; size: number }[]> {
+  const files: { path: string; size: number }[] = [];
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) {
-      bytes += (await stat(join(entry.parentPath, entry.name))).size;
+      const absolute = join(entry.parentPath, entry.name);
+      files.push({ path: relative(dir, absolute), size: (await stat(absolute)).size });
     }
   }
-  return bytes;
+  return files;
+}
+
+async function sizeOf(dir: string): Promise<number> {
+  return (await filesOf(dir)).reduce((sum, f) => sum + f.size, 0);
 }
 
 /** A report without its ingest id, which names the run. */
@@ -273,6 +279,41 @@ describe('lantern ingest --server, resumed', () => {
         `The upload ${old} was cancelled: this folder is not the one it declared (${path}: changed since it was declared for this upload). Sending the delivery anew.\n`,
       );
       await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('resumed after the first bytes of a file half sent changed, sends that file again from its start', async () => {
+    const copy = join(work, 'knee-1-first-bytes');
+    await cp(delivery, copy, { recursive: true });
+    // An upload of the folder whose first image the server holds half of.
+    const files = await filesOf(copy);
+    const client = createLanternClient({ baseUrl: lantern.url, token });
+    const { id } = await client.createIngestUpload(files);
+    const index = files.findIndex((f) => f.path.endsWith('.dcm'));
+    const path = files[index]?.path ?? '';
+    const bytes = await readFile(join(copy, path));
+    const half = bytes.length >> 1;
+    await client.putIngestUploadFile(id, index, bytes.subarray(0, half), 0);
+    // Its first byte (of the DICOM preamble) changed in place since: what the server holds is stale.
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    await writeFile(join(copy, path), bytes);
+
+    const proxy = await startUploadProxy(lantern.url);
+    try {
+      const again = await runCli(
+        ['ingest', copy, '--server', proxy.url, '--resume', id, '--json'],
+        envOf(join(work, 'home-first-bytes')),
+      );
+      expect(again.code, again.stderr).toBe(0);
+      // Its rest went with the SHA-256 of the file as it is, which the server refused (its first
+      // bytes are not those); the file was sent again from its start, and taken.
+      const sends = proxy.chunks.filter((c) => c.index === index);
+      expect(sends.map((c) => [c.offset, c.bytes])).toEqual([
+        [half, bytes.length - half],
+        [0, bytes.length],
+      ]);
     } finally {
       await proxy.close();
     }

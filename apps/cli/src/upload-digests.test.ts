@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { UploadDigests, type HashedFile } from './upload-digests.js';
 
 // The SHA-256 `lantern ingest --server` sends with a file's last chunk is the file's, however its
 // chunks went: in order, after a chunk the server kept part of, after one it lost, resumed from
-// what the server held.
+// what the server held, and when the file changed on the way.
 let dir: string;
 let bytes: Buffer;
 let file: HashedFile;
@@ -55,6 +55,23 @@ describe('UploadDigests', () => {
     expect(await digests.held(file, 120_000)).toBe(sha256(bytes.subarray(0, 120_000)));
     expect((await digests.read(file, 120_000, file.size)).sha256).toBe(sha256(bytes));
     expect(await digests.held(file, file.size)).toBe(sha256(bytes));
+  });
+
+  it('sends the hash of the file as it is now when it was modified while it was sent', async () => {
+    const changing = { ...file, absolute: join(dir, 'c.dcm') };
+    await writeFile(changing.absolute, bytes);
+    const digests = new UploadDigests();
+    (await digests.read(changing, 0, 100_000)).taken();
+    // Its first bytes change after they went: the server's copy would be torn.
+    const now = Buffer.from(bytes);
+    now[0] = (now[0] ?? 0) ^ 0xff;
+    await writeFile(changing.absolute, now);
+    const later = new Date(Date.now() + 60_000);
+    await utimes(changing.absolute, later, later);
+    const last = await digests.read(changing, 100_000, changing.size);
+    // Not the hash of what was read (old first bytes, new rest): the file's now, for the server
+    // to refuse the torn copy it holds.
+    expect(last.sha256).toBe(sha256(now));
   });
 
   it('refuses a file that shrank since it was declared, naming it by its delivery path', async () => {

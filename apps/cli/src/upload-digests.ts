@@ -5,10 +5,16 @@
  * what it received) and the delivery is never read beforehand to hash it. A file's hash starts at
  * its first byte, so the bytes the server already holds of a file are read once more — only when
  * an upload is resumed, or after a chunk the server kept part of.
+ *
+ * A file changed while it was sent must not arrive torn (old first bytes, new last ones) under a
+ * hash of the bytes read: when its modification time moved since its hash began, its last chunk
+ * carries the hash of the file as it is now, read whole once more. The server then takes it if
+ * the bytes it holds are that file's, and otherwise refuses it (409), and the upload loop sends it
+ * again from its start. The same goes for a file resumed whose first bytes changed between runs.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { CliError } from './cli-error.js';
 
 /** A file of the delivery on this machine. */
@@ -29,10 +35,11 @@ export interface ChunkRead {
   taken(): void;
 }
 
-/** The hash of a file's first `offset` bytes. */
+/** The hash of a file's first `offset` bytes, and the file's modification time when it began. */
 interface Running {
   offset: number;
   hash: Hash;
+  mtimeMs: number;
 }
 
 /** The hashes of the files being sent, each as far as its bytes have gone. */
@@ -51,13 +58,23 @@ export class UploadDigests {
     return running.hash.copy().digest('hex');
   }
 
-  /** Reads bytes `offset` to `end` of `file`, with the file's SHA-256 if they are its last. */
+  /**
+   * Reads bytes `offset` to `end` of `file`, with the file's SHA-256 if they are its last: of the
+   * bytes read since its hash began, or, if the file was modified meanwhile, of the file now.
+   */
   async read(file: HashedFile, offset: number, end: number): Promise<ChunkRead> {
     const running = await this.upTo(file, offset);
     const bytes = await readRange(file, offset, end);
+    let sha256: string | undefined;
+    if (end === file.size) {
+      sha256 =
+        (await stat(file.absolute)).mtimeMs === running.mtimeMs
+          ? running.hash.copy().update(bytes).digest('hex')
+          : await hashOf(file);
+    }
     return {
       bytes,
-      sha256: end === file.size ? running.hash.copy().update(bytes).digest('hex') : undefined,
+      sha256,
       taken: () => {
         if (end === file.size) {
           this.running.delete(file.absolute);
@@ -77,7 +94,9 @@ export class UploadDigests {
   private async upTo(file: HashedFile, offset: number): Promise<Running> {
     let running = this.running.get(file.absolute);
     if (running === undefined || running.offset > offset) {
-      running = { offset: 0, hash: createHash('sha256') };
+      // Its modification time before its first byte is read.
+      const { mtimeMs } = await stat(file.absolute);
+      running = { offset: 0, hash: createHash('sha256'), mtimeMs };
       this.running.set(file.absolute, running);
     }
     if (running.offset < offset) {
@@ -102,6 +121,17 @@ export class UploadDigests {
     }
     return running;
   }
+}
+
+/** The SHA-256 of the declared bytes of `file` as it is now. */
+async function hashOf(file: HashedFile): Promise<string> {
+  const hash = createHash('sha256');
+  if (file.size > 0) {
+    for await (const chunk of createReadStream(file.absolute, { end: file.size - 1 })) {
+      hash.update(chunk as Buffer);
+    }
+  }
+  return hash.digest('hex');
 }
 
 /** Bytes `offset` to `end` of `file`, all of them, or the CliError of a file that shrank. */

@@ -35,15 +35,15 @@ import { findUpload, forgetUpload, rememberUpload, uploadRecordsPath } from '../
 /**
  * `lantern ingest DIR --server URL`: a delivery handed to a running server, which ingests it as a
  * local ingest does (the same pipeline, the same report). The folder's files are declared with
- * their sizes and SHA-256, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop
- * the web app's ingest page uses), then the run is started and followed until it ends; the server
- * deletes its copy of the delivery when the run ends. It needs a token with catalog.curate.
+ * their sizes, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop the web app's
+ * ingest page uses), then the run is started and followed until it ends; the server deletes its
+ * copy of the delivery when the run ends. It needs a token with catalog.curate.
  * Progress goes to stderr (a bar on a terminal, plain lines elsewhere; none with --json); the
  * draft made to stdout.
  *
- * Each byte is read once: files are declared with their sizes only, and each file's SHA-256 is
- * worked out as its chunks go and sent with its last (upload-digests.ts), the server refusing a
- * file whose bytes it received have another. Resuming reads once more what the server holds: the
+ * Each byte is read once: each file's SHA-256 is worked out as its chunks go and sent with its
+ * last (upload-digests.ts); the server refuses a file whose bytes it received have another, and
+ * the loop sends it again from its start. Resuming reads once more what the server holds: the
  * hashes of its files start at their first byte, and the files it holds whole are checked against
  * the SHA-256 they were taken with, so a folder changed since is not mixed with the old one.
  *

@@ -625,7 +625,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
       (await putFile(id, big.path, bytes.subarray(third, 2 * third), curator, third)).status,
     ).toBe(200);
 
-    // The last chunk says another file's SHA-256: refused, and the file's bytes are discarded.
+    // The last chunk says another file's SHA-256 (the file changed since its first bytes went):
+    // refused as a conflict, and the file's bytes are discarded, to be sent again from the start.
     const wrong = await putFile(
       id,
       big.path,
@@ -635,9 +636,9 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
       files,
       sha256(Buffer.from('another file')),
     );
-    expect(wrong.status).toBe(400);
+    expect(wrong.status).toBe(409);
     expect(((await wrong.json()) as { detail: string }).detail).toMatch(
-      /the bytes received do not have the SHA-256 declared .*send the file again from its start/u,
+      /the bytes received do not have the SHA-256 sent with its last chunk .*send the file again from its start/u,
     );
     expect(await receivedOf(id, big.path)).toBe(0);
     // A SHA-256 that is not one is refused before a byte is taken.

@@ -18,9 +18,10 @@
  * Integrity: the server hashes each file's bytes as they arrive (a running SHA-256 per file, kept
  * between its chunks), and a file complete must have the SHA-256 its client declared — with the
  * chunk that completes it (so a client hashes while it sends, reading each byte once), or when it
- * declared the delivery. A mismatch discards the file's bytes, and only its. The running hash
- * lives in this process: after a restart, or a chunk another process took, it is rebuilt from the
- * bytes of the file already held, read once more.
+ * declared the delivery. A mismatch discards the file's bytes, and only its (409 against a hash
+ * sent with the chunk: the client sends the file again from its start). The running hash lives in
+ * this process: after a restart, or a chunk another process took, it is rebuilt from the bytes of
+ * the file already held, read once more.
  *
  * Files are named in URLs and in the audit log by their place in the declared list, never by path:
  * a partner's paths may hold source identifiers (an accession number in a file name). The paths
@@ -521,11 +522,7 @@ export class IngestUploadService {
       const digest = running.hash.digest('hex');
       const expected = sha256 ?? file.sha256;
       if (expected !== null && digest !== expected) {
-        failure = new AppError(
-          'validation_failed',
-          `file ${file.idx}: the bytes received do not have the SHA-256 declared (did the file change while it was sent?); they were discarded: send the file again from its start`,
-          { errors: [{ path: 'query.sha256', message: 'not the SHA-256 of the bytes received' }] },
-        );
+        failure = hashMismatch(file.idx, sha256 !== null);
         kept = 0;
         await truncate(part, 0);
       } else {
@@ -728,6 +725,33 @@ export class IngestUploadService {
   private now(): Date {
     return new Date(this.clock());
   }
+}
+
+/**
+ * The refusal of a file whose bytes received do not have the SHA-256 expected; its bytes are
+ * discarded. Against the SHA-256 sent with its last chunk it is a conflict (409): the client's
+ * file changed since its first bytes went, and sending it again from its start, hashed anew, may
+ * succeed (the upload loop does so). Against the one declared with the delivery, the file is not
+ * the one declared (400).
+ */
+function hashMismatch(index: number, sentWithChunk: boolean): AppError {
+  const errors = [
+    {
+      path: sentWithChunk ? 'query.sha256' : `body.files.${index}.sha256`,
+      message: 'not the SHA-256 of the bytes received',
+    },
+  ];
+  return sentWithChunk
+    ? new AppError(
+        'conflict',
+        `file ${index}: the bytes received do not have the SHA-256 sent with its last chunk (it changed since its first bytes were sent?); they were discarded: send the file again from its start`,
+        { errors },
+      )
+    : new AppError(
+        'validation_failed',
+        `file ${index} does not have the SHA-256 declared; it was discarded, send it again`,
+        { errors },
+      );
 }
 
 /**
