@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createLanternClient } from '@lantern/sdk';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,21 +32,32 @@ function envOf(home: string) {
   return { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), LANTERN_TOKEN: token };
 }
 
-/** The upload begun for the delivery, as the command recorded it to resume. */
-async function recordedUploads(home: string): Promise<Record<string, { id: string }>> {
-  const text = await readFile(join(home, 'config', 'lantern', 'uploads.json'), 'utf8');
-  return (JSON.parse(text) as { uploads: Record<string, { id: string }> }).uploads;
+/** The uploads begun, as the command recorded them to resume (one file each). */
+async function recordedUploads(home: string): Promise<{ id: string; delivery: string }[]> {
+  const dir = join(home, 'config', 'lantern', 'uploads');
+  const files = await readdir(dir).catch(() => []);
+  return Promise.all(
+    files.map(
+      async (file) =>
+        JSON.parse(await readFile(join(dir, file), 'utf8')) as { id: string; delivery: string },
+    ),
+  );
+}
+
+/** The files of a folder, as `lantern ingest --server` declares them: paths and sizes. */
+async function filesOf(dir: string): Promise<{ path: string; size: number }[]> {
+  const files: { path: string; size: number }[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const absolute = join(entry.parentPath, entry.name);
+      files.push({ path: relative(dir, absolute), size: (await stat(absolute)).size });
+    }
+  }
+  return files;
 }
 
 async function sizeOf(dir: string): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
-  let bytes = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) {
-      bytes += (await stat(join(entry.parentPath, entry.name))).size;
-    }
-  }
-  return bytes;
+  return (await filesOf(dir)).reduce((sum, f) => sum + f.size, 0);
 }
 
 /** A report without its ingest id, which names the run. */
@@ -92,6 +103,26 @@ async function ingestUntilKilled(
   proxy.throttle(Number.POSITIVE_INFINITY);
 }
 
+/**
+ * A copy of the delivery (`name`) whose `lantern ingest --server` was killed once `fraction` of it
+ * went through a new proxy; the upload it recorded.
+ */
+async function killedCopy(name: string, fraction: number) {
+  const home = join(work, `home-${name}`);
+  const copy = join(work, `knee-1-${name}`);
+  await cp(delivery, copy, { recursive: true });
+  const proxy = await startUploadProxy(lantern.url);
+  try {
+    await ingestUntilKilled(proxy, copy, home, total * fraction);
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+  const old = (await recordedUploads(home))[0]?.id ?? '';
+  expect(old).toMatch(/^upl_/u);
+  return { home, copy, proxy, old };
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-cli-resume-'));
   delivery = join(work, 'knee-1');
@@ -129,8 +160,8 @@ describe('lantern ingest --server, resumed', () => {
       await ingestUntilKilled(proxy, delivery, home, total * 0.4);
 
       // The command recorded its upload; the server holds part of the delivery.
-      const recorded = Object.values(await recordedUploads(home));
-      expect(recorded).toHaveLength(1);
+      const recorded = await recordedUploads(home);
+      expect(recorded).toMatchObject([{ delivery }]);
       const id = recorded[0]?.id ?? '';
       const client = createLanternClient({ baseUrl: lantern.url, token });
       // The server may still be writing what arrived before the kill: asked until it is done.
@@ -166,7 +197,7 @@ describe('lantern ingest --server, resumed', () => {
       expect(secondRun).toBeLessThanOrEqual(total - held);
       expect(firstRun + secondRun - total).toBeLessThan(3 * 400 * 1024);
       // The upload ran: nothing is left to resume.
-      expect(await recordedUploads(home)).toEqual({});
+      expect(await recordedUploads(home)).toEqual([]);
     } finally {
       await proxy.close();
     }
@@ -201,14 +232,8 @@ describe('lantern ingest --server, resumed', () => {
   });
 
   it('started again on a folder changed since, cancels the old upload and sends the delivery anew', async () => {
-    const home = join(work, 'home-changed');
-    const copy = join(work, 'knee-1-copy');
-    await cp(delivery, copy, { recursive: true });
-    const proxy = await startUploadProxy(lantern.url);
+    const { home, copy, proxy, old } = await killedCopy('changed', 0.2);
     try {
-      await ingestUntilKilled(proxy, copy, home, total * 0.2);
-      const old = Object.values(await recordedUploads(home))[0]?.id ?? '';
-      expect(old).toMatch(/^upl_/u);
       // A comment added to the manifest: another size than declared.
       await appendFile(join(copy, 'delivery.yaml'), '# edited after the upload began\n');
 
@@ -221,7 +246,74 @@ describe('lantern ingest --server, resumed', () => {
       );
       const client = createLanternClient({ baseUrl: lantern.url, token });
       await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
-      expect(await recordedUploads(home)).toEqual({});
+      expect(await recordedUploads(home)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('started again on a folder with a file changed in place (same size) that the server holds whole, sends the delivery anew', async () => {
+    const { home, copy, proxy, old } = await killedCopy('same-size', 0.3);
+    try {
+      const client = createLanternClient({ baseUrl: lantern.url, token });
+      // An image the server holds whole (checked against the SHA-256 sent with its last chunk).
+      let whole: { path: string; size: number } | undefined;
+      await expect
+        .poll(async () => {
+          const files = await client.listIngestUploadFiles(old);
+          whole = files.find(
+            (f) => f.path.endsWith('.dcm') && f.received === f.size && f.sha256 !== null,
+          );
+          return whole;
+        })
+        .toBeDefined();
+      const path = whole?.path ?? '';
+      // The last byte of its pixels changed in place: the size is the same, the bytes are not.
+      const bytes = await readFile(join(copy, path));
+      bytes[bytes.length - 1] = (bytes.at(-1) ?? 0) ^ 0xff;
+      await writeFile(join(copy, path), bytes);
+
+      const again = await runCli(['ingest', copy, '--server', proxy.url, '--json'], envOf(home));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain(
+        `The upload ${old} was cancelled: this folder is not the one it declared (${path}: changed since it was declared for this upload). Sending the delivery anew.\n`,
+      );
+      await expect(client.getIngestUpload(old)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('resumed after the first bytes of a file half sent changed, sends that file again from its start', async () => {
+    const copy = join(work, 'knee-1-first-bytes');
+    await cp(delivery, copy, { recursive: true });
+    // An upload of the folder whose first image the server holds half of.
+    const files = await filesOf(copy);
+    const client = createLanternClient({ baseUrl: lantern.url, token });
+    const { id } = await client.createIngestUpload(files);
+    const index = files.findIndex((f) => f.path.endsWith('.dcm'));
+    const path = files[index]?.path ?? '';
+    const bytes = await readFile(join(copy, path));
+    const half = bytes.length >> 1;
+    await client.putIngestUploadFile(id, index, bytes.subarray(0, half), 0);
+    // Its first byte (of the DICOM preamble) changed in place since: what the server holds is stale.
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    await writeFile(join(copy, path), bytes);
+
+    const proxy = await startUploadProxy(lantern.url);
+    try {
+      const again = await runCli(
+        ['ingest', copy, '--server', proxy.url, '--resume', id, '--json'],
+        envOf(join(work, 'home-first-bytes')),
+      );
+      expect(again.code, again.stderr).toBe(0);
+      // Its rest went with the SHA-256 of the file as it is, which the server refused (its first
+      // bytes are not those); the file was sent again from its start, and taken.
+      const sends = proxy.chunks.filter((c) => c.index === index);
+      expect(sends.map((c) => [c.offset, c.bytes])).toEqual([
+        [half, bytes.length - half],
+        [0, bytes.length],
+      ]);
     } finally {
       await proxy.close();
     }

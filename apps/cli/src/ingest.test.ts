@@ -8,6 +8,7 @@ import { readCsv } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInFirstAdmin } from './testing/first-admin.js';
+import { onlyProgress, progressLines } from './testing/progress-lines.js';
 import { LANTERN_BIN, runCli, startLantern } from './testing/run-cli.js';
 
 // `lantern ingest` on a local installation, as a curator runs it: a synthetic partner delivery of
@@ -73,6 +74,21 @@ beforeAll(async () => {
   ];
 }, 120_000);
 
+/**
+ * Runs `lantern <args>` on a pseudo-terminal (script(1)): stderr is a TTY, as a curator's is.
+ * Returns what the terminal showed; the command must succeed.
+ */
+function onTerminal(args: readonly string[], env: Record<string, string> = {}): string {
+  const command = [process.execPath, LANTERN_BIN, ...args].map((arg) => `'${arg}'`).join(' ');
+  const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+    encoding: 'utf8',
+    timeout: 55_000,
+    env: { ...process.env, COLUMNS: '200', ...env },
+  });
+  expect(run.status, run.stdout).toBe(0);
+  return run.stdout;
+}
+
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
@@ -80,8 +96,13 @@ afterAll(async () => {
 describe('lantern ingest', () => {
   it('ingests a delivery into a fresh data directory and prints the draft it made', async () => {
     const result = await runCli(['ingest', delivery, '--data-dir', dataDir]);
-    expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+    // Off a terminal, progress is plain lines (each phase's first and last seen), nothing else.
+    const progress = onlyProgress(result.stderr);
+    expect(progress.map((line) => line.split(' ')[0])).toEqual(
+      expect.arrayContaining(['checking', 'tables', 'files', 'scanning']),
+    );
+    expect(progress.at(-1)).toMatch(/^done +\[#{24}\] {2}1\/1 /u);
     const out = result.stdout;
     expect(out).toMatch(
       new RegExp(
@@ -118,24 +139,7 @@ describe('lantern ingest', () => {
   });
 
   it('draws a progress bar on a terminal, phase by phase, and clears it before the report', () => {
-    // script(1) runs the command on a pseudo-terminal: stderr is a TTY, as a curator's is.
-    const command = [
-      process.execPath,
-      LANTERN_BIN,
-      'ingest',
-      delivery,
-      '--data-dir',
-      join(work, 'data-tty'),
-    ]
-      .map((arg) => `'${arg}'`)
-      .join(' ');
-    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
-      encoding: 'utf8',
-      timeout: 55_000,
-      env: { ...process.env, COLUMNS: '200' },
-    });
-    expect(run.status).toBe(0);
-    const screen = run.stdout;
+    const screen = onTerminal(['ingest', delivery, '--data-dir', join(work, 'data-tty')]);
     for (const phase of ['checking', 'tables', 'files', 'scanning']) {
       expect(screen).toMatch(new RegExp(`\\r${phase} +\\[[#-]{24}\\]  \\d+/\\d+  `));
     }
@@ -183,7 +187,7 @@ describe('lantern ingest', () => {
     const result = await runCli(['ingest', broken, '--data-dir', fresh]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    const lines = result.stderr.trim().split('\n');
+    const lines = result.stderr.trim().split('\n').slice(progressLines(result.stderr).length);
     expect(lines[0]).toMatch(
       /^lantern: the delivery cannot be ingested: \d+ problems to fix first$/,
     );
@@ -308,8 +312,20 @@ describe('lantern ingest', () => {
       expect(refused.stderr).toMatch(new RegExp(`^lantern: ${lantern.url} answered 403: `));
 
       const result = await runCli(['ingest', delivery, '--server', lantern.url], env(token));
-      expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
+      // Off a terminal, progress is plain lines: the upload's first and last, with the bytes of
+      // all it sends (then the server's run, as it is seen).
+      const progress = onlyProgress(result.stderr);
+      const uploading = progress.filter((line) => line.startsWith('uploading '));
+      const first =
+        /^uploading +\[-{24}\] {2}0\/(\d+) {2}0 B of (\d+(?:\.\d+)? [kMG]?B)( {2}|$)/u.exec(
+          uploading[0] ?? '',
+        );
+      expect(first, uploading[0]).not.toBeNull();
+      const [, files, bytes] = first ?? [];
+      expect(uploading.at(-1)).toMatch(
+        new RegExp(`^uploading +\\[#{24}\\] {2}${files}/${files} {2}${bytes} of ${bytes} {2}`),
+      );
       expect(result.stdout).toMatch(
         new RegExp(
           `^Ingested ${delivery} into the draft of ${SLUG} \\(ingest ing_[0-9a-f]{20}\\)\\.\n`,
@@ -332,6 +348,12 @@ describe('lantern ingest', () => {
       const report = JSON.parse(again.stdout) as IngestJson;
       expect(report.counts.stored).toBe(0);
       expect(report.counts.deduplicated + report.counts.held).toBe(report.counts.files);
+
+      // On a terminal, the upload's bar is drawn in place (files, bytes of all), and cleared.
+      const screen = onTerminal(['ingest', delivery, '--server', lantern.url], env(token));
+      expect(screen).toMatch(/\ruploading +\[[#-]{24}\] {2}\d+\/\d+ {2}\S+ \S+ of \S+ \S+/u);
+      expect(screen).toContain('\r\x1b[KIngested ');
+      expect(screen.slice(screen.indexOf('Ingested '))).not.toContain('\x1b[K');
     } finally {
       await lantern.stop();
     }

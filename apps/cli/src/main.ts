@@ -404,9 +404,10 @@ deletes its copy when the run ends (it needs the catalog.curate permission). The
 chunks, a few at a time; a dropped connection or a server away for a moment is retried from what
 the server holds, and a command stopped half-way (killed, the network gone) started again sends
 only the rest: the upload begun for the folder is remembered until it runs (--resume ID names one).
-On a terminal a progress bar (phase, files, bytes, rate, time left) goes to stderr. It prints the
-draft made: tables with rows and columns, files stored, deduplicated and held back (with why), PHI
-findings with masked examples, what blocks publication and the command to run next.
+Progress (phase, files, bytes, rate, time left) goes to stderr: a bar on a terminal, plain lines
+elsewhere, none with --json. It prints the draft made: tables with rows and columns, files stored,
+deduplicated and held back (with why), PHI findings with masked examples, what blocks publication
+and the command to run next.
 Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printed, nothing stored);
 2 not run (no such folder, the data directory in use by a running server, no server there).`,
     )

@@ -1,14 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writePrivateJson } from './private-file.js';
 
 /**
  * The uploads `lantern ingest --server` has begun and not yet run, so that the same command
  * started again (after a kill, a lost connection, a reboot) goes on with the upload instead of
- * sending the delivery anew: `uploads.json` beside the credentials file, one entry per server and
- * delivery folder, written as the credentials are (0600, renamed over the old). An entry holds no
- * secret, only the upload's id; the server says what it holds of it and whether it still takes
- * files, and the folder's files are matched with the declared ones before anything is sent.
+ * sending the delivery anew. One file per server and delivery folder, in `uploads/` beside the
+ * credentials file, written as the credentials are (0600 in a 0700 folder, through a private
+ * temporary file renamed over the old): commands run at once, each with its own delivery, never
+ * rewrite one file together, so none loses another's record — there is nothing to lock. A record
+ * holds no secret, only the upload's id; the server says what it holds of it and whether it still
+ * takes files, and the folder's files are matched with the declared ones before anything is sent.
  */
 
 /** One upload begun: its id, and when it was declared (for a person reading the file). */
@@ -17,98 +20,85 @@ export interface UploadRecord {
   declaredAt: string;
 }
 
-interface UploadRecords {
-  uploads: Record<string, UploadRecord>;
+/** A record as stored: what it is the upload of, so a file is never taken for another's. */
+interface StoredRecord extends UploadRecord {
+  server: string;
+  delivery: string;
 }
 
-/** Where the records live: beside the credentials file. */
+/** The folder of the records: beside the credentials file. */
 export function uploadRecordsPath(credentialsFile: string): string {
-  return join(dirname(credentialsFile), 'uploads.json');
+  return join(dirname(credentialsFile), 'uploads');
 }
 
-/** The key of a delivery folder sent to a server. */
-function keyOf(server: string, delivery: string): string {
-  return `${server} ${delivery}`;
+/**
+ * The file of the upload from `delivery` to `server`: named by a hash of both, as a path may
+ * hold any character and be longer than a file name.
+ */
+function recordFile(dir: string, server: string, delivery: string): string {
+  const key = createHash('sha256').update(`${server}\n${delivery}`).digest('hex');
+  return join(dir, `${key.slice(0, 32)}.json`);
 }
 
 /** The upload begun from `delivery` to `server`, if one was recorded. */
 export async function findUpload(
-  path: string,
+  dir: string,
   server: string,
   delivery: string,
 ): Promise<UploadRecord | null> {
-  const records = await readRecords(path);
-  return records.uploads[keyOf(server, delivery)] ?? null;
+  const stored = await readRecord(recordFile(dir, server, delivery));
+  if (stored === null || stored.server !== server || stored.delivery !== delivery) {
+    return null;
+  }
+  return { id: stored.id, declaredAt: stored.declaredAt };
 }
 
 /** Records the upload begun from `delivery` to `server` (replacing an older one). */
 export async function rememberUpload(
-  path: string,
+  dir: string,
   server: string,
   delivery: string,
   record: UploadRecord,
 ): Promise<void> {
-  const records = await readRecords(path);
-  records.uploads[keyOf(server, delivery)] = record;
-  await writeRecords(path, records);
+  const stored: StoredRecord = { server, delivery, id: record.id, declaredAt: record.declaredAt };
+  await writePrivateJson(recordFile(dir, server, delivery), 'upload', stored);
 }
 
 /** Forgets the upload of `delivery` to `server` (it ran, or is gone), if it is `id`. */
 export async function forgetUpload(
-  path: string,
+  dir: string,
   server: string,
   delivery: string,
   id: string,
 ): Promise<void> {
-  const records = await readRecords(path);
-  const key = keyOf(server, delivery);
-  if (records.uploads[key]?.id !== id) {
-    return;
+  if ((await findUpload(dir, server, delivery))?.id === id) {
+    await rm(recordFile(dir, server, delivery), { force: true });
   }
-  const { [key]: _gone, ...rest } = records.uploads;
-  await writeRecords(path, { uploads: rest });
 }
 
 /**
- * Reads the records; none yet, or a file that is not ours (damaged, hand-edited), is no record:
- * the worst it costs is sending a delivery anew.
+ * Reads a record; none, or a file that is not ours (damaged, hand-edited), is no record: the worst
+ * it costs is sending a delivery anew.
  */
-async function readRecords(path: string): Promise<UploadRecords> {
+async function readRecord(path: string): Promise<StoredRecord | null> {
   const text = await readFile(path, 'utf8').catch(() => null);
   if (text === null) {
-    return { uploads: {} };
+    return null;
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    return isStoredRecord(parsed) ? parsed : null;
   } catch {
-    return { uploads: {} };
+    return null;
   }
-  const uploads =
-    typeof parsed === 'object' && parsed !== null && 'uploads' in parsed ? parsed.uploads : null;
-  const result: UploadRecords = { uploads: {} };
-  if (typeof uploads === 'object' && uploads !== null) {
-    for (const [key, entry] of Object.entries(uploads)) {
-      if (isUploadRecord(entry)) {
-        result.uploads[key] = { id: entry.id, declaredAt: entry.declaredAt };
-      }
-    }
-  }
-  return result;
 }
 
-function isUploadRecord(value: unknown): value is UploadRecord {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'id' in value &&
-    typeof value.id === 'string' &&
-    'declaredAt' in value &&
-    typeof value.declaredAt === 'string'
+function isStoredRecord(value: unknown): value is StoredRecord {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const fields: Record<string, unknown> = { ...value };
+  return ['server', 'delivery', 'id', 'declaredAt'].every(
+    (name) => typeof fields[name] === 'string',
   );
-}
-
-/** Writes the records through a private temporary file renamed over the old (never half a file). */
-async function writeRecords(path: string, records: UploadRecords): Promise<void> {
-  await writePrivateJson(path, 'uploads', records);
 }

@@ -241,13 +241,15 @@ export interface LanternClient {
   /**
    * Sends bytes of the declared file at `index`: without `offset` the whole file, exactly its
    * declared size (a Blob from fs.openAsBlob streams it); with `offset` a chunk starting where the
-   * server's bytes of the file end (listIngestUploadFiles says where).
+   * server's bytes of the file end (listIngestUploadFiles says where). `sha256`, the whole file's,
+   * goes with the send that completes it: the server checks it against the bytes it received.
    */
   putIngestUploadFile(
     id: string,
     index: number,
-    file: Blob,
+    file: Blob | Uint8Array<ArrayBuffer>,
     offset?: number,
+    sha256?: string,
   ): Promise<IngestUpload>;
   /** The declared files of an upload being sent, with the bytes of each the server holds. */
   listIngestUploadFiles(id: string): Promise<IngestUploadFile[]>;
@@ -676,9 +678,15 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST('/api/v1/ingests', { body: { files } });
       return data ?? throwApiError(response, error);
     },
-    async putIngestUploadFile(id, index, file, offset) {
+    async putIngestUploadFile(id, index, file, offset, sha256) {
       const { data, error, response } = await raw.PUT('/api/v1/ingests/{id}/files/{index}', {
-        params: { path: { id, index }, query: offset === undefined ? {} : { offset } },
+        params: {
+          path: { id, index },
+          query: {
+            ...(offset === undefined ? {} : { offset }),
+            ...(sha256 === undefined ? {} : { sha256 }),
+          },
+        },
         body: file as never,
         // The body is the file's bytes, not JSON.
         bodySerializer: (body: unknown) => body,

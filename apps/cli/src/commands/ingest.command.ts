@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, openAsBlob } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { describeIngestSummary, formatBytes, ProgressBar } from '@lantern/core/ingest';
+import {
+  describeIngestSummary,
+  formatBytes,
+  progressOn,
+  type ProgressBar,
+} from '@lantern/core/ingest';
 import {
   ApiError,
   type IngestUpload,
@@ -27,15 +29,23 @@ import {
   resolveTarget,
   type Target,
 } from '../connection.js';
+import { UploadDigests, type HashedFile } from '../upload-digests.js';
 import { findUpload, forgetUpload, rememberUpload, uploadRecordsPath } from '../upload-records.js';
 
 /**
  * `lantern ingest DIR --server URL`: a delivery handed to a running server, which ingests it as a
  * local ingest does (the same pipeline, the same report). The folder's files are declared with
- * their sizes and SHA-256, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop
- * the web app's ingest page uses), then the run is started and followed until it ends; the server
- * deletes its copy of the delivery when the run ends. It needs a token with catalog.curate.
- * Progress goes to stderr on a terminal; the draft made to stdout.
+ * their sizes, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop the web app's
+ * ingest page uses), then the run is started and followed until it ends; the server deletes its
+ * copy of the delivery when the run ends. It needs a token with catalog.curate.
+ * Progress goes to stderr (a bar on a terminal, plain lines elsewhere; none with --json); the
+ * draft made to stdout.
+ *
+ * Each byte is read once: each file's SHA-256 is worked out as its chunks go and sent with its
+ * last (upload-digests.ts); the server refuses a file whose bytes it received have another, and
+ * the loop sends it again from its start. Resuming reads once more what the server holds: the
+ * hashes of its files start at their first byte, and the files it holds whole are checked against
+ * the SHA-256 they were taken with, so a folder changed since is not mixed with the old one.
  *
  * The upload resumes. A dropped connection or a server away for a moment is retried with backoff
  * from the bytes the server says it holds; and the upload begun is recorded (upload-records.ts)
@@ -51,11 +61,7 @@ import { findUpload, forgetUpload, rememberUpload, uploadRecordsPath } from '../
 /** How often the run is asked where it is. */
 const POLL_MS = 500;
 
-interface DeliveryFile extends LocalFile {
-  sha256: string;
-  /** Where it is on this machine. */
-  absolute: string;
-}
+type DeliveryFile = LocalFile & HashedFile;
 
 /**
  * Why an upload cannot be resumed: the server has none by its id, it takes no more files, or the
@@ -82,23 +88,40 @@ export async function ingestRemote(
   const target = await resolveTarget(options.server);
   requireToken(target);
   const client = clientFor(target);
-  const onTerminal = process.stderr.isTTY && options.json !== true;
-  const files = await listDelivery(delivery, onTerminal);
+  const progress = options.json !== true;
+  const files = await listDelivery(delivery);
   const records = uploadRecordsPath(target.credentialsFile);
+  const digests = new UploadDigests();
   let begun: Begun | null = null;
   let upload: IngestUpload;
   try {
-    begun = await begin(client, target, records, delivery, files, options.resume);
-    await send(client, begun, onTerminal);
+    begun = await begin(
+      { client, target, records, delivery, digests, progress },
+      files,
+      options.resume,
+    );
+    await send(client, begun, digests, progress);
     upload = await client.runIngestUpload(begun.id);
     await forgetUpload(records, target.server, delivery, begun.id);
     // Running: nothing is left to resume.
     begun = null;
-    upload = await follow(client, upload, onTerminal);
+    upload = await follow(client, upload, progress);
   } catch (error) {
     throw interrupted(error, target, begun);
   }
   return report(upload, delivery, options.json === true);
+}
+
+/** What beginning an upload works with. */
+interface Beginning {
+  client: LanternClient;
+  target: Target;
+  /** The records of the uploads begun (upload-records.ts). */
+  records: string;
+  delivery: string;
+  digests: UploadDigests;
+  /** Whether progress goes to stderr (not with --json). */
+  progress: boolean;
 }
 
 /**
@@ -107,15 +130,13 @@ export async function ingestRemote(
  * and recorded.
  */
 async function begin(
-  client: LanternClient,
-  target: Target,
-  records: string,
-  delivery: string,
+  { client, target, records, delivery, digests, progress }: Beginning,
   files: readonly DeliveryFile[],
   resumeId: string | undefined,
 ): Promise<Begun> {
+  const resume = (id: string) => resumeUpload(client, id, files, digests, progress);
   if (resumeId !== undefined) {
-    const resumed = await resume(client, resumeId, files);
+    const resumed = await resume(resumeId);
     if ('why' in resumed) {
       throw new CliError(1, `cannot resume the upload ${resumeId}: ${resumed.message}`);
     }
@@ -127,7 +148,7 @@ async function begin(
   }
   const recorded = await findUpload(records, target.server, delivery);
   if (recorded !== null) {
-    const resumed = await resume(client, recorded.id, files);
+    const resumed = await resume(recorded.id);
     if (!('why' in resumed)) {
       return resumed;
     }
@@ -140,9 +161,8 @@ async function begin(
     }
     await forgetUpload(records, target.server, delivery, recorded.id);
   }
-  const made = await client.createIngestUpload(
-    files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
-  );
+  // Sizes only: each file's SHA-256 goes with its last chunk.
+  const made = await client.createIngestUpload(files.map((f) => ({ path: f.path, size: f.size })));
   await rememberUpload(records, target.server, delivery, {
     id: made.id,
     declaredAt: new Date().toISOString(),
@@ -153,12 +173,15 @@ async function begin(
 
 /**
  * What is left of upload `id` for this folder, saying so on stderr; or why it cannot be resumed
- * (gone, no longer taking files, not this folder's files).
+ * (gone, no longer taking files, not this folder's files: another size, or for a file the server
+ * holds whole another SHA-256).
  */
-async function resume(
+async function resumeUpload(
   client: LanternClient,
   id: string,
   files: readonly DeliveryFile[],
+  digests: UploadDigests,
+  progress: boolean,
 ): Promise<Begun | Unusable> {
   let declared: IngestUploadFile[];
   try {
@@ -175,7 +198,7 @@ async function resume(
   if (declared.length === 0) {
     return { why: 'closed', message: 'the server no longer takes its files (it ran, or failed)' };
   }
-  const remaining = remainingToSend(declared, files);
+  const remaining = remainingToSend(declared, await hashHeld(declared, files, digests, progress));
   if (remaining.problems.length > 0) {
     const first = remaining.problems
       .slice(0, 3)
@@ -196,17 +219,23 @@ async function resume(
  * server held); a dropped connection or a server away for a moment is retried from what the server
  * holds.
  */
-async function send(client: LanternClient, begun: Begun, onTerminal: boolean): Promise<void> {
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
+async function send(
+  client: LanternClient,
+  begun: Begun,
+  digests: UploadDigests,
+  progress: boolean,
+): Promise<void> {
+  const bar = barOf(progress);
   let done = 0;
   let sent = 0;
+  const totalBytes = begun.pending.reduce((sum, f) => sum + f.local.size - f.from, 0);
   const draw = () =>
-    bar?.update({ phase: 'uploading', done, total: begun.pending.length, bytes: sent });
+    bar?.update({ phase: 'uploading', done, total: begun.pending.length, bytes: sent, totalBytes });
   try {
     draw();
     await sendUploadFiles({
       files: begun.pending,
-      transport: transportOf(client, begun.id),
+      transport: transportOf(client, begun.id, digests),
       onBytes: (bytes) => {
         sent = bytes;
         draw();
@@ -221,17 +250,31 @@ async function send(client: LanternClient, begun: Begun, onTerminal: boolean): P
   }
 }
 
-/** Chunks sent through the SDK's client, each a slice of the file read from disk as it goes. */
-function transportOf(client: LanternClient, id: string): UploadTransport<DeliveryFile> {
+/**
+ * Chunks sent through the SDK's client, each read from disk as it goes and hashed once the server
+ * took it; a file's last chunk carries its SHA-256.
+ */
+function transportOf(
+  client: LanternClient,
+  id: string,
+  digests: UploadDigests,
+): UploadTransport<DeliveryFile> {
   return {
     async sendChunk({ index, local, offset, end }) {
-      const blob = await openAsBlob(local.absolute);
-      return unreachableIfLost(() =>
-        client.putIngestUploadFile(id, index, blob.slice(offset, end), offset),
+      const chunk = await digests.read(local, offset, end);
+      const upload = await unreachableIfLost(() =>
+        client.putIngestUploadFile(id, index, chunk.bytes, offset, chunk.sha256),
       );
+      chunk.taken();
+      return upload;
     },
     listFiles: () => unreachableIfLost(() => client.listIngestUploadFiles(id)),
   };
+}
+
+/** The bar of a step's progress on stderr (plain lines off a terminal), or none. */
+function barOf(progress: boolean): ProgressBar | null {
+  return progress ? progressOn(process.stderr, () => performance.now()) : null;
 }
 
 /** The server's answers as they are; a request that got none is an UploadUnreachable. */
@@ -270,9 +313,9 @@ function interrupted(error: unknown, target: Target, begun: Begun | null): CliEr
 async function follow(
   client: LanternClient,
   started: IngestUpload,
-  onTerminal: boolean,
+  progress: boolean,
 ): Promise<IngestUpload> {
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
+  const bar = barOf(progress);
   let upload = started;
   try {
     while (upload.status === 'running' || upload.status === 'uploading') {
@@ -327,11 +370,50 @@ function report(upload: IngestUpload, delivery: string, json: boolean): number {
 }
 
 /**
- * The regular files under `delivery`, as `/`-separated paths in a stable order, with their
- * SHA-256 (declared, so the server checks each file complete, and a resumed upload is matched
- * with the folder's bytes, not only its sizes); a bar of the bytes read on a terminal.
+ * Hashes the bytes the server holds of each file of a resumed upload (the hash of a file goes on
+ * from there as its rest is sent), showing its progress; the files it holds whole come back with
+ * their SHA-256, for remainingToSend to match with the one the server checked them against. A
+ * file of another size than declared is left to remainingToSend to report.
  */
-async function listDelivery(delivery: string, onTerminal: boolean): Promise<DeliveryFile[]> {
+async function hashHeld(
+  declared: readonly IngestUploadFile[],
+  files: readonly DeliveryFile[],
+  digests: UploadDigests,
+  progress: boolean,
+): Promise<DeliveryFile[]> {
+  const byPath = new Map(declared.map((d) => [d.path, d]));
+  const held = files.filter((f) => {
+    const d = byPath.get(f.path);
+    return d !== undefined && d.size === f.size && d.received > 0;
+  });
+  const bar = held.length > 0 ? barOf(progress) : null;
+  const hashed = new Map<string, string>();
+  let bytes = 0;
+  const draw = () =>
+    bar?.update({ phase: 'checking', done: hashed.size, total: held.length, bytes });
+  try {
+    draw();
+    for (const file of held) {
+      const received = byPath.get(file.path)?.received ?? 0;
+      hashed.set(file.path, await digests.held(file, received));
+      bytes += received;
+      draw();
+    }
+  } finally {
+    bar?.clear();
+  }
+  return files.map((f) => {
+    const d = byPath.get(f.path);
+    const sha256 = hashed.get(f.path);
+    return d !== undefined && d.received === d.size && sha256 !== undefined ? { ...f, sha256 } : f;
+  });
+}
+
+/**
+ * The regular files under `delivery`, as `/`-separated paths in a stable order, with their sizes
+ * (not read: their SHA-256 is worked out as they are sent).
+ */
+async function listDelivery(delivery: string): Promise<DeliveryFile[]> {
   const info = await stat(delivery).catch(() => null);
   if (info === null || !info.isDirectory()) {
     throw new CliError(
@@ -339,7 +421,7 @@ async function listDelivery(delivery: string, onTerminal: boolean): Promise<Deli
       `no delivery folder at ${delivery}: pass the folder that holds delivery.yaml`,
     );
   }
-  const found: { path: string; absolute: string; size: number }[] = [];
+  const found: DeliveryFile[] = [];
   const walk = async (relativeDir: string[]): Promise<void> => {
     const entries = await readdir(join(delivery, ...relativeDir), { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -354,19 +436,5 @@ async function listDelivery(delivery: string, onTerminal: boolean): Promise<Deli
     }
   };
   await walk([]);
-  const bar = onTerminal ? new ProgressBar(process.stderr, () => performance.now()) : null;
-  const files: DeliveryFile[] = [];
-  let bytes = 0;
-  try {
-    for (const file of found) {
-      bar?.update({ phase: 'reading', done: files.length, total: found.length, bytes });
-      const hash = createHash('sha256');
-      await pipeline(createReadStream(file.absolute), hash);
-      files.push({ ...file, sha256: hash.digest('hex') });
-      bytes += file.size;
-    }
-  } finally {
-    bar?.clear();
-  }
-  return files;
+  return found;
 }

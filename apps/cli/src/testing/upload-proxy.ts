@@ -4,9 +4,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 /**
  * An HTTP proxy between `lantern ingest --server` and a real server, for the tests of resumable
  * uploads: it forwards every request as it is, counts the body bytes of each chunk sent
- * (`PUT /api/v1/ingests/{id}/files/{index}?offset=N`), can slow them down (so that a test can stop
- * the command half-way), and can drop one chunk's connection after some bytes or answer one with a
- * 503 (so that a test sees the command retry). Nothing of the server is replaced.
+ * (`PUT /api/v1/ingests/{id}/files/{index}?offset=N`, with `&sha256=…` on a file's last), can slow
+ * them down (so that a test can stop the command half-way), and can drop one chunk's connection
+ * after some bytes or answer one with a 503 (so that a test sees the command retry). Nothing of
+ * the server is replaced.
  */
 
 /** One chunk as it went through: which file, from which byte, and how many bytes were forwarded. */
@@ -34,7 +35,9 @@ export interface UploadProxy {
   close(): Promise<void>;
 }
 
-const CHUNK_URL = /^\/api\/v1\/ingests\/upl_[0-9a-f]{20}\/files\/(\d+)\?offset=(\d+)$/u;
+// A file's last chunk carries its SHA-256 too.
+const CHUNK_URL =
+  /^\/api\/v1\/ingests\/upl_[0-9a-f]{20}\/files\/(\d+)\?offset=(\d+)(?:&sha256=[0-9a-f]{64})?$/u;
 
 /** Starts a proxy to `target` (http://host:port) on a free port of 127.0.0.1. */
 export async function startUploadProxy(target: string): Promise<UploadProxy> {

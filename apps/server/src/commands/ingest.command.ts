@@ -1,10 +1,10 @@
 /**
  * `lantern ingest DIR` on a local installation (issue 6): a partner's delivery read into its
  * dataset's draft in the data directory, through the same IngestService as the server's, by a
- * process that holds the data directory (PGlite allows one) while it runs. A progress bar goes to
- * stderr on a terminal; the draft it made goes to stdout: tables, files stored, deduplicated and
- * held back, PHI findings with masked examples, what blocks publication and the command to run
- * next (`--json`: one object). Audit events name the local operator `system:cli` and are sealed
+ * process that holds the data directory (PGlite allows one) while it runs. Progress goes to
+ * stderr (a bar on a terminal, plain lines elsewhere, none with `--json`); the draft it made goes
+ * to stdout: tables, files stored, deduplicated and held back, PHI findings with masked examples,
+ * what blocks publication and the command to run next (`--json`: one object). Audit events name the local operator `system:cli` and are sealed
  * onto the chain before the command ends.
  *
  * Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printed); 2 the
@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AppError, type FieldError } from '@lantern/core';
-import { describeIngestSummary, ProgressBar } from '@lantern/core/ingest';
+import { describeIngestSummary, progressOn } from '@lantern/core/ingest';
 import { destination as pinoDestination } from 'pino';
 import type { Config } from '../config.js';
 import { createContext, type AppContext } from '../context.js';
@@ -100,8 +100,8 @@ async function runIngest(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  const bar =
-    process.stderr.isTTY && !json ? new ProgressBar(process.stderr, () => performance.now()) : null;
+  // A bar on a terminal, plain lines on anything else; the report alone with --json.
+  const bar = json ? null : progressOn(process.stderr, () => performance.now());
   const request: RequestContext = {
     requestId: `cli-${randomUUID()}`,
     clientIp: null,

@@ -63,7 +63,7 @@ function indexOf(path: string, list: readonly { path: string }[] = files): numbe
   return index;
 }
 
-/** Sends a declared file whole, or a chunk of it at `offset`. */
+/** Sends a declared file whole, or a chunk of it at `offset`, with the file's SHA-256 if given. */
 function putFile(
   id: string,
   path: string,
@@ -71,8 +71,13 @@ function putFile(
   as: SignedInUser = curator,
   offset?: number,
   list: readonly { path: string }[] = files,
+  sha256?: string,
 ) {
-  const query = offset === undefined ? '' : `?offset=${offset}`;
+  const params = new URLSearchParams({
+    ...(offset === undefined ? {} : { offset: String(offset) }),
+    ...(sha256 === undefined ? {} : { sha256 }),
+  }).toString();
+  const query = params === '' ? '' : `?${params}`;
   return fetch(`${server.url}/api/v1/ingests/${id}/files/${indexOf(path, list)}${query}`, {
     method: 'PUT',
     headers: {
@@ -497,8 +502,17 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
     expect(theirs.status).toBe(404);
     expect(await receivedOf(id, big.path)).toBe(twoThirds);
 
-    // The rest, and the file is complete in the delivery.
-    const rest = await putFile(id, big.path, bytes.subarray(twoThirds), curator, twoThirds);
+    // The rest, with the file's SHA-256 (checked against the server's hash of every byte it kept,
+    // the dropped chunk's among them), and the file is complete in the delivery.
+    const rest = await putFile(
+      id,
+      big.path,
+      bytes.subarray(twoThirds),
+      curator,
+      twoThirds,
+      files,
+      sha256(bytes),
+    );
     expect(rest.status).toBe(200);
     const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
     expect((await readFile(staged)).equals(bytes)).toBe(true);
@@ -591,6 +605,67 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { detail: string }).detail).toMatch(/SHA-256/u);
     expect(await receivedOf(id, 'delivery.yaml')).toBe(0);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+  });
+
+  it("checks the SHA-256 given with a file's last chunk against the bytes it received, and discards only that file on a mismatch", async () => {
+    // Declared without hashes: a client hashing as it sends says each file's with its last chunk.
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    const big = files.reduce((a, b) => (b.size > a.size ? b : a));
+    const small = files.find((f) => f.path === 'delivery.yaml') ?? big;
+    const bytes = await readFile(join(delivery, big.path));
+    const third = Math.floor(bytes.length / 3);
+    const manifest = await readFile(join(delivery, small.path));
+    expect(
+      (await putFile(id, small.path, manifest, curator, 0, files, sha256(manifest))).status,
+    ).toBe(200);
+    expect((await putFile(id, big.path, bytes.subarray(0, third), curator, 0)).status).toBe(200);
+    expect(
+      (await putFile(id, big.path, bytes.subarray(third, 2 * third), curator, third)).status,
+    ).toBe(200);
+
+    // The last chunk says another file's SHA-256 (the file changed since its first bytes went):
+    // refused as a conflict, and the file's bytes are discarded, to be sent again from the start.
+    const wrong = await putFile(
+      id,
+      big.path,
+      bytes.subarray(2 * third),
+      curator,
+      2 * third,
+      files,
+      sha256(Buffer.from('another file')),
+    );
+    expect(wrong.status).toBe(409);
+    expect(((await wrong.json()) as { detail: string }).detail).toMatch(
+      /the bytes received do not have the SHA-256 sent with its last chunk .*send the file again from its start/u,
+    );
+    expect(await receivedOf(id, big.path)).toBe(0);
+    // A SHA-256 that is not one is refused before a byte is taken.
+    expect((await putFile(id, big.path, bytes, curator, 0, files, 'ABC')).status).toBe(400);
+    expect(await receivedOf(id, big.path)).toBe(0);
+    // The other file is as it was: complete, with the SHA-256 it was checked against.
+    const manifestRow = (await filesOf(id)).find((f) => f.path === small.path);
+    expect(manifestRow).toMatchObject({ received: manifest.length, sha256: sha256(manifest) });
+
+    // Sent again, the right SHA-256 with its last chunk: complete, and the list says its SHA-256.
+    expect((await putFile(id, big.path, bytes.subarray(0, third), curator, 0)).status).toBe(200);
+    const last = await putFile(
+      id,
+      big.path,
+      bytes.subarray(third),
+      curator,
+      third,
+      files,
+      sha256(bytes),
+    );
+    expect(last.status).toBe(200);
+    expect((await filesOf(id)).find((f) => f.path === big.path)).toMatchObject({
+      received: bytes.length,
+      sha256: sha256(bytes),
+    });
+    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
+    expect((await readFile(staged)).equals(bytes)).toBe(true);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 

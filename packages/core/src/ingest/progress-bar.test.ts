@@ -3,7 +3,9 @@ import {
   estimateProgress,
   formatDuration,
   formatProgress,
+  LINE_INTERVAL_MS,
   ProgressBar,
+  progressOn,
   REDRAW_INTERVAL_MS,
 } from './progress-bar.js';
 
@@ -85,6 +87,60 @@ describe('progress bar', () => {
     expect(t.writes.at(-1)).toBe('\r\x1b[K');
     bar.clear();
     expect(t.writes).toHaveLength(5);
+  });
+
+  it('says the bytes of all and the time left by bytes when all the bytes are known', () => {
+    // 10 of 40 MB in 5 s: 30 MB left at 2 MB/s take 15 s, whatever the files done.
+    const upload = { phase: 'uploading', done: 1, total: 3, bytes: 10_000_000, totalBytes: 40e6 };
+    expect(formatProgress(upload, 5_000, 5_000)).toBe(
+      'uploading  [########----------------]  1/3  10 MB of 40 MB  2.0 MB/s  15 s left',
+    );
+    expect(estimateProgress({ ...upload, done: 0 }, 5_000, 5_000).secondsLeft).toBe(15);
+    // Nothing sent yet, or all of it: no time left to say.
+    expect(estimateProgress({ ...upload, bytes: 0 }, 5_000, 5_000).secondsLeft).toBeNull();
+    expect(estimateProgress({ ...upload, bytes: 40e6 }, 5_000, 5_000).secondsLeft).toBeNull();
+  });
+
+  it('writes plain lines off a terminal: when a phase begins and ends, every ten seconds between, and the last at its end', () => {
+    const t = terminal();
+    const bar = progressOn(t.stream, t.clock);
+    bar.update({ phase: 'uploading', done: 0, total: 4, bytes: 0, totalBytes: 4_000 });
+    for (let i = 1; i <= 3; i += 1) {
+      t.advance(LINE_INTERVAL_MS / 2);
+      bar.update({ phase: 'uploading', done: i, total: 4, bytes: i * 1000, totalBytes: 4_000 });
+    }
+    // The first, then one each ten seconds; the last (3/4, five seconds later) not yet.
+    expect(t.writes).toEqual([
+      expect.stringMatching(/^uploading +\[-{24}\] {2}0\/4 {2}0 B of 4\.0 kB\n$/u),
+      'uploading  [############------------]  2/4  2.0 kB of 4.0 kB  200 B/s  10 s left\n',
+    ]);
+    // A new phase: the last line of the one before, then its first.
+    t.advance(1_000);
+    bar.update({ phase: 'running', done: 0, total: 2, bytes: 0 });
+    expect(t.writes.slice(2)).toEqual([
+      'uploading  [##################------]  3/4  3.0 kB of 4.0 kB  200 B/s  5 s left\n',
+      expect.stringMatching(/^running +\[-{24}\] {2}0\/2 {2}0 B {2}0 B\/s\n$/u),
+    ]);
+    t.advance(1_000);
+    bar.update({ phase: 'running', done: 2, total: 2, bytes: 0 });
+    bar.clear();
+    bar.clear();
+    expect(t.writes).toHaveLength(5);
+    expect(t.writes[4]).toMatch(/^running +\[#{24}\] {2}2\/2 /u);
+    // Nothing redrawn in place: no carriage return, no escape sequence.
+    expect(t.writes.join('')).not.toContain('\r');
+    expect(t.writes.join('')).not.toContain('\x1b');
+  });
+
+  it('draws in place on a terminal', () => {
+    const t = terminal();
+    const bar = progressOn({ ...t.stream, isTTY: true }, t.clock);
+    bar.update({ phase: 'files', done: 0, total: 2, bytes: 0 });
+    bar.clear();
+    expect(t.writes).toEqual([
+      `\r${formatProgress({ phase: 'files', done: 0, total: 2, bytes: 0 }, 0, 0)}\x1b[K`,
+      '\r\x1b[K',
+    ]);
   });
 
   it('fits the line to the terminal, and clears nothing it never drew', () => {

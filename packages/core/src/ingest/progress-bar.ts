@@ -1,10 +1,11 @@
 import { formatBytes } from './summary.js';
 
 /**
- * The progress bar of a command on a terminal (`lantern ingest`, local or remote): one line on
- * stderr, redrawn in place with `\r` at most ten times a second, saying the phase, items done of
- * all, bytes, rate and time left. The stream and the clock are given, so the bar does no I/O of
- * its own and is tested without waiting.
+ * The progress bar of a command (`lantern ingest`, local or remote): on a terminal one line on
+ * stderr, redrawn in place with `\r` at most ten times a second; elsewhere (a pipe, a log file, CI)
+ * plain lines, one when a phase begins, when it ends and every ten seconds between. Each says the
+ * phase, items done of all, bytes (of all, when known), rate and time left. The stream and the
+ * clock are given, so the bar does no I/O of its own and is tested without waiting.
  */
 
 /** One step of a long run, as the command's service reports it. */
@@ -14,16 +15,24 @@ export interface ProgressSample {
   total: number;
   /** Bytes written so far over the whole run. */
   bytes: number;
+  /** All the bytes the run will write, when known (an upload's): time left is then by bytes. */
+  totalBytes?: number;
 }
 
-/** Where the bar is drawn: a terminal's stream (`columns` is its width, when known). */
+/** Where the bar is drawn: a terminal's stream (`columns` is its width, when known), or not. */
 export interface ProgressStream {
   write(text: string): unknown;
   columns?: number;
+  isTTY?: boolean;
 }
+
+/** How a bar is drawn: redrawn in place on a terminal, or as plain lines one after another. */
+export type ProgressMode = 'terminal' | 'lines';
 
 /** Redraws no more often than this, except when the phase changes. */
 export const REDRAW_INTERVAL_MS = 100;
+/** Plain lines come no more often than this, except when a phase begins or ends. */
+export const LINE_INTERVAL_MS = 10_000;
 
 const BAR_WIDTH = 24;
 
@@ -43,13 +52,17 @@ export function formatDuration(seconds: number): string {
 export interface ProgressEstimate {
   /** Bytes of the whole run per second so far. */
   bytesPerSecond: number | null;
-  /** The phase's items left at the phase's pace so far, in seconds. */
+  /**
+   * In seconds: the bytes left at the run's rate when all its bytes are known, else the phase's
+   * items left at the phase's pace so far.
+   */
   secondsLeft: number | null;
 }
 
 /**
  * The rate and time left of `sample`, `elapsedMs` after the run began and `phaseElapsedMs` after
- * its phase did: time left is unknown until one item of the phase is done, and once all are.
+ * its phase did: time left is unknown until one item of the phase (or a byte) is done, and once
+ * all are.
  */
 export function estimateProgress(
   sample: ProgressSample,
@@ -57,10 +70,15 @@ export function estimateProgress(
   phaseElapsedMs: number,
 ): ProgressEstimate {
   const bytesPerSecond = elapsedMs > 0 ? Math.round((sample.bytes * 1000) / elapsedMs) : null;
-  const secondsLeft =
-    sample.done > 0 && sample.done < sample.total && phaseElapsedMs > 0
-      ? ((sample.total - sample.done) * phaseElapsedMs) / sample.done / 1000
-      : null;
+  const { totalBytes } = sample;
+  let secondsLeft: number | null = null;
+  if (totalBytes !== undefined) {
+    if (sample.bytes > 0 && sample.bytes < totalBytes && elapsedMs > 0) {
+      secondsLeft = ((totalBytes - sample.bytes) * elapsedMs) / sample.bytes / 1000;
+    }
+  } else if (sample.done > 0 && sample.done < sample.total && phaseElapsedMs > 0) {
+    secondsLeft = ((sample.total - sample.done) * phaseElapsedMs) / sample.done / 1000;
+  }
   return { bytesPerSecond, secondsLeft };
 }
 
@@ -78,7 +96,11 @@ export function formatProgress(
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
   const parts = [sample.phase.padEnd(9), bar, `${sample.done}/${sample.total}`];
-  parts.push(formatBytes(sample.bytes));
+  parts.push(
+    sample.totalBytes === undefined
+      ? formatBytes(sample.bytes)
+      : `${formatBytes(sample.bytes)} of ${formatBytes(sample.totalBytes)}`,
+  );
   const { bytesPerSecond, secondsLeft } = estimateProgress(sample, elapsedMs, phaseElapsedMs);
   if (bytesPerSecond !== null) {
     parts.push(`${formatBytes(bytesPerSecond)}/s`);
@@ -89,49 +111,88 @@ export function formatProgress(
   return parts.join('  ');
 }
 
-/** A bar on `stream`, redrawn as samples arrive; `clear` removes it before the report is printed. */
+/**
+ * A bar on `stream`, drawn as samples arrive, in place on a terminal or as plain lines; `clear`
+ * ends it before the report is printed.
+ */
 export class ProgressBar {
   private readonly started: number;
   private phaseStarted: number;
   private phase: string | null = null;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private drawn = false;
+  /** Plain lines: the last sample not written yet, and when it came. */
+  private unwritten: { sample: ProgressSample; at: number } | null = null;
 
   constructor(
     private readonly stream: ProgressStream,
     /** Milliseconds from any origin (`performance.now`). */
     private readonly clock: () => number,
+    private readonly mode: ProgressMode = 'terminal',
   ) {
     this.started = clock();
     this.phaseStarted = this.started;
   }
 
-  /** Takes a sample; draws it when the phase changed or the last drawing is old enough. */
+  /**
+   * Takes a sample; draws it when the phase changed or the last drawing is old enough. As plain
+   * lines, a phase's last sample is written before the next phase's first.
+   */
   update(sample: ProgressSample): void {
     const now = this.clock();
     const newPhase = sample.phase !== this.phase;
     if (newPhase) {
+      this.writeUnwritten();
       this.phase = sample.phase;
       this.phaseStarted = now;
     }
-    if (!newPhase && now - this.lastDraw < REDRAW_INTERVAL_MS) {
+    const interval = this.mode === 'terminal' ? REDRAW_INTERVAL_MS : LINE_INTERVAL_MS;
+    if (!newPhase && now - this.lastDraw < interval) {
+      this.unwritten = { sample, at: now };
       return;
     }
-    this.lastDraw = now;
-    let line = formatProgress(sample, now - this.started, now - this.phaseStarted);
-    const width = this.stream.columns;
-    if (width !== undefined && width > 1 && line.length >= width) {
-      line = line.slice(0, width - 1);
-    }
-    this.stream.write(`\r${line}\x1b[K`);
-    this.drawn = true;
+    this.draw(sample, now);
   }
 
-  /** Erases the bar's line, if it was drawn. */
+  /**
+   * Ends the bar: on a terminal its line is erased, if it was drawn; as plain lines the last
+   * sample is written, if it was not.
+   */
   clear(): void {
-    if (this.drawn) {
+    if (this.mode === 'lines') {
+      this.writeUnwritten();
+    } else if (this.drawn) {
       this.stream.write('\r\x1b[K');
       this.drawn = false;
     }
   }
+
+  private draw(sample: ProgressSample, now: number): void {
+    this.lastDraw = now;
+    this.unwritten = null;
+    const line = formatProgress(sample, now - this.started, now - this.phaseStarted);
+    if (this.mode === 'lines') {
+      this.stream.write(`${line}\n`);
+      return;
+    }
+    const width = this.stream.columns;
+    const fitted =
+      width !== undefined && width > 1 && line.length >= width ? line.slice(0, width - 1) : line;
+    this.stream.write(`\r${fitted}\x1b[K`);
+    this.drawn = true;
+  }
+
+  private writeUnwritten(): void {
+    if (this.mode === 'lines' && this.unwritten !== null) {
+      this.draw(this.unwritten.sample, this.unwritten.at);
+    }
+  }
+}
+
+/**
+ * The bar of a command's progress on `stream` (its stderr): in place on a terminal, plain lines
+ * on anything else.
+ */
+export function progressOn(stream: ProgressStream, clock: () => number): ProgressBar {
+  return new ProgressBar(stream, clock, stream.isTTY === true ? 'terminal' : 'lines');
 }

@@ -801,7 +801,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing) */
+        /** Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing). A file complete must have its SHA-256 (given with the send that completes it, or declared), else its bytes are discarded (409 against one given with the send: send the file again from its start; 400 against one declared) */
         put: operations["putIngestUploadFile"];
         post?: never;
         delete?: never;
@@ -1980,6 +1980,7 @@ export interface components {
             index: number;
             path: string;
             size: number;
+            /** @description the SHA-256 declared for it: once it is complete, the one its bytes were checked against */
             sha256: string | null;
             /** @description its bytes the server holds; send from here */
             received: number;
@@ -2730,6 +2731,7 @@ export interface components {
             index: number;
             path: string;
             size: number;
+            /** @description the SHA-256 declared for it: once it is complete, the one its bytes were checked against */
             sha256: string | null;
             /** @description its bytes the server holds; send from here */
             received: number;
@@ -5349,7 +5351,7 @@ export interface operations {
                     files: {
                         path: string;
                         size: number;
-                        /** @description checked when the file is complete */
+                        /** @description checked when the file is complete; a client hashing as it sends gives it with the last chunk instead */
                         sha256?: string;
                     }[];
                 };
@@ -5432,6 +5434,8 @@ export interface operations {
             query?: {
                 /** @description where the chunk starts: the bytes of the file the server holds */
                 offset?: number;
+                /** @description the SHA-256 of the whole file, checked if this send completes it (in place of one declared before): a client hashing as it sends gives it with the file's last chunk */
+                sha256?: string;
             };
             header?: never;
             path: {

@@ -90,10 +90,15 @@ const uploadFile = z
       .meta({ description: 'its place in the declared list, which names it in URLs' }),
     path: z.string(),
     size: z.number(),
-    sha256: z.string().nullable(),
+    sha256: z.string().nullable().meta({
+      description:
+        'the SHA-256 declared for it: once it is complete, the one its bytes were checked against',
+    }),
     received: z.number().meta({ description: 'its bytes the server holds; send from here' }),
   })
   .meta({ id: 'IngestUploadFile' });
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/u, 'a SHA-256 in lower-case hex');
 
 const idParams = z.object({ id: z.string().regex(/^upl_[0-9a-f]{20}$/u, 'an upload id') });
 
@@ -128,11 +133,10 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
                 z.object({
                   path: z.string().min(1).max(UPLOAD_PATH_MAX),
                   size: z.number().int().min(0),
-                  sha256: z
-                    .string()
-                    .regex(/^[0-9a-f]{64}$/u, 'a SHA-256 in lower-case hex')
-                    .optional()
-                    .meta({ description: 'checked when the file is complete' }),
+                  sha256: sha256Hex.optional().meta({
+                    description:
+                      'checked when the file is complete; a client hashing as it sends gives it with the last chunk instead',
+                  }),
                 }),
               )
               .min(1)
@@ -174,7 +178,7 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         schema: {
           operationId: 'putIngestUploadFile',
           summary:
-            "Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing)",
+            "Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing). A file complete must have its SHA-256 (given with the send that completes it, or declared), else its bytes are discarded (409 against one given with the send: send the file again from its start; 400 against one declared)",
           tags: ['ingest'],
           consumes: FILE_TYPES,
           params: idParams.extend({
@@ -183,6 +187,10 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
           querystring: z.object({
             offset: z.coerce.number().int().min(0).optional().meta({
               description: 'where the chunk starts: the bytes of the file the server holds',
+            }),
+            sha256: sha256Hex.optional().meta({
+              description:
+                "the SHA-256 of the whole file, checked if this send completes it (in place of one declared before): a client hashing as it sends gives it with the file's last chunk",
             }),
           }),
           body: z.unknown().meta({ description: 'the bytes of the file, or of the chunk' }),
@@ -197,6 +205,7 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
             request.params.index,
             request.query.offset ?? null,
             isAsyncIterable(request.body) ? request.body : Readable.from([]),
+            request.query.sha256 ?? null,
           );
         } catch (error) {
           // A body refused before its end (too long, the upload cancelled) leaves the connection

@@ -97,8 +97,9 @@ export const ingestUploadRepository = {
   },
 
   /**
-   * Records how many bytes of a file the staging folder holds, and that the upload was touched;
-   * false when the upload no longer takes files (cancelled, expired, run).
+   * Records how many bytes of a file the staging folder holds (and, once complete, the SHA-256 it
+   * was checked against), and that the upload was touched; false when the upload no longer takes
+   * files (cancelled, expired, run).
    */
   async setReceived(
     executor: Executor,
@@ -106,6 +107,7 @@ export const ingestUploadRepository = {
     index: number,
     received: number,
     touchedAt: Date,
+    sha256: string | null = null,
   ): Promise<boolean> {
     const touched = await executor
       .updateTable('ingest_upload')
@@ -118,7 +120,7 @@ export const ingestUploadRepository = {
     }
     await executor
       .updateTable('ingest_upload_file')
-      .set({ received })
+      .set(sha256 === null ? { received } : { received, sha256 })
       .where('upload_id', '=', id)
       .where('idx', '=', index)
       .execute();

@@ -15,6 +15,14 @@
  * declared size; a refused chunk leaves the file as it was, and a chunk whose connection drops
  * keeps the bytes that arrived. A file is sent whole when no offset is given (all or nothing).
  *
+ * Integrity: the server hashes each file's bytes as they arrive (a running SHA-256 per file, kept
+ * between its chunks), and a file complete must have the SHA-256 its client declared — with the
+ * chunk that completes it (so a client hashes while it sends, reading each byte once), or when it
+ * declared the delivery. A mismatch discards the file's bytes, and only its (409 against a hash
+ * sent with the chunk: the client sends the file again from its start). The running hash lives in
+ * this process: after a restart, or a chunk another process took, it is rebuilt from the bytes of
+ * the file already held, read once more.
+ *
  * Files are named in URLs and in the audit log by their place in the declared list, never by path:
  * a partner's paths may hold source identifiers (an accession number in a file name). The paths
  * themselves are rows of the database only while the upload needs them, and errors (which the
@@ -24,7 +32,7 @@
  * files complete, `…/<id>/parts/<index>` those still arriving. Folders and files are the server's
  * user's alone (0700, 0600).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -111,10 +119,18 @@ interface Send {
   done: Promise<void>;
 }
 
-/** What this process knows of an upload beyond its row: sends in flight, its run. */
+/** The SHA-256 of the first `offset` bytes of a file held, to go on with as its next bytes arrive. */
+interface RunningHash {
+  offset: number;
+  hash: Hash;
+}
+
+/** What this process knows of an upload beyond its row: sends in flight, hashes, its run. */
 interface LiveUpload {
   /** Files being sent now, by index. */
   writing: Map<number, Send>;
+  /** Files being received, by index: the hash of the bytes held so far. */
+  hashes: Map<number, RunningHash>;
   /** Cancelled or expired: sends in flight stop, and their bytes go with the folder. */
   cancelled: boolean;
   progress: IngestProgress | null;
@@ -286,8 +302,9 @@ export class IngestUploadService {
    * null the body is the whole file, kept only when it has exactly its declared size. With an
    * offset it is a chunk: the offset must be where the file's bytes end on the server, and the
    * chunk may not run past the declared size; a refused chunk changes nothing, and one whose
-   * connection drops keeps what arrived. A file complete is checked against its SHA-256, if
-   * declared, and moved into the delivery.
+   * connection drops keeps what arrived. A file complete is checked against its SHA-256 — `sha256`
+   * if this send completes it (replacing any declared before), else the one declared — and moved
+   * into the delivery.
    */
   async putFile(
     owner: string,
@@ -295,6 +312,7 @@ export class IngestUploadService {
     index: number,
     offset: number | null,
     body: AsyncIterable<Uint8Array>,
+    sha256: string | null = null,
   ): Promise<UploadView> {
     const upload = await this.find(owner, id);
     if (upload.status !== 'uploading') {
@@ -335,7 +353,7 @@ export class IngestUploadService {
     };
     live.writing.set(index, send);
     try {
-      await this.receive(id, file, target, offset, body, live, send.controller.signal);
+      await this.receive(id, file, target, { offset, sha256 }, body, live, send.controller.signal);
     } finally {
       live.writing.delete(index);
       stopped();
@@ -430,7 +448,7 @@ export class IngestUploadService {
     id: string,
     file: IngestUploadFileRow,
     target: string,
-    offset: number | null,
+    { offset, sha256 }: { offset: number | null; sha256: string | null },
     body: AsyncIterable<Uint8Array>,
     live: LiveUpload,
     signal: AbortSignal,
@@ -460,7 +478,8 @@ export class IngestUploadService {
       // Sent anew from its start: a complete copy of it goes.
       await rm(target, { force: true });
     }
-    const counter = new ByteBound(size - start, file, () => live.cancelled);
+    const running = await this.runningHash(live, file.idx, part, start);
+    const counter = new ByteBound(size - start, file, () => live.cancelled, running.hash);
     const out = createWriteStream(part, { flags: start === 0 ? 'w' : 'r+', start, mode: 0o600 });
     let kept: number;
     let failure: Error | null = null;
@@ -492,14 +511,27 @@ export class IngestUploadService {
       );
     }
     await truncate(part, kept);
+    // The hash goes on from here only if it took exactly the bytes kept; else it is rebuilt.
+    running.offset = start + counter.hashed;
+    if (running.offset !== kept) {
+      live.hashes.delete(file.idx);
+    }
+    let completed: string | null = null;
     if (failure === null && kept === size) {
-      failure = await this.complete(file, part, target);
-      if (failure !== null) {
+      live.hashes.delete(file.idx);
+      const digest = running.hash.digest('hex');
+      const expected = sha256 ?? file.sha256;
+      if (expected !== null && digest !== expected) {
+        failure = hashMismatch(file.idx, sha256 !== null);
         kept = 0;
         await truncate(part, 0);
+      } else {
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        await rename(part, target);
+        completed = expected;
       }
     }
-    const recorded = await repo.setReceived(this.db, id, file.idx, kept, this.now());
+    const recorded = await repo.setReceived(this.db, id, file.idx, kept, this.now(), completed);
     if (failure !== null) {
       throw failure;
     }
@@ -509,27 +541,28 @@ export class IngestUploadService {
   }
 
   /**
-   * A file whose bytes have all arrived: checked against its declared SHA-256, then moved into
-   * the delivery. Returns the refusal, or null.
+   * The hash of the first `start` bytes of file `index` held in `part`: the one its last send left
+   * in this process if it ends there, else made by reading those bytes (after a restart, or when
+   * another process took the file's last chunk).
    */
-  private async complete(
-    file: IngestUploadFileRow,
+  private async runningHash(
+    live: LiveUpload,
+    index: number,
     part: string,
-    target: string,
-  ): Promise<AppError | null> {
-    if (file.sha256 !== null) {
-      const hash = createHash('sha256');
-      await pipeline(createReadStream(part), hash);
-      if (hash.digest('hex') !== file.sha256) {
-        return new AppError(
-          'validation_failed',
-          `file ${file.idx} does not have the SHA-256 declared; it was discarded, send it again`,
-        );
+    start: number,
+  ): Promise<RunningHash> {
+    const kept = live.hashes.get(index);
+    if (kept !== undefined && kept.offset === start) {
+      return kept;
+    }
+    const running: RunningHash = { offset: start, hash: createHash('sha256') };
+    if (start > 0) {
+      for await (const chunk of createReadStream(part, { start: 0, end: start - 1 })) {
+        running.hash.update(chunk as Buffer);
       }
     }
-    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    await rename(part, target);
-    return null;
+    live.hashes.set(index, running);
+    return running;
   }
 
   /**
@@ -658,6 +691,7 @@ export class IngestUploadService {
     if (live === undefined) {
       live = {
         writing: new Map(),
+        hashes: new Map(),
         cancelled: false,
         progress: null,
         runStarted: 0,
@@ -694,16 +728,45 @@ export class IngestUploadService {
 }
 
 /**
+ * The refusal of a file whose bytes received do not have the SHA-256 expected; its bytes are
+ * discarded. Against the SHA-256 sent with its last chunk it is a conflict (409): the client's
+ * file changed since its first bytes went, and sending it again from its start, hashed anew, may
+ * succeed (the upload loop does so). Against the one declared with the delivery, the file is not
+ * the one declared (400).
+ */
+function hashMismatch(index: number, sentWithChunk: boolean): AppError {
+  const errors = [
+    {
+      path: sentWithChunk ? 'query.sha256' : `body.files.${index}.sha256`,
+      message: 'not the SHA-256 of the bytes received',
+    },
+  ];
+  return sentWithChunk
+    ? new AppError(
+        'conflict',
+        `file ${index}: the bytes received do not have the SHA-256 sent with its last chunk (it changed since its first bytes were sent?); they were discarded: send the file again from its start`,
+        { errors },
+      )
+    : new AppError(
+        'validation_failed',
+        `file ${index} does not have the SHA-256 declared; it was discarded, send it again`,
+        { errors },
+      );
+}
+
+/**
  * Passes bytes on and counts them, failing as soon as there are more than `limit`, or once the
- * upload is cancelled.
+ * upload is cancelled; the bytes passed on go into `hash` too, if given (`hashed` of them).
  */
 class ByteBound extends Transform {
   count = 0;
+  hashed = 0;
 
   constructor(
     private readonly limit: number,
     private readonly file: IngestUploadFileRow,
     private readonly isCancelled: () => boolean,
+    private readonly hash: Hash | null = null,
   ) {
     super();
   }
@@ -728,6 +791,8 @@ class ByteBound extends Transform {
       );
       return;
     }
+    this.hash?.update(chunk);
+    this.hashed += chunk.length;
     done(null, chunk);
   }
 }
