@@ -1,13 +1,12 @@
 /**
- * An IngestPool's worker thread: de-identifies and stores the DICOM files it is sent, one after
+ * An IngestPool's worker process: de-identifies and stores the DICOM files it is sent, one after
  * another, through the same function as the server's main thread (ingestDicomFile: read whole into
  * this worker's own ReadBuffer, de-identify, store under the SHA-256 with one gathered write), into
  * its own instances of the local object stores (the same folders as the server's: objects are
- * written to a temporary file and renamed, so two threads storing the same bytes agree). It
+ * written to a temporary file and renamed, so two workers storing the same bytes agree). It
  * answers each job with the outcome or a typed error, never with the file's bytes; it writes no
- * database row and logs nothing.
+ * database row and logs nothing. It exits when its parent closes the IPC channel or dies.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { DicomDeidError, hmacUidRemapper, type UidRemapper } from '@lantern/deid';
 import { FormatError } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
@@ -15,19 +14,32 @@ import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
 import type {
   DicomJobMessage,
   IngestWorkerData,
+  IngestWorkerInbound,
   IngestWorkerMessage,
   SentError,
 } from './ingest-pool-messages.js';
 
-const port = parentPort;
-if (port === null) {
-  throw new Error('the ingest pool worker runs in a worker thread');
+if (process.send === undefined) {
+  throw new Error('the ingest pool worker runs as a child process with an IPC channel');
 }
-const data = workerData as IngestWorkerData;
-const stores = {
-  published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
-  quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
-};
+// The parent closed the channel, or died (the kernel closes it then): whatever this worker has in
+// hand is abandoned as a crash would abandon it, and it leaves no process behind. Killed, not
+// exited: process.exit waits for the thread pool's threads, and one blocked in a read (a pipe, a
+// hung mount) would keep this process alive, orphaned, with a file in its hands.
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
+/** Set by the parent's first message. */
+let stores: { published: LocalObjectStore; quarantine: LocalObjectStore } | null = null;
+let exitAtFile: number | undefined;
+
+function openStores(data: IngestWorkerData): void {
+  stores = {
+    published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
+    quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
+  };
+  exitAtFile = data.exitAtFile;
+}
+
 /** This worker's files are read one after another into one buffer (see ReadBuffer). */
 const readBuffer = new ReadBuffer();
 /** The remapper of the last UID key (one per deployment and partner), kept between files. */
@@ -43,7 +55,7 @@ function remapperOf(key: Uint8Array): UidRemapper {
 }
 
 function send(message: IngestWorkerMessage): void {
-  port?.postMessage(message);
+  process.send?.(message);
 }
 
 /** The error as a message from which the parent rebuilds the same typed error. */
@@ -69,6 +81,9 @@ function sentError(error: unknown): SentError {
 
 async function run(job: DicomJobMessage): Promise<void> {
   try {
+    if (stores === null) {
+      throw new Error('the ingest worker was given a file before its stores');
+    }
     const outcome = await ingestDicomFile(
       job.path,
       {
@@ -88,10 +103,19 @@ async function run(job: DicomJobMessage): Promise<void> {
 
 /** Jobs run one at a time, in the order sent: the ReadBuffer is lent to one read at a time. */
 let tail: Promise<void> = Promise.resolve();
-port.on('message', (job: DicomJobMessage) => {
-  jobs += 1;
-  if (data.exitAtFile !== undefined && jobs === data.exitAtFile) {
-    process.exit(7);
+process.on('message', (message: IngestWorkerInbound) => {
+  switch (message.kind) {
+    case 'init':
+      openStores(message);
+      break;
+    case 'dicom':
+      jobs += 1;
+      if (exitAtFile !== undefined && jobs === exitAtFile) {
+        process.exit(7);
+      }
+      tail = tail.then(() => run(message));
+      break;
+    default:
+      message satisfies never;
   }
-  tail = tail.then(() => run(job));
 });
