@@ -8,7 +8,7 @@
  *   `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID remapping and the
  *   SHA-256 of every output byte once, then one gathered write into a local object store under
  *   that hash, temporary file and rename), through the server's IngestPool as
- *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker threads) run it; twice, with the store's
+ *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker processes) run it; twice, with the store's
  *   fsync of each object before its rename (as the server runs) and without (as the peers write:
  *   neither flushes anything);
  * - GDCM's `gdcmanon` (its PS3.15 E.1.1 basic profile, which encrypts the replaced attributes for
@@ -16,14 +16,18 @@
  * - dcmtk's `dcmodify` (erase every X attribute of the table, empty every Z one, erase private
  *   data, new study, series and instance UIDs; in place on a copy made before timing), one process
  *   per worker.
- * Each timed run starts after `sync`, so that none pays for the dirty pages of the one before.
- * Files/s and MB/s (input bytes), medians of `--rounds`; the ratios to gdcmanon are printed. Target
- * (from the issue): at least 1.0x gdcmanon with 2 workers, judged like for like (without fsync, as
- * gdcmanon writes), the flushed rate beside it. A measurement: it exits 0 whether or not the
- * target is met, non-zero only on errors.
+ * Every timed run starts alike (`prepare`): dirty pages written back, its inputs read, and twice
+ * the corpus written to memory and freed (`--warm`), so that each run's output lands in memory just
+ * touched, not in guest memory the VM's host took back (README); the contenders' order turns every
+ * round and the worker counts are interleaved. Files/s and MB/s (input bytes) and CPU seconds per
+ * GB (every process and thread of a contender), medians of `--rounds`; the ratios to gdcmanon of
+ * the medians and of each round are printed, with the load average. Target (from the issue): at
+ * least 1.0x gdcmanon with 2 workers, judged like for like (without fsync, as gdcmanon writes),
+ * the flushed rate beside it. A measurement: it exits 0 whether or not the target is met,
+ * non-zero only on errors.
  *
  *   node --conditions=lantern-source --import tsx bench/ingest/run.ts [--files 200] [--rounds 3]
- *     [--min-size 512] [--max-size 2048] [--seed 6] [--out bench/out/ingest.json]
+ *     [--min-size 512] [--max-size 2048] [--seed 6] [--warm 2] [--out bench/out/ingest.json]
  */
 import { execFile } from 'node:child_process';
 import {
@@ -311,17 +315,27 @@ async function scratchFile(work: string): Promise<string> {
 /** Clock ticks a second, for the children's CPU times in /proc/self/stat. */
 let clockTicks = 100;
 
+/** The fields of /proc/PID/stat after the command's name: state is field 3, so utime (14) is at 11. */
+async function statFields(pid: number | 'self'): Promise<string[]> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
- * CPU seconds used so far by this process (every thread) and by the child processes it has
- * waited for (Linux's /proc/self/stat cutime and cstime): a cost that the other engineers' load
- * on the machine moves far less than it moves the wall clock.
+ * CPU seconds used so far by this process (every thread), by the child processes it has waited
+ * for (a peer's, once ended: Linux's cutime and cstime) and by the running `workers` (the ingest
+ * pool's): a cost that the other engineers' load on the machine moves far less than it moves the
+ * wall clock.
  */
-async function cpuSeconds(): Promise<number> {
+async function cpuSeconds(workers: readonly number[]): Promise<number> {
   const own = process.cpuUsage();
-  const fields = (await readFile('/proc/self/stat', 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  // After "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
-  const children = Number(fields[13] ?? 0) + Number(fields[14] ?? 0);
-  return (own.user + own.system) / 1e6 + children / clockTicks;
+  const self = await statFields('self');
+  let ticks = Number(self[13] ?? 0) + Number(self[14] ?? 0);
+  for (const pid of workers) {
+    const fields = await statFields(pid);
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return (own.user + own.system) / 1e6 + ticks / clockTicks;
 }
 
 /** One timed run: wall-clock and CPU seconds. */
@@ -330,12 +344,12 @@ interface Timing {
   cpu: number;
 }
 
-async function timed(run: () => Promise<void>): Promise<Timing> {
-  const cpuBefore = await cpuSeconds();
+async function timed(run: () => Promise<void>, workers: readonly number[]): Promise<Timing> {
+  const cpuBefore = await cpuSeconds(workers);
   const start = performance.now();
   await run();
   const seconds = (performance.now() - start) / 1000;
-  return { seconds, cpu: (await cpuSeconds()) - cpuBefore };
+  return { seconds, cpu: (await cpuSeconds(workers)) - cpuBefore };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,6 +563,8 @@ async function versionOf(command: string, args: string[]): Promise<string> {
 interface Entry {
   contender: Contender;
   inputs: readonly string[];
+  /** Its worker processes that outlive the run (the ingest pool's), whose CPU counts too. */
+  workers: () => number[];
   run: () => Promise<void>;
   clean: () => Promise<void>;
 }
@@ -558,6 +574,7 @@ function peerEntry(contender: Contender, run: PeerRun): Entry {
   return {
     contender,
     inputs: run.inputs,
+    workers: () => [],
     run: () => runPeer(run),
     clean: async () => {
       for (const output of run.outputs) {
@@ -578,7 +595,7 @@ async function startPools(
       const dataDir = join(work, `out-${workers}-${fsync ? 'fsync' : 'nofsync'}`);
       const pool = await startPool(workers, dataDir, fsync);
       pools.set(`${workers}-${fsync}`, { pool, dataDir });
-      // Untimed: the threads start (their code loaded through tsx) on their first files.
+      // Untimed: the workers start (their code loaded through tsx) on their first files.
       await runLantern(pool, files.slice(0, 2 * workers));
       await emptyStores(dataDir);
     }
@@ -619,6 +636,7 @@ async function main(): Promise<void> {
             return {
               contender: fsync ? 'lantern' : 'lanternNoFsync',
               inputs: corpus.files,
+              workers: () => entry.pool.workerPids,
               run: () => runLantern(entry.pool, corpus.files),
               clean: () => emptyStores(entry.dataDir),
             };
@@ -630,7 +648,7 @@ async function main(): Promise<void> {
         const line: string[] = [];
         for (const entry of round % 2 === 0 ? entries : entries.reverse()) {
           await prepare(entry.inputs, warmBytes, scratch);
-          const timing = await timed(entry.run);
+          const timing = await timed(entry.run, entry.workers());
           await entry.clean();
           record?.[entry.contender].push(timing);
           line.push(
