@@ -11,6 +11,14 @@ import type { DicomDeidErrorCode } from '@lantern/deid';
 import type { DicomIngestOutcome } from './dicom-ingest.js';
 
 /**
+ * The files a worker takes at once, each read into a buffer of its own: while one waits for the
+ * disk (its write flushed by fsync before the rename), the worker de-identifies and hashes the
+ * next, so that the flush costs the ingest the disk's time, not the disk's and the CPU's one
+ * after the other.
+ */
+export const FILES_PER_WORKER = 2;
+
+/**
  * Parent to worker, first: what it needs to open its own object stores (the same local folders as
  * the server's).
  */
@@ -22,7 +30,8 @@ export interface IngestWorkerData {
   fsync: boolean;
   /**
    * Testing only (ingest-pool.test.ts): the worker process exits with code 7 when it is given its
-   * n-th file, as a worker that crashes (out of memory, a native fault) would vanish.
+   * n-th file, as a worker that crashes (out of memory, a native fault) would vanish; it lets the
+   * files already in its hands finish first, so that the test's stores hold no temporary file.
    */
   exitAtFile: number | undefined;
 }

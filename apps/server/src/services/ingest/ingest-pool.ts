@@ -37,11 +37,12 @@ import { FormatError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
 import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
 import { ingestDicomFile, ReadBuffer, type DicomIngestOutcome } from './dicom-ingest.js';
-import type {
-  DicomJobMessage,
-  IngestWorkerData,
-  IngestWorkerMessage,
-  SentError,
+import {
+  FILES_PER_WORKER,
+  type DicomJobMessage,
+  type IngestWorkerData,
+  type IngestWorkerMessage,
+  type SentError,
 } from './ingest-pool-messages.js';
 
 /** The most worker processes a pool runs. */
@@ -98,8 +99,8 @@ interface Pending {
 
 interface PoolWorker {
   child: ChildProcess;
-  /** The file it is taking, if any. */
-  busy: Pending | null;
+  /** The files it is taking (at most FILES_PER_WORKER). */
+  taking: Pending[];
 }
 
 /** How a worker process starts, from the built server or from the sources. */
@@ -139,8 +140,9 @@ function holdOpen(child: ChildProcess, isHeld: boolean): void {
 export class IngestPool {
   /**
    * How many files a caller should have in hand at once: in the calling thread one; with worker
-   * processes two per worker, so that each has its next file queued when it finishes one (the
-   * caller takes outcomes in order, and a slow file would otherwise leave the others idle).
+   * processes one more than each takes at once, so that each has its next file queued when it
+   * finishes one (the caller takes outcomes in order, and a slow file would otherwise leave the
+   * others idle).
    */
   readonly filesAtOnce: number;
   /** Worker processes it runs: 0 when the calling thread takes the files. */
@@ -169,7 +171,7 @@ export class IngestPool {
     this.fsync = !(stores.published instanceof LocalObjectStore) || stores.published.fsync;
     // Workers write local folders only; with S3 (or one worker) the calling thread takes the files.
     this.processes = workers > 1 && this.dataDir !== null ? workers : 0;
-    this.filesAtOnce = this.processes > 0 ? 2 * this.processes : 1;
+    this.filesAtOnce = this.processes > 0 ? (FILES_PER_WORKER + 1) * this.processes : 1;
     this.exitAtFile = options.exitAtFile;
   }
 
@@ -249,25 +251,31 @@ export class IngestPool {
       ),
     );
     for (const entry of workers) {
-      entry.busy?.reject(new IngestWorkerError(entry.busy.message.name, 'was ended'));
+      for (const pending of entry.taking.splice(0)) {
+        pending.reject(new IngestWorkerError(pending.message.name, 'was ended'));
+      }
     }
   }
 
-  /** Hands queued files to idle workers, starting workers up to the pool's processes. */
+  /**
+   * Hands queued files to workers: an idle one first, else a new one up to the pool's processes,
+   * else one with room for a second file.
+   */
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let idle = this.workers.find((entry) => entry.busy === null);
-      if (idle === undefined && this.workers.length < this.processes) {
-        idle = this.start();
-        this.workers.push(idle);
+      let worker = this.workers.find((entry) => entry.taking.length === 0);
+      if (worker === undefined && this.workers.length < this.processes) {
+        worker = this.start();
+        this.workers.push(worker);
       }
-      const pending = idle === undefined ? undefined : this.queue.shift();
-      if (idle === undefined || pending === undefined) {
+      worker ??= this.workers.find((entry) => entry.taking.length < FILES_PER_WORKER);
+      const pending = worker === undefined ? undefined : this.queue.shift();
+      if (worker === undefined || pending === undefined) {
         return;
       }
-      idle.busy = pending;
-      holdOpen(idle.child, true);
-      idle.child.send(pending.message);
+      worker.taking.push(pending);
+      holdOpen(worker.child, true);
+      worker.child.send(pending.message);
     }
   }
 
@@ -282,7 +290,7 @@ export class IngestPool {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
-    const entry: PoolWorker = { child, busy: null };
+    const entry: PoolWorker = { child, taking: [] };
     const init: IngestWorkerData = {
       kind: 'init',
       dataDir: this.dataDir ?? '',
@@ -292,12 +300,12 @@ export class IngestPool {
     child.send(init);
     holdOpen(child, false);
     child.on('message', (message: IngestWorkerMessage) => {
-      const pending = entry.busy;
-      if (pending === null || pending.message.job !== message.job) {
+      const index = entry.taking.findIndex((pending) => pending.message.job === message.job);
+      const [pending] = index < 0 ? [] : entry.taking.splice(index, 1);
+      if (pending === undefined) {
         return;
       }
-      entry.busy = null;
-      holdOpen(child, false);
+      holdOpen(child, entry.taking.length > 0);
       switch (message.kind) {
         case 'done':
           pending.resolve(message.outcome);
@@ -316,9 +324,9 @@ export class IngestPool {
         return;
       }
       this.workers.splice(index, 1);
-      const pending = entry.busy;
-      entry.busy = null;
-      pending?.reject(new IngestWorkerError(pending.message.name, cause));
+      for (const pending of entry.taking.splice(0)) {
+        pending.reject(new IngestWorkerError(pending.message.name, cause));
+      }
       if (!this.closed) {
         // The files still queued go to the workers left, or to a new one.
         this.dispatch();

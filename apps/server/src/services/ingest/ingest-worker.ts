@@ -11,12 +11,13 @@ import { DicomDeidError, hmacUidRemapper, type UidRemapper } from '@lantern/deid
 import { FormatError } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
-import type {
-  DicomJobMessage,
-  IngestWorkerData,
-  IngestWorkerInbound,
-  IngestWorkerMessage,
-  SentError,
+import {
+  FILES_PER_WORKER,
+  type DicomJobMessage,
+  type IngestWorkerData,
+  type IngestWorkerInbound,
+  type IngestWorkerMessage,
+  type SentError,
 } from './ingest-pool-messages.js';
 
 if (process.send === undefined) {
@@ -40,8 +41,10 @@ function openStores(data: IngestWorkerData): void {
   exitAtFile = data.exitAtFile;
 }
 
-/** This worker's files are read one after another into one buffer (see ReadBuffer). */
-const readBuffer = new ReadBuffer();
+/** A buffer for each file in hand (see ReadBuffer), lent to one file at a time. */
+const idleBuffers = Array.from({ length: FILES_PER_WORKER }, () => new ReadBuffer());
+/** Files sent while every buffer was lent (the parent sends no more than FILES_PER_WORKER). */
+const waiting: DicomJobMessage[] = [];
 /** The remapper of the last UID key (one per deployment and partner), kept between files. */
 let remapper: { key: string; remap: UidRemapper } | null = null;
 let jobs = 0;
@@ -79,7 +82,7 @@ function sentError(error: unknown): SentError {
     : { kind: 'other', name: 'Error', message: String(error) };
 }
 
-async function run(job: DicomJobMessage): Promise<void> {
+async function run(job: DicomJobMessage, readBuffer: ReadBuffer): Promise<void> {
   try {
     if (stores === null) {
       throw new Error('the ingest worker was given a file before its stores');
@@ -101,8 +104,34 @@ async function run(job: DicomJobMessage): Promise<void> {
   }
 }
 
-/** Jobs run one at a time, in the order sent: the ReadBuffer is lent to one read at a time. */
-let tail: Promise<void> = Promise.resolve();
+/** Starts the files waiting, each with a buffer of its own, as buffers come back. */
+function take(): void {
+  while (waiting.length > 0 && idleBuffers.length > 0) {
+    const job = waiting.shift();
+    const readBuffer = idleBuffers.pop();
+    if (job === undefined || readBuffer === undefined) {
+      return;
+    }
+    void run(job, readBuffer).finally(() => {
+      idleBuffers.push(readBuffer);
+      if (isExiting) {
+        exitIfDone();
+      } else {
+        take();
+      }
+    });
+  }
+}
+
+/** Testing only: set at the file IngestWorkerData.exitAtFile names; exits once no file is in hand. */
+let isExiting = false;
+
+function exitIfDone(): void {
+  if (isExiting && idleBuffers.length === FILES_PER_WORKER) {
+    process.exit(7);
+  }
+}
+
 process.on('message', (message: IngestWorkerInbound) => {
   switch (message.kind) {
     case 'init':
@@ -110,10 +139,13 @@ process.on('message', (message: IngestWorkerInbound) => {
       break;
     case 'dicom':
       jobs += 1;
-      if (exitAtFile !== undefined && jobs === exitAtFile) {
-        process.exit(7);
+      if (exitAtFile !== undefined && jobs >= exitAtFile) {
+        isExiting = true;
+        exitIfDone();
+        break;
       }
-      tail = tail.then(() => run(message));
+      waiting.push(message);
+      take();
       break;
     default:
       message satisfies never;
