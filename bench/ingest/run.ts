@@ -8,9 +8,9 @@
  *   `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID remapping and the
  *   SHA-256 of every output byte once, then one gathered write into a local object store under
  *   that hash, temporary file and rename), through the server's IngestPool as
- *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker processes) run it; twice, with the store's
- *   fsync of each object before its rename (as the server runs) and without (as the peers write:
- *   neither flushes anything);
+ *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker processes) run it; twice, with
+ *   the store's fsync of each object before its rename (as the server runs) and without (as the
+ *   peers write: neither flushes anything);
  * - GDCM's `gdcmanon` (its PS3.15 E.1.1 basic profile, which encrypts the replaced attributes for
  *   a certificate, here a self-signed one openssl makes), one process per worker over its share;
  * - dcmtk's `dcmodify` (erase every X attribute of the table, empty every Z one, erase private
@@ -67,7 +67,7 @@ interface Options {
   minSize: number;
   maxSize: number;
   seed: number;
-  /** Bytes written to a scratch file and deleted before each timed run, as a multiple of the corpus. */
+  /** Bytes written to a scratch file and deleted before each timed run, in corpora. */
   warm: number;
   outFile: string;
 }

@@ -428,10 +428,11 @@ export function parseConfig(
 
 /**
  * The ingest's worker processes when not told: two, or one (the main thread) on a single core.
- * Two took a radiograph corpus at 1.3x to 1.8x the speed of one (bench/ingest/README.md, on two
- * cores); more would take cores from what shares the process and the machine while an ingest
- * runs (requests, PGlite, the tables' CSVs hashed on the main thread, notebook instances), and a
- * worker on a single core only adds the cost of passing files between processes.
+ * Two took a radiograph corpus at 1.2x to 1.7x the speed of one (bench/ingest/README.md, on two
+ * cores shared with other work); more would take cores from what shares the process and the
+ * machine while an ingest runs (requests, PGlite, the tables' CSVs hashed on the main thread,
+ * notebook instances), and a worker on a single core only adds the cost of passing files between
+ * processes.
  */
 export function defaultIngestWorkers(): number {
   return Math.min(2, availableParallelism());

@@ -1,8 +1,8 @@
 /**
  * The ingest's worker processes (ingest-pool.ts): a delivery ingested with DICOM files taken two at
  * a time in worker processes makes the very draft, objects, counts and progress that one taken in
- * the main thread makes; a file's typed error crosses the process boundary unchanged; and a worker process
- * that dies mid-run fails the run with an IngestWorkerError naming the published file, leaving a
+ * the main thread makes; a file's typed error crosses the process boundary unchanged; and a
+ * worker process that dies mid-run fails the run with an IngestWorkerError naming the published file, leaving a
  * draft that an ingest run again completes. Real worker processes, real stores, PGlite data
  * directories sharing one deployment key (so that pseudonyms, and so bytes, agree).
  */

@@ -21,9 +21,9 @@
  * ('disconnect'), mid-file or not; what it leaves is what a crash of the server itself leaves: a
  * temporary file (the stores' sweepIncomplete) or an object no row refers to yet (the object
  * sweep). Workers start when a file first needs them, do not keep the process alive while idle,
- * and end with `close`. From the built server a worker runs `dist/services/ingest/ingest-worker.js`;
- * from the TypeScript sources (tests under tsx) it starts through `ingest-source-worker.mjs`,
- * which registers tsx first.
+ * and end with `close`. From the built server a worker runs
+ * `dist/services/ingest/ingest-worker.js`; from the TypeScript sources (tests under tsx) it starts
+ * through `ingest-source-worker.mjs`, which registers tsx first.
  *
  * Only a local object store is written from workers: with S3 the pool runs in the main thread
  * (an S3 client per worker would need the store's secret key copied into each process and its

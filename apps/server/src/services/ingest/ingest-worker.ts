@@ -123,7 +123,7 @@ function take(): void {
   }
 }
 
-/** Testing only: set at the file IngestWorkerData.exitAtFile names; exits once no file is in hand. */
+/** Testing only: set at the file exitAtFile names (IngestWorkerData); exits when none is left. */
 let isExiting = false;
 
 function exitIfDone(): void {
