@@ -8,26 +8,40 @@
  *   `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID remapping and the
  *   SHA-256 of every output byte once, then one gathered write into a local object store under
  *   that hash, temporary file and rename), through the server's IngestPool as
- *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker threads) run it; twice, with the store's
- *   fsync of each object before its rename (as the server runs) and without (as the peers write:
- *   neither flushes anything);
+ *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker processes) run it; twice, with
+ *   the store's fsync of each object before its rename (as the server runs) and without (as the
+ *   peers write: neither flushes anything);
  * - GDCM's `gdcmanon` (its PS3.15 E.1.1 basic profile, which encrypts the replaced attributes for
  *   a certificate, here a self-signed one openssl makes), one process per worker over its share;
  * - dcmtk's `dcmodify` (erase every X attribute of the table, empty every Z one, erase private
  *   data, new study, series and instance UIDs; in place on a copy made before timing), one process
  *   per worker.
- * Each timed run starts after `sync`, so that none pays for the dirty pages of the one before.
- * Files/s and MB/s (input bytes), medians of `--rounds`; the ratios to gdcmanon are printed. Target
- * (from the issue): at least 1.0x gdcmanon with 2 workers, judged like for like (without fsync, as
- * gdcmanon writes), the flushed rate beside it. A measurement: it exits 0 whether or not the
- * target is met, non-zero only on errors.
+ * Every timed run starts alike (`prepare`): dirty pages written back, its inputs read, and twice
+ * the corpus written to memory and freed (`--warm`), so that each run's output lands in memory just
+ * touched, not in guest memory the VM's host took back (README); the contenders' order turns every
+ * round and the worker counts are interleaved. Files/s and MB/s (input bytes) and CPU seconds per
+ * GB (every process and thread of a contender), medians of `--rounds`; the ratios to gdcmanon of
+ * the medians and of each round are printed, with the load average. Target (from the issue): at
+ * least 1.0x gdcmanon with 2 workers, judged like for like (without fsync, as gdcmanon writes),
+ * the flushed rate beside it. A measurement: it exits 0 whether or not the target is met,
+ * non-zero only on errors.
  *
  *   node --conditions=lantern-source --import tsx bench/ingest/run.ts [--files 200] [--rounds 3]
- *     [--min-size 512] [--max-size 2048] [--seed 6] [--out bench/out/ingest.json]
+ *     [--min-size 512] [--max-size 2048] [--seed 6] [--warm 2] [--out bench/out/ingest.json]
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +67,8 @@ interface Options {
   minSize: number;
   maxSize: number;
   seed: number;
+  /** Bytes written to a scratch file and deleted before each timed run, in corpora. */
+  warm: number;
   outFile: string;
 }
 
@@ -67,6 +83,14 @@ function positiveInteger(name: string, text: string | undefined, fallback: numbe
   return value;
 }
 
+function warmFactor(text: string | undefined): number {
+  const value = Number(text ?? 2);
+  if (!Number.isFinite(value) || value < 0 || value > 8) {
+    throw new Error(`--warm must be a number from 0 to 8, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
@@ -76,6 +100,7 @@ function parseOptions(argv: readonly string[]): Options {
       'min-size': { type: 'string' },
       'max-size': { type: 'string' },
       seed: { type: 'string' },
+      warm: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -90,6 +115,7 @@ function parseOptions(argv: readonly string[]): Options {
     minSize,
     maxSize,
     seed: positiveInteger('seed', values.seed, 6),
+    warm: warmFactor(values.warm),
     outFile: resolve(REPO_ROOT, values.out ?? 'bench/out/ingest.json'),
   };
 }
@@ -226,23 +252,104 @@ async function emptyStores(dataDir: string): Promise<void> {
   await rm(join(dataDir, 'quarantine', 'sha256'), { recursive: true, force: true });
 }
 
-/** Every file given to the pool at once (it takes them one per thread at a time), timed. */
-async function timeLantern(pool: IngestPool, files: string[], dataDir: string): Promise<number> {
-  await settle();
-  const start = performance.now();
+/** Every file given to the pool at once (it takes them one per thread at a time). */
+async function runLantern(pool: IngestPool, files: readonly string[]): Promise<void> {
   const outcomes = await Promise.all(files.map((file) => pool.ingestDicom(benchJob(file))));
-  const seconds = (performance.now() - start) / 1000;
   const held = outcomes.filter((outcome) => outcome.kind === 'held').length;
   if (held > 0) {
     throw new Error(`${held} radiographs held: the corpus says no burned-in text`);
   }
-  await emptyStores(dataDir);
-  return seconds;
 }
 
-/** Writes every dirty page back, so that a timed run does not pay for the one before it. */
-async function settle(): Promise<void> {
+// ---------------------------------------------------------------------------------------------
+// The same start for every timed run
+
+/**
+ * Brings the machine to the same state before every contender's timed run (README, "What the
+ * machine does to a measurement"): every dirty page written back (`sync`), the contender's inputs
+ * read once (so that none reads from the disk what the kernel's idle-page reclaim dropped), and
+ * `warmBytes` written to a scratch file and deleted, so that each run's output lands in memory
+ * that was just touched and freed, not in guest memory the host took back.
+ */
+async function prepare(
+  inputs: readonly string[],
+  warmBytes: number,
+  scratch: string,
+): Promise<void> {
   await execFileAsync('sync');
+  const buffer = Buffer.allocUnsafe(16 * 2 ** 20);
+  for (const input of inputs) {
+    const handle = await open(input, 'r');
+    try {
+      while ((await handle.read(buffer, 0, buffer.byteLength)).bytesRead > 0) {
+        // Only the reading matters.
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  if (warmBytes > 0) {
+    const zeros = Buffer.alloc(64 * 2 ** 20);
+    const handle = await open(scratch, 'w', 0o600);
+    try {
+      for (let written = 0; written < warmBytes; written += zeros.byteLength) {
+        await handle.write(zeros);
+      }
+    } finally {
+      await handle.close();
+      await unlink(scratch);
+    }
+  }
+}
+
+/** Where the warm-up's scratch file goes: memory (tmpfs) where there is one, else the work folder. */
+async function scratchFile(work: string): Promise<string> {
+  const shm = '/dev/shm';
+  const isDirectory = await stat(shm).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+  return join(isDirectory ? shm : work, `lantern-bench-warm-${process.pid}`);
+}
+
+/** Clock ticks a second, for the children's CPU times in /proc/self/stat. */
+let clockTicks = 100;
+
+/** The fields of /proc/PID/stat after the command's name: state is field 3, so utime (14) is at 11. */
+async function statFields(pid: number | 'self'): Promise<string[]> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU seconds used so far by this process (every thread), by the child processes it has waited
+ * for (a peer's, once ended: Linux's cutime and cstime) and by the running `workers` (the ingest
+ * pool's): a cost that the other engineers' load on the machine moves far less than it moves the
+ * wall clock.
+ */
+async function cpuSeconds(workers: readonly number[]): Promise<number> {
+  const own = process.cpuUsage();
+  const self = await statFields('self');
+  let ticks = Number(self[13] ?? 0) + Number(self[14] ?? 0);
+  for (const pid of workers) {
+    const fields = await statFields(pid);
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return (own.user + own.system) / 1e6 + ticks / clockTicks;
+}
+
+/** One timed run: wall-clock and CPU seconds. */
+interface Timing {
+  seconds: number;
+  cpu: number;
+}
+
+async function timed(run: () => Promise<void>, workers: readonly number[]): Promise<Timing> {
+  const cpuBefore = await cpuSeconds(workers);
+  const start = performance.now();
+  await run();
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, cpu: (await cpuSeconds(workers)) - cpuBefore };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,48 +376,64 @@ async function makeCertificate(dir: string): Promise<{ key: string; cert: string
   return { key, cert };
 }
 
-/** gdcmanon's basic profile, one process per share (each a directory of links to the corpus). */
-async function timeGdcmanon(
-  files: string[],
+/** A peer's inputs, copied before timing, and the command lines of its processes. */
+interface PeerRun {
+  inputs: string[];
+  outputs: string[];
+  commands: { command: string; args: string[] }[];
+}
+
+/** gdcmanon's basic profile, one process per share (each a directory of copies of the corpus). */
+async function gdcmanonRun(
+  files: readonly string[],
   workers: number,
   certificate: { key: string; cert: string },
   work: string,
-): Promise<number> {
-  const dirs = await Promise.all(
-    shares(files, workers).map(async (share, i) => {
-      const input = join(work, `gdcm-in-${i}`);
-      const output = join(work, `gdcm-out-${i}`);
-      await mkdir(input, { recursive: true });
-      await mkdir(output, { recursive: true });
-      await Promise.all(
-        share.map((file) => copyFile(file, join(input, file.slice(file.lastIndexOf('/') + 1)))),
-      );
-      return { input, output };
+): Promise<PeerRun> {
+  const run: PeerRun = { inputs: [], outputs: [], commands: [] };
+  for (const [i, share] of shares(files, workers).entries()) {
+    const input = join(work, `gdcm-in-${i}`);
+    const output = join(work, `gdcm-out-${i}`);
+    await mkdir(input, { recursive: true });
+    await mkdir(output, { recursive: true });
+    run.inputs.push(...(await copyAll(share, input)));
+    run.outputs.push(input, output);
+    run.commands.push({
+      command: 'gdcmanon',
+      args: [
+        '-e',
+        '-c',
+        certificate.cert,
+        '-k',
+        certificate.key,
+        '--continue',
+        '-i',
+        input,
+        '-o',
+        output,
+      ],
+    });
+  }
+  return run;
+}
+
+async function copyAll(files: readonly string[], dir: string): Promise<string[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      const copy = join(dir, file.slice(file.lastIndexOf('/') + 1));
+      await copyFile(file, copy);
+      return copy;
     }),
   );
-  await settle();
-  const start = performance.now();
+}
+
+/** The peer's processes, all at once. */
+async function runPeer(run: PeerRun): Promise<void> {
   await Promise.all(
-    dirs.map(({ input, output }) =>
-      execFileAsync(
-        'gdcmanon',
-        [
-          '-e',
-          '-c',
-          certificate.cert,
-          '-k',
-          certificate.key,
-          '--continue',
-          '-i',
-          input,
-          '-o',
-          output,
-        ],
-        { maxBuffer: 64 * 1024 * 1024 },
-      ),
+    run.commands.map(({ command, args }) =>
+      execFileAsync(command, args, { maxBuffer: 64 * 1024 * 1024 }),
     ),
   );
-  return (performance.now() - start) / 1000;
 }
 
 /** The tags dcmodify erases (X) and empties (Z), from the same PS3.15 table. */
@@ -337,33 +460,41 @@ function dcmodifyArguments(): string[] {
   return args;
 }
 
-async function timeDcmodify(files: string[], workers: number, work: string): Promise<number> {
+/** dcmodify in place on copies of the corpus, one process per share. */
+async function dcmodifyRun(
+  files: readonly string[],
+  workers: number,
+  work: string,
+): Promise<PeerRun> {
   const dir = join(work, 'dcmodify');
   await mkdir(dir, { recursive: true });
-  const copies = await Promise.all(
-    files.map(async (file) => {
-      const copy = join(dir, file.slice(file.lastIndexOf('/') + 1));
-      await copyFile(file, copy);
-      return copy;
-    }),
-  );
+  const copies = await copyAll(files, dir);
   const args = dcmodifyArguments();
-  await settle();
-  const start = performance.now();
-  await Promise.all(
-    shares(copies, workers).map((share) =>
-      execFileAsync('dcmodify', [...args, ...share], { maxBuffer: 64 * 1024 * 1024 }),
-    ),
-  );
-  return (performance.now() - start) / 1000;
+  return {
+    inputs: copies,
+    outputs: [dir],
+    commands: shares(copies, workers).map((share) => ({
+      command: 'dcmodify',
+      args: [...args, ...share],
+    })),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
+type Contender = 'lantern' | 'lanternNoFsync' | 'gdcmanon' | 'dcmodify';
+
+/** Each contender's timed runs, in round order. */
+function noTimings(): Record<Contender, Timing[]> {
+  return { lantern: [], lanternNoFsync: [], gdcmanon: [], dcmodify: [] };
+}
+
 interface Rate {
   filesPerSec: number;
   mbPerSec: number;
+  /** CPU seconds a gigabyte of input took, every process and thread of the contender together. */
+  cpuSecondsPerGb: number;
 }
 
 interface Row {
@@ -378,6 +509,12 @@ interface Row {
   ratioNoFsyncToGdcmanon: number;
   ratioToDcmodify: number;
   ratioNoFsyncToDcmodify: number;
+  /**
+   * Lantern / gdcmanon within each round (the two ran minutes apart at most, in alternating
+   * order), without and with fsync: less moved by a load that changes between rounds.
+   */
+  roundRatiosNoFsyncToGdcmanon: number[];
+  roundRatiosToGdcmanon: number[];
 }
 
 function median(values: readonly number[]): number {
@@ -388,12 +525,28 @@ function median(values: readonly number[]): number {
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-function rate(files: number, bytes: number, seconds: number): Rate {
-  return { filesPerSec: files / seconds, mbPerSec: bytes / 1e6 / seconds };
+function rate(files: number, bytes: number, timings: readonly Timing[]): Rate {
+  const seconds = median(timings.map((timing) => timing.seconds));
+  return {
+    filesPerSec: files / seconds,
+    mbPerSec: bytes / 1e6 / seconds,
+    cpuSecondsPerGb: median(timings.map((timing) => timing.cpu)) / (bytes / 1e9),
+  };
+}
+
+/** Each round's ratio of the two contenders' rates (the inverse of their times). */
+function roundRatios(ours: readonly Timing[], theirs: readonly Timing[]): number[] {
+  return ours.map((timing, round) => (theirs[round]?.seconds ?? Number.NaN) / timing.seconds);
 }
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 }
 
 async function versionOf(command: string, args: string[]): Promise<string> {
@@ -406,64 +559,115 @@ async function versionOf(command: string, args: string[]): Promise<string> {
   }
 }
 
+/** One contender's timed run in a round: its inputs, the run, and the removal of its outputs. */
+interface Entry {
+  contender: Contender;
+  inputs: readonly string[];
+  /** Its worker processes that outlive the run (the ingest pool's), whose CPU counts too. */
+  workers: () => number[];
+  run: () => Promise<void>;
+  clean: () => Promise<void>;
+}
+
+/** A peer's timed run: its processes, then its outputs (and the copies it read) removed. */
+function peerEntry(contender: Contender, run: PeerRun): Entry {
+  return {
+    contender,
+    inputs: run.inputs,
+    workers: () => [],
+    run: () => runPeer(run),
+    clean: async () => {
+      for (const output of run.outputs) {
+        await rm(output, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The server's pools, one per worker count and fsync, started (untimed) on a few files. */
+async function startPools(
+  work: string,
+  files: readonly string[],
+): Promise<Map<string, { pool: IngestPool; dataDir: string }>> {
+  const pools = new Map<string, { pool: IngestPool; dataDir: string }>();
+  for (const workers of WORKER_COUNTS) {
+    for (const fsync of [true, false]) {
+      const dataDir = join(work, `out-${workers}-${fsync ? 'fsync' : 'nofsync'}`);
+      const pool = await startPool(workers, dataDir, fsync);
+      pools.set(`${workers}-${fsync}`, { pool, dataDir });
+      // Untimed: the workers start (their code loaded through tsx) on their first files.
+      await runLantern(pool, files.slice(0, 2 * workers));
+      await emptyStores(dataDir);
+    }
+  }
+  return pools;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const work = await mkdtemp(join(tmpdir(), 'lantern-bench-ingest-'));
+  const loadAtStart = loadAverage();
+  let pools = new Map<string, { pool: IngestPool; dataDir: string }>();
   try {
+    clockTicks = Number((await execFileAsync('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
     log(`writing ${options.files} synthetic radiographs (seed ${options.seed}) …`);
     const corpus = await writeCorpus(join(work, 'corpus'), options);
     log(`corpus: ${options.files} files, ${(corpus.bytes / 1e6).toFixed(1)} MB`);
     const certificate = await makeCertificate(work);
-    const rows: Row[] = [];
-    for (const workers of WORKER_COUNTS) {
-      const pools = new Map<boolean, { pool: IngestPool; dataDir: string }>();
-      const seconds = {
-        lantern: [] as number[],
-        lanternNoFsync: [] as number[],
-        gdcmanon: [] as number[],
-        dcmodify: [] as number[],
-      };
-      try {
-        for (const fsync of [true, false]) {
-          const dataDir = join(work, `out-${workers}-${fsync ? 'fsync' : 'nofsync'}`);
-          const pool = await startPool(workers, dataDir, fsync);
-          pools.set(fsync, { pool, dataDir });
-          // Untimed: the threads start (their code loaded through tsx) on their first files.
-          await Promise.all(
-            corpus.files.slice(0, 2 * workers).map((file) => pool.ingestDicom(benchJob(file))),
-          );
-          await emptyStores(dataDir);
-        }
-        for (let round = 0; round < options.rounds; round += 1) {
-          for (const fsync of [true, false]) {
-            const entry = pools.get(fsync);
+    const scratch = await scratchFile(work);
+    const warmBytes = Math.round(options.warm * corpus.bytes);
+    pools = await startPools(work, corpus.files);
+    const timings = new Map<number, Record<Contender, Timing[]>>(
+      WORKER_COUNTS.map((workers) => [workers, noTimings()]),
+    );
+    for (let round = 0; round < options.rounds; round += 1) {
+      // Worker counts interleaved and the order turned every round, so that neither a load that
+      // changes nor the state one run leaves to the next favours one contender.
+      for (const workers of WORKER_COUNTS) {
+        const peerDir = join(work, `peer-${workers}-${round}`);
+        const gdcmanon = await gdcmanonRun(corpus.files, workers, certificate, peerDir);
+        const dcmodify = await dcmodifyRun(corpus.files, workers, peerDir);
+        const entries: Entry[] = [
+          ...[true, false].map((fsync): Entry => {
+            const entry = pools.get(`${workers}-${fsync}`);
             if (entry === undefined) {
-              throw new Error('no pool');
+              throw new Error(`no pool of ${workers} workers`);
             }
-            const time = await timeLantern(entry.pool, corpus.files, entry.dataDir);
-            (fsync ? seconds.lantern : seconds.lanternNoFsync).push(time);
-          }
-          const peerDir = join(work, `peer-${workers}-${round}`);
-          seconds.gdcmanon.push(await timeGdcmanon(corpus.files, workers, certificate, peerDir));
-          seconds.dcmodify.push(await timeDcmodify(corpus.files, workers, peerDir));
-          await rm(peerDir, { recursive: true, force: true });
-          log(
-            `${workers} worker(s), round ${round + 1}: lantern ${seconds.lantern.at(-1)?.toFixed(2)} s ` +
-              `(no fsync ${seconds.lanternNoFsync.at(-1)?.toFixed(2)} s), ` +
-              `gdcmanon ${seconds.gdcmanon.at(-1)?.toFixed(2)} s, dcmodify ${seconds.dcmodify.at(-1)?.toFixed(2)} s`,
+            return {
+              contender: fsync ? 'lantern' : 'lanternNoFsync',
+              inputs: corpus.files,
+              workers: () => entry.pool.workerPids,
+              run: () => runLantern(entry.pool, corpus.files),
+              clean: () => emptyStores(entry.dataDir),
+            };
+          }),
+          peerEntry('gdcmanon', gdcmanon),
+          peerEntry('dcmodify', dcmodify),
+        ];
+        const record = timings.get(workers);
+        const line: string[] = [];
+        for (const entry of round % 2 === 0 ? entries : entries.reverse()) {
+          await prepare(entry.inputs, warmBytes, scratch);
+          const timing = await timed(entry.run, entry.workers());
+          await entry.clean();
+          record?.[entry.contender].push(timing);
+          line.push(
+            `${entry.contender} ${timing.seconds.toFixed(2)} s (${timing.cpu.toFixed(2)} s CPU)`,
           );
         }
-      } finally {
-        for (const { pool, dataDir } of pools.values()) {
-          await pool.close();
-          await rm(dataDir, { recursive: true, force: true });
-        }
+        await rm(peerDir, { recursive: true, force: true });
+        log(`round ${round + 1}, ${workers} worker(s), load ${loadAverage()}: ${line.join(', ')}`);
       }
-      const lantern = rate(options.files, corpus.bytes, median(seconds.lantern));
-      const lanternNoFsync = rate(options.files, corpus.bytes, median(seconds.lanternNoFsync));
-      const gdcmanon = rate(options.files, corpus.bytes, median(seconds.gdcmanon));
-      const dcmodify = rate(options.files, corpus.bytes, median(seconds.dcmodify));
-      rows.push({
+    }
+    const rows: Row[] = WORKER_COUNTS.map((workers) => {
+      const record = timings.get(workers) ?? noTimings();
+      const measured = (contender: Contender) =>
+        rate(options.files, corpus.bytes, record[contender]);
+      const lantern = measured('lantern');
+      const lanternNoFsync = measured('lanternNoFsync');
+      const gdcmanon = measured('gdcmanon');
+      const dcmodify = measured('dcmodify');
+      return {
         workers,
         lantern,
         lanternNoFsync,
@@ -473,8 +677,10 @@ async function main(): Promise<void> {
         ratioNoFsyncToGdcmanon: lanternNoFsync.filesPerSec / gdcmanon.filesPerSec,
         ratioToDcmodify: lantern.filesPerSec / dcmodify.filesPerSec,
         ratioNoFsyncToDcmodify: lanternNoFsync.filesPerSec / dcmodify.filesPerSec,
-      });
-    }
+        roundRatiosNoFsyncToGdcmanon: roundRatios(record.lanternNoFsync, record.gdcmanon),
+        roundRatiosToGdcmanon: roundRatios(record.lantern, record.gdcmanon),
+      };
+    });
     const report = {
       corpus: {
         files: options.files,
@@ -487,6 +693,8 @@ async function main(): Promise<void> {
         dcmodify: await versionOf('dcmodify', ['--version']),
       },
       rounds: options.rounds,
+      warm: options.warm,
+      loadAverage: { start: loadAtStart, end: loadAverage() },
       rows,
       target: {
         vsGdcmanonWith2Workers: TARGET_RATIO,
@@ -498,28 +706,47 @@ async function main(): Promise<void> {
     };
     await mkdir(dirname(options.outFile), { recursive: true });
     await writeFile(options.outFile, `${JSON.stringify(report, null, 2)}\n`);
-    const line = (name: string, r: Rate) =>
-      `  ${name.padEnd(18)} ${r.filesPerSec.toFixed(1).padStart(8)} files/s ${r.mbPerSec.toFixed(1).padStart(8)} MB/s`;
-    for (const row of rows) {
-      process.stdout.write(`DICOM de-identification, ${row.workers} worker(s):\n`);
-      process.stdout.write(
-        `${line('lantern (fsync)', row.lantern)}\n${line('lantern (no fsync)', row.lanternNoFsync)}\n` +
-          `${line('gdcmanon', row.gdcmanon)}\n${line('dcmodify', row.dcmodify)}\n`,
-      );
-      process.stdout.write(
-        `  ratio to gdcmanon ${row.ratioNoFsyncToGdcmanon.toFixed(2)}x without fsync, ` +
-          `${row.ratioToGdcmanon.toFixed(2)}x with; to dcmodify ${row.ratioNoFsyncToDcmodify.toFixed(2)}x ` +
-          `without, ${row.ratioToDcmodify.toFixed(2)}x with\n`,
-      );
-    }
-    process.stdout.write(
-      `target: at least ${TARGET_RATIO.toFixed(1)}x gdcmanon with 2 workers, like for like (no fsync): ` +
-        `${report.target.met ? 'met' : 'NOT met'}; with every object flushed: ` +
-        `${report.target.metWithFsync ? 'met' : 'NOT met'}\n`,
-    );
+    printReport(report);
   } finally {
+    for (const { pool } of pools.values()) {
+      await pool.close();
+    }
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function printReport(report: {
+  rows: Row[];
+  loadAverage: { start: string; end: string };
+  target: { met: boolean; metWithFsync: boolean };
+}): void {
+  const line = (name: string, r: Rate) =>
+    `  ${name.padEnd(18)} ${r.filesPerSec.toFixed(1).padStart(8)} files/s ${r.mbPerSec.toFixed(1).padStart(8)} MB/s ` +
+    `${r.cpuSecondsPerGb.toFixed(2).padStart(6)} CPU s/GB`;
+  const ratios = (values: readonly number[]) =>
+    values.map((value) => `${value.toFixed(2)}x`).join(' ');
+  process.stdout.write(
+    `load average ${report.loadAverage.start} at the start, ${report.loadAverage.end} at the end\n`,
+  );
+  for (const row of report.rows) {
+    process.stdout.write(`DICOM de-identification, ${row.workers} worker(s):\n`);
+    process.stdout.write(
+      `${line('lantern (fsync)', row.lantern)}\n${line('lantern (no fsync)', row.lanternNoFsync)}\n` +
+        `${line('gdcmanon', row.gdcmanon)}\n${line('dcmodify', row.dcmodify)}\n`,
+    );
+    process.stdout.write(
+      `  ratio to gdcmanon ${row.ratioNoFsyncToGdcmanon.toFixed(2)}x without fsync, ` +
+        `${row.ratioToGdcmanon.toFixed(2)}x with; to dcmodify ${row.ratioNoFsyncToDcmodify.toFixed(2)}x ` +
+        `without, ${row.ratioToDcmodify.toFixed(2)}x with\n` +
+        `  round by round to gdcmanon: ${ratios(row.roundRatiosNoFsyncToGdcmanon)} without fsync, ` +
+        `${ratios(row.roundRatiosToGdcmanon)} with\n`,
+    );
+  }
+  process.stdout.write(
+    `target: at least ${TARGET_RATIO.toFixed(1)}x gdcmanon with 2 workers, like for like (no fsync): ` +
+      `${report.target.met ? 'met' : 'NOT met'}; with every object flushed: ` +
+      `${report.target.metWithFsync ? 'met' : 'NOT met'}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -84,7 +84,7 @@ export interface Config {
   /** The demo's size (1: small, well under 200 MB). */
   readonly demoScale: number;
   /**
-   * Worker threads an ingest de-identifies DICOM files in, several files at once (0 or 1: the
+   * Worker processes an ingest de-identifies DICOM files in, several files at once (0 or 1: the
    * main thread, one file after another). With an S3 object store the main thread always does.
    */
   readonly ingestWorkers: number;
@@ -427,11 +427,12 @@ export function parseConfig(
 }
 
 /**
- * The ingest's worker threads when not told: two, or one (the main thread) on a single core.
- * Two took a radiograph corpus at 1.3x to 1.8x the speed of one (bench/ingest/README.md, on two
- * cores); more would take cores from what shares the process and the machine while an ingest
- * runs (requests, PGlite, the tables' CSVs hashed on the main thread, notebook instances), and a
- * worker on a single core only adds the cost of passing files between threads.
+ * The ingest's worker processes when not told: two, or one (the main thread) on a single core.
+ * Two took a radiograph corpus at 1.2x to 1.7x the speed of one (bench/ingest/README.md, on two
+ * cores shared with other work); more would take cores from what shares the process and the
+ * machine while an ingest runs (requests, PGlite, the tables' CSVs hashed on the main thread,
+ * notebook instances), and a worker on a single core only adds the cost of passing files between
+ * processes.
  */
 export function defaultIngestWorkers(): number {
   return Math.min(2, availableParallelism());

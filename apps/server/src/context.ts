@@ -203,7 +203,7 @@ export async function createContext(
   const terms = new TermsService(database.db, audit, email, links);
   await terms.ensurePublished();
   const catalog = new CatalogService(database.db, audit, objectStore);
-  // Worker threads start when an ingest first needs them (none for a server that ingests nothing).
+  // Worker processes start when an ingest first needs them (none for a server that ingests none).
   const ingestPool = new IngestPool({
     workers: config.ingestWorkers,
     stores: { published: objectStore, quarantine: quarantineStore },

@@ -1,23 +1,37 @@
 /**
- * What an IngestPool and its worker threads say to each other. Small messages only: a job names
- * the file to read (the worker reads it itself) and carries the de-identification's options, the
- * UID key as bytes (a function cannot cross); the answer is where the file went (key, size,
- * whether it was held), never its bytes. The UID key and the pseudonyms are secrets: they travel
- * in memory, by postMessage, and are never written to a file or a log.
+ * What an IngestPool and its worker processes say to each other over their IPC channel (the
+ * advanced serialization, so bytes cross as bytes). Small messages only: a job names the file to
+ * read (the worker reads it itself) and carries the de-identification's options, the UID key as
+ * bytes (a function cannot cross); the answer is where the file went (key, size, whether it was
+ * held), never its bytes. The UID key and the pseudonyms are secrets: they travel in memory, over
+ * the channel, and are never written to a file, an argument, the environment or a log.
  */
 import type { FormatErrorCode } from '@lantern/formats';
 import type { DicomDeidErrorCode } from '@lantern/deid';
 import type { DicomIngestOutcome } from './dicom-ingest.js';
 
-/** What a worker needs to open its own object stores: the same local folders as the server's. */
+/**
+ * The files a worker takes at once, each read into a buffer of its own: while one waits for the
+ * disk (its write flushed by fsync before the rename), the worker de-identifies and hashes the
+ * next, so that the flush costs the ingest the disk's time, not the disk's and the CPU's one
+ * after the other.
+ */
+export const FILES_PER_WORKER = 2;
+
+/**
+ * Parent to worker, first: what it needs to open its own object stores (the same local folders as
+ * the server's).
+ */
 export interface IngestWorkerData {
+  kind: 'init';
   /** The data directory whose objects/ and quarantine/ the workers write into. */
   dataDir: string;
   /** Whether the stores flush each object before its rename, as the server's (LocalObjectStore). */
   fsync: boolean;
   /**
-   * Testing only (ingest-pool.test.ts): the worker thread exits with code 7 when it is given its
-   * n-th file, as a worker that crashes (out of memory, a native fault) would vanish.
+   * Testing only (ingest-pool.test.ts): the worker process exits with code 7 when it is given its
+   * n-th file, as a worker that crashes (out of memory, a native fault) would vanish; it lets the
+   * files already in its hands finish first, so that the test's stores hold no temporary file.
    */
   exitAtFile: number | undefined;
 }
@@ -48,6 +62,9 @@ export type SentError =
     }
   | { kind: 'deid'; code: DicomDeidErrorCode; file: string; detail: string }
   | { kind: 'other'; name: string; message: string };
+
+/** Parent to worker: its stores, then one file after another. */
+export type IngestWorkerInbound = IngestWorkerData | DicomJobMessage;
 
 /** Worker to parent: the file's outcome, or its error. */
 export type IngestWorkerMessage =

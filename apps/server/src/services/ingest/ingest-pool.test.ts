@@ -1,17 +1,21 @@
 /**
- * The ingest's worker threads (ingest-pool.ts): a delivery ingested with DICOM files taken two at
- * a time in worker threads makes the very draft, objects, counts and progress that one taken in
- * the main thread makes; a file's typed error crosses the thread unchanged; and a worker thread
- * that dies mid-run fails the run with an IngestWorkerError naming the published file, leaving a
- * draft that an ingest run again completes. Real worker threads, real stores, PGlite data
+ * The ingest's worker processes (ingest-pool.ts): a delivery ingested with DICOM files taken two at
+ * a time in worker processes makes the very draft, objects, counts and progress that one taken in
+ * the main thread makes; a file's typed error crosses the process boundary unchanged; and a
+ * worker process that dies mid-run fails the run with an IngestWorkerError naming the published file, leaving a
+ * draft that an ingest run again completes. Real worker processes, real stores, PGlite data
  * directories sharing one deployment key (so that pseudonyms, and so bytes, agree).
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { constants, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { FormatError } from '@lantern/formats';
 import { generateKneeXrayDelivery, KNEE_XRAY_SLUG } from '@lantern/synth';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config.js';
 import { createContext, type AppContext } from '../../context.js';
 import { DeploymentKey } from '../../crypto/deployment-key.js';
@@ -21,6 +25,8 @@ import { IngestPool, IngestWorkerError } from './ingest-pool.js';
 import { IngestService, type IngestProgress, type IngestReport } from './ingest.service.js';
 
 const SLUG = KNEE_XRAY_SLUG;
+const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+const ORPHAN = fileURLToPath(new URL('../../testing/ingest-pool-orphan.ts', import.meta.url));
 
 let work: string;
 let delivery: string;
@@ -120,14 +126,14 @@ async function ingestWith(name: string, workers: number): Promise<string> {
   return withDataDir(name, async (ctx) => {
     const pool = new IngestPool({ workers, stores: stores(ctx) });
     try {
-      expect(pool.isThreaded).toBe(workers > 1);
+      expect(pool.hasWorkers).toBe(workers > 1);
       const ingest = await ingestService(ctx, pool);
       const progress: IngestProgress[] = [];
       const report = await ingest.ingestDirectory(delivery, {
         actor: 'system:lantern',
         onProgress: (p) => progress.push(p),
       });
-      expect(pool.threadsStarted).toBe(workers > 1 ? workers : 0);
+      expect(pool.workersStarted).toBe(workers > 1 ? workers : 0);
       return await ingestState(ctx, report, progress);
     } finally {
       await pool.close();
@@ -198,16 +204,16 @@ describe('the ingest worker pool', () => {
     });
   });
 
-  it('fails the run when a worker thread dies, and the ingest run again completes its draft', async () => {
+  it('fails the run when a worker process dies, and the ingest run again completes its draft', async () => {
     const state = await withDataDir('worker-dies', async (ctx) => {
-      // Each worker thread exits (code 7) when given its third file: the run has several more.
+      // Each worker process exits (code 7) when given its third file: the run has several more.
       const dying = new IngestPool({ workers: 2, stores: stores(ctx), exitAtFile: 3 });
       try {
         const ingest = await ingestService(ctx, dying);
         const failed = ingest.ingestDirectory(delivery, { actor: 'system:lantern' });
         await expect(failed).rejects.toThrow(IngestWorkerError);
         await expect(failed).rejects.toThrow(
-          /^the ingest worker thread taking xrays\/\S+\.dcm exited with code 7; the ingest can be run again$/u,
+          /^the ingest worker process taking xrays\/\S+\.dcm exited with code 7; the ingest can be run again$/u,
         );
       } finally {
         await dying.close();
@@ -219,7 +225,7 @@ describe('the ingest worker pool', () => {
       expect(runs).toEqual([
         {
           status: 'failed',
-          error: expect.stringMatching(/^the ingest worker thread taking xrays\//u) as unknown,
+          error: expect.stringMatching(/^the ingest worker process taking xrays\//u) as unknown,
         },
       ]);
       // A draft that cannot be published as it is, until the delivery is ingested again.
@@ -261,4 +267,67 @@ describe('the ingest worker pool', () => {
       (expectedCounts as { deduplicated: number }).deduplicated,
     );
   }, 300_000);
+
+  it('ends its worker processes when the server dies with them mid-file, and nothing more is stored', async () => {
+    const dataDir = join(work, 'orphans');
+    await mkdir(dataDir, { recursive: true });
+    const xrays = (await readdir(join(delivery, 'files'), { recursive: true }))
+      .filter((name) => name.endsWith('.dcm'))
+      .slice(0, 2)
+      .map((name) => join(delivery, 'files', name));
+    const fifos = [join(work, 'never-written-1.dcm'), join(work, 'never-written-2.dcm')];
+    await promisify(execFile)('mkfifo', fifos);
+    const server = spawn(
+      process.execPath,
+      ['--conditions=lantern-source', '--import', 'tsx', ORPHAN, dataDir, ...xrays, ...fifos],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = /^workers (\d+) (\d+)$/mu.exec(out);
+        if (line !== null) {
+          resolve([Number(line[1]), Number(line[2])]);
+        }
+      });
+      server.once('exit', (code) => reject(new Error(`the stand-in exited (${code}): ${out}`)));
+    });
+    expect(pids.every(isRunning)).toBe(true);
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGKILL');
+    await exited;
+    // Their IPC channel closed with their parent: both end, held in their read or not.
+    await vi.waitFor(() => expect(pids.filter(isRunning)).toEqual([]), {
+      timeout: 60_000,
+      interval: 50,
+    });
+    // No one is left reading the pipes (so no worker can store what would come through them) …
+    for (const fifo of fifos) {
+      await expect(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).rejects.toMatchObject({
+        code: 'ENXIO',
+      });
+    }
+    // … and the stores hold the two files taken before (stored, or held for review), whole, and
+    // no temporary file.
+    const objects: string[] = [];
+    for (const store of ['objects', 'quarantine']) {
+      expect(await readdir(join(dataDir, store, '.tmp'))).toEqual([]);
+      const names = await readdir(join(dataDir, store), { recursive: true });
+      objects.push(
+        ...names.filter((name) => name.startsWith('sha256/') && name.split('/').length === 3),
+      );
+    }
+    expect(objects).toHaveLength(2);
+  }, 120_000);
 });
+
+/** Whether the process runs (a zombie, ended but not yet reaped by init, does not). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,42 +1,51 @@
 /**
- * The threads an ingest de-identifies its DICOM files in (issue 6): `LANTERN_INGEST_WORKERS`
- * worker threads (node:worker_threads), each taking one file at a time through ingestDicomFile
- * (dicom-ingest.ts) with its own ReadBuffer and its own instances of the local object stores
- * (the same folders: objects are renamed into place whole, so threads storing the same bytes
- * agree); or, with one worker or none, the main thread itself, as before the pool.
+ * The processes an ingest de-identifies its DICOM files in (issue 6): `LANTERN_INGEST_WORKERS`
+ * child processes (node:child_process fork, IPC with the advanced serialization), each taking one
+ * file at a time through ingestDicomFile (dicom-ingest.ts) with its own ReadBuffer and its own
+ * instances of the local object stores (the same folders: objects are renamed into place whole, so
+ * workers storing the same bytes agree); or, with one worker or none, the main thread itself.
+ * Processes, not worker threads: on the 2-vCPU machines measured, two threads of one process spent
+ * about a fifth more CPU on the same files than two processes and ran no faster than one
+ * (bench/ingest/README.md).
  *
  * The main thread keeps everything else: the database writes, the order of the files and the
  * progress (ingest.service.ts takes the outcomes in the delivery's order, whichever finished
  * first). A job names the file and carries its de-identification options (ingest-pool-messages.ts):
- * the UID key and pseudonyms go to a worker in memory only. An answer is the outcome (key, size,
- * held or not), never the file's bytes.
+ * the UID key and pseudonyms go to a worker over the IPC channel, in memory only (never in its
+ * arguments, environment or output; a worker gets an empty environment and no stdio). An answer is
+ * the outcome (key, size, held or not), never the file's bytes.
  *
- * A worker that dies (an uncaught error, out of memory, exit) fails its file with an
+ * A worker that dies (an uncaught error, out of memory, a signal) fails its file with an
  * IngestWorkerError, and so the ingest run, which stays resumable as after any failure: the next
- * file starts a new worker. Workers start when a file first needs them, do not keep the process
- * alive while idle, and end with `close`. From the built server a worker runs
+ * file starts a new worker. A worker whose parent dies exits as soon as its IPC channel closes
+ * ('disconnect'), mid-file or not; what it leaves is what a crash of the server itself leaves: a
+ * temporary file (the stores' sweepIncomplete) or an object no row refers to yet (the object
+ * sweep). Workers start when a file first needs them, do not keep the process alive while idle,
+ * and end with `close`. From the built server a worker runs
  * `dist/services/ingest/ingest-worker.js`; from the TypeScript sources (tests under tsx) it starts
  * through `ingest-source-worker.mjs`, which registers tsx first.
  *
  * Only a local object store is written from workers: with S3 the pool runs in the main thread
- * (an S3 client per worker would need the store's secret key copied into each thread and its
+ * (an S3 client per worker would need the store's secret key copied into each process and its
  * staging sweep kept to one; not done yet).
  */
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { basename, dirname } from 'node:path';
 import { DicomDeidError, hmacUidRemapper } from '@lantern/deid';
 import { FormatError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
 import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
 import { ingestDicomFile, ReadBuffer, type DicomIngestOutcome } from './dicom-ingest.js';
-import type {
-  DicomJobMessage,
-  IngestWorkerData,
-  IngestWorkerMessage,
-  SentError,
+import {
+  FILES_PER_WORKER,
+  type DicomJobMessage,
+  type IngestWorkerData,
+  type IngestWorkerMessage,
+  type SentError,
 } from './ingest-pool-messages.js';
 
-/** The most worker threads a pool runs. */
+/** The most worker processes a pool runs. */
 export const INGEST_WORKERS_MAX = 64;
 
 /** One DICOM file to de-identify and store: the options of ingestDicomFile, the UID key as bytes. */
@@ -51,30 +60,30 @@ export interface DicomJob {
 }
 
 export interface IngestPoolOptions {
-  /** Worker threads; 0 or 1: the calling thread itself. */
+  /** Worker processes; 0 or 1: the calling thread itself. */
   workers: number;
   /** The stores files go into; the pool's workers open their own of the same local folders. */
   stores: { published: ObjectStore; quarantine: ObjectStore };
   /**
-   * Testing only: each worker thread exits (code 7) when given its n-th file, as a thread that
+   * Testing only: each worker process exits (code 7) when given its n-th file, as a process that
    * crashes would (ingest-pool.test.ts).
    */
   exitAtFile?: number;
 }
 
-/** A worker thread died with a file in its hands: the ingest run fails, and can be run again. */
+/** A worker process died with a file in its hands: the ingest run fails, and can be run again. */
 export class IngestWorkerError extends Error {
   /** The published name of the file the worker was taking. */
   readonly file: string;
 
   constructor(file: string, cause: string) {
-    super(`the ingest worker thread taking ${file} ${cause}; the ingest can be run again`);
+    super(`the ingest worker process taking ${file} ${cause}; the ingest can be run again`);
     this.name = 'IngestWorkerError';
     this.file = file;
   }
 }
 
-/** An error of a worker thread's file that is no typed error here, rebuilt with its name. */
+/** An error of a worker's file that is no typed error here, rebuilt with its name. */
 export class IngestFileError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -89,39 +98,55 @@ interface Pending {
 }
 
 interface PoolWorker {
-  worker: Worker;
-  /** The file it is taking, if any. */
-  busy: Pending | null;
+  child: ChildProcess;
+  /** The files it is taking (at most FILES_PER_WORKER). */
+  taking: Pending[];
 }
 
-/** Where the worker's code is, from the built server or from the sources. */
-function workerEntry(data: IngestWorkerData): {
-  url: URL;
-  workerData: unknown;
-  execArgv: string[];
-} {
+/** How a worker process starts, from the built server or from the sources. */
+function workerEntry(): { modulePath: string; args: string[]; execArgv: string[] } {
   if (import.meta.url.endsWith('.ts')) {
     return {
-      url: new URL('./ingest-source-worker.mjs', import.meta.url),
-      workerData: { ...data, entry: new URL('./ingest-worker.ts', import.meta.url).href },
+      modulePath: fileURLToPath(new URL('./ingest-source-worker.mjs', import.meta.url)),
+      args: [new URL('./ingest-worker.ts', import.meta.url).href],
       execArgv: ['--conditions=lantern-source'],
     };
   }
   return {
-    url: new URL('./ingest-worker.js', import.meta.url),
-    workerData: data,
+    modulePath: fileURLToPath(new URL('./ingest-worker.js', import.meta.url)),
+    args: [],
+    // The built server's own Node options, less a string program's (--input-type, -e), which a
+    // program started from a file refuses.
     execArgv: workerThreadExecArgv(),
   };
+}
+
+/** Whether the process has exited (or was killed), as 'exit' told or will tell. */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Holds the parent's event loop open while the worker has a file, and lets it go after. */
+function holdOpen(child: ChildProcess, isHeld: boolean): void {
+  if (isHeld) {
+    child.ref();
+    child.channel?.ref();
+  } else {
+    child.unref();
+    child.channel?.unref();
+  }
 }
 
 export class IngestPool {
   /**
    * How many files a caller should have in hand at once: in the calling thread one; with worker
-   * threads two per thread, so that each has its next file queued when it finishes one (the
-   * caller takes outcomes in order, and a slow file would otherwise leave the others idle).
+   * processes one more than each takes at once, so that each has its next file queued when it
+   * finishes one (the caller takes outcomes in order, and a slow file would otherwise leave the
+   * others idle).
    */
   readonly filesAtOnce: number;
-  private readonly threads: number;
+  /** Worker processes it runs: 0 when the calling thread takes the files. */
+  private readonly processes: number;
   private readonly stores: { published: ObjectStore; quarantine: ObjectStore };
   private readonly dataDir: string | null;
   private readonly fsync: boolean;
@@ -145,32 +170,39 @@ export class IngestPool {
     this.dataDir = localDataDir(stores);
     this.fsync = !(stores.published instanceof LocalObjectStore) || stores.published.fsync;
     // Workers write local folders only; with S3 (or one worker) the calling thread takes the files.
-    this.threads = workers > 1 && this.dataDir !== null ? workers : 0;
-    this.filesAtOnce = this.threads > 0 ? 2 * this.threads : 1;
+    this.processes = workers > 1 && this.dataDir !== null ? workers : 0;
+    this.filesAtOnce = this.processes > 0 ? (FILES_PER_WORKER + 1) * this.processes : 1;
     this.exitAtFile = options.exitAtFile;
   }
 
-  /** How many worker threads the pool has started (one that replaced a dead one counts too). */
-  get threadsStarted(): number {
+  /** How many worker processes the pool has started (one that replaced a dead one counts too). */
+  get workersStarted(): number {
     return this.started;
   }
 
-  /** Whether files go to worker threads (else the calling thread takes them, one at a time). */
-  get isThreaded(): boolean {
-    return this.threads > 0;
+  /** Whether files go to worker processes (else the calling thread takes them, one at a time). */
+  get hasWorkers(): boolean {
+    return this.processes > 0;
+  }
+
+  /** The process ids of the workers alive now (tests check that they end with their parent). */
+  get workerPids(): number[] {
+    return this.workers.flatMap((entry) =>
+      entry.child.pid === undefined ? [] : [entry.child.pid],
+    );
   }
 
   /**
-   * De-identifies and stores one DICOM file (ingestDicomFile), in a worker thread when there
+   * De-identifies and stores one DICOM file (ingestDicomFile), in a worker process when there
    * are any. Errors are those of ingestDicomFile (a FormatError, a DicomDeidError …), or an
-   * IngestWorkerError when the thread died. Files given at once are taken in turn by the calling
-   * thread, and by the worker threads as each becomes free.
+   * IngestWorkerError when the worker died. Files given at once are taken in turn by the calling
+   * thread, and by the worker processes as each becomes free.
    */
   async ingestDicom(job: DicomJob): Promise<DicomIngestOutcome> {
     if (this.closed) {
       throw new Error('this ingest pool is closed');
     }
-    if (!this.isThreaded) {
+    if (!this.hasWorkers) {
       // One file after another, whoever calls: the buffer is lent to one read at a time.
       const outcome = this.inThreadTail.then(() =>
         ingestDicomFile(
@@ -198,58 +230,82 @@ export class IngestPool {
     });
   }
 
-  /** Ends every worker; files still queued or taken fail. */
+  /** Ends every worker and waits for it to exit; files still queued or taken fail. */
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) {
       pending.reject(new Error('the ingest pool closed before this file was taken'));
     }
     const workers = this.workers.splice(0);
-    await Promise.all(workers.map((entry) => entry.worker.terminate()));
+    await Promise.all(
+      workers.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (hasExited(child)) {
+              resolve();
+              return;
+            }
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
     for (const entry of workers) {
-      entry.busy?.reject(new IngestWorkerError(entry.busy.message.name, 'was ended'));
+      for (const pending of entry.taking.splice(0)) {
+        pending.reject(new IngestWorkerError(pending.message.name, 'was ended'));
+      }
     }
   }
 
-  /** Hands queued files to idle workers, starting workers up to the pool's threads. */
+  /**
+   * Hands queued files to workers: an idle one first, else a new one up to the pool's processes,
+   * else one with room for a second file.
+   */
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let idle = this.workers.find((entry) => entry.busy === null);
-      if (idle === undefined && this.workers.length < this.threads) {
-        idle = this.start();
-        this.workers.push(idle);
+      let worker = this.workers.find((entry) => entry.taking.length === 0);
+      if (worker === undefined && this.workers.length < this.processes) {
+        worker = this.start();
+        this.workers.push(worker);
       }
-      const pending = idle === undefined ? undefined : this.queue.shift();
-      if (idle === undefined || pending === undefined) {
+      worker ??= this.workers.find((entry) => entry.taking.length < FILES_PER_WORKER);
+      const pending = worker === undefined ? undefined : this.queue.shift();
+      if (worker === undefined || pending === undefined) {
         return;
       }
-      idle.busy = pending;
-      idle.worker.ref();
-      idle.worker.postMessage(pending.message);
+      worker.taking.push(pending);
+      holdOpen(worker.child, true);
+      worker.child.send(pending.message);
     }
   }
 
   private start(): PoolWorker {
-    const data: IngestWorkerData = {
+    const { modulePath, args, execArgv } = workerEntry();
+    this.started += 1;
+    // No environment (the server's secrets stay with it) and no stdio (a stack trace could name
+    // a source path): the worker says everything it has to say over the IPC channel.
+    const child = fork(modulePath, args, {
+      execArgv,
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    const entry: PoolWorker = { child, taking: [] };
+    const init: IngestWorkerData = {
+      kind: 'init',
       dataDir: this.dataDir ?? '',
       fsync: this.fsync,
       exitAtFile: this.exitAtFile,
     };
-    const { url, workerData, execArgv } = workerEntry(data);
-    this.started += 1;
-    const worker = new Worker(url, {
-      workerData,
-      execArgv,
-    });
-    worker.unref();
-    const entry: PoolWorker = { worker, busy: null };
-    worker.on('message', (message: IngestWorkerMessage) => {
-      const pending = entry.busy;
-      if (pending === null || pending.message.job !== message.job) {
+    child.send(init);
+    holdOpen(child, false);
+    child.on('message', (message: IngestWorkerMessage) => {
+      const index = entry.taking.findIndex((pending) => pending.message.job === message.job);
+      const [pending] = index < 0 ? [] : entry.taking.splice(index, 1);
+      if (pending === undefined) {
         return;
       }
-      entry.busy = null;
-      worker.unref();
+      holdOpen(child, entry.taking.length > 0);
       switch (message.kind) {
         case 'done':
           pending.resolve(message.outcome);
@@ -268,16 +324,22 @@ export class IngestPool {
         return;
       }
       this.workers.splice(index, 1);
-      const pending = entry.busy;
-      entry.busy = null;
-      pending?.reject(new IngestWorkerError(pending.message.name, cause));
+      for (const pending of entry.taking.splice(0)) {
+        pending.reject(new IngestWorkerError(pending.message.name, cause));
+      }
       if (!this.closed) {
         // The files still queued go to the workers left, or to a new one.
         this.dispatch();
       }
     };
-    worker.on('error', (error) => lost(`failed (${error.name}: ${error.message})`));
-    worker.on('exit', (code) => lost(`exited with code ${code}`));
+    child.on('error', (error) => {
+      lost(`failed (${error.name}: ${error.message})`);
+      // A process that could not be started or signalled is not left behind.
+      child.kill('SIGKILL');
+    });
+    child.on('exit', (code, signal) =>
+      lost(signal === null ? `exited with code ${code}` : `was killed by ${signal}`),
+    );
     return entry;
   }
 }
@@ -302,7 +364,7 @@ function localDataDir(stores: { published: ObjectStore; quarantine: ObjectStore 
     : null;
 }
 
-/** The typed error a worker sent, rebuilt in this thread. */
+/** The typed error a worker sent, rebuilt in this process. */
 function receivedError(error: SentError): Error {
   switch (error.kind) {
     case 'format':

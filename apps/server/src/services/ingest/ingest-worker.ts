@@ -1,35 +1,50 @@
 /**
- * An IngestPool's worker thread: de-identifies and stores the DICOM files it is sent, one after
+ * An IngestPool's worker process: de-identifies and stores the DICOM files it is sent, one after
  * another, through the same function as the server's main thread (ingestDicomFile: read whole into
  * this worker's own ReadBuffer, de-identify, store under the SHA-256 with one gathered write), into
  * its own instances of the local object stores (the same folders as the server's: objects are
- * written to a temporary file and renamed, so two threads storing the same bytes agree). It
+ * written to a temporary file and renamed, so two workers storing the same bytes agree). It
  * answers each job with the outcome or a typed error, never with the file's bytes; it writes no
- * database row and logs nothing.
+ * database row and logs nothing. It exits when its parent closes the IPC channel or dies.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { DicomDeidError, hmacUidRemapper, type UidRemapper } from '@lantern/deid';
 import { FormatError } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
-import type {
-  DicomJobMessage,
-  IngestWorkerData,
-  IngestWorkerMessage,
-  SentError,
+import {
+  FILES_PER_WORKER,
+  type DicomJobMessage,
+  type IngestWorkerData,
+  type IngestWorkerInbound,
+  type IngestWorkerMessage,
+  type SentError,
 } from './ingest-pool-messages.js';
 
-const port = parentPort;
-if (port === null) {
-  throw new Error('the ingest pool worker runs in a worker thread');
+if (process.send === undefined) {
+  throw new Error('the ingest pool worker runs as a child process with an IPC channel');
 }
-const data = workerData as IngestWorkerData;
-const stores = {
-  published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
-  quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
-};
-/** This worker's files are read one after another into one buffer (see ReadBuffer). */
-const readBuffer = new ReadBuffer();
+// The parent closed the channel, or died (the kernel closes it then): whatever this worker has in
+// hand is abandoned as a crash would abandon it, and it leaves no process behind. Killed, not
+// exited: process.exit waits for the thread pool's threads, and one blocked in a read (a pipe, a
+// hung mount) would keep this process alive, orphaned, with a file in its hands.
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
+/** Set by the parent's first message. */
+let stores: { published: LocalObjectStore; quarantine: LocalObjectStore } | null = null;
+let exitAtFile: number | undefined;
+
+function openStores(data: IngestWorkerData): void {
+  stores = {
+    published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
+    quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
+  };
+  exitAtFile = data.exitAtFile;
+}
+
+/** A buffer for each file in hand (see ReadBuffer), lent to one file at a time. */
+const idleBuffers = Array.from({ length: FILES_PER_WORKER }, () => new ReadBuffer());
+/** Files sent while every buffer was lent (the parent sends no more than FILES_PER_WORKER). */
+const waiting: DicomJobMessage[] = [];
 /** The remapper of the last UID key (one per deployment and partner), kept between files. */
 let remapper: { key: string; remap: UidRemapper } | null = null;
 let jobs = 0;
@@ -43,7 +58,7 @@ function remapperOf(key: Uint8Array): UidRemapper {
 }
 
 function send(message: IngestWorkerMessage): void {
-  port?.postMessage(message);
+  process.send?.(message);
 }
 
 /** The error as a message from which the parent rebuilds the same typed error. */
@@ -67,8 +82,11 @@ function sentError(error: unknown): SentError {
     : { kind: 'other', name: 'Error', message: String(error) };
 }
 
-async function run(job: DicomJobMessage): Promise<void> {
+async function run(job: DicomJobMessage, readBuffer: ReadBuffer): Promise<void> {
   try {
+    if (stores === null) {
+      throw new Error('the ingest worker was given a file before its stores');
+    }
     const outcome = await ingestDicomFile(
       job.path,
       {
@@ -86,12 +104,50 @@ async function run(job: DicomJobMessage): Promise<void> {
   }
 }
 
-/** Jobs run one at a time, in the order sent: the ReadBuffer is lent to one read at a time. */
-let tail: Promise<void> = Promise.resolve();
-port.on('message', (job: DicomJobMessage) => {
-  jobs += 1;
-  if (data.exitAtFile !== undefined && jobs === data.exitAtFile) {
+/** Starts the files waiting, each with a buffer of its own, as buffers come back. */
+function take(): void {
+  while (waiting.length > 0 && idleBuffers.length > 0) {
+    const job = waiting.shift();
+    const readBuffer = idleBuffers.pop();
+    if (job === undefined || readBuffer === undefined) {
+      return;
+    }
+    void run(job, readBuffer).finally(() => {
+      idleBuffers.push(readBuffer);
+      if (isExiting) {
+        exitIfDone();
+      } else {
+        take();
+      }
+    });
+  }
+}
+
+/** Testing only: set at the file exitAtFile names (IngestWorkerData); exits when none is left. */
+let isExiting = false;
+
+function exitIfDone(): void {
+  if (isExiting && idleBuffers.length === FILES_PER_WORKER) {
     process.exit(7);
   }
-  tail = tail.then(() => run(job));
+}
+
+process.on('message', (message: IngestWorkerInbound) => {
+  switch (message.kind) {
+    case 'init':
+      openStores(message);
+      break;
+    case 'dicom':
+      jobs += 1;
+      if (exitAtFile !== undefined && jobs >= exitAtFile) {
+        isExiting = true;
+        exitIfDone();
+        break;
+      }
+      waiting.push(message);
+      take();
+      break;
+    default:
+      message satisfies never;
+  }
 });

@@ -11,8 +11,8 @@
  *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
  *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
  *    are) and stored content-addressed under a name that reveals nothing (DICOM files several at
- *    once in worker threads, LANTERN_INGEST_WORKERS, ingest-pool.ts; outcomes recorded in the
- *    delivery's order, so that the draft is the same whatever the threads); an image that must be
+ *    once in worker processes, LANTERN_INGEST_WORKERS, ingest-pool.ts; outcomes recorded in the
+ *    delivery's order, so that the draft is the same whatever the workers); an image that must be
  *    reviewed (burned-in annotation) is held back, its de-identified bytes kept in the quarantine
  *    store for the review (held-files.service.ts), and a file no de-identifier reads is held back
  *    with no bytes kept at all;
@@ -198,7 +198,7 @@ export class IngestService {
     this.pool = pool ?? new IngestPool({ workers: 1, stores });
   }
 
-  /** Where DICOM files are de-identified: worker threads, or this thread (one at a time). */
+  /** Where DICOM files are de-identified: worker processes, or this thread (one at a time). */
   private readonly pool: IngestPool;
 
   /** Ingests the delivery in the folder `dir` into its dataset's draft. */
@@ -508,7 +508,7 @@ export class IngestService {
         reports.push({ key: file.key, existed: file.existed });
       }
     };
-    // Up to the pool's filesAtOnce files at once (DICOM files in its worker threads), outcomes
+    // Up to the pool's filesAtOnce files at once (DICOM files in its worker processes), outcomes
     // taken in the delivery's order, whichever finished first: the same rows, progress and
     // counts with any number of workers. Other formats are taken in this thread meanwhile.
     const inFlight: { entry: NamedFile; outcome: Promise<Settled<FileOutcome>> }[] = [];
@@ -958,7 +958,7 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
  * Counts stored files as new or repeated, in the delivery's order, as if they had been stored one
  * after another: a file repeats bytes that were in the store before the run (every report of its
  * key says so: the store only grows during a run) or that an earlier file of the run stored. Files
- * stored at once in several threads may see each other's objects in any order, so what each
+ * stored at once in several processes may see each other's objects in any order, so what each
  * store said cannot be taken alone.
  */
 function countRepeats(reports: readonly { key: string; existed: boolean }[], counts: IngestCounts) {
