@@ -159,6 +159,13 @@ describe('the ingest worker pool', () => {
     // Enough to interleave: many DICOM files stored, some held in the quarantine.
     expect(state.files.length).toBeGreaterThan(20);
     expect(state.held.length).toBeGreaterThan(0);
+    // Each phase's last report is its whole: no bar is left at N-1 of N.
+    const { progress } = JSON.parse(inThread) as { progress: IngestProgress[] };
+    for (const phase of ['tables', 'files'] as const) {
+      const last = progress.filter((p) => p.phase === phase).at(-1);
+      expect(last?.total).toBeGreaterThan(0);
+      expect(last?.done).toBe(last?.total);
+    }
     expect(await ingestWith('two-workers', 2)).toBe(inThread);
   }, 300_000);
 

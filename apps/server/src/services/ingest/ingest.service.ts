@@ -460,6 +460,13 @@ export class IngestService {
       counts.tables += 1;
       counts.rows += result.rows;
     }
+    // Each phase ends at its whole (a bar left at N-1 of N reads as stuck).
+    progress({
+      phase: 'tables',
+      done: counts.tables,
+      total: manifest.tables.length,
+      bytes: counts.bytes,
+    });
 
     // Tables of an earlier delivery that this one no longer has leave the draft (a snapshot).
     const before = await this.catalog.version(slug, 'draft', true);
@@ -538,6 +545,7 @@ export class IngestService {
     while (inFlight.length > 0) {
       await takeFirst();
     }
+    progress({ phase: 'files', done, total: files.size, bytes: counts.bytes });
     countRepeats(reports, counts);
     await this.catalog.replaceNativeFiles(
       slug,
