@@ -23,7 +23,15 @@ import { parseArgs, promisify } from 'node:util';
 import { instanceBasePath } from '../../apps/server/src/compute/proxy/instance-proxy.js';
 import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
 import { createSignedInUser } from '../../apps/server/src/testing/users.js';
-import { freePort, median, startProcess, stopProcess, waitFor } from './support.js';
+import {
+  cpuSeconds,
+  freePort,
+  median,
+  pidOf,
+  startProcess,
+  stopProcess,
+  waitFor,
+} from './support.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -72,6 +80,7 @@ function parseOptions(): Options {
 
 interface WrkResult {
   requestsPerSecond: number;
+  requests: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -86,27 +95,48 @@ async function wrk(url: string, header: string, options: Options): Promise<WrkRe
     { maxBuffer: 1 << 20 },
   );
   const rps = /Requests\/sec:\s+([\d.]+)/u.exec(stdout)?.[1];
+  const requests = /(\d+) requests in/u.exec(stdout)?.[1];
   const latency = (pct: string) => {
     const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)$`, 'mu').exec(stdout);
     return m?.[1] === undefined || m[2] === undefined ? NaN : Number(m[1]) * (UNIT_MS[m[2]] ?? NaN);
   };
-  if (rps === undefined) {
+  if (rps === undefined || requests === undefined) {
     throw new Error(`wrk printed no rate:\n${stdout}`);
   }
   if (/Non-2xx or 3xx responses|Socket errors/u.test(stdout)) {
     throw new Error(`wrk saw failed requests against ${url}:\n${stdout}`);
   }
-  return { requestsPerSecond: Number(rps), p50Ms: latency('50'), p99Ms: latency('99') };
+  return {
+    requestsPerSecond: Number(rps),
+    requests: Number(requests),
+    p50Ms: latency('50'),
+    p99Ms: latency('99'),
+  };
 }
 
 interface Side {
   name: string;
   url: string;
   header: string;
+  /** The process that does this side's work, whose CPU time is charged to its requests. */
+  pid: number;
 }
 
-interface SideSummary extends WrkResult {
+interface Round extends WrkResult {
+  /** CPU time (user + system) the side's process spent per request: steadier than req/s under load. */
+  cpuUsPerRequest: number;
+}
+
+interface SideSummary extends Omit<Round, 'requests'> {
   name: string;
+}
+
+/** One wrk run against a side, with the CPU time its process spent meanwhile. */
+async function round(side: Side, options: Options): Promise<Round> {
+  const before = await cpuSeconds(side.pid);
+  const result = await wrk(side.url, side.header, options);
+  const spent = (await cpuSeconds(side.pid)) - before;
+  return { ...result, cpuUsPerRequest: (spent * 1e6) / result.requests };
 }
 
 /** One upstream's sides measured: a warm-up each, then rounds alternating between them. */
@@ -115,15 +145,12 @@ async function measure(sides: readonly Side[], options: Options): Promise<SideSu
   for (const side of sides) {
     await wrk(side.url, side.header, { ...options, seconds: 1 });
   }
-  const results = new Map<string, WrkResult[]>(sides.map((s) => [s.name, []]));
-  for (let round = 1; round <= options.rounds; round++) {
+  const results = new Map<string, Round[]>(sides.map((s) => [s.name, []]));
+  for (let n = 1; n <= options.rounds; n++) {
     for (const side of sides) {
-      const result = await wrk(side.url, side.header, options);
+      const result = await round(side, options);
       results.get(side.name)?.push(result);
-      console.log(
-        `  round ${round} ${side.name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
-          `p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  (load ${load()})`,
-      );
+      console.log(`  round ${n} ${describe(side.name, result)}  (load ${load()})`);
     }
   }
   return sides.map((side) => {
@@ -133,8 +160,17 @@ async function measure(sides: readonly Side[], options: Options): Promise<SideSu
       requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
       p50Ms: median(runs.map((r) => r.p50Ms)),
       p99Ms: median(runs.map((r) => r.p99Ms)),
+      cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
     };
   });
+}
+
+function describe(name: string, r: Omit<Round, 'requests'>): string {
+  return (
+    `${name.padEnd(24)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s  ` +
+    `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
+    `CPU ${r.cpuUsPerRequest.toFixed(0).padStart(4)} us/request`
+  );
 }
 
 const load = () => loadavg()[0]?.toFixed(1) ?? '?';
@@ -146,11 +182,12 @@ function report(title: string, summary: readonly SideSummary[]) {
   const ofDirect = rate(LANTERN) / rate(DIRECT);
   console.log(`medians, ${title}:`);
   for (const s of summary) {
-    console.log(
-      `  ${s.name.padEnd(24)} ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`,
-    );
+    console.log(`  ${describe(s.name, s)}`);
   }
-  return { title, summary, ratio, ofDirect };
+  const cpu = (name: string) => summary.find((s) => s.name === name)?.cpuUsPerRequest ?? NaN;
+  // How many requests Lantern forwards for the CPU time configurable-http-proxy spends on one.
+  const cpuRatio = cpu(CHP) / cpu(LANTERN);
+  return { title, summary, ratio, ofDirect, cpuRatio };
 }
 
 const DIRECT = 'upstream (direct)';
@@ -167,42 +204,50 @@ async function main(): Promise<void> {
     // The notebook: Debian's jupyter_server as a bare start would run it, on TCP.
     const jupyterPort = await freePort();
     await mkdir(join(work, 'root'));
-    children.push(
-      startProcess(
-        '/usr/bin/python3',
-        [
-          '-m',
-          'jupyter_server',
-          '--ServerApp.ip=127.0.0.1',
-          `--ServerApp.port=${jupyterPort}`,
-          '--ServerApp.port_retries=0',
-          `--ServerApp.base_url=${instanceBasePath(JUPYTER_INSTANCE)}`,
-          `--ServerApp.root_dir=${join(work, 'root')}`,
-          '--ServerApp.open_browser=False',
-          '--ServerApp.allow_root=True',
-        ],
-        {
-          PATH: '/usr/bin:/bin',
-          HOME: work,
-          JUPYTER_TOKEN: token,
-          JUPYTER_RUNTIME_DIR: join(work, 'runtime'),
-          JUPYTER_CONFIG_DIR: join(work, 'config'),
-          JUPYTER_DATA_DIR: join(work, 'data'),
-        },
-      ),
+    const jupyter = startProcess(
+      '/usr/bin/python3',
+      [
+        '-m',
+        'jupyter_server',
+        '--ServerApp.ip=127.0.0.1',
+        `--ServerApp.port=${jupyterPort}`,
+        '--ServerApp.port_retries=0',
+        `--ServerApp.base_url=${instanceBasePath(JUPYTER_INSTANCE)}`,
+        `--ServerApp.root_dir=${join(work, 'root')}`,
+        '--ServerApp.open_browser=False',
+        '--ServerApp.allow_root=True',
+      ],
+      {
+        PATH: '/usr/bin:/bin',
+        HOME: work,
+        JUPYTER_TOKEN: token,
+        JUPYTER_RUNTIME_DIR: join(work, 'runtime'),
+        JUPYTER_CONFIG_DIR: join(work, 'config'),
+        JUPYTER_DATA_DIR: join(work, 'data'),
+      },
     );
+    children.push(jupyter);
     // The proxy-bound upstream: a bare Node server in its own process (small-upstream.ts).
     const smallPort = await freePort();
-    children.push(
-      startProcess(
-        process.execPath,
-        ['--import', 'tsx', SMALL_UPSTREAM, String(smallPort), instanceBasePath(SMALL_INSTANCE)],
-        { PATH: process.env['PATH'] ?? '/usr/bin:/bin', BENCH_TOKEN: token },
-      ),
+    const small = startProcess(
+      process.execPath,
+      ['--import', 'tsx', SMALL_UPSTREAM, String(smallPort), instanceBasePath(SMALL_INSTANCE)],
+      { PATH: process.env['PATH'] ?? '/usr/bin:/bin', BENCH_TOKEN: token },
     );
+    children.push(small);
     const upstreams = [
-      { instance: SMALL_INSTANCE, url: `http://127.0.0.1:${smallPort}`, title: SMALL_TITLE },
-      { instance: JUPYTER_INSTANCE, url: `http://127.0.0.1:${jupyterPort}`, title: JUPYTER_TITLE },
+      {
+        instance: SMALL_INSTANCE,
+        url: `http://127.0.0.1:${smallPort}`,
+        pid: pidOf(small),
+        title: SMALL_TITLE,
+      },
+      {
+        instance: JUPYTER_INSTANCE,
+        url: `http://127.0.0.1:${jupyterPort}`,
+        pid: pidOf(jupyter),
+        title: JUPYTER_TITLE,
+      },
     ];
     const tokenHeader = `Authorization: token ${token}`;
     const pathOf = (instance: string) => `${instanceBasePath(instance)}${options.path}`;
@@ -216,31 +261,30 @@ async function main(): Promise<void> {
 
     // configurable-http-proxy, one per upstream, every path to it (as JupyterHub routes a user's
     // server).
-    const chpUrls = new Map<string, string>();
+    const chps = new Map<string, { url: string; pid: number }>();
     for (const upstream of upstreams) {
       const chpPort = await freePort();
-      children.push(
-        startProcess(
-          '/usr/bin/configurable-http-proxy',
-          [
-            '--ip=127.0.0.1',
-            `--port=${chpPort}`,
-            '--api-ip=127.0.0.1',
-            `--api-port=${await freePort()}`,
-            `--default-target=${upstream.url}`,
-            '--log-level=error',
-          ],
-          {
-            PATH: '/usr/bin:/bin',
-            NODE_PATH: DEBIAN_NODE_PATH,
-            CONFIGPROXY_AUTH_TOKEN: randomBytes(16).toString('hex'),
-          },
-        ),
+      const chp = startProcess(
+        '/usr/bin/configurable-http-proxy',
+        [
+          '--ip=127.0.0.1',
+          `--port=${chpPort}`,
+          '--api-ip=127.0.0.1',
+          `--api-port=${await freePort()}`,
+          `--default-target=${upstream.url}`,
+          '--log-level=error',
+        ],
+        {
+          PATH: '/usr/bin:/bin',
+          NODE_PATH: DEBIAN_NODE_PATH,
+          CONFIGPROXY_AUTH_TOKEN: randomBytes(16).toString('hex'),
+        },
       );
-      const chp = `http://127.0.0.1:${chpPort}`;
-      chpUrls.set(upstream.instance, chp);
+      children.push(chp);
+      const url = `http://127.0.0.1:${chpPort}`;
+      chps.set(upstream.instance, { url, pid: pidOf(chp) });
       await waitFor(
-        `${chp}${pathOf(upstream.instance)}`,
+        `${url}${pathOf(upstream.instance)}`,
         { authorization: `token ${token}` },
         30_000,
       );
@@ -282,11 +326,13 @@ async function main(): Promise<void> {
       const path = pathOf(upstream.instance);
       await waitFor(`${lantern.url}${path}`, { cookie: owner.cookie }, 10_000);
       console.log(`${upstream.title}:`);
+      const chp = chps.get(upstream.instance) ?? { url: '', pid: NaN };
       const summary = await measure(
         [
-          { name: DIRECT, url: `${upstream.url}${path}`, header: tokenHeader },
-          { name: CHP, url: `${chpUrls.get(upstream.instance) ?? ''}${path}`, header: tokenHeader },
-          { name: LANTERN, url: `${lantern.url}${path}`, header: cookieHeader },
+          { name: DIRECT, url: `${upstream.url}${path}`, header: tokenHeader, pid: upstream.pid },
+          { name: CHP, url: `${chp.url}${path}`, header: tokenHeader, pid: chp.pid },
+          // Lantern serves in this process (the bench itself only waits on wrk meanwhile).
+          { name: LANTERN, url: `${lantern.url}${path}`, header: cookieHeader, pid: process.pid },
         ],
         options,
       );
@@ -300,7 +346,8 @@ async function main(): Promise<void> {
           (judged
             ? ` (target >= ${TARGET_RATIO}x: ${r.ratio >= TARGET_RATIO ? 'met' : 'not met'})`
             : ' (reported)') +
-          `; lantern / direct ${r.ofDirect.toFixed(2)}x`,
+          `; lantern / direct ${r.ofDirect.toFixed(2)}x; ` +
+          `CPU per request, configurable-http-proxy / lantern ${r.cpuRatio.toFixed(2)}x`,
       );
     }
     console.log(`load at the end ${load()}`);
