@@ -318,7 +318,7 @@ async function main(): Promise<void> {
     const cookieHeader = `Cookie: ${owner.cookie}`;
 
     console.log(
-      `proxy bench: GET ${instanceBasePath('<id>')}${options.path}, wrk ${options.connections} connections, ` +
+      `proxy bench: GET /instances/<id>/${options.path}, wrk ${options.connections} connections, ` +
         `${options.seconds} s x ${options.rounds} rounds; ${cpus().length} cpus, load ${load()}`,
     );
     const reports = [];

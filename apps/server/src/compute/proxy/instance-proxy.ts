@@ -272,7 +272,13 @@ export class InstanceProxy {
           settle({ kind: 'client-gone' });
         }
       });
-      req.pipe(upstream);
+      if (hasBody(req)) {
+        req.pipe(upstream);
+      } else {
+        // Nothing to stream (most of a notebook's requests): sent at once, without a pipe's
+        // listeners and ticks; Node reads the empty body itself once the answer is done.
+        upstream.end();
+      }
     });
   }
 
@@ -435,6 +441,12 @@ export class InstanceProxy {
     const pooled: ConnectorRequestArgs = { ...common, agent: this.agent, connector };
     return httpRequest(pooled);
   }
+}
+
+/** Whether a request has a body: a Transfer-Encoding, or a Content-Length other than 0 (RFC 9112 section 6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function statusLine(answer: IncomingMessage): string {
