@@ -4,11 +4,20 @@
  * Measures small-request throughput through Lantern's instance proxy (`/instances/<id>/…`: session
  * cookie authenticated, instance resolved, egress guard, Jupyter's token added) side by side with
  * Debian's configurable-http-proxy (JupyterHub's proxy, `node-configurable-http-proxy`), both in
- * front of the SAME bare jupyter_server (Debian's, on TCP: configurable-http-proxy 4.5 cannot
- * reach a UNIX socket), and Jupyter reached directly for reference. The load is wrk's, in its own
- * process; rounds alternate between the proxies and the medians are compared. Target (from the
- * issue): Lantern at least 2.5x configurable-http-proxy's requests per second. It is a
- * measurement: it exits 0 whether or not the target is met, non-zero only on errors.
+ * front of the same upstream, which is also reached directly for reference. Two upstreams, one
+ * after the other:
+ *
+ * - a bare Node server in its own process (small-upstream.ts), many times faster than either
+ *   proxy, so that the proxies are the bottleneck: the issue's target is judged here;
+ * - Debian's jupyter_server (on TCP: configurable-http-proxy 4.5 cannot reach a UNIX socket),
+ *   which is what researchers reach, but which itself caps what any proxy in front of it can do:
+ *   reported.
+ *
+ * The load is wrk's, in its own process; rounds alternate between direct, configurable-http-proxy
+ * and Lantern, and the medians are compared, with each side's CPU time per request (its process's,
+ * from /proc), steadier than the rate when the machine is shared. Target (from the issue): Lantern
+ * at least 2.5x configurable-http-proxy's requests per second. It is a measurement: it exits 0
+ * whether or not the target is met, non-zero only on errors.
  *
  *   node --conditions=lantern-source --import tsx bench/compute/run.ts [--seconds 5] [--rounds 3]
  *     [--connections 16] [--path api/status] [--out bench/out/compute.json]
