@@ -469,7 +469,3 @@ function headerLines(headers: OutgoingHttpHeaders, upgrade: boolean): string {
   lines += upgrade ? 'Connection: Upgrade\r\nUpgrade: websocket\r\n' : 'Connection: close\r\n';
   return `${lines}\r\n`;
 }
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
