@@ -1,8 +1,10 @@
 /**
  * What the compute benchmarks share: free TCP ports, child processes started and stopped (their
- * stderr kept for when they fail), polling a URL until it answers, and percentiles.
+ * stderr kept for when they fail) and their CPU time, polling a URL until it answers, and
+ * percentiles.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -66,6 +68,26 @@ export function startProcess(
     }
   });
   return child;
+}
+
+/** A started child's process id (spawn leaves it undefined only when the start failed). */
+export function pidOf(child: ChildProcess): number {
+  if (child.pid === undefined) {
+    throw new Error(`${child.spawnfile} did not start`);
+  }
+  return child.pid;
+}
+
+/** Clock ticks per second, the unit of /proc's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU time (user + system, in seconds) a process has spent so far, from /proc/<pid>/stat (proc(5)). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces) are fixed: utime and stime are the
+  // 14th and 15th of the line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** SIGTERM, and waits for the exit. */

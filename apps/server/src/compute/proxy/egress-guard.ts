@@ -10,8 +10,6 @@
  * a path with `.` or `..` segments is refused outright rather than resolved, so that
  * `api/contents/project/../datasets/x` cannot slip past the dataset rule.
  */
-import { Transform, type TransformCallback } from 'node:stream';
-
 /** Why a request or response was stopped. */
 export type EgressReason =
   'files' | 'download' | 'nbconvert' | 'dataset-contents' | 'unclear-path' | 'response-size';
@@ -142,42 +140,29 @@ function allAre(values: readonly string[], wanted: string): boolean {
   return values.length > 0 && values.every((value) => value === wanted);
 }
 
-/** Raised by ResponseSizeLimit once more than its limit has passed. */
-export class ResponseTooLargeError extends Error {
-  constructor(readonly limitBytes: number) {
-    super(`response over ${limitBytes} bytes`);
-    this.name = 'ResponseTooLargeError';
-  }
-}
-
 /**
- * Passes a response body through until `limitBytes` have gone, then fails with
- * ResponseTooLargeError (the proxy then cuts the connection): at most the limit reaches the client,
- * and no more than one chunk is ever held.
+ * Counts a response body against `limitBytes` as it streams (never buffered whole): the proxy asks
+ * before passing each chunk, and cuts the connection at the first one refused, so at most the
+ * limit reaches the client.
  */
-export class ResponseSizeLimit extends Transform {
+export class ResponseSizeLimit {
   private passed = 0;
+  private over = false;
 
-  constructor(private readonly limitBytes: number) {
-    super();
-  }
+  constructor(readonly limitBytes: number) {}
 
   /** Bytes let through so far. */
   get bytes(): number {
     return this.passed;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const room = this.limitBytes - this.passed;
-    if (chunk.length <= room) {
-      this.passed += chunk.length;
-      callback(null, chunk);
-      return;
+  /** Whether a chunk of `length` bytes may pass (then counted); false from the first that would go over. */
+  admit(length: number): boolean {
+    if (this.over || length > this.limitBytes - this.passed) {
+      this.over = true;
+      return false;
     }
-    if (room > 0) {
-      this.passed += room;
-      this.push(chunk.subarray(0, room));
-    }
-    callback(new ResponseTooLargeError(this.limitBytes));
+    this.passed += length;
+    return true;
   }
 }

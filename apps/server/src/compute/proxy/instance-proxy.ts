@@ -16,7 +16,6 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { actorOf, type Principal } from '@lantern/core';
 import type { NotebookEndpoint } from '../compute-backend.js';
 import {
@@ -24,12 +23,9 @@ import {
   connectorOf,
   createConnectionOf,
   type ConnectorRequestArgs,
+  type NotebookConnector,
 } from '../notebook-connector.js';
-import {
-  DEFAULT_RESPONSE_LIMIT_BYTES,
-  ResponseSizeLimit,
-  ResponseTooLargeError,
-} from './egress-guard.js';
+import { DEFAULT_RESPONSE_LIMIT_BYTES, ResponseSizeLimit } from './egress-guard.js';
 import { WebSocketFrameScanner } from './websocket-frames.js';
 
 /** An instance the caller may reach: where its notebook listens, its token, and its project. */
@@ -195,13 +191,20 @@ export class InstanceProxy {
   readonly responseLimitBytes: number;
   private readonly agent: ConnectorAgent;
   private readonly tunnels = new Set<Duplex>();
+  /**
+   * Each endpoint's connector, made once: a resolver's answer (and so its endpoint object) is kept
+   * for a while (cachedResolver), and making one parses the endpoint's URL.
+   */
+  private readonly connectors = new WeakMap<NotebookEndpoint, NotebookConnector>();
 
   constructor(options: InstanceProxyOptions = {}) {
     this.responseLimitBytes = options.responseLimitBytes ?? DEFAULT_RESPONSE_LIMIT_BYTES;
-    // Kept-alive connections to each notebook, pooled by its connector's key.
+    // Kept-alive connections to each notebook, pooled by its connector's key, as many kept as
+    // Node keeps by default: a pool smaller than the requests in flight closes a connection after
+    // each of them and opens another (16 kept cost a third of the rate with 64 clients).
     this.agent = new ConnectorAgent({
       keepAlive: true,
-      maxFreeSockets: options.maxFreeSockets ?? 16,
+      maxFreeSockets: options.maxFreeSockets ?? 256,
     });
   }
 
@@ -252,22 +255,7 @@ export class InstanceProxy {
           return;
         }
         res.writeHead(status, { ...downstreamHeaders(answer), ...extraHeaders });
-        const limit = new ResponseSizeLimit(this.responseLimitBytes);
-        pipeline(answer, limit, res).then(
-          () => settle({ kind: 'done', status, bytes: limit.bytes }),
-          (error: unknown) => {
-            if (error instanceof ResponseTooLargeError) {
-              // Headers are gone: the only way to stop is to break the connection mid-body.
-              res.destroy();
-              settle({ kind: 'too-large', status, bytes: limit.bytes, cut: true });
-            } else if (res.destroyed && !res.writableFinished) {
-              settle({ kind: 'client-gone' });
-            } else {
-              res.destroy();
-              settle({ kind: 'upstream-failed', error: asError(error) });
-            }
-          },
-        );
+        this.relayBody(answer, res, settle);
       });
       upstream.on('error', (error) => {
         if (settled || refusing) {
@@ -286,7 +274,52 @@ export class InstanceProxy {
           settle({ kind: 'client-gone' });
         }
       });
-      req.pipe(upstream);
+      if (hasBody(req)) {
+        req.pipe(upstream);
+      } else {
+        // Nothing to stream (most of a notebook's requests): sent at once, without a pipe's
+        // listeners and ticks; Node reads the empty body itself once the answer is done.
+        upstream.end();
+      }
+    });
+  }
+
+  /**
+   * Streams Jupyter's answer body to the client, counted against the size limit chunk by chunk and
+   * cut (the connection broken mid-body: its headers are gone) at the first chunk that would take
+   * it over; with backpressure, as `pipe` would. Plain listeners rather than `pipeline` and a
+   * Transform: per small response those cost more than forwarding it (an AbortController, the
+   * end-of-stream watchers, a copy through the Transform's buffers).
+   */
+  private relayBody(
+    answer: IncomingMessage,
+    res: ServerResponse,
+    done: (outcome: ForwardOutcome) => void,
+  ): void {
+    const status = answer.statusCode ?? 502;
+    const limit = new ResponseSizeLimit(this.responseLimitBytes);
+    answer.on('data', (chunk: Buffer) => {
+      if (!limit.admit(chunk.length)) {
+        done({ kind: 'too-large', status, bytes: limit.bytes, cut: true });
+        answer.destroy();
+        res.destroy();
+      } else if (!res.write(chunk)) {
+        answer.pause();
+      }
+    });
+    res.on('drain', () => answer.resume());
+    answer.on('end', () => res.end());
+    res.on('finish', () => done({ kind: 'done', status, bytes: limit.bytes }));
+    // Jupyter broke off mid-body (an error, or a close before the end).
+    const fail = (error: Error) => {
+      done({ kind: 'upstream-failed', error });
+      res.destroy();
+    };
+    answer.on('error', fail);
+    answer.on('close', () => {
+      if (!answer.complete) {
+        fail(new Error('the notebook closed its answer before the end'));
+      }
     });
   }
 
@@ -398,7 +431,11 @@ export class InstanceProxy {
     endpoint: NotebookEndpoint,
     options: { method: string; path: string; headers: OutgoingHttpHeaders; agent?: false },
   ) {
-    const connector = connectorOf(endpoint);
+    let connector = this.connectors.get(endpoint);
+    if (connector === undefined) {
+      connector = connectorOf(endpoint);
+      this.connectors.set(endpoint, connector);
+    }
     const common = { method: options.method, path: options.path, headers: options.headers };
     if (options.agent === false) {
       return httpRequest({ ...common, createConnection: createConnectionOf(connector) });
@@ -406,6 +443,12 @@ export class InstanceProxy {
     const pooled: ConnectorRequestArgs = { ...common, agent: this.agent, connector };
     return httpRequest(pooled);
   }
+}
+
+/** Whether a request has a body: a Transfer-Encoding, or a Content-Length other than 0 (RFC 9112 section 6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function statusLine(answer: IncomingMessage): string {
@@ -425,8 +468,4 @@ function headerLines(headers: OutgoingHttpHeaders, upgrade: boolean): string {
   }
   lines += upgrade ? 'Connection: Upgrade\r\nUpgrade: websocket\r\n' : 'Connection: close\r\n';
   return `${lines}\r\n`;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

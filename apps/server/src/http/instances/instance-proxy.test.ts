@@ -130,6 +130,27 @@ function rawGetWith(
   return rawGet(path, owner, { 'x-request-id': requestId });
 }
 
+/** A GET of the streaming endpoint's `path` by the owner: what arrived, and whether it all did. */
+function streamFrom(
+  path: string,
+): Promise<{ received: number; requestId: string; ended: boolean }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(`${server.url}/instances/${STREAMING}/${path}`, {
+      headers: { cookie: owner.cookie },
+    });
+    req.on('response', (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      const done = (ended: boolean) =>
+        resolve({ received: bytes, requestId: String(res.headers['x-request-id']), ended });
+      res.on('end', () => done(res.complete));
+      res.on('error', () => done(false));
+      res.on('aborted', () => done(false));
+    });
+    req.end();
+  });
+}
+
 async function actionsOf(requestId: string | null): Promise<string[]> {
   expect(requestId).not.toBeNull();
   return (await server.auditEventsFor(requestId ?? '')).map((e) => e.action);
@@ -168,13 +189,21 @@ beforeAll(async () => {
     platformToken: randomBytes(24).toString('hex'),
   });
 
-  // A notebook endpoint that streams without Content-Length, as a URL: the size limit's cut.
+  // A notebook endpoint that streams without Content-Length, as a URL: the size limit's cut (four
+  // times the limit), exactly the limit (`/within`), and an answer broken off mid-body (`/broken`).
   streamer = createServer((req, res) => {
+    req.resume();
+    if (req.url?.endsWith('/broken') === true) {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write(Buffer.alloc(100, 0x61), () => res.destroy());
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
     const chunk = Buffer.alloc(16 * 1024, 0x61);
+    const total = req.url?.endsWith('/within') === true ? LIMIT : 4 * LIMIT;
     let sent = 0;
     const more = () => {
-      while (sent < 4 * LIMIT) {
+      while (sent < total) {
         sent += chunk.length;
         if (!res.write(chunk)) {
           res.once('drain', more);
@@ -184,7 +213,6 @@ beforeAll(async () => {
       res.end();
     };
     more();
-    req.resume();
   });
   await new Promise<void>((resolve) => streamer.listen(0, '127.0.0.1', resolve));
 
@@ -479,25 +507,7 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
   });
 
   it('cuts off a streamed response at the limit and records the cut', async () => {
-    const { received, requestId, ended } = await new Promise<{
-      received: number;
-      requestId: string;
-      ended: boolean;
-    }>((resolve) => {
-      const req = httpRequest(`${server.url}/instances/${STREAMING}/stream`, {
-        headers: { cookie: owner.cookie },
-      });
-      req.on('response', (res) => {
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        const done = (ended: boolean) =>
-          resolve({ received: bytes, requestId: String(res.headers['x-request-id']), ended });
-        res.on('end', () => done(res.complete));
-        res.on('error', () => done(false));
-        res.on('aborted', () => done(false));
-      });
-      req.end();
-    });
+    const { received, requestId, ended } = await streamFrom('stream');
     expect(ended).toBe(false);
     expect(received).toBeLessThanOrEqual(LIMIT);
     await server.flushAudit();
@@ -507,6 +517,16 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
       .find((e) => e.action === 'instance.egress_blocked' && e.target === STREAMING);
     expect(cut?.details['detail']).toMatch(/^cut off after \d+ bytes of a 200 response$/);
     expect(requestId).not.toBe('');
+  });
+
+  it('passes a streamed response of exactly the limit whole', async () => {
+    expect(await streamFrom('within')).toMatchObject({ received: LIMIT, ended: true });
+  });
+
+  it('breaks off its answer when the notebook breaks off mid-body', async () => {
+    const { received, ended } = await streamFrom('broken');
+    expect(ended).toBe(false);
+    expect(received).toBeLessThanOrEqual(100);
   });
 
   describe('no answer without its audit record', () => {
