@@ -169,7 +169,8 @@ describe('the launch while the server is busy starting others', () => {
         /^cpu\.xsmall is launched; it is (requested|starting), and the notebook opens once it runs\.$/,
       );
     expect(await message.getAttribute('role')).toBe('status');
-    expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(1);
+    // The list is read again after the message: wait for it rather than race it.
+    await expect.poll(() => page.getByTestId('instances').locator('tbody tr').count()).toBe(1);
     await page.close();
   }, 240_000);
 });
