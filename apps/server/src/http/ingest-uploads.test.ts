@@ -57,6 +57,11 @@ async function listFiles(dir: string, prefix = ''): Promise<{ path: string; size
 }
 
 /** A file's place in the declared list, which names it in URLs. */
+/** Where the server stages the bytes of an upload's file while it arrives. */
+function partOf(id: string, path: string): string {
+  return join(server.ctx.config.dataDir, 'ingest-staging', id, 'parts', `${indexOf(path)}`);
+}
+
 function indexOf(path: string, list: readonly { path: string }[] = files): number {
   const index = list.findIndex((f) => f.path === path);
   expect(index, path).toBeGreaterThanOrEqual(0);
@@ -450,13 +455,7 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
     );
     expect(longer.status).toBe(413);
     expect(await receivedOf(id, big.path)).toBe(third);
-    const part = join(
-      server.ctx.config.dataDir,
-      'ingest-staging',
-      id,
-      'parts',
-      `${indexOf(big.path)}`,
-    );
+    const part = partOf(id, big.path);
     expect((await readFile(part)).equals(bytes.subarray(0, third))).toBe(true);
 
     // A chunk whose connection drops halfway: the bytes that arrived are kept.
@@ -560,13 +559,7 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
       async (res) => ({ status: res.status, body: await res.text() }),
       () => 'reset' as const,
     );
-    const part = join(
-      server.ctx.config.dataDir,
-      'ingest-staging',
-      id,
-      'parts',
-      `${indexOf(big.path)}`,
-    );
+    const part = partOf(id, big.path);
     await expect
       .poll(async () => (await stat(part).catch(() => null))?.size, {
         timeout: 20_000,
