@@ -116,6 +116,7 @@ beforeAll(async () => {
   expect(running.state, running.failureReason ?? '').toBe('running');
   const { socketPath, baseUrl, token } = await notebook();
   kernel = await JupyterKernel.open(socketPath, baseUrl, token);
+  await kernel.settle();
 }, 120_000);
 
 afterAll(async () => {

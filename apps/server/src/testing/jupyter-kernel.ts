@@ -206,6 +206,33 @@ export class JupyterKernel {
     });
   }
 
+  /**
+   * Runs empty cells until the notebook server's own record of this kernel (`api/kernels/<id>`,
+   * what the idle culler reads) says `idle`; throws after `timeoutMs`. jupyter_server watches a
+   * kernel's iopub from a socket it connects as the kernel starts, and status messages published
+   * before that socket is connected are lost: a cell sent at once can run while the server still
+   * says `starting` (seen with jupyter_server 1.23). Tests that watch the server's states settle
+   * the kernel first.
+   */
+  async settle(timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const ran = await this.execute('None');
+      if (ran.status !== 'ok') {
+        throw new Error(`the kernel did not run an empty cell: ${ran.status} ${ran.output}`);
+      }
+      const read = await this.transport.api('GET', `${this.baseUrl}api/kernels/${this.id}`);
+      const state = (read.body as { execution_state?: unknown } | null)?.execution_state;
+      if (state === 'idle') {
+        return;
+      }
+      if (performance.now() > deadline) {
+        throw new Error(`the notebook server still says the kernel is ${String(state)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Pings over the websocket; resolves at the pong. */
   ping(): Promise<void> {
     return new Promise((resolve) => {
