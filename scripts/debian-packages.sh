@@ -9,7 +9,8 @@
 #                                        for the Slurm backend, Jupyter for the notebooks it runs,
 #                                        dcmtk's dcmdjpeg as the reference 12-bit JPEG decoder)
 #   scripts/debian-packages.sh bench     test + the peers bench/formats, bench/ingest and bench/compute
-#                                        measure against (configurable-http-proxy and wrk for compute)
+#                                        measure against (configurable-http-proxy and wrk for compute;
+#                                        dcmtk's headers and g++ to build bench/formats' decoding peer)
 # Called by `npm start` and `npm test`; safe to run again. Installing needs root (or sudo).
 set -euo pipefail
 
@@ -18,7 +19,8 @@ RUNTIME=(bubblewrap util-linux openssl python3 python3-jupyter-server python3-nb
   python3-matplotlib python3-sklearn python3-scipy)
 TEST=("${RUNTIME[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd radosgw
   bsdutils slurm-wlm munge dcmtk)
-BENCH=("${TEST[@]}" libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk)
+BENCH=("${TEST[@]}" libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk
+  libdcmtk-dev g++)
 
 case "${1:-runtime}" in
 runtime) WANT=("${RUNTIME[@]}") ;;

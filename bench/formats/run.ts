@@ -3,11 +3,13 @@
  *
  * DICOM: parse + pixel decode of every frame, in files/s and MB/s, over one corpus (by default
  * pydicom's test files: real files from many writers and transfer syntaxes), side by side with
- * pydicom (dcmread + pixel_array, in one Python process) and dcmtk's dcmdump (one process given the
- * corpus many times; it parses and prints, it does not decode). The corpus is the files that both
- * @lantern/formats and pydicom decode and dcmdump reads; the others are listed with the reasons.
- * Each side reads every file on every pass with blocking reads, as the peers do; Lantern's rate
- * with fs/promises reads is shown apart.
+ * pydicom (dcmread + pixel_array, in one Python process) and dcmtk (dcmtk-decode.cc: loadFile and
+ * getUncompressedFrame of every frame, in one process); Lantern's parse alone side by side with
+ * dcmtk's dcmdump (one process given the corpus many times; it parses and prints, it decodes no
+ * pixels). The corpus is the files that both @lantern/formats and pydicom decode and dcmdump reads;
+ * dcmtk is timed on those of them it decodes (Debian's dcmtk has no JPEG 2000 decoder), Lantern
+ * again on the same. The others are listed with the reasons. Each side reads every file on every
+ * pass with blocking reads, as the peers do; Lantern's rate with fs/promises reads is shown apart.
  *
  * Whole-slide images: random tile reads per second (one tile, decoded to RGB) on one pyramidal
  * JPEG TIFF that vips builds from scikit-image's real tissue (ihc.png, enlarged), side by side with
@@ -24,7 +26,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, mkdir, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +45,8 @@ const execFileAsync = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../..');
 const PEERS_PY = join(HERE, 'peers.py');
+const DCMTK_DECODE_SOURCE = join(HERE, 'dcmtk-decode.cc');
+const DCMTK_DECODE = join(REPO_ROOT, 'bench/out/dcmtk-decode');
 /** Debian's interpreter, where python3-pydicom and python3-openslide are installed. */
 const PYTHON = '/usr/bin/python3';
 const PYDICOM_TEST_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
@@ -126,37 +130,102 @@ async function python<T>(request: Record<string, unknown>): Promise<T> {
   return JSON.parse(Buffer.concat(out).toString()) as T;
 }
 
-/** Runs dcmdump over `files`, its output discarded: its exit code, stderr and wall time. */
-async function runDcmdump(
-  files: readonly string[],
-): Promise<{ code: number | null; stderr: string; seconds: number }> {
+interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/**
+ * Runs a native peer: its exit code, output and wall time. `keepStdout` false discards what it
+ * prints (dcmdump's dump of the corpus, which only the printing has to produce).
+ */
+async function runNative(
+  command: string,
+  args: readonly string[],
+  keepStdout = true,
+): Promise<Exited> {
   const started = performance.now();
-  const child = spawn('dcmdump', files, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'] });
+  const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
   const code = await new Promise<number | null>((done, fail) => {
     child.on('error', fail);
     child.on('close', done);
   });
   const seconds = (performance.now() - started) / 1000;
-  return { code, stderr: Buffer.concat(err).toString(), seconds };
+  const stdout = Buffer.concat(out).toString();
+  return { code, stdout, stderr: Buffer.concat(err).toString(), seconds };
+}
+
+/** Runs a native peer that must succeed; what it printed and its wall time. */
+async function runNativeOrFail(
+  command: string,
+  args: readonly string[],
+  keepStdout = true,
+): Promise<Exited> {
+  const exited = await runNative(command, args, keepStdout);
+  if (exited.code !== 0) {
+    throw new Error(`${basename(command)} exited ${exited.code}: ${exited.stderr.slice(0, 2000)}`);
+  }
+  return exited;
 }
 
 /** Wall time of one dcmdump process over `files` (which it must all read). */
 async function timeDcmdump(files: readonly string[]): Promise<number> {
-  const { code, stderr, seconds } = await runDcmdump(files);
-  if (code !== 0) {
-    throw new Error(`dcmdump exited ${code}: ${stderr.slice(0, 2000)}`);
-  }
-  return seconds;
+  return (await runNativeOrFail('dcmdump', files, false)).seconds;
 }
 
 /** Why dcmdump cannot read `file`, or null when it can. */
 async function probeDcmdump(file: string): Promise<string | null> {
-  const { code, stderr } = await runDcmdump([file]);
+  const { code, stderr } = await runNative('dcmdump', [file], false);
   return code === 0
     ? null
     : (stderr.split('\n').find((line) => line.startsWith('E:')) ?? `exit ${code}`);
+}
+
+/**
+ * Compiles dcmtk-decode.cc into bench/out with Debian's g++ against libdcmtk-dev (installed by
+ * `scripts/debian-packages.sh bench`), unless the binary is newer than its source.
+ */
+async function buildDcmtkDecode(): Promise<void> {
+  const built = await stat(DCMTK_DECODE).catch(() => null);
+  if (built !== null && built.mtimeMs >= (await stat(DCMTK_DECODE_SOURCE)).mtimeMs) {
+    return;
+  }
+  log(`dicom: g++ builds ${DCMTK_DECODE} from ${basename(DCMTK_DECODE_SOURCE)}`);
+  await mkdir(dirname(DCMTK_DECODE), { recursive: true });
+  // The decoders' libraries (JPEG-LS, IJG JPEG with its 8-, 12- and 16-bit builds), then dcmdata.
+  const libraries = ['dcmjpls', 'dcmjpeg', 'dcmimgle', 'dcmdata', 'oflog', 'ofstd'];
+  await runNativeOrFail('g++', [
+    '-O2',
+    '-std=c++17',
+    '-Wall',
+    '-Wextra',
+    '-o',
+    DCMTK_DECODE,
+    DCMTK_DECODE_SOURCE,
+    ...libraries.map((name) => `-l${name}`),
+  ]);
+}
+
+/** dcmtk-decode's frames and sum of samples for each file, or why it could not decode it. */
+async function probeDcmtkDecode(files: readonly string[]): Promise<DicomProbe[]> {
+  const { stdout } = await runNativeOrFail(DCMTK_DECODE, ['--probe', ...files]);
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as DicomProbe);
+}
+
+/** Seconds dcmtk-decode takes to parse and decode `files` `repeat` times, as it times itself
+ * (process start and codec registration not counted, as the interpreter's are not for pydicom). */
+async function timeDcmtkDecode(files: readonly string[], repeat: number): Promise<number> {
+  const { stdout } = await runNativeOrFail(DCMTK_DECODE, ['--repeat', String(repeat), ...files]);
+  return (JSON.parse(stdout) as { seconds: number }).seconds;
 }
 
 async function versionOf(command: string, args: string[]): Promise<string> {
@@ -255,6 +324,13 @@ interface Rate {
   mbPerSec: number;
 }
 
+/** Timed files: their count, frames and bytes. */
+interface FileSet {
+  paths: string[];
+  frames: number;
+  bytes: number;
+}
+
 interface DicomResult {
   corpus: string;
   files: number;
@@ -267,6 +343,7 @@ interface DicomResult {
     lantern: string | null;
     pydicom: string | null;
     dcmdump: string | null;
+    dcmtk: string | null;
   }[];
   /** Files whose decoded samples sum to the same total on both sides. */
   samplesAgree: number;
@@ -276,22 +353,89 @@ interface DicomResult {
    */
   samplesAgreeAsRgb: string[];
   samplesDiffer: string[];
+  /** The timed files dcmtk decodes too: the corpus of the parse + decode comparison with it. */
+  dcmtk: {
+    files: number;
+    frames: number;
+    bytes: number;
+    /** Timed files dcmtk-decode cannot decode, and why. */
+    notDecoded: { file: string; error: string }[];
+    /** Files whose decoded samples sum to the same total in Lantern and dcmtk. */
+    samplesAgree: number;
+    samplesDiffer: string[];
+  };
   lantern: Rate;
   lanternParseOnly: Rate;
   /** Parse + decode with each file read through fs/promises (no target: see `ReadMode`). */
   lanternPromisesRead: Rate;
+  /** Parse + decode of the files dcmtk decodes. */
+  lanternOnDcmtkFiles: Rate;
   pydicom: Rate;
   pydicomParseOnly: Rate;
   dcmdump: Rate;
+  dcmtkDecode: Rate;
+  /** Parse + decode against pydicom's dcmread + pixel_array. */
   ratioToPydicom: number;
-  ratioToDcmdump: number;
+  /** Parse + decode against dcmtk's loadFile + getUncompressedFrame, on the files it decodes. */
+  ratioToDcmtkDecode: number;
+  /** Parse alone against dcmdump, which parses and prints and decodes no pixels. */
+  ratioParseToDcmdump: number;
   /**
    * Each side's fastest round (no target): on a shared machine under load, what each does when it
    * has a core to itself for a whole run. The targets are judged on the medians.
    */
-  fastest: { lantern: Rate; pydicom: Rate; dcmdump: Rate };
+  fastest: Record<Side, Rate>;
   versions: { pydicom: string; dcmdump: string };
 }
+
+/** What each round times. */
+type Side =
+  | 'lantern'
+  | 'lanternParseOnly'
+  | 'lanternPromisesRead'
+  | 'lanternOnDcmtkFiles'
+  | 'pydicom'
+  | 'pydicomParseOnly'
+  | 'dcmdump'
+  | 'dcmtkDecode';
+
+/** A record of one value for every side. */
+function eachSide<T>(value: (side: Side) => T): Record<Side, T> {
+  return {
+    lantern: value('lantern'),
+    lanternParseOnly: value('lanternParseOnly'),
+    lanternPromisesRead: value('lanternPromisesRead'),
+    lanternOnDcmtkFiles: value('lanternOnDcmtkFiles'),
+    pydicom: value('pydicom'),
+    pydicomParseOnly: value('pydicomParseOnly'),
+    dcmdump: value('dcmdump'),
+    dcmtkDecode: value('dcmtkDecode'),
+  };
+}
+
+async function fileSet(paths: string[], probes: ReadonlyMap<string, DicomProbe>): Promise<FileSet> {
+  let frames = 0;
+  let bytes = 0;
+  for (const path of paths) {
+    frames += probes.get(path)?.frames ?? 0;
+    bytes += (await stat(path)).size;
+  }
+  return { paths, frames, bytes };
+}
+
+/** The files whose sums differ between two probes (each probe keyed by path). */
+function sumsDiffer(
+  paths: readonly string[],
+  ours: ReadonlyMap<string, DicomProbe>,
+  theirs: ReadonlyMap<string, DicomProbe>,
+): string[] {
+  return paths
+    .filter((path) => ours.get(path)?.sum !== theirs.get(path)?.sum)
+    .map((path) => basename(path));
+}
+
+const byFile = (probes: readonly DicomProbe[]): Map<string, DicomProbe> =>
+  new Map(probes.map((probe) => [probe.file, probe]));
 
 async function benchDicom(options: Options): Promise<DicomResult> {
   const candidates = await listDicomFiles(options.corpus);
@@ -299,19 +443,21 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     throw new Error(`no .dcm files in ${options.corpus}`);
   }
   log(`dicom: probing ${candidates.length} files in ${options.corpus}`);
-  const ours = await probeLantern(candidates);
+  await buildDcmtkDecode();
+  const ours = byFile(await probeLantern(candidates));
   const theirs = await python<{ pydicom: string; results: DicomProbe[] }>({
     mode: 'dicom-probe',
     files: candidates,
   });
-  const files: string[] = [];
+  const pydicomProbes = byFile(theirs.results);
+  const dcmtkProbes = byFile(await probeDcmtkDecode(candidates));
+  const paths: string[] = [];
   const excluded: DicomResult['excluded'] = [];
   const samplesDiffer: string[] = [];
   const samplesAgreeAsRgb: string[] = [];
-  let frames = 0;
-  for (const [i, file] of candidates.entries()) {
-    const a = ours[i];
-    const b = theirs.results[i];
+  for (const file of candidates) {
+    const a = ours.get(file);
+    const b = pydicomProbes.get(file);
     const dump = await probeDcmdump(file);
     if (a?.sum === undefined || b?.sum === undefined || dump !== null) {
       excluded.push({
@@ -319,88 +465,95 @@ async function benchDicom(options: Options): Promise<DicomResult> {
         lantern: a?.error ?? null,
         pydicom: b?.error ?? null,
         dcmdump: dump,
+        dcmtk: dcmtkProbes.get(file)?.error ?? null,
       });
       continue;
     }
-    files.push(file);
-    frames += a.frames ?? 0;
+    paths.push(file);
     if (a.sum !== b.sum) {
       (a.sum === b.rgbSum ? samplesAgreeAsRgb : samplesDiffer).push(basename(file));
     }
   }
-  let bytes = 0;
-  for (const file of files) {
-    bytes += (await stat(file)).size;
-  }
-  const repeat = options.dicomRepeat;
-  const dcmdumpArgs = Array.from({ length: repeat }, () => files).flat();
-  const rate = (seconds: number): Rate => ({
-    seconds,
-    filesPerSec: (files.length * repeat) / seconds,
-    mbPerSec: (bytes * repeat) / 1e6 / seconds,
-  });
+  const timed = await fileSet(paths, ours);
+  const dcmtkPaths = paths.filter((path) => dcmtkProbes.get(path)?.sum !== undefined);
+  const dcmtkSet = await fileSet(dcmtkPaths, ours);
+  const dcmtkDiffer = sumsDiffer(dcmtkPaths, ours, dcmtkProbes);
 
-  log(`dicom: ${files.length} files read by all three; ${options.dicomWarmup} warm-up passes each`);
-  const warmup = options.dicomWarmup;
-  await timeLantern(files, warmup, true);
-  await timeLantern(files, warmup, true, 'promises');
-  await python({ mode: 'dicom', files, repeat: warmup });
-  await timeDcmdump(Array.from({ length: warmup }, () => files).flat());
-  const runs: {
-    lantern: number;
-    lanternParse: number;
-    lanternPromises: number;
-    py: number;
-    pyParse: number;
-    dump: number;
-  }[] = [];
+  const repeat = options.dicomRepeat;
+  const passes = (n: number) => Array.from({ length: n }, () => paths).flat();
+  // Each times one side (pydicom's process both of its own), `n` passes over its files.
+  const timers: ((n: number) => Promise<Partial<Record<Side, number>>>)[] = [
+    async (n) => ({ lantern: await timeLantern(paths, n, true) }),
+    async (n) => ({ lanternParseOnly: await timeLantern(paths, n, false) }),
+    async (n) => ({ lanternPromisesRead: await timeLantern(paths, n, true, 'promises') }),
+    async (n) => ({ lanternOnDcmtkFiles: await timeLantern(dcmtkPaths, n, true) }),
+    async (n) => {
+      const py = await python<{ decodeSeconds: number; parseSeconds: number }>({
+        mode: 'dicom',
+        files: paths,
+        repeat: n,
+      });
+      return { pydicom: py.decodeSeconds, pydicomParseOnly: py.parseSeconds };
+    },
+    async (n) => ({ dcmdump: await timeDcmdump(passes(n)) }),
+    async (n) => ({ dcmtkDecode: await timeDcmtkDecode(dcmtkPaths, n) }),
+  ];
+
+  log(
+    `dicom: ${paths.length} files read by Lantern, pydicom and dcmdump, ${dcmtkPaths.length} of ` +
+      `them decoded by dcmtk; ${options.dicomWarmup} warm-up passes each`,
+  );
+  for (const time of timers) {
+    await time(options.dicomWarmup);
+  }
+  const runs: Partial<Record<Side, number>>[] = [];
   for (let round = 1; round <= options.rounds; round += 1) {
     log(`dicom: round ${round}/${options.rounds}, ${repeat} passes each`);
-    const lantern = await timeLantern(files, repeat, true);
-    const lanternParse = await timeLantern(files, repeat, false);
-    const lanternPromises = await timeLantern(files, repeat, true, 'promises');
-    const py = await python<{ decodeSeconds: number; parseSeconds: number }>({
-      mode: 'dicom',
-      files,
-      repeat,
-    });
-    const dump = await timeDcmdump(dcmdumpArgs);
-    runs.push({
-      lantern,
-      lanternParse,
-      lanternPromises,
-      py: py.decodeSeconds,
-      pyParse: py.parseSeconds,
-      dump,
-    });
+    let run: Partial<Record<Side, number>> = {};
+    for (const time of timers) {
+      run = { ...run, ...(await time(repeat)) };
+    }
+    runs.push(run);
   }
-  const lantern = rate(median(runs.map((r) => r.lantern)));
-  const pydicom = rate(median(runs.map((r) => r.py)));
-  const dcmdump = rate(median(runs.map((r) => r.dump)));
-  const fastest = (seconds: readonly number[]) => rate(Math.min(...seconds));
+  const rateOf = (side: Side, pick: (seconds: number[]) => number): Rate => {
+    const set = side === 'lanternOnDcmtkFiles' || side === 'dcmtkDecode' ? dcmtkSet : timed;
+    const seconds = pick(runs.map((run) => run[side] ?? NaN));
+    return {
+      seconds,
+      filesPerSec: (set.paths.length * repeat) / seconds,
+      mbPerSec: (set.bytes * repeat) / 1e6 / seconds,
+    };
+  };
+  const medians = eachSide((side) => rateOf(side, median));
+  const fastest = eachSide((side) => rateOf(side, (seconds) => Math.min(...seconds)));
   return {
     corpus: options.corpus,
-    files: files.length,
-    frames,
-    bytes,
+    files: paths.length,
+    frames: timed.frames,
+    bytes: timed.bytes,
     repeat,
     excluded,
-    samplesAgree: files.length - samplesDiffer.length - samplesAgreeAsRgb.length,
+    samplesAgree: paths.length - samplesDiffer.length - samplesAgreeAsRgb.length,
     samplesAgreeAsRgb,
     samplesDiffer,
-    lantern,
-    lanternParseOnly: rate(median(runs.map((r) => r.lanternParse))),
-    lanternPromisesRead: rate(median(runs.map((r) => r.lanternPromises))),
-    pydicom,
-    pydicomParseOnly: rate(median(runs.map((r) => r.pyParse))),
-    dcmdump,
-    ratioToPydicom: lantern.filesPerSec / pydicom.filesPerSec,
-    ratioToDcmdump: lantern.filesPerSec / dcmdump.filesPerSec,
-    fastest: {
-      lantern: fastest(runs.map((r) => r.lantern)),
-      pydicom: fastest(runs.map((r) => r.py)),
-      dcmdump: fastest(runs.map((r) => r.dump)),
+    dcmtk: {
+      files: dcmtkPaths.length,
+      frames: dcmtkSet.frames,
+      bytes: dcmtkSet.bytes,
+      notDecoded: paths
+        .filter((path) => !dcmtkPaths.includes(path))
+        .map((path) => ({
+          file: basename(path),
+          error: dcmtkProbes.get(path)?.error ?? 'no answer',
+        })),
+      samplesAgree: dcmtkPaths.length - dcmtkDiffer.length,
+      samplesDiffer: dcmtkDiffer,
     },
+    ...medians,
+    ratioToPydicom: medians.lantern.filesPerSec / medians.pydicom.filesPerSec,
+    ratioToDcmtkDecode: medians.lanternOnDcmtkFiles.filesPerSec / medians.dcmtkDecode.filesPerSec,
+    ratioParseToDcmdump: medians.lanternParseOnly.filesPerSec / medians.dcmdump.filesPerSec,
+    fastest,
     versions: {
       pydicom: theirs.pydicom,
       dcmdump: await versionOf('dcmdump', ['--version']),
@@ -563,13 +716,20 @@ function shuffle<T>(items: T[], random: Random): void {
 
 interface Report {
   startedAt: string;
-  environment: { node: string; cpus: number; cpuModel: string };
+  environment: {
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    /** 1-, 5- and 15-minute load averages when the run started and when it ended. */
+    load: { start: number[]; end: number[] };
+  };
   options: Omit<Options, 'outFile'>;
   dicom: DicomResult;
   slide: SlideResult;
   targets: {
     dicomVsPydicom: Target;
-    dicomVsDcmdump: Target;
+    dicomVsDcmtkDecode: Target;
+    dicomParseVsDcmdump: Target;
     slideVsOpenslide: Target;
   };
 }
@@ -599,21 +759,28 @@ const fmt = (n: number, digits = 0): string =>
 const passFail = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
 function printReport(report: Report): void {
-  const { dicom: d, slide: s, targets } = report;
+  const { dicom: d, slide: s, targets, environment: env } = report;
   const row = (name: string, rate: Rate) =>
-    `  ${name.padEnd(34)}${fmt(rate.filesPerSec).padStart(9)}${fmt(rate.mbPerSec, 1).padStart(9)}`;
+    `  ${name.padEnd(42)}${fmt(rate.filesPerSec).padStart(9)}${fmt(rate.mbPerSec, 1).padStart(9)}`;
+  const judged = (name: string, measured: Target) =>
+    `  ${name}: ${fmt(measured.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(measured.pass)}`;
+  const ratio = (ours: Rate, theirs: Rate) => `${fmt(ours.filesPerSec / theirs.filesPerSec, 2)}x`;
+  const load = (values: number[]) => values.map((value) => fmt(value, 2)).join(' ');
   const lines = [
     '',
-    `Formats benchmark: Node ${report.environment.node}, ${report.environment.cpus} CPU(s), ` +
-      `${report.options.rounds} round(s) (medians)`,
+    `Formats benchmark: Node ${env.node}, ${env.cpus} CPU(s), ${report.options.rounds} round(s) ` +
+      `(medians); load average ${load(env.load.start)} at the start, ${load(env.load.end)} at the end`,
     '',
     `DICOM: ${d.files} files, ${d.frames} frames, ${fmt(d.bytes / 1e6, 1)} MB, from ${d.corpus}, ` +
-      `${d.repeat} passes a run`,
-    `  ${''.padEnd(34)}${'files/s'.padStart(9)}${'MB/s'.padStart(9)}`,
+      `${d.repeat} passes a run; dcmtk decodes ${d.dcmtk.files} of them (${d.dcmtk.frames} frames, ` +
+      `${fmt(d.dcmtk.bytes / 1e6, 1)} MB)`,
+    `  ${''.padEnd(42)}${'files/s'.padStart(9)}${'MB/s'.padStart(9)}`,
     row('Lantern parse + decode', d.lantern),
     row(`pydicom ${d.versions.pydicom} dcmread + pixel_array`, d.pydicom),
-    row('dcmdump (parse + print)', d.dcmdump),
+    row(`Lantern parse + decode, dcmtk's ${d.dcmtk.files} files`, d.lanternOnDcmtkFiles),
+    row('dcmtk loadFile + getUncompressedFrame', d.dcmtkDecode),
     row('Lantern parse only', d.lanternParseOnly),
+    row('dcmdump (parse + print)', d.dcmdump),
     row('Lantern parse + decode, async reads', d.lanternPromisesRead),
     row('pydicom dcmread only', d.pydicomParseOnly),
     `  decoded samples agree with pydicom's on ${d.samplesAgree} of ${d.files} files` +
@@ -624,19 +791,24 @@ function printReport(report: Report): void {
             `(pydicom 2.x leaves them YCbCr): ${d.samplesAgreeAsRgb.join(', ')}`,
         ]
       : []),
-    `  left out (not read by all three): ${d.excluded.map((e) => e.file).join(', ') || 'none'}`,
-    `  vs pydicom: ${fmt(targets.dicomVsPydicom.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsPydicom.pass)}`,
-    `  vs dcmdump: ${fmt(targets.dicomVsDcmdump.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.dicomVsDcmdump.pass)}`,
-    `  fastest rounds (no target): Lantern ${fmt(d.fastest.lantern.filesPerSec)}, pydicom ` +
-      `${fmt(d.fastest.pydicom.filesPerSec)}, dcmdump ${fmt(d.fastest.dcmdump.filesPerSec)} files/s: ` +
-      `${fmt(d.fastest.lantern.filesPerSec / d.fastest.pydicom.filesPerSec, 2)}x pydicom, ` +
-      `${fmt(d.fastest.lantern.filesPerSec / d.fastest.dcmdump.filesPerSec, 2)}x dcmdump`,
+    `  decoded samples agree with dcmtk's on ${d.dcmtk.samplesAgree} of ${d.dcmtk.files} files` +
+      (d.dcmtk.samplesDiffer.length > 0 ? ` (differ: ${d.dcmtk.samplesDiffer.join(', ')})` : ''),
+    `  left out (not read by Lantern, pydicom and dcmdump): ` +
+      (d.excluded.map((e) => e.file).join(', ') || 'none'),
+    `  not decoded by dcmtk (timed against the others only): ` +
+      (d.dcmtk.notDecoded.map((e) => e.file).join(', ') || 'none'),
+    judged('parse + decode vs pydicom', targets.dicomVsPydicom),
+    judged('parse + decode vs dcmtk (decode)', targets.dicomVsDcmtkDecode),
+    judged('parse only vs dcmdump (parse + print)', targets.dicomParseVsDcmdump),
+    `  fastest rounds (no target): ${ratio(d.fastest.lantern, d.fastest.pydicom)} pydicom, ` +
+      `${ratio(d.fastest.lanternOnDcmtkFiles, d.fastest.dcmtkDecode)} dcmtk (decode), ` +
+      `${ratio(d.fastest.lanternParseOnly, d.fastest.dcmdump)} dcmdump (parse only)`,
     '',
     `Slide: ${s.width}x${s.height}, ${s.levels} levels, ${s.tileSize} JPEG tiles, ${fmt(s.fileBytes / 1e6, 1)} MB; ` +
       `${s.tiles} random tiles a run, each decoded to RGB`,
     `  Lantern readTilePixels          ${fmt(s.lantern.tilesPerSec).padStart(7)} tiles/s`,
     `  OpenSlide ${s.openslideVersion.padEnd(6)} read_region       ${fmt(s.openslide.tilesPerSec).padStart(7)} tiles/s`,
-    `  vs OpenSlide: ${fmt(targets.slideVsOpenslide.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(targets.slideVsOpenslide.pass)}`,
+    judged('vs OpenSlide', targets.slideVsOpenslide),
   ];
   console.log(lines.join('\n'));
 }
@@ -652,6 +824,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lantern-bench-formats-'));
   try {
     const startedAt = new Date().toISOString();
+    const loadAtStart = loadavg();
     const prepared = await prepareSlide(options, dir);
     const dicom = await benchDicom(options);
     const slide = await benchSlide(options, prepared);
@@ -662,13 +835,15 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
+        load: { start: loadAtStart, end: loadavg() },
       },
       options: shown,
       dicom,
       slide,
       targets: {
         dicomVsPydicom: target(dicom.ratioToPydicom),
-        dicomVsDcmdump: target(dicom.ratioToDcmdump),
+        dicomVsDcmtkDecode: target(dicom.ratioToDcmtkDecode),
+        dicomParseVsDcmdump: target(dicom.ratioParseToDcmdump),
         slideVsOpenslide: target(slide.ratio),
       },
     };
