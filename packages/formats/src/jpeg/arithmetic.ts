@@ -7,7 +7,13 @@
  *
  * A scan's data has no bound of its own in arithmetic coding: after a marker the decoder reads zeros
  * (D.2.6), as the encoder drops its trailing zero bytes. So a stream that ends without a marker is
- * refused as cut short, but one cut and given a marker back decodes, with zeros at its end.
+ * refused as cut short, but one cut and given a marker back decodes, with zeros at its end. That
+ * cannot be refused as Huffman data read past its marker is (libjpeg's "premature end of data
+ * segment"): a scan's prefix followed by zeros is a complete code of other samples, and complete
+ * scans meet their marker with blocks still to decode: a black lower half, or a restart interval's
+ * last MCU, is coded in bits that are all zeros (fixtures/jpeg-extended; a 4096² image with 64
+ * rows of noise met it with 258,019 of its 262,144 blocks left). libjpeg's jdarith.c reads on
+ * without a warning too. What bounds a damaged scan is the frame: its blocks, no more.
  */
 import type { Fail } from './huffman.js';
 import type { ProgressiveBand } from './progressive.js';

@@ -335,6 +335,10 @@ describe('sequential DCT JPEG decoder: hostile streams', () => {
       'rgb8-arithmetic-progressive-restart2.dcm',
       'cjpeg -arithmetic -progressive -restart 2B: SOF10, as .56',
     ],
+    [
+      'rgb8-arithmetic-progressive-black-half.dcm',
+      'cjpeg -arithmetic -progressive, lower half black: scans whose data ends blocks early',
+    ],
   ])('%s (%s) decodes to what djpeg (libjpeg-turbo) gives', (name) => {
     const decoded = decodeFrame(fixture(name));
     expect(decoded.photometricInterpretation).toBe('RGB');
@@ -513,6 +517,54 @@ describe('arithmetic-coded DCT JPEG decoder: hostile streams', () => {
   const decode = (bytes: Uint8Array) => decodeJpegSequential(bytes, expected);
 
   refusesDamage(stream, decode);
+
+  // A scan cut short with its marker put back cannot be told from a complete one in arithmetic
+  // coding, so it is not refused: at a marker the decoder reads zeros (T.81 D.2.6), and encoders
+  // drop the zero bytes that end a scan's code (libjpeg's jcarith.c), so complete files meet their
+  // marker with blocks still to decode. Those of this folder do: rgb8-arithmetic.dcm with 1 of its
+  // 6 MCUs left, each 2-MCU restart interval of rgb8-arithmetic-progressive-restart2.dcm before its
+  // second, black-half's AC scans with 25 to 27 of 48 blocks left, and they decode as djpeg does
+  // (above). The prefix of a scan followed by zeros is a complete code of other samples; libjpeg's
+  // jdarith.c accepts it without a warning. What is checked: it decodes within the frame's bounds.
+  describe('a scan cut short with its marker put back', () => {
+    const blackHalf = fixture('rgb8-arithmetic-progressive-black-half.dcm');
+    const whole = streamOf(blackHalf);
+    const frame = expectationOf(blackHalf);
+    const scans = segmentsOfAll(whole).filter((segment) => segment.marker === 0xda);
+    /** Where each scan's data ends: the next segment's start (or EOI). */
+    const dataEnds = scans.map((scan) => {
+      const after = segmentsOfAll(whole).find((segment) => segment.start > scan.end);
+      return after?.start ?? whole.lastIndexOf(0xd9) - 1;
+    });
+    const spliced = (cut: number, end: number, fill = 0) =>
+      Uint8Array.from([...whole.subarray(0, cut), ...new Uint8Array(fill), ...whole.subarray(end)]);
+
+    it('decodes as the marker does with zero bytes before it: the zeros a marker stands for', () => {
+      const samples = decodeJpegSequential(whole, frame).samples;
+      for (const end of dataEnds) {
+        expect(decodeJpegSequential(spliced(end, end, 9), frame).samples).toEqual(samples);
+      }
+    });
+
+    it('decodes within the frame or fails with its own error, never reading past its data', () => {
+      for (const [i, scan] of scans.entries()) {
+        const end = dataEnds[i] ?? whole.length;
+        for (let cut = scan.end; cut < end; cut += 3) {
+          const error = errorOf(() => {
+            const decoded = decodeJpegSequential(spliced(cut, end), frame);
+            expect([decoded.width, decoded.height, decoded.samples.length]).toEqual([
+              frame.width,
+              frame.height,
+              frame.width * frame.height * frame.components,
+            ]);
+          });
+          if (error !== null) {
+            expect(error, `scan ${i} cut at ${cut}`).toBeInstanceOf(SequentialJpegError);
+          }
+        }
+      }
+    });
+  });
 
   it('names bad conditioning (DAC): L above U, Kx out of 1 to 63, another class', () => {
     const dac = segmentOf(stream, 0xcc);

@@ -21,8 +21,9 @@
  * libjpeg would also smooth the blocks' low frequencies (jdcoefct.c); encoders send them all.
  *
  * It reads hostile streams: every marker length is checked against the stream, a scan that ends
- * before its blocks (or a code no table holds, or a coefficient past the 64th) is a
- * `SequentialJpegError`, as is a progression that breaks T.81 G.1.1.1 (a band or bit position out of
+ * before its blocks (Huffman data read past its marker; arithmetic data past the stream's end, since
+ * arithmetic data ended by a marker is complete: `./arithmetic.ts`), a code no table holds, or a
+ * coefficient past the 64th is a `SequentialJpegError`, as is a progression that breaks T.81 G.1.1.1 (a band or bit position out of
  * order, which libjpeg only warns of); and the frame header must agree with what the caller's
  * container declares before anything is allocated, so the work is bounded by that size.
  */
