@@ -521,9 +521,10 @@ describe('arithmetic-coded DCT JPEG decoder: hostile streams', () => {
   // A scan cut short with its marker put back cannot be told from a complete one in arithmetic
   // coding, so it is not refused: at a marker the decoder reads zeros (T.81 D.2.6), and encoders
   // drop the zero bytes that end a scan's code (libjpeg's jcarith.c), so complete files meet their
-  // marker with blocks still to decode. Those of this folder do: rgb8-arithmetic.dcm with 1 of its
-  // 6 MCUs left, each 2-MCU restart interval of rgb8-arithmetic-progressive-restart2.dcm before its
-  // second, black-half's AC scans with 25 to 27 of 48 blocks left, and they decode as djpeg does
+  // marker with blocks still to decode. Those of this folder do: rgb8-arithmetic.dcm in its last
+  // MCU, the first restart interval of each rgb8-arithmetic-progressive-restart2.dcm scan in its
+  // last, three of
+  // black-half's luma scans with 25 to 27 of their 48 blocks left; they decode as djpeg does
   // (above). The prefix of a scan followed by zeros is a complete code of other samples; libjpeg's
   // jdarith.c accepts it without a warning. What is checked: it decodes within the frame's bounds.
   describe('a scan cut short with its marker put back', () => {
