@@ -523,9 +523,8 @@ describe('arithmetic-coded DCT JPEG decoder: hostile streams', () => {
   // drop the zero bytes that end a scan's code (libjpeg's jcarith.c), so complete files meet their
   // marker with blocks still to decode. Those of this folder do: rgb8-arithmetic.dcm in its last
   // MCU, the first restart interval of each rgb8-arithmetic-progressive-restart2.dcm scan in its
-  // last, three of
-  // black-half's luma scans with 25 to 27 of their 48 blocks left; they decode as djpeg does
-  // (above). The prefix of a scan followed by zeros is a complete code of other samples; libjpeg's
+  // last, three of black-half's luma scans with 25 to 27 of their 48 blocks left; they decode as
+  // djpeg does (above). The prefix of a scan followed by zeros is a complete code of other samples; libjpeg's
   // jdarith.c accepts it without a warning. What is checked: it decodes within the frame's bounds.
   describe('a scan cut short with its marker put back', () => {
     const blackHalf = fixture('rgb8-arithmetic-progressive-black-half.dcm');
