@@ -27,6 +27,7 @@
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmdata/dcfcache.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcpixel.h"
@@ -229,6 +230,12 @@ int main(int argc, char **argv) {
   }
   // Errors are reported per file by this program; dcmtk's own warnings would only add output.
   OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+  // dcmtk reads its data dictionary (dicom.dic) on first use: here, before the clock starts, as
+  // pydicom's and Lantern's dictionaries are loaded with their modules.
+  if (!dcmDataDict.isDictionaryLoaded()) {
+    std::fprintf(stderr, "dcmtk-decode: no DICOM data dictionary (DCMDICTPATH)\n");
+    return 1;
+  }
   DJDecoderRegistration::registerCodecs();
   DJLSDecoderRegistration::registerCodecs();
   DcmRLEDecoderRegistration::registerCodecs();
