@@ -11,9 +11,11 @@
 //   dcmtk-decode --probe FILE...       one JSON line per file: frames and the sum of the stored
 //                                      samples (masked to Bits Stored, signed when Pixel
 //                                      Representation is 1), or why it could not decode
-//   dcmtk-decode --repeat N FILE...    decodes every file N times; prints {"seconds": S}, the time
-//                                      of the passes alone (process start and codec registration
-//                                      not counted); exits 1 naming the first file it cannot decode
+//   dcmtk-decode [--warmup W] --repeat N FILE...
+//                                      decodes every file W times untimed, then N times; prints
+//                                      {"seconds": S}, the time of the N passes alone (process
+//                                      start, data dictionary and codec registration not counted);
+//                                      exits 1 naming the first file it cannot decode
 //
 // Built by bench/formats/run.ts with g++ against libdcmtk-dev (Debian's dcmtk 3.6.7, which has no
 // JPEG 2000 decoder: those files are listed as not decoded and are not timed against it).
@@ -185,18 +187,30 @@ int probe(const std::vector<const char *> &files) {
   return 0;
 }
 
-int timed(const std::vector<const char *> &files, long repeat) {
+// Parses and decodes `files` `repeat` times; false, naming the file, at the first it cannot decode.
+bool decodePasses(const std::vector<const char *> &files, long repeat) {
   std::vector<Uint8> buffer;
-  const auto started = std::chrono::steady_clock::now();
   for (long pass = 0; pass < repeat; pass += 1) {
     for (const char *path : files) {
       try {
         decodeFile(path, false, buffer);
       } catch (const std::string &error) {
         std::fprintf(stderr, "dcmtk-decode: %s: %s\n", path, error.c_str());
-        return 1;
+        return false;
       }
     }
+  }
+  return true;
+}
+
+// The untimed passes first, as Lantern's and pydicom's warm-up passes run in the process they time.
+int timed(const std::vector<const char *> &files, long warmup, long repeat) {
+  if (!decodePasses(files, warmup)) {
+    return 1;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  if (!decodePasses(files, repeat)) {
+    return 1;
   }
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
   std::printf("{\"seconds\":%.9f}\n", seconds.count());
@@ -204,29 +218,38 @@ int timed(const std::vector<const char *> &files, long repeat) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: dcmtk-decode --probe FILE... | --repeat N FILE...\n");
+  std::fprintf(stderr,
+               "usage: dcmtk-decode --probe FILE... | [--warmup W] --repeat N FILE...\n");
   return 2;
+}
+
+// A whole number of at least `least`, or -1.
+long count(const char *text, long least) {
+  char *end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  return *end == '\0' && n >= least ? n : -1;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    return usage();
-  }
-  const bool isProbe = std::strcmp(argv[1], "--probe") == 0;
+  bool isProbe = false;
+  long warmup = 0;
   long repeat = 0;
-  int first = 2;
-  if (!isProbe) {
-    if (std::strcmp(argv[1], "--repeat") != 0 || argc < 4) {
+  int first = 1;
+  for (; first < argc && std::strncmp(argv[first], "--", 2) == 0; first += 1) {
+    const std::string option = argv[first];
+    if (option == "--probe") {
+      isProbe = true;
+    } else if ((option == "--warmup" || option == "--repeat") && first + 1 < argc) {
+      (option == "--warmup" ? warmup : repeat) = count(argv[first + 1], option == "--warmup" ? 0 : 1);
+      first += 1;
+    } else {
       return usage();
     }
-    char *end = nullptr;
-    repeat = std::strtol(argv[2], &end, 10);
-    if (*end != '\0' || repeat < 1) {
-      return usage();
-    }
-    first = 3;
+  }
+  if (first == argc || warmup < 0 || repeat < 0 || isProbe == (repeat > 0)) {
+    return usage();
   }
   // Errors are reported per file by this program; dcmtk's own warnings would only add output.
   OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
@@ -240,7 +263,7 @@ int main(int argc, char **argv) {
   DJLSDecoderRegistration::registerCodecs();
   DcmRLEDecoderRegistration::registerCodecs();
   const std::vector<const char *> files(argv + first, argv + argc);
-  const int code = isProbe ? probe(files) : timed(files, repeat);
+  const int code = isProbe ? probe(files) : timed(files, warmup, repeat);
   DcmRLEDecoderRegistration::cleanup();
   DJLSDecoderRegistration::cleanup();
   DJDecoderRegistration::cleanup();

@@ -221,10 +221,23 @@ async function probeDcmtkDecode(files: readonly string[]): Promise<DicomProbe[]>
     .map((line) => JSON.parse(line) as DicomProbe);
 }
 
-/** Seconds dcmtk-decode takes to parse and decode `files` `repeat` times, as it times itself
- * (process start and codec registration not counted, as the interpreter's are not for pydicom). */
-async function timeDcmtkDecode(files: readonly string[], repeat: number): Promise<number> {
-  const { stdout } = await runNativeOrFail(DCMTK_DECODE, ['--repeat', String(repeat), ...files]);
+/**
+ * Seconds dcmtk-decode takes to parse and decode `files` `repeat` times, as it times itself, after
+ * `warmup` untimed passes in the same process (as Lantern's and pydicom's warm-up passes are made
+ * in the process they time); process start and its data dictionary's loading are not counted.
+ */
+async function timeDcmtkDecode(
+  files: readonly string[],
+  warmup: number,
+  repeat: number,
+): Promise<number> {
+  const { stdout } = await runNativeOrFail(DCMTK_DECODE, [
+    '--warmup',
+    String(warmup),
+    '--repeat',
+    String(repeat),
+    ...files,
+  ]);
   return (JSON.parse(stdout) as { seconds: number }).seconds;
 }
 
@@ -496,7 +509,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
       return { pydicom: py.decodeSeconds, pydicomParseOnly: py.parseSeconds };
     },
     async (n) => ({ dcmdump: await timeDcmdump(passes(n)) }),
-    async (n) => ({ dcmtkDecode: await timeDcmtkDecode(dcmtkPaths, n) }),
+    async (n) => ({ dcmtkDecode: await timeDcmtkDecode(dcmtkPaths, options.dicomWarmup, n) }),
   ];
 
   log(
