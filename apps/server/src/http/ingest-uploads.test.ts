@@ -204,9 +204,7 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     expect((await putFile(id, 'delivery.yaml', manifest, other)).status).toBe(404);
 
     await sendAll(id, files);
-    const staged = await readdir(
-      join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', 'tables'),
-    );
+    const staged = await readdir(stagedOf(id, 'tables'));
     expect(staged.sort()).toEqual(['outcomes.csv', 'patients.csv', 'xrays.csv']);
 
     const run = await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator);
@@ -433,6 +431,25 @@ async function receivedOf(id: string, path: string): Promise<number | undefined>
   return (await filesOf(id)).find((f) => f.path === path)?.received;
 }
 
+/** Sends the rest of a file from byte `from`, with the SHA-256 of the whole of it. */
+function putLast(id: string, path: string, bytes: Buffer, from: number) {
+  return putFile(id, path, bytes.subarray(from), curator, from, files, sha256(bytes));
+}
+
+/** Where a complete file of an upload is staged. */
+function stagedOf(id: string, path: string): string {
+  return join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', path);
+}
+
+/** The server holds `path` complete, as `bytes`, taken with their SHA-256. */
+async function expectTaken(id: string, path: string, bytes: Buffer): Promise<void> {
+  expect((await filesOf(id)).find((f) => f.path === path)).toMatchObject({
+    received: bytes.length,
+    sha256: sha256(bytes),
+  });
+  expect((await readFile(stagedOf(id, path))).equals(bytes)).toBe(true);
+}
+
 describe(`resumable uploads on ${TEST_DIALECT}`, () => {
   it('refuses a chunk at a wrong offset or too long, losing nothing; keeps what a dropped connection sent; hides it from other curators', async () => {
     const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
@@ -510,18 +527,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
 
     // The rest, with the file's SHA-256 (checked against the server's hash of every byte it kept,
     // the dropped chunk's among them), and the file is complete in the delivery.
-    const rest = await putFile(
-      id,
-      big.path,
-      bytes.subarray(twoThirds),
-      curator,
-      twoThirds,
-      files,
-      sha256(bytes),
-    );
-    expect(rest.status).toBe(200);
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, twoThirds)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     // Once complete, a chunk past its end is refused too.
     expect((await putFile(id, big.path, Buffer.from('x'), curator, bytes.length)).status).toBe(413);
     expect(await receivedOf(id, big.path)).toBe(bytes.length);
@@ -584,18 +591,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
       expect(earlier.body).toContain('a newer send of it took over');
     }
 
-    const rest = await putFile(
-      id,
-      big.path,
-      bytes.subarray(half),
-      curator,
-      half,
-      files,
-      sha256(bytes),
-    );
-    expect(rest.status).toBe(200);
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, half)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 
@@ -658,22 +655,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
 
     // Sent again, the right SHA-256 with its last chunk: complete, and the list says its SHA-256.
     expect((await putFile(id, big.path, bytes.subarray(0, third), curator, 0)).status).toBe(200);
-    const last = await putFile(
-      id,
-      big.path,
-      bytes.subarray(third),
-      curator,
-      third,
-      files,
-      sha256(bytes),
-    );
-    expect(last.status).toBe(200);
-    expect((await filesOf(id)).find((f) => f.path === big.path)).toMatchObject({
-      received: bytes.length,
-      sha256: sha256(bytes),
-    });
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, third)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 
@@ -705,25 +688,11 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
     ]);
     expect(await receivedOf(id, big.path)).toBe(third);
     expect((await readFile(partOf(id, big.path))).equals(bytes.subarray(0, third))).toBe(true);
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect(await stat(staged).catch(() => null)).toBeNull();
+    expect(await stat(stagedOf(id, big.path)).catch(() => null)).toBeNull();
 
     // The same last chunk with the file's SHA-256: checked against every byte held, and taken.
-    const again = await putFile(
-      id,
-      big.path,
-      bytes.subarray(third),
-      curator,
-      third,
-      files,
-      sha256(bytes),
-    );
-    expect(again.status).toBe(200);
-    expect((await filesOf(id)).find((f) => f.path === big.path)).toMatchObject({
-      received: bytes.length,
-      sha256: sha256(bytes),
-    });
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, third)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 
