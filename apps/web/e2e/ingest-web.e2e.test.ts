@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKneeXrayDelivery } from '@lantern/synth';
@@ -331,6 +331,39 @@ describe('ingest from the web app', () => {
       .toBe('Draft of demo-knee-xray made');
     expect(sends.filter((index) => index === target)).toHaveLength(2);
     expect(Number(await page.getByTestId('count-files').textContent())).toBeGreaterThan(0);
+    expect(await staging()).toEqual([]);
+    await page.close();
+  });
+
+  it('asks for the folder again when one of its files changed after it was chosen', async () => {
+    const { page } = await ingestPage();
+    const copy = join(work, 'knee-touched');
+    await cp(knee, copy, { recursive: true });
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(() => page.getByTestId('delivery-files').textContent())
+      .toBe(String(kneeFiles));
+    // Touched since: the browser's snapshot of it no longer reads.
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(copy, 'tables', 'patients.csv'), later, later);
+    await page.getByRole('button', { name: 'Upload and ingest' }).click();
+    await expect
+      .poll(() => stageTitle(page), { timeout: 30_000 })
+      .toBe('An upload was interrupted');
+    expect(
+      await page
+        .getByRole('list', { name: 'How the folder differs' })
+        .locator('li')
+        .allTextContents(),
+    ).toEqual([
+      'tables/patients.csv: can no longer be read: it changed or went since the folder was chosen',
+    ]);
+
+    // Chosen again: the upload goes on, and ends on the draft.
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
+      .toBe('Draft of demo-knee-xray made');
     expect(await staging()).toEqual([]);
     await page.close();
   });

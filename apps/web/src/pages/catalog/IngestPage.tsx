@@ -16,6 +16,7 @@ import {
 } from './delivery-files.js';
 import {
   FileAltered,
+  FileUnreadable,
   isForgotten,
   remainingToSend,
   sendDeliveryFiles,
@@ -310,6 +311,16 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
         }
         if (caught instanceof NotTheFolder && interrupted !== null) {
           setStage({ kind: 'interrupted', upload: interrupted, problems: caught.problems });
+          return;
+        }
+        if (caught instanceof FileUnreadable && id !== null) {
+          // The server keeps what it received; the folder picked again goes on from there.
+          const problems = [{ path: caught.path, message: FileUnreadable.reason }];
+          api.getIngestUpload(id).then(
+            (upload) => setStage({ kind: 'interrupted', upload, problems }),
+            (failed: unknown) =>
+              setStage({ kind: 'error', message: problemOf(failed), problems: problemsOf(failed) }),
+          );
           return;
         }
         if (caught instanceof FileAltered && id !== null) {

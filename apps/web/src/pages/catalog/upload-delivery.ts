@@ -29,6 +29,19 @@ export { UploadAborted, UploadUnreachable };
  * reach the server altered make it discard the file (FileAltered here), and Resume sends it anew.
  */
 
+/**
+ * A file of the picked folder the browser can no longer read: it changed or went since the folder
+ * was picked (a File is a snapshot, and reading one whose file moved on fails). The folder is to
+ * be picked again.
+ */
+export class FileUnreadable extends Error {
+  override readonly name = 'FileUnreadable';
+  static readonly reason = 'can no longer be read: it changed or went since the folder was chosen';
+  constructor(readonly path: string) {
+    super(`${path} ${FileUnreadable.reason}`);
+  }
+}
+
 /** A file whose bytes reached the server altered: it kept nothing of it, to be sent again. */
 export class FileAltered extends Error {
   override readonly name = 'FileAltered';
@@ -84,8 +97,8 @@ export interface SendOptions {
 }
 
 /**
- * Sends every file; rejects on the first refusal (ApiError, or FileAltered), abort or lost
- * connection.
+ * Sends every file; rejects on the first refusal (ApiError, or FileAltered), file that cannot be
+ * read (FileUnreadable), abort or lost connection.
  */
 export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
   await sendUploadFiles({
@@ -104,7 +117,9 @@ export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
 function xhrTransport(id: string, digests: UploadDigests): UploadTransport<PickedFile> {
   return {
     async sendChunk(chunk, signal, onLoaded) {
-      const read = await digests.read(chunk.local.file, chunk.offset, chunk.end);
+      const read = await digests.read(chunk.local.file, chunk.offset, chunk.end).catch(() => {
+        throw new FileUnreadable(chunk.local.path);
+      });
       try {
         const upload = await putChunk(id, chunk, read, signal, onLoaded);
         read.taken();
