@@ -122,7 +122,7 @@ function xhrTransport(id: string, digests: UploadDigests): UploadTransport<Picke
       });
       try {
         const upload = await putChunk(id, chunk, read, signal, onLoaded);
-        read.taken();
+        await read.taken();
         return upload;
       } catch (error) {
         throw isDigestMismatch(error) ? new FileAltered(chunk.local.path) : error;

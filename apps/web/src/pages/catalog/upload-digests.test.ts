@@ -21,7 +21,7 @@ async function send(digests: UploadDigests, from: number, chunk: number): Promis
     expect(read.bytes).toEqual(bytes.subarray(offset, Math.min(SIZE, offset + chunk)));
     expect(read.sha256 === undefined).toBe(offset + chunk < SIZE);
     sha256 = read.sha256;
-    read.taken();
+    await read.taken();
   }
   return sha256 ?? '';
 }
@@ -42,7 +42,7 @@ describe('the SHA-256 of a file sent in chunks', () => {
       [0, 100_000],
       [100_000, 200_000],
     ] as const) {
-      (await digests.read(file, offset, end)).taken();
+      await (await digests.read(file, offset, end)).taken();
     }
     // The server holds 150,000 bytes: the next chunk starts there.
     expect(await send(digests, 150_000, 100_000)).toBe(await whole());

@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2';
+import { SHA256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
 
 /**
@@ -14,14 +14,18 @@ import { bytesToHex } from '@noble/hashes/utils';
  * resumed, a chunk it kept in part) are read once more, in the browser's own slices. A File is a
  * snapshot of what was picked: once the file on disk changes, reading it fails
  * (NotReadableError), so no file changed while it is sent can go out torn under one hash.
+ *
+ * The hash runs on the page's thread, a slice at a time: pure JS is several times slower than the
+ * platform's SHA-256, and a whole chunk at once would hold the page (its Cancel button) that long.
  */
 
-type Sha256 = ReturnType<typeof sha256.create>;
+/** The bytes hashed between two chances for the page to handle its events. */
+const SLICE_BYTES = 1024 * 1024;
 
 /** The hash of a file's first `offset` bytes. */
 interface Running {
   offset: number;
-  hash: Sha256;
+  hash: SHA256;
 }
 
 /** One chunk read for sending; `taken` once the server has it, so the hash goes on past it. */
@@ -29,7 +33,7 @@ export interface ChunkRead {
   bytes: Uint8Array<ArrayBuffer>;
   /** The whole file's SHA-256 (lower-case hex), when this chunk is its last. */
   sha256: string | undefined;
-  taken(): void;
+  taken(): Promise<void>;
 }
 
 /** The hashes of the files being sent, each as far as its bytes have gone. */
@@ -42,14 +46,21 @@ export class UploadDigests {
     const running = await this.upTo(file, offset);
     const bytes = new Uint8Array(await file.slice(offset, end).arrayBuffer());
     const last = end === file.size;
+    let sha256: string | undefined;
+    if (last) {
+      const whole = running.hash.clone();
+      await update(whole, bytes);
+      sha256 = bytesToHex(whole.digest());
+    }
     return {
       bytes,
-      sha256: last ? bytesToHex(running.hash.clone().update(bytes).digest()) : undefined,
-      taken: () => {
+      sha256,
+      taken: async () => {
         if (last) {
           this.running.delete(file);
         } else if (running.offset === offset) {
-          running.hash.update(bytes);
+          // The file's next chunk is read only once this resolves.
+          await update(running.hash, bytes);
           running.offset = end;
         }
       },
@@ -64,14 +75,14 @@ export class UploadDigests {
   private async upTo(file: File, offset: number): Promise<Running> {
     let running = this.running.get(file);
     if (running === undefined || running.offset > offset) {
-      running = { offset: 0, hash: sha256.create() };
+      running = { offset: 0, hash: new SHA256() };
       this.running.set(file, running);
     }
     if (running.offset < offset) {
       try {
         const reader = file.slice(running.offset, offset).stream().getReader();
         for (let read = await reader.read(); !read.done; read = await reader.read()) {
-          running.hash.update(read.value);
+          await update(running.hash, read.value);
         }
       } catch (error) {
         // Hashed part of the way: of no use.
@@ -82,4 +93,29 @@ export class UploadDigests {
     }
     return running;
   }
+}
+
+/** Hashes `bytes` a slice at a time, the page handling its events between slices. */
+async function update(hash: SHA256, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+    if (at > 0) {
+      await nextTask();
+    }
+    hash.update(bytes.subarray(at, at + SLICE_BYTES));
+  }
+}
+
+/**
+ * Resolves in a task of its own, after the events waiting. A message, not a timer: a hidden tab's
+ * timers wait a second or more, and its uploads would crawl.
+ */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
