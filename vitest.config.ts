@@ -30,7 +30,9 @@ export default defineConfig({
       project('sdk', ['packages/sdk/src/**/*.test.ts']),
       project('server', ['apps/server/src/**/*.test.ts']),
       project('cli', ['apps/cli/src/**/*.test.ts'], { testTimeout: 60_000 }),
-      project('web', ['apps/web/e2e/**/*.test.ts'], { testTimeout: 60_000 }),
+      project('web', ['apps/web/src/**/*.test.ts', 'apps/web/e2e/**/*.test.ts'], {
+        testTimeout: 60_000,
+      }),
     ],
   },
 });

@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKneeXrayDelivery } from '@lantern/synth';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admitCurator, signIn } from './people.js';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
@@ -12,7 +13,9 @@ import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 // server's staging folder goes), sends it again and follows the run to the draft's summary and on
 // to the PHI review; a delivery the server refuses lists every problem; a folder without
 // delivery.yaml is refused before anything is sent; an upload the server does not know is said to
-// be gone. Screenshots go to test-results/screenshots.
+// be gone. Every file goes with its SHA-256, and one whose bytes are altered on the way (a byte
+// flipped by a route interception) is discarded by the server and named on the page, and Resume
+// sends it again. Screenshots go to test-results/screenshots.
 const CURATOR = {
   email: 'ingest-curator@hospital.example',
   password: 'deliveries arrive by browser',
@@ -50,6 +53,34 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 const staging = () => readdir(join(dataDir, 'ingest-staging')).catch(() => []);
+
+/**
+ * The SHA-256 of each file of a delivery folder, in the order the page declares them (by path, as
+ * checkDelivery sorts), so a file's place in the list is its index in the upload's URLs.
+ */
+async function hashesOf(dir: string, prefix = ''): Promise<{ path: string; sha256: string }[]> {
+  const out: { path: string; sha256: string }[] = [];
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      out.push(...(await hashesOf(dir, path)));
+    } else {
+      const bytes = await readFile(join(dir, path));
+      out.push({ path, sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** A send of a file's bytes: the file's index, and the SHA-256 its last chunk carries. */
+function fileSend(request: Request): { index: number; sha256: string | null } | null {
+  const url = new URL(request.url());
+  const index = /^\/api\/v1\/ingests\/[^/]+\/files\/(\d+)$/u.exec(url.pathname)?.[1];
+  if (request.method() !== 'PUT' || index === undefined) {
+    return null;
+  }
+  return { index: Number(index), sha256: url.searchParams.get('sha256') };
+}
 
 /** A curator's page on the ingest page, confirmations accepted and recorded. */
 async function ingestPage(): Promise<{ page: Page; confirmations: string[] }> {
@@ -155,6 +186,14 @@ describe('ingest from the web app', () => {
     });
     await page.getByRole('button', { name: 'Ingest another delivery' }).click();
     await page.getByLabel('Delivery folder').setInputFiles(knee);
+    // Each file's last chunk says the file's SHA-256, which the server checks.
+    const hashesSent = new Map<number, string>();
+    page.on('request', (request) => {
+      const send = fileSend(request);
+      if (send?.sha256 !== null && send !== null) {
+        hashesSent.set(send.index, send.sha256);
+      }
+    });
     await page.getByRole('button', { name: 'Upload and ingest' }).click();
     await expect
       .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
@@ -169,6 +208,9 @@ describe('ingest from the web app', () => {
     expect(Number(stored?.[1]) + Number(stored?.[2]) + held).toBe(files);
     expect(held).toBeGreaterThan(0);
     expect(await summary.getByTestId('summary-held').locator('li').count()).toBe(held);
+    expect([...hashesSent.entries()].sort(([a], [b]) => a - b).map(([, h]) => h)).toEqual(
+      (await hashesOf(knee)).map((f) => f.sha256),
+    );
     expect(await summary.getByTestId('summary-phi').textContent()).toMatch(
       /^1 finding to review \(patients\.birth_date: birth-date\)\. Review the PHI findings$/u,
     );
@@ -229,6 +271,99 @@ describe('ingest from the web app', () => {
       .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
       .toBe('Draft of demo-knee-xray made');
     expect(Number(await page.getByTestId('count-files').textContent())).toBeGreaterThan(0);
+    expect(await staging()).toEqual([]);
+    await page.close();
+  });
+
+  it('names a file whose bytes arrive altered, keeps nothing of it, and sends it again on Resume', async () => {
+    const { page } = await ingestPage();
+    const files = await hashesOf(knee);
+    const target = files.findIndex((f) => f.path === 'tables/patients.csv');
+    expect(target).toBeGreaterThanOrEqual(0);
+    // One byte of the file's (only, so last) chunk flipped on its way: it still says the SHA-256
+    // of the file as read.
+    let flipped = 0;
+    const sends: number[] = [];
+    await page.route('**/api/v1/ingests/*/files/*', async (route) => {
+      const send = fileSend(route.request());
+      const body = route.request().postDataBuffer();
+      if (send !== null) {
+        sends.push(send.index);
+      }
+      if (send?.index === target && send.sha256 !== null && body !== null && flipped === 0) {
+        flipped += 1;
+        const altered = Buffer.from(body);
+        altered[altered.length >> 1] = (altered[altered.length >> 1] ?? 0) ^ 0x20;
+        await route.continue({ postData: altered });
+        return;
+      }
+      await route.continue();
+    });
+    await page.getByLabel('Delivery folder').setInputFiles(knee);
+    await page.getByRole('button', { name: 'Upload and ingest' }).click();
+    await expect.poll(() => stageTitle(page), { timeout: 30_000 }).toBe('The upload stopped');
+    expect(flipped).toBe(1);
+    expect(await page.getByTestId('upload-paused').textContent()).toBe(
+      "tables/patients.csv did not arrive as it was sent: the bytes the server received do not have the file's SHA-256, and it discarded them. The server keeps what it received: resume to send only the rest.",
+    );
+    expect(
+      await page.getByRole('list', { name: 'Files to send again' }).locator('li').allTextContents(),
+    ).toEqual([
+      'tables/patients.csv: arrived altered; nothing of it was kept, and Resume sends it again',
+    ]);
+    // The server holds none of the file's bytes.
+    const id = await page.evaluate("sessionStorage.getItem('lantern.ingest.upload')");
+    const listed = await page.evaluate<{ files: { path: string; received: number }[] }>(
+      `fetch('/api/v1/ingests/${String(id)}/files').then((r) => r.json())`,
+    );
+    expect(listed.files.find((f) => f.path === 'tables/patients.csv')?.received).toBe(0);
+    // The bar says what the server holds: not all of it.
+    const bar = page.getByLabel('Bytes sent');
+    await expect
+      .poll(async () => Number(await bar.getAttribute('value')))
+      .toBeLessThan(Number(await bar.getAttribute('max')));
+    await page.screenshot({ path: join(SCREENSHOTS, 'ingest-altered.png'), fullPage: true });
+
+    // Resumed: the file is sent again, whole, and checked; the ingest makes its draft.
+    await page.getByRole('button', { name: 'Resume the upload' }).click();
+    await expect
+      .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
+      .toBe('Draft of demo-knee-xray made');
+    expect(sends.filter((index) => index === target)).toHaveLength(2);
+    expect(Number(await page.getByTestId('count-files').textContent())).toBeGreaterThan(0);
+    expect(await staging()).toEqual([]);
+    await page.close();
+  });
+
+  it('asks for the folder again when one of its files changed after it was chosen', async () => {
+    const { page } = await ingestPage();
+    const copy = join(work, 'knee-touched');
+    await cp(knee, copy, { recursive: true });
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(() => page.getByTestId('delivery-files').textContent())
+      .toBe(String(kneeFiles));
+    // Touched since: the browser's snapshot of it no longer reads.
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(copy, 'tables', 'patients.csv'), later, later);
+    await page.getByRole('button', { name: 'Upload and ingest' }).click();
+    await expect
+      .poll(() => stageTitle(page), { timeout: 30_000 })
+      .toBe('An upload was interrupted');
+    expect(
+      await page
+        .getByRole('list', { name: 'How the folder differs' })
+        .locator('li')
+        .allTextContents(),
+    ).toEqual([
+      'tables/patients.csv: can no longer be read: it changed or went since the folder was chosen',
+    ]);
+
+    // Chosen again: the upload goes on, and ends on the draft.
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
+      .toBe('Draft of demo-knee-xray made');
     expect(await staging()).toEqual([]);
     await page.close();
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toApiError, type IngestUploadFile } from './index.js';
 import {
+  isDigestMismatch,
   isTransientUploadFailure,
   remainingToSend,
   retryDelayMs,
@@ -75,6 +76,25 @@ describe('retrying a send', () => {
     expect(isTransientUploadFailure(answer(400, 'validation_failed'))).toBe(false);
     expect(isTransientUploadFailure(new UploadAborted('stopped'))).toBe(false);
     expect(isTransientUploadFailure(new Error('a bug'))).toBe(false);
+  });
+
+  it('tells a file the server discarded for its SHA-256 from the other 409s', () => {
+    const conflict = (path: string | null) =>
+      toApiError(new Response(null, { status: 409 }), {
+        ...problem(409, 'conflict'),
+        ...(path === null ? {} : { errors: [{ path, message: 'no' }] }),
+      });
+    expect(isDigestMismatch(conflict('query.sha256'))).toBe(true);
+    // A stale offset, or a newer send of the file that took over.
+    expect(isDigestMismatch(conflict('query.offset'))).toBe(false);
+    expect(isDigestMismatch(conflict(null))).toBe(false);
+    // A last send that came with no SHA-256 at all is refused as a 400, and is no mismatch.
+    const missing = toApiError(new Response(null, { status: 400 }), {
+      ...problem(400, 'validation_failed'),
+      errors: [{ path: 'query.sha256', message: 'required' }],
+    });
+    expect(isDigestMismatch(missing)).toBe(false);
+    expect(isDigestMismatch(new UploadUnreachable('gone'))).toBe(false);
   });
 
   it('waits 0.5 s doubling to 15 s, or what Retry-After asks', () => {

@@ -166,6 +166,20 @@ export function isTransientUploadFailure(error: unknown): boolean {
 }
 
 /**
+ * Whether `error` is the server's refusal of a file whose bytes received do not have the SHA-256
+ * sent with its last chunk (409, naming `query.sha256`): it discarded every byte of the file,
+ * which is to be sent again from its start, hashed anew. The bytes changed on their way, or the
+ * file since its first bytes were sent.
+ */
+export function isDigestMismatch(error: unknown): boolean {
+  return (
+    error instanceof ApiError &&
+    error.code === 'conflict' &&
+    (error.problem.errors ?? []).some((e) => e.path === 'query.sha256')
+  );
+}
+
+/**
  * The wait before retry number `attempt` (1, 2, …): 0.5 s doubling up to 15 s, or the
  * Retry-After the server asked for. No jitter: a single client's retries meet no one's.
  */

@@ -68,6 +68,8 @@ function indexOf(path: string, list: readonly { path: string }[] = files): numbe
   return index;
 }
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 /** Sends a declared file whole, or a chunk of it at `offset`, with the file's SHA-256 if given. */
 function putFile(
   id: string,
@@ -101,7 +103,7 @@ async function sendAll(
 ): Promise<void> {
   for (const file of list) {
     const bytes = await readFile(join(delivery, file.path));
-    const res = await putFile(id, file.path, bytes, curator, undefined, declared);
+    const res = await putFile(id, file.path, bytes, curator, undefined, declared, sha256(bytes));
     expect(res.status, file.path).toBe(200);
   }
 }
@@ -202,9 +204,7 @@ describe(`remote ingest on ${TEST_DIALECT}`, () => {
     expect((await putFile(id, 'delivery.yaml', manifest, other)).status).toBe(404);
 
     await sendAll(id, files);
-    const staged = await readdir(
-      join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', 'tables'),
-    );
+    const staged = await readdir(stagedOf(id, 'tables'));
     expect(staged.sort()).toEqual(['outcomes.csv', 'patients.csv', 'xrays.csv']);
 
     const run = await request(server, 'POST', `/api/v1/ingests/${id}/run`, curator);
@@ -338,7 +338,7 @@ describe('a run', () => {
     const made = await uploads.create(owner, files);
     for (const [index, file] of files.entries()) {
       const bytes = await readFile(join(delivery, file.path));
-      await uploads.putFile(owner, made.id, index, null, Readable.from([bytes]));
+      await uploads.putFile(owner, made.id, index, null, Readable.from([bytes]), sha256(bytes));
     }
     const started = await uploads.run(owner, made.id);
     expect(started.status).toBe('running');
@@ -380,7 +380,7 @@ describe('uploads left unrun', () => {
     const manifest = await readFile(join(delivery, 'delivery.yaml'));
     const yaml = indexOf('delivery.yaml');
     const made = await uploads.create(owner, files);
-    await uploads.putFile(owner, made.id, yaml, null, Readable.from([manifest]));
+    await uploads.putFile(owner, made.id, yaml, null, Readable.from([manifest]), sha256(manifest));
     expect(await readdir(join(dataDir, 'ingest-staging', made.id, 'delivery'))).toEqual([
       'delivery.yaml',
     ]);
@@ -393,7 +393,14 @@ describe('uploads left unrun', () => {
     await expect(uploads.get(owner, made.id)).rejects.toThrow(/no upload/u);
 
     const pending = await uploads.create(owner, files);
-    await uploads.putFile(owner, pending.id, yaml, null, Readable.from([manifest]));
+    await uploads.putFile(
+      owner,
+      pending.id,
+      yaml,
+      null,
+      Readable.from([manifest]),
+      sha256(manifest),
+    );
     await uploads.close();
     expect(await readdir(join(dataDir, 'ingest-staging'))).toEqual([pending.id]);
 
@@ -424,7 +431,24 @@ async function receivedOf(id: string, path: string): Promise<number | undefined>
   return (await filesOf(id)).find((f) => f.path === path)?.received;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** Sends the rest of a file from byte `from`, with the SHA-256 of the whole of it. */
+function putLast(id: string, path: string, bytes: Buffer, from: number) {
+  return putFile(id, path, bytes.subarray(from), curator, from, files, sha256(bytes));
+}
+
+/** Where a complete file of an upload is staged. */
+function stagedOf(id: string, path: string): string {
+  return join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', path);
+}
+
+/** The server holds `path` complete, as `bytes`, taken with their SHA-256. */
+async function expectTaken(id: string, path: string, bytes: Buffer): Promise<void> {
+  expect((await filesOf(id)).find((f) => f.path === path)).toMatchObject({
+    received: bytes.length,
+    sha256: sha256(bytes),
+  });
+  expect((await readFile(stagedOf(id, path))).equals(bytes)).toBe(true);
+}
 
 describe(`resumable uploads on ${TEST_DIALECT}`, () => {
   it('refuses a chunk at a wrong offset or too long, losing nothing; keeps what a dropped connection sent; hides it from other curators', async () => {
@@ -503,18 +527,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
 
     // The rest, with the file's SHA-256 (checked against the server's hash of every byte it kept,
     // the dropped chunk's among them), and the file is complete in the delivery.
-    const rest = await putFile(
-      id,
-      big.path,
-      bytes.subarray(twoThirds),
-      curator,
-      twoThirds,
-      files,
-      sha256(bytes),
-    );
-    expect(rest.status).toBe(200);
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, twoThirds)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     // Once complete, a chunk past its end is refused too.
     expect((await putFile(id, big.path, Buffer.from('x'), curator, bytes.length)).status).toBe(413);
     expect(await receivedOf(id, big.path)).toBe(bytes.length);
@@ -577,10 +591,8 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
       expect(earlier.body).toContain('a newer send of it took over');
     }
 
-    const rest = await putFile(id, big.path, bytes.subarray(half), curator, half);
-    expect(rest.status).toBe(200);
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect((await putLast(id, big.path, bytes, half)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 
@@ -643,22 +655,44 @@ describe(`resumable uploads on ${TEST_DIALECT}`, () => {
 
     // Sent again, the right SHA-256 with its last chunk: complete, and the list says its SHA-256.
     expect((await putFile(id, big.path, bytes.subarray(0, third), curator, 0)).status).toBe(200);
-    const last = await putFile(
-      id,
-      big.path,
-      bytes.subarray(third),
-      curator,
-      third,
-      files,
-      sha256(bytes),
-    );
-    expect(last.status).toBe(200);
-    expect((await filesOf(id)).find((f) => f.path === big.path)).toMatchObject({
-      received: bytes.length,
-      sha256: sha256(bytes),
+    expect((await putLast(id, big.path, bytes, third)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
+    expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
+  });
+
+  it('takes no file unchecked: a send completing a file with no SHA-256 given or declared is refused, and only its bytes go', async () => {
+    const created = await request(server, 'POST', '/api/v1/ingests', curator, { files });
+    const { id } = (await created.json()) as Upload;
+    const problemOf = async (res: Response) =>
+      (await res.json()) as { code: string; errors: { path: string }[] };
+
+    // Sent whole without a SHA-256: nothing of it is kept.
+    const manifest = await readFile(join(delivery, 'delivery.yaml'));
+    const whole = await putFile(id, 'delivery.yaml', manifest);
+    expect(whole.status).toBe(400);
+    expect(await problemOf(whole)).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ path: 'query.sha256' }],
     });
-    const staged = join(server.ctx.config.dataDir, 'ingest-staging', id, 'delivery', big.path);
-    expect((await readFile(staged)).equals(bytes)).toBe(true);
+    expect(await receivedOf(id, 'delivery.yaml')).toBe(0);
+
+    // In chunks: the last one without a SHA-256 is refused, and the bytes before it stay.
+    const big = files.reduce((a, b) => (b.size > a.size ? b : a));
+    const bytes = await readFile(join(delivery, big.path));
+    const third = Math.floor(bytes.length / 3);
+    expect((await putFile(id, big.path, bytes.subarray(0, third), curator, 0)).status).toBe(200);
+    const last = await putFile(id, big.path, bytes.subarray(third), curator, third);
+    expect(last.status).toBe(400);
+    expect((await problemOf(last)).errors).toEqual([
+      { path: 'query.sha256', message: 'required with the send that completes a file' },
+    ]);
+    expect(await receivedOf(id, big.path)).toBe(third);
+    expect((await readFile(partOf(id, big.path))).equals(bytes.subarray(0, third))).toBe(true);
+    expect(await stat(stagedOf(id, big.path)).catch(() => null)).toBeNull();
+
+    // The same last chunk with the file's SHA-256: checked against every byte held, and taken.
+    expect((await putLast(id, big.path, bytes, third)).status).toBe(200);
+    await expectTaken(id, big.path, bytes);
     expect((await request(server, 'DELETE', `/api/v1/ingests/${id}`, curator)).status).toBe(204);
   });
 

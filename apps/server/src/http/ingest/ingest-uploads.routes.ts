@@ -178,7 +178,7 @@ export function ingestUploadRoutes(uploads: IngestUploadService): FastifyPluginA
         schema: {
           operationId: 'putIngestUploadFile',
           summary:
-            "Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing). A file complete must have its SHA-256 (given with the send that completes it, or declared), else its bytes are discarded (409 against one given with the send: send the file again from its start; 400 against one declared)",
+            "Bytes of one declared file, named by its place in the declared list: without offset the whole file (exactly its size), with an offset a chunk starting where the server's bytes of it end (409 otherwise, 413 past its size; a refused chunk changes nothing). A file complete must have its SHA-256, given with the send that completes it or declared: a send completing a file with neither is refused (400) and its bytes discarded; bytes of another SHA-256 are discarded, the whole file (409 against one given with the send: send the file again from its start; 400 against one declared)",
           tags: ['ingest'],
           consumes: FILE_TYPES,
           params: idParams.extend({

@@ -19,9 +19,12 @@
  * between its chunks), and a file complete must have the SHA-256 its client declared — with the
  * chunk that completes it (so a client hashes while it sends, reading each byte once), or when it
  * declared the delivery. A mismatch discards the file's bytes, and only its (409 against a hash
- * sent with the chunk: the client sends the file again from its start). The running hash lives in
- * this process: after a restart, or a chunk another process took, it is rebuilt from the bytes of
- * the file already held, read once more.
+ * sent with the chunk: the client sends the file again from its start). No file is taken
+ * unchecked: a send that would complete one with neither is refused (400), its bytes discarded and
+ * those before it kept, for the same send to come again with the file's SHA-256 (the CLI and the
+ * web app both hash as they send, so every delivery is checked end to end). The running hash
+ * lives in this process: after a restart, or a chunk another process took, it is rebuilt from the
+ * bytes of the file already held, read once more.
  *
  * Files are named in URLs and in the audit log by their place in the declared list, never by path:
  * a partner's paths may hold source identifiers (an accession number in a file name). The paths
@@ -303,8 +306,8 @@ export class IngestUploadService {
    * offset it is a chunk: the offset must be where the file's bytes end on the server, and the
    * chunk may not run past the declared size; a refused chunk changes nothing, and one whose
    * connection drops keeps what arrived. A file complete is checked against its SHA-256 — `sha256`
-   * if this send completes it (replacing any declared before), else the one declared — and moved
-   * into the delivery.
+   * if this send completes it (replacing any declared before), else the one declared; with neither
+   * the send is refused — and moved into the delivery.
    */
   async putFile(
     owner: string,
@@ -521,7 +524,13 @@ export class IngestUploadService {
       live.hashes.delete(file.idx);
       const digest = running.hash.digest('hex');
       const expected = sha256 ?? file.sha256;
-      if (expected !== null && digest !== expected) {
+      if (expected === null) {
+        // Unchecked bytes are never taken as the file: only this send's go, and its client may
+        // send them again with the file's SHA-256.
+        failure = hashMissing(file.idx);
+        kept = start;
+        await truncate(part, kept);
+      } else if (digest !== expected) {
         failure = hashMismatch(file.idx, sha256 !== null);
         kept = 0;
         await truncate(part, 0);
@@ -725,6 +734,19 @@ export class IngestUploadService {
   private now(): Date {
     return new Date(this.clock());
   }
+}
+
+/**
+ * The refusal of the send that completes a file with no SHA-256 to check it against (none given
+ * with it, none declared): every file is checked end to end, so the bytes of that send are
+ * discarded (the file's earlier bytes stay, and are checked when it completes).
+ */
+function hashMissing(index: number): AppError {
+  return new AppError(
+    'validation_failed',
+    `file ${index}: this send completes it, but no SHA-256 came with it or was declared; send it again with the SHA-256 of the whole file (?sha256=)`,
+    { errors: [{ path: 'query.sha256', message: 'required with the send that completes a file' }] },
+  );
 }
 
 /**

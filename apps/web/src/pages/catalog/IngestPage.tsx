@@ -15,11 +15,14 @@ import {
   type DeliveryProblem,
 } from './delivery-files.js';
 import {
+  FileAltered,
+  FileUnreadable,
   isForgotten,
   remainingToSend,
   sendDeliveryFiles,
   UploadAborted,
 } from './upload-delivery.js';
+import { UploadDigests } from './upload-digests.js';
 
 /**
  * /datasets/ingest (curators, issue 6): a partner's delivery folder sent from the browser and
@@ -31,6 +34,8 @@ import {
  * reload, a server restart) resumes: the server keeps what it received, and once the curator
  * picks the same folder again only the missing bytes are sent, the progress bar starting where
  * it was. An upload the server no longer knows (cancelled, an hour idle) is said to be gone.
+ * Every file is checked end to end by its SHA-256 (upload-delivery.ts): one that reaches the
+ * server altered is named, the server keeps nothing of it, and Resume sends it again.
  */
 
 /** How often a running ingest is asked where it stands. */
@@ -43,7 +48,14 @@ type Stage =
   | { kind: 'reading' }
   | { kind: 'picked'; delivery: CheckedDelivery }
   | { kind: 'uploading'; delivery: CheckedDelivery; id: string | null }
-  | { kind: 'paused'; delivery: CheckedDelivery; id: string; message: string }
+  | {
+      kind: 'paused';
+      delivery: CheckedDelivery;
+      id: string;
+      message: string;
+      /** Files the server discarded, to be sent again from their start. */
+      problems: DeliveryProblem[];
+    }
   | { kind: 'running'; upload: IngestUpload }
   | { kind: 'finished'; upload: IngestUpload }
   | { kind: 'interrupted'; upload: IngestUpload; problems: DeliveryProblem[] }
@@ -97,6 +109,8 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
   const [dragging, setDragging] = useState(false);
   const [pollTrouble, setPollTrouble] = useState<string | null>(null);
   const abortRef = useRef<AbortController | null>(null);
+  // The files' hashes as far as they were sent: a Resume goes on from them.
+  const [digests] = useState(() => new UploadDigests());
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   // Each new stage is announced by moving focus to the page's heading of it.
@@ -269,6 +283,7 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
       await sendDeliveryFiles({
         id,
         files: remaining.pending,
+        digests,
         signal: controller.signal,
         onBytes: (sent) =>
           setSending((s) =>
@@ -298,10 +313,41 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
           setStage({ kind: 'interrupted', upload: interrupted, problems: caught.problems });
           return;
         }
+        if (caught instanceof FileUnreadable && id !== null) {
+          // The server keeps what it received; the folder picked again goes on from there.
+          const problems = [{ path: caught.path, message: FileUnreadable.reason }];
+          api.getIngestUpload(id).then(
+            (upload) => setStage({ kind: 'interrupted', upload, problems }),
+            (failed: unknown) =>
+              setStage({ kind: 'error', message: problemOf(failed), problems: problemsOf(failed) }),
+          );
+          return;
+        }
+        if (caught instanceof FileAltered && id !== null) {
+          setStage({
+            kind: 'paused',
+            delivery,
+            id,
+            message: caught.message,
+            problems: [
+              {
+                path: caught.path,
+                message: 'arrived altered; nothing of it was kept, and Resume sends it again',
+              },
+            ],
+          });
+          // The bar counted the file's bytes as sent: it says what the server holds instead (or,
+          // the server not answering, stays as it was; Resume asks again).
+          api.getIngestUpload(id).then(
+            (now) => setSending((s) => (s === null ? s : { ...s, sent: now.bytes.received })),
+            () => undefined,
+          );
+          return;
+        }
         // The server keeps what it received: a lost connection or a server away for a moment
         // leaves an upload to resume.
         if (id !== null && isTransientUploadFailure(caught)) {
-          setStage({ kind: 'paused', delivery, id, message: problemOf(caught) });
+          setStage({ kind: 'paused', delivery, id, message: problemOf(caught), problems: [] });
           return;
         }
         setStage({ kind: 'error', message: problemOf(caught), problems: problemsOf(caught) });
@@ -506,6 +552,7 @@ function StageView(props: StageViewProps) {
           <p role="alert" className="bad" data-testid="upload-paused">
             {stage.message}. The server keeps what it received: resume to send only the rest.
           </p>
+          <ProblemList problems={stage.problems} label="Files to send again" />
           <button type="button" onClick={() => props.onResume(stage.delivery, stage.id)}>
             Resume the upload
           </button>{' '}

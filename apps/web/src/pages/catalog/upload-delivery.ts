@@ -1,5 +1,6 @@
 import { ApiError, toApiError, type IngestUpload, type IngestUploadFile } from '@lantern/sdk';
 import {
+  isDigestMismatch,
   remainingToSend as remainingOf,
   sendUploadFiles,
   UploadAborted,
@@ -10,6 +11,7 @@ import {
 } from '@lantern/sdk/upload';
 import { api } from '../../api.js';
 import type { DeliveryFile, DeliveryProblem } from './delivery-files.js';
+import type { ChunkRead, UploadDigests } from './upload-digests.js';
 
 export { UploadAborted, UploadUnreachable };
 
@@ -19,9 +21,36 @@ export { UploadAborted, UploadUnreachable };
  * from the byte where the server's copy of it ends, so an upload interrupted (a lost connection, a
  * reload, a server restart) resumes — the curator picks the same folder again, and only the
  * missing bytes go. The chunks travel by XMLHttpRequest, the browser's one way to watch a request
- * body leave; each file's rest goes in one request, and a failure stops the sends at once for the
- * page to offer Resume. Cancelling aborts every send in flight.
+ * body leave, and a failure stops the sends at once for the page to offer Resume. Cancelling
+ * aborts every send in flight.
+ *
+ * Each file is checked end to end as the CLI's are: its chunks (the SDK's size) are read once
+ * and hashed as they go (upload-digests.ts), and its last carries the file's SHA-256. Bytes that
+ * reach the server altered make it discard the file (FileAltered here), and Resume sends it anew.
  */
+
+/**
+ * A file of the picked folder the browser can no longer read: it changed or went since the folder
+ * was picked (a File is a snapshot, and reading one whose file moved on fails). The folder is to
+ * be picked again.
+ */
+export class FileUnreadable extends Error {
+  override readonly name = 'FileUnreadable';
+  static readonly reason = 'can no longer be read: it changed or went since the folder was chosen';
+  constructor(readonly path: string) {
+    super(`${path} ${FileUnreadable.reason}`);
+  }
+}
+
+/** A file whose bytes reached the server altered: it kept nothing of it, to be sent again. */
+export class FileAltered extends Error {
+  override readonly name = 'FileAltered';
+  constructor(readonly path: string) {
+    super(
+      `${path} did not arrive as it was sent: the bytes the server received do not have the file's SHA-256, and it discarded them`,
+    );
+  }
+}
 
 /** A file of the picked folder, as the upload loop sees it. */
 export interface PickedFile {
@@ -61,28 +90,44 @@ export interface SendOptions {
   onBytes: (sent: number) => void;
   /** A file the server has taken whole; the upload as it stands after it. */
   onFile?: (upload: IngestUpload) => void;
+  /** The files' hashes as far as they have been sent, kept across the sends of one page. */
+  digests: UploadDigests;
   signal: AbortSignal;
   parallel?: number;
 }
 
-/** Sends every file; rejects on the first refusal (ApiError), abort or lost connection. */
+/**
+ * Sends every file; rejects on the first refusal (ApiError, or FileAltered), file that cannot be
+ * read (FileUnreadable), abort or lost connection.
+ */
 export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
   await sendUploadFiles({
     files: options.files,
-    transport: xhrTransport(options.id),
+    transport: xhrTransport(options.id, options.digests),
     onBytes: options.onBytes,
     ...(options.onFile === undefined ? {} : { onFile: options.onFile }),
     signal: options.signal,
     ...(options.parallel === undefined ? {} : { parallel: options.parallel }),
     // The page shows the upload paused with a Resume button rather than retrying unseen.
     retries: 0,
-    chunkBytes: Number.POSITIVE_INFINITY,
   });
 }
 
-function xhrTransport(id: string): UploadTransport<PickedFile> {
+/** Chunks read and hashed as they go; a file's last carries its SHA-256. */
+function xhrTransport(id: string, digests: UploadDigests): UploadTransport<PickedFile> {
   return {
-    sendChunk: (chunk, signal, onLoaded) => putChunk(id, chunk, signal, onLoaded),
+    async sendChunk(chunk, signal, onLoaded) {
+      const read = await digests.read(chunk.local.file, chunk.offset, chunk.end).catch(() => {
+        throw new FileUnreadable(chunk.local.path);
+      });
+      try {
+        const upload = await putChunk(id, chunk, read, signal, onLoaded);
+        await read.taken();
+        return upload;
+      } catch (error) {
+        throw isDigestMismatch(error) ? new FileAltered(chunk.local.path) : error;
+      }
+    },
     listFiles: () => api.listIngestUploadFiles(id),
   };
 }
@@ -90,10 +135,15 @@ function xhrTransport(id: string): UploadTransport<PickedFile> {
 /** One PUT of a chunk of one file, its progress reported; resolves to the upload after it. */
 function putChunk(
   id: string,
-  { index, local, offset, end }: UploadChunk<PickedFile>,
+  { index, local, offset }: UploadChunk<PickedFile>,
+  { bytes, sha256 }: ChunkRead,
   signal: AbortSignal,
   onLoaded: (bytes: number) => void,
 ): Promise<IngestUpload> {
+  const query = new URLSearchParams({
+    offset: String(offset),
+    ...(sha256 === undefined ? {} : { sha256 }),
+  });
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(new UploadAborted('the upload was cancelled'));
@@ -103,7 +153,7 @@ function putChunk(
     const abort = () => xhr.abort();
     signal.addEventListener('abort', abort);
     const settle = () => signal.removeEventListener('abort', abort);
-    xhr.open('PUT', `/api/v1/ingests/${encodeURIComponent(id)}/files/${index}?offset=${offset}`);
+    xhr.open('PUT', `/api/v1/ingests/${encodeURIComponent(id)}/files/${index}?${query}`);
     // As the SDK sends every write: the server's CSRF defence wants it.
     xhr.setRequestHeader('x-lantern-csrf', '1');
     xhr.setRequestHeader('content-type', 'application/octet-stream');
@@ -128,7 +178,7 @@ function putChunk(
         toApiError(new Response(null, { status: xhr.status, statusText: xhr.statusText }), body),
       );
     };
-    xhr.send(offset === 0 && end === local.file.size ? local.file : local.file.slice(offset, end));
+    xhr.send(bytes);
   });
 }
 
