@@ -23,6 +23,21 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
+/** A request's context on arrival: anonymous until authentication finds who is calling. */
+export function newRequestContext(requestId: string, clientIp: string | null): RequestContext {
+  return {
+    requestId,
+    clientIp,
+    principal: { kind: 'anonymous' },
+    projectId: null,
+    audited: false,
+    auditSettled: false,
+    authenticatedBy: null,
+    tokenId: null,
+    denied: false,
+  };
+}
+
 /** Runs `fn` with `context` as the current request context. */
 export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
