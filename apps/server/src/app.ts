@@ -7,7 +7,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { cachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
+import { CachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
 import type { AppContext } from './context.js';
 import { generateRequestId } from './request-context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
@@ -82,7 +82,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   const instanceProxy = new InstanceProxyRoutes({
     proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
     // Read through ctx on each lookup, so that the instance service can provide it after boot.
-    resolve: cachedResolver((instanceId, principal) =>
+    instances: new CachedResolver((instanceId, principal) =>
       ctx.instanceProxy.resolve(instanceId, principal),
     ),
     recordActivity: (instanceId) => ctx.instanceProxy.recordActivity(instanceId),

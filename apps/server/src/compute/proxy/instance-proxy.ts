@@ -57,32 +57,50 @@ export const RESOLVER_CACHE_MS = 5_000;
  * that has just started is reachable at once). An instance stopped within ttlMs answers 503 from
  * its endpoint meanwhile, and a removed member keeps access for at most that long.
  */
-export function cachedResolver(
-  resolve: InstanceResolver,
-  ttlMs = RESOLVER_CACHE_MS,
-  now: () => number = Date.now,
-): InstanceResolver {
-  const answers = new Map<string, { target: ResolvedInstance; until: number }>();
-  return async (instanceId, principal) => {
-    const key = `${actorOf(principal)}\u0000${instanceId}`;
-    const cached = answers.get(key);
-    const time = now();
+export class CachedResolver {
+  private readonly answers = new Map<string, { target: ResolvedInstance; until: number }>();
+
+  constructor(
+    private readonly resolver: InstanceResolver,
+    private readonly ttlMs = RESOLVER_CACHE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The kept answer for this caller and instance while it is fresh, else undefined (then
+   * `resolve` asks). Synchronous: a request to an instance known to be the caller's waits for
+   * nothing.
+   */
+  recall(instanceId: string, principal: Principal): ResolvedInstance | undefined {
+    const cached = this.answers.get(answerKey(instanceId, principal));
+    return cached !== undefined && cached.until > this.now() ? cached.target : undefined;
+  }
+
+  /** The instance for this caller (an InstanceResolver), from memory while fresh. */
+  readonly resolve: InstanceResolver = async (instanceId, principal) => {
+    const key = answerKey(instanceId, principal);
+    const cached = this.answers.get(key);
+    const time = this.now();
     if (cached !== undefined && cached.until > time) {
       return cached.target;
     }
-    answers.delete(key);
-    const target = await resolve(instanceId, principal);
+    this.answers.delete(key);
+    const target = await this.resolver(instanceId, principal);
     if (target !== null) {
-      answers.set(key, { target, until: time + ttlMs });
-      if (answers.size > 10_000) {
-        const oldest = answers.keys().next().value;
+      this.answers.set(key, { target, until: time + this.ttlMs });
+      if (this.answers.size > 10_000) {
+        const oldest = this.answers.keys().next().value;
         if (oldest !== undefined) {
-          answers.delete(oldest);
+          this.answers.delete(oldest);
         }
       }
     }
     return target;
   };
+}
+
+function answerKey(instanceId: string, principal: Principal): string {
+  return `${actorOf(principal)}\u0000${instanceId}`;
 }
 
 /** The path Jupyter serves an instance under (its base_url). */

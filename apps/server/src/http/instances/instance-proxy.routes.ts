@@ -28,8 +28,8 @@ import {
 import {
   instanceBasePath,
   type ForwardOutcome,
+  type CachedResolver,
   type InstanceProxy,
-  type InstanceResolver,
   type ResolvedInstance,
 } from '../../compute/proxy/instance-proxy.js';
 import {
@@ -58,6 +58,8 @@ import {
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 /** Sessions remembered at most (the oldest are forgotten first, and then audited again). */
 const MAX_SESSIONS = 10_000;
+/** A session's last traffic is written down at most this often (a burst's requests are one). */
+const SESSION_REFRESH_MS = 1_000;
 
 /** Every method Jupyter's REST API and pages use. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -82,7 +84,8 @@ const PROXIED_URL = /^\/instances\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?/u;
 
 export interface InstanceProxyRoutesOptions {
   proxy: InstanceProxy;
-  resolve: InstanceResolver;
+  /** Whether an instance is running and the caller's, and where (answers kept a few seconds). */
+  instances: CachedResolver;
   /** Traffic to a running instance, for the idle culler. */
   recordActivity: (instanceId: string) => Promise<void>;
   audit: AuditService;
@@ -135,6 +138,10 @@ class ProxySessions {
   /** Whether this is the start of a session (first traffic, or the first after a long pause). */
   touch(key: string, now: number): boolean {
     const previous = this.lastSeen.get(key);
+    if (previous !== undefined && now - previous < SESSION_REFRESH_MS) {
+      // Seen just now: its time and its place among the most recent are as good as they get.
+      return false;
+    }
     this.lastSeen.delete(key);
     this.lastSeen.set(key, now);
     if (this.lastSeen.size > MAX_SESSIONS) {
@@ -278,14 +285,21 @@ export class InstanceProxyRoutes {
     hijack: () => void,
   ): Promise<void> {
     const method = req.method ?? 'GET';
-    const target = await this.resolveOrRefuse(ctx, url.instanceId);
+    // A notebook's requests come in bursts: what is known already is not waited for.
+    const target =
+      this.options.instances.recall(url.instanceId, ctx.principal) ??
+      (await this.resolveOrRefuse(ctx, url.instanceId));
+    ctx.projectId = target.projectId;
     const block = checkEgressRequest(method, url.rest, url.query);
     if (block !== null) {
       ctx.denied = true;
       await this.recordBlock(ctx, url, method, block);
       throw new AppError('forbidden', block.detail);
     }
-    await this.openSession(ctx, url, 'http');
+    const opening = this.openSession(ctx, url, 'http');
+    if (opening !== null) {
+      await opening;
+    }
     this.reportActivity(url.instanceId);
     hijack();
     await this.forward(ctx, req, res, target, url);
@@ -340,13 +354,12 @@ export class InstanceProxyRoutes {
     ctx: RequestContext,
     instanceId: string,
   ): Promise<ResolvedInstance> {
-    const target = await this.options.resolve(instanceId, ctx.principal);
+    const target = await this.options.instances.resolve(instanceId, ctx.principal);
     if (target === null) {
       ctx.denied = true;
       // The same answer whether it does not exist, is not running or is not the caller's.
       throw new AppError('not_found', `no running instance ${instanceId} of yours`);
     }
-    ctx.projectId = target.projectId;
     return target;
   }
 
@@ -362,24 +375,30 @@ export class InstanceProxyRoutes {
     );
   }
 
-  /** Audits the start of a session; an audit log that cannot be written stops the request. */
-  private async openSession(ctx: RequestContext, url: ProxiedUrl, via: 'http' | 'websocket') {
+  /**
+   * Audits the start of a session (its first request, or the first after SESSION_IDLE_MS); null
+   * when the session is open already, so that its requests wait for nothing. An audit log that
+   * cannot be written stops the request (AppError).
+   */
+  private openSession(
+    ctx: RequestContext,
+    url: ProxiedUrl,
+    via: 'http' | 'websocket',
+  ): Promise<void> | null {
     const key = sessionKey(ctx, url.instanceId);
     if (!this.sessions.touch(key, Date.now())) {
-      return;
+      return null;
     }
-    try {
-      await recordOrRefuse(ctx, () =>
-        this.options.audit.recordAlone({
-          action: 'instance.session_opened',
-          target: url.instanceId,
-          details: { via, path: `/${url.rest}` },
-        }),
-      );
-    } catch (error) {
+    return recordOrRefuse(ctx, () =>
+      this.options.audit.recordAlone({
+        action: 'instance.session_opened',
+        target: url.instanceId,
+        details: { via, path: `/${url.rest}` },
+      }),
+    ).catch((error: unknown) => {
       this.sessions.forget(key);
       throw error;
-    }
+    });
   }
 
   /** Reports traffic without holding the request up; a failed write is logged, never answered. */
@@ -456,6 +475,7 @@ export class InstanceProxyRoutes {
       authorizeCaller(ctx, PROXY_ROUTE_CONFIG.permission);
       checkWebsocketOrigin(ctx, req);
       const target = await this.resolveOrRefuse(ctx, url.instanceId);
+      ctx.projectId = target.projectId;
       const block = checkEgressRequest('GET', url.rest, url.query);
       if (block !== null) {
         await this.recordBlock(ctx, url, 'GET', block);
