@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
@@ -6,7 +7,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { cachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
+import { CachedResolver, InstanceProxy } from './compute/proxy/instance-proxy.js';
 import type { AppContext } from './context.js';
 import { generateRequestId } from './request-context.js';
 import { outboxRoutes } from './http/admin/outbox.routes.js';
@@ -22,15 +23,17 @@ import { authRoutes } from './http/auth/auth.routes.js';
 import { tokenRoutes } from './http/auth/tokens.routes.js';
 import { secondFactorRoutes } from './http/auth/second-factor.routes.js';
 import { healthRoutes } from './http/health/health.routes.js';
-import { instanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
+import { InstanceProxyRoutes } from './http/instances/instance-proxy.routes.js';
 import { platformRoutes } from './http/instances/platform.routes.js';
 import { openapiRoutes } from './http/openapi/openapi.routes.js';
 import { instanceRoutes } from './http/instances/instances.routes.js';
 import { spendRoutes } from './http/instances/spend.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
 import { projectRoutes } from './http/projects/projects.routes.js';
+import { AuthenticationCache } from './http/plugins/authentication-cache.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
 import {
+  authenticateHeaders,
   frameworkErrorHandler,
   registerRequestLifecycle,
   type DeclaredRoute,
@@ -44,16 +47,57 @@ export interface App {
   routes: DeclaredRoute[];
 }
 
+/** Never let a slow client hold a connection forever. */
+const REQUEST_TIMEOUT_MS = 120_000;
+/** How long an idle keep-alive connection is kept (Fastify's default). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * Node's server with a lean path in front of Fastify: `front` takes the requests it serves
+ * itself (the instance proxy's) and everything else goes to Fastify unchanged. Fastify leaves a
+ * server it did not make to its maker: the timeouts are set here.
+ */
+function createFrontServer(
+  fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void,
+  front: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Server {
+  const server = createServer((req, res) => {
+    if (!front(req, res)) {
+      fastifyHandler(req, res);
+    }
+  });
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  return server;
+}
+
 /** Builds the HTTP server over a context. Does not listen. */
 export async function buildApp(ctx: AppContext): Promise<App> {
+  // Trust X-Forwarded-For only from the configured number of proxy hops in front of us.
+  const trustProxy = (_address: string, hop: number) => hop < ctx.config.trustProxyHops;
+  const { audit, identity, tokens } = ctx.services;
+  const authentication = new AuthenticationCache((headers, clientIp) =>
+    authenticateHeaders(headers, clientIp, identity, tokens),
+  );
+  const instanceProxy = new InstanceProxyRoutes({
+    proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
+    // Read through ctx on each lookup, so that the instance service can provide it after boot.
+    instances: new CachedResolver((instanceId, principal) =>
+      ctx.instanceProxy.resolve(instanceId, principal),
+    ),
+    recordActivity: (instanceId) => ctx.instanceProxy.recordActivity(instanceId),
+    audit,
+    authentication,
+    trustProxy,
+    logger: ctx.logger,
+  });
   const fastify = Fastify({
     loggerInstance: ctx.logger,
     genReqId: generateRequestId,
     bodyLimit: ctx.config.bodyLimitBytes,
-    // Trust X-Forwarded-For only from the configured number of proxy hops in front of us.
-    trustProxy: (_address: string, hop: number) => hop < ctx.config.trustProxyHops,
-    // Never let a slow client hold a connection forever.
-    requestTimeout: 120_000,
+    trustProxy,
+    serverFactory: (handler) =>
+      createFrontServer(handler, (req, res) => instanceProxy.serve(req, res)),
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler(ctx.services.audit),
     forceCloseConnections: 'idle',
@@ -66,12 +110,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   fastify.decorateRequest('ctx');
   registerJsonParser(fastify);
 
-  const routes = registerRequestLifecycle(
-    fastify,
-    ctx.services.audit,
-    ctx.services.identity,
-    ctx.services.tokens,
-  );
+  const routes = registerRequestLifecycle(fastify, audit, authentication);
   registerProblemHandlers(fastify);
 
   await fastify.register(fastifySwagger, {
@@ -109,19 +148,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(instanceRoutes(ctx.services.instances));
   await fastify.register(spendRoutes(ctx.services.spend));
-  await fastify.register(
-    instanceProxyRoutes({
-      proxy: new InstanceProxy({ responseLimitBytes: ctx.instanceProxy.responseLimitBytes }),
-      // Read through ctx on each lookup, so that the instance service can provide it after boot.
-      resolve: cachedResolver((instanceId, principal) =>
-        ctx.instanceProxy.resolve(instanceId, principal),
-      ),
-      recordActivity: (instanceId) => ctx.instanceProxy.recordActivity(instanceId),
-      audit: ctx.services.audit,
-      identity: ctx.services.identity,
-      tokens: ctx.services.tokens,
-    }),
-  );
+  await fastify.register(instanceProxy.plugin);
   await fastify.register(platformRoutes({ api: () => ctx.services.instances }));
   await fastify.register(webRoutes(ctx.config.webDir));
 

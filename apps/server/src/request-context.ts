@@ -23,6 +23,28 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
+/**
+ * A request's context on arrival: anonymous until authentication finds who is calling, unless
+ * the caller is known from the start (a local command, an instance).
+ */
+export function newRequestContext(
+  requestId: string,
+  clientIp: string | null,
+  principal: Principal = { kind: 'anonymous' },
+): RequestContext {
+  return {
+    requestId,
+    clientIp,
+    principal,
+    projectId: null,
+    audited: false,
+    auditSettled: false,
+    authenticatedBy: null,
+    tokenId: null,
+    denied: false,
+  };
+}
+
 /** Runs `fn` with `context` as the current request context. */
 export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
   return storage.run(context, fn);
@@ -60,12 +82,10 @@ export function instanceRequestContext(
   origin: Pick<RequestContext, 'requestId' | 'clientIp' | 'projectId'>,
 ): RequestContext {
   return {
-    ...origin,
-    principal: { kind: 'system', name: `instance:${instanceId}` },
-    audited: false,
-    auditSettled: false,
-    authenticatedBy: null,
-    tokenId: null,
-    denied: false,
+    ...newRequestContext(origin.requestId, origin.clientIp, {
+      kind: 'system',
+      name: `instance:${instanceId}`,
+    }),
+    projectId: origin.projectId,
   };
 }

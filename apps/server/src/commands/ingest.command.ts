@@ -20,7 +20,7 @@ import type { Config } from '../config.js';
 import { createContext, type AppContext } from '../context.js';
 import { DataDirError, DataDirInUseError, lockDataDir, prepareDataDir } from '../db/data-dir.js';
 import { createLogger } from '../logging.js';
-import { runWithRequestContext, type RequestContext } from '../request-context.js';
+import { newRequestContext, runWithRequestContext } from '../request-context.js';
 import type { PublicationPreview } from '../services/catalog/catalog.service.js';
 import { summarize } from '../services/ingest/ingest-summary.js';
 import type { IngestReport } from '../services/ingest/ingest.service.js';
@@ -102,17 +102,7 @@ async function runIngest(
 ): Promise<number> {
   // A bar on a terminal, plain lines on anything else; the report alone with --json.
   const bar = json ? null : progressOn(process.stderr, () => performance.now());
-  const request: RequestContext = {
-    requestId: `cli-${randomUUID()}`,
-    clientIp: null,
-    principal: CLI_ACTOR,
-    projectId: null,
-    audited: false,
-    auditSettled: false,
-    authenticatedBy: null,
-    tokenId: null,
-    denied: false,
-  };
+  const request = newRequestContext(`cli-${randomUUID()}`, null, CLI_ACTOR);
   let report: IngestReport;
   let preview: PublicationPreview;
   try {

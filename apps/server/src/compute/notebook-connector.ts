@@ -124,6 +124,11 @@ function sameFingerprint(a: string | undefined, b: string): boolean {
 /** Request options that carry their connector to a ConnectorAgent. */
 export interface ConnectorRequestArgs extends ClientRequestArgs {
   connector: NotebookConnector;
+  /**
+   * `''`: no TLS server name to work out, the connector opening the connection (Node's Agent
+   * otherwise parses one out of the Host header for every request).
+   */
+  servername?: '';
 }
 
 /**

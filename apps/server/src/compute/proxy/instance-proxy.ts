@@ -57,32 +57,50 @@ export const RESOLVER_CACHE_MS = 5_000;
  * that has just started is reachable at once). An instance stopped within ttlMs answers 503 from
  * its endpoint meanwhile, and a removed member keeps access for at most that long.
  */
-export function cachedResolver(
-  resolve: InstanceResolver,
-  ttlMs = RESOLVER_CACHE_MS,
-  now: () => number = Date.now,
-): InstanceResolver {
-  const answers = new Map<string, { target: ResolvedInstance; until: number }>();
-  return async (instanceId, principal) => {
-    const key = `${actorOf(principal)}\u0000${instanceId}`;
-    const cached = answers.get(key);
-    const time = now();
+export class CachedResolver {
+  private readonly answers = new Map<string, { target: ResolvedInstance; until: number }>();
+
+  constructor(
+    private readonly resolver: InstanceResolver,
+    private readonly ttlMs = RESOLVER_CACHE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The kept answer for this caller and instance while it is fresh, else undefined (then
+   * `resolve` asks). Synchronous: a request to an instance known to be the caller's waits for
+   * nothing.
+   */
+  recall(instanceId: string, principal: Principal): ResolvedInstance | undefined {
+    const cached = this.answers.get(answerKey(instanceId, principal));
+    return cached !== undefined && cached.until > this.now() ? cached.target : undefined;
+  }
+
+  /** The instance for this caller (an InstanceResolver), from memory while fresh. */
+  readonly resolve: InstanceResolver = async (instanceId, principal) => {
+    const key = answerKey(instanceId, principal);
+    const cached = this.answers.get(key);
+    const time = this.now();
     if (cached !== undefined && cached.until > time) {
       return cached.target;
     }
-    answers.delete(key);
-    const target = await resolve(instanceId, principal);
+    this.answers.delete(key);
+    const target = await this.resolver(instanceId, principal);
     if (target !== null) {
-      answers.set(key, { target, until: time + ttlMs });
-      if (answers.size > 10_000) {
-        const oldest = answers.keys().next().value;
+      this.answers.set(key, { target, until: time + this.ttlMs });
+      if (this.answers.size > 10_000) {
+        const oldest = this.answers.keys().next().value;
         if (oldest !== undefined) {
-          answers.delete(oldest);
+          this.answers.delete(oldest);
         }
       }
     }
     return target;
   };
+}
+
+function answerKey(instanceId: string, principal: Principal): string {
+  return `${actorOf(principal)}\u0000${instanceId}`;
 }
 
 /** The path Jupyter serves an instance under (its base_url). */
@@ -154,19 +172,37 @@ export function upstreamHeaders(
   return headers;
 }
 
-function downstreamHeaders(upstream: IncomingMessage): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value !== undefined && !NOT_FORWARDED_OUT.has(name)) {
-      headers[name] = value;
+/**
+ * The headers of Jupyter's answer the client gets, less NOT_FORWARDED_OUT, as Node's flat list of
+ * names and values (`writeHead` takes it as it is), read from the answer's raw headers (its
+ * `headers` object is then never built) and followed by `extra`.
+ */
+function downstreamHeaders(upstream: IncomingMessage, extra: readonly string[]): string[] {
+  const raw = upstream.rawHeaders;
+  const headers: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    if (name === 'location') {
+      // Jupyter knows itself as http://localhost; the browser knows Lantern.
+      headers.push(name, value.replace(/^https?:\/\/localhost(:\d+)?(?=\/)/u, ''));
+    } else if (!NOT_FORWARDED_OUT.has(name)) {
+      headers.push(name, value);
     }
   }
-  const location = upstream.headers.location;
-  if (location !== undefined) {
-    // Jupyter knows itself as http://localhost; the browser knows Lantern.
-    headers['location'] = location.replace(/^https?:\/\/localhost(:\d+)?(?=\/)/u, '');
-  }
+  headers.push(...extra);
   return headers;
+}
+
+/** The length Jupyter's answer declares (NaN when none), from its raw headers. */
+function declaredLength(upstream: IncomingMessage): number {
+  const raw = upstream.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === 'content-length') {
+      return Number(raw[i + 1]);
+    }
+  }
+  return NaN;
 }
 
 /** What became of one forwarded HTTP exchange. */
@@ -221,7 +257,7 @@ export class InstanceProxy {
     target: ResolvedInstance,
     path: string,
     refuse: (outcome: ForwardOutcome) => void | Promise<void>,
-    extraHeaders: OutgoingHttpHeaders = {},
+    extraHeaders: readonly string[] = [],
   ): Promise<ForwardOutcome> {
     return new Promise<ForwardOutcome>((resolve) => {
       let settled = false;
@@ -248,13 +284,13 @@ export class InstanceProxy {
       });
       upstream.on('response', (answer) => {
         const status = answer.statusCode ?? 502;
-        const declared = Number(answer.headers['content-length']);
+        const declared = declaredLength(answer);
         if (Number.isFinite(declared) && declared > this.responseLimitBytes) {
           answer.destroy();
           refuseThenSettle({ kind: 'too-large', status, bytes: 0, cut: false });
           return;
         }
-        res.writeHead(status, { ...downstreamHeaders(answer), ...extraHeaders });
+        res.writeHead(status, downstreamHeaders(answer, extraHeaders));
         this.relayBody(answer, res, settle);
       });
       upstream.on('error', (error) => {
@@ -348,7 +384,7 @@ export class InstanceProxy {
         agent: false,
       });
       upstream.on('upgrade', (answer, socket, upstreamHead) => {
-        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer), true));
+        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer, []), true));
         if (upstreamHead.length > 0) {
           client.write(upstreamHead);
         }
@@ -359,7 +395,7 @@ export class InstanceProxy {
         resolve(true);
       });
       upstream.on('response', (answer) => {
-        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer), false));
+        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer, []), false));
         answer.pipe(client);
         resolve(false);
       });
@@ -440,7 +476,12 @@ export class InstanceProxy {
     if (options.agent === false) {
       return httpRequest({ ...common, createConnection: createConnectionOf(connector) });
     }
-    const pooled: ConnectorRequestArgs = { ...common, agent: this.agent, connector };
+    const pooled: ConnectorRequestArgs = {
+      ...common,
+      agent: this.agent,
+      connector,
+      servername: '',
+    };
     return httpRequest(pooled);
   }
 }
@@ -456,15 +497,10 @@ function statusLine(answer: IncomingMessage): string {
 }
 
 /** A raw header block for the client's socket (after a handshake, nothing else writes it). */
-function headerLines(headers: OutgoingHttpHeaders, upgrade: boolean): string {
+function headerLines(headers: readonly string[], upgrade: boolean): string {
   let lines = '';
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) {
-      continue;
-    }
-    for (const one of Array.isArray(value) ? value : [value]) {
-      lines += `${name}: ${String(one)}\r\n`;
-    }
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    lines += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
   }
   lines += upgrade ? 'Connection: Upgrade\r\nUpgrade: websocket\r\n' : 'Connection: close\r\n';
   return `${lines}\r\n`;

@@ -426,6 +426,44 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
     }
   });
 
+  it("serves the same through the declared Fastify route (an injected request), after the lifecycle's checks", async () => {
+    // Requests on the server's sockets take the lean path; the route Fastify declares serves the
+    // rest through the same proxyRequest, after its hooks authenticated and authorized.
+    const inject = (cookie: string | null) =>
+      server.app.fastify.inject({
+        method: 'GET',
+        url: `${base}api/status`,
+        headers: cookie === null ? {} : { cookie },
+      });
+    const served = await inject(owner.cookie);
+    expect(served.statusCode).toBe(200);
+    expect(served.json()).toHaveProperty('kernels');
+    expect(served.headers['set-cookie']).toBeUndefined();
+    expect((await inject(null)).statusCode).toBe(401);
+    const notYours = await inject(stranger.cookie);
+    expect(notYours.statusCode).toBe(404);
+    const events = await server.auditEventsFor(String(notYours.headers['x-request-id']));
+    expect(events).toMatchObject([
+      { action: 'instance.proxy', outcome: 'denied', details: { route: '/instances/:id/*' } },
+    ]);
+  });
+
+  it('audits a refusal with the peer address, not an X-Forwarded-For no trusted proxy vouches for', async () => {
+    const res = await call('GET', `${base}api/status`, stranger, undefined, {
+      'x-forwarded-for': '203.0.113.9',
+    });
+    expect(res.status).toBe(404);
+    const events = await server.auditEventsFor(res.headers.get('x-request-id') ?? '');
+    expect(events).toMatchObject([
+      {
+        action: 'instance.proxy',
+        outcome: 'denied',
+        details: { route: '/instances/:id/*', status: 404, via: 'session' },
+      },
+    ]);
+    expect(events[0]?.clientIp).toMatch(/127\.0\.0\.1$/u);
+  });
+
   it('refuses writes and websockets from other sites (CSRF)', async () => {
     const crossSite = await call(
       'POST',

@@ -4,7 +4,7 @@
  */
 import type { Principal } from '@lantern/core';
 import { describe, expect, it } from 'vitest';
-import { cachedResolver, type ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
+import { CachedResolver, type ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
 import { AuthenticationCache, type Authenticated } from './authentication-cache.js';
 
 const alice: Principal = {
@@ -54,7 +54,7 @@ describe('cachedResolver', () => {
       token: 't',
       projectId: 'p',
     };
-    const resolve = cachedResolver(
+    const cache = new CachedResolver(
       (instanceId, principal) => {
         asked.push(`${principal.kind === 'user' ? principal.userId : '-'} ${instanceId}`);
         return Promise.resolve(principal === alice ? target : null);
@@ -62,13 +62,17 @@ describe('cachedResolver', () => {
       1000,
       () => time,
     );
-    expect(await resolve('i1', alice)).toBe(target);
+    expect(cache.recall('i1', alice)).toBeUndefined();
+    expect(await cache.resolve('i1', alice)).toBe(target);
     time = 500;
-    expect(await resolve('i1', alice)).toBe(target);
-    expect(await resolve('i1', bob)).toBeNull();
-    expect(await resolve('i1', bob)).toBeNull();
+    expect(cache.recall('i1', alice)).toBe(target);
+    expect(await cache.resolve('i1', alice)).toBe(target);
+    expect(await cache.resolve('i1', bob)).toBeNull();
+    expect(cache.recall('i1', bob)).toBeUndefined();
+    expect(await cache.resolve('i1', bob)).toBeNull();
     time = 1000;
-    expect(await resolve('i1', alice)).toBe(target);
+    expect(cache.recall('i1', alice)).toBeUndefined();
+    expect(await cache.resolve('i1', alice)).toBe(target);
     expect(asked).toEqual(['u_alice i1', 'u_bob i1', 'u_bob i1', 'u_alice i1']);
   });
 });

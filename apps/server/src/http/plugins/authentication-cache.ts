@@ -6,7 +6,7 @@
  * those routes within that time (JupyterHub keeps its answers for 5 minutes). Only successful
  * answers are kept; a credential that fails is looked up every time.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RequestContext } from '../../request-context.js';
 
 /** How long a credential's answer is kept. */
@@ -25,12 +25,20 @@ export class AuthenticationCache {
   private readonly entries = new Map<string, { found: Authenticated; until: number }>();
 
   constructor(
-    private readonly lookup: (
-      headers: CredentialHeaders,
-      clientIp: string,
-    ) => Promise<Authenticated>,
+    /** Looks the credential up every time (what the cache remembers the answers of). */
+    readonly lookup: (headers: CredentialHeaders, clientIp: string) => Promise<Authenticated>,
     private readonly ttlMs = AUTHENTICATION_CACHE_MS,
   ) {}
+
+  /**
+   * Who the headers' credential belongs to when it was looked up less than ttlMs ago; undefined
+   * otherwise (then `authenticate` looks it up). Synchronous: a request whose caller is known
+   * waits for nothing.
+   */
+  recall(headers: CredentialHeaders, now: number): Authenticated | undefined {
+    const key = credentialKey(headers);
+    return key === null ? undefined : this.fresh(key, now);
+  }
 
   /** Who the headers' credential belongs to: from memory when looked up less than ttlMs ago. */
   async authenticate(
@@ -38,16 +46,13 @@ export class AuthenticationCache {
     clientIp: string,
     now: number,
   ): Promise<Authenticated> {
-    if (headers.authorization === undefined && headers.cookie === undefined) {
+    const key = credentialKey(headers);
+    if (key === null) {
       return this.lookup(headers, clientIp);
     }
-    // The credential is what the lookup reads: the Authorization header, else the cookies.
-    const key = createHash('sha256')
-      .update(headers.authorization ?? `cookie:${headers.cookie ?? ''}`)
-      .digest('base64');
-    const cached = this.entries.get(key);
-    if (cached !== undefined && cached.until > now) {
-      return cached.found;
+    const cached = this.fresh(key, now);
+    if (cached !== undefined) {
+      return cached;
     }
     this.entries.delete(key);
     const found = await this.lookup(headers, clientIp);
@@ -62,4 +67,20 @@ export class AuthenticationCache {
     }
     return found;
   }
+
+  private fresh(key: string, now: number): Authenticated | undefined {
+    const cached = this.entries.get(key);
+    return cached !== undefined && cached.until > now ? cached.found : undefined;
+  }
+}
+
+/**
+ * The credential is what the lookup reads: the Authorization header, else the cookies; kept by
+ * its SHA-256 (the secrets themselves are not kept). Null when there is none.
+ */
+function credentialKey(headers: CredentialHeaders): string | null {
+  if (headers.authorization === undefined && headers.cookie === undefined) {
+    return null;
+  }
+  return hash('sha256', headers.authorization ?? `cookie:${headers.cookie ?? ''}`, 'base64');
 }

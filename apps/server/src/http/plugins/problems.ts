@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import {
   AppError,
   ERROR_CODES,
@@ -83,6 +84,24 @@ export function problemJson(request: Pick<FastifyRequest, 'url' | 'id'>, error: 
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/**
+ * Writes `error` as `application/problem+json` straight onto Node's response, for answers made
+ * outside Fastify's reply (the instance proxy's, which streams Jupyter's answers itself).
+ */
+export function writeProblem(
+  res: ServerResponse,
+  request: Pick<FastifyRequest, 'url' | 'id'>,
+  error: AppError,
+): void {
+  const body = problemJson(request, error);
+  res.writeHead(error.status, {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': request.id,
+  });
+  res.end(body);
+}
 
 /** Sends `error` as `application/problem+json`. */
 export function sendProblem(

@@ -5,22 +5,28 @@ import {
   isPermission,
   type Permission,
 } from '@lantern/core';
+import type { IncomingHttpHeaders } from 'node:http';
 import type {
+  FastifyContextConfig,
   FastifyError,
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
   RouteOptions,
 } from 'fastify';
-import { runWithRequestContext, type RequestContext } from '../../request-context.js';
+import {
+  newRequestContext,
+  runWithRequestContext,
+  type RequestContext,
+} from '../../request-context.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from './problems.js';
 import type { AuditService } from '../../services/audit/audit.service.js';
 import type { ApiTokensService } from '../../services/identity/api-tokens.service.js';
 import type { IdentityService } from '../../services/identity/identity.service.js';
-import {
+import type {
   AuthenticationCache,
-  type Authenticated,
-  type CredentialHeaders,
+  Authenticated,
+  CredentialHeaders,
 } from './authentication-cache.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
 
@@ -35,14 +41,14 @@ export interface DeclaredRoute {
 /**
  * The request pipeline shared by every route: context and authentication on arrival, authorization
  * before the handler (after validation), and an audit event for every request that did not record
- * its own inside a transaction — allowed, denied and failed alike.
+ * its own inside a transaction — allowed, denied and failed alike. Its steps are exported one by
+ * one for the instance proxy's lean path, which serves in front of Fastify with the same steps.
  * Returns the registry of declared routes, checked when the server becomes ready.
  */
 export function registerRequestLifecycle(
   app: FastifyInstance,
   audit: AuditService,
-  identity: IdentityService,
-  tokens: ApiTokensService,
+  authentication: AuthenticationCache,
 ): DeclaredRoute[] {
   const routes: DeclaredRoute[] = [];
   const declared: RouteOptions[] = [];
@@ -70,12 +76,8 @@ export function registerRequestLifecycle(
     }
   });
 
-  const lookup = (headers: CredentialHeaders, clientIp: string) =>
-    authenticateHeaders(headers, clientIp, identity, tokens);
-  const cache = new AuthenticationCache(lookup);
-
   app.addHook('onRequest', (request, reply, done) => {
-    request.ctx = newRequestContext(request);
+    request.ctx = newRequestContext(request.id, request.ip);
     void reply.header('x-request-id', request.id);
     // Everything after this, errors included, runs in the request's context (logs, audit).
     runWithRequestContext(request.ctx, () => {
@@ -84,8 +86,8 @@ export function registerRequestLifecycle(
         how === 'none'
           ? Promise.resolve<Authenticated>(ANONYMOUS)
           : how === 'cached'
-            ? cache.authenticate(request.headers, request.ip, Date.now())
-            : lookup(request.headers, request.ip);
+            ? authentication.authenticate(request.headers, request.ip, Date.now())
+            : authentication.lookup(request.headers, request.ip);
       found.then(
         (who) => {
           request.ctx.principal = who.principal;
@@ -101,77 +103,101 @@ export function registerRequestLifecycle(
   });
 
   app.addHook('preHandler', async (request) => {
-    checkCsrf(request);
-    authorize(request);
+    if (request.is404) {
+      // The not-found handler matches no route, so there is nothing to check: it answers 404.
+      return;
+    }
+    checkCsrf(request.method, request.headers, request.ctx, request.routeOptions.config.csrf);
+    authorizeCaller(request.ctx, request.routeOptions.config.permission);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    const status = reply.statusCode;
     if (request.routeOptions.config.action === undefined && request.ctx.audited) {
       // Answered by frameworkErrorHandler, which has audited it.
       return payload;
     }
-    if (request.ctx.auditSettled || (request.ctx.audited && status < 400)) {
-      return payload;
-    }
     try {
-      await audit.recordAlone({
+      await recordOutcome(audit, request.ctx, {
         action: request.routeOptions.config.action ?? 'http.not_found',
-        outcome: status < 400 ? 'allowed' : request.ctx.denied ? 'denied' : 'failed',
-        details: {
-          method: request.method,
-          route: request.routeOptions.url ?? null,
-          path: request.url.split('?')[0] ?? request.url,
-          status,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          via: request.ctx.authenticatedBy,
-          ...(request.ctx.tokenId === null ? {} : { token: request.ctx.tokenId }),
-        },
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        url: request.url,
+        status: reply.statusCode,
+        ms: reply.elapsedTime,
       });
       return payload;
     } catch (error) {
-      // Nothing leaves unrecorded: if the audit log cannot be written, the answer is withheld.
       request.log.error({ err: error }, 'audit write failed; response withheld');
       void reply.code(503).type(PROBLEM_CONTENT_TYPE);
-      return problemJson(
-        request,
-        new AppError(
-          'unavailable',
-          'the audit log cannot be written; the request was not completed',
-        ),
-      );
+      return problemJson(request, answerWithheld());
     }
   });
 
   return routes;
 }
 
-function newRequestContext(request: FastifyRequest): RequestContext {
-  return {
-    requestId: request.id,
-    clientIp: request.ip,
-    // Anonymous until authenticate() finds a session.
-    principal: { kind: 'anonymous' },
-    projectId: null,
-    audited: false,
-    auditSettled: false,
-    authenticatedBy: null,
-    tokenId: null,
-    denied: false,
-  };
+/** How a request ended, for its audit event. */
+export interface RequestOutcome {
+  /** The route's declared action. */
+  action: string;
+  method: string;
+  /** The route's pattern; null when none matched. */
+  route: string | null;
+  url: string;
+  status: number;
+  ms: number;
 }
 
 /**
- * Who is calling: an API token (`Authorization: Bearer lnt_…`) or a session cookie. A token that
- * does not work is refused outright (401), never treated as anonymous. Also for websocket
- * handshakes, which no route sees.
+ * The audit event of a request that did not record its own (every refusal; answers of routes
+ * without a service's audit event): unless a service recorded this request already. Throws when
+ * the audit log cannot be written; then the answer must be withheld (answerWithheld).
  */
+export async function recordOutcome(
+  audit: AuditService,
+  ctx: RequestContext,
+  outcome: RequestOutcome,
+): Promise<void> {
+  const { status } = outcome;
+  if (ctx.auditSettled || (ctx.audited && status < 400)) {
+    return;
+  }
+  await runWithRequestContext(ctx, () =>
+    audit.recordAlone({
+      action: outcome.action,
+      outcome: status < 400 ? 'allowed' : ctx.denied ? 'denied' : 'failed',
+      details: {
+        method: outcome.method,
+        route: outcome.route,
+        path: outcome.url.split('?')[0] ?? outcome.url,
+        status,
+        ms: Math.round(outcome.ms * 10) / 10,
+        via: ctx.authenticatedBy,
+        ...(ctx.tokenId === null ? {} : { token: ctx.tokenId }),
+      },
+    }),
+  );
+}
+
+/** Nothing leaves unrecorded: the answer in place of one whose audit event could not be written. */
+export function answerWithheld(): AppError {
+  return new AppError(
+    'unavailable',
+    'the audit log cannot be written; the request was not completed',
+  );
+}
+
 const ANONYMOUS: Authenticated = {
   principal: { kind: 'anonymous' },
   authenticatedBy: null,
   tokenId: null,
 };
 
+/**
+ * Who is calling: an API token (`Authorization: Bearer lnt_…`) or a session cookie. A token that
+ * does not work is refused outright (401), never treated as anonymous. Also for websocket
+ * handshakes, which no route sees.
+ */
 export async function authenticateHeaders(
   headers: CredentialHeaders,
   clientIp: string,
@@ -229,20 +255,18 @@ export const CSRF_HEADER = 'x-lantern-csrf';
  * (OWASP CSRF cheat sheet, "custom request headers"). So every write from a browser must carry
  * X-Lantern-CSRF; the SDK always sends it. Sign-in is covered too (login CSRF).
  */
-function checkCsrf(request: FastifyRequest): void {
+export function checkCsrf(
+  method: string,
+  headers: IncomingHttpHeaders,
+  ctx: RequestContext,
+  csrf: FastifyContextConfig['csrf'],
+): void {
   // API tokens travel in a header no other site can make a browser send, so they need no more.
-  if (
-    SAFE_METHODS.has(request.method) ||
-    request.is404 ||
-    request.ctx.authenticatedBy === 'token'
-  ) {
+  if (SAFE_METHODS.has(method) || ctx.authenticatedBy === 'token') {
     return;
   }
-  if (
-    request.headers[CSRF_HEADER] !== '1' &&
-    !(request.routeOptions.config.csrf === 'same-origin' && isSameOrigin(request.headers))
-  ) {
-    request.ctx.denied = true;
+  if (headers[CSRF_HEADER] !== '1' && !(csrf === 'same-origin' && isSameOrigin(headers))) {
+    ctx.denied = true;
     throw new AppError(
       'forbidden',
       `writes from a browser need the header ${CSRF_HEADER}: 1 (the SDK sends it)`,
@@ -276,7 +300,7 @@ export function isSameOrigin(headers: {
  */
 export function frameworkErrorHandler(audit: AuditService) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
-    request.ctx = newRequestContext(request);
+    request.ctx = newRequestContext(request.id, request.ip);
     void reply.header('x-request-id', request.id);
     const appError = new AppError('bad_request', error.message);
     void runWithRequestContext(request.ctx, () =>
@@ -300,18 +324,14 @@ export function frameworkErrorHandler(audit: AuditService) {
   };
 }
 
-function authorize(request: FastifyRequest): void {
-  if (request.is404) {
-    // The not-found handler matches no route, so there is nothing to authorize: it answers 404.
-    return;
-  }
-  const permission = request.routeOptions.config.permission;
+/** Whether the authenticated caller holds the route's declared permission; throws when not. */
+export function authorizeCaller(ctx: RequestContext, permission: Permission | undefined): void {
   if (permission === undefined) {
     throw new AppError('forbidden', 'this route declares no permission');
   }
-  const { principal } = request.ctx;
+  const { principal } = ctx;
   if (!hasPermission(principal, permission)) {
-    request.ctx.denied = true;
+    ctx.denied = true;
     if (principal.kind === 'anonymous') {
       throw new AppError('unauthenticated', 'sign in to do this');
     }
