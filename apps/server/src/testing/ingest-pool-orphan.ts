@@ -9,7 +9,8 @@
  *   FIFO FIFO
  */
 import { basename } from 'node:path';
-import { IngestPool, type DicomJob } from '../services/ingest/ingest-pool.js';
+import type { FileJob } from '../services/ingest/file-ingest.js';
+import { IngestPool } from '../services/ingest/ingest-pool.js';
 import { LocalObjectStore } from '../storage/object-store.js';
 
 const [dataDir, ...paths] = process.argv.slice(2);
@@ -23,17 +24,18 @@ const stores = {
 await stores.published.init();
 await stores.quarantine.init();
 const pool = new IngestPool({ workers: 2, stores });
-const job = (path: string): DicomJob => ({
+const job = (path: string): FileJob => ({
+  kind: 'dicom',
   path,
   name: basename(path),
   shiftDays: -7,
   uidKey: new Uint8Array(32).fill(3),
   pseudonym: { patientId: 'ORPHAN', patientName: 'ORPHAN^TEST' },
 });
-await Promise.all(paths.slice(0, 2).map((path) => pool.ingestDicom(job(path))));
+await Promise.all(paths.slice(0, 2).map((path) => pool.ingestFile(job(path))));
 for (const fifo of paths.slice(2)) {
   // Never settles: the pipe is never written, and this process is killed.
-  pool.ingestDicom(job(fifo)).catch(() => undefined);
+  pool.ingestFile(job(fifo)).catch(() => undefined);
 }
 process.stdout.write(`workers ${pool.workerPids.join(' ')}\n`);
 // Kept alive by the busy workers until the test kills it.

@@ -21,6 +21,7 @@ import { createContext, type AppContext } from '../../context.js';
 import { DeploymentKey } from '../../crypto/deployment-key.js';
 import { createLogger } from '../../logging.js';
 import { CatalogService } from '../catalog/catalog.service.js';
+import type { FileJob } from './file-ingest.js';
 import { IngestPool, IngestWorkerError } from './ingest-pool.js';
 import { IngestService, type IngestProgress, type IngestReport } from './ingest.service.js';
 
@@ -173,7 +174,8 @@ describe('the ingest worker pool', () => {
     await withDataDir('not-dicom', async (ctx) => {
       const path = join(work, 'not-dicom.dcm');
       await writeFile(path, Buffer.alloc(200, 0x41));
-      const job = {
+      const job: FileJob = {
+        kind: 'dicom',
         path,
         name: 'files/x.dcm',
         shiftDays: -10,
@@ -185,7 +187,7 @@ describe('the ingest worker pool', () => {
         const pool = new IngestPool({ workers, stores: stores(ctx) });
         try {
           errors.push(
-            await pool.ingestDicom(job).then(
+            await pool.ingestFile(job).then(
               () => null,
               (error: unknown) => error,
             ),
