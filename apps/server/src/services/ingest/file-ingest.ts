@@ -106,6 +106,22 @@ export async function ingestNativeFile(
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper = hmacUidRemapper,
 ): Promise<FileOutcome> {
+  try {
+    return await ingestByKind(job, target, readBuffer, remapperOf);
+  } catch (error) {
+    if (isSystemError(error)) {
+      throw new IngestSystemError(error.code, job.name, error.syscall);
+    }
+    throw error;
+  }
+}
+
+async function ingestByKind(
+  job: FileJob,
+  target: FileIngestTarget,
+  readBuffer: ReadBuffer,
+  remapperOf: (key: Uint8Array) => UidRemapper,
+): Promise<FileOutcome> {
   switch (job.kind) {
     case 'dicom': {
       const outcome = await ingestDicomFile(
@@ -176,8 +192,38 @@ export async function sweepFolders(dir: string, before: Date): Promise<number> {
   return removed;
 }
 
+/** An error of a system call, as Node throws it (its message quotes the path). */
+function isSystemError(error: unknown): error is Error & { code: string; syscall: string } {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    'syscall' in error &&
+    typeof error.syscall === 'string'
+  );
+}
+
 function isMissing(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ENOENT';
+}
+
+/**
+ * A system call that failed on a file (ENOENT: removed since its format was told; EISDIR …),
+ * named by its published name: Node's own error quotes the source path, which may identify a
+ * patient.
+ */
+export class IngestSystemError extends Error {
+  readonly code: string;
+  readonly file: string;
+  readonly syscall: string;
+
+  constructor(code: string, file: string, syscall: string) {
+    super(`${file}: ${syscall} failed (${code})`);
+    this.name = 'IngestSystemError';
+    this.code = code;
+    this.file = file;
+    this.syscall = syscall;
+  }
 }
 
 /** A file held back with nothing of it kept: no de-identifier reads it. */

@@ -57,8 +57,7 @@ export type SentError =
   | { kind: 'slide-deid'; code: SlideDeidErrorCode; file: string; detail: string }
   | { kind: 'muse-deid'; code: MuseDeidErrorCode; file: string; detail: string }
   | { kind: 'tiff-write'; code: TiffWriteErrorCode; message: string }
-  /** A system call's error (ENOENT, EISDIR …), its code kept as Node gives it. */
-  | { kind: 'system'; code: string; message: string }
+  | { kind: 'system'; code: string; file: string; syscall: string }
   | { kind: 'other'; name: string; message: string };
 
 /** Parent to worker: its stores, then one file after another. */

@@ -38,7 +38,13 @@ import { FormatError, TiffWriteError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
 import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
 import { ReadBuffer } from './dicom-ingest.js';
-import { ingestNativeFile, sweepFolders, type FileJob, type FileOutcome } from './file-ingest.js';
+import {
+  IngestSystemError,
+  ingestNativeFile,
+  sweepFolders,
+  type FileJob,
+  type FileOutcome,
+} from './file-ingest.js';
 import {
   FILES_PER_WORKER,
   type FileJobMessage,
@@ -88,17 +94,6 @@ export class IngestFileError extends Error {
   constructor(name: string, message: string) {
     super(message);
     this.name = name;
-  }
-}
-
-/** A system call's error of a worker's file (ENOENT, EISDIR …), its code as Node gave it. */
-export class IngestSystemError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'IngestSystemError';
-    this.code = code;
   }
 }
 
@@ -402,7 +397,7 @@ function receivedError(error: SentError): Error {
     case 'tiff-write':
       return new TiffWriteError(error.code, error.message);
     case 'system':
-      return new IngestSystemError(error.code, error.message);
+      return new IngestSystemError(error.code, error.file, error.syscall);
     case 'other':
       return new IngestFileError(error.name, error.message);
     default:

@@ -19,7 +19,7 @@ import {
 import { FormatError, TiffWriteError } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { ReadBuffer } from './dicom-ingest.js';
-import { ingestNativeFile, type FileIngestTarget } from './file-ingest.js';
+import { IngestSystemError, ingestNativeFile, type FileIngestTarget } from './file-ingest.js';
 import {
   FILES_PER_WORKER,
   type FileJobMessage,
@@ -98,8 +98,8 @@ function sentError(error: unknown): SentError {
   if (error instanceof TiffWriteError) {
     return { kind: 'tiff-write', code: error.code, message: error.message };
   }
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-    return { kind: 'system', code: error.code, message: error.message };
+  if (error instanceof IngestSystemError) {
+    return { kind: 'system', code: error.code, file: error.file, syscall: error.syscall };
   }
   return error instanceof Error
     ? { kind: 'other', name: error.name, message: error.message }
