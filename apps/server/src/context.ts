@@ -210,14 +210,7 @@ export async function createContext(
     stores: { published: objectStore, quarantine: quarantineStore },
     scratch: join(config.dataDir, INGEST_SCRATCH_DIR),
   });
-  const ingest = new IngestService(
-    database.db,
-    audit,
-    catalog,
-    { published: objectStore, quarantine: quarantineStore },
-    key.pseudonymKey(),
-    ingestPool,
-  );
+  const ingest = new IngestService(database.db, audit, catalog, key.pseudonymKey(), ingestPool);
   const heldFiles = new HeldFilesService(database.db, audit, catalog, {
     published: objectStore,
     quarantine: quarantineStore,

@@ -69,7 +69,6 @@ async function ingestService(ctx: AppContext, pool: IngestPool): Promise<IngestS
     ctx.database.db,
     ctx.services.audit,
     new CatalogService(ctx.database.db, ctx.services.audit, ctx.objectStore),
-    { published: ctx.objectStore, quarantine: ctx.quarantineStore },
     key.pseudonymKey(),
     pool,
   );

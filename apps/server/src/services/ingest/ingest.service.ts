@@ -69,11 +69,10 @@ import {
   type IngestRunRow,
 } from '../../repositories/ingest/ingest.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
-import type { ObjectStore } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
 import { unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
-import { IngestPool } from './ingest-pool.js';
+import { type IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
@@ -157,15 +156,10 @@ export class IngestService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
-    stores: { published: ObjectStore; quarantine: ObjectStore },
     private readonly pseudonymKey: Uint8Array,
-    pool?: IngestPool,
-  ) {
-    this.pool = pool ?? new IngestPool({ workers: 1, stores });
-  }
-
-  /** Where native files are de-identified: worker processes, or this thread (one at a time). */
-  private readonly pool: IngestPool;
+    /** Where native files are de-identified: worker processes, or this thread (one at a time). */
+    private readonly pool: IngestPool,
+  ) {}
 
   /** Ingests the delivery in the folder `dir` into its dataset's draft. */
   async ingestDirectory(dir: string, options: IngestOptions): Promise<IngestReport> {
