@@ -72,7 +72,7 @@ import { usersRepository } from '../../repositories/identity/users.repository.js
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
 import { unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
-import { type IngestPool } from './ingest-pool.js';
+import type { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
