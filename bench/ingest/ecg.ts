@@ -6,7 +6,8 @@
  * and =2 (two worker processes). There is no outside peer for a whole ingest: the peer is the
  * same ingest with one worker, and the ratio is 2 workers' rate over 1 worker's. Files/s and MB/s
  * (input bytes of the native files), medians of `--rounds`, the worker counts interleaved, with
- * the load average. A measurement: it exits 0 whatever the ratio, non-zero only on errors.
+ * the load average; and the CPU seconds the server's own process spent, which tells how much of
+ * the work left its main thread for the workers, whatever else loads the machine. A measurement: it exits 0 whatever the ratio, non-zero only on errors.
  *
  *   node --conditions=lantern-source --import tsx bench/ingest/ecg.ts [--scale 25] [--rounds 3]
  *     [--seed 6] [--delivery DIR]
@@ -52,8 +53,15 @@ async function nativeFiles(delivery: string): Promise<{ files: number; bytes: nu
   return { files, bytes };
 }
 
-/** One whole ingest of `delivery` into a new data directory; its seconds. */
-async function ingestOnce(delivery: string, workers: number, work: string): Promise<number> {
+/**
+ * One whole ingest of `delivery` into a new data directory: its seconds, and the CPU seconds of
+ * this process (the server's main thread and its libuv pool; the workers are other processes).
+ */
+async function ingestOnce(
+  delivery: string,
+  workers: number,
+  work: string,
+): Promise<{ seconds: number; mainCpu: number }> {
   const dataDir = await mkdtemp(join(work, `data-${workers}-`));
   const config = parseConfig({
     LANTERN_DATA_DIR: dataDir,
@@ -64,8 +72,13 @@ async function ingestOnce(delivery: string, workers: number, work: string): Prom
   const ctx = await createContext(config, createLogger(config));
   try {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     await ctx.services.ingest.ingestDirectory(delivery, { actor: 'system:lantern' });
-    return (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    return {
+      seconds: (performance.now() - start) / 1000,
+      mainCpu: (used.user + used.system) / 1e6,
+    };
   } finally {
     await ctx.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -95,14 +108,17 @@ async function main(): Promise<void> {
       `demo-arrest-ecg at scale ${flags.scale}: ${files} native files, ${(bytes / 1e6).toFixed(1)} MB; load ${load()}`,
     );
     const seconds = new Map<number, number[]>(WORKER_COUNTS.map((w) => [w, []]));
+    const mainCpu = new Map<number, number[]>(WORKER_COUNTS.map((w) => [w, []]));
     for (let round = 0; round < Number(flags.rounds); round += 1) {
       // Interleaved, the order turned every round, so that drift in the machine hits both alike.
       const order = round % 2 === 0 ? WORKER_COUNTS : [...WORKER_COUNTS].reverse();
       for (const workers of order) {
-        const s = await ingestOnce(delivery, workers, work);
+        const run = await ingestOnce(delivery, workers, work);
+        const s = run.seconds;
         seconds.get(workers)?.push(s);
+        mainCpu.get(workers)?.push(run.mainCpu);
         console.log(
-          `round ${round + 1}, ${workers} worker(s): ${s.toFixed(2)} s, ${(files / s).toFixed(0)} files/s, ${(bytes / 1e6 / s).toFixed(1)} MB/s; load ${load()}`,
+          `round ${round + 1}, ${workers} worker(s): ${s.toFixed(2)} s, ${(files / s).toFixed(0)} files/s, ${(bytes / 1e6 / s).toFixed(1)} MB/s, main process CPU ${run.mainCpu.toFixed(2)} s; load ${load()}`,
         );
       }
     }
@@ -111,6 +127,10 @@ async function main(): Promise<void> {
     console.log(`peer (1 worker):    ${one.toFixed(2)} s, ${(files / one).toFixed(0)} files/s`);
     console.log(`Lantern (2 workers): ${two.toFixed(2)} s, ${(files / two).toFixed(0)} files/s`);
     console.log(`ratio 2 workers / 1: ${(one / two).toFixed(2)}x; load ${load()}`);
+    for (const workers of WORKER_COUNTS) {
+      const cpu = median(mainCpu.get(workers) ?? []);
+      console.log(`main process CPU, ${workers} worker(s): ${cpu.toFixed(2)} s (median)`);
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }

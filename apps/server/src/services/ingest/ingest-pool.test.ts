@@ -10,20 +10,18 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { constants, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
-import { FormatError, formatCsvRow, writeWfdb } from '@lantern/formats';
+import { FormatError, formatCsvRow, readEcgNpz, writeWfdb } from '@lantern/formats';
 import {
   generateArrestEcgDelivery,
   generateBrcaPathDelivery,
   generateKneeXrayDelivery,
   KNEE_XRAY_SLUG,
-  Random,
-  simulateEcg,
 } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config.js';
@@ -377,9 +375,11 @@ async function writeMixedDelivery(out: string): Promise<void> {
         .map((entry) => relative(join(out, 'files'), join(entry.parentPath, entry.name))),
     );
   }
+  // WFDB records of the first ECGs' samples, their headers with a hospital's comments.
   await mkdir(join(out, 'files', 'wfdb'), { recursive: true });
-  for (const index of [0, 1, 2]) {
-    const ecg = simulateEcg(ECG_PARAMS, new Random(500 + index));
+  const npzs = files.filter((file) => file.endsWith('.npz')).slice(0, 3);
+  for (const [index, npz] of npzs.entries()) {
+    const ecg = readEcgNpz(new Uint8Array(await readFile(join(out, 'files', npz))), { name: npz });
     const record = writeWfdb(ecg, {
       recordName: `rec${index}`,
       format: 16,
@@ -432,21 +432,6 @@ tables:
 `,
   );
 }
-
-const ECG_PARAMS = {
-  heartRate: 72,
-  rrStd: 0.04,
-  lfHfRatio: 0.5,
-  respirationHz: 0.25,
-  axisDegrees: 45,
-  posteriorTiltDegrees: 10,
-  qtFactor: 1,
-  stLevel: 0,
-  tScale: 1,
-  amplitudeMv: 1.2,
-  noiseUv: 8,
-  wanderUv: 30,
-};
 
 describe('the ingest worker pool with every native format', () => {
   let mixed: string;

@@ -56,7 +56,7 @@ import {
 /** The most worker processes a pool runs. */
 export const INGEST_WORKERS_MAX = 64;
 
-/** The data directory's folder for an ingest's temporary files (INGEST_SCRATCH_DIR). */
+/** The data directory's folder for an ingest's temporary files (a slide's rewrite). */
 export const INGEST_SCRATCH_DIR = 'ingest-scratch';
 
 export interface IngestPoolOptions {
