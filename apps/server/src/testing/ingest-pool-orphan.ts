@@ -2,7 +2,8 @@
  * A server stand-in that dies with its ingest workers busy, for ingest-pool.test.ts ("worker
  * processes end with their parent"): a pool of two worker processes storing into DATA_DIR's local
  * stores takes the DICOM files given (both workers started and working), then one named pipe
- * each, which no one writes (so each worker is held in its read, mid-file); it prints
+ * each, which no one writes (so each worker is held in its read, mid-file: one as a DICOM file,
+ * the other as a slide); it prints
  * `workers <pid> <pid>` and waits to be killed.
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-pool-orphan.ts DATA_DIR DICOM DICOM
@@ -33,9 +34,10 @@ const job = (path: string): FileJob => ({
   pseudonym: { patientId: 'ORPHAN', patientName: 'ORPHAN^TEST' },
 });
 await Promise.all(paths.slice(0, 2).map((path) => pool.ingestFile(job(path))));
-for (const fifo of paths.slice(2)) {
-  // Never settles: the pipe is never written, and this process is killed.
-  pool.ingestFile(job(fifo)).catch(() => undefined);
-}
+// Never settle: the pipes are never written, and this process is killed. The second is a slide,
+// whose rewrite has a folder in the scratch area by then.
+const [dicomFifo = '', slideFifo = ''] = paths.slice(2);
+pool.ingestFile(job(dicomFifo)).catch(() => undefined);
+pool.ingestFile({ ...job(slideFifo), kind: 'slide' }).catch(() => undefined);
 process.stdout.write(`workers ${pool.workerPids.join(' ')}\n`);
 // Kept alive by the busy workers until the test kills it.

@@ -29,7 +29,7 @@ import { createContext, type AppContext } from '../../context.js';
 import { DeploymentKey } from '../../crypto/deployment-key.js';
 import { createLogger } from '../../logging.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { IngestSystemError, type FileJob } from './file-ingest.js';
+import { IngestSystemError, sweepFolders, type FileJob } from './file-ingest.js';
 import { INGEST_SCRATCH_DIR, IngestPool, IngestWorkerError } from './ingest-pool.js';
 import { IngestService, type IngestProgress, type IngestReport } from './ingest.service.js';
 
@@ -284,7 +284,7 @@ describe('the ingest worker pool', () => {
     );
   }, 300_000);
 
-  it('ends its worker processes when the server dies with them mid-file, and nothing more is stored', async () => {
+  it('ends its worker processes when the server dies with them mid-file (DICOM and slide), and nothing more is stored', async () => {
     const dataDir = join(work, 'orphans');
     await mkdir(dataDir, { recursive: true });
     const xrays = (await readdir(join(delivery, 'files'), { recursive: true }))
@@ -335,6 +335,13 @@ describe('the ingest worker pool', () => {
       );
     }
     expect(objects).toHaveLength(2);
+    // The slide's folder in the scratch area, if its worker made it before it ended, holds no
+    // byte, and goes with the janitor's sweep.
+    const scratch = join(dataDir, INGEST_SCRATCH_DIR);
+    const left = await readdir(scratch, { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(left.filter((entry) => entry.isFile())).toEqual([]);
+    await sweepFolders(scratch, new Date(Date.now() + 60_000));
+    expect(await readdir(scratch).catch(() => [])).toEqual([]);
   }, 120_000);
 });
 
