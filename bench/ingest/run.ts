@@ -49,7 +49,8 @@ import { parseArgs, promisify } from 'node:util';
 import { BASIC_PROFILE } from '@lantern/deid';
 import { dicomDataset, EXPLICIT_VR_LITTLE_ENDIAN, TAG, writeDicom } from '@lantern/formats';
 import { Random } from '@lantern/synth';
-import { IngestPool, type DicomJob } from '../../apps/server/src/services/ingest/ingest-pool.js';
+import type { FileJob } from '../../apps/server/src/services/ingest/file-ingest.js';
+import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
 import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 
 const execFileAsync = promisify(execFile);
@@ -236,8 +237,9 @@ async function startPool(workers: number, dataDir: string, fsync: boolean): Prom
   return new IngestPool({ workers, stores });
 }
 
-function benchJob(file: string): DicomJob {
+function benchJob(file: string): FileJob {
   return {
+    kind: 'dicom',
     path: file,
     name: file.slice(file.lastIndexOf('/') + 1),
     shiftDays: -123,
@@ -254,7 +256,7 @@ async function emptyStores(dataDir: string): Promise<void> {
 
 /** Every file given to the pool at once (it takes them one per thread at a time). */
 async function runLantern(pool: IngestPool, files: readonly string[]): Promise<void> {
-  const outcomes = await Promise.all(files.map((file) => pool.ingestDicom(benchJob(file))));
+  const outcomes = await Promise.all(files.map((file) => pool.ingestFile(benchJob(file))));
   const held = outcomes.filter((outcome) => outcome.kind === 'held').length;
   if (held > 0) {
     throw new Error(`${held} radiographs held: the corpus says no burned-in text`);

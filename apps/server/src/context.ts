@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import {
   DEFAULT_INSTANCE_TYPES,
@@ -27,7 +28,7 @@ import { AdmissionService } from './services/admission/admission.service.js';
 import { CatalogService } from './services/catalog/catalog.service.js';
 import { INGEST_STALE_MS, IngestService } from './services/ingest/ingest.service.js';
 import { IngestUploadService } from './services/ingest/ingest-uploads.service.js';
-import { IngestPool } from './services/ingest/ingest-pool.js';
+import { INGEST_SCRATCH_DIR, IngestPool } from './services/ingest/ingest-pool.js';
 import { HeldFilesService } from './services/ingest/held-files.service.js';
 import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { AccessRequestService } from './services/projects/access-requests.service.js';
@@ -207,15 +208,9 @@ export async function createContext(
   const ingestPool = new IngestPool({
     workers: config.ingestWorkers,
     stores: { published: objectStore, quarantine: quarantineStore },
+    scratch: join(config.dataDir, INGEST_SCRATCH_DIR),
   });
-  const ingest = new IngestService(
-    database.db,
-    audit,
-    catalog,
-    { published: objectStore, quarantine: quarantineStore },
-    key.pseudonymKey(),
-    ingestPool,
-  );
+  const ingest = new IngestService(database.db, audit, catalog, key.pseudonymKey(), ingestPool);
   const heldFiles = new HeldFilesService(database.db, audit, catalog, {
     published: objectStore,
     quarantine: quarantineStore,
@@ -238,6 +233,16 @@ export async function createContext(
       const swept = await objectSweep.sweep();
       if (swept.deleted > 0 || swept.unfinished > 0) {
         logger.info(swept, 'unreferenced objects swept');
+      }
+      if (swept.skipped === null) {
+        // No ingest ran while the objects were swept: what the scratch area holds that is older
+        // than the grace is a dead run's.
+        const folders = await ingestPool.sweepScratch(
+          new Date(Date.now() - config.objectSweepGraceMs),
+        );
+        if (folders > 0) {
+          logger.info({ folders }, 'ingest scratch folders swept');
+        }
       }
       const quarantined = await quarantineSweep.sweep();
       if (quarantined.deleted > 0 || quarantined.unfinished > 0) {

@@ -2,14 +2,16 @@
  * A server stand-in that dies with its ingest workers busy, for ingest-pool.test.ts ("worker
  * processes end with their parent"): a pool of two worker processes storing into DATA_DIR's local
  * stores takes the DICOM files given (both workers started and working), then one named pipe
- * each, which no one writes (so each worker is held in its read, mid-file); it prints
+ * each, which no one writes (so each worker is held in its read, mid-file: one as a DICOM file,
+ * the other as a slide); it prints
  * `workers <pid> <pid>` and waits to be killed.
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-pool-orphan.ts DATA_DIR DICOM DICOM
  *   FIFO FIFO
  */
 import { basename } from 'node:path';
-import { IngestPool, type DicomJob } from '../services/ingest/ingest-pool.js';
+import type { FileJob } from '../services/ingest/file-ingest.js';
+import { IngestPool } from '../services/ingest/ingest-pool.js';
 import { LocalObjectStore } from '../storage/object-store.js';
 
 const [dataDir, ...paths] = process.argv.slice(2);
@@ -23,17 +25,19 @@ const stores = {
 await stores.published.init();
 await stores.quarantine.init();
 const pool = new IngestPool({ workers: 2, stores });
-const job = (path: string): DicomJob => ({
+const job = (path: string): FileJob => ({
+  kind: 'dicom',
   path,
   name: basename(path),
   shiftDays: -7,
   uidKey: new Uint8Array(32).fill(3),
   pseudonym: { patientId: 'ORPHAN', patientName: 'ORPHAN^TEST' },
 });
-await Promise.all(paths.slice(0, 2).map((path) => pool.ingestDicom(job(path))));
-for (const fifo of paths.slice(2)) {
-  // Never settles: the pipe is never written, and this process is killed.
-  pool.ingestDicom(job(fifo)).catch(() => undefined);
-}
+await Promise.all(paths.slice(0, 2).map((path) => pool.ingestFile(job(path))));
+// Never settle: the pipes are never written, and this process is killed. The second is a slide,
+// whose rewrite has a folder in the scratch area by then.
+const [dicomFifo = '', slideFifo = ''] = paths.slice(2);
+pool.ingestFile(job(dicomFifo)).catch(() => undefined);
+pool.ingestFile({ ...job(slideFifo), kind: 'slide' }).catch(() => undefined);
 process.stdout.write(`workers ${pool.workerPids.join(' ')}\n`);
 // Kept alive by the busy workers until the test kills it.

@@ -16,11 +16,13 @@
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-then-die.ts DATA_DIR DELIVERY_DIR
  */
+import { join } from 'node:path';
 import { parseConfig } from '../config.js';
 import { createContext } from '../context.js';
 import { DeploymentKey } from '../crypto/deployment-key.js';
 import { createLogger } from '../logging.js';
 import { CatalogService } from '../services/catalog/catalog.service.js';
+import { INGEST_SCRATCH_DIR, IngestPool } from '../services/ingest/ingest-pool.js';
 import { IngestService } from '../services/ingest/ingest.service.js';
 import type { ListedObject, ObjectStore, StoredObject } from '../storage/object-store.js';
 
@@ -125,13 +127,14 @@ const key = await DeploymentKey.load(config.secretKeyFile);
 const db = ctx.database.db;
 const store = dyingStore(ctx.objectStore, cue, 'put');
 const catalog = new CatalogService(db, ctx.services.audit, store);
-const ingest = new IngestService(
-  db,
-  ctx.services.audit,
-  catalog,
-  { published: store, quarantine: dyingStore(ctx.quarantineStore, cue, 'held') },
-  key.pseudonymKey(),
-);
+const stores = { published: store, quarantine: dyingStore(ctx.quarantineStore, cue, 'held') };
+// In this thread (stores wrapped to die on cue are no local folders a worker could open again).
+const pool = new IngestPool({
+  workers: 1,
+  stores,
+  scratch: join(config.dataDir, INGEST_SCRATCH_DIR),
+});
+const ingest = new IngestService(db, ctx.services.audit, catalog, key.pseudonymKey(), pool);
 const report = await ingest.ingestDirectory(delivery, {
   actor: 'system:lantern',
   onProgress: (progress) => {

@@ -42,16 +42,21 @@ export interface MuseDeidResult {
   readonly shifted: readonly string[];
 }
 
+export type MuseDeidErrorCode = 'invalid_option' | 'not_muse';
+
 /** A document that cannot be de-identified with the options given (bad bytes are FormatErrors). */
 export class MuseDeidError extends Error {
-  readonly code: 'invalid_option' | 'not_muse';
+  readonly code: MuseDeidErrorCode;
   readonly file: string;
+  /** What was wrong, without the file (the message has both). */
+  readonly detail: string;
 
-  constructor(code: 'invalid_option' | 'not_muse', file: string, detail: string) {
+  constructor(code: MuseDeidErrorCode, file: string, detail: string) {
     super(`${file}: ${detail}`);
     this.name = 'MuseDeidError';
     this.code = code;
     this.file = file;
+    this.detail = detail;
   }
 }
 

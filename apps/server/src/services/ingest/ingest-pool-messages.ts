@@ -1,14 +1,15 @@
 /**
  * What an IngestPool and its worker processes say to each other over their IPC channel (the
- * advanced serialization, so bytes cross as bytes). Small messages only: a job names the file to
- * read (the worker reads it itself) and carries the de-identification's options, the UID key as
- * bytes (a function cannot cross); the answer is where the file went (key, size, whether it was
- * held), never its bytes. The UID key and the pseudonyms are secrets: they travel in memory, over
- * the channel, and are never written to a file, an argument, the environment or a log.
+ * advanced serialization, so bytes cross as bytes). Small messages only: a job (file-ingest.ts'
+ * FileJob) names the file's kind and path (the worker reads it itself) and carries what its
+ * de-identifier needs, the UID key as bytes (a function cannot cross); the answer is where the
+ * file went (keys, sizes, whether it was held), never its bytes. The UID key and the pseudonyms
+ * are secrets: they travel in memory, over the channel, and are never written to a file, an
+ * argument, the environment or a log.
  */
-import type { FormatErrorCode } from '@lantern/formats';
-import type { DicomDeidErrorCode } from '@lantern/deid';
-import type { DicomIngestOutcome } from './dicom-ingest.js';
+import type { FormatErrorCode, TiffWriteErrorCode } from '@lantern/formats';
+import type { DicomDeidErrorCode, MuseDeidErrorCode, SlideDeidErrorCode } from '@lantern/deid';
+import type { FileJob, FileOutcome } from './file-ingest.js';
 
 /**
  * The files a worker takes at once, each read into a buffer of its own: while one waits for the
@@ -26,6 +27,8 @@ export interface IngestWorkerData {
   kind: 'init';
   /** The data directory whose objects/ and quarantine/ the workers write into. */
   dataDir: string;
+  /** The data directory's ingest scratch area, for temporary files (file-ingest.ts). */
+  scratch: string;
   /** Whether the stores flush each object before its rename, as the server's (LocalObjectStore). */
   fsync: boolean;
   /**
@@ -36,18 +39,8 @@ export interface IngestWorkerData {
   exitAtFile: number | undefined;
 }
 
-/** Parent to worker: de-identify and store one DICOM file. */
-export interface DicomJobMessage {
-  kind: 'dicom';
-  job: number;
-  path: string;
-  /** The published name: the file named in errors (the source path may identify a patient). */
-  name: string;
-  shiftDays: number;
-  /** The key of the HMAC that remaps UIDs (hmacUidRemapper). */
-  uidKey: Uint8Array;
-  pseudonym: { patientId: string; patientName: string };
-}
+/** Parent to worker: de-identify and store one native file. */
+export type FileJobMessage = FileJob & { job: number };
 
 /** An error of the worker, sent so that the parent throws the same typed error. */
 export type SentError =
@@ -60,13 +53,17 @@ export type SentError =
       line: number | undefined;
       column: number | undefined;
     }
-  | { kind: 'deid'; code: DicomDeidErrorCode; file: string; detail: string }
+  | { kind: 'dicom-deid'; code: DicomDeidErrorCode; file: string; detail: string }
+  | { kind: 'slide-deid'; code: SlideDeidErrorCode; file: string; detail: string }
+  | { kind: 'muse-deid'; code: MuseDeidErrorCode; file: string; detail: string }
+  | { kind: 'tiff-write'; code: TiffWriteErrorCode; message: string }
+  | { kind: 'system'; code: string; file: string; syscall: string }
   | { kind: 'other'; name: string; message: string };
 
 /** Parent to worker: its stores, then one file after another. */
-export type IngestWorkerInbound = IngestWorkerData | DicomJobMessage;
+export type IngestWorkerInbound = IngestWorkerData | FileJobMessage;
 
 /** Worker to parent: the file's outcome, or its error. */
 export type IngestWorkerMessage =
-  | { kind: 'done'; job: number; outcome: DicomIngestOutcome }
+  | { kind: 'done'; job: number; outcome: FileOutcome }
   | { kind: 'failed'; job: number; error: SentError };

@@ -1,27 +1,36 @@
 /**
- * The ingest's worker processes (ingest-pool.ts): a delivery ingested with DICOM files taken two at
+ * The ingest's worker processes (ingest-pool.ts): a delivery ingested with its files taken two at
  * a time in worker processes makes the very draft, objects, counts and progress that one taken in
- * the main thread makes; a file's typed error crosses the process boundary unchanged; and a
- * worker process that dies mid-run fails the run with an IngestWorkerError naming the published file, leaving a
- * draft that an ingest run again completes. Real worker processes, real stores, PGlite data
- * directories sharing one deployment key (so that pseudonyms, and so bytes, agree).
+ * the main thread makes, for DICOM radiographs and for a delivery mixing every native format
+ * (DICOM, slides, MUSE XML, NumPy, WFDB); a hostile file of each kind fails with its typed error,
+ * unchanged across the process boundary, and the pool goes on; and a worker process that dies
+ * mid-run fails the run with an IngestWorkerError naming the published file, leaving a draft that
+ * an ingest run again completes. Real worker processes, real stores, PGlite data directories
+ * sharing one deployment key (so that pseudonyms, and so bytes, agree).
  */
 import { execFile, spawn } from 'node:child_process';
 import { constants, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { FormatError } from '@lantern/formats';
-import { generateKneeXrayDelivery, KNEE_XRAY_SLUG } from '@lantern/synth';
+import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
+import { FormatError, formatCsvRow, readEcgNpz, writeWfdb } from '@lantern/formats';
+import {
+  generateArrestEcgDelivery,
+  generateBrcaPathDelivery,
+  generateKneeXrayDelivery,
+  KNEE_XRAY_SLUG,
+} from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config.js';
 import { createContext, type AppContext } from '../../context.js';
 import { DeploymentKey } from '../../crypto/deployment-key.js';
 import { createLogger } from '../../logging.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { IngestPool, IngestWorkerError } from './ingest-pool.js';
+import { IngestSystemError, sweepFolders, type FileJob } from './file-ingest.js';
+import { INGEST_SCRATCH_DIR, IngestPool, IngestWorkerError } from './ingest-pool.js';
 import { IngestService, type IngestProgress, type IngestReport } from './ingest.service.js';
 
 const SLUG = KNEE_XRAY_SLUG;
@@ -58,7 +67,6 @@ async function ingestService(ctx: AppContext, pool: IngestPool): Promise<IngestS
     ctx.database.db,
     ctx.services.audit,
     new CatalogService(ctx.database.db, ctx.services.audit, ctx.objectStore),
-    { published: ctx.objectStore, quarantine: ctx.quarantineStore },
     key.pseudonymKey(),
     pool,
   );
@@ -121,15 +129,15 @@ async function ingestState(
   );
 }
 
-/** Ingests the delivery into a new data directory through a pool of `workers`. */
-async function ingestWith(name: string, workers: number): Promise<string> {
+/** Ingests a delivery (the knee radiographs') into a new data directory through a pool of `workers`. */
+async function ingestWith(name: string, workers: number, from = delivery): Promise<string> {
   return withDataDir(name, async (ctx) => {
     const pool = new IngestPool({ workers, stores: stores(ctx) });
     try {
       expect(pool.hasWorkers).toBe(workers > 1);
       const ingest = await ingestService(ctx, pool);
       const progress: IngestProgress[] = [];
-      const report = await ingest.ingestDirectory(delivery, {
+      const report = await ingest.ingestDirectory(from, {
         actor: 'system:lantern',
         onProgress: (p) => progress.push(p),
       });
@@ -173,7 +181,8 @@ describe('the ingest worker pool', () => {
     await withDataDir('not-dicom', async (ctx) => {
       const path = join(work, 'not-dicom.dcm');
       await writeFile(path, Buffer.alloc(200, 0x41));
-      const job = {
+      const job: FileJob = {
+        kind: 'dicom',
         path,
         name: 'files/x.dcm',
         shiftDays: -10,
@@ -185,7 +194,7 @@ describe('the ingest worker pool', () => {
         const pool = new IngestPool({ workers, stores: stores(ctx) });
         try {
           errors.push(
-            await pool.ingestDicom(job).then(
+            await pool.ingestFile(job).then(
               () => null,
               (error: unknown) => error,
             ),
@@ -275,7 +284,7 @@ describe('the ingest worker pool', () => {
     );
   }, 300_000);
 
-  it('ends its worker processes when the server dies with them mid-file, and nothing more is stored', async () => {
+  it('ends its worker processes when the server dies with them mid-file (DICOM and slide), and nothing more is stored', async () => {
     const dataDir = join(work, 'orphans');
     await mkdir(dataDir, { recursive: true });
     const xrays = (await readdir(join(delivery, 'files'), { recursive: true }))
@@ -326,6 +335,13 @@ describe('the ingest worker pool', () => {
       );
     }
     expect(objects).toHaveLength(2);
+    // The slide's folder in the scratch area, if its worker made it before it ended, holds no
+    // byte, and goes with the janitor's sweep.
+    const scratch = join(dataDir, INGEST_SCRATCH_DIR);
+    const left = await readdir(scratch, { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(left.filter((entry) => entry.isFile())).toEqual([]);
+    await sweepFolders(scratch, new Date(Date.now() + 60_000));
+    expect(await readdir(scratch).catch(() => [])).toEqual([]);
   }, 120_000);
 });
 
@@ -337,4 +353,262 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A delivery of every native format the ingest reads, from the synthetic generators: knee
+ * radiographs (DICOM, some held for burned-in text), breast biopsy slides (tiled TIFF with label
+ * and macro), arrest ECGs (NumPy `.npz` and GE MUSE XML), WFDB records written here (header and
+ * signal files, one that cannot be read), and a file no de-identifier reads. One table names them
+ * all, a few patients sharing them.
+ */
+async function writeMixedDelivery(out: string): Promise<void> {
+  const sources = join(work, 'mixed-sources');
+  await generateKneeXrayDelivery({ out: join(sources, 'xray'), scale: 0.1, seed: 31 });
+  await generateBrcaPathDelivery({
+    out: join(sources, 'slides'),
+    seed: 31,
+    patients: 2,
+    slideSize: { width: 512, height: 320 },
+  });
+  await generateArrestEcgDelivery({ out: join(sources, 'ecg'), scale: 0.1, seed: 31 });
+  const files: string[] = [];
+  for (const kind of ['xray', 'slides', 'ecg']) {
+    await cp(join(sources, kind, 'files'), join(out, 'files', kind), { recursive: true });
+    const names = await readdir(join(out, 'files', kind), { recursive: true, withFileTypes: true });
+    files.push(
+      ...names
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(join(out, 'files'), join(entry.parentPath, entry.name))),
+    );
+  }
+  // WFDB records of the first ECGs' samples, their headers with a hospital's comments.
+  await mkdir(join(out, 'files', 'wfdb'), { recursive: true });
+  const npzs = files.filter((file) => file.endsWith('.npz')).slice(0, 3);
+  for (const [index, npz] of npzs.entries()) {
+    const ecg = readEcgNpz(new Uint8Array(await readFile(join(out, 'files', npz))), { name: npz });
+    const record = writeWfdb(ecg, {
+      recordName: `rec${index}`,
+      format: 16,
+      gain: 1,
+      units: 'uV',
+      comments: [`Patient: Jane Quinlan MRN 445566${index}`, 'Age: 69'],
+    });
+    await writeFile(join(out, 'files', 'wfdb', `rec${index}.hea`), record.header);
+    for (const [name, bytes] of record.files) {
+      await writeFile(join(out, 'files', 'wfdb', name), bytes);
+    }
+    files.push(`wfdb/rec${index}.hea`);
+  }
+  // A record whose signal file is cut short: held back, nothing of it stored.
+  await writeFile(
+    join(out, 'files', 'wfdb', 'short.hea'),
+    'short 1 500 5000\nshort.dat 16 200 16 0\n',
+  );
+  await writeFile(join(out, 'files', 'wfdb', 'short.dat'), new Uint8Array(100));
+  files.push('wfdb/short.hea');
+  // A PNG: no de-identifier reads it.
+  await writeFile(join(out, 'files', 'photo.png'), Buffer.from('89504e470d0a1a0a0000000d', 'hex'));
+  files.push('photo.png');
+  await mkdir(join(out, 'tables'), { recursive: true });
+  const rows = files
+    .sort()
+    .map((file, i) =>
+      formatCsvRow([
+        `${7100 + (i % 5)}`,
+        `ACC-${i}`,
+        `2021-06-${String((i % 28) + 1).padStart(2, '0')}`,
+        file,
+      ]),
+    );
+  await writeFile(
+    join(out, 'tables', 'studies.csv'),
+    [formatCsvRow(['mrn', 'accession', 'acquired', 'path']), ...rows].join(''),
+  );
+  await writeFile(
+    join(out, 'delivery.yaml'),
+    `dataset: mixed-formats-test
+partner: Example Health System
+tables:
+  - name: studies
+    file: tables/studies.csv
+    patient: mrn
+    study: accession
+    files: path
+    dates: [acquired]
+`,
+  );
+}
+
+describe('the ingest worker pool with every native format', () => {
+  let mixed: string;
+
+  beforeAll(async () => {
+    mixed = join(work, 'mixed');
+    await writeMixedDelivery(mixed);
+  }, 300_000);
+
+  it('stores a delivery of DICOM, slides, MUSE, NumPy and WFDB with 2 workers as with 1', async () => {
+    const one = await ingestWith('mixed-one', 1, mixed);
+    const state = JSON.parse(one) as {
+      files: { path: string }[];
+      held: { path: string; format: string }[];
+    };
+    // Every kind stored (WFDB with its signal files), and held: DICOM for review, the rest unread.
+    for (const ending of ['.dcm', '.svs', '.npz', '.xml', '.hea', '.dat']) {
+      expect(state.files.some((f) => f.path.endsWith(ending))).toBe(true);
+    }
+    expect(new Set(state.held.map((h) => h.format))).toEqual(new Set(['dicom', 'unreadable']));
+    expect(state.held.filter((h) => h.format === 'unreadable').map((h) => h.path)).toHaveLength(2);
+    expect(await ingestWith('mixed-two', 2, mixed)).toBe(one);
+    // No slide's temporary folder is left in the scratch area.
+    for (const name of ['mixed-one', 'mixed-two']) {
+      expect(await readdir(join(work, name, INGEST_SCRATCH_DIR))).toEqual([]);
+    }
+  }, 300_000);
+
+  it('fails a hostile file of each kind with its typed error inside a worker, and the pool goes on', async () => {
+    const hostile = join(work, 'hostile');
+    await mkdir(hostile, { recursive: true });
+    const write = async (name: string, bytes: Uint8Array | string) => {
+      await writeFile(join(hostile, name), bytes);
+      return join(hostile, name);
+    };
+    const slide = await firstFile(join(mixed, 'files', 'slides'), '.svs');
+    const xray = await firstFile(join(mixed, 'files', 'xray'), '.dcm');
+    const base = { shiftDays: -30 };
+    const dicom = {
+      kind: 'dicom' as const,
+      uidKey: new Uint8Array(32).fill(5),
+      pseudonym: { patientId: 'P1', patientName: 'P1' },
+    };
+    // A DICOM preamble whose first element claims more bytes than the file has.
+    const truncatedDicom = Buffer.concat([
+      Buffer.alloc(128),
+      Buffer.from('DICM'),
+      Buffer.from([0x02, 0x00, 0x10, 0x00, 0x55, 0x49, 0xff, 0x7f]),
+    ]);
+    const cases: { job: FileJob; error: new (...args: never[]) => Error; code: string }[] = [
+      {
+        job: { ...dicom, ...base, path: await write('cut.dcm', truncatedDicom), name: 'x/cut.dcm' },
+        error: FormatError,
+        code: 'invalid_dicom',
+      },
+      {
+        job: { ...dicom, path: xray, name: 'x/half-day.dcm', shiftDays: 0.5 },
+        error: DicomDeidError,
+        code: 'invalid_option',
+      },
+      {
+        // A TIFF whose first directory is beyond its end.
+        job: {
+          kind: 'slide',
+          ...base,
+          path: await write('cut.svs', Buffer.from('49492a00ffff0000', 'hex')),
+          name: 'x/cut.svs',
+        },
+        error: FormatError,
+        code: 'truncated',
+      },
+      {
+        job: { kind: 'slide', path: slide, name: 'x/half-day.svs', shiftDays: 0.5 },
+        error: SlideDeidError,
+        code: 'invalid_option',
+      },
+      {
+        job: {
+          kind: 'muse',
+          ...base,
+          pseudonym: { patientId: 'P1' },
+          path: await write('cut.xml', '<?xml version="1.0"?><RestingECG><PatientDemographics>'),
+          name: 'x/cut.xml',
+        },
+        error: FormatError,
+        code: 'invalid_xml',
+      },
+      {
+        job: {
+          kind: 'muse',
+          ...base,
+          pseudonym: { patientId: 'P1' },
+          path: await write('page.xml', '<?xml version="1.0"?><html><body/></html>'),
+          name: 'x/page.xml',
+        },
+        error: MuseDeidError,
+        code: 'not_muse',
+      },
+      {
+        // Removed between the sniff and the worker's read: the error names the published file.
+        job: { kind: 'numpy', ...base, path: join(hostile, 'gone.npz'), name: 'x/gone.npz' },
+        error: IngestSystemError,
+        code: 'ENOENT',
+      },
+    ];
+    await withDataDir('hostile', async (ctx) => {
+      const inThread = new IngestPool({ workers: 1, stores: stores(ctx) });
+      const pool = new IngestPool({ workers: 2, stores: stores(ctx) });
+      try {
+        const failed = (outcome: Promise<unknown>) =>
+          outcome.then(
+            () => null,
+            (e: unknown) => e,
+          );
+        // All at once: both workers take some.
+        const errors = await Promise.all(cases.map(({ job }) => failed(pool.ingestFile(job))));
+        expect(pool.workersStarted).toBe(2);
+        for (const [i, { job, error, code }] of cases.entries()) {
+          const here = errors[i];
+          expect(here, job.name).toBeInstanceOf(error);
+          expect(here).toMatchObject({ code });
+          // The same error as the calling thread throws.
+          const there = await failed(inThread.ingestFile(job));
+          expect(there).toBeInstanceOf(error);
+          expect(there).toMatchObject({
+            code,
+            message: here instanceof Error ? here.message : null,
+          });
+        }
+        // A WFDB header that cannot be read is held back, as in the delivery, by the worker.
+        const wfdb: FileJob = {
+          kind: 'wfdb',
+          ...base,
+          path: await write('odd.hea', 'odd 1 500 10\n../../etc/passwd 16 200 16 0\n'),
+          name: 'x/odd.hea',
+        };
+        const held = await pool.ingestFile(wfdb);
+        expect(held).toMatchObject({ kind: 'held', format: 'unreadable', quarantined: null });
+        expect(await inThread.ingestFile(wfdb)).toEqual(held);
+        // Nothing stored, no temporary file left (the scratch area its owner's alone) …
+        const listed: string[] = [];
+        for await (const object of ctx.objectStore.list()) {
+          listed.push(object.key);
+        }
+        expect(listed).toEqual([]);
+        const scratch = join(work, 'hostile', INGEST_SCRATCH_DIR);
+        expect(await readdir(scratch)).toEqual([]);
+        expect((await stat(scratch)).mode & 0o077).toBe(0);
+        expect(await readdir(join(work, 'hostile', 'objects', '.tmp'))).toEqual([]);
+        // … and the same two workers take the next file.
+        const pids = pool.workerPids;
+        expect(pids).toHaveLength(2);
+        await expect(
+          pool.ingestFile({ ...dicom, ...base, path: xray, name: 'x/ok.dcm' }),
+        ).resolves.toMatchObject({ kind: 'stored' });
+        expect(pool.workersStarted).toBe(2);
+        expect(pool.workerPids).toEqual(pids);
+      } finally {
+        await pool.close();
+        await inThread.close();
+      }
+    });
+  }, 120_000);
+});
+
+/** The first file under `dir` whose name ends with `ending`. */
+async function firstFile(dir: string, ending: string): Promise<string> {
+  const name = (await readdir(dir, { recursive: true })).find((n) => n.endsWith(ending));
+  if (name === undefined) {
+    throw new Error(`no ${ending} file under ${dir}`);
+  }
+  return join(dir, name);
 }

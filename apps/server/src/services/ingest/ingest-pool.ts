@@ -1,19 +1,20 @@
 /**
- * The processes an ingest de-identifies its DICOM files in (issue 6): `LANTERN_INGEST_WORKERS`
- * child processes (node:child_process fork, IPC with the advanced serialization), each taking one
- * file at a time through ingestDicomFile (dicom-ingest.ts) with its own ReadBuffer and its own
- * instances of the local object stores (the same folders: objects are renamed into place whole, so
- * workers storing the same bytes agree); or, with one worker or none, the main thread itself.
+ * The processes an ingest de-identifies its native files in (issue 6): `LANTERN_INGEST_WORKERS`
+ * child processes (node:child_process fork, IPC with the advanced serialization), each taking
+ * files through ingestNativeFile (file-ingest.ts: DICOM, slides, MUSE XML, NumPy, WFDB) with its
+ * own ReadBuffers and its own instances of the local object stores (the same folders: objects are
+ * renamed into place whole, so workers storing the same bytes agree) and the data directory's
+ * scratch area for temporary files; or, with one worker or none, the main thread itself.
  * Processes, not worker threads: on the 2-vCPU machines measured, two threads of one process spent
  * about a fifth more CPU on the same files than two processes and ran no faster than one
  * (bench/ingest/README.md).
  *
  * The main thread keeps everything else: the database writes, the order of the files and the
  * progress (ingest.service.ts takes the outcomes in the delivery's order, whichever finished
- * first). A job names the file and carries its de-identification options (ingest-pool-messages.ts):
- * the UID key and pseudonyms go to a worker over the IPC channel, in memory only (never in its
- * arguments, environment or output; a worker gets an empty environment and no stdio). An answer is
- * the outcome (key, size, held or not), never the file's bytes.
+ * first). A job (FileJob) names the file's kind and path and carries what its de-identifier needs
+ * (ingest-pool-messages.ts): the UID key and pseudonyms go to a worker over the IPC channel, in
+ * memory only (never in its arguments, environment or output; a worker gets an empty environment
+ * and no stdio). An answer is the outcome (keys, sizes, held or not), never the file's bytes.
  *
  * A worker that dies (an uncaught error, out of memory, a signal) fails its file with an
  * IngestWorkerError, and so the ingest run, which stays resumable as after any failure: the next
@@ -31,15 +32,22 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { basename, dirname } from 'node:path';
-import { DicomDeidError, hmacUidRemapper } from '@lantern/deid';
-import { FormatError } from '@lantern/formats';
+import { basename, dirname, join } from 'node:path';
+import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
+import { FormatError, TiffWriteError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
 import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
-import { ingestDicomFile, ReadBuffer, type DicomIngestOutcome } from './dicom-ingest.js';
+import { ReadBuffer } from './dicom-ingest.js';
+import {
+  IngestSystemError,
+  ingestNativeFile,
+  sweepFolders,
+  type FileJob,
+  type FileOutcome,
+} from './file-ingest.js';
 import {
   FILES_PER_WORKER,
-  type DicomJobMessage,
+  type FileJobMessage,
   type IngestWorkerData,
   type IngestWorkerMessage,
   type SentError,
@@ -48,22 +56,20 @@ import {
 /** The most worker processes a pool runs. */
 export const INGEST_WORKERS_MAX = 64;
 
-/** One DICOM file to de-identify and store: the options of ingestDicomFile, the UID key as bytes. */
-export interface DicomJob {
-  path: string;
-  /** The published name, used in errors instead of the source path. */
-  name: string;
-  shiftDays: number;
-  /** The key of the HMAC that remaps UIDs (hmacUidRemapper). */
-  uidKey: Uint8Array;
-  pseudonym: { patientId: string; patientName: string };
-}
+/** The data directory's folder for an ingest's temporary files (a slide's rewrite). */
+export const INGEST_SCRATCH_DIR = 'ingest-scratch';
 
 export interface IngestPoolOptions {
   /** Worker processes; 0 or 1: the calling thread itself. */
   workers: number;
   /** The stores files go into; the pool's workers open their own of the same local folders. */
   stores: { published: ObjectStore; quarantine: ObjectStore };
+  /**
+   * The folder temporary files go in (a slide's rewrite), in the data directory, each file's in a
+   * folder of its own readable by its owner only. Default: INGEST_SCRATCH_DIR of the local stores'
+   * data directory; required with other stores.
+   */
+  scratch?: string;
   /**
    * Testing only: each worker process exits (code 7) when given its n-th file, as a process that
    * crashes would (ingest-pool.test.ts).
@@ -92,8 +98,8 @@ export class IngestFileError extends Error {
 }
 
 interface Pending {
-  message: DicomJobMessage;
-  resolve: (outcome: DicomIngestOutcome) => void;
+  message: FileJobMessage;
+  resolve: (outcome: FileOutcome) => void;
   reject: (error: Error) => void;
 }
 
@@ -149,6 +155,7 @@ export class IngestPool {
   private readonly processes: number;
   private readonly stores: { published: ObjectStore; quarantine: ObjectStore };
   private readonly dataDir: string | null;
+  private readonly scratch: string;
   private readonly fsync: boolean;
   private readonly exitAtFile: number | undefined;
   /** The calling thread's buffer, when it takes the files itself. */
@@ -168,6 +175,12 @@ export class IngestPool {
     }
     this.stores = stores;
     this.dataDir = localDataDir(stores);
+    const scratch =
+      options.scratch ?? (this.dataDir === null ? null : join(this.dataDir, INGEST_SCRATCH_DIR));
+    if (scratch === null) {
+      throw new RangeError('an ingest pool over stores of no local data directory needs a scratch');
+    }
+    this.scratch = scratch;
     this.fsync = !(stores.published instanceof LocalObjectStore) || stores.published.fsync;
     // Workers write local folders only; with S3 (or one worker) the calling thread takes the files.
     this.processes = workers > 1 && this.dataDir !== null ? workers : 0;
@@ -193,41 +206,41 @@ export class IngestPool {
   }
 
   /**
-   * De-identifies and stores one DICOM file (ingestDicomFile), in a worker process when there
-   * are any. Errors are those of ingestDicomFile (a FormatError, a DicomDeidError …), or an
+   * De-identifies and stores one native file (ingestNativeFile), in a worker process when there
+   * are any. Errors are those of ingestNativeFile (a FormatError, a DicomDeidError …), or an
    * IngestWorkerError when the worker died. Files given at once are taken in turn by the calling
    * thread, and by the worker processes as each becomes free.
    */
-  async ingestDicom(job: DicomJob): Promise<DicomIngestOutcome> {
+  async ingestFile(job: FileJob): Promise<FileOutcome> {
     if (this.closed) {
       throw new Error('this ingest pool is closed');
     }
     if (!this.hasWorkers) {
       // One file after another, whoever calls: the buffer is lent to one read at a time.
       const outcome = this.inThreadTail.then(() =>
-        ingestDicomFile(
-          job.path,
-          {
-            name: job.name,
-            shiftDays: job.shiftDays,
-            remapUid: hmacUidRemapper(job.uidKey),
-            pseudonym: job.pseudonym,
-          },
-          this.stores,
-          this.readBuffer,
-        ),
+        ingestNativeFile(job, { stores: this.stores, scratch: this.scratch }, this.readBuffer),
       );
       this.inThreadTail = outcome.catch(() => undefined);
       return outcome;
     }
-    return new Promise<DicomIngestOutcome>((resolve, reject) => {
+    return new Promise<FileOutcome>((resolve, reject) => {
       this.queue.push({
-        message: { kind: 'dicom', job: this.nextJob++, ...job },
+        message: { ...job, job: this.nextJob++ },
         resolve,
         reject,
       });
       this.dispatch();
     });
+  }
+
+  /**
+   * Removes what files begun before `before` left in the scratch area (a process killed
+   * mid-slide: de-identified bytes, but never kept); called only while no ingest runs, so that
+   * nothing under way is there. Each file's folder counts from its newest entry. Returns how many
+   * folders it removed.
+   */
+  async sweepScratch(before: Date): Promise<number> {
+    return sweepFolders(this.scratch, before);
   }
 
   /** Ends every worker and waits for it to exit; files still queued or taken fail. */
@@ -294,6 +307,7 @@ export class IngestPool {
     const init: IngestWorkerData = {
       kind: 'init',
       dataDir: this.dataDir ?? '',
+      scratch: this.scratch,
       fsync: this.fsync,
       exitAtFile: this.exitAtFile,
     };
@@ -374,8 +388,16 @@ function receivedError(error: SentError): Error {
         ...(error.line === undefined ? {} : { line: error.line }),
         ...(error.column === undefined ? {} : { column: error.column }),
       });
-    case 'deid':
+    case 'dicom-deid':
       return new DicomDeidError(error.code, error.file, error.detail);
+    case 'slide-deid':
+      return new SlideDeidError(error.code, error.file, error.detail);
+    case 'muse-deid':
+      return new MuseDeidError(error.code, error.file, error.detail);
+    case 'tiff-write':
+      return new TiffWriteError(error.code, error.message);
+    case 'system':
+      return new IngestSystemError(error.code, error.file, error.syscall);
     case 'other':
       return new IngestFileError(error.name, error.message);
     default:

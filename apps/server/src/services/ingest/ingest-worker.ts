@@ -1,19 +1,28 @@
 /**
- * An IngestPool's worker process: de-identifies and stores the DICOM files it is sent, one after
- * another, through the same function as the server's main thread (ingestDicomFile: read whole into
- * this worker's own ReadBuffer, de-identify, store under the SHA-256 with one gathered write), into
- * its own instances of the local object stores (the same folders as the server's: objects are
- * written to a temporary file and renamed, so two workers storing the same bytes agree). It
- * answers each job with the outcome or a typed error, never with the file's bytes; it writes no
- * database row and logs nothing. It exits when its parent closes the IPC channel or dies.
+ * An IngestPool's worker process: de-identifies and stores the native files it is sent (DICOM,
+ * slides, MUSE XML, NumPy, WFDB), one after another, through the same function as the server's
+ * main thread (file-ingest.ts' ingestNativeFile: DICOM read whole into this worker's own
+ * ReadBuffer, de-identified, stored under the SHA-256 with one gathered write; the other formats
+ * by their own de-identifiers), into its own instances of the local object stores (the same
+ * folders as the server's: objects are written to a temporary file and renamed, so two workers
+ * storing the same bytes agree) and the data directory's scratch area. It answers each job with
+ * the outcome or a typed error, never with the file's bytes; it writes no database row and logs
+ * nothing. It exits when its parent closes the IPC channel or dies.
  */
-import { DicomDeidError, hmacUidRemapper, type UidRemapper } from '@lantern/deid';
-import { FormatError } from '@lantern/formats';
+import {
+  DicomDeidError,
+  hmacUidRemapper,
+  MuseDeidError,
+  SlideDeidError,
+  type UidRemapper,
+} from '@lantern/deid';
+import { FormatError, TiffWriteError } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
-import { ingestDicomFile, ReadBuffer } from './dicom-ingest.js';
+import { ReadBuffer } from './dicom-ingest.js';
+import { IngestSystemError, ingestNativeFile, type FileIngestTarget } from './file-ingest.js';
 import {
   FILES_PER_WORKER,
-  type DicomJobMessage,
+  type FileJobMessage,
   type IngestWorkerData,
   type IngestWorkerInbound,
   type IngestWorkerMessage,
@@ -30,13 +39,16 @@ if (process.send === undefined) {
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
 /** Set by the parent's first message. */
-let stores: { published: LocalObjectStore; quarantine: LocalObjectStore } | null = null;
+let target: FileIngestTarget | null = null;
 let exitAtFile: number | undefined;
 
 function openStores(data: IngestWorkerData): void {
-  stores = {
-    published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
-    quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
+  target = {
+    stores: {
+      published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
+      quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
+    },
+    scratch: data.scratch,
   };
   exitAtFile = data.exitAtFile;
 }
@@ -44,7 +56,7 @@ function openStores(data: IngestWorkerData): void {
 /** A buffer for each file in hand (see ReadBuffer), lent to one file at a time. */
 const idleBuffers = Array.from({ length: FILES_PER_WORKER }, () => new ReadBuffer());
 /** Files sent while every buffer was lent (the parent sends no more than FILES_PER_WORKER). */
-const waiting: DicomJobMessage[] = [];
+const waiting: FileJobMessage[] = [];
 /** The remapper of the last UID key (one per deployment and partner), kept between files. */
 let remapper: { key: string; remap: UidRemapper } | null = null;
 let jobs = 0;
@@ -75,29 +87,31 @@ function sentError(error: unknown): SentError {
     };
   }
   if (error instanceof DicomDeidError) {
-    return { kind: 'deid', code: error.code, file: error.file, detail: error.detail };
+    return { kind: 'dicom-deid', code: error.code, file: error.file, detail: error.detail };
+  }
+  if (error instanceof SlideDeidError) {
+    return { kind: 'slide-deid', code: error.code, file: error.file, detail: error.detail };
+  }
+  if (error instanceof MuseDeidError) {
+    return { kind: 'muse-deid', code: error.code, file: error.file, detail: error.detail };
+  }
+  if (error instanceof TiffWriteError) {
+    return { kind: 'tiff-write', code: error.code, message: error.message };
+  }
+  if (error instanceof IngestSystemError) {
+    return { kind: 'system', code: error.code, file: error.file, syscall: error.syscall };
   }
   return error instanceof Error
     ? { kind: 'other', name: error.name, message: error.message }
     : { kind: 'other', name: 'Error', message: String(error) };
 }
 
-async function run(job: DicomJobMessage, readBuffer: ReadBuffer): Promise<void> {
+async function run(job: FileJobMessage, readBuffer: ReadBuffer): Promise<void> {
   try {
-    if (stores === null) {
+    if (target === null) {
       throw new Error('the ingest worker was given a file before its stores');
     }
-    const outcome = await ingestDicomFile(
-      job.path,
-      {
-        name: job.name,
-        shiftDays: job.shiftDays,
-        remapUid: remapperOf(job.uidKey),
-        pseudonym: job.pseudonym,
-      },
-      stores,
-      readBuffer,
-    );
+    const outcome = await ingestNativeFile(job, target, readBuffer, remapperOf);
     send({ kind: 'done', job: job.job, outcome });
   } catch (error) {
     send({ kind: 'failed', job: job.job, error: sentError(error) });
@@ -138,6 +152,10 @@ process.on('message', (message: IngestWorkerInbound) => {
       openStores(message);
       break;
     case 'dicom':
+    case 'slide':
+    case 'muse':
+    case 'numpy':
+    case 'wfdb':
       jobs += 1;
       if (exitAtFile !== undefined && jobs >= exitAtFile) {
         isExiting = true;

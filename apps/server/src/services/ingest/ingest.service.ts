@@ -10,8 +10,9 @@
  *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
  *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
  *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
- *    are) and stored content-addressed under a name that reveals nothing (DICOM files several at
- *    once in worker processes, LANTERN_INGEST_WORKERS, ingest-pool.ts; outcomes recorded in the
+ *    are) and stored content-addressed under a name that reveals nothing (several files at once
+ *    in worker processes, LANTERN_INGEST_WORKERS, ingest-pool.ts and file-ingest.ts, this thread
+ *    reading no more of a file than the head its format is told by; outcomes recorded in the
  *    delivery's order, so that the draft is the same whatever the workers); an image that must be
  *    reviewed (burned-in annotation) is held back, its de-identified bytes kept in the quarantine
  *    store for the review (held-files.service.ts), and a file no de-identifier reads is held back
@@ -33,20 +34,16 @@
  * stored before the rows that would refer to them dangle; the object sweep
  * (services/objects/object-sweep.service.ts) removes them once no ingest is running.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AppError } from '@lantern/core';
 import type { ForeignKey } from '@lantern/core/catalog';
 import type { DeliveryManifest, DeliveryTable } from '@lantern/core/ingest';
 import {
   createPseudonymizer,
   dateShiftDays,
-  deidentifyMuseXml,
-  deidentifySlide,
   deidentifyTable,
-  deidentifyWfdbHeader,
   deliveryFilePath,
   openSourceTable,
   phiBlocks,
@@ -56,19 +53,8 @@ import {
   type PhiDecision,
   type PhiFinding,
   type Pseudonymizer,
-  WfdbDeidError,
 } from '@lantern/deid';
-import {
-  FormatError,
-  formatCsvRow,
-  isDicom,
-  isNpy,
-  isTiff,
-  isWfdbHeader,
-  isZip,
-  parseWfdbHeader,
-  readWfdb,
-} from '@lantern/formats';
+import { formatCsvRow, isDicom, isNpy, isTiff, isWfdbHeader, isZip } from '@lantern/formats';
 import type { Insertable, Kysely } from 'kysely';
 import type {
   Database,
@@ -83,10 +69,10 @@ import {
   type IngestRunRow,
 } from '../../repositories/ingest/ingest.repository.js';
 import { usersRepository } from '../../repositories/identity/users.repository.js';
-import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
-import { IngestPool } from './ingest-pool.js';
+import { unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
+import type { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
 export interface IngestProgress {
@@ -158,24 +144,6 @@ interface NamedFile {
   column: string;
 }
 
-/** What became of one native file: stored (with the files travelling with it), or held back. */
-type FileOutcome =
-  | { kind: 'stored'; files: { path: string; key: string; size: number; existed: boolean }[] }
-  | {
-      kind: 'held';
-      format: 'dicom' | 'unreadable';
-      reason: string;
-      /** The de-identified bytes kept in the quarantine for the review; none when unreadable. */
-      quarantined: StoredObject | null;
-    };
-
-/** The largest WFDB header read (real ones are a few hundred bytes). */
-const WFDB_HEADER_MAX_BYTES = 1024 * 1024;
-/** The largest WFDB record's signal files, together (a day of 12 leads at 1 kHz in format 16). */
-const WFDB_SIGNALS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
-/** A WFDB file name as the format's writer allows it: no folder, nothing hidden. */
-const WFDB_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/u;
-
 /** How often a running ingest renews its heartbeat. */
 export const INGEST_HEARTBEAT_MS = 30_000;
 /** A run whose heartbeat is this old was interrupted: its process is gone. */
@@ -183,23 +151,15 @@ export const INGEST_STALE_MS = 5 * 60_000;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 
-/** NumPy files up to this size are hashed in memory first, so that a repeat is counted as one. */
-const HASH_IN_MEMORY_BYTES = 256 * 1024 * 1024;
-
 export class IngestService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
-    private readonly stores: { published: ObjectStore; quarantine: ObjectStore },
     private readonly pseudonymKey: Uint8Array,
-    pool?: IngestPool,
-  ) {
-    this.pool = pool ?? new IngestPool({ workers: 1, stores });
-  }
-
-  /** Where DICOM files are de-identified: worker processes, or this thread (one at a time). */
-  private readonly pool: IngestPool;
+    /** Where native files are de-identified: worker processes, or this thread (one at a time). */
+    private readonly pool: IngestPool,
+  ) {}
 
   /** Ingests the delivery in the folder `dir` into its dataset's draft. */
   async ingestDirectory(dir: string, options: IngestOptions): Promise<IngestReport> {
@@ -515,9 +475,9 @@ export class IngestService {
         reports.push({ key: file.key, existed: file.existed });
       }
     };
-    // Up to the pool's filesAtOnce files at once (DICOM files in its worker processes), outcomes
-    // taken in the delivery's order, whichever finished first: the same rows, progress and
-    // counts with any number of workers. Other formats are taken in this thread meanwhile.
+    // Up to the pool's filesAtOnce files at once (in its worker processes, when it has any),
+    // outcomes taken in the delivery's order, whichever finished first: the same rows, progress
+    // and counts with any number of workers.
     const inFlight: { entry: NamedFile; outcome: Promise<Settled<FileOutcome>> }[] = [];
     const takeFirst = async () => {
       const first = inFlight.shift();
@@ -692,170 +652,46 @@ export class IngestService {
 
   /**
    * One native file de-identified by its format and stored, or the reason it is held back.
-   * Formats are told by their first bytes, never by their names.
+   * Formats are told by their first bytes, never by their names; the file itself is read, and
+   * de-identified, by the pool (file-ingest.ts), given only what its de-identifier needs.
    */
   private async publishFile(
     path: string,
     entry: NamedFile,
     pseudonymizer: Pseudonymizer,
   ): Promise<FileOutcome> {
-    const head = await readHead(path, 132);
-    if (isDicom(head)) {
-      const patientId = pseudonymizer.patient(entry.patient);
-      const outcome = await this.pool.ingestDicom({
-        path,
-        name: entry.published,
-        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
-        uidKey: pseudonymizer.digest('dicom-uid', []),
-        pseudonym: { patientId, patientName: patientId },
-      });
-      if (outcome.kind === 'held') {
-        return { ...outcome, format: 'dicom' };
-      }
-      return this.storedAs(entry, {
-        key: outcome.key,
-        size: outcome.size,
-        existed: outcome.existed,
-      });
+    const kind = fileKindOf(await readHead(path, 132), entry.published);
+    if (kind === null) {
+      return unreadable('no de-identifier reads this format; held back, nothing of it stored');
     }
-    if (isTiff(head)) {
-      // Label and macro images (names, barcodes) and identifying tags are left out of a new file.
-      const out = join(await mkdtemp(join(tmpdir(), 'lantern-slide-')), 'slide.tif');
-      try {
-        const result = await deidentifySlide(path, out, {
-          name: entry.published,
-          shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+    const common = {
+      path,
+      name: entry.published,
+      shiftDays: dateShiftDays(pseudonymizer, entry.patient),
+    };
+    switch (kind) {
+      case 'dicom': {
+        const patientId = pseudonymizer.patient(entry.patient);
+        return this.pool.ingestFile({
+          kind,
+          ...common,
+          uidKey: pseudonymizer.digest('dicom-uid', []),
+          pseudonym: { patientId, patientName: patientId },
         });
-        return this.storedAs(entry, await this.store(streamFile(out), result.sha256));
-      } finally {
-        await rm(dirname(out), { recursive: true, force: true });
       }
+      case 'muse':
+        return this.pool.ingestFile({
+          kind,
+          ...common,
+          pseudonym: { patientId: pseudonymizer.patient(entry.patient) },
+        });
+      case 'slide':
+      case 'numpy':
+      case 'wfdb':
+        return this.pool.ingestFile({ kind, ...common });
+      default:
+        return kind satisfies never;
     }
-    if (looksLikeXml(head)) {
-      const result = deidentifyMuseXml(await readFile(path), {
-        name: entry.published,
-        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
-        pseudonym: { patientId: pseudonymizer.patient(entry.patient) },
-      });
-      return this.storedAs(entry, await this.store([result.bytes], result.sha256));
-    }
-    if (isNpy(head) || (isZip(head) && entry.published.endsWith('.npz'))) {
-      // NumPy arrays hold numbers and a shape, nothing else.
-      if ((await stat(path)).size <= HASH_IN_MEMORY_BYTES) {
-        const bytes = await readFile(path);
-        return this.storedAs(
-          entry,
-          await this.store([bytes], createHash('sha256').update(bytes).digest('hex')),
-        );
-      }
-      return this.storedAs(entry, await this.store(streamFile(path), null));
-    }
-    if (isWfdbHeader(head)) {
-      return this.publishWfdb(path, entry, pseudonymizer);
-    }
-    return unreadable('no de-identifier reads this format; held back, nothing of it stored');
-  }
-
-  /**
-   * A WFDB record (PhysioNet's header(5) and signal(5)): the header the table names, cleaned of
-   * its comments and record-level information by @lantern/deid, and the signal files it names
-   * (beside it in the delivery), which hold samples only and travel as they are, renamed after
-   * the published record. The whole record is read by @lantern/formats first (sizes, checksums,
-   * formats 16 and 212); a record that cannot be read is held back, nothing of it stored, and its
-   * reason quotes no name from it.
-   */
-  private async publishWfdb(
-    path: string,
-    entry: NamedFile,
-    pseudonymizer: Pseudonymizer,
-  ): Promise<FileOutcome> {
-    if ((await stat(path)).size > WFDB_HEADER_MAX_BYTES) {
-      return unreadable('a WFDB header larger than 1 MiB; held back, nothing of it stored');
-    }
-    const headerBytes = await readFile(path);
-    const recordName = basename(entry.published).replace(/\..*$/u, '');
-    try {
-      const sources = new Map<string, Uint8Array>();
-      let total = 0;
-      const names = new Set(
-        headerSignalFiles(headerBytes, entry.published).map((name) => name.trim()),
-      );
-      for (const name of names) {
-        if (!WFDB_FILE_NAME.test(name)) {
-          return unreadable('a WFDB signal file name with a folder or an odd character; held back');
-        }
-        const signalPath = join(dirname(path), name);
-        const size = await stat(signalPath).then(
-          (s) => (s.isFile() ? s.size : null),
-          () => null,
-        );
-        if (size === null) {
-          return unreadable('a signal file the WFDB header names is missing; held back');
-        }
-        total += size;
-        if (total > WFDB_SIGNALS_MAX_BYTES) {
-          return unreadable('the WFDB signal files exceed 2 GiB; held back, nothing of it stored');
-        }
-        sources.set(name, await readFile(signalPath));
-      }
-      // Every sample read once: lengths against the header, checksums, initial values.
-      readWfdb(headerBytes, sources, { name: entry.published, digital: true });
-      const header = deidentifyWfdbHeader(headerBytes, {
-        name: entry.published,
-        shiftDays: dateShiftDays(pseudonymizer, entry.patient),
-        recordName,
-      });
-      const folder = posix.dirname(entry.published);
-      const files: { path: string; key: string; size: number; existed: boolean }[] = [];
-      const stored = await this.store([header.bytes], header.sha256);
-      files.push({ path: entry.published, ...stored });
-      for (const { source, published } of header.files) {
-        const bytes = sources.get(source);
-        if (bytes === undefined) {
-          return unreadable('a signal file the WFDB header names is missing; held back');
-        }
-        const signal = await this.store([bytes], createHash('sha256').update(bytes).digest('hex'));
-        files.push({ path: `${folder}/${published}`, ...signal });
-      }
-      return { kind: 'stored', files };
-    } catch (error) {
-      if (error instanceof FormatError || error instanceof WfdbDeidError) {
-        return unreadable(
-          `the WFDB record cannot be read (${error.code}); held back, nothing stored`,
-        );
-      }
-      throw error;
-    }
-  }
-
-  /** A file stored under its published path. */
-  private storedAs(
-    entry: NamedFile,
-    stored: { key: string; size: number; existed: boolean },
-  ): FileOutcome {
-    return { kind: 'stored', files: [{ path: entry.published, ...stored }] };
-  }
-
-  /**
-   * Stores bytes; `sha256`, when known, tells a repeat of stored bytes (kept once) apart, and
-   * for bytes in memory, names them without a second hash.
-   */
-  private async store(
-    body: AsyncIterable<Uint8Array> | Uint8Array[],
-    sha256: string | null,
-  ): Promise<{ key: string; size: number; existed: boolean }> {
-    const existed =
-      sha256 !== null && (await this.stores.published.head(`sha256/${sha256}`)) !== null;
-    // Bytes in memory hashed where they were made are not hashed again (every byte hashed once).
-    const stored =
-      Array.isArray(body) && sha256 !== null
-        ? await this.stores.published.putHashed({
-            chunks: body,
-            size: body.reduce((sum, chunk) => sum + chunk.byteLength, 0),
-            sha256,
-          })
-        : await this.stores.published.put(toAsync(body));
-    return { key: stored.key, size: stored.size, existed };
   }
 
   /**
@@ -985,14 +821,24 @@ function countRepeats(reports: readonly { key: string; existed: boolean }[], cou
   }
 }
 
-/** A file held back with nothing of it kept: no de-identifier reads it. */
-function unreadable(reason: string): FileOutcome {
-  return { kind: 'held', format: 'unreadable', reason, quarantined: null };
-}
-
-/** The signal file names a WFDB header gives, as its reader parses them. */
-function headerSignalFiles(bytes: Uint8Array, name: string): string[] {
-  return parseWfdbHeader(bytes, { name }).signals.map((signal) => signal.fileName);
+/**
+ * What a file is, by its first bytes (a NumPy archive is a ZIP named `.npz`); null when no
+ * de-identifier reads it.
+ */
+function fileKindOf(head: Uint8Array, published: string): NativeFileKind | null {
+  if (isDicom(head)) {
+    return 'dicom';
+  }
+  if (isTiff(head)) {
+    return 'slide';
+  }
+  if (looksLikeXml(head)) {
+    return 'muse';
+  }
+  if (isNpy(head) || (isZip(head) && published.endsWith('.npz'))) {
+    return 'numpy';
+  }
+  return isWfdbHeader(head) ? 'wfdb' : null;
 }
 
 /** An XML document's first bytes (a BOM, white space, then `<`). */
@@ -1012,24 +858,5 @@ async function readHead(path: string, bytes: number): Promise<Uint8Array> {
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
-  }
-}
-
-async function* streamFile(path: string): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) {
-      yield chunk as Uint8Array;
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-async function* toAsync(
-  body: AsyncIterable<Uint8Array> | Uint8Array[],
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    yield chunk;
   }
 }
