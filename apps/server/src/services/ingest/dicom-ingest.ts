@@ -25,13 +25,12 @@ export const READ_WHOLE_MAX_BYTES = 2 ** 31 - 1;
 
 /** A file too large to read into memory whole. */
 export class FileTooLargeError extends Error {
-  readonly path: string;
   readonly size: number;
 
-  constructor(path: string, size: number) {
-    super(`${path}: ${size} bytes, more than the ${READ_WHOLE_MAX_BYTES} read into memory whole`);
+  /** The message names no path: a delivery's file names may identify a patient. */
+  constructor(size: number) {
+    super(`${size} bytes, more than the ${READ_WHOLE_MAX_BYTES} read into memory whole`);
     this.name = 'FileTooLargeError';
-    this.path = path;
     this.size = size;
   }
 }
@@ -73,7 +72,7 @@ export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Prom
   try {
     const { size } = await handle.stat();
     if (size > READ_WHOLE_MAX_BYTES) {
-      throw new FileTooLargeError(path, size);
+      throw new FileTooLargeError(size);
     }
     const buffer = readBuffer?.lend(size) ?? Buffer.allocUnsafe(size);
     let filled = 0;

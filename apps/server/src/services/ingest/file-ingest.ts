@@ -32,7 +32,12 @@ import {
 } from '@lantern/deid';
 import { FormatError, parseWfdbHeader, readWfdb } from '@lantern/formats';
 import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
-import { ingestDicomFile, readWholeFile, type ReadBuffer } from './dicom-ingest.js';
+import {
+  FileTooLargeError,
+  ingestDicomFile,
+  readWholeFile,
+  type ReadBuffer,
+} from './dicom-ingest.js';
 
 /** What a file to ingest is, as its first bytes told (never its name alone). */
 export type NativeFileKind = 'dicom' | 'slide' | 'muse' | 'numpy' | 'wfdb';
@@ -111,6 +116,10 @@ export async function ingestNativeFile(
   } catch (error) {
     if (isSystemError(error)) {
       throw new IngestSystemError(error.code, job.name, error.syscall);
+    }
+    if (error instanceof FileTooLargeError) {
+      // Nothing else in the delivery is wrong: this file waits for a curator, as unreadable ones do.
+      return unreadable(`${error.message}; held back, nothing of it stored`);
     }
     throw error;
   }
