@@ -582,7 +582,7 @@ function sequentialBlocks(
   predictions: Int32Array,
 ): BlockDecoder {
   const coefficients = new Int32Array(64);
-  const workspace = new Float64Array(64);
+  const workspace = new Int32Array(64);
   const maxSize = frame.precision === 8 ? 11 : 15;
   return (k, component, column, row) => {
     const quant = scan.quant[k] as Int32Array;
@@ -703,7 +703,7 @@ function arithmeticBlocks(
   if (!frame.isProgressive) {
     const coefficients = new Int32Array(64);
     const block = new Int32Array(64);
-    const workspace = new Float64Array(64);
+    const workspace = new Int32Array(64);
     return (k, component, column, row) => {
       coefficients.fill(0);
       coefficients[0] = dcFirst(k);
@@ -738,7 +738,7 @@ function arithmeticBlocks(
  */
 function transformCoefficients(frame: Frame): void {
   const block = new Int32Array(64);
-  const workspace = new Float64Array(64);
+  const workspace = new Int32Array(64);
   for (const component of frame.components) {
     const { coefficients, quant } = component;
     if (coefficients === null || quant === null) {
@@ -777,7 +777,7 @@ function dequantize(
 function transformBlock(
   coefficients: Int32Array,
   isDcOnly: boolean,
-  workspace: Float64Array,
+  workspace: Int32Array,
   component: Component,
   column: number,
   row: number,
@@ -806,7 +806,6 @@ const FIX_1_961570560 = 16069;
 const FIX_2_053119869 = 16819;
 const FIX_2_562915447 = 20995;
 const FIX_3_072711026 = 25172;
-const SCALE = 2 ** CONST_BITS;
 
 /**
  * A block whose only coefficient is DC: what `inverseDct` gives for it, one value (jidctint.c's
@@ -820,9 +819,8 @@ function fillBlock(
   precision: number,
 ): void {
   const pass1 = precision === 8 ? 2 : 1;
-  const scale2 = 2 ** (pass1 + 3);
   const sample = clamp(
-    Math.floor((dc * 2 ** pass1 + scale2 / 2) / scale2) + (1 << (precision - 1)),
+    (((dc << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3)) + (1 << (precision - 1)),
     (1 << precision) - 1,
   );
   // Element by element: a typed array's fill costs more than this for 8 elements.
@@ -837,25 +835,22 @@ function fillBlock(
  * The IJG library's accurate integer inverse DCT (jidctint.c, after Loeffler, Ligtenberg and
  * Moschytz): columns into `workspace` keeping PASS1_BITS fractional bits (2 at 8 bits, 1 at 12),
  * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
- * arithmetic is in doubles, exact where libjpeg's 64-bit `long` is, and the descaling shifts are
- * floor divisions, as its arithmetic right shifts are; hostile coefficients only make clamped
- * nonsense, never an error.
+ * descaling is its arithmetic right shift of 32-bit integers, which the sums of coefficients an
+ * encoder makes (at most 2^15 in magnitude at 12 bits, 2^11 at 8) fit, as jidctint.c's INT32
+ * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error.
  */
 function inverseDct(
   input: Int32Array,
-  workspace: Float64Array,
+  workspace: Int32Array,
   plane: Uint16Array,
   offset: number,
   stride: number,
   precision: number,
 ): void {
   const pass1 = precision === 8 ? 2 : 1;
-  const center = 1 << (precision - 1);
   const max = (1 << precision) - 1;
-  const scale1 = 2 ** (CONST_BITS - pass1);
-  const round1 = scale1 / 2;
-  const unscale1 = 1 / scale1; // a power of two: multiplying by it is exact
-  const dcScale = 2 ** pass1;
+  const shift1 = CONST_BITS - pass1;
+  const round1 = 1 << (shift1 - 1);
   for (let col = 0; col < 8; col += 1) {
     const d0 = input[col] ?? 0;
     const d1 = input[8 + col] ?? 0;
@@ -866,7 +861,7 @@ function inverseDct(
     const d6 = input[48 + col] ?? 0;
     const d7 = input[56 + col] ?? 0;
     if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
-      const dc = d0 * dcScale;
+      const dc = d0 << pass1;
       for (let row = 0; row < 64; row += 8) {
         workspace[row + col] = dc;
       }
@@ -876,12 +871,12 @@ function inverseDct(
     const z1 = (d2 + d6) * FIX_0_541196100;
     const e2 = z1 - d6 * FIX_1_847759065;
     const e3 = z1 + d2 * FIX_0_765366865;
-    const e0 = (d0 + d4) * SCALE;
-    const e1 = (d0 - d4) * SCALE;
-    const t10 = e0 + e3;
-    const t13 = e0 - e3;
-    const t11 = e1 + e2;
-    const t12 = e1 - e2;
+    const e0 = (d0 + d4) << CONST_BITS;
+    const e1 = (d0 - d4) << CONST_BITS;
+    const t10 = e0 + e3 + round1;
+    const t13 = e0 - e3 + round1;
+    const t11 = e1 + e2 + round1;
+    const t12 = e1 - e2 + round1;
     // Odd part.
     const y1 = d7 + d1;
     const y2 = d5 + d3;
@@ -896,18 +891,18 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    workspace[col] = Math.floor((t10 + o3 + round1) * unscale1);
-    workspace[56 + col] = Math.floor((t10 - o3 + round1) * unscale1);
-    workspace[8 + col] = Math.floor((t11 + o2 + round1) * unscale1);
-    workspace[48 + col] = Math.floor((t11 - o2 + round1) * unscale1);
-    workspace[16 + col] = Math.floor((t12 + o1 + round1) * unscale1);
-    workspace[40 + col] = Math.floor((t12 - o1 + round1) * unscale1);
-    workspace[24 + col] = Math.floor((t13 + o0 + round1) * unscale1);
-    workspace[32 + col] = Math.floor((t13 - o0 + round1) * unscale1);
+    workspace[col] = (t10 + o3) >> shift1;
+    workspace[56 + col] = (t10 - o3) >> shift1;
+    workspace[8 + col] = (t11 + o2) >> shift1;
+    workspace[48 + col] = (t11 - o2) >> shift1;
+    workspace[16 + col] = (t12 + o1) >> shift1;
+    workspace[40 + col] = (t12 - o1) >> shift1;
+    workspace[24 + col] = (t13 + o0) >> shift1;
+    workspace[32 + col] = (t13 - o0) >> shift1;
   }
-  const scale2 = 2 ** (CONST_BITS + pass1 + 3);
-  const round2 = scale2 / 2 + center * scale2;
-  const unscale2 = 1 / scale2;
+  const shift2 = CONST_BITS + pass1 + 3;
+  const round2 = 1 << (shift2 - 1);
+  const center = 1 << (precision - 1);
   for (let w = 0, out = offset; w < 64; w += 8, out += stride) {
     const d0 = workspace[w] ?? 0;
     const d1 = workspace[w + 1] ?? 0;
@@ -920,8 +915,8 @@ function inverseDct(
     const z1 = (d2 + d6) * FIX_0_541196100;
     const e2 = z1 - d6 * FIX_1_847759065;
     const e3 = z1 + d2 * FIX_0_765366865;
-    const e0 = (d0 + d4) * SCALE;
-    const e1 = (d0 - d4) * SCALE;
+    const e0 = ((d0 + d4) << CONST_BITS) + round2;
+    const e1 = ((d0 - d4) << CONST_BITS) + round2;
     const t10 = e0 + e3;
     const t13 = e0 - e3;
     const t11 = e1 + e2;
@@ -939,14 +934,14 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    plane[out] = clamp(Math.floor((t10 + o3 + round2) * unscale2), max);
-    plane[out + 7] = clamp(Math.floor((t10 - o3 + round2) * unscale2), max);
-    plane[out + 1] = clamp(Math.floor((t11 + o2 + round2) * unscale2), max);
-    plane[out + 6] = clamp(Math.floor((t11 - o2 + round2) * unscale2), max);
-    plane[out + 2] = clamp(Math.floor((t12 + o1 + round2) * unscale2), max);
-    plane[out + 5] = clamp(Math.floor((t12 - o1 + round2) * unscale2), max);
-    plane[out + 3] = clamp(Math.floor((t13 + o0 + round2) * unscale2), max);
-    plane[out + 4] = clamp(Math.floor((t13 - o0 + round2) * unscale2), max);
+    plane[out] = clamp(((t10 + o3) >> shift2) + center, max);
+    plane[out + 7] = clamp(((t10 - o3) >> shift2) + center, max);
+    plane[out + 1] = clamp(((t11 + o2) >> shift2) + center, max);
+    plane[out + 6] = clamp(((t11 - o2) >> shift2) + center, max);
+    plane[out + 2] = clamp(((t12 + o1) >> shift2) + center, max);
+    plane[out + 5] = clamp(((t12 - o1) >> shift2) + center, max);
+    plane[out + 3] = clamp(((t13 + o0) >> shift2) + center, max);
+    plane[out + 4] = clamp(((t13 - o0) >> shift2) + center, max);
   }
 }
 
@@ -963,6 +958,11 @@ function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg 
   const { width, height, precision } = frame;
   const count = frame.components.length;
   const pixels = width * height;
+  const only = frame.components[0];
+  if (count === 1 && precision !== 8 && only !== undefined && only.stride === width) {
+    // One component whose plane's rows are the image's: its first rows are the samples.
+    return { width, height, components: 1, precision, samples: only.plane.subarray(0, pixels) };
+  }
   const samples =
     precision === 8 ? new Uint8Array(pixels * count) : new Uint16Array(pixels * count);
   if (colour === 'ycbcr' && count === 3) {
