@@ -3,13 +3,14 @@
  * files (12-bit JPEG Extended, 8-bit JPEG baseline, ...), Lantern's `readDicom` + `decodeFrame` of
  * every frame and dcmtk-decode's (`dcmtk-decode.cc`, built by `run.ts` into bench/out) over the
  * same files, in rounds of `--repeat` passes after `--warmup` untimed ones, each side in its own
- * process. Prints µs a pass (median and fastest round) and the ratio, and the sum of every decoded
- * sample, so that a change to a decoder can be checked to leave every sample as it was.
+ * process. Prints µs a pass (median and fastest round) of wall and of CPU time (which tells more
+ * while other work shares the cores) and the ratios, and the sum of every decoded sample, so that
+ * a change to a decoder can be checked to leave every sample as it was.
  *
  *   node --conditions=lantern-source --import tsx bench/formats/per-kind.ts [--rounds 5] \
  *     [--repeat 100] [--warmup 20] [--kind 12-bit]
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -103,16 +104,36 @@ function timeLantern(paths: readonly string[]): { wall: number[]; cpu: number[] 
   return { wall, cpu };
 }
 
-function timeDcmtk(paths: readonly string[]): number[] {
-  const times: number[] = [];
+/** µs a pass, one per round: as dcmtk-decode times itself (wall), and its CPU time. */
+function timeDcmtk(paths: readonly string[]): { wall: number[]; cpu: number[] } {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    const args = ['--warmup', String(warmup), '--repeat', String(repeat), ...paths];
-    const { seconds } = JSON.parse(execFileSync(DCMTK_DECODE, args, { encoding: 'utf8' })) as {
-      seconds: number;
-    };
-    times.push((seconds * 1e6) / repeat);
+    const once = runDcmtk(paths, repeat);
+    // Its CPU time for `repeat` passes alone: a run of twice as many less this one (what both
+    // spend starting, loading the dictionary and warming up cancels out).
+    const twice = runDcmtk(paths, 2 * repeat);
+    wall.push((once.seconds * 1e6) / repeat);
+    cpu.push(((twice.cpuSeconds - once.cpuSeconds) * 1e6) / repeat);
   }
-  return times;
+  return { wall, cpu };
+}
+
+/** One dcmtk-decode run under /usr/bin/time: the seconds it timed, and its user + system time. */
+function runDcmtk(paths: readonly string[], passes: number) {
+  const args = [
+    '-f',
+    '%U %S',
+    DCMTK_DECODE,
+    '--warmup',
+    String(warmup),
+    '--repeat',
+    String(passes),
+  ];
+  const { stdout, stderr } = spawnSync('/usr/bin/time', [...args, ...paths], { encoding: 'utf8' });
+  const { seconds } = JSON.parse(stdout) as { seconds: number };
+  const [user = 0, system = 0] = (stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  return { seconds, cpuSeconds: user + system };
 }
 
 function median(values: readonly number[]): number {
@@ -132,14 +153,14 @@ for (const [kind, names] of Object.entries(KINDS)) {
   const paths = names.map((name) => join(TEST_FILES, name));
   const sum = sumLantern(paths);
   const { wall: lantern, cpu } = timeLantern(paths);
-  const dcmtk = timeDcmtk(paths);
-  const ratio = median(dcmtk) / median(lantern);
-  const best = Math.min(...dcmtk) / Math.min(...lantern);
+  const { wall: dcmtk, cpu: dcmtkCpu } = timeDcmtk(paths);
+  const ratio = (peer: number[], ours: number[]) => (median(peer) / median(ours)).toFixed(2);
+  const times = (values: number[]) =>
+    `${median(values).toFixed(0)} µs (least ${Math.min(...values).toFixed(0)})`;
+  console.log(`${kind} (${paths.length} files, sum of samples ${sum})`);
   console.log(
-    `${kind} (${paths.length} files, sum ${sum}): Lantern ${median(lantern).toFixed(0)} µs ` +
-      `(fastest ${Math.min(...lantern).toFixed(0)}), dcmtk ${median(dcmtk).toFixed(0)} µs ` +
-      `(fastest ${Math.min(...dcmtk).toFixed(0)}): ${ratio.toFixed(2)}x (fastest ${best.toFixed(2)}x); ` +
-      `Lantern CPU ${median(cpu).toFixed(0)} µs (least ${Math.min(...cpu).toFixed(0)})`,
+    `  wall: Lantern ${times(lantern)}, dcmtk ${times(dcmtk)}: ${ratio(dcmtk, lantern)}x`,
   );
+  console.log(`  CPU:  Lantern ${times(cpu)}, dcmtk ${times(dcmtkCpu)}: ${ratio(dcmtkCpu, cpu)}x`);
 }
 console.log(`load average ${load()}`);
