@@ -85,6 +85,8 @@ interface Component {
   /** The plane's stride and rows: whole MCUs of blocks, so interleaved scans fill it. */
   stride: number;
   plane: Uint16Array;
+  /** The same plane two samples a word, so that a flat block is filled in half the stores. */
+  planePairs: Uint32Array;
   /** Sequential: whether a scan has coded it. */
   isDecoded: boolean;
   /** Progressive: its blocks' coefficients, 64 a block in zig-zag order, blocks as the plane's. */
@@ -272,6 +274,7 @@ function readFrame(
     const sampleHeight = Math.ceil((height * spec.v) / vMax);
     const stride = mcusWide * spec.h * 8;
     const blocks = (stride / 8) * mcusHigh * spec.v;
+    const plane = new Uint16Array(blocks * 64);
     return {
       ...spec,
       blocksWide: Math.ceil(sampleWidth / 8),
@@ -279,7 +282,8 @@ function readFrame(
       sampleWidth,
       sampleHeight,
       stride,
-      plane: new Uint16Array(blocks * 64),
+      plane,
+      planePairs: new Uint32Array(plane.buffer),
       isDecoded: false,
       coefficients: isProgressive ? new Int32Array(blocks * 64) : null,
       quant: null,
@@ -586,7 +590,6 @@ function sequentialBlocks(
   const maxSize = frame.precision === 8 ? 11 : 15;
   return (k, component, column, row) => {
     const quant = scan.quant[k] as Int32Array;
-    coefficients.fill(0);
     const dc = decodeDcFirst(
       reader,
       scan.dc[k] as HuffmanTable,
@@ -600,7 +603,7 @@ function sequentialBlocks(
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
-    let isDcOnly = true;
+    let last = 0;
     for (let z = 1; z < 64;) {
       const symbol = decodeSymbol(reader, ac, fail);
       const run = symbol >> 4;
@@ -617,10 +620,15 @@ function sequentialBlocks(
         throw fail('the scan codes a coefficient past the 64th of its block');
       }
       coefficients[ZIGZAG[z] ?? 0] = receiveExtend(reader, bits) * (quant[z] ?? 0);
-      isDcOnly = false;
+      last = z;
       z += 1;
     }
-    transformBlock(coefficients, isDcOnly, workspace, component, column, row, frame.precision);
+    transformBlock(coefficients, last === 0, workspace, component, column, row, frame.precision);
+    // Back to zeros for the next block: only the coefficients up to the last one coded can be set
+    // (cheaper than filling all 64, as most blocks end early).
+    for (let z = 1; z <= last; z += 1) {
+      coefficients[ZIGZAG[z] ?? 0] = 0;
+    }
   };
 }
 
@@ -786,7 +794,7 @@ function transformBlock(
   const { plane, stride } = component;
   const offset = row * 8 * stride + column * 8;
   if (isDcOnly) {
-    fillBlock(coefficients[0] ?? 0, plane, offset, stride, precision);
+    fillBlock(coefficients[0] ?? 0, component.planePairs, offset, stride, precision);
   } else {
     inverseDct(coefficients, workspace, plane, offset, stride, precision);
   }
@@ -813,7 +821,7 @@ const FIX_3_072711026 = 25172;
  */
 function fillBlock(
   dc: number,
-  plane: Uint16Array,
+  pairs: Uint32Array,
   offset: number,
   stride: number,
   precision: number,
@@ -823,11 +831,14 @@ function fillBlock(
     (((dc << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3)) + (1 << (precision - 1)),
     (1 << precision) - 1,
   );
-  // Element by element: a typed array's fill costs more than this for 8 elements.
-  for (let row = 0, at = offset; row < 8; row += 1, at += stride) {
-    for (let x = at; x < at + 8; x += 1) {
-      plane[x] = sample;
-    }
+  // Two samples a store (the same value in both halves, whatever the byte order): blocks start at
+  // even samples, as strides are multiples of 8.
+  const pair = (sample | (sample << 16)) >>> 0;
+  for (let row = 0, at = offset >> 1; row < 8; row += 1, at += stride >> 1) {
+    pairs[at] = pair;
+    pairs[at + 1] = pair;
+    pairs[at + 2] = pair;
+    pairs[at + 3] = pair;
   }
 }
 
@@ -912,6 +923,14 @@ function inverseDct(
     const d5 = workspace[w + 5] ?? 0;
     const d6 = workspace[w + 6] ?? 0;
     const d7 = workspace[w + 7] ?? 0;
+    if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
+      // jidctint.c's shortcut for a row of DC alone: what the arithmetic below gives for it.
+      const sample = clamp(((d0 + (1 << (pass1 + 2))) >> (pass1 + 3)) + center, max);
+      for (let x = out; x < out + 8; x += 1) {
+        plane[x] = sample;
+      }
+      continue;
+    }
     const z1 = (d2 + d6) * FIX_0_541196100;
     const e2 = z1 - d6 * FIX_1_847759065;
     const e3 = z1 + d2 * FIX_0_765366865;
