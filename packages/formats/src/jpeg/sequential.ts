@@ -33,7 +33,7 @@ import {
   readConditioning,
   type ArithmeticConditioning,
 } from './arithmetic.js';
-import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
+import { BitReader, buildHuffmanTable, decodeSymbol, LOOKAHEAD, receiveExtend } from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
 import {
@@ -51,6 +51,8 @@ export class SequentialJpegError extends Error {
 }
 
 const fail = (message: string) => new SequentialJpegError(message);
+
+const LOOKAHEAD_MASK = (1 << LOOKAHEAD) - 1;
 
 /** A decoded frame: interleaved samples, rows top down; 8-bit as bytes, 12-bit as 16-bit words. */
 export interface DecodedSequentialJpeg {
@@ -456,6 +458,7 @@ const EMPTY_TABLE: HuffmanTable = {
   maxCode: new Int32Array(0),
   offset: new Int32Array(0),
   symbols: new Uint8Array(0),
+  fastAc: new Int32Array(0),
 };
 
 /**
@@ -603,8 +606,25 @@ function sequentialBlocks(
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
+    const { fastAc } = ac;
     let last = 0;
     for (let z = 1; z < 64;) {
+      if (reader.count < LOOKAHEAD) {
+        reader.fill();
+      }
+      const fast = fastAc[(reader.bits >>> (reader.count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
+      if (fast !== 0) {
+        // A short code and its value's bits, in one lookup.
+        reader.count -= fast & 15;
+        z += (fast >> 4) & 15;
+        if (z > 63) {
+          throw fail('the scan codes a coefficient past the 64th of its block');
+        }
+        coefficients[ZIGZAG[z] ?? 0] = (fast >> 8) * (quant[z] ?? 0);
+        last = z;
+        z += 1;
+        continue;
+      }
       const symbol = decodeSymbol(reader, ac, fail);
       const run = symbol >> 4;
       const bits = symbol & 15;
