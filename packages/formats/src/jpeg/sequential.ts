@@ -533,7 +533,6 @@ function decodeScan(
   const single = scan.components.length === 1 ? scan.components[0] : undefined;
   const unitsWide = single === undefined ? frame.mcusWide : single.blocksWide;
   const unitsHigh = single === undefined ? frame.mcusHigh : single.blocksHigh;
-  const units = unitsWide * unitsHigh;
   let reader: ScanReader;
   let decodeBlock: BlockDecoder;
   if (frame.isArithmetic) {
@@ -548,28 +547,34 @@ function decodeScan(
       : sequentialBlocks(bits, frame, scan, predictions);
   }
   let restarts = 0;
-  for (let unit = 0; unit < units; unit += 1) {
-    if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
-      reader.restart(restarts % 8);
-      restarts += 1;
-      predictions.fill(0);
-      run.blocks = 0;
-    }
-    const ux = unit % unitsWide;
-    const uy = (unit - ux) / unitsWide;
-    if (single !== undefined) {
-      decodeBlock(0, single, ux, uy);
-    } else {
-      for (let k = 0; k < scan.components.length; k += 1) {
-        const c = scan.components[k] as Component;
-        for (let by = 0; by < c.v; by += 1) {
-          for (let bx = 0; bx < c.h; bx += 1) {
-            decodeBlock(k, c, ux * c.h + bx, uy * c.v + by);
+  // Units left before the next restart marker (counted down rather than divided for each unit).
+  let untilRestart = restartInterval;
+  for (let uy = 0; uy < unitsHigh; uy += 1) {
+    for (let ux = 0; ux < unitsWide; ux += 1) {
+      if (restartInterval !== 0) {
+        if (untilRestart === 0) {
+          reader.restart(restarts % 8);
+          restarts += 1;
+          predictions.fill(0);
+          run.blocks = 0;
+          untilRestart = restartInterval;
+        }
+        untilRestart -= 1;
+      }
+      if (single !== undefined) {
+        decodeBlock(0, single, ux, uy);
+      } else {
+        for (let k = 0; k < scan.components.length; k += 1) {
+          const c = scan.components[k] as Component;
+          for (let by = 0; by < c.v; by += 1) {
+            for (let bx = 0; bx < c.h; bx += 1) {
+              decodeBlock(k, c, ux * c.h + bx, uy * c.v + by);
+            }
           }
         }
       }
     }
-    if (ux === unitsWide - 1 && reader.overran()) {
+    if (reader.overran()) {
       throw fail(`the scan data ends in row ${uy} of ${unitsHigh} of its units`);
     }
   }
