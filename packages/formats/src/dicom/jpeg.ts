@@ -30,6 +30,12 @@ export interface DecodedPixels {
   photometricInterpretation: string;
   /** The bits the stream keeps per sample, where it says so (else the dataset's Bits Stored). */
   bitsStored: number | null;
+  /**
+   * The bits above which no sample has one set, where the codec guarantees it (a DCT decoder
+   * clamps to its precision), so that masking to a Bits Stored at least as wide can be skipped;
+   * null when not known.
+   */
+  sampleBits: number | null;
   /** Each sample's plane after the other (a JPEG-LS stream with one scan per component). */
   isPlanar: boolean;
 }
@@ -169,6 +175,7 @@ export function decodeJpeg(
         samples: decoded.samples,
         photometricInterpretation: info.photometricInterpretation,
         bitsStored: null,
+        sampleBits: null,
         isPlanar: false,
       };
     }
@@ -200,6 +207,7 @@ export function decodeJpeg(
       photometricInterpretation:
         isYbr && info.samplesPerPixel === 3 ? 'RGB' : info.photometricInterpretation,
       bitsStored: null,
+      sampleBits: null,
       isPlanar: false,
     };
   });
@@ -221,6 +229,7 @@ function decodeSequential(info: ImageInfo, bytes: Uint8Array): DecodedPixels {
     samples: decoded.samples,
     photometricInterpretation: isYbr ? 'RGB' : info.photometricInterpretation,
     bitsStored: null,
+    sampleBits: decoded.precision,
     isPlanar: false,
   };
 }
@@ -273,6 +282,7 @@ export function decodeJpegLs(
       samples: decoded.samples,
       photometricInterpretation: info.photometricInterpretation,
       bitsStored: decoded.bitsPerSample,
+      sampleBits: null,
       isPlanar: decoded.isPlanar,
     };
   });

@@ -74,6 +74,7 @@ export function decodeJpeg2000(
       samples: decoded.samples,
       photometricInterpretation: isTransformed ? 'RGB' : info.photometricInterpretation,
       bitsStored: decoded.bitsPerSample,
+      sampleBits: null,
       isPlanar: false,
     };
   });

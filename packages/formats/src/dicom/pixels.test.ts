@@ -112,6 +112,31 @@ describe('pixel data of pydicom test files, compared with pydicom.pixel_array', 
     }
   });
 
+  // The decoder's 12-bit samples are handed out as they are when Bits Stored holds them all.
+  it('masks 12-bit JPEG samples to a narrower Bits Stored and sign-extends signed ones', () => {
+    const decoded = decodeFrame(pydicomFile('JPGExtended.dcm')).data;
+    const relabelled = (bitsStored: number, pixelRepresentation: number) => {
+      const bytes = Buffer.from(readFileSync(PYDICOM + 'JPGExtended.dcm'));
+      const values = [bitsStored, bitsStored - 1, pixelRepresentation];
+      for (const [i, element] of [0x01, 0x02, 0x03].entries()) {
+        const tag = Buffer.from([0x28, 0x00, element, 0x01, 0x55, 0x53, 0x02, 0x00]);
+        bytes.writeUInt16LE(values[i] ?? 0, bytes.indexOf(tag) + 8);
+      }
+      return decodeFrame(readDicom(bytes, { name: 'relabelled.dcm' })).data;
+    };
+    const mismatches = (data: ArrayLike<number>, expected: (sample: number) => number) =>
+      Array.from(decoded).filter((sample, i) => data[i] !== expected(sample)).length;
+    // Samples above 8 bits, and samples with bit 7 set, so that masking and the sign both show.
+    expect(Array.from(decoded).filter((sample) => sample >= 256).length).toBeGreaterThan(0);
+    expect(Array.from(decoded).filter((sample) => (sample & 0x80) !== 0).length).toBeGreaterThan(0);
+    const unsigned = relabelled(8, 0);
+    expect(unsigned).toBeInstanceOf(Uint16Array);
+    expect(mismatches(unsigned, (sample) => sample & 0xff)).toBe(0);
+    const signed = relabelled(8, 1);
+    expect(signed).toBeInstanceOf(Int16Array);
+    expect(mismatches(signed, (sample) => (sample << 24) >> 24)).toBe(0);
+  });
+
   it('decodes JPEG Lossless (gdcm) to exactly the samples of the same image in RLE', () => {
     const lossless = decodeFrame(pydicomFile('SC_rgb_jpeg_gdcm.dcm'));
     const rle = decodeFrame(pydicomFile('SC_rgb_rle.dcm'));

@@ -211,16 +211,24 @@ type RawArray = Uint8Array | Uint16Array | Uint32Array;
 
 /**
  * The stored values of raw samples (PS3.5 8.1.1): masked to Bits Stored at High Bit and
- * sign-extended, in the image's array type. When every allocated bit is stored the raw array is
- * only seen as signed or not, without a copy; otherwise the values are worked out in one pass
- * over 32-bit integers and converted into the image's type by the typed array's own `set`.
+ * sign-extended, in the image's array type. When the raw array is of the image's type and no
+ * sample has a bit to clear (every allocated bit stored, or `rawBits` no more than Bits Stored
+ * from bit 0 and nothing to sign-extend) it is kept, only seen as signed or not, without a copy;
+ * otherwise the values are worked out in one pass over 32-bit integers and converted into the
+ * image's type by the typed array's own `set`.
  */
-function storedSamples(info: ImageInfo, raws: RawArray): PixelArray {
+function storedSamples(
+  info: ImageInfo,
+  raws: RawArray,
+  rawBits = raws.BYTES_PER_ELEMENT * 8,
+): PixelArray {
   const width = info.bitsStored;
+  const elementBits = raws.BYTES_PER_ELEMENT * 8;
   if (
-    width === info.bitsAllocated &&
+    elementBits === info.bitsAllocated &&
     info.highBit === width - 1 &&
-    raws.BYTES_PER_ELEMENT * 8 === width
+    rawBits <= width &&
+    (width === elementBits || !info.isSigned)
   ) {
     return info.isSigned ? viewOf(info, raws.buffer, raws.byteOffset, raws.length) : raws;
   }
@@ -329,7 +337,7 @@ export function decodeFrame(file: DicomFile, index = 0): PixelFrame {
     return {
       ...info,
       photometricInterpretation: decoded.photometricInterpretation,
-      data: storedSamples(stored, ordered),
+      data: storedSamples(stored, ordered, decoded.sampleBits ?? undefined),
     };
   }
   return { ...info, data: decodeRle(file, info, fragment.bytes, fragment.offset) };

@@ -20,6 +20,13 @@ export interface HuffmanTable {
   /** Index into `symbols` of the first code of each length, minus that code. */
   offset: Int32Array;
   symbols: Uint8Array;
+  /**
+   * For an AC table (T.81 F.2.2.2's RRRRSSSS symbols), each 9-bit prefix that holds a whole code
+   * and the SSSS bits after it: `value << 8 | RRRR << 4 | bits taken`, else 0; so that the short
+   * codes of small coefficients, most of a scan, are decoded in one lookup (as libjpeg-turbo's
+   * jdhuff.c and stb_image do).
+   */
+  fastAc: Int32Array;
 }
 
 export const LOOKAHEAD = 9;
@@ -60,7 +67,24 @@ export function buildHuffmanTable(
     code <<= 1;
   }
   maxCode[17] = 0x7fffffff; // ends the slow path's search
-  return { lookup, maxCode, offset, symbols };
+  return { lookup, maxCode, offset, symbols, fastAc: fastAcOf(lookup) };
+}
+
+/** `HuffmanTable.fastAc` from the 9-bit lookup. */
+function fastAcOf(lookup: Uint16Array): Int32Array {
+  const fastAc = new Int32Array(lookup.length);
+  for (let prefix = 0; prefix < lookup.length; prefix += 1) {
+    const entry = lookup[prefix] ?? 0;
+    const length = entry >> 8;
+    const size = entry & 15;
+    if (entry === 0 || size === 0 || length + size > LOOKAHEAD) {
+      continue;
+    }
+    const bits = (prefix >> (LOOKAHEAD - length - size)) & ((1 << size) - 1);
+    const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits; // EXTEND (F.2.2.1)
+    fastAc[prefix] = (value << 8) | (entry & 0xf0) | (length + size);
+  }
+  return fastAc;
 }
 
 /**

@@ -33,7 +33,7 @@ import {
   readConditioning,
   type ArithmeticConditioning,
 } from './arithmetic.js';
-import { BitReader, buildHuffmanTable, decodeSymbol, receiveExtend } from './huffman.js';
+import { BitReader, buildHuffmanTable, decodeSymbol, LOOKAHEAD, receiveExtend } from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
 import {
@@ -51,6 +51,8 @@ export class SequentialJpegError extends Error {
 }
 
 const fail = (message: string) => new SequentialJpegError(message);
+
+const LOOKAHEAD_MASK = (1 << LOOKAHEAD) - 1;
 
 /** A decoded frame: interleaved samples, rows top down; 8-bit as bytes, 12-bit as 16-bit words. */
 export interface DecodedSequentialJpeg {
@@ -85,6 +87,8 @@ interface Component {
   /** The plane's stride and rows: whole MCUs of blocks, so interleaved scans fill it. */
   stride: number;
   plane: Uint16Array;
+  /** The same plane two samples a word, so that a flat block is filled in half the stores. */
+  planePairs: Uint32Array;
   /** Sequential: whether a scan has coded it. */
   isDecoded: boolean;
   /** Progressive: its blocks' coefficients, 64 a block in zig-zag order, blocks as the plane's. */
@@ -272,6 +276,7 @@ function readFrame(
     const sampleHeight = Math.ceil((height * spec.v) / vMax);
     const stride = mcusWide * spec.h * 8;
     const blocks = (stride / 8) * mcusHigh * spec.v;
+    const plane = new Uint16Array(blocks * 64);
     return {
       ...spec,
       blocksWide: Math.ceil(sampleWidth / 8),
@@ -279,7 +284,8 @@ function readFrame(
       sampleWidth,
       sampleHeight,
       stride,
-      plane: new Uint16Array(blocks * 64),
+      plane,
+      planePairs: new Uint32Array(plane.buffer),
       isDecoded: false,
       coefficients: isProgressive ? new Int32Array(blocks * 64) : null,
       quant: null,
@@ -452,6 +458,7 @@ const EMPTY_TABLE: HuffmanTable = {
   maxCode: new Int32Array(0),
   offset: new Int32Array(0),
   symbols: new Uint8Array(0),
+  fastAc: new Int32Array(0),
 };
 
 /**
@@ -526,7 +533,6 @@ function decodeScan(
   const single = scan.components.length === 1 ? scan.components[0] : undefined;
   const unitsWide = single === undefined ? frame.mcusWide : single.blocksWide;
   const unitsHigh = single === undefined ? frame.mcusHigh : single.blocksHigh;
-  const units = unitsWide * unitsHigh;
   let reader: ScanReader;
   let decodeBlock: BlockDecoder;
   if (frame.isArithmetic) {
@@ -541,28 +547,34 @@ function decodeScan(
       : sequentialBlocks(bits, frame, scan, predictions);
   }
   let restarts = 0;
-  for (let unit = 0; unit < units; unit += 1) {
-    if (restartInterval !== 0 && unit !== 0 && unit % restartInterval === 0) {
-      reader.restart(restarts % 8);
-      restarts += 1;
-      predictions.fill(0);
-      run.blocks = 0;
-    }
-    const ux = unit % unitsWide;
-    const uy = (unit - ux) / unitsWide;
-    if (single !== undefined) {
-      decodeBlock(0, single, ux, uy);
-    } else {
-      for (let k = 0; k < scan.components.length; k += 1) {
-        const c = scan.components[k] as Component;
-        for (let by = 0; by < c.v; by += 1) {
-          for (let bx = 0; bx < c.h; bx += 1) {
-            decodeBlock(k, c, ux * c.h + bx, uy * c.v + by);
+  // Units left before the next restart marker (counted down rather than divided for each unit).
+  let untilRestart = restartInterval;
+  for (let uy = 0; uy < unitsHigh; uy += 1) {
+    for (let ux = 0; ux < unitsWide; ux += 1) {
+      if (restartInterval !== 0) {
+        if (untilRestart === 0) {
+          reader.restart(restarts % 8);
+          restarts += 1;
+          predictions.fill(0);
+          run.blocks = 0;
+          untilRestart = restartInterval;
+        }
+        untilRestart -= 1;
+      }
+      if (single !== undefined) {
+        decodeBlock(0, single, ux, uy);
+      } else {
+        for (let k = 0; k < scan.components.length; k += 1) {
+          const c = scan.components[k] as Component;
+          for (let by = 0; by < c.v; by += 1) {
+            for (let bx = 0; bx < c.h; bx += 1) {
+              decodeBlock(k, c, ux * c.h + bx, uy * c.v + by);
+            }
           }
         }
       }
     }
-    if (ux === unitsWide - 1 && reader.overran()) {
+    if (reader.overran()) {
       throw fail(`the scan data ends in row ${uy} of ${unitsHigh} of its units`);
     }
   }
@@ -582,11 +594,10 @@ function sequentialBlocks(
   predictions: Int32Array,
 ): BlockDecoder {
   const coefficients = new Int32Array(64);
-  const workspace = new Float64Array(64);
+  const workspace = new Int32Array(64);
   const maxSize = frame.precision === 8 ? 11 : 15;
   return (k, component, column, row) => {
     const quant = scan.quant[k] as Int32Array;
-    coefficients.fill(0);
     const dc = decodeDcFirst(
       reader,
       scan.dc[k] as HuffmanTable,
@@ -600,8 +611,25 @@ function sequentialBlocks(
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
-    let isDcOnly = true;
+    const { fastAc } = ac;
+    let last = 0;
     for (let z = 1; z < 64;) {
+      if (reader.count < LOOKAHEAD) {
+        reader.fill();
+      }
+      const fast = fastAc[(reader.bits >>> (reader.count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
+      if (fast !== 0) {
+        // A short code and its value's bits, in one lookup.
+        reader.count -= fast & 15;
+        z += (fast >> 4) & 15;
+        if (z > 63) {
+          throw fail('the scan codes a coefficient past the 64th of its block');
+        }
+        coefficients[ZIGZAG[z] ?? 0] = (fast >> 8) * (quant[z] ?? 0);
+        last = z;
+        z += 1;
+        continue;
+      }
       const symbol = decodeSymbol(reader, ac, fail);
       const run = symbol >> 4;
       const bits = symbol & 15;
@@ -617,10 +645,15 @@ function sequentialBlocks(
         throw fail('the scan codes a coefficient past the 64th of its block');
       }
       coefficients[ZIGZAG[z] ?? 0] = receiveExtend(reader, bits) * (quant[z] ?? 0);
-      isDcOnly = false;
+      last = z;
       z += 1;
     }
-    transformBlock(coefficients, isDcOnly, workspace, component, column, row, frame.precision);
+    transformBlock(coefficients, last === 0, workspace, component, column, row, frame.precision);
+    // Back to zeros for the next block: only the coefficients up to the last one coded can be set
+    // (cheaper than filling all 64, as most blocks end early).
+    for (let z = 1; z <= last; z += 1) {
+      coefficients[ZIGZAG[z] ?? 0] = 0;
+    }
   };
 }
 
@@ -703,7 +736,7 @@ function arithmeticBlocks(
   if (!frame.isProgressive) {
     const coefficients = new Int32Array(64);
     const block = new Int32Array(64);
-    const workspace = new Float64Array(64);
+    const workspace = new Int32Array(64);
     return (k, component, column, row) => {
       coefficients.fill(0);
       coefficients[0] = dcFirst(k);
@@ -738,7 +771,7 @@ function arithmeticBlocks(
  */
 function transformCoefficients(frame: Frame): void {
   const block = new Int32Array(64);
-  const workspace = new Float64Array(64);
+  const workspace = new Int32Array(64);
   for (const component of frame.components) {
     const { coefficients, quant } = component;
     if (coefficients === null || quant === null) {
@@ -777,7 +810,7 @@ function dequantize(
 function transformBlock(
   coefficients: Int32Array,
   isDcOnly: boolean,
-  workspace: Float64Array,
+  workspace: Int32Array,
   component: Component,
   column: number,
   row: number,
@@ -786,7 +819,7 @@ function transformBlock(
   const { plane, stride } = component;
   const offset = row * 8 * stride + column * 8;
   if (isDcOnly) {
-    fillBlock(coefficients[0] ?? 0, plane, offset, stride, precision);
+    fillBlock(coefficients[0] ?? 0, component.planePairs, offset, stride, precision);
   } else {
     inverseDct(coefficients, workspace, plane, offset, stride, precision);
   }
@@ -806,7 +839,6 @@ const FIX_1_961570560 = 16069;
 const FIX_2_053119869 = 16819;
 const FIX_2_562915447 = 20995;
 const FIX_3_072711026 = 25172;
-const SCALE = 2 ** CONST_BITS;
 
 /**
  * A block whose only coefficient is DC: what `inverseDct` gives for it, one value (jidctint.c's
@@ -814,22 +846,24 @@ const SCALE = 2 ** CONST_BITS;
  */
 function fillBlock(
   dc: number,
-  plane: Uint16Array,
+  pairs: Uint32Array,
   offset: number,
   stride: number,
   precision: number,
 ): void {
   const pass1 = precision === 8 ? 2 : 1;
-  const scale2 = 2 ** (pass1 + 3);
   const sample = clamp(
-    Math.floor((dc * 2 ** pass1 + scale2 / 2) / scale2) + (1 << (precision - 1)),
+    (((dc << pass1) + (1 << (pass1 + 2))) >> (pass1 + 3)) + (1 << (precision - 1)),
     (1 << precision) - 1,
   );
-  // Element by element: a typed array's fill costs more than this for 8 elements.
-  for (let row = 0, at = offset; row < 8; row += 1, at += stride) {
-    for (let x = at; x < at + 8; x += 1) {
-      plane[x] = sample;
-    }
+  // Two samples a store (the same value in both halves, whatever the byte order): blocks start at
+  // even samples, as strides are multiples of 8.
+  const pair = (sample | (sample << 16)) >>> 0;
+  for (let row = 0, at = offset >> 1; row < 8; row += 1, at += stride >> 1) {
+    pairs[at] = pair;
+    pairs[at + 1] = pair;
+    pairs[at + 2] = pair;
+    pairs[at + 3] = pair;
   }
 }
 
@@ -837,25 +871,22 @@ function fillBlock(
  * The IJG library's accurate integer inverse DCT (jidctint.c, after Loeffler, Ligtenberg and
  * Moschytz): columns into `workspace` keeping PASS1_BITS fractional bits (2 at 8 bits, 1 at 12),
  * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
- * arithmetic is in doubles, exact where libjpeg's 64-bit `long` is, and the descaling shifts are
- * floor divisions, as its arithmetic right shifts are; hostile coefficients only make clamped
- * nonsense, never an error.
+ * descaling is its arithmetic right shift of 32-bit integers, which the sums of coefficients an
+ * encoder makes (at most 2^15 in magnitude at 12 bits, 2^11 at 8) fit, as jidctint.c's INT32
+ * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error.
  */
 function inverseDct(
   input: Int32Array,
-  workspace: Float64Array,
+  workspace: Int32Array,
   plane: Uint16Array,
   offset: number,
   stride: number,
   precision: number,
 ): void {
   const pass1 = precision === 8 ? 2 : 1;
-  const center = 1 << (precision - 1);
   const max = (1 << precision) - 1;
-  const scale1 = 2 ** (CONST_BITS - pass1);
-  const round1 = scale1 / 2;
-  const unscale1 = 1 / scale1; // a power of two: multiplying by it is exact
-  const dcScale = 2 ** pass1;
+  const shift1 = CONST_BITS - pass1;
+  const round1 = 1 << (shift1 - 1);
   for (let col = 0; col < 8; col += 1) {
     const d0 = input[col] ?? 0;
     const d1 = input[8 + col] ?? 0;
@@ -866,7 +897,7 @@ function inverseDct(
     const d6 = input[48 + col] ?? 0;
     const d7 = input[56 + col] ?? 0;
     if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
-      const dc = d0 * dcScale;
+      const dc = d0 << pass1;
       for (let row = 0; row < 64; row += 8) {
         workspace[row + col] = dc;
       }
@@ -876,12 +907,12 @@ function inverseDct(
     const z1 = (d2 + d6) * FIX_0_541196100;
     const e2 = z1 - d6 * FIX_1_847759065;
     const e3 = z1 + d2 * FIX_0_765366865;
-    const e0 = (d0 + d4) * SCALE;
-    const e1 = (d0 - d4) * SCALE;
-    const t10 = e0 + e3;
-    const t13 = e0 - e3;
-    const t11 = e1 + e2;
-    const t12 = e1 - e2;
+    const e0 = (d0 + d4) << CONST_BITS;
+    const e1 = (d0 - d4) << CONST_BITS;
+    const t10 = e0 + e3 + round1;
+    const t13 = e0 - e3 + round1;
+    const t11 = e1 + e2 + round1;
+    const t12 = e1 - e2 + round1;
     // Odd part.
     const y1 = d7 + d1;
     const y2 = d5 + d3;
@@ -896,18 +927,18 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    workspace[col] = Math.floor((t10 + o3 + round1) * unscale1);
-    workspace[56 + col] = Math.floor((t10 - o3 + round1) * unscale1);
-    workspace[8 + col] = Math.floor((t11 + o2 + round1) * unscale1);
-    workspace[48 + col] = Math.floor((t11 - o2 + round1) * unscale1);
-    workspace[16 + col] = Math.floor((t12 + o1 + round1) * unscale1);
-    workspace[40 + col] = Math.floor((t12 - o1 + round1) * unscale1);
-    workspace[24 + col] = Math.floor((t13 + o0 + round1) * unscale1);
-    workspace[32 + col] = Math.floor((t13 - o0 + round1) * unscale1);
+    workspace[col] = (t10 + o3) >> shift1;
+    workspace[56 + col] = (t10 - o3) >> shift1;
+    workspace[8 + col] = (t11 + o2) >> shift1;
+    workspace[48 + col] = (t11 - o2) >> shift1;
+    workspace[16 + col] = (t12 + o1) >> shift1;
+    workspace[40 + col] = (t12 - o1) >> shift1;
+    workspace[24 + col] = (t13 + o0) >> shift1;
+    workspace[32 + col] = (t13 - o0) >> shift1;
   }
-  const scale2 = 2 ** (CONST_BITS + pass1 + 3);
-  const round2 = scale2 / 2 + center * scale2;
-  const unscale2 = 1 / scale2;
+  const shift2 = CONST_BITS + pass1 + 3;
+  const round2 = 1 << (shift2 - 1);
+  const center = 1 << (precision - 1);
   for (let w = 0, out = offset; w < 64; w += 8, out += stride) {
     const d0 = workspace[w] ?? 0;
     const d1 = workspace[w + 1] ?? 0;
@@ -917,11 +948,19 @@ function inverseDct(
     const d5 = workspace[w + 5] ?? 0;
     const d6 = workspace[w + 6] ?? 0;
     const d7 = workspace[w + 7] ?? 0;
+    if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
+      // jidctint.c's shortcut for a row of DC alone: what the arithmetic below gives for it.
+      const sample = clamp(((d0 + (1 << (pass1 + 2))) >> (pass1 + 3)) + center, max);
+      for (let x = out; x < out + 8; x += 1) {
+        plane[x] = sample;
+      }
+      continue;
+    }
     const z1 = (d2 + d6) * FIX_0_541196100;
     const e2 = z1 - d6 * FIX_1_847759065;
     const e3 = z1 + d2 * FIX_0_765366865;
-    const e0 = (d0 + d4) * SCALE;
-    const e1 = (d0 - d4) * SCALE;
+    const e0 = ((d0 + d4) << CONST_BITS) + round2;
+    const e1 = ((d0 - d4) << CONST_BITS) + round2;
     const t10 = e0 + e3;
     const t13 = e0 - e3;
     const t11 = e1 + e2;
@@ -939,14 +978,14 @@ function inverseDct(
     const o1 = d5 * FIX_2_053119869 + zb + zd;
     const o2 = d3 * FIX_3_072711026 + zb + zc;
     const o3 = d1 * FIX_1_501321110 + za + zd;
-    plane[out] = clamp(Math.floor((t10 + o3 + round2) * unscale2), max);
-    plane[out + 7] = clamp(Math.floor((t10 - o3 + round2) * unscale2), max);
-    plane[out + 1] = clamp(Math.floor((t11 + o2 + round2) * unscale2), max);
-    plane[out + 6] = clamp(Math.floor((t11 - o2 + round2) * unscale2), max);
-    plane[out + 2] = clamp(Math.floor((t12 + o1 + round2) * unscale2), max);
-    plane[out + 5] = clamp(Math.floor((t12 - o1 + round2) * unscale2), max);
-    plane[out + 3] = clamp(Math.floor((t13 + o0 + round2) * unscale2), max);
-    plane[out + 4] = clamp(Math.floor((t13 - o0 + round2) * unscale2), max);
+    plane[out] = clamp(((t10 + o3) >> shift2) + center, max);
+    plane[out + 7] = clamp(((t10 - o3) >> shift2) + center, max);
+    plane[out + 1] = clamp(((t11 + o2) >> shift2) + center, max);
+    plane[out + 6] = clamp(((t11 - o2) >> shift2) + center, max);
+    plane[out + 2] = clamp(((t12 + o1) >> shift2) + center, max);
+    plane[out + 5] = clamp(((t12 - o1) >> shift2) + center, max);
+    plane[out + 3] = clamp(((t13 + o0) >> shift2) + center, max);
+    plane[out + 4] = clamp(((t13 - o0) >> shift2) + center, max);
   }
 }
 
@@ -963,6 +1002,11 @@ function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg 
   const { width, height, precision } = frame;
   const count = frame.components.length;
   const pixels = width * height;
+  const only = frame.components[0];
+  if (count === 1 && precision !== 8 && only !== undefined && only.stride === width) {
+    // One component whose plane's rows are the image's: its first rows are the samples.
+    return { width, height, components: 1, precision, samples: only.plane.subarray(0, pixels) };
+  }
   const samples =
     precision === 8 ? new Uint8Array(pixels * count) : new Uint16Array(pixels * count);
   if (colour === 'ycbcr' && count === 3) {
