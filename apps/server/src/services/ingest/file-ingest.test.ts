@@ -1,12 +1,15 @@
 /**
  * The ingest scratch area's sweep (file-ingest.ts' sweepFolders): what a process killed mid-slide
- * left goes; a folder whose file is still being written, or a new one, stays.
+ * left goes; a folder whose file is still being written, or a new one, stays. And a file too large
+ * to read whole: held back, named by its published name only.
  */
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sweepFolders } from './file-ingest.js';
+import { LocalObjectStore } from '../../storage/object-store.js';
+import { READ_WHOLE_MAX_BYTES, ReadBuffer } from './dicom-ingest.js';
+import { ingestNativeFile, sweepFolders } from './file-ingest.js';
 
 let work: string;
 
@@ -42,5 +45,28 @@ describe('sweepFolders', () => {
 
   it('finds nothing in a scratch area no ingest has made yet', async () => {
     expect(await sweepFolders(join(work, 'never-made'), new Date('2026-01-01T12:00:00Z'))).toBe(0);
+  });
+});
+
+describe('ingestNativeFile', () => {
+  it('holds back a file too large to read whole, without reading it or naming its source path', async () => {
+    // Sparse: its size is all that is read. Its name is what a partner might call a file.
+    const path = join(work, 'MRN-4471902 SMITH JANE.xml');
+    await writeFile(path, '');
+    await truncate(path, READ_WHOLE_MAX_BYTES + 1);
+    const stores = {
+      published: new LocalObjectStore(work, 'objects'),
+      quarantine: new LocalObjectStore(work, 'quarantine'),
+    };
+    const outcome = await ingestNativeFile(
+      { kind: 'muse', path, name: 'ecgs/e_1.xml', shiftDays: 3, pseudonym: { patientId: 'p1' } },
+      { stores, scratch: join(work, 'scratch') },
+      new ReadBuffer(),
+    );
+    expect(outcome).toMatchObject({ kind: 'held', format: 'unreadable', quarantined: null });
+    const reason = outcome.kind === 'held' ? outcome.reason : '';
+    expect(reason).toContain(`${READ_WHOLE_MAX_BYTES + 1} bytes`);
+    expect(reason).not.toMatch(/MRN|SMITH/u);
+    expect(await readdir(work)).toEqual(['MRN-4471902 SMITH JANE.xml']);
   });
 });
