@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isObjectKey, type ListedObject, type ObjectStore } from './object-store.js';
@@ -129,6 +132,49 @@ export function describeObjectStoreContract<S extends ObjectStore>(
         store.putHashed({ chunks, size: 12, sha256: sha256('hello world') }),
       ).rejects.toThrow('not the 12 given');
       expect(await harness.contents(store)).toEqual([]);
+    });
+
+    it('stores a file hashed by its maker under the key put gives the same bytes', async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
+      try {
+        for (const whole of [patterned(harness.largeBytes + MIB + 3, 13), new Uint8Array(0)]) {
+          const path = join(folder, 'made');
+          await writeFile(path, whole);
+          const file = { path, size: whole.byteLength, sha256: sha256(whole) };
+          const stored = await store.putFile(file);
+          expect(stored).toEqual({
+            key: `sha256/${file.sha256}`,
+            sha256: file.sha256,
+            size: file.size,
+          });
+          const got = await store.get(stored.key);
+          expect((await buffer(got?.body ?? chunksOf())).equals(whole)).toBe(true);
+          expect((await store.put(chunksOf(whole))).key).toBe(stored.key);
+        }
+        expect(await harness.contents(store)).toHaveLength(2);
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a putFile whose hash is malformed or whose size the file does not have', async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
+      try {
+        const path = join(folder, 'made');
+        await writeFile(path, 'hello world');
+        await expect(
+          store.putFile({ path, size: 11, sha256: sha256('hello world').toUpperCase() }),
+        ).rejects.toThrow('not a SHA-256');
+        await expect(
+          store.putFile({ path, size: 12, sha256: sha256('hello world') }),
+        ).rejects.toThrow('the file holds 11 bytes, not the 12 given');
+        await expect(store.putFile({ path: folder, size: 0, sha256: sha256('') })).rejects.toThrow(
+          'not the 0 given',
+        );
+        expect(await harness.contents(store)).toEqual([]);
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
     });
 
     it('makes an object visible only once it is complete', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,35 @@ describe('local object store', () => {
       expect(await putting).toEqual({ key: `sha256/${sha}`, sha256: sha, size: 23 });
       expect(await filesIn(store.root)).toEqual([`sha256/${sha.slice(0, 2)}/${sha}`]);
     } finally {
+      await rm(join(store.root, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('takes a made file by renaming it, owner-only, and copies one from another file system', async () => {
+    const store = await newLocalStore();
+    // tmpfs, another file system than the store's (checked below), so rename() gives EXDEV.
+    const elsewhere = await mkdtemp('/dev/shm/lantern-made-');
+    try {
+      const made = join(store.root, '..', 'made');
+      await writeFile(made, 'a slide, rewritten', { mode: 0o644 });
+      const inode = (await stat(made)).ino;
+      const sha = createHash('sha256').update('a slide, rewritten').digest('hex');
+      const stored = await store.putFile({ path: made, size: 18, sha256: sha });
+      const path = store.pathOf(stored.key);
+      expect((await stat(path)).ino).toBe(inode);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      await expect(stat(made)).rejects.toThrow('ENOENT');
+
+      const far = join(elsewhere, 'made');
+      await writeFile(far, 'a slide from afar', { mode: 0o644 });
+      expect((await stat(far)).dev).not.toBe((await stat(store.root)).dev);
+      const farSha = createHash('sha256').update('a slide from afar').digest('hex');
+      const copied = await store.putFile({ path: far, size: 17, sha256: farSha });
+      expect(await readFile(store.pathOf(copied.key), 'utf8')).toBe('a slide from afar');
+      expect((await stat(store.pathOf(copied.key))).mode & 0o777).toBe(0o600);
+      expect(await filesIn(join(store.root, '.tmp'))).toEqual([]);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
       await rm(join(store.root, '..'), { recursive: true, force: true });
     }
   });

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   access,
+  copyFile,
   mkdir,
   open,
   readdir,
@@ -37,6 +38,18 @@ export interface StoredObject {
 export interface HashedChunks {
   readonly chunks: readonly Uint8Array[];
   /** The chunks' lengths summed. */
+  readonly size: number;
+  /** Hex, lower case. */
+  readonly sha256: string;
+}
+
+/**
+ * A complete file on local disk, with the SHA-256 this process computed over it (a slide's
+ * rewrite, hashed by its de-identifier), to store without hashing or copying it again.
+ */
+export interface HashedFile {
+  readonly path: string;
+  /** The file's size, as its maker wrote it. */
   readonly size: number;
   /** Hex, lower case. */
   readonly sha256: string;
@@ -80,6 +93,15 @@ export interface ObjectStore {
    * the S3 store hashes as it sends, and refuses a hash that does not match.
    */
   putHashed(object: HashedChunks): Promise<StoredObject>;
+  /**
+   * Stores a file on local disk under the key of the SHA-256 its maker computed (HashedFile),
+   * visible only once complete, refusing as putHashed does a malformed hash and a size the file
+   * does not have. The local store takes the file itself: flushed and renamed under its key (no
+   * copy, no hash), or copied unhashed from another file system; the S3 store streams it,
+   * hashing as it sends, and refuses a hash that does not match. The file at `path` may be gone
+   * afterwards, or not: the caller removes what is left.
+   */
+  putFile(file: HashedFile): Promise<StoredObject>;
   /** The object's bytes as a stream, and its size; null when no object has this key. */
   get(key: string): Promise<{ body: Readable; size: number } | null>;
   /** The object's size; null when no object has this key. */
@@ -139,6 +161,28 @@ export function checkHashedChunks(object: HashedChunks): void {
   const size = object.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
   if (size !== object.size) {
     throw new Error(`the chunks hold ${size} bytes, not the ${object.size} given`);
+  }
+}
+
+/**
+ * Opens the file a putFile caller vouches for, once the form of the hash and the file's size
+ * (a regular file's, the handle's own) are checked as checkHashedChunks checks chunks: throws,
+ * the file closed, before anything is stored.
+ */
+export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
+  if (!SHA256_HEX.test(file.sha256)) {
+    throw new Error(`not a SHA-256 in hex: ${JSON.stringify(file.sha256)}`);
+  }
+  const handle = await open(file.path, 'r');
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size !== file.size) {
+      throw new Error(`the file holds ${stats.size} bytes, not the ${file.size} given`);
+    }
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
 }
 
@@ -246,18 +290,45 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  /** The temporary file written: flushed, closed and renamed under its key. */
+  async putFile(file: HashedFile): Promise<StoredObject> {
+    const handle = await openHashedFile(file);
+    try {
+      // Owner-only, as every object the store writes itself (the maker's mode may be wider).
+      await handle.chmod(0o600);
+      // Renamed as it is when it lies on the store's file system: no copy, no hash.
+      return await this.commit(handle, file.path, file.sha256, file.size);
+    } catch (error) {
+      await handle.close(); // Closed already, unless the chmod failed.
+      if (!hasCode(error, 'EXDEV')) {
+        throw error;
+      }
+    }
+    // On another file system: copied (by the kernel, unhashed) to a temporary file, then as put.
+    const temp = join(this.scratch, randomUUID());
+    try {
+      await copyFile(file.path, temp, constants.COPYFILE_EXCL);
+      return await this.commit(await open(temp, 'r'), temp, file.sha256, file.size);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** The temporary file written: flushed, closed (whatever happens) and renamed under its key. */
   private async commit(
     file: FileHandle,
     temp: string,
     sha256: string,
     size: number,
   ): Promise<StoredObject> {
-    if (this.fsync) {
-      // On disk before it is visible under its key, so a crash never leaves a short object.
-      await file.sync();
+    try {
+      if (this.fsync) {
+        // On disk before it is visible under its key, so a crash never leaves a short object.
+        await file.sync();
+      }
+    } finally {
+      await file.close();
     }
-    await file.close();
     const key = `sha256/${sha256}`;
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
@@ -371,5 +442,9 @@ async function entriesOf(dir: string): Promise<string[]> {
 }
 
 function isMissing(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && error.code === 'ENOENT';
+  return hasCode(error, 'ENOENT');
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
 }

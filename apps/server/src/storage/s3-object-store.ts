@@ -23,8 +23,10 @@ import {
   checkHashedChunks,
   isObjectKey,
   objectKeyHex,
+  openHashedFile,
   type ComponentCheck,
   type HashedChunks,
+  type HashedFile,
   type ListedObject,
   type ObjectStore,
   type StoredObject,
@@ -219,11 +221,32 @@ export class S3ObjectStore implements ObjectStore {
 
   async putHashed(object: HashedChunks): Promise<StoredObject> {
     checkHashedChunks(object);
-    // Hashed again as it is sent (the network costs far more than the hash), and checked: a
-    // mismatch stored the bytes under their true key, and says the caller's hash was wrong.
-    const stored = await this.put(chunksOf(object.chunks));
-    if (stored.sha256 !== object.sha256) {
-      throw new Error(`the chunks' SHA-256 is ${stored.sha256}, not the ${object.sha256} given`);
+    return this.putChecked(chunksOf(object.chunks), object.sha256, "the chunks'");
+  }
+
+  async putFile(file: HashedFile): Promise<StoredObject> {
+    const handle = await openHashedFile(file);
+    // The stream closes the file when it ends or fails.
+    return this.putChecked(
+      handle.createReadStream({ highWaterMark: 1 << 20 }),
+      file.sha256,
+      "the file's",
+    );
+  }
+
+  /**
+   * Stores `body` hashing it again as it is sent (the network costs far more than the hash),
+   * and checks the hash its maker gave: a mismatch stored the bytes under their true key, and
+   * says the caller's hash was wrong.
+   */
+  private async putChecked(
+    body: AsyncIterable<Uint8Array>,
+    sha256: string,
+    whose: "the chunks'" | "the file's",
+  ): Promise<StoredObject> {
+    const stored = await this.put(body);
+    if (stored.sha256 !== sha256) {
+      throw new Error(`${whose} SHA-256 is ${stored.sha256}, not the ${sha256} given`);
     }
     return stored;
   }

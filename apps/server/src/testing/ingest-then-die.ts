@@ -4,7 +4,7 @@
  * (services/ingest/ingest-crash.test.ts):
  * - `put:<n>:mid`: during the n-th put into the object store, once the store has taken its first
  *   chunk and asks for the next (a table's CSV half-written to a temporary file; a putHashed's
- *   first chunk written);
+ *   first chunk written; a putFile's file, not yet taken, left where its maker wrote it);
  * - `put:<n>:after`: right after the n-th put returns, before any row refers to its object;
  * - `held:<n>:mid` and `held:<n>:after`: the same for the n-th put into the quarantine (an image
  *   held for burned-in text, its de-identified bytes kept for the review);
@@ -98,6 +98,19 @@ function dyingStore(inner: ObjectStore, cue: Cue, kind: 'put' | 'held'): ObjectS
         return inner.put(dieAfterFirstChunk(chunksOf(object.chunks)));
       }
       const stored = await inner.putHashed(object);
+      if (cued) {
+        die();
+      }
+      return stored;
+    },
+    async putFile(file): Promise<StoredObject> {
+      puts += 1;
+      const cued = cue.kind === kind && cue.n === puts;
+      if (cued && cue.when === 'mid') {
+        // Killed before the file is taken: it is left where its maker wrote it.
+        die();
+      }
+      const stored = await inner.putFile(file);
       if (cued) {
         die();
       }

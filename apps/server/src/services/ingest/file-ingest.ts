@@ -261,7 +261,15 @@ async function ingestSlide(
       name: job.name,
       shiftDays: job.shiftDays,
     });
-    return await store(target.stores.published, streamFile(out), result.sha256);
+    // Taken as written and hashed (putFile): no second hash, and locally no copy either.
+    const published = target.stores.published;
+    const existed = (await published.head(`sha256/${result.sha256}`)) !== null;
+    const stored = await published.putFile({
+      path: out,
+      size: result.bytesWritten,
+      sha256: result.sha256,
+    });
+    return { key: stored.key, size: stored.size, existed };
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
