@@ -126,6 +126,24 @@ describe('S3 object store on Ceph radosgw', () => {
     }
   });
 
+  it('hashes a made file as it sends it, and refuses a hash that does not match', async () => {
+    const store = await newS3Store();
+    const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
+    try {
+      const path = join(folder, 'made');
+      await writeFile(path, 'a slide, rewritten');
+      const claimed = createHash('sha256').update('another slide').digest('hex');
+      const actual = createHash('sha256').update('a slide, rewritten').digest('hex');
+      await expect(store.putFile({ path, size: 18, sha256: claimed })).rejects.toThrow(
+        `the file's SHA-256 is ${actual}, not the ${claimed} given`,
+      );
+      expect(await store.head(`sha256/${claimed}`)).toBeNull();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+      await emptyAndDelete(store);
+    }
+  });
+
   it('reports bad credentials as unhealthy without revealing them', async () => {
     const wrong = new S3ObjectStore({
       endpoint: ceph.endpoint,
