@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isObjectKey, type ListedObject, type ObjectStore } from './object-store.js';
+import {
+  isObjectKey,
+  type ListedObject,
+  type ObjectStore,
+  type StoredObject,
+} from './object-store.js';
 
 /**
  * The behaviour every ObjectStore owes its callers, as one suite that each store's test file runs
@@ -58,6 +63,29 @@ async function listAll(store: ObjectStore): Promise<ListedObject[]> {
   return listed.sort((a, b) => a.key.localeCompare(b.key));
 }
 
+/** Checks that `stored` holds `whole` under its SHA-256's key, the key put gives the same bytes. */
+async function expectStoredAs(
+  store: ObjectStore,
+  stored: StoredObject,
+  whole: Uint8Array,
+): Promise<void> {
+  const hash = sha256(whole);
+  expect(stored).toEqual({ key: `sha256/${hash}`, sha256: hash, size: whole.byteLength });
+  const got = await store.get(stored.key);
+  expect((await buffer(got?.body ?? chunksOf())).equals(whole)).toBe(true);
+  expect((await store.put(chunksOf(whole))).key).toBe(stored.key);
+}
+
+/** Runs `use` with a new folder for files a maker wrote, removed after. */
+async function inFolder(use: (folder: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
+  try {
+    await use(folder);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 export function describeObjectStoreContract<S extends ObjectStore>(
   name: string,
   harness: StoreHarness<S>,
@@ -105,76 +133,55 @@ export function describeObjectStoreContract<S extends ObjectStore>(
     it('stores chunks hashed by their maker under the key put gives the same bytes', async () => {
       const whole = patterned(harness.largeBytes + MIB + 3, 11);
       const chunks = [whole.subarray(0, 100), whole.subarray(100, 100), whole.subarray(100)];
-      const hashed = { chunks, size: whole.byteLength, sha256: sha256(whole) };
-      const stored = await store.putHashed(hashed);
-      expect(stored).toEqual({
-        key: `sha256/${hashed.sha256}`,
-        sha256: hashed.sha256,
-        size: whole.byteLength,
-      });
-      const got = await store.get(stored.key);
-      expect((await buffer(got?.body ?? chunksOf())).equals(whole)).toBe(true);
-      expect((await store.put(chunksOf(whole))).key).toBe(stored.key);
-      expect(await store.putHashed({ chunks: [], size: 0, sha256: sha256('') })).toEqual({
-        key: `sha256/${sha256('')}`,
-        sha256: sha256(''),
-        size: 0,
-      });
+      await expectStoredAs(
+        store,
+        await store.putHashed({ chunks, size: whole.byteLength, sha256: sha256(whole) }),
+        whole,
+      );
+      const empty = new Uint8Array(0);
+      await expectStoredAs(
+        store,
+        await store.putHashed({ chunks: [], size: 0, sha256: sha256(empty) }),
+        empty,
+      );
       expect(await harness.contents(store)).toHaveLength(2);
     });
 
-    it('refuses a putHashed whose hash is malformed or whose size the chunks do not make', async () => {
-      const chunks = [encode('hello '), encode('world')];
-      await expect(
-        store.putHashed({ chunks, size: 11, sha256: sha256('hello world').toUpperCase() }),
-      ).rejects.toThrow('not a SHA-256');
-      await expect(
-        store.putHashed({ chunks, size: 12, sha256: sha256('hello world') }),
-      ).rejects.toThrow('not the 12 given');
-      expect(await harness.contents(store)).toEqual([]);
-    });
-
     it('stores a file hashed by its maker under the key put gives the same bytes', async () => {
-      const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
-      try {
+      await inFolder(async (folder) => {
         for (const whole of [patterned(harness.largeBytes + MIB + 3, 13), new Uint8Array(0)]) {
           const path = join(folder, 'made');
           await writeFile(path, whole);
           const file = { path, size: whole.byteLength, sha256: sha256(whole) };
-          const stored = await store.putFile(file);
-          expect(stored).toEqual({
-            key: `sha256/${file.sha256}`,
-            sha256: file.sha256,
-            size: file.size,
-          });
-          const got = await store.get(stored.key);
-          expect((await buffer(got?.body ?? chunksOf())).equals(whole)).toBe(true);
-          expect((await store.put(chunksOf(whole))).key).toBe(stored.key);
+          await expectStoredAs(store, await store.putFile(file), whole);
         }
-        expect(await harness.contents(store)).toHaveLength(2);
-      } finally {
-        await rm(folder, { recursive: true, force: true });
-      }
+      });
+      expect(await harness.contents(store)).toHaveLength(2);
     });
 
-    it('refuses a putFile whose hash is malformed or whose size the file does not have', async () => {
-      const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
-      try {
+    it('refuses made bytes, in memory or a file, whose hash is malformed or size is not theirs', async () => {
+      await inFolder(async (folder) => {
         const path = join(folder, 'made');
         await writeFile(path, 'hello world');
-        await expect(
-          store.putFile({ path, size: 11, sha256: sha256('hello world').toUpperCase() }),
-        ).rejects.toThrow('not a SHA-256');
-        await expect(
-          store.putFile({ path, size: 12, sha256: sha256('hello world') }),
-        ).rejects.toThrow('the file holds 11 bytes, not the 12 given');
+        const chunks = [encode('hello '), encode('world')];
+        const puts = [
+          (size: number, hash: string) => store.putHashed({ chunks, size, sha256: hash }),
+          (size: number, hash: string) => store.putFile({ path, size, sha256: hash }),
+        ];
+        for (const putMade of puts) {
+          await expect(putMade(11, sha256('hello world').toUpperCase())).rejects.toThrow(
+            'not a SHA-256',
+          );
+          await expect(putMade(12, sha256('hello world'))).rejects.toThrow(
+            '11 bytes, not the 12 given',
+          );
+        }
+        // A folder is no file to store, whatever size is given.
         await expect(store.putFile({ path: folder, size: 0, sha256: sha256('') })).rejects.toThrow(
           'not the 0 given',
         );
-        expect(await harness.contents(store)).toEqual([]);
-      } finally {
-        await rm(folder, { recursive: true, force: true });
-      }
+      });
+      expect(await harness.contents(store)).toEqual([]);
     });
 
     it('makes an object visible only once it is complete', async () => {
