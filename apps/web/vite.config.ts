@@ -10,4 +10,6 @@ export default defineConfig({
   resolve: { conditions: ['lantern-source'] },
   server: { proxy: { '/api': { target: api, changeOrigin: false } } },
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // Workers (the ingest page's hashing) as ES modules, as they are started: `type: 'module'`.
+  worker: { format: 'es' },
 });

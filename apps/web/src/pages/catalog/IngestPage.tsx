@@ -17,6 +17,7 @@ import {
 import {
   FileAltered,
   FileUnreadable,
+  HashingUnavailable,
   isForgotten,
   remainingToSend,
   sendDeliveryFiles,
@@ -34,8 +35,10 @@ import { UploadDigests } from './upload-digests.js';
  * reload, a server restart) resumes: the server keeps what it received, and once the curator
  * picks the same folder again only the missing bytes are sent, the progress bar starting where
  * it was. An upload the server no longer knows (cancelled, an hour idle) is said to be gone.
- * Every file is checked end to end by its SHA-256 (upload-delivery.ts): one that reaches the
- * server altered is named, the server keeps nothing of it, and Resume sends it again.
+ * Every file is checked end to end by its SHA-256, worked out in a worker so the page stays
+ * responsive (upload-delivery.ts): one that reaches the server altered is named, the server keeps
+ * nothing of it, and Resume sends it again. Resuming hashes again the files the server holds
+ * whole: one changed on disk since it was sent is named, and the folder is asked for again.
  */
 
 /** How often a running ingest is asked where it stands. */
@@ -47,7 +50,13 @@ type Stage =
   | { kind: 'empty' }
   | { kind: 'reading' }
   | { kind: 'picked'; delivery: CheckedDelivery }
-  | { kind: 'uploading'; delivery: CheckedDelivery; id: string | null }
+  | {
+      kind: 'uploading';
+      delivery: CheckedDelivery;
+      id: string | null;
+      /** Files the server holds whole hashed again so far, while a resumed upload checks them. */
+      checked: { done: number; total: number } | null;
+    }
   | {
       kind: 'paused';
       delivery: CheckedDelivery;
@@ -112,6 +121,9 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
   // The files' hashes as far as they were sent: a Resume goes on from them.
   const [digests] = useState(() => new UploadDigests());
   const headingRef = useRef<HTMLHeadingElement>(null);
+
+  // The hashing worker ends with the page (and starts again if it comes back).
+  useEffect(() => () => digests.close(), [digests]);
 
   // Each new stage is announced by moving focus to the page's heading of it.
   useEffect(() => {
@@ -210,7 +222,7 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
         (delivery) =>
           resume === null
             ? setStage({ kind: 'picked', delivery })
-            : handleSend(delivery, resume.id, resume),
+            : handleSend(delivery, resume.id),
         (caught: unknown) =>
           setStage({
             kind: 'error',
@@ -241,19 +253,18 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
   /**
    * Sends a delivery: declared first when new, or the rest of the upload `resumeId`; the server
    * says what it holds of each file, and only the rest is sent, then the ingest is run. A folder
-   * picked for an `interrupted` upload that is not its folder goes back to it, saying how.
+   * that is not the upload's (a file missing, of another size, changed since it was sent, or no
+   * longer readable) goes back to the upload, `interrupted`, saying how.
    */
-  const handleSend = (
-    delivery: CheckedDelivery,
-    resumeId: string | null,
-    interrupted: IngestUpload | null = null,
-  ) => {
+  const handleSend = (delivery: CheckedDelivery, resumeId: string | null) => {
     const controller = new AbortController();
     abortRef.current = controller;
     setSending(null);
-    setStage({ kind: 'uploading', delivery, id: resumeId });
+    setStage({ kind: 'uploading', delivery, id: resumeId, checked: null });
     let id = resumeId;
     const upload = async () => {
+      // Nothing goes, not even the declaration, unless it can be checked.
+      await digests.ready();
       if (id === null) {
         const created = await api.createIngestUpload(
           delivery.files.map((f) => ({ path: f.path, size: f.file.size })),
@@ -263,10 +274,18 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
         if (controller.signal.aborted) {
           throw new UploadAborted('the upload was cancelled');
         }
-        setStage({ kind: 'uploading', delivery, id });
+        setStage({ kind: 'uploading', delivery, id, checked: null });
       }
       const declared = await api.listIngestUploadFiles(id);
-      const remaining = remainingToSend(declared, delivery.files);
+      const uploadId = id;
+      const remaining = await remainingToSend(declared, delivery.files, digests, (done, total) =>
+        setStage({
+          kind: 'uploading',
+          delivery,
+          id: uploadId,
+          checked: total === 0 ? null : { done, total },
+        }),
+      );
       if (remaining.problems.length > 0) {
         throw new NotTheFolder(remaining.problems);
       }
@@ -309,13 +328,23 @@ export function IngestPage({ navigate }: { navigate: (to: string) => void }) {
           setStage({ kind: 'forgotten', id });
           return;
         }
-        if (caught instanceof NotTheFolder && interrupted !== null) {
-          setStage({ kind: 'interrupted', upload: interrupted, problems: caught.problems });
+        if (caught instanceof HashingUnavailable) {
+          setStage({
+            kind: 'error',
+            message: `${caught.message}. Nothing was sent unchecked: reload the page to try again, or send the folder with lantern ingest --server`,
+            problems: [],
+          });
           return;
         }
-        if (caught instanceof FileUnreadable && id !== null) {
+        const notTheFolder =
+          caught instanceof NotTheFolder
+            ? caught.problems
+            : caught instanceof FileUnreadable
+              ? [{ path: caught.path, message: FileUnreadable.reason }]
+              : null;
+        if (notTheFolder !== null && id !== null) {
           // The server keeps what it received; the folder picked again goes on from there.
-          const problems = [{ path: caught.path, message: FileUnreadable.reason }];
+          const problems = notTheFolder;
           api.getIngestUpload(id).then(
             (upload) => setStage({ kind: 'interrupted', upload, problems }),
             (failed: unknown) =>
@@ -494,6 +523,12 @@ function StageView(props: StageViewProps) {
       return (
         <section aria-labelledby="stage-title">
           {heading('Sending the delivery')}
+          {stage.checked !== null && (
+            <p role="status" data-testid="upload-checking">
+              Checking the files the server holds whole against their SHA-256: {stage.checked.done}{' '}
+              of {plural(stage.checked.total, 'file')}…
+            </p>
+          )}
           {props.sending !== null && <SendProgress sending={props.sending} />}
           <button type="button" className="danger" onClick={() => props.onCancel(stage.id)}>
             Cancel the upload
@@ -575,7 +610,8 @@ function StageView(props: StageViewProps) {
           {stage.problems.length > 0 && (
             <>
               <p role="alert" className="bad">
-                That folder is not the one this upload declared.
+                That folder is not the one this upload declared. Choose it as it was when it was
+                sent, or cancel the upload and send the folder anew.
               </p>
               <ProblemList problems={stage.problems} label="How the folder differs" />
             </>

@@ -11,9 +11,10 @@ import {
 } from '@lantern/sdk/upload';
 import { api } from '../../api.js';
 import type { DeliveryFile, DeliveryProblem } from './delivery-files.js';
+import { HashingUnavailable } from './hash-worker.js';
 import type { ChunkRead, UploadDigests } from './upload-digests.js';
 
-export { UploadAborted, UploadUnreachable };
+export { HashingUnavailable, UploadAborted, UploadUnreachable };
 
 /**
  * Sends a declared delivery's files to the upload API (issue 6) with the SDK's resumable upload
@@ -25,8 +26,11 @@ export { UploadAborted, UploadUnreachable };
  * aborts every send in flight.
  *
  * Each file is checked end to end as the CLI's are: its chunks (the SDK's size) are read once
- * and hashed as they go (upload-digests.ts), and its last carries the file's SHA-256. Bytes that
- * reach the server altered make it discard the file (FileAltered here), and Resume sends it anew.
+ * and hashed as they go (upload-digests.ts, in a worker), and its last carries the file's SHA-256.
+ * Bytes that reach the server altered make it discard the file (FileAltered here), and Resume
+ * sends it anew. Resuming hashes again the files the server holds whole, and a file whose SHA-256
+ * is not the one the server took it with (changed on disk since) makes the folder not the one
+ * declared: nothing of it is sent or run.
  */
 
 /**
@@ -64,21 +68,48 @@ export interface Remaining {
   pending: PendingFile<PickedFile>[];
   /** Bytes the server holds already. */
   held: number;
-  /** Declared files the picked folder lacks or has with another size: not the same folder. */
+  /**
+   * Declared files the picked folder lacks, or has with another size or (held whole) SHA-256: not
+   * the same folder.
+   */
   problems: DeliveryProblem[];
 }
 
 /**
  * Matches the server's declared files with the picked folder's, by path: what is left to send of
- * each, or why the folder is not the one declared (a file missing, or of another size).
+ * each, or why the folder is not the one declared (a file missing, of another size, or held whole
+ * by the server with another SHA-256 than it has now). As `lantern ingest --server` does, the
+ * files the server holds whole are hashed again first, `onChecked` saying how many so far: a file
+ * changed on disk since it was sent is not mixed with the rest.
  */
-export function remainingToSend(
+export async function remainingToSend(
   declared: readonly IngestUploadFile[],
   picked: readonly DeliveryFile[],
-): Remaining {
+  digests: UploadDigests,
+  onChecked: (done: number, total: number) => void = () => undefined,
+): Promise<Remaining> {
+  const byPath = new Map(declared.map((d) => [d.path, d]));
+  const whole = picked.filter((f) => {
+    const d = byPath.get(f.path);
+    return d !== undefined && d.received === d.size && d.size === f.file.size;
+  });
+  const hashed = new Map<string, string>();
+  onChecked(0, whole.length);
+  for (const { path, file } of whole) {
+    const sha256 = await digests.held(file, file.size).catch((error: unknown) => {
+      throw error instanceof HashingUnavailable ? error : new FileUnreadable(path);
+    });
+    hashed.set(path, sha256);
+    onChecked(hashed.size, whole.length);
+  }
   const { pending, held, problems } = remainingOf(
     declared,
-    picked.map((f) => ({ path: f.path, size: f.file.size, file: f.file })),
+    picked.map((f) => ({
+      path: f.path,
+      size: f.file.size,
+      file: f.file,
+      sha256: hashed.get(f.path),
+    })),
   );
   return { pending, held, problems };
 }
@@ -117,12 +148,14 @@ export async function sendDeliveryFiles(options: SendOptions): Promise<void> {
 function xhrTransport(id: string, digests: UploadDigests): UploadTransport<PickedFile> {
   return {
     async sendChunk(chunk, signal, onLoaded) {
-      const read = await digests.read(chunk.local.file, chunk.offset, chunk.end).catch(() => {
-        throw new FileUnreadable(chunk.local.path);
-      });
+      const read = await digests
+        .read(chunk.local.file, chunk.offset, chunk.end)
+        .catch((error: unknown) => {
+          throw error instanceof HashingUnavailable ? error : new FileUnreadable(chunk.local.path);
+        });
       try {
         const upload = await putChunk(id, chunk, read, signal, onLoaded);
-        await read.taken();
+        read.taken();
         return upload;
       } catch (error) {
         throw isDigestMismatch(error) ? new FileAltered(chunk.local.path) : error;
