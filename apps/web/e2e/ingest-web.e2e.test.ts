@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKneeXrayDelivery } from '@lantern/synth';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Browser, Page, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admitCurator, signIn } from './people.js';
 import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
@@ -15,7 +15,10 @@ import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 // delivery.yaml is refused before anything is sent; an upload the server does not know is said to
 // be gone. Every file goes with its SHA-256, and one whose bytes are altered on the way (a byte
 // flipped by a route interception) is discarded by the server and named on the page, and Resume
-// sends it again. Screenshots go to test-results/screenshots.
+// sends it again. The hashing runs in a Web Worker: the page stays responsive during a large
+// upload, a worker that cannot start stops the upload before anything is sent, and resuming
+// hashes again the files the server holds whole, naming one changed on disk since it was sent.
+// Screenshots go to test-results/screenshots.
 const CURATOR = {
   email: 'ingest-curator@hospital.example',
   password: 'deliveries arrive by browser',
@@ -99,6 +102,60 @@ async function ingestPage(): Promise<{ page: Page; confirmations: string[] }> {
 }
 
 const stageTitle = (page: Page) => page.getByTestId('stage-title').textContent();
+const barValue = async (page: Page) =>
+  Number(await page.getByLabel('Bytes sent').getAttribute('value'));
+
+/** A way to set how fast `page` may send, in bytes per second (-1: as fast as it can). */
+async function throttleOf(page: Page): Promise<(bytesPerSecond: number) => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  return async (bytesPerSecond) => {
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: bytesPerSecond,
+    });
+  };
+}
+
+/** A curator's page sending `folder` at 256 kB/s, and the way to change its pace. */
+async function slowUpload(
+  folder: string,
+): Promise<{ page: Page; throttle: (bytesPerSecond: number) => Promise<void> }> {
+  const { page } = await ingestPage();
+  await page.getByLabel('Delivery folder').setInputFiles(folder);
+  const throttle = await throttleOf(page);
+  await throttle(256 * 1024);
+  await page.getByRole('button', { name: 'Upload and ingest' }).click();
+  await expect.poll(() => stageTitle(page)).toBe('Sending the delivery');
+  return { page, throttle };
+}
+
+/** The upload the tab follows, as the server lists its files. */
+async function listedFiles(page: Page): Promise<{
+  id: string;
+  files: { index: number; path: string; size: number; received: number }[];
+}> {
+  const id = String(await page.evaluate("sessionStorage.getItem('lantern.ingest.upload')"));
+  const listed = await page.evaluate<{
+    files: { index: number; path: string; size: number; received: number }[];
+  }>(`fetch('/api/v1/ingests/${id}/files').then((r) => r.json())`);
+  return { id, files: listed.files };
+}
+
+/** The requests that write to the ingest API (declaring, sending, running), as they are made. */
+function ingestWrites(page: Page): string[] {
+  const writes: string[] = [];
+  page.on('request', (request) => {
+    if (
+      request.method() !== 'GET' &&
+      new URL(request.url()).pathname.startsWith('/api/v1/ingests')
+    ) {
+      writes.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    }
+  });
+  return writes;
+}
 const sentText = (page: Page) => page.getByTestId('send-progress-text').textContent();
 
 beforeAll(async () => {
@@ -149,13 +206,8 @@ describe('ingest from the web app', () => {
     expect(await preview.getByTestId('delivery-bytes').textContent()).toMatch(/^\d.* (kB|MB)$/u);
 
     // Slowed to 64 kB/s, the upload is under way long enough to be cancelled.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 64 * 1024,
-    });
+    const throttle = await throttleOf(page);
+    await throttle(64 * 1024);
     await page.getByRole('button', { name: 'Upload and ingest' }).click();
     await expect.poll(() => stageTitle(page)).toBe('Sending the delivery');
     const sent = page.getByTestId('send-progress-text');
@@ -178,12 +230,7 @@ describe('ingest from the web app', () => {
     await expect.poll(staging, { timeout: 10_000 }).toEqual([]);
 
     // Again at full speed: sent, run, and summed up.
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: -1,
-    });
+    await throttle(-1);
     await page.getByRole('button', { name: 'Ingest another delivery' }).click();
     await page.getByLabel('Delivery folder').setInputFiles(knee);
     // Each file's last chunk says the file's SHA-256, which the server checks.
@@ -231,19 +278,7 @@ describe('ingest from the web app', () => {
   });
 
   it('resumes an upload after a reload: the same folder picked again sends only the rest', async () => {
-    const { page } = await ingestPage();
-    await page.getByLabel('Delivery folder').setInputFiles(knee);
-    const cdp = await page.context().newCDPSession(page);
-    const throttle = (bytesPerSecond: number) =>
-      cdp.send('Network.emulateNetworkConditions', {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: bytesPerSecond,
-      });
-    await throttle(256 * 1024);
-    await page.getByRole('button', { name: 'Upload and ingest' }).click();
-    await expect.poll(() => stageTitle(page)).toBe('Sending the delivery');
+    const { page, throttle } = await slowUpload(knee);
     // Some files complete on the server, then the tab reloads mid-send.
     const filesDone = async () =>
       Number(/· (\d+) of \d+ files/u.exec((await sentText(page)) ?? '')?.[1] ?? 0);
@@ -364,6 +399,174 @@ describe('ingest from the web app', () => {
     await expect
       .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
       .toBe('Draft of demo-knee-xray made');
+    expect(await staging()).toEqual([]);
+    await page.close();
+  });
+
+  it('hashes in a worker: during a large upload the page renders, its bar advances and the keyboard cancels', async () => {
+    const large = join(work, 'knee-large');
+    await cp(knee, large, { recursive: true });
+    await writeFile(join(large, 'files', 'large.bin'), randomBytes(96 * 1024 * 1024));
+    const { page, confirmations } = await ingestPage();
+    const responses: Response[] = [];
+    page.on('response', (response) => responses.push(response));
+    await page.reload();
+    await page.getByLabel('Delivery folder').setInputFiles(large);
+    await expect
+      .poll(() => page.getByTestId('delivery-files').textContent())
+      .toBe(String(kneeFiles + 1));
+    // The page's own callbacks, counted: a frame drawn, a timer run.
+    await page.evaluate(`(() => {
+      window.frames_ = 0;
+      window.timers_ = 0;
+      const frame = () => { window.frames_ += 1; requestAnimationFrame(frame); };
+      requestAnimationFrame(frame);
+      setInterval(() => { window.timers_ += 1; }, 10);
+    })()`);
+    const counts = () =>
+      page.evaluate<{ frames: number; timers: number }>(
+        '({ frames: window.frames_, timers: window.timers_ })',
+      );
+    // Slow enough that the upload lasts while the page is watched and the keyboard used.
+    await (
+      await throttleOf(page)
+    )(4 * 1024 * 1024);
+    await page.getByRole('button', { name: 'Upload and ingest' }).click();
+    await expect.poll(() => stageTitle(page)).toBe('Sending the delivery');
+    await expect.poll(() => barValue(page), { timeout: 30_000 }).toBeGreaterThan(0);
+    const worker = page
+      .workers()
+      .find((w) => /\/assets\/upload-hash\.worker-[\w-]+\.js$/u.test(w.url()));
+    expect(worker).toBeDefined();
+
+    // 16 MiB more sent and hashed: the bar moves through it, and the page's callbacks keep running.
+    const from = await barValue(page);
+    const before = await counts();
+    const steps = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          const value = await barValue(page);
+          steps.add(value);
+          return value;
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBeGreaterThanOrEqual(from + 16 * 1024 * 1024);
+    const after = await counts();
+    expect(steps.size).toBeGreaterThanOrEqual(3);
+    expect(after.frames - before.frames).toBeGreaterThanOrEqual(10);
+    expect(after.timers - before.timers).toBeGreaterThanOrEqual(10);
+
+    // Still sending: by keyboard, from the stage's heading to Cancel.
+    expect(await stageTitle(page)).toBe('Sending the delivery');
+    expect(await barValue(page)).toBeLessThan(
+      Number(await page.getByLabel('Bytes sent').getAttribute('max')),
+    );
+    await page.getByTestId('stage-title').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel the upload');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => stageTitle(page), { timeout: 30_000 }).toBe('Upload cancelled');
+    expect(confirmations).toHaveLength(1);
+    await expect.poll(staging, { timeout: 10_000 }).toEqual([]);
+
+    // The app came under a policy that denies by default and allows its own workers; the worker's
+    // script as JavaScript.
+    const document = responses.find((r) => r.request().resourceType() === 'document');
+    const policy = (await document?.allHeaders())?.['content-security-policy'] ?? '';
+    expect(policy).toMatch(/(^|; )default-src 'none'(;|$)/u);
+    expect(policy).toMatch(/(^|; )worker-src 'self'(;|$)/u);
+    const script = responses.find((r) => r.url() === worker?.url());
+    expect((await script?.allHeaders())?.['content-type']).toMatch(
+      /^(text|application)\/javascript\b/u,
+    );
+    await page.close();
+    await rm(large, { recursive: true, force: true });
+  });
+
+  it('sends nothing, not even the declaration, when the hashing worker cannot start', async () => {
+    const { page } = await ingestPage();
+    await page.route('**/assets/upload-hash.worker-*.js', (route) => route.abort());
+    const writes = ingestWrites(page);
+    await page.getByLabel('Delivery folder').setInputFiles(knee);
+    await page.getByRole('button', { name: 'Upload and ingest' }).click();
+    await expect
+      .poll(() => stageTitle(page), { timeout: 30_000 })
+      .toBe('The delivery could not be sent');
+    expect(await page.getByRole('alert').textContent()).toMatch(
+      /^the browser could not run the worker that works out each file's SHA-256 \(.+\)\. Nothing was sent unchecked: reload the page/u,
+    );
+    expect(writes).toEqual([]);
+    expect(await staging()).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'ingest-no-worker.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('on resuming, hashes again the files the server holds whole: one changed since is named, and nothing runs', async () => {
+    const copy = join(work, 'knee-resumed');
+    await cp(knee, copy, { recursive: true });
+    const { page, throttle } = await slowUpload(copy);
+    await expect
+      .poll(
+        async () =>
+          (await listedFiles(page)).files.filter((f) => f.received === f.size && f.size > 0).length,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBeGreaterThanOrEqual(2);
+    await page.reload();
+    await expect.poll(() => stageTitle(page)).toBe('An upload was interrupted');
+    await throttle(-1);
+
+    // A file the server holds whole changes on disk, keeping its size.
+    const { id, files } = await listedFiles(page);
+    const held = files.find((f) => f.received === f.size && f.size > 0);
+    expect(held).toBeDefined();
+    const path = join(copy, held?.path ?? '');
+    const original = await readFile(path);
+    const changed = Buffer.from(original);
+    changed[changed.length >> 1] = (changed[changed.length >> 1] ?? 0) ^ 0x01;
+    await writeFile(path, changed);
+
+    const writes = ingestWrites(page);
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole('list', { name: 'How the folder differs' })
+            .locator('li')
+            .allTextContents(),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toEqual([`${held?.path}: changed since it was declared for this upload`]);
+    expect(await stageTitle(page)).toBe('An upload was interrupted');
+    // Nothing sent, nothing run: the server still holds the file as it was sent.
+    expect(writes).toEqual([]);
+    const upload = await page.evaluate<{ status: string }>(
+      `fetch('/api/v1/ingests/${id}').then((r) => r.json())`,
+    );
+    expect(upload.status).toBe('uploading');
+    expect((await listedFiles(page)).files.find((f) => f.index === held?.index)?.received).toBe(
+      held?.size,
+    );
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'ingest-changed-since-sent.png'),
+      fullPage: true,
+    });
+
+    // The folder as it was sent: the rest goes, the file held whole is not sent again.
+    await writeFile(path, original);
+    await page.getByLabel('Delivery folder').setInputFiles(copy);
+    await expect
+      .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
+      .toBe('Draft of demo-knee-xray made');
+    expect(writes.filter((w) => w.endsWith(`/files/${held?.index}`))).toEqual([]);
+    expect(writes.at(-1)).toBe(`POST /api/v1/ingests/${id}/run`);
     expect(await staging()).toEqual([]);
     await page.close();
   });

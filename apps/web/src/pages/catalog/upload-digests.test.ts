@@ -29,7 +29,7 @@ class SameThreadHashes implements HashService {
   close = () => undefined;
 }
 
-async function whole(of: Uint8Array = bytes): Promise<string> {
+async function whole(of: Uint8Array<ArrayBuffer> = bytes): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', of));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
