@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Hashed, HashService } from './hash-worker.js';
 import { RunningHashes } from './running-hashes.js';
 import { UploadDigests } from './upload-digests.js';
@@ -75,6 +75,21 @@ describe('the SHA-256 of a file sent in chunks', () => {
     const refused = await digests.read(file, 200_000, SIZE);
     expect(refused.sha256).toBe(await whole());
     expect(await send(digests, 0, 120_000)).toBe(await whole());
+  });
+
+  it('reads and hashes a file’s next chunk while one is on the wire', async () => {
+    const hashes = new SameThreadHashes();
+    const digests = new UploadDigests(hashes);
+    const first = await digests.read(file, 0, 100_000);
+    // The first file read is the hashes' file 1: hashed up to the next chunk's end, unasked.
+    await vi.waitFor(() => expect(hashes.hashes.nearest(1, SIZE)).toBe(200_000));
+    first.taken();
+    const second = await digests.read(file, 100_000, 200_000);
+    expect(second.bytes).toEqual(bytes.subarray(100_000, 200_000));
+    // Taken: the hash before it is no longer kept, the one after it is.
+    second.taken();
+    expect(hashes.hashes.nearest(1, 199_999)).toBe(0);
+    expect(await send(digests, 200_000, 100_000)).toBe(await whole());
   });
 
   it('says what the server holds of a file is its first bytes, and goes on from there', async () => {
