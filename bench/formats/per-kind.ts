@@ -41,6 +41,17 @@ const KINDS: Record<string, string[]> = {
     'SC_rgb_small_odd_jpeg.dcm',
   ],
   'lossless JPEG': ['SC_rgb_jpeg_gdcm.dcm'],
+  RLE: [
+    'MR_small_RLE.dcm',
+    'SC_rgb_rle.dcm',
+    'SC_rgb_rle_16bit.dcm',
+    'SC_rgb_rle_16bit_2frame.dcm',
+    'SC_rgb_rle_2frame.dcm',
+    'SC_rgb_rle_32bit.dcm',
+    'SC_rgb_rle_32bit_2frame.dcm',
+    'rtdose_rle.dcm',
+    'rtdose_rle_1frame.dcm',
+  ],
 };
 
 const { values } = parseArgs({
