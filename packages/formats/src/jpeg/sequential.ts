@@ -648,7 +648,7 @@ function sequentialBlocks(
       last = z;
       z += 1;
     }
-    transformBlock(coefficients, last === 0, workspace, component, column, row, frame.precision);
+    transformBlock(coefficients, last, workspace, component, column, row, frame.precision);
     // Back to zeros for the next block: only the coefficients up to the last one coded can be set
     // (cheaper than filling all 64, as most blocks end early).
     for (let z = 1; z <= last; z += 1) {
@@ -741,8 +741,8 @@ function arithmeticBlocks(
       coefficients.fill(0);
       coefficients[0] = dcFirst(k);
       decoder.decodeAc(coefficients, 0, scan.acIds[k] ?? 0, WHOLE_BAND, conditioning);
-      const isDcOnly = dequantize(coefficients, 0, scan.quant[k] as Int32Array, block);
-      transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
+      const last = dequantize(coefficients, 0, scan.quant[k] as Int32Array, block);
+      transformBlock(block, last, workspace, component, column, row, frame.precision);
     };
   }
   if (band.ss === 0 && band.ah === 0) {
@@ -779,8 +779,8 @@ function transformCoefficients(frame: Frame): void {
     }
     for (let row = 0; row < component.blocksHigh; row += 1) {
       for (let column = 0; column < component.blocksWide; column += 1) {
-        const isDcOnly = dequantize(coefficients, blockAt(component, column, row), quant, block);
-        transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
+        const last = dequantize(coefficients, blockAt(component, column, row), quant, block);
+        transformBlock(block, last, workspace, component, column, row, frame.precision);
       }
     }
   }
@@ -788,28 +788,47 @@ function transformCoefficients(frame: Frame): void {
 
 /**
  * A block's 64 coefficients (zig-zag order, from `at`) dequantized into `block` (natural order);
- * returns whether only its DC is non-zero.
+ * returns the zig-zag position of the last that is not zero (0 when only DC may be).
  */
 function dequantize(
   coefficients: Int32Array,
   at: number,
   quant: Int32Array,
   block: Int32Array,
-): boolean {
-  let isDcOnly = true;
+): number {
+  let last = 0;
   block[0] = (coefficients[at] ?? 0) * (quant[0] ?? 0);
   for (let z = 1; z < 64; z += 1) {
     const value = (coefficients[at + z] ?? 0) * (quant[z] ?? 0);
     block[ZIGZAG[z] ?? 0] = value;
-    isDcOnly &&= value === 0;
+    if (value !== 0) {
+      last = z;
+    }
   }
-  return isDcOnly;
+  return last;
 }
 
-/** Writes a dequantized block (natural order) into its place in the component's plane. */
+/**
+ * For each zig-zag position, how many of a block's columns the coefficients up to it reach: the
+ * columns past them are zero in a block coded no further, and the IDCT's first pass skips them.
+ */
+const COLUMNS_UP_TO = (() => {
+  const columns = new Uint8Array(64);
+  let widest = 0;
+  for (let z = 0; z < 64; z += 1) {
+    widest = Math.max(widest, ((ZIGZAG[z] ?? 0) & 7) + 1);
+    columns[z] = widest;
+  }
+  return columns;
+})();
+
+/**
+ * Writes a dequantized block (natural order) into its place in the component's plane; `last` is
+ * the zig-zag position past which every coefficient is zero (0: DC alone).
+ */
 function transformBlock(
   coefficients: Int32Array,
-  isDcOnly: boolean,
+  last: number,
   workspace: Int32Array,
   component: Component,
   column: number,
@@ -818,10 +837,11 @@ function transformBlock(
 ): void {
   const { plane, stride } = component;
   const offset = row * 8 * stride + column * 8;
-  if (isDcOnly) {
+  if (last === 0) {
     fillBlock(coefficients[0] ?? 0, component.planePairs, offset, stride, precision);
   } else {
-    inverseDct(coefficients, workspace, plane, offset, stride, precision);
+    const columns = COLUMNS_UP_TO[last] ?? 8;
+    inverseDct(coefficients, columns, workspace, plane, offset, stride, precision);
   }
 }
 
@@ -873,10 +893,12 @@ function fillBlock(
  * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
  * descaling is its arithmetic right shift of 32-bit integers, which the sums of coefficients an
  * encoder makes (at most 2^15 in magnitude at 12 bits, 2^11 at 8) fit, as jidctint.c's INT32
- * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error.
+ * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error. Columns
+ * from `columns` on are zero, and so is what the first pass makes of them.
  */
 function inverseDct(
   input: Int32Array,
+  columns: number,
   workspace: Int32Array,
   plane: Uint16Array,
   offset: number,
@@ -887,7 +909,12 @@ function inverseDct(
   const max = (1 << precision) - 1;
   const shift1 = CONST_BITS - pass1;
   const round1 = 1 << (shift1 - 1);
-  for (let col = 0; col < 8; col += 1) {
+  for (let col = columns; col < 8; col += 1) {
+    for (let row = 0; row < 64; row += 8) {
+      workspace[row + col] = 0;
+    }
+  }
+  for (let col = 0; col < columns; col += 1) {
     const d0 = input[col] ?? 0;
     const d1 = input[8 + col] ?? 0;
     const d2 = input[16 + col] ?? 0;
