@@ -212,9 +212,12 @@ describe('8-bit frames: this decoder against libjpeg-turbo (WebAssembly), which 
     [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+np.dcm', 'YBR_FULL_422 4:2:0'],
     [PYDICOM + 'SC_rgb_jpeg_lossy_gdcm.dcm', 'RGB sampled 4:2:0, no conversion'],
     [PYDICOM + 'SC_rgb_small_odd_jpeg.dcm', 'YBR 3 x 3, one partial block'],
-    [new URL('mono8.dcm', FIXTURES), 'grey, SOF1, 40 x 30'],
-    [new URL('rgb8-420-restart3.dcm', FIXTURES), '4:2:0, restart every 3, 40 x 26'],
-    [new URL('rgb8-420-progressive-restart3.dcm', FIXTURES), 'progressive 4:2:0, restarts'],
+    [new URL('mono8.dcm', FIXTURES).pathname, 'grey, SOF1, 40 x 30'],
+    [new URL('rgb8-420-restart3.dcm', FIXTURES).pathname, '4:2:0, restart every 3, 40 x 26'],
+    [
+      new URL('rgb8-420-progressive-restart3.dcm', FIXTURES).pathname,
+      'progressive 4:2:0, restarts',
+    ],
   ])('%s (%s) decodes to the same samples', (path) => {
     const file = dicom(path);
     const expectation = expectationOf(file);
