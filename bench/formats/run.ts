@@ -222,15 +222,16 @@ async function probeDcmtkDecode(files: readonly string[]): Promise<DicomProbe[]>
 }
 
 /**
- * Seconds dcmtk-decode takes to parse and decode `files` `repeat` times, as it times itself, after
- * `warmup` untimed passes in the same process (as Lantern's and pydicom's warm-up passes are made
- * in the process they time); process start and its data dictionary's loading are not counted.
+ * The wall and CPU seconds dcmtk-decode takes to parse and decode `files` `repeat` times, as it
+ * times itself, after `warmup` untimed passes in the same process (as Lantern's and pydicom's
+ * warm-up passes are made in the process they time); process start and its data dictionary's
+ * loading are not counted.
  */
 async function timeDcmtkDecode(
   files: readonly string[],
   warmup: number,
   repeat: number,
-): Promise<number> {
+): Promise<Timed> {
   const { stdout } = await runNativeOrFail(DCMTK_DECODE, [
     '--warmup',
     String(warmup),
@@ -238,7 +239,7 @@ async function timeDcmtkDecode(
     String(repeat),
     ...files,
   ]);
-  return (JSON.parse(stdout) as { seconds: number }).seconds;
+  return JSON.parse(stdout) as Timed;
 }
 
 async function versionOf(command: string, args: string[]): Promise<string> {
@@ -300,14 +301,30 @@ async function probeLantern(files: readonly string[]): Promise<DicomProbe[]> {
  */
 type ReadMode = 'sync' | 'promises';
 
-/** Every pass reads the files from disk (the page cache), as pydicom's dcmread does. */
+/**
+ * One timed run of a side: wall seconds, and the process's CPU seconds where the side measures
+ * them (Lantern's and dcmtk-decode's). Under load the wall time mostly measures waiting for a
+ * core (the same code gave 0.22x to 0.61x dcmtk in wall time at load 6 to 13), the CPU time the
+ * work done.
+ */
+interface Timed {
+  seconds: number;
+  cpuSeconds?: number;
+}
+
+/**
+ * Every pass reads the files from disk (the page cache), as pydicom's dcmread does. CPU time is
+ * the whole process's (the JIT's and the garbage collector's threads too, as dcmtk's clock counts
+ * all of its work).
+ */
 async function timeLantern(
   files: readonly string[],
   repeat: number,
   decode: boolean,
   read: ReadMode = 'sync',
-): Promise<number> {
+): Promise<Timed> {
   const started = performance.now();
+  const startedCpu = process.cpuUsage();
   for (let pass = 0; pass < repeat; pass += 1) {
     for (const path of files) {
       const bytes = read === 'sync' ? readFileSync(path) : await readFile(path);
@@ -320,7 +337,11 @@ async function timeLantern(
       }
     }
   }
-  return (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(startedCpu);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 async function listDicomFiles(dir: string): Promise<string[]> {
@@ -333,6 +354,8 @@ async function listDicomFiles(dir: string): Promise<string[]> {
 
 interface Rate {
   seconds: number;
+  /** CPU seconds of the same run, where the side measures them (`Timed`). */
+  cpuSeconds: number | null;
   filesPerSec: number;
   mbPerSec: number;
 }
@@ -391,6 +414,8 @@ interface DicomResult {
   ratioToPydicom: number;
   /** Parse + decode against dcmtk's loadFile + getUncompressedFrame, on the files it decodes. */
   ratioToDcmtkDecode: number;
+  /** The same in CPU time (no target: it says what a change did when the cores are shared). */
+  cpuRatioToDcmtkDecode: number;
   /** Parse alone against dcmdump, which parses and prints and decodes no pixels. */
   ratioParseToDcmdump: number;
   /**
@@ -447,6 +472,11 @@ function sumsDiffer(
     .map((path) => basename(path));
 }
 
+/** Ours against theirs in CPU time over the same files and passes: their CPU seconds over ours. */
+function cpuRatio(ours: Rate, theirs: Rate): number {
+  return (theirs.cpuSeconds ?? NaN) / (ours.cpuSeconds ?? NaN);
+}
+
 const byFile = (probes: readonly DicomProbe[]): Map<string, DicomProbe> =>
   new Map(probes.map((probe) => [probe.file, probe]));
 
@@ -495,7 +525,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
   const repeat = options.dicomRepeat;
   const passes = (n: number) => Array.from({ length: n }, () => paths).flat();
   // Each times one side (pydicom's process both of its own), `n` passes over its files.
-  const timers: ((n: number) => Promise<Partial<Record<Side, number>>>)[] = [
+  const timers: ((n: number) => Promise<Partial<Record<Side, Timed>>>)[] = [
     async (n) => ({ lantern: await timeLantern(paths, n, true) }),
     async (n) => ({ lanternParseOnly: await timeLantern(paths, n, false) }),
     async (n) => ({ lanternPromisesRead: await timeLantern(paths, n, true, 'promises') }),
@@ -506,9 +536,12 @@ async function benchDicom(options: Options): Promise<DicomResult> {
         files: paths,
         repeat: n,
       });
-      return { pydicom: py.decodeSeconds, pydicomParseOnly: py.parseSeconds };
+      return {
+        pydicom: { seconds: py.decodeSeconds },
+        pydicomParseOnly: { seconds: py.parseSeconds },
+      };
     },
-    async (n) => ({ dcmdump: await timeDcmdump(passes(n)) }),
+    async (n) => ({ dcmdump: { seconds: await timeDcmdump(passes(n)) } }),
     async (n) => ({ dcmtkDecode: await timeDcmtkDecode(dcmtkPaths, options.dicomWarmup, n) }),
   ];
 
@@ -519,10 +552,10 @@ async function benchDicom(options: Options): Promise<DicomResult> {
   for (const time of timers) {
     await time(options.dicomWarmup);
   }
-  const runs: Partial<Record<Side, number>>[] = [];
+  const runs: Partial<Record<Side, Timed>>[] = [];
   for (let round = 1; round <= options.rounds; round += 1) {
     log(`dicom: round ${round}/${options.rounds}, ${repeat} passes each`);
-    let run: Partial<Record<Side, number>> = {};
+    let run: Partial<Record<Side, Timed>> = {};
     for (const time of timers) {
       run = { ...run, ...(await time(repeat)) };
     }
@@ -530,9 +563,11 @@ async function benchDicom(options: Options): Promise<DicomResult> {
   }
   const rateOf = (side: Side, pick: (seconds: number[]) => number): Rate => {
     const set = side === 'lanternOnDcmtkFiles' || side === 'dcmtkDecode' ? dcmtkSet : timed;
-    const seconds = pick(runs.map((run) => run[side] ?? NaN));
+    const seconds = pick(runs.map((run) => run[side]?.seconds ?? NaN));
+    const cpuSeconds = runs.map((run) => run[side]?.cpuSeconds ?? NaN);
     return {
       seconds,
+      cpuSeconds: cpuSeconds.some(Number.isNaN) ? null : pick(cpuSeconds),
       filesPerSec: (set.paths.length * repeat) / seconds,
       mbPerSec: (set.bytes * repeat) / 1e6 / seconds,
     };
@@ -565,6 +600,7 @@ async function benchDicom(options: Options): Promise<DicomResult> {
     ...medians,
     ratioToPydicom: medians.lantern.filesPerSec / medians.pydicom.filesPerSec,
     ratioToDcmtkDecode: medians.lanternOnDcmtkFiles.filesPerSec / medians.dcmtkDecode.filesPerSec,
+    cpuRatioToDcmtkDecode: cpuRatio(medians.lanternOnDcmtkFiles, medians.dcmtkDecode),
     ratioParseToDcmdump: medians.lanternParseOnly.filesPerSec / medians.dcmdump.filesPerSec,
     fastest,
     versions: {
@@ -773,8 +809,12 @@ const passFail = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
 function printReport(report: Report): void {
   const { dicom: d, slide: s, targets, environment: env } = report;
+  // Files a CPU second: files a wall second scaled by wall over CPU seconds, where measured.
+  const perCpu = (rate: Rate) =>
+    rate.cpuSeconds === null ? '—' : fmt((rate.filesPerSec * rate.seconds) / rate.cpuSeconds);
   const row = (name: string, rate: Rate) =>
-    `  ${name.padEnd(42)}${fmt(rate.filesPerSec).padStart(9)}${fmt(rate.mbPerSec, 1).padStart(9)}`;
+    `  ${name.padEnd(42)}${fmt(rate.filesPerSec).padStart(9)}${fmt(rate.mbPerSec, 1).padStart(9)}` +
+    perCpu(rate).padStart(13);
   const judged = (name: string, measured: Target) =>
     `  ${name}: ${fmt(measured.actual, 2)}x (target >= ${fmt(TARGET_RATIO, 1)}x)  ${passFail(measured.pass)}`;
   const ratio = (ours: Rate, theirs: Rate) => `${fmt(ours.filesPerSec / theirs.filesPerSec, 2)}x`;
@@ -787,7 +827,7 @@ function printReport(report: Report): void {
     `DICOM: ${d.files} files, ${d.frames} frames, ${fmt(d.bytes / 1e6, 1)} MB, from ${d.corpus}, ` +
       `${d.repeat} passes a run; dcmtk decodes ${d.dcmtk.files} of them (${d.dcmtk.frames} frames, ` +
       `${fmt(d.dcmtk.bytes / 1e6, 1)} MB)`,
-    `  ${''.padEnd(42)}${'files/s'.padStart(9)}${'MB/s'.padStart(9)}`,
+    `  ${''.padEnd(42)}${'files/s'.padStart(9)}${'MB/s'.padStart(9)}${'files/CPU s'.padStart(13)}`,
     row('Lantern parse + decode', d.lantern),
     row(`pydicom ${d.versions.pydicom} dcmread + pixel_array`, d.pydicom),
     row(`Lantern parse + decode, dcmtk's ${d.dcmtk.files} files`, d.lanternOnDcmtkFiles),
@@ -811,10 +851,12 @@ function printReport(report: Report): void {
     `  not decoded by dcmtk (timed against the others only): ` +
       (d.dcmtk.notDecoded.map((e) => e.file).join(', ') || 'none'),
     judged('parse + decode vs pydicom', targets.dicomVsPydicom),
-    judged('parse + decode vs dcmtk (decode)', targets.dicomVsDcmtkDecode),
+    judged('parse + decode vs dcmtk (decode)', targets.dicomVsDcmtkDecode) +
+      `; in CPU time ${fmt(d.cpuRatioToDcmtkDecode, 2)}x`,
     judged('parse only vs dcmdump (parse + print)', targets.dicomParseVsDcmdump),
     `  fastest rounds (no target): ${ratio(d.fastest.lantern, d.fastest.pydicom)} pydicom, ` +
-      `${ratio(d.fastest.lanternOnDcmtkFiles, d.fastest.dcmtkDecode)} dcmtk (decode), ` +
+      `${ratio(d.fastest.lanternOnDcmtkFiles, d.fastest.dcmtkDecode)} dcmtk (decode) ` +
+      `(${fmt(cpuRatio(d.fastest.lanternOnDcmtkFiles, d.fastest.dcmtkDecode), 2)}x in CPU time), ` +
       `${ratio(d.fastest.lanternParseOnly, d.fastest.dcmdump)} dcmdump (parse only)`,
     '',
     `Slide: ${s.width}x${s.height}, ${s.levels} levels, ${s.tileSize} JPEG tiles, ${fmt(s.fileBytes / 1e6, 1)} MB; ` +

@@ -326,19 +326,17 @@ function decodeScan(
       const prediction = first ? initial : (work[i - row] ?? 0);
       work[i] = (prediction + decodeDifference(reader, table)) & 0xffff;
     }
+    // The rest of the row: from the left in a first row and with predictor 1 (which the .70
+    // transfer syntax requires), a loop of its own as it is most rows of most files.
+    const isFromLeft = first || predictor === 1;
     for (let x = 1; x < width; x += 1) {
       for (let k = 0; k < components.length; k += 1) {
         const table = tables[k] as HuffmanTable;
         const i = base + x * stride + (components[k] ?? 0);
         const a = work[i - stride] ?? 0;
-        let prediction: number;
-        if (first) {
-          prediction = a;
-        } else {
-          const b = work[i - row] ?? 0;
-          const c = work[i - row - stride] ?? 0;
-          prediction = predict(predictor, a, b, c);
-        }
+        const prediction = isFromLeft
+          ? a
+          : predict(predictor, a, work[i - row] ?? 0, work[i - row - stride] ?? 0);
         work[i] = (prediction + decodeDifference(reader, table)) & 0xffff;
       }
     }

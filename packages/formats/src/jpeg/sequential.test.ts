@@ -11,6 +11,7 @@ import { changeDicomDataset, writeDicom } from '../dicom/write.js';
 import { FormatError } from '../format-error.js';
 import { errorOf } from '../testing/error-of.js';
 import { withDnl, withFrame } from '../testing/jpeg-lines.js';
+import { decodeJpegSamples } from './libjpeg-turbo.js';
 import {
   SequentialJpegError,
   decodeJpegSequential,
@@ -187,6 +188,52 @@ describe('sequential DCT JPEG (processes 1, 2, 4) written by other software', ()
       expect(decoded.data).toBeInstanceOf(Uint16Array);
       expect(Array.from(decoded.data)).toEqual(Array.from(expected.data));
     });
+  });
+});
+
+describe('8-bit frames: this decoder against libjpeg-turbo (WebAssembly), which decodes them in use', () => {
+  // 8-bit baseline and progressive frames go to libjpeg-turbo (`../dicom/jpeg.ts`), which is
+  // faster (bench/formats/README.md, session 10); this decoder computes the same samples (the same
+  // integer IDCT, fancy upsampling and colour tables), so it could take them over. 4:4:0 (1 x 2
+  // chroma) is the exception to check first: libjpeg-turbo 2 has a triangle filter for it
+  // (jdsample.c h1v2_fancy_upsample) where IJG 6b, whose 12-bit samples this decoder matches,
+  // repeats rows; no file here is sampled so.
+  it.each([
+    [PYDICOM + 'SC_jpeg_no_color_transform.dcm', 'RGB 4:4:4, 256²'],
+    [PYDICOM + 'SC_jpeg_no_color_transform_2.dcm', 'RGB 4:4:4, 256²'],
+    [PYDICOM + 'SC_rgb_jpeg.dcm', 'RGB 4:4:4, 256²'],
+    [PYDICOM + 'SC_rgb_jpeg_app14_dcmd.dcm', 'RGB 4:4:4, Adobe APP14, 256²'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cr.dcm', 'RGB 4:4:4, 100², partial MCUs'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+s4.dcm', 'YBR 4:4:4'],
+    [PYDICOM + 'SC_rgb_jpeg_dcmtk.dcm', 'YBR 4:4:4'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+n2.dcm', 'YBR 4:2:2 (2 x 1 luma)'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+s2.dcm', 'YBR_FULL_422 4:2:2'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+n1.dcm', 'YBR 4:2:0 (2 x 2 luma)'],
+    [PYDICOM + 'SC_rgb_dcmtk_+eb+cy+np.dcm', 'YBR_FULL_422 4:2:0'],
+    [PYDICOM + 'SC_rgb_jpeg_lossy_gdcm.dcm', 'RGB sampled 4:2:0, no conversion'],
+    [PYDICOM + 'SC_rgb_small_odd_jpeg.dcm', 'YBR 3 x 3, one partial block'],
+    [new URL('mono8.dcm', FIXTURES).pathname, 'grey, SOF1, 40 x 30'],
+    [new URL('rgb8-420-restart3.dcm', FIXTURES).pathname, '4:2:0, restart every 3, 40 x 26'],
+    [
+      new URL('rgb8-420-progressive-restart3.dcm', FIXTURES).pathname,
+      'progressive 4:2:0, restarts',
+    ],
+  ])('%s (%s) decodes to the same samples', (path) => {
+    const file = dicom(path);
+    const expectation = expectationOf(file);
+    const stream = streamOf(file);
+    const ours = decodeJpegSequential(stream, expectation);
+    const theirs = decodeJpegSamples(
+      stream,
+      expectation,
+      expectation.colour === 'ycbcr' ? 'ycbcr' : 'rgb',
+    );
+    expect(ours.precision).toBe(8);
+    expect(ours.samples).toBeInstanceOf(Uint8Array);
+    expect(ours.samples.length).toBe(
+      expectation.width * expectation.height * expectation.components,
+    );
+    expect(Array.from(ours.samples)).toEqual(Array.from(theirs.samples));
   });
 });
 

@@ -648,7 +648,7 @@ function sequentialBlocks(
       last = z;
       z += 1;
     }
-    transformBlock(coefficients, last === 0, workspace, component, column, row, frame.precision);
+    transformBlock(coefficients, last, workspace, component, column, row, frame.precision);
     // Back to zeros for the next block: only the coefficients up to the last one coded can be set
     // (cheaper than filling all 64, as most blocks end early).
     for (let z = 1; z <= last; z += 1) {
@@ -741,8 +741,8 @@ function arithmeticBlocks(
       coefficients.fill(0);
       coefficients[0] = dcFirst(k);
       decoder.decodeAc(coefficients, 0, scan.acIds[k] ?? 0, WHOLE_BAND, conditioning);
-      const isDcOnly = dequantize(coefficients, 0, scan.quant[k] as Int32Array, block);
-      transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
+      const last = dequantize(coefficients, 0, scan.quant[k] as Int32Array, block);
+      transformBlock(block, last, workspace, component, column, row, frame.precision);
     };
   }
   if (band.ss === 0 && band.ah === 0) {
@@ -779,8 +779,8 @@ function transformCoefficients(frame: Frame): void {
     }
     for (let row = 0; row < component.blocksHigh; row += 1) {
       for (let column = 0; column < component.blocksWide; column += 1) {
-        const isDcOnly = dequantize(coefficients, blockAt(component, column, row), quant, block);
-        transformBlock(block, isDcOnly, workspace, component, column, row, frame.precision);
+        const last = dequantize(coefficients, blockAt(component, column, row), quant, block);
+        transformBlock(block, last, workspace, component, column, row, frame.precision);
       }
     }
   }
@@ -788,28 +788,47 @@ function transformCoefficients(frame: Frame): void {
 
 /**
  * A block's 64 coefficients (zig-zag order, from `at`) dequantized into `block` (natural order);
- * returns whether only its DC is non-zero.
+ * returns the zig-zag position of the last that is not zero (0 when only DC may be).
  */
 function dequantize(
   coefficients: Int32Array,
   at: number,
   quant: Int32Array,
   block: Int32Array,
-): boolean {
-  let isDcOnly = true;
+): number {
+  let last = 0;
   block[0] = (coefficients[at] ?? 0) * (quant[0] ?? 0);
   for (let z = 1; z < 64; z += 1) {
     const value = (coefficients[at + z] ?? 0) * (quant[z] ?? 0);
     block[ZIGZAG[z] ?? 0] = value;
-    isDcOnly &&= value === 0;
+    if (value !== 0) {
+      last = z;
+    }
   }
-  return isDcOnly;
+  return last;
 }
 
-/** Writes a dequantized block (natural order) into its place in the component's plane. */
+/**
+ * For each zig-zag position, how many of a block's columns the coefficients up to it reach: the
+ * columns past them are zero in a block coded no further, and the IDCT's first pass skips them.
+ */
+const COLUMNS_UP_TO = (() => {
+  const columns = new Uint8Array(64);
+  let widest = 0;
+  for (let z = 0; z < 64; z += 1) {
+    widest = Math.max(widest, ((ZIGZAG[z] ?? 0) & 7) + 1);
+    columns[z] = widest;
+  }
+  return columns;
+})();
+
+/**
+ * Writes a dequantized block (natural order) into its place in the component's plane; `last` is
+ * the zig-zag position past which every coefficient is zero (0: DC alone).
+ */
 function transformBlock(
   coefficients: Int32Array,
-  isDcOnly: boolean,
+  last: number,
   workspace: Int32Array,
   component: Component,
   column: number,
@@ -818,10 +837,11 @@ function transformBlock(
 ): void {
   const { plane, stride } = component;
   const offset = row * 8 * stride + column * 8;
-  if (isDcOnly) {
+  if (last === 0) {
     fillBlock(coefficients[0] ?? 0, component.planePairs, offset, stride, precision);
   } else {
-    inverseDct(coefficients, workspace, plane, offset, stride, precision);
+    const columns = COLUMNS_UP_TO[last] ?? 8;
+    inverseDct(coefficients, columns, workspace, plane, offset, stride, precision);
   }
 }
 
@@ -873,10 +893,12 @@ function fillBlock(
  * then rows, rounded, level-shifted by 2^(P-1) and clamped to 0 .. 2^P - 1 (T.81 A.3.1). The
  * descaling is its arithmetic right shift of 32-bit integers, which the sums of coefficients an
  * encoder makes (at most 2^15 in magnitude at 12 bits, 2^11 at 8) fit, as jidctint.c's INT32
- * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error.
+ * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error. Columns
+ * from `columns` on are zero, and so is what the first pass makes of them.
  */
 function inverseDct(
   input: Int32Array,
+  columns: number,
   workspace: Int32Array,
   plane: Uint16Array,
   offset: number,
@@ -887,7 +909,12 @@ function inverseDct(
   const max = (1 << precision) - 1;
   const shift1 = CONST_BITS - pass1;
   const round1 = 1 << (shift1 - 1);
-  for (let col = 0; col < 8; col += 1) {
+  for (let col = columns; col < 8; col += 1) {
+    for (let row = 0; row < 64; row += 8) {
+      workspace[row + col] = 0;
+    }
+  }
+  for (let col = 0; col < columns; col += 1) {
     const d0 = input[col] ?? 0;
     const d1 = input[8 + col] ?? 0;
     const d2 = input[16 + col] ?? 0;
@@ -994,9 +1021,10 @@ function clamp(sample: number, max: number): number {
 }
 
 /**
- * The frame's samples, interleaved at full size: each component upsampled as the IJG library does
- * (jdsample.c: its triangle filter for 2:1 across, or 2:1 both ways, when the component is more
- * than 2 samples wide; else each sample repeated), then YCbCr converted to RGB when `colour` says.
+ * The frame's samples, interleaved at full size, a row at a time: each component upsampled as the
+ * IJG library does (jdsample.c: its triangle filter for 2:1 across, or 2:1 both ways, when the
+ * component is more than 2 samples wide; else each sample repeated), then YCbCr converted to RGB
+ * when `colour` says.
  */
 function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg {
   const { width, height, precision } = frame;
@@ -1009,113 +1037,190 @@ function present(frame: Frame, colour: 'ycbcr' | 'none'): DecodedSequentialJpeg 
   }
   const samples =
     precision === 8 ? new Uint8Array(pixels * count) : new Uint16Array(pixels * count);
-  if (colour === 'ycbcr' && count === 3) {
-    const planes = frame.components.map((component) => upsample(frame, component));
-    convertYcbcr(planes, samples, precision);
-    return { width, height, components: count, precision, samples };
+  const rows = frame.components.map((component) => componentRows(frame, component));
+  if (count === 1 && only !== undefined) {
+    const [read] = rows as [ComponentRows];
+    for (let y = 0; y < height; y += 1) {
+      samples.set(read(y).subarray(0, width), y * width);
+    }
+    return { width, height, components: 1, precision, samples };
   }
-  for (const [c, component] of frame.components.entries()) {
-    const isFull = component.h === frame.hMax && component.v === frame.vMax;
-    // A full-size component is read from its plane's rows; a subsampled one upsampled first.
-    const plane = isFull ? component.plane : upsample(frame, component);
-    const stride = isFull ? component.stride : width;
-    if (count === 1) {
-      for (let y = 0; y < height; y += 1) {
-        samples.set(plane.subarray(y * stride, y * stride + width), y * width);
-      }
+  const isYcbcr = colour === 'ycbcr' && count === 3;
+  const tables = isYcbcr ? ycbcrTables(precision) : null;
+  for (let y = 0; y < height; y += 1) {
+    const sources = rows.map((read) => read(y));
+    const start = y * width * count;
+    if (tables !== null) {
+      const [luma, blue, red] = sources as [Uint16Array, Uint16Array, Uint16Array];
+      convertYcbcrRow(luma, blue, red, samples, start, width, tables);
       continue;
     }
-    for (let y = 0, o = c; y < height; y += 1) {
-      for (let i = y * stride, end = i + width; i < end; i += 1, o += count) {
-        samples[o] = plane[i] ?? 0;
+    for (let c = 0; c < count; c += 1) {
+      const source = sources[c] ?? EMPTY_ROW;
+      for (let x = 0, o = start + c; x < width; x += 1, o += count) {
+        samples[o] = source[x] ?? 0;
       }
     }
   }
   return { width, height, components: count, precision, samples };
 }
 
-/** One component at the frame's full size, `width x height`, rows packed. */
-function upsample(frame: Frame, component: Component): Uint16Array {
-  const { width, height } = frame;
+const EMPTY_ROW = new Uint16Array(0);
+
+/** A component's row `y` of the frame, upsampled to at least the frame's width (rows in order). */
+type ComponentRows = (y: number) => Uint16Array;
+
+/**
+ * Reads a component's rows at the frame's size: a full-size component's straight from its plane,
+ * a subsampled one's upsampled into a row of its own (jdsample.c's fancy filters where libjpeg
+ * uses them, else each sample repeated).
+ */
+function componentRows(frame: Frame, component: Component): ComponentRows {
   const { plane, stride, sampleWidth, sampleHeight } = component;
   const across = frame.hMax / component.h;
   const down = frame.vMax / component.v;
-  const out = new Uint16Array(width * height);
-  const isFancy = across === 2 && (down === 1 || down === 2) && sampleWidth > 2;
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    if (!isFancy) {
-      const source = Math.floor(y / down) * stride;
-      for (let x = 0; x < width; x += 1) {
-        out[row + x] = plane[source + Math.floor(x / across)] ?? 0;
-      }
-      continue;
-    }
-    const inY = down === 2 ? y >> 1 : y;
-    const near = inY * stride;
-    if (down === 1) {
-      // jdsample.c h2v1_fancy_upsample: 3/4 of the nearer sample, 1/4 of the farther.
-      for (let x = 0; x < width; x += 1) {
-        const i = x >> 1;
-        const value = plane[near + i] ?? 0;
-        let sample: number;
-        if ((x & 1) === 0) {
-          sample = i === 0 ? value : (value * 3 + (plane[near + i - 1] ?? 0) + 1) >> 2;
-        } else {
-          sample =
-            i === sampleWidth - 1 ? value : (value * 3 + (plane[near + i + 1] ?? 0) + 2) >> 2;
-        }
-        out[row + x] = sample;
-      }
-      continue;
-    }
-    // jdsample.c h2v2_fancy_upsample: the nearer row 3/4, the farther 1/4 (rows past the edges are
-    // the edge rows, as jdmainct.c provides them), then the same across, in sixteenths.
-    const farY = Math.min(Math.max((y & 1) === 0 ? inY - 1 : inY + 1, 0), sampleHeight - 1);
-    const far = farY * stride;
-    const columnSum = (i: number) => (plane[near + i] ?? 0) * 3 + (plane[far + i] ?? 0);
-    for (let x = 0; x < width; x += 1) {
-      const i = x >> 1;
-      const sum = columnSum(i);
-      let sample: number;
-      if ((x & 1) === 0) {
-        sample = i === 0 ? (sum * 4 + 8) >> 4 : (sum * 3 + columnSum(i - 1) + 8) >> 4;
-      } else {
-        sample = i === sampleWidth - 1 ? (sum * 4 + 7) >> 4 : (sum * 3 + columnSum(i + 1) + 7) >> 4;
-      }
-      out[row + x] = sample;
-    }
+  if (across === 1 && down === 1) {
+    return (y) => plane.subarray(y * stride, y * stride + stride);
   }
-  return out;
+  // Whole pairs (or groups) of the component's samples, so the filters need not stop at the width.
+  const out = new Uint16Array(sampleWidth * across);
+  const isFancy = across === 2 && (down === 1 || down === 2) && sampleWidth > 2;
+  if (!isFancy) {
+    return (y) => {
+      const source = Math.floor(y / down) * stride;
+      for (let i = 0, o = 0; i < sampleWidth; i += 1) {
+        const value = plane[source + i] ?? 0;
+        for (let k = 0; k < across; k += 1, o += 1) {
+          out[o] = value;
+        }
+      }
+      return out;
+    };
+  }
+  if (down === 1) {
+    return (y) => {
+      upsampleH2v1(plane, y * stride, sampleWidth, out);
+      return out;
+    };
+  }
+  return (y) => {
+    const inY = y >> 1;
+    // The nearer row 3/4, the farther 1/4 (rows past the edges are the edge rows, as jdmainct.c
+    // provides them).
+    const farY = Math.min(Math.max((y & 1) === 0 ? inY - 1 : inY + 1, 0), sampleHeight - 1);
+    upsampleH2v2(plane, inY * stride, farY * stride, sampleWidth, out);
+    return out;
+  };
 }
 
 /**
- * YCbCr (T.871, full range) to RGB as jdcolor.c's tables do it: 16 fractional bits, the
- * constants rounded once, the results clamped to the precision's range.
+ * jdsample.c h2v1_fancy_upsample: each output sample 3/4 of the nearer input, 1/4 of the farther,
+ * the two at the ends copied; `width` (more than 2) input samples from `near` make 2 x `width`.
  */
-function convertYcbcr(planes: Uint16Array[], samples: Uint8Array | Uint16Array, precision: number) {
-  const [luma, blue, red] = planes as [Uint16Array, Uint16Array, Uint16Array];
+function upsampleH2v1(plane: Uint16Array, near: number, width: number, out: Uint16Array): void {
+  let value = plane[near] ?? 0;
+  let next = plane[near + 1] ?? 0;
+  out[0] = value;
+  out[1] = (value * 3 + next + 2) >> 2;
+  for (let i = 1, o = 2; i < width - 1; i += 1, o += 2) {
+    const last = value;
+    value = next;
+    next = plane[near + i + 1] ?? 0;
+    out[o] = (value * 3 + last + 1) >> 2;
+    out[o + 1] = (value * 3 + next + 2) >> 2;
+  }
+  const o = 2 * (width - 1);
+  out[o] = (next * 3 + value + 1) >> 2;
+  out[o + 1] = next;
+}
+
+/**
+ * jdsample.c h2v2_fancy_upsample: each column's nearer row 3/4 and farther 1/4, then the same
+ * across, in sixteenths; `width` (more than 2) input samples make 2 x `width`.
+ */
+function upsampleH2v2(
+  plane: Uint16Array,
+  near: number,
+  far: number,
+  width: number,
+  out: Uint16Array,
+): void {
+  let sum = (plane[near] ?? 0) * 3 + (plane[far] ?? 0);
+  let next = (plane[near + 1] ?? 0) * 3 + (plane[far + 1] ?? 0);
+  out[0] = (sum * 4 + 8) >> 4;
+  out[1] = (sum * 3 + next + 7) >> 4;
+  for (let i = 1, o = 2; i < width - 1; i += 1, o += 2) {
+    const last = sum;
+    sum = next;
+    next = (plane[near + i + 1] ?? 0) * 3 + (plane[far + i + 1] ?? 0);
+    out[o] = (sum * 3 + last + 8) >> 4;
+    out[o + 1] = (sum * 3 + next + 7) >> 4;
+  }
+  const o = 2 * (width - 1);
+  out[o] = (next * 3 + sum + 8) >> 4;
+  out[o + 1] = (next * 4 + 7) >> 4;
+}
+
+/** jdcolor.c's tables for one precision: Cr to R, Cb to B, and both halves of G (16 bits). */
+interface YcbcrTables {
+  crR: Int32Array;
+  cbB: Int32Array;
+  crG: Int32Array;
+  cbG: Int32Array;
+  max: number;
+}
+
+/** Made once for each precision (8 and 12 bits): they depend on nothing else. */
+const YCBCR_TABLES = new Map<number, YcbcrTables>();
+
+/**
+ * YCbCr (T.871, full range) to RGB as jdcolor.c's tables do it: 16 fractional bits, the constants
+ * rounded once. At 12 bits the largest sum, of both halves of G, is under 2^28, so 32-bit integers
+ * and arithmetic shifts give jdcolor.c's RIGHT_SHIFT.
+ */
+function ycbcrTables(precision: number): YcbcrTables {
+  const known = YCBCR_TABLES.get(precision);
+  if (known !== undefined) {
+    return known;
+  }
   const max = (1 << precision) - 1;
   const center = 1 << (precision - 1);
   const fix = (x: number) => Math.floor(x * 65536 + 0.5);
   const half = 1 << 15;
-  const crR = new Int32Array(max + 1);
-  const cbB = new Int32Array(max + 1);
-  const crG = new Float64Array(max + 1);
-  const cbG = new Float64Array(max + 1);
+  const tables: YcbcrTables = {
+    crR: new Int32Array(max + 1),
+    cbB: new Int32Array(max + 1),
+    crG: new Int32Array(max + 1),
+    cbG: new Int32Array(max + 1),
+    max,
+  };
   for (let i = 0; i <= max; i += 1) {
     const x = i - center;
-    crR[i] = Math.floor((fix(1.402) * x + half) / 65536);
-    cbB[i] = Math.floor((fix(1.772) * x + half) / 65536);
-    crG[i] = -fix(0.71414) * x;
-    cbG[i] = -fix(0.34414) * x + half;
+    tables.crR[i] = (fix(1.402) * x + half) >> 16;
+    tables.cbB[i] = (fix(1.772) * x + half) >> 16;
+    tables.crG[i] = -fix(0.71414) * x;
+    tables.cbG[i] = -fix(0.34414) * x + half;
   }
-  for (let i = 0, o = 0; i < luma.length; i += 1, o += 3) {
-    const y = luma[i] ?? 0;
-    const cb = blue[i] ?? 0;
-    const cr = red[i] ?? 0;
-    samples[o] = clamp(y + (crR[cr] ?? 0), max);
-    samples[o + 1] = clamp(y + Math.floor(((cbG[cb] ?? 0) + (crG[cr] ?? 0)) / 65536), max);
-    samples[o + 2] = clamp(y + (cbB[cb] ?? 0), max);
+  YCBCR_TABLES.set(precision, tables);
+  return tables;
+}
+
+/** One row of `width` pixels from its Y, Cb and Cr rows into interleaved RGB from `start`. */
+function convertYcbcrRow(
+  luma: Uint16Array,
+  blue: Uint16Array,
+  red: Uint16Array,
+  row: Uint8Array | Uint16Array,
+  start: number,
+  width: number,
+  { crR, cbB, crG, cbG, max }: YcbcrTables,
+): void {
+  for (let x = 0, o = start; x < width; x += 1, o += 3) {
+    const y = luma[x] ?? 0;
+    const cb = blue[x] ?? 0;
+    const cr = red[x] ?? 0;
+    row[o] = clamp(y + (crR[cr] ?? 0), max);
+    row[o + 1] = clamp(y + (((cbG[cb] ?? 0) + (crG[cr] ?? 0)) >> 16), max);
+    row[o + 2] = clamp(y + (cbB[cb] ?? 0), max);
   }
 }
