@@ -35,7 +35,6 @@
  * (services/objects/object-sweep.service.ts) removes them once no ingest is running.
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '@lantern/core';
 import type { ForeignKey } from '@lantern/core/catalog';
@@ -71,7 +70,7 @@ import {
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
-import { unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
+import { readHead, unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
 import type { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
@@ -848,15 +847,4 @@ function looksLikeXml(head: Uint8Array): boolean {
     .replace(/^\uFEFF/u, '')
     .trimStart();
   return text.startsWith('<?xml') || text.startsWith('<');
-}
-
-async function readHead(path: string, bytes: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
