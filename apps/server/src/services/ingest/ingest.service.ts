@@ -9,8 +9,8 @@
  * 3. each native file is de-identified by its format (DICOM by PS3.15's basic profile with
  *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
  *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
- *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
- *    are) and stored content-addressed under a name that reveals nothing (several files at once
+ *    signal files travelling with them as they are; NumPy `.npy` headers and `.npz` archives
+ *    written again with nothing but their arrays, which stay as delivered) and stored content-addressed under a name that reveals nothing (several files at once
  *    in worker processes, LANTERN_INGEST_WORKERS, ingest-pool.ts and file-ingest.ts, this thread
  *    reading no more of a file than the head its format is told by; outcomes recorded in the
  *    delivery's order, so that the draft is the same whatever the workers); an image that must be
