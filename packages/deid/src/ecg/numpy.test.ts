@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FormatError, readNpz, writeNpy, writeZip, type NpyArray } from '@lantern/formats';
-import { generateArrestEcgDelivery, generateEdEcgDelivery } from '@lantern/synth';
+import {
+  generateArrestEcgDelivery,
+  generateEdEcgDelivery,
+  npyWithHeaderText,
+} from '@lantern/synth';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   deidentifyNpy,
@@ -68,15 +72,7 @@ const ENCODER = new TextEncoder();
 
 /** An .npy whose header text is `dict` and padding `padding`, then `data` (ECG's by default). */
 function npyWithHeader(dict: string, padding = '', data = writeNpy(ECG).subarray(128)): Uint8Array {
-  let text = `${dict}${padding}`;
-  text = `${text.padEnd(Math.ceil((text.length + 11) / 64) * 64 - 11, ' ')}\n`;
-  const header = ENCODER.encode(text);
-  const out = new Uint8Array(10 + header.length + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(header, 10);
-  out.set(data, 10 + header.length);
-  return out;
+  return npyWithHeaderText(`${dict}${padding}`, data);
 }
 
 function joined(chunks: readonly Uint8Array[]): Uint8Array {

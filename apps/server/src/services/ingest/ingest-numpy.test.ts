@@ -5,35 +5,22 @@
  * with a member named like a patient, or an array of Python objects, is held back with nothing of
  * it stored and a reason quoting nothing from it. Every byte of both object stores is searched.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
 import { readNpy, readNpz, writeEcgNpz, writeNpy, writeZip, type NpyArray } from '@lantern/formats';
-import { Random, simulateEcg } from '@lantern/synth';
+import { npyWithHeaderText, Random, simulateEcg } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
-import type { IngestReport } from './ingest.service.js';
+import {
+  draftObjects,
+  ecgDeliveryManifest,
+  everyStoredObject,
+  ingestTestDelivery,
+  type IngestedDelivery,
+} from '../../testing/ingest.js';
+import { TEST_DIALECT } from '../../testing/test-server.js';
 
 const SLUG = 'numpy-ingest-test';
 
 /** What the partner planted: names, MRNs, an accession number, a date (the table's are of 2019). */
 const PLANTED = ['Jane Quinlan', 'QUINLAN', '4455667', '5566778', 'ACC-208-1', '2024-03-04'];
-
-const MANIFEST = `dataset: ${SLUG}
-partner: Example Health System
-tables:
-  - name: ecgs
-    file: tables/ecgs.csv
-    patient: mrn
-    study: accession
-    files: waveform
-    dates: [acquired]
-`;
-
-let server: TestServer;
-let work: string;
-let report: IngestReport;
 
 const ECG = simulateEcg(
   {
@@ -61,115 +48,64 @@ const WAVEFORM: NpyArray = readNpz(CLEAN_NPZ, { name: 'clean.npz' }).get('wavefo
 /** An .npy of `array` whose header has the text `dict` (and its padding), as a partner wrote it. */
 function npyWithHeader(array: NpyArray, dict: string): Uint8Array {
   const canonical = writeNpy(array);
-  const data = canonical.subarray(canonical.length - array.data.byteLength);
-  const text = `${dict.padEnd(Math.ceil((dict.length + 11) / 64) * 64 - 11, ' ')}\n`;
-  const header = new TextEncoder().encode(text);
-  const out = new Uint8Array(10 + header.length + data.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(header, 10);
-  out.set(data, 10 + header.length);
-  return out;
+  return npyWithHeaderText(dict, canonical.subarray(canonical.length - array.data.byteLength));
 }
 
 const PLANTED_HEADER =
   "{'descr': '<i2', 'patient': 'Jane Quinlan', 'fortran_order': False, 'shape': (12, 5000), " +
   "'mrn': '4455667', }  # ACC-208-1 acquired 2024-03-04";
 
-async function everyStoredByte(): Promise<{ key: string; bytes: Buffer }[]> {
-  const objects: { key: string; bytes: Buffer }[] = [];
-  for (const store of [server.ctx.objectStore, server.ctx.quarantineStore]) {
-    for await (const listed of store.list()) {
-      const object = await store.get(listed.key);
-      if (object !== null) {
-        objects.push({ key: listed.key, bytes: await buffer(object.body) });
-      }
-    }
-  }
-  return objects;
-}
+/** The delivery: its manifest, its table and its files, by path. */
+const DELIVERY: Record<string, Uint8Array | string> = {
+  'delivery.yaml': ecgDeliveryManifest(SLUG, 'waveform'),
+  'tables/ecgs.csv': `mrn,accession,acquired,waveform
+4455667,ACC-208-1,2019-03-04,clean.npz
+4455667,ACC-208-2,2019-03-04,planted.npz
+5566778,ACC-5566-1,2019-06-01,planted.npy
+5566778,ACC-5566-2,2019-06-02,named.npz
+5566778,ACC-5566-3,2019-06-03,pickled.npy
+`,
+  // As the demo writes it: kept byte for byte.
+  'files/clean.npz': CLEAN_NPZ,
+  // Everything a ZIP and a header can carry besides the arrays, in a savez_compressed archive.
+  'files/planted.npz': writeZip(
+    [
+      {
+        name: 'waveform.npy',
+        data: npyWithHeader(WAVEFORM, PLANTED_HEADER),
+        comment: 'Jane Quinlan MRN 4455667',
+        extra: Uint8Array.from([0xfe, 0xca, 9, 0, ...new TextEncoder().encode('ACC-208-1')]),
+        modified: { year: 2024, month: 3, day: 4, hour: 9, minute: 30, second: 0 },
+      },
+    ],
+    { compress: true, comment: 'QUINLAN^JANE 2024-03-04' },
+  ),
+  'files/planted.npy': npyWithHeader(WAVEFORM, PLANTED_HEADER),
+  // Held: a member named after the patient; an array of pickled Python objects.
+  'files/named.npz': writeZip([
+    { name: 'waveform.npy', data: writeNpy(WAVEFORM) },
+    { name: 'Jane_Quinlan_5566778.npy', data: writeNpy(WAVEFORM) },
+  ]),
+  'files/pickled.npy': npyWithHeader(
+    { shape: [7], data: Uint8Array.from(new TextEncoder().encode('QUINLAN')) },
+    "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+  ),
+};
 
-async function draftFiles(): Promise<Map<string, Buffer>> {
-  const rows = await server.ctx.database.db
-    .selectFrom('dataset_version_file')
-    .innerJoin('dataset_version', 'dataset_version.id', 'dataset_version_file.version_id')
-    .innerJoin('dataset', 'dataset.id', 'dataset_version.dataset_id')
-    .select(['dataset_version_file.path', 'dataset_version_file.object_key'])
-    .where('dataset.slug', '=', SLUG)
-    .where('dataset_version.status', '=', 'draft')
-    .execute();
-  const files = new Map<string, Buffer>();
-  for (const row of rows) {
-    const object = await server.ctx.objectStore.get(row.object_key);
-    if (object !== null) {
-      files.set(row.path, await buffer(object.body));
-    }
-  }
-  return files;
-}
+let ingested: IngestedDelivery;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  work = await mkdtemp(join(tmpdir(), 'lantern-numpy-'));
-  await mkdir(join(work, 'tables'), { recursive: true });
-  await mkdir(join(work, 'files'), { recursive: true });
-  await writeFile(join(work, 'delivery.yaml'), MANIFEST);
-  const files: Record<string, Uint8Array> = {
-    // As the demo writes it: kept byte for byte.
-    'clean.npz': CLEAN_NPZ,
-    // Everything a ZIP and a header can carry besides the arrays, in a savez_compressed archive.
-    'planted.npz': writeZip(
-      [
-        {
-          name: 'waveform.npy',
-          data: npyWithHeader(WAVEFORM, PLANTED_HEADER),
-          comment: 'Jane Quinlan MRN 4455667',
-          extra: Uint8Array.from([0xfe, 0xca, 9, 0, ...new TextEncoder().encode('ACC-208-1')]),
-          modified: { year: 2024, month: 3, day: 4, hour: 9, minute: 30, second: 0 },
-        },
-      ],
-      { compress: true, comment: 'QUINLAN^JANE 2024-03-04' },
-    ),
-    'planted.npy': npyWithHeader(WAVEFORM, PLANTED_HEADER),
-    // Held: a member named after the patient; an array of pickled Python objects.
-    'named.npz': writeZip([
-      { name: 'waveform.npy', data: writeNpy(WAVEFORM) },
-      { name: 'Jane_Quinlan_5566778.npy', data: writeNpy(WAVEFORM) },
-    ]),
-    'pickled.npy': npyWithHeader(
-      { shape: [7], data: Uint8Array.from(new TextEncoder().encode('QUINLAN')) },
-      "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
-    ),
-  };
-  for (const [name, bytes] of Object.entries(files)) {
-    await writeFile(join(work, 'files', name), bytes);
-  }
-  await writeFile(
-    join(work, 'tables/ecgs.csv'),
-    [
-      'mrn,accession,acquired,waveform',
-      '4455667,ACC-208-1,2019-03-04,clean.npz',
-      '4455667,ACC-208-2,2019-03-04,planted.npz',
-      '5566778,ACC-5566-1,2019-06-01,planted.npy',
-      '5566778,ACC-5566-2,2019-06-02,named.npz',
-      '5566778,ACC-5566-3,2019-06-03,pickled.npy',
-      '',
-    ].join('\n'),
-  );
-  report = await server.ctx.services.ingest.ingestDirectory(work, { actor: 'system:lantern' });
+  ingested = await ingestTestDelivery(DELIVERY);
 }, 120_000);
 
-afterAll(async () => {
-  await server.close();
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => ingested.close());
 
 describe(`NumPy files ingested on ${TEST_DIALECT}`, () => {
   it('stores the readable files with their arrays as delivered, and holds back the two others', async () => {
-    expect(report.counts).toMatchObject({ files: 5, held: 2 });
+    expect(ingested.report.counts).toMatchObject({ files: 5, held: 2 });
     // The two archives rewritten are the same bytes: one object, whichever worker stored it first.
-    expect(report.counts.stored + report.counts.deduplicated).toBe(3);
-    const files = await draftFiles();
+    expect(ingested.report.counts.stored + ingested.report.counts.deduplicated).toBe(3);
+    const files = await draftObjects(ingested.server.ctx, SLUG);
     const npz = [...files].filter(([path]) => path.endsWith('.npz')).map(([, bytes]) => bytes);
     const npy = [...files].filter(([path]) => path.endsWith('.npy')).map(([, bytes]) => bytes);
     expect([npz.length, npy.length]).toEqual([2, 1]);
@@ -184,7 +120,7 @@ describe(`NumPy files ingested on ${TEST_DIALECT}`, () => {
   });
 
   it('writes none of the planted text into any stored object', async () => {
-    const objects = await everyStoredByte();
+    const objects = await everyStoredObject(ingested.server.ctx);
     expect(objects.length).toBeGreaterThanOrEqual(3);
     for (const { key, bytes } of objects) {
       const text = bytes.toString('latin1');
@@ -195,7 +131,7 @@ describe(`NumPy files ingested on ${TEST_DIALECT}`, () => {
   });
 
   it('holds back what it cannot de-identify, naming nothing from it', async () => {
-    const review = await server.ctx.services.heldFiles.review(SLUG);
+    const review = await ingested.server.ctx.services.heldFiles.review(SLUG);
     expect(review.files.map((f) => [f.format, f.previewable, f.decision])).toEqual([
       ['unreadable', false, null],
       ['unreadable', false, null],
