@@ -55,8 +55,9 @@ export class NumpyDeidError extends Error {
 export interface NumpyDeidOptions {
   /** The file's name, for error messages. */
   readonly name: string;
-  /** Reader limits for hostile input (the largest .npz member and all of them together). */
+  /** The largest .npz member, uncompressed (default: formats' readZip's, 256 MiB). */
   readonly maxEntryBytes?: number;
+  /** The most bytes an .npz's members may declare together, uncompressed. Default NPZ_MAX_TOTAL_BYTES. */
   readonly maxTotalBytes?: number;
 }
 
@@ -81,6 +82,12 @@ export interface NumpyDeidResult {
   readonly removed: readonly string[];
 }
 
+/**
+ * The most an .npz's arrays may hold together: the archive is rewritten in memory (the arrays
+ * inflated, each written again, the archive assembled), so this bounds a worker's memory to a few
+ * times it. A per-ECG file holds about 120 KB.
+ */
+export const NPZ_MAX_TOTAL_BYTES = 256 * 1024 * 1024;
 /** The most header bytes read (NumPy's own reader refuses more than 10,000 without an option). */
 export const NPY_MAX_HEADER_BYTES = 65_536;
 /** The bytes of an .npy's head that hold any header it may have (preamble and header). */
@@ -228,7 +235,7 @@ export function deidentifyNpz(bytes: Uint8Array, options: NumpyDeidOptions): Num
   const archive = readZip(bytes, {
     name: options.name,
     ...(options.maxEntryBytes === undefined ? {} : { maxEntryBytes: options.maxEntryBytes }),
-    ...(options.maxTotalBytes === undefined ? {} : { maxTotalBytes: options.maxTotalBytes }),
+    maxTotalBytes: options.maxTotalBytes ?? NPZ_MAX_TOTAL_BYTES,
   });
   const seen = new Set<string>();
   const removed: string[] = [];

@@ -34,6 +34,7 @@ import {
   hmacUidRemapper,
   isNumpyRefusal,
   NPY_HEAD_BYTES,
+  NPZ_MAX_TOTAL_BYTES,
   NumpyDeidError,
   rewriteNpyHeader,
   WfdbDeidError,
@@ -107,10 +108,10 @@ const WFDB_HEADER_MAX_BYTES = 1024 * 1024;
 const WFDB_SIGNALS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 /** A WFDB file name as the format's writer allows it: no folder, nothing hidden. */
 const WFDB_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/u;
+/** An .npz's directory and headers, beyond its arrays' bytes (generous: 10,000 members). */
+const NPZ_OVERHEAD_BYTES = 16 * 1024 * 1024;
 /** An .npy up to this size is rewritten in memory; a larger one streams from disk. */
 const NPY_IN_MEMORY_BYTES = 256 * 1024 * 1024;
-/** The largest .npz read (it is rewritten in memory; its arrays together are bounded by readZip). */
-const NPZ_MAX_BYTES = 1024 * 1024 * 1024;
 
 /**
  * De-identifies and stores the file `job` names (see the file's comment), reading whole files into
@@ -313,8 +314,9 @@ async function ingestNumpy(
       const body = prepend(rewrite.header, data);
       return storedAs(name, await store(published, body, null));
     }
-    if (!isNpy(head) && size > NPZ_MAX_BYTES) {
-      return unreadable('an .npz larger than 1 GiB; held back, nothing of it stored');
+    // An archive is no larger than the arrays it holds, stored, and a few bytes a member.
+    if (!isNpy(head) && size > NPZ_MAX_TOTAL_BYTES + NPZ_OVERHEAD_BYTES) {
+      return unreadable('an .npz larger than 256 MiB; held back, nothing of it stored');
     }
     const bytes = await readWholeFile(path, readBuffer);
     const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
