@@ -15,6 +15,7 @@ export * from './demo/catalogue.js';
 export * from './people.js';
 export * from './ecg/ecgsyn.js';
 export * from './ecg/render-svg.js';
+export * from './ecg/npy-as-delivered.js';
 export * from './arrest-ecg/cohort.js';
 export * from './arrest-ecg/delivery.js';
 export * from './brca-path/tissue.js';

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoCatalogue } from '../services/ingest/demo-catalogue.js';
 import { LocalObjectStore, type ObjectStore } from '../storage/object-store.js';
 import { request } from '../testing/http.js';
+import { draftObjectKeys } from '../testing/ingest.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../testing/users.js';
 
@@ -53,16 +54,8 @@ let researcher: SignedInUser;
 let work: string;
 let held: HeldFile[];
 
-async function draftFiles(): Promise<Map<string, string>> {
-  const rows = await server.ctx.database.db
-    .selectFrom('dataset_version_file')
-    .innerJoin('dataset_version', 'dataset_version.id', 'dataset_version_file.version_id')
-    .innerJoin('dataset', 'dataset.id', 'dataset_version.dataset_id')
-    .select(['dataset_version_file.path', 'dataset_version_file.object_key'])
-    .where('dataset.slug', '=', SLUG)
-    .where('dataset_version.status', '=', 'draft')
-    .execute();
-  return new Map(rows.map((row) => [row.path, row.object_key]));
+function draftFiles(): Promise<Map<string, string>> {
+  return draftObjectKeys(server.ctx, SLUG);
 }
 
 async function quarantineKeyOf(file: HeldFile): Promise<string | null> {

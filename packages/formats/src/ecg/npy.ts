@@ -74,8 +74,22 @@ export function isNpy(head: Uint8Array): boolean {
   return MAGIC.every((byte, i) => head[i] === byte);
 }
 
-/** Reads and checks an .npy header; the data is not read (a stacked file may be large). */
-export function readNpyHeader(bytes: Uint8Array, options: NpyOptions): NpyHeader {
+/** An .npy file's preamble: its version, its header's text (not yet parsed), where data begins. */
+export interface NpyHeaderText {
+  major: 1 | 2 | 3;
+  /** The header as written: the dictionary, its padding and final newline (latin1 or UTF-8). */
+  text: string;
+  /** Offset of the header text. */
+  headerStart: number;
+  /** Offset of the first data byte. */
+  dataOffset: number;
+}
+
+/**
+ * Reads an .npy file's magic, version and header length, and decodes the header's text; the
+ * dictionary in it is not parsed (readNpyHeader does, strictly; a de-identifier may read more).
+ */
+export function readNpyHeaderText(bytes: Uint8Array, options: NpyOptions): NpyHeaderText {
   const limits = { ...NPY_DEFAULT_LIMITS, ...options };
   const base = options.baseOffset ?? 0;
   const fail = (code: FormatErrorCode, detail: string, offset: number) =>
@@ -117,6 +131,21 @@ export function readNpyHeader(bytes: Uint8Array, options: NpyOptions): NpyHeader
   } catch {
     throw fail('invalid_npy', 'the header is not valid UTF-8', headerStart);
   }
+  return {
+    major: major === 1 ? 1 : major === 2 ? 2 : 3,
+    text,
+    headerStart,
+    dataOffset: headerStart + headerLength,
+  };
+}
+
+/** Reads and checks an .npy header; the data is not read (a stacked file may be large). */
+export function readNpyHeader(bytes: Uint8Array, options: NpyOptions): NpyHeader {
+  const limits = { ...NPY_DEFAULT_LIMITS, ...options };
+  const base = options.baseOffset ?? 0;
+  const fail = (code: FormatErrorCode, detail: string, offset: number) =>
+    new FormatError(code, detail, { file: options.name, offset: base + offset });
+  const { major, text, headerStart, dataOffset } = readNpyHeaderText(bytes, options);
   const dict = parseHeaderDict(text, (detail, at) => fail('invalid_npy', detail, headerStart + at));
   const descr = dict.get('descr');
   const fortranOrder = dict.get('fortran_order');
@@ -156,7 +185,7 @@ export function readNpyHeader(bytes: Uint8Array, options: NpyOptions): NpyHeader
     dtype,
     fortranOrder,
     shape,
-    dataOffset: headerStart + headerLength,
+    dataOffset,
     dataBytes: count * dtype.size,
   };
 }
@@ -202,9 +231,26 @@ export function writeNpy(array: NpyArray, options: NpyWriteOptions = {}): Uint8A
   }
   const littleEndian = (options.byteOrder ?? 'little') === 'little';
   const descr = `${dtype.size === 1 ? '|' : littleEndian ? '<' : '>'}${dtype.kind}${dtype.size}`;
-  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  // NumPy pads the header with spaces so that the data begins on a 64-byte boundary.
+  const header = npyHeaderBytes(descr, false, array.shape);
+  const out = new Uint8Array(header.length + count * dtype.size);
+  out.set(header, 0);
+  const view = new DataView(out.buffer);
+  encode(array.data, { ...dtype, littleEndian }, view, header.length);
+  return out;
+}
+
+/**
+ * The header NumPy writes (numpy.lib.format): magic, version, length, then the dictionary with its
+ * three keys in order, padded with spaces and a newline so that the data begins on a 64-byte
+ * boundary; version 1.0, or 2.0 when the header needs more than 65,535 bytes.
+ */
+export function npyHeaderBytes(
+  descr: string,
+  fortranOrder: boolean,
+  shape: readonly number[],
+): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
   let major = 1;
   let prefix = 10;
   let total = Math.ceil((prefix + dict.length + 1) / 64) * 64;
@@ -213,19 +259,18 @@ export function writeNpy(array: NpyArray, options: NpyWriteOptions = {}): Uint8A
     prefix = 12;
     total = Math.ceil((prefix + dict.length + 1) / 64) * 64;
   }
-  const header = `${dict.padEnd(total - prefix - 1, ' ')}\n`;
-  const out = new Uint8Array(total + count * dtype.size);
+  const text = `${dict.padEnd(total - prefix - 1, ' ')}\n`;
+  const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[6] = major;
   out[7] = 0;
   if (major === 1) {
-    view.setUint16(8, header.length, true);
+    view.setUint16(8, text.length, true);
   } else {
-    view.setUint32(8, header.length, true);
+    view.setUint32(8, text.length, true);
   }
-  out.set(new TextEncoder().encode(header), prefix);
-  encode(array.data, { ...dtype, littleEndian }, view, total);
+  out.set(new TextEncoder().encode(text), prefix);
   return out;
 }
 

@@ -369,6 +369,32 @@ describe('.npz refused', () => {
     );
   });
 
+  it('refuses overlapping entries, sizes deflate cannot make, and totals past the limit', () => {
+    const data = new Uint8Array(4096).fill(7);
+    const two = writeZip([
+      { name: 'a.npy', data },
+      { name: 'b.npy', data },
+    ]);
+    const directory = new DataView(two.buffer).getUint32(two.length - 6, true);
+    // The second entry's local header offset pointed into the first one's data.
+    const overlapping = two.slice();
+    new DataView(overlapping.buffer).setUint32(directory + 46 + 'a.npy'.length + 42, 40, true);
+    expect(failureOf(() => readZip(overlapping, { name }))).toMatchObject({
+      code: 'invalid_zip',
+      detail: '"b.npy" overlaps the entry before it',
+    });
+    // A deflated entry claiming 100 MiB from a few dozen bytes: no deflate stream makes that.
+    const deflated = writeZip([{ name: 'a.npy', data }], { compress: true });
+    const lying = deflated.slice();
+    const at = new DataView(lying.buffer).getUint32(lying.length - 6, true);
+    new DataView(lying.buffer).setUint32(at + 24, 100 * 1024 * 1024, true);
+    expect(failureOf(() => readZip(lying, { name })).code).toBe('invalid_zip');
+    expect(failureOf(() => readZip(two, { name, maxTotalBytes: 8191 })).code).toBe(
+      'limit_exceeded',
+    );
+    expect(readZip(two, { name, maxTotalBytes: 8192 }).entries).toHaveLength(2);
+  });
+
   it('refuses a directory outside the file and too many entries', () => {
     const moved = one.slice();
     const view = new DataView(moved.buffer);

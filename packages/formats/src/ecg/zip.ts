@@ -8,9 +8,12 @@
  * entries and every entry's declared size within the limits. Deflated data is inflated with an
  * output cap of the entry's declared size (and never past `maxEntryBytes`), so a "zip bomb" stops
  * at the cap instead of filling memory; the result must then have exactly the declared size and
- * CRC-32. Encrypted entries, other methods and archives spanning disks are `unsupported_zip`.
+ * CRC-32, and no entry may declare more than deflate can make of its compressed bytes, nor all of
+ * them together more than `maxTotalBytes`. Entries may not overlap (the "overlapping files" zip
+ * bomb, and two names for one set of bytes). Encrypted entries, other methods and archives
+ * spanning disks are `unsupported_zip`.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32 as zlibCrc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { FormatError, type FormatErrorCode } from '../format-error.js';
 
 export interface ZipOptions {
@@ -20,12 +23,23 @@ export interface ZipOptions {
   maxEntries?: number;
   /** The largest entry, uncompressed, in bytes. Default 256 MiB. */
   maxEntryBytes?: number;
+  /** The most bytes all entries together declare, uncompressed. Default 1 GiB. */
+  maxTotalBytes?: number;
 }
 
 export const ZIP_DEFAULT_LIMITS = {
   maxEntries: 10_000,
   maxEntryBytes: 256 * 1024 * 1024,
+  maxTotalBytes: 1024 * 1024 * 1024,
 } as const;
+
+/**
+ * The most bytes deflate makes of one compressed byte (RFC 1951: a 258-byte match costs at least
+ * two bits, so about 1,032 to 1), and the few bytes of slack a tiny stream has: an entry declaring
+ * more than its compressed bytes can make is lying about its size.
+ */
+const DEFLATE_MAX_RATIO = 1032;
+const DEFLATE_SLACK_BYTES = 1024;
 
 /** One file in the archive, as its central directory entry says. */
 export interface ZipEntry {
@@ -117,6 +131,7 @@ export function readZip(bytes: Uint8Array, options: ZipOptions): ZipArchive {
   }
 
   const entries: ZipEntry[] = [];
+  let totalBytes = 0;
   let at = directoryOffset;
   const directoryEnd = directoryOffset + directorySize;
   for (let i = 0; i < count; i++) {
@@ -188,23 +203,54 @@ export function readZip(bytes: Uint8Array, options: ZipOptions): ZipArchive {
     if (headerOffset + 30 + compressedSize > directoryOffset) {
       throw fail('invalid_zip', `the data of "${name}" is not inside the file`, at + 42);
     }
+    if (method === 8 && size > compressedSize * DEFLATE_MAX_RATIO + DEFLATE_SLACK_BYTES) {
+      throw fail(
+        'invalid_zip',
+        `"${name}" declares more bytes than its compressed data can inflate to`,
+        at + 24,
+      );
+    }
+    totalBytes += size;
+    if (totalBytes > limits.maxTotalBytes) {
+      throw fail(
+        'limit_exceeded',
+        `the entries declare more than the limit of ${limits.maxTotalBytes} bytes together`,
+        at + 24,
+      );
+    }
     entries.push({ name, method, compressedSize, size, crc32, headerOffset });
     at = next;
+  }
+
+  // Where each entry's data begins (after its local header's name and extra field), and a check
+  // that the entries, local header and data, follow one another without overlapping.
+  const dataStarts = new Map<ZipEntry, number>();
+  let previousEnd = 0;
+  for (const entry of [...entries].sort((a, b) => a.headerOffset - b.headerOffset)) {
+    const header = entry.headerOffset;
+    if (header < previousEnd) {
+      throw fail('invalid_zip', `"${entry.name}" overlaps the entry before it`, header);
+    }
+    if (u32(header) !== LOCAL_SIGNATURE) {
+      throw fail('invalid_zip', `no local file header for "${entry.name}"`, header);
+    }
+    const start = header + 30 + u16(header + 26) + u16(header + 28);
+    const end = start + entry.compressedSize;
+    if (end > directoryOffset) {
+      throw fail('truncated', `the data of "${entry.name}" runs past the file`, start);
+    }
+    dataStarts.set(entry, start);
+    previousEnd = end;
   }
 
   return {
     entries,
     read(entry) {
-      const header = entry.headerOffset;
-      if (u32(header) !== LOCAL_SIGNATURE) {
-        throw fail('invalid_zip', `no local file header for "${entry.name}"`, header);
+      const start = dataStarts.get(entry);
+      if (start === undefined) {
+        throw new RangeError(`"${entry.name}" is not an entry of this archive`);
       }
-      const start = header + 30 + u16(header + 26) + u16(header + 28);
-      const end = start + entry.compressedSize;
-      if (end > directoryOffset) {
-        throw fail('truncated', `the data of "${entry.name}" runs past the file`, start);
-      }
-      const raw = bytes.subarray(start, end);
+      const raw = bytes.subarray(start, start + entry.compressedSize);
       let data: Uint8Array;
       if (entry.method === 0) {
         data = raw;
@@ -239,10 +285,33 @@ export function readZip(bytes: Uint8Array, options: ZipOptions): ZipArchive {
   };
 }
 
-/** Writes a ZIP archive (no ZIP64: every entry and the archive under 4 GiB). */
+/** A file to write into a ZIP archive. */
+export interface ZipFileToWrite {
+  name: string;
+  data: Uint8Array;
+  /** The entry's comment. Default none. */
+  comment?: string;
+  /** The entry's extra field, as written (APPNOTE 4.5: id, length, data …). Default none. */
+  extra?: Uint8Array;
+  /** The entry's DOS date and time (local, 2-second steps). Default the DOS epoch, 1980-01-01. */
+  modified?: {
+    year: number;
+    month: number;
+    day: number;
+    hour: number;
+    minute: number;
+    second: number;
+  };
+}
+
+/**
+ * Writes a ZIP archive (no ZIP64: every entry and the archive under 4 GiB). By default it writes
+ * what numpy.savez writes: names in UTF-8, every time at the DOS epoch, no comments, no extra
+ * fields; stored, or deflated with `compress`.
+ */
 export function writeZip(
-  files: readonly { name: string; data: Uint8Array }[],
-  options: { compress?: boolean } = {},
+  files: readonly ZipFileToWrite[],
+  options: { compress?: boolean; comment?: string } = {},
 ): Uint8Array {
   const encoder = new TextEncoder();
   const locals: Uint8Array[] = [];
@@ -250,55 +319,79 @@ export function writeZip(
   let offset = 0;
   for (const file of files) {
     const name = encoder.encode(file.name);
+    const extra = file.extra ?? new Uint8Array(0);
+    const comment = encoder.encode(file.comment ?? '');
     const compress = options.compress ?? false;
     const body = compress ? new Uint8Array(deflateRawSync(file.data)) : file.data;
     const crc = crc32(file.data);
-    const local = new Uint8Array(30 + name.length);
+    const { date, time } = dosDateTime(file.modified);
+    const local = new Uint8Array(30 + name.length + extra.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, LOCAL_SIGNATURE, true);
     lv.setUint16(4, 20, true);
     lv.setUint16(6, 0x800, true); // names are UTF-8
     lv.setUint16(8, compress ? 8 : 0, true);
-    lv.setUint16(10, 0, true); // 00:00:00
-    lv.setUint16(12, 0x21, true); // 1980-01-01, as NumPy writes
+    lv.setUint16(10, time, true);
+    lv.setUint16(12, date, true);
     lv.setUint32(14, crc, true);
     lv.setUint32(18, body.length, true);
     lv.setUint32(22, file.data.length, true);
     lv.setUint16(26, name.length, true);
+    lv.setUint16(28, extra.length, true);
     local.set(name, 30);
-    const central = new Uint8Array(46 + name.length);
+    local.set(extra, 30 + name.length);
+    const central = new Uint8Array(46 + name.length + extra.length + comment.length);
     const cv = new DataView(central.buffer);
     cv.setUint32(0, CENTRAL_SIGNATURE, true);
     cv.setUint16(4, 20, true);
     cv.setUint16(6, 20, true);
     cv.setUint16(8, 0x800, true);
     cv.setUint16(10, compress ? 8 : 0, true);
-    cv.setUint16(14, 0x21, true);
+    cv.setUint16(12, time, true);
+    cv.setUint16(14, date, true);
     cv.setUint32(16, crc, true);
     cv.setUint32(20, body.length, true);
     cv.setUint32(24, file.data.length, true);
     cv.setUint16(28, name.length, true);
+    cv.setUint16(30, extra.length, true);
+    cv.setUint16(32, comment.length, true);
     cv.setUint32(42, offset, true);
     central.set(name, 46);
+    central.set(extra, 46 + name.length);
+    central.set(comment, 46 + name.length + extra.length);
     locals.push(local, body);
     centrals.push(central);
     offset += local.length + body.length;
   }
   const directorySize = centrals.reduce((sum, c) => sum + c.length, 0);
-  const end = new Uint8Array(EOCD_BYTES);
+  const archiveComment = encoder.encode(options.comment ?? '');
+  const end = new Uint8Array(EOCD_BYTES + archiveComment.length);
   const ev = new DataView(end.buffer);
   ev.setUint32(0, EOCD_SIGNATURE, true);
   ev.setUint16(8, files.length, true);
   ev.setUint16(10, files.length, true);
   ev.setUint32(12, directorySize, true);
   ev.setUint32(16, offset, true);
-  const out = new Uint8Array(offset + directorySize + EOCD_BYTES);
+  ev.setUint16(20, archiveComment.length, true);
+  end.set(archiveComment, EOCD_BYTES);
+  const out = new Uint8Array(offset + directorySize + end.length);
   let at = 0;
   for (const part of [...locals, ...centrals, end]) {
     out.set(part, at);
     at += part.length;
   }
   return out;
+}
+
+/** A DOS date and time (APPNOTE 4.4.6): the epoch 1980-01-01 00:00:00 (date 0x21) by default. */
+function dosDateTime(modified: ZipFileToWrite['modified']): { date: number; time: number } {
+  if (modified === undefined) {
+    return { date: 0x21, time: 0 };
+  }
+  return {
+    date: ((modified.year - 1980) << 9) | (modified.month << 5) | modified.day,
+    time: (modified.hour << 11) | (modified.minute << 5) | Math.floor(modified.second / 2),
+  };
 }
 
 /** The last end of central directory record whose comment reaches exactly to the end of the file. */
@@ -320,23 +413,11 @@ function decodeName(bytes: Uint8Array, isUtf8: boolean): string {
   return new TextDecoder(isUtf8 ? 'utf-8' : 'latin1').decode(bytes);
 }
 
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (ISO 3309, the polynomial ZIP uses). */
+/**
+ * CRC-32 (ISO 3309, the polynomial ZIP and PNG use), by zlib (node:zlib's crc32, Node 20.15 and
+ * later): every byte of an archive is checked once and its rewrite summed once more, so a loop a
+ * byte at a time in JavaScript would cost more than the rest of the rewrite.
+ */
 export function crc32(bytes: Uint8Array): number {
-  if (crcTable === undefined) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) {
-        c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      }
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc = (crcTable[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+  return zlibCrc32(bytes) >>> 0;
 }

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, rm, truncate, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { npyHeaderBytes } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { READ_WHOLE_MAX_BYTES, ReadBuffer } from './dicom-ingest.js';
 import { ingestNativeFile, sweepFolders } from './file-ingest.js';
@@ -69,4 +70,52 @@ describe('ingestNativeFile', () => {
     expect(reason).not.toMatch(/MRN|SMITH/u);
     expect(await readdir(work)).toEqual(['MRN-4471902 SMITH JANE.xml']);
   });
+
+  it('streams an .npy too large to rewrite in memory after its canonical header, and nothing more', async () => {
+    // Sparse: 256 MiB and 2 bytes of int16 zeros after a header with a name in a key and padding.
+    const count = 128 * 1024 * 1024 + 1;
+    const dict = `{'descr': '<i2', 'patient': 'SMITH JANE', 'fortran_order': False, 'shape': (${count},), } # MRN 4471902`;
+    const text = `${dict.padEnd(Math.ceil((dict.length + 11) / 64) * 64 - 11, ' ')}\n`;
+    const head = Buffer.concat([
+      Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length & 0xff, text.length >> 8]),
+      Buffer.from(text, 'latin1'),
+    ]);
+    const stores = {
+      published: new LocalObjectStore(work, 'objects'),
+      quarantine: new LocalObjectStore(work, 'quarantine'),
+    };
+    await stores.published.init();
+    const ingest = async (extra: number) => {
+      const path = join(work, 'SMITH JANE.npy');
+      await writeFile(path, head);
+      await truncate(path, head.length + count * 2 + extra);
+      const outcome = await ingestNativeFile(
+        { kind: 'numpy', path, name: 'ecgs/e_1.npy', shiftDays: 3 },
+        { stores, scratch: join(work, 'scratch') },
+        new ReadBuffer(),
+      );
+      await rm(path);
+      return outcome;
+    };
+    const outcome = await ingest(0);
+    expect(outcome.kind).toBe('stored');
+    const stored = outcome.kind === 'stored' ? outcome.files[0] : undefined;
+    const header = npyHeaderBytes('<i2', false, [count]);
+    expect(stored?.size).toBe(header.length + count * 2);
+    const object = await stores.published.get(stored?.key ?? '');
+    // The object's first chunk only: its header and the zeros after it.
+    const [chunk] = ((await object?.body.take(1).toArray()) ?? []) as Buffer[];
+    const first = new Uint8Array(chunk ?? []);
+    object?.body.destroy();
+    expect(Buffer.from(first.subarray(0, header.length)).equals(Buffer.from(header))).toBe(true);
+    expect(first.subarray(header.length).every((byte) => byte === 0)).toBe(true);
+    await stores.published.delete(stored?.key ?? '');
+
+    // A byte after the data the header declares: held, before anything is streamed.
+    const trailing = await ingest(1);
+    expect(trailing).toMatchObject({ kind: 'held', format: 'unreadable', quarantined: null });
+    expect(trailing.kind === 'held' ? trailing.reason : '').toBe(
+      "the NumPy file cannot be de-identified (1 bytes follow the array's data); held back, nothing stored",
+    );
+  }, 120_000);
 });

@@ -10,27 +10,37 @@
  *   a private temporary folder of the data directory's ingest scratch area, then stored; the
  *   folder goes on every path, errors included.
  * - GE MUSE XML: cleaned of demographics, the patient's pseudonym written in.
- * - NumPy `.npy` / `.npz`: numbers and a shape, nothing else; stored as they are.
+ * - NumPy `.npy` / `.npz`: written again canonically by @lantern/deid (an .npy's header with only
+ *   its dtype, order and shape; an .npz with only its arrays, under safe names, with no comments,
+ *   extra fields or times), the arrays' bytes as delivered; anything else in them holds the file
+ *   back, nothing of it stored, its reason quoting nothing from it.
  * - WFDB: the header cleaned of its comments and record name, the signal files it names (beside it
  *   in the delivery) travelling as they are, renamed after the published record; a record that
  *   cannot be read is held back, nothing of it stored, its reason quoting no name from it.
  *
  * Every object is written to a temporary file and renamed (the stores), so a process killed
  * mid-file leaves no half-stored object. Errors are the readers' and de-identifiers' typed ones
- * (FormatError, DicomDeidError, SlideDeidError, MuseDeidError, TiffWriteError).
+ * (FormatError, DicomDeidError, SlideDeidError, MuseDeidError, NumpyDeidError, TiffWriteError).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import {
   deidentifyMuseXml,
+  deidentifyNpy,
+  deidentifyNpz,
   deidentifySlide,
   deidentifyWfdbHeader,
   hmacUidRemapper,
+  isNumpyRefusal,
+  NPY_HEAD_BYTES,
+  NPZ_MAX_TOTAL_BYTES,
+  NumpyDeidError,
+  rewriteNpyHeader,
   WfdbDeidError,
   type UidRemapper,
 } from '@lantern/deid';
-import { FormatError, parseWfdbHeader, readWfdb } from '@lantern/formats';
+import { FormatError, isNpy, parseWfdbHeader, readWfdb } from '@lantern/formats';
 import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
 import {
   FileTooLargeError,
@@ -98,8 +108,10 @@ const WFDB_HEADER_MAX_BYTES = 1024 * 1024;
 const WFDB_SIGNALS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 /** A WFDB file name as the format's writer allows it: no folder, nothing hidden. */
 const WFDB_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/u;
-/** NumPy files up to this size are hashed in memory first, so that a repeat is counted as one. */
-const HASH_IN_MEMORY_BYTES = 256 * 1024 * 1024;
+/** An .npz's directory and headers, beyond its arrays' bytes (generous: 10,000 members). */
+const NPZ_OVERHEAD_BYTES = 16 * 1024 * 1024;
+/** An .npy up to this size is rewritten in memory; a larger one streams from disk. */
+const NPY_IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /**
  * De-identifies and stores the file `job` names (see the file's comment), reading whole files into
@@ -162,7 +174,7 @@ async function ingestByKind(
       );
     }
     case 'numpy':
-      return storedAs(job.name, await ingestNumpy(job.path, target, readBuffer));
+      return ingestNumpy(job, target, readBuffer);
     case 'wfdb':
       return ingestWfdb(job, target);
     default:
@@ -275,21 +287,49 @@ async function ingestSlide(
   }
 }
 
-/** NumPy arrays hold numbers and a shape, nothing else: stored as they are. */
+/**
+ * A NumPy file written again by @lantern/deid (numpy.ts): an .npy in memory, or, when large, its
+ * canonical header followed by its data streamed from the delivery (hashed by the store as it is
+ * written); an .npz in memory. A file it refuses is held back with nothing of it stored, its
+ * reason the de-identifier's own (which quotes nothing from the file) or the reader's code.
+ */
 async function ingestNumpy(
-  path: string,
+  job: FileJobBase,
   target: FileIngestTarget,
   readBuffer: ReadBuffer,
-): Promise<Omit<StoredFile, 'path'>> {
-  if ((await stat(path)).size <= HASH_IN_MEMORY_BYTES) {
+): Promise<FileOutcome> {
+  const { path, name } = job;
+  const published = target.stores.published;
+  const size = (await stat(path)).size;
+  try {
+    const head = await readHead(path, NPY_HEAD_BYTES);
+    if (isNpy(head) && size > NPY_IN_MEMORY_BYTES) {
+      const rewrite = rewriteNpyHeader(head, size, { name });
+      // Only the bytes the header declares: whatever a file grown since holds stays behind.
+      const data = streamFile(path, {
+        name,
+        start: rewrite.dataOffset,
+        bytes: rewrite.dataBytes,
+      });
+      const body = prepend(rewrite.header, data);
+      return storedAs(name, await store(published, body, null));
+    }
+    // An archive is no larger than the arrays it holds, stored, and a few bytes a member.
+    if (!isNpy(head) && size > NPZ_MAX_TOTAL_BYTES + NPZ_OVERHEAD_BYTES) {
+      return unreadable('an .npz larger than 256 MiB; held back, nothing of it stored');
+    }
     const bytes = await readWholeFile(path, readBuffer);
-    return store(
-      target.stores.published,
-      [bytes],
-      createHash('sha256').update(bytes).digest('hex'),
-    );
+    const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
+    return storedAs(name, await store(published, [...result.chunks], result.sha256));
+  } catch (error) {
+    if (isNumpyRefusal(error)) {
+      const why = error instanceof NumpyDeidError ? error.detail : error.code;
+      return unreadable(
+        `the NumPy file cannot be de-identified (${why}); held back, nothing stored`,
+      );
+    }
+    throw error;
   }
-  return store(target.stores.published, streamFile(path), null);
 }
 
 /**
@@ -387,14 +427,57 @@ async function store(
   return { key: stored.key, size: stored.size, existed };
 }
 
-async function* streamFile(path: string): AsyncGenerator<Uint8Array> {
+/** The first `bytes` bytes of a file (all of it when shorter). */
+export async function readHead(path: string, bytes: number): Promise<Uint8Array> {
   const handle = await open(path, 'r');
   try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* prepend(
+  first: Uint8Array,
+  rest: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield first;
+  yield* rest;
+}
+
+/**
+ * `bytes` bytes of a file from `start` (`name` is its published name, for errors); a file cut short since it was measured is a `truncated`
+ * FormatError (the store then keeps nothing of it).
+ */
+async function* streamFile(
+  path: string,
+  range: { name: string; start: number; bytes: number },
+): AsyncGenerator<Uint8Array> {
+  if (range.bytes === 0) {
+    return;
+  }
+  const handle = await open(path, 'r');
+  let read = 0;
+  try {
+    const stream = handle.createReadStream({
+      start: range.start,
+      end: range.start + range.bytes - 1,
+      highWaterMark: 1 << 20,
+    });
+    for await (const chunk of stream) {
+      read += (chunk as Uint8Array).byteLength;
       yield chunk as Uint8Array;
     }
   } finally {
     await handle.close();
+  }
+  if (read !== range.bytes) {
+    throw new FormatError('truncated', 'the file was cut short while it was read', {
+      file: range.name,
+      offset: range.start + read,
+    });
   }
 }
 

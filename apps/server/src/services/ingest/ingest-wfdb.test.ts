@@ -8,7 +8,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
 import {
   makeEcg,
   parseWfdbHeader,
@@ -19,6 +18,7 @@ import {
 } from '@lantern/formats';
 import { Random, simulateEcg } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { draftObjects, ecgDeliveryManifest } from '../../testing/ingest.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import type { IngestReport } from './ingest.service.js';
 
@@ -35,41 +35,8 @@ let report: IngestReport;
 let realEcg: Ecg;
 let simulated: Ecg;
 
-const MANIFEST = `# Synthetic delivery for a test; the ECG samples of record 208 are MIT-BIH's (via scipy).
-dataset: ${SLUG}
-partner: Example Health System
-tables:
-  - name: ecgs
-    file: tables/ecgs.csv
-    patient: mrn
-    study: accession
-    files: header
-    dates: [acquired]
-`;
-
-async function objectBytes(key: string): Promise<Buffer> {
-  const object = await server.ctx.objectStore.get(key);
-  if (object === null) {
-    throw new Error(`no object ${key}`);
-  }
-  return buffer(object.body);
-}
-
-async function draftObjects(): Promise<Map<string, Buffer>> {
-  const rows = await server.ctx.database.db
-    .selectFrom('dataset_version_file')
-    .innerJoin('dataset_version', 'dataset_version.id', 'dataset_version_file.version_id')
-    .innerJoin('dataset', 'dataset.id', 'dataset_version.dataset_id')
-    .select(['dataset_version_file.path', 'dataset_version_file.object_key'])
-    .where('dataset.slug', '=', SLUG)
-    .where('dataset_version.status', '=', 'draft')
-    .execute();
-  const objects = new Map<string, Buffer>();
-  for (const row of rows) {
-    objects.set(row.path, await objectBytes(row.object_key));
-  }
-  return objects;
-}
+// A synthetic delivery for a test; the ECG samples of record 208 are MIT-BIH's (via scipy).
+const MANIFEST = ecgDeliveryManifest(SLUG, 'header');
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -165,7 +132,7 @@ afterAll(async () => {
 
 describe(`WFDB records ingested on ${TEST_DIALECT}`, () => {
   it('stores each readable record, header and signal file, under the published record name', async () => {
-    const objects = await draftObjects();
+    const objects = await draftObjects(server.ctx, SLUG);
     const headers = [...objects.keys()].filter((path) => path.endsWith('.hea'));
     expect(headers).toHaveLength(2);
     expect(report.counts).toMatchObject({ files: 6, stored: 4, held: 2 });
@@ -195,7 +162,7 @@ describe(`WFDB records ingested on ${TEST_DIALECT}`, () => {
   });
 
   it('cleans the headers: comments reduced to age, sex and codes, the base date shifted', async () => {
-    const objects = await draftObjects();
+    const objects = await draftObjects(server.ctx, SLUG);
     const texts = [...objects]
       .filter(([path]) => path.endsWith('.hea'))
       .map(([, bytes]) => bytes.toString('latin1'));
@@ -233,7 +200,7 @@ describe(`WFDB records ingested on ${TEST_DIALECT}`, () => {
       'the WFDB record cannot be read (invalid_wfdb); held back, nothing stored',
       'the WFDB record cannot be read (truncated); held back, nothing stored',
     ]);
-    const objects = await draftObjects();
+    const objects = await draftObjects(server.ctx, SLUG);
     for (const file of review.files) {
       expect(objects.has(file.path)).toBe(false);
       expect(objects.has(file.path.replace(/\.hea$/u, '.dat'))).toBe(false);
@@ -251,7 +218,8 @@ describe(`WFDB records ingested on ${TEST_DIALECT}`, () => {
       review.files.map((f) => ({ file: f.id, action: 'exclude' as const })),
     );
     expect(decided).toMatchObject({ open: 0, blocked: false });
-    const table = (await draftObjects()).get('tables/ecgs.csv')?.toString('utf8') ?? '';
+    const table =
+      (await draftObjects(server.ctx, SLUG)).get('tables/ecgs.csv')?.toString('utf8') ?? '';
     const rows = table.trim().split(/\r?\n/u).slice(1);
     expect(rows).toHaveLength(4);
     expect(rows.filter((row) => row.endsWith(',')).length).toBe(2);

@@ -9,8 +9,8 @@
  * 3. each native file is de-identified by its format (DICOM by PS3.15's basic profile with
  *    modified dates; slides rewritten without label and macro images or identifying tags; GE MUSE
  *    XML cleaned of demographics; WFDB headers cleaned of their comments and record name, their
- *    signal files travelling with them as they are; NumPy arrays carry no header and pass as they
- *    are) and stored content-addressed under a name that reveals nothing (several files at once
+ *    signal files travelling with them as they are; NumPy `.npy` headers and `.npz` archives
+ *    written again with nothing but their arrays, which stay as delivered) and stored content-addressed under a name that reveals nothing (several files at once
  *    in worker processes, LANTERN_INGEST_WORKERS, ingest-pool.ts and file-ingest.ts, this thread
  *    reading no more of a file than the head its format is told by; outcomes recorded in the
  *    delivery's order, so that the draft is the same whatever the workers); an image that must be
@@ -35,7 +35,6 @@
  * (services/objects/object-sweep.service.ts) removes them once no ingest is running.
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '@lantern/core';
 import type { ForeignKey } from '@lantern/core/catalog';
@@ -71,7 +70,7 @@ import {
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
-import { unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
+import { readHead, unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
 import type { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
@@ -848,15 +847,4 @@ function looksLikeXml(head: Uint8Array): boolean {
     .replace(/^\uFEFF/u, '')
     .trimStart();
   return text.startsWith('<?xml') || text.startsWith('<');
-}
-
-async function readHead(path: string, bytes: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
 import { request } from '../../testing/http.js';
+import { draftObjects } from '../../testing/ingest.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../testing/users.js';
 import { seedDemoCatalogue } from './demo-catalogue.js';
@@ -53,32 +54,6 @@ function dayNumber(date: string): number {
     throw new Error(`not a date: ${date}`);
   }
   return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / 86_400_000;
-}
-
-async function objectBytes(key: string): Promise<Buffer> {
-  const object = await server.ctx.objectStore.get(key);
-  if (object === null) {
-    throw new Error(`no object ${key}`);
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of object.body) {
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-async function draftObjects(slug: string): Promise<{ path: string; bytes: Buffer }[]> {
-  const rows = await server.ctx.database.db
-    .selectFrom('dataset_version_file')
-    .innerJoin('dataset_version', 'dataset_version.id', 'dataset_version_file.version_id')
-    .innerJoin('dataset', 'dataset.id', 'dataset_version.dataset_id')
-    .select(['dataset_version_file.path', 'dataset_version_file.object_key'])
-    .where('dataset.slug', '=', slug)
-    .where('dataset_version.status', '=', 'draft')
-    .execute();
-  return Promise.all(
-    rows.map(async (row) => ({ path: row.path, bytes: await objectBytes(row.object_key) })),
-  );
 }
 
 beforeAll(async () => {
@@ -144,7 +119,10 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
     ]);
     expect(tables.find((t) => t.name === 'patients')?.primaryKey).toEqual(['patient_ngsci_id']);
 
-    const stored = await draftObjects('demo-knee-xray');
+    const stored = [...(await draftObjects(server.ctx, 'demo-knee-xray'))].map(([path, bytes]) => ({
+      path,
+      bytes,
+    }));
     const dicom = stored.filter((file) => file.path.endsWith('.dcm'));
     expect(dicom.length).toBe(report.counts.stored);
     for (const file of stored) {
@@ -163,7 +141,7 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
   });
 
   it("shifts a patient's dates by one offset, in the xrays table and DICOM headers alike", async () => {
-    const stored = new Map((await draftObjects('demo-knee-xray')).map((f) => [f.path, f.bytes]));
+    const stored = await draftObjects(server.ctx, 'demo-knee-xray');
     const published = await rowsOf(stored.get('tables/xrays.csv') ?? Buffer.alloc(0), 'xrays');
     const source = await rowsOf(await readFile(join(delivery, 'tables/xrays.csv')), 'source');
     // The table is streamed row by row: row i of the published table is row i of the delivery's.
