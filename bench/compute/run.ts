@@ -204,6 +204,28 @@ const CHP = 'configurable-http-proxy';
 const LANTERN = 'lantern';
 
 /**
+ * Refuses to measure a proxy whose answer is not the notebook's: wrk counts statuses only. The
+ * status, type and length of the body must be the same (Jupyter's status carries times, which move).
+ */
+async function checkSameAnswer(
+  directUrl: string,
+  directHeaders: Record<string, string>,
+  proxiedUrl: string,
+  proxiedHeaders: Record<string, string>,
+): Promise<void> {
+  const describeAnswer = async (url: string, headers: Record<string, string>) => {
+    const res = await fetch(url, { headers });
+    const body = await res.arrayBuffer();
+    return `${res.status} ${res.headers.get('content-type')} ${body.byteLength} bytes`;
+  };
+  const direct = await describeAnswer(directUrl, directHeaders);
+  const proxied = await describeAnswer(proxiedUrl, proxiedHeaders);
+  if (direct !== proxied) {
+    throw new Error(`Lantern answered ${proxied} where the notebook answers ${direct}`);
+  }
+}
+
+/**
  * Starts Lantern's built server in a process of its own (lantern-server.ts, without the
  * `lantern-source` condition, so that the server and its packages load from their dist) and waits
  * for its URL and researcher's cookie.
@@ -341,6 +363,12 @@ async function main(): Promise<void> {
     for (const upstream of upstreams) {
       const path = pathOf(upstream.instance);
       await waitFor(`${lantern.url}${path}`, { cookie: lantern.cookie }, 10_000);
+      await checkSameAnswer(
+        `${upstream.url}${path}`,
+        { authorization: `token ${token}` },
+        `${lantern.url}${path}`,
+        { cookie: lantern.cookie },
+      );
       console.log(`${upstream.title}:`);
       const chp = chps.get(upstream.instance) ?? { url: '', pid: NaN };
       const summary = await measure(

@@ -373,6 +373,11 @@ export class InstanceProxy {
     });
   }
 
+  /** Notebooks with a pool of connections kept (dropped once it has none and nothing in flight). */
+  get pooledNotebooks(): number {
+    return this.pools.size;
+  }
+
   /** Open websocket tunnels. */
   get openTunnels(): number {
     return this.tunnels.size;
