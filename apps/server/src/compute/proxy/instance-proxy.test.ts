@@ -1,11 +1,11 @@
 /**
- * The instance proxy's connections to notebooks, on its own in front of stand-in notebooks: what
- * it keeps of a notebook once its connections are gone (nothing), whether they were closed by the
- * notebook or never opened. The proxy against a real Jupyter is tested in
- * http/instances/instance-proxy.test.ts.
+ * The instance proxy on its own in front of stand-in notebooks: what it keeps of a notebook once
+ * its connections are gone (nothing), whether they were closed by the notebook or never opened,
+ * and HTTP that Jupyter rarely speaks (informational answers, a client's `Expect: 100-continue`).
+ * The proxy against a real Jupyter is tested in http/instances/instance-proxy.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { InstanceProxy, type ResolvedInstance } from './instance-proxy.js';
 
 let work: string;
 let notebook: Server;
+/** A notebook that keeps its connections: early hints before its answer, or the body's length. */
+let talkative: Server;
 let front: Server;
 let frontUrl: string;
 const proxy = new InstanceProxy();
@@ -34,6 +36,20 @@ beforeAll(async () => {
     res.end('ok');
   });
   targets.set('closing', { endpoint: { url: await listen(notebook) }, token: 't', projectId: 'p' });
+  talkative = createServer((req, res) => {
+    let length = 0;
+    req.on('data', (chunk: Buffer) => (length += chunk.length));
+    req.on('end', () => {
+      if (req.url?.startsWith('/hints/') === true) {
+        res.writeEarlyHints({ link: '</static/style.css>; rel=preload; as=style' });
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`${req.method} ${length}`);
+    });
+  });
+  const talkativeUrl = await listen(talkative);
+  for (const name of ['hints', 'echo']) {
+    targets.set(name, { endpoint: { url: talkativeUrl }, token: 't', projectId: 'p' });
+  }
   targets.set('silent', {
     endpoint: { socketPath: join(work, 'nobody-listens.sock') },
     token: 't',
@@ -56,6 +72,7 @@ afterAll(async () => {
   proxy.close();
   await new Promise((resolve) => front?.close(resolve));
   await new Promise((resolve) => notebook?.close(resolve));
+  await new Promise((resolve) => talkative?.close(resolve));
   await rm(work, { recursive: true, force: true });
 });
 
@@ -71,5 +88,28 @@ describe('the instance proxy’s connections to notebooks', () => {
     const res = await fetch(`${frontUrl}/silent/api/status`);
     expect(res.status).toBe(502);
     expect(proxy.pooledNotebooks).toBe(0);
+  });
+
+  it('passes the final answer after an informational one (103), and not the 103 itself', async () => {
+    const res = await fetch(`${frontUrl}/hints/page`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('GET 0');
+  });
+
+  it("forwards the body of a client that asked to continue first, the 100 being the proxy's own", async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${frontUrl}/echo/upload`, {
+        method: 'PUT',
+        headers: { expect: '100-continue', 'content-length': 5 },
+      });
+      req.on('continue', () => req.end('12345'));
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    expect(answer).toEqual({ status: 200, body: 'PUT 5' });
   });
 });

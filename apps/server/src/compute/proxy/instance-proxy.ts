@@ -545,6 +545,11 @@ class ForwardedExchange implements Dispatcher.DispatchHandlers {
   }
 
   onHeaders(status: number, headers: Buffer[], resume: () => void): boolean {
+    if (status < 200) {
+      // An informational answer (103 Early Hints): not passed on, as Node's client did not; the
+      // final answer follows on the same exchange.
+      return true;
+    }
     this.status = status;
     this.resumeUpstream = resume;
     const declared = declaredLength(headers);
