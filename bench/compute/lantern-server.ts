@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import argon2 from 'argon2';
 import { buildApp } from '../../apps/server/dist/app.js';
 import { parseConfig } from '../../apps/server/dist/config.js';
-import { createContext } from '../../apps/server/dist/context.js';
+import { createContext, startBackgroundWork } from '../../apps/server/dist/context.js';
 import { SESSION_COOKIE } from '../../apps/server/dist/http/plugins/cookies.js';
 import { createLogger } from '../../apps/server/dist/logging.js';
 import { usersRepository } from '../../apps/server/dist/repositories/identity/users.repository.js';
@@ -56,12 +56,7 @@ async function main(): Promise<void> {
   };
   const { fastify } = await buildApp(ctx);
   await fastify.listen({ host: '127.0.0.1', port: 0 });
-  // The background work `lantern start` runs beside the server.
-  ctx.sealer.start();
-  ctx.mailer.start();
-  ctx.janitor.start(0);
-  ctx.uploadExpiry.start();
-  ctx.instanceReconciler.start(0);
+  startBackgroundWork(ctx);
   const address = fastify.server.address();
   if (address === null || typeof address === 'string') {
     throw new Error('the server has no TCP address');
