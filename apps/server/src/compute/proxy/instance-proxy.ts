@@ -260,8 +260,8 @@ export class InstanceProxy {
   readonly responseLimitBytes: number;
   /**
    * Kept-alive connections to each notebook, one undici pool per connector key: undici's client
-   * costs a third of Node's `http.request` and Agent per request (its own parser, one write of
-   * the request, no ClientRequest and IncomingMessage streams). A pool is dropped once it has
+   * costs less per small request than Node's `http.request` and Agent (no ClientRequest and
+   * IncomingMessage streams, no Agent bookkeeping; bench/compute, session 9). A pool is dropped once it has
    * neither connections nor requests, so that stopped instances leave nothing behind.
    */
   private readonly pools = new Map<string, Pool>();
