@@ -22,7 +22,7 @@
  *   node --conditions=lantern-source --import tsx bench/compute/run.ts [--seconds 5] [--rounds 3]
  *     [--connections 16] [--path api/status] [--out bench/out/compute.json]
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,8 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { instanceBasePath } from '../../apps/server/src/compute/proxy/instance-proxy.js';
-import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
-import { createSignedInUser } from '../../apps/server/src/testing/users.js';
+import type { LanternServerReady } from './lantern-server.js';
 import {
   cpuSeconds,
   freePort,
@@ -50,6 +49,7 @@ const SMALL_INSTANCE = 'bench-small';
 const SMALL_TITLE = 'proxy-bound (small Node upstream)';
 const JUPYTER_TITLE = 'Jupyter (jupyter_server)';
 const SMALL_UPSTREAM = fileURLToPath(new URL('./small-upstream.ts', import.meta.url));
+const LANTERN_SERVER = fileURLToPath(new URL('./lantern-server.ts', import.meta.url));
 /** Debian installs configurable-http-proxy's modules here, where only Debian's node looks. */
 const DEBIAN_NODE_PATH = '/usr/share/nodejs';
 
@@ -203,12 +203,60 @@ const DIRECT = 'upstream (direct)';
 const CHP = 'configurable-http-proxy';
 const LANTERN = 'lantern';
 
+/**
+ * Refuses to measure a proxy whose answer is not the notebook's: wrk counts statuses only. The
+ * status, type and length of the body must be the same (Jupyter's status carries times, which move).
+ */
+async function checkSameAnswer(
+  directUrl: string,
+  directHeaders: Record<string, string>,
+  proxiedUrl: string,
+  proxiedHeaders: Record<string, string>,
+): Promise<void> {
+  const describeAnswer = async (url: string, headers: Record<string, string>) => {
+    const res = await fetch(url, { headers });
+    const body = await res.arrayBuffer();
+    return `${res.status} ${res.headers.get('content-type')} ${body.byteLength} bytes`;
+  };
+  const direct = await describeAnswer(directUrl, directHeaders);
+  const proxied = await describeAnswer(proxiedUrl, proxiedHeaders);
+  if (direct !== proxied) {
+    throw new Error(`Lantern answered ${proxied} where the notebook answers ${direct}`);
+  }
+}
+
+/**
+ * Starts Lantern's built server in a process of its own (lantern-server.ts, without the
+ * `lantern-source` condition, so that the server and its packages load from their dist) and waits
+ * for its URL and researcher's cookie.
+ */
+async function startLantern(
+  endpoints: Record<string, string>,
+  token: string,
+): Promise<LanternServerReady & { child: ChildProcess; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', LANTERN_SERVER], {
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      BENCH_ENDPOINTS: JSON.stringify(endpoints),
+      BENCH_TOKEN: token,
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<LanternServerReady>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as LanternServerReady));
+    child.once('exit', (code) =>
+      reject(new Error(`lantern-server.ts exited ${code ?? 'on a signal'}`)),
+    );
+  });
+  child.disconnect();
+  return { ...ready, child, pid: pidOf(child) };
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   const work = await mkdtemp(join(tmpdir(), 'lantern-bench-compute-'));
   const token = randomBytes(24).toString('hex');
   const children: ChildProcess[] = [];
-  let lantern: TestServer | null = null;
   try {
     // The notebook: Debian's jupyter_server as a bare start would run it, on TCP.
     const jupyterPort = await freePort();
@@ -299,32 +347,13 @@ async function main(): Promise<void> {
       );
     }
 
-    // Lantern, as `lantern start` builds it, with both instances resolved for their owner.
-    let ownerId = '';
-    const endpoints = new Map(upstreams.map((u) => [u.instance, u.url]));
-    // The audit sealer at its production interval (the test servers' 50 ms would weigh on it).
-    lantern = await startTestServer(
-      { LANTERN_AUDIT_SEAL_INTERVAL_MS: '200' },
-      undefined,
-      {},
-      (ctx) => {
-        ctx.instanceProxy.resolve = (instanceId, principal) => {
-          const url = endpoints.get(instanceId);
-          return Promise.resolve(
-            url !== undefined && principal.kind === 'user' && principal.userId === ownerId
-              ? { endpoint: { url }, token, projectId: 'p_bench' }
-              : null,
-          );
-        };
-      },
+    // Lantern, built, in its own process, with both instances resolved for its researcher.
+    const lantern = await startLantern(
+      Object.fromEntries(upstreams.map((u) => [u.instance, u.url])),
+      token,
     );
-    const owner = await createSignedInUser(lantern, {
-      email: 'bench@example.org',
-      roles: ['researcher'],
-      password: 'seven quiet rivers under the hill',
-    });
-    ownerId = owner.id;
-    const cookieHeader = `Cookie: ${owner.cookie}`;
+    children.push(lantern.child);
+    const cookieHeader = `Cookie: ${lantern.cookie}`;
 
     console.log(
       `proxy bench: GET /instances/<id>/${options.path}, wrk ${options.connections} connections, ` +
@@ -333,15 +362,20 @@ async function main(): Promise<void> {
     const reports = [];
     for (const upstream of upstreams) {
       const path = pathOf(upstream.instance);
-      await waitFor(`${lantern.url}${path}`, { cookie: owner.cookie }, 10_000);
+      await waitFor(`${lantern.url}${path}`, { cookie: lantern.cookie }, 10_000);
+      await checkSameAnswer(
+        `${upstream.url}${path}`,
+        { authorization: `token ${token}` },
+        `${lantern.url}${path}`,
+        { cookie: lantern.cookie },
+      );
       console.log(`${upstream.title}:`);
       const chp = chps.get(upstream.instance) ?? { url: '', pid: NaN };
       const summary = await measure(
         [
           { name: DIRECT, url: `${upstream.url}${path}`, header: tokenHeader, pid: upstream.pid },
           { name: CHP, url: `${chp.url}${path}`, header: tokenHeader, pid: chp.pid },
-          // Lantern serves in this process (the bench itself only waits on wrk meanwhile).
-          { name: LANTERN, url: `${lantern.url}${path}`, header: cookieHeader, pid: process.pid },
+          { name: LANTERN, url: `${lantern.url}${path}`, header: cookieHeader, pid: lantern.pid },
         ],
         options,
       );
@@ -368,7 +402,6 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await lantern?.close();
     for (const child of children) {
       await stopProcess(child);
     }

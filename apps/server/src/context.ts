@@ -135,6 +135,18 @@ export interface ContextOverrides {
   now?: () => Date;
 }
 
+/**
+ * Starts what `lantern start` runs beside the server once it listens: the audit sealer, the
+ * mailer, the janitor, upload expiry and the instance reconciler (their first passes at once).
+ */
+export function startBackgroundWork(ctx: AppContext): void {
+  ctx.sealer.start();
+  ctx.mailer.start();
+  ctx.janitor.start(0);
+  ctx.uploadExpiry.start();
+  ctx.instanceReconciler.start(0);
+}
+
 /** Opens the database and object store and wires the services. The caller holds the data dir lock. */
 export async function createContext(
   config: Config,

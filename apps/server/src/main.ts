@@ -12,7 +12,7 @@ import { defaultWorkerCount } from '@lantern/synth';
 import { buildApp } from './app.js';
 import { ingestCommand } from './commands/ingest.command.js';
 import { ConfigError, loadConfig, type Config, type ConfigFlags } from './config.js';
-import { createContext } from './context.js';
+import { createContext, startBackgroundWork } from './context.js';
 import { DataDirError, lockDataDir, prepareDataDir } from './db/data-dir.js';
 import { openDatabase } from './db/database.js';
 import { createLogger } from './logging.js';
@@ -80,11 +80,7 @@ async function start(config: Config): Promise<void> {
     }
     throw error;
   }
-  ctx.sealer.start();
-  ctx.mailer.start();
-  ctx.janitor.start(0);
-  ctx.uploadExpiry.start();
-  ctx.instanceReconciler.start(0);
+  startBackgroundWork(ctx);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

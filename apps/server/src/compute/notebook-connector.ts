@@ -6,18 +6,21 @@
  * probe and the culler's client all speak HTTP over what `connectorOf` opens, so there is one way
  * to reach a notebook, not one per backend.
  */
-import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
-import { createConnection } from 'node:net';
+import type { ClientRequestArgs } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { NotebookEndpoint, RelayEndpoint } from './compute-backend.js';
 
 /** How long a relay's TCP connection and TLS handshake may take. */
 const RELAY_CONNECT_MS = 10_000;
 
-/** Node's `oncreate`: an error (with the failed socket, which Node ignores then) or the socket. */
-export type ConnectCallback = (error: Error | null, socket: Duplex) => void;
+/**
+ * Node's `oncreate`: an error (with the failed socket, which Node ignores then) or the socket,
+ * which may still be connecting (a TCP or TLS socket: undici's pools wait for it, Node's client
+ * writes into it at once).
+ */
+export type ConnectCallback = (error: Error | null, socket: Socket) => void;
 
 /** Opens connections to one notebook; `key` names it (connections are pooled by it). */
 export interface NotebookConnector {
@@ -119,45 +122,6 @@ function sameFingerprint(a: string | undefined, b: string): boolean {
   const left = Buffer.from(a.toUpperCase());
   const right = Buffer.from(b.toUpperCase());
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** Request options that carry their connector to a ConnectorAgent. */
-export interface ConnectorRequestArgs extends ClientRequestArgs {
-  connector: NotebookConnector;
-  /**
-   * `''`: no TLS server name to work out, the connector opening the connection (Node's Agent
-   * otherwise parses one out of the Host header for every request).
-   */
-  servername?: '';
-}
-
-/**
- * An HTTP agent whose connections are opened by each request's connector (`connector` in its
- * options) and pooled per connector, kept alive when asked: one agent serves every notebook.
- */
-export class ConnectorAgent extends Agent {
-  constructor(options: AgentOptions = {}) {
-    super(options);
-  }
-
-  override getName(options?: ClientRequestArgs): string {
-    const connector = (options as Partial<ConnectorRequestArgs> | undefined)?.connector;
-    return connector?.key ?? super.getName(options);
-  }
-
-  // Node's Agent calls this with its options and a callback, and takes a socket given later.
-  override createConnection(
-    options: ClientRequestArgs,
-    callback: ConnectCallback,
-  ): Duplex | undefined {
-    const connector = (options as Partial<ConnectorRequestArgs>).connector;
-    if (connector === undefined) {
-      // A request without a connector is an ordinary one: Node's own connection.
-      return createConnection(options as Parameters<typeof createConnection>[0]);
-    }
-    connector.connect(callback);
-    return undefined;
-  }
 }
 
 /** `createConnection` for a request made without an agent (a websocket's own connection). */

@@ -12,19 +12,13 @@ import {
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { actorOf, type Principal } from '@lantern/core';
+import { Pool, type buildConnector, type Dispatcher } from 'undici';
 import type { NotebookEndpoint } from '../compute-backend.js';
-import {
-  ConnectorAgent,
-  connectorOf,
-  createConnectionOf,
-  type ConnectorRequestArgs,
-  type NotebookConnector,
-} from '../notebook-connector.js';
+import { connectorOf, createConnectionOf, type NotebookConnector } from '../notebook-connector.js';
 import { DEFAULT_RESPONSE_LIMIT_BYTES, ResponseSizeLimit } from './egress-guard.js';
 import { WebSocketFrameScanner } from './websocket-frames.js';
 
@@ -103,6 +97,25 @@ function answerKey(instanceId: string, principal: Principal): string {
   return `${actorOf(principal)}\u0000${instanceId}`;
 }
 
+/** Every method Jupyter's REST API and pages use: what the proxy forwards. */
+export const PROXIED_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+] as const satisfies readonly Dispatcher.HttpMethod[];
+
+export type ProxiedMethod = (typeof PROXIED_METHODS)[number];
+
+const PROXIED = new Set<string>(PROXIED_METHODS);
+
+export function isProxiedMethod(method: string): method is ProxiedMethod {
+  return PROXIED.has(method);
+}
+
 /** The path Jupyter serves an instance under (its base_url). */
 export function instanceBasePath(instanceId: string): string {
   return `/instances/${encodeURIComponent(instanceId)}/`;
@@ -134,6 +147,8 @@ const NOT_FORWARDED_IN = new Set([
   'x-real-ip',
   'x-lantern-csrf',
   'accept-encoding',
+  // Node's server has answered it (100 Continue) before the request reached the proxy.
+  'expect',
 ]);
 
 /** Hop-by-hop headers of Jupyter's answer, and its cookies (its credentials stay with Lantern). */
@@ -154,8 +169,8 @@ export function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   token: string,
   upgrade: boolean,
-): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value !== undefined && !NOT_FORWARDED_IN.has(name)) {
       headers[name] = value;
@@ -174,15 +189,14 @@ export function upstreamHeaders(
 
 /**
  * The headers of Jupyter's answer the client gets, less NOT_FORWARDED_OUT, as Node's flat list of
- * names and values (`writeHead` takes it as it is), read from the answer's raw headers (its
- * `headers` object is then never built) and followed by `extra`.
+ * names and values (`writeHead` takes it as it is), from the answer's raw headers (Node's client
+ * gives them as strings, undici's as bytes) and followed by `extra`.
  */
-function downstreamHeaders(upstream: IncomingMessage, extra: readonly string[]): string[] {
-  const raw = upstream.rawHeaders;
+function downstreamHeaders(raw: readonly (string | Buffer)[], extra: readonly string[]): string[] {
   const headers: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] ?? '').toLowerCase();
-    const value = raw[i + 1] ?? '';
+    const name = latin1(raw[i]).toLowerCase();
+    const value = latin1(raw[i + 1]);
     if (name === 'location') {
       // Jupyter knows itself as http://localhost; the browser knows Lantern.
       headers.push(name, value.replace(/^https?:\/\/localhost(:\d+)?(?=\/)/u, ''));
@@ -195,14 +209,18 @@ function downstreamHeaders(upstream: IncomingMessage, extra: readonly string[]):
 }
 
 /** The length Jupyter's answer declares (NaN when none), from its raw headers. */
-function declaredLength(upstream: IncomingMessage): number {
-  const raw = upstream.rawHeaders;
+function declaredLength(raw: readonly Buffer[]): number {
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === 'content-length') {
-      return Number(raw[i + 1]);
+    if (latin1(raw[i]).toLowerCase() === 'content-length') {
+      return Number(latin1(raw[i + 1]));
     }
   }
   return NaN;
+}
+
+/** A raw header as text: HTTP/1.1 field values are bytes, read as Latin-1 as Node's parser does. */
+function latin1(raw: string | Buffer | undefined): string {
+  return raw === undefined ? '' : typeof raw === 'string' ? raw : raw.toString('latin1');
 }
 
 /** What became of one forwarded HTTP exchange. */
@@ -218,14 +236,35 @@ export type ForwardOutcome =
 export interface InstanceProxyOptions {
   /** Responses over this many bytes are stopped (egress guard). */
   responseLimitBytes?: number;
-  /** Idle keep-alive connections kept per instance. */
-  maxFreeSockets?: number;
 }
+
+/** What undici's pools put in each request's Host; Jupyter's own is sent instead (`host`). */
+const NOTEBOOK_ORIGIN = 'http://localhost';
+
+/**
+ * How each notebook's connections are kept: as many as requests in flight (a pool smaller than
+ * that closes a connection after each request and opens another), kept alive between requests,
+ * one request at a time on each (no pipelining: Jupyter answers in order, but a slow answer would
+ * hold up the ones behind it), and no time limits of undici's own (Node's client had none:
+ * a notebook may take its time over a long computation's answer).
+ */
+const POOL_OPTIONS = {
+  connections: null,
+  pipelining: 1,
+  headersTimeout: 0,
+  bodyTimeout: 0,
+} as const satisfies Pool.Options;
 
 /** Forwards requests and websockets to notebook servers; one per server process. */
 export class InstanceProxy {
   readonly responseLimitBytes: number;
-  private readonly agent: ConnectorAgent;
+  /**
+   * Kept-alive connections to each notebook, one undici pool per connector key: undici's client
+   * costs less per small request than Node's `http.request` and Agent (no ClientRequest and
+   * IncomingMessage streams, no Agent bookkeeping; bench/compute, session 9). A pool is dropped once it has
+   * neither connections nor requests, so that stopped instances leave nothing behind.
+   */
+  private readonly pools = new Map<string, Pool>();
   private readonly tunnels = new Set<Duplex>();
   /**
    * Each endpoint's connector, made once: a resolver's answer (and so its endpoint object) is kept
@@ -235,13 +274,6 @@ export class InstanceProxy {
 
   constructor(options: InstanceProxyOptions = {}) {
     this.responseLimitBytes = options.responseLimitBytes ?? DEFAULT_RESPONSE_LIMIT_BYTES;
-    // Kept-alive connections to each notebook, pooled by its connector's key, as many kept as
-    // Node keeps by default: a pool smaller than the requests in flight closes a connection after
-    // each of them and opens another (16 kept cost a third of the rate with 64 clients).
-    this.agent = new ConnectorAgent({
-      keepAlive: true,
-      maxFreeSockets: options.maxFreeSockets ?? 256,
-    });
   }
 
   /**
@@ -260,102 +292,30 @@ export class InstanceProxy {
     extraHeaders: readonly string[] = [],
   ): Promise<ForwardOutcome> {
     return new Promise<ForwardOutcome>((resolve) => {
-      let settled = false;
-      const settle = (outcome: ForwardOutcome) => {
-        if (!settled) {
-          settled = true;
-          resolve(outcome);
-        }
-      };
-      let refusing = false;
-      const refuseThenSettle = (outcome: ForwardOutcome) => {
-        refusing = true;
-        Promise.resolve()
-          .then(() => refuse(outcome))
-          .catch(() => {
-            res.destroy();
-          })
-          .finally(() => settle(outcome));
-      };
-      const upstream = this.request(target.endpoint, {
-        method: req.method ?? 'GET',
-        path,
-        headers: upstreamHeaders(req.headers, target.token, false),
-      });
-      upstream.on('response', (answer) => {
-        const status = answer.statusCode ?? 502;
-        const declared = declaredLength(answer);
-        if (Number.isFinite(declared) && declared > this.responseLimitBytes) {
-          answer.destroy();
-          refuseThenSettle({ kind: 'too-large', status, bytes: 0, cut: false });
-          return;
-        }
-        res.writeHead(status, downstreamHeaders(answer, extraHeaders));
-        this.relayBody(answer, res, settle);
-      });
-      upstream.on('error', (error) => {
-        if (settled || refusing) {
-          return;
-        }
-        if (!res.headersSent) {
-          refuseThenSettle({ kind: 'upstream-failed', error });
-        } else {
-          res.destroy();
-          settle({ kind: 'upstream-failed', error });
-        }
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) {
-          upstream.destroy();
-          settle({ kind: 'client-gone' });
-        }
-      });
-      if (hasBody(req)) {
-        req.pipe(upstream);
-      } else {
-        // Nothing to stream (most of a notebook's requests): sent at once, without a pipe's
-        // listeners and ticks; Node reads the empty body itself once the answer is done.
-        upstream.end();
+      const exchange = new ForwardedExchange(
+        res,
+        this.responseLimitBytes,
+        extraHeaders,
+        refuse,
+        resolve,
+      );
+      const method = req.method ?? '';
+      if (!isProxiedMethod(method)) {
+        // The routes take only these; anything else never reaches a notebook.
+        exchange.onError(new Error(`${method} is not forwarded to notebooks`));
+        return;
       }
-    });
-  }
-
-  /**
-   * Streams Jupyter's answer body to the client, counted against the size limit chunk by chunk and
-   * cut (the connection broken mid-body: its headers are gone) at the first chunk that would take
-   * it over; with backpressure, as `pipe` would. Plain listeners rather than `pipeline` and a
-   * Transform: per small response those cost more than forwarding it (an AbortController, the
-   * end-of-stream watchers, a copy through the Transform's buffers).
-   */
-  private relayBody(
-    answer: IncomingMessage,
-    res: ServerResponse,
-    done: (outcome: ForwardOutcome) => void,
-  ): void {
-    const status = answer.statusCode ?? 502;
-    const limit = new ResponseSizeLimit(this.responseLimitBytes);
-    answer.on('data', (chunk: Buffer) => {
-      if (!limit.admit(chunk.length)) {
-        done({ kind: 'too-large', status, bytes: limit.bytes, cut: true });
-        answer.destroy();
-        res.destroy();
-      } else if (!res.write(chunk)) {
-        answer.pause();
-      }
-    });
-    res.on('drain', () => answer.resume());
-    answer.on('end', () => res.end());
-    res.on('finish', () => done({ kind: 'done', status, bytes: limit.bytes }));
-    // Jupyter broke off mid-body (an error, or a close before the end).
-    const fail = (error: Error) => {
-      done({ kind: 'upstream-failed', error });
-      res.destroy();
-    };
-    answer.on('error', fail);
-    answer.on('close', () => {
-      if (!answer.complete) {
-        fail(new Error('the notebook closed its answer before the end'));
-      }
+      this.poolOf(target.endpoint).dispatch(
+        {
+          origin: NOTEBOOK_ORIGIN,
+          method,
+          path,
+          headers: upstreamHeaders(req.headers, target.token, false),
+          // Most of a notebook's requests have none: sent at once, without reading an empty stream.
+          body: hasBody(req) ? req : null,
+        },
+        exchange,
+      );
     });
   }
 
@@ -380,11 +340,11 @@ export class InstanceProxy {
         method: 'GET',
         path,
         headers: upstreamHeaders(req.headers, target.token, true),
-        // A fresh connection: it becomes the tunnel and never returns to the pool.
-        agent: false,
       });
       upstream.on('upgrade', (answer, socket, upstreamHead) => {
-        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer, []), true));
+        client.write(
+          statusLine(answer) + headerLines(downstreamHeaders(answer.rawHeaders, []), true),
+        );
         if (upstreamHead.length > 0) {
           client.write(upstreamHead);
         }
@@ -395,7 +355,9 @@ export class InstanceProxy {
         resolve(true);
       });
       upstream.on('response', (answer) => {
-        client.write(statusLine(answer) + headerLines(downstreamHeaders(answer, []), false));
+        client.write(
+          statusLine(answer) + headerLines(downstreamHeaders(answer.rawHeaders, []), false),
+        );
         answer.pipe(client);
         resolve(false);
       });
@@ -411,6 +373,11 @@ export class InstanceProxy {
     });
   }
 
+  /** Notebooks with a pool of connections kept (dropped once it has none and nothing in flight). */
+  get pooledNotebooks(): number {
+    return this.pools.size;
+  }
+
   /** Open websocket tunnels. */
   get openTunnels(): number {
     return this.tunnels.size;
@@ -422,7 +389,10 @@ export class InstanceProxy {
       socket.destroy();
     }
     this.tunnels.clear();
-    this.agent.destroy();
+    for (const pool of this.pools.values()) {
+      void pool.destroy();
+    }
+    this.pools.clear();
   }
 
   private relay(
@@ -462,27 +432,179 @@ export class InstanceProxy {
     upstream.pipe(client);
   }
 
-  /** One request to the notebook, on a pooled connection unless `agent: false` (a tunnel's own). */
-  private request(
-    endpoint: NotebookEndpoint,
-    options: { method: string; path: string; headers: OutgoingHttpHeaders; agent?: false },
-  ) {
+  private connectorOf(endpoint: NotebookEndpoint): NotebookConnector {
     let connector = this.connectors.get(endpoint);
     if (connector === undefined) {
       connector = connectorOf(endpoint);
       this.connectors.set(endpoint, connector);
     }
-    const common = { method: options.method, path: options.path, headers: options.headers };
-    if (options.agent === false) {
-      return httpRequest({ ...common, createConnection: createConnectionOf(connector) });
+    return connector;
+  }
+
+  /** The pool of connections to an endpoint's notebook, made on first use. */
+  private poolOf(endpoint: NotebookEndpoint): Pool {
+    const connector = this.connectorOf(endpoint);
+    const kept = this.pools.get(connector.key);
+    if (kept !== undefined) {
+      return kept;
     }
-    const pooled: ConnectorRequestArgs = {
-      ...common,
-      agent: this.agent,
-      connector,
-      servername: '',
+    const pool = new Pool(NOTEBOOK_ORIGIN, {
+      ...POOL_OPTIONS,
+      connect: connectOnceOpen(connector),
+    });
+    const dropIfIdle = () => {
+      const { connected, size } = pool.stats;
+      if (connected === 0 && size === 0 && this.pools.get(connector.key) === pool) {
+        this.pools.delete(connector.key);
+        void pool.close();
+      }
     };
-    return httpRequest(pooled);
+    pool.on('disconnect', dropIfIdle);
+    pool.on('connectionError', dropIfIdle);
+    this.pools.set(connector.key, pool);
+    return pool;
+  }
+
+  /** A websocket handshake to the notebook, on a connection of its own that becomes the tunnel. */
+  private request(
+    endpoint: NotebookEndpoint,
+    options: { method: string; path: string; headers: Record<string, string | string[]> },
+  ) {
+    return httpRequest({
+      ...options,
+      createConnection: createConnectionOf(this.connectorOf(endpoint)),
+    });
+  }
+}
+
+/**
+ * undici's `connect` for a connector: its connection, handed over once open (undici writes the
+ * request as soon as it has a socket, and takes a failure to connect as the requests' error).
+ */
+function connectOnceOpen(connector: NotebookConnector): buildConnector.connector {
+  return (_options, callback) => {
+    connector.connect((error, socket) => {
+      if (error !== null) {
+        callback(error, null);
+      } else if (!socket.connecting) {
+        callback(null, socket);
+      } else {
+        const fail = (failure: Error) => callback(failure, null);
+        socket.once('error', fail);
+        socket.once('connect', () => {
+          socket.off('error', fail);
+          callback(null, socket);
+        });
+      }
+    });
+  };
+}
+
+/**
+ * One forwarded exchange, as undici's dispatch handler: Jupyter's answer goes to the client as it
+ * comes, its body counted against the size limit chunk by chunk and cut (the connection broken
+ * mid-body: its headers are gone) at the first chunk that would take it over, with backpressure
+ * both ways (undici pauses the notebook's socket when the client's is full). Settles once with the
+ * exchange's outcome.
+ */
+class ForwardedExchange implements Dispatcher.DispatchHandlers {
+  private readonly limit: ResponseSizeLimit;
+  private status = 502;
+  private settled = false;
+  /** `refuse` is answering the client: undici's error for the aborted request is no news. */
+  private refusing = false;
+  private abortUpstream: ((reason?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    limitBytes: number,
+    private readonly extraHeaders: readonly string[],
+    private readonly refuse: (outcome: ForwardOutcome) => void | Promise<void>,
+    private readonly resolve: (outcome: ForwardOutcome) => void,
+  ) {
+    this.limit = new ResponseSizeLimit(limitBytes);
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        // The client went away: the notebook's request goes with it.
+        this.settle({ kind: 'client-gone' });
+        this.abortUpstream?.();
+      }
+    });
+    res.on('drain', () => this.resumeUpstream?.());
+    res.on('finish', () =>
+      this.settle({ kind: 'done', status: this.status, bytes: this.limit.bytes }),
+    );
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.settled) {
+      abort();
+    }
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void): boolean {
+    if (status < 200) {
+      // An informational answer (103 Early Hints): not passed on, as Node's client did not; the
+      // final answer follows on the same exchange.
+      return true;
+    }
+    this.status = status;
+    this.resumeUpstream = resume;
+    const declared = declaredLength(headers);
+    if (Number.isFinite(declared) && declared > this.limit.limitBytes) {
+      this.refuseThenSettle({ kind: 'too-large', status, bytes: 0, cut: false });
+      this.abortUpstream?.();
+      return false;
+    }
+    this.res.writeHead(status, downstreamHeaders(headers, this.extraHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.limit.admit(chunk.length)) {
+      this.settle({ kind: 'too-large', status: this.status, bytes: this.limit.bytes, cut: true });
+      this.abortUpstream?.();
+      this.res.destroy();
+      return false;
+    }
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.res.end();
+  }
+
+  /** Jupyter could not be reached, or broke off mid-answer (or the request was aborted here). */
+  onError(error: Error): void {
+    if (this.settled || this.refusing) {
+      return;
+    }
+    if (!this.res.headersSent) {
+      this.refuseThenSettle({ kind: 'upstream-failed', error });
+    } else {
+      this.res.destroy();
+      this.settle({ kind: 'upstream-failed', error });
+    }
+  }
+
+  private settle(outcome: ForwardOutcome): void {
+    if (!this.settled) {
+      this.settled = true;
+      this.resolve(outcome);
+    }
+  }
+
+  /** `refuse` answers the client, and the exchange is settled once it has (or failed to). */
+  private refuseThenSettle(outcome: ForwardOutcome): void {
+    this.refusing = true;
+    Promise.resolve()
+      .then(() => this.refuse(outcome))
+      .catch(() => {
+        this.res.destroy();
+      })
+      .finally(() => this.settle(outcome));
   }
 }
 

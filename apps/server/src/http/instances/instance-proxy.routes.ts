@@ -27,6 +27,8 @@ import {
 } from '../../compute/proxy/egress-guard.js';
 import {
   instanceBasePath,
+  isProxiedMethod,
+  PROXIED_METHODS,
   type ForwardOutcome,
   type CachedResolver,
   type InstanceProxy,
@@ -60,10 +62,6 @@ export const SESSION_IDLE_MS = 30 * 60 * 1000;
 const MAX_SESSIONS = 10_000;
 /** A session's last traffic is written down at most this often (a burst's requests are one). */
 const SESSION_REFRESH_MS = 1_000;
-
-/** Every method Jupyter's REST API and pages use. */
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const PROXIED_METHODS = new Set<string>(METHODS);
 
 /** The proxy's route, as Fastify declares it and as the lean path serves it. */
 const PROXY_ROUTE_URL = '/instances/:id/*';
@@ -189,7 +187,7 @@ export class InstanceProxyRoutes {
    */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
     const method = req.method ?? '';
-    const url = this.serving && PROXIED_METHODS.has(method) ? parseProxiedUrl(req.url ?? '') : null;
+    const url = this.serving && isProxiedMethod(method) ? parseProxiedUrl(req.url ?? '') : null;
     if (url === null || !url.underBase) {
       return false;
     }
@@ -247,7 +245,7 @@ export class InstanceProxyRoutes {
     // Served by the lean path (serve) on the server's sockets; Fastify serves what reaches it
     // otherwise (an injected request), after its hooks have run the same checks.
     app.route({
-      method: [...METHODS],
+      method: [...PROXIED_METHODS],
       url: PROXY_ROUTE_URL,
       exposeHeadRoute: false,
       config: PROXY_ROUTE_CONFIG,

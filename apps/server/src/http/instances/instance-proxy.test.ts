@@ -33,6 +33,8 @@ const PASSWORD = 'seven quiet rivers under the hill';
 const INSTANCE = 'inst-proxy-test';
 const STREAMING = 'inst-streaming';
 const COUNTED = 'inst-counted';
+/** An instance whose notebook's socket nobody listens on. */
+const SILENT = 'inst-silent';
 const SLUG = 'lantern-test-measurements';
 const VERSION = '1.0';
 /** Small enough for a test file to pass it, large enough for every Jupyter API answer used. */
@@ -59,6 +61,8 @@ let streamer: Server;
 /** A notebook stand-in that counts what reaches it: the audit tests' witness. */
 let counted: Server;
 const reached = { requests: 0, upgrades: 0 };
+/** Called when the streaming notebook's endless answer (`/endless`) is closed. */
+let onEndlessClosed = (): void => undefined;
 /** The instances the proxy reported activity for, one entry per report, in order. */
 const activity: string[] = [];
 const reportsFor = (instanceId: string) => activity.filter((id) => id === instanceId).length;
@@ -190,9 +194,16 @@ beforeAll(async () => {
   });
 
   // A notebook endpoint that streams without Content-Length, as a URL: the size limit's cut (four
-  // times the limit), exactly the limit (`/within`), and an answer broken off mid-body (`/broken`).
+  // times the limit), exactly the limit (`/within`), an answer broken off mid-body (`/broken`),
+  // and one that never ends (`/endless`).
   streamer = createServer((req, res) => {
     req.resume();
+    if (req.url?.endsWith('/endless') === true) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(100, 0x61));
+      res.on('close', () => onEndlessClosed());
+      return;
+    }
     if (req.url?.endsWith('/broken') === true) {
       res.writeHead(200, { 'content-length': 1000 });
       res.write(Buffer.alloc(100, 0x61), () => res.destroy());
@@ -273,6 +284,14 @@ beforeAll(async () => {
     ownerId: owner.id,
     target: {
       endpoint: { url: `http://127.0.0.1:${(counted.address() as AddressInfo).port}` },
+      token: 'unused',
+      projectId: 'p_proxy',
+    },
+  });
+  instances.set(SILENT, {
+    ownerId: owner.id,
+    target: {
+      endpoint: { socketPath: join(work, 'nobody-listens.sock') },
       token: 'unused',
       projectId: 'p_proxy',
     },
@@ -565,6 +584,36 @@ describe(`the instance proxy to a real Jupyter, on ${TEST_DIALECT}`, () => {
     const { received, ended } = await streamFrom('broken');
     expect(ended).toBe(false);
     expect(received).toBeLessThanOrEqual(100);
+  });
+
+  it('answers HEAD with the headers of the answer and no body', async () => {
+    const res = await call('HEAD', `/instances/${STREAMING}/within`, owner);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(await res.text()).toBe('');
+  });
+
+  it("ends the notebook's request when the client goes away mid-answer", async () => {
+    const closed = new Promise<void>((resolve) => (onEndlessClosed = resolve));
+    const req = httpRequest(`${server.url}/instances/${STREAMING}/endless`, {
+      headers: { cookie: owner.cookie },
+    });
+    req.on('response', (res) => res.once('data', () => req.destroy()));
+    req.on('error', () => undefined);
+    req.end();
+    // Resolves only once the proxy has closed its request to the notebook.
+    await closed;
+  });
+
+  it('answers 503 when the notebook cannot be reached, naming only the instance', async () => {
+    const res = await call('GET', `/instances/${SILENT}/api/status`, owner);
+    expect(res.status).toBe(503);
+    const problem = (await res.json()) as { code: string; detail: string };
+    expect(problem).toMatchObject({
+      code: 'unavailable',
+      detail: `instance ${SILENT} does not answer`,
+    });
+    expect(JSON.stringify(problem)).not.toContain('nobody-listens');
   });
 
   describe('no answer without its audit record', () => {
