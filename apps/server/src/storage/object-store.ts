@@ -186,6 +186,43 @@ export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
   }
 }
 
+/**
+ * Writes chunks their maker hashed to a new file at `path`, its owner's alone, for putFile: the
+ * file and the hash of every byte in it, hashed once, where the bytes were made. Refuses what
+ * putHashed refuses.
+ */
+export async function writeHashedFile(path: string, object: HashedChunks): Promise<HashedFile> {
+  checkHashedChunks(object);
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await writeChunks(file, object.chunks);
+  } finally {
+    await file.close();
+  }
+  return { path, size: object.size, sha256: object.sha256 };
+}
+
+/**
+ * Writes `chunks` one after the other at the file's position, in one gathered write (a short
+ * write resumes where it stopped): no copy joins them.
+ */
+async function writeChunks(file: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let rest = chunks.filter((chunk) => chunk.byteLength > 0);
+  while (rest.length > 0) {
+    let written = (await file.writev(rest)).bytesWritten;
+    const left: Uint8Array[] = [];
+    for (const chunk of rest) {
+      if (written >= chunk.byteLength) {
+        written -= chunk.byteLength;
+      } else {
+        left.push(chunk.subarray(written));
+        written = 0;
+      }
+    }
+    rest = left;
+  }
+}
+
 export interface LocalObjectStoreOptions {
   /**
    * Whether each object is flushed to the disk (fsync) before it is renamed under its key, so
@@ -266,22 +303,8 @@ export class LocalObjectStore implements ObjectStore {
     const temp = join(this.scratch, randomUUID());
     const file = await open(temp, 'wx', 0o600);
     try {
-      // Every chunk in one gathered write (a short write resumes where it stopped): no copy
-      // joins them, and no second pass hashes them.
-      let chunks = object.chunks.filter((chunk) => chunk.byteLength > 0);
-      while (chunks.length > 0) {
-        let written = (await file.writev(chunks)).bytesWritten;
-        const rest: Uint8Array[] = [];
-        for (const chunk of chunks) {
-          if (written >= chunk.byteLength) {
-            written -= chunk.byteLength;
-          } else {
-            rest.push(chunk.subarray(written));
-            written = 0;
-          }
-        }
-        chunks = rest;
-      }
+      // No second pass hashes them.
+      await writeChunks(file, object.chunks);
       return await this.commit(file, temp, object.sha256, object.size);
     } catch (error) {
       await file.close().catch(() => undefined);

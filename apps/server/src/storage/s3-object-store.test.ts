@@ -126,7 +126,7 @@ describe('S3 object store on Ceph radosgw', () => {
     }
   });
 
-  it('hashes a made file as it sends it, and refuses a hash that does not match', async () => {
+  it("has the server check a made file against its maker's hash, and refuse one that does not match", async () => {
     const store = await newS3Store();
     const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
     try {
@@ -134,10 +134,16 @@ describe('S3 object store on Ceph radosgw', () => {
       await writeFile(path, 'a slide, rewritten');
       const claimed = createHash('sha256').update('another slide').digest('hex');
       const actual = createHash('sha256').update('a slide, rewritten').digest('hex');
+      // Signed with the claimed hash: radosgw hashes what it receives and refuses the request.
       await expect(store.putFile({ path, size: 18, sha256: claimed })).rejects.toThrow(
-        `the file's SHA-256 is ${actual}, not the ${claimed} given`,
+        `the file's bytes do not have the SHA-256 ${claimed} given`,
       );
       expect(await store.head(`sha256/${claimed}`)).toBeNull();
+      expect(await store.head(`sha256/${actual}`)).toBeNull();
+      // Straight to its key in one PutObject: no staging upload, nothing left to sweep.
+      const stored = await store.putFile({ path, size: 18, sha256: actual });
+      expect(stored).toEqual({ key: `sha256/${actual}`, sha256: actual, size: 18 });
+      expect(await store.sweepStaging(new Date(Date.now() + 60_000))).toBe(0);
     } finally {
       await rm(folder, { recursive: true, force: true });
       await emptyAndDelete(store);

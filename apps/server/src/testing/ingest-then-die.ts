@@ -4,7 +4,7 @@
  * (services/ingest/ingest-crash.test.ts):
  * - `put:<n>:mid`: during the n-th put into the object store, once the store has taken its first
  *   chunk and asks for the next (a table's CSV half-written to a temporary file; a putHashed's
- *   first chunk written; a putFile's file, not yet taken, left where its maker wrote it);
+ *   first chunk written; a putFile's file, not yet taken, left in the scratch area where a worker wrote it);
  * - `put:<n>:after`: right after the n-th put returns, before any row refers to its object;
  * - `held:<n>:mid` and `held:<n>:after`: the same for the n-th put into the quarantine (an image
  *   held for burned-in text, its de-identified bytes kept for the review);
@@ -141,7 +141,7 @@ const db = ctx.database.db;
 const store = dyingStore(ctx.objectStore, cue, 'put');
 const catalog = new CatalogService(db, ctx.services.audit, store);
 const stores = { published: store, quarantine: dyingStore(ctx.quarantineStore, cue, 'held') };
-// In this thread (stores wrapped to die on cue are no local folders a worker could open again).
+// One worker process writes the files; this process stores them, through the stores that die.
 const pool = new IngestPool({
   workers: 1,
   stores,
