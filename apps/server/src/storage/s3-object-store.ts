@@ -20,12 +20,10 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
-  checkHashedChunks,
   isObjectKey,
   objectKeyHex,
   openHashedFile,
   type ComponentCheck,
-  type HashedChunks,
   type HashedFile,
   type ListedObject,
   type ObjectStore,
@@ -221,20 +219,16 @@ export class S3ObjectStore implements ObjectStore {
     return { key, sha256, size };
   }
 
-  async putHashed(object: HashedChunks): Promise<StoredObject> {
-    checkHashedChunks(object);
-    return this.putChecked(chunksOf(object.chunks), object.sha256, "the chunks'");
-  }
-
   async putFile(file: HashedFile): Promise<StoredObject> {
     const handle = await openHashedFile(file);
     if (file.size > SINGLE_PUT_MAX_BYTES) {
-      // Beyond one PutObject: in parts, hashed again as it is sent (the stream closes the file).
-      return this.putChecked(
-        handle.createReadStream({ highWaterMark: 1 << 20 }),
-        file.sha256,
-        "the file's",
-      );
+      // Beyond one PutObject: in parts, hashed again as it is sent (the stream closes the file),
+      // the hash checked here.
+      const stored = await this.put(handle.createReadStream({ highWaterMark: 1 << 20 }));
+      if (stored.sha256 !== file.sha256) {
+        throw wrongHash(file);
+      }
+      return stored;
     }
     const key = `sha256/${file.sha256}`;
     try {
@@ -260,30 +254,13 @@ export class S3ObjectStore implements ObjectStore {
       await this.client.send(command);
     } catch (error) {
       if (error instanceof S3ServiceException && error.name === 'XAmzContentSHA256Mismatch') {
-        throw new Error(`the file's bytes do not have the SHA-256 ${file.sha256} given`);
+        throw wrongHash(file);
       }
       throw error;
     } finally {
       await handle.close();
     }
     return { key, sha256: file.sha256, size: file.size };
-  }
-
-  /**
-   * Stores `body` hashing it again as it is sent (the network costs far more than the hash),
-   * and checks the hash its maker gave: a mismatch stored the bytes under their true key, and
-   * says the caller's hash was wrong.
-   */
-  private async putChecked(
-    body: AsyncIterable<Uint8Array>,
-    sha256: string,
-    whose: "the chunks'" | "the file's",
-  ): Promise<StoredObject> {
-    const stored = await this.put(body);
-    if (stored.sha256 !== sha256) {
-      throw new Error(`${whose} SHA-256 is ${stored.sha256}, not the ${sha256} given`);
-    }
-    return stored;
   }
 
   async get(key: string): Promise<{ body: Readable; size: number } | null> {
@@ -535,8 +512,9 @@ class MultipartUpload {
   }
 }
 
-async function* chunksOf(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
+/** A made file whose bytes are not those its maker's hash names. */
+function wrongHash(file: HashedFile): Error {
+  return new Error(`the file's bytes do not have the SHA-256 ${file.sha256} given`);
 }
 
 /** An HTTP request the SDK builds (its HttpRequest), whose headers a middleware may set. */
