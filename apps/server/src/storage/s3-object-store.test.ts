@@ -15,27 +15,18 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { certificateFilePath } from '@lantern/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyThroughApi } from '../testing/applicants.js';
 import { request } from '../testing/http.js';
-import { startThrowawayCeph, type ThrowawayCeph } from '../testing/ceph.js';
+import { useThrowawayCeph } from '../testing/ceph.js';
 import { startTestServer } from '../testing/test-server.js';
 import { createSignedInUser } from '../testing/users.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
 import { ObjectStoreError } from './object-store.js';
 import { S3ObjectStore, type S3StoreOptions } from './s3-object-store.js';
 
-// A real S3 server: Ceph's radosgw on a memstore OSD, started here and stopped at the end.
-let ceph: ThrowawayCeph;
-
-// Starting takes a few seconds; more on a busy machine, where the script itself waits up to 90 s.
-beforeAll(async () => {
-  ceph = await startThrowawayCeph();
-}, 150_000);
-
-afterAll(async () => {
-  await ceph?.stop();
-}, 60_000);
+// A real S3 server: Ceph's radosgw on a memstore OSD, started for this file and stopped at the end.
+const ceph = useThrowawayCeph();
 
 const MIB = 1024 * 1024;
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -10,20 +10,13 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startThrowawayCeph, type ThrowawayCeph } from '../../testing/ceph.js';
+import { describe, expect, it } from 'vitest';
+import { useThrowawayCeph } from '../../testing/ceph.js';
 import { S3ObjectStore } from '../../storage/s3-object-store.js';
 import { IngestPool } from './ingest-pool.js';
 
-let ceph: ThrowawayCeph;
-
-beforeAll(async () => {
-  ceph = await startThrowawayCeph();
-}, 150_000);
-
-afterAll(async () => {
-  await ceph?.stop();
-}, 60_000);
+// A real S3 server: Ceph's radosgw on a memstore OSD, started for this file and stopped at the end.
+const ceph = useThrowawayCeph();
 
 describe('the ingest pool with an S3 object store', () => {
   it('stores what its worker wrote and hashed, under that hash, and leaves no scratch file', async () => {
