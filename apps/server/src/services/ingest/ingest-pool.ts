@@ -246,6 +246,9 @@ export class IngestPool {
               return;
             }
             child.once('exit', () => resolve());
+            // Held until it has exited: an idle worker does not keep the process alive, and
+            // a caller awaiting close (then removing the data) must not see the process end first.
+            holdOpen(child, true);
             child.kill('SIGKILL');
           }),
       ),
