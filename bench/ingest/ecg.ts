@@ -2,8 +2,8 @@
  * Ingest benchmark of a non-DICOM delivery (issue 6): the demo ECG dataset (demo-arrest-ecg:
  * NumPy `.npz` for most ECGs, GE MUSE XML for the rest, tables with identifiers) written by
  * @lantern/synth at `--scale`, ingested whole — tables, files, PHI scan — by the server's own
- * IngestService into a new PGlite data directory, with LANTERN_INGEST_WORKERS=1 (the main thread)
- * and =2 (two worker processes). There is no outside peer for a whole ingest: the peer is the
+ * IngestService into a new PGlite data directory, with LANTERN_INGEST_WORKERS=1 (one worker process)
+ * and =2 (two). There is no outside peer for a whole ingest: the peer is the
  * same ingest with one worker, and the ratio is 2 workers' rate over 1 worker's. Files/s and MB/s
  * (input bytes of the native files), medians of `--rounds`, the worker counts interleaved, with
  * the load average; and the CPU seconds the server's own process spent, which tells how much of

@@ -4,11 +4,12 @@
  * One corpus of synthetic computed radiographs (CR, 512² to 2048², 16-bit, full identifying
  * headers: patient, physicians, institution, accession, dates, UIDs, a private block), written by
  * @lantern/formats' writer from a seeded generator, is de-identified by
- * - Lantern: the server's own path for a DICOM file of a delivery (`ingestDicomFile`: read whole,
- *   `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID remapping and the
- *   SHA-256 of every output byte once, then one gathered write into a local object store under
- *   that hash, temporary file and rename), through the server's IngestPool as
- *   LANTERN_INGEST_WORKERS=1 (the main thread) and =2 (two worker processes) run it; twice, with
+ * - Lantern: the server's own path for a DICOM file of a delivery (`writeDicomFile` in a worker
+ *   process: read whole, `deidentifyDicom` with the PS3.15 basic profile, modified dates, keyed UID
+ *   remapping and the SHA-256 of every output byte once, one gathered write into the ingest
+ *   scratch area; then the pool's process stores that file in a local object store under that
+ *   hash, renamed), through the server's IngestPool as LANTERN_INGEST_WORKERS=1 and =2 (one and
+ *   two worker processes) run it; twice, with
  *   the store's fsync of each object before its rename (as the server runs) and without (as the
  *   peers write: neither flushes anything);
  * - GDCM's `gdcmanon` (its PS3.15 E.1.1 basic profile, which encrypts the replaced attributes for

@@ -84,8 +84,8 @@ export interface Config {
   /** The demo's size (1: small, well under 200 MB). */
   readonly demoScale: number;
   /**
-   * Worker processes an ingest de-identifies DICOM files in, several files at once (0 or 1: the
-   * main thread, one file after another). With an S3 object store the main thread always does.
+   * Worker processes an ingest de-identifies its native files in, several files at once (0 means
+   * 1), with every object store: the main thread only stores what they write.
    */
   readonly ingestWorkers: number;
 }
@@ -427,12 +427,12 @@ export function parseConfig(
 }
 
 /**
- * The ingest's worker processes when not told: two, or one (the main thread) on a single core.
+ * The ingest's worker processes when not told: two, or one on a single core.
  * Two took a radiograph corpus at 1.2x to 1.7x the speed of one (bench/ingest/README.md, on two
  * cores shared with other work); more would take cores from what shares the process and the
  * machine while an ingest runs (requests, PGlite, the tables' CSVs hashed on the main thread,
- * notebook instances), and a worker on a single core only adds the cost of passing files between
- * processes.
+ * notebook instances), and a second worker on a single core only adds the cost of switching
+ * between processes.
  */
 export function defaultIngestWorkers(): number {
   return Math.min(2, availableParallelism());

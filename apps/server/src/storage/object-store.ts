@@ -31,9 +31,9 @@ export interface StoredObject {
 }
 
 /**
- * Bytes already in memory, as chunks to store one after the other, with the SHA-256 their maker
- * computed over exactly these chunks in order (a de-identifier's result: every output byte hashed
- * once, where it was made, so that storing it hashes nothing again).
+ * Bytes in memory, as chunks to write one after the other, with the SHA-256 their maker computed
+ * over exactly these chunks in order (a de-identifier's result: every output byte hashed once,
+ * where it was made), for writeHashedFile.
  */
 export interface HashedChunks {
   readonly chunks: readonly Uint8Array[];
@@ -86,20 +86,14 @@ export interface ObjectStore {
    */
   put(body: AsyncIterable<Uint8Array>): Promise<StoredObject>;
   /**
-   * Stores bytes held in memory under the key of the SHA-256 their maker computed (HashedChunks),
-   * as `put` would, visible only once complete. Refuses (before storing anything) a hash that is
-   * not 64 lower-case hex digits and a size the chunks do not add up to. The local store trusts
-   * the hash (it is this process's own, computed over these very chunks) and does not hash again;
-   * the S3 store hashes as it sends, and refuses a hash that does not match.
-   */
-  putHashed(object: HashedChunks): Promise<StoredObject>;
-  /**
-   * Stores a file on local disk under the key of the SHA-256 its maker computed (HashedFile),
-   * visible only once complete, refusing as putHashed does a malformed hash and a size the file
-   * does not have. The local store takes the file itself: flushed and renamed under its key (no
-   * copy, no hash), or copied unhashed from another file system; the S3 store streams it,
-   * hashing as it sends, and refuses a hash that does not match. The file at `path` may be gone
-   * afterwards, or not: the caller removes what is left.
+   * Stores a file on local disk under the key of the SHA-256 its maker computed (HashedFile), as
+   * `put` would, visible only once complete. Refuses (before storing anything) a hash that is not
+   * 64 lower-case hex digits and a size the file does not have. The local store trusts the hash
+   * (an ingest worker's, computed as it wrote the file) and takes the file itself: flushed and
+   * renamed under its key (no copy, no hash), or copied unhashed from another file system. The S3
+   * store sends it in one PutObject signed with that hash, which the server checks, refusing a
+   * mismatch (hashed as sent, in parts, beyond one PutObject's 5 GiB). The file at `path` may be
+   * gone afterwards, or not: the caller removes what is left.
    */
   putFile(file: HashedFile): Promise<StoredObject>;
   /** The object's bytes as a stream, and its size; null when no object has this key. */
@@ -150,14 +144,19 @@ export function objectKeyHex(key: string): string {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/u;
 
-/**
- * Checks what a putHashed caller vouches for as far as it can be checked without hashing: the
- * form of the hash and the size. Throws before anything is stored.
- */
-export function checkHashedChunks(object: HashedChunks): void {
-  if (!SHA256_HEX.test(object.sha256)) {
-    throw new Error(`not a SHA-256 in hex: ${JSON.stringify(object.sha256)}`);
+/** Throws when `sha256` is not 64 lower-case hex digits. */
+function checkSha256(sha256: string): void {
+  if (!SHA256_HEX.test(sha256)) {
+    throw new Error(`not a SHA-256 in hex: ${JSON.stringify(sha256)}`);
   }
+}
+
+/**
+ * Checks what a writeHashedFile caller vouches for as far as it can be checked without hashing:
+ * the form of the hash and the size. Throws before anything is written.
+ */
+function checkHashedChunks(object: HashedChunks): void {
+  checkSha256(object.sha256);
   const size = object.chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
   if (size !== object.size) {
     throw new Error(`the chunks hold ${size} bytes, not the ${object.size} given`);
@@ -166,13 +165,11 @@ export function checkHashedChunks(object: HashedChunks): void {
 
 /**
  * Opens the file a putFile caller vouches for, once the form of the hash and the file's size
- * (a regular file's, the handle's own) are checked as checkHashedChunks checks chunks: throws,
- * the file closed, before anything is stored.
+ * (a regular file's, the handle's own) are checked: throws, the file closed, before anything is
+ * stored.
  */
 export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
-  if (!SHA256_HEX.test(file.sha256)) {
-    throw new Error(`not a SHA-256 in hex: ${JSON.stringify(file.sha256)}`);
-  }
+  checkSha256(file.sha256);
   const handle = await open(file.path, 'r');
   try {
     const stats = await handle.stat();
@@ -183,6 +180,43 @@ export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
   } catch (error) {
     await handle.close();
     throw error;
+  }
+}
+
+/**
+ * Writes chunks their maker hashed to a new file at `path`, its owner's alone, for putFile: the
+ * file and the hash of every byte in it, hashed once, where the bytes were made. Refuses, before
+ * writing anything, a malformed hash and a size the chunks do not add up to.
+ */
+export async function writeHashedFile(path: string, object: HashedChunks): Promise<HashedFile> {
+  checkHashedChunks(object);
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await writeChunks(file, object.chunks);
+  } finally {
+    await file.close();
+  }
+  return { path, size: object.size, sha256: object.sha256 };
+}
+
+/**
+ * Writes `chunks` one after the other at the file's position, in one gathered write (a short
+ * write resumes where it stopped): no copy joins them.
+ */
+async function writeChunks(file: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let rest = chunks.filter((chunk) => chunk.byteLength > 0);
+  while (rest.length > 0) {
+    let written = (await file.writev(rest)).bytesWritten;
+    const left: Uint8Array[] = [];
+    for (const chunk of rest) {
+      if (written >= chunk.byteLength) {
+        written -= chunk.byteLength;
+      } else {
+        left.push(chunk.subarray(written));
+        written = 0;
+      }
+    }
+    rest = left;
   }
 }
 
@@ -254,35 +288,6 @@ export class LocalObjectStore implements ObjectStore {
         }
       }
       return await this.commit(file, temp, hash.digest('hex'), size);
-    } catch (error) {
-      await file.close().catch(() => undefined);
-      await rm(temp, { force: true });
-      throw error;
-    }
-  }
-
-  async putHashed(object: HashedChunks): Promise<StoredObject> {
-    checkHashedChunks(object);
-    const temp = join(this.scratch, randomUUID());
-    const file = await open(temp, 'wx', 0o600);
-    try {
-      // Every chunk in one gathered write (a short write resumes where it stopped): no copy
-      // joins them, and no second pass hashes them.
-      let chunks = object.chunks.filter((chunk) => chunk.byteLength > 0);
-      while (chunks.length > 0) {
-        let written = (await file.writev(chunks)).bytesWritten;
-        const rest: Uint8Array[] = [];
-        for (const chunk of chunks) {
-          if (written >= chunk.byteLength) {
-            written -= chunk.byteLength;
-          } else {
-            rest.push(chunk.subarray(written));
-            written = 0;
-          }
-        }
-        chunks = rest;
-      }
-      return await this.commit(file, temp, object.sha256, object.size);
     } catch (error) {
       await file.close().catch(() => undefined);
       await rm(temp, { force: true });

@@ -15,27 +15,18 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { certificateFilePath } from '@lantern/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyThroughApi } from '../testing/applicants.js';
 import { request } from '../testing/http.js';
-import { startThrowawayCeph, type ThrowawayCeph } from '../testing/ceph.js';
+import { useThrowawayCeph } from '../testing/ceph.js';
 import { startTestServer } from '../testing/test-server.js';
 import { createSignedInUser } from '../testing/users.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
 import { ObjectStoreError } from './object-store.js';
 import { S3ObjectStore, type S3StoreOptions } from './s3-object-store.js';
 
-// A real S3 server: Ceph's radosgw on a memstore OSD, started here and stopped at the end.
-let ceph: ThrowawayCeph;
-
-// Starting takes a few seconds; more on a busy machine, where the script itself waits up to 90 s.
-beforeAll(async () => {
-  ceph = await startThrowawayCeph();
-}, 150_000);
-
-afterAll(async () => {
-  await ceph?.stop();
-}, 60_000);
+// A real S3 server: Ceph's radosgw on a memstore OSD, started for this file and stopped at the end.
+const ceph = useThrowawayCeph();
 
 const MIB = 1024 * 1024;
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -126,7 +117,7 @@ describe('S3 object store on Ceph radosgw', () => {
     }
   });
 
-  it('hashes a made file as it sends it, and refuses a hash that does not match', async () => {
+  it("has the server check a made file against its maker's hash, and refuse one that does not match", async () => {
     const store = await newS3Store();
     const folder = await mkdtemp(join(tmpdir(), 'lantern-made-'));
     try {
@@ -134,10 +125,16 @@ describe('S3 object store on Ceph radosgw', () => {
       await writeFile(path, 'a slide, rewritten');
       const claimed = createHash('sha256').update('another slide').digest('hex');
       const actual = createHash('sha256').update('a slide, rewritten').digest('hex');
+      // Signed with the claimed hash: radosgw hashes what it receives and refuses the request.
       await expect(store.putFile({ path, size: 18, sha256: claimed })).rejects.toThrow(
-        `the file's SHA-256 is ${actual}, not the ${claimed} given`,
+        `the file's bytes do not have the SHA-256 ${claimed} given`,
       );
       expect(await store.head(`sha256/${claimed}`)).toBeNull();
+      expect(await store.head(`sha256/${actual}`)).toBeNull();
+      // Straight to its key in one PutObject: no staging upload, nothing left to sweep.
+      const stored = await store.putFile({ path, size: 18, sha256: actual });
+      expect(stored).toEqual({ key: `sha256/${actual}`, sha256: actual, size: 18 });
+      expect(await store.sweepStaging(new Date(Date.now() + 60_000))).toBe(0);
     } finally {
       await rm(folder, { recursive: true, force: true });
       await emptyAndDelete(store);

@@ -20,12 +20,10 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import {
-  checkHashedChunks,
   isObjectKey,
   objectKeyHex,
   openHashedFile,
   type ComponentCheck,
-  type HashedChunks,
   type HashedFile,
   type ListedObject,
   type ObjectStore,
@@ -58,6 +56,8 @@ export interface S3StoreOptions {
 
 const MIB = 1024 * 1024;
 const S3_MIN_PART_BYTES = 5 * MIB;
+/** The largest object one PutObject stores (S3's limit). */
+const SINGLE_PUT_MAX_BYTES = 5 * 1024 * MIB;
 /** Staged uploads older than this are a crashed process's leftovers, swept by init(). */
 const STAGING_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const STAGING = 'staging/';
@@ -219,36 +219,48 @@ export class S3ObjectStore implements ObjectStore {
     return { key, sha256, size };
   }
 
-  async putHashed(object: HashedChunks): Promise<StoredObject> {
-    checkHashedChunks(object);
-    return this.putChecked(chunksOf(object.chunks), object.sha256, "the chunks'");
-  }
-
   async putFile(file: HashedFile): Promise<StoredObject> {
     const handle = await openHashedFile(file);
-    // The stream closes the file when it ends or fails.
-    return this.putChecked(
-      handle.createReadStream({ highWaterMark: 1 << 20 }),
-      file.sha256,
-      "the file's",
-    );
-  }
-
-  /**
-   * Stores `body` hashing it again as it is sent (the network costs far more than the hash),
-   * and checks the hash its maker gave: a mismatch stored the bytes under their true key, and
-   * says the caller's hash was wrong.
-   */
-  private async putChecked(
-    body: AsyncIterable<Uint8Array>,
-    sha256: string,
-    whose: "the chunks'" | "the file's",
-  ): Promise<StoredObject> {
-    const stored = await this.put(body);
-    if (stored.sha256 !== sha256) {
-      throw new Error(`${whose} SHA-256 is ${stored.sha256}, not the ${sha256} given`);
+    if (file.size > SINGLE_PUT_MAX_BYTES) {
+      // Beyond one PutObject: in parts, hashed again as it is sent (the stream closes the file),
+      // the hash checked here.
+      const stored = await this.put(handle.createReadStream({ highWaterMark: 1 << 20 }));
+      if (stored.sha256 !== file.sha256) {
+        throw wrongHash(file);
+      }
+      return stored;
     }
-    return stored;
+    const key = `sha256/${file.sha256}`;
+    try {
+      const command = new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }),
+        ContentLength: file.size,
+      });
+      // The maker's hash is the request's signed payload hash (SigV4's x-amz-content-sha256):
+      // the server hashes the body as it takes it and refuses the whole request, storing nothing,
+      // when they differ; neither the SDK nor this process hashes the bytes again. A PutObject
+      // appears whole or not at all, so the object goes straight to its key.
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          if (hasHeaders(args.request)) {
+            args.request.headers['x-amz-content-sha256'] = file.sha256;
+          }
+          return next(args);
+        },
+        { step: 'build', name: 'lanternSignedPayloadHash' },
+      );
+      await this.client.send(command);
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.name === 'XAmzContentSHA256Mismatch') {
+        throw wrongHash(file);
+      }
+      throw error;
+    } finally {
+      await handle.close();
+    }
+    return { key, sha256: file.sha256, size: file.size };
   }
 
   async get(key: string): Promise<{ body: Readable; size: number } | null> {
@@ -500,8 +512,20 @@ class MultipartUpload {
   }
 }
 
-async function* chunksOf(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
+/** A made file whose bytes are not those its maker's hash names. */
+function wrongHash(file: HashedFile): Error {
+  return new Error(`the file's bytes do not have the SHA-256 ${file.sha256} given`);
+}
+
+/** An HTTP request the SDK builds (its HttpRequest), whose headers a middleware may set. */
+function hasHeaders(request: unknown): request is { headers: Record<string, string> } {
+  return (
+    typeof request === 'object' &&
+    request !== null &&
+    'headers' in request &&
+    typeof request.headers === 'object' &&
+    request.headers !== null
+  );
 }
 
 function atLeastMinPart(bytes: number, name: string): number {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../../../scripts/ceph-throwaway.sh', import.meta.url));
@@ -50,5 +51,39 @@ export async function startThrowawayCeph(): Promise<ThrowawayCeph> {
     async stop() {
       await run(SCRIPT, ['stop', dir], { timeout: 60_000 });
     },
+  };
+}
+
+/**
+ * A throwaway Ceph for the test file that calls this: started in its beforeAll (a few seconds;
+ * more on a busy machine, where the script itself waits up to 90 s), stopped in its afterAll.
+ * What it returns reads the running one's endpoint and keys, in the file's tests.
+ */
+export function useThrowawayCeph(): ThrowawayCeph {
+  let started: ThrowawayCeph | undefined;
+  beforeAll(async () => {
+    started = await startThrowawayCeph();
+  }, 150_000);
+  afterAll(async () => {
+    await started?.stop();
+  }, 60_000);
+  const running = (): ThrowawayCeph => {
+    if (started === undefined) {
+      throw new Error('the throwaway Ceph runs only in the tests of the file that uses it');
+    }
+    return started;
+  };
+  return {
+    get endpoint() {
+      return running().endpoint;
+    },
+    get accessKeyId() {
+      return running().accessKeyId;
+    },
+    get secretAccessKey() {
+      return running().secretAccessKey;
+    },
+    serverEnv: (bucket) => running().serverEnv(bucket),
+    stop: () => running().stop(),
   };
 }

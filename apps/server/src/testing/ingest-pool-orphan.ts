@@ -1,7 +1,7 @@
 /**
  * A server stand-in that dies with its ingest workers busy, for ingest-pool.test.ts ("worker
- * processes end with their parent"): a pool of two worker processes storing into DATA_DIR's local
- * stores takes the DICOM files given (both workers started and working), then one named pipe
+ * processes end with their parent"): a pool of two worker processes, storing into DATA_DIR's local
+ * stores, takes the DICOM files given (both workers started and working), then one named pipe
  * each, which no one writes (so each worker is held in its read, mid-file: one as a DICOM file,
  * the other as a slide); it prints
  * `workers <pid> <pid>` and waits to be killed.

@@ -3,8 +3,8 @@
  * `kill -9` would) at the point `LANTERN_TEST_DIE_AT` names, for the crash tests
  * (services/ingest/ingest-crash.test.ts):
  * - `put:<n>:mid`: during the n-th put into the object store, once the store has taken its first
- *   chunk and asks for the next (a table's CSV half-written to a temporary file; a putHashed's
- *   first chunk written; a putFile's file, not yet taken, left where its maker wrote it);
+ *   chunk and asks for the next (a table's CSV half-written to a temporary file), or before it
+ *   takes a file (a putFile's file, left in the scratch area where a worker wrote it);
  * - `put:<n>:after`: right after the n-th put returns, before any row refers to its object;
  * - `held:<n>:mid` and `held:<n>:after`: the same for the n-th put into the quarantine (an image
  *   held for burned-in text, its de-identified bytes kept for the review);
@@ -55,10 +55,6 @@ function die(): never {
   throw new Error('SIGKILL did not kill this process');
 }
 
-async function* chunksOf(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
-}
-
 /** The store, dying on the cue's put (`put` cues the published store, `held` the quarantine). */
 function dyingStore(inner: ObjectStore, cue: Cue, kind: 'put' | 'held'): ObjectStore {
   let puts = 0;
@@ -84,20 +80,6 @@ function dyingStore(inner: ObjectStore, cue: Cue, kind: 'put' | 'held'): ObjectS
         return inner.put(dieAfterFirstChunk(body));
       }
       const stored = await inner.put(body);
-      if (cued) {
-        die();
-      }
-      return stored;
-    },
-    async putHashed(object): Promise<StoredObject> {
-      puts += 1;
-      const cued = cue.kind === kind && cue.n === puts;
-      if (cued && cue.when === 'mid') {
-        // Killed part-way through writing the chunks: what a putHashed leaves is what a put
-        // leaves, a temporary file with the first of them.
-        return inner.put(dieAfterFirstChunk(chunksOf(object.chunks)));
-      }
-      const stored = await inner.putHashed(object);
       if (cued) {
         die();
       }
@@ -141,7 +123,7 @@ const db = ctx.database.db;
 const store = dyingStore(ctx.objectStore, cue, 'put');
 const catalog = new CatalogService(db, ctx.services.audit, store);
 const stores = { published: store, quarantine: dyingStore(ctx.quarantineStore, cue, 'held') };
-// In this thread (stores wrapped to die on cue are no local folders a worker could open again).
+// One worker process writes the files; this process stores them, through the stores that die.
 const pool = new IngestPool({
   workers: 1,
   stores,

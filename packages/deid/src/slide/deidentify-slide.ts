@@ -15,11 +15,10 @@
  * (or dropped when it cannot be read); Filename, User, ScanScope ID, Barcode and every field not
  * known to be safe go. A generic slide's descriptions (OME-XML, a writer's notes) go whole.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import {
   FileTiffSink,
+  HashingTiffSink,
   openRandomAccessFile,
   Slide,
   SLIDE_DEFAULT_LIMITS,
@@ -29,6 +28,7 @@ import {
   type SlideLimits,
   type TiffFile,
   type TiffIfd,
+  type TiffSink,
   type TiffWriteEntry,
   type TiffWriteType,
 } from '@lantern/formats';
@@ -230,23 +230,38 @@ async function deidentifyOpenSlide(
 ): Promise<SlideDeidResult> {
   const slide = await Slide.open(file, { ...options.limits, name: options.name });
   const maxStripBytes = options.limits?.maxTileBytes ?? SLIDE_DEFAULT_LIMITS.maxTileBytes;
-  const sink = await FileTiffSink.create(out);
+  const fileSink = await FileTiffSink.create(out);
+  // Hashed as it is written, in file order (the writer is given the file's plan): every byte once,
+  // and the file never read back.
+  const sink = new HashingTiffSink(fileSink);
   let written: Omit<SlideDeidResult, 'sha256'>;
   try {
     written = await writeDeidentified(slide, sink, options.shiftDays, maxStripBytes);
   } catch (error) {
-    await sink.close().catch(() => undefined);
+    await fileSink.close().catch(() => undefined);
     await unlink(out).catch(() => undefined);
     throw error;
   }
-  await sink.close();
-  return { ...written, sha256: await sha256File(out) };
+  await fileSink.close();
+  return { ...written, sha256: sink.sha256() };
 }
 
-/** Copies the kept directories of `slide` into `sink`, data first, directories last. */
+/** A directory of the source kept: its entries but its data's, and where its data is. */
+interface KeptImage {
+  entries: TiffWriteEntry[];
+  data: { kind: 'tiles'; level: number } | { kind: 'strips'; ifd: TiffIfd };
+  /** Each tile's or strip's length, as the source declares it. */
+  lengths: number[];
+}
+
+/**
+ * Copies the kept directories of `slide` into `sink`, data first, directories last. The copy is
+ * laid out before any byte is written (tiles and strips are copied as stored, so their lengths
+ * are the source's byte counts): the header goes first, final, and the file is written in order.
+ */
 async function writeDeidentified(
   slide: Slide,
-  sink: FileTiffSink,
+  sink: TiffSink,
   shiftDays: number,
   maxStripBytes: number,
 ): Promise<Omit<SlideDeidResult, 'sha256'>> {
@@ -259,11 +274,7 @@ async function writeDeidentified(
       removed.add(image.kind);
     }
   }
-  const writer = await TiffWriter.create(sink, {
-    littleEndian: tiff.isLittleEndian,
-    bigTiff: tiff.isBigTiff ? true : 'auto',
-  });
-  const kept: TiffWriteEntry[][] = [];
+  const kept: KeptImage[] = [];
   for (const ifd of tiff.ifds) {
     const level = levelByIfd.get(ifd.index);
     if (level === undefined && ifd.index !== thumbnailIfd) {
@@ -274,14 +285,36 @@ async function writeDeidentified(
     if (description !== null) {
       entries.push({ tag: TIFF_TAG.ImageDescription, type: 'ascii', values: description });
     }
-    if (level !== undefined) {
-      entries.push(...(await copyTiles(slide, level, writer)));
-    } else {
-      entries.push(...(await copyStrips(tiff, ifd, writer, maxStripBytes)));
-    }
-    kept.push(entries);
+    kept.push(
+      level === undefined
+        ? { entries, data: { kind: 'strips', ifd }, lengths: await stripLengths(tiff, ifd) }
+        : { entries, data: { kind: 'tiles', level }, lengths: await tileLengths(slide, level) },
+    );
   }
-  for (const entries of kept) {
+  const writer = await TiffWriter.create(sink, {
+    littleEndian: tiff.isLittleEndian,
+    bigTiff: tiff.isBigTiff ? true : 'auto',
+    plan: {
+      dataLengths: kept.flatMap((image) => image.lengths),
+      images: kept.map((image) => [
+        ...image.entries,
+        ...dataEntries(
+          image.data.kind,
+          image.lengths.map(() => 0),
+          image.lengths,
+        ),
+      ]),
+    },
+  });
+  const images: TiffWriteEntry[][] = [];
+  for (const image of kept) {
+    const data =
+      image.data.kind === 'tiles'
+        ? await copyTiles(slide, image.data.level, writer)
+        : await copyStrips(tiff, image.data.ifd, writer, maxStripBytes);
+    images.push([...image.entries, ...data]);
+  }
+  for (const entries of images) {
     writer.addImage(entries);
   }
   const result = await writer.finish();
@@ -464,10 +497,37 @@ async function copyTiles(
       }
     }
   }
+  return dataEntries('tiles', offsets, byteCounts);
+}
+
+/** Where an image's tiles or strips are in the file written, and their lengths. */
+function dataEntries(
+  kind: KeptImage['data']['kind'],
+  offsets: number[],
+  byteCounts: number[],
+): TiffWriteEntry[] {
+  const [offsetsTag, countsTag] =
+    kind === 'tiles'
+      ? [TIFF_TAG.TileOffsets, TIFF_TAG.TileByteCounts]
+      : [TIFF_TAG.StripOffsets, TIFF_TAG.StripByteCounts];
   return [
-    { tag: TIFF_TAG.TileOffsets, type: 'offset', values: offsets },
-    { tag: TIFF_TAG.TileByteCounts, type: 'offset', values: byteCounts },
+    { tag: offsetsTag, type: 'offset', values: offsets },
+    { tag: countsTag, type: 'offset', values: byteCounts },
   ];
+}
+
+/** The byte counts the source declares for the tiles of `level` copyTiles copies, in order. */
+async function tileLengths(slide: Slide, level: number): Promise<number[]> {
+  const info = slide.levels[level];
+  const ifd = slide.tiff.ifds.find((candidate) => candidate.index === info?.ifdIndex);
+  const counts = ifd === undefined ? null : await slide.tiff.numbers(ifd, TIFF_TAG.TileByteCounts);
+  // Slide.open checked that the level has a count for each of its tiles.
+  return (counts ?? []).slice(0, info === undefined ? 0 : info.tilesAcross * info.tilesDown);
+}
+
+/** The byte counts the source declares for the strips of `ifd` copyStrips copies. */
+async function stripLengths(tiff: TiffFile, ifd: TiffIfd): Promise<number[]> {
+  return (await tiff.numbers(ifd, TIFF_TAG.StripByteCounts)) ?? [];
 }
 
 /** Copies the strips of a stripped image (the thumbnail), each checked against the file's size. */
@@ -513,17 +573,7 @@ async function copyStrips(
     offsets.push(await writer.writeData(bytes));
     byteCounts.push(count);
   }
-  return [
-    { tag: TIFF_TAG.StripOffsets, type: 'offset', values: offsets },
-    { tag: TIFF_TAG.StripByteCounts, type: 'offset', values: byteCounts },
-  ];
+  return dataEntries('strips', offsets, byteCounts);
 }
 
 /** SHA-256 of a file, read once as a stream (the writer patches the header last). */
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-  }
-  return hash.digest('hex');
-}

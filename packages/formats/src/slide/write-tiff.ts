@@ -5,6 +5,7 @@
  * keeps 16 bytes free, room for either flavour's, and the flavour is chosen when the IFDs are
  * written: BigTIFF on request, or when an offset would pass what a classic TIFF's 32 bits hold.
  */
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
@@ -22,7 +23,8 @@ export interface TiffWriteEntry {
 }
 
 /** Why a TIFF could not be written. */
-export type TiffWriteErrorCode = 'too_large_for_classic_tiff' | 'invalid_image' | 'finished';
+export type TiffWriteErrorCode =
+  'too_large_for_classic_tiff' | 'invalid_image' | 'finished' | 'plan_mismatch';
 
 /** A TIFF the writer was asked to write that it cannot write. */
 export class TiffWriteError extends Error {
@@ -40,6 +42,37 @@ export interface TiffSink {
   append(bytes: Uint8Array): Promise<void>;
   /** Overwrites bytes already appended. */
   patch(position: number, bytes: Uint8Array): Promise<void>;
+}
+
+/**
+ * A sink that hashes (SHA-256) every byte it passes on to another, in the order appended: for a
+ * file written strictly in order (a TiffWriter given its `plan`), so that the file's hash is known
+ * once it is written, without reading it back. It refuses a patch, which would make the hash
+ * another file's.
+ */
+export class HashingTiffSink implements TiffSink {
+  private readonly hash = createHash('sha256');
+  private readonly inner: TiffSink;
+
+  constructor(inner: TiffSink) {
+    this.inner = inner;
+  }
+
+  async append(bytes: Uint8Array): Promise<void> {
+    this.hash.update(bytes);
+    await this.inner.append(bytes);
+  }
+
+  patch(): Promise<void> {
+    return Promise.reject(
+      new TiffWriteError('plan_mismatch', 'a hashed TIFF is written in order: nothing is patched'),
+    );
+  }
+
+  /** The SHA-256 of every byte appended, hex; once, when the file is written. */
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 /** A sink into memory, for small files (tests, associated images). */
@@ -129,6 +162,25 @@ export interface TiffWriterOptions {
   littleEndian?: boolean;
   /** BigTIFF: `true` always, `false` never (an error when offsets pass 4 GiB), default `'auto'`. */
   bigTiff?: boolean | 'auto';
+  /**
+   * The file as it will be written, when it is known before its data (data copied as stored,
+   * whose sizes the source tells): then the header, whose first-IFD offset and flavour depend on
+   * everything after it, is written first and final, and the file is appended strictly in order
+   * (a HashingTiffSink hashes it as it goes). Without a plan the header's room is written first
+   * and filled in by `finish`.
+   */
+  plan?: TiffWritePlan;
+}
+
+/** What a planned TIFF will hold (TiffWriterOptions' `plan`); `finish` checks it was so. */
+export interface TiffWritePlan {
+  /** The length of each `writeData` call's bytes, in order. */
+  readonly dataLengths: readonly number[];
+  /**
+   * The images as `addImage` will be given them, in order: every entry with its final type and
+   * number of values; the values of offsets not known yet (TileOffsets, StripOffsets) may be any.
+   */
+  readonly images: readonly (readonly TiffWriteEntry[])[];
 }
 
 /** What was written: the flavour, the size, and where each IFD and its parts are. */
@@ -181,6 +233,8 @@ export class TiffWriter {
   private position = HEADER_BYTES;
   private readonly images: TiffWriteEntry[][] = [];
   private finished = false;
+  /** The header written first, final, when the writer was given a plan. */
+  private plannedHeader: Uint8Array | null = null;
 
   private constructor(sink: TiffSink, options: TiffWriterOptions) {
     this.sink = sink;
@@ -188,10 +242,23 @@ export class TiffWriter {
     this.bigTiffOption = options.bigTiff ?? 'auto';
   }
 
-  /** Starts a TIFF in `sink`: the header's room is written now, its contents by `finish`. */
+  /**
+   * Starts a TIFF in `sink`: the header, final when `options.plan` tells the file in advance, or
+   * its room, filled in by `finish`.
+   */
   static async create(sink: TiffSink, options: TiffWriterOptions = {}): Promise<TiffWriter> {
     const writer = new TiffWriter(sink, options);
-    await sink.append(new Uint8Array(HEADER_BYTES));
+    const { plan } = options;
+    if (plan === undefined) {
+      await sink.append(new Uint8Array(HEADER_BYTES));
+      return writer;
+    }
+    const dataEnd = plan.dataLengths.reduce(
+      (end, length) => end + length + (length % 2),
+      HEADER_BYTES,
+    );
+    writer.plannedHeader = writer.layOut(dataEnd, plan.images.map(sortedEntries)).header;
+    await sink.append(writer.plannedHeader);
     return writer;
   }
 
@@ -220,29 +287,26 @@ export class TiffWriter {
     if (tags.size !== entries.length) {
       throw new TiffWriteError('invalid_image', 'an IFD names the same tag twice');
     }
-    this.images.push([...entries].sort((a, b) => a.tag - b.tag));
+    this.images.push(sortedEntries(entries));
     return this.images.length - 1;
   }
 
-  /** Writes the directories after the data and the header before it. */
+  /** Writes the directories after the data and the header before it (or checks the plan's). */
   async finish(): Promise<TiffWriteResult> {
     this.assertOpen();
     if (this.images.length === 0) {
       throw new TiffWriteError('invalid_image', 'a TIFF has at least one image');
     }
     this.finished = true;
-    const classicBytes = this.images.reduce(
-      (sum, entries) => sum + directoryBytes(entries, false),
-      0,
-    );
-    const tooLarge = needsBigTiff(this.position, classicBytes);
-    if (this.bigTiffOption === false && tooLarge) {
+    const { big, layouts, header } = this.layOut(this.position, this.images);
+    const planned = this.plannedHeader;
+    if (planned !== null && !header.every((byte, i) => planned[i] === byte)) {
+      // Checked before a directory is written: a plan's file is whole and right, or not made.
       throw new TiffWriteError(
-        'too_large_for_classic_tiff',
-        `the file would be ${this.position + classicBytes} bytes, past a classic TIFF's 4 GiB`,
+        'plan_mismatch',
+        'the data or images written are not those planned: the header written first is wrong',
       );
     }
-    const big = this.bigTiffOption === true || tooLarge;
     const result: TiffWriteResult = {
       bigTiff: big,
       byteLength: 0,
@@ -250,13 +314,6 @@ export class TiffWriter {
       entriesAt: [],
       nextPointers: [],
     };
-    // Lay every directory out first, so that each can point at the next.
-    let at = this.position;
-    const layouts = this.images.map((entries) => {
-      const layout = layoutDirectory(entries, big, at);
-      at += layout.bytes;
-      return layout;
-    });
     for (const [i, layout] of layouts.entries()) {
       const next = layouts[i + 1]?.ifdOffset ?? 0;
       const block = this.encodeDirectory(this.images[i] ?? [], layout, big, next);
@@ -266,20 +323,49 @@ export class TiffWriter {
       result.entriesAt.push(layout.ifdOffset + (big ? 8 : 2));
       result.nextPointers.push(layout.nextPointer);
     }
+    if (planned === null) {
+      await this.sink.patch(0, header);
+    }
+    result.byteLength = this.position;
+    return result;
+  }
+
+  /**
+   * The directories of `images` laid out after data ending at `dataEnd`, one after another (each
+   * pointing at the next), the flavour they need, and the header that points at the first.
+   */
+  private layOut(
+    dataEnd: number,
+    images: readonly (readonly TiffWriteEntry[])[],
+  ): { big: boolean; layouts: DirectoryLayout[]; header: Uint8Array } {
+    const classicBytes = images.reduce((sum, entries) => sum + directoryBytes(entries, false), 0);
+    const tooLarge = needsBigTiff(dataEnd, classicBytes);
+    if (this.bigTiffOption === false && tooLarge) {
+      throw new TiffWriteError(
+        'too_large_for_classic_tiff',
+        `the file would be ${dataEnd + classicBytes} bytes, past a classic TIFF's 4 GiB`,
+      );
+    }
+    const big = this.bigTiffOption === true || tooLarge;
+    let at = dataEnd;
+    const layouts = images.map((entries) => {
+      const layout = layoutDirectory(entries, big, at);
+      at += layout.bytes;
+      return layout;
+    });
     const header = new Uint8Array(HEADER_BYTES);
     const view = new DataView(header.buffer);
     const little = this.littleEndian;
+    const first = layouts[0]?.ifdOffset ?? 0;
     header.set(little ? [0x49, 0x49] : [0x4d, 0x4d]);
     view.setUint16(2, big ? 43 : 42, little);
     if (big) {
       view.setUint16(4, 8, little);
-      view.setBigUint64(8, BigInt(result.ifdOffsets[0] ?? 0), little);
+      view.setBigUint64(8, BigInt(first), little);
     } else {
-      view.setUint32(4, result.ifdOffsets[0] ?? 0, little);
+      view.setUint32(4, first, little);
     }
-    await this.sink.patch(0, header);
-    result.byteLength = this.position;
-    return result;
+    return { big, layouts, header };
   }
 
   private assertOpen(): void {
@@ -341,6 +427,11 @@ interface DirectoryLayout {
   nextPointer: number;
   /** Where each entry's value is, when it does not fit in the entry. */
   valueOffsets: (number | undefined)[];
+}
+
+/** An image's entries in the order its directory holds them (TIFF 6.0: ascending tags). */
+function sortedEntries(entries: readonly TiffWriteEntry[]): TiffWriteEntry[] {
+  return [...entries].sort((a, b) => a.tag - b.tag);
 }
 
 function resolveType(type: TiffWriteType, big: boolean): Exclude<TiffWriteType, 'offset'> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deidentifyDicom, hmacUidRemapper, type DicomDeidOptions } from '@lantern/deid';
@@ -12,12 +12,11 @@ import {
   writeDicom,
 } from '@lantern/formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalObjectStore } from '../../storage/object-store.js';
 import {
-  ingestDicomFile,
   READ_BUFFER_KEPT_MAX_BYTES,
   ReadBuffer,
   readWholeFile,
+  writeDicomFile,
 } from './dicom-ingest.js';
 
 const OPTIONS: DicomDeidOptions = {
@@ -54,107 +53,83 @@ function radiograph(burnedIn: 'YES' | 'NO'): Uint8Array {
   });
 }
 
-/** Every object file a local store holds (its temporary files included). */
-async function objectFiles(store: LocalObjectStore): Promise<string[]> {
-  const entries = await readdir(store.root, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
-}
-
-describe('ingestDicomFile', () => {
+describe('writeDicomFile', () => {
   let dir: string;
-  let published: LocalObjectStore;
-  let quarantine: LocalObjectStore;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lantern-dicom-ingest-'));
-    published = new LocalObjectStore(dir);
-    quarantine = new LocalObjectStore(dir, 'quarantine');
-    await published.init();
-    await quarantine.init();
   });
 
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('stores the de-identified file under the SHA-256 of its bytes, once', async () => {
+  /** The file `written` names holds `expected`'s bytes, and its hash is theirs. */
+  async function expectWritten(
+    written: { path: string; size: number; sha256: string },
+    expected: { chunks: readonly Uint8Array[]; size: number },
+  ): Promise<Buffer> {
+    const bytes = await readFile(written.path);
+    expect(bytes.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
+    expect(written.size).toBe(bytes.byteLength);
+    expect(written.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect((await stat(written.path)).mode & 0o777).toBe(0o600);
+    return bytes;
+  }
+
+  it("writes the de-identified file, its owner's alone, with the SHA-256 of its bytes", async () => {
     const source = radiograph('NO');
     const path = join(dir, 'xray-1.dcm');
     await writeFile(path, source);
-    const stores = { published, quarantine };
-    const first = await ingestDicomFile(path, OPTIONS, stores);
-    if (first.kind !== 'stored') {
-      throw new Error(`held: ${first.kind}`);
-    }
-    const expected = deidentifyDicom(source, OPTIONS);
-    const stored = await readFile(published.pathOf(first.key));
-    expect(stored.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
-    expect(first).toEqual({
-      kind: 'stored',
-      key: `sha256/${createHash('sha256').update(stored).digest('hex')}`,
-      size: stored.byteLength,
-      existed: false,
-    });
-    const dataset = readDicom(stored, { name: 'stored.dcm' }).dataset;
+    const out = join(dir, 'out');
+    const { file, hold } = await writeDicomFile(path, OPTIONS, out);
+    expect(hold).toBeNull();
+    expect(file.path).toBe(out);
+    const bytes = await expectWritten(file, deidentifyDicom(source, OPTIONS));
+    const dataset = readDicom(bytes, { name: 'stored.dcm' }).dataset;
     expect(dataset.string(TAG.PatientName)).toBe('NGSCI-P-7');
     expect(dataset.string(TAG.PatientID)).toBe('NGSCI-P-7');
     expect(dataset.string(TAG.StudyDate)).toBe('20191205');
-    // A re-delivery of the same file stores nothing twice, and says so.
-    expect(await ingestDicomFile(path, OPTIONS, stores)).toEqual({ ...first, existed: true });
-    expect(await objectFiles(published)).toEqual([first.key.slice('sha256/'.length)]);
-    expect(await objectFiles(quarantine)).toEqual([]);
+    // A file is never written over: each output is new.
+    await expect(writeDicomFile(path, OPTIONS, out)).rejects.toThrow(/EEXIST/u);
   });
 
-  it('stores each of several files read into one ReadBuffer as de-identified from its own bytes', async () => {
+  it('writes each of several files read into one ReadBuffer as de-identified from its own bytes', async () => {
     const sources = [radiograph('NO'), radiograph('YES'), radiograph('NO').subarray(0, 40_000)];
     const readBuffer = new ReadBuffer();
-    const outcomes = [];
+    const holds = [];
     for (const [i, source] of sources.entries()) {
       const path = join(dir, `xray-${i}.dcm`);
       await writeFile(path, source);
       const options = { ...OPTIONS, shiftDays: i };
+      const out = join(dir, `out-${i}`);
       if (i === 2) {
-        // Cut short inside its pixel data: refused, and the buffer lent on as before.
-        await expect(
-          ingestDicomFile(path, options, { published, quarantine }, readBuffer),
-        ).rejects.toThrow(FormatError);
+        // Cut short inside its pixel data: refused, nothing written, the buffer lent on as before.
+        await expect(writeDicomFile(path, options, out, readBuffer)).rejects.toThrow(FormatError);
+        await expect(stat(out)).rejects.toThrow(/ENOENT/u);
         continue;
       }
-      outcomes.push({
-        outcome: await ingestDicomFile(path, options, { published, quarantine }, readBuffer),
-        expected: deidentifyDicom(source, options),
-      });
+      const { file, hold } = await writeDicomFile(path, options, out, readBuffer);
+      holds.push(hold);
+      await expectWritten(file, deidentifyDicom(source, options));
     }
-    for (const { outcome, expected } of outcomes) {
-      const store = outcome.kind === 'held' ? quarantine : published;
-      const key = outcome.kind === 'held' ? outcome.quarantined.key : outcome.key;
-      const bytes = await readFile(store.pathOf(key));
-      expect(bytes.equals(Buffer.concat(expected.chunks, expected.size))).toBe(true);
-    }
-    expect(outcomes.map(({ outcome }) => outcome.kind)).toEqual(['stored', 'held']);
+    expect(holds.map((hold) => hold !== null)).toEqual([false, true]);
   });
 
-  it('keeps an image with burned-in text in the quarantine, de-identified, and nothing published', async () => {
+  it('says why an image with burned-in text is held, its file de-identified all the same', async () => {
     const path = join(dir, 'xray-2.dcm');
     await writeFile(path, radiograph('YES'));
-    const outcome = await ingestDicomFile(path, OPTIONS, { published, quarantine });
-    if (outcome.kind !== 'held') {
-      throw new Error('not held');
-    }
-    expect(outcome.reason).toContain('Burned In Annotation is YES');
-    const kept = await readFile(quarantine.pathOf(outcome.quarantined.key));
+    const { file, hold } = await writeDicomFile(path, OPTIONS, join(dir, 'out'));
+    expect(hold).toContain('Burned In Annotation is YES');
+    const kept = await readFile(file.path);
     expect(readDicom(kept, { name: 'kept.dcm' }).dataset.string(TAG.PatientName)).toBe('NGSCI-P-7');
-    expect(await objectFiles(published)).toEqual([]);
   });
 
-  it('refuses a file that is not DICOM with a FormatError, and stores nothing', async () => {
+  it('refuses a file that is not DICOM with a FormatError, and writes nothing', async () => {
     const path = join(dir, 'not.dcm');
     await writeFile(path, 'SYNTHETIC: not a DICOM file at all');
-    await expect(ingestDicomFile(path, OPTIONS, { published, quarantine })).rejects.toThrow(
-      FormatError,
-    );
-    expect(await objectFiles(published)).toEqual([]);
-    expect(await objectFiles(quarantine)).toEqual([]);
+    await expect(writeDicomFile(path, OPTIONS, join(dir, 'out'))).rejects.toThrow(FormatError);
+    expect(await readdir(dir)).toEqual(['not.dcm']);
   });
 });
 

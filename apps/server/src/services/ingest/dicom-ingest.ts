@@ -1,21 +1,22 @@
 /**
- * One DICOM file of a delivery, from its path into the object store, the way ingest
- * (ingest.service.ts) takes every DICOM file and bench/ingest's workers measure it:
+ * One DICOM file of a delivery, from its path to a de-identified file in the ingest's scratch
+ * area, the way an ingest worker (ingest-worker.ts) takes every DICOM file and bench/ingest
+ * measures it:
  *
  * 1. read with one read call (readWholeFile), not in fs.readFile's 512 KiB steps, into a buffer the
  *    caller's ReadBuffer lends again for each file, not a new one each time;
  * 2. de-identified by @lantern/deid, whose result is the new file as chunks (the pixel data a view
  *    of the bytes read, never copied) and the SHA-256 of every output byte, hashed once;
- * 3. stored under that hash with one gathered write (ObjectStore.putHashed: temporary file, fsync,
- *    rename), hashed nothing again; or, for an image held for burned-in text, kept in the
- *    quarantine store for a curator's review.
+ * 3. written with one gathered write to a file of the scratch area, which the server's main thread
+ *    stores under that hash (ObjectStore.putFile: locally flushed and renamed, hashed nothing
+ *    again), or, for an image held for burned-in text, keeps in the quarantine for a curator.
  *
  * Nothing identifying is written on the way: the bytes read stay in memory, and only the
  * de-identified chunks reach a file.
  */
 import { open } from 'node:fs/promises';
 import { deidentifyDicom, type DicomDeidOptions } from '@lantern/deid';
-import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
+import { writeHashedFile, type HashedFile } from '../../storage/object-store.js';
 
 /**
  * The largest file read whole: Node's own limit for fs.readFile (a larger DICOM file, a whole
@@ -89,37 +90,21 @@ export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Prom
   }
 }
 
-/** Where a DICOM file went: stored under its key, or held in the quarantine for review. */
-export type DicomIngestOutcome =
-  | {
-      kind: 'stored';
-      key: string;
-      size: number;
-      /** The store held these bytes already (a re-delivery): stored once. */
-      existed: boolean;
-    }
-  | { kind: 'held'; reason: string; quarantined: StoredObject };
-
 /**
- * De-identifies the DICOM file at `path` and stores it (see the file's comment), reading it into
- * `readBuffer` when given (one ingest's files one after another share one). A file that is not
- * DICOM, or breaks the reader's limits, throws the reader's FormatError; options that cannot be
- * applied throw a DicomDeidError; nothing is stored then.
+ * De-identifies the DICOM file at `path` into a new file at `out` (see the file's comment),
+ * reading it into `readBuffer` when given (one worker's files one after another share one), and
+ * returns the file written with the SHA-256 of its bytes, and why it is held for review, if it is.
+ * A file that is not DICOM, or breaks the reader's limits, throws the reader's FormatError;
+ * options that cannot be applied throw a DicomDeidError; nothing is written then.
  */
-export async function ingestDicomFile(
+export async function writeDicomFile(
   path: string,
   options: DicomDeidOptions,
-  stores: { published: ObjectStore; quarantine: ObjectStore },
+  out: string,
   readBuffer?: ReadBuffer,
-): Promise<DicomIngestOutcome> {
+): Promise<{ file: HashedFile; hold: string | null }> {
   // Nothing of the bytes read outlives this call: the chunks that view them are written by then.
   const result = deidentifyDicom(await readWholeFile(path, readBuffer), options);
-  if (result.hold !== null) {
-    // Headers cleaned, pixels as they are: kept apart for a curator to look at and decide.
-    const quarantined = await stores.quarantine.putHashed(result);
-    return { kind: 'held', reason: result.hold.reason, quarantined };
-  }
-  const existed = (await stores.published.head(`sha256/${result.sha256}`)) !== null;
-  const stored = await stores.published.putHashed(result);
-  return { kind: 'stored', key: stored.key, size: stored.size, existed };
+  // Held (headers cleaned, pixels as they are) or not, the caller decides where it is stored.
+  return { file: await writeHashedFile(out, result), hold: result.hold?.reason ?? null };
 }

@@ -1,16 +1,28 @@
 /**
  * The ingest scratch area's sweep (file-ingest.ts' sweepFolders): what a process killed mid-slide
- * left goes; a folder whose file is still being written, or a new one, stays. And a file too large
- * to read whole: held back, named by its published name only.
+ * left goes; a folder whose file is still being written, or a new one, stays. A file written there
+ * hashed, stored under that hash, its folder removed; a file too large to read whole: held back,
+ * named by its published name only.
  */
-import { mkdir, mkdtemp, readdir, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { npyHeaderBytes } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { READ_WHOLE_MAX_BYTES, ReadBuffer } from './dicom-ingest.js';
-import { ingestNativeFile, sweepFolders } from './file-ingest.js';
+import { storeWritten, sweepFolders, writeNativeFile } from './file-ingest.js';
 
 let work: string;
 
@@ -49,26 +61,84 @@ describe('sweepFolders', () => {
   });
 });
 
-describe('ingestNativeFile', () => {
+describe('writeNativeFile and storeWritten', () => {
+  const stores = () => ({
+    published: new LocalObjectStore(work, 'objects'),
+    quarantine: new LocalObjectStore(work, 'quarantine'),
+  });
+  const scratch = () => join(work, 'scratch');
+
   it('holds back a file too large to read whole, without reading it or naming its source path', async () => {
     // Sparse: its size is all that is read. Its name is what a partner might call a file.
     const path = join(work, 'MRN-4471902 SMITH JANE.xml');
     await writeFile(path, '');
     await truncate(path, READ_WHOLE_MAX_BYTES + 1);
-    const stores = {
-      published: new LocalObjectStore(work, 'objects'),
-      quarantine: new LocalObjectStore(work, 'quarantine'),
-    };
-    const outcome = await ingestNativeFile(
+    const written = await writeNativeFile(
       { kind: 'muse', path, name: 'ecgs/e_1.xml', shiftDays: 3, pseudonym: { patientId: 'p1' } },
-      { stores, scratch: join(work, 'scratch') },
+      scratch(),
       new ReadBuffer(),
     );
+    const outcome = await storeWritten(written, stores());
     expect(outcome).toMatchObject({ kind: 'held', format: 'unreadable', quarantined: null });
     const reason = outcome.kind === 'held' ? outcome.reason : '';
     expect(reason).toContain(`${READ_WHOLE_MAX_BYTES + 1} bytes`);
     expect(reason).not.toMatch(/MRN|SMITH/u);
-    expect(await readdir(work)).toEqual(['MRN-4471902 SMITH JANE.xml']);
+    expect((await readdir(work)).sort()).toEqual(['MRN-4471902 SMITH JANE.xml', 'scratch']);
+    expect(await readdir(scratch())).toEqual([]);
+  });
+
+  it('writes a file hashed as written to a private folder, which the store takes and is removed', async () => {
+    const path = join(work, 'lead.npy');
+    const bytes = Buffer.from('\x93NUMPY synthetic samples, no person');
+    await writeFile(path, bytes);
+    const sha256 = sha256Of(bytes);
+    const job = { kind: 'numpy', path, name: 'ecgs/e_1.npy', shiftDays: 0 } as const;
+    const written = await writeNativeFile(job, scratch(), new ReadBuffer());
+    if (written.kind !== 'written') {
+      throw new Error('held');
+    }
+    expect((await stat(written.folder)).mode & 0o777).toBe(0o700);
+    expect(written.files).toEqual([
+      {
+        path: 'ecgs/e_1.npy',
+        file: { path: expect.any(String) as unknown, size: bytes.byteLength, sha256 },
+      },
+    ]);
+    const [made] = written.files;
+    expect(made && (await readFile(made.file.path)).equals(bytes)).toBe(true);
+    const published = new LocalObjectStore(work, 'objects');
+    const quarantine = new LocalObjectStore(work, 'quarantine');
+    await published.init();
+    const outcome = await storeWritten(written, { published, quarantine });
+    const stored = { path: 'ecgs/e_1.npy', key: `sha256/${sha256}`, size: bytes.byteLength };
+    expect(outcome).toEqual({ kind: 'stored', files: [{ ...stored, existed: false }] });
+    expect((await readFile(published.pathOf(stored.key))).equals(bytes)).toBe(true);
+    expect(await readdir(scratch())).toEqual([]);
+    // Delivered again: stored once, and said so.
+    const again = await storeWritten(await writeNativeFile(job, scratch(), new ReadBuffer()), {
+      published,
+      quarantine,
+    });
+    expect(again).toEqual({ kind: 'stored', files: [{ ...stored, existed: true }] });
+  });
+
+  it('removes the folder when the store refuses a file, and stores nothing', async () => {
+    const published = new LocalObjectStore(work, 'objects');
+    await published.init();
+    await mkdir(join(scratch(), 'file-x'), { recursive: true });
+    const path = join(scratch(), 'file-x', '1');
+    await writeFile(path, 'de-identified bytes');
+    const refused = storeWritten(
+      {
+        kind: 'written',
+        folder: join(scratch(), 'file-x'),
+        files: [{ path: 'x/1.npy', file: { path, size: 5, sha256: sha256Of('') } }],
+      },
+      { published, quarantine: new LocalObjectStore(work, 'quarantine') },
+    );
+    await expect(refused).rejects.toThrow('not the 5 given');
+    expect(await readdir(scratch())).toEqual([]);
+    expect(await readdir(join(work, 'objects', '.tmp'))).toEqual([]);
   });
 
   it('streams an .npy too large to rewrite in memory after its canonical header, and nothing more', async () => {
@@ -89,11 +159,12 @@ describe('ingestNativeFile', () => {
       const path = join(work, 'SMITH JANE.npy');
       await writeFile(path, head);
       await truncate(path, head.length + count * 2 + extra);
-      const outcome = await ingestNativeFile(
+      const written = await writeNativeFile(
         { kind: 'numpy', path, name: 'ecgs/e_1.npy', shiftDays: 3 },
-        { stores, scratch: join(work, 'scratch') },
+        join(work, 'scratch'),
         new ReadBuffer(),
       );
+      const outcome = await storeWritten(written, stores);
       await rm(path);
       return outcome;
     };
@@ -119,3 +190,7 @@ describe('ingestNativeFile', () => {
     );
   }, 120_000);
 });
+
+function sha256Of(bytes: string | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

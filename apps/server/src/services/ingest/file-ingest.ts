@@ -1,14 +1,15 @@
 /**
  * One native file of a delivery, of any kind the ingest reads, from its path into the object store
- * (issue 6, steps 4 and 6): the one function an IngestPool runs for every file, in its worker
- * processes or in the calling thread alike (ingest-pool.ts), so that the server's main thread
- * reads no file's bytes beyond the head it tells the format from (ingest.service.ts).
+ * (issue 6, steps 4 and 6), in two steps: writeNativeFile, which an IngestPool's worker processes
+ * run for every file, with every store and any number of workers (ingest-pool.ts), de-identifies
+ * it into a private folder of the data directory's ingest scratch area, hashing every byte as it
+ * is made; storeWritten, in the server's main thread, stores what it wrote under those hashes and
+ * removes the folder. The main thread reads no file's bytes beyond the head it tells the format
+ * from (ingest.service.ts), and hashes none.
  *
  * - DICOM: PS3.15's basic profile with modified dates (dicom-ingest.ts); held in the quarantine
  *   for review when it may carry burned-in text.
- * - Slides: the tiled TIFF rewritten without its label and macro images or identifying tags, into
- *   a private temporary folder of the data directory's ingest scratch area, then stored; the
- *   folder goes on every path, errors included.
+ * - Slides: the tiled TIFF rewritten without its label and macro images or identifying tags.
  * - GE MUSE XML: cleaned of demographics, the patient's pseudonym written in.
  * - NumPy `.npy` / `.npz`: written again canonically by @lantern/deid (an .npy's header with only
  *   its dtype, order and shape; an .npz with only its arrays, under safe names, with no comments,
@@ -18,9 +19,11 @@
  *   in the delivery) travelling as they are, renamed after the published record; a record that
  *   cannot be read is held back, nothing of it stored, its reason quoting no name from it.
  *
- * Every object is written to a temporary file and renamed (the stores), so a process killed
- * mid-file leaves no half-stored object. Errors are the readers' and de-identifiers' typed ones
- * (FormatError, DicomDeidError, SlideDeidError, MuseDeidError, NumpyDeidError, TiffWriteError).
+ * Only de-identified bytes reach the scratch area (mkdtemp folders in a folder made 0700). A
+ * process killed mid-file leaves a folder there, never a half-stored object (the stores rename
+ * complete files only): the janitor sweeps it (sweepFolders). Errors are the readers' and
+ * de-identifiers' typed ones (FormatError, DicomDeidError, SlideDeidError, MuseDeidError,
+ * NumpyDeidError, TiffWriteError).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -41,11 +44,16 @@ import {
   type UidRemapper,
 } from '@lantern/deid';
 import { FormatError, isNpy, parseWfdbHeader, readWfdb } from '@lantern/formats';
-import type { ObjectStore, StoredObject } from '../../storage/object-store.js';
+import {
+  writeHashedFile,
+  type HashedFile,
+  type ObjectStore,
+  type StoredObject,
+} from '../../storage/object-store.js';
 import {
   FileTooLargeError,
-  ingestDicomFile,
   readWholeFile,
+  writeDicomFile,
   type ReadBuffer,
 } from './dicom-ingest.js';
 
@@ -95,11 +103,35 @@ export type FileOutcome =
       quarantined: StoredObject | null;
     };
 
-/** Where a file's objects go, and the private folder of the data directory for temporary files. */
-export interface FileIngestTarget {
-  stores: { published: ObjectStore; quarantine: ObjectStore };
-  /** The data directory's ingest scratch area (a slide's rewrite), readable by its owner only. */
-  scratch: string;
+/**
+ * A de-identified file written whole to the scratch area (never a source path), with the SHA-256
+ * of its bytes computed where they were made, for the caller to store (ObjectStore.putFile).
+ */
+export interface WrittenFile {
+  /** Its published path. */
+  path: string;
+  file: HashedFile;
+}
+
+/**
+ * What writeNativeFile made of one native file, in a folder of its own in the scratch area, which
+ * storeWritten stores from and then removes: de-identified files to publish, or the file held back
+ * (its de-identified bytes to keep in the quarantine for the review; none when unreadable).
+ */
+export type WrittenOutcome =
+  | { kind: 'written'; folder: string; files: WrittenFile[] }
+  | {
+      kind: 'held';
+      folder: string;
+      format: 'dicom' | 'unreadable';
+      reason: string;
+      quarantine: HashedFile | null;
+    };
+
+/** The stores an ingest's files go into. */
+export interface IngestStores {
+  published: ObjectStore;
+  quarantine: ObjectStore;
 }
 
 /** The largest WFDB header read (real ones are a few hundred bytes). */
@@ -114,38 +146,109 @@ const NPZ_OVERHEAD_BYTES = 16 * 1024 * 1024;
 const NPY_IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /**
- * De-identifies and stores the file `job` names (see the file's comment), reading whole files into
- * `readBuffer` (one caller's files one after another share one).
+ * De-identifies the file `job` names (see the file's comment) into a new folder of `scratch` (the
+ * data directory's ingest scratch area, its owner's alone), hashing every byte written as it is
+ * made, reading whole files into `readBuffer` (one caller's files one after another share one).
+ * On an error the folder is removed; otherwise storeWritten stores what it holds and removes it.
  */
-export async function ingestNativeFile(
+export async function writeNativeFile(
   job: FileJob,
-  target: FileIngestTarget,
+  scratch: string,
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper = hmacUidRemapper,
-): Promise<FileOutcome> {
+): Promise<WrittenOutcome> {
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const folder = await mkdtemp(join(scratch, 'file-'));
   try {
-    return await ingestByKind(job, target, readBuffer, remapperOf);
+    return await writeByKind(job, new ScratchFolder(folder), readBuffer, remapperOf);
   } catch (error) {
-    if (isSystemError(error)) {
-      throw new IngestSystemError(error.code, job.name, error.syscall);
-    }
     if (error instanceof FileTooLargeError) {
       // Nothing else in the delivery is wrong: this file waits for a curator, as unreadable ones do.
-      return unreadable(`${error.message}; held back, nothing of it stored`);
+      return heldUnreadable(folder, `${error.message}; held back, nothing of it stored`);
+    }
+    await rm(folder, { recursive: true, force: true });
+    if (isSystemError(error)) {
+      throw new IngestSystemError(error.code, job.name, error.syscall);
     }
     throw error;
   }
 }
 
-async function ingestByKind(
+/**
+ * Stores what writeNativeFile wrote (in the server's main thread, with the server's stores: local
+ * files, or S3) and removes its folder, whatever happens. ObjectStore.putFile takes each file
+ * under the hash its maker computed: the local store renames it (the scratch area is in the same
+ * data directory), the S3 store has the server check it; no byte is hashed here.
+ */
+export async function storeWritten(
+  written: WrittenOutcome,
+  stores: IngestStores,
+): Promise<FileOutcome> {
+  try {
+    switch (written.kind) {
+      case 'written': {
+        const files: StoredFile[] = [];
+        for (const { path, file } of written.files) {
+          const existed = (await stores.published.head(`sha256/${file.sha256}`)) !== null;
+          const stored = await stores.published.putFile(file);
+          files.push({ path, key: stored.key, size: stored.size, existed });
+        }
+        return { kind: 'stored', files };
+      }
+      case 'held':
+        return {
+          kind: 'held',
+          format: written.format,
+          reason: written.reason,
+          quarantined:
+            written.quarantine === null
+              ? null
+              : await stores.quarantine.putFile(written.quarantine),
+        };
+      default:
+        return written satisfies never;
+    }
+  } finally {
+    await rm(written.folder, { recursive: true, force: true });
+  }
+}
+
+/** The files one job writes, each named by its number in the folder (never by a source name). */
+class ScratchFolder {
+  private written = 0;
+
+  constructor(readonly path: string) {}
+
+  /** A new file's path in the folder. */
+  next(): string {
+    this.written += 1;
+    return join(this.path, String(this.written));
+  }
+
+  /** Bytes in memory written to a new file, hashed here unless their maker hashed them. */
+  async write(bytes: Uint8Array, sha256?: string): Promise<HashedFile> {
+    return writeHashedFile(this.next(), {
+      chunks: [bytes],
+      size: bytes.byteLength,
+      sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'),
+    });
+  }
+
+  /** The job's one file, written, to be published under `path`. */
+  only(path: string, file: HashedFile): WrittenOutcome {
+    return { kind: 'written', folder: this.path, files: [{ path, file }] };
+  }
+}
+
+async function writeByKind(
   job: FileJob,
-  target: FileIngestTarget,
+  folder: ScratchFolder,
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper,
-): Promise<FileOutcome> {
+): Promise<WrittenOutcome> {
   switch (job.kind) {
     case 'dicom': {
-      const outcome = await ingestDicomFile(
+      const { file, hold } = await writeDicomFile(
         job.path,
         {
           name: job.name,
@@ -153,35 +256,42 @@ async function ingestByKind(
           remapUid: remapperOf(job.uidKey),
           pseudonym: job.pseudonym,
         },
-        target.stores,
+        folder.next(),
         readBuffer,
       );
-      return outcome.kind === 'held'
-        ? { ...outcome, format: 'dicom' }
-        : storedAs(job.name, { key: outcome.key, size: outcome.size, existed: outcome.existed });
+      return hold === null
+        ? folder.only(job.name, file)
+        : { kind: 'held', folder: folder.path, format: 'dicom', reason: hold, quarantine: file };
     }
-    case 'slide':
-      return storedAs(job.name, await ingestSlide(job, target));
+    case 'slide': {
+      const out = folder.next();
+      // Hashed by the slide's de-identifier as it wrote it: stored without a second hash.
+      const result = await deidentifySlide(job.path, out, {
+        name: job.name,
+        shiftDays: job.shiftDays,
+      });
+      return folder.only(job.name, {
+        path: out,
+        size: result.bytesWritten,
+        sha256: result.sha256,
+      });
+    }
     case 'muse': {
       const result = deidentifyMuseXml(await readWholeFile(job.path, readBuffer), {
         name: job.name,
         shiftDays: job.shiftDays,
         pseudonym: { patientId: job.pseudonym.patientId },
       });
-      return storedAs(
-        job.name,
-        await store(target.stores.published, [result.bytes], result.sha256),
-      );
+      return folder.only(job.name, await folder.write(result.bytes, result.sha256));
     }
     case 'numpy':
-      return ingestNumpy(job, target, readBuffer);
+      return writeNumpy(job, folder, readBuffer);
     case 'wfdb':
-      return ingestWfdb(job, target);
+      return writeWfdb(job, folder);
     default:
       return job satisfies never;
   }
 }
-
 /**
  * Removes the folders of `dir` (a scratch area) whose newest entry is older than `before`; a
  * folder being written is left. Returns how many it removed.
@@ -252,79 +362,54 @@ export function unreadable(reason: string): FileOutcome {
   return { kind: 'held', format: 'unreadable', reason, quarantined: null };
 }
 
-function storedAs(path: string, stored: Omit<StoredFile, 'path'>): FileOutcome {
-  return { kind: 'stored', files: [{ path, ...stored }] };
-}
-
-/**
- * A slide rewritten without its label and macro images and identifying tags, into a folder of its
- * own in the scratch area (mkdtemp: its owner's alone), stored, and the folder removed whatever
- * happened.
- */
-async function ingestSlide(
-  job: FileJobBase,
-  target: FileIngestTarget,
-): Promise<Omit<StoredFile, 'path'>> {
-  await mkdir(target.scratch, { recursive: true, mode: 0o700 });
-  const folder = await mkdtemp(join(target.scratch, 'slide-'));
-  try {
-    const out = join(folder, 'slide.tif');
-    const result = await deidentifySlide(job.path, out, {
-      name: job.name,
-      shiftDays: job.shiftDays,
-    });
-    // Taken as written and hashed (putFile): no second hash, and locally no copy either.
-    const published = target.stores.published;
-    const existed = (await published.head(`sha256/${result.sha256}`)) !== null;
-    const stored = await published.putFile({
-      path: out,
-      size: result.bytesWritten,
-      sha256: result.sha256,
-    });
-    return { key: stored.key, size: stored.size, existed };
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
+/** A file held back with nothing of it written: no de-identifier reads it. */
+function heldUnreadable(folder: string, reason: string): WrittenOutcome {
+  return { kind: 'held', folder, format: 'unreadable', reason, quarantine: null };
 }
 
 /**
  * A NumPy file written again by @lantern/deid (numpy.ts): an .npy in memory, or, when large, its
- * canonical header followed by its data streamed from the delivery (hashed by the store as it is
- * written); an .npz in memory. A file it refuses is held back with nothing of it stored, its
- * reason the de-identifier's own (which quotes nothing from the file) or the reader's code.
+ * canonical header followed by its data streamed from the delivery, hashed as it is written; an
+ * .npz in memory. A file it refuses is held back with nothing of it written, its reason the
+ * de-identifier's own (which quotes nothing from the file) or the reader's code.
  */
-async function ingestNumpy(
+async function writeNumpy(
   job: FileJobBase,
-  target: FileIngestTarget,
+  folder: ScratchFolder,
   readBuffer: ReadBuffer,
-): Promise<FileOutcome> {
+): Promise<WrittenOutcome> {
   const { path, name } = job;
-  const published = target.stores.published;
   const size = (await stat(path)).size;
   try {
     const head = await readHead(path, NPY_HEAD_BYTES);
     if (isNpy(head) && size > NPY_IN_MEMORY_BYTES) {
       const rewrite = rewriteNpyHeader(head, size, { name });
       // Only the bytes the header declares: whatever a file grown since holds stays behind.
-      const data = streamFile(path, {
-        name,
-        start: rewrite.dataOffset,
-        bytes: rewrite.dataBytes,
-      });
-      const body = prepend(rewrite.header, data);
-      return storedAs(name, await store(published, body, null));
+      const data = streamFile(path, { name, start: rewrite.dataOffset, bytes: rewrite.dataBytes });
+      return folder.only(name, await writeStreamHashed(folder.next(), rewrite.header, data));
     }
     // An archive is no larger than the arrays it holds, stored, and a few bytes a member.
     if (!isNpy(head) && size > NPZ_MAX_TOTAL_BYTES + NPZ_OVERHEAD_BYTES) {
-      return unreadable('an .npz larger than 256 MiB; held back, nothing of it stored');
+      return heldUnreadable(
+        folder.path,
+        'an .npz larger than 256 MiB; held back, nothing of it stored',
+      );
     }
     const bytes = await readWholeFile(path, readBuffer);
     const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
-    return storedAs(name, await store(published, [...result.chunks], result.sha256));
+    return folder.only(
+      name,
+      await writeHashedFile(folder.next(), {
+        chunks: [...result.chunks],
+        size: result.size,
+        sha256: result.sha256,
+      }),
+    );
   } catch (error) {
     if (isNumpyRefusal(error)) {
       const why = error instanceof NumpyDeidError ? error.detail : error.code;
-      return unreadable(
+      return heldUnreadable(
+        folder.path,
         `the NumPy file cannot be de-identified (${why}); held back, nothing stored`,
       );
     }
@@ -332,18 +417,41 @@ async function ingestNumpy(
   }
 }
 
+/** `first`, then `rest` as it streams, written to a new file at `out` and hashed as written. */
+async function writeStreamHashed(
+  out: string,
+  first: Uint8Array,
+  rest: AsyncIterable<Uint8Array>,
+): Promise<HashedFile> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const file = await open(out, 'wx', 0o600);
+  try {
+    for await (const chunk of prepend(first, rest)) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      // At the file's position, whole.
+      await file.writeFile(chunk);
+    }
+  } finally {
+    await file.close();
+  }
+  return { path: out, size, sha256: hash.digest('hex') };
+}
+
 /**
  * A WFDB record (PhysioNet's header(5) and signal(5)): the header the table names, cleaned of
  * its comments and record-level information by @lantern/deid, and the signal files it names
  * (beside it in the delivery), which hold samples only and travel as they are, renamed after
  * the published record. The whole record is read by @lantern/formats first (sizes, checksums,
- * formats 16 and 212); a record that cannot be read is held back, nothing of it stored, and its
+ * formats 16 and 212); a record that cannot be read is held back, nothing of it written, and its
  * reason quotes no name from it.
  */
-async function ingestWfdb(job: FileJobBase, target: FileIngestTarget): Promise<FileOutcome> {
+async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<WrittenOutcome> {
   const { path, name } = job;
+  const held = (reason: string) => heldUnreadable(folder.path, reason);
   if ((await stat(path)).size > WFDB_HEADER_MAX_BYTES) {
-    return unreadable('a WFDB header larger than 1 MiB; held back, nothing of it stored');
+    return held('a WFDB header larger than 1 MiB; held back, nothing of it stored');
   }
   const headerBytes = await readFile(path);
   const recordName = basename(name).replace(/\..*$/u, '');
@@ -355,7 +463,7 @@ async function ingestWfdb(job: FileJobBase, target: FileIngestTarget): Promise<F
     );
     for (const fileName of names) {
       if (!WFDB_FILE_NAME.test(fileName)) {
-        return unreadable('a WFDB signal file name with a folder or an odd character; held back');
+        return held('a WFDB signal file name with a folder or an odd character; held back');
       }
       const signalPath = join(dirname(path), fileName);
       const size = await stat(signalPath).then(
@@ -363,11 +471,11 @@ async function ingestWfdb(job: FileJobBase, target: FileIngestTarget): Promise<F
         () => null,
       );
       if (size === null) {
-        return unreadable('a signal file the WFDB header names is missing; held back');
+        return held('a signal file the WFDB header names is missing; held back');
       }
       total += size;
       if (total > WFDB_SIGNALS_MAX_BYTES) {
-        return unreadable('the WFDB signal files exceed 2 GiB; held back, nothing of it stored');
+        return held('the WFDB signal files exceed 2 GiB; held back, nothing of it stored');
       }
       sources.set(fileName, await readFile(signalPath));
     }
@@ -378,53 +486,24 @@ async function ingestWfdb(job: FileJobBase, target: FileIngestTarget): Promise<F
       shiftDays: job.shiftDays,
       recordName,
     });
-    const folder = posix.dirname(name);
-    const published = target.stores.published;
-    const files: StoredFile[] = [
-      { path: name, ...(await store(published, [header.bytes], header.sha256)) },
+    const published = posix.dirname(name);
+    const files: WrittenFile[] = [
+      { path: name, file: await folder.write(header.bytes, header.sha256) },
     ];
     for (const file of header.files) {
       const bytes = sources.get(file.source);
       if (bytes === undefined) {
-        return unreadable('a signal file the WFDB header names is missing; held back');
+        return held('a signal file the WFDB header names is missing; held back');
       }
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      files.push({
-        path: `${folder}/${file.published}`,
-        ...(await store(published, [bytes], sha256)),
-      });
+      files.push({ path: `${published}/${file.published}`, file: await folder.write(bytes) });
     }
-    return { kind: 'stored', files };
+    return { kind: 'written', folder: folder.path, files };
   } catch (error) {
     if (error instanceof FormatError || error instanceof WfdbDeidError) {
-      return unreadable(
-        `the WFDB record cannot be read (${error.code}); held back, nothing stored`,
-      );
+      return held(`the WFDB record cannot be read (${error.code}); held back, nothing stored`);
     }
     throw error;
   }
-}
-
-/**
- * Stores bytes; `sha256`, when known, tells a repeat of stored bytes (kept once) apart, and
- * for bytes in memory, names them without a second hash.
- */
-async function store(
-  published: ObjectStore,
-  body: AsyncIterable<Uint8Array> | Uint8Array[],
-  sha256: string | null,
-): Promise<Omit<StoredFile, 'path'>> {
-  const existed = sha256 !== null && (await published.head(`sha256/${sha256}`)) !== null;
-  // Bytes in memory hashed where they were made are not hashed again (every byte hashed once).
-  const stored =
-    Array.isArray(body) && sha256 !== null
-      ? await published.putHashed({
-          chunks: body,
-          size: body.reduce((sum, chunk) => sum + chunk.byteLength, 0),
-          sha256,
-        })
-      : await published.put(toAsync(body));
-  return { key: stored.key, size: stored.size, existed };
 }
 
 /** The first `bytes` bytes of a file (all of it when shorter). */
@@ -478,13 +557,5 @@ async function* streamFile(
       file: range.name,
       offset: range.start + read,
     });
-  }
-}
-
-async function* toAsync(
-  body: AsyncIterable<Uint8Array> | Uint8Array[],
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    yield chunk;
   }
 }

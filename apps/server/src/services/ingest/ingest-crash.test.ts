@@ -4,8 +4,8 @@
  * dies on cue: deterministic, no sleeps), one crash on top of the other; after each, the data
  * directory is opened as a server start would open it, and the invariants are checked: the run is
  * marked interrupted and its draft cannot be published; no published version changed; every
- * version file's object exists; no stored, quarantined or temporary byte holds a source
- * identifier; the sweeps leave no unreferenced object in the store or the quarantine. Re-running the delivery then ends `done` with the very draft an
+ * version file's object exists; no stored, quarantined, temporary or scratch byte holds a
+ * source identifier; the sweeps leave no unreferenced object in the store or the quarantine. Re-running the delivery then ends `done` with the very draft an
  * uninterrupted run makes from the same starting point (a copy of the data directory).
  *
  * On PGlite in its own data directories, whatever the suite's dialect: a process killed mid-ingest
@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buffer } from 'node:stream/consumers';
 import { AppError } from '@lantern/core';
@@ -29,6 +29,8 @@ import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
 import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import { objectReferenceRepository } from '../../repositories/objects/object-reference.repository.js';
 import { seedDemoCatalogue } from './demo-catalogue.js';
+import { sweepFolders } from './file-ingest.js';
+import { INGEST_SCRATCH_DIR } from './ingest-pool.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('../../testing/ingest-then-die.ts', import.meta.url));
@@ -165,10 +167,15 @@ async function leaks(ctx: AppContext): Promise<string[]> {
       check(`${store.location} ${object.key}`, await buffer(got.body));
     }
   }
-  for (const folder of ['objects', 'quarantine']) {
-    const scratch = join(dataDir, folder, '.tmp');
-    for (const name of await readdir(scratch)) {
-      check(`${folder}/.tmp/${name}`, await readFile(join(scratch, name)));
+  // The stores' temporary files, and what the workers wrote to the ingest scratch area.
+  for (const folder of ['objects/.tmp', 'quarantine/.tmp', INGEST_SCRATCH_DIR]) {
+    const scratch = join(dataDir, folder);
+    const entries = await readdir(scratch, { recursive: true, withFileTypes: true }).catch(
+      () => [],
+    );
+    for (const entry of entries.filter((e) => e.isFile())) {
+      const path = join(entry.parentPath, entry.name);
+      check(`${folder}/${relative(scratch, path)}`, await readFile(path));
     }
   }
   return found;
@@ -279,9 +286,15 @@ describe('ingest killed with SIGKILL mid-way (PGlite data directory)', () => {
         if (cue.startsWith('held:') && cue.endsWith(':after')) {
           expect(quarantined.deleted).toBeGreaterThan(0);
         }
+        const scratch = join(dataDir, INGEST_SCRATCH_DIR);
         if (cue.startsWith('held:') && cue.endsWith(':mid')) {
-          expect(quarantined.unfinished).toBeGreaterThan(0);
+          // Killed before the quarantine took the held image: the worker's de-identified file
+          // is where it wrote it, in the scratch area, until the janitor's sweep.
+          const left = await readdir(scratch, { recursive: true, withFileTypes: true });
+          expect(left.filter((entry) => entry.isFile()).length).toBeGreaterThan(0);
         }
+        await sweepFolders(scratch, new Date(Date.now() + 60_000));
+        expect(await readdir(scratch).catch(() => [])).toEqual([]);
         const held = await heldFileRepository.quarantineKeys(db);
         for await (const object of ctx.quarantineStore.list()) {
           expect(held.has(object.key), object.key).toBe(true);

@@ -1,9 +1,9 @@
 /**
  * The ingest's worker processes (ingest-pool.ts): a delivery ingested with its files taken two at
- * a time in worker processes makes the very draft, objects, counts and progress that one taken in
- * the main thread makes, for DICOM radiographs and for a delivery mixing every native format
- * (DICOM, slides, MUSE XML, NumPy, WFDB); a hostile file of each kind fails with its typed error,
- * unchanged across the process boundary, and the pool goes on; and a worker process that dies
+ * a time in two worker processes makes the very draft, objects, counts and progress that one taken
+ * by one worker process makes, for DICOM radiographs and for a delivery mixing every native format
+ * (DICOM, slides, MUSE XML, NumPy, WFDB); a hostile file of each kind fails with the typed error
+ * file-ingest.ts throws in this thread, unchanged across the process boundary, and the pool goes on; and a worker process that dies
  * mid-run fails the run with an IngestWorkerError naming the published file, leaving a draft that
  * an ingest run again completes. Real worker processes, real stores, PGlite data directories
  * sharing one deployment key (so that pseudonyms, and so bytes, agree).
@@ -29,7 +29,14 @@ import { createContext, type AppContext } from '../../context.js';
 import { DeploymentKey } from '../../crypto/deployment-key.js';
 import { createLogger } from '../../logging.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { IngestSystemError, sweepFolders, type FileJob } from './file-ingest.js';
+import { ReadBuffer } from './dicom-ingest.js';
+import {
+  IngestSystemError,
+  storeWritten,
+  sweepFolders,
+  writeNativeFile,
+  type FileJob,
+} from './file-ingest.js';
 import { INGEST_SCRATCH_DIR, IngestPool, IngestWorkerError } from './ingest-pool.js';
 import { IngestService, type IngestProgress, type IngestReport } from './ingest.service.js';
 
@@ -40,8 +47,8 @@ const ORPHAN = fileURLToPath(new URL('../../testing/ingest-pool-orphan.ts', impo
 let work: string;
 let delivery: string;
 let keyFile: string;
-/** What one ingest in the main thread made, to compare the others with. */
-let inThread: string;
+/** What one ingest with one worker process made, to compare the others with. */
+let oneWorker: string;
 
 async function withDataDir<T>(name: string, use: (ctx: AppContext) => Promise<T>): Promise<T> {
   const dataDir = join(work, name);
@@ -134,14 +141,13 @@ async function ingestWith(name: string, workers: number, from = delivery): Promi
   return withDataDir(name, async (ctx) => {
     const pool = new IngestPool({ workers, stores: stores(ctx) });
     try {
-      expect(pool.hasWorkers).toBe(workers > 1);
       const ingest = await ingestService(ctx, pool);
       const progress: IngestProgress[] = [];
       const report = await ingest.ingestDirectory(from, {
         actor: 'system:lantern',
         onProgress: (p) => progress.push(p),
       });
-      expect(pool.workersStarted).toBe(workers > 1 ? workers : 0);
+      expect(pool.workersStarted).toBe(workers);
       return await ingestState(ctx, report, progress);
     } finally {
       await pool.close();
@@ -154,7 +160,7 @@ beforeAll(async () => {
   delivery = join(work, 'delivery');
   keyFile = join(work, 'secret.key');
   await generateKneeXrayDelivery({ out: delivery, scale: 0.25, seed: 77, delivery: 2 });
-  inThread = await ingestWith('in-thread', 1);
+  oneWorker = await ingestWith('one-worker', 1);
 }, 300_000);
 
 afterAll(async () => {
@@ -163,21 +169,21 @@ afterAll(async () => {
 
 describe('the ingest worker pool', () => {
   it('makes byte for byte the same draft, objects, counts and progress with 2 workers as with 1', async () => {
-    const state = JSON.parse(inThread) as { files: unknown[]; held: unknown[]; counts: unknown };
+    const state = JSON.parse(oneWorker) as { files: unknown[]; held: unknown[]; counts: unknown };
     // Enough to interleave: many DICOM files stored, some held in the quarantine.
     expect(state.files.length).toBeGreaterThan(20);
     expect(state.held.length).toBeGreaterThan(0);
     // Each phase's last report is its whole: no bar is left at N-1 of N.
-    const { progress } = JSON.parse(inThread) as { progress: IngestProgress[] };
+    const { progress } = JSON.parse(oneWorker) as { progress: IngestProgress[] };
     for (const phase of ['tables', 'files'] as const) {
       const last = progress.filter((p) => p.phase === phase).at(-1);
       expect(last?.total).toBeGreaterThan(0);
       expect(last?.done).toBe(last?.total);
     }
-    expect(await ingestWith('two-workers', 2)).toBe(inThread);
+    expect(await ingestWith('two-workers', 2)).toBe(oneWorker);
   }, 300_000);
 
-  it('rejects a file that is not DICOM with the same FormatError in a worker as in this thread', async () => {
+  it('rejects a file that is not DICOM with the same FormatError in a worker as file-ingest.ts throws here', async () => {
     await withDataDir('not-dicom', async (ctx) => {
       const path = join(work, 'not-dicom.dcm');
       await writeFile(path, Buffer.alloc(200, 0x41));
@@ -189,21 +195,16 @@ describe('the ingest worker pool', () => {
         uidKey: new Uint8Array(32).fill(1),
         pseudonym: { patientId: 'P', patientName: 'P' },
       };
-      const errors: unknown[] = [];
-      for (const workers of [1, 2]) {
-        const pool = new IngestPool({ workers, stores: stores(ctx) });
-        try {
-          errors.push(
-            await pool.ingestFile(job).then(
-              () => null,
-              (error: unknown) => error,
-            ),
-          );
-        } finally {
-          await pool.close();
-        }
-      }
-      const [here, there] = errors;
+      const failed = (outcome: Promise<unknown>) =>
+        outcome.then(
+          () => null,
+          (error: unknown) => error,
+        );
+      const here = await failed(
+        writeNativeFile(job, join(work, 'not-dicom-scratch'), new ReadBuffer()),
+      );
+      const pool = new IngestPool({ workers: 2, stores: stores(ctx) });
+      const there = await failed(pool.ingestFile(job)).finally(() => pool.close());
       expect(here).toBeInstanceOf(FormatError);
       expect(there).toBeInstanceOf(FormatError);
       expect(there).toMatchObject({
@@ -269,7 +270,7 @@ describe('the ingest worker pool', () => {
     });
     // The objects the failed run stored are those of the same files: stored once, counted as
     // repeats now. Everything else is what an uninterrupted run makes.
-    const expected = JSON.parse(inThread) as Record<string, unknown>;
+    const expected = JSON.parse(oneWorker) as Record<string, unknown>;
     const got = JSON.parse(state) as Record<string, unknown>;
     const { counts: expectedCounts, ...expectedRest } = expected;
     const { counts: gotCounts, ...gotRest } = got;
@@ -545,7 +546,7 @@ describe('the ingest worker pool with every native format', () => {
       },
     ];
     await withDataDir('hostile', async (ctx) => {
-      const inThread = new IngestPool({ workers: 1, stores: stores(ctx) });
+      const scratch = join(work, 'hostile', INGEST_SCRATCH_DIR);
       const pool = new IngestPool({ workers: 2, stores: stores(ctx) });
       try {
         const failed = (outcome: Promise<unknown>) =>
@@ -560,8 +561,8 @@ describe('the ingest worker pool with every native format', () => {
           const here = errors[i];
           expect(here, job.name).toBeInstanceOf(error);
           expect(here).toMatchObject({ code });
-          // The same error as the calling thread throws.
-          const there = await failed(inThread.ingestFile(job));
+          // The same error as file-ingest.ts throws in this thread.
+          const there = await failed(writeNativeFile(job, scratch, new ReadBuffer()));
           expect(there).toBeInstanceOf(error);
           expect(there).toMatchObject({
             code,
@@ -577,14 +578,15 @@ describe('the ingest worker pool with every native format', () => {
         };
         const held = await pool.ingestFile(wfdb);
         expect(held).toMatchObject({ kind: 'held', format: 'unreadable', quarantined: null });
-        expect(await inThread.ingestFile(wfdb)).toEqual(held);
+        expect(
+          await storeWritten(await writeNativeFile(wfdb, scratch, new ReadBuffer()), stores(ctx)),
+        ).toEqual(held);
         // Nothing stored, no temporary file left (the scratch area its owner's alone) …
         const listed: string[] = [];
         for await (const object of ctx.objectStore.list()) {
           listed.push(object.key);
         }
         expect(listed).toEqual([]);
-        const scratch = join(work, 'hostile', INGEST_SCRATCH_DIR);
         expect(await readdir(scratch)).toEqual([]);
         expect((await stat(scratch)).mode & 0o077).toBe(0);
         expect(await readdir(join(work, 'hostile', 'objects', '.tmp'))).toEqual([]);
@@ -598,7 +600,6 @@ describe('the ingest worker pool with every native format', () => {
         expect(pool.workerPids).toEqual(pids);
       } finally {
         await pool.close();
-        await inThread.close();
       }
     });
   }, 120_000);

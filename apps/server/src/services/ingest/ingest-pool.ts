@@ -1,49 +1,49 @@
 /**
  * The processes an ingest de-identifies its native files in (issue 6): `LANTERN_INGEST_WORKERS`
- * child processes (node:child_process fork, IPC with the advanced serialization), each taking
- * files through ingestNativeFile (file-ingest.ts: DICOM, slides, MUSE XML, NumPy, WFDB) with its
- * own ReadBuffers and its own instances of the local object stores (the same folders: objects are
- * renamed into place whole, so workers storing the same bytes agree) and the data directory's
- * scratch area for temporary files; or, with one worker or none, the main thread itself.
- * Processes, not worker threads: on the 2-vCPU machines measured, two threads of one process spent
- * about a fifth more CPU on the same files than two processes and ran no faster than one
- * (bench/ingest/README.md).
+ * child processes (node:child_process fork, IPC with the advanced serialization; 0 or 1, one), for
+ * every object store, local or S3. Each worker takes files through writeNativeFile
+ * (file-ingest.ts: DICOM, slides, MUSE XML, NumPy, WFDB) with its own ReadBuffers, writing each
+ * file's de-identified bytes, hashed as they are made, into a folder of its own in the data
+ * directory's scratch area; this process stores them under those hashes with storeWritten
+ * (ObjectStore.putFile: the local store renames the file, flushed, into place; the S3 store sends
+ * it signed with the worker's hash, which the server checks) and removes the folder. So every byte
+ * is hashed once, in a worker, and the server's main thread reads, parses and hashes none; workers
+ * need no store, and no S3 credential ever leaves this process. Processes, not worker threads: on
+ * the 2-vCPU machines measured, two threads of one process spent about a fifth more CPU on the
+ * same files than two processes and ran no faster than one (bench/ingest/README.md).
  *
- * The main thread keeps everything else: the database writes, the order of the files and the
- * progress (ingest.service.ts takes the outcomes in the delivery's order, whichever finished
- * first). A job (FileJob) names the file's kind and path and carries what its de-identifier needs
- * (ingest-pool-messages.ts): the UID key and pseudonyms go to a worker over the IPC channel, in
- * memory only (never in its arguments, environment or output; a worker gets an empty environment
- * and no stdio). An answer is the outcome (keys, sizes, held or not), never the file's bytes.
+ * The main thread keeps everything else: the stores, the database writes, the order of the files
+ * and the progress (ingest.service.ts takes the outcomes in the delivery's order, whichever
+ * finished first). A job (FileJob) names the file's kind and path and carries what its
+ * de-identifier needs (ingest-pool-messages.ts): the UID key and pseudonyms go to a worker over the
+ * IPC channel, in memory only (never in its arguments, environment or output; a worker gets an
+ * empty environment and no stdio). An answer is what the worker wrote (paths in the scratch area,
+ * sizes, hashes, held or not), never the file's bytes.
  *
  * A worker that dies (an uncaught error, out of memory, a signal) fails its file with an
  * IngestWorkerError, and so the ingest run, which stays resumable as after any failure: the next
  * file starts a new worker. A worker whose parent dies exits as soon as its IPC channel closes
- * ('disconnect'), mid-file or not; what it leaves is what a crash of the server itself leaves: a
- * temporary file (the stores' sweepIncomplete) or an object no row refers to yet (the object
- * sweep). Workers start when a file first needs them, do not keep the process alive while idle,
- * and end with `close`. From the built server a worker runs
- * `dist/services/ingest/ingest-worker.js`; from the TypeScript sources (tests under tsx) it starts
- * through `ingest-source-worker.mjs`, which registers tsx first.
- *
- * Only a local object store is written from workers: with S3 the pool runs in the main thread
- * (an S3 client per worker would need the store's secret key copied into each process and its
- * staging sweep kept to one; not done yet).
- */
+ * ('disconnect'), mid-file or not; what either leaves is a folder in the scratch area, swept by
+ * the janitor (sweepScratch), or, when the server itself dies between a store and the row that
+ * names the object, an object no row refers to yet (the object sweep). Workers start when a file
+ * first needs them, do not keep the process alive while idle, and end with `close`. From the
+ * built server a worker runs `dist/services/ingest/ingest-worker.js`; from the TypeScript sources
+ * (tests under tsx) it starts through `ingest-source-worker.mjs`, which registers tsx first. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
 import { FormatError, TiffWriteError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
-import { LocalObjectStore, type ObjectStore } from '../../storage/object-store.js';
-import { ReadBuffer } from './dicom-ingest.js';
+import { LocalObjectStore } from '../../storage/object-store.js';
 import {
   IngestSystemError,
-  ingestNativeFile,
+  storeWritten,
   sweepFolders,
   type FileJob,
   type FileOutcome,
+  type IngestStores,
+  type WrittenOutcome,
 } from './file-ingest.js';
 import {
   FILES_PER_WORKER,
@@ -60,14 +60,15 @@ export const INGEST_WORKERS_MAX = 64;
 export const INGEST_SCRATCH_DIR = 'ingest-scratch';
 
 export interface IngestPoolOptions {
-  /** Worker processes; 0 or 1: the calling thread itself. */
+  /** Worker processes; 0 means 1. */
   workers: number;
-  /** The stores files go into; the pool's workers open their own of the same local folders. */
-  stores: { published: ObjectStore; quarantine: ObjectStore };
+  /** The stores files go into, from this process. */
+  stores: IngestStores;
   /**
-   * The folder temporary files go in (a slide's rewrite), in the data directory, each file's in a
-   * folder of its own readable by its owner only. Default: INGEST_SCRATCH_DIR of the local stores'
-   * data directory; required with other stores.
+   * The folder the workers write de-identified files in, in the data directory (on the local
+   * store's file system, so that storing a file renames it), each file's in a folder of its own
+   * readable by its owner only. Default: INGEST_SCRATCH_DIR of the local store's data directory;
+   * required with other stores.
    */
   scratch?: string;
   /**
@@ -99,7 +100,7 @@ export class IngestFileError extends Error {
 
 interface Pending {
   message: FileJobMessage;
-  resolve: (outcome: FileOutcome) => void;
+  resolve: (outcome: WrittenOutcome) => void;
   reject: (error: Error) => void;
 }
 
@@ -145,23 +146,16 @@ function holdOpen(child: ChildProcess, isHeld: boolean): void {
 
 export class IngestPool {
   /**
-   * How many files a caller should have in hand at once: in the calling thread one; with worker
-   * processes one more than each takes at once, so that each has its next file queued when it
-   * finishes one (the caller takes outcomes in order, and a slow file would otherwise leave the
-   * others idle).
+   * How many files a caller should have in hand at once: one more than each worker takes at once,
+   * so that each has its next file queued when it finishes one (the caller takes outcomes in
+   * order, and a slow file would otherwise leave the others idle).
    */
   readonly filesAtOnce: number;
-  /** Worker processes it runs: 0 when the calling thread takes the files. */
+  /** Worker processes it runs. */
   private readonly processes: number;
-  private readonly stores: { published: ObjectStore; quarantine: ObjectStore };
-  private readonly dataDir: string | null;
+  private readonly stores: IngestStores;
   private readonly scratch: string;
-  private readonly fsync: boolean;
   private readonly exitAtFile: number | undefined;
-  /** The calling thread's buffer, when it takes the files itself. */
-  private readonly readBuffer = new ReadBuffer();
-  /** The calling thread's last file, settled or not: the next waits for it. */
-  private inThreadTail: Promise<unknown> = Promise.resolve();
   private readonly workers: PoolWorker[] = [];
   private readonly queue: Pending[] = [];
   private nextJob = 1;
@@ -174,28 +168,23 @@ export class IngestPool {
       throw new RangeError(`an ingest pool has 0 to ${INGEST_WORKERS_MAX} workers, not ${workers}`);
     }
     this.stores = stores;
-    this.dataDir = localDataDir(stores);
     const scratch =
-      options.scratch ?? (this.dataDir === null ? null : join(this.dataDir, INGEST_SCRATCH_DIR));
+      options.scratch ??
+      (stores.published instanceof LocalObjectStore
+        ? join(dirname(stores.published.root), INGEST_SCRATCH_DIR)
+        : null);
     if (scratch === null) {
       throw new RangeError('an ingest pool over stores of no local data directory needs a scratch');
     }
-    this.scratch = scratch;
-    this.fsync = !(stores.published instanceof LocalObjectStore) || stores.published.fsync;
-    // Workers write local folders only; with S3 (or one worker) the calling thread takes the files.
-    this.processes = workers > 1 && this.dataDir !== null ? workers : 0;
-    this.filesAtOnce = this.processes > 0 ? (FILES_PER_WORKER + 1) * this.processes : 1;
+    this.scratch = resolve(scratch);
+    this.processes = Math.max(workers, 1);
+    this.filesAtOnce = (FILES_PER_WORKER + 1) * this.processes;
     this.exitAtFile = options.exitAtFile;
   }
 
   /** How many worker processes the pool has started (one that replaced a dead one counts too). */
   get workersStarted(): number {
     return this.started;
-  }
-
-  /** Whether files go to worker processes (else the calling thread takes them, one at a time). */
-  get hasWorkers(): boolean {
-    return this.processes > 0;
   }
 
   /** The process ids of the workers alive now (tests check that they end with their parent). */
@@ -206,24 +195,16 @@ export class IngestPool {
   }
 
   /**
-   * De-identifies and stores one native file (ingestNativeFile), in a worker process when there
-   * are any. Errors are those of ingestNativeFile (a FormatError, a DicomDeidError …), or an
-   * IngestWorkerError when the worker died. Files given at once are taken in turn by the calling
-   * thread, and by the worker processes as each becomes free.
+   * De-identifies one native file in a worker process and stores it (writeNativeFile, then
+   * storeWritten here). Errors are those of writeNativeFile (a FormatError, a DicomDeidError …)
+   * and of the stores, or an IngestWorkerError when the worker died. Files given at once are taken
+   * by the worker processes as each becomes free.
    */
   async ingestFile(job: FileJob): Promise<FileOutcome> {
     if (this.closed) {
       throw new Error('this ingest pool is closed');
     }
-    if (!this.hasWorkers) {
-      // One file after another, whoever calls: the buffer is lent to one read at a time.
-      const outcome = this.inThreadTail.then(() =>
-        ingestNativeFile(job, { stores: this.stores, scratch: this.scratch }, this.readBuffer),
-      );
-      this.inThreadTail = outcome.catch(() => undefined);
-      return outcome;
-    }
-    return new Promise<FileOutcome>((resolve, reject) => {
+    const written = await new Promise<WrittenOutcome>((resolve, reject) => {
       this.queue.push({
         message: { ...job, job: this.nextJob++ },
         resolve,
@@ -231,6 +212,12 @@ export class IngestPool {
       });
       this.dispatch();
     });
+    // A folder of the scratch area, and no other path, is what a worker may have this process
+    // read from and remove.
+    if (dirname(written.folder) !== this.scratch) {
+      throw new Error('an ingest worker answered with a folder outside the scratch area');
+    }
+    return storeWritten(written, this.stores);
   }
 
   /**
@@ -259,6 +246,9 @@ export class IngestPool {
               return;
             }
             child.once('exit', () => resolve());
+            // Held until it has exited: an idle worker does not keep the process alive, and
+            // a caller awaiting close (then removing the data) must not see the process end first.
+            holdOpen(child, true);
             child.kill('SIGKILL');
           }),
       ),
@@ -306,9 +296,7 @@ export class IngestPool {
     const entry: PoolWorker = { child, taking: [] };
     const init: IngestWorkerData = {
       kind: 'init',
-      dataDir: this.dataDir ?? '',
       scratch: this.scratch,
-      fsync: this.fsync,
       exitAtFile: this.exitAtFile,
     };
     child.send(init);
@@ -356,26 +344,6 @@ export class IngestPool {
     );
     return entry;
   }
-}
-
-/**
- * The data directory of the server's local stores (its objects/ and quarantine/), which workers
- * open again; null for any other store (S3, or a store wrapped to watch its puts, whose
- * wrapping a worker would bypass).
- */
-function localDataDir(stores: { published: ObjectStore; quarantine: ObjectStore }): string | null {
-  const { published, quarantine } = stores;
-  if (
-    !(published instanceof LocalObjectStore) ||
-    !(quarantine instanceof LocalObjectStore) ||
-    published.fsync !== quarantine.fsync
-  ) {
-    return null;
-  }
-  const dataDir = dirname(published.root);
-  return basename(published.root) === 'objects' && quarantine.root === `${dataDir}/quarantine`
-    ? dataDir
-    : null;
 }
 
 /** The typed error a worker sent, rebuilt in this process. */

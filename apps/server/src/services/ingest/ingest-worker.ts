@@ -1,14 +1,13 @@
 /**
- * An IngestPool's worker process: de-identifies and stores the native files it is sent (DICOM,
- * slides, MUSE XML, NumPy, WFDB), one after another, through the same function as the server's
- * main thread (file-ingest.ts' ingestNativeFile: DICOM read whole into this worker's own
- * ReadBuffer, de-identified, stored under the SHA-256 with one gathered write; the other formats
- * by their own de-identifiers), into its own instances of the local object stores (the same
- * folders as the server's: objects are written to a temporary file and renamed, so two workers
- * storing the same bytes agree) and the data directory's scratch area. It answers each job with
- * the outcome or a typed error, never with the file's bytes; it writes no database row and logs
- * nothing. It exits when its parent closes the IPC channel or dies.
- */
+ * An IngestPool's worker process: de-identifies the native files it is sent (DICOM, slides, MUSE
+ * XML, NumPy, WFDB), one after another, with file-ingest.ts' writeNativeFile (DICOM read whole
+ * into this worker's own ReadBuffer, de-identified, written with one gathered write; the other
+ * formats by their own de-identifiers), each into a folder of its own in the data directory's
+ * scratch area, every byte hashed as it is made. It answers each job with what it wrote (paths,
+ * sizes, hashes) or a typed error, never with the file's bytes; the parent stores the files under
+ * those hashes (storeWritten), so this process holds no store, no credential and no secret beyond
+ * each job's own. It writes no database row and logs nothing. It exits when its parent closes the
+ * IPC channel or dies. */
 import {
   DicomDeidError,
   hmacUidRemapper,
@@ -17,13 +16,11 @@ import {
   type UidRemapper,
 } from '@lantern/deid';
 import { FormatError, TiffWriteError } from '@lantern/formats';
-import { LocalObjectStore } from '../../storage/object-store.js';
 import { ReadBuffer } from './dicom-ingest.js';
-import { IngestSystemError, ingestNativeFile, type FileIngestTarget } from './file-ingest.js';
+import { IngestSystemError, writeNativeFile } from './file-ingest.js';
 import {
   FILES_PER_WORKER,
   type FileJobMessage,
-  type IngestWorkerData,
   type IngestWorkerInbound,
   type IngestWorkerMessage,
   type SentError,
@@ -39,19 +36,8 @@ if (process.send === undefined) {
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
 /** Set by the parent's first message. */
-let target: FileIngestTarget | null = null;
+let scratch: string | null = null;
 let exitAtFile: number | undefined;
-
-function openStores(data: IngestWorkerData): void {
-  target = {
-    stores: {
-      published: new LocalObjectStore(data.dataDir, 'objects', { fsync: data.fsync }),
-      quarantine: new LocalObjectStore(data.dataDir, 'quarantine', { fsync: data.fsync }),
-    },
-    scratch: data.scratch,
-  };
-  exitAtFile = data.exitAtFile;
-}
 
 /** A buffer for each file in hand (see ReadBuffer), lent to one file at a time. */
 const idleBuffers = Array.from({ length: FILES_PER_WORKER }, () => new ReadBuffer());
@@ -108,10 +94,10 @@ function sentError(error: unknown): SentError {
 
 async function run(job: FileJobMessage, readBuffer: ReadBuffer): Promise<void> {
   try {
-    if (target === null) {
-      throw new Error('the ingest worker was given a file before its stores');
+    if (scratch === null) {
+      throw new Error('the ingest worker was given a file before its scratch area');
     }
-    const outcome = await ingestNativeFile(job, target, readBuffer, remapperOf);
+    const outcome = await writeNativeFile(job, scratch, readBuffer, remapperOf);
     send({ kind: 'done', job: job.job, outcome });
   } catch (error) {
     send({ kind: 'failed', job: job.job, error: sentError(error) });
@@ -149,7 +135,8 @@ function exitIfDone(): void {
 process.on('message', (message: IngestWorkerInbound) => {
   switch (message.kind) {
     case 'init':
-      openStores(message);
+      scratch = message.scratch;
+      exitAtFile = message.exitAtFile;
       break;
     case 'dicom':
     case 'slide':
