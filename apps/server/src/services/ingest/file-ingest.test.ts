@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { npyHeaderBytes } from '@lantern/formats';
+import { npyHeaderBytes, writeNpy } from '@lantern/formats';
 import { LocalObjectStore } from '../../storage/object-store.js';
 import { READ_WHOLE_MAX_BYTES, ReadBuffer } from './dicom-ingest.js';
 import { storeWritten, sweepFolders, writeNativeFile } from './file-ingest.js';
@@ -89,7 +89,8 @@ describe('writeNativeFile and storeWritten', () => {
 
   it('writes a file hashed as written to a private folder, which the store takes and is removed', async () => {
     const path = join(work, 'lead.npy');
-    const bytes = Buffer.from('\x93NUMPY synthetic samples, no person');
+    // Canonical already, so its rewrite is the same bytes.
+    const bytes = Buffer.from(writeNpy({ data: new Int16Array([1, -2, 3]), shape: [3] }));
     await writeFile(path, bytes);
     const sha256 = sha256Of(bytes);
     const job = { kind: 'numpy', path, name: 'ecgs/e_1.npy', shiftDays: 0 } as const;
