@@ -7,6 +7,11 @@
  * The rules, from researchers' complaints about JupyterHub's culler:
  * - a busy kernel is activity: an instance is never stopped while any kernel runs a cell, however
  *   long ago anyone typed (a training loop of ten hours is work, not idleness);
+ * - only Jupyter's `idle` and `busy` settle whether a kernel runs a cell. Jupyter learns a
+ *   kernel's state from the `status` messages it sees on the kernel's iopub, and misses those
+ *   published before it connected (jupyter_server 1.23 connects as the kernel starts): a cell sent
+ *   at once runs while Jupyter still says `starting`. A kernel in any other state is asked itself
+ *   (by the server, `kernelsToAsk`), and counts as busy unless it replied: never stopped on doubt;
  * - a warning comes first: at `idle − warning` of idleness the instance is warned, and it stops
  *   only once it has been idle for `idle` AND the warning has stood for `warning`, so that a
  *   warning given late (the server was down) still gives the whole notice;
@@ -25,8 +30,8 @@ export interface IdlePolicy {
 export interface IdleObservation {
   /** The latest activity anyone saw (proxy traffic, Jupyter's API, kernels), or its start. */
   lastActivityAt: Date;
-  /** Each kernel's `execution_state` as Jupyter reports it (`idle`, `busy`, `starting` …). */
-  kernelStates: readonly string[];
+  /** Each kernel: the state Jupyter reports, and what it answered if it was asked. */
+  kernels: readonly KernelObservation[];
   /** When it was warned, or null. A warning older than the last activity no longer stands. */
   warnedAt: Date | null;
   now: Date;
@@ -40,12 +45,57 @@ export type IdleDecision =
   /** Stop it: idle for `idleMinutes` whole minutes, warned long enough. */
   | { action: 'cull'; idleMinutes: number };
 
-/** The kernel state that means a cell is running (Jupyter messaging, `status` on iopub). */
-const BUSY = 'busy';
+/**
+ * What a kernel said when the server asked it directly: a `kernel_info_request` on its shell
+ * channel, which a kernel answers only between cells (Jupyter messaging 5.x). `replied` within the
+ * bound: it runs nothing. `silent`: no reply within the bound, the request waits behind a cell.
+ * `unreachable`: the question could not be put (refused, the connection failed or closed).
+ */
+export type KernelAnswer = 'replied' | 'silent' | 'unreachable';
 
-/** Whether any kernel is running a cell. */
-export function hasBusyKernel(kernelStates: readonly string[]): boolean {
-  return kernelStates.includes(BUSY);
+/** One kernel as the server found it. */
+export interface KernelObservation {
+  /** `execution_state` as Jupyter reports it (`idle`, `busy`, `starting` …; `unknown` if none). */
+  executionState: string;
+  /** Its answer when it was asked (`kernelsToAsk`); null when it was not. */
+  answer: KernelAnswer | null;
+}
+
+/** The states that mean a cell is running, and that none is (`status` on iopub). */
+const BUSY = 'busy';
+const IDLE = 'idle';
+
+/**
+ * The kernels to ask before deciding: those whose state settles nothing (neither `idle` nor
+ * `busy`), and none when a kernel is busy already (the instance is kept whatever others say).
+ */
+export function kernelsToAsk<TKernel extends { executionState: string }>(
+  kernels: readonly TKernel[],
+): TKernel[] {
+  if (kernels.some((kernel) => kernel.executionState === BUSY)) {
+    return [];
+  }
+  return kernels.filter((kernel) => kernel.executionState !== IDLE);
+}
+
+/**
+ * Whether a kernel may be running a cell: Jupyter says `busy`, or says neither `idle` nor `busy`
+ * and the kernel did not reply when asked (silent, unreachable, or not asked): deny by default.
+ */
+export function isKernelBusy(kernel: KernelObservation): boolean {
+  switch (kernel.executionState) {
+    case BUSY:
+      return true;
+    case IDLE:
+      return false;
+    default:
+      return kernel.answer !== 'replied';
+  }
+}
+
+/** Whether any kernel may be running a cell. */
+export function hasBusyKernel(kernels: readonly KernelObservation[]): boolean {
+  return kernels.some(isKernelBusy);
 }
 
 /** The latest of some instants, ignoring the unknown ones; null when none is known. */
@@ -88,7 +138,7 @@ export function decideIdle(observation: IdleObservation, policy: IdlePolicy): Id
   if (policy.idleMs <= 0) {
     return { action: 'keep', busy: false };
   }
-  if (hasBusyKernel(observation.kernelStates)) {
+  if (hasBusyKernel(observation.kernels)) {
     return { action: 'keep', busy: true };
   }
   const { lastActivityAt, warnedAt, now } = observation;
