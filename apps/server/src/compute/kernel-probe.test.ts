@@ -55,13 +55,19 @@ async function record(kernelId: string): Promise<{ execution_state: string; conn
 /** The kernel's websockets, once Jupyter has seen the probe's close: the test kernel's own only. */
 const connections = async (kernelId: string) => (await record(kernelId)).connections;
 
-/** Starts `seconds` of sleep in a cell, once the kernel says it runs it: the cell, under way. */
-async function sleepIn(kernel: JupyterKernel, seconds: number): Promise<Promise<Execution>> {
+/**
+ * Starts `seconds` of sleep in a cell and waits until the kernel says it runs it; the cell's end,
+ * wrapped (an async function would wait for a promise it returned).
+ */
+async function sleepIn(
+  kernel: JupyterKernel,
+  seconds: number,
+): Promise<{ end: Promise<Execution> }> {
   let began: () => void = () => undefined;
   const running = new Promise<void>((resolve) => (began = resolve));
-  const cell = kernel.execute(`import time\ntime.sleep(${seconds})`, began);
+  const end = kernel.execute(`import time\ntime.sleep(${seconds})`, began);
   await running;
-  return cell;
+  return { end };
 }
 
 async function interrupt(kernel: JupyterKernel): Promise<void> {
@@ -84,11 +90,11 @@ describe('asking a kernel whether it runs a cell', () => {
     // No settle(): the cell goes at once, as in the race where Jupyter misses the kernel's `busy`
     // and still says `starting` until the cell ends. Asked, the kernel says the same either way.
     const kernel = await openKernel();
-    const cell = await sleepIn(kernel, 600);
+    const { end: cell } = await sleepIn(kernel, 600);
+    expect(['busy', 'starting']).toContain((await record(kernel.id)).execution_state);
     expect(await ask(kernel.id, SHORT_MS)).toBe('silent');
     // The silent question's websocket is closed as well.
     await expect.poll(() => connections(kernel.id), { timeout: 30_000 }).toBe(1);
-    expect(['busy', 'starting']).toContain((await record(kernel.id)).execution_state);
 
     await interrupt(kernel);
     expect((await cell).output).toContain('KeyboardInterrupt');
@@ -98,9 +104,9 @@ describe('asking a kernel whether it runs a cell', () => {
   it('a kernel that cannot be asked is unreachable: a wrong token, no such kernel, nothing listening', async () => {
     const kernel = await openKernel();
     const endpoint = { url: jupyter.url };
-    expect(await askKernel(endpoint, jupyter.baseUrl, 'not-the-token', kernel.id, GENEROUS_MS)).toBe(
-      'unreachable',
-    );
+    expect(
+      await askKernel(endpoint, jupyter.baseUrl, 'not-the-token', kernel.id, GENEROUS_MS),
+    ).toBe('unreachable');
     expect(
       await askKernel(endpoint, jupyter.baseUrl, jupyter.token, randomUUID(), GENEROUS_MS),
     ).toBe('unreachable');
@@ -111,7 +117,7 @@ describe('asking a kernel whether it runs a cell', () => {
 
   it('asks several kernels at once, each answering for itself', async () => {
     const [idle, working] = [await openKernel(), await openKernel()];
-    const cell = await sleepIn(working, 600);
+    const { end: cell } = await sleepIn(working, 600);
     const answers = await askKernels(
       { url: jupyter.url },
       jupyter.baseUrl,

@@ -84,7 +84,10 @@ describe('idle culling decisions', () => {
     // Jupyter's own `idle` and `busy` settle it, whatever an answer said.
     expect(isKernelBusy(kernel('idle', 'silent'))).toBe(false);
     expect(isKernelBusy(kernel('busy', 'replied'))).toBe(true);
-    const silent = observe({ kernels: [kernel('idle'), kernel('starting', 'silent')], now: at(600) });
+    const silent = observe({
+      kernels: [kernel('idle'), kernel('starting', 'silent')],
+      now: at(600),
+    });
     expect(decideIdle({ ...silent, warnedAt: at(590) }, POLICY)).toEqual({
       action: 'keep',
       busy: true,

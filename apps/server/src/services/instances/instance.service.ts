@@ -973,7 +973,11 @@ export class InstanceService implements PlatformApi {
     if (unanswered.length > 0) {
       // Counts only: which kernels, and what they run, are the researcher's.
       this.logger.info(
-        { instanceId, asked: asked.length, silent: unanswered.filter((a) => a === 'silent').length },
+        {
+          instanceId,
+          asked: asked.length,
+          silent: unanswered.filter((a) => a === 'silent').length,
+        },
         'kernels Jupyter calls neither idle nor busy did not reply; counted busy',
       );
     }
