@@ -81,8 +81,12 @@ describe('idle culling decisions', () => {
         expect(isKernelBusy(kernel(state, answer))).toBe(true);
       }
     }
-    // Jupyter's own `idle` and `busy` settle it, whatever an answer said.
-    expect(isKernelBusy(kernel('idle', 'silent'))).toBe(false);
+    // Jupyter's `busy` settles it; its `idle` does not outweigh a kernel that did not reply (a
+    // websocket opened mid-cell makes Jupyter record `idle`), and stands when it was not asked.
+    expect(isKernelBusy(kernel('idle', 'silent'))).toBe(true);
+    expect(isKernelBusy(kernel('idle', 'unreachable'))).toBe(true);
+    expect(isKernelBusy(kernel('idle', 'replied'))).toBe(false);
+    expect(isKernelBusy(kernel('idle'))).toBe(false);
     expect(isKernelBusy(kernel('busy', 'replied'))).toBe(true);
     const silent = observe({
       kernels: [kernel('idle'), kernel('starting', 'silent')],
@@ -106,6 +110,11 @@ describe('idle culling decisions', () => {
     expect(kernelsToAsk([idle, starting, unknown])).toEqual([starting, unknown]);
     expect(kernelsToAsk([idle, { id: 'd', executionState: 'idle' }])).toEqual([]);
     expect(kernelsToAsk([starting, { id: 'e', executionState: 'busy' }])).toEqual([]);
+    // A kernel silent when last asked is asked again though Jupyter now says `idle`.
+    expect(kernelsToAsk([idle, starting], new Set([idle.id]))).toEqual([idle, starting]);
+    expect(kernelsToAsk([idle, { id: 'e', executionState: 'busy' }], new Set([idle.id]))).toEqual(
+      [],
+    );
   });
 
   it('gives the whole warning when it is given late, and never culls without one first', () => {

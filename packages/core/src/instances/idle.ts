@@ -11,7 +11,11 @@
  *   kernel's state from the `status` messages it sees on the kernel's iopub, and misses those
  *   published before it connected (jupyter_server 1.23 connects as the kernel starts): a cell sent
  *   at once runs while Jupyter still says `starting`. A kernel in any other state is asked itself
- *   (by the server, `kernelsToAsk`), and counts as busy unless it replied: never stopped on doubt;
+ *   (by the server, `kernelsToAsk`), and counts as busy unless it replied: never stopped on doubt.
+ *   A kernel found silent stays in doubt until it replies, whatever Jupyter says meanwhile: a
+ *   websocket opened to a busy kernel (the question's own, or a browser reconnecting) makes
+ *   jupyter_server 1.23 send a `kernel_info_request` on the control channel, which the kernel
+ *   answers mid-cell, and the status messages around that answer make Jupyter record `idle`;
  * - a warning comes first: at `idle − warning` of idleness the instance is warned, and it stops
  *   only once it has been idle for `idle` AND the warning has stood for `warning`, so that a
  *   warning given late (the server was down) still gives the whole notice;
@@ -67,30 +71,32 @@ const IDLE = 'idle';
 
 /**
  * The kernels to ask before deciding: those whose state settles nothing (neither `idle` nor
- * `busy`), and none when a kernel is busy already (the instance is kept whatever others say).
+ * `busy`), and those `doubted` (silent or unreachable when last asked, by id) even if Jupyter now
+ * says `idle`; none when a kernel is busy already (the instance is kept whatever others say).
  */
-export function kernelsToAsk<TKernel extends { executionState: string }>(
+export function kernelsToAsk<TKernel extends { id: string; executionState: string }>(
   kernels: readonly TKernel[],
+  doubted: ReadonlySet<string> = new Set(),
 ): TKernel[] {
   if (kernels.some((kernel) => kernel.executionState === BUSY)) {
     return [];
   }
-  return kernels.filter((kernel) => kernel.executionState !== IDLE);
+  return kernels.filter((kernel) => kernel.executionState !== IDLE || doubted.has(kernel.id));
 }
 
 /**
- * Whether a kernel may be running a cell: Jupyter says `busy`, or says neither `idle` nor `busy`
- * and the kernel did not reply when asked (silent, unreachable, or not asked): deny by default.
+ * Whether a kernel may be running a cell: Jupyter says `busy`; or it was asked and did not reply
+ * (silent or unreachable), whatever else Jupyter says; or Jupyter says neither `idle` nor `busy`
+ * and it was not asked: deny by default.
  */
 export function isKernelBusy(kernel: KernelObservation): boolean {
-  switch (kernel.executionState) {
-    case BUSY:
-      return true;
-    case IDLE:
-      return false;
-    default:
-      return kernel.answer !== 'replied';
+  if (kernel.executionState === BUSY) {
+    return true;
   }
+  if (kernel.answer !== null) {
+    return kernel.answer !== 'replied';
+  }
+  return kernel.executionState !== IDLE;
 }
 
 /** Whether any kernel may be running a cell. */

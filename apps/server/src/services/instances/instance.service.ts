@@ -184,6 +184,11 @@ export class InstanceService implements PlatformApi {
    * a notebook's many requests cost one write a minute, and the reconciler still sees the latest).
    */
   private readonly activity = new Map<string, { seen: number; written: number }>();
+  /**
+   * Per running instance in this process, its kernels that did not reply when last asked: asked
+   * again on the next pass whatever Jupyter then says (idle.ts), until they reply.
+   */
+  private readonly doubtedKernels = new Map<string, ReadonlySet<string>>();
   private readonly now: () => Date;
   /** Aborted at close: starts being watched leave the rest to the next server's reconciler. */
   private readonly closing = new AbortController();
@@ -436,11 +441,13 @@ export class InstanceService implements PlatformApi {
         this.logger.error({ err: error, instanceId: row.id }, 'instance reconciliation failed');
       }
     }
-    // Traffic remembered for instances no longer live is of no use to the culler.
+    // Traffic and doubts remembered for instances no longer live are of no use to the culler.
     const live = new Set(rows.filter((row) => row.state === 'running').map((row) => row.id));
-    for (const id of this.activity.keys()) {
-      if (!live.has(id)) {
-        this.activity.delete(id);
+    for (const remembered of [this.activity, this.doubtedKernels]) {
+      for (const id of remembered.keys()) {
+        if (!live.has(id)) {
+          remembered.delete(id);
+        }
       }
     }
   }
@@ -962,13 +969,21 @@ export class InstanceService implements PlatformApi {
     token: string,
     kernels: readonly KernelActivity[],
   ): Promise<KernelObservation[]> {
-    const asked = kernelsToAsk(kernels);
+    const asked = kernelsToAsk(kernels, this.doubtedKernels.get(instanceId));
     const answers = await askKernels(
       endpoint,
       baseUrlOf(instanceId),
       token,
       asked.map((kernel) => kernel.id),
     );
+    const doubted = new Set(
+      asked.map((kernel) => kernel.id).filter((id) => answers.get(id) !== 'replied'),
+    );
+    if (doubted.size > 0) {
+      this.doubtedKernels.set(instanceId, doubted);
+    } else {
+      this.doubtedKernels.delete(instanceId);
+    }
     const unanswered = [...answers.values()].filter((answer) => answer !== 'replied');
     if (unanswered.length > 0) {
       // Counts only: which kernels, and what they run, are the researcher's.
