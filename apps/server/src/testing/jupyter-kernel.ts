@@ -4,11 +4,12 @@
  * the REST API (`api/kernels`) and the kernel's `channels` websocket (Jupyter messaging protocol
  * 5.3: an `execute_request` on the shell channel; the `stream`, `error` and `execute_result`
  * messages it causes on iopub; done when both the shell's `execute_reply` and iopub's
- * `status: idle` have come, in either order). The one place these messages are built.
+ * `status: idle` have come, in either order), built by compute/jupyter-message.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import WebSocket from 'ws';
+import { jupyterRequest } from '../compute/jupyter-message.js';
 
 export interface Execution {
   /**
@@ -116,6 +117,7 @@ interface Pending {
   reply: string | null;
   idle: boolean;
   resolve: (execution: Execution) => void;
+  began: () => void;
 }
 
 /** A kernel started on the server, with its websocket open. */
@@ -170,39 +172,33 @@ export class JupyterKernel {
     });
   }
 
-  /** Runs `code` as one cell and waits for its end (or the kernel's death). */
-  execute(code: string): Promise<Execution> {
-    const msgId = randomUUID();
+  /**
+   * Runs `code` as one cell and waits for its end (or the kernel's death); `began` is called when
+   * the kernel says it runs it (`execute_input` on iopub).
+   */
+  execute(code: string, began: () => void = () => undefined): Promise<Execution> {
+    const request = jupyterRequest('shell', 'execute_request', this.session, {
+      code,
+      silent: false,
+      store_history: false,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    });
     return new Promise((resolve) => {
       if (this.ws.readyState !== WebSocket.OPEN) {
         resolve({ status: 'died', output: '', result: null });
         return;
       }
-      this.pending.set(msgId, { output: '', result: null, reply: null, idle: false, resolve });
-      this.ws.send(
-        JSON.stringify({
-          channel: 'shell',
-          buffers: [],
-          metadata: {},
-          parent_header: {},
-          header: {
-            msg_id: msgId,
-            msg_type: 'execute_request',
-            username: 'ngsci',
-            session: this.session,
-            date: new Date(0).toISOString(),
-            version: '5.3',
-          },
-          content: {
-            code,
-            silent: false,
-            store_history: false,
-            user_expressions: {},
-            allow_stdin: false,
-            stop_on_error: true,
-          },
-        }),
-      );
+      this.pending.set(request.header.msg_id, {
+        output: '',
+        result: null,
+        reply: null,
+        idle: false,
+        resolve,
+        began,
+      });
+      this.ws.send(JSON.stringify(request));
     });
   }
 
@@ -289,6 +285,8 @@ export class JupyterKernel {
       pending.output += String(message.content['text']);
     } else if (message.msg_type === 'error') {
       pending.output += `${String(message.content['ename'])}: ${String(message.content['evalue'])}\n`;
+    } else if (message.msg_type === 'execute_input') {
+      pending.began();
     } else if (message.msg_type === 'execute_result') {
       const data = message.content['data'];
       const plain =

@@ -3,8 +3,12 @@ import {
   decideIdle,
   hasBusyKernel,
   idleStopAt,
+  isKernelBusy,
+  kernelsToAsk,
   latestActivity,
   type IdleObservation,
+  type KernelAnswer,
+  type KernelObservation,
   type IdlePolicy,
 } from './idle.js';
 
@@ -15,8 +19,14 @@ const T0 = new Date('2030-03-01T12:00:00.000Z');
 /** `minutes` after T0. */
 const at = (minutes: number) => new Date(T0.getTime() + minutes * MINUTE);
 
+/** A kernel in `executionState`, with its answer when asked. */
+const kernel = (executionState: string, answer: KernelAnswer | null = null): KernelObservation => ({
+  executionState,
+  answer,
+});
+
 function observe(overrides: Partial<IdleObservation>): IdleObservation {
-  return { lastActivityAt: T0, kernelStates: ['idle'], warnedAt: null, now: T0, ...overrides };
+  return { lastActivityAt: T0, kernels: [kernel('idle')], warnedAt: null, now: T0, ...overrides };
 }
 
 describe('idle culling decisions', () => {
@@ -27,7 +37,7 @@ describe('idle culling decisions', () => {
       stopAt: at(60),
     });
     // No kernel at all is as idle as idle kernels; warned late, it still gets the whole notice.
-    expect(decideIdle(observe({ now: at(55), kernelStates: [] }), POLICY)).toEqual({
+    expect(decideIdle(observe({ now: at(55), kernels: [] }), POLICY)).toEqual({
       action: 'warn',
       stopAt: at(65),
     });
@@ -52,11 +62,59 @@ describe('idle culling decisions', () => {
   it('never culls or warns while a kernel is busy, however long ago anything else happened', () => {
     for (const warnedAt of [null, at(50)]) {
       expect(
-        decideIdle(observe({ kernelStates: ['idle', 'busy'], warnedAt, now: at(600) }), POLICY),
+        decideIdle(
+          observe({ kernels: [kernel('idle'), kernel('busy')], warnedAt, now: at(600) }),
+          POLICY,
+        ),
       ).toEqual({ action: 'keep', busy: true });
     }
-    expect(hasBusyKernel(['starting', 'idle'])).toBe(false);
-    expect(hasBusyKernel(['idle', 'busy'])).toBe(true);
+    expect(hasBusyKernel([kernel('starting', 'replied'), kernel('idle')])).toBe(false);
+    expect(hasBusyKernel([kernel('idle'), kernel('busy')])).toBe(true);
+  });
+
+  it('counts a kernel Jupyter calls neither idle nor busy as busy unless it replied when asked', () => {
+    // Jupyter missed the kernel's `busy` (it connects to iopub as the kernel starts): `starting`
+    // while a cell runs. Asked, such a kernel is silent; an idle one replies.
+    for (const state of ['starting', 'unknown', 'restarting', '']) {
+      expect(isKernelBusy(kernel(state, 'replied'))).toBe(false);
+      for (const answer of ['silent', 'unreachable', null] as const) {
+        expect(isKernelBusy(kernel(state, answer))).toBe(true);
+      }
+    }
+    // Jupyter's `busy` settles it; its `idle` does not outweigh a kernel that did not reply (a
+    // websocket opened mid-cell makes Jupyter record `idle`), and stands when it was not asked.
+    expect(isKernelBusy(kernel('idle', 'silent'))).toBe(true);
+    expect(isKernelBusy(kernel('idle', 'unreachable'))).toBe(true);
+    expect(isKernelBusy(kernel('idle', 'replied'))).toBe(false);
+    expect(isKernelBusy(kernel('idle'))).toBe(false);
+    expect(isKernelBusy(kernel('busy', 'replied'))).toBe(true);
+    const silent = observe({
+      kernels: [kernel('idle'), kernel('starting', 'silent')],
+      now: at(600),
+    });
+    expect(decideIdle({ ...silent, warnedAt: at(590) }, POLICY)).toEqual({
+      action: 'keep',
+      busy: true,
+    });
+    const replied = observe({ kernels: [kernel('starting', 'replied')], now: at(600) });
+    expect(decideIdle({ ...replied, warnedAt: at(590) }, POLICY)).toEqual({
+      action: 'cull',
+      idleMinutes: 600,
+    });
+  });
+
+  it('asks only kernels whose state settles nothing, and none once one is busy', () => {
+    const idle = { id: 'a', executionState: 'idle' };
+    const starting = { id: 'b', executionState: 'starting' };
+    const unknown = { id: 'c', executionState: 'unknown' };
+    expect(kernelsToAsk([idle, starting, unknown])).toEqual([starting, unknown]);
+    expect(kernelsToAsk([idle, { id: 'd', executionState: 'idle' }])).toEqual([]);
+    expect(kernelsToAsk([starting, { id: 'e', executionState: 'busy' }])).toEqual([]);
+    // A kernel silent when last asked is asked again though Jupyter now says `idle`.
+    expect(kernelsToAsk([idle, starting], new Set([idle.id]))).toEqual([idle, starting]);
+    expect(kernelsToAsk([idle, { id: 'e', executionState: 'busy' }], new Set([idle.id]))).toEqual(
+      [],
+    );
   });
 
   it('gives the whole warning when it is given late, and never culls without one first', () => {

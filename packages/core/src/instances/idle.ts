@@ -7,6 +7,15 @@
  * The rules, from researchers' complaints about JupyterHub's culler:
  * - a busy kernel is activity: an instance is never stopped while any kernel runs a cell, however
  *   long ago anyone typed (a training loop of ten hours is work, not idleness);
+ * - only Jupyter's `idle` and `busy` settle whether a kernel runs a cell. Jupyter learns a
+ *   kernel's state from the `status` messages it sees on the kernel's iopub, and misses those
+ *   published before it connected (jupyter_server 1.23 connects as the kernel starts): a cell sent
+ *   at once runs while Jupyter still says `starting`. A kernel in any other state is asked itself
+ *   (by the server, `kernelsToAsk`), and counts as busy unless it replied: never stopped on doubt.
+ *   A kernel found silent stays in doubt until it replies, whatever Jupyter says meanwhile: a
+ *   websocket opened to a busy kernel (the question's own, or a browser reconnecting) makes
+ *   jupyter_server 1.23 send a `kernel_info_request` on the control channel, which the kernel
+ *   answers mid-cell, and the status messages around that answer make Jupyter record `idle`;
  * - a warning comes first: at `idle − warning` of idleness the instance is warned, and it stops
  *   only once it has been idle for `idle` AND the warning has stood for `warning`, so that a
  *   warning given late (the server was down) still gives the whole notice;
@@ -25,8 +34,8 @@ export interface IdlePolicy {
 export interface IdleObservation {
   /** The latest activity anyone saw (proxy traffic, Jupyter's API, kernels), or its start. */
   lastActivityAt: Date;
-  /** Each kernel's `execution_state` as Jupyter reports it (`idle`, `busy`, `starting` …). */
-  kernelStates: readonly string[];
+  /** Each kernel: the state Jupyter reports, and what it answered if it was asked. */
+  kernels: readonly KernelObservation[];
   /** When it was warned, or null. A warning older than the last activity no longer stands. */
   warnedAt: Date | null;
   now: Date;
@@ -40,12 +49,59 @@ export type IdleDecision =
   /** Stop it: idle for `idleMinutes` whole minutes, warned long enough. */
   | { action: 'cull'; idleMinutes: number };
 
-/** The kernel state that means a cell is running (Jupyter messaging, `status` on iopub). */
-const BUSY = 'busy';
+/**
+ * What a kernel said when the server asked it directly: a `kernel_info_request` on its shell
+ * channel, which a kernel answers only between cells (Jupyter messaging 5.x). `replied` within the
+ * bound: it runs nothing. `silent`: no reply within the bound, the request waits behind a cell.
+ * `unreachable`: the question could not be put (refused, the connection failed or closed).
+ */
+export type KernelAnswer = 'replied' | 'silent' | 'unreachable';
 
-/** Whether any kernel is running a cell. */
-export function hasBusyKernel(kernelStates: readonly string[]): boolean {
-  return kernelStates.includes(BUSY);
+/** One kernel as the server found it. */
+export interface KernelObservation {
+  /** `execution_state` as Jupyter reports it (`idle`, `busy`, `starting` …; `unknown` if none). */
+  executionState: string;
+  /** Its answer when it was asked (`kernelsToAsk`); null when it was not. */
+  answer: KernelAnswer | null;
+}
+
+/** The states that mean a cell is running, and that none is (`status` on iopub). */
+const BUSY = 'busy';
+const IDLE = 'idle';
+
+/**
+ * The kernels to ask before deciding: those whose state settles nothing (neither `idle` nor
+ * `busy`), and those `doubted` (silent or unreachable when last asked, by id) even if Jupyter now
+ * says `idle`; none when a kernel is busy already (the instance is kept whatever others say).
+ */
+export function kernelsToAsk<TKernel extends { id: string; executionState: string }>(
+  kernels: readonly TKernel[],
+  doubted: ReadonlySet<string> = new Set(),
+): TKernel[] {
+  if (kernels.some((kernel) => kernel.executionState === BUSY)) {
+    return [];
+  }
+  return kernels.filter((kernel) => kernel.executionState !== IDLE || doubted.has(kernel.id));
+}
+
+/**
+ * Whether a kernel may be running a cell: Jupyter says `busy`; or it was asked and did not reply
+ * (silent or unreachable), whatever else Jupyter says; or Jupyter says neither `idle` nor `busy`
+ * and it was not asked: deny by default.
+ */
+export function isKernelBusy(kernel: KernelObservation): boolean {
+  if (kernel.executionState === BUSY) {
+    return true;
+  }
+  if (kernel.answer !== null) {
+    return kernel.answer !== 'replied';
+  }
+  return kernel.executionState !== IDLE;
+}
+
+/** Whether any kernel may be running a cell. */
+export function hasBusyKernel(kernels: readonly KernelObservation[]): boolean {
+  return kernels.some(isKernelBusy);
 }
 
 /** The latest of some instants, ignoring the unknown ones; null when none is known. */
@@ -88,7 +144,7 @@ export function decideIdle(observation: IdleObservation, policy: IdlePolicy): Id
   if (policy.idleMs <= 0) {
     return { action: 'keep', busy: false };
   }
-  if (hasBusyKernel(observation.kernelStates)) {
+  if (hasBusyKernel(observation.kernels)) {
     return { action: 'keep', busy: true };
   }
   const { lastActivityAt, warnedAt, now } = observation;

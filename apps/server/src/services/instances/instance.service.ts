@@ -17,7 +17,8 @@
  *
  * Idle culling is a step of the reconciler: the proxy reports traffic (`recordActivity`, written at
  * most once a minute per instance), Jupyter is asked for its own activity and its kernels' states
- * once the instance looks idle, and `decideIdle` (@lantern/core/instances) keeps, warns (audited,
+ * once the instance looks idle (and a kernel Jupyter calls neither idle nor busy is asked itself,
+ * compute/kernel-probe.ts), and `decideIdle` (@lantern/core/instances) keeps, warns (audited,
  * emailed to the launcher, shown as `idleStopAt`) or stops it through the state machine.
  */
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
@@ -30,6 +31,7 @@ import {
   idleStopAt,
   isFreeType,
   isWarningStanding,
+  kernelsToAsk,
   latestActivity,
   nextState,
   type IdlePolicy,
@@ -37,6 +39,7 @@ import {
   type InstanceEvent,
   type InstanceState,
   type InstanceType,
+  type KernelObservation,
   type LaunchRequest,
 } from '@lantern/core/instances';
 import { isProjectOpen, refuseAction } from '@lantern/core/projects';
@@ -50,7 +53,12 @@ import type {
   DatasetMount,
   NotebookEndpoint,
 } from '../../compute/compute-backend.js';
-import { NotebookActivityError, readNotebookActivity } from '../../compute/notebook-activity.js';
+import { askKernels } from '../../compute/kernel-probe.js';
+import {
+  NotebookActivityError,
+  readNotebookActivity,
+  type KernelActivity,
+} from '../../compute/notebook-activity.js';
 import type { ResolvedInstance } from '../../compute/proxy/instance-proxy.js';
 import type { DatasetViews } from '../../compute/dataset-view.js';
 import type { DeploymentKey } from '../../crypto/deployment-key.js';
@@ -176,6 +184,11 @@ export class InstanceService implements PlatformApi {
    * a notebook's many requests cost one write a minute, and the reconciler still sees the latest).
    */
   private readonly activity = new Map<string, { seen: number; written: number }>();
+  /**
+   * Per running instance in this process, its kernels that did not reply when last asked: asked
+   * again on the next pass whatever Jupyter then says (idle.ts), until they reply.
+   */
+  private readonly doubtedKernels = new Map<string, ReadonlySet<string>>();
   private readonly now: () => Date;
   /** Aborted at close: starts being watched leave the rest to the next server's reconciler. */
   private readonly closing = new AbortController();
@@ -428,11 +441,13 @@ export class InstanceService implements PlatformApi {
         this.logger.error({ err: error, instanceId: row.id }, 'instance reconciliation failed');
       }
     }
-    // Traffic remembered for instances no longer live is of no use to the culler.
+    // Traffic and doubts remembered for instances no longer live are of no use to the culler.
     const live = new Set(rows.filter((row) => row.state === 'running').map((row) => row.id));
-    for (const id of this.activity.keys()) {
-      if (!live.has(id)) {
-        this.activity.delete(id);
+    for (const remembered of [this.activity, this.doubtedKernels]) {
+      for (const id of remembered.keys()) {
+        if (!live.has(id)) {
+          remembered.delete(id);
+        }
       }
     }
   }
@@ -917,7 +932,7 @@ export class InstanceService implements PlatformApi {
     const decision = decideIdle(
       {
         lastActivityAt: last,
-        kernelStates: notebook.kernels.map((kernel) => kernel.executionState),
+        kernels: await this.observeKernels(row.id, endpoint, token, notebook.kernels),
         warnedAt: row.idle_warned_at,
         now,
       },
@@ -937,6 +952,54 @@ export class InstanceService implements PlatformApi {
       default:
         decision satisfies never;
     }
+  }
+
+  /**
+   * The kernels as decideIdle takes them: Jupyter's state, and for a state that settles nothing
+   * (`kernelsToAsk`: Jupyter missed the kernel's `busy`, or never said) the kernel's own answer.
+   * A kernel that cannot be asked counts as busy, like one that is silent. That cannot keep a dead
+   * instance forever: a notebook server that does not answer fails the backend's poll (and the
+   * instance with it) before anything here is asked, and jupyter_server drops a kernel that died
+   * from its list (its restarter's `dead` callback); what is left, a kernel alive that does not
+   * reply on its shell channel, is what a kernel running a cell looks like, kept as a busy one is.
+   */
+  private async observeKernels(
+    instanceId: string,
+    endpoint: NotebookEndpoint,
+    token: string,
+    kernels: readonly KernelActivity[],
+  ): Promise<KernelObservation[]> {
+    const asked = kernelsToAsk(kernels, this.doubtedKernels.get(instanceId));
+    const answers = await askKernels(
+      endpoint,
+      baseUrlOf(instanceId),
+      token,
+      asked.map((kernel) => kernel.id),
+    );
+    const doubted = new Set(
+      asked.map((kernel) => kernel.id).filter((id) => answers.get(id) !== 'replied'),
+    );
+    if (doubted.size > 0) {
+      this.doubtedKernels.set(instanceId, doubted);
+    } else {
+      this.doubtedKernels.delete(instanceId);
+    }
+    const unanswered = [...answers.values()].filter((answer) => answer !== 'replied');
+    if (unanswered.length > 0) {
+      // Counts only: which kernels, and what they run, are the researcher's.
+      this.logger.info(
+        {
+          instanceId,
+          asked: asked.length,
+          silent: unanswered.filter((a) => a === 'silent').length,
+        },
+        'kernels Jupyter calls neither idle nor busy did not reply; counted busy',
+      );
+    }
+    return kernels.map((kernel) => ({
+      executionState: kernel.executionState,
+      answer: answers.get(kernel.id) ?? null,
+    }));
   }
 
   /** When this process last saw proxy traffic to the instance. */
