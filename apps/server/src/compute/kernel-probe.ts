@@ -18,7 +18,7 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 import { z } from 'zod';
 import type { NotebookEndpoint } from './compute-backend.js';
 import { jupyterRequest } from './jupyter-message.js';
-import { ConnectorAgent, connectorOf, type ConnectorRequestArgs } from './notebook-connector.js';
+import { connectorOf, createConnectionOf } from './notebook-connector.js';
 
 /**
  * How long a kernel has to reply. An idle kernel replies in milliseconds; a loaded machine may
@@ -32,9 +32,6 @@ export const KERNEL_PROBE_CONCURRENCY = 4;
  * output, plots); a larger message ends the question as `unreachable`, which keeps the instance.
  */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-
-/** Opens the websockets' connections through each one's connector (not pooled: upgrades leave). */
-const agent = new ConnectorAgent();
 
 const replySchema = z
   .object({
@@ -55,10 +52,13 @@ export function askKernel(
   timeoutMs = KERNEL_PROBE_MS,
 ): Promise<KernelAnswer> {
   const request = jupyterRequest('shell', 'kernel_info_request', randomUUID());
-  const options: ClientOptions & ConnectorRequestArgs = {
-    agent,
-    connector: connectorOf(endpoint),
-    servername: '',
+  const options: ClientOptions = {
+    // Its own connection, through the connector (not pooled: an upgraded connection leaves). ws
+    // hands this to Node's http.request, which takes the callback form; @types/ws types only
+    // net.createConnection's.
+    createConnection: createConnectionOf(connectorOf(endpoint)) as unknown as NonNullable<
+      ClientOptions['createConnection']
+    >,
     headers: { authorization: `token ${token}` },
     maxPayload: MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
