@@ -30,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { publishTinyDataset } from '../../apps/server/src/testing/datasets.js';
+import { bareJupyterArgs } from '../../apps/server/src/testing/bare-jupyter.js';
 import { stopLeftoverInstances } from '../../apps/server/src/testing/instances.js';
 import { JupyterKernel } from '../../apps/server/src/testing/jupyter-kernel.js';
 import { startTestServer, type TestServer } from '../../apps/server/src/testing/test-server.js';
@@ -269,17 +270,7 @@ async function bareLaunch(work: string, intervalMs: number): Promise<Timing> {
   const started = performance.now();
   const child: ChildProcess = startProcess(
     '/usr/bin/python3',
-    [
-      '-m',
-      'jupyter_server',
-      '--ServerApp.ip=127.0.0.1',
-      `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0',
-      `--ServerApp.base_url=${base}`,
-      `--ServerApp.root_dir=${join(root, 'home')}`,
-      '--ServerApp.open_browser=False',
-      '--ServerApp.allow_root=True',
-    ],
+    bareJupyterArgs({ port, baseUrl: base, rootDir: join(root, 'home') }),
     {
       PATH: '/usr/bin:/bin',
       HOME: join(root, 'home'),

@@ -30,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { instanceBasePath } from '../../apps/server/src/compute/proxy/instance-proxy.js';
+import { bareJupyterArgs } from '../../apps/server/src/testing/bare-jupyter.js';
 import type { LanternServerReady } from './lantern-server.js';
 import {
   cpuSeconds,
@@ -263,17 +264,11 @@ async function main(): Promise<void> {
     await mkdir(join(work, 'root'));
     const jupyter = startProcess(
       '/usr/bin/python3',
-      [
-        '-m',
-        'jupyter_server',
-        '--ServerApp.ip=127.0.0.1',
-        `--ServerApp.port=${jupyterPort}`,
-        '--ServerApp.port_retries=0',
-        `--ServerApp.base_url=${instanceBasePath(JUPYTER_INSTANCE)}`,
-        `--ServerApp.root_dir=${join(work, 'root')}`,
-        '--ServerApp.open_browser=False',
-        '--ServerApp.allow_root=True',
-      ],
+      bareJupyterArgs({
+        port: jupyterPort,
+        baseUrl: instanceBasePath(JUPYTER_INSTANCE),
+        rootDir: join(work, 'root'),
+      }),
       {
         PATH: '/usr/bin:/bin',
         HOME: work,

@@ -22,6 +22,28 @@ export interface BareJupyter {
 
 const BASE_URL = '/instances/ins_bare0000000000/';
 
+/**
+ * The arguments of Debian's jupyter_server (`/usr/bin/python3` then these) started bare, as a
+ * person would on one machine: loopback TCP on `port`, served under `baseUrl` from `rootDir`.
+ */
+export function bareJupyterArgs(options: {
+  port: number;
+  baseUrl: string;
+  rootDir: string;
+}): string[] {
+  return [
+    '-m',
+    'jupyter_server',
+    '--ServerApp.ip=127.0.0.1',
+    `--ServerApp.port=${options.port}`,
+    '--ServerApp.port_retries=0',
+    `--ServerApp.base_url=${options.baseUrl}`,
+    `--ServerApp.root_dir=${options.rootDir}`,
+    '--ServerApp.open_browser=False',
+    '--ServerApp.allow_root=True',
+  ];
+}
+
 /** Starts the server and waits (up to `timeoutMs`) until it answers with its token. */
 export async function startBareJupyter(timeoutMs = 60_000): Promise<BareJupyter> {
   const root = await mkdtemp(join(tmpdir(), 'lantern-bare-jupyter-'));
@@ -29,17 +51,7 @@ export async function startBareJupyter(timeoutMs = 60_000): Promise<BareJupyter>
   const port = await freePort();
   const child = spawn(
     '/usr/bin/python3',
-    [
-      '-m',
-      'jupyter_server',
-      '--ServerApp.ip=127.0.0.1',
-      `--ServerApp.port=${port}`,
-      '--ServerApp.port_retries=0',
-      `--ServerApp.base_url=${BASE_URL}`,
-      `--ServerApp.root_dir=${root}`,
-      '--ServerApp.open_browser=False',
-      '--ServerApp.allow_root=True',
-    ],
+    bareJupyterArgs({ port, baseUrl: BASE_URL, rootDir: root }),
     {
       // Kernels started without a path work where the server does.
       cwd: root,
