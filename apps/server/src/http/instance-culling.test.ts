@@ -12,6 +12,7 @@ import { createSignedInUser, type SignedInUser } from '../testing/users.js';
 // long anything took. A kernel busy in `time.sleep` two hours past its last activity is kept; once
 // idle, the instance is warned (audited, emailed, `idleStopAt`), traffic through the proxy
 // withdraws the warning, and at the end of the next warning it is stopped with why, usage closed.
+// A kernel Jupyter wrongly calls idle mid-cell is asked itself before any stop, and keeps it.
 
 const ENV = {
   LANTERN_INSTANCE_POLL_MS: '100',
@@ -158,6 +159,44 @@ describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
     await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
   }, 120_000);
 
+  it('asks every kernel before a stop, and keeps one that runs a cell while Jupyter calls it idle (a warning was given)', async () => {
+    // The cell says `idle` on iopub itself as it starts, as the status messages of a websocket's
+    // nudge do mid-cell (jupyter_server 1.23): Jupyter then records the kernel idle while it runs.
+    let began = false;
+    const cell = kernel?.execute(
+      "import time\nget_ipython().kernel._publish_status('idle', 'shell')\ntime.sleep(600)",
+      () => {
+        began = true;
+      },
+    );
+    await expect.poll(() => began, { timeout: 60_000 }).toBe(true);
+    await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
+
+    // Jupyter's word is enough for a warning (a notice, which any use withdraws) …
+    await idleFor(51);
+    const warned = await until((now) => now.idleStopAt !== null || now.state !== 'running');
+    expect(warned.state).toBe('running');
+    // … not for the stop: at the stop every kernel is asked, and this one does not reply.
+    aheadMs = Date.parse(warned.idleStopAt ?? '') + MINUTE - Date.now();
+    const stopAt = Date.parse(warned.idleStopAt ?? '');
+    const kept = await until(
+      (now) => Date.parse(now.lastActivityAt ?? '') >= stopAt || now.state !== 'running',
+    );
+    expect(kept).toMatchObject({ state: 'running', idleStopAt: null });
+    expect(await auditOf('instance.idle_stop')).toEqual([]);
+
+    const { socketPath, baseUrl, token } = await notebook();
+    const interrupted = await jupyterApi(
+      socketPath,
+      token,
+      'POST',
+      `${baseUrl}api/kernels/${kernel?.id ?? ''}/interrupt`,
+    );
+    expect(interrupted.status).toBe(204);
+    expect((await cell)?.output).toContain('KeyboardInterrupt');
+    await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
+  }, 120_000);
+
   it('warns an idle instance 10 minutes before its stop: idleStopAt, an audit event, an email to its launcher', async () => {
     await idleFor(51);
     const warned = await until((now) => now.idleStopAt !== null || now.state !== 'running');
@@ -167,16 +206,21 @@ describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
     // Idle for the whole hour, and warned for the whole ten minutes, whichever is later.
     expect(stopAt).toBeGreaterThanOrEqual(last + 60 * MINUTE);
 
+    // The second: the test before was warned once too.
     const warnings = await auditOf('instance.idle_warning');
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ idleMinutes: 51, stopAt: warned.idleStopAt });
+    expect(warnings).toHaveLength(2);
+    expect(warnings).toContainEqual(
+      expect.objectContaining({ idleMinutes: 51, stopAt: warned.idleStopAt }),
+    );
     const mail = await server.ctx.services.email.list({ limit: 50 });
     const sent = mail.filter((m) => m.kind === 'instance.idle_warning');
-    expect(sent).toHaveLength(1);
-    expect(sent[0]?.to_address).toBe('iris@example.org');
-    expect(sent[0]?.subject).toContain('Long-running training');
-    expect(sent[0]?.body_text).toContain(instanceId);
-    expect(sent[0]?.body_text).toContain(`/projects/${projectId}`);
+    expect(sent).toHaveLength(2);
+    for (const one of sent) {
+      expect(one.to_address).toBe('iris@example.org');
+      expect(one.subject).toContain('Long-running training');
+      expect(one.body_text).toContain(instanceId);
+      expect(one.body_text).toContain(`/projects/${projectId}`);
+    }
   }, 120_000);
 
   it('withdraws the warning when the notebook is used through the proxy', async () => {
@@ -191,7 +235,7 @@ describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
     await idleFor(52);
     const warned = await until((now) => now.idleStopAt !== null || now.state !== 'running');
     expect(warned.state).toBe('running');
-    expect(await auditOf('instance.idle_warning')).toHaveLength(2);
+    expect(await auditOf('instance.idle_warning')).toHaveLength(3);
     // Still running until the warning has stood its ten minutes.
     aheadMs = Date.parse(warned.idleStopAt ?? '') + MINUTE - Date.now();
     const stopped = await until((now) => now.state === 'stopped' || now.state === 'failed');

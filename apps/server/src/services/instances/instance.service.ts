@@ -929,15 +929,23 @@ export class InstanceService implements PlatformApi {
         notebook.lastActivity,
         ...notebook.kernels.map((k) => k.lastActivity),
       ]) ?? recorded;
-    const decision = decideIdle(
-      {
-        lastActivityAt: last,
-        kernels: await this.observeKernels(row.id, endpoint, token, notebook.kernels),
-        warnedAt: row.idle_warned_at,
-        now,
-      },
-      policy,
-    );
+    const decide = async (askEvery: boolean) =>
+      decideIdle(
+        {
+          lastActivityAt: last,
+          kernels: await this.observeKernels(row.id, endpoint, token, notebook.kernels, askEvery),
+          warnedAt: row.idle_warned_at,
+          now,
+        },
+        policy,
+      );
+    let decision = await decide(false);
+    if (decision.action === 'cull' && notebook.kernels.length > 0) {
+      // Jupyter's `idle` is not enough for the stop itself: jupyter_server 1.23 records a kernel
+      // idle mid-cell when a websocket opened to it (a browser reconnecting) follows a state it
+      // had missed (idle.ts). Every kernel is asked once, now; one that does not reply keeps it.
+      decision = await decide(true);
+    }
     switch (decision.action) {
       case 'keep':
         // A busy kernel is activity now: the instance is not looked at again for a while.
@@ -956,8 +964,9 @@ export class InstanceService implements PlatformApi {
 
   /**
    * The kernels as decideIdle takes them: Jupyter's state, and for a state that settles nothing
-   * (`kernelsToAsk`: Jupyter missed the kernel's `busy`, or never said) the kernel's own answer.
-   * A kernel that cannot be asked counts as busy, like one that is silent. That cannot keep a dead
+   * (`kernelsToAsk`: Jupyter missed the kernel's `busy`, or never said), for one silent when last
+   * asked, and with `askEvery` for every kernel not busy, the kernel's own answer; those that did
+   * not reply are remembered, to be asked again. A kernel that cannot be asked counts as busy, like one that is silent. That cannot keep a dead
    * instance forever: a notebook server that does not answer fails the backend's poll (and the
    * instance with it) before anything here is asked, and jupyter_server drops a kernel that died
    * from its list (its restarter's `dead` callback); what is left, a kernel alive that does not
@@ -968,19 +977,23 @@ export class InstanceService implements PlatformApi {
     endpoint: NotebookEndpoint,
     token: string,
     kernels: readonly KernelActivity[],
+    askEvery: boolean,
   ): Promise<KernelObservation[]> {
-    const asked = kernelsToAsk(kernels, this.doubtedKernels.get(instanceId));
+    const doubted = askEvery
+      ? new Set(kernels.map((kernel) => kernel.id))
+      : this.doubtedKernels.get(instanceId);
+    const asked = kernelsToAsk(kernels, doubted);
     const answers = await askKernels(
       endpoint,
       baseUrlOf(instanceId),
       token,
       asked.map((kernel) => kernel.id),
     );
-    const doubted = new Set(
+    const silent = new Set(
       asked.map((kernel) => kernel.id).filter((id) => answers.get(id) !== 'replied'),
     );
-    if (doubted.size > 0) {
-      this.doubtedKernels.set(instanceId, doubted);
+    if (silent.size > 0) {
+      this.doubtedKernels.set(instanceId, silent);
     } else {
       this.doubtedKernels.delete(instanceId);
     }
