@@ -75,6 +75,20 @@ async function kernelStates(): Promise<string[]> {
   return (res.body as { execution_state: string }[]).map((k) => k.execution_state);
 }
 
+/** Interrupts the kernel's running `cell` and waits for the kernel to be idle again. */
+async function interrupt(cell: Promise<Execution> | undefined): Promise<void> {
+  const { socketPath, baseUrl, token } = await notebook();
+  const interrupted = await jupyterApi(
+    socketPath,
+    token,
+    'POST',
+    `${baseUrl}api/kernels/${kernel?.id ?? ''}/interrupt`,
+  );
+  expect(interrupted.status).toBe(204);
+  expect((await cell)?.output).toContain('KeyboardInterrupt');
+  await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
+}
+
 async function auditOf(action: string): Promise<Record<string, unknown>[]> {
   await server.flushAudit();
   const events = await server.ctx.services.audit.list({ projectId, limit: 500 });
@@ -128,7 +142,7 @@ afterAll(async () => {
 
 describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
   it('keeps an instance whose kernel is busy in a long cell, long past the idle time, and counts it as activity', async () => {
-    const cell: Promise<Execution> | undefined = kernel?.execute('import time\ntime.sleep(600)');
+    const cell = kernel?.execute('import time\ntime.sleep(600)');
     await expect.poll(kernelStates, { timeout: 60_000 }).toContain('busy');
 
     const before = Date.parse((await instance()).lastActivityAt ?? '');
@@ -146,17 +160,7 @@ describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
     expect(await auditOf('instance.idle_warning')).toEqual([]);
 
     // The cell is interrupted; the kernel goes idle.
-    const { socketPath, baseUrl, token } = await notebook();
-    const interrupted = await jupyterApi(
-      socketPath,
-      token,
-      'POST',
-      `${baseUrl}api/kernels/${kernel?.id ?? ''}/interrupt`,
-    );
-    expect(interrupted.status).toBe(204);
-    const ended = await cell;
-    expect(ended?.output).toContain('KeyboardInterrupt');
-    await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
+    await interrupt(cell);
   }, 120_000);
 
   it('asks every kernel before a stop, and keeps one that runs a cell while Jupyter calls it idle (a warning was given)', async () => {
@@ -185,16 +189,7 @@ describe(`idle culling with the local backend, on ${TEST_DIALECT}`, () => {
     expect(kept).toMatchObject({ state: 'running', idleStopAt: null });
     expect(await auditOf('instance.idle_stop')).toEqual([]);
 
-    const { socketPath, baseUrl, token } = await notebook();
-    const interrupted = await jupyterApi(
-      socketPath,
-      token,
-      'POST',
-      `${baseUrl}api/kernels/${kernel?.id ?? ''}/interrupt`,
-    );
-    expect(interrupted.status).toBe(204);
-    expect((await cell)?.output).toContain('KeyboardInterrupt');
-    await expect.poll(kernelStates, { timeout: 60_000 }).toEqual(['idle']);
+    await interrupt(cell);
   }, 120_000);
 
   it('warns an idle instance 10 minutes before its stop: idleStopAt, an audit event, an email to its launcher', async () => {

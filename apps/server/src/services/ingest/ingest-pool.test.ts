@@ -221,6 +221,43 @@ describe('the ingest worker pool', () => {
     });
   });
 
+  it('names the exit of a worker that dies as files are sent to it, never the failed send', async () => {
+    await withDataDir('dies-while-sent', async (ctx) => {
+      // Each worker exits when given its second file, as soon as its first is answered: the pool
+      // sends the next file on that answer, as the worker goes, and the send can fail (EPIPE)
+      // before the exit is seen. The files are not DICOM, so each answer is a FormatError.
+      const pool = new IngestPool({ workers: 1, stores: stores(ctx), exitAtFile: 2 });
+      const path = join(work, 'dies-while-sent.dcm');
+      await writeFile(path, Buffer.alloc(200, 0x41));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, index) =>
+          pool.ingestFile({
+            kind: 'dicom',
+            path,
+            name: `files/${index}.dcm`,
+            shiftDays: 0,
+            uidKey: new Uint8Array(32).fill(1),
+            pseudonym: { patientId: 'P', patientName: 'P' },
+          }),
+        ),
+      ).finally(() => pool.close());
+      const causes = outcomes.map((outcome, index) => {
+        expect(outcome.status).toBe('rejected');
+        const reason = (outcome as PromiseRejectedResult).reason as Error;
+        if (reason instanceof FormatError) {
+          return 'not dicom';
+        }
+        expect(reason).toBeInstanceOf(IngestWorkerError);
+        expect(reason.message).toBe(
+          `the ingest worker process taking files/${index}.dcm exited with code 7; the ingest can be run again`,
+        );
+        return 'exited';
+      });
+      expect(causes).toContain('not dicom');
+      expect(causes).toContain('exited');
+    });
+  });
+
   it('fails the run when a worker process dies, and the ingest run again completes its draft', async () => {
     const state = await withDataDir('worker-dies', async (ctx) => {
       // Each worker process exits (code 7) when given its third file: the run has several more.

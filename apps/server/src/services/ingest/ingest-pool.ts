@@ -335,6 +335,14 @@ export class IngestPool {
       }
     };
     child.on('error', (error) => {
+      if (child.pid !== undefined && isChannelError(error)) {
+        // A file was sent as the worker went (its end of the channel is closed): its exit, which
+        // follows, says why, and fails what it held. One that lingers is killed.
+        const linger = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+        linger.unref();
+        child.once('exit', () => clearTimeout(linger));
+        return;
+      }
       lost(`failed (${error.name}: ${error.message})`);
       // A process that could not be started or signalled is not left behind.
       child.kill('SIGKILL');
@@ -344,6 +352,15 @@ export class IngestPool {
     );
     return entry;
   }
+}
+
+/** How long a worker whose channel closed may take to exit before it is killed. */
+const EXIT_GRACE_MS = 5_000;
+
+/** Whether a send failed because the worker's end of the IPC channel is gone. */
+function isChannelError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_IPC_CHANNEL_CLOSED';
 }
 
 /** The typed error a worker sent, rebuilt in this process. */

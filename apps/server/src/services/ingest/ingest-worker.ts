@@ -127,8 +127,12 @@ function take(): void {
 let isExiting = false;
 
 function exitIfDone(): void {
-  if (isExiting && idleBuffers.length === FILES_PER_WORKER) {
-    process.exit(7);
+  if (isExiting && idleBuffers.length === FILES_PER_WORKER && process.connected) {
+    // As a dying process's can, the channel closes a moment before the exit is seen: a file the
+    // pool sends in between fails to send, and the pool must still report the exit.
+    process.removeAllListeners('disconnect');
+    process.disconnect();
+    setTimeout(() => process.exit(7), 50);
   }
 }
 
