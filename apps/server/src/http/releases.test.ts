@@ -172,9 +172,13 @@ beforeAll(async () => {
   });
   expect(made.status).toBe(201);
   projectId = ((await made.json()) as { id: string }).id;
-  await addMemberDirectly(server, projectId, editor.id, 'editor');
-  await addMemberDirectly(server, projectId, viewer.id, 'viewer');
-  await addMemberDirectly(server, projectId, suspended.id, 'viewer');
+  for (const [member, role] of [
+    [editor, 'editor'],
+    [viewer, 'viewer'],
+    [suspended, 'viewer'],
+  ] as const) {
+    await addMemberDirectly(server, projectId, member.id, role);
+  }
   const suspension = await api('POST', `/api/v1/admin/users/${suspended.id}/suspend`, admin, {
     reason: 'For the matrix.',
   });
