@@ -157,6 +157,8 @@ export function releaseRoutes(releases: ReleaseService): FastifyPluginAsyncZod {
       app.get(
         `/api/v1/releases/:id/files/:fileId/${route.path}`,
         {
+          // No HEAD: it would open the bytes, and record a download, for nothing.
+          exposeHeadRoute: false,
           config: { permission: route.permission, action: route.action },
           schema: {
             operationId: route.operationId,
