@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { parseAuditBody } from '@lantern/core/audit';
 import { writeZip } from '@lantern/formats';
+import { ApiError, createLanternClient } from '@lantern/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
 import { request, type As } from '../testing/http.js';
@@ -483,6 +484,43 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
       projectId,
       details: { file: table?.id, sha256: sha256(csv), bytes: csv.length },
     });
+  });
+
+  it('works through the SDK with API tokens: the queue, a preview, a decision, a download', async () => {
+    const client = async (as: SignedInUser, scope: string[]) => {
+      const made = await api('POST', '/api/v1/auth/tokens', as, {
+        name: 'airlock scripts',
+        scope,
+        expiresInDays: 1,
+      });
+      expect(made.status).toBe(201);
+      const { token } = (await made.json()) as { token: string };
+      return createLanternClient({ baseUrl: server.url, token });
+    };
+    const rita = await client(reviewer, ['account', 'release.review']);
+    const vera = await client(viewer, ['account', 'project.work']);
+    const id = await requestRelease();
+    expect((await rita.listReleaseQueue()).releases.map((r) => r.id)).toContain(id);
+    expect((await vera.listProjectReleases(projectId)).releases[0]?.id).toBe(id);
+    const [table] = (await rita.getRelease(id)).files;
+    const fileId = table?.id ?? '';
+    expect(await rita.previewReleaseFile(id, fileId)).toMatchObject({
+      kind: 'table',
+      totalRows: 2,
+    });
+    await expect(vera.downloadReleaseFile(id, fileId)).rejects.toMatchObject({
+      status: 409,
+      code: 'conflict',
+    });
+    await expect(vera.decideRelease(id, { approved: true, reason: 'mine' })).rejects.toBeInstanceOf(
+      ApiError,
+    );
+    const decided = await rita.decideRelease(id, { approved: true, reason: 'Aggregates only.' });
+    expect(decided).toMatchObject({ state: 'approved', canDecide: false });
+    const { bytes, sha256: stored } = await vera.downloadReleaseFile(id, fileId);
+    expect(new TextDecoder().decode(bytes)).toBe(CLEAN_CSV);
+    expect(stored).toBe(sha256(bytes));
+    await expect(vera.withdrawRelease(id)).rejects.toMatchObject({ status: 403 });
   });
 
   it('keeps release objects through the unreferenced-object sweep', async () => {
