@@ -581,6 +581,25 @@ interface Fixture {
  * request that does not exist), 403 where the permission itself is missing; the suspended member
  * gets 401 everywhere (their sessions ended with the suspension).
  */
+/** Members and reviewers see a request; anyone else is told it does not exist. */
+const SEEN_BY_MEMBERS_AND_REVIEWERS = {
+  owner: 200,
+  editor: 200,
+  viewer: 200,
+  'non-member': 404,
+  reviewer: 200,
+  admin: 200,
+};
+/** `release.review` only: everyone else lacks the permission itself. */
+const REVIEWERS_ONLY = {
+  owner: 403,
+  editor: 403,
+  viewer: 403,
+  'non-member': 403,
+  reviewer: 200,
+  admin: 200,
+};
+
 const ROUTES: {
   name: string;
   method: string;
@@ -608,53 +627,25 @@ const ROUTES: {
     name: 'the queue',
     method: 'GET',
     path: () => '/api/v1/releases',
-    expected: {
-      owner: 403,
-      editor: 403,
-      viewer: 403,
-      'non-member': 403,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: REVIEWERS_ONLY,
   },
   {
     name: 'read',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'preview',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}/files/${f.tableId}/preview`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'image',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}/files/${f.imageId}/image`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'download pending',
@@ -688,14 +679,7 @@ const ROUTES: {
     method: 'POST',
     path: (f) => `/api/v1/releases/${f.id}/decision`,
     body: { approved: false, reason: 'Row-level data.' },
-    expected: {
-      owner: 403,
-      editor: 403,
-      viewer: 403,
-      'non-member': 403,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: REVIEWERS_ONLY,
     after: 'rejected',
   },
   {
