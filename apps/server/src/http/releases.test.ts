@@ -361,6 +361,27 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
     expect({ requests: await releaseCount(), objects: await objectCount() }).toEqual(before);
   });
 
+  it("refuses a request for a viewer, a suspended member or an outsider, whoever's instance asks", async () => {
+    // The instance service passes its instance's project and user on; here that user varies.
+    const ask = (userId: string) =>
+      server.ctx.services.releases.request(
+        { projectId, userId, instanceId },
+        { purpose: PURPOSE, archive: writeZip([{ name: 'a.csv', data: encode(CLEAN_CSV) }]) },
+      );
+    const before = { requests: await releaseCount(), objects: await objectCount() };
+    await expect(ask(viewer.id)).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'a viewer of this project may not request a release; only owners and editors may',
+    });
+    for (const userId of [suspended.id, outsider.id]) {
+      await expect(ask(userId)).rejects.toMatchObject({
+        code: 'forbidden',
+        message: "the instance's user is no longer an active member of its project",
+      });
+    }
+    expect({ requests: await releaseCount(), objects: await objectCount() }).toEqual(before);
+  });
+
   it('lets a reviewer decide only with a reason, once, and never a request they made', async () => {
     const id = await requestRelease();
     const noReason = await api('POST', `/api/v1/releases/${id}/decision`, reviewer, {
