@@ -39,6 +39,7 @@ import {
   type ProjectDatasetRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
+import { releasesRepository } from '../../repositories/releases/releases.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { EmailService } from '../email/email.service.js';
 
@@ -145,6 +146,10 @@ const READ_ACTIONS = [
   'instance.usage',
   // The project page's spend, read again while an instance runs.
   'project.spend',
+  // Its release requests, read and previewed (downloads, what left, stay in the feed).
+  'release.list',
+  'release.read',
+  'release.preview',
 ];
 const ACTIVITY_LIMIT = 100;
 
@@ -525,8 +530,8 @@ export class ProjectService {
   }
 
   /**
-   * Archives the project: access to its datasets ends, open invitations and requests are
-   * withdrawn; nothing is deleted, and members still read the record.
+   * Archives the project: access to its datasets ends, open invitations, dataset requests and
+   * pending release requests are withdrawn; nothing is deleted, and members still read the record.
    */
   async archive(userId: string, projectId: string): Promise<ProjectPage> {
     const now = new Date();
@@ -538,10 +543,16 @@ export class ProjectService {
       });
       const invitations = await projectsRepository.revokeOpenInvitations(trx, projectId, now);
       const requests = await projectsRepository.withdrawRequested(trx, projectId, now);
+      // Nothing leaves an archived project: its release requests still waiting are withdrawn.
+      const releases = await releasesRepository.withdrawPending(trx, projectId, userId, now);
       return {
         action: 'project.archive',
         target: `project:${projectId}`,
-        details: { invitationsWithdrawn: invitations, requestsWithdrawn: requests },
+        details: {
+          invitationsWithdrawn: invitations,
+          requestsWithdrawn: requests,
+          releasesWithdrawn: releases,
+        },
       };
     });
     return this.get(userId, projectId);
