@@ -19,6 +19,7 @@
  *     [--passes 3] [--min-size 512] [--max-size 2048] [--seed 6]
  */
 import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,26 @@ function benchJob(file: string): FileJob & { kind: 'dicom' } {
     uidKey: BENCH_KEY,
     pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
   };
+}
+
+/** A whole file read with blocking calls (openSync, fstatSync, readSync) into `readBuffer`. */
+function readBlocking(path: string, readBuffer: ReadBuffer): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    const buffer = readBuffer.lend(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
+      if (bytesRead === 0) {
+        break;
+      }
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** CPU seconds of a live process (every thread), from /proc: the pool's workers. */
@@ -148,6 +169,34 @@ async function main(): Promise<void> {
           for (const job of jobs) {
             await readWholeFile(job.path, readBuffer);
           }
+        },
+      },
+      // The read's alternatives, for comparison (not what the ingest does).
+      {
+        name: 'read, alternative: fs.readFile (a new buffer a file)',
+        run: async () => {
+          for (const job of jobs) {
+            await readFile(job.path);
+          }
+        },
+      },
+      {
+        name: 'read, alternative: a stream of 1 MiB chunks',
+        run: async () => {
+          for (const job of jobs) {
+            for await (const chunk of createReadStream(job.path, { highWaterMark: 2 ** 20 })) {
+              void chunk;
+            }
+          }
+        },
+      },
+      {
+        name: 'read, alternative: blocking calls into the ReadBuffer',
+        run: () => {
+          for (const job of jobs) {
+            readBlocking(job.path, readBuffer);
+          }
+          return Promise.resolve();
         },
       },
       {
