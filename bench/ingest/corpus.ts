@@ -2,18 +2,82 @@
  * The ingest benchmarks' corpus (bench/ingest/run.ts, stages.ts): synthetic computed radiographs
  * (CR, `minSize`² to `maxSize`² pixels, 16-bit) with full identifying (made-up, labelled synthetic)
  * headers and a private block, written by @lantern/formats' writer from a seeded generator, so
- * that every run of either benchmark de-identifies the same bytes.
+ * that every run of either benchmark de-identifies the same bytes; the options that choose it,
+ * and the job each of its files is to the ingest pool.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dicomDataset, EXPLICIT_VR_LITTLE_ENDIAN, TAG, writeDicom } from '@lantern/formats';
 import { Random } from '@lantern/synth';
+import type { FileJob } from '../../apps/server/src/services/ingest/file-ingest.js';
+
+/** The bench's own secrets: the corpus is synthetic, the key is not a deployment's. */
+export const BENCH_KEY = new TextEncoder().encode('lantern-bench-ingest');
 
 export interface CorpusOptions {
   files: number;
   minSize: number;
   maxSize: number;
   seed: number;
+}
+
+/** The corpus's command-line options, for parseArgs. */
+export const CORPUS_ARGS = {
+  files: { type: 'string' },
+  'min-size': { type: 'string' },
+  'max-size': { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+export function positiveInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) {
+    return fallback;
+  }
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** The corpus's options from parseArgs' values of CORPUS_ARGS: 200 files, 512² to 2048², seed 6. */
+export function corpusOptions(values: {
+  files?: string | undefined;
+  'min-size'?: string | undefined;
+  'max-size'?: string | undefined;
+  seed?: string | undefined;
+}): CorpusOptions {
+  const minSize = positiveInteger('min-size', values['min-size'], 512);
+  const maxSize = positiveInteger('max-size', values['max-size'], 2048);
+  if (maxSize < minSize) {
+    throw new Error('--max-size must be at least --min-size');
+  }
+  return {
+    files: positiveInteger('files', values.files, 200),
+    minSize,
+    maxSize,
+    seed: positiveInteger('seed', values.seed, 6),
+  };
+}
+
+/** One radiograph of the corpus as the ingest gives it to its pool. */
+export function benchJob(file: string): FileJob & { kind: 'dicom' } {
+  return {
+    kind: 'dicom',
+    path: file,
+    name: file.slice(file.lastIndexOf('/') + 1),
+    shiftDays: -123,
+    uidKey: BENCH_KEY,
+    pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 const pad = (value: number, width: number) => String(value).padStart(width, '0');

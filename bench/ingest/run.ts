@@ -48,10 +48,17 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { BASIC_PROFILE } from '@lantern/deid';
-import type { FileJob } from '../../apps/server/src/services/ingest/file-ingest.js';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
 import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
-import { writeCorpus } from './corpus.js';
+import {
+  benchJob,
+  CORPUS_ARGS,
+  corpusOptions,
+  median,
+  positiveInteger,
+  writeCorpus,
+  type CorpusOptions,
+} from './corpus.js';
 
 const execFileAsync = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -59,29 +66,12 @@ const REPO_ROOT = resolve(HERE, '../..');
 
 const TARGET_RATIO = 1.0;
 const WORKER_COUNTS = [1, 2] as const;
-/** The bench's own secrets: the corpus is synthetic, the key is not a deployment's. */
-const BENCH_KEY = new TextEncoder().encode('lantern-bench-ingest');
 
-interface Options {
-  files: number;
+interface Options extends CorpusOptions {
   rounds: number;
-  minSize: number;
-  maxSize: number;
-  seed: number;
   /** Bytes written to a scratch file and deleted before each timed run, in corpora. */
   warm: number;
   outFile: string;
-}
-
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) {
-    return fallback;
-  }
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
-  }
-  return value;
 }
 
 function warmFactor(text: string | undefined): number {
@@ -96,26 +86,15 @@ function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      files: { type: 'string' },
+      ...CORPUS_ARGS,
       rounds: { type: 'string' },
-      'min-size': { type: 'string' },
-      'max-size': { type: 'string' },
-      seed: { type: 'string' },
       warm: { type: 'string' },
       out: { type: 'string' },
     },
   });
-  const minSize = positiveInteger('min-size', values['min-size'], 512);
-  const maxSize = positiveInteger('max-size', values['max-size'], 2048);
-  if (maxSize < minSize) {
-    throw new Error('--max-size must be at least --min-size');
-  }
   return {
-    files: positiveInteger('files', values.files, 200),
+    ...corpusOptions(values),
     rounds: positiveInteger('rounds', values.rounds, 3),
-    minSize,
-    maxSize,
-    seed: positiveInteger('seed', values.seed, 6),
     warm: warmFactor(values.warm),
     outFile: resolve(REPO_ROOT, values.out ?? 'bench/out/ingest.json'),
   };
@@ -143,17 +122,6 @@ async function startPool(workers: number, dataDir: string, fsync: boolean): Prom
   await stores.published.init();
   await stores.quarantine.init();
   return new IngestPool({ workers, stores });
-}
-
-function benchJob(file: string): FileJob {
-  return {
-    kind: 'dicom',
-    path: file,
-    name: file.slice(file.lastIndexOf('/') + 1),
-    shiftDays: -123,
-    uidKey: BENCH_KEY,
-    pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
-  };
 }
 
 /** Removes what the pool stored, keeping the stores' folders. */
@@ -425,14 +393,6 @@ interface Row {
    */
   roundRatiosNoFsyncToGdcmanon: number[];
   roundRatiosToGdcmanon: number[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 function rate(files: number, bytes: number, timings: readonly Timing[]): Rate {

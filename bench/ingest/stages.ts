@@ -29,53 +29,27 @@ import { ReadBuffer, readWholeFile } from '../../apps/server/src/services/ingest
 import {
   storeWritten,
   writeNativeFile,
-  type FileJob,
   type WrittenOutcome,
 } from '../../apps/server/src/services/ingest/file-ingest.js';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
 import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
-import { writeCorpus, type CorpusOptions } from './corpus.js';
-
-/** The bench's own key: the corpus is synthetic. */
-const BENCH_KEY = new TextEncoder().encode('lantern-bench-ingest');
-
-function positiveInteger(name: string, text: string | undefined, fallback: number): number {
-  const value = Number(text ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
-  }
-  return value;
-}
+import {
+  BENCH_KEY,
+  benchJob,
+  CORPUS_ARGS,
+  corpusOptions,
+  median,
+  positiveInteger,
+  writeCorpus,
+  type CorpusOptions,
+} from './corpus.js';
 
 function parseOptions(argv: readonly string[]): CorpusOptions & { passes: number } {
   const { values } = parseArgs({
     args: [...argv],
-    options: {
-      files: { type: 'string' },
-      passes: { type: 'string' },
-      'min-size': { type: 'string' },
-      'max-size': { type: 'string' },
-      seed: { type: 'string' },
-    },
+    options: { ...CORPUS_ARGS, passes: { type: 'string' } },
   });
-  return {
-    files: positiveInteger('files', values.files, 200),
-    passes: positiveInteger('passes', values.passes, 3),
-    minSize: positiveInteger('min-size', values['min-size'], 512),
-    maxSize: positiveInteger('max-size', values['max-size'], 2048),
-    seed: positiveInteger('seed', values.seed, 6),
-  };
-}
-
-function benchJob(file: string): FileJob & { kind: 'dicom' } {
-  return {
-    kind: 'dicom',
-    path: file,
-    name: file.slice(file.lastIndexOf('/') + 1),
-    shiftDays: -123,
-    uidKey: BENCH_KEY,
-    pseudonym: { patientId: 'BENCH-P', patientName: 'BENCH^P' },
-  };
+  return { ...corpusOptions(values), passes: positiveInteger('passes', values.passes, 3) };
 }
 
 /** A whole file read with blocking calls (openSync, fstatSync, readSync) into `readBuffer`. */
@@ -108,14 +82,6 @@ async function processCpu(pid: number, clockTicks: number): Promise<number> {
 function ownCpu(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 /** One stage: untimed preparation, the timed pass over every file, untimed cleaning. */
