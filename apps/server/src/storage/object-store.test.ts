@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +115,31 @@ describe('local object store', () => {
       expect(await filesIn(join(store.root, '.tmp'))).toEqual([]);
     } finally {
       await rm(elsewhere, { recursive: true, force: true });
+      await rm(join(store.root, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('takes a made file, not a link to one, and makes a key folder removed since', async () => {
+    const store = await newLocalStore();
+    try {
+      const made = join(store.root, '..', 'made');
+      await writeFile(made, 'hello world', { mode: 0o600 });
+      const sha = createHash('sha256').update('hello world').digest('hex');
+      const link = join(store.root, '..', 'link');
+      await symlink(made, link);
+      // The link is checked itself (lstat), not the file it points at: nothing is stored.
+      await expect(store.putFile({ path: link, size: 11, sha256: sha })).rejects.toThrow(
+        'not the 11 given',
+      );
+      expect(await filesIn(store.root)).toEqual([]);
+      const first = await store.putFile({ path: made, size: 11, sha256: sha });
+      // Its key's folder gone (removed by hand), the next object of that folder makes it again.
+      await rm(join(store.root, 'sha256'), { recursive: true });
+      await writeFile(made, 'hello world', { mode: 0o600 });
+      expect(await store.putFile({ path: made, size: 11, sha256: sha })).toEqual(first);
+      expect(await readFile(store.pathOf(first.key), 'utf8')).toBe('hello world');
+      expect((await stat(store.pathOf(first.key))).mode & 0o777).toBe(0o600);
+    } finally {
       await rm(join(store.root, '..'), { recursive: true, force: true });
     }
   });

@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import {
   access,
+  chmod,
   copyFile,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -164,18 +166,24 @@ function checkHashedChunks(object: HashedChunks): void {
 }
 
 /**
- * Opens the file a putFile caller vouches for, once the form of the hash and the file's size
- * (a regular file's, the handle's own) are checked: throws, the file closed, before anything is
- * stored.
+ * Checks what a putFile caller vouches for about its file: the form of the hash, and the file's
+ * size (a regular file's, not a link's or a folder's). Throws before anything is stored.
+ */
+function checkHashedFile(file: HashedFile, stats: Stats): void {
+  checkSha256(file.sha256);
+  if (!stats.isFile() || stats.size !== file.size) {
+    throw new Error(`the file holds ${stats.size} bytes, not the ${file.size} given`);
+  }
+}
+
+/**
+ * Opens the file a putFile caller vouches for, once checked (checkHashedFile, on the handle's own
+ * stats): throws, the file closed, before anything is stored.
  */
 export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
-  checkSha256(file.sha256);
   const handle = await open(file.path, 'r');
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile() || stats.size !== file.size) {
-      throw new Error(`the file holds ${stats.size} bytes, not the ${file.size} given`);
-    }
+    checkHashedFile(file, await handle.stat());
     return handle;
   } catch (error) {
     await handle.close();
@@ -295,15 +303,25 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Takes the file where it is, with as few system calls as it can (an ingest stores every file of
+   * a delivery this way, and each call is a trip through the thread pool): checked by lstat (no
+   * open for it), made owner-only only when it is not yet, flushed when this store flushes (the
+   * one open), renamed under its key.
+   */
   async putFile(file: HashedFile): Promise<StoredObject> {
-    const handle = await openHashedFile(file);
+    const stats = await lstat(file.path);
+    checkHashedFile(file, stats);
+    // Owner-only, as every object the store writes itself (the maker's mode may be wider).
+    if ((stats.mode & 0o777) !== 0o600) {
+      await chmod(file.path, 0o600);
+    }
     try {
-      // Owner-only, as every object the store writes itself (the maker's mode may be wider).
-      await handle.chmod(0o600);
       // Renamed as it is when it lies on the store's file system: no copy, no hash.
-      return await this.commit(handle, file.path, file.sha256, file.size);
+      return this.fsync
+        ? await this.commit(await open(file.path, 'r'), file.path, file.sha256, file.size)
+        : await this.place(file.path, file.sha256, file.size);
     } catch (error) {
-      await handle.close(); // Closed already, unless the chmod failed.
       if (!hasCode(error, 'EXDEV')) {
         throw error;
       }
@@ -334,11 +352,26 @@ export class LocalObjectStore implements ObjectStore {
     } finally {
       await file.close();
     }
+    return this.place(temp, sha256, size);
+  }
+
+  /**
+   * A complete file renamed under its key. The key's folder (one of 256) is made when the rename
+   * finds it missing, not asked for before every object.
+   */
+  private async place(temp: string, sha256: string, size: number): Promise<StoredObject> {
     const key = `sha256/${sha256}`;
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
     // Over a copy already there, too: the same bytes, and a renewed time for list()'s storedAt.
-    await rename(temp, path);
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      if (!isMissing(error)) {
+        throw error;
+      }
+      await mkdir(dirname(path), { recursive: true });
+      await rename(temp, path);
+    }
     return { key, sha256, size };
   }
 

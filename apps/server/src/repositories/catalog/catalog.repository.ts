@@ -8,6 +8,9 @@ import type {
 } from '../../db/schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+/** Rows of dataset_version_file a statement inserts at most: Postgres binds 65,535 parameters. */
+const FILE_ROWS_PER_STATEMENT = 1000;
 export type DatasetRow = Selectable<DatasetTable>;
 export type VersionRow = Selectable<DatasetVersionTable>;
 export type CategoryRow = Selectable<DatasetCategoryTable>;
@@ -241,16 +244,37 @@ export const catalogRepository = {
       .execute();
   },
 
-  async putFile(executor: Executor, row: Insertable<DatasetVersionFileTable>): Promise<void> {
-    await executor
-      .insertInto('dataset_version_file')
-      .values(row)
-      .onConflict((oc) =>
-        oc
-          .columns(['version_id', 'path'])
-          .doUpdateSet({ object_key: row.object_key, size: row.size }),
-      )
-      .execute();
+  /**
+   * Puts files into a version, a file already at its path replaced (of files given at one path,
+   * the last, as if each were put in turn), FILE_ROWS_PER_STATEMENT rows a statement: an ingest's
+   * thousands of files in a few statements, not one each.
+   */
+  async putFiles(
+    executor: Executor,
+    versionId: string,
+    files: readonly { path: string; objectKey: string; size: number }[],
+  ): Promise<void> {
+    // One row a path: a statement cannot update one row twice.
+    const rows = [
+      ...new Map(
+        files.map((file) => [
+          file.path,
+          { version_id: versionId, path: file.path, object_key: file.objectKey, size: file.size },
+        ]),
+      ).values(),
+    ];
+    for (let start = 0; start < rows.length; start += FILE_ROWS_PER_STATEMENT) {
+      await executor
+        .insertInto('dataset_version_file')
+        .values(rows.slice(start, start + FILE_ROWS_PER_STATEMENT))
+        .onConflict((oc) =>
+          oc.columns(['version_id', 'path']).doUpdateSet((eb) => ({
+            object_key: eb.ref('excluded.object_key'),
+            size: eb.ref('excluded.size'),
+          })),
+        )
+        .execute();
+    }
   },
 
   async deleteFile(executor: Executor, versionId: string, path: string): Promise<void> {
@@ -259,6 +283,19 @@ export const catalogRepository = {
       .where('version_id', '=', versionId)
       .where('path', '=', path)
       .execute();
+  },
+
+  /** Deletes every file of a version but those at `keep`, in one statement. */
+  async deleteFilesExcept(
+    executor: Executor,
+    versionId: string,
+    keep: readonly string[],
+  ): Promise<void> {
+    let query = executor.deleteFrom('dataset_version_file').where('version_id', '=', versionId);
+    if (keep.length > 0) {
+      query = query.where('path', 'not in', [...keep]);
+    }
+    await query.execute();
   },
 
   /** Copies the files of one version to another (a new draft starts from the latest version). */

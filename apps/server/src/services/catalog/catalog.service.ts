@@ -425,12 +425,9 @@ export class CatalogService {
       if (previous !== undefined && previous.file !== table.file) {
         await catalogRepository.deleteFile(trx, draft.id, previous.file);
       }
-      await catalogRepository.putFile(trx, {
-        version_id: draft.id,
-        path: table.file,
-        object_key: file.objectKey,
-        size: file.size,
-      });
+      await catalogRepository.putFiles(trx, draft.id, [
+        { path: table.file, objectKey: file.objectKey, size: file.size },
+      ]);
       const tables = [...draft.snapshot.tables.filter((t) => t.name !== table.name), next];
       await catalogRepository.updateVersion(trx, draft.id, { snapshot: json({ tables }) });
       return {
@@ -564,20 +561,8 @@ export class CatalogService {
     files: readonly { path: string; objectKey: string; size: number }[],
   ): Promise<VersionView> {
     return this.editDraft(slug, 'catalog.put_files', async (trx, draft) => {
-      const keep = new Set(tableFiles);
-      for (const file of await catalogRepository.files(trx, draft.id)) {
-        if (!keep.has(file.path)) {
-          await catalogRepository.deleteFile(trx, draft.id, file.path);
-        }
-      }
-      for (const file of files) {
-        await catalogRepository.putFile(trx, {
-          version_id: draft.id,
-          path: file.path,
-          object_key: file.objectKey,
-          size: file.size,
-        });
-      }
+      await catalogRepository.deleteFilesExcept(trx, draft.id, tableFiles);
+      await catalogRepository.putFiles(trx, draft.id, files);
       return { files: files.length };
     });
   }
@@ -596,14 +581,7 @@ export class CatalogService {
       throw notFound(slug);
     }
     const draft = await this.requireDraft(trx, dataset);
-    for (const file of files) {
-      await catalogRepository.putFile(trx, {
-        version_id: draft.id,
-        path: file.path,
-        object_key: file.objectKey,
-        size: file.size,
-      });
-    }
+    await catalogRepository.putFiles(trx, draft.id, files);
     await this.audit.record(trx, {
       action: 'catalog.put_files',
       target: `dataset:${slug}`,

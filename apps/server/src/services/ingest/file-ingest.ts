@@ -26,7 +26,7 @@
  * NumpyDeidError, TiffWriteError).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import {
   deidentifyMuseXml,
@@ -157,8 +157,7 @@ export async function writeNativeFile(
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper = hmacUidRemapper,
 ): Promise<WrittenOutcome> {
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
-  const folder = await mkdtemp(join(scratch, 'file-'));
+  const folder = await newFolder(scratch);
   try {
     return await writeByKind(job, new ScratchFolder(folder), readBuffer, remapperOf);
   } catch (error) {
@@ -209,7 +208,25 @@ export async function storeWritten(
         return written satisfies never;
     }
   } finally {
-    await rm(written.folder, { recursive: true, force: true });
+    // Empty when the store renamed every file away (the local store), else removed whole.
+    await rmdir(written.folder).catch(() => rm(written.folder, { recursive: true, force: true }));
+  }
+}
+
+/**
+ * A new folder of `scratch` for one job's files; `scratch` is made (its owner's alone) when the
+ * first job finds it missing, not asked for before every file.
+ */
+async function newFolder(scratch: string): Promise<string> {
+  const prefix = join(scratch, 'file-');
+  try {
+    return await mkdtemp(prefix);
+  } catch (error) {
+    if (!isMissing(error)) {
+      throw error;
+    }
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
+    return mkdtemp(prefix);
   }
 }
 
