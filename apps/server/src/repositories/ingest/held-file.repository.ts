@@ -4,11 +4,21 @@ import type { Database, HeldDecision, IngestHeldFileTable } from '../../db/schem
 type Executor = Kysely<Database> | Transaction<Database>;
 export type HeldFileRow = Selectable<IngestHeldFileTable>;
 
+/**
+ * Held files a statement inserts at most: PostgreSQL binds at most 65,535 parameters, and a row
+ * binds one a column (a run holding thousands of radiographs would otherwise fail on PostgreSQL).
+ */
+const HELD_ROWS_PER_STATEMENT = 1000;
+
 /** SQL of the files ingests held back for review, and of curators' decisions on them. */
 export const heldFileRepository = {
+  /** Inserts a run's held files, HELD_ROWS_PER_STATEMENT rows a statement. */
   async insert(executor: Executor, rows: Insertable<IngestHeldFileTable>[]): Promise<void> {
-    if (rows.length > 0) {
-      await executor.insertInto('ingest_held_file').values(rows).execute();
+    for (let start = 0; start < rows.length; start += HELD_ROWS_PER_STATEMENT) {
+      await executor
+        .insertInto('ingest_held_file')
+        .values(rows.slice(start, start + HELD_ROWS_PER_STATEMENT))
+        .execute();
     }
   },
 
