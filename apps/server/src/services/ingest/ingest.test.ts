@@ -9,6 +9,7 @@ import { readCsv, readDicom } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import { INTERRUPTED } from '../../repositories/ingest/ingest.repository.js';
 import { request } from '../../testing/http.js';
 import { draftObjects } from '../../testing/ingest.js';
@@ -311,6 +312,52 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
       researcher,
     );
     expect(review.status).toBe(403);
+  });
+
+  it('records a run that holds more files than one statement binds on PostgreSQL', async () => {
+    const db = server.ctx.database.db;
+    const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
+    await db
+      .insertInto('ingest_run')
+      .values({
+        id: 'ing_many_held',
+        dataset_id: datasetId,
+        version_id: draftId,
+        status: 'done',
+        partner: 'Example Health System',
+        counts: '{}',
+        problems: '[]',
+        held: '[]',
+        phi_findings: '[]',
+        phi_decisions: '[]',
+        created_by: 'system:lantern',
+      })
+      .execute();
+    // 5,000 rows of 14 columns: 70,000 parameters, past the 65,535 one statement may bind.
+    const many = Array.from({ length: 5000 }, (_, index) => ({
+      id: `held_many_${index}`,
+      ingest_id: 'ing_many_held',
+      version_id: draftId,
+      path: `files/many/${index}.dcm`,
+      table_name: 'xrays',
+      column_name: 'path',
+      format: 'dicom',
+      reason: 'burned-in annotation',
+      quarantine_key: null,
+      size: index,
+      decision: null,
+      note: null,
+      decided_by: null,
+      decided_at: null,
+    }));
+    try {
+      await heldFileRepository.insert(db, many);
+      const held = await heldFileRepository.ofRun(db, 'ing_many_held');
+      expect(held).toHaveLength(5000);
+    } finally {
+      await db.deleteFrom('ingest_held_file').where('ingest_id', '=', 'ing_many_held').execute();
+      await db.deleteFrom('ingest_run').where('id', '=', 'ing_many_held').execute();
+    }
   });
 
   it("marks interrupted a run whose heartbeat stopped, not another replica's live one", async () => {
