@@ -196,7 +196,9 @@ describe(`NumPy files ingested on ${TEST_DIALECT}`, () => {
       'the NumPy file cannot be de-identified (the dtype is not a plain number (bool, integer, float, complex)); held back, nothing stored',
     ]);
     for (const file of held.values()) {
-      expect(`${file.path} ${file.reason}`).not.toMatch(/Quinlan|5566778|named\.npz|pickled|qt_ms/u);
+      expect(`${file.path} ${file.reason}`).not.toMatch(
+        /Quinlan|5566778|named\.npz|pickled|qt_ms/u,
+      );
     }
     expect((await ingested.server.ctx.services.heldFiles.review(SLUG)).blocked).toBe(true);
   });
