@@ -92,6 +92,25 @@ export type LaunchInstanceInput =
 export type ProjectSpend = components['schemas']['ProjectSpend'];
 /** The window of a spend: each a date (its UTC start) or a date and time with its offset. */
 export type ProjectSpendQuery = NonNullable<operations['getProjectSpend']['parameters']['query']>;
+/** A release (airlock) request: its files with their disclosure checks, the decision, what you may do. */
+export type Release = components['schemas']['Release'];
+/** A page of release requests, and the cursor of the next (null: the last page). */
+export type ReleasePage = components['schemas']['ReleasePage'];
+export type ReleaseSummary = ReleasePage['releases'][number];
+export type ReleaseFile = Release['files'][number];
+export type ReleaseState = Release['state'];
+/** Which requests a page lists (a state), and where it starts (the previous page's `next`). */
+export type ReleasePageQuery = NonNullable<
+  operations['listProjectReleases']['parameters']['query']
+>;
+/** An approved file's bytes as they stream, with the SHA-256 and size the server sent. */
+export interface ReleaseFileDownload {
+  body: ReadableStream<Uint8Array>;
+  /** From the X-Content-SHA256 header, hex. */
+  sha256: string | null;
+  /** From Content-Length. */
+  size: number | null;
+}
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -367,6 +386,18 @@ export interface LanternClient {
    * (from inclusive, to exclusive, at most 366 days), and what runs now with its rate per hour.
    */
   getProjectSpend(projectId: string, query?: ProjectSpendQuery): Promise<ProjectSpend>;
+  /** A page of the project's release requests, newest first (its members). */
+  listProjectReleases(projectId: string, query?: ReleasePageQuery): Promise<ReleasePage>;
+  /** A page of every project's requests (reviewers): pending ones oldest first by default. */
+  listReleaseQueue(query?: ReleasePageQuery): Promise<ReleasePage>;
+  /** One release request (members of its project and reviewers). */
+  getRelease(id: string): Promise<Release>;
+  /** An approved file's stored bytes, streamed (members of the project). */
+  downloadReleaseFile(id: string, fileId: string): Promise<ReleaseFileDownload>;
+  /** Approves or rejects a pending request with a reason (reviewers; never one's own request). */
+  decideRelease(id: string, decision: { approved: boolean; reason: string }): Promise<Release>;
+  /** Withdraws a pending request (its requester, or an owner of the project). */
+  withdrawRelease(id: string): Promise<Release>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -935,6 +966,52 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async getProjectSpend(projectId, query = {}) {
       const { data, error, response } = await raw.GET('/api/v1/projects/{id}/spend', {
         params: { path: { id: projectId }, query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listProjectReleases(projectId, query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/projects/{id}/releases', {
+        params: { path: { id: projectId }, query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listReleaseQueue(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/releases', {
+        params: { query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getRelease(id) {
+      const { data, error, response } = await raw.GET('/api/v1/releases/{id}', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async downloadReleaseFile(id, fileId) {
+      const { error, response } = await raw.GET('/api/v1/releases/{id}/files/{fileId}/content', {
+        params: { path: { id, fileId } },
+        parseAs: 'stream',
+      });
+      if (!response.ok || response.body === null) {
+        throwApiError(response, error);
+      }
+      const length = response.headers.get('content-length');
+      return {
+        body: response.body,
+        sha256: response.headers.get('x-content-sha256'),
+        size: length === null ? null : Number(length),
+      };
+    },
+    async decideRelease(id, decision) {
+      const { data, error, response } = await raw.POST('/api/v1/releases/{id}/decision', {
+        params: { path: { id } },
+        body: decision,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async withdrawRelease(id) {
+      const { data, error, response } = await raw.POST('/api/v1/releases/{id}/withdraw', {
+        params: { path: { id } },
       });
       return data ?? throwApiError(response, error);
     },
