@@ -13,7 +13,7 @@ import { JupyterKernel } from '../../server/src/testing/jupyter-kernel.js';
 import { addMemberDirectly } from '../../server/src/testing/projects.js';
 import { startTestServer, type TestServer } from '../../server/src/testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../server/src/testing/users.js';
-import { runCli, type CliResult } from './testing/run-cli.js';
+import { answerOnTerminal, runCli, type CliResult } from './testing/run-cli.js';
 
 // `lantern releases …` against a real server with a real instance (Debian's Jupyter in a bubblewrap
 // sandbox): the project's owner asks for releases from inside it with ngsci.request_release, in a
@@ -44,18 +44,17 @@ let ids: { approve: string; reject: string; withdraw: string; corrupt: string };
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
+/** The environment of `lantern` run against the test server with `token`. */
+const environment = (token: string) => ({
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, 'config'),
+  LANTERN_SERVER: server.url,
+  LANTERN_TOKEN: token,
+});
+
 /** `lantern <args>` against the test server with `token` (no terminal: stdin is a pipe). */
 function lantern(args: string[], token: string, stdin = ''): Promise<CliResult> {
-  return runCli(
-    args,
-    {
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      LANTERN_SERVER: server.url,
-      LANTERN_TOKEN: token,
-    },
-    stdin,
-  );
+  return runCli(args, environment(token), stdin);
 }
 
 /** An API token of a signed-in person, made as the web Account page makes one. */
@@ -392,6 +391,18 @@ describe('lantern releases', () => {
     expect(
       (await lantern(['releases', 'withdraw', ids.withdraw, '--yes'], tokens.viewer)).code,
     ).toBe(1);
+    // On a terminal it asks, saying what the request is; only a yes withdraws.
+    const question = `Withdraw ${ids.withdraw} (1 file: Sent too early)? [y/N]`;
+    const declined = await answerOnTerminal(
+      ['releases', 'withdraw', ids.withdraw],
+      environment(tokens.owner),
+      question,
+      'n',
+    );
+    expect(declined.code).toBe(1);
+    expect(declined.screen).toContain('lantern: nothing was withdrawn');
+    const still = await lantern(['releases', 'show', ids.withdraw], tokens.owner);
+    expect(still.stdout).toMatch(/^\S+ \(pending\)/u);
     const withdrawn = await lantern(['releases', 'withdraw', ids.withdraw, '--yes'], tokens.owner);
     expect(withdrawn).toMatchObject({
       code: 0,
