@@ -88,29 +88,19 @@ export type InstanceTypeEntry =
   operations['listInstanceTypes']['responses']['200']['content']['application/json']['types'][number];
 export type LaunchInstanceInput =
   operations['launchInstance']['requestBody']['content']['application/json'];
+/** A release request (the airlock) in a list, whole, and a page of them. */
+export type ReleaseSummary = components['schemas']['ReleasePage']['releases'][number];
+export type Release = components['schemas']['Release'];
+export type ReleaseFile = Release['files'][number];
+export type ReleaseState = Release['state'];
+export type ReleasePage = components['schemas']['ReleasePage'];
+/** What a file of a request holds, as a reviewer or member sees it before it leaves. */
+export type ReleasePreview = components['schemas']['ReleasePreview'];
+export type ReleaseListQuery = NonNullable<operations['listReleaseQueue']['parameters']['query']>;
 /** What a project's instances cost: total, per type, member and UTC day, and what runs now. */
 export type ProjectSpend = components['schemas']['ProjectSpend'];
 /** The window of a spend: each a date (its UTC start) or a date and time with its offset. */
 export type ProjectSpendQuery = NonNullable<operations['getProjectSpend']['parameters']['query']>;
-/** A release (airlock) request: its files with their disclosure checks, the decision, what you may do. */
-export type Release = components['schemas']['Release'];
-/** A page of release requests, and the cursor of the next (null: the last page). */
-export type ReleasePage = components['schemas']['ReleasePage'];
-export type ReleaseSummary = ReleasePage['releases'][number];
-export type ReleaseFile = Release['files'][number];
-export type ReleaseState = Release['state'];
-/** Which requests a page lists (a state), and where it starts (the previous page's `next`). */
-export type ReleasePageQuery = NonNullable<
-  operations['listProjectReleases']['parameters']['query']
->;
-/** An approved file's bytes as they stream, with the SHA-256 and size the server sent. */
-export interface ReleaseFileDownload {
-  body: ReadableStream<Uint8Array>;
-  /** From the X-Content-SHA256 header, hex. */
-  sha256: string | null;
-  /** From Content-Length. */
-  size: number | null;
-}
 export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
@@ -387,16 +377,20 @@ export interface LanternClient {
    */
   getProjectSpend(projectId: string, query?: ProjectSpendQuery): Promise<ProjectSpend>;
   /** A page of the project's release requests, newest first (its members). */
-  listProjectReleases(projectId: string, query?: ReleasePageQuery): Promise<ReleasePage>;
-  /** A page of every project's requests (reviewers): pending ones oldest first by default. */
-  listReleaseQueue(query?: ReleasePageQuery): Promise<ReleasePage>;
-  /** One release request (members of its project and reviewers). */
+  listProjectReleases(projectId: string, query?: ReleaseListQuery): Promise<ReleasePage>;
+  /** The reviewers' queue: pending requests oldest first by default (`release.review`). */
+  listReleaseQueue(query?: ReleaseListQuery): Promise<ReleasePage>;
+  /** One request with its files, their checks, the decision and what you may do now. */
   getRelease(id: string): Promise<Release>;
-  /** An approved file's stored bytes, streamed (members of the project). */
-  downloadReleaseFile(id: string, fileId: string): Promise<ReleaseFileDownload>;
-  /** Approves or rejects a pending request with a reason (reviewers; never one's own request). */
+  previewReleaseFile(id: string, fileId: string): Promise<ReleasePreview>;
+  /**
+   * An approved file's bytes (members), with the SHA-256 the server stored for them: compare it
+   * with the bytes' own before trusting them.
+   */
+  downloadReleaseFile(id: string, fileId: string): Promise<{ bytes: Uint8Array; sha256: string }>;
+  /** Approves or rejects a pending request with a reason (reviewers; never your own request). */
   decideRelease(id: string, decision: { approved: boolean; reason: string }): Promise<Release>;
-  /** Withdraws a pending request (its requester, or an owner of the project). */
+  /** Withdraws a pending request (its requester, or an owner). */
   withdrawRelease(id: string): Promise<Release>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
@@ -969,6 +963,19 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       });
       return data ?? throwApiError(response, error);
     },
+    async listAccessRequests(status) {
+      const { data, error, response } = await raw.GET('/api/v1/access-requests', {
+        params: { query: status === undefined ? {} : { status } },
+      });
+      return (data ?? throwApiError(response, error)).requests;
+    },
+    async decideAccessRequest(id, decision, reason) {
+      const { data, error, response } = await raw.POST('/api/v1/access-requests/{id}/decision', {
+        params: { path: { id } },
+        body: { decision, reason },
+      });
+      return data ?? throwApiError(response, error);
+    },
     async listProjectReleases(projectId, query = {}) {
       const { data, error, response } = await raw.GET('/api/v1/projects/{id}/releases', {
         params: { path: { id: projectId }, query },
@@ -987,19 +994,24 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       });
       return data ?? throwApiError(response, error);
     },
+    async previewReleaseFile(id, fileId) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/releases/{id}/files/{fileId}/preview',
+        { params: { path: { id, fileId } } },
+      );
+      return data ?? throwApiError(response, error);
+    },
     async downloadReleaseFile(id, fileId) {
-      const { error, response } = await raw.GET('/api/v1/releases/{id}/files/{fileId}/content', {
-        params: { path: { id, fileId } },
-        parseAs: 'stream',
-      });
-      if (!response.ok || response.body === null) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/releases/{id}/files/{fileId}/content',
+        { params: { path: { id, fileId } }, parseAs: 'arrayBuffer' },
+      );
+      if (!response.ok || data === undefined) {
         throwApiError(response, error);
       }
-      const length = response.headers.get('content-length');
       return {
-        body: response.body,
-        sha256: response.headers.get('x-content-sha256'),
-        size: length === null ? null : Number(length),
+        bytes: new Uint8Array(data),
+        sha256: response.headers.get('x-content-sha256') ?? '',
       };
     },
     async decideRelease(id, decision) {
@@ -1012,19 +1024,6 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
     async withdrawRelease(id) {
       const { data, error, response } = await raw.POST('/api/v1/releases/{id}/withdraw', {
         params: { path: { id } },
-      });
-      return data ?? throwApiError(response, error);
-    },
-    async listAccessRequests(status) {
-      const { data, error, response } = await raw.GET('/api/v1/access-requests', {
-        params: { query: status === undefined ? {} : { status } },
-      });
-      return (data ?? throwApiError(response, error)).requests;
-    },
-    async decideAccessRequest(id, decision, reason) {
-      const { data, error, response } = await raw.POST('/api/v1/access-requests/{id}/decision', {
-        params: { path: { id } },
-        body: { decision, reason },
       });
       return data ?? throwApiError(response, error);
     },

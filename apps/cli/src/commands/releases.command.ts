@@ -5,7 +5,7 @@ import type {
   Release,
   ReleaseFile,
   ReleasePage,
-  ReleasePageQuery,
+  ReleaseListQuery,
   ReleaseSummary,
 } from '@lantern/sdk';
 import { RELEASE_STATES, type ReleaseState } from '@lantern/core/releases';
@@ -61,8 +61,8 @@ export function parseState(state: string): ReleaseState {
 
 /** Every page of a listing, the cursor of each the `next` of the one before. */
 async function allPages(
-  page: (query: ReleasePageQuery) => Promise<ReleasePage>,
-  query: ReleasePageQuery,
+  page: (query: ReleaseListQuery) => Promise<ReleasePage>,
+  query: ReleaseListQuery,
 ): Promise<ReleaseSummary[]> {
   const releases: ReleaseSummary[] = [];
   let cursor: string | null = null;
@@ -201,9 +201,9 @@ export async function showRelease(id: string, options: Common): Promise<number> 
 
 /**
  * `lantern releases download ID [--out DIR] [--file NAME] [--force]`: the files of an approved
- * request, each streamed into a private temporary file beside where it goes, hashed as it comes,
- * and put in place only when its SHA-256 is the one the request recorded (and the server sent):
- * a file is written whole or not at all. An existing file is never replaced without --force, and
+ * request (each at most the airlock's per-file limit, 32 MiB by default, so held in memory), each
+ * put in place only when its SHA-256 is the one the request recorded (and the server sent), through
+ * a private temporary file beside where it goes: a file is written whole or not at all. An existing file is never replaced without --force, and
  * every target is checked before anything is fetched.
  */
 export async function downloadRelease(
@@ -274,45 +274,37 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The download's bytes into `path`, whole: written to a new private file beside it (0600, created
- * exclusively), hashed as written, checked against the request's SHA-256 and size and the server's
- * header, then moved into place: renamed over `path` with `replace`, else linked (which fails when
- * `path` appeared meanwhile, so nothing is replaced). The temporary file goes whatever happens.
+ * A downloaded file's bytes into `path`, whole or not at all: checked first against the SHA-256
+ * and size the request recorded and the SHA-256 the server sent, then written to a new private
+ * file beside `path` (0600, created exclusively, flushed) and moved into place: renamed over
+ * `path` with `replace`, else linked (which fails when `path` appeared meanwhile, so nothing is
+ * replaced). The temporary file goes whatever happens.
  */
 async function writeVerified(
   path: string,
   file: ReleaseFile,
-  download: { body: ReadableStream<Uint8Array>; sha256: string | null },
+  download: { bytes: Uint8Array; sha256: string },
   replace: boolean,
 ): Promise<void> {
+  const sha256 = createHash('sha256').update(download.bytes).digest('hex');
+  const size = download.bytes.byteLength;
+  if (sha256 !== file.sha256 || size !== file.bytes || download.sha256 !== file.sha256) {
+    throw new CliError(
+      1,
+      `${file.name} arrived as ${size} bytes with SHA-256 ${sha256}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+    );
+  }
   const temporary = join(
     resolve(path, '..'),
     `.${file.name}.${randomBytes(6).toString('hex')}.part`,
   );
-  const hash = createHash('sha256');
-  let size = 0;
   try {
     const handle = await open(temporary, 'wx', 0o600);
     try {
-      for await (const chunk of download.body) {
-        hash.update(chunk);
-        size += chunk.byteLength;
-        await handle.writeFile(chunk);
-      }
+      await handle.writeFile(download.bytes);
       await handle.sync();
     } finally {
       await handle.close();
-    }
-    const sha256 = hash.digest('hex');
-    if (
-      sha256 !== file.sha256 ||
-      size !== file.bytes ||
-      (download.sha256 !== null && download.sha256 !== file.sha256)
-    ) {
-      throw new CliError(
-        1,
-        `${file.name} arrived as ${size} bytes with SHA-256 ${sha256}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
-      );
     }
     if (replace) {
       await rename(temporary, path);
