@@ -79,6 +79,16 @@ export default tseslint.config(
     rules: layer(SERVER, 'cli reaches the server over HTTP through @lantern/sdk, never by import'),
   },
   {
+    // Tests that need what only the server's own suite can make (people, a running instance, a
+    // kernel reached through the proxy) start it with that suite's helpers; the command under test
+    // still reaches it over HTTP only.
+    files: ['apps/cli/src/**/*.test.ts'],
+    rules: layer(
+      [...SERVER, '!**/server/src/testing', '!**/server/src/testing/*.js'],
+      "cli tests take only the server suite's testing helpers",
+    ),
+  },
+  {
     files: ['apps/web/**'],
     rules: layer(
       [...SERVER, '@lantern/formats', '@lantern/formats/*', '**/packages/formats/**'],

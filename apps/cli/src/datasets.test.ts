@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanternClient, type LanternClient } from '@lantern/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInFirstAdmin } from './testing/first-admin.js';
-import { LANTERN_BIN, runCli, startLantern, type RunningLantern } from './testing/run-cli.js';
+import { answerOnTerminal, runCli, startLantern, type RunningLantern } from './testing/run-cli.js';
 
 // The catalog as a curator and a researcher meet it from the command line, against a real
 // `lantern start`. The catalog starts empty; the first admin's token (admins hold every
@@ -148,34 +147,18 @@ describe('lantern datasets', () => {
     await curator.openDatasetDraft(SLUG);
     await curator.uploadDraftTable(SLUG, 'labels', 'labels.csv', LABELS_V2);
 
-    const answer = async (reply: string) => {
-      // script(1) gives the command a pseudo-terminal; the answer is typed once the question shows.
-      const child = spawn(
-        'script',
-        ['-qec', `${process.execPath} ${LANTERN_BIN} datasets publish ${SLUG}`, '/dev/null'],
+    const answer = (reply: string) =>
+      answerOnTerminal(
+        ['datasets', 'publish', SLUG],
         {
-          env: {
-            ...process.env,
-            HOME: home,
-            XDG_CONFIG_HOME: join(home, 'config'),
-            LANTERN_SERVER: lantern.url,
-            LANTERN_TOKEN: curatorToken,
-          },
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, 'config'),
+          LANTERN_SERVER: lantern.url,
+          LANTERN_TOKEN: curatorToken,
         },
+        `Publish ${SLUG} 1.1? [y/N]`,
+        reply,
       );
-      let screen = '';
-      let typed = false;
-      child.stdout.on('data', (chunk: Buffer) => {
-        screen += chunk.toString();
-        if (!typed && screen.includes(`Publish ${SLUG} 1.1? [y/N]`)) {
-          typed = true;
-          child.stdin.write(`${reply}\r`);
-        }
-      });
-      const code = await new Promise<number | null>((done) => child.once('close', done));
-      child.stdin.destroy();
-      return { code, screen };
-    };
 
     const declined = await answer('n');
     expect(declined.code).toBe(1);

@@ -20,6 +20,14 @@ import { ingestRemote } from './commands/ingest.command.js';
 import { inspect } from './commands/inspect.command.js';
 import { login } from './commands/login.command.js';
 import { decidePhi, listPhi } from './commands/phi.command.js';
+import {
+  decideRelease,
+  downloadRelease,
+  listReleases,
+  releaseQueue,
+  showRelease,
+  withdrawRelease,
+} from './commands/releases.command.js';
 import { logout } from './commands/logout.command.js';
 import { status } from './commands/status.command.js';
 import { createToken, listTokens, revokeToken } from './commands/tokens.command.js';
@@ -331,6 +339,98 @@ one entry per server. Example: lantern login --server https://lantern.example.or
         process.exitCode = await showSpend(project, options);
       },
     );
+
+  const releases = program
+    .command('releases')
+    .description(
+      'the airlock: release requests of results made in instances (ngsci.request_release), their review and download',
+    )
+    .addHelpText('after', SIGNED_IN_HELP);
+  releases
+    .command('list')
+    .description("list a project's release requests, newest first (its members)")
+    .requiredOption('--project <id>', 'the project id (prj_…)')
+    .option('--state <state>', 'only these: pending, approved, rejected or withdrawn')
+    .addOption(serverOption())
+    .option('--json', 'print them as JSON')
+    .action(
+      async (options: { project: string; state?: string; server?: string; json?: boolean }) => {
+        process.exitCode = await listReleases(options);
+      },
+    );
+  releases
+    .command('queue')
+    .description('list the requests waiting for a decision, oldest first (reviewers)')
+    .addOption(serverOption())
+    .option('--json', 'print them as JSON')
+    .action(async (options: { server?: string; json?: boolean }) => {
+      process.exitCode = await releaseQueue(options);
+    });
+  releases
+    .command('show')
+    .description('print a request: its purpose, files, sizes, disclosure checks and decision')
+    .argument('<id>', 'the request id (rel_…)')
+    .addOption(serverOption())
+    .option('--json', 'print it as JSON')
+    .action(async (id: string, options: { server?: string; json?: boolean }) => {
+      process.exitCode = await showRelease(id, options);
+    });
+  releases
+    .command('download')
+    .description(
+      "download an approved request's files, each checked against its SHA-256 and written whole or not at all",
+    )
+    .argument('<id>', 'the request id (rel_…)')
+    .option('--out <dir>', 'where to write them (default: the current folder)')
+    .option('--file <name>', 'only this file of the request')
+    .option('--force', 'replace files that exist (otherwise nothing is downloaded)')
+    .addOption(serverOption())
+    .action(
+      async (
+        id: string,
+        options: { server?: string; out?: string; file?: string; force?: boolean },
+      ) => {
+        process.exitCode = await downloadRelease(id, options);
+      },
+    );
+  releases
+    .command('decide')
+    .description(
+      'approve or reject a pending request with a reason its project reads (reviewers; not your own)',
+    )
+    .argument('<id>', 'the request id (rel_…)')
+    .option('--approve', 'approve it: its files may then be downloaded by the project')
+    .option('--reject', 'reject it')
+    .requiredOption('--reason <text>', 'why, for the requester and the project')
+    .addOption(serverOption())
+    .option('--json', 'print the decided request as JSON')
+    .action(
+      async (
+        id: string,
+        options: {
+          server?: string;
+          approve?: boolean;
+          reject?: boolean;
+          reason: string;
+          json?: boolean;
+        },
+      ) => {
+        process.exitCode = await decideRelease(id, options);
+      },
+    );
+  releases
+    .command('withdraw')
+    .description('withdraw a pending request (its requester, or an owner of the project)')
+    .argument('<id>', 'the request id (rel_…)')
+    .option('--yes', 'withdraw without asking (needed when stdin is not a terminal)')
+    .addOption(serverOption())
+    .addHelpText(
+      'after',
+      'Exit codes: 0 withdrawn; 1 refused (not pending, not yours, a no at the prompt); 2 not run.',
+    )
+    .action(async (id: string, options: { server?: string; yes?: boolean }) => {
+      process.exitCode = await withdrawRelease(id, options);
+    });
 
   const phi = program
     .command('phi')

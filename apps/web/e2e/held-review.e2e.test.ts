@@ -97,7 +97,9 @@ describe('held files on the draft page', () => {
     await first.getByRole('button', { name: `Release ${path}` }).click();
     await expect
       .poll(() => page.getByTestId('draft-message').textContent())
-      .toMatch(/say why the text in the pixels does not identify anyone/);
+      .toMatch(
+        /say why what it shows \(the text in the pixels, the arrays\) does not identify anyone/,
+      );
     await note.fill('Only the laterality marker is burned in.');
     await note.press('Enter');
     await expect

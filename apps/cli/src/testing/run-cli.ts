@@ -32,6 +32,41 @@ export function runCli(
   });
 }
 
+/**
+ * Runs `lantern <args>` on a pseudo-terminal (script(1)), as a person at a terminal: once
+ * `question` shows, `reply` is typed. Resolves to the exit code and what the terminal showed.
+ */
+export async function answerOnTerminal(
+  args: readonly string[],
+  env: Record<string, string>,
+  question: string,
+  reply: string,
+): Promise<{ code: number | null; screen: string }> {
+  const child = spawn(
+    'script',
+    [
+      '-qec',
+      [process.execPath, LANTERN_BIN, ...args].map((arg) => `'${arg}'`).join(' '),
+      '/dev/null',
+    ],
+    {
+      env: { ...process.env, ...env },
+    },
+  );
+  let screen = '';
+  let typed = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString();
+    if (!typed && screen.includes(question)) {
+      typed = true;
+      child.stdin.write(`${reply}\r`);
+    }
+  });
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  child.stdin.destroy();
+  return { code, screen };
+}
+
 /** A `lantern start` running in the background, with the URL it printed. */
 export interface RunningLantern {
   url: string;

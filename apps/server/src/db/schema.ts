@@ -373,6 +373,12 @@ export interface ProjectDatasetTable {
 export type HeldDecision = 'release' | 'exclude';
 
 /**
+ * What a held file is: a DICOM image that may carry burned-in text, a NumPy archive with arrays it
+ * renamed (both kept de-identified in the quarantine), or a file no de-identifier reads (nothing kept).
+ */
+export type HeldFormat = 'dicom' | 'numpy' | 'unreadable';
+
+/**
  * A file an ingest held back for review, its de-identified bytes in the quarantine store (none
  * for a file no de-identifier reads), and the curator's decision on it.
  */
@@ -385,7 +391,7 @@ export interface IngestHeldFileTable {
   /** The table and files column that name it (an excluded file's cells are emptied). */
   table_name: string;
   column_name: string;
-  format: 'dicom' | 'unreadable';
+  format: HeldFormat;
   reason: string;
   /** Its key in the quarantine store. */
   quarantine_key: string | null;

@@ -8,13 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { parseAuditBody } from '@lantern/core/audit';
-import { readCsv } from '@lantern/formats';
 import { generateKneeXrayDelivery } from '@lantern/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoCatalogue } from '../services/ingest/demo-catalogue.js';
 import { LocalObjectStore, type ObjectStore } from '../storage/object-store.js';
 import { request } from '../testing/http.js';
-import { draftObjectKeys } from '../testing/ingest.js';
+import {
+  draftObjectKeys,
+  draftTableColumn,
+  quarantineKeyOf as quarantineKeyOfHeld,
+} from '../testing/ingest.js';
 import { startTestServer, TEST_DIALECT, type TestServer } from '../testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../testing/users.js';
 
@@ -58,13 +61,8 @@ function draftFiles(): Promise<Map<string, string>> {
   return draftObjectKeys(server.ctx, SLUG);
 }
 
-async function quarantineKeyOf(file: HeldFile): Promise<string | null> {
-  const row = await server.ctx.database.db
-    .selectFrom('ingest_held_file')
-    .select('quarantine_key')
-    .where('id', '=', file.id)
-    .executeTakeFirstOrThrow();
-  return row.quarantine_key;
+function quarantineKeyOf(file: HeldFile): Promise<string | null> {
+  return quarantineKeyOfHeld(server.ctx, file.id);
 }
 
 async function publicationProblems(): Promise<Problem[]> {
@@ -74,20 +72,8 @@ async function publicationProblems(): Promise<Problem[]> {
 }
 
 /** The values of one column of a draft table, read from its stored CSV. */
-async function tableColumn(table: string, column: string): Promise<(string | null)[]> {
-  const files = await draftFiles();
-  const key = files.get(`tables/${table}.csv`);
-  const object = key === undefined ? null : await server.ctx.objectStore.get(key);
-  if (object === null) {
-    throw new Error(`no table ${table}`);
-  }
-  const csv = await readCsv(object.body, { name: table });
-  const index = csv.columns.indexOf(column);
-  const values: (string | null)[] = [];
-  for await (const row of csv) {
-    values.push(row.values[index] ?? null);
-  }
-  return values;
+function tableColumn(table: string, column: string): Promise<(string | null)[]> {
+  return draftTableColumn(server.ctx, SLUG, table, column);
 }
 
 /** Makes a local object look stored `ms` ago. */

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { readCsv } from '@lantern/formats';
 import type { AppContext } from '../context.js';
 import type { IngestReport } from '../services/ingest/ingest.service.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -82,6 +83,37 @@ export async function draftObjectKeys(ctx: AppContext, slug: string): Promise<Ma
     .where('dataset_version.status', '=', 'draft')
     .execute();
   return new Map(rows.map((row) => [row.path, row.object_key]));
+}
+
+/** The values of one column of a draft table, read from its stored CSV. */
+export async function draftTableColumn(
+  ctx: AppContext,
+  slug: string,
+  table: string,
+  column: string,
+): Promise<(string | null)[]> {
+  const key = (await draftObjectKeys(ctx, slug)).get(`tables/${table}.csv`);
+  const object = key === undefined ? null : await ctx.objectStore.get(key);
+  if (object === null) {
+    throw new Error(`no table ${table}`);
+  }
+  const csv = await readCsv(object.body, { name: table });
+  const index = csv.columns.indexOf(column);
+  const values: (string | null)[] = [];
+  for await (const row of csv) {
+    values.push(row.values[index] ?? null);
+  }
+  return values;
+}
+
+/** The quarantine key of a held file (null: nothing of it kept). */
+export async function quarantineKeyOf(ctx: AppContext, heldFileId: string): Promise<string | null> {
+  const row = await ctx.database.db
+    .selectFrom('ingest_held_file')
+    .select('quarantine_key')
+    .where('id', '=', heldFileId)
+    .executeTakeFirstOrThrow();
+  return row.quarantine_key;
 }
 
 /** The bytes of each file of a dataset's draft, by its path in the version. */

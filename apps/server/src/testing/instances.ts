@@ -24,6 +24,40 @@ export async function stopLeftoverInstances(server: TestServer): Promise<void> {
   }
 }
 
+/**
+ * Launches a `cpu.xsmall` instance of `projectId` through the API as `as`, mounting `datasets`,
+ * and waits (each look a real GET, at most `timeoutMs`) until it runs; its id. A launch that ends
+ * in another state throws, with the state and why.
+ */
+export async function launchRunningInstance(
+  server: TestServer,
+  as: As,
+  projectId: string,
+  datasets: { slug: string; version: string }[],
+  timeoutMs = 90_000,
+): Promise<string> {
+  const launched = await request(server, 'POST', `/api/v1/projects/${projectId}/instances`, as, {
+    type: 'cpu.xsmall',
+    datasets,
+  });
+  if (launched.status !== 202) {
+    throw new Error(`the launch was answered ${launched.status}: ${await launched.text()}`);
+  }
+  const { id } = (await launched.json()) as { id: string };
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const res = await request(server, 'GET', `/api/v1/instances/${id}`, as);
+    const { state, error } = (await res.json()) as { state: string; error?: string | null };
+    if (state === 'running') {
+      return id;
+    }
+    if (!['requested', 'starting'].includes(state) || performance.now() > deadline) {
+      throw new Error(`instance ${id} is ${state}, not running: ${error ?? 'no reason given'}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A local instance's sandbox: its pid 1 and that process's start time, from its handle. */
 export async function sandboxOf(
   server: TestServer,

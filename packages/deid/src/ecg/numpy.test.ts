@@ -1,7 +1,7 @@
 /**
  * NumPy ECG files de-identified (numpy.ts): golden headers, archives rewritten without their
- * comments, extra fields and times, members with unsafe names or dtypes held back, hostile sizes
- * refused, and the demo's own `.npz` files coming out as they went in. Every output is read back by
+ * comments, extra fields and times, arrays with unsafe names renamed and held for a curator, unsafe
+ * dtypes and members that are not arrays refused, hostile sizes refused, and the demo's own `.npz` files coming out as they went in. Every output is read back by
  * an independent reader: Debian's NumPy and Python's zipfile (numpy-check.py).
  */
 import { execFileSync } from 'node:child_process';
@@ -246,16 +246,42 @@ describe('deidentifyNpz', () => {
     expect(Object.keys(checked?.arrays ?? {})).toEqual(['waveform', 'I']);
   });
 
-  it('holds back an archive with a member named like a patient, or anything but arrays', () => {
+  it('renames an array named otherwise than ECG arrays are, and holds the archive for a curator', () => {
+    const held = (names: string[]) =>
+      deidentifyNpz(writeZip(names.map((name) => ({ name, data: waveform }))), { name: 'x.npz' });
+    const result = held(['waveform.npy', 'Jane_Quinlan.npy']);
+    const out = joined(result.chunks);
+    // Golden: numpy.savez of the same arrays, the second given without a name.
+    const expected = writeZip([
+      { name: 'waveform.npy', data: waveform },
+      { name: 'arr_1.npy', data: waveform },
+    ]);
+    expect(Buffer.from(out).equals(Buffer.from(expected))).toBe(true);
+    expect(result.hold?.reason).toBe(
+      'arrays not named as ECG arrays are (lead or waveform names) were renamed (member 2 to arr_1); a curator looks at what they hold before they are published',
+    );
+    expect(Buffer.from(out).toString('latin1')).not.toContain('Quinlan');
+    const [checked] = checkWithNumpy({ 'renamed.npz': out });
+    expect(Object.keys(checked?.arrays ?? {})).toEqual(['waveform', 'arr_1']);
+    // A number no array has, whatever the names given: arr_1 is taken, ../ is no path.
+    const names = (result: ReturnType<typeof held>) =>
+      readNpz(joined(result.chunks), { name: 'x.npz' }).keys();
+    expect([...names(held(['4455667.npy']))]).toEqual(['arr_0']);
+    expect([...names(held(['arr_1.npy', 'mrn.npy', '../waveform.npy']))]).toEqual([
+      'arr_1',
+      'arr_2',
+      'arr_3',
+    ]);
+    expect(held(['waveform.npy', 'arr_1.npy']).hold).toBeNull();
+  });
+
+  it('holds back an archive with anything but arrays, or a name twice', () => {
     const refused = (names: string[], data = waveform) =>
       refusal(() =>
         deidentifyNpz(writeZip(names.map((name) => ({ name, data }))), { name: 'ecg.npz' }),
       );
-    expect(refused(['waveform.npy', 'Jane_Quinlan.npy'])).toBe('unsafe_member');
-    expect(refused(['4455667.npy'])).toBe('unsafe_member');
     expect(refused(['waveform.npy', 'notes.txt'])).toBe('unsafe_member');
     expect(refused(['waveform'])).toBe('unsafe_member');
-    expect(refused(['../waveform.npy'])).toBe('unsafe_member');
     expect(refused(['waveform.npy', 'waveform.npy'])).toBe('duplicate_member');
     expect(
       refused(
@@ -266,7 +292,7 @@ describe('deidentifyNpz', () => {
     // The error names the member by its place, never by its name.
     const error = (() => {
       try {
-        deidentifyNpz(writeZip([{ name: 'Jane_Quinlan.npy', data: waveform }]), { name: 'x.npz' });
+        deidentifyNpz(writeZip([{ name: 'Jane_Quinlan.txt', data: waveform }]), { name: 'x.npz' });
       } catch (caught) {
         return caught;
       }

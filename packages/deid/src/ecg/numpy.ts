@@ -10,9 +10,14 @@
  *   number (objects, which `np.load` unpickles only with `allow_pickle`; strings and structured
  *   records, which can hold text; dates, which would escape the date shift) is refused, and so are
  *   bytes after the array's data: the file goes to a curator, nothing of it stored.
- * - `.npz` (a ZIP of `.npy` members, numpy.savez): every member must be an array whose name is a
- *   safe array name (safeArrayName); any other member holds the whole file back, since dropping it
- *   silently would lose what the curator must see. The archive is written again with each member's
+ * - `.npz` (a ZIP of `.npy` members, numpy.savez): every member must be an array (a member that
+ *   is not `.npy` refuses the whole file, since dropping it silently would lose what the curator
+ *   must see). An array whose name is not a safe array name (isSafeArrayName: a name may be a
+ *   patient's) is renamed as numpy.savez names arrays it was given without names (`arr_<n>`), and
+ *   the file is held for a curator (`hold`), as DICOM images that may carry burned-in text are:
+ *   its name is gone, but what an array the partner called otherwise holds is not known (no
+ *   reader can tell an ECG from a name's bytes), so a person looks at it (its values plotted)
+ *   before it is published, and releases or excludes it. The archive is written again with each member's
  *   header canonical, no comments, no extra fields, every timestamp at the DOS epoch (1980-01-01,
  *   as numpy.savez writes), CRCs computed afresh, members stored: the stored bytes are then a
  *   function of the arrays alone (not of the partner's zlib and level), so a re-delivery of the
@@ -80,6 +85,14 @@ export interface NumpyDeidResult {
   readonly sha256: string;
   /** What went (keys and places, never values). */
   readonly removed: readonly string[];
+  /** Why the file waits for a curator (arrays renamed), or null: published as it is. */
+  readonly hold: NumpyHold | null;
+}
+
+/** Why a de-identified NumPy file is kept out of the published version until a curator looks. */
+export interface NumpyHold {
+  /** Says which members (by place) were renamed to what; quotes nothing from the file. */
+  readonly reason: string;
 }
 
 /**
@@ -224,12 +237,13 @@ export function rewriteNpyHeader(
 export function deidentifyNpy(bytes: Uint8Array, options: NumpyDeidOptions): NumpyDeidResult {
   const rewrite = rewriteNpyHeader(bytes, bytes.length, options);
   const chunks = [rewrite.header, bytes.subarray(rewrite.dataOffset)];
-  return { ...hashed(chunks), removed: rewrite.removed };
+  return { ...hashed(chunks), removed: rewrite.removed, hold: null };
 }
 
 /**
  * De-identifies an .npz held in memory (see the file's comment): the archive written again,
- * stored, with only its arrays, each under its name and with a canonical header.
+ * stored, with only its arrays, each with a canonical header, under its name when that is safe
+ * and renamed `arr_<n>` (the file then held for a curator) when it is not.
  */
 export function deidentifyNpz(bytes: Uint8Array, options: NumpyDeidOptions): NumpyDeidResult {
   const archive = readZip(bytes, {
@@ -237,31 +251,66 @@ export function deidentifyNpz(bytes: Uint8Array, options: NumpyDeidOptions): Num
     ...(options.maxEntryBytes === undefined ? {} : { maxEntryBytes: options.maxEntryBytes }),
     maxTotalBytes: options.maxTotalBytes ?? NPZ_MAX_TOTAL_BYTES,
   });
-  const seen = new Set<string>();
+  const names = archive.entries.map((entry, i) => {
+    if (!entry.name.endsWith('.npy')) {
+      throw new NumpyDeidError('unsafe_member', options.name, `member ${i + 1} is not an array`);
+    }
+    return entry.name.slice(0, -'.npy'.length);
+  });
+  const published = publishedNames(names, options.name);
   const removed: string[] = [];
+  const renamed: string[] = [];
   const members = archive.entries.map((entry, i) => {
     const member = `member ${i + 1}`;
-    const arrayName = entry.name.endsWith('.npy') ? entry.name.slice(0, -'.npy'.length) : null;
-    if (arrayName === null || !isSafeArrayName(arrayName)) {
-      throw new NumpyDeidError(
-        'unsafe_member',
-        options.name,
-        `${member} is not an array with a safe name (a lead or waveform name)`,
-      );
+    const name = published[i] ?? '';
+    if (name !== names[i]) {
+      renamed.push(`${member} to ${name}`);
     }
-    if (seen.has(arrayName)) {
-      throw new NumpyDeidError('duplicate_member', options.name, `${member} repeats a name`);
-    }
-    seen.add(arrayName);
     const data = archive.read(entry);
     const rewrite = rewriteNpyHeader(data, data.length, { name: `${options.name} ${member}` });
     removed.push(...rewrite.removed.map((what) => `${member} ${what}`));
     const npy = new Uint8Array(rewrite.header.length + rewrite.dataBytes);
     npy.set(rewrite.header, 0);
     npy.set(data.subarray(rewrite.dataOffset), rewrite.header.length);
-    return { name: entry.name, data: npy };
+    return { name: `${name}.npy`, data: npy };
   });
-  return { ...hashed([writeZip(members)]), removed };
+  const hold =
+    renamed.length === 0
+      ? null
+      : {
+          reason:
+            `arrays not named as ECG arrays are (lead or waveform names) were renamed (${renamed.join(', ')}); ` +
+            'a curator looks at what they hold before they are published',
+        };
+  return { ...hashed([writeZip(members)]), removed, hold };
+}
+
+/**
+ * The names an archive's arrays are published under: a safe name as it is (twice is refused: which
+ * array NumPy gives for it is not for us to guess), any other `arr_<n>`, n its place (or the next
+ * number no array has), as numpy.savez names arrays given without a name.
+ */
+function publishedNames(names: readonly string[], file: string): string[] {
+  const taken = new Set<string>();
+  names.forEach((name, i) => {
+    if (isSafeArrayName(name)) {
+      if (taken.has(name)) {
+        throw new NumpyDeidError('duplicate_member', file, `member ${i + 1} repeats a name`);
+      }
+      taken.add(name);
+    }
+  });
+  return names.map((name, i) => {
+    if (isSafeArrayName(name)) {
+      return name;
+    }
+    let n = i;
+    while (taken.has(`arr_${n}`)) {
+      n += 1;
+    }
+    taken.add(`arr_${n}`);
+    return `arr_${n}`;
+  });
 }
 
 /** Reader errors and de-identifier errors alike: a NumPy file held back. */

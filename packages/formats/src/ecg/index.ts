@@ -10,3 +10,4 @@ export * from './muse-xml.js';
 export * from './xml.js';
 export * from './wfdb.js';
 export * from './describe-ecg.js';
+export * from './plot-arrays.js';

@@ -5,10 +5,15 @@
  * `fortran_order` and `shape`, padded with spaces and ended by a newline; then the array's bytes.
  *
  * The header is parsed strictly (never evaluated): string literals without escapes, True/False and
- * tuples of non-negative integers, each key once. Only plain numeric dtypes are read (signed and
- * unsigned integers of 1, 2 and 4 bytes, floats of 4 and 8 bytes, either byte order); a structured,
- * object, 64-bit integer or half-float dtype is an `unsupported_npy` error. The declared shape is
- * multiplied out and checked against `maxArrayBytes` and against the bytes the file really has
+ * tuples of non-negative integers, each key once. Only plain real dtypes are read, the ones ingest
+ * keeps (@lantern/deid's NumPy rewrite): booleans, signed and unsigned integers of 1, 2, 4 and 8
+ * bytes, floats of 2, 4 and 8 bytes, either byte order. Each is read into the typed array of its
+ * width, exactly: 64-bit integers into BigInt64Array and BigUint64Array (a float64 would round
+ * past 2^53; the ECG model widens them to float64 itself, and refuses a sample it would round),
+ * half floats into a Float32Array (which holds every one), booleans into a Uint8Array of 0 and 1;
+ * `widenedFrom` says so, and writeNpy writes them back as they were. Complex numbers (no signal's
+ * samples), objects, strings, dates and records are an `unsupported_npy` error. The declared shape
+ * is multiplied out and checked against `maxArrayBytes` and against the bytes the file really has
  * before anything is allocated; Fortran-ordered arrays are returned in C order.
  */
 import { FormatError, type FormatErrorCode } from '../format-error.js';
@@ -22,11 +27,13 @@ export type NpyData =
   | Int32Array
   | Uint32Array
   | Float32Array
-  | Float64Array;
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
-/** A numeric dtype: kind (signed, unsigned, float), size in bytes, and byte order. */
+/** A numeric dtype: kind (boolean, signed, unsigned, float), size in bytes, and byte order. */
 export interface NpyDtype {
-  kind: 'i' | 'u' | 'f';
+  kind: 'b' | 'i' | 'u' | 'f';
   size: 1 | 2 | 4 | 8;
   littleEndian: boolean;
 }
@@ -35,6 +42,11 @@ export interface NpyDtype {
 export interface NpyArray {
   shape: number[];
   data: NpyData;
+  /**
+   * The file's dtype when no typed array has its width: 'bool' (`|b1`) held as a Uint8Array of 0
+   * and 1, 'float16' (`<f2`, `>f2`) held as a Float32Array (exactly). writeNpy writes it back so.
+   */
+  widenedFrom?: 'bool' | 'float16';
 }
 
 /** What an .npy header says, and where the array's bytes begin. */
@@ -161,12 +173,8 @@ export function readNpyHeader(bytes: Uint8Array, options: NpyOptions): NpyHeader
     throw fail('invalid_npy', "the header's 'shape' is not a tuple of integers", headerStart);
   }
   const dtype = parseDescr(descr);
-  if (dtype === null) {
-    throw fail(
-      'unsupported_npy',
-      `the dtype ${JSON.stringify(descr)} is not read here`,
-      headerStart,
-    );
+  if (typeof dtype === 'string') {
+    throw fail('unsupported_npy', `the dtype ${JSON.stringify(descr)} ${dtype}`, headerStart);
   }
   let count = 1;
   for (const dimension of shape) {
@@ -208,10 +216,13 @@ export function readNpy(bytes: Uint8Array, options: NpyOptions): NpyArray {
       offset: base + end,
     });
   }
-  const data = decode(bytes.subarray(header.dataOffset, end), header.dtype);
+  const items = bytes.subarray(header.dataOffset, end);
+  const { dtype, shape } = header;
   return {
-    shape: header.shape,
-    data: header.fortranOrder ? fortranToC(data, header.shape) : data,
+    shape,
+    data: decode(header.fortranOrder ? fortranToC(items, shape, dtype.size) : items, dtype),
+    ...(dtype.kind === 'b' ? { widenedFrom: 'bool' as const } : {}),
+    ...(dtype.kind === 'f' && dtype.size === 2 ? { widenedFrom: 'float16' as const } : {}),
   };
 }
 
@@ -220,22 +231,33 @@ export interface NpyWriteOptions {
   byteOrder?: 'little' | 'big';
 }
 
-/** Writes an array as .npy (version 1.0, or 2.0 when the header needs more than 65,535 bytes). */
+/**
+ * Writes an array as .npy (version 1.0, or 2.0 when the header needs more than 65,535 bytes), in
+ * the dtype of its typed array, or the narrower one it was widened from (`widenedFrom`: half floats
+ * rounded to the nearest, ties to even, as NumPy's `astype` does; booleans as 0 and 1).
+ */
 export function writeNpy(array: NpyArray, options: NpyWriteOptions = {}): Uint8Array {
-  const dtype = dtypeOf(array.data);
   const count = array.shape.reduce((product, dimension) => product * dimension, 1);
   if (count !== array.data.length || array.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw new RangeError(
       `shape (${array.shape.join(', ')}) does not hold ${array.data.length} values`,
     );
   }
+  const { kind, items } = storedItems(array);
+  const size = items.BYTES_PER_ELEMENT;
   const littleEndian = (options.byteOrder ?? 'little') === 'little';
-  const descr = `${dtype.size === 1 ? '|' : littleEndian ? '<' : '>'}${dtype.kind}${dtype.size}`;
-  const header = npyHeaderBytes(descr, false, array.shape);
-  const out = new Uint8Array(header.length + count * dtype.size);
+  const header = npyHeaderBytes(
+    `${size === 1 ? '|' : littleEndian ? '<' : '>'}${kind}${size}`,
+    false,
+    array.shape,
+  );
+  const out = new Uint8Array(header.length + items.byteLength);
   out.set(header, 0);
-  const view = new DataView(out.buffer);
-  encode(array.data, { ...dtype, littleEndian }, view, header.length);
+  const body = out.subarray(header.length);
+  body.set(new Uint8Array(items.buffer, items.byteOffset, items.byteLength));
+  if (littleEndian !== LITTLE_ENDIAN_MACHINE) {
+    swapItems(body, size);
+  }
   return out;
 }
 
@@ -389,43 +411,50 @@ function parseHeaderDict(
   return dict;
 }
 
-/** "<i2", ">f8", "|u1" … to a dtype; null when not a plain numeric dtype read here. */
-function parseDescr(descr: string): NpyDtype | null {
-  const match = /^([<>|=]?)([iuf])([1248])$/u.exec(descr);
-  if (match === null) {
-    return null;
+/**
+ * "<i2", ">f8", "|b1" … to a dtype; for a dtype not read here, why (for the error's message).
+ * NumPy writes `|` for one-byte dtypes and `<` or `>` for the others; a multi-byte dtype without
+ * its byte order ('=' or none: the writing machine's) is ambiguous.
+ */
+function parseDescr(descr: string): NpyDtype | string {
+  const match = /^([<>|=]?)([biufc])(\d{1,2})$/u.exec(descr);
+  const [, order = '', kind = '', sizeText = ''] = match ?? [];
+  const size = Number(sizeText);
+  if (kind === 'c') {
+    return "holds complex numbers, which are not a signal's samples: not read";
   }
-  const [, order = '', kind = '', sizeText = ''] = match;
-  const size = Number(sizeText) as NpyDtype['size'];
-  if ((kind === 'f' && size < 4) || (kind !== 'f' && size === 8)) {
-    return null; // half floats and 64-bit integers have no plain typed array here
+  const known =
+    (kind === 'b' && size === 1) ||
+    ((kind === 'i' || kind === 'u') && [1, 2, 4, 8].includes(size)) ||
+    (kind === 'f' && [2, 4, 8].includes(size));
+  if (match === null || !known) {
+    return 'is not read here (booleans, integers and floats are)';
   }
-  if (size > 1 && (order === '|' || order === '=' || order === '')) {
-    return null; // a multi-byte dtype must say its byte order
+  if (size > 1 && order !== '<' && order !== '>') {
+    return 'does not say its byte order';
   }
-  return { kind: kind as NpyDtype['kind'], size, littleEndian: order !== '>' };
+  return {
+    kind,
+    size: size as NpyDtype['size'],
+    littleEndian: order !== '>',
+  };
 }
 
-function dtypeOf(data: NpyData): NpyDtype {
-  const size = data.BYTES_PER_ELEMENT as NpyDtype['size'];
-  const kind =
-    data instanceof Float32Array || data instanceof Float64Array
-      ? 'f'
-      : data instanceof Uint8Array || data instanceof Uint16Array || data instanceof Uint32Array
-        ? 'u'
-        : 'i';
-  return { kind, size, littleEndian: true };
-}
+/** Whether this machine stores numbers little endian (typed arrays use its order). */
+const LITTLE_ENDIAN_MACHINE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-function allocate(dtype: NpyDtype, count: number): NpyData {
+/**
+ * A typed array of a dtype's width, for its items as stored: its values, except half floats (their
+ * bits, in a Uint16Array) and booleans (bytes).
+ */
+function allocateStored(dtype: NpyDtype, count: number): NpyData {
   switch (`${dtype.kind}${dtype.size}`) {
     case 'i1':
       return new Int8Array(count);
-    case 'u1':
-      return new Uint8Array(count);
     case 'i2':
       return new Int16Array(count);
     case 'u2':
+    case 'f2':
       return new Uint16Array(count);
     case 'i4':
       return new Int32Array(count);
@@ -433,66 +462,148 @@ function allocate(dtype: NpyDtype, count: number): NpyData {
       return new Uint32Array(count);
     case 'f4':
       return new Float32Array(count);
-    default:
+    case 'i8':
+      return new BigInt64Array(count);
+    case 'u8':
+      return new BigUint64Array(count);
+    case 'f8':
       return new Float64Array(count);
+    default:
+      return new Uint8Array(count); // u1 (booleans are bytes too)
   }
 }
 
-type Getter = (view: DataView, offset: number, littleEndian: boolean) => number;
-type Setter = (view: DataView, offset: number, value: number, littleEndian: boolean) => void;
+/** An array's items as the file stores them, and the dtype kind they are written as. */
+function storedItems(array: NpyArray): { kind: NpyDtype['kind']; items: NpyData } {
+  const { data } = array;
+  switch (array.widenedFrom) {
+    case 'bool':
+      if (!(data instanceof Uint8Array)) {
+        throw new RangeError('booleans are written from a Uint8Array');
+      }
+      return { kind: 'b', items: data.map((value) => (value === 0 ? 0 : 1)) };
+    case 'float16':
+      if (!(data instanceof Float32Array)) {
+        throw new RangeError('half floats are written from a Float32Array');
+      }
+      return { kind: 'f', items: float32ToHalfBits(data) };
+    case undefined:
+      return {
+        kind:
+          data instanceof Float32Array || data instanceof Float64Array
+            ? 'f'
+            : data instanceof Uint8Array ||
+                data instanceof Uint16Array ||
+                data instanceof Uint32Array ||
+                data instanceof BigUint64Array
+              ? 'u'
+              : 'i',
+        items: data,
+      };
+    default:
+      return array.widenedFrom satisfies never;
+  }
+}
 
-const GETTERS: Record<string, Getter> = {
-  i1: (view, offset) => view.getInt8(offset),
-  u1: (view, offset) => view.getUint8(offset),
-  i2: (view, offset, little) => view.getInt16(offset, little),
-  u2: (view, offset, little) => view.getUint16(offset, little),
-  i4: (view, offset, little) => view.getInt32(offset, little),
-  u4: (view, offset, little) => view.getUint32(offset, little),
-  f4: (view, offset, little) => view.getFloat32(offset, little),
-  f8: (view, offset, little) => view.getFloat64(offset, little),
-};
-
-const SETTERS: Record<string, Setter> = {
-  i1: (view, offset, value) => view.setInt8(offset, value),
-  u1: (view, offset, value) => view.setUint8(offset, value),
-  i2: (view, offset, value, little) => view.setInt16(offset, value, little),
-  u2: (view, offset, value, little) => view.setUint16(offset, value, little),
-  i4: (view, offset, value, little) => view.setInt32(offset, value, little),
-  u4: (view, offset, value, little) => view.setUint32(offset, value, little),
-  f4: (view, offset, value, little) => view.setFloat32(offset, value, little),
-  f8: (view, offset, value, little) => view.setFloat64(offset, value, little),
-};
-
+/** The items of an array's data, in the file's byte order, as the typed array of their dtype. */
 function decode(bytes: Uint8Array, dtype: NpyDtype): NpyData {
-  const count = bytes.length / dtype.size;
-  const out = allocate(dtype, count);
-  const get = GETTERS[`${dtype.kind}${dtype.size}`];
-  if (get === undefined) {
-    throw new RangeError(`no reader for ${dtype.kind}${dtype.size}`);
+  if (dtype.kind === 'b') {
+    // NumPy reads any byte but 0 as True.
+    return bytes.map((value) => (value === 0 ? 0 : 1));
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < count; i++) {
-    out[i] = get(view, i * dtype.size, dtype.littleEndian);
+  const out = allocateStored(dtype, bytes.length / dtype.size);
+  const target = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  target.set(bytes);
+  if (dtype.littleEndian !== LITTLE_ENDIAN_MACHINE) {
+    swapItems(target, dtype.size);
   }
+  return out instanceof Uint16Array && dtype.kind === 'f' ? halfBitsToFloat32(out) : out;
+}
+
+/** Reverses the bytes of each `size`-byte item, in place (from one byte order to the other). */
+function swapItems(bytes: Uint8Array, size: number): void {
+  if (size === 1) {
+    return;
+  }
+  for (let at = 0; at < bytes.length; at += size) {
+    for (let i = at, j = at + size - 1; i < j; i++, j--) {
+      const byte = bytes[i] ?? 0;
+      bytes[i] = bytes[j] ?? 0;
+      bytes[j] = byte;
+    }
+  }
+}
+
+/**
+ * IEEE 754 half floats (binary16) to float32, bit for bit: every half is a float32, NaN payloads
+ * and signs included (the bits are written, not the values, which JavaScript may canonicalize).
+ */
+function halfBitsToFloat32(halves: Uint16Array): Float32Array {
+  const out = new Float32Array(halves.length);
+  const bits = new Uint32Array(out.buffer);
+  halves.forEach((half, i) => {
+    const sign = (half & 0x8000) << 16;
+    const exponent = (half >>> 10) & 0x1f;
+    const fraction = half & 0x3ff;
+    if (exponent === 0x1f) {
+      bits[i] = sign | 0x7f800000 | (fraction << 13);
+    } else if (exponent !== 0) {
+      bits[i] = sign | ((exponent + 127 - 15) << 23) | (fraction << 13);
+    } else {
+      // Zero or subnormal: fraction × 2^-24, exact in a float32.
+      out[i] = fraction * 2 ** -24;
+      bits[i] = (bits[i] ?? 0) | sign;
+    }
+  });
   return out;
 }
 
-function encode(data: NpyData, dtype: NpyDtype, view: DataView, offset: number): void {
-  const set = SETTERS[`${dtype.kind}${dtype.size}`];
-  if (set === undefined) {
-    throw new RangeError(`no writer for ${dtype.kind}${dtype.size}`);
-  }
-  for (let i = 0; i < data.length; i++) {
-    set(view, offset + i * dtype.size, data[i] ?? 0, dtype.littleEndian);
-  }
+/**
+ * float32 to IEEE 754 half floats' bits, rounded to the nearest, ties to even, as NumPy's
+ * `astype(np.float16)` (npy_floatbits_to_halfbits): past 65,504 is infinity, under 2^-25 zero, NaN
+ * keeps its payload's high bits (made quiet when none is left).
+ */
+function float32ToHalfBits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  bits.forEach((word, i) => {
+    const sign = (word >>> 16) & 0x8000;
+    const exponent = (word >>> 23) & 0xff;
+    const fraction = word & 0x7fffff;
+    if (exponent === 0xff) {
+      const nan = fraction === 0 ? 0 : fraction >>> 13 || 1;
+      out[i] = sign | 0x7c00 | nan;
+      return;
+    }
+    const halfExponent = exponent - 127 + 15;
+    if (halfExponent >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      return;
+    }
+    // A normal half keeps 10 of the 23 fraction bits; a subnormal fewer, the implicit 1 included.
+    const significand = halfExponent > 0 ? fraction : fraction | 0x800000;
+    const shift = halfExponent > 0 ? 13 : 14 - halfExponent;
+    if (shift > 24) {
+      out[i] = sign;
+      return;
+    }
+    let half = (halfExponent > 0 ? halfExponent << 10 : 0) | (significand >>> shift);
+    const rest = significand & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1) === 1)) {
+      half += 1; // a carry moves into the exponent, up to infinity: still the nearest
+    }
+    out[i] = sign | half;
+  });
+  return out;
 }
 
-/** Reorders a Fortran-ordered (column-major) array's values into C (row-major) order. */
-function fortranToC(data: NpyData, shape: readonly number[]): NpyData {
+/** Reorders a Fortran-ordered (column-major) array's items into C (row-major) order. */
+function fortranToC(items: Uint8Array, shape: readonly number[], size: number): Uint8Array {
   if (shape.length < 2) {
-    return data;
+    return items;
   }
-  const out = allocate(dtypeOf(data), data.length);
+  const out = new Uint8Array(items.length);
   const fortranStrides: number[] = [];
   let stride = 1;
   for (const dimension of shape) {
@@ -500,12 +611,13 @@ function fortranToC(data: NpyData, shape: readonly number[]): NpyData {
     stride *= dimension;
   }
   const index = shape.map(() => 0);
-  for (let c = 0; c < data.length; c++) {
+  const count = items.length / size;
+  for (let c = 0; c < count; c++) {
     let f = 0;
     for (let d = 0; d < shape.length; d++) {
       f += (index[d] ?? 0) * (fortranStrides[d] ?? 0);
     }
-    out[c] = data[f] ?? 0;
+    out.set(items.subarray(f * size, (f + 1) * size), c * size);
     for (let d = shape.length - 1; d >= 0; d--) {
       index[d] = (index[d] ?? 0) + 1;
       if ((index[d] ?? 0) < (shape[d] ?? 0)) {

@@ -168,8 +168,13 @@ describe('.npy refused', () => {
       'invalid_npy',
     ],
     [
-      'a 64-bit integer dtype',
-      header("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }"),
+      'a complex dtype',
+      header("{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }"),
+      'unsupported_npy',
+    ],
+    [
+      'a 64-bit integer dtype without its byte order',
+      header("{'descr': 'i8', 'fortran_order': False, 'shape': (2,), }"),
       'unsupported_npy',
     ],
     [

@@ -146,7 +146,10 @@ export function ecgFromArray(array: NpyArray, options: EcgNpyOptions): Ecg {
   }
   const first = index * leadCount * sampleCount;
   const samples = Array.from({ length: leadCount }, (_, lead) =>
-    asSamples(array.data.subarray(first + lead * sampleCount, first + (lead + 1) * sampleCount)),
+    asSamples(
+      array.data.subarray(first + lead * sampleCount, first + (lead + 1) * sampleCount),
+      fail,
+    ),
   );
   return makeEcg(
     { leads, samplingRate: options.samplingRate ?? 500, units: options.units ?? 'uV', samples },
@@ -180,8 +183,12 @@ export function writeEcgNpz(ecg: Ecg, options: { compress?: boolean } = {}): Uin
   return writeNpz({ waveform: ecgToArray(ecg) }, options);
 }
 
-/** Lead samples as one of the model's arrays (small integers widen to 32 bits). */
-function asSamples(data: NpyData): EcgSamples {
+/**
+ * Lead samples as one of the model's arrays: small integers widen to 32 bits, unsigned 32-bit and
+ * 64-bit integers to float64, which holds them exactly up to 2^53 (a sample past it would be
+ * rounded: refused, the ECG not read).
+ */
+function asSamples(data: NpyData, fail: (detail: string) => FormatError): EcgSamples {
   if (
     data instanceof Int16Array ||
     data instanceof Int32Array ||
@@ -192,6 +199,17 @@ function asSamples(data: NpyData): EcgSamples {
   }
   if (data instanceof Uint32Array) {
     return Float64Array.from(data);
+  }
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    const out = new Float64Array(data.length);
+    data.forEach((value: bigint, i: number) => {
+      const sample = Number(value);
+      if (!Number.isSafeInteger(sample)) {
+        throw fail('a sample of the 64-bit integer array is past 2^53, which a float64 rounds');
+      }
+      out[i] = sample;
+    });
+    return out;
   }
   return Int32Array.from(data);
 }

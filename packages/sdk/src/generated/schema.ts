@@ -715,7 +715,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The files the draft's last ingest held back for review (burned-in text, unreadable formats) and the decisions taken */
+        /** The files the draft's last ingest held back for review (burned-in text, renamed NumPy arrays, unreadable formats) and the decisions taken */
         get: operations["getHeldFiles"];
         put?: never;
         post?: never;
@@ -732,7 +732,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A held image rendered as an 8-bit PNG through its VOI window, at most 1024 pixels a side (never the file itself) */
+        /** A held file as a PNG at most 1024 pixels a side (never the file itself): an image rendered 8-bit through its VOI window, a NumPy archive's arrays plotted */
         get: operations["getHeldFilePreview"];
         put?: never;
         post?: never;
@@ -751,7 +751,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decide held files: release (stored and put in the draft; say why the burned-in text does not identify anyone) or exclude (left out, its table cells emptied) */
+        /** Decide held files: release (stored and put in the draft; say why what it shows, the burned-in text or the arrays, does not identify anyone) or exclude (left out, its table cells emptied) */
         post: operations["decideHeldFiles"];
         delete?: never;
         options?: never;
@@ -2127,7 +2127,7 @@ export interface components {
             table: string;
             column: string;
             /** @enum {string} */
-            format: "dicom" | "unreadable";
+            format: "dicom" | "numpy" | "unreadable";
             reason: string;
             size: number | null;
             previewable: boolean;
@@ -2960,7 +2960,7 @@ export interface components {
             table: string;
             column: string;
             /** @enum {string} */
-            format: "dicom" | "unreadable";
+            format: "dicom" | "numpy" | "unreadable";
             reason: string;
             size: number | null;
             previewable: boolean;

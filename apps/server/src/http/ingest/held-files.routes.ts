@@ -11,7 +11,7 @@ const heldFile = z
     path: z.string(),
     table: z.string(),
     column: z.string(),
-    format: z.enum(['dicom', 'unreadable']),
+    format: z.enum(['dicom', 'numpy', 'unreadable']),
     reason: z.string(),
     size: z.number().nullable(),
     previewable: z.boolean(),
@@ -38,7 +38,7 @@ const release = z.object({
   note: z
     .string()
     .trim()
-    .min(1, 'say why the text in the pixels does not identify anyone')
+    .min(1, 'say why what it shows (the text in the pixels, the arrays) does not identify anyone')
     .max(2000),
 });
 const exclude = z.object({
@@ -51,9 +51,9 @@ const decision = z.discriminatedUnion('action', [release, exclude]).meta({ id: '
 const slugParams = z.object({ slug: datasetSlugSchema });
 
 /**
- * The review of files the draft's last ingest held back (burned-in text, unreadable formats):
- * the list, a rendered preview of each held image, and curators' decisions. Curators only: the
- * previews show text that may identify a patient.
+ * The review of files the draft's last ingest held back (burned-in text, renamed NumPy arrays,
+ * unreadable formats): the list, a rendered preview of each held image or archive, and curators'
+ * decisions. Curators only: the previews show what may identify a patient.
  */
 export function heldFilesRoutes(held: HeldFilesService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -64,7 +64,7 @@ export function heldFilesRoutes(held: HeldFilesService): FastifyPluginAsyncZod {
         schema: {
           operationId: 'getHeldFiles',
           summary:
-            "The files the draft's last ingest held back for review (burned-in text, unreadable formats) and the decisions taken",
+            "The files the draft's last ingest held back for review (burned-in text, renamed NumPy arrays, unreadable formats) and the decisions taken",
           tags: ['ingest'],
           params: slugParams,
           response: { ...problemResponses, 200: review },
@@ -80,7 +80,7 @@ export function heldFilesRoutes(held: HeldFilesService): FastifyPluginAsyncZod {
         schema: {
           operationId: 'getHeldFilePreview',
           summary:
-            'A held image rendered as an 8-bit PNG through its VOI window, at most 1024 pixels a side (never the file itself)',
+            "A held file as a PNG at most 1024 pixels a side (never the file itself): an image rendered 8-bit through its VOI window, a NumPy archive's arrays plotted",
           tags: ['ingest'],
           params: z.object({ slug: datasetSlugSchema, file: fileId }),
           produces: ['image/png'],
@@ -105,7 +105,7 @@ export function heldFilesRoutes(held: HeldFilesService): FastifyPluginAsyncZod {
         schema: {
           operationId: 'decideHeldFiles',
           summary:
-            'Decide held files: release (stored and put in the draft; say why the burned-in text does not identify anyone) or exclude (left out, its table cells emptied)',
+            'Decide held files: release (stored and put in the draft; say why what it shows, the burned-in text or the arrays, does not identify anyone) or exclude (left out, its table cells emptied)',
           tags: ['ingest'],
           params: slugParams,
           body: z.object({ decisions: z.array(decision).min(1).max(1000) }),

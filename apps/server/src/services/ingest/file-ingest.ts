@@ -12,9 +12,11 @@
  * - Slides: the tiled TIFF rewritten without its label and macro images or identifying tags.
  * - GE MUSE XML: cleaned of demographics, the patient's pseudonym written in.
  * - NumPy `.npy` / `.npz`: written again canonically by @lantern/deid (an .npy's header with only
- *   its dtype, order and shape; an .npz with only its arrays, under safe names, with no comments,
- *   extra fields or times), the arrays' bytes as delivered; anything else in them holds the file
- *   back, nothing of it stored, its reason quoting nothing from it.
+ *   its dtype, order and shape; an .npz with only its arrays, with no comments, extra fields or
+ *   times), the arrays' bytes as delivered; an .npz whose arrays had names other than ECG array
+ *   names is written with them renamed and held in the quarantine for review, as DICOM is;
+ *   anything else in them (objects, text, bytes after the data) holds the file back, nothing of it
+ *   stored, its reason quoting nothing from it.
  * - WFDB: the header cleaned of its comments and record name, the signal files it names (beside it
  *   in the delivery) travelling as they are, renamed after the published record; a record that
  *   cannot be read is held back, nothing of it stored, its reason quoting no name from it.
@@ -44,6 +46,7 @@ import {
   type UidRemapper,
 } from '@lantern/deid';
 import { FormatError, isNpy, parseWfdbHeader, readWfdb } from '@lantern/formats';
+import type { HeldFormat } from '../../db/schema.js';
 import {
   writeHashedFile,
   type HashedFile,
@@ -97,7 +100,7 @@ export type FileOutcome =
   | { kind: 'stored'; files: StoredFile[] }
   | {
       kind: 'held';
-      format: 'dicom' | 'unreadable';
+      format: HeldFormat;
       reason: string;
       /** The de-identified bytes kept in the quarantine for the review; none when unreadable. */
       quarantined: StoredObject | null;
@@ -123,7 +126,7 @@ export type WrittenOutcome =
   | {
       kind: 'held';
       folder: string;
-      format: 'dicom' | 'unreadable';
+      format: HeldFormat;
       reason: string;
       quarantine: HashedFile | null;
     };
@@ -255,6 +258,11 @@ class ScratchFolder {
   only(path: string, file: HashedFile): WrittenOutcome {
     return { kind: 'written', folder: this.path, files: [{ path, file }] };
   }
+
+  /** The job's one file, written de-identified, held back for review in the quarantine. */
+  held(format: HeldFormat, reason: string, file: HashedFile): WrittenOutcome {
+    return { kind: 'held', folder: this.path, format, reason, quarantine: file };
+  }
 }
 
 async function writeByKind(
@@ -276,9 +284,7 @@ async function writeByKind(
         folder.next(),
         readBuffer,
       );
-      return hold === null
-        ? folder.only(job.name, file)
-        : { kind: 'held', folder: folder.path, format: 'dicom', reason: hold, quarantine: file };
+      return hold === null ? folder.only(job.name, file) : folder.held('dicom', hold, file);
     }
     case 'slide': {
       const out = folder.next();
@@ -387,8 +393,9 @@ function heldUnreadable(folder: string, reason: string): WrittenOutcome {
 /**
  * A NumPy file written again by @lantern/deid (numpy.ts): an .npy in memory, or, when large, its
  * canonical header followed by its data streamed from the delivery, hashed as it is written; an
- * .npz in memory. A file it refuses is held back with nothing of it written, its reason the
- * de-identifier's own (which quotes nothing from the file) or the reader's code.
+ * .npz in memory, held for review when the de-identifier renamed arrays. A file it refuses is held
+ * back with nothing of it written, its reason the de-identifier's own (which quotes nothing from
+ * the file) or the reader's code.
  */
 async function writeNumpy(
   job: FileJobBase,
@@ -414,14 +421,14 @@ async function writeNumpy(
     }
     const bytes = await readWholeFile(path, readBuffer);
     const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
-    return folder.only(
-      name,
-      await writeHashedFile(folder.next(), {
-        chunks: [...result.chunks],
-        size: result.size,
-        sha256: result.sha256,
-      }),
-    );
+    const file = await writeHashedFile(folder.next(), {
+      chunks: [...result.chunks],
+      size: result.size,
+      sha256: result.sha256,
+    });
+    return result.hold === null
+      ? folder.only(name, file)
+      : folder.held('numpy', `${result.hold.reason}; held back for review`, file);
   } catch (error) {
     if (isNumpyRefusal(error)) {
       const why = error instanceof NumpyDeidError ? error.detail : error.code;

@@ -1,14 +1,16 @@
 /**
  * The review of files an ingest held back (issue 6, step 4): images whose pixels may carry
- * burned-in text (Burned In Annotation YES, or a modality that usually has some), and files no
- * de-identifier reads. Ingest keeps each held image's de-identified bytes — headers cleaned by
- * PS3.15, pixels as they are — in the quarantine store, apart from every published object and
- * never named by a version's files. A curator looks at a rendered preview (curators only; the
+ * burned-in text (Burned In Annotation YES, or a modality that usually has some), NumPy archives
+ * with arrays the partner named otherwise than ECG arrays (renamed: what they hold is unknown),
+ * and files no de-identifier reads. Ingest keeps each held image's and archive's de-identified
+ * bytes — headers cleaned by PS3.15, pixels as they are; arrays as they are under names of ours —
+ * in the quarantine store, apart from every published object and never named by a version's
+ * files. A curator looks at a rendered preview (the image; the arrays plotted) (curators only; the
  * quarantined bytes themselves never leave) and decides, file by file or many at once:
  *
  * - release: the bytes are stored content-addressed in the published store and put in the draft
- *   at the path the table already names, with a required note saying why the text in the pixels
- *   does not identify anyone;
+ *   at the path the table already names, with a required note saying why what it shows (the
+ *   text in the pixels, the arrays' values) does not identify anyone;
  * - exclude: the file stays out, and the table cells that named it are emptied, as cells that
  *   could not be de-identified are (the row and its other columns stay: outcomes are worth
  *   keeping without their image). A file no de-identifier reads can only be excluded.
@@ -29,12 +31,14 @@ import {
   downscale,
   encodePng,
   FormatError,
+  plotArrays,
   readDicom,
+  readNpz,
   renderFrame8,
   type Image8,
 } from '@lantern/formats';
 import type { Kysely } from 'kysely';
-import type { Database, HeldDecision } from '../../db/schema.js';
+import type { Database, HeldDecision, HeldFormat } from '../../db/schema.js';
 import {
   heldFileRepository,
   type HeldFileRow,
@@ -52,10 +56,10 @@ export interface HeldFileView {
   path: string;
   table: string;
   column: string;
-  format: 'dicom' | 'unreadable';
+  format: HeldFormat;
   reason: string;
   size: number | null;
-  /** Whether a preview can be rendered (a quarantined DICOM image). */
+  /** Whether a preview can be rendered (a quarantined DICOM image or NumPy archive). */
   previewable: boolean;
   decision: HeldDecision | null;
   note: string | null;
@@ -220,8 +224,9 @@ export class HeldFilesService {
   }
 
   /**
-   * A held image rendered as an 8-bit PNG through its VOI window (packages/formats), shrunk to
-   * fit 1024 pixels a side: for curators to see the burned-in text, never the file itself.
+   * A held file as a PNG at most 1024 pixels a side, for curators to see what is in doubt, never
+   * the file itself: an image rendered 8-bit through its VOI window (its burned-in text), an
+   * archive's arrays plotted (packages/formats).
    */
   async preview(slug: string, fileId: string): Promise<Uint8Array> {
     const { draftId } = await this.catalog.draftIds(slug);
@@ -233,7 +238,7 @@ export class HeldFilesService {
     if (row === undefined) {
       throw new AppError('not_found', `no held file ${fileId} in the draft of ${slug}`);
     }
-    if (row.quarantine_key === null || row.format !== 'dicom') {
+    if (row.quarantine_key === null || row.format === 'unreadable') {
       throw new AppError('not_found', `${row.path} has no preview: no de-identifier reads it`);
     }
     const object = await this.stores.quarantine.get(row.quarantine_key);
@@ -256,15 +261,9 @@ export class HeldFilesService {
       chunks.push(bytes);
     }
     try {
-      const file = readDicom(Buffer.concat(chunks), { name: row.path });
-      const frame = renderFrame8(file, 0);
-      const image: Image8 = {
-        width: frame.width,
-        height: frame.height,
-        channels: frame.samplesPerPixel === 3 ? 3 : 1,
-        data: frame.data,
-      };
-      return encodePng(downscale(image, PREVIEW_MAX_SIDE));
+      return encodePng(
+        downscale(render(row.format, Buffer.concat(chunks), row.path), PREVIEW_MAX_SIDE),
+      );
     } catch (error) {
       if (error instanceof FormatError) {
         throw new AppError('conflict', `${row.path} cannot be rendered (${error.code})`);
@@ -308,7 +307,7 @@ export class HeldFilesService {
         format: row.format,
         reason: row.reason,
         size: row.size === null ? null : Number(row.size),
-        previewable: row.format === 'dicom' && row.quarantine_key !== null,
+        previewable: row.format !== 'unreadable' && row.quarantine_key !== null,
         decision: row.decision,
         note: row.note,
         by: row.decided_by === null ? null : (names.get(row.decided_by) ?? null),
@@ -328,6 +327,25 @@ export class HeldFilesService {
       return null;
     }
     return (await usersRepository.findById(this.db, actor.slice('user:'.length)))?.name ?? null;
+  }
+}
+
+/** A quarantined file's picture: a DICOM image's first frame, or an archive's arrays plotted. */
+function render(format: 'dicom' | 'numpy', bytes: Uint8Array, name: string): Image8 {
+  switch (format) {
+    case 'dicom': {
+      const frame = renderFrame8(readDicom(bytes, { name }), 0);
+      return {
+        width: frame.width,
+        height: frame.height,
+        channels: frame.samplesPerPixel === 3 ? 3 : 1,
+        data: frame.data,
+      };
+    }
+    case 'numpy':
+      return plotArrays([...readNpz(bytes, { name }).values()], { width: PREVIEW_MAX_SIDE });
+    default:
+      return format satisfies never;
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The files a draft's last ingest held back (issue 6): images whose pixels may carry burned-in
- * text, and files no de-identifier reads. Each held image shows a preview the server renders
- * (curators only; the file itself never leaves) beside the reason it was held; a curator releases
- * it, saying why the text does not identify anyone, or excludes it (it stays out, and the table
- * cells that named it are emptied) — one file at a time, or the ones ticked all at once.
+ * text, NumPy archives with arrays named otherwise than ECG arrays (renamed), and files no
+ * de-identifier reads. Each held image or archive shows a preview the server renders (the pixels;
+ * the arrays plotted) (curators only; the file itself never leaves) beside the reason it was held;
+ * a curator releases it, saying why what it shows does not identify anyone, or excludes it (it
+ * stays out, and the table cells that named it are emptied) — one file at a time, or the ones
+ * ticked all at once.
  * Publication waits until none is open.
  */
 import type { HeldDecisionInput, HeldFile, HeldReview } from '@lantern/sdk';
@@ -66,7 +68,7 @@ function FileDecision({ file, decide }: { file: HeldFile; decide: DecideHeld }) 
       {file.previewable && (
         <form onSubmit={handleRelease} aria-label={`Release ${file.path}`}>
           <label>
-            Why the text in it does not identify anyone
+            Why what it shows does not identify anyone
             <input
               value={note}
               required
@@ -240,9 +242,10 @@ export function HeldFilesSection({
     <section aria-labelledby="held-title" data-testid="held-review">
       <h2 id="held-title">Held back for review</h2>
       <p className="muted">
-        Images whose pixels may carry burned-in text (names, record numbers, dates), and files no
-        de-identifier reads, are kept out of the version until a curator decides. Their headers are
-        cleaned; the previews show the pixels as they are.
+        Images whose pixels may carry burned-in text (names, record numbers, dates), NumPy archives
+        with arrays named otherwise than ECG arrays, and files no de-identifier reads, are kept out
+        of the version until a curator decides. Their headers are cleaned and the arrays renamed;
+        the previews show the pixels as they are and the arrays plotted.
       </p>
       {review.files.length === 0 ? (
         <p data-testid="held-empty">No file was held back.</p>
