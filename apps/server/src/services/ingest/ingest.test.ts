@@ -341,7 +341,7 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
       path: `files/many/${index}.dcm`,
       table_name: 'xrays',
       column_name: 'path',
-      format: 'dicom',
+      format: 'dicom' as const,
       reason: 'burned-in annotation',
       quarantine_key: null,
       size: index,
