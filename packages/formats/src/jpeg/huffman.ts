@@ -24,7 +24,9 @@ export interface HuffmanTable {
    * For an AC table (T.81 F.2.2.2's RRRRSSSS symbols), each 9-bit prefix that holds a whole code
    * and the SSSS bits after it: `value << 8 | RRRR << 4 | bits taken`, else 0; so that the short
    * codes of small coefficients, most of a scan, are decoded in one lookup (as libjpeg-turbo's
-   * jdhuff.c and stb_image do).
+   * jdhuff.c and stb_image do). A code of no bits (SSSS 0) has value 0, which no coefficient has:
+   * ZRL (RRRR 15) keeps its run, every other is the end of the block (RRRR 0), as a sequential
+   * scan reads them; one a block, so the lookup spares a call a block.
    */
   fastAc: Int32Array;
 }
@@ -77,7 +79,11 @@ function fastAcOf(lookup: Uint16Array): Int32Array {
     const entry = lookup[prefix] ?? 0;
     const length = entry >> 8;
     const size = entry & 15;
-    if (entry === 0 || size === 0 || length + size > LOOKAHEAD) {
+    if (entry === 0 || length + size > LOOKAHEAD) {
+      continue;
+    }
+    if (size === 0) {
+      fastAc[prefix] = ((entry & 0xf0) === 0xf0 ? 0xf0 : 0) | length;
       continue;
     }
     const bits = (prefix >> (LOOKAHEAD - length - size)) & ((1 << size) - 1);

@@ -277,8 +277,13 @@ function readFrame(
     const stride = mcusWide * spec.h * 8;
     const blocks = (stride / 8) * mcusHigh * spec.v;
     const plane = new Uint16Array(blocks * 64);
+    // Every property written out, in one order: with a spread of `spec`, the optimized scan loop
+    // met components of a shape it did not know and bailed out once a frame (`--trace-deopt`).
     return {
-      ...spec,
+      id: spec.id,
+      h: spec.h,
+      v: spec.v,
+      quantTable: spec.quantTable,
       blocksWide: Math.ceil(sampleWidth / 8),
       blocksHigh: Math.ceil(sampleHeight / 8),
       sampleWidth,
@@ -621,11 +626,19 @@ function sequentialBlocks(
       if (fast !== 0) {
         // A short code and its value's bits, in one lookup.
         reader.count -= fast & 15;
+        const value = fast >> 8;
+        if (value === 0) {
+          if ((fast & 0xf0) === 0) {
+            break; // end of block
+          }
+          z += 16; // ZRL: sixteen zeros
+          continue;
+        }
         z += (fast >> 4) & 15;
         if (z > 63) {
           throw fail('the scan codes a coefficient past the 64th of its block');
         }
-        coefficients[ZIGZAG[z] ?? 0] = (fast >> 8) * (quant[z] ?? 0);
+        coefficients[ZIGZAG[z] ?? 0] = value * (quant[z] ?? 0);
         last = z;
         z += 1;
         continue;
