@@ -237,10 +237,10 @@ export function decodeDifference(
 }
 
 /**
- * `decodeDifference` of a code and bits that the lookup does not hold (a function of its own, so
- * that the short path stays small enough for the JIT to inline into the scan loops).
+ * `decodeDifference` of a code and bits that the `fast` lookup does not hold (a function of its
+ * own, so that the short path stays small enough for the JIT to inline into the scan loops).
  */
-function decodeLongDifference(
+export function decodeLongDifference(
   reader: BitReader,
   table: HuffmanTable,
   maxSize: number,

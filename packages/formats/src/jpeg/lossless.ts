@@ -18,6 +18,7 @@ import {
   LOOKAHEAD,
   buildHuffmanTable,
   decodeDifference,
+  decodeLongDifference,
   type HuffmanTable,
 } from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
@@ -318,7 +319,7 @@ function decodeScan(
           difference = entry >> 8;
         } else {
           reader.count = count;
-          difference = decodeDifference(reader, table, 16, fail);
+          difference = decodeLongDifference(reader, table, 16, fail);
           bits = reader.bits;
           count = reader.count;
         }
