@@ -616,15 +616,31 @@ function unpackBits(
       if (value !== 0 && stride === 1) {
         out.fill(value, first + filled, first + filled + n);
       } else if (value !== 0) {
-        for (let i = 0, to = first + filled * stride; i < n; i += 1, to += stride) {
-          out[to] = value;
-        }
+        fillStrided(out, value, first + filled * stride, n, stride);
       }
       filled += n;
       at += 1;
     }
   }
   return filled;
+}
+
+/**
+ * `n` bytes of `value` into `out` from `at`, `stride` apart (a run of one byte of multi-byte or
+ * colour samples), four a turn of the loop: a third of the RLE decode's time went on the turns.
+ */
+function fillStrided(out: Uint8Array, value: number, at: number, n: number, stride: number): void {
+  const end = at + n * stride;
+  let to = at;
+  for (const step = 4 * stride; to + 3 * stride < end; to += step) {
+    out[to] = value;
+    out[to + stride] = value;
+    out[to + 2 * stride] = value;
+    out[to + 3 * stride] = value;
+  }
+  for (; to < end; to += stride) {
+    out[to] = value;
+  }
 }
 
 /** The modality LUT's linear part (C.11.1.1.2): stored value x slope + intercept. */

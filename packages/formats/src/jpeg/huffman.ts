@@ -21,15 +21,23 @@ export interface HuffmanTable {
   offset: Int32Array;
   symbols: Uint8Array;
   /**
-   * For an AC table (T.81 F.2.2.2's RRRRSSSS symbols), each 9-bit prefix that holds a whole code
-   * and the SSSS bits after it: `value << 8 | RRRR << 4 | bits taken`, else 0; so that the short
-   * codes of small coefficients, most of a scan, are decoded in one lookup (as libjpeg-turbo's
-   * jdhuff.c and stb_image do).
+   * Each 9-bit prefix that holds a whole code and the value's bits after it (T.81 F.2.2.1), so that
+   * the short codes of small values, most of a scan, are decoded in one lookup (as libjpeg-turbo's
+   * jdhuff.c and stb_image do): `value << 8 | run << 4 | bits taken`, else 0. In a DC table (SSSS
+   * symbols: DC and lossless differences) the run is 0 and a difference of 0 is `bits taken`
+   * alone; an SSSS of 16 (a lossless difference of 32768, no bits after it) is left to the slow
+   * path. In an AC table (RRRRSSSS) the run is RRRR; a symbol of no bits (SSSS 0) has value 0,
+   * which no coefficient has: ZRL (RRRR 15) keeps its run, every other is the end of the block
+   * (run 0), as a sequential scan reads them.
    */
-  fastAc: Int32Array;
+  fast: Int32Array;
 }
 
+/** The class of a Huffman table (T.81 B.2.4.2's Tc): what its symbols code. */
+export type HuffmanClass = 'dc' | 'ac';
+
 export const LOOKAHEAD = 9;
+const LOOKAHEAD_MASK = (1 << LOOKAHEAD) - 1;
 
 /**
  * Canonical codes (T.81 C.2, F.2.2.3) and the 9-bit prefix lookup, from a DHT's 16 counts and its
@@ -38,6 +46,7 @@ export const LOOKAHEAD = 9;
 export function buildHuffmanTable(
   counts: Uint8Array,
   symbols: Uint8Array,
+  tableClass: HuffmanClass,
   at: number,
   fail: Fail,
 ): HuffmanTable {
@@ -67,24 +76,30 @@ export function buildHuffmanTable(
     code <<= 1;
   }
   maxCode[17] = 0x7fffffff; // ends the slow path's search
-  return { lookup, maxCode, offset, symbols, fastAc: fastAcOf(lookup) };
+  return { lookup, maxCode, offset, symbols, fast: fastOf(lookup, tableClass) };
 }
 
-/** `HuffmanTable.fastAc` from the 9-bit lookup. */
-function fastAcOf(lookup: Uint16Array): Int32Array {
-  const fastAc = new Int32Array(lookup.length);
+/** `HuffmanTable.fast` from the 9-bit lookup. */
+function fastOf(lookup: Uint16Array, tableClass: HuffmanClass): Int32Array {
+  const fast = new Int32Array(lookup.length);
   for (let prefix = 0; prefix < lookup.length; prefix += 1) {
     const entry = lookup[prefix] ?? 0;
     const length = entry >> 8;
-    const size = entry & 15;
-    if (entry === 0 || size === 0 || length + size > LOOKAHEAD) {
+    const symbol = entry & 0xff;
+    const size = tableClass === 'dc' ? symbol : symbol & 15;
+    const run = tableClass === 'dc' ? 0 : symbol >> 4;
+    if (entry === 0 || size > 15 || length + size > LOOKAHEAD) {
+      continue;
+    }
+    if (size === 0) {
+      fast[prefix] = (run === 15 ? 0xf0 : 0) | length;
       continue;
     }
     const bits = (prefix >> (LOOKAHEAD - length - size)) & ((1 << size) - 1);
     const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits; // EXTEND (F.2.2.1)
-    fastAc[prefix] = (value << 8) | (entry & 0xf0) | (length + size);
+    fast[prefix] = (value << 8) | (run << 4) | (length + size);
   }
-  return fastAc;
+  return fast;
 }
 
 /**
@@ -181,7 +196,7 @@ export function decodeSymbol(reader: BitReader, table: HuffmanTable, fail: Fail)
   reader.fill();
   const count = reader.count;
   const bits = reader.bits;
-  const entry = table.lookup[(bits >>> (count - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)] ?? 0;
+  const entry = table.lookup[(bits >>> (count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
   if (entry !== 0) {
     reader.count = count - (entry >> 8);
     return entry & 0xff;
@@ -197,6 +212,45 @@ export function decodeSymbol(reader: BitReader, table: HuffmanTable, fail: Fail)
   }
   reader.count = count - length;
   return table.symbols[(table.offset[length] ?? 0) + code] ?? 0;
+}
+
+/**
+ * One difference (T.81 F.2.2.1, H.1.2.2): a Huffman-coded bit count SSSS, then that many bits as a
+ * signed value; from the table's `fast` lookup when both fit 9 bits. A count above `maxSize` is
+ * `fail`'s error (DC: 11 bits at 8-bit precision, 15 at 12; lossless: 16, whose difference is
+ * 32768 with no bits after it, H.1.2.2).
+ */
+export function decodeDifference(
+  reader: BitReader,
+  table: HuffmanTable,
+  maxSize: number,
+  fail: Fail,
+): number {
+  reader.fill();
+  const count = reader.count;
+  const entry = table.fast[(reader.bits >>> (count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
+  if (entry !== 0) {
+    reader.count = count - (entry & 15);
+    return entry >> 8;
+  }
+  return decodeLongDifference(reader, table, maxSize, fail);
+}
+
+/**
+ * `decodeDifference` of a code and bits that the `fast` lookup does not hold (a function of its
+ * own, so that the short path stays small enough for the JIT to inline into the scan loops).
+ */
+export function decodeLongDifference(
+  reader: BitReader,
+  table: HuffmanTable,
+  maxSize: number,
+  fail: Fail,
+): number {
+  const size = decodeSymbol(reader, table, fail);
+  if (size > maxSize) {
+    throw fail(`the scan codes a DC difference of ${size} bits`);
+  }
+  return size === 0 ? 0 : size === 16 ? 32768 : receiveExtend(reader, size);
 }
 
 /**

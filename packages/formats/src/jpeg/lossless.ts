@@ -13,7 +13,14 @@
  * the caller compares with its container first).
  */
 
-import { BitReader, LOOKAHEAD, buildHuffmanTable, type HuffmanTable } from './huffman.js';
+import {
+  BitReader,
+  LOOKAHEAD,
+  buildHuffmanTable,
+  decodeDifference,
+  decodeLongDifference,
+  type HuffmanTable,
+} from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
 
 /** The stream is not lossless JPEG this decoder reads (the message says what and where). */
@@ -22,6 +29,8 @@ export class LosslessJpegError extends Error {
 }
 
 const fail = (message: string) => new LosslessJpegError(message);
+
+const LOOKAHEAD_MASK = (1 << LOOKAHEAD) - 1;
 
 /** A decoded frame: interleaved samples, rows top down; 8 bits or fewer as bytes, else 16-bit. */
 export interface DecodedLosslessJpeg {
@@ -192,7 +201,7 @@ function readHuffmanTables(
         );
       }
     }
-    tables[classAndId & 15] = buildHuffmanTable(counts, symbols, at, fail);
+    tables[classAndId & 15] = buildHuffmanTable(counts, symbols, 'dc', at, fail);
     offset += 17 + total;
   }
 }
@@ -241,50 +250,6 @@ function readScan(
 }
 
 /**
- * One difference (T.81 H.1.2.2, F.2.2.1): a Huffman-coded bit count, then that many bits. The
- * code is `decodeSymbol` and `receiveExtend` of `./huffman.ts` written out in one function, which
- * decodes a third faster here, where each sample is one difference.
- */
-function decodeDifference(reader: BitReader, table: HuffmanTable): number {
-  reader.fill();
-  let count = reader.count;
-  const bits = reader.bits;
-  const entry = table.lookup[(bits >>> (count - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)] ?? 0;
-  let size: number;
-  if (entry !== 0) {
-    count -= entry >> 8;
-    size = entry & 0xff;
-  } else {
-    let length = LOOKAHEAD + 1;
-    let code = (bits >>> (count - length)) & ((1 << length) - 1);
-    while (code > (table.maxCode[length] ?? -1)) {
-      length += 1;
-      code = (bits >>> (count - length)) & ((1 << length) - 1);
-    }
-    if (length > 16) {
-      throw fail('the scan holds a code no Huffman table has');
-    }
-    count -= length;
-    size = table.symbols[(table.offset[length] ?? 0) + code] ?? 0;
-  }
-  reader.count = count;
-  if (size === 0) {
-    return 0;
-  }
-  if (size === 16) {
-    return 32768;
-  }
-  if (count < size) {
-    reader.fill();
-    count = reader.count;
-  }
-  count -= size;
-  reader.count = count;
-  const value = (reader.bits >>> count) & ((1 << size) - 1);
-  return value < 1 << (size - 1) ? value - (1 << size) + 1 : value;
-}
-
-/**
  * Decodes one scan's samples (before the point transform's shift) into `work`, interleaved at the
  * frame's component stride; returns where the scan's data ends. Predictions follow H.1.2.1: the
  * first sample of the image and of each restart interval is 2^(P - Pt - 1), the rest of that first
@@ -324,11 +289,15 @@ function decodeScan(
       const table = tables[k] as HuffmanTable;
       const i = base + c;
       const prediction = first ? initial : (work[i - row] ?? 0);
-      work[i] = (prediction + decodeDifference(reader, table)) & 0xffff;
+      work[i] = (prediction + decodeDifference(reader, table, 16, fail)) & 0xffff;
     }
     // The rest of the row: from the left in a first row and with predictor 1 (which the .70
     // transfer syntax requires), a loop of its own as it is most rows of most files.
     const isFromLeft = first || predictor === 1;
+    // The reader's bits in locals along the row (faster than its fields), handed back to
+    // it to fill them and for the codes its lookup does not hold.
+    let bits = reader.bits;
+    let count = reader.count;
     for (let x = 1; x < width; x += 1) {
       for (let k = 0; k < components.length; k += 1) {
         const table = tables[k] as HuffmanTable;
@@ -337,9 +306,27 @@ function decodeScan(
         const prediction = isFromLeft
           ? a
           : predict(predictor, a, work[i - row] ?? 0, work[i - row - stride] ?? 0);
-        work[i] = (prediction + decodeDifference(reader, table)) & 0xffff;
+        if (count < LOOKAHEAD) {
+          reader.count = count;
+          reader.fill();
+          bits = reader.bits;
+          count = reader.count;
+        }
+        const entry = table.fast[(bits >>> (count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
+        let difference: number;
+        if (entry !== 0) {
+          count -= entry & 15;
+          difference = entry >> 8;
+        } else {
+          reader.count = count;
+          difference = decodeLongDifference(reader, table, 16, fail);
+          bits = reader.bits;
+          count = reader.count;
+        }
+        work[i] = (prediction + difference) & 0xffff;
       }
     }
+    reader.count = count;
     if (reader.overran()) {
       throw new LosslessJpegError(`the scan data ends in row ${y} of ${height}`);
     }

@@ -7,6 +7,7 @@
  * library's jdphuff.c does (G.1.2.1 to G.1.2.3), coefficients kept in zig-zag order.
  */
 import {
+  decodeDifference,
   decodeSymbol,
   readBit,
   readBits,
@@ -48,11 +49,7 @@ export function decodeDcFirst(
   maxSize: number,
   fail: Fail,
 ): number {
-  const size = decodeSymbol(reader, table, fail);
-  if (size > maxSize) {
-    throw fail(`the scan codes a DC difference of ${size} bits`);
-  }
-  const dc = (prediction + (size === 0 ? 0 : receiveExtend(reader, size))) | 0;
+  const dc = (prediction + decodeDifference(reader, table, maxSize, fail)) | 0;
   coefficients[at] = dc << band.al;
   return dc;
 }

@@ -33,7 +33,14 @@ import {
   readConditioning,
   type ArithmeticConditioning,
 } from './arithmetic.js';
-import { BitReader, buildHuffmanTable, decodeSymbol, LOOKAHEAD, receiveExtend } from './huffman.js';
+import {
+  BitReader,
+  buildHuffmanTable,
+  decodeDifference,
+  decodeSymbol,
+  LOOKAHEAD,
+  receiveExtend,
+} from './huffman.js';
 import type { HuffmanTable } from './huffman.js';
 import { frameLines, readDefinedLines } from './lines.js';
 import {
@@ -277,8 +284,13 @@ function readFrame(
     const stride = mcusWide * spec.h * 8;
     const blocks = (stride / 8) * mcusHigh * spec.v;
     const plane = new Uint16Array(blocks * 64);
+    // Every property written out, in one order: with a spread of `spec`, the optimized scan loop
+    // met components of a shape it did not know and bailed out once a frame (`--trace-deopt`).
     return {
-      ...spec,
+      id: spec.id,
+      h: spec.h,
+      v: spec.v,
+      quantTable: spec.quantTable,
       blocksWide: Math.ceil(sampleWidth / 8),
       blocksHigh: Math.ceil(sampleHeight / 8),
       sampleWidth,
@@ -358,7 +370,7 @@ function readHuffmanTables(
       throw fail(`the Huffman table at byte ${at} is malformed`);
     }
     const symbols = segment.slice(offset + 17, offset + 17 + total);
-    const table = buildHuffmanTable(counts, symbols, at, fail);
+    const table = buildHuffmanTable(counts, symbols, tableClass === 0 ? 'dc' : 'ac', at, fail);
     (tableClass === 0 ? dcTables : acTables)[id] = table;
     offset += 17 + total;
   }
@@ -458,7 +470,7 @@ const EMPTY_TABLE: HuffmanTable = {
   maxCode: new Int32Array(0),
   offset: new Int32Array(0),
   symbols: new Uint8Array(0),
-  fastAc: new Int32Array(0),
+  fast: new Int32Array(0),
 };
 
 /**
@@ -598,56 +610,49 @@ function sequentialBlocks(
   const maxSize = frame.precision === 8 ? 11 : 15;
   return (k, component, column, row) => {
     const quant = scan.quant[k] as Int32Array;
-    const dc = decodeDcFirst(
-      reader,
-      scan.dc[k] as HuffmanTable,
-      coefficients,
-      0,
-      predictions[k] ?? 0,
-      scan.band,
-      maxSize,
-      fail,
-    );
+    const difference = decodeDifference(reader, scan.dc[k] as HuffmanTable, maxSize, fail);
+    const dc = ((predictions[k] ?? 0) + difference) | 0;
     predictions[k] = dc;
     coefficients[0] = dc * (quant[0] ?? 0);
     const ac = scan.ac[k] as HuffmanTable;
-    const { fastAc } = ac;
+    const { fast } = ac;
+    // The reader's bits in locals while the block's coefficients are read, handed back to it to
+    // fill them and for the codes the lookup does not hold.
+    let bits = reader.bits;
+    let count = reader.count;
     let last = 0;
-    for (let z = 1; z < 64;) {
-      if (reader.count < LOOKAHEAD) {
+    for (let z = 1; z < 64; z += 1) {
+      if (count < LOOKAHEAD) {
+        reader.count = count;
         reader.fill();
+        bits = reader.bits;
+        count = reader.count;
       }
-      const fast = fastAc[(reader.bits >>> (reader.count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
-      if (fast !== 0) {
-        // A short code and its value's bits, in one lookup.
-        reader.count -= fast & 15;
-        z += (fast >> 4) & 15;
-        if (z > 63) {
-          throw fail('the scan codes a coefficient past the 64th of its block');
-        }
-        coefficients[ZIGZAG[z] ?? 0] = (fast >> 8) * (quant[z] ?? 0);
-        last = z;
-        z += 1;
-        continue;
+      let entry = fast[(bits >>> (count - LOOKAHEAD)) & LOOKAHEAD_MASK] ?? 0;
+      if (entry !== 0) {
+        count -= entry & 15; // a short code and its value's bits, in one lookup
+      } else {
+        reader.count = count;
+        entry = decodeAcSlowly(reader, ac);
+        bits = reader.bits;
+        count = reader.count;
       }
-      const symbol = decodeSymbol(reader, ac, fail);
-      const run = symbol >> 4;
-      const bits = symbol & 15;
-      if (bits === 0) {
-        if (run !== 15) {
+      const value = entry >> 8;
+      if (value === 0) {
+        if ((entry & 0xf0) === 0) {
           break; // end of block
         }
-        z += 16;
+        z += 15; // ZRL: sixteen zeros
         continue;
       }
-      z += run;
+      z += (entry >> 4) & 15;
       if (z > 63) {
         throw fail('the scan codes a coefficient past the 64th of its block');
       }
-      coefficients[ZIGZAG[z] ?? 0] = receiveExtend(reader, bits) * (quant[z] ?? 0);
+      coefficients[ZIGZAG[z] ?? 0] = value * (quant[z] ?? 0);
       last = z;
-      z += 1;
     }
+    reader.count = count;
     transformBlock(coefficients, last, workspace, component, column, row, frame.precision);
     // Back to zeros for the next block: only the coefficients up to the last one coded can be set
     // (cheaper than filling all 64, as most blocks end early).
@@ -655,6 +660,20 @@ function sequentialBlocks(
       coefficients[ZIGZAG[z] ?? 0] = 0;
     }
   };
+}
+
+/**
+ * An AC code the 9-bit lookup does not hold, and its value's bits, as `HuffmanTable.fast` gives
+ * them (no bits left to take): `value << 8 | RRRR << 4`, value 0 for ZRL and the end of block.
+ */
+function decodeAcSlowly(reader: BitReader, table: HuffmanTable): number {
+  const symbol = decodeSymbol(reader, table, fail);
+  const run = symbol >> 4;
+  const size = symbol & 15;
+  if (size === 0) {
+    return run === 15 ? 0xf0 : 0;
+  }
+  return (receiveExtend(reader, size) << 8) | (run << 4);
 }
 
 /**
@@ -894,7 +913,9 @@ function fillBlock(
  * descaling is its arithmetic right shift of 32-bit integers, which the sums of coefficients an
  * encoder makes (at most 2^15 in magnitude at 12 bits, 2^11 at 8) fit, as jidctint.c's INT32
  * arithmetic assumes; hostile coefficients only make clamped nonsense, never an error. Columns
- * from `columns` on are zero, and so is what the first pass makes of them.
+ * from `columns` on are zero, and so is what the first pass makes of them: when they are the
+ * last four (most blocks), the rows are transformed with the terms of their first four alone
+ * (the terms left out are products of zero, so every sum is the same).
  */
 function inverseDct(
   input: Int32Array,
@@ -906,13 +927,11 @@ function inverseDct(
   precision: number,
 ): void {
   const pass1 = precision === 8 ? 2 : 1;
-  const max = (1 << precision) - 1;
   const shift1 = CONST_BITS - pass1;
   const round1 = 1 << (shift1 - 1);
-  for (let col = columns; col < 8; col += 1) {
-    for (let row = 0; row < 64; row += 8) {
-      workspace[row + col] = 0;
-    }
+  // The zero columns the rows read: the last four are not read by the narrow rows.
+  for (let col = columns, end = columns > 4 ? 8 : 4; col < end; col += 1) {
+    fillColumn(workspace, col, 0);
   }
   for (let col = 0; col < columns; col += 1) {
     const d0 = input[col] ?? 0;
@@ -924,10 +943,7 @@ function inverseDct(
     const d6 = input[48 + col] ?? 0;
     const d7 = input[56 + col] ?? 0;
     if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
-      const dc = d0 << pass1;
-      for (let row = 0; row < 64; row += 8) {
-        workspace[row + col] = dc;
-      }
+      fillColumn(workspace, col, d0 << pass1);
       continue;
     }
     // Even part.
@@ -963,48 +979,107 @@ function inverseDct(
     workspace[24 + col] = (t13 + o0) >> shift1;
     workspace[32 + col] = (t13 - o0) >> shift1;
   }
+  transformRows(workspace, columns <= 4, plane, offset, stride, precision);
+}
+
+/**
+ * The workspace's column `col` set to `value`: eight stores written out, as a loop's turns cost
+ * V8 more than its stores.
+ */
+function fillColumn(workspace: Int32Array, col: number, value: number): void {
+  workspace[col] = value;
+  workspace[col + 8] = value;
+  workspace[col + 16] = value;
+  workspace[col + 24] = value;
+  workspace[col + 32] = value;
+  workspace[col + 40] = value;
+  workspace[col + 48] = value;
+  workspace[col + 56] = value;
+}
+
+/**
+ * jidctint.c's second pass: the workspace's rows into the plane from `offset`. Rows whose last
+ * four columns are zero (`isNarrow`) take the same sums without their zero terms (e1 is e0, e2 is
+ * z1, y1 and y4 are d1, y2 and y3 are d3; the products of d4 to d7 gone).
+ */
+function transformRows(
+  workspace: Int32Array,
+  isNarrow: boolean,
+  plane: Uint16Array,
+  offset: number,
+  stride: number,
+  precision: number,
+): void {
+  const pass1 = precision === 8 ? 2 : 1;
   const shift2 = CONST_BITS + pass1 + 3;
   const round2 = 1 << (shift2 - 1);
   const center = 1 << (precision - 1);
+  const max = (1 << precision) - 1;
   for (let w = 0, out = offset; w < 64; w += 8, out += stride) {
     const d0 = workspace[w] ?? 0;
     const d1 = workspace[w + 1] ?? 0;
     const d2 = workspace[w + 2] ?? 0;
     const d3 = workspace[w + 3] ?? 0;
-    const d4 = workspace[w + 4] ?? 0;
-    const d5 = workspace[w + 5] ?? 0;
-    const d6 = workspace[w + 6] ?? 0;
-    const d7 = workspace[w + 7] ?? 0;
+    const d4 = isNarrow ? 0 : (workspace[w + 4] ?? 0);
+    const d5 = isNarrow ? 0 : (workspace[w + 5] ?? 0);
+    const d6 = isNarrow ? 0 : (workspace[w + 6] ?? 0);
+    const d7 = isNarrow ? 0 : (workspace[w + 7] ?? 0);
     if ((d1 | d2 | d3 | d4 | d5 | d6 | d7) === 0) {
       // jidctint.c's shortcut for a row of DC alone: what the arithmetic below gives for it.
       const sample = clamp(((d0 + (1 << (pass1 + 2))) >> (pass1 + 3)) + center, max);
-      for (let x = out; x < out + 8; x += 1) {
-        plane[x] = sample;
-      }
+      plane[out] = sample;
+      plane[out + 1] = sample;
+      plane[out + 2] = sample;
+      plane[out + 3] = sample;
+      plane[out + 4] = sample;
+      plane[out + 5] = sample;
+      plane[out + 6] = sample;
+      plane[out + 7] = sample;
       continue;
     }
-    const z1 = (d2 + d6) * FIX_0_541196100;
-    const e2 = z1 - d6 * FIX_1_847759065;
-    const e3 = z1 + d2 * FIX_0_765366865;
-    const e0 = ((d0 + d4) << CONST_BITS) + round2;
-    const e1 = ((d0 - d4) << CONST_BITS) + round2;
-    const t10 = e0 + e3;
-    const t13 = e0 - e3;
-    const t11 = e1 + e2;
-    const t12 = e1 - e2;
-    const y1 = d7 + d1;
-    const y2 = d5 + d3;
-    const y3 = d7 + d3;
-    const y4 = d5 + d1;
-    const z5 = (y3 + y4) * FIX_1_175875602;
-    const za = y1 * -FIX_0_899976223;
-    const zb = y2 * -FIX_2_562915447;
-    const zc = y3 * -FIX_1_961570560 + z5;
-    const zd = y4 * -FIX_0_390180644 + z5;
-    const o0 = d7 * FIX_0_298631336 + za + zc;
-    const o1 = d5 * FIX_2_053119869 + zb + zd;
-    const o2 = d3 * FIX_3_072711026 + zb + zc;
-    const o3 = d1 * FIX_1_501321110 + za + zd;
+    let t10: number, t11: number, t12: number, t13: number;
+    let o0: number, o1: number, o2: number, o3: number;
+    if (isNarrow) {
+      const z1 = d2 * FIX_0_541196100;
+      const e3 = z1 + d2 * FIX_0_765366865;
+      const e0 = (d0 << CONST_BITS) + round2;
+      t10 = e0 + e3;
+      t13 = e0 - e3;
+      t11 = e0 + z1;
+      t12 = e0 - z1;
+      const z5 = (d3 + d1) * FIX_1_175875602;
+      const za = d1 * -FIX_0_899976223;
+      const zb = d3 * -FIX_2_562915447;
+      const zc = d3 * -FIX_1_961570560 + z5;
+      const zd = d1 * -FIX_0_390180644 + z5;
+      o0 = za + zc;
+      o1 = zb + zd;
+      o2 = d3 * FIX_3_072711026 + zb + zc;
+      o3 = d1 * FIX_1_501321110 + za + zd;
+    } else {
+      const z1 = (d2 + d6) * FIX_0_541196100;
+      const e2 = z1 - d6 * FIX_1_847759065;
+      const e3 = z1 + d2 * FIX_0_765366865;
+      const e0 = ((d0 + d4) << CONST_BITS) + round2;
+      const e1 = ((d0 - d4) << CONST_BITS) + round2;
+      t10 = e0 + e3;
+      t13 = e0 - e3;
+      t11 = e1 + e2;
+      t12 = e1 - e2;
+      const y1 = d7 + d1;
+      const y2 = d5 + d3;
+      const y3 = d7 + d3;
+      const y4 = d5 + d1;
+      const z5 = (y3 + y4) * FIX_1_175875602;
+      const za = y1 * -FIX_0_899976223;
+      const zb = y2 * -FIX_2_562915447;
+      const zc = y3 * -FIX_1_961570560 + z5;
+      const zd = y4 * -FIX_0_390180644 + z5;
+      o0 = d7 * FIX_0_298631336 + za + zc;
+      o1 = d5 * FIX_2_053119869 + zb + zd;
+      o2 = d3 * FIX_3_072711026 + zb + zc;
+      o3 = d1 * FIX_1_501321110 + za + zd;
+    }
     plane[out] = clamp(((t10 + o3) >> shift2) + center, max);
     plane[out + 7] = clamp(((t10 - o3) >> shift2) + center, max);
     plane[out + 1] = clamp(((t11 + o2) >> shift2) + center, max);
