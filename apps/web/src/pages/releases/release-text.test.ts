@@ -6,6 +6,7 @@ import {
   checkTitle,
   counted,
   flaggedWords,
+  purposeLine,
   releasePath,
   rowsWords,
   shortSha,
@@ -46,6 +47,14 @@ describe('the airlock words', () => {
     expect(counted(3, 'file')).toBe('3 files');
     expect(flaggedWords(0)).toBe('none flagged');
     expect(flaggedWords(2)).toBe('2 flagged');
+  });
+
+  it('shows a purpose in a list by its first line, cut at a word when long', () => {
+    expect(purposeLine('Table 2 of the paper.')).toBe('Table 2 of the paper.');
+    expect(purposeLine('Table 2.\nWith the counts by site.')).toBe('Table 2. …');
+    const long = `${'word '.repeat(30)}end`;
+    expect(purposeLine(long)).toBe(`${'word '.repeat(24).trimEnd()}…`);
+    expect(purposeLine('x'.repeat(130))).toBe(`${'x'.repeat(120)}…`);
   });
 
   it('names the checks, and shows a code it does not know as the server named it', () => {

@@ -94,3 +94,18 @@ export function rowsWords(shown: number, total: number): string {
 /** "2 flagged", or "none flagged": how many of a request's files the checks warn about. */
 export const flaggedWords = (flagged: number) =>
   flagged === 0 ? 'none flagged' : `${COUNT.format(flagged)} flagged`;
+
+/** How much of a purpose a list shows: the whole one is on the request's page. */
+const PURPOSE_IN_LIST = 120;
+
+/** A purpose as a list shows it: its first line, cut at a word with an ellipsis when long. */
+export function purposeLine(purpose: string): string {
+  const [first = ''] = purpose.trim().split(/\r?\n/u);
+  const more = first.length < purpose.trim().length;
+  if (first.length <= PURPOSE_IN_LIST) {
+    return more ? `${first} …` : first;
+  }
+  const cut = first.slice(0, PURPOSE_IN_LIST);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > PURPOSE_IN_LIST / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
