@@ -1,34 +1,72 @@
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopInstancesOf } from './instances.js';
+import { startForInstances, stopInstancesOf, type InstancesSetting } from './instances.js';
 import { runInNotebook } from './notebook.js';
-import { admitPerson, CSRF, expectOk, PEOPLE, setUpAdmin } from './people.js';
-import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
+import { admitPerson, CSRF, expectOk, PEOPLE } from './people.js';
+import { pageOf, SCREENSHOTS } from './support.js';
 
-const OWNER = PEOPLE.owner;
+// The airlock in Debian's Chromium, on the built product (`lantern start`, the local backend:
+// Jupyter in a bubblewrap sandbox). A researcher launches an instance from the project page,
+// writes a CSV in a notebook cell and asks for its release with `ngsci.request_release`; the
+// project page lists the request and its page shows the file, its digest, checks and preview; a
+// reviewer (signed in with a second factor) finds it in the Airlock queue, is refused without a
+// reason, and approves it with one; the researcher downloads the file and its bytes are the ones
+// the cell wrote. A second request, of row-level data, is flagged by the checks and rejected, and
+// the researcher reads the reason; a third is withdrawn after a confirmation. Screenshots are kept
+// under test-results/screenshots.
+const { owner: OWNER, reviewer: REVIEWER } = PEOPLE;
+/** Instances and kernels take seconds to start (a sandbox, a Jupyter server): wait generously. */
 const START = { timeout: 120_000, interval: 500 };
+const RESULTS = 'group,patients,mean_age\nno arrest,412,61.2\narrest,37,66.8\n';
 
-let dataDir: string;
+let setting: InstancesSetting;
 let baseUrl: string;
-let stopServer: () => Promise<void>;
-let browser: Browser;
-let admin: BrowserContext;
 let owner: BrowserContext;
+let reviewer: BrowserContext;
 let projectId = '';
 let instanceId = '';
+/** The requests the tests make, in order: approved, rejected, withdrawn. */
+const requests: string[] = [];
+
+/**
+ * Writes `files` (name to content) into /home/ngsci/project from a notebook cell, and asks for
+ * their release with `purpose`; returns the request's id from what `ngsci` answered.
+ */
+async function requestFromNotebook(
+  files: Record<string, string>,
+  purpose: string,
+): Promise<string> {
+  const writes = Object.entries(files)
+    .map(
+      ([name, text]) => `open('/home/ngsci/project/${name}', 'w').write(${JSON.stringify(text)})`,
+    )
+    .join('\n');
+  const paths = JSON.stringify(Object.keys(files).map((name) => `/home/ngsci/project/${name}`));
+  const printed = await runInNotebook(
+    owner,
+    baseUrl,
+    instanceId,
+    `${writes}\nimport ngsci\nresult, said = ngsci.request_release(${paths}, purpose=${JSON.stringify(purpose)})\nprint(result.name, said)`,
+  );
+  const id = /^SUCCESS release request (rel_[0-9a-f]{16}) is waiting for review$/mu.exec(
+    printed,
+  )?.[1];
+  expect(id, printed).toBeDefined();
+  requests.push(id ?? '');
+  return id ?? '';
+}
+
+/** The row of request `id` in the table `testId` of `page`. */
+const rowOf = (page: Page, testId: string, id: string) =>
+  page.getByTestId(testId).getByTestId(`release-${id}`);
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-releases-'));
-  await chmod(dataDir, 0o711);
-  const server = await startLantern(dataDir);
-  baseUrl = server.url;
-  stopServer = server.stop;
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchChromium();
-  admin = await setUpAdmin(browser, baseUrl, server.output());
+  setting = await startForInstances('releases');
+  ({ baseUrl } = setting);
+  const { browser, admin } = setting;
   owner = await admitPerson({
     browser,
     baseUrl,
@@ -37,6 +75,7 @@ beforeAll(async () => {
     roles: ['researcher'],
     acceptTerms: true,
   });
+  reviewer = await admitPerson({ browser, baseUrl, admin, person: REVIEWER, roles: ['reviewer'] });
   const created = await expectOk(
     owner.request.post(`${baseUrl}/api/v1/projects`, {
       headers: CSRF,
@@ -52,30 +91,195 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopInstancesOf(owner, baseUrl, projectId, START);
   await owner.close();
-  await admin.close();
-  await browser.close();
-  await stopServer();
-  await rm(dataDir, { recursive: true, force: true });
+  await reviewer.close();
+  await setting.close();
 });
 
-describe('releases', () => {
-  it('runs a cell', async () => {
+describe('the airlock', () => {
+  it('says on the project page how to ask for a release from a notebook', async () => {
+    const { page } = await pageOf(owner);
+    await page.goto(`${baseUrl}/projects/${projectId}`);
+    const empty = page.getByTestId('releases-empty');
+    await expect.poll(() => empty.textContent()).toMatch(/no release requests yet/);
+    expect(await empty.locator('code').textContent()).toBe(
+      "import ngsci\nngsci.request_release(['/home/ngsci/project/results.csv'], purpose='…')",
+    );
+    // Researchers have no airlock queue.
+    expect(await page.getByRole('link', { name: 'Airlock' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('lists a request made with ngsci.request_release in a notebook of the project', async () => {
     const { page } = await pageOf(owner);
     await page.goto(`${baseUrl}/projects/${projectId}`);
     await page
       .getByRole('form', { name: 'Launch an instance' })
       .getByRole('button', { name: 'Launch the instance' })
       .click();
-    const row = page.getByTestId('instances').locator('tbody tr').first();
-    await expect.poll(() => row.getByTestId('instance-state').textContent(), START).toBe('Running');
-    instanceId = ((await row.getAttribute('data-testid')) ?? '').replace(/^instance-/u, '');
-    const printed = await runInNotebook(
-      owner,
-      baseUrl,
-      instanceId,
-      "open('/home/ngsci/project/results.csv', 'w').write('group,mean_age\\na,61.2\\n')\nprint(open('/home/ngsci/project/results.csv').read())",
+    const instance = page.getByTestId('instances').locator('tbody tr').first();
+    await expect
+      .poll(() => instance.getByTestId('instance-state').textContent(), START)
+      .toBe('Running');
+    instanceId = ((await instance.getAttribute('data-testid')) ?? '').replace(/^instance-/u, '');
+
+    const id = await requestFromNotebook(
+      { 'results.csv': RESULTS },
+      'Table 2 of the paper: arrests by group.',
     );
-    expect(printed).toBe('group,mean_age\na,61.2\n\n');
+    // Back on the project's tab, the list is read again.
+    await page.reload();
+    const row = rowOf(page, 'releases', id);
+    await expect
+      .poll(() => row.getByTestId('release-state').textContent())
+      .toBe('Waiting for review');
+    expect(await row.getByTestId('release-files').textContent()).toBe(
+      `1 file, ${RESULTS.length} B`,
+    );
+    expect(await row.getByTestId('release-flagged').textContent()).toBe('none flagged');
+    expect(await row.textContent()).toMatch(
+      /Table 2 of the paper: arrests by group\..*Mary Seacole/,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'releases-project.png'), fullPage: true });
+
+    // Its page: the purpose, the file with its digest and a preview, nothing to download yet.
+    await row.getByRole('link', { name: 'Table 2 of the paper: arrests by group.' }).click();
+    await expect
+      .poll(() => page.getByTestId('release-purpose').textContent())
+      .toBe('Table 2 of the paper: arrests by group.');
+    expect(new URL(page.url()).pathname).toBe(`/releases/${id}`);
+    const file = page.getByTestId('file-results.csv');
+    const sha256 = createHash('sha256').update(RESULTS).digest('hex');
+    expect(await file.getByTestId('file-sha').getAttribute('title')).toBe(sha256);
+    expect(await file.getByTestId('file-sha').textContent()).toBe(`${sha256.slice(0, 12)}…`);
+    await expect.poll(() => file.getByTestId('preview-rows').textContent()).toBe('All 2 rows.');
+    expect(await file.locator('thead th').allTextContents()).toEqual([
+      'group',
+      'patients',
+      'mean_age',
+    ]);
+    expect(await file.getByTestId('checks-none').count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Download results.csv' }).count()).toBe(0);
+    expect(await page.getByRole('form', { name: 'Decide the release' }).count()).toBe(0);
+    expect(await page.getByTestId('release-decision').textContent()).toBe(
+      'Waiting for a reviewer.',
+    );
     await page.close();
   }, 300_000);
+
+  it('lets a reviewer approve it from the airlock queue, with a reason', async () => {
+    const [id = ''] = requests;
+    const { page, asked } = await pageOf(reviewer);
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('link', { name: 'Airlock' }).click();
+    const row = rowOf(page, 'airlock-queue', id);
+    await expect.poll(() => row.textContent()).toMatch(/Arrest from resting ECGs/);
+    await row.getByRole('link').click();
+    const form = page.getByRole('form', { name: 'Decide the release' });
+    await expect.poll(() => form.count()).toBe(1);
+    await expect.poll(() => page.getByTestId('preview-table').count()).toBe(1);
+    await page.screenshot({ path: join(SCREENSHOTS, 'releases-review.png'), fullPage: true });
+
+    // No reason, no decision: said under the field, nothing asked or sent.
+    await form.getByRole('button', { name: 'Approve' }).click();
+    expect(await form.getByRole('alert').textContent()).toBe(
+      'Give a reason: the requester and the project read it.',
+    );
+    expect(asked).toEqual([]);
+
+    // With the keyboard: the reason, then Tab to Approve and Enter; a confirmation first.
+    await form.getByLabel(/^Reason/).fill('Aggregates of 37 and more: nothing identifies anyone.');
+    await form.getByLabel(/^Reason/).focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByTestId('release-message').textContent())
+      .toBe('Approved; the requester is emailed.');
+    expect(asked[0]).toMatch(/^Approve the release of 1 file from "Arrest from resting ECGs"\?/);
+    expect(await page.getByTestId('release-state').textContent()).toBe('Approved');
+    expect(await page.getByTestId('release-decision').textContent()).toMatch(
+      /^Approved by Rita Levi-Montalcini on .*: “?Aggregates of 37 and more: nothing identifies anyone\.”?$/,
+    );
+    expect(await form.count()).toBe(0);
+    // Out of the queue.
+    await page.goto(`${baseUrl}/airlock`);
+    await expect
+      .poll(() => page.getByTestId('airlock-empty').textContent())
+      .toBe('No request is waiting.');
+    await page.close();
+  });
+
+  it('lets the researcher download the approved file, the bytes the cell wrote', async () => {
+    const [id = ''] = requests;
+    const { page } = await pageOf(owner);
+    await page.goto(`${baseUrl}/releases/${id}`);
+    const download = page.getByRole('link', { name: 'Download results.csv' });
+    await expect.poll(() => download.count()).toBe(1);
+    const [saved] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    expect(saved.suggestedFilename()).toBe('results.csv');
+    expect((await readFile(await saved.path())).toString('utf8')).toBe(RESULTS);
+    expect(await page.getByRole('button', { name: 'Withdraw the request' }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('shows the reviewer the checks on row-level data, and the researcher the rejection and its reason', async () => {
+    const rows = `patient_ngsci_id,risk\n${Array.from({ length: 5 }, (_, i) => `p${i},0.${i}`).join('\n')}\n`;
+    const id = await requestFromNotebook({ 'risks.csv': rows }, 'Risk scores for each patient.');
+    const { page: rita, asked } = await pageOf(reviewer);
+    await rita.goto(`${baseUrl}/releases/${id}`);
+    const warnings = rita.getByRole('list', { name: 'Warnings about risks.csv' });
+    await expect.poll(() => warnings.textContent()).toMatch(/Row-level data: .*patient_ngsci_id/);
+    const form = rita.getByRole('form', { name: 'Decide the release' });
+    await form.getByLabel(/^Reason/).fill('One row per patient: release aggregates instead.');
+    await form.getByRole('button', { name: 'Reject' }).click();
+    await expect.poll(() => rita.getByTestId('release-state').textContent()).toBe('Rejected');
+    expect(asked[0]).toMatch(/^Reject the release of 1 file .*Nothing leaves/);
+    await rita.close();
+
+    const { page } = await pageOf(owner);
+    await page.goto(`${baseUrl}/projects/${projectId}`);
+    const row = rowOf(page, 'releases', id);
+    await expect.poll(() => row.getByTestId('release-state').textContent()).toBe('Rejected');
+    expect(await row.getByTestId('release-flagged').textContent()).toBe('1 flagged');
+    await row.getByRole('link').click();
+    await expect
+      .poll(() => page.getByTestId('release-decision').textContent())
+      .toMatch(
+        /^Rejected by Rita Levi-Montalcini on .*One row per patient: release aggregates instead\./,
+      );
+    expect(await page.getByRole('link', { name: 'Download risks.csv' }).count()).toBe(0);
+    // The content route refuses it too: nothing rejected leaves.
+    const file = await owner.request.get(`${baseUrl}/api/v1/releases/${id}`);
+    const { files } = (await file.json()) as { files: { id: string }[] };
+    const refused = await owner.request.get(
+      `${baseUrl}/api/v1/releases/${id}/files/${files[0]?.id ?? ''}/content`,
+    );
+    expect(refused.status()).toBeGreaterThanOrEqual(400);
+    await page.screenshot({ path: join(SCREENSHOTS, 'releases-rejected.png'), fullPage: true });
+    await page.close();
+  }, 300_000);
+
+  it('lets the requester withdraw a waiting request after a confirmation', async () => {
+    const id = await requestFromNotebook({ 'notes.txt': 'Draft figures.\n' }, 'Draft notes.');
+    const { page, asked } = await pageOf(owner);
+    await page.goto(`${baseUrl}/releases/${id}`);
+    await expect
+      .poll(() => page.getByTestId('preview-text').textContent())
+      .toBe('Draft figures.\n');
+    await page.getByRole('button', { name: 'Withdraw the request' }).click();
+    await expect.poll(() => page.getByTestId('release-state').textContent()).toBe('Withdrawn');
+    expect(asked[0]).toMatch(/^Withdraw this request to release 1 file\?/);
+    expect(await page.getByTestId('release-message').textContent()).toBe(
+      'The request is withdrawn.',
+    );
+    expect(await page.getByRole('button', { name: 'Withdraw the request' }).count()).toBe(0);
+    await page.close();
+  }, 300_000);
+
+  it('answers a release that is not there as the server says it', async () => {
+    const { page } = await pageOf(owner);
+    await page.goto(`${baseUrl}/releases/rel_0000000000000000`);
+    await expect.poll(() => page.getByTestId('release-problem').textContent()).toMatch(/\.$/);
+    expect(await page.getByTestId('release-problem').getAttribute('role')).toBe('alert');
+    await page.close();
+  });
 });
