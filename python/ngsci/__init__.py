@@ -8,6 +8,14 @@ The same calls as Nightingale Open Science's module, so code written for it runs
     ngsci.submit_contest_entry('/home/ngsci/project/predictions.csv', description='baseline')
                                    # -> (Result.SUCCESS, 'Success') or (Result.FAILURE, why)
     ngsci.stop_instance()          # asks the platform to stop this instance
+    ngsci.request_release(['/home/ngsci/project/summary.csv', '/home/ngsci/project/plot.png'],
+                          purpose='aggregate results for the paper')
+                                   # -> (Result.SUCCESS, 'release request <id> is waiting for review')
+                                   #    or (Result.FAILURE, why)
+
+Nothing leaves an instance but through the airlock: request_release asks for files to be released;
+a reviewer reads them (with automated disclosure checks) and approves or rejects with a reason;
+only approved files can then be downloaded, by the project's members, from Lantern.
 
 The instance has no network. The platform answers on a UNIX socket bound into the sandbox
 (LANTERN_PLATFORM_SOCKET), or, where no socket can be shared (a Kubernetes Pod, whose only way out
@@ -23,15 +31,21 @@ The platform's side (HTTP/1.1, JSON unless said):
     POST /v1/instance/stop                 -> 202 {"state": "stopping"}
     POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
                                            -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+    POST /v1/releases?purpose=P            body: a ZIP archive of the files (stored; member
+                                           names are the file names, without folders)
+                                           -> 201 {"id": ..., "state": "pending", "files": n}
+                                              or 4xx {"detail": why}
 """
 
 import enum
 import http.client
+import io
 import json
 import os
 import socket
 import urllib.parse
-from typing import List, NamedTuple, Tuple
+import zipfile
+from typing import List, NamedTuple, Sequence, Tuple, Union
 
 __all__ = [
     'Dataset',
@@ -39,6 +53,7 @@ __all__ = [
     'Result',
     'datasets',
     'instance_id',
+    'request_release',
     'stop_instance',
     'submit_contest_entry',
 ]
@@ -46,6 +61,11 @@ __all__ = [
 DEFAULT_SOCKET = '/run/lantern/platform.sock'
 # A contest entry is a file of predictions; anything larger is refused before it is sent.
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
+# The platform's default limits on a release request (it may be configured lower or higher, and
+# says so when it refuses): files, bytes a file, bytes in all.
+MAX_RELEASE_FILES = 20
+MAX_RELEASE_FILE_BYTES = 32 * 1024 * 1024
+MAX_RELEASE_BYTES = 64 * 1024 * 1024
 TIMEOUT_SECONDS = 60
 
 
@@ -208,3 +228,54 @@ def submit_contest_entry(path: str, description: str = '') -> Tuple[Result, str]
         message = payload.get('message')
         return Result(payload['result']), message if isinstance(message, str) else ''
     return Result.FAILURE, f'the platform did not take the entry ({_detail(status, payload)})'
+
+
+def request_release(paths: Union[str, Sequence[str]], purpose: str) -> Tuple[Result, str]:
+    """Asks for the files at `paths` (one path or a list) to be released, saying why (`purpose`).
+
+    (Result.SUCCESS, 'release request <id> is waiting for review'), or (Result.FAILURE, why). The
+    files go to the platform in one ZIP archive (stored, each under its own name: two files of the
+    same name are refused, as folders are); a reviewer decides, and the project's members download
+    what is approved.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [os.fspath(path) for path in paths]
+    if len(paths) == 0:
+        return Result.FAILURE, 'name at least one file to release'
+    if not isinstance(purpose, str) or purpose.strip() == '':
+        return Result.FAILURE, 'say why these files should leave (purpose)'
+    if len(paths) > MAX_RELEASE_FILES:
+        return Result.FAILURE, f'{len(paths)} files; a request holds at most {MAX_RELEASE_FILES}'
+    names = set()
+    total = 0
+    for path in paths:
+        name = os.path.basename(path)
+        if os.path.isdir(path):
+            return Result.FAILURE, f'{path} is a folder; name the files in it to release'
+        if not os.path.isfile(path):
+            return Result.FAILURE, f'{path} is not a file'
+        if name in names:
+            return Result.FAILURE, f'two files are named {name}; a request holds each name once'
+        names.add(name)
+        size = os.path.getsize(path)
+        if size > MAX_RELEASE_FILE_BYTES:
+            return Result.FAILURE, f'{path} is {size} bytes; a file is at most {MAX_RELEASE_FILE_BYTES}'
+        total += size
+    if total > MAX_RELEASE_BYTES:
+        return Result.FAILURE, f'the files are {total} bytes together; a request is at most {MAX_RELEASE_BYTES}'
+    archive = io.BytesIO()
+    try:
+        with zipfile.ZipFile(archive, 'w', compression=zipfile.ZIP_STORED) as bundle:
+            for path in paths:
+                bundle.write(path, arcname=os.path.basename(path))
+    except OSError as error:
+        return Result.FAILURE, f'cannot read {error.filename}: {error.strerror}'
+    query = urllib.parse.urlencode({'purpose': purpose})
+    try:
+        status, payload = _call('POST', f'/v1/releases?{query}', archive.getvalue(), 'application/zip')
+    except PlatformError as error:
+        return Result.FAILURE, str(error)
+    if status == 201 and isinstance(payload, dict) and isinstance(payload.get('id'), str):
+        return Result.SUCCESS, f"release request {payload['id']} is waiting for review"
+    return Result.FAILURE, f'the platform refused the request ({_detail(status, payload)})'

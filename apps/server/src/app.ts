@@ -30,6 +30,7 @@ import { instanceRoutes } from './http/instances/instances.routes.js';
 import { spendRoutes } from './http/instances/spend.routes.js';
 import { accessRequestRoutes } from './http/projects/access-requests.routes.js';
 import { projectRoutes } from './http/projects/projects.routes.js';
+import { releaseRoutes } from './http/releases/releases.routes.js';
 import { AuthenticationCache } from './http/plugins/authentication-cache.js';
 import { registerJsonParser, registerProblemHandlers } from './http/plugins/problems.js';
 import {
@@ -148,6 +149,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   await fastify.register(accessRequestRoutes(ctx.services.accessRequests));
   await fastify.register(instanceRoutes(ctx.services.instances));
   await fastify.register(spendRoutes(ctx.services.spend));
+  await fastify.register(releaseRoutes(ctx.services.releases));
   await fastify.register(instanceProxy.plugin);
   await fastify.register(platformRoutes({ api: () => ctx.services.instances }));
   await fastify.register(webRoutes(ctx.config.webDir));

@@ -2,6 +2,12 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_DISCLOSURE_THRESHOLDS,
+  DEFAULT_RELEASE_LIMITS,
+  type DisclosureThresholds,
+  type ReleaseLimits,
+} from '@lantern/core/releases';
 import { z } from 'zod';
 import { DEFAULT_RESPONSE_LIMIT_BYTES } from './compute/proxy/egress-guard.js';
 
@@ -58,6 +64,10 @@ export interface Config {
   readonly instanceStartWaitMs: number;
   /** How often queued audit events are sealed into the hash chain. */
   readonly auditSealIntervalMs: number;
+  /** What one release request may carry: files, bytes a file, bytes in all (the airlock). */
+  readonly releaseLimits: ReleaseLimits;
+  /** The disclosure checks' thresholds: rows of row-level data, the smallest safe count. */
+  readonly disclosureThresholds: DisclosureThresholds;
   /** Objects no row refers to are deleted once this old (the unreferenced-object sweep). */
   readonly objectSweepGraceMs: number;
   /** How often the unreferenced-object sweep runs (and once at start). */
@@ -279,6 +289,15 @@ const schema = z.object({
   ),
   LANTERN_INSTANCE_START_WAIT_MS: integer(0, 60_000).default(2000),
   LANTERN_AUDIT_SEAL_INTERVAL_MS: integer(10, 60_000).default(200),
+  LANTERN_RELEASE_MAX_FILES: integer(1, 1000).default(DEFAULT_RELEASE_LIMITS.maxFiles),
+  LANTERN_RELEASE_MAX_FILE_BYTES: integer(1, 1024 ** 3).default(
+    DEFAULT_RELEASE_LIMITS.maxFileBytes,
+  ),
+  LANTERN_RELEASE_MAX_BYTES: integer(1, 1024 ** 3).default(DEFAULT_RELEASE_LIMITS.maxRequestBytes),
+  LANTERN_RELEASE_MAX_ROWS: integer(0, 1_000_000_000).default(
+    DEFAULT_DISCLOSURE_THRESHOLDS.maxRows,
+  ),
+  LANTERN_RELEASE_MIN_COUNT: integer(1, 1_000_000).default(DEFAULT_DISCLOSURE_THRESHOLDS.minCount),
   LANTERN_SWEEP_GRACE_MINUTES: integer(0, 7 * 24 * 60).default(60),
   LANTERN_SWEEP_INTERVAL_MINUTES: integer(1, 7 * 24 * 60).default(60),
   LANTERN_SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
@@ -411,6 +430,15 @@ export function parseConfig(
     proxyMaxResponseBytes: e.LANTERN_PROXY_MAX_RESPONSE_BYTES,
     instanceStartWaitMs: e.LANTERN_INSTANCE_START_WAIT_MS,
     auditSealIntervalMs: e.LANTERN_AUDIT_SEAL_INTERVAL_MS,
+    releaseLimits: Object.freeze({
+      maxFiles: e.LANTERN_RELEASE_MAX_FILES,
+      maxFileBytes: e.LANTERN_RELEASE_MAX_FILE_BYTES,
+      maxRequestBytes: e.LANTERN_RELEASE_MAX_BYTES,
+    }),
+    disclosureThresholds: Object.freeze({
+      maxRows: e.LANTERN_RELEASE_MAX_ROWS,
+      minCount: e.LANTERN_RELEASE_MIN_COUNT,
+    }),
     objectSweepGraceMs: e.LANTERN_SWEEP_GRACE_MINUTES * 60_000,
     objectSweepIntervalMs: e.LANTERN_SWEEP_INTERVAL_MINUTES * 60_000,
     shutdownTimeoutMs: e.LANTERN_SHUTDOWN_TIMEOUT_MS,

@@ -34,6 +34,7 @@ import { ObjectSweepService } from './services/objects/object-sweep.service.js';
 import { AccessRequestService } from './services/projects/access-requests.service.js';
 import { ProjectService } from './services/projects/project.service.js';
 import { ReportsService } from './services/catalog/reports.service.js';
+import { ReleaseService } from './services/releases/release.service.js';
 import { RegistrationService } from './services/identity/registration.service.js';
 import { SecondFactorService } from './services/identity/second-factor.service.js';
 import { UserAdminService } from './services/identity/user-admin.service.js';
@@ -96,6 +97,8 @@ export interface AppContext {
     instances: InstanceService;
     /** What a project's instances cost, from their usage records (issues 7 and 8). */
     spend: SpendService;
+    /** The airlock: release requests from instances, their review, and approved downloads. */
+    releases: ReleaseService;
   };
   /**
    * Where people reach this server, for links in email: LANTERN_PUBLIC_URL, or the address the
@@ -275,6 +278,11 @@ export async function createContext(
     logger,
     60_000,
   );
+  const releases = new ReleaseService(database.db, audit, email, objectStore, catalog, {
+    limits: config.releaseLimits,
+    thresholds: config.disclosureThresholds,
+    links,
+  });
   const instances = new InstanceService(
     database.db,
     audit,
@@ -292,6 +300,7 @@ export async function createContext(
       links,
       ...(overrides.now === undefined ? {} : { now: overrides.now }),
       startWaitMs: config.instanceStartWaitMs,
+      releases,
     },
   );
   // Instances outlive the server: the ones still running are taken back before anything serves.
@@ -339,6 +348,7 @@ export async function createContext(
       quarantineSweep,
       instances,
       spend: new SpendService(database.db),
+      releases,
     },
     links,
     sealer,

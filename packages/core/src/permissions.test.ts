@@ -64,6 +64,7 @@ describe('permissions', () => {
       'catalog.report',
       'data.read',
       'project.work',
+      'release.review',
     ]);
     expect(permissionsOf([])).toEqual(['public', 'account']);
   });

@@ -18,6 +18,7 @@ export const PERMISSIONS = [
   'data.read',
   'outbox.read',
   'project.work',
+  'release.review',
   'terms.manage',
   'user.manage',
 ] as const;
@@ -39,6 +40,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'catalog.report',
     'data.read',
     'project.work',
+    'release.review',
   ],
   partner: ['public', 'access.review', 'catalog.report'],
   admin: PERMISSIONS,

@@ -14,6 +14,7 @@ import type {
 import type { PhiDecision, PhiFinding } from '@lantern/deid';
 import type { InstanceState } from '@lantern/core/instances';
 import type { AccessStatus, MemberRole, ProjectStatus } from '@lantern/core/projects';
+import type { ReleaseCheck, ReleaseState } from '@lantern/core/releases';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Event bodies written by requests and services, waiting to be sealed into the chain (a queue). */
@@ -476,6 +477,39 @@ export interface InstanceUsageTable {
   closed: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
+/** A release request (the airlock, migration 0036): files asked to leave, and the decision. */
+export interface ReleaseRequestTable {
+  id: string;
+  project_id: string;
+  requested_by: string;
+  /** The instance it was made from. */
+  instance_id: string | null;
+  purpose: string;
+  state: ColumnType<ReleaseState, ReleaseState | undefined, ReleaseState>;
+  /** Set by the server (milliseconds, as list cursors carry them), never by the database. */
+  requested_at: ColumnType<Date, Date, never>;
+  /** Who decided, or withdrew. */
+  decided_by: string | null;
+  decided_at: Date | null;
+  decision_reason: string | null;
+  file_count: number;
+  total_bytes: ColumnType<string, number, never>;
+  flagged_files: number;
+}
+
+/** A file of a release request: its bytes in the object store, its disclosure checks. */
+export interface ReleaseFileTable {
+  id: string;
+  request_id: string;
+  position: number;
+  name: string;
+  bytes: ColumnType<string, number, never>;
+  sha256: string;
+  media_type: string;
+  object_key: string;
+  checks: Json<ReleaseCheck[]>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   audit_inbox: AuditInboxTable;
@@ -505,4 +539,6 @@ export interface Database {
   ingest_upload_file: IngestUploadFileTable;
   instance: InstanceTable;
   instance_usage: InstanceUsageTable;
+  release_request: ReleaseRequestTable;
+  release_file: ReleaseFileTable;
 }

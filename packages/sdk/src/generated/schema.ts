@@ -1550,6 +1550,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{id}/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's release requests, newest first, 50 a page (its members) */
+        get: operations["listProjectReleases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Release requests of every project (reviewers): pending ones oldest first, decided ones newest first, 50 a page */
+        get: operations["listReleaseQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A release request: its files with their disclosure checks, the decision, and what you may do with it */
+        get: operations["getRelease"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/files/{fileId}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a file holds: a table's first rows, a text's start, an image (fetch /image), or why it cannot be shown */
+        get: operations["previewReleaseFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/files/{fileId}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A PNG or JPEG file of a request, to show (inline, sandboxed) */
+        get: operations["releaseFileImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/files/{fileId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An approved file, to take away (members): the stored bytes as an attachment, their SHA-256 in X-Content-SHA256 */
+        get: operations["downloadReleaseFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or reject a pending request with a reason the project's members read (never your own request; the requester is emailed) */
+        post: operations["decideRelease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/releases/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a pending request (its requester, or an owner of the project) */
+        post: operations["withdrawRelease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2062,7 +2198,7 @@ export interface components {
         ApiTokenInput: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "release.review" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -2283,6 +2419,88 @@ export interface components {
                 name: string;
                 email: string;
             };
+        };
+        ReleaseInput: {
+            id: string;
+            projectId: string;
+            projectTitle: string;
+            purpose: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "rejected" | "withdrawn";
+            requestedBy: {
+                id: string;
+                name: string;
+            };
+            requestedAt: string;
+            decidedAt: string | null;
+            fileCount: number;
+            totalBytes: number;
+            flaggedFiles: number;
+            files: {
+                id: string;
+                name: string;
+                bytes: number;
+                sha256: string;
+                mediaType: string;
+                checks: {
+                    /** @enum {string} */
+                    code: "identifiers" | "row-level" | "small-counts" | "not-previewable";
+                    message: string;
+                }[];
+            }[];
+            instanceId: string | null;
+            decision: {
+                approved: boolean;
+                by: {
+                    id: string;
+                    name: string;
+                };
+                at: string;
+                reason: string;
+            } | null;
+            canDecide: boolean;
+            canWithdraw: boolean;
+            canDownload: boolean;
+        };
+        ReleasePageInput: {
+            releases: {
+                id: string;
+                projectId: string;
+                projectTitle: string;
+                purpose: string;
+                /** @enum {string} */
+                state: "pending" | "approved" | "rejected" | "withdrawn";
+                requestedBy: {
+                    id: string;
+                    name: string;
+                };
+                requestedAt: string;
+                decidedAt: string | null;
+                fileCount: number;
+                totalBytes: number;
+                flaggedFiles: number;
+            }[];
+            next: string | null;
+        };
+        ReleasePreviewInput: {
+            /** @constant */
+            kind: "table";
+            columns: string[];
+            rows: string[][];
+            totalRows: number;
+            truncated: boolean;
+        } | {
+            /** @constant */
+            kind: "text";
+            text: string;
+            truncated: boolean;
+        } | {
+            /** @constant */
+            kind: "image";
+        } | {
+            /** @constant */
+            kind: "none";
+            reason: string;
         };
         TermsVersionInput: {
             version: number;
@@ -2813,7 +3031,7 @@ export interface components {
         ApiToken: {
             id: string;
             name: string;
-            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+            scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "release.review" | "terms.manage" | "user.manage")[];
             createdAt: string;
             expiresAt: string;
             lastUsedAt: string | null;
@@ -3034,6 +3252,88 @@ export interface components {
                 name: string;
                 email: string;
             };
+        };
+        Release: {
+            id: string;
+            projectId: string;
+            projectTitle: string;
+            purpose: string;
+            /** @enum {string} */
+            state: "pending" | "approved" | "rejected" | "withdrawn";
+            requestedBy: {
+                id: string;
+                name: string;
+            };
+            requestedAt: string;
+            decidedAt: string | null;
+            fileCount: number;
+            totalBytes: number;
+            flaggedFiles: number;
+            files: {
+                id: string;
+                name: string;
+                bytes: number;
+                sha256: string;
+                mediaType: string;
+                checks: {
+                    /** @enum {string} */
+                    code: "identifiers" | "row-level" | "small-counts" | "not-previewable";
+                    message: string;
+                }[];
+            }[];
+            instanceId: string | null;
+            decision: {
+                approved: boolean;
+                by: {
+                    id: string;
+                    name: string;
+                };
+                at: string;
+                reason: string;
+            } | null;
+            canDecide: boolean;
+            canWithdraw: boolean;
+            canDownload: boolean;
+        };
+        ReleasePage: {
+            releases: {
+                id: string;
+                projectId: string;
+                projectTitle: string;
+                purpose: string;
+                /** @enum {string} */
+                state: "pending" | "approved" | "rejected" | "withdrawn";
+                requestedBy: {
+                    id: string;
+                    name: string;
+                };
+                requestedAt: string;
+                decidedAt: string | null;
+                fileCount: number;
+                totalBytes: number;
+                flaggedFiles: number;
+            }[];
+            next: string | null;
+        };
+        ReleasePreview: {
+            /** @constant */
+            kind: "table";
+            columns: string[];
+            rows: string[][];
+            totalRows: number;
+            truncated: boolean;
+        } | {
+            /** @constant */
+            kind: "text";
+            text: string;
+            truncated: boolean;
+        } | {
+            /** @constant */
+            kind: "image";
+        } | {
+            /** @constant */
+            kind: "none";
+            reason: string;
         };
         TermsVersion: {
             version: number;
@@ -3654,7 +3954,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "terms.manage" | "user.manage")[];
+                    scope: ("public" | "account" | "access.review" | "admission.review" | "audit.read" | "audit.verify" | "catalog.curate" | "catalog.manage" | "catalog.report" | "compute.manage" | "data.read" | "outbox.read" | "project.work" | "release.review" | "terms.manage" | "user.manage")[];
                     /** @default 90 */
                     expiresInDays?: number;
                 };
@@ -7647,6 +7947,322 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectSpend"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProjectReleases: {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "rejected" | "withdrawn";
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasePage"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReleaseQueue: {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "rejected" | "withdrawn";
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasePage"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRelease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Release"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewReleaseFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasePreview"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    releaseFileImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    downloadReleaseFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideRelease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    approved: boolean;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Release"];
+                };
+            };
+            /** @description Default Response */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Default Response */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawRelease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Release"];
                 };
             };
             /** @description Default Response */

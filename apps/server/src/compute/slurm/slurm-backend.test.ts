@@ -355,6 +355,9 @@ function platformOverHttp(
       ]),
     stopFromInside: () => Promise.resolve('stopping'),
     submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
+    requestRelease: () =>
+      Promise.resolve({ id: 'rel_0000000000000000', state: 'pending', files: 1 }),
+    maxReleaseArchiveBytes: 1024,
     // The server's audit log is not under test here: each call's record is "written".
     recordCall: () => Promise.resolve(),
     // Nothing should fail here: a failure surfaces as the test's unhandled error.

@@ -22,6 +22,7 @@ import * as m0026 from './0026-partner-delegates.js';
 import * as m0029 from './0029-instance-idle-warning.js';
 import * as m0032 from './0032-ingest-uploads.js';
 import * as m0035 from './0035-instance-start-lease.js';
+import * as m0036 from './0036-releases.js';
 
 /**
  * Every migration, in order. One schema and one list for both dialects (PGlite is PostgreSQL).
@@ -51,6 +52,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0029-instance-idle-warning': m0029,
   '0032-ingest-uploads': m0032,
   '0035-instance-start-lease': m0035,
+  '0036-releases': m0036,
 };
 
 export const migrationProvider: MigrationProvider = {

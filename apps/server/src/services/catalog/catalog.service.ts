@@ -36,6 +36,7 @@ import {
   FormatError,
   formatCsvRow,
   inspectTable,
+  KeySet,
   readCsv,
   type TableInspection,
 } from '@lantern/formats';
@@ -246,6 +247,51 @@ export class CatalogService {
         size: Number(file.size),
       })),
     };
+  }
+
+  /**
+   * The pseudonymous ids in the tables of these versions, for the airlock's `identifiers` check:
+   * the names of their id columns (`patient_ngsci_id`, keys, and every `<study>_id`, lower case)
+   * and the set of their values, held in memory that does not grow with the values' length.
+   */
+  async identifiers(
+    versions: readonly { id: string; snapshot: Snapshot }[],
+  ): Promise<{ columns: Set<string>; values: KeySet }> {
+    const columns = new Set<string>();
+    const values = new KeySet();
+    for (const version of versions) {
+      const files = new Map(
+        (await catalogRepository.files(this.db, version.id)).map((f) => [f.path, f.object_key]),
+      );
+      for (const table of version.snapshot.tables) {
+        const ids = new Set(
+          [
+            ...table.primaryKey,
+            ...table.foreignKeys.flatMap((key) => key.columns),
+            ...table.columns.map((column) => column.name).filter((name) => /_id$/iu.test(name)),
+          ].map((name) => name.toLowerCase()),
+        );
+        const key = files.get(table.file);
+        if (ids.size === 0 || key === undefined) {
+          continue;
+        }
+        ids.forEach((name) => columns.add(name));
+        await this.eachRow(key, table.file, (names, row) => {
+          names.forEach((name, i) => {
+            const value = row[i];
+            if (
+              value !== null &&
+              value !== undefined &&
+              value !== '' &&
+              ids.has(name.toLowerCase())
+            ) {
+              values.add([value]);
+            }
+          });
+        });
+      }
+    }
+    return { columns, values };
   }
 
   /** The entity-relationship diagram of a version, drawn from its declared keys. */

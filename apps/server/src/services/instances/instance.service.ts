@@ -84,6 +84,7 @@ import {
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { EmailService } from '../email/email.service.js';
+import type { ReleaseService } from '../releases/release.service.js';
 import { PlatformSockets, type PlatformApi, type PlatformCall } from './platform-socket.js';
 
 /** An instance as its project's members see it. */
@@ -147,6 +148,8 @@ export interface InstanceServiceOptions {
    * on); another replica takes a start over only once it expired. START_LEASE_MS when unset.
    */
   startLeaseMs?: number;
+  /** Release requests, made from inside instances (ngsci.request_release). */
+  releases: ReleaseService;
 }
 
 /** The Jupyter token and where the notebook listens: for the proxy, never for a browser. */
@@ -562,6 +565,24 @@ export class InstanceService implements PlatformApi {
       }),
     );
     return { accepted: false, message };
+  }
+
+  get maxReleaseArchiveBytes(): number {
+    return this.options.releases.maxArchiveBytes;
+  }
+
+  async requestRelease(
+    instanceId: string,
+    request: { purpose: string; archive: Uint8Array },
+  ): Promise<{ id: string; state: string; files: number }> {
+    const row = await this.row(instanceId);
+    // The instance's project and the person who launched it are the requester.
+    return this.asInstance(row, () =>
+      this.options.releases.request(
+        { projectId: row.project_id, userId: row.user_id, instanceId },
+        request,
+      ),
+    );
   }
 
   async recordCall(call: PlatformCall): Promise<void> {

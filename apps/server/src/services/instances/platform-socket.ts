@@ -15,6 +15,9 @@
  *   POST /v1/instance/stop                 -> 202 {"state": "stopping"}
  *   POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
  *                                          -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+ *   POST /v1/releases?purpose=P            body: a ZIP archive of the files (member names = names)
+ *                                          -> 201 {"id": ..., "state": "pending", "files": n}
+ *                                             or 4xx {"detail": why}
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -38,6 +41,16 @@ export interface PlatformApi {
     instanceId: string,
     entry: { filename: string; description: string; bytes: number },
   ): Promise<{ accepted: boolean; message: string }>;
+  /**
+   * A release request of the files in `archive` (a ZIP) for the instance's project and user;
+   * throws an AppError (answered with its status and message) when it is refused.
+   */
+  requestRelease(
+    instanceId: string,
+    request: { purpose: string; archive: Uint8Array },
+  ): Promise<{ id: string; state: string; files: number }>;
+  /** The largest release archive read; a larger one is refused (413) unread. */
+  readonly maxReleaseArchiveBytes: number;
   /**
    * Records a call and its answer's status before the answer is sent (the audit log); throws when
    * the record cannot be written, and the answer is then withheld.
@@ -254,6 +267,28 @@ async function platformAnswer(
         body: { result: result.accepted ? 'SUCCESS' : 'FAILURE', message: result.message },
       };
     }
+    case 'POST /v1/releases': {
+      const archive = await readBody(req, api.maxReleaseArchiveBytes);
+      if (archive === null) {
+        return {
+          status: 413,
+          body: { detail: `a release archive holds at most ${api.maxReleaseArchiveBytes} bytes` },
+        };
+      }
+      try {
+        const made = await api.requestRelease(instanceId, {
+          purpose: url.searchParams.get('purpose') ?? '',
+          archive,
+        });
+        return { status: 201, body: made };
+      } catch (error) {
+        // A refusal (its reason is written for the requester); anything else fails as any call.
+        if (error instanceof AppError && error.status < 500) {
+          return { status: error.status, body: { detail: error.message } };
+        }
+        throw error;
+      }
+    }
     default:
       req.resume();
       return { status: 404, body: { detail: `the platform has no ${route}` } };
@@ -274,17 +309,39 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** Reads the body through, counting its bytes; null (and the connection cut) past `limit`. */
-function countBody(req: IncomingMessage, limit: number): Promise<number | null> {
+async function countBody(req: IncomingMessage, limit: number): Promise<number | null> {
+  let bytes = 0;
+  const whole = await eachChunk(req, limit, (chunk) => {
+    bytes += chunk.length;
+  });
+  return whole ? bytes : null;
+}
+
+/** Reads the body whole; null (and the connection cut) past `limit`. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  const whole = await eachChunk(req, limit, (chunk) => chunks.push(chunk));
+  return whole ? Buffer.concat(chunks) : null;
+}
+
+/** Hands each chunk of the body to `take`; false (and the connection cut) past `limit` bytes. */
+function eachChunk(
+  req: IncomingMessage,
+  limit: number,
+  take: (chunk: Buffer) => void,
+): Promise<boolean> {
   return new Promise((resolve, reject) => {
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > limit) {
         req.destroy();
-        resolve(null);
+        resolve(false);
+        return;
       }
+      take(chunk);
     });
-    req.on('end', () => resolve(bytes));
+    req.on('end', () => resolve(true));
     req.on('error', reject);
   });
 }

@@ -39,6 +39,7 @@ import {
   type ProjectDatasetRow,
   type ProjectRow,
 } from '../../repositories/projects/projects.repository.js';
+import { releasesRepository } from '../../repositories/releases/releases.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { EmailService } from '../email/email.service.js';
 
@@ -525,8 +526,8 @@ export class ProjectService {
   }
 
   /**
-   * Archives the project: access to its datasets ends, open invitations and requests are
-   * withdrawn; nothing is deleted, and members still read the record.
+   * Archives the project: access to its datasets ends, open invitations, dataset requests and
+   * pending release requests are withdrawn; nothing is deleted, and members still read the record.
    */
   async archive(userId: string, projectId: string): Promise<ProjectPage> {
     const now = new Date();
@@ -538,10 +539,16 @@ export class ProjectService {
       });
       const invitations = await projectsRepository.revokeOpenInvitations(trx, projectId, now);
       const requests = await projectsRepository.withdrawRequested(trx, projectId, now);
+      // Nothing leaves an archived project: its release requests still waiting are withdrawn.
+      const releases = await releasesRepository.withdrawPending(trx, projectId, userId, now);
       return {
         action: 'project.archive',
         target: `project:${projectId}`,
-        details: { invitationsWithdrawn: invitations, requestsWithdrawn: requests },
+        details: {
+          invitationsWithdrawn: invitations,
+          requestsWithdrawn: requests,
+          releasesWithdrawn: releases,
+        },
       };
     });
     return this.get(userId, projectId);
