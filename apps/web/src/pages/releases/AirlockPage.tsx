@@ -1,15 +1,10 @@
-import { useCallback } from 'react';
-import { api } from '../../api.js';
 import { can, useSession } from '../../session.js';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
+import { listReleaseQueue } from './releases-api.js';
 
 /** The queue of pending requests, oldest first, for a reviewer allowed to read it. */
 function Queue({ navigate }: { navigate: (to: string) => void }) {
-  const read = useCallback(
-    (cursor: string | undefined) => api.listReleaseQueue(cursor === undefined ? {} : { cursor }),
-    [],
-  );
-  const { releases, next, problem, busy, loadMore } = useReleasePages(read);
+  const { releases, next, problem, busy, loadMore } = useReleasePages(listReleaseQueue);
   return (
     <>
       {problem !== null && (

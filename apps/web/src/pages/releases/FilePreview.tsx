@@ -1,12 +1,7 @@
 import { useId } from 'react';
-import { checkTitle, rowsWords, type ReleaseCheck } from './release-text.js';
-
-/** What the server shows of a file (the contract's ReleasePreview). */
-export type Preview =
-  | { kind: 'table'; columns: string[]; rows: string[][]; totalRows: number; truncated: boolean }
-  | { kind: 'text'; text: string; truncated: boolean }
-  | { kind: 'image' }
-  | { kind: 'none'; reason: string };
+import type { ReleaseCheck } from '@lantern/core/releases';
+import { checkTitle, rowsWords } from './release-text.js';
+import type { ReleasePreview } from './releases-api.js';
 
 /**
  * The automated disclosure checks of a file as warnings: each says what it found and where. They
@@ -42,7 +37,7 @@ function TablePreview({
   preview,
 }: {
   name: string;
-  preview: Extract<Preview, { kind: 'table' }>;
+  preview: Extract<ReleasePreview, { kind: 'table' }>;
 }) {
   const captionId = useId();
   return (
@@ -92,7 +87,7 @@ export function PreviewView({
   imageUrl,
 }: {
   name: string;
-  preview: Preview;
+  preview: ReleasePreview;
   imageUrl: string;
 }) {
   switch (preview.kind) {

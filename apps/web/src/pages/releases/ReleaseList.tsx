@@ -1,4 +1,3 @@
-import type { ReleasePage, ReleaseSummary } from '@lantern/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from '../../components/Link.js';
 import { asSentence } from '../../session.js';
@@ -12,6 +11,7 @@ import {
   sizeWords,
   stateBadgeClass,
 } from './release-text.js';
+import type { ReleasePage, ReleaseSummary } from './releases-api.js';
 
 /**
  * Release requests a page at a time, as the server hands them out (`next` is the cursor of the

@@ -1,6 +1,4 @@
-import { type Release, type ReleaseFile, type ReleasePreview } from '@lantern/sdk';
 import { useEffect, useState } from 'react';
-import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
 import { ReasonedDecision, reasonProblemOf } from '../../components/ReasonedDecision.js';
 import { Said, type Message } from '../../components/Said.js';
@@ -10,6 +8,17 @@ import { projectPath, when } from '../projects/project-text.js';
 import { ChecksList, PreviewView } from './FilePreview.js';
 import { StateBadge } from './ReleaseList.js';
 import { counted, shortSha, sizeWords } from './release-text.js';
+import {
+  decideRelease,
+  getRelease,
+  previewReleaseFile,
+  releaseFileContentPath,
+  releaseFileImagePath,
+  withdrawRelease,
+  type Release,
+  type ReleaseFile,
+  type ReleasePreview,
+} from './releases-api.js';
 
 /** A file's preview, read from the server when the file is shown. */
 function FilePreview({ release, file }: { release: Release; file: ReleaseFile }) {
@@ -17,7 +26,7 @@ function FilePreview({ release, file }: { release: Release; file: ReleaseFile })
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    api.previewReleaseFile(release.id, file.id).then(
+    previewReleaseFile(release.id, file.id).then(
       (found) => live && setPreview(found),
       (caught: unknown) => live && setProblem(asSentence(problemOf(caught))),
     );
@@ -39,7 +48,7 @@ function FilePreview({ release, file }: { release: Release; file: ReleaseFile })
     <PreviewView
       name={file.name}
       preview={preview}
-      imageUrl={api.releaseFileImagePath(release.id, file.id)}
+      imageUrl={releaseFileImagePath(release.id, file.id)}
     />
   );
 }
@@ -87,7 +96,7 @@ function FileCard({ release, file }: { release: Release; file: ReleaseFile }) {
         <p>
           <a
             className="button"
-            href={api.releaseFileContentPath(release.id, file.id)}
+            href={releaseFileContentPath(release.id, file.id)}
             download={file.name}
           >
             Download {file.name}
@@ -130,7 +139,7 @@ function DecisionForm({
       return;
     }
     setBusy(true);
-    api.decideRelease(release.id, { approved, reason }).then(
+    decideRelease(release.id, { approved, reason }).then(
       (decided) => {
         setBusy(false);
         onRelease(decided, `${approved ? 'Approved' : 'Rejected'}; the requester is emailed.`);
@@ -228,7 +237,7 @@ export function ReleasePage({ id, navigate }: { id: string; navigate: (to: strin
       return;
     }
     let live = true;
-    api.getRelease(id).then(
+    getRelease(id).then(
       (found) => live && setRelease(found),
       (caught: unknown) => live && setError(asSentence(problemOf(caught))),
     );
@@ -264,8 +273,7 @@ export function ReleasePage({ id, navigate }: { id: string; navigate: (to: strin
     }
     setBusy(true);
     setMessage(null);
-    api
-      .withdrawRelease(release.id)
+    withdrawRelease(release.id)
       .then(
         (withdrawn) => handleChanged(withdrawn, 'The request is withdrawn.'),
         (caught: unknown) => setMessage({ text: asSentence(problemOf(caught)), bad: true }),

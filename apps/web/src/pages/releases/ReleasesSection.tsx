@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
-import { api } from '../../api.js';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
+import { listProjectReleases } from './releases-api.js';
 
 /** What a researcher runs in a notebook cell to ask for a release (the `ngsci` module's call). */
 const REQUEST_SNIPPET = `import ngsci
@@ -19,8 +19,7 @@ export function ReleasesSection({
   navigate: (to: string) => void;
 }) {
   const read = useCallback(
-    (cursor: string | undefined) =>
-      api.listProjectReleases(projectId, cursor === undefined ? {} : { cursor }),
+    (cursor: string | undefined) => listProjectReleases(projectId, cursor),
     [projectId],
   );
   const { releases, next, problem, busy, loadMore } = useReleasePages(read);

@@ -1,16 +1,9 @@
+import type { ReleaseCheckCode, ReleaseState } from '@lantern/core/releases';
+
 /**
  * The words of the airlock's pages (release requests): states, sizes, digests, the automated
  * disclosure checks and how much of a file a preview shows.
  */
-
-/** A release request's state (the contract's `pending | approved | rejected | withdrawn`). */
-export type ReleaseState = 'pending' | 'approved' | 'rejected' | 'withdrawn';
-
-/** One automated disclosure check on a file, as the server computed it when the request was made. */
-export interface ReleaseCheck {
-  code: string;
-  message: string;
-}
 
 /** Where a release request's page is. */
 export const releasePath = (id: string) => `/releases/${encodeURIComponent(id)}`;
@@ -74,15 +67,15 @@ export const counted = (n: number, noun: string) =>
   `${COUNT.format(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 /** What each check means, as a heading over the server's message (which says where). */
-const CHECK_TITLES: Readonly<Record<string, string>> = {
+const CHECK_TITLES: Readonly<Record<ReleaseCheckCode, string>> = {
   identifiers: 'Holds identifiers from the project’s datasets',
   'row-level': 'Row-level data',
   'small-counts': 'Small counts',
   'not-previewable': 'Cannot be previewed',
 };
 
-/** A check's title; a code this page does not know yet is shown as the server named it. */
-export const checkTitle = (code: string) => CHECK_TITLES[code] ?? code;
+/** A check's title. */
+export const checkTitle = (code: ReleaseCheckCode) => CHECK_TITLES[code];
 
 /** "Showing 200 of 1,204 rows", or "All 12 rows" when the preview holds every one. */
 export function rowsWords(shown: number, total: number): string {
