@@ -15,7 +15,8 @@ import { pageOf, SCREENSHOTS } from './support.js';
 // reviewer (signed in with a second factor) finds it in the Airlock queue, is refused without a
 // reason, and approves it with one; the researcher downloads the file and its bytes are the ones
 // the cell wrote. A second request, of row-level data, is flagged by the checks and rejected, and
-// the researcher reads the reason; a third is withdrawn after a confirmation. Screenshots are kept
+// the researcher reads the reason; a third is withdrawn after a confirmation. A reviewer who asks
+// for a release from her own project is told another reviewer decides it. Screenshots are kept
 // under test-results/screenshots.
 const { owner: OWNER, reviewer: REVIEWER } = PEOPLE;
 /** Instances and kernels take seconds to start (a sandbox, a Jupyter server): wait generously. */
@@ -27,15 +28,20 @@ let baseUrl: string;
 let owner: BrowserContext;
 let reviewer: BrowserContext;
 let projectId = '';
+/** A project of the reviewer's own, where she asks for a release herself. */
+let reviewerProjectId = '';
 let instanceId = '';
-/** The requests the tests make, in order: approved, rejected, withdrawn. */
-const requests: string[] = [];
+/** The request the reviewer approves, which the researcher then downloads. */
+let approved = '';
 
 /**
- * Writes `files` (name to content) into /home/ngsci/project from a notebook cell, and asks for
- * their release with `purpose`; returns the request's id from what `ngsci` answered.
+ * Writes `files` (name to content) into /home/ngsci/project from a notebook cell of `instance`, as
+ * `person`, and asks for their release with `purpose`; returns the request's id from what
+ * `ngsci` answered.
  */
 async function requestFromNotebook(
+  person: BrowserContext,
+  instance: string,
   files: Record<string, string>,
   purpose: string,
 ): Promise<string> {
@@ -46,17 +52,30 @@ async function requestFromNotebook(
     .join('\n');
   const paths = JSON.stringify(Object.keys(files).map((name) => `/home/ngsci/project/${name}`));
   const printed = await runInNotebook(
-    owner,
+    person,
     baseUrl,
-    instanceId,
+    instance,
     `${writes}\nimport ngsci\nresult, said = ngsci.request_release(${paths}, purpose=${JSON.stringify(purpose)})\nprint(result.name, said)`,
   );
   const id = /^SUCCESS release request (rel_[0-9a-f]{16}) is waiting for review$/mu.exec(
     printed,
   )?.[1];
   expect(id, printed).toBeDefined();
-  requests.push(id ?? '');
   return id ?? '';
+}
+
+/** Creates a project of `person`'s (no datasets: a notebook needs none) and returns its id. */
+async function createProject(person: BrowserContext, title: string): Promise<string> {
+  const created = await expectOk(
+    person.request.post(`${baseUrl}/api/v1/projects`, {
+      headers: CSRF,
+      data: {
+        title,
+        purpose: 'Whether the morphology of a resting ECG predicts sudden cardiac arrest.',
+      },
+    }),
+  );
+  return ((await created.json()) as { id: string }).id;
 }
 
 /** The row of request `id` in the table `testId` of `page`. */
@@ -75,21 +94,20 @@ beforeAll(async () => {
     roles: ['researcher'],
     acceptTerms: true,
   });
-  reviewer = await admitPerson({ browser, baseUrl, admin, person: REVIEWER, roles: ['reviewer'] });
-  const created = await expectOk(
-    owner.request.post(`${baseUrl}/api/v1/projects`, {
-      headers: CSRF,
-      data: {
-        title: 'Arrest from resting ECGs',
-        purpose: 'Whether the morphology of a resting ECG predicts sudden cardiac arrest.',
-      },
-    }),
-  );
-  projectId = ((await created.json()) as { id: string }).id;
+  reviewer = await admitPerson({
+    browser,
+    baseUrl,
+    admin,
+    person: REVIEWER,
+    roles: ['reviewer'],
+    acceptTerms: true,
+  });
+  projectId = await createProject(owner, 'Arrest from resting ECGs');
 }, 120_000);
 
 afterAll(async () => {
   await stopInstancesOf(owner, baseUrl, projectId, START);
+  await stopInstancesOf(reviewer, baseUrl, reviewerProjectId, START);
   await owner.close();
   await reviewer.close();
   await setting.close();
@@ -123,9 +141,12 @@ describe('the airlock', () => {
     instanceId = ((await instance.getAttribute('data-testid')) ?? '').replace(/^instance-/u, '');
 
     const id = await requestFromNotebook(
+      owner,
+      instanceId,
       { 'results.csv': RESULTS },
       'Table 2 of the paper: arrests by group.',
     );
+    approved = id;
     // Back on the project's tab, the list is read again.
     await page.reload();
     const row = rowOf(page, 'releases', id);
@@ -167,7 +188,7 @@ describe('the airlock', () => {
   }, 300_000);
 
   it('lets a reviewer approve it from the airlock queue, with a reason', async () => {
-    const [id = ''] = requests;
+    const id = approved;
     const { page, asked } = await pageOf(reviewer);
     await page.goto(`${baseUrl}/`);
     await page.getByRole('link', { name: 'Airlock' }).click();
@@ -209,7 +230,7 @@ describe('the airlock', () => {
   });
 
   it('lets the researcher download the approved file, the bytes the cell wrote', async () => {
-    const [id = ''] = requests;
+    const id = approved;
     const { page } = await pageOf(owner);
     await page.goto(`${baseUrl}/releases/${id}`);
     const download = page.getByRole('link', { name: 'Download results.csv' });
@@ -223,7 +244,12 @@ describe('the airlock', () => {
 
   it('shows the reviewer the checks on row-level data, and the researcher the rejection and its reason', async () => {
     const rows = `patient_ngsci_id,risk\n${Array.from({ length: 5 }, (_, i) => `p${i},0.${i}`).join('\n')}\n`;
-    const id = await requestFromNotebook({ 'risks.csv': rows }, 'Risk scores for each patient.');
+    const id = await requestFromNotebook(
+      owner,
+      instanceId,
+      { 'risks.csv': rows },
+      'Risk scores for each patient.',
+    );
     const { page: rita, asked } = await pageOf(reviewer);
     await rita.goto(`${baseUrl}/releases/${id}`);
     const warnings = rita.getByRole('list', { name: 'Warnings about risks.csv' });
@@ -259,7 +285,12 @@ describe('the airlock', () => {
   }, 300_000);
 
   it('lets the requester withdraw a waiting request after a confirmation', async () => {
-    const id = await requestFromNotebook({ 'notes.txt': 'Draft figures.\n' }, 'Draft notes.');
+    const id = await requestFromNotebook(
+      owner,
+      instanceId,
+      { 'notes.txt': 'Draft figures.\n' },
+      'Draft notes.',
+    );
     const { page, asked } = await pageOf(owner);
     await page.goto(`${baseUrl}/releases/${id}`);
     await expect
@@ -275,11 +306,47 @@ describe('the airlock', () => {
     await page.close();
   }, 300_000);
 
+  it('tells a reviewer who asked for a release herself that another reviewer decides it', async () => {
+    reviewerProjectId = await createProject(reviewer, 'Reviewing the reviewers');
+    const launched = await expectOk(
+      reviewer.request.post(`${baseUrl}/api/v1/projects/${reviewerProjectId}/instances`, {
+        headers: CSRF,
+        data: { type: 'cpu.xsmall', datasets: [] },
+      }),
+    );
+    const instance = ((await launched.json()) as { id: string }).id;
+    await expect
+      .poll(async () => {
+        const read = await reviewer.request.get(`${baseUrl}/api/v1/instances/${instance}`);
+        return ((await read.json()) as { state: string }).state;
+      }, START)
+      .toBe('running');
+    const id = await requestFromNotebook(
+      reviewer,
+      instance,
+      { 'agreement.txt': 'Kappa 0.81 between reviewers.\n' },
+      'Agreement between reviewers.',
+    );
+    const { page } = await pageOf(reviewer);
+    await page.goto(`${baseUrl}/airlock`);
+    await rowOf(page, 'airlock-queue', id).getByRole('link').click();
+    await expect
+      .poll(() => page.getByTestId('no-decision').textContent())
+      .toBe('You made this request: another reviewer decides it.');
+    expect(await page.getByRole('form', { name: 'Decide the release' }).count()).toBe(0);
+    // She may still withdraw it: it is hers.
+    expect(await page.getByRole('button', { name: 'Withdraw the request' }).count()).toBe(1);
+    await page.close();
+  }, 300_000);
+
   it('answers a release that is not there as the server says it', async () => {
     const { page } = await pageOf(owner);
     await page.goto(`${baseUrl}/releases/rel_0000000000000000`);
-    await expect.poll(() => page.getByTestId('release-problem').textContent()).toMatch(/\.$/);
-    expect(await page.getByTestId('release-problem').getAttribute('role')).toBe('alert');
+    const problem = page.getByTestId('release-problem');
+    await expect
+      .poll(() => problem.textContent())
+      .toBe('There is no release request rel_0000000000000000.');
+    expect(await problem.getAttribute('role')).toBe('alert');
     await page.close();
   });
 });
