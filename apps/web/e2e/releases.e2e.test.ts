@@ -22,6 +22,12 @@ const { owner: OWNER, reviewer: REVIEWER } = PEOPLE;
 /** Instances and kernels take seconds to start (a sandbox, a Jupyter server): wait generously. */
 const START = { timeout: 120_000, interval: 500 };
 const RESULTS = 'group,patients,mean_age\nno arrest,412,61.2\narrest,37,66.8\n';
+/** A figure as researchers make them: matplotlib (Debian's, in the instance), 640 × 480 pixels. */
+const FIGURE = [
+  "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt",
+  'plt.figure(figsize=(6.4, 4.8), dpi=100); plt.plot([1, 2, 3], [61.2, 66.8, 64.0])',
+  "plt.savefig('/home/ngsci/project/figure.png')",
+].join('\n');
 
 let setting: InstancesSetting;
 let baseUrl: string;
@@ -36,21 +42,24 @@ let approved = '';
 
 /**
  * Writes `files` (name to content) into /home/ngsci/project from a notebook cell of `instance`, as
- * `person`, and asks for their release with `purpose`; returns the request's id from what
- * `ngsci` answered.
+ * `person`, with any file `made` by code of its own in the same cell, and asks for their release
+ * with `purpose`; returns the request's id from what `ngsci` answered.
  */
 async function requestFromNotebook(
   person: BrowserContext,
   instance: string,
   files: Record<string, string>,
   purpose: string,
+  made: { name: string; code: string } | null = null,
 ): Promise<string> {
   const writes = Object.entries(files)
     .map(
       ([name, text]) => `open('/home/ngsci/project/${name}', 'w').write(${JSON.stringify(text)})`,
     )
+    .concat(made === null ? [] : [made.code])
     .join('\n');
-  const paths = JSON.stringify(Object.keys(files).map((name) => `/home/ngsci/project/${name}`));
+  const names = [...Object.keys(files), ...(made === null ? [] : [made.name])];
+  const paths = JSON.stringify(names.map((name) => `/home/ngsci/project/${name}`));
   const printed = await runInNotebook(
     person,
     baseUrl,
@@ -243,7 +252,7 @@ describe('the airlock', () => {
   });
 
   it('shows the reviewer the checks on row-level data, and the researcher the rejection and its reason', async () => {
-    const rows = `patient_ngsci_id,risk\n${Array.from({ length: 5 }, (_, i) => `p${i},0.${i}`).join('\n')}\n`;
+    const rows = `patient_ngsci_id,risk\n${Array.from({ length: 250 }, (_, i) => `p${i},0.${i}`).join('\n')}\n`;
     const id = await requestFromNotebook(
       owner,
       instanceId,
@@ -254,6 +263,14 @@ describe('the airlock', () => {
     await rita.goto(`${baseUrl}/releases/${id}`);
     const warnings = rita.getByRole('list', { name: 'Warnings about risks.csv' });
     await expect.poll(() => warnings.textContent()).toMatch(/Row-level data: .*patient_ngsci_id/);
+    // The first 200 rows under a header that stays in view as they scroll.
+    expect(await rita.getByTestId('preview-rows').textContent()).toBe('Showing 200 of 250 rows.');
+    expect(await rita.getByTestId('preview-table').locator('tbody tr').count()).toBe(200);
+    expect(
+      await rita.evaluate(
+        "getComputedStyle(document.querySelector('[data-testid=preview-table] thead th')).position",
+      ),
+    ).toBe('sticky');
     const form = rita.getByRole('form', { name: 'Decide the release' });
     await form.getByLabel(/^Reason/).fill('One row per patient: release aggregates instead.');
     await form.getByRole('button', { name: 'Reject' }).click();
@@ -289,16 +306,29 @@ describe('the airlock', () => {
       owner,
       instanceId,
       { 'notes.txt': 'Draft figures.\n' },
-      'Draft notes.',
+      'Draft notes and a figure.',
+      { name: 'figure.png', code: FIGURE },
     );
     const { page, asked } = await pageOf(owner);
     await page.goto(`${baseUrl}/releases/${id}`);
     await expect
       .poll(() => page.getByTestId('preview-text').textContent())
       .toBe('Draft figures.\n');
+    // The figure is shown from the image route: the browser decoded it.
+    const figure = page.getByTestId('file-figure.png').getByRole('img', {
+      name: 'Preview of figure.png',
+    });
+    await expect
+      .poll(() =>
+        figure.evaluate((img) =>
+          Reflect.get(img, 'complete') === true ? Number(Reflect.get(img, 'naturalWidth')) : -1,
+        ),
+      )
+      .toBe(640);
+    await page.screenshot({ path: join(SCREENSHOTS, 'releases-figure.png'), fullPage: true });
     await page.getByRole('button', { name: 'Withdraw the request' }).click();
     await expect.poll(() => page.getByTestId('release-state').textContent()).toBe('Withdrawn');
-    expect(asked[0]).toMatch(/^Withdraw this request to release 1 file\?/);
+    expect(asked[0]).toMatch(/^Withdraw this request to release 2 files\?/);
     expect(await page.getByTestId('release-message').textContent()).toBe(
       'The request is withdrawn.',
     );
