@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startForInstances, stopInstancesOf, type InstancesSetting } from './instances.js';
 import { runInNotebook } from './notebook.js';
-import { admitPerson, CSRF, expectOk, PEOPLE } from './people.js';
+import { admitPerson, CSRF, expectOk, PEOPLE, type Applicant } from './people.js';
 import { pageOf, SCREENSHOTS } from './support.js';
 
 // The airlock in Debian's Chromium, on the built product (`lantern start`, the local backend:
@@ -94,23 +94,10 @@ const rowOf = (page: Page, testId: string, id: string) =>
 beforeAll(async () => {
   setting = await startForInstances('releases');
   ({ baseUrl } = setting);
-  const { browser, admin } = setting;
-  owner = await admitPerson({
-    browser,
-    baseUrl,
-    admin,
-    person: OWNER,
-    roles: ['researcher'],
-    acceptTerms: true,
-  });
-  reviewer = await admitPerson({
-    browser,
-    baseUrl,
-    admin,
-    person: REVIEWER,
-    roles: ['reviewer'],
-    acceptTerms: true,
-  });
+  const admit = (person: Applicant, roles: string[]) =>
+    admitPerson({ ...setting, person, roles, acceptTerms: true });
+  owner = await admit(OWNER, ['researcher']);
+  reviewer = await admit(REVIEWER, ['reviewer']);
   projectId = await createProject(owner, 'Arrest from resting ECGs');
 }, 120_000);
 
