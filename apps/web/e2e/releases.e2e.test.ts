@@ -217,11 +217,18 @@ describe('the airlock', () => {
       /^Approved by Rita Levi-Montalcini on .*: “?Aggregates of 37 and more: nothing identifies anyone\.”?$/,
     );
     expect(await form.count()).toBe(0);
-    // Out of the queue.
+    // Out of the queue, and among the approved ones.
     await page.goto(`${baseUrl}/airlock`);
     await expect
       .poll(() => page.getByTestId('airlock-empty').textContent())
       .toBe('No request is waiting.');
+    await page.getByRole('button', { name: 'Approved' }).click();
+    await expect
+      .poll(() => rowOf(page, 'airlock-queue', id).getByTestId('release-state').textContent())
+      .toBe('Approved');
+    expect(await page.getByRole('button', { name: 'Approved' }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
     await page.close();
   });
 

@@ -1,10 +1,33 @@
+import type { ReleaseState } from '@lantern/core/releases';
+import { useCallback, useState } from 'react';
 import { can, useSession } from '../../session.js';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
 import { listReleaseQueue } from './releases-api.js';
 
-/** The queue of pending requests, oldest first, for a reviewer allowed to read it. */
-function Queue({ navigate }: { navigate: (to: string) => void }) {
-  const { releases, next, problem, busy, loadMore } = useReleasePages(listReleaseQueue);
+interface View {
+  state: ReleaseState;
+  label: string;
+  empty: string;
+}
+
+/** The queue: what waits for a decision, oldest first. */
+const WAITING: View = { state: 'pending', label: 'Waiting', empty: 'No request is waiting.' };
+
+/** The views of the airlock: the queue, and what was decided or withdrawn (newest first). */
+const VIEWS: readonly View[] = [
+  WAITING,
+  { state: 'approved', label: 'Approved', empty: 'None approved yet.' },
+  { state: 'rejected', label: 'Rejected', empty: 'None rejected yet.' },
+  { state: 'withdrawn', label: 'Withdrawn', empty: 'None withdrawn yet.' },
+];
+
+/** The requests of every project in one state, for a reviewer allowed to read them. */
+function Queue({ view, navigate }: { view: View; navigate: (to: string) => void }) {
+  const read = useCallback(
+    (cursor: string | undefined) => listReleaseQueue(view.state, cursor),
+    [view.state],
+  );
+  const { releases, next, problem, busy, loadMore } = useReleasePages(read);
   return (
     <>
       {problem !== null && (
@@ -15,7 +38,7 @@ function Queue({ navigate }: { navigate: (to: string) => void }) {
       {releases === null ? (
         problem === null && <p role="status">Loading the queue…</p>
       ) : releases.length === 0 ? (
-        <p data-testid="airlock-empty">No request is waiting.</p>
+        <p data-testid="airlock-empty">{view.empty}</p>
       ) : (
         <ReleaseTable
           releases={releases}
@@ -34,10 +57,11 @@ function Queue({ navigate }: { navigate: (to: string) => void }) {
 /**
  * /airlock (reviewers and admins): the release requests waiting for a decision, oldest first,
  * each opening its page, where the files, the disclosure checks and the previews are read and the
- * decision is taken.
+ * decision is taken; and those approved, rejected or withdrawn, newest first.
  */
 export function AirlockPage({ navigate }: { navigate: (to: string) => void }) {
   const { user } = useSession();
+  const [view, setView] = useState(WAITING);
   return (
     <section aria-labelledby="airlock-title">
       <h1 id="airlock-title">Airlock</h1>
@@ -48,7 +72,20 @@ export function AirlockPage({ navigate }: { navigate: (to: string) => void }) {
             and the automated checks (they help, they never decide), then approve or reject it with
             a reason.
           </p>
-          <Queue navigate={navigate} />
+          <div className="tabs" role="group" aria-label="Which requests">
+            {VIEWS.map((v) => (
+              <button
+                key={v.state}
+                type="button"
+                aria-pressed={view.state === v.state}
+                onClick={() => setView(v)}
+              >
+                {v.label}
+              </button>
+            ))}
+          </div>
+          {/* A new list for each view: nothing of the last one shows while the next is read. */}
+          <Queue key={view.state} view={view} navigate={navigate} />
         </>
       ) : (
         <p>The airlock queue is for reviewers signed in with their second factor.</p>

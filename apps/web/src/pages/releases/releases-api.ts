@@ -1,3 +1,4 @@
+import type { ReleaseState } from '@lantern/core/releases';
 import { toApiError, type components } from '@lantern/sdk';
 import { api } from '../../api.js';
 
@@ -36,11 +37,14 @@ export async function listProjectReleases(
   );
 }
 
-/** A page of the pending requests of every project, oldest first (reviewers). */
-export async function listReleaseQueue(cursor?: string): Promise<ReleasePage> {
+/**
+ * A page of the requests of every project in `state` (reviewers): pending ones oldest first, as a
+ * queue is worked through; decided ones newest first.
+ */
+export async function listReleaseQueue(state: ReleaseState, cursor?: string): Promise<ReleasePage> {
   return bodyOf(
     await api.raw.GET('/api/v1/releases', {
-      params: { query: { state: 'pending', ...cursorQuery(cursor) } },
+      params: { query: { state, ...cursorQuery(cursor) } },
     }),
   );
 }
