@@ -88,6 +88,15 @@ export type InstanceTypeEntry =
   operations['listInstanceTypes']['responses']['200']['content']['application/json']['types'][number];
 export type LaunchInstanceInput =
   operations['launchInstance']['requestBody']['content']['application/json'];
+/** A release request (the airlock) in a list, whole, and a page of them. */
+export type ReleaseSummary = components['schemas']['ReleasePage']['releases'][number];
+export type Release = components['schemas']['Release'];
+export type ReleaseFile = Release['files'][number];
+export type ReleaseState = Release['state'];
+export type ReleasePage = components['schemas']['ReleasePage'];
+/** What a file of a request holds, as a reviewer or member sees it before it leaves. */
+export type ReleasePreview = components['schemas']['ReleasePreview'];
+export type ReleaseListQuery = NonNullable<operations['listReleaseQueue']['parameters']['query']>;
 /** What a project's instances cost: total, per type, member and UTC day, and what runs now. */
 export type ProjectSpend = components['schemas']['ProjectSpend'];
 /** The window of a spend: each a date (its UTC start) or a date and time with its offset. */
@@ -367,6 +376,22 @@ export interface LanternClient {
    * (from inclusive, to exclusive, at most 366 days), and what runs now with its rate per hour.
    */
   getProjectSpend(projectId: string, query?: ProjectSpendQuery): Promise<ProjectSpend>;
+  /** A page of the project's release requests, newest first (its members). */
+  listProjectReleases(projectId: string, query?: ReleaseListQuery): Promise<ReleasePage>;
+  /** The reviewers' queue: pending requests oldest first by default (`release.review`). */
+  listReleaseQueue(query?: ReleaseListQuery): Promise<ReleasePage>;
+  /** One request with its files, their checks, the decision and what you may do now. */
+  getRelease(id: string): Promise<Release>;
+  previewReleaseFile(id: string, fileId: string): Promise<ReleasePreview>;
+  /**
+   * An approved file's bytes (members), with the SHA-256 the server stored for them: compare it
+   * with the bytes' own before trusting them.
+   */
+  downloadReleaseFile(id: string, fileId: string): Promise<{ bytes: Uint8Array; sha256: string }>;
+  /** Approves or rejects a pending request with a reason (reviewers; never your own request). */
+  decideRelease(id: string, decision: { approved: boolean; reason: string }): Promise<Release>;
+  /** Withdraws a pending request (its requester, or an owner). */
+  withdrawRelease(id: string): Promise<Release>;
   /** The current version of the terms (anyone). */
   getCurrentTerms(): Promise<TermsVersion>;
   getTermsVersion(version: number): Promise<TermsVersion>;
@@ -948,6 +973,57 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       const { data, error, response } = await raw.POST('/api/v1/access-requests/{id}/decision', {
         params: { path: { id } },
         body: { decision, reason },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listProjectReleases(projectId, query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/projects/{id}/releases', {
+        params: { path: { id: projectId }, query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async listReleaseQueue(query = {}) {
+      const { data, error, response } = await raw.GET('/api/v1/releases', {
+        params: { query },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async getRelease(id) {
+      const { data, error, response } = await raw.GET('/api/v1/releases/{id}', {
+        params: { path: { id } },
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async previewReleaseFile(id, fileId) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/releases/{id}/files/{fileId}/preview',
+        { params: { path: { id, fileId } } },
+      );
+      return data ?? throwApiError(response, error);
+    },
+    async downloadReleaseFile(id, fileId) {
+      const { data, error, response } = await raw.GET(
+        '/api/v1/releases/{id}/files/{fileId}/content',
+        { params: { path: { id, fileId } }, parseAs: 'arrayBuffer' },
+      );
+      if (!response.ok || data === undefined) {
+        throwApiError(response, error);
+      }
+      return {
+        bytes: new Uint8Array(data),
+        sha256: response.headers.get('x-content-sha256') ?? '',
+      };
+    },
+    async decideRelease(id, decision) {
+      const { data, error, response } = await raw.POST('/api/v1/releases/{id}/decision', {
+        params: { path: { id } },
+        body: decision,
+      });
+      return data ?? throwApiError(response, error);
+    },
+    async withdrawRelease(id) {
+      const { data, error, response } = await raw.POST('/api/v1/releases/{id}/withdraw', {
+        params: { path: { id } },
       });
       return data ?? throwApiError(response, error);
     },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { parseAuditBody } from '@lantern/core/audit';
 import { writeZip } from '@lantern/formats';
+import { ApiError, createLanternClient } from '@lantern/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from '../testing/datasets.js';
 import { request, type As } from '../testing/http.js';
@@ -172,9 +173,13 @@ beforeAll(async () => {
   });
   expect(made.status).toBe(201);
   projectId = ((await made.json()) as { id: string }).id;
-  await addMemberDirectly(server, projectId, editor.id, 'editor');
-  await addMemberDirectly(server, projectId, viewer.id, 'viewer');
-  await addMemberDirectly(server, projectId, suspended.id, 'viewer');
+  for (const [member, role] of [
+    [editor, 'editor'],
+    [viewer, 'viewer'],
+    [suspended, 'viewer'],
+  ] as const) {
+    await addMemberDirectly(server, projectId, member.id, role);
+  }
   const suspension = await api('POST', `/api/v1/admin/users/${suspended.id}/suspend`, admin, {
     reason: 'For the matrix.',
   });
@@ -356,6 +361,27 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
     expect({ requests: await releaseCount(), objects: await objectCount() }).toEqual(before);
   });
 
+  it("refuses a request for a viewer, a suspended member or an outsider, whoever's instance asks", async () => {
+    // The instance service passes its instance's project and user on; here that user varies.
+    const ask = (userId: string) =>
+      server.ctx.services.releases.request(
+        { projectId, userId, instanceId },
+        { purpose: PURPOSE, archive: writeZip([{ name: 'a.csv', data: encode(CLEAN_CSV) }]) },
+      );
+    const before = { requests: await releaseCount(), objects: await objectCount() };
+    await expect(ask(viewer.id)).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'a viewer of this project may not request a release; only owners and editors may',
+    });
+    for (const userId of [suspended.id, outsider.id]) {
+      await expect(ask(userId)).rejects.toMatchObject({
+        code: 'forbidden',
+        message: "the instance's user is no longer an active member of its project",
+      });
+    }
+    expect({ requests: await releaseCount(), objects: await objectCount() }).toEqual(before);
+  });
+
   it('lets a reviewer decide only with a reason, once, and never a request they made', async () => {
     const id = await requestRelease();
     const noReason = await api('POST', `/api/v1/releases/${id}/decision`, reviewer, {
@@ -481,6 +507,43 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
     });
   });
 
+  it('works through the SDK with API tokens: the queue, a preview, a decision, a download', async () => {
+    const client = async (as: SignedInUser, scope: string[]) => {
+      const made = await api('POST', '/api/v1/auth/tokens', as, {
+        name: 'airlock scripts',
+        scope,
+        expiresInDays: 1,
+      });
+      expect(made.status).toBe(201);
+      const { token } = (await made.json()) as { token: string };
+      return createLanternClient({ baseUrl: server.url, token });
+    };
+    const rita = await client(reviewer, ['account', 'release.review']);
+    const vera = await client(viewer, ['account', 'project.work']);
+    const id = await requestRelease();
+    expect((await rita.listReleaseQueue()).releases.map((r) => r.id)).toContain(id);
+    expect((await vera.listProjectReleases(projectId)).releases[0]?.id).toBe(id);
+    const [table] = (await rita.getRelease(id)).files;
+    const fileId = table?.id ?? '';
+    expect(await rita.previewReleaseFile(id, fileId)).toMatchObject({
+      kind: 'table',
+      totalRows: 2,
+    });
+    await expect(vera.downloadReleaseFile(id, fileId)).rejects.toMatchObject({
+      status: 409,
+      code: 'conflict',
+    });
+    await expect(vera.decideRelease(id, { approved: true, reason: 'mine' })).rejects.toBeInstanceOf(
+      ApiError,
+    );
+    const decided = await rita.decideRelease(id, { approved: true, reason: 'Aggregates only.' });
+    expect(decided).toMatchObject({ state: 'approved', canDecide: false });
+    const { bytes, sha256: stored } = await vera.downloadReleaseFile(id, fileId);
+    expect(new TextDecoder().decode(bytes)).toBe(CLEAN_CSV);
+    expect(stored).toBe(sha256(bytes));
+    await expect(vera.withdrawRelease(id)).rejects.toMatchObject({ status: 403 });
+  });
+
   it('keeps release objects through the unreferenced-object sweep', async () => {
     const id = await requestRelease([{ name: 'kept.csv', data: encode('kept,1\n') }]);
     const [file] = (await release(id)).files;
@@ -539,6 +602,25 @@ interface Fixture {
  * request that does not exist), 403 where the permission itself is missing; the suspended member
  * gets 401 everywhere (their sessions ended with the suspension).
  */
+/** Members and reviewers see a request; anyone else is told it does not exist. */
+const SEEN_BY_MEMBERS_AND_REVIEWERS = {
+  owner: 200,
+  editor: 200,
+  viewer: 200,
+  'non-member': 404,
+  reviewer: 200,
+  admin: 200,
+};
+/** `release.review` only: everyone else lacks the permission itself. */
+const REVIEWERS_ONLY = {
+  owner: 403,
+  editor: 403,
+  viewer: 403,
+  'non-member': 403,
+  reviewer: 200,
+  admin: 200,
+};
+
 const ROUTES: {
   name: string;
   method: string;
@@ -566,53 +648,25 @@ const ROUTES: {
     name: 'the queue',
     method: 'GET',
     path: () => '/api/v1/releases',
-    expected: {
-      owner: 403,
-      editor: 403,
-      viewer: 403,
-      'non-member': 403,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: REVIEWERS_ONLY,
   },
   {
     name: 'read',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'preview',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}/files/${f.tableId}/preview`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'image',
     method: 'GET',
     path: (f) => `/api/v1/releases/${f.id}/files/${f.imageId}/image`,
-    expected: {
-      owner: 200,
-      editor: 200,
-      viewer: 200,
-      'non-member': 404,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: SEEN_BY_MEMBERS_AND_REVIEWERS,
   },
   {
     name: 'download pending',
@@ -646,14 +700,7 @@ const ROUTES: {
     method: 'POST',
     path: (f) => `/api/v1/releases/${f.id}/decision`,
     body: { approved: false, reason: 'Row-level data.' },
-    expected: {
-      owner: 403,
-      editor: 403,
-      viewer: 403,
-      'non-member': 403,
-      reviewer: 200,
-      admin: 200,
-    },
+    expected: REVIEWERS_ONLY,
     after: 'rejected',
   },
   {

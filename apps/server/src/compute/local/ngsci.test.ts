@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '@lantern/formats';
 import { PYTHON } from '../sandbox-command.js';
 
 const PYTHON_LIB = fileURLToPath(new URL('../../../../../python', import.meta.url));
@@ -24,6 +25,7 @@ interface Seen {
   contentType: string;
   csrf: string;
   body: string;
+  bytes: Buffer;
 }
 
 let work: string;
@@ -34,11 +36,11 @@ const seen: Seen[] = [];
 /** What the platform answers next, by path (without the query). */
 let answers: Record<string, { status: number; body: unknown }> = {};
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
   });
 }
 
@@ -68,7 +70,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-ngsci-'));
   socketPath = join(work, 'platform.sock');
   server = createServer((req, res) => {
-    void readBody(req).then((body) => {
+    void readBody(req).then((bytes) => {
       seen.push({
         method: req.method ?? '',
         url: req.url ?? '',
@@ -76,7 +78,8 @@ beforeAll(async () => {
         instance: String(req.headers['x-ng-instance-id'] ?? ''),
         contentType: req.headers['content-type'] ?? '',
         csrf: String(req.headers['x-lantern-csrf'] ?? ''),
-        body,
+        body: bytes.toString('utf8'),
+        bytes,
       });
       const path = (req.url ?? '').split('?')[0]?.replace(/^\/platform(?=\/)/u, '') ?? '';
       const answer = answers[path] ?? {
@@ -193,6 +196,55 @@ describe('ngsci', () => {
       { LANTERN_PLATFORM_SOCKET: join(work, 'absent.sock') },
     );
     expect(unreachable).toMatch(/^FAILURE the platform did not answer on .*absent\.sock/u);
+  });
+
+  it('asks for a release of files as one stored ZIP under their own names, and says what came of it', async () => {
+    const table = join(work, 'summary.csv');
+    const notes = join(work, 'notes.txt');
+    await writeFile(table, 'group,n\nall,1204\n');
+    await writeFile(notes, 'Aggregates only.\n');
+    answers = {
+      '/v1/releases': {
+        status: 201,
+        body: { id: 'rel_0123456789abcdef', state: 'pending', files: 2 },
+      },
+    };
+    const out = await python(
+      `import ngsci\nprint(ngsci.request_release([${JSON.stringify(table)}, ${JSON.stringify(notes)}], purpose='Table 2'))`,
+    );
+    expect(out).toBe(
+      "(<Result.SUCCESS: 'SUCCESS'>, 'release request rel_0123456789abcdef is waiting for review')\n",
+    );
+    const request = seen.at(-1);
+    expect(request).toMatchObject({
+      method: 'POST',
+      url: '/v1/releases?purpose=Table+2',
+      contentType: 'application/zip',
+      authorization: `Bearer ${TOKEN}`,
+    });
+    const archive = readZip(request?.bytes ?? Buffer.alloc(0), { name: 'the request' });
+    expect(archive.entries.map((e) => [e.name, e.method])).toEqual([
+      ['summary.csv', 0],
+      ['notes.txt', 0],
+    ]);
+    expect(archive.entries.map((e) => Buffer.from(archive.read(e)).toString())).toEqual([
+      'group,n\nall,1204\n',
+      'Aggregates only.\n',
+    ]);
+
+    answers = {
+      '/v1/releases': { status: 400, body: { detail: 'the archive holds "summary.csv" twice' } },
+    };
+    expect(
+      await python(`import ngsci; print(ngsci.request_release(${JSON.stringify(table)}, 'x'))`),
+    ).toBe(
+      "(<Result.FAILURE: 'FAILURE'>, 'the platform refused the request (400: the archive holds \"summary.csv\" twice)')\n",
+    );
+    const before = seen.length;
+    expect(
+      await python(`import ngsci; print(ngsci.request_release(${JSON.stringify(work)}, 'x')[1])`),
+    ).toBe(`${work} is a folder; name the files in it to release\n`);
+    expect(seen.length).toBe(before);
   });
 
   it('puts its calls under LANTERN_PLATFORM_PATH on the socket (a Slurm job’s relay to the server’s HTTP)', async () => {

@@ -54,6 +54,27 @@ function sendFile(
     .send(file.body);
 }
 
+/** The routes that answer a file's bytes rather than JSON. */
+const FILE_ROUTES = [
+  {
+    path: 'image',
+    disposition: 'inline',
+    permission: 'account',
+    action: 'release.preview',
+    operationId: 'releaseFileImage',
+    summary: 'A PNG or JPEG file of a request, to show (inline, sandboxed)',
+  },
+  {
+    path: 'content',
+    disposition: 'attachment',
+    permission: 'project.work',
+    action: 'release.download',
+    operationId: 'downloadReleaseFile',
+    summary:
+      'An approved file, to take away (members): the stored bytes as an attachment, their SHA-256 in X-Content-SHA256',
+  },
+] as const;
+
 /**
  * The airlock's routes. Requests are made only from inside instances (the platform's
  * `POST /v1/releases`); here members of the project list, read, preview and (once approved)
@@ -131,46 +152,33 @@ export function releaseRoutes(releases: ReleaseService): FastifyPluginAsyncZod {
         releases.preview(principalOf(request), request.params.id, request.params.fileId),
     );
 
-    app.get(
-      '/api/v1/releases/:id/files/:fileId/image',
-      {
-        config: { permission: 'account', action: 'release.preview' },
-        schema: {
-          operationId: 'releaseFileImage',
-          summary: 'A PNG or JPEG file of a request, to show (inline, sandboxed)',
-          tags: ['releases'],
-          params: fileParams,
-          response: problemResponses,
+    // A file's bytes: shown (images, to members and reviewers), or taken away (approved, members).
+    for (const route of FILE_ROUTES) {
+      app.get(
+        `/api/v1/releases/:id/files/:fileId/${route.path}`,
+        {
+          // No HEAD: it would open the bytes, and record a download, for nothing.
+          exposeHeadRoute: false,
+          config: { permission: route.permission, action: route.action },
+          schema: {
+            operationId: route.operationId,
+            summary: route.summary,
+            tags: ['releases'],
+            params: fileParams,
+            response: problemResponses,
+          },
         },
-      },
-      async (request, reply) =>
-        sendFile(
-          reply,
-          await releases.image(principalOf(request), request.params.id, request.params.fileId),
-          'inline',
-        ),
-    );
-
-    app.get(
-      '/api/v1/releases/:id/files/:fileId/content',
-      {
-        config: { permission: 'project.work', action: 'release.download' },
-        schema: {
-          operationId: 'downloadReleaseFile',
-          summary:
-            'An approved file, to take away (members): the stored bytes as an attachment, their SHA-256 in X-Content-SHA256',
-          tags: ['releases'],
-          params: fileParams,
-          response: problemResponses,
+        async (request, reply) => {
+          const { id, fileId } = request.params;
+          const principal = principalOf(request);
+          const file =
+            route.disposition === 'inline'
+              ? await releases.image(principal, id, fileId)
+              : await releases.download(principal, id, fileId);
+          return sendFile(reply, file, route.disposition);
         },
-      },
-      async (request, reply) =>
-        sendFile(
-          reply,
-          await releases.download(principalOf(request), request.params.id, request.params.fileId),
-          'attachment',
-        ),
-    );
+      );
+    }
 
     app.post(
       '/api/v1/releases/:id/decision',

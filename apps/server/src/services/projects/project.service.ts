@@ -146,6 +146,10 @@ const READ_ACTIONS = [
   'instance.usage',
   // The project page's spend, read again while an instance runs.
   'project.spend',
+  // Its release requests, read and previewed (downloads, what left, stay in the feed).
+  'release.list',
+  'release.read',
+  'release.preview',
 ];
 const ACTIVITY_LIMIT = 100;
 

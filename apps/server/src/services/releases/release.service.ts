@@ -123,7 +123,10 @@ export class ReleaseService {
   ): Promise<{ id: string; state: ReleaseState; files: number }> {
     const purpose = releasePurposeSchema.safeParse(input.purpose);
     if (!purpose.success) {
-      throw new AppError('bad_request', `the purpose ${purpose.error.issues[0]?.message ?? ''}`);
+      throw new AppError(
+        'bad_request',
+        `the purpose: ${purpose.error.issues[0]?.message ?? 'not valid'}`,
+      );
     }
     const files = this.unpack(input.archive);
     await this.requireRequester(this.db, origin);
