@@ -2,7 +2,7 @@ import type { ReleaseState } from '@lantern/core/releases';
 import { useCallback, useState } from 'react';
 import { can, useSession } from '../../session.js';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
-import { listReleaseQueue } from './releases-api.js';
+import { api } from '../../api.js';
 
 interface View {
   state: ReleaseState;
@@ -24,7 +24,7 @@ const VIEWS: readonly View[] = [
 /** The requests of every project in one state, for a reviewer allowed to read them. */
 function Queue({ view, navigate }: { view: View; navigate: (to: string) => void }) {
   const read = useCallback(
-    (cursor: string | undefined) => listReleaseQueue(view.state, cursor),
+    (page: { cursor?: string }) => api.listReleaseQueue({ state: view.state, ...page }),
     [view.state],
   );
   const { releases, next, problem, busy, loadMore } = useReleasePages(read);

@@ -1,7 +1,7 @@
 import { useId } from 'react';
 import type { ReleaseCheck } from '@lantern/core/releases';
+import type { ReleasePreview } from '@lantern/sdk';
 import { checkTitle, rowsWords } from './release-text.js';
-import type { ReleasePreview } from './releases-api.js';
 
 /**
  * The automated disclosure checks of a file as warnings: each says what it found and where. They

@@ -1,3 +1,4 @@
+import type { ReleasePage, ReleaseSummary } from '@lantern/sdk';
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from '../../components/Link.js';
 import { asSentence } from '../../session.js';
@@ -11,7 +12,6 @@ import {
   sizeWords,
   stateBadgeClass,
 } from './release-text.js';
-import type { ReleasePage, ReleaseSummary } from './releases-api.js';
 
 /**
  * Release requests a page at a time, as the server hands them out (`next` is the cursor of the
@@ -19,7 +19,7 @@ import type { ReleasePage, ReleaseSummary } from './releases-api.js';
  * the next on "Load more". The list is read again when the reader comes back to the tab (from the
  * notebook where a request is made), starting over from the first page.
  */
-export function useReleasePages(read: (cursor: string | undefined) => Promise<ReleasePage>) {
+export function useReleasePages(read: (page: { cursor?: string }) => Promise<ReleasePage>) {
   const [releases, setReleases] = useState<ReleaseSummary[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -28,7 +28,7 @@ export function useReleasePages(read: (cursor: string | undefined) => Promise<Re
 
   useEffect(() => {
     let live = true;
-    read(undefined).then(
+    read({}).then(
       (page) => {
         if (live) {
           setReleases(page.releases);
@@ -58,7 +58,7 @@ export function useReleasePages(read: (cursor: string | undefined) => Promise<Re
       return;
     }
     setBusy(true);
-    read(next)
+    read({ cursor: next })
       .then(
         (page) => {
           setReleases((shown) => [...(shown ?? []), ...page.releases]);

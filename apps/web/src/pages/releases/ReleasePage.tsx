@@ -1,4 +1,6 @@
+import type { Release, ReleaseFile, ReleasePreview } from '@lantern/sdk';
 import { useEffect, useState } from 'react';
+import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
 import { ReasonedDecision, reasonProblemOf } from '../../components/ReasonedDecision.js';
 import { Said, type Message } from '../../components/Said.js';
@@ -7,18 +9,13 @@ import { problemOf } from '../catalog/catalog-text.js';
 import { projectPath, when } from '../projects/project-text.js';
 import { ChecksList, PreviewView } from './FilePreview.js';
 import { StateBadge } from './ReleaseList.js';
-import { counted, shortSha, sizeWords } from './release-text.js';
 import {
-  decideRelease,
-  getRelease,
-  previewReleaseFile,
+  counted,
   releaseFileContentPath,
   releaseFileImagePath,
-  withdrawRelease,
-  type Release,
-  type ReleaseFile,
-  type ReleasePreview,
-} from './releases-api.js';
+  shortSha,
+  sizeWords,
+} from './release-text.js';
 
 /** A file's preview, read from the server when the file is shown. */
 function FilePreview({ release, file }: { release: Release; file: ReleaseFile }) {
@@ -26,7 +23,7 @@ function FilePreview({ release, file }: { release: Release; file: ReleaseFile })
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    previewReleaseFile(release.id, file.id).then(
+    api.previewReleaseFile(release.id, file.id).then(
       (found) => live && setPreview(found),
       (caught: unknown) => live && setProblem(asSentence(problemOf(caught))),
     );
@@ -139,7 +136,7 @@ function DecisionForm({
       return;
     }
     setBusy(true);
-    decideRelease(release.id, { approved, reason }).then(
+    api.decideRelease(release.id, { approved, reason }).then(
       (decided) => {
         setBusy(false);
         onRelease(decided, `${approved ? 'Approved' : 'Rejected'}; the requester is emailed.`);
@@ -237,7 +234,7 @@ export function ReleasePage({ id, navigate }: { id: string; navigate: (to: strin
       return;
     }
     let live = true;
-    getRelease(id).then(
+    api.getRelease(id).then(
       (found) => live && setRelease(found),
       (caught: unknown) => live && setError(asSentence(problemOf(caught))),
     );
@@ -273,7 +270,8 @@ export function ReleasePage({ id, navigate }: { id: string; navigate: (to: strin
     }
     setBusy(true);
     setMessage(null);
-    withdrawRelease(release.id)
+    api
+      .withdrawRelease(release.id)
       .then(
         (withdrawn) => handleChanged(withdrawn, 'The request is withdrawn.'),
         (caught: unknown) => setMessage({ text: asSentence(problemOf(caught)), bad: true }),

@@ -1,6 +1,6 @@
+import { api } from '../../api.js';
 import { useCallback } from 'react';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
-import { listProjectReleases } from './releases-api.js';
 
 /** What a researcher runs in a notebook cell to ask for a release (the `ngsci` module's call). */
 const REQUEST_SNIPPET = `import ngsci
@@ -19,7 +19,7 @@ export function ReleasesSection({
   navigate: (to: string) => void;
 }) {
   const read = useCallback(
-    (cursor: string | undefined) => listProjectReleases(projectId, cursor),
+    (page: { cursor?: string }) => api.listProjectReleases(projectId, page),
     [projectId],
   );
   const { releases, next, problem, busy, loadMore } = useReleasePages(read);

@@ -1,4 +1,5 @@
 import { RELEASE_CHECK_CODES } from '@lantern/core/releases';
+import type { ReleasePreview } from '@lantern/sdk';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
@@ -8,13 +9,14 @@ import {
   counted,
   flaggedWords,
   purposeLine,
+  releaseFileContentPath,
+  releaseFileImagePath,
   releasePath,
   rowsWords,
   shortSha,
   sizeWords,
   stateBadgeClass,
 } from './release-text.js';
-import type { ReleasePreview } from './releases-api.js';
 
 // The airlock pages' words, and the previews and checks rendered to HTML by React itself (the
 // pages that hold them are driven in Chromium by apps/web/e2e/releases.e2e.test.ts).
@@ -68,12 +70,18 @@ describe('the airlock words', () => {
     ]);
   });
 
-  it('colours each state and links each request', () => {
+  it('colours each state and links each request and file', () => {
     expect(stateBadgeClass('pending')).toBe('badge pending');
     expect(stateBadgeClass('approved')).toBe('badge ok');
     expect(stateBadgeClass('rejected')).toBe('badge down');
     expect(stateBadgeClass('withdrawn')).toBe('badge retired');
     expect(releasePath('rel_0123456789abcdef')).toBe('/releases/rel_0123456789abcdef');
+    expect(releaseFileImagePath('rel_0123456789abcdef', 'rlf_0123456789abcdef')).toBe(
+      '/api/v1/releases/rel_0123456789abcdef/files/rlf_0123456789abcdef/image',
+    );
+    expect(releaseFileContentPath('rel_0123456789abcdef', 'rlf_0123456789abcdef')).toBe(
+      '/api/v1/releases/rel_0123456789abcdef/files/rlf_0123456789abcdef/content',
+    );
   });
 });
 

@@ -8,6 +8,19 @@ import type { ReleaseCheckCode, ReleaseState } from '@lantern/core/releases';
 /** Where a release request's page is. */
 export const releasePath = (id: string) => `/releases/${encodeURIComponent(id)}`;
 
+const filePath = (id: string, fileId: string, what: 'image' | 'content') =>
+  `/api/v1/releases/${encodeURIComponent(id)}/files/${encodeURIComponent(fileId)}/${what}`;
+
+/** Where a PNG or JPEG file of a request is shown from (an `<img>`'s source). */
+export const releaseFileImagePath = (id: string, fileId: string) => filePath(id, fileId, 'image');
+
+/**
+ * Where an approved file is downloaded from: a link the browser follows, saving the bytes the
+ * server sends as an attachment (the SDK's downloadReleaseFile reads them into memory instead).
+ */
+export const releaseFileContentPath = (id: string, fileId: string) =>
+  filePath(id, fileId, 'content');
+
 /** A state in words, as its badge says it. */
 export const RELEASE_STATE_WORDS: Readonly<Record<ReleaseState, string>> = {
   pending: 'Waiting for review',
