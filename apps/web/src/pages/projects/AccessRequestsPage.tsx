@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
 import { ReasonedDecision, reasonProblemOf } from '../../components/ReasonedDecision.js';
+import { ViewButtons } from '../../components/ViewButtons.js';
 import { asSentence, can, useSession } from '../../session.js';
 import { datasetPath, day, problemOf } from '../catalog/catalog-text.js';
 
@@ -82,7 +83,8 @@ function RequestCard({
  */
 export function AccessRequestsPage({ navigate }: { navigate: (to: string) => void }) {
   const { user } = useSession();
-  const [status, setStatus] = useState<AccessRequest['status']>('requested');
+  const [view, setView] = useState<(typeof VIEWS)[number]>(VIEWS[0]);
+  const { status } = view;
   const [requests, setRequests] = useState<AccessRequest[] | null>(null);
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
   const allowed = can(user, 'access.review');
@@ -120,21 +122,15 @@ export function AccessRequestsPage({ navigate }: { navigate: (to: string) => voi
         Projects ask for datasets that need approval. Read each project's purpose; approve or
         refuse, and say why.
       </p>
-      <div className="tabs" role="group" aria-label="Which requests">
-        {VIEWS.map((v) => (
-          <button
-            key={v.status}
-            type="button"
-            aria-pressed={status === v.status}
-            onClick={() => {
-              setRequests(null);
-              setStatus(v.status);
-            }}
-          >
-            {v.label}
-          </button>
-        ))}
-      </div>
+      <ViewButtons
+        label="Which requests"
+        views={VIEWS}
+        shown={view}
+        onShow={(chosen) => {
+          setRequests(null);
+          setView(chosen);
+        }}
+      />
       {message !== null && (
         <p
           role={message.bad ? 'alert' : 'status'}

@@ -1,8 +1,9 @@
 import type { ReleaseState } from '@lantern/core/releases';
 import { useCallback, useState } from 'react';
+import { api } from '../../api.js';
+import { ViewButtons } from '../../components/ViewButtons.js';
 import { can, useSession } from '../../session.js';
 import { ReleaseTable, useReleasePages } from './ReleaseList.js';
-import { api } from '../../api.js';
 
 interface View {
   state: ReleaseState;
@@ -72,18 +73,7 @@ export function AirlockPage({ navigate }: { navigate: (to: string) => void }) {
             and the automated checks (they help, they never decide), then approve or reject it with
             a reason.
           </p>
-          <div className="tabs" role="group" aria-label="Which requests">
-            {VIEWS.map((v) => (
-              <button
-                key={v.state}
-                type="button"
-                aria-pressed={view.state === v.state}
-                onClick={() => setView(v)}
-              >
-                {v.label}
-              </button>
-            ))}
-          </div>
+          <ViewButtons label="Which requests" views={VIEWS} shown={view} onShow={setView} />
           {/* A new list for each view: nothing of the last one shows while the next is read. */}
           <Queue key={view.state} view={view} navigate={navigate} />
         </>
