@@ -16,8 +16,9 @@ import { pageOf, SCREENSHOTS } from './support.js';
 // reason, and approves it with one; the researcher downloads the file and its bytes are the ones
 // the cell wrote. A second request, of row-level data, is flagged by the checks and rejected, and
 // the researcher reads the reason; a third is withdrawn after a confirmation. A reviewer who asks
-// for a release from her own project is told another reviewer decides it. Screenshots are kept
-// under test-results/screenshots.
+// for a release from her own project is told another reviewer decides it; 50 more make her
+// project's list read its second page on "Load more". Screenshots are kept under
+// test-results/screenshots.
 const { owner: OWNER, reviewer: REVIEWER } = PEOPLE;
 /** Instances and kernels take seconds to start (a sandbox, a Jupyter server): wait generously. */
 const START = { timeout: 120_000, interval: 500 };
@@ -36,6 +37,7 @@ let reviewer: BrowserContext;
 let projectId = '';
 /** A project of the reviewer's own, where she asks for a release herself. */
 let reviewerProjectId = '';
+let reviewerInstanceId = '';
 let instanceId = '';
 /** The request the reviewer approves, which the researcher then downloads. */
 let approved = '';
@@ -338,16 +340,18 @@ describe('the airlock', () => {
         data: { type: 'cpu.xsmall', datasets: [] },
       }),
     );
-    const instance = ((await launched.json()) as { id: string }).id;
+    reviewerInstanceId = ((await launched.json()) as { id: string }).id;
     await expect
       .poll(async () => {
-        const read = await reviewer.request.get(`${baseUrl}/api/v1/instances/${instance}`);
+        const read = await reviewer.request.get(
+          `${baseUrl}/api/v1/instances/${reviewerInstanceId}`,
+        );
         return ((await read.json()) as { state: string }).state;
       }, START)
       .toBe('running');
     const id = await requestFromNotebook(
       reviewer,
-      instance,
+      reviewerInstanceId,
       { 'agreement.txt': 'Kappa 0.81 between reviewers.\n' },
       'Agreement between reviewers.',
     );
@@ -360,6 +364,28 @@ describe('the airlock', () => {
     expect(await page.getByRole('form', { name: 'Decide the release' }).count()).toBe(0);
     // She may still withdraw it: it is hers.
     expect(await page.getByRole('button', { name: 'Withdraw the request' }).count()).toBe(1);
+    await page.close();
+  }, 300_000);
+
+  it('lists a project\'s requests 50 at a time, "Load more" reading the next page', async () => {
+    // 50 more requests from the reviewer's notebook: 51 in her project.
+    const printed = await runInNotebook(
+      reviewer,
+      baseUrl,
+      reviewerInstanceId,
+      "import ngsci\nmade = [ngsci.request_release(['/home/ngsci/project/agreement.txt'], purpose=f'Agreement, copy {i}.')[0].name for i in range(50)]\nprint(made.count('SUCCESS'))",
+    );
+    expect(printed).toBe('50\n');
+    const { page } = await pageOf(reviewer);
+    await page.goto(`${baseUrl}/projects/${reviewerProjectId}`);
+    const purposes = page.getByTestId('releases').locator('tbody th');
+    await expect.poll(() => purposes.count()).toBe(50);
+    // Newest first.
+    expect(await purposes.first().textContent()).toBe('Agreement, copy 49.');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => purposes.count()).toBe(51);
+    expect(await purposes.last().textContent()).toBe('Agreement between reviewers.');
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
     await page.close();
   }, 300_000);
 
