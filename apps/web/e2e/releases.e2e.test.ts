@@ -170,6 +170,10 @@ describe('the airlock', () => {
     const sha256 = createHash('sha256').update(RESULTS).digest('hex');
     expect(await file.getByTestId('file-sha').getAttribute('title')).toBe(sha256);
     expect(await file.getByTestId('file-sha').textContent()).toBe(`${sha256.slice(0, 12)}…`);
+    await owner.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+    await file.getByRole('button', { name: 'Copy the SHA-256 of results.csv' }).click();
+    await expect.poll(() => file.getByRole('status').first().textContent()).toBe('Copied.');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(sha256);
     await expect.poll(() => file.getByTestId('preview-rows').textContent()).toBe('All 2 rows.');
     expect(await file.locator('thead th').allTextContents()).toEqual([
       'group',

@@ -58,14 +58,17 @@ function FilePreview({ release, file }: { release: Release; file: ReleaseFile })
 function FileCard({ release, file }: { release: Release; file: ReleaseFile }) {
   const [copied, setCopied] = useState<Message>(null);
   const handleCopy = () => {
-    navigator.clipboard.writeText(file.sha256).then(
-      () => setCopied({ text: 'Copied.', bad: false }),
-      () =>
-        setCopied({
-          text: `The browser refused to copy; the digest is ${file.sha256}.`,
-          bad: true,
-        }),
-    );
+    // Through a promise: where the page is not a secure context there is no clipboard to call.
+    Promise.resolve()
+      .then(() => navigator.clipboard.writeText(file.sha256))
+      .then(
+        () => setCopied({ text: 'Copied.', bad: false }),
+        () =>
+          setCopied({
+            text: `The browser refused to copy; the digest is ${file.sha256}.`,
+            bad: true,
+          }),
+      );
   };
   return (
     <article
