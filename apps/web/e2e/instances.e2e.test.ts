@@ -1,12 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyDataset } from './datasets.js';
-import { stopInstancesOf } from './instances.js';
-import { admitPerson, CSRF, expectOk, PEOPLE, setUpAdmin } from './people.js';
-import { launchChromium, pageOf, SCREENSHOTS, startLantern } from './support.js';
+import { startForInstances, stopInstancesOf, type InstancesSetting } from './instances.js';
+import { admitPerson, CSRF, expectOk, PEOPLE } from './people.js';
+import { pageOf, SCREENSHOTS } from './support.js';
 
 // The project page's Instances section in Debian's Chromium, on the built product (`lantern
 // start`, the local backend: Jupyter from Debian in a bubblewrap sandbox): the empty state, the
@@ -22,11 +20,8 @@ const OPEN = 'demo-open-ecg';
 /** Instances take seconds to start (a sandbox, a Jupyter server): wait generously. */
 const START = { timeout: 120_000, interval: 500 };
 
-let dataDir: string;
+let setting: InstancesSetting;
 let baseUrl: string;
-let stopServer: () => Promise<void>;
-let browser: Browser;
-let admin: BrowserContext;
 let owner: BrowserContext;
 let projectUrl = '';
 
@@ -35,15 +30,9 @@ const stateOf = (page: Page) =>
   page.getByTestId('instances').locator('tbody tr').first().getByTestId('instance-state');
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-instances-'));
-  // The sandbox runs as uid 4242, which must traverse the data directory (mkdtemp makes it 0700).
-  await chmod(dataDir, 0o711);
-  const server = await startLantern(dataDir);
-  baseUrl = server.url;
-  stopServer = server.stop;
-  await mkdir(SCREENSHOTS, { recursive: true });
-  browser = await launchChromium();
-  admin = await setUpAdmin(browser, baseUrl, server.output());
+  setting = await startForInstances('instances');
+  ({ baseUrl } = setting);
+  const { browser, admin } = setting;
   const curator = await admitPerson({
     browser,
     baseUrl,
@@ -79,10 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopInstancesOf(owner, baseUrl, projectUrl.split('/').pop() ?? '', START);
   await owner.close();
-  await admin.close();
-  await browser.close();
-  await stopServer();
-  await rm(dataDir, { recursive: true, force: true });
+  await setting.close();
 });
 
 describe('instances on the project page', () => {

@@ -1,5 +1,9 @@
-import type { BrowserContext } from 'playwright-core';
-import { CSRF } from './people.js';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { CSRF, setUpAdmin } from './people.js';
+import { launchChromium, SCREENSHOTS, startLantern } from './support.js';
 
 /**
  * Stops every live instance of `projectId` through the API, as `person` (a member who may stop
@@ -35,4 +39,40 @@ export async function stopInstancesOf(
     }
     await new Promise((resolve) => setTimeout(resolve, wait.interval));
   }
+}
+
+/** What a test of instances runs on: the server, Chromium and the first admin, signed in. */
+export interface InstancesSetting {
+  baseUrl: string;
+  browser: Browser;
+  admin: BrowserContext;
+  /** Closes the admin's context and Chromium, stops the server and removes its data. */
+  close: () => Promise<void>;
+}
+
+/**
+ * `lantern start` (with `env` added) on a fresh data directory named after `name`, which the
+ * sandbox's uid 4242 must traverse (mkdtemp makes it 0700); Chromium; the first admin set up.
+ */
+export async function startForInstances(
+  name: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<InstancesSetting> {
+  const dataDir = await mkdtemp(join(tmpdir(), `lantern-e2e-${name}-`));
+  await chmod(dataDir, 0o711);
+  const server = await startLantern(dataDir, env);
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const browser = await launchChromium();
+  const admin = await setUpAdmin(browser, server.url, server.output());
+  return {
+    baseUrl: server.url,
+    browser,
+    admin,
+    close: async () => {
+      await admin.close();
+      await browser.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -14,6 +14,8 @@ import { InvitationPage } from './pages/projects/InvitationPage.js';
 import { NewProjectPage } from './pages/projects/NewProjectPage.js';
 import { ProjectPage } from './pages/projects/ProjectPage.js';
 import { ProjectsPage } from './pages/projects/ProjectsPage.js';
+import { AirlockPage } from './pages/releases/AirlockPage.js';
+import { ReleasePage } from './pages/releases/ReleasePage.js';
 import { ForgotPasswordPage } from './pages/ForgotPasswordPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { RegisterPage } from './pages/RegisterPage.js';
@@ -64,6 +66,11 @@ function Account({ navigate }: { navigate: (to: string) => void }) {
       {can(user, 'access.review') && (
         <Link to="/access-requests" navigate={navigate}>
           Access requests
+        </Link>
+      )}
+      {can(user, 'release.review') && (
+        <Link to="/airlock" navigate={navigate}>
+          Airlock
         </Link>
       )}
       {can(user, 'terms.manage') && (
@@ -145,6 +152,8 @@ function Layout() {
     );
   // /projects/prj_0123456789abcdef (ids as @lantern/core/projects' PROJECT_ID).
   const projectId = /^\/projects\/(prj_[0-9a-f]{16})$/.exec(path)?.[1];
+  // /releases/rel_0123456789abcdef (ids as @lantern/core/releases' RELEASE_ID).
+  const releaseId = /^\/releases\/(rel_[0-9a-f]{16})$/.exec(path)?.[1];
   const page =
     path === '/' ? (
       <HomePage />
@@ -178,6 +187,10 @@ function Layout() {
       <NewProjectPage navigate={navigate} />
     ) : projectId !== undefined ? (
       <ProjectPage key={projectId} id={projectId} navigate={navigate} />
+    ) : releaseId !== undefined ? (
+      <ReleasePage key={releaseId} id={releaseId} navigate={navigate} />
+    ) : path === '/airlock' ? (
+      <AirlockPage navigate={navigate} />
     ) : path === '/invitations' ? (
       <InvitationPage navigate={navigate} />
     ) : path === '/access-requests' ? (

@@ -1,9 +1,10 @@
 import type { AccessRequest } from '@lantern/sdk';
-import { ApiError } from '@lantern/sdk';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api } from '../../api.js';
 import { Link } from '../../components/Link.js';
-import { asSentence, can, formText, useSession } from '../../session.js';
+import { ReasonedDecision, reasonProblemOf } from '../../components/ReasonedDecision.js';
+import { ViewButtons } from '../../components/ViewButtons.js';
+import { asSentence, can, useSession } from '../../session.js';
 import { datasetPath, day, problemOf } from '../catalog/catalog-text.js';
 
 const VIEWS = [
@@ -24,29 +25,17 @@ function RequestCard({
 }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const reasonId = `reason-${request.id}`;
-  const handleSubmit = (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    // The button pressed says which answer: its name and value ride with the submission.
-    const submitter = event.nativeEvent instanceof SubmitEvent ? event.nativeEvent.submitter : null;
-    const decision =
-      submitter instanceof HTMLButtonElement && submitter.value === 'approve'
-        ? 'approve'
-        : 'refuse';
+  const handleDecide = (approved: boolean, reason: string) => {
     setBusy(true);
     setProblem(null);
-    api.decideAccessRequest(request.id, decision, formText(form, 'reason')).then(
+    api.decideAccessRequest(request.id, approved ? 'approve' : 'refuse', reason).then(
       () => {
         setBusy(false);
         onAnswered();
       },
       (caught: unknown) => {
         setBusy(false);
-        const field =
-          caught instanceof ApiError
-            ? caught.problem.errors?.find((e) => e.path === 'body.reason')?.message
-            : undefined;
+        const field = reasonProblemOf(caught);
         setProblem(asSentence(field === undefined ? problemOf(caught) : `the reason: ${field}`));
       },
     );
@@ -68,32 +57,16 @@ function RequestCard({
       <h3>Research purpose</h3>
       <blockquote className="purpose">{request.project.purpose}</blockquote>
       {request.status === 'requested' ? (
-        <form onSubmit={handleSubmit} noValidate aria-label={`Answer the request for ${title}`}>
-          <label htmlFor={reasonId}>
-            Reason (the project's members read it; required)
-            <textarea
-              id={reasonId}
-              name="reason"
-              rows={2}
-              required
-              minLength={5}
-              {...(problem === null
-                ? {}
-                : { 'aria-invalid': true, 'aria-describedby': `${reasonId}-problem` })}
-            />
-          </label>
-          {problem !== null && (
-            <p id={`${reasonId}-problem`} role="alert" className="field-problem bad">
-              {problem}
-            </p>
-          )}
-          <button type="submit" name="decision" value="approve" disabled={busy}>
-            Approve
-          </button>{' '}
-          <button type="submit" name="decision" value="refuse" className="danger" disabled={busy}>
-            Refuse
-          </button>
-        </form>
+        <ReasonedDecision
+          label={`Answer the request for ${title}`}
+          reasonId={`reason-${request.id}`}
+          reasonLabel="Reason (the project's members read it; required)"
+          refuse="Refuse"
+          problem={problem}
+          busy={busy}
+          minLength={5}
+          onDecide={handleDecide}
+        />
       ) : (
         <p data-testid="request-answer">
           {request.status === 'attached' ? 'Approved' : 'Refused'}
@@ -110,7 +83,8 @@ function RequestCard({
  */
 export function AccessRequestsPage({ navigate }: { navigate: (to: string) => void }) {
   const { user } = useSession();
-  const [status, setStatus] = useState<AccessRequest['status']>('requested');
+  const [view, setView] = useState<(typeof VIEWS)[number]>(VIEWS[0]);
+  const { status } = view;
   const [requests, setRequests] = useState<AccessRequest[] | null>(null);
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
   const allowed = can(user, 'access.review');
@@ -148,21 +122,15 @@ export function AccessRequestsPage({ navigate }: { navigate: (to: string) => voi
         Projects ask for datasets that need approval. Read each project's purpose; approve or
         refuse, and say why.
       </p>
-      <div className="tabs" role="group" aria-label="Which requests">
-        {VIEWS.map((v) => (
-          <button
-            key={v.status}
-            type="button"
-            aria-pressed={status === v.status}
-            onClick={() => {
-              setRequests(null);
-              setStatus(v.status);
-            }}
-          >
-            {v.label}
-          </button>
-        ))}
-      </div>
+      <ViewButtons
+        label="Which requests"
+        views={VIEWS}
+        shown={view}
+        onShow={(chosen) => {
+          setRequests(null);
+          setView(chosen);
+        }}
+      />
       {message !== null && (
         <p
           role={message.bad ? 'alert' : 'status'}

@@ -4,9 +4,11 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api.js';
 import { byField, Field, type Problems } from '../../components/Field.js';
 import { Link } from '../../components/Link.js';
+import { Said, type Message } from '../../components/Said.js';
 import { asSentence, formText, useSession } from '../../session.js';
 import { datasetPath, day, problemOf } from '../catalog/catalog-text.js';
 import { DatasetPicker, type ChosenDataset } from './DatasetPicker.js';
+import { ReleasesSection } from '../releases/ReleasesSection.js';
 import { InstancesSection } from './InstancesSection.js';
 import { SpendSection } from './SpendSection.js';
 import {
@@ -20,24 +22,6 @@ import {
 
 /** How long after a change the page reads the project again, for the activity feed. */
 const FEED_CATCH_UP_MS = 1_000;
-
-/** What the last action said: done (a status) or refused (an alert), in the section it was taken. */
-type Message = { text: string; bad: boolean } | null;
-
-function Said({ message, testId }: { message: Message; testId: string }) {
-  if (message === null) {
-    return null;
-  }
-  return (
-    <p
-      role={message.bad ? 'alert' : 'status'}
-      className={message.bad ? 'bad' : 'good'}
-      data-testid={testId}
-    >
-      {message.text}
-    </p>
-  );
-}
 
 /**
  * Runs one change of the project through the server and shows its answer: the project as it is
@@ -654,7 +638,7 @@ function EditDetails({
 /**
  * /projects/:id: everything a member sees of a project — its purpose, members and invitations,
  * datasets and versions with their access and the newer versions offered, its notebook instances,
- * and its activity.
+ * its release requests, and its activity.
  * Controls follow `may` (the server's answer of what this member may do now), so a viewer sees
  * none they cannot use; the server decides again on every request.
  */
@@ -753,6 +737,7 @@ export function ProjectPage({ id, navigate }: { id: string; navigate: (to: strin
       <MembersSection project={project} onProject={handleProject} />
       <DatasetsSection project={project} onProject={handleProject} navigate={navigate} />
       <InstancesSection project={project} onInstances={handleInstances} />
+      <ReleasesSection projectId={project.id} navigate={navigate} />
       <SpendSection projectId={project.id} instancesKey={instancesKey} />
       <ActivitySection project={project} />
       <ProjectActions project={project} onProject={handleProject} navigate={navigate} />
