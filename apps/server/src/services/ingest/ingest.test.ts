@@ -80,6 +80,28 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** An ingest run of the knee radiographs' draft, as another process would have recorded it. */
+async function insertRun(id: string, status: 'running' | 'done'): Promise<{ draftId: string }> {
+  const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
+  await server.ctx.database.db
+    .insertInto('ingest_run')
+    .values({
+      id,
+      dataset_id: datasetId,
+      version_id: draftId,
+      status,
+      partner: 'Example Health System',
+      counts: '{}',
+      problems: '[]',
+      held: '[]',
+      phi_findings: '[]',
+      phi_decisions: '[]',
+      created_by: 'system:lantern',
+    })
+    .execute();
+  return { draftId };
+}
+
 describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
   it('refuses a broken delivery with every problem, and stores nothing', async () => {
     const broken = join(work, 'broken');
@@ -316,23 +338,7 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
 
   it('records a run that holds more files than one statement binds on PostgreSQL', async () => {
     const db = server.ctx.database.db;
-    const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
-    await db
-      .insertInto('ingest_run')
-      .values({
-        id: 'ing_many_held',
-        dataset_id: datasetId,
-        version_id: draftId,
-        status: 'done',
-        partner: 'Example Health System',
-        counts: '{}',
-        problems: '[]',
-        held: '[]',
-        phi_findings: '[]',
-        phi_decisions: '[]',
-        created_by: 'system:lantern',
-      })
-      .execute();
+    const { draftId } = await insertRun('ing_many_held', 'done');
     // 5,000 rows of 14 columns: 70,000 parameters, past the 65,535 one statement may bind.
     const many = Array.from({ length: 5000 }, (_, index) => ({
       id: `held_many_${index}`,
@@ -362,24 +368,8 @@ describe(`ingest of a partner's delivery on ${TEST_DIALECT}`, () => {
 
   it("marks interrupted a run whose heartbeat stopped, not another replica's live one", async () => {
     const db = server.ctx.database.db;
-    const { datasetId, draftId } = await server.ctx.services.catalog.draftIds('demo-knee-xray');
     // A run another process is doing (its heartbeat fresh), as on a PostgreSQL shared by replicas.
-    await db
-      .insertInto('ingest_run')
-      .values({
-        id: 'ing_elsewhere',
-        dataset_id: datasetId,
-        version_id: draftId,
-        status: 'running',
-        partner: 'Example Health System',
-        counts: '{}',
-        problems: '[]',
-        held: '[]',
-        phi_findings: '[]',
-        phi_decisions: '[]',
-        created_by: 'system:lantern',
-      })
-      .execute();
+    await insertRun('ing_elsewhere', 'running');
     expect(await server.ctx.services.ingest.recoverInterrupted(INGEST_STALE_MS)).toBe(0);
     const preview = await server.ctx.services.catalog.preview('demo-knee-xray');
     expect(preview.problems).toContainEqual(
