@@ -31,6 +31,7 @@ The platform's side (HTTP/1.1, JSON unless said):
     POST /v1/instance/stop                 -> 202 {"state": "stopping"}
     POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
                                            -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+    GET  /v1/releases/limits               -> {"maxFiles", "maxFileBytes", "maxBytes"}
     POST /v1/releases?purpose=P            body: a ZIP archive of the files (stored; member
                                            names are the file names, without folders)
                                            -> 201 {"id": ..., "state": "pending", "files": n}
@@ -61,8 +62,8 @@ __all__ = [
 DEFAULT_SOCKET = '/run/lantern/platform.sock'
 # A contest entry is a file of predictions; anything larger is refused before it is sent.
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
-# The platform's default limits on a release request (it may be configured lower or higher, and
-# says so when it refuses): files, bytes a file, bytes in all.
+# The platform's default limits on a release request: files, bytes a file, bytes in all. A
+# platform configured otherwise says its own (GET /v1/releases/limits), asked before sending.
 MAX_RELEASE_FILES = 20
 MAX_RELEASE_FILE_BYTES = 32 * 1024 * 1024
 MAX_RELEASE_BYTES = 64 * 1024 * 1024
@@ -245,10 +246,7 @@ def request_release(paths: Union[str, Sequence[str]], purpose: str) -> Tuple[Res
         return Result.FAILURE, 'name at least one file to release'
     if not isinstance(purpose, str) or purpose.strip() == '':
         return Result.FAILURE, 'say why these files should leave (purpose)'
-    if len(paths) > MAX_RELEASE_FILES:
-        return Result.FAILURE, f'{len(paths)} files; a request holds at most {MAX_RELEASE_FILES}'
     names = set()
-    total = 0
     for path in paths:
         name = os.path.basename(path)
         if os.path.isdir(path):
@@ -258,12 +256,17 @@ def request_release(paths: Union[str, Sequence[str]], purpose: str) -> Tuple[Res
         if name in names:
             return Result.FAILURE, f'two files are named {name}; a request holds each name once'
         names.add(name)
+    max_files, max_file_bytes, max_bytes = _release_limits()
+    if len(paths) > max_files:
+        return Result.FAILURE, f'{len(paths)} files; a request holds at most {max_files}'
+    total = 0
+    for path in paths:
         size = os.path.getsize(path)
-        if size > MAX_RELEASE_FILE_BYTES:
-            return Result.FAILURE, f'{path} is {size} bytes; a file is at most {MAX_RELEASE_FILE_BYTES}'
+        if size > max_file_bytes:
+            return Result.FAILURE, f'{path} is {size} bytes; a file is at most {max_file_bytes}'
         total += size
-    if total > MAX_RELEASE_BYTES:
-        return Result.FAILURE, f'the files are {total} bytes together; a request is at most {MAX_RELEASE_BYTES}'
+    if total > max_bytes:
+        return Result.FAILURE, f'the files are {total} bytes together; a request is at most {max_bytes}'
     archive = io.BytesIO()
     try:
         with zipfile.ZipFile(archive, 'w', compression=zipfile.ZIP_STORED) as bundle:
@@ -279,3 +282,19 @@ def request_release(paths: Union[str, Sequence[str]], purpose: str) -> Tuple[Res
     if status == 201 and isinstance(payload, dict) and isinstance(payload.get('id'), str):
         return Result.SUCCESS, f"release request {payload['id']} is waiting for review"
     return Result.FAILURE, f'the platform refused the request ({_detail(status, payload)})'
+
+
+def _release_limits() -> Tuple[int, int, int]:
+    """The platform's limits on a request (files, bytes a file, bytes in all); the defaults when it
+    does not say (a platform older than the call): it refuses what passes them anyway."""
+    try:
+        status, payload = _call('GET', '/v1/releases/limits')
+    except PlatformError:
+        status, payload = 0, None
+    defaults = (MAX_RELEASE_FILES, MAX_RELEASE_FILE_BYTES, MAX_RELEASE_BYTES)
+    if status != 200 or not isinstance(payload, dict):
+        return defaults
+    said = tuple(payload.get(key) for key in ('maxFiles', 'maxFileBytes', 'maxBytes'))
+    if not all(type(value) is int and value > 0 for value in said):
+        return defaults
+    return said  # type: ignore[return-value]

@@ -240,6 +240,9 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
         "print('twice', twice[0].name, twice[1])",
         "empty = ngsci.request_release(paths, purpose='   ')",
         "print('empty', empty[0].name, empty[1])",
+        "open('/home/ngsci/project/more.txt', 'w').write('one more')",
+        "four = ngsci.request_release(paths + ['/home/ngsci/project/more.txt'], purpose='four')",
+        "print('four', four[0].name, four[1])",
       ].join('\n'),
     );
     expect(run?.status, run?.output).toBe('ok');
@@ -251,6 +254,8 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
     expect(output).toContain('folder FAILURE /home/ngsci/project is a folder');
     expect(output).toContain('twice FAILURE two files are named summary.csv');
     expect(output).toMatch(/empty FAILURE .*purpose/u);
+    // This server's limits (LANTERN_RELEASE_MAX_FILES=3), asked by ngsci before it sends.
+    expect(output).toContain('four FAILURE 4 files; a request holds at most 3');
 
     const made = await release(id ?? '', owner);
     expect(made).toMatchObject({

@@ -245,6 +245,22 @@ describe('ngsci', () => {
       await python(`import ngsci; print(ngsci.request_release(${JSON.stringify(work)}, 'x')[1])`),
     ).toBe(`${work} is a folder; name the files in it to release\n`);
     expect(seen.length).toBe(before);
+
+    // A platform configured with other limits says so, and what passes them is not sent.
+    answers = {
+      '/v1/releases/limits': { status: 200, body: { maxFiles: 1, maxFileBytes: 8, maxBytes: 8 } },
+    };
+    const both = `[${JSON.stringify(table)}, ${JSON.stringify(notes)}]`;
+    expect(await python(`import ngsci; print(ngsci.request_release(${both}, 'x')[1])`)).toBe(
+      '2 files; a request holds at most 1\n',
+    );
+    expect(
+      await python(`import ngsci; print(ngsci.request_release(${JSON.stringify(table)}, 'x')[1])`),
+    ).toBe(`${table} is 17 bytes; a file is at most 8\n`);
+    expect(seen.slice(before).map((call) => `${call.method} ${call.url}`)).toEqual([
+      'GET /v1/releases/limits',
+      'GET /v1/releases/limits',
+    ]);
   });
 
   it('puts its calls under LANTERN_PLATFORM_PATH on the socket (a Slurm job’s relay to the server’s HTTP)', async () => {

@@ -6,6 +6,7 @@ import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_INSTANCE_TYPES, type InstanceType } from '@lantern/core/instances';
+import { DEFAULT_RELEASE_LIMITS } from '@lantern/core/releases';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerPlatformCall } from '../../services/instances/platform-socket.js';
 import { processesNaming } from '../../testing/instances.js';
@@ -357,6 +358,7 @@ function platformOverHttp(
     submitContestEntry: () => Promise.resolve({ accepted: false, message: 'no contest here' }),
     requestRelease: () =>
       Promise.resolve({ id: 'rel_0000000000000000', state: 'pending', files: 1 }),
+    releaseLimits: DEFAULT_RELEASE_LIMITS,
     maxReleaseArchiveBytes: 1024,
     // The server's audit log is not under test here: each call's record is "written".
     recordCall: () => Promise.resolve(),

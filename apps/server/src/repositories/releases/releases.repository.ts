@@ -153,11 +153,17 @@ export const releasesRepository = {
   async attachedVersions(
     executor: Executor,
     projectId: string,
-  ): Promise<{ id: string; snapshot: Selectable<Database['dataset_version']>['snapshot'] }[]> {
+  ): Promise<
+    {
+      id: string;
+      status: string;
+      snapshot: Selectable<Database['dataset_version']>['snapshot'];
+    }[]
+  > {
     return executor
       .selectFrom('project_dataset')
       .innerJoin('dataset_version', 'dataset_version.id', 'project_dataset.version_id')
-      .select(['dataset_version.id', 'dataset_version.snapshot'])
+      .select(['dataset_version.id', 'dataset_version.status', 'dataset_version.snapshot'])
       .where('project_dataset.project_id', '=', projectId)
       .where('project_dataset.status', '=', 'attached')
       .execute();

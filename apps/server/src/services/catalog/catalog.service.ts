@@ -132,9 +132,20 @@ const json = (value: unknown) => JSON.stringify(value);
  * single draft and publish it under the number its changes make, after the dictionary, keys and
  * naming checks pass. Published versions never change (the database refuses too).
  */
+/** The published versions whose ids the airlock's check keeps in memory (a few MB each at most). */
+const IDENTIFIER_VERSIONS_KEPT = 16;
+
+/** One version's id columns and id values. */
+interface VersionIdentifiers {
+  columns: Set<string>;
+  values: KeySet;
+}
+
 export class CatalogService {
   /** The drafts' dictionary examples, read once per content of their tables. */
   readonly examplesCache = new DraftExamplesCache();
+  /** Published versions' ids for the airlock, by version id, the one used last at the end. */
+  private readonly identifierCache = new Map<string, Promise<VersionIdentifiers>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -252,44 +263,83 @@ export class CatalogService {
   /**
    * The pseudonymous ids in the tables of these versions, for the airlock's `identifiers` check:
    * the names of their id columns (`patient_ngsci_id`, keys, and every `<study>_id`, lower case)
-   * and the set of their values, held in memory that does not grow with the values' length.
+   * and whether a value is one of theirs, held in memory that does not grow with the values'
+   * length. A published or retired version's ids are read once and kept (it never changes), for
+   * the IDENTIFIER_VERSIONS_KEPT versions used last; a draft's are read each time.
    */
   async identifiers(
-    versions: readonly { id: string; snapshot: Snapshot }[],
-  ): Promise<{ columns: Set<string>; values: KeySet }> {
+    versions: readonly { id: string; status: string; snapshot: Snapshot }[],
+  ): Promise<{ columns: Set<string>; has: (value: string) => boolean }> {
+    const each = await Promise.all(versions.map((version) => this.identifiersOf(version)));
+    return {
+      columns: new Set(each.flatMap((ids) => [...ids.columns])),
+      has: (value) => each.some((ids) => ids.values.has([value])),
+    };
+  }
+
+  private identifiersOf(version: {
+    id: string;
+    status: string;
+    snapshot: Snapshot;
+  }): Promise<VersionIdentifiers> {
+    if (version.status !== 'published' && version.status !== 'retired') {
+      return this.readIdentifiers(version);
+    }
+    const kept = this.identifierCache.get(version.id);
+    // Used last goes last: the map's first entry is the one to let go.
+    this.identifierCache.delete(version.id);
+    const ids = kept ?? this.readIdentifiers(version);
+    this.identifierCache.set(version.id, ids);
+    // A failed read is not kept.
+    ids.catch(() => {
+      if (this.identifierCache.get(version.id) === ids) {
+        this.identifierCache.delete(version.id);
+      }
+    });
+    for (const id of this.identifierCache.keys()) {
+      if (this.identifierCache.size <= IDENTIFIER_VERSIONS_KEPT) {
+        break;
+      }
+      this.identifierCache.delete(id);
+    }
+    return ids;
+  }
+
+  private async readIdentifiers(version: {
+    id: string;
+    snapshot: Snapshot;
+  }): Promise<VersionIdentifiers> {
     const columns = new Set<string>();
     const values = new KeySet();
-    for (const version of versions) {
-      const files = new Map(
-        (await catalogRepository.files(this.db, version.id)).map((f) => [f.path, f.object_key]),
+    const files = new Map(
+      (await catalogRepository.files(this.db, version.id)).map((f) => [f.path, f.object_key]),
+    );
+    for (const table of version.snapshot.tables) {
+      const ids = new Set(
+        [
+          ...table.primaryKey,
+          ...table.foreignKeys.flatMap((key) => key.columns),
+          ...table.columns.map((column) => column.name).filter((name) => /_id$/iu.test(name)),
+        ].map((name) => name.toLowerCase()),
       );
-      for (const table of version.snapshot.tables) {
-        const ids = new Set(
-          [
-            ...table.primaryKey,
-            ...table.foreignKeys.flatMap((key) => key.columns),
-            ...table.columns.map((column) => column.name).filter((name) => /_id$/iu.test(name)),
-          ].map((name) => name.toLowerCase()),
-        );
-        const key = files.get(table.file);
-        if (ids.size === 0 || key === undefined) {
-          continue;
-        }
-        ids.forEach((name) => columns.add(name));
-        await this.eachRow(key, table.file, (names, row) => {
-          names.forEach((name, i) => {
-            const value = row[i];
-            if (
-              value !== null &&
-              value !== undefined &&
-              value !== '' &&
-              ids.has(name.toLowerCase())
-            ) {
-              values.add([value]);
-            }
-          });
-        });
+      const key = files.get(table.file);
+      if (ids.size === 0 || key === undefined) {
+        continue;
       }
+      ids.forEach((name) => columns.add(name));
+      await this.eachRow(key, table.file, (names, row) => {
+        names.forEach((name, i) => {
+          const value = row[i];
+          if (
+            value !== null &&
+            value !== undefined &&
+            value !== '' &&
+            ids.has(name.toLowerCase())
+          ) {
+            values.add([value]);
+          }
+        });
+      });
     }
     return { columns, values };
   }

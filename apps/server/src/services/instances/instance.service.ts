@@ -43,6 +43,7 @@ import {
   type LaunchRequest,
 } from '@lantern/core/instances';
 import { isProjectOpen, refuseAction } from '@lantern/core/projects';
+import type { ReleaseLimits } from '@lantern/core/releases';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
@@ -565,6 +566,10 @@ export class InstanceService implements PlatformApi {
       }),
     );
     return { accepted: false, message };
+  }
+
+  get releaseLimits(): ReleaseLimits {
+    return this.options.releases.limits;
   }
 
   get maxReleaseArchiveBytes(): number {

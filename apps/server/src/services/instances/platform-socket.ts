@@ -15,6 +15,7 @@
  *   POST /v1/instance/stop                 -> 202 {"state": "stopping"}
  *   POST /v1/contest-entries?filename=F&description=D   body: the file's bytes
  *                                          -> {"result": "SUCCESS" | "FAILURE", "message": ...}
+ *   GET  /v1/releases/limits               -> {"maxFiles", "maxFileBytes", "maxBytes"}
  *   POST /v1/releases?purpose=P            body: a ZIP archive of the files (member names = names)
  *                                          -> 201 {"id": ..., "state": "pending", "files": n}
  *                                             or 4xx {"detail": why}
@@ -23,6 +24,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { AppError } from '@lantern/core';
+import type { ReleaseLimits } from '@lantern/core/releases';
 import {
   generateRequestId,
   instanceRequestContext,
@@ -49,6 +51,8 @@ export interface PlatformApi {
     instanceId: string,
     request: { purpose: string; archive: Uint8Array },
   ): Promise<{ id: string; state: string; files: number }>;
+  /** What a release request may hold: files, bytes a file, bytes in all. */
+  readonly releaseLimits: ReleaseLimits;
   /** The largest release archive read; a larger one is refused (413) unread. */
   readonly maxReleaseArchiveBytes: number;
   /**
@@ -265,6 +269,18 @@ async function platformAnswer(
       return {
         status: result.accepted ? 201 : 409,
         body: { result: result.accepted ? 'SUCCESS' : 'FAILURE', message: result.message },
+      };
+    }
+    case 'GET /v1/releases/limits': {
+      req.resume();
+      const limits = api.releaseLimits;
+      return {
+        status: 200,
+        body: {
+          maxFiles: limits.maxFiles,
+          maxFileBytes: limits.maxFileBytes,
+          maxBytes: limits.maxRequestBytes,
+        },
       };
     }
     case 'POST /v1/releases': {

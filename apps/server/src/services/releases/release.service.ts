@@ -106,6 +106,11 @@ export class ReleaseService {
     private readonly options: ReleaseServiceOptions,
   ) {}
 
+  /** The limits a request is held to (ngsci asks for them before it sends anything). */
+  get limits(): ReleaseLimits {
+    return this.options.limits;
+  }
+
   /** The most bytes an archive may have (the platform stops reading past it). */
   get maxArchiveBytes(): number {
     return this.options.limits.maxRequestBytes + ZIP_OVERHEAD_BYTES;
@@ -401,7 +406,7 @@ export class ReleaseService {
     const identifiers = await this.catalog.identifiers(versions);
     return {
       ...this.options.thresholds,
-      isIdentifier: (token) => identifiers.values.has([token]),
+      isIdentifier: identifiers.has,
       idColumns: identifiers.columns,
       mask: maskValue,
     };
