@@ -165,13 +165,21 @@ function checkImageInfo(file: DicomFile): ImageInfo {
 const PLATFORM_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * For each 4-bit value, the 32-bit word whose bytes in memory are its bits, least significant
- * first (PS3.5 8.1.1: the first pixel is the byte's lowest bit), 0 or 1 each.
+ * For each byte, the 8 bytes of 0s and 1s that are its bits, least significant first (PS3.5
+ * 8.1.1: the first pixel is the byte's lowest bit), as one float64 (at the byte's index): a frame
+ * of 1-bit samples is unpacked with one load and one store a byte, twice as fast as two 32-bit
+ * words of nibbles were. The copies are exact: the bit patterns are finite numbers (sign 0,
+ * exponent at most 16), never a NaN whose payload an engine might change.
  */
-const BIT_WORDS = Uint32Array.from({ length: 16 }, (_, nibble) => {
-  const bytes = Uint8Array.from({ length: 4 }, (__, bit) => (nibble >>> bit) & 1);
-  return new Uint32Array(bytes.buffer)[0] ?? 0;
-});
+const BIT_BYTES = (() => {
+  const bits = new Uint8Array(256 * 8);
+  for (let byte = 0; byte < 256; byte += 1) {
+    for (let bit = 0; bit < 8; bit += 1) {
+      bits[byte * 8 + bit] = (byte >>> bit) & 1;
+    }
+  }
+  return new Float64Array(bits.buffer);
+})();
 
 /** The typed array of the image's sample type over `length` samples of `buffer` from `start`. */
 function viewOf(
@@ -406,23 +414,7 @@ function decodeNative(
         offset,
       );
     }
-    const out = new Uint8Array(samples);
-    let i = 0;
-    if ((first & 7) === 0) {
-      // A frame that starts on a byte boundary is unpacked a byte (eight samples, two 32-bit
-      // words of 0s and 1s) at a time.
-      const words = new Uint32Array(out.buffer, 0, (samples >>> 3) << 1);
-      for (let at = first >>> 3, w = 0; w < words.length; w += 2, at += 1) {
-        const byte = bytes[at] ?? 0;
-        words[w] = BIT_WORDS[byte & 0x0f] ?? 0;
-        words[w + 1] = BIT_WORDS[byte >>> 4] ?? 0;
-      }
-      i = words.length * 4;
-    }
-    for (; i < samples; i += 1) {
-      const bit = first + i;
-      out[i] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
-    }
+    const out = unpackBitFrame(bytes, first, samples);
     // Signed 1-bit samples are 0 or 1 all the same.
     return info.isSigned ? new Int8Array(out.buffer) : out;
   }
@@ -440,6 +432,31 @@ function decodeNative(
   // Planar data holds all of sample 0, then all of sample 1, …; the output interleaves them.
   const isPlanar = info.planarConfiguration === 1 && info.samplesPerPixel > 1;
   return storedSamples(info, isPlanar ? interleave(raws, pixels, info.samplesPerPixel) : raws);
+}
+
+/**
+ * `samples` 1-bit samples from bit `first` of `bytes` (checked to hold them), one a byte. A frame
+ * that starts on a byte boundary (every frame but some of a multi-frame image of odd size) is
+ * unpacked a byte, eight samples, at a time. Its own function: inside decodeNative, V8 kept
+ * dropping its optimized code (a deopt loop).
+ */
+function unpackBitFrame(bytes: Uint8Array, first: number, samples: number): Uint8Array {
+  const out = new Uint8Array(samples);
+  let i = 0;
+  if ((first & 7) === 0) {
+    const whole = samples >>> 3;
+    const eights = new Float64Array(out.buffer, 0, whole);
+    const packed = bytes.subarray(first >>> 3, (first >>> 3) + whole);
+    for (let at = 0; at < whole; at += 1) {
+      eights[at] = BIT_BYTES[packed[at] ?? 0] ?? 0;
+    }
+    i = whole * 8;
+  }
+  for (; i < samples; i += 1) {
+    const bit = first + i;
+    out[i] = ((bytes[bit >>> 3] ?? 0) >>> (bit & 7)) & 1;
+  }
+  return out;
 }
 
 /**
