@@ -352,6 +352,14 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
         /limit of 98304 bytes together/u,
       ],
       ['not a zip', encode('a,b\n1,2\n'), 400, /not a ZIP archive/u],
+      // Past the bytes the platform reads (the request limit and 1 MiB for the ZIP's own bytes):
+      // read through and thrown away, so that the client reads why rather than a cut connection.
+      [
+        'an archive past the bytes read',
+        new Uint8Array(96 * 1024 + 1024 * 1024 + 1),
+        413,
+        /holds at most 1146880 bytes/u,
+      ],
       ['no file', writeZip([]), 400, /holds no file/u],
     ];
     for (const [what, archive, status, detail] of cases) {

@@ -324,7 +324,14 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Reads the body through, counting its bytes; null (and the connection cut) past `limit`. */
+/**
+ * How much of a body past its limit is read on and thrown away, so that a client that sends the
+ * whole body before it reads the answer (Python's http.client, curl) reads the 413 rather than a
+ * broken connection; one that sends more still has its connection cut.
+ */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Reads the body through, counting its bytes; null past `limit` (see eachChunk). */
 async function countBody(req: IncomingMessage, limit: number): Promise<number | null> {
   let bytes = 0;
   const whole = await eachChunk(req, limit, (chunk) => {
@@ -333,31 +340,43 @@ async function countBody(req: IncomingMessage, limit: number): Promise<number | 
   return whole ? bytes : null;
 }
 
-/** Reads the body whole; null (and the connection cut) past `limit`. */
+/** Reads the body whole; null past `limit` (see eachChunk). */
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   const whole = await eachChunk(req, limit, (chunk) => chunks.push(chunk));
   return whole ? Buffer.concat(chunks) : null;
 }
 
-/** Hands each chunk of the body to `take`; false (and the connection cut) past `limit` bytes. */
+/**
+ * Hands each chunk of the body to `take`; false past `limit` bytes. From there nothing more is
+ * taken: a body that declares more than `limit` + DRAIN_MAX_BYTES, or sends more, has its
+ * connection cut at once; a smaller one is read to its end and thrown away, for its 413.
+ */
 function eachChunk(
   req: IncomingMessage,
   limit: number,
   take: (chunk: Buffer) => void,
 ): Promise<boolean> {
   return new Promise((resolve, reject) => {
+    const cut = () => {
+      req.destroy();
+      resolve(false);
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit + DRAIN_MAX_BYTES) {
+      cut();
+      return;
+    }
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      if (bytes > limit) {
-        req.destroy();
-        resolve(false);
-        return;
+      if (bytes > limit + DRAIN_MAX_BYTES) {
+        cut();
+      } else if (bytes <= limit) {
+        take(chunk);
       }
-      take(chunk);
     });
-    req.on('end', () => resolve(true));
+    req.on('end', () => resolve(bytes <= limit));
     req.on('error', reject);
   });
 }
