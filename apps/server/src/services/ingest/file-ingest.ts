@@ -48,14 +48,14 @@ import {
 import { FormatError, isNpy, parseWfdbHeader, readWfdb } from '@lantern/formats';
 import type { HeldFormat } from '../../db/schema.js';
 import {
-  writeHashedFile,
+  writeHashedFileSync,
   type HashedFile,
   type ObjectStore,
   type StoredObject,
 } from '../../storage/object-store.js';
 import {
-  FileTooLargeError,
-  readWholeFile,
+  NotReadWholeError,
+  readWholeFileSync,
   writeDicomFile,
   type ReadBuffer,
 } from './dicom-ingest.js';
@@ -164,7 +164,7 @@ export async function writeNativeFile(
   try {
     return await writeByKind(job, new ScratchFolder(folder), readBuffer, remapperOf);
   } catch (error) {
-    if (error instanceof FileTooLargeError) {
+    if (error instanceof NotReadWholeError) {
       // Nothing else in the delivery is wrong: this file waits for a curator, as unreadable ones do.
       return heldUnreadable(folder, `${error.message}; held back, nothing of it stored`);
     }
@@ -246,8 +246,8 @@ class ScratchFolder {
   }
 
   /** Bytes in memory written to a new file, hashed here unless their maker hashed them. */
-  async write(bytes: Uint8Array, sha256?: string): Promise<HashedFile> {
-    return writeHashedFile(this.next(), {
+  write(bytes: Uint8Array, sha256?: string): HashedFile {
+    return writeHashedFileSync(this.next(), {
       chunks: [bytes],
       size: bytes.byteLength,
       sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'),
@@ -273,7 +273,7 @@ async function writeByKind(
 ): Promise<WrittenOutcome> {
   switch (job.kind) {
     case 'dicom': {
-      const { file, hold } = await writeDicomFile(
+      const { file, hold } = writeDicomFile(
         job.path,
         {
           name: job.name,
@@ -300,12 +300,12 @@ async function writeByKind(
       });
     }
     case 'muse': {
-      const result = deidentifyMuseXml(await readWholeFile(job.path, readBuffer), {
+      const result = deidentifyMuseXml(readWholeFileSync(job.path, readBuffer), {
         name: job.name,
         shiftDays: job.shiftDays,
         pseudonym: { patientId: job.pseudonym.patientId },
       });
-      return folder.only(job.name, await folder.write(result.bytes, result.sha256));
+      return folder.only(job.name, folder.write(result.bytes, result.sha256));
     }
     case 'numpy':
       return writeNumpy(job, folder, readBuffer);
@@ -419,9 +419,9 @@ async function writeNumpy(
         'an .npz larger than 256 MiB; held back, nothing of it stored',
       );
     }
-    const bytes = await readWholeFile(path, readBuffer);
+    const bytes = readWholeFileSync(path, readBuffer);
     const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
-    const file = await writeHashedFile(folder.next(), {
+    const file = writeHashedFileSync(folder.next(), {
       chunks: [...result.chunks],
       size: result.size,
       sha256: result.sha256,
@@ -511,15 +511,13 @@ async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<Writt
       recordName,
     });
     const published = posix.dirname(name);
-    const files: WrittenFile[] = [
-      { path: name, file: await folder.write(header.bytes, header.sha256) },
-    ];
+    const files: WrittenFile[] = [{ path: name, file: folder.write(header.bytes, header.sha256) }];
     for (const file of header.files) {
       const bytes = sources.get(file.source);
       if (bytes === undefined) {
         return held('a signal file the WFDB header names is missing; held back');
       }
-      files.push({ path: `${published}/${file.published}`, file: await folder.write(bytes) });
+      files.push({ path: `${published}/${file.published}`, file: folder.write(bytes) });
     }
     return { kind: 'written', folder: folder.path, files };
   } catch (error) {

@@ -1,8 +1,9 @@
 /**
  * An IngestPool's worker process: de-identifies the native files it is sent (DICOM, slides, MUSE
  * XML, NumPy, WFDB), one after another, with file-ingest.ts' writeNativeFile (DICOM read whole
- * into this worker's own ReadBuffer, de-identified, written with one gathered write; the other
- * formats by their own de-identifiers), each into a folder of its own in the data directory's
+ * into this worker's own ReadBuffer, de-identified, written with one gathered write, both with
+ * blocking calls on this thread, which has nothing else to do meanwhile; the other formats by
+ * their own de-identifiers), each into a folder of its own in the data directory's
  * scratch area, every byte hashed as it is made. It answers each job with what it wrote (paths,
  * sizes, hashes) or a typed error, never with the file's bytes; the parent stores the files under
  * those hashes (storeWritten), so this process holds no store, no credential and no secret beyond
