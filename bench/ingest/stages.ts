@@ -6,9 +6,9 @@
  * - in this one process, cumulative, as one ingest worker takes each file: the read
  *   (readWholeFileSync into one ReadBuffer), the read and a SHA-256 of as many bytes, the read and
  *   `deidentifyDicom` (rules, chunks, the output's SHA-256), the worker's whole file
- *   (writeNativeFile: a scratch folder, read, de-identify, one gathered write);
+ *   (writeNativeFile: its scratch folder asked for, read, de-identify, one gathered write);
  * - the server process's part alone: storeWritten of files a worker wrote (putFile into a local
- *   store without fsync, the folder removed), the files written untimed before;
+ *   store without fsync, what it left removed), the files written untimed before;
  * - the pool as the server runs it (IngestPool, 1 and 2 worker processes, no fsync): the server
  *   process's CPU (its IPC, storeWritten) and the workers' apart.
  *

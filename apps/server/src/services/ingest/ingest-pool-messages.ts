@@ -2,11 +2,10 @@
  * What an IngestPool and its worker processes say to each other over their IPC channel (the
  * advanced serialization, so bytes cross as bytes). Small messages only: a job (file-ingest.ts'
  * FileJob) names the file's kind and path (the worker reads it itself) and carries what its
- * de-identifier needs, the UID key as bytes (a function cannot cross); the answer is where the
- * file was written to (paths in the scratch area, sizes, hashes, whether it was held), never its
- * bytes. The UID key and the pseudonyms
- * are secrets: they travel in memory, over the channel, and are never written to a file, an
- * argument, the environment or a log.
+ * de-identifier needs, the UID key as bytes (a function cannot cross); the answer is where the file
+ * was written to (paths in the worker's folder of the scratch area, sizes, hashes, whether it was
+ * held), never its bytes. The UID key and the pseudonyms are secrets: they travel in memory, over
+ * the channel, and are never written to a file, an argument, the environment or a log.
  */
 import type { FormatErrorCode, TiffWriteErrorCode } from '@lantern/formats';
 import type { DicomDeidErrorCode, MuseDeidErrorCode, SlideDeidErrorCode } from '@lantern/deid';
@@ -21,8 +20,8 @@ export const FILES_PER_WORKER = 2;
 /** Parent to worker, first: where it writes the files it makes. */
 export interface IngestWorkerData {
   kind: 'init';
-  /** The data directory's ingest scratch area (file-ingest.ts' writeNativeFile). */
-  scratch: string;
+  /** Its own folder in the data directory's ingest scratch area (file-ingest.ts' writeNativeFile). */
+  folder: string;
   /**
    * Testing only (ingest-pool.test.ts): the worker process exits with code 7 when it is given its
    * n-th file, as a worker that crashes (out of memory, a native fault) would vanish; it lets the
