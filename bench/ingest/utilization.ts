@@ -2,11 +2,12 @@
  * How busy the two cores are while the server's IngestPool de-identifies the radiographs of
  * bench/ingest/run.ts (the same corpus, corpus.ts), and who keeps them busy: for 1 and 2 worker
  * processes (no fsync, as run.ts judges the target), per pass, the wall time and, for the server
- * process and each worker apart, every thread's CPU grouped by role (the JavaScript thread, libuv's
- * thread pool, V8's helper threads), the time its threads were runnable but waited for a core
+ * process and each worker apart, every thread's CPU (the JavaScript thread apart from the others:
+ * libuv's thread pool, V8's helpers), the time its threads were runnable but waited for a core
  * (/proc/PID/task/TID/schedstat), and their context switches (voluntary: the thread waited for
  * something; involuntary: the scheduler took the core away). The sum of every thread's CPU over
- * the wall time is how many of the cores the ingest kept busy.
+ * the wall time is how many of the cores the ingest kept busy; a main thread neither running nor
+ * waiting for a core was asleep (for a message, or a read or a trip through the thread pool).
  *
  *   node --conditions=lantern-source --import tsx bench/ingest/utilization.ts [--files 200]
  *     [--passes 3] [--workers 1,2] [--min-size 512] [--max-size 2048] [--seed 6]
@@ -58,18 +59,12 @@ interface ThreadCounts {
   involuntary: number;
 }
 
-/** A thread's role, from its name: the JavaScript thread, libuv's pool, V8's helpers. */
-function roleOf(comm: string, tid: number, pid: number): string {
-  if (tid === pid) {
-    return 'main';
-  }
-  if (comm.startsWith('libuv-worker')) {
-    return 'libuv';
-  }
-  if (comm.startsWith('V8')) {
-    return 'v8';
-  }
-  return 'other';
+/**
+ * A thread's role: the JavaScript thread, or another (libuv's thread pool and V8's helpers; Node 20
+ * names every thread `node`, so they are not told apart here).
+ */
+function roleOf(tid: number, pid: number): string {
+  return tid === pid ? 'main' : 'threads';
 }
 
 function statusField(status: string, name: string): number {
@@ -84,13 +79,12 @@ async function processCounts(pid: number): Promise<Map<string, ThreadCounts>> {
     const tid = Number(name);
     const base = `/proc/${pid}/task/${name}`;
     try {
-      const [comm, schedstat, status] = await Promise.all([
-        readFile(`${base}/comm`, 'utf8'),
+      const [schedstat, status] = await Promise.all([
         readFile(`${base}/schedstat`, 'utf8'),
         readFile(`${base}/status`, 'utf8'),
       ]);
       const [run, wait] = schedstat.trim().split(' ').map(Number);
-      const role = roleOf(comm.trim(), tid, pid);
+      const role = roleOf(tid, pid);
       const sum = roles.get(role) ?? { runNs: 0, waitNs: 0, voluntary: 0, involuntary: 0 };
       sum.runNs += run ?? 0;
       sum.waitNs += wait ?? 0;
@@ -209,18 +203,24 @@ async function main(): Promise<void> {
           let waitNs = 0;
           let voluntary = 0;
           let involuntary = 0;
+          let asleep = 0;
           for (const [role, c] of [...roles].sort(([a], [b]) => a.localeCompare(b))) {
             processNs += c.runNs;
             waitNs += c.waitNs;
             voluntary += c.voluntary;
             involuntary += c.involuntary;
             parts.push(`${role} ${(c.runNs / 1e9 / gb).toFixed(3)}`);
+            if (role === 'main') {
+              // Neither on a core nor waiting for one: blocked (a message, a read, a trip through
+              // the thread pool), which a worker with files in hand should never be.
+              asleep = 1 - (c.runNs + c.waitNs) / 1e9 / wall;
+            }
           }
           totalNs += processNs;
           lines.push(
             `    ${label.padEnd(9)} ${(processNs / 1e9 / gb).toFixed(3)} CPU s/GB (${parts.join(', ')}); ` +
               `busy ${(processNs / 1e9 / wall).toFixed(2)} of the wall, waited for a core ` +
-              `${(waitNs / 1e9 / wall).toFixed(2)}; switches ${voluntary} voluntary, ${involuntary} involuntary`,
+              `${(waitNs / 1e9 / wall).toFixed(2)}, main thread asleep ${asleep.toFixed(2)}; switches ${voluntary} voluntary, ${involuntary} involuntary`,
           );
         }
         walls.push(wall);
