@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deidentifyDicom, hmacUidRemapper } from '@lantern/deid';
@@ -35,14 +35,16 @@ import {
   type WrittenOutcome,
 } from '../../apps/server/src/services/ingest/file-ingest.js';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
-import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 import {
   BENCH_KEY,
   benchJob,
   CORPUS_ARGS,
   corpusOptions,
+  loadAverage,
+  localStores,
   median,
   positiveInteger,
+  runMain,
   writeCorpus,
   type CorpusOptions,
 } from './corpus.js';
@@ -116,12 +118,7 @@ async function main(): Promise<void> {
     };
     const dataDir = join(work, 'data');
     const scratch = join(dataDir, 'ingest-scratch');
-    const stores = {
-      published: new LocalObjectStore(dataDir, 'objects', { fsync: false }),
-      quarantine: new LocalObjectStore(dataDir, 'quarantine', { fsync: false }),
-    };
-    await stores.published.init();
-    await stores.quarantine.init();
+    const stores = await localStores(dataDir, false);
     const emptyStores = async () => {
       await rm(join(dataDir, 'objects', 'sha256'), { recursive: true, force: true });
       await rm(scratch, { recursive: true, force: true });
@@ -232,9 +229,7 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(
-      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB; load average ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')} at the start\n`,
+      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB; load average ${loadAverage()} at the start\n`,
     );
     for (const stage of stages) {
       const perGb: number[] = [];
@@ -250,11 +245,7 @@ async function main(): Promise<void> {
         `${stage.name.padEnd(58)} ${median(perGb).toFixed(3)} CPU s/GB (${perGb.map((v) => v.toFixed(3)).join(' ')})\n`,
       );
     }
-    process.stdout.write(
-      `load average ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')} at the end\n`,
-    );
+    process.stdout.write(`load average ${loadAverage()} at the end\n`);
   } finally {
     for (const pool of pools) {
       await pool.close();
@@ -263,9 +254,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain(main);

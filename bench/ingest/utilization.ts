@@ -13,18 +13,20 @@
  *     [--passes 3] [--workers 1,2] [--min-size 512] [--max-size 2048] [--seed 6]
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
-import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 import {
   benchJob,
   CORPUS_ARGS,
   corpusOptions,
+  loadAverage,
+  localStores,
   median,
   positiveInteger,
+  runMain,
   writeCorpus,
   type CorpusOptions,
 } from './corpus.js';
@@ -149,12 +151,6 @@ function log(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
-function loadAverage(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const work = await mkdtemp(join(tmpdir(), 'lantern-bench-utilization-'));
@@ -164,12 +160,7 @@ async function main(): Promise<void> {
     const gb = corpus.bytes / 1e9;
     const jobs = corpus.files.map(benchJob);
     const dataDir = join(work, 'data');
-    const stores = {
-      published: new LocalObjectStore(dataDir, 'objects', { fsync: false }),
-      quarantine: new LocalObjectStore(dataDir, 'quarantine', { fsync: false }),
-    };
-    await stores.published.init();
-    await stores.quarantine.init();
+    const stores = await localStores(dataDir, false);
     const emptyStores = () =>
       rm(join(dataDir, 'objects', 'sha256'), { recursive: true, force: true });
     log(
@@ -248,9 +239,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain(main);
