@@ -1,16 +1,17 @@
 /**
  * How busy the two cores are while the server's IngestPool de-identifies the radiographs of
  * bench/ingest/run.ts (the same corpus, corpus.ts), and who keeps them busy: for 1 and 2 worker
- * processes (no fsync, as run.ts judges the target), per pass, the wall time and, for the server
- * process and each worker apart, every thread's CPU (the JavaScript thread apart from the others:
- * libuv's thread pool, V8's helpers), the time its threads were runnable but waited for a core
- * (/proc/PID/task/TID/schedstat), and their context switches (voluntary: the thread waited for
- * something; involuntary: the scheduler took the core away). The sum of every thread's CPU over
- * the wall time is how many of the cores the ingest kept busy; a main thread neither running nor
- * waiting for a core was asleep (for a message, or a read or a trip through the thread pool).
+ * processes (no fsync, as run.ts judges the target, unless `--fsync`), per pass, the wall time and,
+ * for the server process and each worker apart, every thread's CPU (the JavaScript thread apart
+ * from the others: libuv's thread pool, V8's helpers), the time its threads were runnable but
+ * waited for a core (/proc/PID/task/TID/schedstat), and their context switches (voluntary: the
+ * thread waited for something; involuntary: the scheduler took the core away). The sum of every
+ * thread's CPU over the wall time is how many of the cores the ingest kept busy; a main thread
+ * neither running nor waiting for a core was asleep (for a message, or a read or a trip through the
+ * thread pool).
  *
  *   node --conditions=lantern-source --import tsx bench/ingest/utilization.ts [--files 200]
- *     [--passes 3] [--workers 1,2] [--min-size 512] [--max-size 2048] [--seed 6]
+ *     [--passes 3] [--workers 1,2] [--fsync] [--min-size 512] [--max-size 2048] [--seed 6]
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,12 +35,19 @@ import {
 interface Options extends CorpusOptions {
   passes: number;
   workers: number[];
+  /** Each object flushed before its rename, as the server stores (run.ts measures both). */
+  fsync: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
-    options: { ...CORPUS_ARGS, passes: { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      ...CORPUS_ARGS,
+      passes: { type: 'string' },
+      workers: { type: 'string' },
+      fsync: { type: 'boolean' },
+    },
   });
   const workers = (values.workers ?? '1,2')
     .split(',')
@@ -48,6 +56,7 @@ function parseOptions(argv: readonly string[]): Options {
     ...corpusOptions(values),
     passes: positiveInteger('passes', values.passes, 3),
     workers,
+    fsync: values.fsync ?? false,
   };
 }
 
@@ -160,11 +169,11 @@ async function main(): Promise<void> {
     const gb = corpus.bytes / 1e9;
     const jobs = corpus.files.map(benchJob);
     const dataDir = join(work, 'data');
-    const stores = await localStores(dataDir, false);
+    const stores = await localStores(dataDir, options.fsync);
     const emptyStores = () =>
       rm(join(dataDir, 'objects', 'sha256'), { recursive: true, force: true });
     log(
-      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB, no fsync; load average ${loadAverage()} at the start`,
+      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${options.fsync ? 'fsync' : 'no fsync'}; load average ${loadAverage()} at the start`,
     );
     for (const workers of options.workers) {
       const pool = new IngestPool({ workers, stores });
