@@ -12,8 +12,9 @@ import type { DicomDeidErrorCode, MuseDeidErrorCode, SlideDeidErrorCode } from '
 import type { FileJob, WrittenOutcome } from './file-ingest.js';
 
 /**
- * The files a worker takes at once, each read into a buffer of its own: while one waits for the
- * disk (its read or write), the worker de-identifies and hashes the other.
+ * The files a worker takes at once, each read into a buffer of its own: when it answers for one,
+ * the other is in hand, so that it never waits for the parent's next message (and, for the formats
+ * read asynchronously, a slide, one file's wait for the disk overlaps the other's work).
  */
 export const FILES_PER_WORKER = 2;
 
