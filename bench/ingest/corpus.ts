@@ -1,15 +1,17 @@
 /**
- * The ingest benchmarks' corpus (bench/ingest/run.ts, stages.ts): synthetic computed radiographs
+ * The ingest benchmarks' corpus (bench/ingest/run.ts, stages.ts, utilization.ts): synthetic computed radiographs
  * (CR, `minSize`² to `maxSize`² pixels, 16-bit) with full identifying (made-up, labelled synthetic)
  * headers and a private block, written by @lantern/formats' writer from a seeded generator, so
  * that every run of either benchmark de-identifies the same bytes; the options that choose it,
- * and the job each of its files is to the ingest pool.
+ * and the job each of its files is to the ingest pool; and what the three share beside it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { dicomDataset, EXPLICIT_VR_LITTLE_ENDIAN, TAG, writeDicom } from '@lantern/formats';
 import { Random } from '@lantern/synth';
-import type { FileJob } from '../../apps/server/src/services/ingest/file-ingest.js';
+import type { FileJob, IngestStores } from '../../apps/server/src/services/ingest/file-ingest.js';
+import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 
 /** The bench's own secrets: the corpus is synthetic, the key is not a deployment's. */
 export const BENCH_KEY = new TextEncoder().encode('lantern-bench-ingest');
@@ -167,4 +169,33 @@ export async function writeCorpus(
     bytes += data.length;
   }
   return { files, bytes };
+}
+
+/** The load average, for the numbers printed beside it (other sessions share the cores). */
+export function loadAverage(): string {
+  return loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
+/**
+ * The server's local stores in `dataDir`, ready, flushing each object before its rename (as the
+ * server's do) or not (as the peers write).
+ */
+export async function localStores(dataDir: string, fsync: boolean): Promise<IngestStores> {
+  const published = new LocalObjectStore(dataDir, 'objects', { fsync });
+  const quarantine = new LocalObjectStore(dataDir, 'quarantine', { fsync });
+  await published.init();
+  await quarantine.init();
+  return { published, quarantine };
+}
+
+/** Runs a benchmark's main, printing its error and failing the process if it throws. */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  });
 }

@@ -42,20 +42,22 @@ import {
   unlink,
   writeFile,
 } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { BASIC_PROFILE } from '@lantern/deid';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
-import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 import {
   benchJob,
   CORPUS_ARGS,
   corpusOptions,
+  loadAverage,
+  localStores,
   median,
   positiveInteger,
+  runMain,
   writeCorpus,
   type CorpusOptions,
 } from './corpus.js';
@@ -115,13 +117,7 @@ function shares<T>(items: readonly T[], parts: number): T[][] {
  * in `dataDir` that flush each object before its rename (as the server's do) or not.
  */
 async function startPool(workers: number, dataDir: string, fsync: boolean): Promise<IngestPool> {
-  const stores = {
-    published: new LocalObjectStore(dataDir, 'objects', { fsync }),
-    quarantine: new LocalObjectStore(dataDir, 'quarantine', { fsync }),
-  };
-  await stores.published.init();
-  await stores.quarantine.init();
-  return new IngestPool({ workers, stores });
+  return new IngestPool({ workers, stores: await localStores(dataDir, fsync) });
 }
 
 /** Removes what the pool stored, keeping the stores' folders. */
@@ -413,12 +409,6 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-function loadAverage(): string {
-  return loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
-}
-
 async function versionOf(command: string, args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await execFileAsync(command, args);
@@ -619,9 +609,4 @@ function printReport(report: {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain(main);

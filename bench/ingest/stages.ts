@@ -4,11 +4,11 @@
  * same corpus, corpus.ts), CPU seconds per GB of input, medians of `--passes`:
  *
  * - in this one process, cumulative, as one ingest worker takes each file: the read
- *   (readWholeFile into one ReadBuffer), the read and a SHA-256 of as many bytes, the read and
+ *   (readWholeFileSync into one ReadBuffer), the read and a SHA-256 of as many bytes, the read and
  *   `deidentifyDicom` (rules, chunks, the output's SHA-256), the worker's whole file
- *   (writeNativeFile: a scratch folder, read, de-identify, one gathered write);
+ *   (writeNativeFile: its scratch folder asked for, read, de-identify, one gathered write);
  * - the server process's part alone: storeWritten of files a worker wrote (putFile into a local
- *   store without fsync, the folder removed), the files written untimed before;
+ *   store without fsync, what it left removed), the files written untimed before;
  * - the pool as the server runs it (IngestPool, 1 and 2 worker processes, no fsync): the server
  *   process's CPU (its IPC, storeWritten) and the workers' apart.
  *
@@ -19,27 +19,32 @@
  *     [--passes 3] [--min-size 512] [--max-size 2048] [--seed 6]
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deidentifyDicom, hmacUidRemapper } from '@lantern/deid';
-import { ReadBuffer, readWholeFile } from '../../apps/server/src/services/ingest/dicom-ingest.js';
+import {
+  ReadBuffer,
+  readWholeFileSync,
+} from '../../apps/server/src/services/ingest/dicom-ingest.js';
 import {
   storeWritten,
   writeNativeFile,
   type WrittenOutcome,
 } from '../../apps/server/src/services/ingest/file-ingest.js';
 import { IngestPool } from '../../apps/server/src/services/ingest/ingest-pool.js';
-import { LocalObjectStore } from '../../apps/server/src/storage/object-store.js';
 import {
   BENCH_KEY,
   benchJob,
   CORPUS_ARGS,
   corpusOptions,
+  loadAverage,
+  localStores,
   median,
   positiveInteger,
+  runMain,
   writeCorpus,
   type CorpusOptions,
 } from './corpus.js';
@@ -52,15 +57,18 @@ function parseOptions(argv: readonly string[]): CorpusOptions & { passes: number
   return { ...corpusOptions(values), passes: positiveInteger('passes', values.passes, 3) };
 }
 
-/** A whole file read with blocking calls (openSync, fstatSync, readSync) into `readBuffer`. */
-function readBlocking(path: string, readBuffer: ReadBuffer): Uint8Array {
-  const fd = openSync(path, 'r');
+/**
+ * A whole file read into `readBuffer` as the worker read it before session 11: each call (open,
+ * fstat, read, close) a trip through libuv's thread pool (fs/promises).
+ */
+async function readThroughPool(path: string, readBuffer: ReadBuffer): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
   try {
-    const { size } = fstatSync(fd);
+    const { size } = await handle.stat();
     const buffer = readBuffer.lend(size);
     let filled = 0;
     while (filled < size) {
-      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
       if (bytesRead === 0) {
         break;
       }
@@ -68,7 +76,7 @@ function readBlocking(path: string, readBuffer: ReadBuffer): Uint8Array {
     }
     return buffer.subarray(0, filled);
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -110,12 +118,7 @@ async function main(): Promise<void> {
     };
     const dataDir = join(work, 'data');
     const scratch = join(dataDir, 'ingest-scratch');
-    const stores = {
-      published: new LocalObjectStore(dataDir, 'objects', { fsync: false }),
-      quarantine: new LocalObjectStore(dataDir, 'quarantine', { fsync: false }),
-    };
-    await stores.published.init();
-    await stores.quarantine.init();
+    const stores = await localStores(dataDir, false);
     const emptyStores = async () => {
       await rm(join(dataDir, 'objects', 'sha256'), { recursive: true, force: true });
       await rm(scratch, { recursive: true, force: true });
@@ -130,11 +133,12 @@ async function main(): Promise<void> {
     };
     const stages: Stage[] = [
       {
-        name: 'read (readWholeFile into a ReadBuffer)',
-        run: async () => {
+        name: 'read (readWholeFileSync into a ReadBuffer)',
+        run: () => {
           for (const job of jobs) {
-            await readWholeFile(job.path, readBuffer);
+            readWholeFileSync(job.path, readBuffer);
           }
+          return Promise.resolve();
         },
       },
       // The read's alternatives, for comparison (not what the ingest does).
@@ -157,30 +161,29 @@ async function main(): Promise<void> {
         },
       },
       {
-        name: 'read, alternative: blocking calls into the ReadBuffer',
+        name: 'read, alternative: fs/promises into the ReadBuffer',
+        run: async () => {
+          for (const job of jobs) {
+            await readThroughPool(job.path, readBuffer);
+          }
+        },
+      },
+      {
+        name: 'read + SHA-256 of as many bytes',
         run: () => {
           for (const job of jobs) {
-            readBlocking(job.path, readBuffer);
+            createHash('sha256').update(readWholeFileSync(job.path, readBuffer)).digest('hex');
           }
           return Promise.resolve();
         },
       },
       {
-        name: 'read + SHA-256 of as many bytes',
-        run: async () => {
-          for (const job of jobs) {
-            createHash('sha256')
-              .update(await readWholeFile(job.path, readBuffer))
-              .digest('hex');
-          }
-        },
-      },
-      {
         name: 'read + deidentifyDicom (rules, chunks, SHA-256)',
-        run: async () => {
+        run: () => {
           for (const job of jobs) {
-            deidentifyDicom(await readWholeFile(job.path, readBuffer), { name: job.name, ...deid });
+            deidentifyDicom(readWholeFileSync(job.path, readBuffer), { name: job.name, ...deid });
           }
+          return Promise.resolve();
         },
       },
       {
@@ -226,9 +229,7 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(
-      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB; load average ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')} at the start\n`,
+      `${options.files} radiographs, ${(corpus.bytes / 1e6).toFixed(1)} MB; load average ${loadAverage()} at the start\n`,
     );
     for (const stage of stages) {
       const perGb: number[] = [];
@@ -244,11 +245,7 @@ async function main(): Promise<void> {
         `${stage.name.padEnd(58)} ${median(perGb).toFixed(3)} CPU s/GB (${perGb.map((v) => v.toFixed(3)).join(' ')})\n`,
       );
     }
-    process.stdout.write(
-      `load average ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')} at the end\n`,
-    );
+    process.stdout.write(`load average ${loadAverage()} at the end\n`);
   } finally {
     for (const pool of pools) {
       await pool.close();
@@ -257,9 +254,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain(main);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeObjectStoreContract } from './object-store.contract.js';
-import { LocalObjectStore, writeHashedFile } from './object-store.js';
+import { LocalObjectStore, writeHashedFileSync } from './object-store.js';
 
 /** Every file under `root`, relative, sorted. */
 async function filesIn(root: string): Promise<string[]> {
@@ -190,7 +190,7 @@ describe('local object store', () => {
   });
 });
 
-describe('writeHashedFile', () => {
+describe('writeHashedFileSync', () => {
   it('writes chunks hashed by their maker to a new file, owner-only, for putFile to take', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lantern-made-'));
     try {
@@ -198,7 +198,7 @@ describe('writeHashedFile', () => {
       const chunks = [whole.subarray(0, 5), whole.subarray(5, 5), whole.subarray(5)];
       const sha256 = createHash('sha256').update(whole).digest('hex');
       const path = join(dir, 'made');
-      expect(await writeHashedFile(path, { chunks, size: whole.byteLength, sha256 })).toEqual({
+      expect(writeHashedFileSync(path, { chunks, size: whole.byteLength, sha256 })).toEqual({
         path,
         size: whole.byteLength,
         sha256,
@@ -206,14 +206,18 @@ describe('writeHashedFile', () => {
       expect((await readFile(path)).equals(whole)).toBe(true);
       expect((await stat(path)).mode & 0o777).toBe(0o600);
       // Never over a file already there; nothing written for a hash or size that cannot be right.
-      await expect(
-        writeHashedFile(path, { chunks, size: whole.byteLength, sha256 }),
-      ).rejects.toThrow(/EEXIST/u);
+      expect(() => writeHashedFileSync(path, { chunks, size: whole.byteLength, sha256 })).toThrow(
+        /EEXIST/u,
+      );
       const other = join(dir, 'other');
-      await expect(
-        writeHashedFile(other, { chunks, size: whole.byteLength, sha256: sha256.toUpperCase() }),
-      ).rejects.toThrow('not a SHA-256');
-      await expect(writeHashedFile(other, { chunks, size: 1, sha256 })).rejects.toThrow(
+      expect(() =>
+        writeHashedFileSync(other, {
+          chunks,
+          size: whole.byteLength,
+          sha256: sha256.toUpperCase(),
+        }),
+      ).toThrow('not a SHA-256');
+      expect(() => writeHashedFileSync(other, { chunks, size: 1, sha256 })).toThrow(
         `the chunks hold ${whole.byteLength} bytes, not the 1 given`,
       );
       expect(await readdir(dir)).toEqual(['made']);

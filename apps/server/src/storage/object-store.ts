@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, writevSync, type Stats } from 'node:fs';
 import {
   access,
   chmod,
@@ -35,7 +35,7 @@ export interface StoredObject {
 /**
  * Bytes in memory, as chunks to write one after the other, with the SHA-256 their maker computed
  * over exactly these chunks in order (a de-identifier's result: every output byte hashed once,
- * where it was made), for writeHashedFile.
+ * where it was made), for writeHashedFileSync.
  */
 export interface HashedChunks {
   readonly chunks: readonly Uint8Array[];
@@ -154,7 +154,7 @@ function checkSha256(sha256: string): void {
 }
 
 /**
- * Checks what a writeHashedFile caller vouches for as far as it can be checked without hashing:
+ * Checks what a writeHashedFileSync caller vouches for as far as it can be checked without hashing:
  * the form of the hash and the size. Throws before anything is written.
  */
 function checkHashedChunks(object: HashedChunks): void {
@@ -194,15 +194,17 @@ export async function openHashedFile(file: HashedFile): Promise<FileHandle> {
 /**
  * Writes chunks their maker hashed to a new file at `path`, its owner's alone, for putFile: the
  * file and the hash of every byte in it, hashed once, where the bytes were made. Refuses, before
- * writing anything, a malformed hash and a size the chunks do not add up to.
+ * writing anything, a malformed hash and a size the chunks do not add up to. Blocking, for an
+ * ingest worker process only (dicom-ingest.ts' readWholeFileSync says why), never for the
+ * server's main thread.
  */
-export async function writeHashedFile(path: string, object: HashedChunks): Promise<HashedFile> {
+export function writeHashedFileSync(path: string, object: HashedChunks): HashedFile {
   checkHashedChunks(object);
-  const file = await open(path, 'wx', 0o600);
+  const fd = openSync(path, 'wx', 0o600);
   try {
-    await writeChunks(file, object.chunks);
+    writeChunksSync(fd, object.chunks);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
   return { path, size: object.size, sha256: object.sha256 };
 }
@@ -211,10 +213,10 @@ export async function writeHashedFile(path: string, object: HashedChunks): Promi
  * Writes `chunks` one after the other at the file's position, in one gathered write (a short
  * write resumes where it stopped): no copy joins them.
  */
-async function writeChunks(file: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+function writeChunksSync(fd: number, chunks: readonly Uint8Array[]): void {
   let rest = chunks.filter((chunk) => chunk.byteLength > 0);
   while (rest.length > 0) {
-    let written = (await file.writev(rest)).bytesWritten;
+    let written = writevSync(fd, rest);
     const left: Uint8Array[] = [];
     for (const chunk of rest) {
       if (written >= chunk.byteLength) {

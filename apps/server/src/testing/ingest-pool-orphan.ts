@@ -2,8 +2,9 @@
  * A server stand-in that dies with its ingest workers busy, for ingest-pool.test.ts ("worker
  * processes end with their parent"): a pool of two worker processes, storing into DATA_DIR's local
  * stores, takes the DICOM files given (both workers started and working), then one named pipe
- * each, which no one writes (so each worker is held in its read, mid-file: one as a DICOM file,
- * the other as a slide); it prints
+ * each, which no one writes: as a DICOM file, refused at once (no regular file; a blocking read
+ * would hold its worker deaf to its parent's end), and as a slide, whose worker is held in its
+ * read, mid-file; it prints
  * `workers <pid> <pid>` and waits to be killed.
  *
  * Usage: node --conditions=lantern-source --import tsx ingest-pool-orphan.ts DATA_DIR DICOM DICOM
@@ -34,8 +35,8 @@ const job = (path: string): FileJob => ({
   pseudonym: { patientId: 'ORPHAN', patientName: 'ORPHAN^TEST' },
 });
 await Promise.all(paths.slice(0, 2).map((path) => pool.ingestFile(job(path))));
-// Never settle: the pipes are never written, and this process is killed. The second is a slide,
-// whose rewrite has a folder in the scratch area by then.
+// The pipes are never written, and this process is killed: the DICOM file fails at once (no
+// regular file), the slide never settles, its rewrite with a folder in the scratch area by then.
 const [dicomFifo = '', slideFifo = ''] = paths.slice(2);
 pool.ingestFile(job(dicomFifo)).catch(() => undefined);
 pool.ingestFile({ ...job(slideFifo), kind: 'slide' }).catch(() => undefined);

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { deidentifyDicom, hmacUidRemapper, type DicomDeidOptions } from '@lantern/deid';
 import {
   dicomDataset,
@@ -13,9 +15,10 @@ import {
 } from '@lantern/formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  NotReadWholeError,
   READ_BUFFER_KEPT_MAX_BYTES,
   ReadBuffer,
-  readWholeFile,
+  readWholeFileSync,
   writeDicomFile,
 } from './dicom-ingest.js';
 
@@ -82,7 +85,7 @@ describe('writeDicomFile', () => {
     const path = join(dir, 'xray-1.dcm');
     await writeFile(path, source);
     const out = join(dir, 'out');
-    const { file, hold } = await writeDicomFile(path, OPTIONS, out);
+    const { file, hold } = writeDicomFile(path, OPTIONS, out);
     expect(hold).toBeNull();
     expect(file.path).toBe(out);
     const bytes = await expectWritten(file, deidentifyDicom(source, OPTIONS));
@@ -91,7 +94,7 @@ describe('writeDicomFile', () => {
     expect(dataset.string(TAG.PatientID)).toBe('NGSCI-P-7');
     expect(dataset.string(TAG.StudyDate)).toBe('20191205');
     // A file is never written over: each output is new.
-    await expect(writeDicomFile(path, OPTIONS, out)).rejects.toThrow(/EEXIST/u);
+    expect(() => writeDicomFile(path, OPTIONS, out)).toThrow(/EEXIST/u);
   });
 
   it('writes each of several files read into one ReadBuffer as de-identified from its own bytes', async () => {
@@ -105,11 +108,11 @@ describe('writeDicomFile', () => {
       const out = join(dir, `out-${i}`);
       if (i === 2) {
         // Cut short inside its pixel data: refused, nothing written, the buffer lent on as before.
-        await expect(writeDicomFile(path, options, out, readBuffer)).rejects.toThrow(FormatError);
+        expect(() => writeDicomFile(path, options, out, readBuffer)).toThrow(FormatError);
         await expect(stat(out)).rejects.toThrow(/ENOENT/u);
         continue;
       }
-      const { file, hold } = await writeDicomFile(path, options, out, readBuffer);
+      const { file, hold } = writeDicomFile(path, options, out, readBuffer);
       holds.push(hold);
       await expectWritten(file, deidentifyDicom(source, options));
     }
@@ -119,7 +122,7 @@ describe('writeDicomFile', () => {
   it('says why an image with burned-in text is held, its file de-identified all the same', async () => {
     const path = join(dir, 'xray-2.dcm');
     await writeFile(path, radiograph('YES'));
-    const { file, hold } = await writeDicomFile(path, OPTIONS, join(dir, 'out'));
+    const { file, hold } = writeDicomFile(path, OPTIONS, join(dir, 'out'));
     expect(hold).toContain('Burned In Annotation is YES');
     const kept = await readFile(file.path);
     expect(readDicom(kept, { name: 'kept.dcm' }).dataset.string(TAG.PatientName)).toBe('NGSCI-P-7');
@@ -128,7 +131,7 @@ describe('writeDicomFile', () => {
   it('refuses a file that is not DICOM with a FormatError, and writes nothing', async () => {
     const path = join(dir, 'not.dcm');
     await writeFile(path, 'SYNTHETIC: not a DICOM file at all');
-    await expect(writeDicomFile(path, OPTIONS, join(dir, 'out'))).rejects.toThrow(FormatError);
+    expect(() => writeDicomFile(path, OPTIONS, join(dir, 'out'))).toThrow(FormatError);
     expect(await readdir(dir)).toEqual(['not.dcm']);
   });
 });
@@ -151,22 +154,37 @@ describe('ReadBuffer', () => {
   });
 });
 
-describe('readWholeFile', () => {
+describe('readWholeFileSync', () => {
   it('reads a file into one buffer of its size, an empty one too', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lantern-read-whole-'));
     try {
       const bytes = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31) & 0xff);
       await writeFile(join(dir, 'a'), bytes);
       await writeFile(join(dir, 'empty'), new Uint8Array(0));
-      const read = await readWholeFile(join(dir, 'a'));
+      const read = readWholeFileSync(join(dir, 'a'));
       expect(Buffer.from(read).equals(Buffer.from(bytes))).toBe(true);
       expect(read.buffer.byteLength).toBe(bytes.byteLength);
       const readBuffer = new ReadBuffer();
-      const lent = await readWholeFile(join(dir, 'a'), readBuffer);
+      const lent = readWholeFileSync(join(dir, 'a'), readBuffer);
       expect(Buffer.from(lent).equals(Buffer.from(bytes))).toBe(true);
       expect(lent.buffer).toBe(readBuffer.lend(1).buffer);
-      expect((await readWholeFile(join(dir, 'empty'))).byteLength).toBe(0);
-      await expect(readWholeFile(join(dir, 'missing'))).rejects.toThrow('ENOENT');
+      expect(readWholeFileSync(join(dir, 'empty')).byteLength).toBe(0);
+      expect(() => readWholeFileSync(join(dir, 'missing'))).toThrow('ENOENT');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a named pipe no one writes at once, and a folder, naming neither', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-read-whole-'));
+    try {
+      const fifo = join(dir, 'patient-name.dcm');
+      await promisify(execFile)('mkfifo', [fifo]);
+      // A blocking read of the pipe would wait for a writer for ever, on the worker's only thread.
+      for (const path of [fifo, dir]) {
+        expect(() => readWholeFileSync(path)).toThrow(NotReadWholeError);
+        expect(() => readWholeFileSync(path)).toThrow(/^not a regular file$/u);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

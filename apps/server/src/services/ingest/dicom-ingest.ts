@@ -3,20 +3,20 @@
  * area, the way an ingest worker (ingest-worker.ts) takes every DICOM file and bench/ingest
  * measures it:
  *
- * 1. read with one read call (readWholeFile), not in fs.readFile's 512 KiB steps, into a buffer the
- *    caller's ReadBuffer lends again for each file, not a new one each time;
+ * 1. read with one blocking read call (readWholeFileSync), not in fs.readFile's 512 KiB steps, into
+ *    a buffer the caller's ReadBuffer lends again for each file, not a new one each time;
  * 2. de-identified by @lantern/deid, whose result is the new file as chunks (the pixel data a view
  *    of the bytes read, never copied) and the SHA-256 of every output byte, hashed once;
- * 3. written with one gathered write to a file of the scratch area, which the server's main thread
+ * 3. written with one blocking gathered write to a file of the scratch area, which the server's main thread
  *    stores under that hash (ObjectStore.putFile: locally flushed and renamed, hashed nothing
  *    again), or, for an image held for burned-in text, keeps in the quarantine for a curator.
  *
  * Nothing identifying is written on the way: the bytes read stay in memory, and only the
  * de-identified chunks reach a file.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { deidentifyDicom, type DicomDeidOptions } from '@lantern/deid';
-import { writeHashedFile, type HashedFile } from '../../storage/object-store.js';
+import { writeHashedFileSync, type HashedFile } from '../../storage/object-store.js';
 
 /**
  * The largest file read whole: Node's own limit for fs.readFile (a larger DICOM file, a whole
@@ -24,15 +24,15 @@ import { writeHashedFile, type HashedFile } from '../../storage/object-store.js'
  */
 export const READ_WHOLE_MAX_BYTES = 2 ** 31 - 1;
 
-/** A file too large to read into memory whole. */
-export class FileTooLargeError extends Error {
-  readonly size: number;
-
+/**
+ * A file not read into memory whole: too large, or no regular file (a named pipe, a device, which
+ * a blocking read could wait on for ever, deaf to its parent's end; ingest-worker.ts).
+ */
+export class NotReadWholeError extends Error {
   /** The message names no path: a delivery's file names may identify a patient. */
-  constructor(size: number) {
-    super(`${size} bytes, more than the ${READ_WHOLE_MAX_BYTES} read into memory whole`);
-    this.name = 'FileTooLargeError';
-    this.size = size;
+  constructor(why: string) {
+    super(why);
+    this.name = 'NotReadWholeError';
   }
 }
 
@@ -66,19 +66,31 @@ export class ReadBuffer {
  * A file's bytes, read with one read call (another only if the system returns fewer bytes) into
  * a buffer of its size: lent by `readBuffer` (valid until its next read), else a new one. A file
  * that shrinks while read gives the bytes it had; one that grows, the bytes of its size when
- * opened.
+ * opened; anything but a regular file is refused (NotReadWholeError).
+ *
+ * Blocking, for an ingest worker process only (never the server's main thread): a worker makes
+ * one file at a time on its own thread, where a trip through libuv's thread pool overlaps nothing
+ * and costs a thread's wake-up, and the bytes copied on another core than the one that hashes them
+ * (bench/ingest/README.md, session 11).
  */
-export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
+export function readWholeFileSync(path: string, readBuffer?: ReadBuffer): Uint8Array {
+  // Opened without waiting for a writer, so that a named pipe is refused, not waited on.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const { size } = await handle.stat();
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) {
+      throw new NotReadWholeError('not a regular file');
+    }
+    const { size } = stats;
     if (size > READ_WHOLE_MAX_BYTES) {
-      throw new FileTooLargeError(size);
+      throw new NotReadWholeError(
+        `${size} bytes, more than the ${READ_WHOLE_MAX_BYTES} read into memory whole`,
+      );
     }
     const buffer = readBuffer?.lend(size) ?? Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
-      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
       if (bytesRead === 0) {
         break;
       }
@@ -86,7 +98,7 @@ export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Prom
     }
     return buffer.subarray(0, filled);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -97,14 +109,14 @@ export async function readWholeFile(path: string, readBuffer?: ReadBuffer): Prom
  * A file that is not DICOM, or breaks the reader's limits, throws the reader's FormatError;
  * options that cannot be applied throw a DicomDeidError; nothing is written then.
  */
-export async function writeDicomFile(
+export function writeDicomFile(
   path: string,
   options: DicomDeidOptions,
   out: string,
   readBuffer?: ReadBuffer,
-): Promise<{ file: HashedFile; hold: string | null }> {
+): { file: HashedFile; hold: string | null } {
   // Nothing of the bytes read outlives this call: the chunks that view them are written by then.
-  const result = deidentifyDicom(await readWholeFile(path, readBuffer), options);
+  const result = deidentifyDicom(readWholeFileSync(path, readBuffer), options);
   // Held (headers cleaned, pixels as they are) or not, the caller decides where it is stored.
-  return { file: await writeHashedFile(out, result), hold: result.hold?.reason ?? null };
+  return { file: writeHashedFileSync(out, result), hold: result.hold?.reason ?? null };
 }

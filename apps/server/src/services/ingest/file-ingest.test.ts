@@ -98,7 +98,7 @@ describe('writeNativeFile and storeWritten', () => {
     if (written.kind !== 'written') {
       throw new Error('held');
     }
-    expect((await stat(written.folder)).mode & 0o777).toBe(0o700);
+    expect((await stat(scratch())).mode & 0o777).toBe(0o700);
     expect(written.files).toEqual([
       {
         path: 'ecgs/e_1.npy',
@@ -123,16 +123,15 @@ describe('writeNativeFile and storeWritten', () => {
     expect(again).toEqual({ kind: 'stored', files: [{ ...stored, existed: true }] });
   });
 
-  it('removes the folder when the store refuses a file, and stores nothing', async () => {
+  it('removes the written file when the store refuses it, and stores nothing', async () => {
     const published = new LocalObjectStore(work, 'objects');
     await published.init();
-    await mkdir(join(scratch(), 'file-x'), { recursive: true });
-    const path = join(scratch(), 'file-x', '1');
+    await mkdir(scratch(), { recursive: true });
+    const path = join(scratch(), '1');
     await writeFile(path, 'de-identified bytes');
     const refused = storeWritten(
       {
         kind: 'written',
-        folder: join(scratch(), 'file-x'),
         files: [{ path: 'x/1.npy', file: { path, size: 5, sha256: sha256Of('') } }],
       },
       { published, quarantine: new LocalObjectStore(work, 'quarantine') },

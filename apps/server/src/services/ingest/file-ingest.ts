@@ -2,10 +2,11 @@
  * One native file of a delivery, of any kind the ingest reads, from its path into the object store
  * (issue 6, steps 4 and 6), in two steps: writeNativeFile, which an IngestPool's worker processes
  * run for every file, with every store and any number of workers (ingest-pool.ts), de-identifies
- * it into a private folder of the data directory's ingest scratch area, hashing every byte as it
- * is made; storeWritten, in the server's main thread, stores what it wrote under those hashes and
- * removes the folder. The main thread reads no file's bytes beyond the head it tells the format
- * from (ingest.service.ts), and hashes none.
+ * it into its caller's private folder of the data directory's ingest scratch area (one a worker
+ * process, made once), hashing every byte as it is made; storeWritten, in the server's main
+ * thread, stores what it wrote under those hashes and removes what the store left. The main
+ * thread reads no file's bytes beyond the head it tells the format from (ingest.service.ts), and
+ * hashes none.
  *
  * - DICOM: PS3.15's basic profile with modified dates (dicom-ingest.ts); held in the quarantine
  *   for review when it may carry burned-in text.
@@ -21,14 +22,15 @@
  *   in the delivery) travelling as they are, renamed after the published record; a record that
  *   cannot be read is held back, nothing of it stored, its reason quoting no name from it.
  *
- * Only de-identified bytes reach the scratch area (mkdtemp folders in a folder made 0700). A
- * process killed mid-file leaves a folder there, never a half-stored object (the stores rename
- * complete files only): the janitor sweeps it (sweepFolders). Errors are the readers' and
- * de-identifiers' typed ones (FormatError, DicomDeidError, SlideDeidError, MuseDeidError,
- * NumpyDeidError, TiffWriteError).
+ * Only de-identified bytes reach the scratch area (folders made 0700 in a folder made 0700). A
+ * process killed mid-file leaves its files in its folder there, never a half-stored object (the
+ * stores rename complete files only): the janitor sweeps the folder once its process is gone
+ * (sweepFolders). Errors are the readers' and de-identifiers' typed ones (FormatError,
+ * DicomDeidError, SlideDeidError, MuseDeidError, NumpyDeidError, TiffWriteError).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import {
   deidentifyMuseXml,
@@ -48,14 +50,14 @@ import {
 import { FormatError, isNpy, parseWfdbHeader, readWfdb } from '@lantern/formats';
 import type { HeldFormat } from '../../db/schema.js';
 import {
-  writeHashedFile,
+  writeHashedFileSync,
   type HashedFile,
   type ObjectStore,
   type StoredObject,
 } from '../../storage/object-store.js';
 import {
-  FileTooLargeError,
-  readWholeFile,
+  NotReadWholeError,
+  readWholeFileSync,
   writeDicomFile,
   type ReadBuffer,
 } from './dicom-ingest.js';
@@ -117,15 +119,15 @@ export interface WrittenFile {
 }
 
 /**
- * What writeNativeFile made of one native file, in a folder of its own in the scratch area, which
- * storeWritten stores from and then removes: de-identified files to publish, or the file held back
- * (its de-identified bytes to keep in the quarantine for the review; none when unreadable).
+ * What writeNativeFile made of one native file, in its caller's folder of the scratch area, which
+ * storeWritten stores and then removes (the files named here are all the job left there):
+ * de-identified files to publish, or the file held back (its de-identified bytes to keep in the
+ * quarantine for the review; none when unreadable).
  */
 export type WrittenOutcome =
-  | { kind: 'written'; folder: string; files: WrittenFile[] }
+  | { kind: 'written'; files: WrittenFile[] }
   | {
       kind: 'held';
-      folder: string;
       format: HeldFormat;
       reason: string;
       quarantine: HashedFile | null;
@@ -149,26 +151,30 @@ const NPZ_OVERHEAD_BYTES = 16 * 1024 * 1024;
 const NPY_IN_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /**
- * De-identifies the file `job` names (see the file's comment) into a new folder of `scratch` (the
- * data directory's ingest scratch area, its owner's alone), hashing every byte written as it is
- * made, reading whole files into `readBuffer` (one caller's files one after another share one).
- * On an error the folder is removed; otherwise storeWritten stores what it holds and removes it.
+ * De-identifies the file `job` names (see the file's comment) into `folder` (its caller's in the
+ * data directory's ingest scratch area, its owner's alone, made when missing), hashing every byte
+ * written as it is made, reading whole files into `readBuffer` (one caller's files one after
+ * another share one). On an error its files are removed; otherwise storeWritten stores what it
+ * wrote and removes what is left.
  */
 export async function writeNativeFile(
   job: FileJob,
-  scratch: string,
+  folder: string,
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper = hmacUidRemapper,
 ): Promise<WrittenOutcome> {
-  const folder = await newFolder(scratch);
+  const files = new ScratchFiles(folder);
   try {
-    return await writeByKind(job, new ScratchFolder(folder), readBuffer, remapperOf);
+    const written = await writeByKind(job, files, readBuffer, remapperOf);
+    // A job that wrote a file and then held its delivery back leaves nothing behind.
+    await removeFiles(files.madeOutside(written));
+    return written;
   } catch (error) {
-    if (error instanceof FileTooLargeError) {
+    await removeFiles(files.made);
+    if (error instanceof NotReadWholeError) {
       // Nothing else in the delivery is wrong: this file waits for a curator, as unreadable ones do.
-      return heldUnreadable(folder, `${error.message}; held back, nothing of it stored`);
+      return heldUnreadable(`${error.message}; held back, nothing of it stored`);
     }
-    await rm(folder, { recursive: true, force: true });
     if (isSystemError(error)) {
       throw new IngestSystemError(error.code, job.name, error.syscall);
     }
@@ -211,43 +217,77 @@ export async function storeWritten(
         return written satisfies never;
     }
   } finally {
-    // Empty when the store renamed every file away (the local store), else removed whole.
-    await rmdir(written.folder).catch(() => rm(written.folder, { recursive: true, force: true }));
+    // Gone when the store renamed them away (the local store), else removed here.
+    await removeFiles(writtenPaths(written));
   }
 }
+
+/** The paths of the files a WrittenOutcome names, in its caller's folder of the scratch area. */
+export function writtenPaths(written: WrittenOutcome): string[] {
+  switch (written.kind) {
+    case 'written':
+      return written.files.map(({ file }) => file.path);
+    case 'held':
+      return written.quarantine === null ? [] : [written.quarantine.path];
+    default:
+      return written satisfies never;
+  }
+}
+
+/** Removes files of the scratch area, those already gone (stored by a rename) too. */
+async function removeFiles(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    await unlink(path).catch((error: unknown) => {
+      if (!isMissing(error)) {
+        throw error;
+      }
+    });
+  }
+}
+
+/** The files of this process that its jobs wrote, for a name unique in its folder. */
+let filesMade = 0;
 
 /**
- * A new folder of `scratch` for one job's files; `scratch` is made (its owner's alone) when the
- * first job finds it missing, not asked for before every file.
+ * The files one job writes in its caller's folder, each named by a number of this process (never
+ * by a source name). The folder (and the scratch area above it, both its owner's alone) is made
+ * when missing, so also after a sweep removed it: one blocking mkdir a job, which fails at once
+ * when it is there (no trip through the thread pool, and no directory made and removed a file,
+ * which cost ext4 more: bench/ingest/README.md).
  */
-async function newFolder(scratch: string): Promise<string> {
-  const prefix = join(scratch, 'file-');
-  try {
-    return await mkdtemp(prefix);
-  } catch (error) {
-    if (!isMissing(error)) {
-      throw error;
+class ScratchFiles {
+  /** The paths handed out, written or not. */
+  readonly made: string[] = [];
+
+  constructor(readonly folder: string) {
+    try {
+      mkdirSync(folder, { mode: 0o700 });
+    } catch (error) {
+      if (isMissing(error)) {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+      } else if (!(error instanceof Error && 'code' in error && error.code === 'EEXIST')) {
+        throw error;
+      }
     }
-    await mkdir(scratch, { recursive: true, mode: 0o700 });
-    return mkdtemp(prefix);
   }
-}
-
-/** The files one job writes, each named by its number in the folder (never by a source name). */
-class ScratchFolder {
-  private written = 0;
-
-  constructor(readonly path: string) {}
 
   /** A new file's path in the folder. */
   next(): string {
-    this.written += 1;
-    return join(this.path, String(this.written));
+    filesMade += 1;
+    const path = join(this.folder, String(filesMade));
+    this.made.push(path);
+    return path;
+  }
+
+  /** The paths handed out that `written` does not name (nothing to store, so to remove). */
+  madeOutside(written: WrittenOutcome): string[] {
+    const named = writtenPaths(written);
+    return this.made.filter((path) => !named.includes(path));
   }
 
   /** Bytes in memory written to a new file, hashed here unless their maker hashed them. */
-  async write(bytes: Uint8Array, sha256?: string): Promise<HashedFile> {
-    return writeHashedFile(this.next(), {
+  write(bytes: Uint8Array, sha256?: string): HashedFile {
+    return writeHashedFileSync(this.next(), {
       chunks: [bytes],
       size: bytes.byteLength,
       sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'),
@@ -256,24 +296,24 @@ class ScratchFolder {
 
   /** The job's one file, written, to be published under `path`. */
   only(path: string, file: HashedFile): WrittenOutcome {
-    return { kind: 'written', folder: this.path, files: [{ path, file }] };
+    return { kind: 'written', files: [{ path, file }] };
   }
 
   /** The job's one file, written de-identified, held back for review in the quarantine. */
   held(format: HeldFormat, reason: string, file: HashedFile): WrittenOutcome {
-    return { kind: 'held', folder: this.path, format, reason, quarantine: file };
+    return { kind: 'held', format, reason, quarantine: file };
   }
 }
 
 async function writeByKind(
   job: FileJob,
-  folder: ScratchFolder,
+  folder: ScratchFiles,
   readBuffer: ReadBuffer,
   remapperOf: (key: Uint8Array) => UidRemapper,
 ): Promise<WrittenOutcome> {
   switch (job.kind) {
     case 'dicom': {
-      const { file, hold } = await writeDicomFile(
+      const { file, hold } = writeDicomFile(
         job.path,
         {
           name: job.name,
@@ -300,12 +340,12 @@ async function writeByKind(
       });
     }
     case 'muse': {
-      const result = deidentifyMuseXml(await readWholeFile(job.path, readBuffer), {
+      const result = deidentifyMuseXml(readWholeFileSync(job.path, readBuffer), {
         name: job.name,
         shiftDays: job.shiftDays,
         pseudonym: { patientId: job.pseudonym.patientId },
       });
-      return folder.only(job.name, await folder.write(result.bytes, result.sha256));
+      return folder.only(job.name, folder.write(result.bytes, result.sha256));
     }
     case 'numpy':
       return writeNumpy(job, folder, readBuffer);
@@ -316,10 +356,15 @@ async function writeByKind(
   }
 }
 /**
- * Removes the folders of `dir` (a scratch area) whose newest entry is older than `before`; a
- * folder being written is left. Returns how many it removed.
+ * Removes the folders of `dir` (a scratch area) whose newest entry is older than `before`, but
+ * those named in `kept` (the folders of workers alive); a folder being written is left. Returns how
+ * many it removed.
  */
-export async function sweepFolders(dir: string, before: Date): Promise<number> {
+export async function sweepFolders(
+  dir: string,
+  before: Date,
+  kept: readonly string[] = [],
+): Promise<number> {
   const folders = await readdir(dir).catch((error: unknown) => {
     if (isMissing(error)) {
       return [];
@@ -327,7 +372,7 @@ export async function sweepFolders(dir: string, before: Date): Promise<number> {
     throw error;
   });
   let removed = 0;
-  for (const name of folders) {
+  for (const name of folders.filter((entry) => !kept.includes(entry))) {
     const folder = join(dir, name);
     const entries = await readdir(folder).catch(() => []);
     const times = await Promise.all(
@@ -386,8 +431,8 @@ export function unreadable(reason: string): FileOutcome {
 }
 
 /** A file held back with nothing of it written: no de-identifier reads it. */
-function heldUnreadable(folder: string, reason: string): WrittenOutcome {
-  return { kind: 'held', folder, format: 'unreadable', reason, quarantine: null };
+function heldUnreadable(reason: string): WrittenOutcome {
+  return { kind: 'held', format: 'unreadable', reason, quarantine: null };
 }
 
 /**
@@ -399,7 +444,7 @@ function heldUnreadable(folder: string, reason: string): WrittenOutcome {
  */
 async function writeNumpy(
   job: FileJobBase,
-  folder: ScratchFolder,
+  folder: ScratchFiles,
   readBuffer: ReadBuffer,
 ): Promise<WrittenOutcome> {
   const { path, name } = job;
@@ -414,14 +459,11 @@ async function writeNumpy(
     }
     // An archive is no larger than the arrays it holds, stored, and a few bytes a member.
     if (!isNpy(head) && size > NPZ_MAX_TOTAL_BYTES + NPZ_OVERHEAD_BYTES) {
-      return heldUnreadable(
-        folder.path,
-        'an .npz larger than 256 MiB; held back, nothing of it stored',
-      );
+      return heldUnreadable('an .npz larger than 256 MiB; held back, nothing of it stored');
     }
-    const bytes = await readWholeFile(path, readBuffer);
+    const bytes = readWholeFileSync(path, readBuffer);
     const result = isNpy(head) ? deidentifyNpy(bytes, { name }) : deidentifyNpz(bytes, { name });
-    const file = await writeHashedFile(folder.next(), {
+    const file = writeHashedFileSync(folder.next(), {
       chunks: [...result.chunks],
       size: result.size,
       sha256: result.sha256,
@@ -433,7 +475,6 @@ async function writeNumpy(
     if (isNumpyRefusal(error)) {
       const why = error instanceof NumpyDeidError ? error.detail : error.code;
       return heldUnreadable(
-        folder.path,
         `the NumPy file cannot be de-identified (${why}); held back, nothing stored`,
       );
     }
@@ -471,11 +512,10 @@ async function writeStreamHashed(
  * formats 16 and 212); a record that cannot be read is held back, nothing of it written, and its
  * reason quotes no name from it.
  */
-async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<WrittenOutcome> {
+async function writeWfdb(job: FileJobBase, folder: ScratchFiles): Promise<WrittenOutcome> {
   const { path, name } = job;
-  const held = (reason: string) => heldUnreadable(folder.path, reason);
   if ((await stat(path)).size > WFDB_HEADER_MAX_BYTES) {
-    return held('a WFDB header larger than 1 MiB; held back, nothing of it stored');
+    return heldUnreadable('a WFDB header larger than 1 MiB; held back, nothing of it stored');
   }
   const headerBytes = await readFile(path);
   const recordName = basename(name).replace(/\..*$/u, '');
@@ -487,7 +527,9 @@ async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<Writt
     );
     for (const fileName of names) {
       if (!WFDB_FILE_NAME.test(fileName)) {
-        return held('a WFDB signal file name with a folder or an odd character; held back');
+        return heldUnreadable(
+          'a WFDB signal file name with a folder or an odd character; held back',
+        );
       }
       const signalPath = join(dirname(path), fileName);
       const size = await stat(signalPath).then(
@@ -495,11 +537,13 @@ async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<Writt
         () => null,
       );
       if (size === null) {
-        return held('a signal file the WFDB header names is missing; held back');
+        return heldUnreadable('a signal file the WFDB header names is missing; held back');
       }
       total += size;
       if (total > WFDB_SIGNALS_MAX_BYTES) {
-        return held('the WFDB signal files exceed 2 GiB; held back, nothing of it stored');
+        return heldUnreadable(
+          'the WFDB signal files exceed 2 GiB; held back, nothing of it stored',
+        );
       }
       sources.set(fileName, await readFile(signalPath));
     }
@@ -511,20 +555,20 @@ async function writeWfdb(job: FileJobBase, folder: ScratchFolder): Promise<Writt
       recordName,
     });
     const published = posix.dirname(name);
-    const files: WrittenFile[] = [
-      { path: name, file: await folder.write(header.bytes, header.sha256) },
-    ];
+    const files: WrittenFile[] = [{ path: name, file: folder.write(header.bytes, header.sha256) }];
     for (const file of header.files) {
       const bytes = sources.get(file.source);
       if (bytes === undefined) {
-        return held('a signal file the WFDB header names is missing; held back');
+        return heldUnreadable('a signal file the WFDB header names is missing; held back');
       }
-      files.push({ path: `${published}/${file.published}`, file: await folder.write(bytes) });
+      files.push({ path: `${published}/${file.published}`, file: folder.write(bytes) });
     }
-    return { kind: 'written', folder: folder.path, files };
+    return { kind: 'written', files };
   } catch (error) {
     if (error instanceof FormatError || error instanceof WfdbDeidError) {
-      return held(`the WFDB record cannot be read (${error.code}); held back, nothing stored`);
+      return heldUnreadable(
+        `the WFDB record cannot be read (${error.code}); held back, nothing stored`,
+      );
     }
     throw error;
   }

@@ -2,27 +2,27 @@
  * What an IngestPool and its worker processes say to each other over their IPC channel (the
  * advanced serialization, so bytes cross as bytes). Small messages only: a job (file-ingest.ts'
  * FileJob) names the file's kind and path (the worker reads it itself) and carries what its
- * de-identifier needs, the UID key as bytes (a function cannot cross); the answer is where the
- * file was written to (paths in the scratch area, sizes, hashes, whether it was held), never its
- * bytes. The UID key and the pseudonyms
- * are secrets: they travel in memory, over the channel, and are never written to a file, an
- * argument, the environment or a log.
+ * de-identifier needs, the UID key as bytes (a function cannot cross); the answer is where the file
+ * was written to (paths in the worker's folder of the scratch area, sizes, hashes, whether it was
+ * held), never its bytes. The UID key and the pseudonyms are secrets: they travel in memory, over
+ * the channel, and are never written to a file, an argument, the environment or a log.
  */
 import type { FormatErrorCode, TiffWriteErrorCode } from '@lantern/formats';
 import type { DicomDeidErrorCode, MuseDeidErrorCode, SlideDeidErrorCode } from '@lantern/deid';
 import type { FileJob, WrittenOutcome } from './file-ingest.js';
 
 /**
- * The files a worker takes at once, each read into a buffer of its own: while one waits for the
- * disk (its read or write), the worker de-identifies and hashes the other.
+ * The files a worker takes at once, each read into a buffer of its own: when it answers for one,
+ * the other is in hand, so that it never waits for the parent's next message (and, for the formats
+ * read asynchronously, a slide, one file's wait for the disk overlaps the other's work).
  */
 export const FILES_PER_WORKER = 2;
 
 /** Parent to worker, first: where it writes the files it makes. */
 export interface IngestWorkerData {
   kind: 'init';
-  /** The data directory's ingest scratch area (file-ingest.ts' writeNativeFile). */
-  scratch: string;
+  /** Its own folder in the data directory's ingest scratch area (file-ingest.ts' writeNativeFile). */
+  folder: string;
   /**
    * Testing only (ingest-pool.test.ts): the worker process exits with code 7 when it is given its
    * n-th file, as a worker that crashes (out of memory, a native fault) would vanish; it lets the

@@ -10,13 +10,24 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { constants, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
-import { FormatError, formatCsvRow, readEcgNpz, writeWfdb } from '@lantern/formats';
+import { FormatError, formatCsvRow, readEcgNpz, writeNpy, writeWfdb } from '@lantern/formats';
 import {
   generateArrestEcgDelivery,
   generateBrcaPathDelivery,
@@ -65,6 +76,12 @@ async function withDataDir<T>(name: string, use: (ctx: AppContext) => Promise<T>
   } finally {
     await ctx.close();
   }
+}
+
+/** The files (not folders) in a scratch area, at any depth. */
+async function scratchFiles(scratch: string): Promise<string[]> {
+  const entries = await readdir(scratch, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name);
 }
 
 /** An ingest service of `ctx` whose DICOM files go through `pool`. */
@@ -322,6 +339,44 @@ describe('the ingest worker pool', () => {
     );
   }, 300_000);
 
+  it('keeps the folder of a worker alive out of the scratch sweep, and sweeps a dead one', async () => {
+    await withDataDir('sweep-live', async (ctx) => {
+      const scratch = join(work, 'sweep-live', INGEST_SCRATCH_DIR);
+      const long = new Date(Date.now() - 3_600_000);
+      // What a worker killed mid-file left: its folder, and a file in it, an hour old.
+      const dead = join(scratch, 'worker-dead');
+      await mkdir(dead, { recursive: true });
+      await writeFile(join(dead, '7'), 'de-identified bytes');
+      await utimes(join(dead, '7'), long, long);
+      await utimes(dead, long, long);
+      const path = join(work, 'sweep-live.npy');
+      await writeFile(path, writeNpy({ data: new Int16Array([1, -2, 3]), shape: [3] }));
+      const job = (index: number): FileJob => ({
+        kind: 'numpy',
+        path,
+        name: `ecgs/${index}.npy`,
+        shiftDays: 0,
+      });
+      const pool = new IngestPool({ workers: 1, stores: stores(ctx) });
+      try {
+        expect(await pool.ingestFile(job(1))).toMatchObject({ kind: 'stored' });
+        const [live] = (await readdir(scratch)).filter((name) => name !== 'worker-dead');
+        // Idle since long ago, as far as its times tell: alive all the same.
+        await utimes(join(scratch, live ?? ''), long, long);
+        expect(await pool.sweepScratch(new Date())).toBe(1);
+        expect(await readdir(scratch)).toEqual([live]);
+        // Its folder is there for its next file, which it writes and the store takes.
+        expect(await pool.ingestFile(job(2))).toMatchObject({ kind: 'stored' });
+        expect(await readdir(join(scratch, live ?? ''))).toEqual([]);
+      } finally {
+        await pool.close();
+      }
+      // Ended with the pool: its folder goes with the next sweep.
+      expect(await pool.sweepScratch(new Date(Date.now() + 60_000))).toBe(1);
+      expect(await readdir(scratch)).toEqual([]);
+    });
+  });
+
   it('ends its worker processes when the server dies with them mid-file (DICOM and slide), and nothing more is stored', async () => {
     const dataDir = join(work, 'orphans');
     await mkdir(dataDir, { recursive: true });
@@ -499,9 +554,9 @@ describe('the ingest worker pool with every native format', () => {
     expect(new Set(state.held.map((h) => h.format))).toEqual(new Set(['dicom', 'unreadable']));
     expect(state.held.filter((h) => h.format === 'unreadable').map((h) => h.path)).toHaveLength(2);
     expect(await ingestWith('mixed-two', 2, mixed)).toBe(one);
-    // No slide's temporary folder is left in the scratch area.
+    // No file is left in the scratch area (each worker's folder stays, for its next file).
     for (const name of ['mixed-one', 'mixed-two']) {
-      expect(await readdir(join(work, name, INGEST_SCRATCH_DIR))).toEqual([]);
+      expect(await scratchFiles(join(work, name, INGEST_SCRATCH_DIR))).toEqual([]);
     }
   }, 300_000);
 
@@ -624,8 +679,10 @@ describe('the ingest worker pool with every native format', () => {
           listed.push(object.key);
         }
         expect(listed).toEqual([]);
-        expect(await readdir(scratch)).toEqual([]);
-        expect((await stat(scratch)).mode & 0o077).toBe(0);
+        expect(await scratchFiles(scratch)).toEqual([]);
+        for (const folder of ['', ...(await readdir(scratch))]) {
+          expect((await stat(join(scratch, folder))).mode & 0o077).toBe(0);
+        }
         expect(await readdir(join(work, 'hostile', 'objects', '.tmp'))).toEqual([]);
         // … and the same two workers take the next file.
         const pids = pool.workerPids;

@@ -3,10 +3,11 @@
  * child processes (node:child_process fork, IPC with the advanced serialization; 0 or 1, one), for
  * every object store, local or S3. Each worker takes files through writeNativeFile
  * (file-ingest.ts: DICOM, slides, MUSE XML, NumPy, WFDB) with its own ReadBuffers, writing each
- * file's de-identified bytes, hashed as they are made, into a folder of its own in the data
- * directory's scratch area; this process stores them under those hashes with storeWritten
- * (ObjectStore.putFile: the local store renames the file, flushed, into place; the S3 store sends
- * it signed with the worker's hash, which the server checks) and removes the folder. So every byte
+ * file's de-identified bytes, hashed as they are made, into the worker's own folder in the data
+ * directory's scratch area (made once, not a folder a file); this process stores them under those
+ * hashes with storeWritten (ObjectStore.putFile: the local store renames the file, flushed, into
+ * place; the S3 store sends it signed with the worker's hash, which the server checks) and removes
+ * what the store left. So every byte
  * is hashed once, in a worker, and the server's main thread reads, parses and hashes none; workers
  * need no store, and no S3 credential ever leaves this process. Processes, not worker threads: on
  * the 2-vCPU machines measured, two threads of one process spent about a fifth more CPU on the
@@ -23,15 +24,17 @@
  * A worker that dies (an uncaught error, out of memory, a signal) fails its file with an
  * IngestWorkerError, and so the ingest run, which stays resumable as after any failure: the next
  * file starts a new worker. A worker whose parent dies exits as soon as its IPC channel closes
- * ('disconnect'), mid-file or not; what either leaves is a folder in the scratch area, swept by
- * the janitor (sweepScratch), or, when the server itself dies between a store and the row that
- * names the object, an object no row refers to yet (the object sweep). Workers start when a file
- * first needs them, do not keep the process alive while idle, and end with `close`. From the
- * built server a worker runs `dist/services/ingest/ingest-worker.js`; from the TypeScript sources
- * (tests under tsx) it starts through `ingest-source-worker.mjs`, which registers tsx first. */
+ * ('disconnect'), mid-file or not; what either leaves is its folder in the scratch area, swept by
+ * the janitor once the worker is gone (sweepScratch), or, when the server itself dies between a
+ * store and the row that names the object, an object no row refers to yet (the object sweep).
+ * Workers start when a file first needs them, do not keep the process alive while idle, and end
+ * with `close`. From the built server a worker runs `dist/services/ingest/ingest-worker.js`; from
+ * the TypeScript sources (tests under tsx) it starts through `ingest-source-worker.mjs`, which
+ * registers tsx first. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DicomDeidError, MuseDeidError, SlideDeidError } from '@lantern/deid';
 import { FormatError, TiffWriteError } from '@lantern/formats';
 import { workerThreadExecArgv } from '@lantern/synth';
@@ -40,6 +43,7 @@ import {
   IngestSystemError,
   storeWritten,
   sweepFolders,
+  writtenPaths,
   type FileJob,
   type FileOutcome,
   type IngestStores,
@@ -66,7 +70,7 @@ export interface IngestPoolOptions {
   stores: IngestStores;
   /**
    * The folder the workers write de-identified files in, in the data directory (on the local
-   * store's file system, so that storing a file renames it), each file's in a folder of its own
+   * store's file system, so that storing a file renames it), each worker's in a folder of its own
    * readable by its owner only. Default: INGEST_SCRATCH_DIR of the local store's data directory;
    * required with other stores.
    */
@@ -106,6 +110,8 @@ interface Pending {
 
 interface PoolWorker {
   child: ChildProcess;
+  /** Its folder in the scratch area, the only one it may have this process store from. */
+  folder: string;
   /** The files it is taking (at most FILES_PER_WORKER). */
   taking: Pending[];
 }
@@ -212,22 +218,19 @@ export class IngestPool {
       });
       this.dispatch();
     });
-    // A folder of the scratch area, and no other path, is what a worker may have this process
-    // read from and remove.
-    if (dirname(written.folder) !== this.scratch) {
-      throw new Error('an ingest worker answered with a folder outside the scratch area');
-    }
     return storeWritten(written, this.stores);
   }
 
   /**
    * Removes what files begun before `before` left in the scratch area (a process killed
    * mid-slide: de-identified bytes, but never kept); called only while no ingest runs, so that
-   * nothing under way is there. Each file's folder counts from its newest entry. Returns how many
-   * folders it removed.
+   * nothing under way is there. Each worker's folder counts from its newest entry, and those of
+   * the workers alive stay (one may be given a file as the sweep runs). Returns how many folders
+   * it removed.
    */
   async sweepScratch(before: Date): Promise<number> {
-    return sweepFolders(this.scratch, before);
+    const kept = this.workers.map((entry) => basename(entry.folder));
+    return sweepFolders(this.scratch, before, kept);
   }
 
   /** Ends every worker and waits for it to exit; files still queued or taken fail. */
@@ -293,10 +296,14 @@ export class IngestPool {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
-    const entry: PoolWorker = { child, taking: [] };
+    const entry: PoolWorker = {
+      child,
+      folder: join(this.scratch, `worker-${randomUUID()}`),
+      taking: [],
+    };
     const init: IngestWorkerData = {
       kind: 'init',
-      scratch: this.scratch,
+      folder: entry.folder,
       exitAtFile: this.exitAtFile,
     };
     child.send(init);
@@ -310,7 +317,13 @@ export class IngestPool {
       holdOpen(child, entry.taking.length > 0);
       switch (message.kind) {
         case 'done':
-          pending.resolve(message.outcome);
+          // Its own folder of the scratch area, and no other path, is what a worker may have this
+          // process read from and remove.
+          if (writtenPaths(message.outcome).every((path) => dirname(path) === entry.folder)) {
+            pending.resolve(message.outcome);
+          } else {
+            pending.reject(new Error('an ingest worker answered with a file outside its folder'));
+          }
           break;
         case 'failed':
           pending.reject(receivedError(message.error));

@@ -1,12 +1,13 @@
 /**
  * An IngestPool's worker process: de-identifies the native files it is sent (DICOM, slides, MUSE
- * XML, NumPy, WFDB), one after another, with file-ingest.ts' writeNativeFile (DICOM read whole
- * into this worker's own ReadBuffer, de-identified, written with one gathered write; the other
- * formats by their own de-identifiers), each into a folder of its own in the data directory's
- * scratch area, every byte hashed as it is made. It answers each job with what it wrote (paths,
- * sizes, hashes) or a typed error, never with the file's bytes; the parent stores the files under
- * those hashes (storeWritten), so this process holds no store, no credential and no secret beyond
- * each job's own. It writes no database row and logs nothing. It exits when its parent closes the
+ * XML, NumPy, WFDB), one after another, with file-ingest.ts' writeNativeFile (DICOM read whole into
+ * this worker's own ReadBuffer, de-identified, written with one gathered write, both with blocking
+ * calls on this thread, which has nothing else to do meanwhile; the other formats by their own
+ * de-identifiers), into this worker's folder in the data directory's scratch area (named by the
+ * parent), every byte hashed as it is made. It answers each job with what it wrote (paths, sizes,
+ * hashes) or a typed error, never with the file's bytes; the parent stores the files under those
+ * hashes (storeWritten), so this process holds no store, no credential and no secret beyond each
+ * job's own. It writes no database row and logs nothing. It exits when its parent closes the
  * IPC channel or dies. */
 import {
   DicomDeidError,
@@ -36,7 +37,7 @@ if (process.send === undefined) {
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
 /** Set by the parent's first message. */
-let scratch: string | null = null;
+let folder: string | null = null;
 let exitAtFile: number | undefined;
 
 /** A buffer for each file in hand (see ReadBuffer), lent to one file at a time. */
@@ -94,10 +95,10 @@ function sentError(error: unknown): SentError {
 
 async function run(job: FileJobMessage, readBuffer: ReadBuffer): Promise<void> {
   try {
-    if (scratch === null) {
-      throw new Error('the ingest worker was given a file before its scratch area');
+    if (folder === null) {
+      throw new Error('the ingest worker was given a file before its scratch folder');
     }
-    const outcome = await writeNativeFile(job, scratch, readBuffer, remapperOf);
+    const outcome = await writeNativeFile(job, folder, readBuffer, remapperOf);
     send({ kind: 'done', job: job.job, outcome });
   } catch (error) {
     send({ kind: 'failed', job: job.job, error: sentError(error) });
@@ -139,7 +140,7 @@ function exitIfDone(): void {
 process.on('message', (message: IngestWorkerInbound) => {
   switch (message.kind) {
     case 'init':
-      scratch = message.scratch;
+      folder = message.folder;
       exitAtFile = message.exitAtFile;
       break;
     case 'dicom':
