@@ -14,6 +14,7 @@
  * state cannot affect the next one.
  */
 import { WasmCodec } from './emscripten.js';
+import { decodeSequentialWasm, type WasmJpegColour } from './sequential-wasm.js';
 
 /** What the JPEG frame's three components hold, which libjpeg otherwise guesses from markers. */
 export type JpegColourSpace =
@@ -150,6 +151,22 @@ function hasIdentifier(bytes: Uint8Array, at: number, identifier: string): boole
  * to another size is refused.
  */
 export function decodeJpegSamples(
+  stream: Uint8Array,
+  expected: { width: number; height: number; components: number },
+  colour: JpegColourSpace,
+): DecodedJpeg {
+  const wasmColour: WasmJpegColour = colour === 'rgb' ? 'as-coded' : colour;
+  const options = { colour: wasmColour, flavour: 'libjpeg-turbo' } as const;
+  const decoded = decodeSequentialWasm(stream, expected, options, JpegCodecError);
+  if (decoded?.samples instanceof Uint8Array) {
+    const { width, height, components, samples } = decoded;
+    return { width, height, components, samples };
+  }
+  return decodeJpegSamplesWithLibjpegTurbo(stream, expected, colour);
+}
+
+/** `decodeJpegSamples` by libjpeg-turbo alone, whatever the stream's process. */
+export function decodeJpegSamplesWithLibjpegTurbo(
   stream: Uint8Array,
   expected: { width: number; height: number; components: number },
   colour: JpegColourSpace,

@@ -51,6 +51,7 @@ import {
   type EndOfBandRun,
   type ProgressiveBand,
 } from './progressive.js';
+import { decodeSequentialWasm } from './sequential-wasm.js';
 
 /** The stream is not sequential DCT JPEG this decoder reads (the message says what and where). */
 export class SequentialJpegError extends Error {
@@ -132,9 +133,22 @@ const ZIGZAG = Uint8Array.from([
 /**
  * Decodes a whole DCT JPEG stream (SOF0, SOF1, SOF2, SOF9 or SOF10). The frame header must agree
  * with `expected` (width, height, components), or the stream is refused before anything is
- * allocated.
+ * allocated. Sequential Huffman-coded frames go to the WebAssembly decoder (`./sequential-wasm.ts`,
+ * the same samples, faster); what it leaves (progressive, arithmetic) to this module's.
  */
 export function decodeJpegSequential(
+  stream: Uint8Array,
+  expected: SequentialJpegExpectation,
+): DecodedSequentialJpeg {
+  const colour = expected.colour === 'ycbcr' ? 'ycbcr' : 'as-coded';
+  return (
+    decodeSequentialWasm(stream, expected, { colour, flavour: 'ijg' }, SequentialJpegError) ??
+    decodeJpegSequentialInJs(stream, expected)
+  );
+}
+
+/** `decodeJpegSequential` by this module's decoder alone, whatever the stream's process. */
+export function decodeJpegSequentialInJs(
   stream: Uint8Array,
   expected: SequentialJpegExpectation,
 ): DecodedSequentialJpeg {
