@@ -91,8 +91,7 @@ static struct {
   int32_t height;
   int32_t components;
   int32_t precision;
-  int32_t is_converted; /* three components converted from YCbCr to RGB */
-  int32_t spare[2];
+  int32_t spare[3];
 } result;
 
 /* Sets the result's error and returns its code, for `return fail(...)`. */
@@ -230,21 +229,31 @@ static int read_quantization(decoder_t *d, const uint8_t *s, uint32_t length, ui
   return OK;
 }
 
-/* huffman.ts's `fast` entry of a prefix whose lookup is `entry`, or 0. */
-static int32_t fast_entry(uint32_t prefix, uint32_t entry, int is_dc) {
-  int length = (int)(entry >> 8);
-  int symbol = (int)(entry & 0xff);
+/*
+ * Fills `fast` for one code of `length` bits at most LOOKAHEAD (huffman.ts's `fast`): each value
+ * its bits can have, when they fit the lookahead after the code, gets the prefixes that start
+ * with the code and those bits.
+ */
+static void fill_fast(huffman_t *t, int32_t code, int length, int symbol, int is_dc) {
   int size = is_dc ? symbol : symbol & 15;
   int run = is_dc ? 0 : symbol >> 4;
-  if (entry == 0 || size > 15 || length + size > LOOKAHEAD) {
-    return 0;
+  if (size > 15 || length + size > LOOKAHEAD) {
+    return; /* left to the slow path */
   }
-  if (size == 0) {
-    return (run == 15 ? 0xf0 : 0) | length;
+  int spare = LOOKAHEAD - length - size;
+  for (int32_t bits = 0; bits < (1 << size); bits += 1) {
+    int32_t entry;
+    if (size == 0) {
+      entry = (run == 15 ? 0xf0 : 0) | length;
+    } else {
+      int32_t value = bits < (1 << (size - 1)) ? bits - (1 << size) + 1 : bits; /* EXTEND (F.2.2.1) */
+      entry = (int32_t)((uint32_t)value << 8) | (run << 4) | (length + size);
+    }
+    int32_t first = ((code << size) | bits) << spare;
+    for (int32_t p = first; p < first + (1 << spare); p += 1) {
+      t->fast[p] = entry;
+    }
   }
-  int bits = (int)((prefix >> (LOOKAHEAD - length - size)) & ((1u << size) - 1));
-  int value = bits < (1 << (size - 1)) ? bits - (1 << size) + 1 : bits; /* EXTEND (F.2.2.1) */
-  return (int32_t)((uint32_t)value << 8) | (run << 4) | (length + size);
 }
 
 /* Reads the tables of a DHT segment (T.81 B.2.4.2): DC (class 0) and AC (class 1), ids 0 to 3. */
@@ -269,21 +278,27 @@ static int read_huffman(decoder_t *d, const uint8_t *s, uint32_t length, uint32_
     }
     huffman_t *t = table_class == 0 ? &d->dc[id] : &d->ac[id];
     __builtin_memset(t->lookup, 0, sizeof t->lookup);
+    __builtin_memset(t->fast, 0, sizeof t->fast);
     __builtin_memset(t->symbols, 0, sizeof t->symbols);
     __builtin_memcpy(t->symbols, s + offset + 17, total);
+    t->is_defined = 0;
     int32_t code = 0;
     int32_t index = 0;
     for (int len = 1; len <= 16; len += 1) {
       int count = counts[len - 1];
       t->offset[len] = index - code;
       t->max_code[len] = -1;
+      if (code + count > (1 << len)) {
+        return FAIL(E_DHT_OVERFULL, at);
+      }
       for (int i = 0; i < count; i += 1) {
-        if (len <= LOOKAHEAD && code < (1 << len)) {
+        if (len <= LOOKAHEAD) {
           int shift = LOOKAHEAD - len;
           uint16_t entry = (uint16_t)((len << 8) | t->symbols[index]);
           for (int32_t p = code << shift, end = (code + 1) << shift; p < end; p += 1) {
             t->lookup[p] = entry;
           }
+          fill_fast(t, code, len, t->symbols[index], table_class == 0);
         }
         code += 1;
         index += 1;
@@ -291,16 +306,9 @@ static int read_huffman(decoder_t *d, const uint8_t *s, uint32_t length, uint32_
       if (count > 0) {
         t->max_code[len] = code - 1;
       }
-      if (code > (1 << len)) {
-        t->is_defined = 0;
-        return FAIL(E_DHT_OVERFULL, at);
-      }
       code <<= 1;
     }
     t->max_code[17] = 0x7fffffff;
-    for (uint32_t p = 0; p < LOOKAHEAD_SIZE; p += 1) {
-      t->fast[p] = fast_entry(p, t->lookup[p], table_class == 0);
-    }
     t->is_defined = 1;
     offset += 17 + total;
   }
@@ -517,6 +525,9 @@ static int scan_end(const reader_t *r, uint32_t *end) {
 #define FIX_2_562915447 20995
 #define FIX_3_072711026 25172
 
+/* Four 32-bit lanes times a constant. */
+#define MUL(v, k) wasm_i32x4_mul((v), wasm_i32x4_splat(k))
+
 /*
  * A descaled sample (before the level shift) as the reference limits it: libjpeg-turbo's post-IDCT
  * table is indexed by the value masked to 10 bits (jdmaster.c prepare_range_limit_table), IJG 6b's
@@ -587,7 +598,6 @@ static void idct_block(const int32_t *in, int pass1, int is_turbo, int precision
 }
 #else
 /* The butterflies of jidctint.c on four columns (or rows) at once, in 32-bit lanes: exact. */
-#define MUL(v, k) wasm_i32x4_mul((v), wasm_i32x4_splat(k))
 static inline void idct_lanes(v128_t d[8], int shift) {
   v128_t round = wasm_i32x4_splat(1 << (shift - 1));
   v128_t z1 = MUL(wasm_i32x4_add(d[2], d[6]), FIX_0_541196100);
@@ -982,44 +992,63 @@ static int read_stream(decoder_t *d, int width, int height, int count) {
 /* ------------------------------------------------------------------ upsampling and colour */
 
 /*
+ * The inner samples of a triangle filter across (jdsample.c): for each input i from 1 to width - 2,
+ * (3 in[i] + in[i - 1] + even_round) >> shift and (3 in[i] + in[i + 1] + odd_round) >> shift; eight
+ * inputs at a time in 16-bit lanes, which the sums fit (at most 4 x 16380 + 8 at 12 bits).
+ */
+static void fancy_inner(const uint16_t *in, int width, uint16_t *out, int even_round, int odd_round,
+                        int shift) {
+  int i = 1;
+  v128_t even_add = wasm_i16x8_splat((int16_t)even_round);
+  v128_t odd_add = wasm_i16x8_splat((int16_t)odd_round);
+  for (; i + 8 < width; i += 8) {
+    v128_t value = wasm_v128_load(in + i);
+    v128_t triple = wasm_i16x8_add(wasm_i16x8_add(value, value), value);
+    v128_t even = wasm_u16x8_shr(wasm_i16x8_add(wasm_i16x8_add(triple, wasm_v128_load(in + i - 1)), even_add), shift);
+    v128_t odd = wasm_u16x8_shr(wasm_i16x8_add(wasm_i16x8_add(triple, wasm_v128_load(in + i + 1)), odd_add), shift);
+    wasm_v128_store(out + 2 * i, wasm_i16x8_shuffle(even, odd, 0, 8, 1, 9, 2, 10, 3, 11));
+    wasm_v128_store(out + 2 * i + 8, wasm_i16x8_shuffle(even, odd, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+  for (; i < width - 1; i += 1) {
+    int value = in[i] * 3;
+    out[2 * i] = (uint16_t)((value + in[i - 1] + even_round) >> shift);
+    out[2 * i + 1] = (uint16_t)((value + in[i + 1] + odd_round) >> shift);
+  }
+}
+
+/*
  * jdsample.c h2v1_fancy_upsample: each output sample 3/4 of the nearer input, 1/4 of the farther,
  * the two at the ends copied; `width` (more than 2) inputs make 2 x `width`.
  */
 static void upsample_h2v1(const uint16_t *in, int width, uint16_t *out) {
   out[0] = in[0];
   out[1] = (uint16_t)((in[0] * 3 + in[1] + 2) >> 2);
-  for (int i = 1; i < width - 1; i += 1) {
-    int value = in[i] * 3;
-    out[2 * i] = (uint16_t)((value + in[i - 1] + 1) >> 2);
-    out[2 * i + 1] = (uint16_t)((value + in[i + 1] + 2) >> 2);
-  }
+  fancy_inner(in, width, out, 1, 2, 2);
   out[2 * width - 2] = (uint16_t)((in[width - 1] * 3 + in[width - 2] + 1) >> 2);
   out[2 * width - 1] = in[width - 1];
 }
 
 /*
  * jdsample.c h2v2_fancy_upsample: each column's nearer row 3/4 and farther 1/4, then the same
- * across, in sixteenths; `sums` holds the column sums (width entries).
+ * across, in sixteenths; `sums` holds the column sums (width entries, and room for 8 more).
  */
-static void upsample_h2v2(const uint16_t *near, const uint16_t *far, int width, int32_t *sums,
+static void upsample_h2v2(const uint16_t *near, const uint16_t *far, int width, uint16_t *sums,
                           uint16_t *out) {
-  for (int i = 0; i < width; i += 1) {
-    sums[i] = near[i] * 3 + far[i];
+  for (int i = 0; i < width; i += 8) {
+    v128_t value = wasm_v128_load(near + i);
+    v128_t triple = wasm_i16x8_add(wasm_i16x8_add(value, value), value);
+    wasm_v128_store(sums + i, wasm_i16x8_add(triple, wasm_v128_load(far + i)));
   }
   out[0] = (uint16_t)((sums[0] * 4 + 8) >> 4);
   out[1] = (uint16_t)((sums[0] * 3 + sums[1] + 7) >> 4);
-  for (int i = 1; i < width - 1; i += 1) {
-    int32_t value = sums[i] * 3;
-    out[2 * i] = (uint16_t)((value + sums[i - 1] + 8) >> 4);
-    out[2 * i + 1] = (uint16_t)((value + sums[i + 1] + 7) >> 4);
-  }
+  fancy_inner(sums, width, out, 8, 7, 4);
   out[2 * width - 2] = (uint16_t)((sums[width - 1] * 3 + sums[width - 2] + 8) >> 4);
   out[2 * width - 1] = (uint16_t)((sums[width - 1] * 4 + 7) >> 4);
 }
 
 /* A component's row `y` at the frame's width: its plane's row, or one upsampled into `row`. */
 static const uint16_t *component_row(const decoder_t *d, const component_t *c, int y, uint16_t *row,
-                                     int32_t *sums) {
+                                     uint16_t *sums) {
   int across = d->h_max / c->h;
   int down = d->v_max / c->v;
   if (across == 1 && down == 1) {
@@ -1053,32 +1082,133 @@ static const uint16_t *component_row(const decoder_t *d, const component_t *c, i
 #define FIX_0_71414 46802
 #define FIX_0_34414 22554
 
+static inline int32_t clamp(int32_t x, int32_t max) { return x < 0 ? 0 : x > max ? max : x; }
+
 /*
- * One row of YCbCr (T.871, full range) to RGB as jdcolor.c's tables give it (the same sums, made
- * here rather than looked up), eight pixels at a time, then clamped.
+ * One pixel of YCbCr (T.871, full range) to RGB as jdcolor.c's tables give it: the same sums,
+ * made here rather than looked up.
  */
-static void convert_row(const uint16_t *luma, const uint16_t *blue, const uint16_t *red, int width,
-                        int precision, uint8_t *out8, uint16_t *out16) {
-  int center = 1 << (precision - 1);
-  int max = (1 << precision) - 1;
-  for (int x = 0; x < width; x += 1) {
-    int32_t y = luma[x];
-    int32_t cb = blue[x] - center;
-    int32_t cr = red[x] - center;
-    int32_t r = y + ((FIX_1_40200 * cr + 32768) >> 16);
-    int32_t g = y + ((-FIX_0_34414 * cb + 32768 - FIX_0_71414 * cr) >> 16);
-    int32_t b = y + ((FIX_1_77200 * cb + 32768) >> 16);
-    r = r < 0 ? 0 : r > max ? max : r;
-    g = g < 0 ? 0 : g > max ? max : g;
-    b = b < 0 ? 0 : b > max ? max : b;
+static inline void convert_pixel(int32_t y, int32_t cb, int32_t cr, int center, int max, int32_t rgb[3]) {
+  cb -= center;
+  cr -= center;
+  rgb[0] = clamp(y + ((FIX_1_40200 * cr + 32768) >> 16), max);
+  rgb[1] = clamp(y + ((-FIX_0_34414 * cb + 32768 - FIX_0_71414 * cr) >> 16), max);
+  rgb[2] = clamp(y + ((FIX_1_77200 * cb + 32768) >> 16), max);
+}
+
+/* Eight pixels' R, G and B (16-bit lanes, at most 255) stored as 24 interleaved bytes. */
+static inline void store_rgb8(uint8_t *out, v128_t r, v128_t g, v128_t b) {
+  v128_t rg = wasm_u8x16_narrow_i16x8(r, g); /* r0..r7 g0..g7 */
+  v128_t bb = wasm_u8x16_narrow_i16x8(b, b); /* b0..b7 twice */
+  v128_t first = wasm_i8x16_shuffle(rg, bb, 0, 8, 16, 1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20, 5);
+  v128_t rest = wasm_i8x16_shuffle(rg, bb, 13, 21, 6, 14, 22, 7, 15, 23, 0, 0, 0, 0, 0, 0, 0, 0);
+  wasm_v128_store(out, first);
+  wasm_v128_store64_lane(out + 16, rest, 0);
+}
+
+/* One half (four lanes) of a colour sum: y + ((k1 * a + k2 * b + 32768) >> 16), in 32 bits. */
+static inline v128_t colour_lanes(v128_t y, v128_t a, int32_t k1, v128_t b, int32_t k2) {
+  v128_t sum = wasm_i32x4_add(MUL(a, k1), wasm_i32x4_splat(32768));
+  if (k2 != 0) {
+    sum = wasm_i32x4_add(sum, MUL(b, k2));
+  }
+  return wasm_i32x4_add(y, wasm_i32x4_shr(sum, 16));
+}
+
+/* Eight pixels' colour sums of both halves, clamped to 0 .. 255 in 16-bit lanes. */
+static inline v128_t colour8(v128_t y[2], v128_t a[2], int32_t k1, v128_t b[2], int32_t k2) {
+  v128_t low = colour_lanes(y[0], a[0], k1, b[0], k2);
+  v128_t high = colour_lanes(y[1], a[1], k1, b[1], k2);
+  return wasm_u16x8_min(wasm_u16x8_narrow_i32x4(low, high), wasm_i16x8_splat(255));
+}
+
+/* Eight 16-bit samples from `p` as two halves of 32-bit lanes, less `center`. */
+static inline void widen(const uint16_t *p, int32_t center, v128_t out[2]) {
+  v128_t v = wasm_v128_load(p);
+  out[0] = wasm_i32x4_sub(wasm_u32x4_extend_low_u16x8(v), wasm_i32x4_splat(center));
+  out[1] = wasm_i32x4_sub(wasm_u32x4_extend_high_u16x8(v), wasm_i32x4_splat(center));
+}
+
+/* A row of 8-bit YCbCr to interleaved RGB, eight pixels at a time. */
+static void convert_row8(const uint16_t *luma, const uint16_t *blue, const uint16_t *red, int width,
+                         uint8_t *out) {
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    v128_t y[2], cb[2], cr[2];
+    widen(luma + x, 0, y);
+    widen(blue + x, 128, cb);
+    widen(red + x, 128, cr);
+    v128_t r = colour8(y, cr, FIX_1_40200, cr, 0);
+    v128_t g = colour8(y, cb, -FIX_0_34414, cr, -FIX_0_71414);
+    v128_t b = colour8(y, cb, FIX_1_77200, cb, 0);
+    store_rgb8(out + 3 * x, r, g, b);
+  }
+  for (; x < width; x += 1) {
+    int32_t rgb[3];
+    convert_pixel(luma[x], blue[x], red[x], 128, 255, rgb);
+    out[3 * x] = (uint8_t)rgb[0];
+    out[3 * x + 1] = (uint8_t)rgb[1];
+    out[3 * x + 2] = (uint8_t)rgb[2];
+  }
+}
+
+/* A row of three 8-bit components interleaved as they are, eight pixels at a time. */
+static void interleave_row8(const uint16_t *c0, const uint16_t *c1, const uint16_t *c2, int width,
+                            uint8_t *out) {
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    store_rgb8(out + 3 * x, wasm_v128_load(c0 + x), wasm_v128_load(c1 + x), wasm_v128_load(c2 + x));
+  }
+  for (; x < width; x += 1) {
+    out[3 * x] = (uint8_t)c0[x];
+    out[3 * x + 1] = (uint8_t)c1[x];
+    out[3 * x + 2] = (uint8_t)c2[x];
+  }
+}
+
+/* A row of one 8-bit component, sixteen samples at a time. */
+static void copy_row8(const uint16_t *in, int width, uint8_t *out) {
+  int x = 0;
+  for (; x + 16 <= width; x += 16) {
+    wasm_v128_store(out + x, wasm_u8x16_narrow_i16x8(wasm_v128_load(in + x), wasm_v128_load(in + x + 8)));
+  }
+  for (; x < width; x += 1) {
+    out[x] = (uint8_t)in[x];
+  }
+}
+
+/* A row of any precision and count: converted from YCbCr, or interleaved as coded. */
+static void present_row(const uint16_t *const *source, int count, int is_ycbcr, int width, int precision,
+                        uint8_t *out8, uint16_t *out16) {
+  if (is_ycbcr) {
+    int max = (1 << precision) - 1;
+    for (int x = 0; x < width; x += 1) {
+      int32_t rgb[3];
+      convert_pixel(source[0][x], source[1][x], source[2][x], 1 << (precision - 1), max, rgb);
+      for (int i = 0; i < 3; i += 1) {
+        if (out8 != 0) {
+          out8[3 * x + i] = (uint8_t)rgb[i];
+        } else {
+          out16[3 * x + i] = (uint16_t)rgb[i];
+        }
+      }
+    }
+    return;
+  }
+  if (out16 != 0 && count == 1) {
+    __builtin_memcpy(out16, source[0], (uint32_t)width * 2);
+    return;
+  }
+  for (int i = 0; i < count; i += 1) {
+    const uint16_t *in = source[i];
     if (out8 != 0) {
-      out8[3 * x] = (uint8_t)r;
-      out8[3 * x + 1] = (uint8_t)g;
-      out8[3 * x + 2] = (uint8_t)b;
+      for (int x = 0; x < width; x += 1) {
+        out8[x * count + i] = (uint8_t)in[x];
+      }
     } else {
-      out16[3 * x] = (uint16_t)r;
-      out16[3 * x + 1] = (uint16_t)g;
-      out16[3 * x + 2] = (uint16_t)b;
+      for (int x = 0; x < width; x += 1) {
+        out16[x * count + i] = in[x];
+      }
     }
   }
 }
@@ -1091,7 +1221,7 @@ static int present(decoder_t *d, int is_ycbcr) {
   void *samples = take(size * (is_wide ? 2 : 1));
   /* Rows for each upsampled component: whole groups, so the filters need not stop at the width. */
   uint16_t *rows[4];
-  int32_t *sums = (int32_t *)take((uint64_t)d->width * 4 + 16);
+  uint16_t *sums = (uint16_t *)take((uint64_t)d->width * 2 + 32);
   for (int i = 0; i < count; i += 1) {
     rows[i] = (uint16_t *)take((uint64_t)(d->components[i].sample_width + 1) * 4 * 2 + 16);
     if (rows[i] == 0) {
@@ -1101,34 +1231,25 @@ static int present(decoder_t *d, int is_ycbcr) {
   if (samples == 0 || sums == 0) {
     return fail(E_OUT_OF_MEMORY, 0, (int)(size > 0x3fffffff ? 0x3fffffff : size), 0, 0, 0, 0, 0);
   }
-  uint8_t *out8 = is_wide ? 0 : (uint8_t *)samples;
-  uint16_t *out16 = is_wide ? (uint16_t *)samples : 0;
   for (int y = 0; y < d->height; y += 1) {
     const uint16_t *source[4];
     for (int i = 0; i < count; i += 1) {
       source[i] = component_row(d, &d->components[i], y, rows[i], sums);
     }
     uint64_t start = (uint64_t)y * (uint64_t)width * (uint64_t)count;
-    if (is_ycbcr) {
-      convert_row(source[0], source[1], source[2], width, d->precision, out8 ? out8 + start : 0,
-                  out16 ? out16 + start : 0);
-      continue;
-    }
-    for (int i = 0; i < count; i += 1) {
-      const uint16_t *in = source[i];
-      if (out8 != 0) {
-        for (int x = 0; x < width; x += 1) {
-          out8[start + (uint64_t)(x * count + i)] = (uint8_t)in[x];
-        }
-      } else {
-        for (int x = 0; x < width; x += 1) {
-          out16[start + (uint64_t)(x * count + i)] = in[x];
-        }
-      }
+    uint8_t *out8 = is_wide ? 0 : (uint8_t *)samples + start;
+    uint16_t *out16 = is_wide ? (uint16_t *)samples + start : 0;
+    if (out8 != 0 && count == 1) {
+      copy_row8(source[0], width, out8);
+    } else if (out8 != 0 && count == 3 && is_ycbcr) {
+      convert_row8(source[0], source[1], source[2], width, out8);
+    } else if (out8 != 0 && count == 3) {
+      interleave_row8(source[0], source[1], source[2], width, out8);
+    } else {
+      present_row(source, count, is_ycbcr, width, d->precision, out8, out16);
     }
   }
   result.samples = (uint32_t)(uintptr_t)samples;
-  result.is_converted = is_ycbcr;
   return OK;
 }
 
