@@ -10,7 +10,9 @@
 #                                        Chromium, Ceph's mon, OSD and radosgw for the S3 object store,
 #                                        script(1) for the CLI's terminal tests, Slurm and munge
 #                                        for the Slurm backend, Jupyter for the notebooks it runs,
-#                                        dcmtk's dcmdjpeg as the reference 12-bit JPEG decoder)
+#                                        dcmtk's dcmdjpeg as the reference 12-bit JPEG decoder,
+#                                        libjpeg-turbo's cjpeg for the streams the WebAssembly
+#                                        decoder is checked on)
 #   scripts/debian-packages.sh bench     test + the peers bench/formats, bench/ingest and bench/compute
 #                                        measure against (configurable-http-proxy and wrk for compute;
 #                                        dcmtk's headers and g++ to build bench/formats' decoding peer)
@@ -22,7 +24,7 @@ RUNTIME=(bubblewrap util-linux openssl python3 python3-jupyter-server python3-nb
   python3-matplotlib python3-sklearn python3-scipy)
 WASM=(clang lld)
 TEST=("${RUNTIME[@]}" "${WASM[@]}" postgresql chromium libvips-tools python3-skimage ceph-mon ceph-osd
-  radosgw bsdutils slurm-wlm munge dcmtk)
+  radosgw bsdutils slurm-wlm munge dcmtk libjpeg-turbo-progs)
 BENCH=("${TEST[@]}" libgdcm-tools openssl openslide-tools python3-pil node-configurable-http-proxy wrk
   libdcmtk-dev g++)
 
