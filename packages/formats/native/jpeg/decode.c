@@ -416,6 +416,23 @@ typedef struct {
 
 /* At least 57 bits unread (some of them padding past the data). */
 static void fill(reader_t *r) {
+  /*
+   * Most of the time the next eight bytes hold no 0xFF (no stuffing, no marker): as many whole
+   * bytes as fit are taken from them at once, with what the byte loop below would give.
+   */
+  if (r->padding == 0 && r->at + 8 <= r->length) {
+    uint64_t word;
+    __builtin_memcpy(&word, r->stream + r->at, 8);
+    uint64_t inverse = ~word; /* a byte of 0xFF is a zero byte here */
+    if (((inverse - 0x0101010101010101ull) & ~inverse & 0x8080808080808080ull) == 0) {
+      int bytes = (63 - r->count) >> 3; /* 1 to 7: the count stays within 64 */
+      word = __builtin_bswap64(word);
+      r->bits = (r->bits << (8 * bytes)) | (word >> (64 - 8 * bytes));
+      r->count += 8 * bytes;
+      r->at += (uint32_t)bytes;
+      return;
+    }
+  }
   while (r->count <= 56) {
     uint32_t byte = 0;
     if (r->padding == 0 && r->at < r->length) {
@@ -553,7 +570,9 @@ static void fill_block(int32_t dc, int pass1, int is_turbo, int precision, uint1
 
 #ifdef JD_SCALAR_IDCT
 /* jidctint.c, one column or row of eight at a time (kept to measure the SIMD one against). */
-static void idct_block(const int32_t *in, int pass1, int is_turbo, int precision, uint16_t *out, int stride) {
+static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo, int precision,
+                       uint16_t *out, int stride) {
+  (void)is_narrow;
   int32_t ws[64];
   int shift1 = CONST_BITS - pass1;
   int shift2 = CONST_BITS + pass1 + 3;
@@ -627,6 +646,35 @@ static inline void idct_lanes(v128_t d[8], int shift) {
   d[4] = wasm_i32x4_shr(wasm_i32x4_sub(t13, o0), shift);
 }
 
+/*
+ * idct_lanes when d[4] to d[7] are zero (a block coded in its first four rows and columns): the
+ * same sums without their zero terms (e1 is e0, e2 is z1; y1 and y4 are d1, y2 and y3 are d3).
+ */
+static inline void idct_lanes_narrow(v128_t d[8], int shift) {
+  v128_t round = wasm_i32x4_splat(1 << (shift - 1));
+  v128_t z1 = MUL(d[2], FIX_0_541196100);
+  v128_t e3 = wasm_i32x4_add(z1, MUL(d[2], FIX_0_765366865));
+  v128_t e0 = wasm_i32x4_add(wasm_i32x4_shl(d[0], CONST_BITS), round);
+  v128_t t10 = wasm_i32x4_add(e0, e3), t13 = wasm_i32x4_sub(e0, e3);
+  v128_t t11 = wasm_i32x4_add(e0, z1), t12 = wasm_i32x4_sub(e0, z1);
+  v128_t z5 = MUL(wasm_i32x4_add(d[3], d[1]), FIX_1_175875602);
+  v128_t za = MUL(d[1], -FIX_0_899976223), zb = MUL(d[3], -FIX_2_562915447);
+  v128_t zc = wasm_i32x4_add(MUL(d[3], -FIX_1_961570560), z5);
+  v128_t zd = wasm_i32x4_add(MUL(d[1], -FIX_0_390180644), z5);
+  v128_t o0 = wasm_i32x4_add(za, zc);
+  v128_t o1 = wasm_i32x4_add(zb, zd);
+  v128_t o2 = wasm_i32x4_add(MUL(d[3], FIX_3_072711026), wasm_i32x4_add(zb, zc));
+  v128_t o3 = wasm_i32x4_add(MUL(d[1], FIX_1_501321110), wasm_i32x4_add(za, zd));
+  d[0] = wasm_i32x4_shr(wasm_i32x4_add(t10, o3), shift);
+  d[7] = wasm_i32x4_shr(wasm_i32x4_sub(t10, o3), shift);
+  d[1] = wasm_i32x4_shr(wasm_i32x4_add(t11, o2), shift);
+  d[6] = wasm_i32x4_shr(wasm_i32x4_sub(t11, o2), shift);
+  d[2] = wasm_i32x4_shr(wasm_i32x4_add(t12, o1), shift);
+  d[5] = wasm_i32x4_shr(wasm_i32x4_sub(t12, o1), shift);
+  d[3] = wasm_i32x4_shr(wasm_i32x4_add(t13, o0), shift);
+  d[4] = wasm_i32x4_shr(wasm_i32x4_sub(t13, o0), shift);
+}
+
 /* Transposes the 4 x 4 lanes of a[0..3] in place. */
 static inline void transpose4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
   v128_t t0 = wasm_i32x4_shuffle(*a, *b, 0, 4, 1, 5);
@@ -643,14 +691,20 @@ static inline void transpose4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
  * jidctint.c on a whole block: columns (four at a time, lanes across), transposed, rows (four at
  * a time), limited, transposed back and stored eight samples a row.
  */
-static void idct_block(const int32_t *in, int pass1, int is_turbo, int precision, uint16_t *out, int stride) {
+static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo, int precision,
+                       uint16_t *out, int stride) {
   v128_t left[8], right[8]; /* columns 0-3 and 4-7 of each row */
   for (int r = 0; r < 8; r += 1) {
     left[r] = wasm_v128_load(in + 8 * r);
     right[r] = wasm_v128_load(in + 8 * r + 4);
   }
-  idct_lanes(left, CONST_BITS - pass1);
-  idct_lanes(right, CONST_BITS - pass1);
+  if (is_narrow) {
+    /* Columns 4 to 7 are zero, and so is what the first pass makes of them. */
+    idct_lanes_narrow(left, CONST_BITS - pass1);
+  } else {
+    idct_lanes(left, CONST_BITS - pass1);
+    idct_lanes(right, CONST_BITS - pass1);
+  }
   /* Rows 0-3 and 4-7 as columns: top[k] is column k of rows 0-3. */
   v128_t top[8], bottom[8];
   for (int h = 0; h < 2; h += 1) {
@@ -663,8 +717,13 @@ static void idct_block(const int32_t *in, int pass1, int is_turbo, int precision
     bottom[4 * h] = a, bottom[4 * h + 1] = b, bottom[4 * h + 2] = c, bottom[4 * h + 3] = d;
   }
   int shift2 = CONST_BITS + pass1 + 3;
-  idct_lanes(top, shift2);
-  idct_lanes(bottom, shift2);
+  if (is_narrow) {
+    idct_lanes_narrow(top, shift2);
+    idct_lanes_narrow(bottom, shift2);
+  } else {
+    idct_lanes(top, shift2);
+    idct_lanes(bottom, shift2);
+  }
   v128_t center = wasm_i32x4_splat(1 << (precision - 1));
   v128_t max = wasm_i16x8_splat((int16_t)((1 << precision) - 1));
   v128_t wrap = wasm_i32x4_splat(512), mask = wasm_i32x4_splat(1023);
@@ -774,6 +833,7 @@ static int decode_block(decoder_t *d, reader_t *r, const huffman_t *dc, const hu
   *prediction += difference;
   coefficients[0] = *prediction * quant[0];
   int last = 0;
+  int wide = 0; /* the natural positions' bits or'ed: row 4 and up sets 32, column 4 and up 4 */
   for (int z = 1; z < 64; z += 1) {
     if (r->count < 32) {
       fill(r);
@@ -804,13 +864,14 @@ static int decode_block(decoder_t *d, reader_t *r, const huffman_t *dc, const hu
       return FAIL(E_PAST_64, r->at);
     }
     coefficients[ZIGZAG[z]] = value * quant[z];
+    wide |= ZIGZAG[z];
     last = z;
   }
   int pass1 = d->precision == 8 ? 2 : 1;
   if (last == 0) {
     fill_block(coefficients[0], pass1, d->is_turbo, d->precision, out, stride);
   } else {
-    idct_block(coefficients, pass1, d->is_turbo, d->precision, out, stride);
+    idct_block(coefficients, (wide & 0x24) == 0, pass1, d->is_turbo, d->precision, out, stride);
     for (int z = 1; z <= last; z += 1) {
       coefficients[ZIGZAG[z]] = 0;
     }
@@ -1218,6 +1279,11 @@ static int present(decoder_t *d, int is_ycbcr) {
   int width = d->width, count = d->count;
   uint64_t size = (uint64_t)width * (uint64_t)d->height * (uint64_t)count;
   int is_wide = d->precision != 8;
+  if (is_wide && count == 1 && d->components[0].stride == width) {
+    /* One component whose plane's rows are the image's: its first rows are the samples. */
+    result.samples = (uint32_t)(uintptr_t)d->components[0].plane;
+    return OK;
+  }
   void *samples = take(size * (is_wide ? 2 : 1));
   /* Rows for each upsampled component: whole groups, so the filters need not stop at the width. */
   uint16_t *rows[4];
