@@ -4,6 +4,7 @@
 # module, to packages/formats/src/jpeg/sequential-wasm.generated.ts, which the package loads
 # synchronously (no .wasm file to find at run time, nothing for a bundler to copy).
 #   scripts/build-wasm.sh [OUT.ts]    OUT.ts in place of the committed module (the test compares)
+#   JD_CFLAGS=... adds compiler flags, for measuring (-DJD_SCALAR_IDCT: the scalar IDCT)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

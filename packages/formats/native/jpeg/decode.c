@@ -616,6 +616,14 @@ static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo
   }
 }
 #else
+/* jidctint.c's last butterfly: outputs k and 7 - k are even[k] plus and minus odd[k], descaled. */
+static inline void idct_outputs(v128_t d[8], const v128_t even[4], const v128_t odd[4], int shift) {
+  for (int k = 0; k < 4; k += 1) {
+    d[k] = wasm_i32x4_shr(wasm_i32x4_add(even[k], odd[k]), shift);
+    d[7 - k] = wasm_i32x4_shr(wasm_i32x4_sub(even[k], odd[k]), shift);
+  }
+}
+
 /* The butterflies of jidctint.c on four columns (or rows) at once, in 32-bit lanes: exact. */
 static inline void idct_lanes(v128_t d[8], int shift) {
   v128_t round = wasm_i32x4_splat(1 << (shift - 1));
@@ -636,14 +644,7 @@ static inline void idct_lanes(v128_t d[8], int shift) {
   v128_t o1 = wasm_i32x4_add(MUL(d[5], FIX_2_053119869), wasm_i32x4_add(zb, zd));
   v128_t o2 = wasm_i32x4_add(MUL(d[3], FIX_3_072711026), wasm_i32x4_add(zb, zc));
   v128_t o3 = wasm_i32x4_add(MUL(d[1], FIX_1_501321110), wasm_i32x4_add(za, zd));
-  d[0] = wasm_i32x4_shr(wasm_i32x4_add(t10, o3), shift);
-  d[7] = wasm_i32x4_shr(wasm_i32x4_sub(t10, o3), shift);
-  d[1] = wasm_i32x4_shr(wasm_i32x4_add(t11, o2), shift);
-  d[6] = wasm_i32x4_shr(wasm_i32x4_sub(t11, o2), shift);
-  d[2] = wasm_i32x4_shr(wasm_i32x4_add(t12, o1), shift);
-  d[5] = wasm_i32x4_shr(wasm_i32x4_sub(t12, o1), shift);
-  d[3] = wasm_i32x4_shr(wasm_i32x4_add(t13, o0), shift);
-  d[4] = wasm_i32x4_shr(wasm_i32x4_sub(t13, o0), shift);
+  idct_outputs(d, (v128_t[4]){t10, t11, t12, t13}, (v128_t[4]){o3, o2, o1, o0}, shift);
 }
 
 /*
@@ -665,14 +666,7 @@ static inline void idct_lanes_narrow(v128_t d[8], int shift) {
   v128_t o1 = wasm_i32x4_add(zb, zd);
   v128_t o2 = wasm_i32x4_add(MUL(d[3], FIX_3_072711026), wasm_i32x4_add(zb, zc));
   v128_t o3 = wasm_i32x4_add(MUL(d[1], FIX_1_501321110), wasm_i32x4_add(za, zd));
-  d[0] = wasm_i32x4_shr(wasm_i32x4_add(t10, o3), shift);
-  d[7] = wasm_i32x4_shr(wasm_i32x4_sub(t10, o3), shift);
-  d[1] = wasm_i32x4_shr(wasm_i32x4_add(t11, o2), shift);
-  d[6] = wasm_i32x4_shr(wasm_i32x4_sub(t11, o2), shift);
-  d[2] = wasm_i32x4_shr(wasm_i32x4_add(t12, o1), shift);
-  d[5] = wasm_i32x4_shr(wasm_i32x4_sub(t12, o1), shift);
-  d[3] = wasm_i32x4_shr(wasm_i32x4_add(t13, o0), shift);
-  d[4] = wasm_i32x4_shr(wasm_i32x4_sub(t13, o0), shift);
+  idct_outputs(d, (v128_t[4]){t10, t11, t12, t13}, (v128_t[4]){o3, o2, o1, o0}, shift);
 }
 
 /* Transposes the 4 x 4 lanes of a[0..3] in place. */

@@ -13,6 +13,7 @@
  * a hostile stream outlives its call, and so is one whose memory grew past 64 MiB (a large frame),
  * after its samples are copied out.
  */
+import { isWasmApi, type WasmApi, type WasmCompiled } from './emscripten.js';
 import { SEQUENTIAL_WASM_BASE64 } from './sequential-wasm.generated.js';
 
 /** Whose samples to give: libjpeg-turbo's (8-bit frames) or IJG 6b's as sequential.ts has them. */
@@ -37,21 +38,6 @@ interface DecoderExports {
   jd_decode(length: number, width: number, height: number, count: number, flags: number): number;
 }
 
-/** The part of the WebAssembly JavaScript API used here (lib ES2023 does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
-
-function isWasmApi(value: unknown): value is WasmApi {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof Reflect.get(value, 'Module') === 'function' &&
-    typeof Reflect.get(value, 'Instance') === 'function'
-  );
-}
-
 function isDecoderExports(value: object): value is DecoderExports {
   return ['jd_input', 'jd_result', 'jd_decode'].every(
     (name) => typeof Reflect.get(value, name) === 'function',
@@ -64,7 +50,7 @@ const FIRST_UNSUPPORTED = 100;
 const FLAVOUR_TURBO = 4;
 const COLOUR_FLAGS: Record<WasmJpegColour, number> = { 'as-coded': 0, ycbcr: 1, auto: 2 };
 
-let compiled: { api: WasmApi; module: object } | null = null;
+let compiled: { api: WasmApi; module: WasmCompiled } | null = null;
 let live: DecoderExports | null = null;
 
 function instance(): DecoderExports {
