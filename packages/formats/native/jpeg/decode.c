@@ -145,7 +145,7 @@ static void *take(uint64_t bytes) {
 EXPORT(jd_input)
 uint8_t *jd_input(uint32_t length) {
   heap_top = (uintptr_t)&__heap_base;
-  return (uint8_t *)take(length + 16);
+  return (uint8_t *)take((uint64_t)length + 16);
 }
 
 EXPORT(jd_result)
@@ -603,13 +603,14 @@ static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo
       int32_t o2 = d3 * FIX_3_072711026 + zb + zc;
       int32_t o3 = d1 * FIX_1_501321110 + za + zd;
       int32_t r[8] = {t10 + o3, t11 + o2, t12 + o1, t13 + o0, t13 - o0, t12 - o1, t11 - o2, t10 - o3};
-      if (pass == 0) {
-        for (int k = 0; k < 8; k += 1) {
-          ws[k * 8 + i] = r[k] >> shift;
-        }
-      } else {
-        for (int k = 0; k < 8; k += 1) {
-          out[i * stride + k] = (uint16_t)limit(r[k] >> shift, is_turbo, center, max);
+      int is_dc = (d1 | d2 | d3 | d4 | d5 | d6 | d7) == 0; /* jidctint.c's shortcut */
+      int32_t dc = pass == 0 ? d0 << pass1 : (d0 + (1 << (pass1 + 2))) >> (pass1 + 3);
+      for (int k = 0; k < 8; k += 1) {
+        int32_t x = is_dc ? dc : r[k] >> shift;
+        if (pass == 0) {
+          ws[k * 8 + i] = x;
+        } else {
+          out[i * stride + k] = (uint16_t)limit(x, is_turbo, center, max);
         }
       }
     }
@@ -669,6 +670,28 @@ static inline void idct_lanes_narrow(v128_t d[8], int shift) {
   idct_outputs(d, (v128_t[4]){t10, t11, t12, t13}, (v128_t[4]){o3, o2, o1, o0}, shift);
 }
 
+/*
+ * One pass over four columns (or rows) in lanes, with jidctint.c's shortcut: lanes whose terms
+ * past the first are zero all come out `dc` (a column's d0 << PASS1_BITS, a row's descaled d0),
+ * which the sums give too except where hostile coefficients overflow them, so that samples are
+ * the reference's whatever the stream. `is_narrow`: d[4] to d[7] are zero.
+ */
+static inline void idct_pass(v128_t d[8], int is_narrow, int shift, v128_t dc) {
+  v128_t terms = wasm_v128_or(wasm_v128_or(d[1], d[2]), d[3]);
+  if (!is_narrow) {
+    terms = wasm_v128_or(terms, wasm_v128_or(wasm_v128_or(d[4], d[5]), wasm_v128_or(d[6], d[7])));
+  }
+  v128_t is_dc = wasm_i32x4_eq(terms, wasm_i32x4_splat(0));
+  if (is_narrow) {
+    idct_lanes_narrow(d, shift);
+  } else {
+    idct_lanes(d, shift);
+  }
+  for (int k = 0; k < 8; k += 1) {
+    d[k] = wasm_v128_bitselect(dc, d[k], is_dc);
+  }
+}
+
 /* Transposes the 4 x 4 lanes of a[0..3] in place. */
 static inline void transpose4(v128_t *a, v128_t *b, v128_t *c, v128_t *d) {
   v128_t t0 = wasm_i32x4_shuffle(*a, *b, 0, 4, 1, 5);
@@ -692,12 +715,10 @@ static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo
     left[r] = wasm_v128_load(in + 8 * r);
     right[r] = wasm_v128_load(in + 8 * r + 4);
   }
-  if (is_narrow) {
-    /* Columns 4 to 7 are zero, and so is what the first pass makes of them. */
-    idct_lanes_narrow(left, CONST_BITS - pass1);
-  } else {
-    idct_lanes(left, CONST_BITS - pass1);
-    idct_lanes(right, CONST_BITS - pass1);
+  /* Columns 4 to 7 of a narrow block are zero, and so is what the first pass makes of them. */
+  idct_pass(left, is_narrow, CONST_BITS - pass1, wasm_i32x4_shl(left[0], pass1));
+  if (!is_narrow) {
+    idct_pass(right, 0, CONST_BITS - pass1, wasm_i32x4_shl(right[0], pass1));
   }
   /* Rows 0-3 and 4-7 as columns: top[k] is column k of rows 0-3. */
   v128_t top[8], bottom[8];
@@ -711,13 +732,9 @@ static void idct_block(const int32_t *in, int is_narrow, int pass1, int is_turbo
     bottom[4 * h] = a, bottom[4 * h + 1] = b, bottom[4 * h + 2] = c, bottom[4 * h + 3] = d;
   }
   int shift2 = CONST_BITS + pass1 + 3;
-  if (is_narrow) {
-    idct_lanes_narrow(top, shift2);
-    idct_lanes_narrow(bottom, shift2);
-  } else {
-    idct_lanes(top, shift2);
-    idct_lanes(bottom, shift2);
-  }
+  v128_t half = wasm_i32x4_splat(1 << (pass1 + 2));
+  idct_pass(top, is_narrow, shift2, wasm_i32x4_shr(wasm_i32x4_add(top[0], half), pass1 + 3));
+  idct_pass(bottom, is_narrow, shift2, wasm_i32x4_shr(wasm_i32x4_add(bottom[0], half), pass1 + 3));
   v128_t center = wasm_i32x4_splat(1 << (precision - 1));
   v128_t max = wasm_i16x8_splat((int16_t)((1 << precision) - 1));
   v128_t wrap = wasm_i32x4_splat(512), mask = wasm_i32x4_splat(1023);

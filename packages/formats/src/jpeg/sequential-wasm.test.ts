@@ -16,7 +16,11 @@ import {
   type JpegColourSpace,
 } from './libjpeg-turbo.js';
 import { SequentialJpegError, decodeJpegSequentialInJs } from './sequential.js';
-import { decodeSequentialWasm, type WasmJpegColour } from './sequential-wasm.js';
+import {
+  decodeSequentialWasm,
+  type WasmDecodedJpeg,
+  type WasmJpegColour,
+} from './sequential-wasm.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files/';
@@ -269,6 +273,57 @@ describe('the WebAssembly JPEG decoder: hostile streams', () => {
       }
       expect(refused).toBeGreaterThan(0);
       expect(Array.from(decodeJpegSamples(stream, size, 'ycbcr').samples)).toEqual(reference);
+    },
+  );
+
+  it.each(['mono12.dcm', 'mono8.dcm', 'rgb12-422.dcm'])(
+    "refuses damaged streams with sequential.ts's message, or decodes them to its samples (%s)",
+    (name) => {
+      // A few bytes set at random (a fixed generator), 400 times. Streams without restart markers:
+      // before one, this decoder's 64-bit buffer may hold up to 7 unused bytes of damaged data
+      // where sequential.ts's holds up to 4, so they refuse different damage there.
+      const file = readDicom(readFileSync(new URL(name, FIXTURES)), { name });
+      const info = readImageInfo(file);
+      const stream = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0]?.bytes;
+      const expected = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
+      const isYcbcr = info.photometricInterpretation.startsWith('YBR');
+      const options = { colour: isYcbcr ? 'ycbcr' : 'as-coded', flavour: 'ijg' } as const;
+      const inJs = { ...expected, colour: isYcbcr ? 'ycbcr' : 'none' } as const;
+      let state = 12_345;
+      const random = (n: number) => {
+        state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+        return state % n;
+      };
+      const outcomes = new Set<string>();
+      for (let trial = 0; trial < 400; trial += 1) {
+        const mutant = Uint8Array.from(stream ?? []);
+        for (let k = 1 + random(3); k > 0; k -= 1) {
+          mutant[2 + random(mutant.length - 2)] = random(4) === 0 ? 0xff : random(256);
+        }
+        const js = errorOf(() => decodeJpegSequentialInJs(mutant, inJs));
+        let ours: WasmDecodedJpeg | Error | null;
+        try {
+          ours = decodeSequentialWasm(mutant, expected, options, SequentialJpegError);
+        } catch (error) {
+          ours = error instanceof Error ? error : new Error(String(error));
+        }
+        if (ours === null) {
+          outcomes.add('left to sequential.ts'); // the damage made it another process
+        } else if (ours instanceof Error) {
+          expect(ours, `trial ${trial}`).toBeInstanceOf(SequentialJpegError);
+          expect(ours.message.replace(/ \(near byte \d+\)/, ''), `trial ${trial}`).toBe(
+            js instanceof Error ? js.message : 'decoded',
+          );
+          outcomes.add('refused');
+        } else {
+          expect(js, `trial ${trial}`).toBeNull();
+          const samples = decodeJpegSequentialInJs(mutant, inJs).samples;
+          expect(Array.from(ours.samples), `trial ${trial}`).toEqual(Array.from(samples));
+          outcomes.add('decoded');
+        }
+      }
+      expect(outcomes).toContain('refused');
+      expect(outcomes).toContain('decoded');
     },
   );
 
