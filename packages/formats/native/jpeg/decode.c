@@ -14,8 +14,10 @@
  *     filters (h1v2_fancy_upsample) and this decoder does not, is refused as unsupported;
  *   - IJG 6b's as sequential.ts computes it (its 12-bit path): samples clamped, 1 x 2 chroma
  *     repeated, frames of 0 lines whose height a DNL segment confirms.
- * Anything else (progressive, arithmetic, lossless, hierarchical, DAC, another precision) is
- * reported unsupported, for the caller to give to its other decoders unchanged.
+ * And lossless JPEG (SOF3: 2 to 16 bits, predictors 1 to 7, point transform, restart intervals,
+ * one scan or one per component, DNL) with lossless.ts's samples and refusals.
+ * Anything else (progressive, arithmetic, hierarchical, DAC, another precision) is reported
+ * unsupported, for the caller to give to its other decoders unchanged.
  *
  * Hostile input: every length is checked against the stream before it is read; the frame must be
  * the size the caller expects before anything is allocated, so the memory used is bounded by that
@@ -72,6 +74,17 @@ enum {
   E_DNL_LINES,
   E_ZERO_LINES,
   E_OUT_OF_MEMORY,
+  /* Lossless JPEG's (lossless.ts's words). */
+  E_NOT_LOSSLESS,
+  E_LOSSLESS_PRECISION,
+  E_ZERO_WIDTH,
+  E_LOSSLESS_SAMPLING,
+  E_DIFFERENCE_BITS,
+  E_PREDICTOR,
+  E_POINT_TRANSFORM,
+  E_RESTART_ROWS,
+  E_LOSSLESS_ENDS,
+  E_NO_SCAN,
   /* Not refusals: what this decoder leaves to the others. */
   U_PROCESS = 100,
   U_PRECISION,
@@ -191,6 +204,10 @@ typedef struct {
   const uint8_t *stream;
   uint32_t length;
   int is_turbo;     /* libjpeg-turbo's flavour, else IJG 6b's (see the top) */
+  int is_lossless;  /* lossless JPEG (SOF3) as lossless.ts reads it */
+  int expected_width, expected_height, expected_count;
+  int has_frame, scans;
+  uint16_t *work; /* lossless: the samples, interleaved */
   int precision;
   int width, height;
   int count;
@@ -262,7 +279,8 @@ static int read_huffman(decoder_t *d, const uint8_t *s, uint32_t length, uint32_
   while (offset < length) {
     int table_class = s[offset] >> 4;
     int id = s[offset] & 15;
-    if (table_class > 1 || id > 3) {
+    /* Lossless JPEG codes differences alone: DC tables (lossless.ts's readHuffmanTables). */
+    if (table_class > (d->is_lossless ? 0 : 1) || id > 3) {
       return fail(E_DHT_CLASS, at, table_class, id, 0, 0, 0, 0);
     }
     if (offset + 17 > length) {
@@ -273,8 +291,13 @@ static int read_huffman(decoder_t *d, const uint8_t *s, uint32_t length, uint32_
     for (int i = 0; i < 16; i += 1) {
       total += counts[i];
     }
-    if (total > 256 || offset + 17 + total > length) {
+    if (total > (d->is_lossless ? 17u : 256u) || offset + 17 + total > length) {
       return FAIL(E_DHT_MALFORMED, at);
+    }
+    for (uint32_t i = 0; d->is_lossless && i < total; i += 1) {
+      if (s[offset + 17 + i] > 16) {
+        return fail(E_DIFFERENCE_BITS, at, s[offset + 17 + i], 0, 0, 0, 0, 0);
+      }
     }
     huffman_t *t = table_class == 0 ? &d->dc[id] : &d->ac[id];
     __builtin_memset(t->lookup, 0, sizeof t->lookup);
@@ -975,14 +998,60 @@ static void note_app(decoder_t *d, int marker, const uint8_t *s, uint32_t length
   }
 }
 
-/* The markers of the stream, scans decoded as they come (sequential.ts's decodeJpegSequential). */
-static int read_stream(decoder_t *d, int width, int height, int count) {
+/*
+ * A segment of a sequential stream (sequential.ts's decodeJpegSequential): `*next` is where the
+ * stream goes on, the segment's end unless it is a scan's header.
+ */
+static int read_sequential_segment(decoder_t *d, int marker, const uint8_t *segment, uint32_t size,
+                                   uint32_t at, uint32_t *next) {
+  if (marker == 0xc0 || marker == 0xc1) {
+    if (d->has_frame) {
+      return FAIL(E_TWO_FRAMES, at);
+    }
+    CHECK(read_frame(d, segment, size, at, d->expected_width, d->expected_height, d->expected_count));
+    d->has_frame = 1;
+  } else if (marker >= 0xc2 && marker <= 0xcf && marker != 0xc4) {
+    /* Progressive, lossless, hierarchical, arithmetic coding and its conditioning (DAC). */
+    return fail(marker == 0xcc ? U_CONDITIONING : U_PROCESS, at, marker, 0, 0, 0, 0, 0);
+  } else if (marker == 0xc4) {
+    CHECK(read_huffman(d, segment, size, at));
+  } else if (marker == 0xdb) {
+    CHECK(read_quantization(d, segment, size, at));
+  } else if (marker == 0xda) {
+    if (!d->has_frame) {
+      return FAIL(E_SCAN_BEFORE_FRAME, at);
+    }
+    scan_t scan;
+    CHECK(read_scan(d, segment, size, at, &scan));
+    d->has_scanned = 1;
+    CHECK(decode_scan(d, &scan, next));
+    if (d->is_dnl_pending) {
+      CHECK(read_defined_lines(d, next));
+      d->is_dnl_pending = 0;
+    }
+  } else if (marker == 0xdc) {
+    return FAIL(E_DNL_OUT_OF_PLACE, at);
+  } else if (marker >= 0xd0 && marker <= 0xd8) {
+    return fail(E_MARKER_OUT_OF_PLACE, at, marker, 0, 0, 0, 0, 0);
+  } else if (marker == 0xe0 || marker == 0xee) {
+    note_app(d, marker, segment, size);
+  }
+  return OK;
+}
+
+static int read_lossless_segment(decoder_t *d, int marker, const uint8_t *segment, uint32_t size,
+                                 uint32_t at, uint32_t *next);
+
+/*
+ * The markers of the stream, each segment read by its process's reader (scans decoded as they
+ * come), then what must have come.
+ */
+static int read_stream(decoder_t *d) {
   const uint8_t *s = d->stream;
   uint32_t n = d->length;
   if (n < 4 || s[0] != 0xff || s[1] != 0xd8) {
     return FAIL(E_NO_SOI, 0);
   }
-  int has_frame = 0;
   uint32_t at = 2;
   for (;;) {
     if (at + 2 > n) {
@@ -1003,54 +1072,27 @@ static int read_stream(decoder_t *d, int width, int height, int count) {
       return FAIL(E_NO_LENGTH, at);
     }
     uint32_t length = be16(s + at + 2);
-    uint32_t end = at + 2 + length;
-    if (length < 2 || end > n) {
+    uint32_t next = at + 2 + length;
+    if (length < 2 || next > n) {
       return fail(E_SEGMENT_LENGTH, at, (int)length, 0, 0, 0, 0, 0);
     }
     const uint8_t *segment = s + at + 4;
-    uint32_t size = length - 2;
-    if (marker == 0xc0 || marker == 0xc1) {
-      if (has_frame) {
-        return FAIL(E_TWO_FRAMES, at);
-      }
-      CHECK(read_frame(d, segment, size, at, width, height, count));
-      has_frame = 1;
-    } else if (marker >= 0xc2 && marker <= 0xcf && marker != 0xc4) {
-      /* Progressive, lossless, hierarchical, arithmetic coding and its conditioning (DAC). */
-      return fail(marker == 0xcc ? U_CONDITIONING : U_PROCESS, at, marker, 0, 0, 0, 0, 0);
-    } else if (marker == 0xc4) {
-      CHECK(read_huffman(d, segment, size, at));
-    } else if (marker == 0xdb) {
-      CHECK(read_quantization(d, segment, size, at));
-    } else if (marker == 0xdd) {
+    if (marker == 0xdd) {
       if (length != 4) {
         return FAIL(E_DRI_LENGTH, at);
       }
       d->restart_interval = (int)be16(segment);
-    } else if (marker == 0xda) {
-      if (!has_frame) {
-        return FAIL(E_SCAN_BEFORE_FRAME, at);
-      }
-      scan_t scan;
-      CHECK(read_scan(d, segment, size, at, &scan));
-      d->has_scanned = 1;
-      at = end;
-      CHECK(decode_scan(d, &scan, &at));
-      if (d->is_dnl_pending) {
-        CHECK(read_defined_lines(d, &at));
-        d->is_dnl_pending = 0;
-      }
-      continue;
-    } else if (marker == 0xdc) {
-      return FAIL(E_DNL_OUT_OF_PLACE, at);
-    } else if (marker >= 0xd0 && marker <= 0xd8) {
-      return fail(E_MARKER_OUT_OF_PLACE, at, marker, 0, 0, 0, 0, 0);
-    } else if (marker == 0xe0 || marker == 0xee) {
-      note_app(d, marker, segment, size);
+    } else if (d->is_lossless) {
+      CHECK(read_lossless_segment(d, marker, segment, length - 2, at, &next));
+    } else {
+      CHECK(read_sequential_segment(d, marker, segment, length - 2, at, &next));
     }
-    at = end;
+    at = next;
   }
-  if (!has_frame) {
+  if (d->is_lossless) {
+    return d->has_frame && d->scans > 0 ? OK : FAIL(E_NO_SCAN, at);
+  }
+  if (!d->has_frame) {
     return FAIL(E_NO_FRAME, at);
   }
   for (int i = 0; i < d->count; i += 1) {
@@ -1058,6 +1100,253 @@ static int read_stream(decoder_t *d, int width, int height, int count) {
       return fail(E_COMPONENT_IN_NO_SCAN, at, d->components[i].id, 0, 0, 0, 0, 0);
     }
   }
+  return OK;
+}
+
+/* ------------------------------------------------------------------ lossless JPEG */
+
+/*
+ * A lossless frame header (T.81 B.2.2; lossless.ts's readFrame): 2 to 16 bits, components sampled
+ * 1 x 1, checked against what the caller expects before its samples are allocated.
+ */
+static int read_lossless_frame(decoder_t *d, const uint8_t *s, uint32_t length, uint32_t at) {
+  int count = length >= 6 ? s[5] : 0;
+  if (length < 6 || count < 1 || count > 4 || length != 6u + 3u * (uint32_t)count) {
+    return FAIL(E_FRAME_MALFORMED, at);
+  }
+  int height = (int)be16(s + 1);
+  int width = (int)be16(s + 3);
+  if (height == 0) {
+    if (d->expected_height == 0) {
+      return FAIL(E_ZERO_LINES, at);
+    }
+    height = d->expected_height;
+    d->is_dnl_pending = 1;
+  }
+  d->precision = s[0];
+  if (d->precision < 2 || d->precision > 16) {
+    return fail(E_LOSSLESS_PRECISION, at, d->precision, 0, 0, 0, 0, 0);
+  }
+  if (width == 0) {
+    return fail(E_ZERO_WIDTH, at, width, height, 0, 0, 0, 0);
+  }
+  for (int i = 0; i < count; i += 1) {
+    int sampling = s[7 + 3 * i];
+    if (sampling != 0x11) {
+      return fail(E_LOSSLESS_SAMPLING, at, i, sampling >> 4, sampling & 15, 0, 0, 0);
+    }
+    d->components[i].id = s[6 + 3 * i];
+  }
+  if (width != d->expected_width || height != d->expected_height || count != d->expected_count) {
+    return fail(E_FRAME_SIZE, at, width, height, count, 0, 0, 0);
+  }
+  d->width = width;
+  d->height = height;
+  d->count = count;
+  uint64_t samples = (uint64_t)width * (uint64_t)height * (uint64_t)count;
+  d->work = (uint16_t *)take(samples * 2);
+  if (d->work == 0) {
+    return fail(E_OUT_OF_MEMORY, at, (int)(samples * 2 > 0x7fffffff ? 0x7fffffff : samples * 2), 0, 0, 0, 0, 0);
+  }
+  return OK;
+}
+
+/* A lossless scan header (lossless.ts's readScan): components, tables, predictor, transform. */
+typedef struct {
+  int count;
+  int components[4]; /* frame indices */
+  const huffman_t *tables[4];
+  int predictor;
+  int point_transform;
+} lossless_scan_t;
+
+static int read_lossless_scan(decoder_t *d, const uint8_t *s, uint32_t length, uint32_t at,
+                              lossless_scan_t *scan) {
+  int count = length >= 1 ? s[0] : 0;
+  if (count < 1 || count > d->count || length != 4u + 2u * (uint32_t)count) {
+    return FAIL(E_SCAN_MALFORMED, at);
+  }
+  scan->count = count;
+  for (int i = 0; i < count; i += 1) {
+    int index = -1;
+    for (int j = d->count - 1; j >= 0; j -= 1) {
+      index = d->components[j].id == s[1 + 2 * i] ? j : index;
+    }
+    for (int j = 0; j < i && index >= 0; j += 1) {
+      index = scan->components[j] == index ? -1 : index;
+    }
+    int table = s[2 + 2 * i] >> 4;
+    if (index < 0) {
+      return FAIL(E_SCAN_COMPONENT, at);
+    }
+    if (table > 3 || !d->dc[table].is_defined) {
+      return FAIL(E_NO_HUFFMAN_TABLE, at);
+    }
+    scan->components[i] = index;
+    scan->tables[i] = &d->dc[table];
+  }
+  scan->predictor = s[1 + 2 * count];
+  scan->point_transform = s[3 + 2 * count] & 15;
+  if (scan->predictor < 1 || scan->predictor > 7) {
+    return fail(E_PREDICTOR, at, scan->predictor, 0, 0, 0, 0, 0);
+  }
+  if (scan->point_transform >= d->precision) {
+    return fail(E_POINT_TRANSFORM, at, scan->point_transform, 0, 0, 0, 0, 0);
+  }
+  return OK;
+}
+
+/* One difference (H.1.2.2): from the lookup, or a symbol then its bits; SSSS 16 is 32768. */
+static inline int lossless_difference(reader_t *r, const huffman_t *t, int32_t *difference) {
+  if (r->count < 32) {
+    fill(r);
+  }
+  int32_t entry = t->fast[peek(r, LOOKAHEAD)];
+  if (entry != 0) {
+    r->count -= entry & 15;
+    *difference = entry >> 8;
+    return OK;
+  }
+  int size = decode_symbol(r, t);
+  if (size < 0) {
+    return FAIL(E_BAD_CODE, r->at);
+  }
+  /* The tables hold sizes of 16 bits at most (read_huffman). */
+  *difference = size == 0 ? 0 : size == 16 ? 32768 : receive_extend(r, size);
+  return OK;
+}
+
+/* T.81 Table H.1's predictors (Ra left, Rb above, Rc above left). */
+static inline int32_t predict(int predictor, int32_t a, int32_t b, int32_t c) {
+  switch (predictor) {
+  case 1:
+    return a;
+  case 2:
+    return b;
+  case 3:
+    return c;
+  case 4:
+    return a + b - c;
+  case 5:
+    return a + ((b - c) >> 1);
+  case 6:
+    return b + ((a - c) >> 1);
+  default:
+    return (a + b) >> 1;
+  }
+}
+
+/*
+ * A lossless scan's samples (before the point transform's shift) into the work samples (lossless.ts's
+ * decodeScan): the first sample of the image and of each restart interval predicted as
+ * 2^(P - Pt - 1), the rest of that first row from the left, the first of a row from above.
+ */
+static int decode_lossless_scan(decoder_t *d, const lossless_scan_t *scan, uint32_t *at) {
+  int width = d->width, height = d->height, stride = d->count;
+  int row = width * stride;
+  int32_t initial = 1 << (d->precision - scan->point_transform - 1);
+  if (d->restart_interval != 0 && d->restart_interval % width != 0) {
+    return fail(E_RESTART_ROWS, *at, d->restart_interval, width, 0, 0, 0, 0);
+  }
+  int rows_per_interval = d->restart_interval == 0 ? height : d->restart_interval / width;
+  reader_t reader = {d->stream, d->length, *at, 0, 0, 0};
+  reader_t *r = &reader;
+  uint16_t *work = d->work;
+  int restarts = 0;
+  for (int y = 0; y < height; y += 1) {
+    int first = y == 0;
+    if (y != 0 && y % rows_per_interval == 0) {
+      CHECK(restart(r, restarts % 8));
+      restarts += 1;
+      first = 1;
+    }
+    uint16_t *line = work + (uint64_t)y * (uint64_t)row;
+    for (int k = 0; k < scan->count; k += 1) {
+      int c = scan->components[k];
+      int32_t difference;
+      CHECK(lossless_difference(r, scan->tables[k], &difference));
+      line[c] = (uint16_t)((first ? initial : line[c - row]) + difference);
+    }
+    int is_from_left = first || scan->predictor == 1;
+    for (int x = 1; x < width; x += 1) {
+      for (int k = 0; k < scan->count; k += 1) {
+        int i = x * stride + scan->components[k];
+        int32_t a = line[i - stride];
+        int32_t prediction = is_from_left ? a : predict(scan->predictor, a, line[i - row], line[i - row - stride]);
+        int32_t difference;
+        CHECK(lossless_difference(r, scan->tables[k], &difference));
+        line[i] = (uint16_t)(prediction + difference);
+      }
+    }
+    if (overran(r)) {
+      return fail(E_LOSSLESS_ENDS, r->at, y, height, 0, 0, 0, 0);
+    }
+  }
+  /* The point transform's low bits come back as zeros, in this scan's components. */
+  if (scan->point_transform != 0) {
+    uint64_t samples = (uint64_t)row * (uint64_t)height;
+    for (uint64_t i = 0; i < samples; i += (uint64_t)stride) {
+      for (int k = 0; k < scan->count; k += 1) {
+        uint16_t *sample = work + i + scan->components[k];
+        *sample = (uint16_t)(*sample << scan->point_transform);
+      }
+    }
+  }
+  return scan_end(r, at);
+}
+
+/* A segment of a lossless stream (lossless.ts's decodeJpegLossless skips the markers it does not read). */
+static int read_lossless_segment(decoder_t *d, int marker, const uint8_t *segment, uint32_t size,
+                                 uint32_t at, uint32_t *next) {
+  if (marker == 0xc3) {
+    if (d->has_frame) {
+      return FAIL(E_TWO_FRAMES, at);
+    }
+    CHECK(read_lossless_frame(d, segment, size, at));
+    d->has_frame = 1;
+  } else if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xcc) {
+    return fail(E_NOT_LOSSLESS, at, marker, 0, 0, 0, 0, 0);
+  } else if (marker == 0xc4) {
+    CHECK(read_huffman(d, segment, size, at));
+  } else if (marker == 0xda) {
+    if (!d->has_frame) {
+      return FAIL(E_SCAN_BEFORE_FRAME, at);
+    }
+    lossless_scan_t scan;
+    CHECK(read_lossless_scan(d, segment, size, at, &scan));
+    CHECK(decode_lossless_scan(d, &scan, next));
+    d->scans += 1;
+    if (d->is_dnl_pending) {
+      CHECK(read_defined_lines(d, next));
+      d->is_dnl_pending = 0;
+    }
+  }
+  return OK;
+}
+
+/* The lossless samples: as they are above 8 bits, else narrowed to bytes. */
+static int present_lossless(decoder_t *d) {
+  uint64_t size = (uint64_t)d->width * (uint64_t)d->height * (uint64_t)d->count;
+  if (d->precision > 8) {
+    result.samples = (uint32_t)(uintptr_t)d->work;
+    return OK;
+  }
+  uint8_t *samples = (uint8_t *)take(size);
+  if (samples == 0) {
+    return fail(E_OUT_OF_MEMORY, 0, (int)(size > 0x7fffffff ? 0x7fffffff : size), 0, 0, 0, 0, 0);
+  }
+  /* The low byte of each, as lossless.ts's Uint8Array.set keeps it (damaged data can carry). */
+  uint64_t i = 0;
+  v128_t low = wasm_i16x8_splat(0xff);
+  for (; i + 16 <= size; i += 16) {
+    v128_t first = wasm_v128_and(wasm_v128_load(d->work + i), low);
+    v128_t second = wasm_v128_and(wasm_v128_load(d->work + i + 8), low);
+    wasm_v128_store(samples + i, wasm_u8x16_narrow_i16x8(first, second));
+  }
+  for (; i < size; i += 1) {
+    samples[i] = (uint8_t)d->work[i];
+  }
+  result.samples = (uint32_t)(uintptr_t)samples;
   return OK;
 }
 
@@ -1349,7 +1638,8 @@ static int guesses_ycbcr(const decoder_t *d) {
 
 /*
  * Decodes the `length` bytes given to jd_input to a frame that must be `width` x `height` x
- * `count`; `flags` bit 0-1 the colour (above), bit 2 libjpeg-turbo's flavour. Returns the result's
+ * `count`; `flags` bit 0-1 the colour (above), bit 2 libjpeg-turbo's flavour, bit 3 lossless JPEG
+ * (SOF3) instead of sequential. Returns the result's
  * code (0: its samples are ready).
  */
 EXPORT(jd_decode)
@@ -1360,7 +1650,19 @@ int jd_decode(uint32_t length, int width, int height, int count, int flags) {
   d->stream = (const uint8_t *)(((uintptr_t)&__heap_base + 15) & ~(uintptr_t)15);
   d->length = length;
   d->is_turbo = (flags >> 2) & 1;
-  CHECK(read_stream(d, width, height, count));
+  d->is_lossless = (flags >> 3) & 1;
+  d->expected_width = width;
+  d->expected_height = height;
+  d->expected_count = count;
+  CHECK(read_stream(d));
+  if (d->is_lossless) {
+    CHECK(present_lossless(d));
+    result.width = d->width;
+    result.height = d->height;
+    result.components = d->count;
+    result.precision = d->precision;
+    return OK;
+  }
   int colour = flags & 3;
   int is_ycbcr = d->count == 3 && (colour == COLOUR_YCBCR || (colour == COLOUR_AUTO && guesses_ycbcr(d)));
   CHECK(present(d, is_ycbcr));

@@ -15,6 +15,7 @@ import {
   encodeJpegRgb,
   type JpegColourSpace,
 } from './libjpeg-turbo.js';
+import { LosslessJpegError, decodeJpegLosslessInJs } from './lossless.js';
 import { SequentialJpegError, decodeJpegSequentialInJs } from './sequential.js';
 import {
   decodeSequentialWasm,
@@ -35,6 +36,30 @@ function readable(path: string): DicomFile | null {
     return readDicom(readFileSync(path), { name: path });
   } catch {
     return null;
+  }
+}
+
+/**
+ * Every JPEG frame (one fragment each, as in these files) of pydicom's test files and of the
+ * fixtures in `dir` whose first frame header's process `accept` takes.
+ */
+function* jpegFrames(dir: URL, accept: (process: number) => boolean) {
+  const paths = [
+    ...readdirSync(PYDICOM).map((name) => PYDICOM + name),
+    ...readdirSync(dir).map((name) => new URL(name, dir).pathname),
+  ].filter((path) => path.endsWith('.dcm'));
+  for (const path of paths) {
+    const file = readable(path);
+    const fragments = file?.dataset.get(TAG.PixelData)?.encapsulated?.fragments ?? [];
+    const header = fragments[0] === undefined ? null : readJpegFrameHeader(fragments[0].bytes);
+    if (file === null || header === null || !accept(header.process)) {
+      continue;
+    }
+    const info = readImageInfo(file);
+    const size = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
+    for (const fragment of fragments.slice(0, info.frames)) {
+      yield { path, stream: fragment.bytes, size, info };
+    }
   }
 }
 
@@ -108,29 +133,28 @@ describe('the WebAssembly JPEG decoder: its build', () => {
 describe('the WebAssembly JPEG decoder: the same samples as the decoders it stands in for', () => {
   it("decodes every sequential frame of pydicom's files and the fixtures as before", () => {
     let frames = 0;
-    const paths = [
-      ...readdirSync(PYDICOM).map((name) => PYDICOM + name),
-      ...readdirSync(FIXTURES).map((name) => new URL(name, FIXTURES).pathname),
-    ].filter((path) => path.endsWith('.dcm'));
-    for (const path of paths) {
-      const file = readable(path);
-      const fragments = file?.dataset.get(TAG.PixelData)?.encapsulated?.fragments ?? [];
-      const first = fragments[0]?.bytes;
-      const header = first === undefined ? null : readJpegFrameHeader(first);
-      if (file === null || header === null || header.process > 0xc1) {
-        continue;
-      }
-      const info = readImageInfo(file);
-      // One fragment a frame in these files.
-      for (const fragment of fragments.slice(0, info.frames)) {
-        const size = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
-        const isYcbcr = info.photometricInterpretation.startsWith('YBR');
-        expectSameAsBefore(fragment.bytes, size, isYcbcr, path);
-        frames += 1;
-      }
+    for (const { path, stream, size, info } of jpegFrames(FIXTURES, (p) => p <= 0xc1)) {
+      expectSameAsBefore(stream, size, info.photometricInterpretation.startsWith('YBR'), path);
+      frames += 1;
     }
     // 12 8-bit files of pydicom's and its 2 12-bit ones, 6 of the fixtures (8 frames).
     expect(frames).toBeGreaterThanOrEqual(20);
+  });
+
+  it("decodes every lossless frame of pydicom's files and the lossless fixtures as lossless.ts", () => {
+    const lossless = new URL('../../fixtures/jpeg-lossless/', import.meta.url);
+    const options = { colour: 'as-coded', flavour: 'lossless' } as const;
+    let frames = 0;
+    for (const { path, stream, size } of jpegFrames(lossless, (p) => p === 0xc3)) {
+      const ours = decodeSequentialWasm(stream, size, options, LosslessJpegError);
+      const theirs = decodeJpegLosslessInJs(stream, size);
+      expect(ours?.precision, path).toBe(theirs.precision);
+      expect(ours?.samples.constructor, path).toBe(theirs.samples.constructor);
+      expect(Array.from(ours?.samples ?? []), path).toEqual(Array.from(theirs.samples));
+      frames += 1;
+    }
+    // pydicom's SC_rgb_jpeg_gdcm.dcm and the fixtures' 13 frames (predictors 1 to 7, 8 and 16 bits).
+    expect(frames).toBeGreaterThanOrEqual(14);
   });
 
   it('decodes what encodeJpegRgb writes, at qualities from 1 to 95, as before', () => {
@@ -276,19 +300,31 @@ describe('the WebAssembly JPEG decoder: hostile streams', () => {
     },
   );
 
-  it.each(['mono12.dcm', 'mono8.dcm', 'rgb12-422.dcm'])(
-    "refuses damaged streams with sequential.ts's message, or decodes them to its samples (%s)",
-    (name) => {
+  it.each([
+    ['jpeg-extended/mono12.dcm', 'ijg'],
+    ['jpeg-extended/mono8.dcm', 'ijg'],
+    ['jpeg-extended/rgb12-422.dcm', 'ijg'],
+    ['jpeg-lossless/mr-sv7.dcm', 'lossless'],
+    ['jpeg-lossless/rgb-sv1.dcm', 'lossless'],
+  ] as const)(
+    "refuses damaged streams with the JavaScript decoder's message, or decodes them to its samples (%s)",
+    (name, flavour) => {
       // A few bytes set at random (a fixed generator), 400 times. Streams without restart markers:
       // before one, this decoder's 64-bit buffer may hold up to 7 unused bytes of damaged data
-      // where sequential.ts's holds up to 4, so they refuse different damage there.
-      const file = readDicom(readFileSync(new URL(name, FIXTURES)), { name });
+      // where the JavaScript decoders' holds up to 4, so they refuse different damage there.
+      const file = readDicom(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url)), {
+        name,
+      });
       const info = readImageInfo(file);
       const stream = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0]?.bytes;
       const expected = { width: info.columns, height: info.rows, components: info.samplesPerPixel };
       const isYcbcr = info.photometricInterpretation.startsWith('YBR');
-      const options = { colour: isYcbcr ? 'ycbcr' : 'as-coded', flavour: 'ijg' } as const;
-      const inJs = { ...expected, colour: isYcbcr ? 'ycbcr' : 'none' } as const;
+      const options = { colour: isYcbcr ? 'ycbcr' : 'as-coded', flavour } as const;
+      const CodecError = flavour === 'ijg' ? SequentialJpegError : LosslessJpegError;
+      const inJs = (bytes: Uint8Array) =>
+        flavour === 'ijg'
+          ? decodeJpegSequentialInJs(bytes, { ...expected, colour: isYcbcr ? 'ycbcr' : 'none' })
+          : decodeJpegLosslessInJs(bytes, expected);
       let state = 12_345;
       const random = (n: number) => {
         state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
@@ -300,25 +336,26 @@ describe('the WebAssembly JPEG decoder: hostile streams', () => {
         for (let k = 1 + random(3); k > 0; k -= 1) {
           mutant[2 + random(mutant.length - 2)] = random(4) === 0 ? 0xff : random(256);
         }
-        const js = errorOf(() => decodeJpegSequentialInJs(mutant, inJs));
+        const js = errorOf(() => inJs(mutant));
         let ours: WasmDecodedJpeg | Error | null;
         try {
-          ours = decodeSequentialWasm(mutant, expected, options, SequentialJpegError);
+          ours = decodeSequentialWasm(mutant, expected, options, CodecError);
         } catch (error) {
           ours = error instanceof Error ? error : new Error(String(error));
         }
         if (ours === null) {
-          outcomes.add('left to sequential.ts'); // the damage made it another process
+          outcomes.add('left to the JavaScript decoder'); // the damage made it another process
         } else if (ours instanceof Error) {
-          expect(ours, `trial ${trial}`).toBeInstanceOf(SequentialJpegError);
+          expect(ours, `trial ${trial}`).toBeInstanceOf(CodecError);
           expect(ours.message.replace(/ \(near byte \d+\)/, ''), `trial ${trial}`).toBe(
             js instanceof Error ? js.message : 'decoded',
           );
           outcomes.add('refused');
         } else {
           expect(js, `trial ${trial}`).toBeNull();
-          const samples = decodeJpegSequentialInJs(mutant, inJs).samples;
-          expect(Array.from(ours.samples), `trial ${trial}`).toEqual(Array.from(samples));
+          expect(Array.from(ours.samples), `trial ${trial}`).toEqual(
+            Array.from(inJs(mutant).samples),
+          );
           outcomes.add('decoded');
         }
       }

@@ -1,5 +1,6 @@
 /**
- * Sequential Huffman-coded DCT JPEG (SOF0, SOF1; 8 and 12 bits) decoded by this package's own C
+ * Sequential Huffman-coded DCT JPEG (SOF0, SOF1; 8 and 12 bits), and lossless JPEG (SOF3, 2 to 16
+ * bits; the fast path of `decodeJpegLossless`), decoded by this package's own C
  * decoder compiled to WebAssembly with SIMD (packages/formats/native/jpeg/decode.c, built by
  * scripts/build-wasm.sh into `./sequential-wasm.generated.ts`): the fast path of both
  * `decodeJpegSamples` (8-bit frames and slide tiles, as libjpeg-turbo gives them) and
@@ -16,13 +17,16 @@
 import { isWasmApi, type WasmApi, type WasmCompiled } from './emscripten.js';
 import { SEQUENTIAL_WASM_BASE64 } from './sequential-wasm.generated.js';
 
-/** Whose samples to give: libjpeg-turbo's (8-bit frames) or IJG 6b's as sequential.ts has them. */
-export type WasmJpegFlavour = 'libjpeg-turbo' | 'ijg';
+/**
+ * Which decoder's samples to give: libjpeg-turbo's (8-bit sequential frames), IJG 6b's as
+ * sequential.ts has them (sequential frames), or lossless.ts's (lossless frames, SOF3).
+ */
+export type WasmJpegFlavour = 'libjpeg-turbo' | 'ijg' | 'lossless';
 
 /** The three components as coded, converted from YCbCr to RGB, or as libjpeg guesses. */
 export type WasmJpegColour = 'as-coded' | 'ycbcr' | 'auto';
 
-/** A decoded frame: interleaved samples, rows top down; 8-bit as bytes, 12-bit as 16-bit words. */
+/** A decoded frame: interleaved samples, rows top down; 8 bits or fewer as bytes, else 16-bit words. */
 export interface WasmDecodedJpeg {
   width: number;
   height: number;
@@ -47,7 +51,7 @@ function isDecoderExports(value: object): value is DecoderExports {
 const MAX_KEPT_MEMORY_BYTES = 64 * 2 ** 20;
 /** decode.c's first code of what it leaves to the other decoders (U_PROCESS). */
 const FIRST_UNSUPPORTED = 100;
-const FLAVOUR_TURBO = 4;
+const FLAVOUR_FLAGS: Record<WasmJpegFlavour, number> = { ijg: 0, 'libjpeg-turbo': 4, lossless: 8 };
 const COLOUR_FLAGS: Record<WasmJpegColour, number> = { 'as-coded': 0, ycbcr: 1, auto: 2 };
 
 let compiled: { api: WasmApi; module: WasmCompiled } | null = null;
@@ -137,6 +141,16 @@ function messageOf({ code, offset: at, detail }: DecodeResult, expected: Expecte
     37: `the DNL segment at byte ${at} declares ${a} lines, not ${b}`,
     38: 'the frame declares 0 lines (to be defined by DNL) and no height is expected',
     39: `the decoder's memory cannot grow to hold ${a} more bytes`,
+    40: `the frame is of process 0x${a.toString(16).toUpperCase()}, not lossless (0xC3)`,
+    41: `the frame's precision is ${a} bits, not 2 to 16`,
+    42: `the frame is ${a} x ${b}`,
+    43: `component ${a} is sampled ${b} x ${c}; only 1 x 1 is read`,
+    44: `the Huffman table at byte ${at} codes a ${a}-bit difference`,
+    45: `the scan at byte ${at} has predictor ${a}, not 1 to 7`,
+    46: `the scan at byte ${at} shifts by ${a} bits`,
+    47: `the restart interval (${a}) is not a whole number of rows of ${b}`,
+    48: `the scan data ends in row ${a} of ${b}`,
+    49: 'the stream has no frame or no scan',
   };
   return messages[code] ?? `the decoder refused the stream (code ${code}, byte ${at})`;
 }
@@ -166,8 +180,7 @@ export function decodeSequentialWasm(
       throw new CodecError(`the decoder's memory cannot hold a stream of ${stream.length} bytes`);
     }
     new Uint8Array(exports.memory.buffer, input, stream.length).set(stream);
-    const flags =
-      COLOUR_FLAGS[options.colour] | (options.flavour === 'libjpeg-turbo' ? FLAVOUR_TURBO : 0);
+    const flags = COLOUR_FLAGS[options.colour] | FLAVOUR_FLAGS[options.flavour];
     const { width, height, components } = expected;
     exports.jd_decode(stream.length, width, height, components, flags);
     result = readResult(exports);
@@ -191,7 +204,7 @@ export function decodeSequentialWasm(
   const buffer = exports.memory.buffer;
   // Copied by `set` into a new array: Uint16Array's `slice` took 3 times as long (V8 12).
   let samples: Uint8Array | Uint16Array;
-  if (result.precision === 8) {
+  if (result.precision <= 8) {
     samples = new Uint8Array(size);
     samples.set(new Uint8Array(buffer, result.samples, size));
   } else {
