@@ -1,13 +1,13 @@
 /**
- * Sequential Huffman-coded DCT JPEG (SOF0, SOF1; 8 and 12 bits), and lossless JPEG (SOF3, 2 to 16
- * bits; the fast path of `decodeJpegLossless`), decoded by this package's own C
- * decoder compiled to WebAssembly with SIMD (packages/formats/native/jpeg/decode.c, built by
- * scripts/build-wasm.sh into `./sequential-wasm.generated.ts`): the fast path of both
- * `decodeJpegSamples` (8-bit frames and slide tiles, as libjpeg-turbo gives them) and
- * `decodeJpegSequential` (12-bit and extended frames, as IJG 6b gives them). It returns null for
- * what it leaves to those decoders (progressive, arithmetic, lossless, hierarchical, libjpeg-turbo's
- * 1 x 2 chroma, ...), which then decode as before; anything it refuses becomes the caller's typed
- * error, with the message sequential.ts gives for the same fault.
+ * Sequential Huffman-coded DCT JPEG (SOF0, SOF1; 8 and 12 bits) and lossless JPEG (SOF3, 2 to 16
+ * bits) decoded by this package's own C decoder compiled to WebAssembly with SIMD
+ * (packages/formats/native/jpeg/decode.c, built by scripts/build-wasm.sh into
+ * `./sequential-wasm.generated.ts`): the fast path of `decodeJpegSamples` (8-bit frames and slide
+ * tiles, as libjpeg-turbo gives them), `decodeJpegSequential` (12-bit and extended frames, as IJG
+ * 6b gives them) and `decodeJpegLossless`. It returns null for what it leaves to those modules'
+ * own decoders (progressive, arithmetic, hierarchical, libjpeg-turbo's 1 x 2 chroma, ...), which
+ * then decode as before; anything it refuses becomes the caller's typed error, with the message
+ * the JavaScript decoder gives for the same fault.
  *
  * The module is compiled once, on first use, synchronously. An instance serves one call at a
  * time; after a refusal or a trap it is dropped and the next call makes a new one, so no state of
@@ -43,8 +43,11 @@ interface DecoderExports {
 }
 
 function isDecoderExports(value: object): value is DecoderExports {
-  return ['jd_input', 'jd_result', 'jd_decode'].every(
-    (name) => typeof Reflect.get(value, name) === 'function',
+  return (
+    Reflect.get(Reflect.get(value, 'memory') ?? {}, 'buffer') instanceof ArrayBuffer &&
+    ['jd_input', 'jd_result', 'jd_decode'].every(
+      (name) => typeof Reflect.get(value, name) === 'function',
+    )
   );
 }
 
