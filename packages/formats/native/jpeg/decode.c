@@ -1148,6 +1148,11 @@ static int read_lossless_frame(decoder_t *d, const uint8_t *s, uint32_t length, 
   if (d->work == 0) {
     return fail(E_OUT_OF_MEMORY, at, (int)(samples * 2 > 0x7fffffff ? 0x7fffffff : samples * 2), 0, 0, 0, 0, 0);
   }
+  /*
+   * Zeros, as lossless.ts's: a component that no scan codes comes out 0, never what an earlier
+   * call left in this memory.
+   */
+  __builtin_memset(d->work, 0, (uint32_t)(samples * 2));
   return OK;
 }
 

@@ -157,6 +157,29 @@ describe('the WebAssembly JPEG decoder: the same samples as the decoders it stan
     expect(frames).toBeGreaterThanOrEqual(14);
   });
 
+  it('gives zeros for a lossless component no scan codes, not what an earlier frame left', () => {
+    const fixture = new URL('../../fixtures/jpeg-lossless/rgb-sv1.dcm', import.meta.url);
+    const file = readDicom(readFileSync(fixture), { name: 'rgb-sv1.dcm' });
+    const stream = file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0]?.bytes;
+    const size = { width: 100, height: 100, components: 3 };
+    const options = { colour: 'as-coded', flavour: 'lossless' } as const;
+    const whole = Uint8Array.from(stream ?? []);
+    const sos = whole.findIndex((byte, i) => byte === 0xff && whole[i + 1] === 0xda);
+    // The scan header of its three components cut to the first: Ns 1, then Ss, Se, Ah/Al.
+    const header = whole.subarray(sos + 4, sos + 4 + 10);
+    const first = Uint8Array.from([
+      ...whole.subarray(0, sos),
+      ...[0xff, 0xda, 0, 8, 1, header[1] ?? 0, header[2] ?? 0],
+      ...header.subarray(7, 10),
+      ...whole.subarray(sos + 14),
+    ]);
+    expect(decodeSequentialWasm(whole, size, options, LosslessJpegError)).not.toBeNull();
+    const ours = decodeSequentialWasm(first, size, options, LosslessJpegError);
+    const theirs = decodeJpegLosslessInJs(first, size).samples;
+    expect(Array.from(ours?.samples ?? [])).toEqual(Array.from(theirs));
+    expect(theirs.filter((_, i) => i % 3 !== 0).every((sample) => sample === 0)).toBe(true);
+  });
+
   it('decodes what encodeJpegRgb writes, at qualities from 1 to 95, as before', () => {
     // Images without noise, and not quality 100: the npm build's encoder writes into a buffer of
     // the image's size, which a stream larger than it overruns (a tiny image's headers too).
