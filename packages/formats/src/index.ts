@@ -9,3 +9,12 @@ export * from './tables/index.js';
 export * from './dicom/index.js';
 export * from './slide/index.js';
 export * from './image/index.js';
+// JPEG coding of 8-bit images, for the generators (slides) and their tests; DICOM and slide
+// readers decode through decodeFrame and openSlideFile.
+export {
+  JpegCodecError,
+  decodeJpegSamples,
+  decodeJpegSamplesWithLibjpegTurbo,
+  encodeJpegRgb,
+  type JpegColourSpace,
+} from './jpeg/libjpeg-turbo.js';

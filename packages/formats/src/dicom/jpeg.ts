@@ -1,6 +1,7 @@
 /**
- * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive by libjpeg-turbo
- * in WebAssembly (`../jpeg/libjpeg-turbo.ts`), as pydicom's Pillow and dcmtk decode them; extended
+ * JPEG pixel data (PS3.5 A.4.1, ISO/IEC 10918-1): 8-bit baseline and progressive as libjpeg-turbo
+ * decodes them (`../jpeg/libjpeg-turbo.ts`: baseline by this package's C decoder in WebAssembly,
+ * progressive by libjpeg-turbo's npm build), as pydicom's Pillow and dcmtk decode them; extended
  * sequential (SOF1, processes 2 and 4) at 8 or 12 bits, 12-bit frames however marked (sequential
  * or progressive, SOF0 to SOF2), arithmetic-coded ones (SOF9, SOF10) and frames of 0 lines (DNL)
  * by `../jpeg/sequential.ts` (the npm build of libjpeg-turbo reads none of them), as dcmtk's

@@ -25,12 +25,12 @@ type WasmImports = object;
 type WasmExports = object;
 
 /** A compiled WebAssembly module (opaque here). */
-interface WasmCompiled {
+export interface WasmCompiled {
   readonly compiled: unique symbol;
 }
 
 /** The part of Node's WebAssembly JavaScript API used here (lib ES2023 does not declare it). */
-interface WasmApi {
+export interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmCompiled;
   Instance: new (module: WasmCompiled, imports: WasmImports) => { exports: WasmExports };
 }
@@ -62,7 +62,8 @@ export interface EmscriptenBuild {
   library: string;
 }
 
-function isWasmApi(value: unknown): value is WasmApi {
+/** Whether `value` is the WebAssembly API (`Reflect.get(globalThis, 'WebAssembly')`). */
+export function isWasmApi(value: unknown): value is WasmApi {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -7,6 +7,15 @@
  * bench/formats/README.md). The .wasm ships in the package and is loaded synchronously from
  * node_modules on first use (`./emscripten.ts`).
  *
+ * Which decoder does what: `decodeJpegSamples` gives sequential Huffman-coded frames (SOF0, SOF1)
+ * of 1 or 3 components to this package's C decoder in WebAssembly (`./sequential-wasm.ts`, its
+ * libjpeg-turbo flavour: libjpeg-turbo's samples, with SIMD, about twice as fast as this npm build,
+ * which has none), and the rest to libjpeg-turbo: progressive frames, 1 x 2 chroma (which
+ * libjpeg-turbo filters), 2 or 4 components, DNL; `decodeJpegSamplesWithLibjpegTurbo` is
+ * libjpeg-turbo alone. The C decoder refuses damaged data that libjpeg-turbo would decode with a
+ * warning (a scan cut short, a bad code), and decodes 4 x 2 and 3 x 1 sampling, which TurboJPEG
+ * refuses, by repeating samples as libjpeg's int_upsample does. `encodeJpegRgb` is libjpeg-turbo's.
+ *
  * Callers bound the image's size before decoding (the stream's frame header must agree with what
  * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
  * rejects becomes a `JpegCodecError`; after a refusal the decoder and encoder are made anew, and
@@ -14,6 +23,7 @@
  * state cannot affect the next one.
  */
 import { WasmCodec } from './emscripten.js';
+import { decodeSequentialWasm, type WasmJpegColour } from './sequential-wasm.js';
 
 /** What the JPEG frame's three components hold, which libjpeg otherwise guesses from markers. */
 export type JpegColourSpace =
@@ -150,6 +160,22 @@ function hasIdentifier(bytes: Uint8Array, at: number, identifier: string): boole
  * to another size is refused.
  */
 export function decodeJpegSamples(
+  stream: Uint8Array,
+  expected: { width: number; height: number; components: number },
+  colour: JpegColourSpace,
+): DecodedJpeg {
+  const wasmColour: WasmJpegColour = colour === 'rgb' ? 'as-coded' : colour;
+  const options = { colour: wasmColour, flavour: 'libjpeg-turbo' } as const;
+  const decoded = decodeSequentialWasm(stream, expected, options, JpegCodecError);
+  if (decoded?.samples instanceof Uint8Array) {
+    const { width, height, components, samples } = decoded;
+    return { width, height, components, samples };
+  }
+  return decodeJpegSamplesWithLibjpegTurbo(stream, expected, colour);
+}
+
+/** `decodeJpegSamples` by libjpeg-turbo alone, whatever the stream's process. */
+export function decodeJpegSamplesWithLibjpegTurbo(
   stream: Uint8Array,
   expected: { width: number; height: number; components: number },
   colour: JpegColourSpace,

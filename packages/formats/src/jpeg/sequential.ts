@@ -5,9 +5,14 @@
  * both with arithmetic coding (processes 3, 5, 11 and 13: SOF9, SOF10; `./arithmetic.ts`), 8 or
  * 12 bits a sample; DICOM's JPEG Baseline and JPEG Extended transfer syntaxes
  * 1.2.840.10008.1.2.4.50 and .51, and the retired ones of the other processes (.52 to .56). Written here because no 12-bit
- * build of libjpeg is on npm, and 12-bit is what CT, MR and NM modalities write into .51; 8-bit
- * baseline and progressive stay with libjpeg-turbo (`./libjpeg-turbo.ts`), which is faster
- * (bench/formats/README.md).
+ * build of libjpeg is on npm, and 12-bit is what CT, MR and NM modalities write into .51.
+ *
+ * Which decoder does what: `decodeJpegSequential` gives sequential Huffman-coded frames (SOF0,
+ * SOF1, 8 or 12 bits) to this package's C decoder in WebAssembly (`./sequential-wasm.ts`, its IJG
+ * flavour: the same samples as this module computes, about twice as fast) and decodes the rest
+ * here: progressive, arithmetic-coded, and what that decoder leaves (DAC segments);
+ * `decodeJpegSequentialInJs` is this module alone. 8-bit frames that DICOM's decodeFrame and the
+ * slide readers decode as libjpeg-turbo does go through `./libjpeg-turbo.ts` instead.
  *
  * Samples come out as the IJG library's decoder gives them (dcmtk's dcmdjpeg, libjpeg, Pillow):
  * its accurate integer IDCT (jidctint.c, `jpeg_idct_islow`, with 1 fractional bit between the
@@ -51,6 +56,7 @@ import {
   type EndOfBandRun,
   type ProgressiveBand,
 } from './progressive.js';
+import { decodeSequentialWasm } from './sequential-wasm.js';
 
 /** The stream is not sequential DCT JPEG this decoder reads (the message says what and where). */
 export class SequentialJpegError extends Error {
@@ -132,9 +138,22 @@ const ZIGZAG = Uint8Array.from([
 /**
  * Decodes a whole DCT JPEG stream (SOF0, SOF1, SOF2, SOF9 or SOF10). The frame header must agree
  * with `expected` (width, height, components), or the stream is refused before anything is
- * allocated.
+ * allocated. Sequential Huffman-coded frames go to the WebAssembly decoder (`./sequential-wasm.ts`,
+ * the same samples, faster); what it leaves (progressive, arithmetic) to this module's.
  */
 export function decodeJpegSequential(
+  stream: Uint8Array,
+  expected: SequentialJpegExpectation,
+): DecodedSequentialJpeg {
+  const colour = expected.colour === 'ycbcr' ? 'ycbcr' : 'as-coded';
+  return (
+    decodeSequentialWasm(stream, expected, { colour, flavour: 'ijg' }, SequentialJpegError) ??
+    decodeJpegSequentialInJs(stream, expected)
+  );
+}
+
+/** `decodeJpegSequential` by this module's decoder alone, whatever the stream's process. */
+export function decodeJpegSequentialInJs(
   stream: Uint8Array,
   expected: SequentialJpegExpectation,
 ): DecodedSequentialJpeg {
