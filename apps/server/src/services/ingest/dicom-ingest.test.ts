@@ -21,6 +21,7 @@ import {
   readWholeFileSync,
   writeDicomFile,
 } from './dicom-ingest.js';
+import { readHead } from './file-ingest.js';
 
 const OPTIONS: DicomDeidOptions = {
   name: 'files/xray-1.dcm',
@@ -180,11 +181,16 @@ describe('readWholeFileSync', () => {
     try {
       const fifo = join(dir, 'patient-name.dcm');
       await promisify(execFile)('mkfifo', [fifo]);
-      // A blocking read of the pipe would wait for a writer for ever, on the worker's only thread.
+      // A blocking read of the pipe would wait for a writer for ever, on the worker's only thread;
+      // the server's look at a file's first bytes (readHead) would hold a thread of its pool.
       for (const path of [fifo, dir]) {
         expect(() => readWholeFileSync(path)).toThrow(NotReadWholeError);
         expect(() => readWholeFileSync(path)).toThrow(/^not a regular file$/u);
+        await expect(readHead(path, 132)).rejects.toThrow(NotReadWholeError);
+        await expect(readHead(path, 132)).rejects.toThrow(/^not a regular file$/u);
       }
+      await writeFile(join(dir, 'short'), 'DICM');
+      expect(Buffer.from(await readHead(join(dir, 'short'), 132)).toString()).toBe('DICM');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

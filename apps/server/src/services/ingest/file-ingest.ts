@@ -29,7 +29,7 @@
  * DicomDeidError, SlideDeidError, MuseDeidError, NumpyDeidError, TiffWriteError).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { constants, mkdirSync } from 'node:fs';
 import { open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import {
@@ -574,10 +574,17 @@ async function writeWfdb(job: FileJobBase, folder: ScratchFiles): Promise<Writte
   }
 }
 
-/** The first `bytes` bytes of a file (all of it when shorter). */
+/**
+ * The first `bytes` bytes of a file (all of it when shorter). Anything but a regular file is a
+ * NotReadWholeError: opened without waiting for a writer and refused, so that a named pipe put in
+ * a delivery after it was checked cannot hold a thread of the pool for ever.
+ */
 export async function readHead(path: string, bytes: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!(await handle.stat()).isFile()) {
+      throw new NotReadWholeError('not a regular file');
+    }
     const buffer = Buffer.alloc(bytes);
     const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
     return buffer.subarray(0, bytesRead);

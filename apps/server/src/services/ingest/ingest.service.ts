@@ -70,6 +70,7 @@ import {
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
+import { NotReadWholeError } from './dicom-ingest.js';
 import { readHead, unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
 import type { IngestPool } from './ingest-pool.js';
 
@@ -659,7 +660,16 @@ export class IngestService {
     entry: NamedFile,
     pseudonymizer: Pseudonymizer,
   ): Promise<FileOutcome> {
-    const kind = fileKindOf(await readHead(path, 132), entry.published);
+    let head: Uint8Array;
+    try {
+      head = await readHead(path, 132);
+    } catch (error) {
+      if (error instanceof NotReadWholeError) {
+        return unreadable(`${error.message}; held back, nothing of it stored`);
+      }
+      throw error;
+    }
+    const kind = fileKindOf(head, entry.published);
     if (kind === null) {
       return unreadable('no de-identifier reads this format; held back, nothing of it stored');
     }
