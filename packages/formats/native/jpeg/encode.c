@@ -1,7 +1,9 @@
 /*
  * Baseline JPEG encoder (ISO/IEC 10918-1 SOF0) of 8-bit RGB, freestanding C for WebAssembly,
  * linked into one module with decode.c. It writes, byte for byte, the stream libjpeg-turbo's
- * TurboJPEG (tjCompress2, 4:4:4, no flags) writes, which libjpeg-turbo.ts used before:
+ * TurboJPEG (tjCompress2, 4:4:4, no flags) writes, as libjpeg-turbo.ts's npm build did (where it
+ * did not write past its buffer) and Debian's cjpeg does (-sample 1x1 -baseline, -dct fast
+ * below quality 96, -dct int from 96):
  *   - SOI; JFIF APP0 1.01, no density unit, 1:1, no thumbnail (jcmarker.c, emit_jfif_app0);
  *   - the quantization tables of T.81 Annex K scaled by quality as jcparam.c does
  *     (jpeg_quality_scaling, jpeg_add_quant_table with force_baseline), one DQT segment each;
@@ -10,8 +12,10 @@
  *     scan, no restart markers, EOI;
  *   - RGB to YCbCr in 16-bit fixed point as jccolor.c's tables; the image's last column and row
  *     repeated out to whole blocks (jcsample.c's expand_right_edge, jcprepct.c's
- *     expand_bottom_edge); the accurate integer forward DCT (jfdctint.c, jpeg_fdct_islow);
- *     quantization by reciprocals as libjpeg-turbo's C quantize with 32-bit DCT elements
+ *     expand_bottom_edge);
+ *   - the fast integer forward DCT (jfdctfst.c, jpeg_fdct_ifast) below quality 96 and the
+ *     accurate one (jfdctint.c, jpeg_fdct_islow) from 96, as turbojpeg.c's setCompDefaults
+ *     chooses; quantization by reciprocals as libjpeg-turbo's C quantize with 32-bit DCT elements
  *     (jcdctmgr.c, compute_reciprocal), which is its build without SIMD.
  * The stream grows in the heap as it is written (it is the last thing taken, so it grows in
  * place), and room for a whole MCU is made before the MCU is coded: nothing is written past it.
