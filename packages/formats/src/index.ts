@@ -16,5 +16,6 @@ export {
   decodeJpegSamples,
   decodeJpegSamplesWithLibjpegTurbo,
   encodeJpegRgb,
+  encodeJpegRgbWithLibjpegTurbo,
   type JpegColourSpace,
 } from './jpeg/libjpeg-turbo.js';
