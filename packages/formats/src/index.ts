@@ -18,4 +18,5 @@ export {
   encodeJpegRgb,
   encodeJpegRgbWithLibjpegTurbo,
   type JpegColourSpace,
+  type JpegRgbEncoder,
 } from './jpeg/libjpeg-turbo.js';

@@ -262,6 +262,27 @@ static void convert_block(const uint8_t *rgb, uint32_t width, uint32_t height, u
   }
 }
 
+/* What both DCTs' passes start with: sums and differences of the 8 values `step` apart at `v`. */
+typedef struct {
+  int32_t tmp4, tmp5, tmp6, tmp7, tmp10, tmp11, tmp12, tmp13;
+} stage_t;
+
+static stage_t first_stage(const int32_t *v, int step) {
+  int32_t tmp0 = v[0] + v[7 * step], tmp1 = v[step] + v[6 * step];
+  int32_t tmp2 = v[2 * step] + v[5 * step], tmp3 = v[3 * step] + v[4 * step];
+  stage_t s = {
+      .tmp4 = v[3 * step] - v[4 * step],
+      .tmp5 = v[2 * step] - v[5 * step],
+      .tmp6 = v[step] - v[6 * step],
+      .tmp7 = v[0] - v[7 * step],
+      .tmp10 = tmp0 + tmp3,
+      .tmp11 = tmp1 + tmp2,
+      .tmp12 = tmp1 - tmp2,
+      .tmp13 = tmp0 - tmp3,
+  };
+  return s;
+}
+
 /* jfdctfst.c's MULTIPLY: a product with 8 fractional bits, truncated (no accurate rounding). */
 #define MULTIPLY(value, constant) (((value) * (constant)) >> 8)
 
@@ -271,13 +292,9 @@ static void convert_block(const uint8_t *rgb, uint32_t width, uint32_t height, u
  * quantization (scale_quant).
  */
 static void ifast_pass(int32_t *v, int step) {
-  int32_t tmp0 = v[0] + v[7 * step], tmp7 = v[0] - v[7 * step];
-  int32_t tmp1 = v[step] + v[6 * step], tmp6 = v[step] - v[6 * step];
-  int32_t tmp2 = v[2 * step] + v[5 * step], tmp5 = v[2 * step] - v[5 * step];
-  int32_t tmp3 = v[3 * step] + v[4 * step], tmp4 = v[3 * step] - v[4 * step];
-
-  int32_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3;
-  int32_t tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+  stage_t s = first_stage(v, step);
+  int32_t tmp4 = s.tmp4, tmp5 = s.tmp5, tmp6 = s.tmp6, tmp7 = s.tmp7;
+  int32_t tmp10 = s.tmp10, tmp11 = s.tmp11, tmp12 = s.tmp12, tmp13 = s.tmp13;
   v[0] = tmp10 + tmp11;
   v[4 * step] = tmp10 - tmp11;
   int32_t z1 = MULTIPLY(tmp12 + tmp13, 181); /* FIX_0_707106781 */
@@ -309,12 +326,9 @@ static void ifast_pass(int32_t *v, int step) {
  * the DCT's, which the divisors take out.
  */
 static void islow_pass(int32_t *v, int step, int is_rows) {
-  int32_t tmp0 = v[0] + v[7 * step], tmp7 = v[0] - v[7 * step];
-  int32_t tmp1 = v[step] + v[6 * step], tmp6 = v[step] - v[6 * step];
-  int32_t tmp2 = v[2 * step] + v[5 * step], tmp5 = v[2 * step] - v[5 * step];
-  int32_t tmp3 = v[3 * step] + v[4 * step], tmp4 = v[3 * step] - v[4 * step];
-  int32_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3;
-  int32_t tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+  stage_t s = first_stage(v, step);
+  int32_t tmp4 = s.tmp4, tmp5 = s.tmp5, tmp6 = s.tmp6, tmp7 = s.tmp7;
+  int32_t tmp10 = s.tmp10, tmp11 = s.tmp11, tmp12 = s.tmp12, tmp13 = s.tmp13;
   int shift = is_rows ? CONST_BITS - PASS1_BITS : CONST_BITS + PASS1_BITS;
 
   if (is_rows) {

@@ -227,44 +227,49 @@ export function decodeJpegSamplesWithLibjpegTurbo(
  * tables of ITU T.81 Annex K, quality 1 to 100 scaling Annex K's quantization tables as the IJG
  * library does. The same pixels and quality give the same bytes, on any machine: libjpeg-turbo's
  * (TurboJPEG's) bytes, written by this package's C encoder (`./sequential-wasm.ts`), which grows
- * its output as it writes, where the npm build's encoder wrote past its buffer (images up to
- * about 16 x 16, noisy ones at quality 98 to 100).
+ * its output as it writes, where the npm build's encoder wrote past its buffer of the image's
+ * size (every image up to about 15 x 15 pixels, noisy ones at high quality).
  */
-export function encodeJpegRgb(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  quality: number,
-): Uint8Array {
-  checkRgbImage(rgb, width, height, quality);
-  return encodeBaselineWasm(rgb, width, height, quality, JpegCodecError);
-}
+export const encodeJpegRgb: JpegRgbEncoder = checked((rgb, width, height, quality) =>
+  encodeBaselineWasm(rgb, width, height, quality, JpegCodecError),
+);
 
 /**
  * `encodeJpegRgb` by libjpeg-turbo's npm build, which `encodeJpegRgb` reproduces where it
  * succeeds; kept for the tests that compare the two. It fails (a trap, as `JpegCodecError`) where
  * the stream is longer than the buffer it sized: keep to what it can encode.
  */
-export function encodeJpegRgbWithLibjpegTurbo(
+export const encodeJpegRgbWithLibjpegTurbo: JpegRgbEncoder = checked(
+  (rgb, width, height, quality) =>
+    turbo.run('encode the image', ({ encoder }) => {
+      encoder.setQuality(quality);
+      encoder.setProgressive(0);
+      encoder.setSubSampling(0);
+      encoder
+        .getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false })
+        .set(rgb);
+      encoder.encode();
+      const view = encoder.getEncodedBuffer();
+      const stream = new Uint8Array(view.length);
+      stream.set(view);
+      return stream;
+    }),
+);
+
+/** An encoder of 8-bit RGB, rows top down, at quality 1 to 100, to a whole JPEG stream. */
+export type JpegRgbEncoder = (
   rgb: Uint8Array,
   width: number,
   height: number,
   quality: number,
-): Uint8Array {
-  checkRgbImage(rgb, width, height, quality);
-  return turbo.run('encode the image', ({ encoder }) => {
-    encoder.setQuality(quality);
-    encoder.setProgressive(0);
-    encoder.setSubSampling(0);
-    encoder
-      .getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false })
-      .set(rgb);
-    encoder.encode();
-    const view = encoder.getEncodedBuffer();
-    const stream = new Uint8Array(view.length);
-    stream.set(view);
-    return stream;
-  });
+) => Uint8Array;
+
+/** `encode`, called only with an RGB image of its stated size and a quality of 1 to 100. */
+function checked(encode: JpegRgbEncoder): JpegRgbEncoder {
+  return (rgb, width, height, quality) => {
+    checkRgbImage(rgb, width, height, quality);
+    return encode(rgb, width, height, quality);
+  };
 }
 
 /** Refuses what is not an RGB image of its stated size, or a quality out of 1 to 100. */

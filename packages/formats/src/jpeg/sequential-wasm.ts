@@ -185,13 +185,7 @@ export function decodeSequentialWasm(
     exports.jd_decode(stream.length, width, height, components, flags);
     result = readResult(exports);
   } catch (error) {
-    live = null; // a trap: the next call gets a new instance
-    if (error instanceof CodecError) {
-      throw error;
-    }
-    throw new CodecError(
-      `the JPEG decoder failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw dropAfter(error, 'decoder', CodecError);
   }
   if (result.code >= FIRST_UNSUPPORTED) {
     return null;
@@ -229,6 +223,24 @@ function startedInstance(
   }
 }
 
+/**
+ * Drops the instance after a trap or a refusal (the next call gets a new one) and returns the
+ * error to throw: `CodecError` as it is, anything else (a trap) as a `CodecError`.
+ */
+function dropAfter(
+  error: unknown,
+  role: 'decoder' | 'encoder',
+  CodecError: new (message: string) => Error,
+): Error {
+  live = null;
+  if (error instanceof CodecError) {
+    return error;
+  }
+  return new CodecError(
+    `the JPEG ${role} failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
 /** Drops an instance whose memory grew past what is worth keeping, once its output is copied. */
 function dropWhenLarge(buffer: ArrayBuffer) {
   if (buffer.byteLength > MAX_KEPT_MEMORY_BYTES) {
@@ -258,13 +270,7 @@ export function encodeBaselineWasm(
     new Uint8Array(exports.memory.buffer, input, rgb.length).set(rgb);
     length = exports.je_encode(width, height, quality) >>> 0;
   } catch (error) {
-    live = null; // a trap: the next call gets a new instance
-    if (error instanceof CodecError) {
-      throw error;
-    }
-    throw new CodecError(
-      `the JPEG encoder failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw dropAfter(error, 'encoder', CodecError);
   }
   if (length === 0) {
     live = null;
