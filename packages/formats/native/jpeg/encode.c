@@ -158,18 +158,21 @@ static struct {
 
 /*
  * Makes room for `bytes` more bytes, growing the stream in place (it is the heap's last block, and
- * capacities are multiples of 16); 0 when the memory cannot grow.
+ * capacities are multiples of 16): doubling it, or by what is needed when memory cannot hold
+ * twice; 0 when memory cannot grow at all.
  */
 static int reserve(uint32_t bytes) {
   if (out.capacity - out.length >= bytes) {
     return 1;
   }
-  uint64_t more = out.capacity > bytes ? out.capacity : ((uint64_t)bytes + 15) & ~(uint64_t)15;
-  if ((uint64_t)out.capacity + more > 0xffff0000u) {
-    return 0;
-  }
+  uint64_t needed = ((uint64_t)bytes + 15) & ~(uint64_t)15;
+  uint64_t more = out.capacity > needed ? out.capacity : needed;
   uint8_t *grown = (uint8_t *)heap_take(more);
-  if (grown != out.bytes + out.capacity) {
+  if (grown == 0) {
+    more = needed;
+    grown = (uint8_t *)heap_take(more);
+  }
+  if (grown == 0 || grown != out.bytes + out.capacity) {
     return 0;
   }
   out.capacity += (uint32_t)more;
