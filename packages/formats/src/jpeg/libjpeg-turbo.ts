@@ -1,11 +1,12 @@
 /**
- * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded by
- * libjpeg-turbo compiled to WebAssembly (npm `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full
- * build with the encoder). It is the library Pillow (so pydicom), OpenSlide and libvips decode
- * with, so samples come out as theirs do (the same integer IDCT, upsampling and colour conversion),
- * and it decodes about 4 times and encodes about 16 times faster than jpeg-js did (measured in
- * bench/formats/README.md). The .wasm ships in the package and is loaded synchronously from
- * node_modules on first use (`./emscripten.ts`).
+ * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded as
+ * libjpeg-turbo does: by libjpeg-turbo compiled to WebAssembly (npm
+ * `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full build with the encoder) and by this
+ * package's C decoder and encoder that give its samples and its bytes. It is the library Pillow
+ * (so pydicom), OpenSlide and libvips decode with, so samples come out as theirs do (the same
+ * integer IDCT, upsampling and colour conversion); the npm build decodes about 4 times and encodes
+ * about 16 times faster than jpeg-js did (measured in bench/formats/README.md). Its .wasm ships in
+ * the package and is loaded synchronously from node_modules on first use (`./emscripten.ts`).
  *
  * Which decoder does what: `decodeJpegSamples` gives sequential Huffman-coded frames (SOF0, SOF1)
  * of 1 or 3 components to this package's C decoder in WebAssembly (`./sequential-wasm.ts`, its
