@@ -16,5 +16,7 @@ export {
   decodeJpegSamples,
   decodeJpegSamplesWithLibjpegTurbo,
   encodeJpegRgb,
+  encodeJpegRgbWithLibjpegTurbo,
   type JpegColourSpace,
+  type JpegRgbEncoder,
 } from './jpeg/libjpeg-turbo.js';

@@ -2,6 +2,7 @@ import {
   decodeJpegSamples,
   decodeJpegSamplesWithLibjpegTurbo,
   encodeJpegRgb,
+  encodeJpegRgbWithLibjpegTurbo,
 } from '@lantern/formats';
 import { describe, expect, it } from 'vitest';
 import { TissueRenderer } from './brca-path/tissue.js';
@@ -50,4 +51,26 @@ describe("the demo's images, JPEG-coded, decode as libjpeg-turbo decodes them", 
     }
     expectSameSamples(rgb, columns, rows, view);
   });
+});
+
+describe("the demo's slide tiles encode as libjpeg-turbo's npm build encoded them", () => {
+  it.each([
+    [1, 0.1, false],
+    [2, 0.9, true],
+  ])(
+    'every tile of a 2048 x 2048 slide of seed %i (severity %d, pen mark %s)',
+    (seed, severity, penMark) => {
+      // The brca-path delivery's tiles: 256 x 256 at quality 75 (delivery.ts), so its slides keep
+      // their bytes now that encodeJpegRgb is this package's C encoder.
+      const renderer = new TissueRenderer({ seed, width: 2048, height: 2048, severity, penMark });
+      for (let ty = 0; ty < 8; ty += 1) {
+        for (let tx = 0; tx < 8; tx += 1) {
+          const rgb = renderer.tile(tx, ty, 256);
+          const ours = encodeJpegRgb(rgb, 256, 256, 75);
+          const theirs = encodeJpegRgbWithLibjpegTurbo(rgb, 256, 256, 75);
+          expect(Buffer.from(ours).equals(Buffer.from(theirs)), `tile ${tx},${ty}`).toBe(true);
+        }
+      }
+    },
+  );
 });

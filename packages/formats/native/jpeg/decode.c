@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
-#define EXPORT(name) __attribute__((export_name(#name)))
+#include "jpeg.h"
 
 /* ------------------------------------------------------------------ results and errors */
 
@@ -133,11 +133,7 @@ static int fail(int code, uint32_t offset, int a, int b, int c, int d, int e, in
 extern unsigned char __heap_base;
 static uintptr_t heap_top;
 
-/*
- * `bytes` of memory aligned to 16, growing the instance's memory when needed; null when it cannot
- * grow (the caller's sizes bound what is asked).
- */
-static void *take(uint64_t bytes) {
+void *heap_take(uint64_t bytes) {
   uintptr_t start = (heap_top + 15) & ~(uintptr_t)15;
   uint64_t end = (uint64_t)start + bytes;
   if (end > 0xffff0000u) {
@@ -154,11 +150,13 @@ static void *take(uint64_t bytes) {
   return (void *)start;
 }
 
+void heap_reset(void) { heap_top = (uintptr_t)&__heap_base; }
+
 /* Gives back everything taken and returns room for a stream of `length` bytes, for JS to fill. */
 EXPORT(jd_input)
 uint8_t *jd_input(uint32_t length) {
-  heap_top = (uintptr_t)&__heap_base;
-  return (uint8_t *)take((uint64_t)length + 16);
+  heap_reset();
+  return (uint8_t *)heap_take((uint64_t)length + 16);
 }
 
 EXPORT(jd_result)
@@ -169,8 +167,7 @@ void *jd_result(void) { return &result; }
 #define LOOKAHEAD 10
 #define LOOKAHEAD_SIZE (1 << LOOKAHEAD)
 
-/* T.81 Figure A.6: zig-zag position k is natural position ZIGZAG[k]. */
-static const uint8_t ZIGZAG[64] = {
+const uint8_t ZIGZAG[64] = {
     0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
     41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
     30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
@@ -412,7 +409,7 @@ static int read_frame(decoder_t *d, const uint8_t *s, uint32_t length, uint32_t 
     c->blocks_high = (c->sample_height + 7) / 8;
     c->stride = d->mcus_wide * c->h * 8;
     uint64_t samples = (uint64_t)c->stride * (uint64_t)(d->mcus_high * c->v * 8);
-    c->plane = (uint16_t *)take(samples * 2);
+    c->plane = (uint16_t *)heap_take(samples * 2);
     if (c->plane == 0) {
       return fail(E_OUT_OF_MEMORY, at, (int)(samples * 2 > 0x7fffffff ? 0x7fffffff : samples * 2), 0, 0, 0, 0,
                   0);
@@ -1144,7 +1141,7 @@ static int read_lossless_frame(decoder_t *d, const uint8_t *s, uint32_t length, 
   d->height = height;
   d->count = count;
   uint64_t samples = (uint64_t)width * (uint64_t)height * (uint64_t)count;
-  d->work = (uint16_t *)take(samples * 2);
+  d->work = (uint16_t *)heap_take(samples * 2);
   if (d->work == 0) {
     return fail(E_OUT_OF_MEMORY, at, (int)(samples * 2 > 0x7fffffff ? 0x7fffffff : samples * 2), 0, 0, 0, 0, 0);
   }
@@ -1336,7 +1333,7 @@ static int present_lossless(decoder_t *d) {
     result.samples = (uint32_t)(uintptr_t)d->work;
     return OK;
   }
-  uint8_t *samples = (uint8_t *)take(size);
+  uint8_t *samples = (uint8_t *)heap_take(size);
   if (samples == 0) {
     return fail(E_OUT_OF_MEMORY, 0, (int)(size > 0x7fffffff ? 0x7fffffff : size), 0, 0, 0, 0, 0);
   }
@@ -1589,12 +1586,12 @@ static int present(decoder_t *d, int is_ycbcr) {
     result.samples = (uint32_t)(uintptr_t)d->components[0].plane;
     return OK;
   }
-  void *samples = take(size * (is_wide ? 2 : 1));
+  void *samples = heap_take(size * (is_wide ? 2 : 1));
   /* Rows for each upsampled component: whole groups, so the filters need not stop at the width. */
   uint16_t *rows[4];
-  uint16_t *sums = (uint16_t *)take((uint64_t)d->width * 2 + 32);
+  uint16_t *sums = (uint16_t *)heap_take((uint64_t)d->width * 2 + 32);
   for (int i = 0; i < count; i += 1) {
-    rows[i] = (uint16_t *)take((uint64_t)(d->components[i].sample_width + 1) * 4 * 2 + 16);
+    rows[i] = (uint16_t *)heap_take((uint64_t)(d->components[i].sample_width + 1) * 4 * 2 + 16);
     if (rows[i] == 0) {
       samples = 0;
     }

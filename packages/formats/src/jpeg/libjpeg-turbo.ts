@@ -1,11 +1,12 @@
 /**
- * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded by
- * libjpeg-turbo compiled to WebAssembly (npm `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full
- * build with the encoder). It is the library Pillow (so pydicom), OpenSlide and libvips decode
- * with, so samples come out as theirs do (the same integer IDCT, upsampling and colour conversion),
- * and it decodes about 4 times and encodes about 16 times faster than jpeg-js did (measured in
- * bench/formats/README.md). The .wasm ships in the package and is loaded synchronously from
- * node_modules on first use (`./emscripten.ts`).
+ * Baseline, extended and progressive 8-bit JPEG (ISO/IEC 10918-1), decoded and encoded as
+ * libjpeg-turbo does: by libjpeg-turbo compiled to WebAssembly (npm
+ * `@cornerstonejs/codec-libjpeg-turbo-8bit`, its full build with the encoder) and by this
+ * package's C decoder and encoder that give its samples and its bytes. It is the library Pillow
+ * (so pydicom), OpenSlide and libvips decode with, so samples come out as theirs do (the same
+ * integer IDCT, upsampling and colour conversion); the npm build decodes about 4 times and encodes
+ * about 16 times faster than jpeg-js did (measured in bench/formats/README.md). Its .wasm ships in
+ * the package and is loaded synchronously from node_modules on first use (`./emscripten.ts`).
  *
  * Which decoder does what: `decodeJpegSamples` gives sequential Huffman-coded frames (SOF0, SOF1)
  * of 1 or 3 components to this package's C decoder in WebAssembly (`./sequential-wasm.ts`, its
@@ -14,7 +15,9 @@
  * libjpeg-turbo filters), 2 or 4 components, DNL; `decodeJpegSamplesWithLibjpegTurbo` is
  * libjpeg-turbo alone. The C decoder refuses damaged data that libjpeg-turbo would decode with a
  * warning (a scan cut short, a bad code), and decodes 4 x 2 and 3 x 1 sampling, which TurboJPEG
- * refuses, by repeating samples as libjpeg's int_upsample does. `encodeJpegRgb` is libjpeg-turbo's.
+ * refuses, by repeating samples as libjpeg's int_upsample does. `encodeJpegRgb` writes
+ * libjpeg-turbo's bytes with the C module's encoder; `encodeJpegRgbWithLibjpegTurbo` is the npm
+ * build's, for comparison.
  *
  * Callers bound the image's size before decoding (the stream's frame header must agree with what
  * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
@@ -23,7 +26,11 @@
  * state cannot affect the next one.
  */
 import { WasmCodec } from './emscripten.js';
-import { decodeSequentialWasm, type WasmJpegColour } from './sequential-wasm.js';
+import {
+  decodeSequentialWasm,
+  encodeBaselineWasm,
+  type WasmJpegColour,
+} from './sequential-wasm.js';
 
 /** What the JPEG frame's three components hold, which libjpeg otherwise guesses from markers. */
 export type JpegColourSpace =
@@ -219,14 +226,55 @@ export function decodeJpegSamplesWithLibjpegTurbo(
 /**
  * Encodes 8-bit RGB (rows top down) as a whole baseline JPEG stream: JFIF, YCbCr 4:4:4, Huffman
  * tables of ITU T.81 Annex K, quality 1 to 100 scaling Annex K's quantization tables as the IJG
- * library does. The same pixels and quality give the same bytes, on any machine.
+ * library does. The same pixels and quality give the same bytes, on any machine: libjpeg-turbo's
+ * (TurboJPEG's) bytes, written by this package's C encoder (`./sequential-wasm.ts`), which grows
+ * its output as it writes, where the npm build's encoder wrote past its buffer of the image's
+ * size (every image up to about 15 x 15 pixels, noisy ones at high quality).
  */
-export function encodeJpegRgb(
+export const encodeJpegRgb: JpegRgbEncoder = checked((rgb, width, height, quality) =>
+  encodeBaselineWasm(rgb, width, height, quality, JpegCodecError),
+);
+
+/**
+ * `encodeJpegRgb` by libjpeg-turbo's npm build, which `encodeJpegRgb` reproduces where it
+ * succeeds; kept for the tests that compare the two. It fails (a trap, as `JpegCodecError`) where
+ * the stream is longer than the buffer it sized: keep to what it can encode.
+ */
+export const encodeJpegRgbWithLibjpegTurbo: JpegRgbEncoder = checked(
+  (rgb, width, height, quality) =>
+    turbo.run('encode the image', ({ encoder }) => {
+      encoder.setQuality(quality);
+      encoder.setProgressive(0);
+      encoder.setSubSampling(0);
+      encoder
+        .getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false })
+        .set(rgb);
+      encoder.encode();
+      const view = encoder.getEncodedBuffer();
+      const stream = new Uint8Array(view.length);
+      stream.set(view);
+      return stream;
+    }),
+);
+
+/** An encoder of 8-bit RGB, rows top down, at quality 1 to 100, to a whole JPEG stream. */
+export type JpegRgbEncoder = (
   rgb: Uint8Array,
   width: number,
   height: number,
   quality: number,
-): Uint8Array {
+) => Uint8Array;
+
+/** `encode`, called only with an RGB image of its stated size and a quality of 1 to 100. */
+function checked(encode: JpegRgbEncoder): JpegRgbEncoder {
+  return (rgb, width, height, quality) => {
+    checkRgbImage(rgb, width, height, quality);
+    return encode(rgb, width, height, quality);
+  };
+}
+
+/** Refuses what is not an RGB image of its stated size, or a quality out of 1 to 100. */
+function checkRgbImage(rgb: Uint8Array, width: number, height: number, quality: number) {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new JpegCodecError(`a JPEG image cannot be ${width} x ${height}`);
   }
@@ -241,17 +289,4 @@ export function encodeJpegRgb(
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
     throw new JpegCodecError(`JPEG quality is 1 to 100, not ${quality}`);
   }
-  return turbo.run('encode the image', ({ encoder }) => {
-    encoder.setQuality(quality);
-    encoder.setProgressive(0);
-    encoder.setSubSampling(0);
-    encoder
-      .getDecodedBuffer({ width, height, bitsPerSample: 8, componentCount: 3, isSigned: false })
-      .set(rgb);
-    encoder.encode();
-    const view = encoder.getEncodedBuffer();
-    const stream = new Uint8Array(view.length);
-    stream.set(view);
-    return stream;
-  });
 }

@@ -7,7 +7,8 @@
  * 6b gives them) and `decodeJpegLossless`. It returns null for what it leaves to those modules'
  * own decoders (progressive, arithmetic, hierarchical, libjpeg-turbo's 1 x 2 chroma, ...), which
  * then decode as before; anything it refuses becomes the caller's typed error, with the message
- * the JavaScript decoder gives for the same fault.
+ * the JavaScript decoder gives for the same fault. The same module holds a baseline encoder
+ * (native/jpeg/encode.c), `encodeBaselineWasm`: libjpeg-turbo's bytes for RGB, 4:4:4.
  *
  * The module is compiled once, on first use, synchronously. An instance serves one call at a
  * time; after a refusal or a trap it is dropped and the next call makes a new one, so no state of
@@ -40,12 +41,15 @@ interface DecoderExports {
   jd_input(length: number): number;
   jd_result(): number;
   jd_decode(length: number, width: number, height: number, count: number, flags: number): number;
+  je_input(length: number): number;
+  je_encode(width: number, height: number, quality: number): number;
+  je_output(): number;
 }
 
 function isDecoderExports(value: object): value is DecoderExports {
   return (
     Reflect.get(Reflect.get(value, 'memory') ?? {}, 'buffer') instanceof ArrayBuffer &&
-    ['jd_input', 'jd_result', 'jd_decode'].every(
+    ['jd_input', 'jd_result', 'jd_decode', 'je_input', 'je_encode', 'je_output'].every(
       (name) => typeof Reflect.get(value, name) === 'function',
     )
   );
@@ -73,7 +77,7 @@ function instance(): DecoderExports {
   }
   const { exports } = new compiled.api.Instance(compiled.module, {});
   if (!isDecoderExports(exports)) {
-    throw new Error('the JPEG decoder module lacks its exports');
+    throw new Error('the JPEG codec module lacks its exports');
   }
   live = exports;
   return exports;
@@ -168,14 +172,7 @@ export function decodeSequentialWasm(
   options: { colour: WasmJpegColour; flavour: WasmJpegFlavour },
   CodecError: new (message: string) => Error,
 ): WasmDecodedJpeg | null {
-  let exports: DecoderExports;
-  try {
-    exports = instance();
-  } catch (error) {
-    throw new CodecError(
-      `the JPEG decoder could not start: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const exports = startedInstance('decoder', CodecError);
   let result: DecodeResult;
   try {
     const input = exports.jd_input(stream.length);
@@ -188,13 +185,7 @@ export function decodeSequentialWasm(
     exports.jd_decode(stream.length, width, height, components, flags);
     result = readResult(exports);
   } catch (error) {
-    live = null; // a trap: the next call gets a new instance
-    if (error instanceof CodecError) {
-      throw error;
-    }
-    throw new CodecError(
-      `the JPEG decoder failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw dropAfter(error, 'decoder', CodecError);
   }
   if (result.code >= FIRST_UNSUPPORTED) {
     return null;
@@ -214,8 +205,82 @@ export function decodeSequentialWasm(
     samples = new Uint16Array(size);
     samples.set(new Uint16Array(buffer, result.samples, size));
   }
+  dropWhenLarge(buffer);
+  return { ...expected, precision: result.precision, samples };
+}
+
+/** The live instance, or `CodecError` saying why the module could not start. */
+function startedInstance(
+  role: 'decoder' | 'encoder',
+  CodecError: new (message: string) => Error,
+): DecoderExports {
+  try {
+    return instance();
+  } catch (error) {
+    throw new CodecError(
+      `the JPEG ${role} could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/**
+ * Drops the instance after a trap or a refusal (the next call gets a new one) and returns the
+ * error to throw: `CodecError` as it is, anything else (a trap) as a `CodecError`.
+ */
+function dropAfter(
+  error: unknown,
+  role: 'decoder' | 'encoder',
+  CodecError: new (message: string) => Error,
+): Error {
+  live = null;
+  if (error instanceof CodecError) {
+    return error;
+  }
+  return new CodecError(
+    `the JPEG ${role} failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+/** Drops an instance whose memory grew past what is worth keeping, once its output is copied. */
+function dropWhenLarge(buffer: ArrayBuffer) {
   if (buffer.byteLength > MAX_KEPT_MEMORY_BYTES) {
     live = null;
   }
-  return { ...expected, precision: result.precision, samples };
+}
+
+/**
+ * Encodes 8-bit RGB (rows top down, `width` x `height`, which the caller has checked, as it has
+ * the quality, 1 to 100) as the baseline JFIF stream libjpeg-turbo's TurboJPEG writes at 4:4:4.
+ * The encoder's memory failing to grow is `CodecError`.
+ */
+export function encodeBaselineWasm(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  quality: number,
+  CodecError: new (message: string) => Error,
+): Uint8Array {
+  const exports = startedInstance('encoder', CodecError);
+  let length: number;
+  try {
+    const input = exports.je_input(rgb.length) >>> 0;
+    if (input === 0) {
+      throw new CodecError(`the encoder's memory cannot hold an image of ${rgb.length} bytes`);
+    }
+    new Uint8Array(exports.memory.buffer, input, rgb.length).set(rgb);
+    length = exports.je_encode(width, height, quality) >>> 0;
+  } catch (error) {
+    throw dropAfter(error, 'encoder', CodecError);
+  }
+  if (length === 0) {
+    live = null;
+    throw new CodecError(
+      `the encoder's memory cannot grow to hold the stream of ${width} x ${height}`,
+    );
+  }
+  const buffer = exports.memory.buffer;
+  const stream = new Uint8Array(length);
+  stream.set(new Uint8Array(buffer, exports.je_output() >>> 0, length));
+  dropWhenLarge(buffer);
+  return stream;
 }
