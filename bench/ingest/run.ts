@@ -384,6 +384,12 @@ interface Row {
   ratioToDcmodify: number;
   ratioNoFsyncToDcmodify: number;
   /**
+   * gdcmanon's CPU per GB / Lantern's (no fsync): the work each does for the same bytes. When both
+   * keep both cores busy the rates' ratio is this one; a ratio of rates far from it says that a
+   * side waited (for a core, the disk, or guest memory the host took back: README).
+   */
+  cpuRatioNoFsyncToGdcmanon: number;
+  /**
    * Lantern / gdcmanon within each round (the two ran minutes apart at most, in alternating
    * order), without and with fsync: less moved by a load that changes between rounds.
    */
@@ -537,6 +543,7 @@ async function main(): Promise<void> {
         ratioNoFsyncToGdcmanon: lanternNoFsync.filesPerSec / gdcmanon.filesPerSec,
         ratioToDcmodify: lantern.filesPerSec / dcmodify.filesPerSec,
         ratioNoFsyncToDcmodify: lanternNoFsync.filesPerSec / dcmodify.filesPerSec,
+        cpuRatioNoFsyncToGdcmanon: gdcmanon.cpuSecondsPerGb / lanternNoFsync.cpuSecondsPerGb,
         roundRatiosNoFsyncToGdcmanon: roundRatios(record.lanternNoFsync, record.gdcmanon),
         roundRatiosToGdcmanon: roundRatios(record.lantern, record.gdcmanon),
       };
@@ -598,6 +605,7 @@ function printReport(report: {
       `  ratio to gdcmanon ${row.ratioNoFsyncToGdcmanon.toFixed(2)}x without fsync, ` +
         `${row.ratioToGdcmanon.toFixed(2)}x with; to dcmodify ${row.ratioNoFsyncToDcmodify.toFixed(2)}x ` +
         `without, ${row.ratioToDcmodify.toFixed(2)}x with\n` +
+        `  in CPU per GB, without fsync: ${row.cpuRatioNoFsyncToGdcmanon.toFixed(2)}x gdcmanon's\n` +
         `  round by round to gdcmanon: ${ratios(row.roundRatiosNoFsyncToGdcmanon)} without fsync, ` +
         `${ratios(row.roundRatiosToGdcmanon)} with\n`,
     );
