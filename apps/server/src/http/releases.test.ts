@@ -216,11 +216,13 @@ beforeAll(async () => {
   expect(platformToken).not.toBe('');
 }, 180_000);
 
+// Stopping a real sandbox takes up to its grace and a kill (10 s each); on a loaded machine the
+// teardown once outlasted the default minute.
 afterAll(async () => {
   await kernel?.close();
   await stopLeftoverInstances(server);
   await server.close();
-});
+}, 120_000);
 
 describe(`the airlock on ${TEST_DIALECT}`, () => {
   it('takes files from inside the instance with ngsci.request_release, with their checks, and tells reviewers', async () => {

@@ -121,6 +121,9 @@ interface Pending {
 }
 
 /** A kernel started on the server, with its websocket open. */
+/** How long close() waits for Jupyter to answer the kernel's DELETE. */
+const KERNEL_DELETE_WAIT_MS = 10_000;
+
 export class JupyterKernel {
   private readonly session = randomUUID();
   private readonly pending = new Map<string, Pending>();
@@ -252,9 +255,17 @@ export class JupyterKernel {
   async close(): Promise<void> {
     // Not waiting for the close handshake: the notebook server may be gone already.
     this.ws.close();
-    await this.transport
-      .api('DELETE', `${this.baseUrl}api/kernels/${this.id}`)
-      .catch(() => undefined);
+    // Nor for long for the DELETE: Jupyter answers it once the kernel has exited (its shutdown
+    // wait, then a kill), which on a loaded machine took most of a teardown's minute; the
+    // instance's stop, which follows in every test, ends the kernel with its sandbox anyway.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.transport.api('DELETE', `${this.baseUrl}api/kernels/${this.id}`).catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, KERNEL_DELETE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private endAll(): void {
