@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeObjectStoreContract } from './object-store.contract.js';
-import { LocalObjectStore, writeHashedFileSync } from './object-store.js';
+import { LocalObjectStore, WRITE_STEP_BYTES, writeHashedFileSync } from './object-store.js';
 
 /** Every file under `root`, relative, sorted. */
 async function filesIn(root: string): Promise<string[]> {
@@ -221,6 +221,36 @@ describe('writeHashedFileSync', () => {
         `the chunks hold ${whole.byteLength} bytes, not the 1 given`,
       );
       expect(await readdir(dir)).toEqual(['made']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes chunks larger and smaller than one write step, across the steps, byte for byte', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-made-'));
+    try {
+      const lengths = [
+        3,
+        2 * WRITE_STEP_BYTES + 7,
+        0,
+        WRITE_STEP_BYTES - 3,
+        1,
+        WRITE_STEP_BYTES,
+        5,
+      ];
+      const chunks = lengths.map((length, index) =>
+        Uint8Array.from({ length }, (_, at) => (at * 31 + index * 7) % 251),
+      );
+      const whole = Buffer.concat(chunks);
+      const sha256 = createHash('sha256').update(whole).digest('hex');
+      const path = join(dir, 'stepped');
+      writeHashedFileSync(path, { chunks, size: whole.byteLength, sha256 });
+      expect((await readFile(path)).equals(whole)).toBe(true);
+      // Chunks of nothing at all make an empty file.
+      const empty = join(dir, 'empty');
+      const none = createHash('sha256').digest('hex');
+      writeHashedFileSync(empty, { chunks: [new Uint8Array(0)], size: 0, sha256: none });
+      expect((await stat(empty)).size).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -210,23 +210,50 @@ export function writeHashedFileSync(path: string, object: HashedChunks): HashedF
 }
 
 /**
- * Writes `chunks` one after the other at the file's position, in one gathered write (a short
- * write resumes where it stopped): no copy joins them.
+ * The most bytes one write call hands the kernel. A larger write lets the page cache take its
+ * pages in folios of up to the write's size, and from 2 MiB up these come from the blocks of free
+ * memory a virtual machine's balloon has handed back to its host (free page reporting), which the
+ * host must map and zero again as the copy first touches them: on the 2-vCPU Firecracker machines
+ * measured, writing a radiograph in one call cost its copy 3 to 6 times the CPU, in every 2 MiB
+ * write and in about half of the whole-file ones; in steps of 64 KiB to 1 MiB, never
+ * (bench/ingest/README.md, session 12).
+ */
+export const WRITE_STEP_BYTES = 256 * 1024;
+
+/**
+ * Writes `chunks` one after the other at the file's position, in gathered writes of at most
+ * WRITE_STEP_BYTES each (a short write resumes where it stopped): no copy joins them.
  */
 function writeChunksSync(fd: number, chunks: readonly Uint8Array[]): void {
-  let rest = chunks.filter((chunk) => chunk.byteLength > 0);
-  while (rest.length > 0) {
-    let written = writevSync(fd, rest);
-    const left: Uint8Array[] = [];
-    for (const chunk of rest) {
-      if (written >= chunk.byteLength) {
-        written -= chunk.byteLength;
-      } else {
-        left.push(chunk.subarray(written));
-        written = 0;
+  let index = 0;
+  let offset = 0;
+  const step: Uint8Array[] = [];
+  while (index < chunks.length) {
+    step.length = 0;
+    let room = WRITE_STEP_BYTES;
+    for (let at = index, from = offset; at < chunks.length && room > 0; at += 1, from = 0) {
+      const chunk = chunks[at] as Uint8Array;
+      const length = Math.min(chunk.byteLength - from, room);
+      if (length > 0) {
+        step.push(chunk.subarray(from, from + length));
+        room -= length;
       }
     }
-    rest = left;
+    if (step.length === 0) {
+      return; // only empty chunks were left
+    }
+    let written = writevSync(fd, step);
+    // On past what was written: whole chunks, then into the one it stopped in.
+    while (index < chunks.length) {
+      const left = (chunks[index] as Uint8Array).byteLength - offset;
+      if (written < left) {
+        offset += written;
+        break;
+      }
+      written -= left;
+      index += 1;
+      offset = 0;
+    }
   }
 }
 
