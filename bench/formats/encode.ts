@@ -13,11 +13,8 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import {
-  encodeJpegRgb,
-  encodeJpegRgbWithLibjpegTurbo,
-  type JpegRgbEncoder,
-} from '@lantern/formats';
+import { encodeJpegRgb, type JpegRgbEncoder } from '@lantern/formats';
+import { encodeJpegRgbWithLibjpegTurbo } from '@lantern/formats/testing';
 
 const { values: args } = parseArgs({
   options: {

@@ -10,13 +10,12 @@ export * from './dicom/index.js';
 export * from './slide/index.js';
 export * from './image/index.js';
 // JPEG coding of 8-bit images, for the generators (slides) and their tests; DICOM and slide
-// readers decode through decodeFrame and openSlideFile.
+// readers decode through decodeFrame and openSlideFile. The libjpeg-turbo npm build's own decoder
+// and encoder, which tests and benchmarks compare with, are in `@lantern/formats/testing`.
 export {
   JpegCodecError,
   decodeJpegSamples,
-  decodeJpegSamplesWithLibjpegTurbo,
   encodeJpegRgb,
-  encodeJpegRgbWithLibjpegTurbo,
   type JpegColourSpace,
   type JpegRgbEncoder,
 } from './jpeg/libjpeg-turbo.js';

@@ -1,9 +1,8 @@
+import { decodeJpegSamples, encodeJpegRgb } from '@lantern/formats';
 import {
-  decodeJpegSamples,
   decodeJpegSamplesWithLibjpegTurbo,
-  encodeJpegRgb,
   encodeJpegRgbWithLibjpegTurbo,
-} from '@lantern/formats';
+} from '@lantern/formats/testing';
 import { describe, expect, it } from 'vitest';
 import { TissueRenderer } from './brca-path/tissue.js';
 import { renderRadiograph } from './knee-xray/radiograph.js';

@@ -17,7 +17,8 @@
  * warning (a scan cut short, a bad code), and decodes 4 x 2 and 3 x 1 sampling, which TurboJPEG
  * refuses, by repeating samples as libjpeg's int_upsample does. `encodeJpegRgb` writes
  * libjpeg-turbo's bytes with the C module's encoder; `encodeJpegRgbWithLibjpegTurbo` is the npm
- * build's, for comparison.
+ * build's, for comparison. Those two comparators leave the package through
+ * `@lantern/formats/testing` (`../testing.ts`), not its index.
  *
  * Callers bound the image's size before decoding (the stream's frame header must agree with what
  * the container declares), so the decoder never allocates without bound. Anything libjpeg-turbo
