@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TAG } from '../dicom/dictionary.js';
 import { readJpegFrameHeader } from '../dicom/jpeg.js';
 import { readDicom, type DicomFile } from '../dicom/parse.js';
 import { readImageInfo } from '../dicom/pixels.js';
 import { errorOf } from '../testing/error-of.js';
+import { withTwelveBits } from '../testing/jpeg-lines.js';
 import {
   JpegCodecError,
   decodeJpegSamples,
@@ -19,8 +20,10 @@ import { LosslessJpegError, decodeJpegLosslessInJs } from './lossless.js';
 import { SequentialJpegError, decodeJpegSequentialInJs } from './sequential.js';
 import {
   decodeSequentialWasm,
+  dropInstanceForTesting,
   type WasmDecodedJpeg,
   type WasmJpegColour,
+  type WasmJpegFlavour,
 } from './sequential-wasm.js';
 
 /** Files written by others, shipped by Debian's python3-pydicom (scripts/debian-packages.sh test). */
@@ -195,7 +198,7 @@ describe('the WebAssembly JPEG decoder: the same samples as the decoders it stan
     }
   });
 
-  describe("cjpeg's streams (libjpeg-turbo-progs): sampling, restarts, optimized tables, RGB, grey", () => {
+  describe("cjpeg's streams (libjpeg-turbo-progs), and in 12-bit frames: sampling, restarts, optimized tables, RGB, grey", () => {
     const dir = mkdtempSync(join(tmpdir(), 'lantern-cjpeg-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -214,7 +217,7 @@ describe('the WebAssembly JPEG decoder: the same samples as the decoders it stan
         ['-grayscale'],
         ['-grayscale', '-restart', '2B', '-optimize'],
       ].map((args) => [args.join(' '), args] as const),
-    )('cjpeg %s decodes as before at qualities 3 to 100', (_, args) => {
+    )('cjpeg %s decodes as before at qualities 3 to 100, at 8 and 12 bits', (_, args) => {
       for (const [width, height] of [
         [61, 45],
         [100, 37],
@@ -225,7 +228,14 @@ describe('the WebAssembly JPEG decoder: the same samples as the decoders it stan
         for (const quality of [3, 30, 75, 98, 100]) {
           const stream = cjpeg(image, width, height, grey, ['-quality', String(quality), ...args]);
           const size = { width, height, components: grey ? 1 : 3 };
-          expectSameAsBefore(stream, size, !args.includes('-rgb'), `${args.join(' ')} q${quality}`);
+          const label = `${args.join(' ')} q${quality}`;
+          expectSameAsBefore(stream, size, !args.includes('-rgb'), label);
+          expectSameAsBefore(
+            withTwelveBits(stream),
+            size,
+            !args.includes('-rgb'),
+            `${label}, 12-bit`,
+          );
         }
       }
     });
@@ -257,23 +267,126 @@ describe('the WebAssembly JPEG decoder: the same samples as the decoders it stan
         decodeSequentialWasm(stream ?? new Uint8Array(0), mono, turbo, JpegCodecError),
       ).toBeNull();
     });
-
-    /** cjpeg's stream of an 8-bit image (PPM, or PGM when grey). */
-    function cjpeg(
-      image: Uint8Array,
-      width: number,
-      height: number,
-      grey: boolean,
-      args: string[],
-    ): Uint8Array {
-      const header = Buffer.from(`${grey ? 'P5' : 'P6'}\n${width} ${height}\n255\n`, 'latin1');
-      const input = Buffer.concat([header, image]);
-      // Quiet: it cautions that quality 3's tables are too coarse for baseline (they are kept).
-      return new Uint8Array(
-        execFileSync('cjpeg', args, { input, stdio: ['pipe', 'pipe', 'ignore'] }),
-      );
-    }
   });
+});
+
+describe("the WebAssembly JPEG decoder: an earlier frame's memory never reaches a later frame's samples", () => {
+  // An instance decodes call after call in memory it does not clear (decode.c gives its bump heap
+  // back whole at the start of each call), so a smaller frame's planes, rows and samples lie where
+  // a larger one's stream and planes were. Decoded right after a larger frame by the same instance,
+  // a smaller one must come out as a fresh instance decodes it: any sample the decoder reads
+  // without having written it this call would differ (a fresh instance's memory is zeros).
+  const dir = mkdtempSync(join(tmpdir(), 'lantern-stale-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const oneScanEach = join(dir, 'one-scan-per-component.txt');
+  writeFileSync(oneScanEach, '0;\n1;\n2;\n'); // cjpeg -scans: each component alone (A.2.2)
+
+  interface Frame {
+    label: string;
+    stream: Uint8Array;
+    size: Size;
+    precision: number;
+  }
+
+  /** cjpeg's stream of a test image, or its coded data in a 12-bit frame. */
+  function made(width: number, height: number, args: string[], precision = 8): Frame {
+    const grey = args.includes('-grayscale');
+    const components = grey ? 1 : 3;
+    const image = testImage(width, height, components, width * height);
+    const stream = cjpeg(image, width, height, grey, args);
+    return {
+      // The scan script by its name, not its temporary folder.
+      label: `${width} x ${height} cjpeg ${args.map((arg) => basename(arg)).join(' ')}${precision === 12 ? ', 12-bit' : ''}`,
+      stream: precision === 12 ? withTwelveBits(stream) : stream,
+      size: { width, height, components },
+      precision,
+    };
+  }
+
+  /** The first frame of one of the fixtures (dcmtk's 12-bit streams). */
+  function fixture(name: string): Frame {
+    const file = readDicom(readFileSync(new URL(name, FIXTURES)), { name });
+    const info = readImageInfo(file);
+    return {
+      label: name,
+      stream:
+        file.dataset.get(TAG.PixelData)?.encapsulated?.fragments[0]?.bytes ?? new Uint8Array(),
+      size: { width: info.columns, height: info.rows, components: info.samplesPerPixel },
+      precision: info.bitsStored,
+    };
+  }
+
+  // Large frames of dense data (quality 95 on noise), not whole MCUs wide or high, and small
+  // frames of every shape, among them components and sampling the large one before had not.
+  const large = {
+    colour420: made(643, 487, ['-quality', '95', '-sample', '2x2']),
+    colour444: made(643, 487, ['-quality', '95', '-sample', '1x1', '-restart', '1']),
+    colour422: made(643, 487, ['-quality', '95', '-sample', '2x1']),
+    grey: made(643, 487, ['-quality', '95', '-grayscale']),
+    colour420At12: made(643, 487, ['-quality', '95', '-sample', '2x2'], 12),
+    greyAt12: made(643, 487, ['-quality', '95', '-grayscale'], 12),
+  };
+  const pairs: [Frame, Frame][] = [
+    [large.colour420, made(61, 45, ['-quality', '75', '-sample', '1x1'])],
+    [large.colour444, made(37, 29, ['-quality', '75', '-sample', '2x2', '-restart', '1B'])],
+    [large.grey, made(61, 45, ['-quality', '75', '-sample', '2x2', '-restart', '3B'])],
+    [large.colour420, made(100, 37, ['-quality', '75', '-grayscale', '-restart', '2'])],
+    [large.colour422, made(61, 45, ['-quality', '75', '-sample', '4x2'])],
+    [large.colour420, made(5, 3, ['-quality', '75', '-sample', '3x1'])],
+    [large.grey, made(61, 45, ['-quality', '75', '-sample', '2x2', '-scans', oneScanEach])],
+    [large.colour420At12, made(61, 45, ['-quality', '75', '-grayscale', '-restart', '2B'], 12)],
+    [large.greyAt12, made(37, 29, ['-quality', '75', '-sample', '2x2', '-restart', '1'], 12)],
+    [large.colour420At12, made(37, 29, ['-quality', '75', '-sample', '1x1'])],
+    [large.grey, made(61, 45, ['-quality', '75', '-sample', '2x1', '-restart', '1B'], 12)],
+    // Grey rows a whole number of blocks wide at 12 bits: the plane itself is the samples.
+    [large.colour420At12, made(64, 29, ['-quality', '75', '-grayscale'], 12)],
+    [large.colour444, fixture('rgb12-422-scans-restart2.dcm')],
+    [large.greyAt12, fixture('mono12.dcm')],
+    [large.colour420, fixture('mono12-restart5.dcm')],
+  ];
+
+  /** A way to decode a frame: the flavour, its error, the colour. */
+  interface Decoding {
+    options: { flavour: WasmJpegFlavour; colour: WasmJpegColour };
+    CodecError: new (message: string) => Error;
+  }
+
+  /** Each flavour that decodes the frame, and each colour its components take. */
+  function decodingsOf({ size, precision }: Frame): Decoding[] {
+    const flavours: (readonly [WasmJpegFlavour, Decoding['CodecError']])[] = [
+      ['ijg', SequentialJpegError],
+      ...(precision === 8 ? [['libjpeg-turbo', JpegCodecError] as const] : []),
+    ];
+    const colours: WasmJpegColour[] = size.components === 3 ? ['ycbcr', 'as-coded'] : ['as-coded'];
+    return flavours.flatMap(([flavour, CodecError]) =>
+      colours.map((colour) => ({ options: { flavour, colour }, CodecError })),
+    );
+  }
+
+  it.each(pairs.map(([before, after]) => [`${before.label}, then ${after.label}`, before, after]))(
+    '%s: as a fresh instance decodes it',
+    (_, before, after) => {
+      for (const { options, CodecError } of decodingsOf(after)) {
+        const label = `${options.flavour}, ${options.colour}`;
+        const instances = dropInstanceForTesting();
+        const beforeOptions = {
+          colour: before.size.components === 3 ? options.colour : 'as-coded',
+          flavour: before.precision === 8 ? options.flavour : 'ijg',
+        } as const;
+        const first = decodeSequentialWasm(before.stream, before.size, beforeOptions, CodecError);
+        expect(first?.precision, `${label}: the larger frame decoded`).toBe(before.precision);
+        const reused = decodeSequentialWasm(after.stream, after.size, options, CodecError);
+        expect(dropInstanceForTesting(), `${label}: one instance decoded both`).toBe(instances + 1);
+        const fresh = decodeSequentialWasm(after.stream, after.size, options, CodecError);
+        expect(fresh?.precision, label).toBe(after.precision);
+        expect(fresh?.samples.length, label).toBe(
+          after.size.width * after.size.height * after.size.components,
+        );
+        expect(reused?.samples.constructor, label).toBe(fresh?.samples.constructor);
+        expect(Array.from(reused?.samples ?? []), label).toEqual(Array.from(fresh?.samples ?? []));
+      }
+    },
+  );
 });
 
 describe('the WebAssembly JPEG decoder: hostile streams', () => {
@@ -431,6 +544,20 @@ describe('the WebAssembly JPEG decoder: hostile streams', () => {
     }
   });
 });
+
+/** cjpeg's stream of an 8-bit image (PPM, or PGM when grey). */
+function cjpeg(
+  image: Uint8Array,
+  width: number,
+  height: number,
+  grey: boolean,
+  args: string[],
+): Uint8Array {
+  const header = Buffer.from(`${grey ? 'P5' : 'P6'}\n${width} ${height}\n255\n`, 'latin1');
+  const input = Buffer.concat([header, image]);
+  // Quiet: it cautions that quality 3's tables are too coarse for baseline (they are kept).
+  return new Uint8Array(execFileSync('cjpeg', args, { input, stdio: ['pipe', 'pipe', 'ignore'] }));
+}
 
 /** cjpeg's 32 x 16 stream with a restart marker after every MCU, its first one renamed RST3. */
 function withMisnamedRestart(): { stream: Uint8Array; message: string } {

@@ -63,6 +63,8 @@ const COLOUR_FLAGS: Record<WasmJpegColour, number> = { 'as-coded': 0, ycbcr: 1, 
 
 let compiled: { api: WasmApi; module: WasmCompiled } | null = null;
 let live: DecoderExports | null = null;
+/** Instances made so far, which `dropInstanceForTesting` tells. */
+let made = 0;
 
 function instance(): DecoderExports {
   if (live !== null) {
@@ -80,7 +82,18 @@ function instance(): DecoderExports {
     throw new Error('the JPEG codec module lacks its exports');
   }
   live = exports;
+  made += 1;
   return exports;
+}
+
+/**
+ * For tests: drops the live instance, so that the next call makes a new one, whose memory no call
+ * has written, and returns how many instances have been made, so that a test can tell whether the
+ * calls it made between two of these shared one (the count grew by one) or not.
+ */
+export function dropInstanceForTesting(): number {
+  live = null;
+  return made;
 }
 
 /** decode.c's `result`: code, offset, six numbers, samples' address, size, precision. */

@@ -40,3 +40,25 @@ export function withFrame(file: DicomFile, stream: Uint8Array): Uint8Array {
   });
   return writeDicom({ dataset, transferSyntaxUid: file.transferSyntax.uid });
 }
+
+/**
+ * An 8-bit sequential stream's coded data in a 12-bit frame: the frame header made SOF1 (baseline
+ * is 8 bits only) of precision 12, nothing else changed. It is a valid 12-bit stream (8-bit
+ * quantization tables and any Huffman tables are allowed there, ISO/IEC 10918-1 B.2.4.1, B.2.4.2)
+ * whose samples are the 8-bit IDCT's values level-shifted by 2048 instead of 128 (A.3.1), so
+ * cjpeg, which writes 8 bits only, can make 12-bit streams of every shape it makes.
+ */
+export function withTwelveBits(stream: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(stream);
+  let at = 2;
+  while (copy[at] === 0xff && copy[at + 1] !== 0xda) {
+    const marker = copy[at + 1] ?? 0;
+    if (marker === 0xc0 || marker === 0xc1) {
+      copy[at + 1] = 0xc1;
+      copy[at + 4] = 12;
+      return copy;
+    }
+    at += 2 + (((copy[at + 2] ?? 0) << 8) | (copy[at + 3] ?? 0));
+  }
+  throw new Error('the stream has no sequential frame header before its first scan');
+}
