@@ -159,6 +159,26 @@ export default tseslint.config(
     files: ['apps/server/src/repositories/**'],
     rules: layer(['**/http/**', '**/services/**'], 'repositories hold SQL only'),
   },
+  // `@lantern/formats/testing` holds comparators (libjpeg-turbo's npm build, whose encoder writes
+  // past its buffer) for tests and benchmarks: the product never imports it.
+  {
+    files: ['apps/**', 'packages/**'],
+    ignores: ['**/*.test.ts', '**/src/testing/**', 'apps/web/e2e/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          'ImportDeclaration',
+          'ExportNamedDeclaration',
+          'ExportAllDeclaration',
+          'ImportExpression',
+        ].map((node) => ({
+          selector: `${node}[source.value=/^@lantern\\/formats\\/testing$|\\/testing\\.js$/]`,
+          message: '@lantern/formats/testing is for tests and benchmarks, not the product',
+        })),
+      ],
+    },
+  },
   // The CLI, scripts and benchmarks talk to people on the terminal.
   { files: ['apps/cli/**', 'bench/**', 'scripts/**'], rules: { 'no-console': 'off' } },
   {
