@@ -112,11 +112,13 @@ export function describeFailure(
     }
     return new CliError(1, `${target.server} answered ${error.status}: ${error.problem.detail}`);
   }
-  const reason =
-    error instanceof Error && error.cause instanceof Error
-      ? error.cause.message
-      : error instanceof Error
-        ? error.message
-        : String(error);
-  return new CliError(2, `cannot reach ${target.server} (${reason}); is it running?`);
+  return new CliError(2, `cannot reach ${target.server} (${failureReason(error)}); is it running?`);
+}
+
+/** Why a request got no answer, or lost it midway, as fetch says it (its cause is the socket's). */
+export function failureReason(error: unknown): string {
+  if (error instanceof Error) {
+    return error.cause instanceof Error ? error.cause.message : error.message;
+  }
+  return String(error);
 }

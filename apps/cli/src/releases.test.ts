@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,7 @@ import { JupyterKernel } from '../../server/src/testing/jupyter-kernel.js';
 import { addMemberDirectly } from '../../server/src/testing/projects.js';
 import { startTestServer, type TestServer } from '../../server/src/testing/test-server.js';
 import { createSignedInUser, type SignedInUser } from '../../server/src/testing/users.js';
-import { answerOnTerminal, runCli, type CliResult } from './testing/run-cli.js';
+import { answerOnTerminal, runCli, startCli, type CliResult } from './testing/run-cli.js';
 
 // `lantern releases …` against a real server with a real instance (Debian's Jupyter in a bubblewrap
 // sandbox): the project's owner asks for releases from inside it with ngsci.request_release, in a
@@ -29,6 +31,8 @@ const SUMMARY = 'group,n,mean_age\nall,1204,63.2\narrest,57,66.0\n';
 const NOTES = 'Arrest was rarer after 60 in both groups.\n';
 /** More requests than one page holds (50), so that listing them takes every page. */
 const MORE = 51;
+/** A file larger than a read's chunk and than the bar's threshold: it arrives in many pieces. */
+const LARGE_BYTES = 6 * 1024 * 1024 + 123;
 
 let server: TestServer;
 let owner: SignedInUser;
@@ -39,8 +43,8 @@ let tokens: Record<'owner' | 'viewer' | 'reviewer' | 'outsider', string>;
 let projectId: string;
 let kernel: JupyterKernel | undefined;
 let home: string;
-/** The requests made in the instance: to approve, to reject, to withdraw, to corrupt. */
-let ids: { approve: string; reject: string; withdraw: string; corrupt: string };
+/** The requests made in the instance: to approve, to reject, to withdraw, to corrupt, a large one. */
+let ids: { approve: string; reject: string; withdraw: string; corrupt: string; large: string };
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -75,26 +79,95 @@ async function python(code: string): Promise<string> {
   return run?.output ?? '';
 }
 
-/** A request made in the instance of `files` (name to text), its id. */
-async function requestFromInstance(
-  files: Record<string, string>,
-  purpose: string,
-): Promise<string> {
+/** A request made in the instance of the files in the project folder that `write` (Python) writes. */
+async function requestMade(write: string[], names: string[], purpose: string): Promise<string> {
   const output = await python(
     [
-      'import ngsci',
-      ...Object.entries(files).map(
-        ([name, text]) => `open('/home/ngsci/project/${name}', 'w').write(${JSON.stringify(text)})`,
-      ),
-      `paths = [${Object.keys(files)
-        .map((name) => `'/home/ngsci/project/${name}'`)
-        .join(', ')}]`,
+      'import ngsci, os',
+      ...write,
+      `paths = [${names.map((name) => `'/home/ngsci/project/${name}'`).join(', ')}]`,
       `print(*ngsci.request_release(paths, purpose=${JSON.stringify(purpose)}))`,
     ].join('\n'),
   );
   const id = /SUCCESS release request (rel_[0-9a-f]{16}) is waiting/u.exec(output)?.[1];
   expect(id, output).toBeDefined();
   return id ?? '';
+}
+
+/** A request made in the instance of `files` (name to text), its id. */
+const requestFromInstance = (files: Record<string, string>, purpose: string) =>
+  requestMade(
+    Object.entries(files).map(
+      ([name, text]) => `open('/home/ngsci/project/${name}', 'w').write(${JSON.stringify(text)})`,
+    ),
+    Object.keys(files),
+    purpose,
+  );
+
+/** A request made in the instance of one file of LARGE_BYTES random bytes, its id. */
+const requestLargeFromInstance = () =>
+  requestMade(
+    [`open('/home/ngsci/project/model.bin', 'wb').write(os.urandom(${LARGE_BYTES}))`],
+    ['model.bin'],
+    'The fitted model',
+  );
+
+/**
+ * How a proxy in front of the server spoils the content of a file, as a broken network or a
+ * misbehaving server would: `cut` sends the headers and half the bytes, then drops the connection;
+ * `hold` sends as much, then nothing more, the connection open; `longer` declares no length and
+ * sends the bytes twice, the connection open; `relabel` sends them whole under another SHA-256.
+ */
+type Fault = 'cut' | 'hold' | 'longer' | 'relabel';
+
+/** A proxy to the test server that passes every answer on as it is but a file's content. */
+async function faultyProxy(fault: Fault): Promise<{ url: string; close: () => Promise<void> }> {
+  const proxy = createServer((req, res) => {
+    void relay(req, res, fault);
+  });
+  await new Promise<void>((listening) => proxy.listen(0, '127.0.0.1', listening));
+  const { port } = proxy.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      proxy.closeAllConnections();
+      return new Promise((closed) => proxy.close(() => closed()));
+    },
+  };
+}
+
+/** The server's answer to `req` (a GET), spoilt by `fault` when it is a file's content. */
+async function relay(req: IncomingMessage, res: ServerResponse, fault: Fault): Promise<void> {
+  const path = req.url ?? '/';
+  const upstream = await fetch(`${server.url}${path}`, {
+    headers: { authorization: req.headers.authorization ?? '' },
+  });
+  const body = Buffer.from(await upstream.arrayBuffer());
+  const headers = {
+    'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
+    'x-content-sha256': upstream.headers.get('x-content-sha256') ?? '',
+  };
+  const sized = { ...headers, 'content-length': String(body.length) };
+  if (!upstream.ok || !path.endsWith('/content')) {
+    res.writeHead(upstream.status, sized).end(body);
+    return;
+  }
+  const half = body.subarray(0, Math.floor(body.length / 2));
+  switch (fault) {
+    case 'cut':
+      res.writeHead(200, sized).write(half, () => res.destroy());
+      return;
+    case 'hold':
+      res.writeHead(200, sized).write(half);
+      return;
+    case 'longer':
+      res.writeHead(200, headers).write(Buffer.concat([body, body]));
+      return;
+    case 'relabel':
+      res.writeHead(200, { ...sized, 'x-content-sha256': '0'.repeat(64) }).end(body);
+      return;
+  }
+  fault satisfies never;
 }
 
 const person = (email: string, roles = ['researcher']) =>
@@ -141,13 +214,14 @@ beforeAll(async () => {
     reject: await requestFromInstance({ 'ids.txt': 'look at p1 and p2\n' }, 'Patients to follow'),
     withdraw: await requestFromInstance({ 'draft.txt': 'not ready\n' }, 'Sent too early'),
     corrupt: await requestFromInstance({ 'figure.txt': 'figure 2 data\n' }, 'Figure 2'),
+    large: await requestLargeFromInstance(),
   };
   // More requests than a page holds, made as ngsci makes each one.
   await python(
     [
       'import ngsci',
       "open('/home/ngsci/project/more.txt', 'w').write('one more\\n')",
-      `for i in range(${MORE - 4}):`,
+      `for i in range(${MORE - Object.keys(ids).length}):`,
       "    assert ngsci.request_release('/home/ngsci/project/more.txt', purpose=f'more {i}')[0].name == 'SUCCESS'",
     ].join('\n'),
   );
@@ -236,11 +310,12 @@ describe('lantern releases', () => {
     expect(queue).toMatchObject({ code: 0, stderr: '' });
     const { releases } = JSON.parse(queue.stdout) as { releases: { id: string }[] };
     expect(releases.length).toBe(MORE);
-    expect(releases.slice(0, 4).map((r) => r.id)).toEqual([
+    expect(releases.slice(0, 5).map((r) => r.id)).toEqual([
       ids.approve,
       ids.reject,
       ids.withdraw,
       ids.corrupt,
+      ids.large,
     ]);
     const table = await lantern(['releases', 'queue'], tokens.reviewer);
     expect(table.stdout.split('\n')[0]).toMatch(
@@ -379,6 +454,126 @@ describe('lantern releases', () => {
       /^lantern: figure\.txt arrived as 14 bytes with SHA-256 \w+, not the 14 bytes with \w+ the request recorded; it was not written\n$/u,
     );
     expect(await readdir(out)).toEqual([]);
+  });
+
+  it('streams a large file to disk byte for byte, with a bar on a terminal, replacing a file only with --force', async () => {
+    const decided = await lantern(
+      ['releases', 'decide', ids.large, '--approve', '--reason', 'A model, no data.'],
+      tokens.reviewer,
+    );
+    expect(decided.code).toBe(0);
+    // The bytes as they are in the project folder, where they were made.
+    const made = (
+      await python(
+        "import hashlib; print(hashlib.sha256(open('/home/ngsci/project/model.bin', 'rb').read()).hexdigest())",
+      )
+    ).trim();
+    const out = await mkdtemp(join(home, 'large-'));
+    const path = join(out, 'model.bin');
+    const got = await answerOnTerminal(
+      ['releases', 'download', ids.large, '--out', out],
+      environment(tokens.owner),
+    );
+    expect(got.code, got.screen).toBe(0);
+    expect(got.screen).toMatch(/downloading +\[[#-]+\] +0\/1 +[\d.]+ [kM]?B of 6\.3 MB/u);
+    expect(got.screen).toContain(`Downloaded model.bin (6.3 MB, sha256 ${made}) to ${path}`);
+    const bytes = await readFile(path);
+    expect(bytes.byteLength).toBe(LARGE_BYTES);
+    expect(sha256(bytes)).toBe(made);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(out)).toEqual(['model.bin']);
+
+    // Off a terminal no bar; a file there is left as it is without --force, replaced with it.
+    await writeFile(path, 'my own model\n');
+    const refused = await lantern(['releases', 'download', ids.large, '--out', out], tokens.owner);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: `lantern: ${path} exists: --force replaces it; nothing was downloaded\n`,
+    });
+    expect(await readFile(path, 'utf8')).toBe('my own model\n');
+    const forced = await lantern(
+      ['releases', 'download', ids.large, '--out', out, '--force'],
+      tokens.owner,
+    );
+    expect(forced).toMatchObject({ code: 0, stderr: '' });
+    expect(sha256(await readFile(path))).toBe(made);
+    expect(await readdir(out)).toEqual(['model.bin']);
+  });
+
+  it('writes nothing when the answer is cut, longer than recorded or mislabelled', async () => {
+    const size = SUMMARY.length;
+    const cases: [Fault, RegExp][] = [
+      [
+        'cut',
+        new RegExp(
+          `^lantern: the connection broke after \\d+ of summary\\.csv's ${size} bytes \\(.+\\); it was not written\n$`,
+          'u',
+        ),
+      ],
+      // The proxy keeps the connection open: only refusing as soon as it is too long ends this.
+      [
+        'longer',
+        new RegExp(
+          `^lantern: the server sent more of summary\\.csv than the ${size} bytes the request recorded; it was not written\n$`,
+          'u',
+        ),
+      ],
+      [
+        'relabel',
+        new RegExp(
+          `^lantern: the server described summary\\.csv as ${size} bytes with SHA-256 0{64}, not the ${size} bytes with ${sha256(SUMMARY)} the request recorded; it was not written\n$`,
+          'u',
+        ),
+      ],
+    ];
+    for (const [fault, message] of cases) {
+      const proxy = await faultyProxy(fault);
+      try {
+        const out = await mkdtemp(join(home, `${fault}-`));
+        const got = await runCli(['releases', 'download', ids.approve, '--out', out], {
+          ...environment(tokens.owner),
+          LANTERN_SERVER: proxy.url,
+        });
+        expect(got.stderr, fault).toMatch(message);
+        expect(got.code, fault).toBe(fault === 'cut' ? 2 : 1);
+        expect(await readdir(out), fault).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
+  it('writes nothing when Ctrl-C stops a download midway', async () => {
+    const proxy = await faultyProxy('hold');
+    try {
+      const out = await mkdtemp(join(home, 'interrupted-'));
+      const running = startCli(['releases', 'download', ids.approve, '--out', out], {
+        ...environment(tokens.owner),
+        LANTERN_SERVER: proxy.url,
+      });
+      // Half the bytes are in the temporary file; the rest never come.
+      const half = Math.floor(SUMMARY.length / 2);
+      await expect
+        .poll(async () => {
+          const names = await readdir(out);
+          return Promise.all(
+            names.map(async (name) => [
+              /^\.summary\.csv\.\w+\.part$/u.test(name),
+              (await stat(join(out, name))).size,
+            ]),
+          );
+        })
+        .toEqual([[true, half]]);
+      running.process.kill('SIGINT');
+      expect(await running.result).toMatchObject({
+        code: 130,
+        stdout: '',
+        stderr: 'lantern: interrupted: summary.csv was not written\n',
+      });
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('withdraws a pending request: asks first, or --yes; the requester only', async () => {

@@ -105,6 +105,19 @@ export type ListAuditEventsQuery = NonNullable<
   operations['listAuditEvents']['parameters']['query']
 >;
 
+/**
+ * An approved file of a release request as it arrives: its bytes, read once, and what the server
+ * said of them. Neither is to be trusted until the bytes read are counted and hashed.
+ */
+export interface ReleaseFileStream {
+  /** The bytes, chunk by chunk; cancel it to close the connection. */
+  body: ReadableStream<Uint8Array>;
+  /** The SHA-256 the server stored for the file (its X-Content-SHA256); '' when it sent none. */
+  sha256: string;
+  /** The bytes the server declared (its Content-Length); null when it declared none. */
+  size: number | null;
+}
+
 /** An error answer from the server, with its problem details. */
 export class ApiError extends Error {
   readonly status: number;
@@ -385,9 +398,20 @@ export interface LanternClient {
   previewReleaseFile(id: string, fileId: string): Promise<ReleasePreview>;
   /**
    * An approved file's bytes (members), with the SHA-256 the server stored for them: compare it
-   * with the bytes' own before trusting them.
+   * with the bytes' own before trusting them. Held in memory whole: to save a file, stream it
+   * (downloadReleaseFileStream).
    */
   downloadReleaseFile(id: string, fileId: string): Promise<{ bytes: Uint8Array; sha256: string }>;
+  /**
+   * An approved file's bytes as they arrive (members), to write to disk without holding them:
+   * the errors are downloadReleaseFile's, thrown before any byte is read; a connection that breaks
+   * later, or `signal` aborting, fails the body's next read.
+   */
+  downloadReleaseFileStream(
+    id: string,
+    fileId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<ReleaseFileStream>;
   /** Approves or rejects a pending request with a reason (reviewers; never your own request). */
   decideRelease(id: string, decision: { approved: boolean; reason: string }): Promise<Release>;
   /** Withdraws a pending request (its requester, or an owner). */
@@ -426,6 +450,29 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
     },
   });
+  /** An approved file's answer, its body unread (the one way both download methods fetch it). */
+  async function openReleaseFile(
+    id: string,
+    fileId: string,
+    { signal }: { signal?: AbortSignal } = {},
+  ): Promise<ReleaseFileStream> {
+    const { error, response } = await raw.GET('/api/v1/releases/{id}/files/{fileId}/content', {
+      params: { path: { id, fileId } },
+      parseAs: 'stream',
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (!response.ok) {
+      throwApiError(response, error);
+    }
+    const declared = response.headers.get('content-length');
+    return {
+      // An empty file's answer may have no body at all.
+      body: response.body ?? new ReadableStream({ start: (controller) => controller.close() }),
+      sha256: response.headers.get('x-content-sha256') ?? '',
+      size: declared === null || !/^\d+$/u.test(declared) ? null : Number(declared),
+    };
+  }
+
   return {
     raw,
     async getHealth() {
@@ -1002,18 +1049,10 @@ export function createLanternClient(options: LanternClientOptions): LanternClien
       return data ?? throwApiError(response, error);
     },
     async downloadReleaseFile(id, fileId) {
-      const { data, error, response } = await raw.GET(
-        '/api/v1/releases/{id}/files/{fileId}/content',
-        { params: { path: { id, fileId } }, parseAs: 'arrayBuffer' },
-      );
-      if (!response.ok || data === undefined) {
-        throwApiError(response, error);
-      }
-      return {
-        bytes: new Uint8Array(data),
-        sha256: response.headers.get('x-content-sha256') ?? '',
-      };
+      const { body, sha256 } = await openReleaseFile(id, fileId);
+      return { bytes: new Uint8Array(await new Response(body).arrayBuffer()), sha256 };
     },
+    downloadReleaseFileStream: openReleaseFile,
     async decideRelease(id, decision) {
       const { data, error, response } = await raw.POST('/api/v1/releases/{id}/decision', {
         params: { path: { id } },

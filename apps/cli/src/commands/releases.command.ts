@@ -1,18 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type {
   Release,
   ReleaseFile,
+  ReleaseFileStream,
   ReleasePage,
   ReleaseListQuery,
   ReleaseSummary,
 } from '@lantern/sdk';
+import { progressOn } from '@lantern/core/ingest';
 import { RELEASE_STATES, type ReleaseState } from '@lantern/core/releases';
 import { CliError } from '../cli-error.js';
 import {
   clientFor,
   describeFailure,
+  failureReason,
   requireToken,
   resolveTarget,
   type Target,
@@ -201,10 +204,13 @@ export async function showRelease(id: string, options: Common): Promise<number> 
 
 /**
  * `lantern releases download ID [--out DIR] [--file NAME] [--force]`: the files of an approved
- * request (each at most the airlock's per-file limit, 32 MiB by default, so held in memory), each
- * put in place only when its SHA-256 is the one the request recorded (and the server sent), through
- * a private temporary file beside where it goes: a file is written whole or not at all. An existing file is never replaced without --force, and
- * every target is checked before anything is fetched.
+ * request, each streamed to disk (never held in memory: the airlock's per-file limit is the
+ * server's to raise) and put in place only when its size and SHA-256 are the ones the request
+ * recorded (and the server sent), through a private temporary file beside where it goes: a file
+ * is written whole or not at all. An existing file is never replaced without --force, and every
+ * target is checked before anything is fetched. Ctrl-C stops the file being downloaded, which is
+ * not written; the files done before it stay. A bar on a terminal shows bytes and rate once the
+ * files are large enough to wait for.
  */
 export async function downloadRelease(
   id: string,
@@ -231,15 +237,71 @@ export async function downloadRelease(
       );
     }
   }
-  for (const file of files) {
-    const path = join(out, file.name);
-    const download = await answer(target, () => client.downloadReleaseFile(id, file.id));
-    await writeVerified(path, file, download, options.force === true);
-    console.log(
-      `Downloaded ${file.name} (${describeBytes(file.bytes)}, sha256 ${file.sha256}) to ${path}`,
-    );
+  const progress = downloadProgress(files);
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  process.on('SIGINT', interrupt);
+  try {
+    for (const file of files) {
+      const path = join(out, file.name);
+      try {
+        const download = await answer(target, () =>
+          client.downloadReleaseFileStream(id, file.id, { signal: stop.signal }),
+        );
+        await writeVerified(path, file, download, {
+          replace: options.force === true,
+          signal: stop.signal,
+          onBytes: progress.onBytes,
+        });
+      } catch (error) {
+        throw stop.signal.aborted
+          ? new CliError(130, `interrupted: ${file.name} was not written`)
+          : error;
+      } finally {
+        progress.clear();
+      }
+      progress.onFile(file);
+      console.log(
+        `Downloaded ${file.name} (${describeBytes(file.bytes)}, sha256 ${file.sha256}) to ${path}`,
+      );
+    }
+  } finally {
+    process.off('SIGINT', interrupt);
   }
   return 0;
+}
+
+/** Files together at least this large show a bar on a terminal: smaller ones take no time. */
+const PROGRESS_FROM_BYTES = 4 * 1024 ** 2;
+
+/**
+ * The bar of a download on stderr (`lantern ingest`'s bar): files and bytes done of all, rate and
+ * time left; none off a terminal or for files too small to wait for. It is cleared before each
+ * file's line is printed and drawn again by the next file's bytes.
+ */
+function downloadProgress(files: readonly ReleaseFile[]) {
+  const totalBytes = files.reduce((sum, f) => sum + f.bytes, 0);
+  const bar =
+    process.stderr.isTTY && totalBytes >= PROGRESS_FROM_BYTES
+      ? progressOn(process.stderr, () => performance.now())
+      : null;
+  let done = 0;
+  let before = 0;
+  return {
+    onBytes: (bytes: number) =>
+      bar?.update({
+        phase: 'downloading',
+        done,
+        total: files.length,
+        bytes: before + bytes,
+        totalBytes,
+      }),
+    onFile: (file: ReleaseFile) => {
+      done += 1;
+      before += file.bytes;
+    },
+    clear: () => bar?.clear(),
+  };
 }
 
 /** The request's files to download: all, or the one named (by its exact name). */
@@ -274,24 +336,25 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * A downloaded file's bytes into `path`, whole or not at all: checked first against the SHA-256
- * and size the request recorded and the SHA-256 the server sent, then written to a new private
- * file beside `path` (0600, created exclusively, flushed) and moved into place: renamed over
- * `path` with `replace`, else linked (which fails when `path` appeared meanwhile, so nothing is
- * replaced). The temporary file goes whatever happens.
+ * A downloaded file's bytes into `path`, whole or not at all. Refused unread when the server
+ * declares another size or SHA-256 than the request recorded; else written as they arrive to a new
+ * private file beside `path` (0600, created exclusively) while counted and hashed, refused as soon
+ * as they outgrow the recorded size (a body that never ends must not fill the disk), then checked
+ * against that size and SHA-256, flushed, and moved into place: renamed over `path` with `replace`, else linked (which fails when
+ * `path` appeared meanwhile, so nothing is replaced). The temporary file goes whatever happens: a
+ * mismatch, a connection broken midway, Ctrl-C (`signal`).
  */
 async function writeVerified(
   path: string,
   file: ReleaseFile,
-  download: { bytes: Uint8Array; sha256: string },
-  replace: boolean,
+  download: ReleaseFileStream,
+  how: { replace: boolean; signal: AbortSignal; onBytes: (bytes: number) => void },
 ): Promise<void> {
-  const sha256 = createHash('sha256').update(download.bytes).digest('hex');
-  const size = download.bytes.byteLength;
-  if (sha256 !== file.sha256 || size !== file.bytes || download.sha256 !== file.sha256) {
+  if ((download.size !== null && download.size !== file.bytes) || download.sha256 !== file.sha256) {
+    await download.body.cancel();
     throw new CliError(
       1,
-      `${file.name} arrived as ${size} bytes with SHA-256 ${sha256}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+      `the server described ${file.name} as ${download.size ?? 'some'} bytes with SHA-256 ${download.sha256 || 'unsaid'}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
     );
   }
   const temporary = join(
@@ -301,12 +364,20 @@ async function writeVerified(
   try {
     const handle = await open(temporary, 'wx', 0o600);
     try {
-      await handle.writeFile(download.bytes);
+      const arrived = await copyHashed(download.body, handle, file, how.onBytes);
+      if (arrived.sha256 !== file.sha256 || arrived.size !== file.bytes) {
+        throw new CliError(
+          1,
+          `${file.name} arrived as ${arrived.size} bytes with SHA-256 ${arrived.sha256}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+        );
+      }
       await handle.sync();
     } finally {
       await handle.close();
     }
-    if (replace) {
+    // Ctrl-C after the last byte still means: put nothing more in place.
+    how.signal.throwIfAborted();
+    if (how.replace) {
       await rename(temporary, path);
     } else {
       await link(temporary, path).catch((error: unknown) => {
@@ -321,6 +392,49 @@ async function writeVerified(
     }
   } finally {
     await rm(temporary, { force: true });
+  }
+}
+
+/**
+ * Writes `body` to `handle` chunk by chunk, counting and hashing it; stops (closing the
+ * connection) as soon as it is longer than `file` is. A read that fails, because the connection
+ * broke or Ctrl-C aborted it, is reported with how far it got.
+ */
+async function copyHashed(
+  body: ReadableStream<Uint8Array>,
+  handle: FileHandle,
+  file: ReleaseFile,
+  onBytes: (bytes: number) => void,
+): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read().catch((error: unknown) => {
+        throw new CliError(
+          2,
+          `the connection broke after ${size} of ${file.name}'s ${file.bytes} bytes (${failureReason(error)}); it was not written`,
+        );
+      });
+      if (done) {
+        return { size, sha256: hash.digest('hex') };
+      }
+      size += value.byteLength;
+      if (size > file.bytes) {
+        throw new CliError(
+          1,
+          `the server sent more of ${file.name} than the ${file.bytes} bytes the request recorded; it was not written`,
+        );
+      }
+      hash.update(value);
+      // At the file's position, whole (a write may take part of a chunk; writeFile loops).
+      await handle.writeFile(value);
+      onBytes(size);
+    }
+  } finally {
+    // Closes the connection when the body was not read to its end; nothing when it was.
+    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -16,31 +16,45 @@ export function runCli(
   env: Record<string, string> = {},
   stdin = '',
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LANTERN_BIN, ...args], {
-      env: { ...process.env, ...env },
-    });
-    child.stdin.end(stdin);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return startCli(args, env, stdin).result;
+}
+
+/**
+ * Starts `lantern <args>` with `stdin` as its input: the process, to signal while it runs, and
+ * what it ends with.
+ */
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): { process: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [LANTERN_BIN, ...args], {
+    env: { ...process.env, ...env },
+  });
+  child.stdin.end(stdin);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const result = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
       resolve({ code, stdout, stderr });
     });
   });
+  return { process: child, result };
 }
 
 /**
  * Runs `lantern <args>` on a pseudo-terminal (script(1)), as a person at a terminal: once
- * `question` shows, `reply` is typed. Resolves to the exit code and what the terminal showed.
+ * `question` shows, `reply` is typed (nothing is, without a question). Resolves to the exit code
+ * and what the terminal showed.
  */
 export async function answerOnTerminal(
   args: readonly string[],
   env: Record<string, string>,
-  question: string,
-  reply: string,
+  question?: string,
+  reply = '',
 ): Promise<{ code: number | null; screen: string }> {
   const child = spawn(
     'script',
@@ -57,7 +71,7 @@ export async function answerOnTerminal(
   let typed = false;
   child.stdout.on('data', (chunk: Buffer) => {
     screen += chunk.toString();
-    if (!typed && screen.includes(question)) {
+    if (!typed && question !== undefined && screen.includes(question)) {
       typed = true;
       child.stdin.write(`${reply}\r`);
     }

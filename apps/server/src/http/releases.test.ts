@@ -556,6 +556,23 @@ describe(`the airlock on ${TEST_DIALECT}`, () => {
     const { bytes, sha256: stored } = await vera.downloadReleaseFile(id, fileId);
     expect(new TextDecoder().decode(bytes)).toBe(CLEAN_CSV);
     expect(stored).toBe(sha256(bytes));
+    // Streamed: the same bytes, the size and SHA-256 the server declared before any of them.
+    const stream = await vera.downloadReleaseFileStream(id, fileId);
+    expect(stream).toMatchObject({ sha256: stored, size: bytes.byteLength });
+    expect(new Uint8Array(await new Response(stream.body).arrayBuffer())).toEqual(bytes);
+    // Another project's file is as missing as one that does not exist, the same words for both.
+    const nina = await client(outsider, ['account', 'project.work']);
+    const missing = 'rel_0000000000000000';
+    for (const [release, detail] of [
+      [id, `there is no release request ${id}`],
+      [missing, `there is no release request ${missing}`],
+    ] as const) {
+      await expect(nina.downloadReleaseFileStream(release, fileId)).rejects.toMatchObject({
+        status: 404,
+        code: 'not_found',
+        problem: { detail },
+      });
+    }
     await expect(vera.withdrawRelease(id)).rejects.toMatchObject({ status: 403 });
   });
 
