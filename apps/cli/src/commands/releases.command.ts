@@ -340,9 +340,9 @@ async function exists(path: string): Promise<boolean> {
  * declares another size or SHA-256 than the request recorded; else written as they arrive to a new
  * private file beside `path` (0600, created exclusively) while counted and hashed, refused as soon
  * as they outgrow the recorded size (a body that never ends must not fill the disk), then checked
- * against that size and SHA-256, flushed, and moved into place: renamed over `path` with `replace`, else linked (which fails when
- * `path` appeared meanwhile, so nothing is replaced). The temporary file goes whatever happens: a
- * mismatch, a connection broken midway, Ctrl-C (`signal`).
+ * against that size and SHA-256, flushed, and moved into place: renamed over `path` with
+ * `replace`, else linked (which fails when `path` appeared meanwhile, so nothing is replaced). The
+ * temporary file goes whatever happens: a mismatch, a connection broken midway, Ctrl-C (`signal`).
  */
 async function writeVerified(
   path: string,
@@ -352,9 +352,9 @@ async function writeVerified(
 ): Promise<void> {
   if ((download.size !== null && download.size !== file.bytes) || download.sha256 !== file.sha256) {
     await download.body.cancel();
-    throw new CliError(
-      1,
-      `the server described ${file.name} as ${download.size ?? 'some'} bytes with SHA-256 ${download.sha256 || 'unsaid'}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+    throw notRecorded(
+      file,
+      `the server described ${file.name} as ${download.size ?? 'an unknown number of'} bytes with ${download.sha256 === '' ? 'no SHA-256' : `SHA-256 ${download.sha256}`}`,
     );
   }
   const temporary = join(
@@ -366,9 +366,9 @@ async function writeVerified(
     try {
       const arrived = await copyHashed(download.body, handle, file, how.onBytes);
       if (arrived.sha256 !== file.sha256 || arrived.size !== file.bytes) {
-        throw new CliError(
-          1,
-          `${file.name} arrived as ${arrived.size} bytes with SHA-256 ${arrived.sha256}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+        throw notRecorded(
+          file,
+          `${file.name} arrived as ${arrived.size} bytes with SHA-256 ${arrived.sha256}`,
         );
       }
       await handle.sync();
@@ -393,6 +393,14 @@ async function writeVerified(
   } finally {
     await rm(temporary, { force: true });
   }
+}
+
+/** The failure of a file said or found to be other than the request recorded. */
+function notRecorded(file: ReleaseFile, what: string): CliError {
+  return new CliError(
+    1,
+    `${what}, not the ${file.bytes} bytes with ${file.sha256} the request recorded; it was not written`,
+  );
 }
 
 /**
