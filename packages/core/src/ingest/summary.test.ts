@@ -102,7 +102,7 @@ describe('ingest summary', () => {
       'Publication: blocked by 1 problem (it would be version 1.0), 1 warning',
       '  BLOCKING phi patients.birth_date: 10 cells look like birth-date',
       '',
-      "Next: decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/demo-knee-xray/draft/phi/decisions with a curator's token; then lantern publish demo-knee-xray",
+      'Next: decide each PHI finding: lantern phi decide demo-knee-xray --drop TABLE.COLUMN, or --confirm FINDING --note WHY it is not PHI (lantern phi list demo-knee-xray names each); then lantern publish demo-knee-xray',
     ]);
   });
 
@@ -126,12 +126,14 @@ describe('ingest summary', () => {
     expect(lines.at(-1)).toBe('Next: lantern publish demo-knee-xray');
   });
 
-  it('says what to do next, in order', () => {
+  // It named API routes (POST /api/v1/datasets/x/draft/phi/decisions) to a curator on a terminal,
+  // where lantern phi decide does the same; and "on the draft" said nowhere to go.
+  it('says what to do next, in order, with the commands and the page that do it', () => {
     const dictionary = { source: 'dictionary' as const, severity: 'blocking' as const };
     const warning = { source: 'naming' as const, severity: 'warning' as const };
     expect(nextIngestStep('x', false, [warning])).toBe('lantern publish x');
     expect(nextIngestStep('x', false, [dictionary, warning])).toBe(
-      'fix the blocking problems above on the draft (lantern publish lists what is left); then lantern publish x',
+      'fix the blocking problems above on the draft page, /datasets/x/draft (lantern publish x lists what is left); then lantern publish x',
     );
     const held = {
       source: 'phi' as const,
@@ -139,10 +141,10 @@ describe('ingest summary', () => {
       code: 'held-file-undecided',
     };
     expect(nextIngestStep('x', false, [held, dictionary])).toBe(
-      'review each file held back (release it with a note saying why its burned-in text does not identify anyone, or exclude it) on the draft page, or POST /api/v1/datasets/x/draft/held/decisions; then fix the other blocking problems above on the draft (lantern publish lists what is left); then lantern publish x',
+      'review each file held back on the draft page (/datasets/x/draft previews it), then lantern phi decide x --release FILE --note WHY it identifies no one, or --exclude FILE (lantern phi list x names each); then fix the other blocking problems above on the draft page, /datasets/x/draft (lantern publish x lists what is left); then lantern publish x',
     );
     expect(nextIngestStep('x', true, [dictionary])).toBe(
-      "decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/x/draft/phi/decisions with a curator's token; then fix the other blocking problems above on the draft (lantern publish lists what is left); then lantern publish x",
+      'decide each PHI finding: lantern phi decide x --drop TABLE.COLUMN, or --confirm FINDING --note WHY it is not PHI (lantern phi list x names each); then fix the other blocking problems above on the draft page, /datasets/x/draft (lantern publish x lists what is left); then lantern publish x',
     );
   });
 });

@@ -71,7 +71,8 @@ export function formatBytes(bytes: number): string {
 /**
  * What to do once a draft is made, in order: decide the PHI findings, review the files held back
  * (release or exclude each), fix the draft's other blocking problems (dictionary, keys, names),
- * publish.
+ * publish. Each step names the command that does it, or the draft page where only the web app
+ * does (the data dictionary): the text is read on a terminal, where an API route is no help.
  */
 export function nextIngestStep(
   slug: string,
@@ -79,20 +80,21 @@ export function nextIngestStep(
   problems: readonly (Pick<PublicationProblem, 'source' | 'severity'> & { code?: string })[],
 ): string {
   const steps: string[] = [];
+  const listed = `lantern phi list ${slug} names each`;
   if (phiBlocked) {
     steps.push(
-      `decide each PHI finding (drop the column, or confirm it is not PHI with a note): POST /api/v1/datasets/${slug}/draft/phi/decisions with a curator's token`,
+      `decide each PHI finding: lantern phi decide ${slug} --drop TABLE.COLUMN, or --confirm FINDING --note WHY it is not PHI (${listed})`,
     );
   }
   const held = problems.some((p) => p.severity === 'blocking' && p.code === 'held-file-undecided');
   if (held) {
     steps.push(
-      `review each file held back (release it with a note saying why its burned-in text does not identify anyone, or exclude it) on the draft page, or POST /api/v1/datasets/${slug}/draft/held/decisions`,
+      `review each file held back on the draft page (/datasets/${slug}/draft previews it), then lantern phi decide ${slug} --release FILE --note WHY it identifies no one, or --exclude FILE (${listed})`,
     );
   }
   if (problems.some((p) => p.severity === 'blocking' && p.source !== 'phi')) {
     steps.push(
-      `fix the ${phiBlocked || held ? 'other ' : ''}blocking problems above on the draft (lantern publish lists what is left)`,
+      `fix the ${phiBlocked || held ? 'other ' : ''}blocking problems above on the draft page, /datasets/${slug}/draft (lantern publish ${slug} lists what is left)`,
     );
   }
   steps.push(`lantern publish ${slug}`);
