@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { cp, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -310,6 +310,27 @@ describe('lantern ingest', () => {
       const refused = await runCli(['ingest', delivery, '--server', lantern.url], env(reader));
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(new RegExp(`^lantern: ${lantern.url} answered 403: `));
+
+      // A delivery the server would refuse (a typo in a column name the manifest gives) is
+      // refused here with every problem, before a byte is sent: it used to be uploaded whole first.
+      const typo = join(work, 'typo');
+      await cp(delivery, typo, { recursive: true });
+      const manifest = join(typo, 'delivery.yaml');
+      await writeFile(
+        manifest,
+        (await readFile(manifest, 'utf8')).replace('dates: [exam_date]', 'dates: [exam_dat]'),
+      );
+      const early = await runCli(['ingest', typo, '--server', lantern.url], env(token));
+      expect(early.code).toBe(1);
+      expect(progressLines(early.stderr)).toEqual([]);
+      expect(early.stderr.split('\n')).toEqual([
+        'lantern: the delivery cannot be ingested: 1 problem to fix first',
+        '  tables/xrays.csv exam_dat: column_missing: the column "exam_dat" is not in the table',
+        'Nothing was stored. Fix the delivery and run lantern ingest again.',
+        '',
+      ]);
+      expect(await readdir(join(home, 'config', 'lantern', 'uploads')).catch(() => [])).toEqual([]);
+      expect(await readdir(join(remoteDir, 'ingest-staging')).catch(() => [])).toEqual([]);
 
       const result = await runCli(['ingest', delivery, '--server', lantern.url], env(token));
       expect(result.code).toBe(0);

@@ -6,6 +6,7 @@ import {
   progressOn,
   type ProgressBar,
 } from '@lantern/core/ingest';
+import { describeDeliveryRefusal, readDelivery } from '@lantern/deid';
 import {
   ApiError,
   type IngestUpload,
@@ -37,7 +38,10 @@ import { findUpload, forgetUpload, rememberUpload, uploadRecordsPath } from '../
  * local ingest does (the same pipeline, the same report). The folder's files are declared with
  * their sizes, sent in chunks a few files at a time (`@lantern/sdk/upload`, the loop the web app's
  * ingest page uses), then the run is started and followed until it ends; the server deletes its
- * copy of the delivery when the run ends. It needs a token with catalog.curate.
+ * copy of the delivery when the run ends. It needs a token with catalog.curate. The delivery is
+ * first checked here as the server's first step checks it (readDelivery: the manifest, every table
+ * read, every named file present), so a delivery the server would refuse is refused with every
+ * problem before a byte is sent.
  * Progress goes to stderr (a bar on a terminal, plain lines elsewhere; none with --json); the
  * draft made to stdout.
  *
@@ -90,6 +94,13 @@ export async function ingestRemote(
   const client = clientFor(target);
   const progress = options.json !== true;
   const files = await listDelivery(delivery);
+  // The server's own first step, here before a byte is sent: a typo in a column name costs a
+  // moment, not the upload of the whole delivery.
+  const reading = await readDelivery(delivery);
+  if (!reading.isValid) {
+    const refusal = describeDeliveryRefusal(reading.problems);
+    return printRefusal(refusal.message, refusal.problems, options.json === true);
+  }
   const records = uploadRecordsPath(target.credentialsFile);
   const digests = new UploadDigests();
   let begun: Begun | null = null;
@@ -345,28 +356,32 @@ function report(upload: IngestUpload, delivery: string, json: boolean): number {
     return 0;
   }
   if (upload.status === 'refused') {
-    const message = upload.error ?? 'the delivery cannot be ingested';
-    if (json) {
-      console.log(
-        JSON.stringify(
-          { refused: true, code: 'validation_failed', message, problems: upload.problems },
-          null,
-          2,
-        ),
-      );
-      return 1;
-    }
-    console.error(`lantern: ${message}`);
-    for (const problem of upload.problems) {
-      console.error(`  ${problem.path}: ${problem.message}`);
-    }
-    console.error('Nothing was stored. Fix the delivery and run lantern ingest again.');
-    return 1;
+    return printRefusal(upload.error ?? 'the delivery cannot be ingested', upload.problems, json);
   }
   throw new CliError(
     1,
     `the server could not ingest the delivery: ${upload.error ?? upload.status}`,
   );
+}
+
+/** A refused delivery: the reason and every problem (stderr, or one object with --json); exit 1. */
+function printRefusal(
+  message: string,
+  problems: readonly { path: string; message: string }[],
+  json: boolean,
+): number {
+  if (json) {
+    console.log(
+      JSON.stringify({ refused: true, code: 'validation_failed', message, problems }, null, 2),
+    );
+    return 1;
+  }
+  console.error(`lantern: ${message}`);
+  for (const problem of problems) {
+    console.error(`  ${problem.path}: ${problem.message}`);
+  }
+  console.error('Nothing was stored. Fix the delivery and run lantern ingest again.');
+  return 1;
 }
 
 /**

@@ -79,6 +79,24 @@ export interface DeliveryReading {
   isValid: boolean;
 }
 
+/**
+ * A refused delivery as every client says it (the server's refusal, `lantern ingest`'s check
+ * before it sends a byte): one line with the count, then each problem located as
+ * `file:line column` with `code: message`.
+ */
+export function describeDeliveryRefusal(problems: readonly DeliveryProblem[]): {
+  message: string;
+  problems: { path: string; message: string }[];
+} {
+  return {
+    message: `the delivery cannot be ingested: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} to fix first`,
+    problems: problems.map((p) => ({
+      path: `${p.file}${p.line === null ? '' : `:${p.line}`}${p.column === null ? '' : ` ${p.column}`}`,
+      message: `${p.code}: ${p.message}`,
+    })),
+  };
+}
+
 /** How many problems of one kind are listed per file before the rest are counted. */
 export const LISTED_PROBLEMS = 50;
 

@@ -44,6 +44,7 @@ import {
   dateShiftDays,
   deidentifyTable,
   deliveryFilePath,
+  describeDeliveryRefusal,
   openSourceTable,
   phiBlocks,
   PhiScanner,
@@ -724,16 +725,8 @@ export class IngestService {
 
 /** A delivery that cannot be ingested: every problem, located, none quoting a row's value. */
 function deliveryRefused(problems: DeliveryProblem[]): AppError {
-  return new AppError(
-    'validation_failed',
-    `the delivery cannot be ingested: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} to fix first`,
-    {
-      errors: problems.map((p) => ({
-        path: `${p.file}${p.line === null ? '' : `:${p.line}`}${p.column === null ? '' : ` ${p.column}`}`,
-        message: `${p.code}: ${p.message}`,
-      })),
-    },
-  );
+  const refusal = describeDeliveryRefusal(problems);
+  return new AppError('validation_failed', refusal.message, { errors: refusal.problems });
 }
 
 /** What the catalog says of a dataset a delivery creates, until a curator writes it. */
