@@ -325,7 +325,7 @@ describe('lantern ingest', () => {
       expect(progressLines(early.stderr)).toEqual([]);
       expect(early.stderr.split('\n')).toEqual([
         'lantern: the delivery cannot be ingested: 1 problem to fix first',
-        '  tables/xrays.csv exam_dat: column_missing: the column "exam_dat" is not in the table',
+        '  tables/xrays.csv exam_dat: column_missing: delivery.yaml names the column "exam_dat", which this table does not have (did you mean "exam_date"?)',
         'Nothing was stored. Fix the delivery and run lantern ingest again.',
         '',
       ]);

@@ -155,6 +155,14 @@ function shiftCore(value: string, days: number): string {
   const us = US.exec(value);
   if (us !== null) {
     const [, month = '', day = '', year = '', time = '', hour, minute, second, meridiem] = us;
+    if (Number(month) > 12) {
+      // 14/06/1942: day first, as much of the world writes it. Slashes are read month first, so
+      // say so rather than "not a date", which the partner would not believe.
+      throw new DateShiftError(
+        'unparseable_date',
+        'not a date read month first (MM/DD/YYYY); write day-first dates as YYYY-MM-DD',
+      );
+    }
     if (hour !== undefined) {
       const h = Number(hour);
       if (meridiem !== undefined && (h < 1 || h > 12)) {

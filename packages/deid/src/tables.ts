@@ -62,6 +62,51 @@ export interface PublishedShape {
   studyIdName: string | null;
 }
 
+/** How many of a table's columns a missing column's message lists, when no name is close. */
+const LISTED_COLUMNS = 20;
+
+/**
+ * A column the manifest names that the table lacks, said so that the partner can mend it in one
+ * go: the table's column it most likely meant (the same but for case, or one or two letters off),
+ * else the table's columns. Column names are the partner's schema, never a row's value.
+ */
+function missingColumnMessage(column: string, header: readonly string[]): string {
+  const said = `delivery.yaml names the column "${column}", which this table does not have`;
+  const close = closestName(column, header);
+  if (close !== null) {
+    return `${said} (did you mean "${close}"?)`;
+  }
+  const listed = header.slice(0, LISTED_COLUMNS).join(', ');
+  const more = header.length > LISTED_COLUMNS ? `, and ${header.length - LISTED_COLUMNS} more` : '';
+  return `${said} (its columns: ${listed}${more})`;
+}
+
+/** The one name of `names` that `name` is most likely a slip for, or null when none or several. */
+function closestName(name: string, names: readonly string[]): string | null {
+  const sameButCase = names.filter((n) => n.toLowerCase() === name.toLowerCase());
+  if (sameButCase.length > 0) {
+    return sameButCase.length === 1 ? (sameButCase[0] ?? null) : null;
+  }
+  // Two edits at most, and fewer than a third of the name: "id" is not a slip for "mrn".
+  const most = Math.min(2, Math.floor(name.length / 3));
+  const near = names.filter((n) => editDistance(name.toLowerCase(), n.toLowerCase()) <= most);
+  return near.length === 1 ? (near[0] ?? null) : null;
+}
+
+/** Levenshtein's distance: the fewest insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 /**
  * The published header for a source header, or the problems that prevent one: a column the
  * manifest names that the header lacks, or two published columns of the same name (a kept column
@@ -88,7 +133,7 @@ export function publishedShape(
           'column_missing',
           table.name,
           column,
-          `the column "${column}" is not in the table`,
+          missingColumnMessage(column, header),
         ),
       );
     }

@@ -130,6 +130,59 @@ tables:
     expect(reading.tables.map((table) => table.name)).toEqual(['patients', 'ecgs']);
   });
 
+  // A typo in a column name said only that the column was not there, and a date in another form
+  // only that it was not one Lantern reads: the partner had to guess what to write instead.
+  it('says which column a misspelt one may be, and the forms of date it reads', async () => {
+    const root = await delivery('typos', {
+      'delivery.yaml': `dataset: demo-x
+partner: Example
+tables:
+  - name: xrays
+    file: tables/xrays.csv
+    patient: mrn
+    dates: [exam_dat, Birth_Date]
+    drop: [physician]
+`,
+      'tables/xrays.csv':
+        'mrn,exam_date,birth_date,referring_physician\n001,14/06/1942,1942-06-14,X\n',
+    });
+    const reading = await readDelivery(root);
+    expect(
+      reading.problems.map(({ code, line, column, message }) => [code, line, column, message]),
+    ).toEqual([
+      [
+        'column_missing',
+        null,
+        'exam_dat',
+        'delivery.yaml names the column "exam_dat", which this table does not have (did you mean "exam_date"?)',
+      ],
+      [
+        'column_missing',
+        null,
+        'Birth_Date',
+        'delivery.yaml names the column "Birth_Date", which this table does not have (did you mean "birth_date"?)',
+      ],
+      [
+        'column_missing',
+        null,
+        'physician',
+        'delivery.yaml names the column "physician", which this table does not have (its columns: mrn, exam_date, birth_date, referring_physician)',
+      ],
+    ]);
+    const dates = await readDelivery(
+      await delivery('dates', {
+        'delivery.yaml':
+          'dataset: demo-x\npartner: P\ntables:\n  - name: a\n    file: tables/a.csv\n    patient: mrn\n    dates: [exam_date]\n',
+        'tables/a.csv': 'mrn,exam_date\n001,14/06/1942\n002,June 14 1942\n003,2019-02-30\n',
+      }),
+    );
+    expect(dates.problems.map(({ line, message }) => [line, message])).toEqual([
+      [2, 'not a date read month first (MM/DD/YYYY); write day-first dates as YYYY-MM-DD'],
+      [3, 'not a date in a form Lantern reads (YYYY-MM-DD, ISO datetime, MM/DD/YYYY, YYYYMMDD)'],
+      [4, 'not a date of the calendar'],
+    ]);
+  });
+
   it('lets a WFDB header’s signal files travel with it, and reports one missing or outside', async () => {
     const root = await delivery('wfdb', {
       'delivery.yaml':

@@ -30,7 +30,7 @@ import {
   TableProfile,
   type TableInspection,
 } from '@lantern/formats';
-import { shiftDateValue } from '../date-shift.js';
+import { DateShiftError, shiftDateValue } from '../date-shift.js';
 import { deliveryFilePath, publishedShape } from '../tables.js';
 import { openSourceTable } from './table-source.js';
 
@@ -300,12 +300,12 @@ async function readTable(
         const value = i < 0 ? null : (row.values[i] ?? null);
         try {
           shiftDateValue(value, 0);
-        } catch {
-          problems.add({
-            code: 'bad_date',
-            message: 'not a date in a form Lantern reads',
-            ...at(row.place, column),
-          });
+        } catch (error) {
+          // The date shift's own words: the forms it reads, or what is off (never the value).
+          if (!(error instanceof DateShiftError)) {
+            throw error;
+          }
+          problems.add({ code: 'bad_date', message: error.message, ...at(row.place, column) });
         }
       }
       const value = filesIndex < 0 ? null : (row.values[filesIndex] ?? null);
