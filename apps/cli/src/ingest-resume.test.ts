@@ -79,28 +79,33 @@ async function startWithToken(dataDir: string, password: string) {
 }
 
 /**
- * Runs `lantern ingest DIR --server` through the proxy, slowed down, and kills it (SIGKILL, no
- * chance to tidy up) once more than `bytes` of the delivery have gone through.
+ * Runs `lantern ingest DIR --server` through the proxy, slowed down, and stops it with `signal`
+ * (SIGKILL: no chance to tidy up; SIGINT: Ctrl-C) once more than `bytes` of the delivery have
+ * gone through. Returns its exit code and what it wrote to stderr.
  */
 async function ingestUntilKilled(
   proxy: UploadProxy,
   dir: string,
   home: string,
   bytes: number,
-): Promise<void> {
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{ code: number | null; stderr: string }> {
   // Slow enough that the command is stopped in the middle of the delivery.
   proxy.throttle(400 * 1024);
   const child = spawn(process.execPath, [LANTERN_BIN, 'ingest', dir, '--server', proxy.url], {
     env: { ...process.env, ...envOf(home) },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exited = new Promise((done) => child.once('exit', done));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const exited = new Promise<number | null>((done) => child.once('close', done));
   await expect
     .poll(() => proxy.forwarded(), { timeout: 60_000, interval: 50 })
     .toBeGreaterThan(bytes);
-  child.kill('SIGKILL');
-  await exited;
+  child.kill(signal);
+  const code = await exited;
   proxy.throttle(Number.POSITIVE_INFINITY);
+  return { code, stderr };
 }
 
 /**
@@ -198,6 +203,31 @@ describe('lantern ingest --server, resumed', () => {
       expect(firstRun + secondRun - total).toBeLessThan(3 * 400 * 1024);
       // The upload ran: nothing is left to resume.
       expect(await recordedUploads(home)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  // Ctrl-C ended the command in silence: nothing said that the server kept the bytes sent, nor
+  // that the same command sends the rest.
+  it('stopped with Ctrl-C, says what the server keeps and how to send the rest', async () => {
+    const home = join(work, 'home-interrupted');
+    const proxy = await startUploadProxy(lantern.url);
+    try {
+      const stopped = await ingestUntilKilled(proxy, delivery, home, total * 0.3, 'SIGINT');
+      expect(stopped.code).toBe(130);
+      const id = (await recordedUploads(home))[0]?.id ?? '';
+      expect(id).toMatch(/^upl_/u);
+      expect(stopped.stderr.trimEnd().split('\n').at(-1)).toBe(
+        `lantern: stopped. The server keeps what it received of the upload ${id} for an hour: run the same command again to send the rest (--resume ${id} names it).`,
+      );
+
+      const again = await runCli(
+        ['ingest', delivery, '--server', proxy.url, '--json'],
+        envOf(home),
+      );
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(new RegExp(`^Resuming the upload ${id}: `));
     } finally {
       await proxy.close();
     }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -222,6 +222,28 @@ describe('lantern ingest', () => {
     } finally {
       await db.close();
     }
+  });
+
+  // Ctrl-C ended the command in silence, leaving the curator to guess what was kept.
+  it('stopped with Ctrl-C, says nothing was published and that running it again finishes the draft', async () => {
+    const fresh = join(work, 'data-interrupted');
+    const child = spawn(process.execPath, [LANTERN_BIN, 'ingest', delivery, '--data-dir', fresh], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<number | null>((done) => child.once('close', done));
+    // Stopped as soon as the ingest has begun: its tables and files take seconds yet.
+    await expect.poll(() => stderr, { timeout: 60_000, interval: 20 }).toMatch(/^checking /mu);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(
+      'lantern: stopped. Nothing was published, and what was stored is kept: run the same command again to finish the draft (files stored already are not stored again).',
+    );
+
+    const again = await runCli(['ingest', delivery, '--data-dir', fresh, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as IngestJson).dataset).toBe(SLUG);
   });
 
   it('says so and exits 2 when no delivery folder is there', async () => {

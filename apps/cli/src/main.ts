@@ -33,7 +33,7 @@ import { status } from './commands/status.command.js';
 import { createToken, listTokens, revokeToken } from './commands/tokens.command.js';
 import { whoami } from './commands/whoami.command.js';
 import { DEFAULT_SERVER } from './connection.js';
-import { localFlags, runServer } from './server-process.js';
+import { INTERRUPTED, localFlags, runServer } from './server-process.js';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -509,7 +509,8 @@ elsewhere, none with --json. It prints the draft made: tables with rows and colu
 deduplicated and held back (with why), PHI findings with masked examples, what blocks publication
 and the command to run next.
 Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printed, nothing stored);
-2 not run (no such folder, the data directory in use by a running server, no server there).`,
+2 not run (no such folder, the data directory in use by a running server, no server there);
+130 stopped with Ctrl-C (it says what was kept: run the same command again to go on).`,
     )
     .action(
       async (
@@ -527,12 +528,20 @@ Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printe
         if (options.resume !== undefined) {
           throw new CliError(2, '--resume goes with --server: it resumes an upload to a server');
         }
-        process.exitCode = await runServer([
+        const code = await runServer([
           'ingest',
           dir,
           ...localFlags(options),
           ...(options.json === true ? ['--json'] : []),
         ]);
+        if (code === INTERRUPTED) {
+          // The ingest leaves the previous draft or one a run again finishes (issue 6), never a
+          // version: say so, rather than end in silence.
+          console.error(
+            'lantern: stopped. Nothing was published, and what was stored is kept: run the same command again to finish the draft (files stored already are not stored again).',
+          );
+        }
+        process.exitCode = code;
       },
     );
 

@@ -10,7 +10,13 @@ export function serverEntry(): string {
   return fileURLToPath(import.meta.resolve('@lantern/server/main'));
 }
 
-/** Runs `lantern-server <args>` and resolves to its exit code. Ctrl-C and SIGTERM are passed on. */
+/** The exit code of a command a signal ended (Ctrl-C), as shells say it: 128 + SIGINT's 2. */
+export const INTERRUPTED = 128 + 2;
+
+/**
+ * Runs `lantern-server <args>` and resolves to its exit code (INTERRUPTED when a signal ended it).
+ * Ctrl-C and SIGTERM are passed on.
+ */
 export function runServer(args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [serverEntry(), ...args], { stdio: 'inherit' });
@@ -25,7 +31,7 @@ export function runServer(args: readonly string[]): Promise<number> {
     child.once('exit', (code, signal) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      resolve(code ?? (signal === null ? 1 : 128 + 2));
+      resolve(code ?? (signal === null ? 1 : INTERRUPTED));
     });
   });
 }

@@ -104,6 +104,15 @@ export async function ingestRemote(
   const records = uploadRecordsPath(target.credentialsFile);
   const digests = new UploadDigests();
   let begun: Begun | null = null;
+  let running: string | null = null;
+  const stopListening = onCtrlC(() => {
+    if (begun !== null) {
+      return whatIsKept(begun.id);
+    }
+    return running === null
+      ? 'Nothing was sent.'
+      : `The server goes on with the ingest of the upload ${running} without this command: the draft page (/datasets/${reading.manifest?.dataset ?? ''}/draft) shows what it made.`;
+  });
   let upload: IngestUpload;
   try {
     begun = await begin(
@@ -115,10 +124,13 @@ export async function ingestRemote(
     upload = await client.runIngestUpload(begun.id);
     await forgetUpload(records, target.server, delivery, begun.id);
     // Running: nothing is left to resume.
+    running = begun.id;
     begun = null;
     upload = await follow(client, upload, progress);
   } catch (error) {
     throw interrupted(error, target, begun);
+  } finally {
+    stopListening();
   }
   return report(upload, delivery, options.json === true);
 }
@@ -314,10 +326,27 @@ function interrupted(error: unknown, target: Target, begun: Begun | null): CliEr
   if (begun === null) {
     return failure;
   }
-  return new CliError(
-    failure.exitCode,
-    `${failure.message}\nThe server keeps what it received of the upload ${begun.id} for an hour: run the same command again to send the rest (--resume ${begun.id} names it).`,
-  );
+  return new CliError(failure.exitCode, `${failure.message}\n${whatIsKept(begun.id)}`);
+}
+
+/** What the server keeps of an upload stopped before it ran, and how to send the rest. */
+function whatIsKept(id: string): string {
+  return `The server keeps what it received of the upload ${id} for an hour: run the same command again to send the rest (--resume ${id} names it).`;
+}
+
+/**
+ * Ctrl-C while the delivery is sent or run ends the command as a failure would, saying what the
+ * server kept and how to go on (`said`), with the shell's exit code for it (130). Returns the
+ * way to stop listening.
+ */
+function onCtrlC(said: () => string): () => void {
+  const stop = () => {
+    // Below a bar drawn in place, not over it.
+    console.error(`${process.stderr.isTTY ? '\n' : ''}lantern: stopped. ${said()}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  return () => process.off('SIGINT', stop);
 }
 
 /** Asks where the run is until it ends, drawing the server's progress. */
