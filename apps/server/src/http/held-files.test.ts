@@ -3,7 +3,7 @@
  * (curators only), decisions one by one and in bulk, the publication gate, the audit trail, the
  * quarantine kept apart from published objects and swept like them.
  */
-import { mkdtemp, rm, stat, utimes } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -378,4 +378,45 @@ describe(`held files reviewed on ${TEST_DIALECT}`, () => {
     }
     expect(left).toEqual([]);
   }, 180_000);
+
+  // A file named .dcm that is not DICOM was held, and publication asked to "release it, saying why
+  // its pixels do not identify anyone", which the release then refused: nothing of it was kept.
+  it('says a file no de-identifier reads can only be excluded, or delivered again readable', async () => {
+    const slug = 'demo-knee-unreadable';
+    const dir = join(work, 'unreadable');
+    await cp(join(work, 'knee'), dir, { recursive: true });
+    const manifest = join(dir, 'delivery.yaml');
+    await writeFile(
+      manifest,
+      (await readFile(manifest, 'utf8')).replace(`dataset: ${SLUG}`, `dataset: ${slug}`),
+    );
+    const named = (await readdir(join(dir, 'files'), { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+    await writeFile(named[0] ?? '', 'not DICOM at all');
+    await server.ctx.services.ingest.ingestDirectory(dir, { actor: 'system:lantern' });
+
+    const review = (await (
+      await request(server, 'GET', `/api/v1/datasets/${slug}/draft/held`, curator)
+    ).json()) as HeldReview;
+    const unreadable = review.files.filter((f) => f.format === 'unreadable');
+    expect(unreadable).toHaveLength(1);
+    const res = await request(server, 'GET', `/api/v1/datasets/${slug}/draft/publication`, curator);
+    const problems = ((await res.json()) as { problems: Problem[] }).problems.filter(
+      (p) => p.code === 'held-file-undecided',
+    );
+    const path = unreadable[0]?.path ?? '?';
+    expect(problems.find((p) => p.message.startsWith(path))?.message).toBe(
+      `${path} is held back (${unreadable[0]?.reason ?? '?'}): nothing of it could be read, so it cannot be released; exclude it, or ask the partner for a readable file and ingest the delivery again`,
+    );
+    // The images held for their pixels are still for a person to look at.
+    expect(problems.filter((p) => !p.message.startsWith(path)).map((p) => p.message)).toEqual(
+      review.files
+        .filter((f) => f.format !== 'unreadable')
+        .map(
+          (f) =>
+            `${f.path} is held back for review (${f.reason}); release it, saying why what it shows identifies no one, or exclude it`,
+        ),
+    );
+  }, 120_000);
 });

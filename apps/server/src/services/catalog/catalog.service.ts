@@ -999,7 +999,7 @@ export class CatalogService {
         code: 'held-file-undecided',
         table: file.table_name,
         column: file.column_name,
-        message: `${file.path} is held back for review (${file.reason}); release it, saying why its pixels do not identify anyone, or exclude it`,
+        message: heldFileAsks(file),
       });
     }
     const excluded = held.filter((h) => h.decision === 'exclude');
@@ -1233,4 +1233,19 @@ function summary(row: VersionRow): VersionSummary {
     retiredAt: row.retired_at?.toISOString() ?? null,
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/**
+ * What a held file asks of the curator: a file kept in the quarantine is for a person to look at
+ * and release or exclude; one no de-identifier reads kept nothing, so it can only be excluded or
+ * delivered again readable (a release is refused, held-files.service.ts).
+ */
+function heldFileAsks(file: {
+  path: string;
+  reason: string;
+  quarantine_key: string | null;
+}): string {
+  return file.quarantine_key === null
+    ? `${file.path} is held back (${file.reason}): nothing of it could be read, so it cannot be released; exclude it, or ask the partner for a readable file and ingest the delivery again`
+    : `${file.path} is held back for review (${file.reason}); release it, saying why what it shows identifies no one, or exclude it`;
 }
