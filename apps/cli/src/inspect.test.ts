@@ -187,6 +187,9 @@ describe('lantern inspect', () => {
     expect(name?.value).toMatch(/^\S\*+$/);
     const text = await runCli(['inspect', ct]);
     expect(text.stdout).toMatch(/Identifying fields \(values masked\)/);
+    // In columns, as the facts above them: they were JSON objects, one a line.
+    expect(text.stdout).toMatch(/^ {2}\(0010,0010\) {2}PatientName +\S\*+ *$/mu);
+    expect(text.stdout).not.toContain('{"tag"');
 
     const ecg = await runCli([
       'inspect',

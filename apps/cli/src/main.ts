@@ -556,14 +556,18 @@ Exit codes: 0 a draft was made; 1 the delivery was refused (every problem printe
     .description(
       'tell what a file is before it enters a dataset: format, rows, columns with types, identifying fields',
     )
-    .argument('<file>', 'a table (CSV or Parquet)')
+    .argument(
+      '<file>',
+      'a table (CSV, Parquet), a DICOM file, an ECG (.npy, .npz, MUSE XML, WFDB .hea) or a slide (TIFF, SVS)',
+    )
     .option('--json', 'print one JSON object: format, rowCount, bytes, columns, identifying')
     .addHelpText(
       'after',
       `
-Identifying fields are columns whose names look like a person's (name, MRN, SSN, phone, email,
-address, date of birth); their examples are masked. DICOM, ECG and slide files are recognised but
-not read yet (exit code 2). A table that cannot be read exits 1 naming the line or byte.`,
+Identifying fields are a table's columns whose names look like a person's (name, MRN, SSN, phone,
+email, address, date of birth), a DICOM file's attributes of PS3.15's Annex E, an ECG's
+demographics; their values are masked. A file that cannot be read exits 1 naming the line or byte;
+one that is not there, 2.`,
     )
     .action(async (file: string, options: { json?: boolean }) => {
       process.exitCode = await inspect(file, options);

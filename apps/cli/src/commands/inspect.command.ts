@@ -126,11 +126,25 @@ function printDescription(
   if (identifying.length > 0) {
     console.log('');
     console.log('Identifying fields (values masked): de-identify these before publishing');
-    for (const field of identifying) {
-      console.log(`  ${JSON.stringify(field)}`);
-    }
+    printTable(identifying.map(identifyingRow));
   }
   return 0;
+}
+
+/**
+ * An identifying field as columns a person reads, in its reader's order: a DICOM attribute's tag,
+ * keyword, masked value and the sequences it is nested in; an ECG or slide field's place and
+ * masked value. It was printed as a JSON object per line.
+ */
+function identifyingRow(field: object): string[] {
+  const cells = Object.values(field).map((value: unknown) =>
+    Array.isArray(value) ? value.join(' > ') : String(value),
+  );
+  // A field at the top of a DICOM file is nested in nothing: no empty column to pad the line.
+  while (cells.at(-1) === '') {
+    cells.pop();
+  }
+  return cells.map((cell, i) => (i === 0 ? `  ${cell}` : cell));
 }
 
 /** The inspection as printed, identifying examples masked everywhere they appear. */
