@@ -454,10 +454,14 @@ one entry per server. Example: lantern login --server https://lantern.example.or
     .option('--confirm <finding>', 'confirm a finding is not PHI (repeatable; needs --note)', many)
     .option(
       '--release <file>',
-      'release a held file into the draft (repeatable; needs --note)',
+      'release a held file (its id, held_…, or its path) into the draft (repeatable; needs --note)',
       many,
     )
-    .option('--exclude <file>', 'exclude a held file; its cells are emptied (repeatable)', many)
+    .option(
+      '--exclude <file>',
+      'exclude a held file (id or path); its cells are emptied (repeatable)',
+      many,
+    )
     .option('--note <text>', 'why: required to confirm or release')
     .action(
       async (

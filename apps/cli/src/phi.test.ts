@@ -127,6 +127,16 @@ describe('lantern phi', () => {
       (await lanternCli(['phi', 'list', SLUG, '--json'], curatorToken)).stdout,
     ) as ReviewJson;
     const [first, ...rest] = before.held.files;
+    // A finding named by its column alone (as the ingest's report shows it) is refused, naming
+    // the finding the curator may have meant.
+    const unnamed = await lanternCli(
+      ['phi', 'decide', SLUG, '--confirm', 'patients.birth_date', '--note', 'shifted'],
+      curatorToken,
+    );
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(
+      /answered 400: no finding patients\.birth_date in this draft; its findings: patients\.birth_date:birth-date\n$/u,
+    );
     const dropped = await lanternCli(
       ['phi', 'decide', SLUG, '--drop', 'patients.birth_date'],
       curatorToken,
@@ -146,8 +156,10 @@ describe('lantern phi', () => {
       curatorToken,
     );
     expect(released.stdout).toBe(`Decided 1 held file of ${SLUG}: 3 open\n`);
+    // Held files are named by their paths too, as the ingest's report names them: the server
+    // answered "no held file xrays/… in this draft" of a file it held.
     const excluded = await lanternCli(
-      ['phi', 'decide', SLUG, ...rest.flatMap((file) => ['--exclude', file.id])],
+      ['phi', 'decide', SLUG, ...rest.flatMap((file) => ['--exclude', file.path])],
       curatorToken,
     );
     expect(excluded.stdout).toBe(`Decided 3 held files of ${SLUG}: 0 open\n`);

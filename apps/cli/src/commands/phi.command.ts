@@ -1,4 +1,10 @@
-import type { HeldDecisionInput, HeldReview, PhiDecisionInput, PhiReview } from '@lantern/sdk';
+import type {
+  HeldDecisionInput,
+  HeldReview,
+  LanternClient,
+  PhiDecisionInput,
+  PhiReview,
+} from '@lantern/sdk';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
 import { printTable } from './describe.js';
@@ -129,18 +135,19 @@ export async function decidePhi(
   for (const finding of confirms) {
     phi.push({ action: 'confirm', finding, note });
   }
-  const held: HeldDecisionInput[] = [
-    ...releases.map((file) => ({ file, action: 'release' as const, note })),
-    ...exclusions.map((file) => ({
-      file,
-      action: 'exclude' as const,
-      ...(note === '' ? {} : { note }),
-    })),
-  ];
   const target = await resolveTarget(options.server);
   requireToken(target);
   const client = clientFor(target);
   try {
+    const idOf = await heldIdsOf(client, slug, [...releases, ...exclusions]);
+    const held: HeldDecisionInput[] = [
+      ...releases.map((file) => ({ file: idOf(file), action: 'release' as const, note })),
+      ...exclusions.map((file) => ({
+        file: idOf(file),
+        action: 'exclude' as const,
+        ...(note === '' ? {} : { note }),
+      })),
+    ];
     if (phi.length > 0) {
       const review = await client.decidePhi(slug, phi);
       console.log(
@@ -157,4 +164,22 @@ export async function decidePhi(
     throw describeFailure(error, target);
   }
   return 0;
+}
+
+/**
+ * Held files are named by id (`held_…`) or by the path they would have in the version, as the
+ * ingest's report and the draft page show them: the paths are looked up in the draft's held
+ * files. A name that is neither goes as it is, for the server to refuse.
+ */
+async function heldIdsOf(
+  client: LanternClient,
+  slug: string,
+  files: readonly string[],
+): Promise<(file: string) => string> {
+  if (files.every((file) => file.startsWith('held_'))) {
+    return (file) => file;
+  }
+  const review = await client.getHeldFiles(slug);
+  const byPath = new Map(review.files.map((file) => [file.path, file.id]));
+  return (file) => byPath.get(file) ?? file;
 }

@@ -289,7 +289,11 @@ export class IngestService {
     const known = new Set(run.phi_findings.map((f) => f.id));
     for (const decision of decisions) {
       if (decision.action === 'confirm' && !known.has(decision.finding)) {
-        throw new AppError('validation_failed', `no finding ${decision.finding} in this draft`);
+        // Ids are TABLE.COLUMN:KIND, never a value: naming them saves a round to phi list.
+        throw new AppError(
+          'validation_failed',
+          `no finding ${decision.finding} in this draft; its findings: ${[...known].join(', ') || 'none'}`,
+        );
       }
       if (
         decision.action === 'drop' &&
