@@ -6,7 +6,7 @@ import type {
   PublicationPreview,
   VersionSummary,
 } from '@lantern/sdk';
-import type { Modality } from '@lantern/core/catalog';
+import { describePublicationProblem, type Modality } from '@lantern/core/catalog';
 import { CliError } from '../cli-error.js';
 import { clientFor, describeFailure, requireToken, resolveTarget } from '../connection.js';
 import { confirm } from '../prompt.js';
@@ -271,11 +271,7 @@ function printPreview(slug: string, preview: PublicationPreview): void {
     `Problems: ${blocking} blocking, ${problems.length - blocking} warning${problems.length - blocking === 1 ? '' : 's'}`,
   );
   for (const problem of problems) {
-    const where =
-      problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
-    console.log(
-      `  ${problem.severity === 'blocking' ? 'BLOCKING' : 'warning '} ${problem.source} ${where}: ${problem.message}`,
-    );
+    console.log(`  ${describePublicationProblem(problem)}`);
   }
 }
 

@@ -19,6 +19,18 @@ export interface PublicationProblem {
   message: string;
 }
 
+/**
+ * A problem in one line, as the command line prints it: `BLOCKING phi patients.birth_date: …`.
+ * A problem of the whole draft (no table) names no place, rather than an empty one (`phi :`).
+ */
+export function describePublicationProblem(
+  problem: Pick<PublicationProblem, 'source' | 'severity' | 'table' | 'column' | 'message'>,
+): string {
+  const where = problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
+  const severity = problem.severity === 'blocking' ? 'BLOCKING' : 'warning ';
+  return `${severity} ${problem.source}${where === '' ? '' : ` ${where}`}: ${problem.message}`;
+}
+
 export interface PublicationInput {
   slug: string;
   snapshot: Snapshot;

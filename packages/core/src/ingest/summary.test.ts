@@ -126,6 +126,26 @@ describe('ingest summary', () => {
     expect(lines.at(-1)).toBe('Next: lantern publish demo-knee-xray');
   });
 
+  // A problem of the whole draft printed an empty place: "BLOCKING phi : the last ingest …".
+  it('names no place for a problem of the whole draft', () => {
+    const lines = describeIngestSummary({
+      ...summary,
+      publication: {
+        ...summary.publication,
+        problems: [
+          {
+            source: 'phi',
+            severity: 'blocking',
+            code: 'held-files-unreviewable',
+            table: '',
+            message: 'review them',
+          },
+        ],
+      },
+    });
+    expect(lines).toContain('  BLOCKING phi: review them');
+  });
+
   // It named API routes (POST /api/v1/datasets/x/draft/phi/decisions) to a curator on a terminal,
   // where lantern phi decide does the same; and "on the draft" said nowhere to go.
   it('says what to do next, in order, with the commands and the page that do it', () => {

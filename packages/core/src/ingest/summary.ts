@@ -1,5 +1,5 @@
 import type { ChangeLevel } from '../catalog/version.js';
-import type { PublicationProblem } from '../catalog/publication.js';
+import { describePublicationProblem, type PublicationProblem } from '../catalog/publication.js';
 
 /**
  * What an ingest made (issue 6), as `lantern ingest --json` prints it, and the same in lines a
@@ -168,11 +168,7 @@ function describePublication({ publication }: IngestSummary): string[] {
     publication.publishable
       ? `Publication: ready as version ${publication.version} (${publication.level}), ${warnings}`
       : `Publication: blocked by ${plural(blocking.length, 'problem', 'problems')} (it would be version ${publication.version}), ${warnings}`,
-    ...blocking.slice(0, LIST_LIMIT).map((problem) => {
-      const where =
-        problem.column === undefined ? problem.table : `${problem.table}.${problem.column}`;
-      return `  BLOCKING ${problem.source} ${where}: ${problem.message}`;
-    }),
+    ...blocking.slice(0, LIST_LIMIT).map((problem) => `  ${describePublicationProblem(problem)}`),
   ];
   if (blocking.length > LIST_LIMIT) {
     lines.push(`  … and ${blocking.length - LIST_LIMIT} more (--json lists them)`);
