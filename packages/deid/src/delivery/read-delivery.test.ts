@@ -26,6 +26,20 @@ async function delivery(name: string, files: Record<string, string>): Promise<st
   return root;
 }
 
+/** A manifest of one table, `tables/<name>.csv` keyed by `mrn`, with more of its lines. */
+function manifestOfOne(name: string, lines: string[]): string {
+  return [
+    'dataset: demo-x',
+    'partner: Example',
+    'tables:',
+    `  - name: ${name}`,
+    `    file: tables/${name}.csv`,
+    '    patient: mrn',
+    ...lines.map((line) => `    ${line}`),
+    '',
+  ].join('\n');
+}
+
 describe('readDelivery', () => {
   it('finds nothing wrong with the arrest ECG delivery and describes its tables', async () => {
     const root = join(scratch, 'arrest');
@@ -134,15 +148,10 @@ tables:
   // only that it was not one Lantern reads: the partner had to guess what to write instead.
   it('says which column a misspelt one may be, and the forms of date it reads', async () => {
     const root = await delivery('typos', {
-      'delivery.yaml': `dataset: demo-x
-partner: Example
-tables:
-  - name: xrays
-    file: tables/xrays.csv
-    patient: mrn
-    dates: [exam_dat, Birth_Date]
-    drop: [physician]
-`,
+      'delivery.yaml': manifestOfOne('xrays', [
+        'dates: [exam_dat, Birth_Date]',
+        'drop: [physician]',
+      ]),
       'tables/xrays.csv':
         'mrn,exam_date,birth_date,referring_physician\n001,14/06/1942,1942-06-14,X\n',
     });
@@ -171,8 +180,7 @@ tables:
     ]);
     const dates = await readDelivery(
       await delivery('dates', {
-        'delivery.yaml':
-          'dataset: demo-x\npartner: P\ntables:\n  - name: a\n    file: tables/a.csv\n    patient: mrn\n    dates: [exam_date]\n',
+        'delivery.yaml': manifestOfOne('a', ['dates: [exam_date]']),
         'tables/a.csv': 'mrn,exam_date\n001,14/06/1942\n002,June 14 1942\n003,2019-02-30\n',
       }),
     );
