@@ -13,7 +13,12 @@
  * the table, the row and the column; the pipeline refuses to publish while there are any.
  */
 import { posix } from 'node:path';
-import { studyIdName, type DeliveryManifest, type DeliveryTable } from '@lantern/core/ingest';
+import {
+  closestName,
+  studyIdName,
+  type DeliveryManifest,
+  type DeliveryTable,
+} from '@lantern/core/ingest';
 import { DateShiftError, dateShiftDays, shiftDateValue } from './date-shift.js';
 import type { SourceRow } from './delivery/table-source.js';
 import { publishedFilePath, type Pseudonymizer } from './pseudonym.js';
@@ -79,32 +84,6 @@ function missingColumnMessage(column: string, header: readonly string[]): string
   const listed = header.slice(0, LISTED_COLUMNS).join(', ');
   const more = header.length > LISTED_COLUMNS ? `, and ${header.length - LISTED_COLUMNS} more` : '';
   return `${said} (its columns: ${listed}${more})`;
-}
-
-/** The one name of `names` that `name` is most likely a slip for, or null when none or several. */
-function closestName(name: string, names: readonly string[]): string | null {
-  const sameButCase = names.filter((n) => n.toLowerCase() === name.toLowerCase());
-  if (sameButCase.length > 0) {
-    return sameButCase.length === 1 ? (sameButCase[0] ?? null) : null;
-  }
-  // Two edits at most, and fewer than a third of the name: "id" is not a slip for "mrn".
-  const most = Math.min(2, Math.floor(name.length / 3));
-  const near = names.filter((n) => editDistance(name.toLowerCase(), n.toLowerCase()) <= most);
-  return near.length === 1 ? (near[0] ?? null) : null;
-}
-
-/** Levenshtein's distance: the fewest insertions, deletions and substitutions from a to b. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 /**

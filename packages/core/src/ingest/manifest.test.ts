@@ -130,10 +130,10 @@ tables:
     const summary = problems.map((problem) => [problem.line, problem.path, problem.message]);
     expect(summary).toEqual([
       [1, 'dataset', expect.stringContaining('lower-case letters')],
-      [3, 'colour', 'unknown key "colour"'],
+      [3, 'colour', 'unknown key "colour"; the keys here: dataset, partner, tables'],
       [9, 'tables[0].dates[1]', expect.stringContaining('already the patient column')],
       [10, 'tables[0].drop[0]', expect.stringContaining('already the dates column')],
-      [11, 'tables[0].flies', 'unknown key "flies"'],
+      [11, 'tables[0].flies', 'unknown key "flies" (did you mean "files"?)'],
       [12, 'tables[1].name', 'a second table named "xrays"'],
       [13, 'tables[1].file', expect.stringContaining('under tables/')],
       [15, 'tables[1].study_id', expect.stringContaining('ends in _id')],
@@ -141,6 +141,28 @@ tables:
       [21, 'tables[2].references[1].table', expect.stringContaining('has no study column')],
       [22, 'tables[3].patient', 'required'],
       [23, 'tables[3].file', expect.stringContaining('.csv or .parquet')],
+    ]);
+  });
+
+  // A list written as one value said zod's "Invalid input: expected array, received string", and
+  // an unknown key nothing of the keys meant: the partner had to find the contract to mend either.
+  it('says how to write a list, and which key a misspelt one may be', () => {
+    const problems = problemsOf(`dataset: demo-x
+partner: P
+tables:
+  - name: xrays
+    file: tables/xrays.csv
+    patients: mrn
+    dates: exam_date
+    references:
+      - { column: csn, tabel: visits }
+`);
+    expect(problems.map((problem) => [problem.line, problem.path, problem.message])).toEqual([
+      [4, 'tables[0].patient', 'required'],
+      [6, 'tables[0].patients', 'unknown key "patients" (did you mean "patient"?)'],
+      [7, 'tables[0].dates', 'a list of columns, such as [exam_date]'],
+      [9, 'tables[0].references[0].table', 'required'],
+      [9, 'tables[0].references[0].tabel', 'unknown key "tabel" (did you mean "table"?)'],
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { datasetSlugSchema } from '../catalog/dataset.js';
+import { closestName } from './closest-name.js';
 
 /**
  * The delivery manifest (`delivery.yaml`, issue 6): the contract with a partner. It names the
@@ -29,15 +30,25 @@ const TABLE_FILE = /^tables\/(?:[^/\\]+\/)*[^/\\]+\.(?:csv|parquet)$/u;
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/u;
 
+/** A text's error: missing, or given something else (a list, a number). */
+const TEXT = {
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : 'expected text'),
+};
+
+/** A list's error when it is given something else (`dates: exam_date`): how to write one. */
+const listOf = (howTo: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : howTo),
+});
+
 /** A column of a delivered table, as its header spells it (spaces and capitals allowed). */
 const columnName = z
-  .string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected text') })
+  .string(TEXT)
   .min(1, 'a column name must not be empty')
   .max(256, 'a column name has at most 256 characters')
   .regex(NO_CONTROL, 'a column name is one line without control characters');
 
 const tableFileSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? 'required' : 'expected text') })
+  .string(TEXT)
   .refine(
     (path) =>
       TABLE_FILE.test(path) && !path.split('/').some((part) => part === '.' || part === '..'),
@@ -47,7 +58,7 @@ const tableFileSchema = z
 /** A column holding another table's study identifier (an ECG's encounter -> that encounter's id). */
 export const deliveryReferenceSchema = z.strictObject({
   column: columnName,
-  table: z.string().regex(TABLE_NAME, 'name a table of this manifest'),
+  table: z.string(TEXT).regex(TABLE_NAME, 'name a table of this manifest'),
 });
 export type DeliveryReference = z.infer<typeof deliveryReferenceSchema>;
 
@@ -71,31 +82,43 @@ export const deliveryTableSchema = z.strictObject({
     .max(64, 'a study id name has at most 64 characters')
     .regex(STUDY_ID_NAME, 'a study id name is snake_case and ends in _id, such as ecg_id')
     .optional(),
-  references: z.array(deliveryReferenceSchema).max(64).optional(),
+  references: z
+    .array(
+      deliveryReferenceSchema,
+      listOf('a list of references, such as [{ column: csn, table: encounters }]'),
+    )
+    .max(64)
+    .optional(),
   /** The column naming native files, relative to the delivery's `files/` folder. */
   files: columnName.optional(),
   /** Columns of dates, shifted by the patient's offset. */
-  dates: z.array(columnName).max(1024).optional(),
+  dates: z.array(columnName, listOf('a list of columns, such as [exam_date]')).max(1024).optional(),
   /** Columns removed before anything is stored. */
-  drop: z.array(columnName).max(4096).optional(),
+  drop: z
+    .array(columnName, listOf('a list of columns, such as [patient_name, phone]'))
+    .max(4096)
+    .optional(),
 });
 export type DeliveryTable = z.infer<typeof deliveryTableSchema>;
 
+/** The keys of a manifest's top. */
+const manifestShape = {
+  dataset: datasetSlugSchema,
+  partner: z
+    .string()
+    .trim()
+    .min(1, 'name the partner that delivered the data')
+    .max(200, 'at most 200 characters')
+    .regex(NO_CONTROL, 'the partner is one line without control characters'),
+  tables: z
+    .array(deliveryTableSchema, listOf('a list of tables, each an entry "- name: …"'))
+    .min(1, 'a delivery has at least one table')
+    .max(200, 'a delivery has at most 200 tables'),
+};
+
 /** A delivery's manifest, its rules across tables checked. */
 export const deliveryManifestSchema = z
-  .strictObject({
-    dataset: datasetSlugSchema,
-    partner: z
-      .string()
-      .trim()
-      .min(1, 'name the partner that delivered the data')
-      .max(200, 'at most 200 characters')
-      .regex(NO_CONTROL, 'the partner is one line without control characters'),
-    tables: z
-      .array(deliveryTableSchema)
-      .min(1, 'a delivery has at least one table')
-      .max(200, 'a delivery has at most 200 tables'),
-  })
+  .strictObject(manifestShape)
   .superRefine((manifest, context) => {
     for (const issue of checkManifestRules(manifest)) {
       context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
@@ -357,7 +380,7 @@ export function parseDeliveryManifest(text: string): ManifestParse {
       return issue.keys.map((key) => ({
         ...locate(document, lines, [...path, key], true),
         path: formatPath([...path, key]),
-        message: `unknown key "${key}"`,
+        message: unknownKey(key, path),
       }));
     }
     return [
@@ -365,6 +388,25 @@ export function parseDeliveryManifest(text: string): ManifestParse {
     ];
   });
   return { ok: false, problems: problems.sort(byPlace) };
+}
+
+/**
+ * An unknown key, and what was likely meant: the key of that place it is a slip for (`flies`,
+ * `files`), else the keys that place takes.
+ */
+function unknownKey(key: string, path: readonly (string | number)[]): string {
+  const place = path.at(-2);
+  const keys = Object.keys(
+    place === 'references'
+      ? deliveryReferenceSchema.shape
+      : place === 'tables'
+        ? deliveryTableSchema.shape
+        : manifestShape,
+  );
+  const meant = closestName(key, keys);
+  return meant === null
+    ? `unknown key "${key}"; the keys here: ${keys.join(', ')}`
+    : `unknown key "${key}" (did you mean "${meant}"?)`;
 }
 
 function onlyParts(path: readonly PropertyKey[]): (string | number)[] {

@@ -71,7 +71,8 @@ describe('readDelivery', () => {
     expect(malformed.problems).toEqual([
       {
         code: 'manifest_invalid',
-        message: 'unknown key "colour"',
+        message:
+          'unknown key "colour"; the keys here: name, file, patient, study, study_id, references, files, dates, drop',
         file: 'delivery.yaml',
         line: 7,
         column: 'tables[0].colour',
