@@ -147,22 +147,16 @@ tables:
   // A list written as one value said zod's "Invalid input: expected array, received string", and
   // an unknown key nothing of the keys meant: the partner had to find the contract to mend either.
   it('says how to write a list, and which key a misspelt one may be', () => {
-    const problems = problemsOf(`dataset: demo-x
-partner: P
-tables:
-  - name: xrays
-    file: tables/xrays.csv
-    patients: mrn
-    dates: exam_date
-    references:
-      - { column: csn, tabel: visits }
-`);
+    // One table in YAML's flow style, as some partners write it: every problem on its line.
+    const table =
+      '{ name: xrays, file: tables/xrays.csv, patients: mrn, dates: exam_date, references: [{ column: csn, tabel: visits }] }';
+    const problems = problemsOf(`dataset: demo-x\npartner: P\ntables: [${table}]\n`);
     expect(problems.map((problem) => [problem.line, problem.path, problem.message])).toEqual([
-      [4, 'tables[0].patient', 'required'],
-      [6, 'tables[0].patients', 'unknown key "patients" (did you mean "patient"?)'],
-      [7, 'tables[0].dates', 'a list of columns, such as [exam_date]'],
-      [9, 'tables[0].references[0].table', 'required'],
-      [9, 'tables[0].references[0].tabel', 'unknown key "tabel" (did you mean "table"?)'],
+      [3, 'tables[0].patient', 'required'],
+      [3, 'tables[0].patients', 'unknown key "patients" (did you mean "patient"?)'],
+      [3, 'tables[0].dates', 'a list of columns, such as [exam_date]'],
+      [3, 'tables[0].references[0].table', 'required'],
+      [3, 'tables[0].references[0].tabel', 'unknown key "tabel" (did you mean "table"?)'],
     ]);
   });
 
