@@ -232,8 +232,16 @@ function itemsOf(element: DicomElement, name: string): readonly DicomDataset[] |
   return parsed.dataset.get(0x00091000)?.items ?? null;
 }
 
-/** Applies the profile to a dataset (the root, or an item at any depth). */
-function cleanDataset(dataset: DicomDataset, context: Context, isItem: boolean): DicomDataset {
+/** Applies the profile to a sequence item at any depth. */
+function cleanItem(item: DicomDataset, context: Context): DicomDataset {
+  return changeDicomDataset(item, profileChanges(item, context), true);
+}
+
+/** What the profile changes in a dataset (the root, or an item): elements removed and set. */
+function profileChanges(
+  dataset: DicomDataset,
+  context: Context,
+): { remove: number[]; set: DicomEntry[] } {
   const remove: number[] = [];
   const set: DicomEntry[] = [];
   const { counts, options } = context;
@@ -272,7 +280,7 @@ function cleanDataset(dataset: DicomDataset, context: Context, isItem: boolean):
     const items = itemsOfSafely(element, options.name);
     if (row === undefined) {
       if (items !== null) {
-        set.push({ tag, vr: 'SQ', value: items.map((item) => cleanDataset(item, context, true)) });
+        set.push({ tag, vr: 'SQ', value: items.map((item) => cleanItem(item, context)) });
       } else if (vrOf(element) === 'DA' || vrOf(element) === 'DT') {
         // Not listed, yet a date: shifted all the same, so every date of the patient moves together.
         applyStep('shift', element, set, remove, context);
@@ -287,7 +295,7 @@ function cleanDataset(dataset: DicomDataset, context: Context, isItem: boolean):
         remove.push(tag);
         counts.removed += 1;
       } else {
-        set.push({ tag, vr: 'SQ', value: items.map((item) => cleanDataset(item, context, true)) });
+        set.push({ tag, vr: 'SQ', value: items.map((item) => cleanItem(item, context)) });
       }
       continue;
     }
@@ -305,7 +313,7 @@ function cleanDataset(dataset: DicomDataset, context: Context, isItem: boolean):
       counts.privateRemoved += 1;
     }
   }
-  return changeDicomDataset(dataset, { remove, set }, isItem);
+  return { remove, set };
 }
 
 /** Is the tag a private creator, (gggg,0010-00FF) of an odd group (PS3.5 7.8.1)? */
@@ -331,7 +339,7 @@ function recurseInto(element: DicomElement, set: DicomEntry[], context: Context)
     set.push({
       tag: element.tag,
       vr: 'SQ',
-      value: element.items.map((item) => cleanDataset(item, context, true)),
+      value: element.items.map((item) => cleanItem(item, context)),
     });
   }
 }
@@ -456,29 +464,33 @@ function remapValue(element: DicomElement, context: Context): Uint8Array {
   return ascii(mapped.join('\\'), 'UI');
 }
 
-/** The attributes that say what was done (PS3.15 E.1.1, PS3.3 C.7.1.1). */
-function deidentificationEntries(): DicomEntry[] {
-  const items = METHOD_CODES.map(([value, meaning]) =>
-    dicomDataset(
-      [
-        { tag: TAG.CodeValue, vr: 'SH', value },
-        { tag: TAG.CodingSchemeDesignator, vr: 'SH', value: 'DCM' },
-        { tag: TAG.CodeMeaning, vr: 'LO', value: meaning },
-      ],
-      { isItem: true },
+/**
+ * The attributes that say what was done (PS3.15 E.1.1, PS3.3 C.7.1.1): the same in every file, so
+ * made once (datasets are never changed in place; a change makes a copy).
+ */
+const DEIDENTIFICATION_ENTRIES: readonly DicomEntry[] = [
+  { tag: PATIENT_IDENTITY_REMOVED, vr: 'CS', value: 'YES' },
+  {
+    tag: DEIDENTIFICATION_METHOD,
+    vr: 'LO',
+    value: ['Basic Application Confidentiality Profile', 'Retain Longitudinal Modified Dates'],
+  },
+  {
+    tag: DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+    vr: 'SQ',
+    value: METHOD_CODES.map(([value, meaning]) =>
+      dicomDataset(
+        [
+          { tag: TAG.CodeValue, vr: 'SH', value },
+          { tag: TAG.CodingSchemeDesignator, vr: 'SH', value: 'DCM' },
+          { tag: TAG.CodeMeaning, vr: 'LO', value: meaning },
+        ],
+        { isItem: true },
+      ),
     ),
-  );
-  return [
-    { tag: PATIENT_IDENTITY_REMOVED, vr: 'CS', value: 'YES' },
-    {
-      tag: DEIDENTIFICATION_METHOD,
-      vr: 'LO',
-      value: ['Basic Application Confidentiality Profile', 'Retain Longitudinal Modified Dates'],
-    },
-    { tag: DEIDENTIFICATION_METHOD_CODE_SEQUENCE, vr: 'SQ', value: items },
-    { tag: LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, vr: 'CS', value: 'MODIFIED' },
-  ];
-}
+  },
+  { tag: LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, vr: 'CS', value: 'MODIFIED' },
+];
 
 /** Is the text one LO or PN value: 1 to 64 characters, no backslash or control character? */
 function isValueText(text: string): boolean {
@@ -531,8 +543,12 @@ export function deidentifyDicomFile(
   };
   const context: Context = { options, safe, counts };
   const hold = burnedInHold(file.dataset);
-  const cleaned = cleanDataset(file.dataset, context, false);
-  const dataset = changeDicomDataset(cleaned, { set: deidentificationEntries() });
+  // One change of the root, the profile's and the attributes that say what was done together.
+  const { remove, set } = profileChanges(file.dataset, context);
+  const dataset = changeDicomDataset(file.dataset, {
+    remove,
+    set: [...set, ...DEIDENTIFICATION_ENTRIES],
+  });
   // The meta group keeps its version and SOP class; its instance UID follows the dataset's, and
   // the rest (source AE title, private information, implementation) is written anew.
   const metaEntries: DicomEntry[] = [];

@@ -13,18 +13,12 @@
  * begins. Every step of the parse consumes at least 8 bytes, so it always ends.
  */
 import { stat, readFile } from 'node:fs/promises';
-import { TextDecoder } from 'node:util';
+import type { TextDecoder } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { FormatError, type FormatErrorCode } from '../format-error.js';
-import {
-  isPrivateTag,
-  isVr,
-  LONG_VRS,
-  lookupTag,
-  type Vr,
-  formatTag,
-  vrOfBytes,
-} from './dictionary.js';
+import { isVr, LONG_VRS, lookupTag, type Vr, formatTag, vrOfBytes } from './dictionary.js';
+import { ElementRecord } from './element.js';
+import { textDecoder } from './text-decoders.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -79,41 +73,6 @@ export interface DicomElement {
     readonly offsetTable: readonly number[];
     readonly fragments: readonly DicomFragment[];
   } | null;
-}
-
-/**
- * The elements the parser makes: one class, so that every element has the same shape (the parser
- * makes tens of thousands a second), and every field its own property, so that a copy made by
- * spreading one (`{ ...element, items }`) has them all.
- */
-class ParsedElement implements DicomElement {
-  readonly tag: number;
-  readonly vr: Vr;
-  readonly keyword: string | null;
-  readonly isPrivate: boolean;
-  readonly offset: number;
-  readonly bytes: Uint8Array;
-  readonly items: readonly DicomDataset[] | null;
-  readonly encapsulated: DicomElement['encapsulated'];
-
-  constructor(
-    tag: number,
-    vr: Vr,
-    keyword: string | null,
-    offset: number,
-    bytes: Uint8Array,
-    items: readonly DicomDataset[] | null,
-    encapsulated: DicomElement['encapsulated'],
-  ) {
-    this.tag = tag;
-    this.vr = vr;
-    this.keyword = keyword;
-    this.isPrivate = isPrivateTag(tag);
-    this.offset = offset;
-    this.bytes = bytes;
-    this.items = items;
-    this.encapsulated = encapsulated;
-  }
 }
 
 /** How the text of a file is decoded (PS3.5 6.1.2.3); shared by a file's nested datasets. */
@@ -497,12 +456,12 @@ class Parser {
       if (vr === 'SQ' || vr === 'UN') {
         const inner = vr === 'UN' && syntax.isExplicitVr ? UN_SEQUENCE_SYNTAX : syntax;
         const { items, next } = this.#readSequence(start, end, null, depth + 1, inner, at);
-        const element = new ParsedElement(tag, 'SQ', known.keyword, offset, EMPTY, items, null);
+        const element = new ElementRecord(tag, 'SQ', known.keyword, offset, EMPTY, items, null);
         return { element, next };
       }
       if (tag === PIXEL_DATA && (vr === 'OB' || vr === 'OW')) {
         const { encapsulated, next } = this.#readFragments(start, end, le);
-        const element = new ParsedElement(
+        const element = new ElementRecord(
           tag,
           vr,
           known.keyword,
@@ -526,13 +485,13 @@ class Parser {
     if (vr === 'SQ') {
       const { items } = this.#readSequence(start, next, next, depth + 1, syntax, at);
       return {
-        element: new ParsedElement(tag, vr, known.keyword, offset, EMPTY, items, null),
+        element: new ElementRecord(tag, vr, known.keyword, offset, EMPTY, items, null),
         next,
       };
     }
     // The value stays a view of the file's bytes, decoded only when asked for (DicomDataset).
     const bytes = this.#bytes.subarray(start, next);
-    return { element: new ParsedElement(tag, vr, known.keyword, offset, bytes, null, null), next };
+    return { element: new ElementRecord(tag, vr, known.keyword, offset, bytes, null, null), next };
   }
 
   /** Reads the items of a sequence: up to `definedEnd`, or up to its delimiter when that is null. */
@@ -683,14 +642,17 @@ function syntaxOf(transferSyntax: TransferSyntax, bytes: Uint8Array, at: number)
 
 /** The decoder for a Specific Character Set (PS3.3 C.12.1.1.2); ISO_IR 192 is UTF-8. */
 function decoderFor(characterSet: string | null): TextDecoder {
-  return characterSet?.includes('ISO_IR 192') === true
-    ? new TextDecoder('utf-8')
-    : new TextDecoder('latin1');
+  return textDecoder(characterSet?.includes('ISO_IR 192') === true);
 }
 
 /** Reads a DICOM file held in memory. Every problem is a `FormatError`. */
 export function readDicom(bytes: Uint8Array, options: DicomReadOptions): DicomFile {
-  const limits = { ...DICOM_DEFAULT_LIMITS, ...options };
+  // Field by field: a spread of the defaults and the options cost more than a small header's parse.
+  const limits = {
+    maxBytes: options.maxBytes ?? DICOM_DEFAULT_LIMITS.maxBytes,
+    maxElements: options.maxElements ?? DICOM_DEFAULT_LIMITS.maxElements,
+    maxDepth: options.maxDepth ?? DICOM_DEFAULT_LIMITS.maxDepth,
+  };
   const { name } = options;
   if (bytes.length > limits.maxBytes) {
     throw new FormatError('file_too_large', `the file is larger than ${limits.maxBytes} bytes`, {

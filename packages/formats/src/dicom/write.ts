@@ -17,10 +17,12 @@
  * as ASCII when it is ASCII; otherwise as UTF-8, and the dataset's Specific Character Set becomes
  * ISO_IR 192 (PS3.5 6.1.2.3), its other text re-encoded to match.
  */
-import { TextDecoder } from 'node:util';
+import type { TextDecoder } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { formatTag, isPrivateTag, LONG_VRS, lookupTag, TEXT_VRS, type Vr } from './dictionary.js';
+import { formatTag, LONG_VRS, lookupTag, TEXT_VRS, type Vr } from './dictionary.js';
+import { ElementRecord, withValue } from './element.js';
 import { DicomDataset, type DicomElement } from './parse.js';
+import { textDecoder } from './text-decoders.js';
 import { transferSyntaxOf, type TransferSyntax } from './transfer-syntax.js';
 
 /** Why a dataset could not be written or built. */
@@ -106,6 +108,7 @@ const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const UNDEFINED_LENGTH = 0xffffffff;
 const META_GROUP = 0x0002;
 const UTF8 = 'ISO_IR 192';
+const TEXT_ENCODER = new TextEncoder();
 
 /** The Implementation Class UID of files Lantern writes (PS3.10 7.1; a 2.25 UUID-derived UID). */
 export const LANTERN_IMPLEMENTATION_CLASS_UID = '2.25.188154398212937045710532950486817207425';
@@ -117,7 +120,7 @@ export function dicomDataset(
   options: DicomBuildOptions = {},
 ): DicomDataset {
   const empty = new DicomDataset(new Map(), options.isLittleEndian ?? true, {
-    decoder: new TextDecoder('latin1'),
+    decoder: textDecoder(false),
   });
   return changeDicomDataset(empty, { set: entries }, options.isItem ?? false);
 }
@@ -170,9 +173,9 @@ function settleText(
   const declared = isItem ? original.isUtf8 : declaresUtf8(elements, original);
   const isMixed = encodings.size > 1 || (encodings.size === 1 && !encodings.has(declared));
   if (!isMixed) {
-    return new DicomDataset(elements, le, { decoder: decoderOf(declared) });
+    return new DicomDataset(elements, le, { decoder: textDecoder(declared) });
   }
-  const context = { decoder: decoderOf(true) };
+  const context = { decoder: textDecoder(true) };
   const transcoded = transcodeElements(elements, original, context, newText);
   if (!isItem) {
     transcoded.set(
@@ -181,10 +184,6 @@ function settleText(
     );
   }
   return new DicomDataset(transcoded, le, context);
-}
-
-function decoderOf(isUtf8: boolean): TextDecoder {
-  return new TextDecoder(isUtf8 ? 'utf-8' : 'latin1');
 }
 
 /** Does the (changed) root's Specific Character Set say UTF-8? */
@@ -241,10 +240,10 @@ function transcodeElements(
             context,
           ),
       );
-      out.set(tag, { ...element, items });
+      out.set(tag, withValue(element, { items }));
     } else if (isTextElement(element) && hasNonAsciiByte(element.bytes)) {
       const text = source.decodeText(element.bytes).replace(/ +$/, '');
-      out.set(tag, { ...element, bytes: padded(new TextEncoder().encode(text), element.vr) });
+      out.set(tag, withValue(element, { bytes: padded(TEXT_ENCODER.encode(text), element.vr) }));
     } else {
       out.set(tag, element);
     }
@@ -258,20 +257,15 @@ function buildElement(
   isLittleEndian: boolean,
 ): { element: DicomElement; isNonAscii: boolean } {
   const { tag, vr, value } = entry;
-  const base = {
-    tag,
-    vr,
-    keyword: lookupTag(tag).keyword,
-    isPrivate: isPrivateTag(tag),
-    offset: -1,
-  };
+  const element = (
+    bytes: Uint8Array,
+    items: readonly DicomDataset[] | null = null,
+    encapsulated: DicomElement['encapsulated'] = null,
+  ) => new ElementRecord(tag, vr, lookupTag(tag).keyword, -1, bytes, items, encapsulated);
   const empty = new Uint8Array(0);
   if (value instanceof Uint8Array) {
     // Raw bytes are taken to be in the dataset's own encoding, as parsed values are.
-    return {
-      element: { ...base, bytes: value, items: null, encapsulated: null },
-      isNonAscii: false,
-    };
+    return { element: element(value), isNonAscii: false };
   }
   if (isEncapsulatedValue(value)) {
     if (tag !== PIXEL_DATA || (vr !== 'OB' && vr !== 'OW')) {
@@ -283,38 +277,32 @@ function buildElement(
     }
     const fragments = value.fragments.map((bytes) => ({ offset: -1, bytes }));
     const encapsulated = { offsetTable: [...(value.offsetTable ?? [])], fragments };
-    return { element: { ...base, bytes: empty, items: null, encapsulated }, isNonAscii: false };
+    return { element: element(empty, null, encapsulated), isNonAscii: false };
   }
   if (vr === 'SQ') {
     if (!isItemList(value)) {
       throw new DicomWriteError('invalid_value', tag, 'a sequence takes a list of items');
     }
-    return {
-      element: { ...base, bytes: empty, items: [...value], encapsulated: null },
-      isNonAscii: false,
-    };
+    return { element: element(empty, [...value]), isNonAscii: false };
   }
   if (isItemList(value) && value.length > 0) {
     throw new DicomWriteError('invalid_value', tag, `items given for a ${vr} element`);
   }
   const values: readonly unknown[] = typeof value === 'object' ? value : [value];
   if (values.length === 0) {
-    return {
-      element: { ...base, bytes: empty, items: null, encapsulated: null },
-      isNonAscii: false,
-    };
+    return { element: element(empty), isNonAscii: false };
   }
   if (isNumberList(values)) {
     const bytes = encodeNumbers(tag, vr, values, isLittleEndian);
-    return { element: { ...base, bytes, items: null, encapsulated: null }, isNonAscii: false };
+    return { element: element(bytes), isNonAscii: false };
   }
   if (!isStringList(values) || !TEXT_VRS.has(vr)) {
     throw new DicomWriteError('invalid_value', tag, `text given for a ${vr} element`);
   }
   const text = values.join('\\');
   const isNonAscii = /[\u0080-\uffff]/.test(text);
-  const bytes = padded(new TextEncoder().encode(text), vr);
-  return { element: { ...base, bytes, items: null, encapsulated: null }, isNonAscii };
+  const bytes = padded(TEXT_ENCODER.encode(text), vr);
+  return { element: element(bytes), isNonAscii };
 }
 
 function isEncapsulatedValue(value: DicomValue): value is DicomEncapsulatedValue {
@@ -363,7 +351,7 @@ function isNumberVr(vr: Vr): vr is NumberVr {
 function encodeNumbers(tag: number, vr: Vr, values: readonly number[], le: boolean): Uint8Array {
   if (vr === 'DS' || vr === 'IS') {
     const text = values.map((value) => formatNumber(tag, vr, value)).join('\\');
-    return padded(new TextEncoder().encode(text), vr);
+    return padded(TEXT_ENCODER.encode(text), vr);
   }
   if (!isNumberVr(vr)) {
     throw new DicomWriteError('invalid_value', tag, `numbers given for a ${vr} element`);
@@ -520,30 +508,46 @@ function header(tag: number, vr: Vr, length: number, encoding: Encoding): Uint8A
     );
   }
   const bytes = new Uint8Array(encoding.isExplicitVr && isLong ? 12 : 8);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, tag >>> 16, le);
-  view.setUint16(2, tag & 0xffff, le);
+  putTag(bytes, tag, le);
   if (!encoding.isExplicitVr) {
-    view.setUint32(4, length, le);
+    putUint32(bytes, 4, length, le);
   } else {
     bytes[4] = vr.charCodeAt(0);
     bytes[5] = vr.charCodeAt(1);
     if (isLong) {
-      view.setUint32(8, length, le);
+      putUint32(bytes, 8, length, le);
     } else {
-      view.setUint16(6, length, le);
+      putUint16(bytes, 6, length, le);
     }
   }
   return bytes;
 }
 
+/*
+ * Headers are written byte by byte rather than through a DataView: a file has a header for every
+ * element, and a DataView made for each cost more than the rest of writing it.
+ */
+function putUint16(bytes: Uint8Array, at: number, value: number, le: boolean): void {
+  bytes[at + (le ? 0 : 1)] = value & 0xff;
+  bytes[at + (le ? 1 : 0)] = (value >>> 8) & 0xff;
+}
+
+function putUint32(bytes: Uint8Array, at: number, value: number, le: boolean): void {
+  putUint16(bytes, at + (le ? 0 : 2), value & 0xffff, le);
+  putUint16(bytes, at + (le ? 2 : 0), value >>> 16, le);
+}
+
+/** A tag as a header begins: its group, then its element, each in the encoding's byte order. */
+function putTag(bytes: Uint8Array, tag: number, le: boolean): void {
+  putUint16(bytes, 0, tag >>> 16, le);
+  putUint16(bytes, 2, tag & 0xffff, le);
+}
+
 /** An item, item delimiter or sequence delimiter marker: tag and a 32-bit length, never a VR. */
 function marker(tag: number, length: number, le: boolean): Uint8Array {
   const bytes = new Uint8Array(8);
-  const view = new DataView(bytes.buffer);
-  view.setUint16(0, tag >>> 16, le);
-  view.setUint16(2, tag & 0xffff, le);
-  view.setUint32(4, length, le);
+  putTag(bytes, tag, le);
+  putUint32(bytes, 4, length, le);
   return bytes;
 }
 
@@ -573,7 +577,7 @@ function encodeDataset(dataset: DicomDataset, encoding: Encoding): Pieces {
     }
     if (hasGroupLength) {
       const value = new Uint8Array(4);
-      new DataView(value.buffer).setUint32(0, groupPieces.length, encoding.isLittleEndian);
+      putUint32(value, 0, groupPieces.length, encoding.isLittleEndian);
       out.push(header((group << 16) >>> 0, 'UL', 4, encoding));
       out.push(value);
     }
@@ -686,7 +690,7 @@ function metaGroup(file: DicomFileToWrite, syntax: TransferSyntax): Pieces {
   const body = encodeDataset(meta, metaEncoding);
   const out = new Pieces();
   const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, body.length, true);
+  putUint32(length, 0, body.length, true);
   out.push(header(0x00020000, 'UL', 4, metaEncoding));
   out.push(length);
   out.append(body);

@@ -1,0 +1,54 @@
+/**
+ * The one class of every data element Lantern makes, read (parse.ts) or built (write.ts). Not
+ * exported from the package: callers see the `DicomElement` interface.
+ */
+import { isPrivateTag, type Vr } from './dictionary.js';
+import type { DicomDataset, DicomElement } from './parse.js';
+
+/**
+ * One class, so that every element has the same shape: the parser makes tens of thousands a
+ * second, and the code that reads them (the rules, the writer) stays monomorphic, where elements
+ * of several shapes (object literals, spread copies) made its property loads megamorphic. Every
+ * field is its own property, so that a copy made by spreading one (`{ ...element, items }`) has
+ * them all.
+ */
+export class ElementRecord implements DicomElement {
+  readonly tag: number;
+  readonly vr: Vr;
+  readonly keyword: string | null;
+  readonly isPrivate: boolean;
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+  readonly items: readonly DicomDataset[] | null;
+  readonly encapsulated: DicomElement['encapsulated'];
+
+  constructor(
+    tag: number,
+    vr: Vr,
+    keyword: string | null,
+    offset: number,
+    bytes: Uint8Array,
+    items: readonly DicomDataset[] | null,
+    encapsulated: DicomElement['encapsulated'],
+  ) {
+    this.tag = tag;
+    this.vr = vr;
+    this.keyword = keyword;
+    this.isPrivate = isPrivateTag(tag);
+    this.offset = offset;
+    this.bytes = bytes;
+    this.items = items;
+    this.encapsulated = encapsulated;
+  }
+}
+
+/** A copy of an element with another value: its bytes, or a sequence's items. */
+export function withValue(
+  element: DicomElement,
+  value: { bytes: Uint8Array } | { items: readonly DicomDataset[] },
+): ElementRecord {
+  const { tag, vr, keyword, offset } = element;
+  return 'items' in value
+    ? new ElementRecord(tag, vr, keyword, offset, element.bytes, value.items, element.encapsulated)
+    : new ElementRecord(tag, vr, keyword, offset, value.bytes, element.items, element.encapsulated);
+}
