@@ -576,7 +576,9 @@ export function deidentifyDicomFile(
  * limits, throw a FormatError; options that cannot be applied a DicomDeidError.
  */
 export function deidentifyDicom(bytes: Uint8Array, options: DicomDeidOptions): DicomDeidResult {
-  const file = readDicom(bytes, { ...options.limits, name: options.name });
+  const { limits, name } = options;
+  // No spread without limits (the ingest sets none): a spread per file showed in its profile.
+  const file = readDicom(bytes, limits === undefined ? { name } : { ...limits, name });
   const { meta, dataset, hold, counts } = deidentifyDicomFile(file, options);
   const transferSyntaxUid = file.transferSyntax.uid;
   const { chunks, size } = writeDicomChunks({ meta, dataset, transferSyntaxUid });

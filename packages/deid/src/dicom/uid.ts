@@ -4,7 +4,7 @@
  * deliveries, still resolve), by a keyed HMAC. The new UID is PS3.5 B.2's "2.25." form: the decimal
  * of a 128-bit number, here the first 128 bits of HMAC-SHA-256(key, source UID).
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 
 /** Maps a source UID to its replacement, the same one for the same source. */
 export type UidRemapper = (uid: string) => string;
@@ -25,8 +25,10 @@ export function hmacUidRemapper(key: Uint8Array | string): UidRemapper {
   if (key.length === 0) {
     throw new RangeError('the UID remapping key is empty');
   }
+  // The key prepared once (a string key is its UTF-8 bytes, as createHmac takes it), not per UID.
+  const secret = createSecretKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
   return (uid: string): string => {
-    const digest = createHmac('sha256', key).update(uid, 'latin1').digest();
+    const digest = createHmac('sha256', secret).update(uid, 'latin1').digest();
     return `2.25.${BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(10)}`;
   };
 }

@@ -109,6 +109,8 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const META_GROUP = 0x0002;
 const UTF8 = 'ISO_IR 192';
 const TEXT_ENCODER = new TextEncoder();
+/** The value of every empty element built: it has no byte to change, so one serves all. */
+const EMPTY = new Uint8Array(0);
 
 /** The Implementation Class UID of files Lantern writes (PS3.10 7.1; a 2.25 UUID-derived UID). */
 export const LANTERN_IMPLEMENTATION_CLASS_UID = '2.25.188154398212937045710532950486817207425';
@@ -200,7 +202,12 @@ function isTextElement(element: DicomElement): boolean {
 }
 
 function hasNonAsciiByte(bytes: Uint8Array): boolean {
-  return bytes.some((byte) => byte >= 0x80);
+  for (let at = 0; at < bytes.length; at += 1) {
+    if ((bytes[at] ?? 0) >= 0x80) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Adds the encoding (is it UTF-8?) of every dataset in the tree that holds non-ASCII text. */
@@ -262,7 +269,6 @@ function buildElement(
     items: readonly DicomDataset[] | null = null,
     encapsulated: DicomElement['encapsulated'] = null,
   ) => new ElementRecord(tag, vr, lookupTag(tag).keyword, -1, bytes, items, encapsulated);
-  const empty = new Uint8Array(0);
   if (value instanceof Uint8Array) {
     // Raw bytes are taken to be in the dataset's own encoding, as parsed values are.
     return { element: element(value), isNonAscii: false };
@@ -277,20 +283,20 @@ function buildElement(
     }
     const fragments = value.fragments.map((bytes) => ({ offset: -1, bytes }));
     const encapsulated = { offsetTable: [...(value.offsetTable ?? [])], fragments };
-    return { element: element(empty, null, encapsulated), isNonAscii: false };
+    return { element: element(EMPTY, null, encapsulated), isNonAscii: false };
   }
   if (vr === 'SQ') {
     if (!isItemList(value)) {
       throw new DicomWriteError('invalid_value', tag, 'a sequence takes a list of items');
     }
-    return { element: element(empty, [...value]), isNonAscii: false };
+    return { element: element(EMPTY, [...value]), isNonAscii: false };
   }
   if (isItemList(value) && value.length > 0) {
     throw new DicomWriteError('invalid_value', tag, `items given for a ${vr} element`);
   }
   const values: readonly unknown[] = typeof value === 'object' ? value : [value];
   if (values.length === 0) {
-    return { element: element(empty), isNonAscii: false };
+    return { element: element(EMPTY), isNonAscii: false };
   }
   if (isNumberList(values)) {
     const bytes = encodeNumbers(tag, vr, values, isLittleEndian);
