@@ -13,32 +13,18 @@ import type { DicomDataset, DicomElement } from './parse.js';
  * them all.
  */
 export class ElementRecord implements DicomElement {
-  readonly tag: number;
-  readonly vr: Vr;
-  readonly keyword: string | null;
   readonly isPrivate: boolean;
-  readonly offset: number;
-  readonly bytes: Uint8Array;
-  readonly items: readonly DicomDataset[] | null;
-  readonly encapsulated: DicomElement['encapsulated'];
 
   constructor(
-    tag: number,
-    vr: Vr,
-    keyword: string | null,
-    offset: number,
-    bytes: Uint8Array,
-    items: readonly DicomDataset[] | null,
-    encapsulated: DicomElement['encapsulated'],
+    readonly tag: number,
+    readonly vr: Vr,
+    readonly keyword: string | null,
+    readonly offset: number,
+    readonly bytes: Uint8Array,
+    readonly items: readonly DicomDataset[] | null,
+    readonly encapsulated: DicomElement['encapsulated'],
   ) {
-    this.tag = tag;
-    this.vr = vr;
-    this.keyword = keyword;
     this.isPrivate = isPrivateTag(tag);
-    this.offset = offset;
-    this.bytes = bytes;
-    this.items = items;
-    this.encapsulated = encapsulated;
   }
 }
 
