@@ -225,11 +225,18 @@ export async function createContext(
     stores: { published: objectStore, quarantine: quarantineStore },
     scratch: join(config.dataDir, INGEST_SCRATCH_DIR),
   });
-  const ingest = new IngestService(database.db, audit, catalog, key.pseudonymKey(), ingestPool);
   const heldFiles = new HeldFilesService(database.db, audit, catalog, {
     published: objectStore,
     quarantine: quarantineStore,
   });
+  const ingest = new IngestService(
+    database.db,
+    audit,
+    catalog,
+    key.pseudonymKey(),
+    ingestPool,
+    heldFiles,
+  );
   const mailer = new PeriodicWorker('email delivery', () => email.deliverDue(), logger, 5_000);
   // An embedded database is this process's alone: a run still `running` at its start was
   // interrupted. Replicas sharing PostgreSQL leave each other's runs until their heartbeat stops.

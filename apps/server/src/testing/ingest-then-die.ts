@@ -22,6 +22,7 @@ import { createContext } from '../context.js';
 import { DeploymentKey } from '../crypto/deployment-key.js';
 import { createLogger } from '../logging.js';
 import { CatalogService } from '../services/catalog/catalog.service.js';
+import { HeldFilesService } from '../services/ingest/held-files.service.js';
 import { INGEST_SCRATCH_DIR, IngestPool } from '../services/ingest/ingest-pool.js';
 import { IngestService } from '../services/ingest/ingest.service.js';
 import type { ListedObject, ObjectStore, StoredObject } from '../storage/object-store.js';
@@ -129,7 +130,15 @@ const pool = new IngestPool({
   stores,
   scratch: join(config.dataDir, INGEST_SCRATCH_DIR),
 });
-const ingest = new IngestService(db, ctx.services.audit, catalog, key.pseudonymKey(), pool);
+const heldFiles = new HeldFilesService(db, ctx.services.audit, catalog, stores);
+const ingest = new IngestService(
+  db,
+  ctx.services.audit,
+  catalog,
+  key.pseudonymKey(),
+  pool,
+  heldFiles,
+);
 const report = await ingest.ingestDirectory(delivery, {
   actor: 'system:lantern',
   onProgress: (progress) => {

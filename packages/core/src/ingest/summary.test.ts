@@ -49,6 +49,7 @@ const summary: IngestSummary = {
     ],
     blocked: true,
   },
+  decisions: { from: null, kept: { phi: 0, held: 0 }, dropped: [], open: { findings: 1, held: 1 } },
   publication: {
     version: '1.0',
     level: 'major',
@@ -124,6 +125,31 @@ describe('ingest summary', () => {
     expect(lines).toContain('PHI scan: nothing found');
     expect(lines).toContain('Publication: ready as version 1.1 (minor), 0 warnings');
     expect(lines.at(-1)).toBe('Next: lantern publish demo-knee-xray');
+  });
+
+  // A delivery ingested again into a reviewed draft reopened every finding and held file, and
+  // said nothing of the curator's decisions it had thrown away.
+  it('says which earlier decisions were kept, which dropped, and what is new', () => {
+    const lines = describeIngestSummary({
+      ...summary,
+      phi: { ...summary.phi, blocked: false },
+      decisions: {
+        from: 'ing_aaaaaaaaaaaaaaaaaaaa',
+        kept: { phi: 1, held: 1 },
+        dropped: [{ action: 'confirm', target: 'xrays.notes:name' }],
+        open: { findings: 0, held: 0 },
+      },
+    });
+    expect(lines).toContain(
+      'PHI findings: 1; each decided (decisions kept from the review before)',
+    );
+    expect(lines).toContain(
+      'Decisions of the review before (ingest ing_aaaaaaaaaaaaaaaaaaaa): 2 kept (1 on PHI findings, 1 on held files), 1 dropped; new and open: 0 PHI findings, 0 held files',
+    );
+    expect(lines).toContain(
+      '  dropped  confirm xrays.notes:name: what it decided is no longer in this delivery',
+    );
+    expect(describeIngestSummary(summary).some((l) => l.startsWith('Decisions of'))).toBe(false);
   });
 
   // A problem of the whole draft printed an empty place: "BLOCKING phi : the last ingest …".

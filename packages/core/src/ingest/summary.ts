@@ -44,6 +44,18 @@ export interface IngestSummary {
     }[];
     blocked: boolean;
   };
+  /**
+   * The decisions of the review before this delivery (the draft's last ingest's, else the last
+   * published version's) carried onto it: how many kept, which dropped (what they decided is no
+   * longer in the delivery), and the findings and held files that are new, open.
+   */
+  decisions: {
+    /** The ingest whose review they were; null when there was none. */
+    from: string | null;
+    kept: { phi: number; held: number };
+    dropped: { action: 'drop' | 'confirm' | 'release' | 'exclude'; target: string }[];
+    open: { findings: number; held: number };
+  };
   publication: {
     version: string;
     level: ChangeLevel;
@@ -113,6 +125,7 @@ export function describeIngestSummary(summary: IngestSummary): string[] {
     ...describeFiles(summary),
     '',
     ...describePhi(summary),
+    ...describeCarriedDecisions(summary.decisions),
     '',
     ...describePublication(summary),
     '',
@@ -148,16 +161,46 @@ function describeFiles({ counts, held, cellProblems }: IngestSummary): string[] 
   return lines;
 }
 
-function describePhi({ phi }: IngestSummary): string[] {
+function describePhi({ phi, decisions }: IngestSummary): string[] {
   if (phi.findings.length === 0) {
     return ['PHI scan: nothing found'];
   }
+  const open = decisions.open.findings;
+  let state = `${open} open; publication waits for a decision on each open one`;
+  if (open === phi.findings.length) {
+    state = 'publication waits for a decision on each';
+  } else if (open === 0) {
+    state = 'each decided (decisions kept from the review before)';
+  }
   return [
-    `PHI findings: ${phi.findings.length}; publication waits for a decision on each`,
+    `PHI findings: ${phi.findings.length}; ${state}`,
     ...phi.findings.map((finding) => {
       const examples = finding.examples.map((e) => e.masked).join(', ');
       return `  ${finding.table}.${finding.column}  ${finding.kind}  ${plural(finding.cells, 'cell', 'cells')}${examples === '' ? '' : `  e.g. ${examples}`}  (${finding.reason})`;
     }),
+  ];
+}
+
+/**
+ * What became of the review before a delivery, in lines (none when there was none): the CLI's
+ * summary and the web app's ingest page say it alike.
+ */
+export function describeCarriedDecisions(decisions: IngestSummary['decisions']): string[] {
+  if (decisions.from === null) {
+    return [];
+  }
+  const { kept, dropped, open } = decisions;
+  return [
+    `Decisions of the review before (ingest ${decisions.from}): ${kept.phi + kept.held} kept (${kept.phi} on PHI findings, ${kept.held} on held files), ${dropped.length} dropped; new and open: ${plural(open.findings, 'PHI finding', 'PHI findings')}, ${plural(open.held, 'held file', 'held files')}`,
+    ...dropped
+      .slice(0, LIST_LIMIT)
+      .map(
+        (decision) =>
+          `  dropped  ${decision.action} ${decision.target}: what it decided is no longer in this delivery`,
+      ),
+    ...(dropped.length > LIST_LIMIT
+      ? [`  … and ${dropped.length - LIST_LIMIT} more dropped (--json lists them)`]
+      : []),
   ];
 }
 

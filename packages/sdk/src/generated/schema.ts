@@ -2037,6 +2037,25 @@ export interface components {
             freeText: boolean;
             reason: string;
         };
+        /** @description the earlier review carried onto the draft: decisions kept, decisions dropped (what they decided is gone), and what is new, open */
+        IngestCarriedDecisionsInput: {
+            /** @description the ingest whose review they were */
+            from: string | null;
+            kept: {
+                phi: number;
+                held: number;
+            };
+            dropped: {
+                /** @enum {string} */
+                action: "drop" | "confirm" | "release" | "exclude";
+                /** @description TABLE.COLUMN, a finding TABLE.COLUMN:KIND, or a held file path */
+                target: string;
+            }[];
+            open: {
+                findings: number;
+                held: number;
+            };
+        };
         IngestSummaryInput: {
             ingest: string;
             dataset: string;
@@ -2066,6 +2085,7 @@ export interface components {
                 findings: components["schemas"]["IngestPhiFindingInput"][];
                 blocked: boolean;
             };
+            decisions: components["schemas"]["IngestCarriedDecisionsInput"];
             publication: {
                 version: string;
                 /** @enum {string} */
@@ -2870,6 +2890,25 @@ export interface components {
             freeText: boolean;
             reason: string;
         };
+        /** @description the earlier review carried onto the draft: decisions kept, decisions dropped (what they decided is gone), and what is new, open */
+        IngestCarriedDecisions: {
+            /** @description the ingest whose review they were */
+            from: string | null;
+            kept: {
+                phi: number;
+                held: number;
+            };
+            dropped: {
+                /** @enum {string} */
+                action: "drop" | "confirm" | "release" | "exclude";
+                /** @description TABLE.COLUMN, a finding TABLE.COLUMN:KIND, or a held file path */
+                target: string;
+            }[];
+            open: {
+                findings: number;
+                held: number;
+            };
+        };
         IngestSummary: {
             ingest: string;
             dataset: string;
@@ -2899,6 +2938,7 @@ export interface components {
                 findings: components["schemas"]["IngestPhiFinding"][];
                 blocked: boolean;
             };
+            decisions: components["schemas"]["IngestCarriedDecisions"];
             publication: {
                 version: string;
                 /** @enum {string} */

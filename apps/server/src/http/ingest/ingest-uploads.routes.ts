@@ -45,6 +45,25 @@ const summary = z
       findings: z.array(phiFinding.extend({ kind: z.string() }).meta({ id: 'IngestPhiFinding' })),
       blocked: z.boolean(),
     }),
+    decisions: z
+      .object({
+        from: z.string().nullable().meta({ description: 'the ingest whose review they were' }),
+        kept: z.object({ phi: z.number(), held: z.number() }),
+        dropped: z.array(
+          z.object({
+            action: z.enum(['drop', 'confirm', 'release', 'exclude']),
+            target: z.string().meta({
+              description: 'TABLE.COLUMN, a finding TABLE.COLUMN:KIND, or a held file path',
+            }),
+          }),
+        ),
+        open: z.object({ findings: z.number(), held: z.number() }),
+      })
+      .meta({
+        id: 'IngestCarriedDecisions',
+        description:
+          'the earlier review carried onto the draft: decisions kept, decisions dropped (what they decided is gone), and what is new, open',
+      }),
     publication: z.object({
       version: z.string(),
       level: z.enum(['major', 'minor', 'patch']),

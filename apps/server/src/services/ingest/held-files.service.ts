@@ -81,6 +81,12 @@ export type HeldFileDecision =
   | { file: string; action: 'release'; note: string }
   | { file: string; action: 'exclude'; note?: string };
 
+/** A held file and the decision to carry out on it. */
+export interface HeldDecidedRow {
+  row: Pick<HeldFileRow, 'path' | 'table_name' | 'column_name' | 'quarantine_key'>;
+  action: HeldDecision;
+}
+
 /** Previews are shrunk to fit this many pixels a side. */
 const PREVIEW_MAX_SIDE = 1024;
 /** The largest quarantined file rendered (the DICOM reader's own default limit). */
@@ -150,15 +156,12 @@ export class HeldFilesService {
       }
     }
 
-    // Released bytes go into the published store first: a crash here leaves objects the sweep takes.
-    const released: { path: string; objectKey: string; size: number }[] = [];
-    for (const decision of decisions) {
+    const decided = decisions.flatMap((decision) => {
       const row = rows.get(decision.file);
-      const key = row?.quarantine_key ?? null;
-      if (decision.action === 'release' && row !== undefined && key !== null) {
-        released.push({ path: row.path, ...(await this.publish(key)) });
-      }
-    }
+      return row === undefined ? [] : [{ row, action: decision.action }];
+    });
+    // Released bytes go into the published store first: a crash here leaves objects the sweep takes.
+    const released = await this.publishReleased(decided);
 
     await this.db.transaction().execute(async (trx) => {
       // Locked, then checked again: two curators deciding the same file at once, one wins.
@@ -190,36 +193,7 @@ export class HeldFilesService {
       }
     });
 
-    // Excluded files' cells are emptied, one rewrite per table and column.
-    const excluded = new Map<string, { table: string; column: string; paths: Set<string> }>();
-    for (const decision of decisions) {
-      const row = rows.get(decision.file);
-      if (decision.action === 'exclude' && row !== undefined) {
-        const key = `${row.table_name}\u0000${row.column_name}`;
-        const entry = excluded.get(key) ?? {
-          table: row.table_name,
-          column: row.column_name,
-          paths: new Set<string>(),
-        };
-        entry.paths.add(row.path);
-        excluded.set(key, entry);
-      }
-    }
-    for (const { table, column, paths } of excluded.values()) {
-      await this.catalog.rewriteTable(slug, table, (columns) => {
-        const index = columns.indexOf(column);
-        if (index < 0) {
-          return null;
-        }
-        return {
-          columns,
-          row: (values) =>
-            values.map((value, i) =>
-              i === index && value !== null && paths.has(value) ? null : value,
-            ),
-        };
-      });
-    }
+    await this.emptyExcludedCells(slug, decided);
     return this.reviewOf(run.id, await heldFileRepository.ofRun(this.db, run.id));
   }
 
@@ -269,6 +243,67 @@ export class HeldFilesService {
         throw new AppError('conflict', `${row.path} cannot be rendered (${error.code})`);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Carries out decisions a new delivery carried over from the review before it (ingest.service.ts
+   * and carry-decisions.ts), before its run is done: released files' bytes go into the published
+   * store (returned, for the run's transaction to put in the draft with the decisions), excluded
+   * files' cells are emptied. A crash before the run is done leaves it unfinished, which the
+   * catalog refuses to publish, and the decisions with the review they came from.
+   */
+  async carryOut(
+    slug: string,
+    decided: readonly HeldDecidedRow[],
+  ): Promise<{ path: string; objectKey: string; size: number }[]> {
+    const released = await this.publishReleased(decided);
+    await this.emptyExcludedCells(slug, decided);
+    return released;
+  }
+
+  /** The released files' bytes copied into the published store, for the draft. */
+  private async publishReleased(
+    decided: readonly HeldDecidedRow[],
+  ): Promise<{ path: string; objectKey: string; size: number }[]> {
+    const released: { path: string; objectKey: string; size: number }[] = [];
+    for (const { row, action } of decided) {
+      if (action === 'release' && row.quarantine_key !== null) {
+        released.push({ path: row.path, ...(await this.publish(row.quarantine_key)) });
+      }
+    }
+    return released;
+  }
+
+  /** Empties the table cells that name excluded files, one rewrite per table and column. */
+  private async emptyExcludedCells(slug: string, decided: readonly HeldDecidedRow[]) {
+    const excluded = new Map<string, { table: string; column: string; paths: Set<string> }>();
+    for (const { row, action } of decided) {
+      if (action === 'exclude') {
+        const key = `${row.table_name}\u0000${row.column_name}`;
+        const entry = excluded.get(key) ?? {
+          table: row.table_name,
+          column: row.column_name,
+          paths: new Set<string>(),
+        };
+        entry.paths.add(row.path);
+        excluded.set(key, entry);
+      }
+    }
+    for (const { table, column, paths } of excluded.values()) {
+      await this.catalog.rewriteTable(slug, table, (columns) => {
+        const index = columns.indexOf(column);
+        if (index < 0) {
+          return null;
+        }
+        return {
+          columns,
+          row: (values) =>
+            values.map((value, i) =>
+              i === index && value !== null && paths.has(value) ? null : value,
+            ),
+        };
+      });
     }
   }
 

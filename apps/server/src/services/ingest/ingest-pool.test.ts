@@ -41,6 +41,7 @@ import { DeploymentKey } from '../../crypto/deployment-key.js';
 import { createLogger } from '../../logging.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { ReadBuffer } from './dicom-ingest.js';
+import { HeldFilesService } from './held-files.service.js';
 import {
   IngestSystemError,
   storeWritten,
@@ -87,12 +88,14 @@ async function scratchFiles(scratch: string): Promise<string[]> {
 /** An ingest service of `ctx` whose DICOM files go through `pool`. */
 async function ingestService(ctx: AppContext, pool: IngestPool): Promise<IngestService> {
   const key = await DeploymentKey.load(keyFile);
+  const catalog = new CatalogService(ctx.database.db, ctx.services.audit, ctx.objectStore);
   return new IngestService(
     ctx.database.db,
     ctx.services.audit,
-    new CatalogService(ctx.database.db, ctx.services.audit, ctx.objectStore),
+    catalog,
     key.pseudonymKey(),
     pool,
+    new HeldFilesService(ctx.database.db, ctx.services.audit, catalog, stores(ctx)),
   );
 }
 

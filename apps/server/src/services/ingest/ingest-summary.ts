@@ -28,6 +28,7 @@ export function summarize(
     held: report.held,
     cellProblems: report.problems,
     phi: report.phi,
+    decisions: report.decisions,
     publication: {
       version: preview.version,
       level: preview.level,

@@ -55,7 +55,7 @@ import {
   type Pseudonymizer,
 } from '@lantern/deid';
 import { formatCsvRow, isDicom, isNpy, isTiff, isWfdbHeader, isZip } from '@lantern/formats';
-import type { Insertable, Kysely } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type {
   Database,
   HeldFile,
@@ -63,6 +63,7 @@ import type {
   IngestHeldFileTable,
   RecordedPhiDecision,
 } from '../../db/schema.js';
+import { catalogRepository } from '../../repositories/catalog/catalog.repository.js';
 import { heldFileRepository } from '../../repositories/ingest/held-file.repository.js';
 import {
   ingestRepository,
@@ -71,8 +72,10 @@ import {
 import { usersRepository } from '../../repositories/identity/users.repository.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { CatalogService, DatasetInput, VersionView } from '../catalog/catalog.service.js';
+import { carryDecisions, type DecisionCarry, type HeldCandidate } from './carry-decisions.js';
 import { NotReadWholeError } from './dicom-ingest.js';
 import { readHead, unreadable, type FileOutcome, type NativeFileKind } from './file-ingest.js';
+import type { HeldFilesService } from './held-files.service.js';
 import type { IngestPool } from './ingest-pool.js';
 
 /** Where an ingest is, for progress bars. */
@@ -102,7 +105,31 @@ export interface IngestReport {
   /** Cells that could not be de-identified (published empty), located. */
   problems: unknown[];
   phi: { findings: PhiFinding[]; blocked: boolean };
+  /** The earlier review's decisions carried onto this delivery (carry-decisions.ts). */
+  decisions: CarriedDecisionsView;
   draft: VersionView;
+}
+
+/** What became of the earlier review's decisions: how many kept, which dropped, what is open. */
+export interface CarriedDecisionsView {
+  /** The ingest whose review they were; null when there was none. */
+  from: string | null;
+  kept: { phi: number; held: number };
+  /** Decisions that no longer apply: their finding is gone, or their file is no longer held. */
+  dropped: { action: 'drop' | 'confirm' | 'release' | 'exclude'; target: string }[];
+  /** Findings and held files no decision covers: new, open. */
+  open: { findings: number; held: number };
+}
+
+/** A held file of this run: its row, inserted with the run's end (with a carried decision). */
+type HeldOfRun = HeldCandidate & { row: Insertable<IngestHeldFileTable> };
+
+/** The earlier review mapped onto a run, carried out, and what its end records of it. */
+interface Carried {
+  from: string | null;
+  plan: DecisionCarry<HeldOfRun>;
+  /** Released files' bytes, published, for the draft. */
+  released: { path: string; objectKey: string; size: number }[];
 }
 
 /** A decision on a finding with who took it (their name; null when not recorded) and when. */
@@ -160,6 +187,8 @@ export class IngestService {
     private readonly pseudonymKey: Uint8Array,
     /** Where native files are de-identified: worker processes, or this thread (one at a time). */
     private readonly pool: IngestPool,
+    /** Carries out the held files' decisions carried onto a new delivery. */
+    private readonly heldFiles: HeldFilesService,
   ) {}
 
   /** Ingests the delivery in the folder `dir` into its dataset's draft. */
@@ -200,7 +229,7 @@ export class IngestService {
     }, INGEST_HEARTBEAT_MS);
     heartbeat.unref();
     try {
-      const report = await this.run(id, dir, manifest, slug, progress);
+      const report = await this.run(id, datasetId, dir, manifest, slug, progress);
       await this.audit.recordAlone({
         action: 'ingest.delivery',
         target: `dataset:${slug}`,
@@ -387,6 +416,7 @@ export class IngestService {
 
   private async run(
     id: string,
+    datasetId: string,
     dir: string,
     manifest: DeliveryManifest,
     slug: string,
@@ -520,7 +550,14 @@ export class IngestService {
 
     progress({ phase: 'scanning', done: 0, total: 1, bytes: counts.bytes });
     await this.catalog.keepDictionaryOf(slug);
-    // The held files and the run's end together: a review never sees half a run's held files.
+    const carried = await this.carryDecisions(
+      slug,
+      { datasetId, draftId },
+      findings,
+      heldRows.map((row) => ({ path: row.path, quarantineKey: row.quarantine_key ?? null, row })),
+    );
+    // The held files, the carried decisions and the run's end together: a review never sees half
+    // a run's held files, nor a run without the decisions it carried.
     await this.db.transaction().execute(async (trx) => {
       await heldFileRepository.insert(trx, heldRows);
       await ingestRepository.update(trx, id, {
@@ -529,9 +566,10 @@ export class IngestService {
         problems: JSON.stringify(problems.slice(0, 1000)),
         held: JSON.stringify(held),
         phi_findings: JSON.stringify(findings),
-        phi_decisions: JSON.stringify([]),
+        phi_decisions: JSON.stringify(carried.plan.phi.kept),
         finished_at: new Date(),
       });
+      await this.recordCarried(trx, slug, id, carried);
     });
     progress({ phase: 'done', done: 1, total: 1, bytes: counts.bytes });
     return {
@@ -540,9 +578,138 @@ export class IngestService {
       counts,
       held,
       problems,
-      phi: { findings, blocked: phiBlocks(findings, []).blocked },
+      phi: { findings, blocked: phiBlocks(findings, carried.plan.phi.kept).blocked },
+      decisions: viewOfCarried(carried),
       draft: await this.catalog.version(slug, 'draft', true),
     };
+  }
+
+  /**
+   * The decisions of the review before this delivery (the draft's last finished ingest's, else
+   * the last published version's) mapped onto it (carry-decisions.ts) and carried out while the
+   * run is not yet done, as a curator's would be: a carried drop rewrites the new table without
+   * its column, a carried release publishes its file's bytes, a carried exclusion empties the
+   * cells naming its file. The carried held decisions are set on this run's held rows, to be
+   * inserted with them; the rest is recorded at the run's end (recordCarried). A crash before
+   * then leaves the run unfinished (publication refuses it) and the decisions where they were.
+   */
+  private async carryDecisions(
+    slug: string,
+    ids: { datasetId: string; draftId: string },
+    findings: readonly PhiFinding[],
+    held: readonly HeldOfRun[],
+  ): Promise<Carried> {
+    const previous = await this.previousReview(ids);
+    const decided =
+      previous === undefined
+        ? []
+        : (await heldFileRepository.ofRun(this.db, previous.id)).flatMap((row) =>
+            row.decision === null
+              ? []
+              : [
+                  {
+                    path: row.path,
+                    quarantineKey: row.quarantine_key,
+                    decision: row.decision,
+                    note: row.note,
+                    by: row.decided_by,
+                    at: row.decided_at,
+                  },
+                ],
+          );
+    const plan = carryDecisions(
+      { phi: previous?.phi_decisions ?? [], held: decided },
+      { findings, held },
+    );
+    for (const decision of plan.phi.kept) {
+      if (decision.action === 'drop') {
+        await this.dropColumn(slug, decision.table, decision.column);
+      }
+    }
+    for (const { file, decided: earlier } of plan.held.kept) {
+      file.row.decision = earlier.decision;
+      file.row.note = earlier.note;
+      file.row.decided_by = earlier.by;
+      file.row.decided_at = earlier.at;
+    }
+    const released = await this.heldFiles.carryOut(
+      slug,
+      plan.held.kept.map(({ file, decided: earlier }) => ({
+        row: {
+          path: file.row.path,
+          table_name: file.row.table_name,
+          column_name: file.row.column_name,
+          quarantine_key: file.quarantineKey,
+        },
+        action: earlier.decision,
+      })),
+    );
+    return { from: previous?.id ?? null, plan, released };
+  }
+
+  /** The review a new delivery's draft follows: its last finished ingest, else the last published. */
+  private async previousReview(ids: {
+    datasetId: string;
+    draftId: string;
+  }): Promise<IngestRunRow | undefined> {
+    const draft = await ingestRepository.latestDone(this.db, ids.draftId);
+    if (draft !== undefined) {
+      return draft;
+    }
+    const published = await catalogRepository.latestPublished(this.db, ids.datasetId);
+    return published === undefined
+      ? undefined
+      : ingestRepository.latestDone(this.db, published.id);
+  }
+
+  /**
+   * Audits each carried decision as a curator's decision is audited, in the run's last
+   * transaction, naming the review it comes from, who took it, when, and their note; puts the
+   * released files in the draft.
+   */
+  private async recordCarried(
+    trx: Transaction<Database>,
+    slug: string,
+    ingest: string,
+    carried: Carried,
+  ): Promise<void> {
+    for (const decision of carried.plan.phi.kept) {
+      await this.audit.record(trx, {
+        action: 'ingest.phi_decisions',
+        target: `dataset:${slug}`,
+        details: {
+          dropped: decision.action === 'drop' ? 1 : 0,
+          confirmed: decision.action === 'confirm' ? 1 : 0,
+          carried: {
+            from: carried.from,
+            by: decision.by ?? null,
+            at: decision.at ?? null,
+            note: decision.note ?? null,
+          },
+        },
+      });
+    }
+    for (const { file, decided } of carried.plan.held.kept) {
+      await this.audit.record(trx, {
+        action: decided.decision === 'release' ? 'ingest.held_release' : 'ingest.held_exclude',
+        target: `dataset:${slug}`,
+        details: {
+          ingest,
+          file: file.row.id,
+          path: file.row.path,
+          format: file.row.format,
+          carried: {
+            from: carried.from,
+            by: decided.by,
+            at: decided.at?.toISOString() ?? null,
+            note: decided.note,
+          },
+        },
+      });
+    }
+    if (carried.released.length > 0) {
+      await this.catalog.putDraftFiles(trx, slug, carried.released);
+    }
   }
 
   /** One table de-identified into a published CSV in the store, scanned for PHI on the way. */
@@ -725,6 +892,23 @@ export class IngestService {
     });
     await this.catalog.keepDictionaryOf(slug);
   }
+}
+
+/** What the report says of the carried decisions. */
+function viewOfCarried({ from, plan }: Carried): CarriedDecisionsView {
+  return {
+    from,
+    kept: { phi: plan.phi.kept.length, held: plan.held.kept.length },
+    dropped: [
+      ...plan.phi.dropped.map((decision) =>
+        decision.action === 'drop'
+          ? { action: decision.action, target: `${decision.table}.${decision.column}` }
+          : { action: decision.action, target: decision.finding },
+      ),
+      ...plan.held.dropped.map((decided) => ({ action: decided.decision, target: decided.path })),
+    ],
+    open: plan.open,
+  };
 }
 
 /** A delivery that cannot be ingested: every problem, located, none quoting a row's value. */

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '@lantern/core/ingest';
+import { describeCarriedDecisions, formatBytes, formatDuration } from '@lantern/core/ingest';
 import { ApiError, type IngestProgress, type IngestUpload } from '@lantern/sdk';
 import { isTransientUploadFailure } from '@lantern/sdk/upload';
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type DragEvent } from 'react';
@@ -841,6 +841,16 @@ function Summary({
             Review the PHI findings
           </Link>
         </p>
+      )}
+      {summary.decisions.from !== null && (
+        <>
+          <h3 id="summary-decisions">Decisions kept from the review before</h3>
+          <ul aria-labelledby="summary-decisions" data-testid="summary-decisions">
+            {describeCarriedDecisions(summary.decisions).map((line) => (
+              <li key={line}>{line.trim()}</li>
+            ))}
+          </ul>
+        </>
       )}
       {publication.problems.length > 0 && (
         <>
