@@ -19,6 +19,7 @@ let home: string;
 let lantern: RunningLantern;
 let curatorToken: string;
 let readerToken: string;
+let delivery: string;
 /** The delivery's MRNs, names and accession numbers: never printed. */
 let identifiers: string[];
 
@@ -55,7 +56,7 @@ async function column(path: string, name: string): Promise<string[]> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lantern-cli-phi-'));
   home = join(work, 'home');
-  const delivery = join(work, 'knee');
+  delivery = join(work, 'knee');
   // Seed 3: four of its radiographs have burned-in text (seed 7 had four until each patient drew
   // from their own derived generator, for the synth pool; it now has six).
   await generateKneeXrayDelivery({ out: delivery, scale: 0.25, seed: 3, delivery: 1 });
@@ -182,6 +183,23 @@ describe('lantern phi', () => {
     expect(after.held.files.filter((f) => f.decision === 'exclude')).toHaveLength(3);
     const list = await lanternCli(['phi', 'list', SLUG], curatorToken);
     expect(list.stdout).toMatch(/^ {2}patients\.birth_date:birth-date .* dropped by /m);
+    expect(list.stdout).toMatch(new RegExp(`^Nothing open: lantern publish ${SLUG}$`, 'm'));
+  });
+
+  // Ingesting the same delivery again reopened every finding and held file, and said nothing.
+  it("keeps the curator's decisions when the delivery is ingested again, and says so", async () => {
+    const again = await lanternCli(['ingest', delivery, '--server', lantern.url], curatorToken);
+    onlyProgress(again.stderr);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(
+      /^Decisions of the review before \(ingest ing_[0-9a-f]{20}\): 5 kept \(1 on PHI findings, 4 on held files\), 0 dropped; new and open: 0 PHI findings, 0 held files$/m,
+    );
+    expect(again.stdout).toMatch(
+      /^PHI findings: 1; each decided \(decisions kept from the review before\)$/m,
+    );
+    const list = await lanternCli(['phi', 'list', SLUG], curatorToken);
+    expect(list.stdout).toMatch(/^ {2}patients\.birth_date:birth-date .* dropped by /m);
+    expect(list.stdout).toMatch(/^Held back: 4 files, 0 open$/m);
     expect(list.stdout).toMatch(new RegExp(`^Nothing open: lantern publish ${SLUG}$`, 'm'));
   });
 });

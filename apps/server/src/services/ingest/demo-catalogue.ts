@@ -173,7 +173,7 @@ async function seedDelivery(
 }
 
 /** The demo's words for every column the draft's tables have, with their types. */
-function dictionaryOf(demo: DemoDataset, draft: VersionView): DataDictionary {
+export function dictionaryOf(demo: DemoDataset, draft: VersionView): DataDictionary {
   return {
     tables: draft.snapshot.tables.map((table) => {
       const words = demo.tables[table.name];
