@@ -1,21 +1,20 @@
-import type { PhiFinding } from '@lantern/deid';
+import { phiFindingId, type PhiFinding } from '@lantern/deid';
 import { describe, expect, it } from 'vitest';
 import type { RecordedPhiDecision } from '../../db/schema.js';
 import { carryDecisions, type HeldDecided } from './carry-decisions.js';
 
+/** What the carry does not read of a finding. */
+const scanned = {
+  cells: 1,
+  rows: [1],
+  examples: [],
+  confidence: 1,
+  freeText: false,
+  reason: 'planted',
+};
+
 function finding(table: string, column: string, kind: PhiFinding['kind']): PhiFinding {
-  return {
-    id: `${table}.${column}:${kind}`,
-    table,
-    column,
-    kind,
-    cells: 1,
-    rows: [1],
-    examples: [],
-    confidence: 1,
-    freeText: false,
-    reason: 'planted',
-  };
+  return { id: phiFindingId(table, column, kind), table, column, kind, ...scanned };
 }
 
 const by = 'user:curator';

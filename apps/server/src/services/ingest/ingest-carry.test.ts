@@ -127,9 +127,9 @@ describe(`a new delivery into a reviewed draft on ${TEST_DIALECT}`, () => {
       decision: 'release',
       note: RELEASE_NOTE,
     });
-    expect(
-      heldNow.files.filter((f) => f.decision === 'exclude').map((f) => f.path),
-    ).toEqual(exclude.map((f) => f.path));
+    expect(heldNow.files.filter((f) => f.decision === 'exclude').map((f) => f.path)).toEqual(
+      exclude.map((f) => f.path),
+    );
 
     // Carried out as by hand: the released file is in the draft, the excluded ones' cells empty.
     const files = await draftObjectKeys(server.ctx, SLUG);
@@ -142,9 +142,7 @@ describe(`a new delivery into a reviewed draft on ${TEST_DIALECT}`, () => {
     }
     const problems = (await server.ctx.services.catalog.preview(SLUG)).problems;
     expect(
-      problems.filter(
-        (p) => p.code.startsWith('phi-') || p.code === 'held-file-undecided',
-      ),
+      problems.filter((p) => p.code.startsWith('phi-') || p.code === 'held-file-undecided'),
     ).toEqual([]);
   });
 
@@ -231,7 +229,10 @@ describe(`a new delivery into a reviewed draft on ${TEST_DIALECT}`, () => {
       review.files.map((file) => ({ file: file.id, action: 'exclude' as const })),
     );
     await catalog.setDocumentation(slug, demo.documentation);
-    await catalog.setDictionary(slug, dictionaryOf(demo, await catalog.version(slug, 'draft', true)));
+    await catalog.setDictionary(
+      slug,
+      dictionaryOf(demo, await catalog.version(slug, 'draft', true)),
+    );
     expect((await catalog.publish(`user:${curator.id}`, slug, { notes: 'first' })).version).toBe(
       '1.0',
     );

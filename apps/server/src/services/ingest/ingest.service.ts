@@ -657,9 +657,7 @@ export class IngestService {
       return draft;
     }
     const published = await catalogRepository.latestPublished(this.db, ids.datasetId);
-    return published === undefined
-      ? undefined
-      : ingestRepository.latestDone(this.db, published.id);
+    return published === undefined ? undefined : ingestRepository.latestDone(this.db, published.id);
   }
 
   /**
