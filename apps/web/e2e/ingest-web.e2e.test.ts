@@ -274,6 +274,12 @@ describe('ingest from the web app', () => {
       .poll(() => page.getByTestId('phi-open').textContent())
       .toBe('1 of 1 finding open: publication waits for a decision on each.');
     expect(new URL(page.url()).pathname).toBe('/datasets/demo-knee-xray/draft');
+    // Decided here, the drop is kept by the next ingest of the delivery (the next test).
+    await page.getByRole('button', { name: 'Drop the column patients.birth_date' }).click();
+    await expect
+      .poll(() => page.getByTestId('draft-message').textContent())
+      .toBe('Column patients.birth_date dropped.');
+    expect(confirmations.at(-1)).toMatch(/^Drop the column patients\.birth_date\?/u);
     await page.close();
   });
 
@@ -306,6 +312,14 @@ describe('ingest from the web app', () => {
       .poll(() => stageTitle(page), { timeout: 60_000, interval: 200 })
       .toBe('Draft of demo-knee-xray made');
     expect(Number(await page.getByTestId('count-files').textContent())).toBeGreaterThan(0);
+    // The curator's drop of the delivery before is kept, and said (it was thrown away, silently).
+    expect(await page.getByTestId('summary-decisions').textContent()).toMatch(
+      /^Decisions of the review before \(ingest ing_[0-9a-f]{20}\): 1 kept \(1 on PHI findings, 0 on held files\), 0 dropped; new and open: 0 PHI findings, \d+ held files?$/u,
+    );
+    expect(await page.getByTestId('summary-phi').textContent()).toMatch(
+      /^1 finding found, each decided \(patients\.birth_date: birth-date\)\./u,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'ingest-decisions-kept.png'), fullPage: true });
     expect(await staging()).toEqual([]);
     await page.close();
   });

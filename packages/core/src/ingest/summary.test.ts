@@ -149,7 +149,13 @@ describe('ingest summary', () => {
     expect(lines).toContain(
       '  dropped  confirm xrays.notes:name: what it decided is no longer in this delivery',
     );
-    expect(describeIngestSummary(summary).some((l) => l.startsWith('Decisions of'))).toBe(false);
+    const nothingDecided = {
+      ...summary,
+      decisions: { ...summary.decisions, from: 'ing_aaaaaaaaaaaaaaaaaaaa' },
+    };
+    for (const quiet of [summary, nothingDecided]) {
+      expect(describeIngestSummary(quiet).some((l) => l.startsWith('Decisions of'))).toBe(false);
+    }
   });
 
   // A problem of the whole draft printed an empty place: "BLOCKING phi : the last ingest …".

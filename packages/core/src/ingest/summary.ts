@@ -182,14 +182,15 @@ function describePhi({ phi, decisions }: IngestSummary): string[] {
 }
 
 /**
- * What became of the review before a delivery, in lines (none when there was none): the CLI's
+ * What became of the review before a delivery, in lines (none when nothing was decided): the CLI's
  * summary and the web app's ingest page say it alike.
  */
 export function describeCarriedDecisions(decisions: IngestSummary['decisions']): string[] {
-  if (decisions.from === null) {
+  const { kept, dropped, open } = decisions;
+  // Nothing was decided before (or there was no review): nothing to say.
+  if (decisions.from === null || kept.phi + kept.held + dropped.length === 0) {
     return [];
   }
-  const { kept, dropped, open } = decisions;
   return [
     `Decisions of the review before (ingest ${decisions.from}): ${kept.phi + kept.held} kept (${kept.phi} on PHI findings, ${kept.held} on held files), ${dropped.length} dropped; new and open: ${plural(open.findings, 'PHI finding', 'PHI findings')}, ${plural(open.held, 'held file', 'held files')}`,
     ...dropped

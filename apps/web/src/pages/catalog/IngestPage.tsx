@@ -789,6 +789,7 @@ function Summary({
 }) {
   const { counts, phi, publication } = summary;
   const draft = `/datasets/${encodeURIComponent(summary.dataset)}/draft`;
+  const carried = describeCarriedDecisions(summary.decisions);
   return (
     <>
       <dl className="facts" data-testid="summary-counts">
@@ -835,18 +836,19 @@ function Summary({
         <p data-testid="summary-phi">The scan found nothing.</p>
       ) : (
         <p data-testid="summary-phi" className={phi.blocked ? 'bad' : undefined}>
-          {plural(phi.findings.length, 'finding')} to review (
+          {plural(phi.findings.length, 'finding')}{' '}
+          {phi.blocked ? 'to review' : 'found, each decided'} (
           {phi.findings.map((f) => `${f.table}.${f.column}: ${f.kind}`).join('; ')}).{' '}
           <Link to={`${draft}#phi-review`} navigate={navigate}>
             Review the PHI findings
           </Link>
         </p>
       )}
-      {summary.decisions.from !== null && (
+      {carried.length > 0 && (
         <>
-          <h3 id="summary-decisions">Decisions kept from the review before</h3>
+          <h3 id="summary-decisions">Earlier decisions</h3>
           <ul aria-labelledby="summary-decisions" data-testid="summary-decisions">
-            {describeCarriedDecisions(summary.decisions).map((line) => (
+            {carried.map((line) => (
               <li key={line}>{line.trim()}</li>
             ))}
           </ul>
