@@ -131,15 +131,19 @@ async function seedDelivery(
     dataset: demo.dataset,
     synthetic: true,
   });
-  const decisions = report.phi.findings.map((finding): PhiDecision =>
-    finding.freeText
-      ? {
-          action: 'confirm',
-          finding: finding.id,
-          note: 'Synthetic demo data: the generator made up these names and numbers; no real person.',
-        }
-      : { action: 'drop', table: finding.table, column: finding.column },
-  );
+  // Findings the ingest decided already, carrying the review before, are left as they are.
+  const open = new Set((await ingest.phiReview(slug)).open);
+  const decisions = report.phi.findings
+    .filter((finding) => open.has(finding.id))
+    .map((finding): PhiDecision =>
+      finding.freeText
+        ? {
+            action: 'confirm',
+            finding: finding.id,
+            note: 'Synthetic demo data: the generator made up these names and numbers; no real person.',
+          }
+        : { action: 'drop', table: finding.table, column: finding.column },
+    );
   // One drop per column is enough.
   const unique = decisions.filter(
     (decision, i) =>
