@@ -653,10 +653,25 @@ describe('web app', () => {
     await expect.poll(() => grace.getByTestId('signed-in-as').count()).toBe(1);
 
     const admin = await (await signedInAdmin()).newPage();
+    // The first, unfiltered list answers late (as on a slow connection): the filtered one, asked
+    // for meanwhile, must be the list shown (an earlier answer replaced it, a CI run found).
+    let lateAnswers = 0;
+    await admin.route('**/api/v1/admin/users*', async (route) => {
+      if (!route.request().url().includes('q=')) {
+        lateAnswers += 1;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      await route.continue();
+    });
     await admin.goto(`${baseUrl}/admin/users`);
     await admin.getByLabel('Name, email or institution').fill('navy');
     await admin.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => admin.getByTestId('people').locator('tbody tr').count()).toBe(1);
+    // Still the filtered list once the late answer is in.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(lateAnswers).toBeGreaterThan(0);
+    expect(await admin.getByTestId('people').locator('tbody tr').count()).toBe(1);
+    await admin.unroute('**/api/v1/admin/users*');
     await admin.getByRole('button', { name: 'manage grace@navy.example' }).click();
     const detail = admin.getByTestId('user-detail');
     await detail.getByLabel(/Reason for suspending/).fill('Shared her screen in a public talk');

@@ -1,5 +1,5 @@
 import { ApiError, type ListUsersQuery, type ManagedUser } from '@lantern/sdk';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../api.js';
 import { can, formText, useSession } from '../session.js';
 
@@ -180,15 +180,26 @@ export function AdminUsersPage() {
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
 
+  // The filters last chosen: an answer to earlier ones (the first list, still loading when a
+  // filter is submitted on a slow connection) must not replace or extend the list of these.
+  const latest = useRef(query);
+  useEffect(() => {
+    latest.current = query;
+  }, [query]);
   const fetchPage = useCallback(
     async (cursor: string | null) => {
       try {
         const page = await api.listUsers(cursor === null ? query : { ...query, cursor });
+        if (latest.current !== query) {
+          return;
+        }
         setUsers((current) => (cursor === null ? page.users : [...(current ?? []), ...page.users]));
         setNext(page.next);
         setError(null);
       } catch (caught) {
-        setError(problemOf(caught));
+        if (latest.current === query) {
+          setError(problemOf(caught));
+        }
       }
     },
     [query],
